@@ -1,0 +1,95 @@
+# onsale build. `make` builds everything warning-free; `make test` installs
+# missing Debian packages, builds and runs every test; `make run` starts the
+# demo. Programs are the .c files named onsale*.c or bench-*.c; every other .c
+# file in a folder goes into that folder's static library.
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. -MMD -MP -D_GNU_SOURCE
+LDLIBS   := -luring -lck -lxxhash -lsodium -lpthread -lm
+LDFLAGS  ?=
+
+is_prog   = $(filter onsale% bench-%,$(notdir $(basename $(1))))
+lib_srcs  = $(foreach f,$(wildcard $(1)/*.c),$(if $(call is_prog,$(f)),,$(f)))
+prog_srcs = $(foreach f,$(wildcard $(1)/*.c),$(if $(call is_prog,$(f)),$(f),))
+objs      = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+CORE_LIB  := $(BUILD)/libonsale_core.a
+NET_LIB   := $(BUILD)/libonsale_net.a
+TOOL_LIB  := $(BUILD)/libonsale_tools.a
+LIBS      := $(TOOL_LIB) $(NET_LIB) $(CORE_LIB)
+
+PROG_SRCS := $(call prog_srcs,net) $(call prog_srcs,tools) $(call prog_srcs,bench)
+PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
+
+TEST_SRCS := $(wildcard tests/unit/test_*.c) $(wildcard tests/sim/test_*.c)
+TEST_HELP := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/sim/*.c))
+TESTS     := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+
+.PHONY: all deps test run demo bench bench-core bench-wal asan ubsan fuzz analyze format clean
+all: $(PROGS) $(TESTS)
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(call objs,$(call lib_srcs,core))
+$(NET_LIB):  $(call objs,$(call lib_srcs,net))
+$(TOOL_LIB): $(call objs,$(call lib_srcs,tools) $(call lib_srcs,bench))
+$(LIBS):
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define prog_rule
+$(BUILD)/bin/$(notdir $(basename $(1))): $(call objs,$(1)) $(LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(LIBS) $$(LDLIBS)
+endef
+$(foreach p,$(PROG_SRCS),$(eval $(call prog_rule,$(p))))
+
+$(BUILD)/tests/%: tests/%.c $(call objs,$(TEST_HELP)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh $(BUILD) $(TESTS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run-demo.sh $(BUILD)
+
+bench-core: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/bin/bench-core
+
+bench: bench-core
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DONSALE_DEBUG_CHECKS" \
+	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 test
+
+ubsan:
+	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=undefined" test
+
+analyze:
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	  --suppress=missingIncludeSystem -I. core net tools bench
+
+format:
+	clang-format -i core/*.[ch] net/*.[ch] tools/*.[ch] bench/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

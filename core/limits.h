@@ -1,0 +1,158 @@
+/*
+ * limits.h — every compile-time limit of onsale, in one place.
+ *
+ * Each limit has a default that can be overridden at build time
+ * (-DNAME=value) and a line on why it has the value it has. The asserts at
+ * the bottom keep the limits consistent with each other and with the
+ * on-disk and on-wire formats, which store some of them in narrow fields.
+ * Nothing in onsale grows past these numbers: every table is sized from them
+ * when an event is created and every queue is bounded by them.
+ */
+#ifndef ONSALE_LIMITS_H
+#define ONSALE_LIMITS_H
+
+#include <assert.h>
+#include <stdint.h>
+
+/* Shards (one per core). Shard ids fit the top byte of every generated id. */
+#ifndef SHARDS_MAX
+#define SHARDS_MAX 64
+#endif
+
+/* Events one shard keeps in memory at once. Event state is allocated when the
+ * event is created; 256 concurrently on-sale events per core is far past what
+ * one platform runs at the same minute. */
+#ifndef EVENTS_MAX
+#define EVENTS_MAX 256
+#endif
+
+/* Tiers (price levels) per event: a tier index fits a byte, and per-event
+ * bitmasks of tiers (low-stock alerts) fit a uint32_t. */
+#ifndef TIERS_MAX
+#define TIERS_MAX 32
+#endif
+
+/* Sellable units (GA units + seats) per event on one shard. Sizes the hold,
+ * ticket and customer tables. A 1,000,000-unit GA tier must fit with room. */
+#ifndef EVENT_UNITS_MAX
+#define EVENT_UNITS_MAX (4u << 20)
+#endif
+
+/* Seats per event: a 100,000-seat stadium with room for standing decks. */
+#ifndef SEATS_MAX
+#define SEATS_MAX (1u << 18)
+#endif
+
+/* Seat map shape. A row is at most 256 seats so its state is four 64-bit
+ * words; a section is loaded with one command whose record must fit
+ * RECORD_BYTES_MAX. */
+#ifndef ROW_SEATS_MAX
+#define ROW_SEATS_MAX 256
+#endif
+#ifndef SECTION_ROWS_MAX
+#define SECTION_ROWS_MAX 128
+#endif
+#ifndef SECTION_SEATS_MAX
+#define SECTION_SEATS_MAX 8192
+#endif
+#ifndef SECTIONS_MAX
+#define SECTIONS_MAX 1024
+#endif
+#ifndef ROWS_MAX
+#define ROWS_MAX 16384
+#endif
+
+/* Units (GA units or seats) one hold may take. A box-office group sale is
+ * the largest case; per-customer limits are usually far lower. */
+#ifndef HOLD_UNITS_MAX
+#define HOLD_UNITS_MAX 16
+#endif
+
+/* Per-customer ticket limit an event may set (0 means no limit). */
+#ifndef CUSTOMER_LIMIT_MAX
+#define CUSTOMER_LIMIT_MAX 1000
+#endif
+
+/* Hold time-to-live bounds, and the default when an event gives none. */
+#ifndef HOLD_TTL_MS_MIN
+#define HOLD_TTL_MS_MIN 1000u
+#endif
+#ifndef HOLD_TTL_MS_MAX
+#define HOLD_TTL_MS_MAX (60u * 60u * 1000u)
+#endif
+#ifndef HOLD_TTL_MS_DEFAULT
+#define HOLD_TTL_MS_DEFAULT (10u * 60u * 1000u)
+#endif
+
+/* Ended holds (confirmed, released, expired) are kept so retries and
+ * idempotency keys still find them. The hold table has room for every unit
+ * of the event being held at once plus this many ended holds; when it is
+ * full, the oldest ended hold is forgotten first. */
+#ifndef HOLDS_RETAINED_MIN
+#define HOLDS_RETAINED_MIN 4096u
+#endif
+
+/* Tickets ever issued per event, as a multiple of its units: refunds put
+ * units back on sale and exchanges issue a new ticket, so an event issues
+ * more tickets than it has units. */
+#ifndef TICKETS_PER_UNIT_MAX
+#define TICKETS_PER_UNIT_MAX 2u
+#endif
+
+/* Fixed-size text fields, NUL-padded, not necessarily NUL-terminated. */
+#define NAME_BYTES 48
+#define LABEL_BYTES 8
+#define PAYMENT_REF_BYTES 32
+#define PRESALE_CODE_BYTES_MAX 32
+#define PRESALE_CODE_HASH_BYTES 32
+
+/* Presale access codes per event. */
+#ifndef PRESALE_CODES_MAX
+#define PRESALE_CODES_MAX 64
+#endif
+
+/* Largest WAL record body: one seat-map section. */
+#define RECORD_BYTES_MAX 65536u
+
+/* Timer wheel: slots of WHEEL_TICK_MS; a hold further out than one turn
+ * waits in its slot for later turns. 4096 x 64 ms = 262 s per turn. */
+#ifndef WHEEL_SLOTS
+#define WHEEL_SLOTS 4096u
+#endif
+#ifndef WHEEL_TICK_MS
+#define WHEEL_TICK_MS 64u
+#endif
+
+/* Best available: when every placement in the best row would leave a single
+ * orphan seat, look this many further rows for one that would not. */
+#ifndef BA_ORPHAN_LOOKAHEAD_SEGMENTS
+#define BA_ORPHAN_LOOKAHEAD_SEGMENTS 8u
+#endif
+
+/* Rows per summary group in the best-available index (one 64-bit mask). */
+#define BA_GROUP_SEGMENTS 64u
+
+/* Generated ids (holds, tickets): shard id in the top 8 bits, a per-event
+ * sequence in the low 48 bits. */
+#define ID_SEQ_BITS 48
+#define ID_SHARD_SHIFT 56
+
+static_assert(SHARDS_MAX <= 256, "shard id is stored in 8 bits");
+static_assert(TIERS_MAX <= 32, "tier bitmasks are uint32_t");
+static_assert(ROW_SEATS_MAX % 64 == 0 && ROW_SEATS_MAX <= 256,
+	      "row state is whole 64-bit words; run lengths fit a uint8_t plus one");
+static_assert(SECTION_SEATS_MAX <= SEATS_MAX, "a section fits the venue");
+static_assert(SECTION_ROWS_MAX * ROW_SEATS_MAX >= SECTION_SEATS_MAX,
+	      "a section's rows can hold its seats");
+static_assert(SEATS_MAX <= EVENT_UNITS_MAX, "seats are units");
+static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX < (1ull << 32),
+	      "ticket table indexes are uint32_t");
+static_assert(HOLD_UNITS_MAX <= 255, "hold unit count is a uint8_t");
+static_assert((WHEEL_SLOTS & (WHEEL_SLOTS - 1)) == 0, "wheel slots are a power of two");
+static_assert(HOLD_TTL_MS_MIN <= HOLD_TTL_MS_DEFAULT && HOLD_TTL_MS_DEFAULT <= HOLD_TTL_MS_MAX,
+	      "default hold TTL within bounds");
+static_assert(SECTION_SEATS_MAX * 4 + SECTION_ROWS_MAX * 16 + 256 <= RECORD_BYTES_MAX,
+	      "a section record fits the record limit");
+static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
+
+#endif
