@@ -155,4 +155,78 @@ static_assert(SECTION_SEATS_MAX * 4 + SECTION_ROWS_MAX * 16 + 256 <= RECORD_BYTE
 	      "a section record fits the record limit");
 static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 
+/* ---- Write-ahead log and storage (issue 3) ------------------------------
+ * The WAL writes whole pages: every batch write starts and ends on a
+ * WAL_PAGE_BYTES boundary (the partial last page is rewritten by the next
+ * batch), so the same code works with O_DIRECT and with buffered files. */
+#ifndef WAL_PAGE_BYTES
+#define WAL_PAGE_BYTES 4096u
+#endif
+
+/* One batch (one write + one fdatasync) carries at most this many bytes of
+ * frames. This disk does an O_DIRECT 1 MiB write + fdatasync in about 1 ms,
+ * so 1 MiB bounds the time a full batch is in flight to about a millisecond
+ * while still carrying ~7,000 64-byte records per fdatasync. */
+#ifndef WAL_BATCH_BYTES_MAX
+#define WAL_BATCH_BYTES_MAX (1u << 20)
+#endif
+
+/* Batches whose write or fdatasync is in flight at once. One: the next batch
+ * fills in memory while the previous one syncs, and only the batch in flight
+ * can be torn by a crash, which is what lets recovery tell a torn tail from
+ * damage before it (docs/WAL.md). */
+#ifndef WAL_BATCHES_INFLIGHT_MAX
+#define WAL_BATCHES_INFLIGHT_MAX 1u
+#endif
+
+/* Batch buffers per WAL: the ones in flight plus one filling. Appends past
+ * them get -EAGAIN (back-pressure), never an allocation. */
+#define WAL_BATCH_BUFFERS (WAL_BATCHES_INFLIGHT_MAX + 1u)
+
+/* Segment files: preallocated, rolled over when the next frame does not fit.
+ * 64 MiB is a quarter of a second of writes at the 2M records/s target and
+ * keeps a segment's recovery scan short. Tests use small segments. */
+#ifndef WAL_SEGMENT_BYTES_DEFAULT
+#define WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#endif
+#ifndef WAL_SEGMENT_BYTES_MAX
+#define WAL_SEGMENT_BYTES_MAX (1ull << 32)
+#endif
+
+/* The recovery reader reads segments in chunks of this size; a frame never
+ * spans more than two chunks. */
+#ifndef WAL_READ_CHUNK_BYTES
+#define WAL_READ_CHUNK_BYTES (1u << 20)
+#endif
+
+/* Files one storage instance keeps open at once (segments, snapshots). */
+#ifndef STORAGE_FILES_MAX
+#define STORAGE_FILES_MAX 16u
+#endif
+
+/* Asynchronous storage operations (writes, fsyncs) in flight per instance;
+ * sizes the io_uring submission queue. */
+#ifndef STORAGE_OPS_INFLIGHT_MAX
+#define STORAGE_OPS_INFLIGHT_MAX 64u
+#endif
+
+/* Segment files one WAL directory may hold for a shard (segments before the
+ * last snapshot are removed, so this is far above normal). */
+#ifndef WAL_SEGMENTS_MAX
+#define WAL_SEGMENTS_MAX 4096u
+#endif
+
+static_assert((WAL_PAGE_BYTES & (WAL_PAGE_BYTES - 1)) == 0, "WAL page is a power of two");
+static_assert(WAL_BATCH_BYTES_MAX % WAL_PAGE_BYTES == 0, "batches are whole pages");
+static_assert(WAL_BATCH_BYTES_MAX >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
+	      "a batch holds the largest frame with room to spare");
+static_assert(WAL_BATCHES_INFLIGHT_MAX == 1,
+	      "recovery's torn-tail rule assumes one batch in flight (docs/WAL.md)");
+static_assert(WAL_SEGMENT_BYTES_DEFAULT >= 2ull * WAL_BATCH_BYTES_MAX + WAL_PAGE_BYTES &&
+		      WAL_SEGMENT_BYTES_DEFAULT <= WAL_SEGMENT_BYTES_MAX,
+	      "a default segment holds a few full batches");
+static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
+	      "a read chunk holds the largest frame");
+static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
+
 #endif
