@@ -229,4 +229,19 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
+/* ---- Wire protocol (issue 4, net/proto.h) --------------------------------
+ * Largest protocol frame, header included. The largest request is a section
+ * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:
+ * 34,368 at the defaults) and the largest reply a section's seat states
+ * (one byte a seat). 64 KiB holds either with room, and is what each
+ * connection's receive buffer must hold to always make progress; a frame
+ * announcing more is refused from its header, before its body is read. */
+#ifndef PROTO_FRAME_BYTES_MAX
+#define PROTO_FRAME_BYTES_MAX 65536u
+#endif
+
+static_assert(PROTO_FRAME_BYTES_MAX >= 24 + 64 + SECTION_ROWS_MAX * 12 + SECTION_SEATS_MAX * 4,
+	      "a section load (header, head, rows, seats) fits one frame");
+static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on every target");
+
 #endif
