@@ -1,0 +1,181 @@
+/*
+ * check.c — the invariant checker: a full scan that recomputes every counter
+ * from the holds, tickets and seats it summarises and compares.
+ *
+ *   1. conservation: free + held + sold + killed == capacity, per tier;
+ *   2. a seat is in at most one live hold or valid ticket, and its state,
+ *      owner and free bit agree with that hold or ticket;
+ *   3. tier and channel counters equal the holds and tickets behind them;
+ *   4. per-customer counts equal live hold units + valid/redeemed tickets.
+ *
+ * For tests, the WAL tool and debug builds; never on the hot path.
+ */
+#include <stdlib.h>
+
+#include "core/bits.h"
+#include "core/state.h"
+
+struct tally {
+	uint64_t held[TIERS_MAX], sold[TIERS_MAX], ch_held[TIERS_MAX], ch_sold[TIERS_MAX];
+	uint32_t seat_state[TIERS_MAX][4];
+};
+
+static const char *check_tiers(const struct event *ev, const struct tally *t)
+{
+	for (unsigned i = 0; i < TIERS_MAX; i++) {
+		const struct tier *tr = &ev->tiers[i];
+
+		if (!tr->defined)
+			continue;
+		if ((uint64_t)tr->free + tr->held + tr->sold + tr->killed != tr->capacity)
+			return "conservation: free + held + sold + killed != capacity";
+		if (tr->held != t->held[i] || tr->sold != t->sold[i])
+			return "tier held/sold differ from its holds and tickets";
+		if (tr->held != t->ch_held[i] || tr->sold != t->ch_sold[i])
+			return "channel held/sold do not add up to the tier";
+		if (tr->kind == TIER_RESERVED &&
+		    (t->seat_state[i][SEAT_FREE] != tr->free || t->seat_state[i][SEAT_HELD] != tr->held ||
+		     t->seat_state[i][SEAT_SOLD] != tr->sold ||
+		     t->seat_state[i][SEAT_KILLED_STATE] != tr->killed))
+			return "reserved tier counters differ from its seats";
+		if (tr->low_stock != (tr->free < tr->low_stock_threshold))
+			return "low-stock flag stale";
+	}
+	return NULL;
+}
+
+static const char *check_seats(const struct event *ev, struct tally *t)
+{
+	for (uint32_t i = 0; i < ev->seat_count; i++) {
+		const struct seat *s = &ev->seats[i];
+		const struct row *rw = &ev->rows[s->row];
+
+		if (s->state > SEAT_KILLED_STATE || i < rw->first_seat ||
+		    i >= rw->first_seat + rw->seat_count)
+			return "seat state or row out of range";
+		t->seat_state[s->tier][s->state]++;
+		if (bit_test(rw->free, i - rw->first_seat) != (s->state == SEAT_FREE))
+			return "row free mask disagrees with seat state";
+		if (s->state == SEAT_HELD) {
+			const struct hold *h = s->owner < ev->holds_used ? &ev->holds[s->owner] : NULL;
+			int found = 0;
+
+			if (!h || h->state != HOLD_LIVE)
+				return "held seat not owned by a live hold";
+			for (uint8_t j = 0; j < h->qty; j++)
+				found += h->seats[j] == i;
+			if (found != 1)
+				return "held seat missing from its hold";
+		} else if (s->state == SEAT_SOLD) {
+			const struct ticket *tk = s->owner < ev->tickets_used ? &ev->tickets[s->owner] : NULL;
+
+			if (!tk || tk->seat != i ||
+			    (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED))
+				return "sold seat not owned by a valid ticket";
+		} else if (s->owner != NIL) {
+			return "free or killed seat has an owner";
+		}
+	}
+	return NULL;
+}
+
+static void customer_count(struct htab *m, uint64_t customer, uint32_t n)
+{
+	uint32_t *v = htab_find(m, customer);
+
+	if (v)
+		*v += n;
+	else
+		htab_insert(m, customer, n);
+}
+
+static const char *check_holds(const struct event *ev, struct tally *t, struct htab *cust)
+{
+	uint32_t live = 0;
+
+	for (uint32_t i = 0; i < ev->holds_used; i++) {
+		const struct hold *h = &ev->holds[i];
+
+		if ((uint32_t)h->id != i)
+			return "hold id does not carry its slot";
+		if (h->state != HOLD_LIVE)
+			continue;
+		live++;
+		t->held[h->tier] += h->qty;
+		customer_count(cust, h->customer_id, h->qty);
+		for (uint8_t j = 0; h->seats[0] != SEAT_NONE && j < h->qty; j++) {
+			uint32_t s = h->seats[j];
+
+			if (s >= ev->seat_count || ev->seats[s].state != SEAT_HELD || ev->seats[s].owner != i)
+				return "live hold's seat is not held by it (seat in two holds?)";
+		}
+	}
+	if (live != ev->live_holds)
+		return "live hold count wrong";
+	for (uint32_t i = 0; i < ev->tickets_used; i++) {
+		const struct ticket *tk = &ev->tickets[i];
+
+		if (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED)
+			continue;
+		t->sold[tk->tier]++;
+		customer_count(cust, ev->holds[tk->hold].customer_id, 1);
+		if (tk->seat != SEAT_NONE &&
+		    (ev->seats[tk->seat].state != SEAT_SOLD || ev->seats[tk->seat].owner != i))
+			return "valid ticket's seat is not sold to it (seat sold twice?)";
+	}
+	return NULL;
+}
+
+static const char *check_customers(const struct event *ev, const struct htab *cust)
+{
+	if (cust->count != ev->customers.count)
+		return "customer count table has the wrong number of customers";
+	for (uint32_t i = 0; i <= cust->mask; i++) {
+		const uint32_t *v;
+
+		if (!cust->keys[i])
+			continue;
+		v = htab_find(&ev->customers, cust->keys[i]);
+		if (!v || *v != cust->vals[i])
+			return "customer units differ from their holds and tickets";
+	}
+	return NULL;
+}
+
+static const char *check_event(const struct event *ev)
+{
+	struct tally *t = calloc(1, sizeof *t);
+	struct htab cust;
+	const char *bad;
+
+	if (!t || htab_init(&cust, ev->cfg.units_max + 1)) {
+		free(t);
+		return "out of memory while checking";
+	}
+	for (unsigned i = 0; i < TIERS_MAX; i++)
+		for (unsigned ch = 0; ch < CHANNELS; ch++) {
+			t->ch_held[i] += ev->tiers[i].ch[ch].held;
+			t->ch_sold[i] += ev->tiers[i].ch[ch].sold;
+		}
+	bad = check_seats(ev, t);
+	if (!bad)
+		bad = check_holds(ev, t, &cust);
+	if (!bad)
+		bad = check_tiers(ev, t);
+	if (!bad)
+		bad = check_customers(ev, &cust);
+	htab_fini(&cust);
+	free(t);
+	return bad;
+}
+
+const char *core_check_invariants(const struct core *c)
+{
+	for (uint32_t i = 0; i < c->event_count; i++) {
+		const char *bad = check_event(c->events[i]);
+
+		if (bad)
+			return bad;
+	}
+	return NULL;
+}

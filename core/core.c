@@ -1,0 +1,160 @@
+/*
+ * core.c — the state machine's entry points: execute a command, apply a
+ * record, and the dispatch between them.
+ *
+ * Execute = plan (validate and decide) + encode the record + apply it. Apply
+ * is the only code that mutates state, and replay runs the same apply, so a
+ * replayed shard is the live shard.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/state.h"
+
+struct core *core_create(uint8_t shard_id)
+{
+	struct core *c;
+
+	if (sodium_init() < 0)
+		return NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->shard_id = shard_id;
+	if (htab_init(&c->event_index, EVENTS_MAX)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void core_destroy(struct core *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->event_count; i++)
+		event_free(c->events[i]);
+	htab_fini(&c->event_index);
+	free(c);
+}
+
+uint8_t core_shard_id(const struct core *c)
+{
+	return c->shard_id;
+}
+
+static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *alerts)
+{
+	switch (r->type) {
+	case CMD_EVENT_CREATE:
+	case CMD_EVENT_UPDATE: return apply_event(c, r);
+	case CMD_TIER_ADD: return apply_tier(c, r, alerts);
+	case CMD_SECTION_LOAD: return apply_section(c, r, alerts);
+	case CMD_PRESALE_CODE_ADD: return apply_code(c, r);
+	case CMD_HOLD: return apply_hold(c, r, alerts);
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_HOLD_EXPIRE: return apply_hold_ref(c, r, alerts);
+	case CMD_CONFIRM: return apply_confirm(c, r);
+	case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_EXCHANGE: return apply_ticket(c, r, alerts);
+	case CMD_STOCK_OUT:
+	case CMD_STOCK_IN: return apply_stock(c, r, alerts);
+	}
+	return ST_RECORD_INVALID;
+}
+
+enum status core_apply(struct core *c, const uint8_t *body, size_t len)
+{
+	struct rec r;
+	enum status st = rec_decode(body, len, &r);
+
+	return st == ST_OK ? apply_rec(c, &r, NULL) : st;
+}
+
+static enum status plan(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+			struct result *res)
+{
+	switch (cmd->type) {
+	case CMD_EVENT_CREATE:
+	case CMD_EVENT_UPDATE: return plan_event(c, cmd, now, r);
+	case CMD_TIER_ADD: return plan_tier(c, cmd, r);
+	case CMD_SECTION_LOAD: return plan_section(c, cmd, r);
+	case CMD_PRESALE_CODE_ADD: return plan_code(c, cmd, r);
+	case CMD_HOLD: return plan_hold(c, cmd, now, r, res);
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_HOLD_EXPIRE: return plan_hold_ref(c, cmd, now, r, res);
+	case CMD_CONFIRM:
+	case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_EXCHANGE: return plan_ticket(c, cmd, now, r, res);
+	case CMD_STOCK_OUT:
+	case CMD_STOCK_IN: return plan_stock(c, cmd, r);
+	}
+	return ST_BAD_COMMAND;
+}
+
+/* The result of a change that was applied. */
+static void view_applied(const struct core *c, const struct rec *r, struct result *res)
+{
+	const struct event *ev = event_find(c, r->event_id);
+	uint32_t index;
+
+	switch (r->type) {
+	case CMD_HOLD:
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_HOLD_EXPIRE:
+	case CMD_CONFIRM:
+		view_hold(ev, hold_by_id(ev, r->end.hold_id), &res->hold);
+		break;
+	case CMD_REDEEM:
+	case CMD_REFUND:
+		ticket_by_id(c, ev, r->redeem.ticket_id, &index);
+		view_ticket(c, ev, index, &res->ticket);
+		break;
+	case CMD_EXCHANGE:
+		ticket_by_id(c, ev, r->exchange.new_ticket_id, &index);
+		view_ticket(c, ev, index, &res->ticket);
+		break;
+	case CMD_SECTION_LOAD:
+		res->section.seat_first = ev->sections[r->section.section].first_seat;
+		res->section.seat_count = ev->sections[r->section.section].seat_count;
+		break;
+	}
+}
+
+enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms,
+			 struct result *res, struct rec_buf *rec)
+{
+	struct rec r;
+	enum status st;
+
+	res->replayed = 0;
+	res->low_stock_tiers = 0;
+	rec->len = 0;
+	if (CMD_IS_QUERY(cmd->type))
+		return res->status = query(c, cmd, res);
+	r.type = cmd->type;
+	r.event_id = cmd->event.event_id; /* every command starts with its event id */
+	r.now_ms = now_ms;
+	st = plan(c, cmd, now_ms, &r, res);
+	if (st != ST_OK || res->replayed)
+		return res->status = st;
+	assert(rec->cap >= RECORD_BYTES_MAX);
+	rec->len = (uint32_t)rec_encode(&r, &cmd->section, rec->bytes, rec->cap);
+	if (r.type == CMD_SECTION_LOAD)
+		st = rec_decode(rec->bytes, rec->len, &r); /* apply reads seats from the record */
+	if (st == ST_OK)
+		st = apply_rec(c, &r, &res->low_stock_tiers);
+	assert(st == ST_OK || st == ST_INTERNAL); /* plan decided something apply refuses */
+	if (st != ST_OK) {
+		rec->len = 0;
+		return res->status = st;
+	}
+	view_applied(c, &r, res);
+	return res->status = ST_OK;
+}

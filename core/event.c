@@ -1,0 +1,226 @@
+/*
+ * event.c — events, tiers and presale codes: the admin side of the state
+ * machine, and the allocation of every per-event table.
+ *
+ * All of an event's tables are allocated when the event is created, sized
+ * from its declared `units_max`; the seat map is sized at its first section.
+ * Nothing the sales commands do allocates.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/state.h"
+
+struct event *event_find(const struct core *c, uint32_t event_id)
+{
+	uint32_t *idx = htab_find(&c->event_index, event_id);
+
+	return idx ? c->events[*idx] : NULL;
+}
+
+void event_free(struct event *ev)
+{
+	if (!ev)
+		return;
+	htab_fini(&ev->idem);
+	htab_fini(&ev->customers);
+	free(ev->holds);
+	free(ev->tickets);
+	free(ev->sections);
+	free(ev->seats);
+	free(ev->rows);
+	free(ev->segs);
+	free(ev->ord_seg);
+	free(ev->ord_run);
+	free(ev->group_run);
+	free(ev);
+}
+
+static struct event *event_alloc(const struct cmd_event *cfg)
+{
+	struct event *ev = calloc(1, sizeof *ev);
+
+	if (!ev)
+		return NULL;
+	ev->cfg = *cfg;
+	ev->holds_max = cfg->units_max * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN;
+	ev->tickets_max = cfg->units_max * TICKETS_PER_UNIT_MAX;
+	ev->ended_head = ev->ended_tail = NIL;
+	memset(ev->wheel, 0xff, sizeof ev->wheel);
+	ev->holds = calloc(ev->holds_max, sizeof *ev->holds);
+	ev->tickets = calloc(ev->tickets_max, sizeof *ev->tickets);
+	if (!ev->holds || !ev->tickets || htab_init(&ev->idem, ev->holds_max) ||
+	    htab_init(&ev->customers, cfg->units_max)) {
+		event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static enum status check_event(const struct cmd_event *e)
+{
+	if (e->state >= EVENT_STATE_COUNT || e->customer_limit > CUSTOMER_LIMIT_MAX)
+		return ST_BAD_ARGUMENT;
+	if (e->hold_ttl_ms && (e->hold_ttl_ms < HOLD_TTL_MS_MIN || e->hold_ttl_ms > HOLD_TTL_MS_MAX))
+		return ST_BAD_ARGUMENT;
+	if (e->presale_start_ms > e->public_start_ms)
+		return ST_BAD_ARGUMENT;
+	if (e->sales_end_ms && e->sales_end_ms <= e->public_start_ms)
+		return ST_BAD_ARGUMENT;
+	return ST_OK;
+}
+
+enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r)
+{
+	const struct cmd_event *e = &cmd->event;
+	const struct event *ev = event_find(c, e->event_id);
+	enum status st = check_event(e);
+
+	(void)now;
+	if (st != ST_OK || e->event_id == 0)
+		return ST_BAD_ARGUMENT;
+	if (cmd->type == CMD_EVENT_CREATE) {
+		if (ev)
+			return ST_EVENT_EXISTS;
+		if (c->event_count >= EVENTS_MAX)
+			return ST_EVENT_TABLE_FULL;
+		if (e->units_max == 0 || e->units_max > EVENT_UNITS_MAX)
+			return ST_BAD_ARGUMENT;
+	} else if (!ev) {
+		return ST_EVENT_UNKNOWN;
+	}
+	r->event = *e;
+	if (ev)
+		r->event.units_max = ev->cfg.units_max;
+	if (!r->event.hold_ttl_ms)
+		r->event.hold_ttl_ms = HOLD_TTL_MS_DEFAULT;
+	return ST_OK;
+}
+
+enum status apply_event(struct core *c, const struct rec *r)
+{
+	struct event *ev = event_find(c, r->event_id);
+
+	if (r->event.hold_ttl_ms < HOLD_TTL_MS_MIN || check_event(&r->event) != ST_OK)
+		return ST_RECORD_INVALID;
+	if (r->type == CMD_EVENT_UPDATE) {
+		if (!ev || r->event.units_max != ev->cfg.units_max)
+			return ST_RECORD_INVALID;
+		ev->cfg = r->event;
+		return ST_OK;
+	}
+	if (ev || c->event_count >= EVENTS_MAX || r->event.units_max == 0 ||
+	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0)
+		return ST_RECORD_INVALID;
+	ev = event_alloc(&r->event);
+	if (!ev)
+		return ST_INTERNAL;
+	if (!htab_insert(&c->event_index, r->event_id, c->event_count)) {
+		event_free(ev);
+		return ST_INTERNAL;
+	}
+	c->events[c->event_count++] = ev;
+	return ST_OK;
+}
+
+enum status plan_tier(struct core *c, const struct cmd *cmd, struct rec *r)
+{
+	const struct cmd_tier *t = &cmd->tier;
+	const struct event *ev = event_find(c, t->event_id);
+
+	if (!ev)
+		return ST_EVENT_UNKNOWN;
+	if (t->tier >= TIERS_MAX || t->kind > TIER_RESERVED)
+		return ST_BAD_ARGUMENT;
+	if (ev->tiers[t->tier].defined)
+		return ST_TIER_EXISTS;
+	if (t->kind == TIER_GA && t->capacity == 0)
+		return ST_BAD_ARGUMENT;
+	if (t->kind == TIER_RESERVED && t->capacity != 0)
+		return ST_BAD_ARGUMENT; /* a reserved tier's capacity is its seats */
+	if ((uint64_t)ev->units_placed + t->capacity > ev->cfg.units_max)
+		return ST_EVENT_FULL;
+	r->tier = *t;
+	return ST_OK;
+}
+
+enum status apply_tier(struct core *c, const struct rec *r, uint32_t *alerts)
+{
+	struct event *ev = event_find(c, r->event_id);
+	struct tier *t;
+
+	if (!ev || ev->tiers[r->tier.tier].defined ||
+	    (uint64_t)ev->units_placed + r->tier.capacity > ev->cfg.units_max)
+		return ST_RECORD_INVALID;
+	t = &ev->tiers[r->tier.tier];
+	t->defined = 1;
+	t->kind = r->tier.kind;
+	t->price_minor = r->tier.price_minor;
+	t->low_stock_threshold = r->tier.low_stock_threshold;
+	t->capacity = t->free = r->tier.capacity;
+	memcpy(t->name, r->tier.name, NAME_BYTES);
+	ev->units_placed += r->tier.capacity;
+	ev->tiers_defined |= 1u << r->tier.tier;
+	tier_check_low_stock(ev, r->tier.tier, alerts);
+	return ST_OK;
+}
+
+void tier_check_low_stock(struct event *ev, uint8_t tier, uint32_t *alerts)
+{
+	struct tier *t = &ev->tiers[tier];
+	uint8_t low = t->free < t->low_stock_threshold;
+
+	if (low && !t->low_stock && alerts)
+		*alerts |= 1u << tier;
+	t->low_stock = low;
+}
+
+/* BLAKE2b-256 of the event id and the code: codes are never stored in the
+ * clear, and the same code hashes differently in two events. */
+void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out)
+{
+	crypto_generichash_state st;
+	uint8_t id[4];
+
+	put_u32(id, event_id);
+	crypto_generichash_init(&st, NULL, 0, PRESALE_CODE_HASH_BYTES);
+	crypto_generichash_update(&st, id, sizeof id);
+	crypto_generichash_update(&st, (const uint8_t *)code, len);
+	crypto_generichash_final(&st, out, PRESALE_CODE_HASH_BYTES);
+}
+
+enum status plan_code(struct core *c, const struct cmd *cmd, struct rec *r)
+{
+	const struct cmd_presale_code *pc = &cmd->code;
+	const struct event *ev = event_find(c, pc->event_id);
+
+	if (!ev)
+		return ST_EVENT_UNKNOWN;
+	if (pc->code_len == 0 || pc->code_len > PRESALE_CODE_BYTES_MAX)
+		return ST_BAD_ARGUMENT;
+	if (ev->code_count >= PRESALE_CODES_MAX)
+		return ST_PRESALE_CODE_TABLE_FULL;
+	presale_code_hash(pc->event_id, pc->code, pc->code_len, r->code.hash);
+	for (uint8_t i = 0; i < ev->code_count; i++)
+		if (sodium_memcmp(ev->codes[i].hash, r->code.hash, PRESALE_CODE_HASH_BYTES) == 0)
+			return ST_PRESALE_CODE_EXISTS;
+	r->code.code_index = ev->code_count;
+	r->code.use_limit = pc->use_limit;
+	return ST_OK;
+}
+
+enum status apply_code(struct core *c, const struct rec *r)
+{
+	struct event *ev = event_find(c, r->event_id);
+	struct presale_code *pc;
+
+	if (!ev || r->code.code_index != ev->code_count)
+		return ST_RECORD_INVALID;
+	pc = &ev->codes[ev->code_count++];
+	memcpy(pc->hash, r->code.hash, PRESALE_CODE_HASH_BYTES);
+	pc->use_limit = r->code.use_limit;
+	pc->uses = 0;
+	return ST_OK;
+}

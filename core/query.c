@@ -1,0 +1,131 @@
+/*
+ * query.c — read-only commands and the views results are made of.
+ */
+#include <string.h>
+
+#include "core/state.h"
+
+void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v)
+{
+	v->hold_id = h->id;
+	v->customer_id = h->customer_id;
+	v->expires_at_ms = h->expires_at_ms;
+	v->amount_due_minor = ev->tiers[h->tier].price_minor * h->qty;
+	v->first_ticket_id = h->first_ticket_id;
+	v->amount_paid_minor = h->amount_minor;
+	v->event_id = ev->cfg.event_id;
+	v->tier = h->tier;
+	v->state = h->state;
+	v->channel = h->channel;
+	v->qty = h->qty;
+	memcpy(v->seats, h->seats, sizeof v->seats);
+	memcpy(v->payment_ref, h->payment_ref, PAYMENT_REF_BYTES);
+}
+
+void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
+		 struct ticket_view *v)
+{
+	const struct ticket *tk = &ev->tickets[index];
+	const struct hold *h = &ev->holds[tk->hold];
+
+	v->ticket_id = ticket_id_of(c, index);
+	v->order_id = h->id;
+	v->customer_id = h->customer_id;
+	v->price_minor = tk->price_minor;
+	v->redeemed_at_ms = tk->redeemed_at_ms;
+	v->refund_fee_minor = tk->fee_minor;
+	v->replaced_by = tk->replaced_by == NIL ? 0 : ticket_id_of(c, tk->replaced_by);
+	v->event_id = ev->cfg.event_id;
+	v->seat = tk->seat;
+	v->gate_id = tk->gate_id;
+	v->tier = tk->tier;
+	v->state = tk->state;
+}
+
+static void view_event(const struct event *ev, struct event_view *v)
+{
+	v->event = ev->cfg;
+	v->units_placed = ev->units_placed;
+	v->seat_count = ev->seat_count;
+	v->live_holds = ev->live_holds;
+	v->tickets_issued = ev->tickets_used;
+	v->section_count = ev->section_count;
+}
+
+static void view_availability(const struct event *ev, struct availability_view *v)
+{
+	v->event_id = ev->cfg.event_id;
+	v->tier_count = 0;
+	for (unsigned i = 0; i < TIERS_MAX; i++) {
+		const struct tier *t = &ev->tiers[i];
+		struct tier_view *tv = &v->tiers[i];
+
+		memset(tv, 0, sizeof *tv);
+		if (!t->defined)
+			continue;
+		v->tier_count = (uint8_t)(i + 1);
+		tv->defined = 1;
+		tv->kind = t->kind;
+		tv->price_minor = t->price_minor;
+		tv->capacity = t->capacity;
+		tv->free = t->free;
+		tv->held = t->held;
+		tv->sold = t->sold;
+		tv->killed = t->killed;
+		tv->low_stock_threshold = t->low_stock_threshold;
+		tv->low_stock = t->low_stock;
+	}
+}
+
+enum status query(const struct core *c, const struct cmd *cmd, struct result *res)
+{
+	const struct event *ev = event_find(c, cmd->query.event_id);
+	const struct hold *h;
+	uint32_t index;
+
+	if (!ev)
+		return ST_EVENT_UNKNOWN;
+	switch (cmd->type) {
+	case CMD_Q_EVENT:
+		view_event(ev, &res->event);
+		return ST_OK;
+	case CMD_Q_AVAILABILITY:
+		view_availability(ev, &res->avail);
+		return ST_OK;
+	case CMD_Q_HOLD:
+	case CMD_Q_ORDER:
+		h = hold_by_id(ev, cmd->ref.hold_id);
+		if (!h || (cmd->type == CMD_Q_ORDER && h->state != HOLD_CONFIRMED))
+			return ST_HOLD_UNKNOWN;
+		view_hold(ev, h, &res->hold);
+		return ST_OK;
+	case CMD_Q_TICKET:
+		if (!ticket_by_id(c, ev, cmd->ticket.ticket_id, &index))
+			return ST_TICKET_UNKNOWN;
+		view_ticket(c, ev, index, &res->ticket);
+		return ST_OK;
+	case CMD_Q_STATS:
+		if (cmd->query.tier >= TIERS_MAX || !ev->tiers[cmd->query.tier].defined)
+			return ST_TIER_UNKNOWN;
+		res->stats.event_id = ev->cfg.event_id;
+		res->stats.tier = cmd->query.tier;
+		for (unsigned i = 0; i < CHANNELS; i++) {
+			const struct channel_counts *k = &ev->tiers[cmd->query.tier].ch[i];
+			struct channel_stats *s = &res->stats.channels[i];
+
+			s->held = k->held;
+			s->sold = k->sold;
+			s->revenue_minor = k->revenue_minor;
+			s->redeemed = k->redeemed;
+			s->refunded = k->refunded;
+		}
+		return ST_OK;
+	case CMD_Q_CUSTOMER:
+		res->customer.event_id = ev->cfg.event_id;
+		res->customer.customer_id = cmd->query.customer_id;
+		res->customer.units = customer_units(ev, cmd->query.customer_id);
+		res->customer.limit = ev->cfg.customer_limit;
+		return ST_OK;
+	}
+	return ST_BAD_COMMAND;
+}

@@ -1,0 +1,75 @@
+/*
+ * state.h — functions shared by the state machine's files (internal).
+ *
+ * Each command has a plan step and an apply step. Plan reads the state,
+ * refuses with a status or decides the change and writes it into a
+ * `struct rec`; apply performs a decided change and is also what replay
+ * runs. Plan never mutates; apply never refuses a record that plan made.
+ */
+#ifndef ONSALE_STATE_H
+#define ONSALE_STATE_H
+
+#include "core/core.h"
+#include "core/state-t.h"
+
+/* Cheap checks stay on in every build; full invariant scans only in debug
+ * and test builds (-DONSALE_DEBUG_CHECKS). */
+#include <assert.h>
+
+struct event *event_find(const struct core *c, uint32_t event_id);
+void event_free(struct event *ev);
+
+/* Shared helpers on inventory. */
+void seat_take(struct event *ev, uint32_t seat, uint8_t state, uint32_t owner);
+void seat_release(struct event *ev, uint32_t seat, uint8_t state);
+void tier_check_low_stock(struct event *ev, uint8_t tier, uint32_t *alerts);
+uint32_t customer_units(const struct event *ev, uint64_t customer_id);
+void customer_add(struct event *ev, uint64_t customer_id, int32_t delta);
+struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
+struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
+			   uint32_t *index);
+void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
+uint64_t ticket_id_of(const struct core *c, uint32_t index);
+void wheel_insert(struct event *ev, uint32_t slot);
+void wheel_remove(struct event *ev, uint32_t slot);
+void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts);
+
+/* Best available: chooses qty adjacent free seats of tier into seats[].
+ * ST_OK, or ST_NO_ADJACENT_SEATS. */
+enum status best_available(const struct event *ev, uint8_t tier, uint8_t qty, uint8_t flags,
+			   uint32_t *seats);
+void seatmap_index_rebuild(struct event *ev);
+void seatmap_segment_refresh(struct event *ev, uint32_t seg);
+
+/* plan / apply, by command family */
+enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r);
+enum status plan_tier(struct core *c, const struct cmd *cmd, struct rec *r);
+enum status plan_code(struct core *c, const struct cmd *cmd, struct rec *r);
+enum status plan_section(struct core *c, const struct cmd *cmd, struct rec *r);
+enum status apply_event(struct core *c, const struct rec *r);
+enum status apply_tier(struct core *c, const struct rec *r, uint32_t *alerts);
+enum status apply_code(struct core *c, const struct rec *r);
+enum status apply_section(struct core *c, const struct rec *r, uint32_t *alerts);
+
+enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+		      struct result *res);
+enum status plan_hold_ref(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+			  struct result *res);
+enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts);
+enum status apply_hold_ref(struct core *c, const struct rec *r, uint32_t *alerts);
+
+enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+			struct result *res);
+enum status apply_confirm(struct core *c, const struct rec *r);
+enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts);
+
+enum status plan_stock(struct core *c, const struct cmd *cmd, struct rec *r);
+enum status apply_stock(struct core *c, const struct rec *r, uint32_t *alerts);
+
+/* queries and views */
+enum status query(const struct core *c, const struct cmd *cmd, struct result *res);
+void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v);
+void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
+		 struct ticket_view *v);
+
+#endif
