@@ -1,0 +1,71 @@
+/*
+ * wal.h — the per-shard WAL writer: group commit over the storage interface.
+ *
+ * Appends copy a framed record into the filling batch buffer and return at
+ * once (no I/O, no allocation). One batch at a time goes to the disk: one
+ * write of whole pages, then one fdatasync after the write completes; the
+ * next batch fills meanwhile. A batch is durable when its fdatasync
+ * completes; only then does wal_durable_lsn() move and on_durable run, for
+ * the whole batch. Under light load a lone record goes out at the next
+ * wal_flush()/wal_poll() without waiting for company.
+ *
+ * A failed fdatasync is never retried (the kernel may have dropped the
+ * dirty pages): the WAL stops for good, every later call returns the error,
+ * and the shard must stop. Short writes are finished; a failed write also
+ * stops the WAL.
+ *
+ * Driving it from an event loop:
+ *
+ *   wal_append(w, ...)    per state change (-EAGAIN: buffers full, poll first)
+ *   wal_flush(w)          end of a loop turn: send the filling batch if idle
+ *   wal_wait_fd(w)        readable when completions wait (epoll / io_uring poll)
+ *   wal_poll(w)           reap completions, release durable batches, send next
+ *
+ * Segments are preallocated files of opt.segment_bytes, created (file and
+ * directory fsynced) when the previous one is full.
+ */
+#ifndef ONSALE_WAL_H
+#define ONSALE_WAL_H
+
+#include <stdint.h>
+#include "core/storage.h"
+#include "net/wal-t.h"
+#include "net/wal_read.h"
+
+struct wal;
+
+struct wal_stats {
+	uint64_t records, batches, fsyncs, bytes_written, short_writes, segments_created;
+	uint64_t eagain; /* appends refused because every buffer was busy */
+};
+
+/* Opens the writer of opt->shard on st. scan is a finished wal_read of the
+ * same WAL (NULL: wal_open scans it itself). A corrupt WAL is refused with
+ * -EUCLEAN. A torn tail is truncated: the bytes after the end are zeroed and
+ * synced, stale segments removed. Returns 0 or -errno. */
+int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt,
+	     const struct wal_scan *scan);
+/* Frees the writer without waiting for anything (call wal_sync first for a
+ * clean shutdown). Does not destroy st. */
+void wal_close(struct wal *w);
+
+/* Queues one record; *lsn gets its LSN. Returns 0, -EAGAIN (every buffer
+ * busy: call wal_poll and retry), -EMSGSIZE, or the WAL's stop error. */
+int wal_append(struct wal *w, const void *body, uint32_t body_bytes, uint64_t *lsn);
+/* Sends the filling batch if none is in flight. Returns 0 or the stop error. */
+int wal_flush(struct wal *w);
+/* Reaps completions without blocking (wal_wait blocks for at least one when
+ * something is in flight), then flushes. Returns 0 or the stop error. */
+int wal_poll(struct wal *w);
+int wal_wait(struct wal *w);
+/* Blocks until every appended record is durable. Returns 0 or the stop error. */
+int wal_sync(struct wal *w);
+
+uint64_t wal_durable_lsn(const struct wal *w);
+uint64_t wal_next_lsn(const struct wal *w);
+/* 0 while running, else the -errno that stopped it. */
+int wal_error(const struct wal *w);
+int wal_wait_fd(const struct wal *w);
+const struct wal_stats *wal_stats(const struct wal *w);
+
+#endif
