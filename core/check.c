@@ -133,10 +133,10 @@ static const char *check_customers(const struct event *ev, const struct htab *cu
 	for (uint32_t i = 0; i <= cust->mask; i++) {
 		const uint32_t *v;
 
-		if (!cust->keys[i])
+		if (!cust->slots[i].key)
 			continue;
-		v = htab_find(&ev->customers, cust->keys[i]);
-		if (!v || *v != cust->vals[i])
+		v = htab_find(&ev->customers, cust->slots[i].key);
+		if (!v || *v != cust->slots[i].val)
 			return "customer units differ from their holds and tickets";
 	}
 	return NULL;

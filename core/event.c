@@ -15,9 +15,16 @@
 
 struct event *event_find(const struct core *c, uint32_t event_id)
 {
-	uint32_t *idx = htab_find(&c->event_index, event_id);
+	uint32_t *idx;
 
-	return idx ? c->events[*idx] : NULL;
+	/* An on-sale hammers one event: try the last one found first. */
+	if (c->event_count && c->events[c->last_event]->cfg.event_id == event_id)
+		return c->events[c->last_event];
+	idx = htab_find(&c->event_index, event_id);
+	if (!idx)
+		return NULL;
+	((struct core *)c)->last_event = *idx; /* a cache, not state */
+	return c->events[*idx];
 }
 
 void event_free(struct event *ev)
@@ -49,8 +56,8 @@ static struct event *event_alloc(const struct cmd_event *cfg)
 	ev->tickets_max = cfg->units_max * TICKETS_PER_UNIT_MAX;
 	ev->ended_head = ev->ended_tail = NIL;
 	memset(ev->wheel, 0xff, sizeof ev->wheel);
-	ev->holds = calloc(ev->holds_max, sizeof *ev->holds);
-	ev->tickets = calloc(ev->tickets_max, sizeof *ev->tickets);
+	ev->holds = mem_table_alloc((size_t)ev->holds_max * sizeof *ev->holds);
+	ev->tickets = mem_table_alloc((size_t)ev->tickets_max * sizeof *ev->tickets);
 	if (!ev->holds || !ev->tickets || htab_init(&ev->idem, ev->holds_max) ||
 	    htab_init(&ev->customers, cfg->units_max)) {
 		event_free(ev);

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include <sodium.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "core/state.h"

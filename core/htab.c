@@ -3,13 +3,15 @@
  * See htab.h for why the map exists and how it is bounded.
  */
 #include "core/htab.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
-static inline uint32_t slot_of(const struct htab *h, uint64_t key)
+static inline uint32_t home_of(const struct htab *h, uint64_t key)
 {
 	return (uint32_t)XXH3_64bits(&key, sizeof key) & h->mask;
 }
@@ -21,12 +23,9 @@ int htab_init(struct htab *h, uint32_t count_max)
 	while (size < 2ull * count_max)
 		size <<= 1;
 	memset(h, 0, sizeof *h);
-	h->keys = calloc(size, sizeof *h->keys);
-	h->vals = calloc(size, sizeof *h->vals);
-	if (!h->keys || !h->vals) {
-		htab_fini(h);
+	h->slots = mem_table_alloc(size * sizeof *h->slots);
+	if (!h->slots)
 		return -ENOMEM;
-	}
 	h->mask = (uint32_t)(size - 1);
 	h->count_max = count_max;
 	return 0;
@@ -34,27 +33,18 @@ int htab_init(struct htab *h, uint32_t count_max)
 
 void htab_fini(struct htab *h)
 {
-	free(h->keys);
-	free(h->vals);
+	free(h->slots);
 	memset(h, 0, sizeof *h);
-}
-
-void htab_clear(struct htab *h)
-{
-	memset(h->keys, 0, ((size_t)h->mask + 1) * sizeof *h->keys);
-	h->count = 0;
 }
 
 uint32_t *htab_find(const struct htab *h, uint64_t key)
 {
-	uint32_t i;
-
 	if (key == 0)
 		return NULL;
-	for (i = slot_of(h, key);; i = (i + 1) & h->mask) {
-		if (h->keys[i] == key)
-			return &h->vals[i];
-		if (h->keys[i] == 0)
+	for (uint32_t i = home_of(h, key);; i = (i + 1) & h->mask) {
+		if (h->slots[i].key == key)
+			return &h->slots[i].val;
+		if (h->slots[i].key == 0)
 			return NULL;
 	}
 }
@@ -65,35 +55,35 @@ bool htab_insert(struct htab *h, uint64_t key, uint32_t val)
 
 	if (key == 0 || h->count >= h->count_max)
 		return false;
-	for (i = slot_of(h, key); h->keys[i] != 0; i = (i + 1) & h->mask)
-		if (h->keys[i] == key)
+	for (i = home_of(h, key); h->slots[i].key != 0; i = (i + 1) & h->mask)
+		if (h->slots[i].key == key)
 			return false;
-	h->keys[i] = key;
-	h->vals[i] = val;
+	h->slots[i].key = key;
+	h->slots[i].val = val;
 	h->count++;
 	return true;
 }
 
 bool htab_remove(struct htab *h, uint64_t key)
 {
-	uint32_t i, j, home;
+	uint32_t i, j;
 
 	if (key == 0)
 		return false;
-	for (i = slot_of(h, key); h->keys[i] != key; i = (i + 1) & h->mask)
-		if (h->keys[i] == 0)
+	for (i = home_of(h, key); h->slots[i].key != key; i = (i + 1) & h->mask)
+		if (h->slots[i].key == 0)
 			return false;
-	/* Backward shift: pull later entries of the cluster into the hole when
-	 * their home slot does not lie cyclically in (hole, j]. */
-	for (j = (i + 1) & h->mask; h->keys[j] != 0; j = (j + 1) & h->mask) {
-		home = slot_of(h, h->keys[j]);
+	/* Backward shift: an entry later in the cluster moves into the hole
+	 * unless its home lies cyclically in (hole, j]. */
+	for (j = (i + 1) & h->mask; h->slots[j].key != 0; j = (j + 1) & h->mask) {
+		uint32_t home = home_of(h, h->slots[j].key);
+
 		if (((j - home) & h->mask) >= ((j - i) & h->mask)) {
-			h->keys[i] = h->keys[j];
-			h->vals[i] = h->vals[j];
+			h->slots[i] = h->slots[j];
 			i = j;
 		}
 	}
-	h->keys[i] = 0;
+	h->slots[i].key = 0;
 	h->count--;
 	return true;
 }

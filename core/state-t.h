@@ -162,6 +162,7 @@ struct event {
 struct core {
 	uint8_t shard_id;
 	uint32_t event_count;
+	uint32_t last_event; /* index of the event found last (a cache) */
 	struct htab event_index; /* event id -> index in events */
 	struct event *events[EVENTS_MAX];
 };

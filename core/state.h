@@ -10,6 +10,7 @@
 #define ONSALE_STATE_H
 
 #include "core/core.h"
+#include "core/mem.h"
 #include "core/state-t.h"
 
 /* Cheap checks stay on in every build; full invariant scans only in debug

@@ -1,0 +1,40 @@
+/*
+ * mem.h — allocation of the large per-event tables.
+ *
+ * Tables are allocated when an event is created and must be resident before
+ * the on-sale starts: a page fault on the first hold of a slot costs
+ * microseconds, and a TLB miss on every random probe of a 64 MiB hash map
+ * costs more than the probe. So large tables are 2 MiB aligned, asked to be
+ * backed by huge pages (a hint; the kernel may refuse), and touched page by
+ * page here. (A plain malloc + memset(0) is folded by the compiler into
+ * calloc, which leaves fresh pages unmapped; volatile stores are not.)
+ */
+#ifndef ONSALE_MEM_H
+#define ONSALE_MEM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MEM_PAGE_BYTES 4096
+#define MEM_HUGE_BYTES (2u << 20)
+
+/* Zeroed, resident memory for a table of n bytes; free() it. NULL if none. */
+static inline void *mem_table_alloc(size_t n)
+{
+	size_t huge = (n + MEM_HUGE_BYTES - 1) / MEM_HUGE_BYTES * MEM_HUGE_BYTES;
+	void *p = n >= MEM_HUGE_BYTES ? aligned_alloc(MEM_HUGE_BYTES, huge) : malloc(n ? n : 1);
+	volatile char *v = p;
+
+	if (!p)
+		return NULL;
+	if (n >= MEM_HUGE_BYTES)
+		madvise(p, huge, MADV_HUGEPAGE);
+	memset(p, 0, n);
+	for (size_t i = 0; i < n; i += MEM_PAGE_BYTES)
+		v[i] = 0;
+	return p;
+}
+
+#endif
