@@ -82,6 +82,20 @@ ubsan:
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=undefined" test
 
+# fuzz: the protocol decoder under libFuzzer with ASan and UBSan for
+# FUZZ_SECONDS (not part of `make test`). The corpus grows in
+# $(BUILD)/fuzz/corpus-proto across runs; a crashing input is left in
+# $(BUILD)/fuzz/ and the target fails.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+fuzz:
+	@mkdir -p $(BUILD)/fuzz/corpus-proto
+	clang -std=gnu11 $(WARN) -O1 -g -I. -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	  -o $(BUILD)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c net/proto.c
+	$(BUILD)/fuzz/fuzz_proto -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/proto.dict \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-proto
+
 analyze:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -I. core net tools bench
