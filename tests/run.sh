@@ -13,8 +13,8 @@ for t in "$@"; do
   start=$(date +%s%N)
   timeout --kill-after=10 "$limit" "$t" >"$log" 2>&1; rc=$?
   ms=$(( ($(date +%s%N) - start) / 1000000 )); secs=$((ms / 1000)).$(( (ms % 1000) / 100 ))
-  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+  p=$(grep -o '\[  PASSED  \] [0-9][0-9]* test' "$log" | tr -dc '0-9\n' | awk '{s+=$1} END {if (NR) print s}')
+  f=$(grep -o '\[  FAILED  \] [0-9][0-9]* test' "$log" | tr -dc '0-9\n' | awk '{s+=$1} END {if (NR) print s}')
   if [ -n "$p" ] || [ -n "$f" ]; then
     p=${p:-0}; f=${f:-0}
     [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1   # crashed or timed out after its summary
