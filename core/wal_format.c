@@ -123,8 +123,9 @@ enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 	if (avail < h.frame_bytes)
 		return WALFMT_SHORT;
 	const uint8_t *body = p + WALFMT_FRAME_HEADER_BYTES;
-	if (!walfmt_sum_eq(get_sum(p + WALFMT_OFF_BODY_SUM), sum(body, h.body_bytes)))
-		return WALFMT_BAD_BODY;
+	if (!walfmt_sum_eq(get_sum(p + WALFMT_OFF_BODY_SUM), sum(body, h.body_bytes)) ||
+	    !all_zero(body + h.body_bytes, h.frame_bytes - WALFMT_FRAME_HEADER_BYTES - h.body_bytes))
+		return WALFMT_BAD_BODY; /* padding is checked too: every byte is covered */
 	h.body = body;
 	*f = h;
 	return WALFMT_OK;

@@ -121,7 +121,7 @@ enum walfmt_verdict {
 	WALFMT_SHORT,      /* fewer bytes than the header or the frame needs */
 	WALFMT_BAD_HEADER, /* header checksum mismatch (torn or corrupt) */
 	WALFMT_BAD_FIELD,  /* checksum fine but magic, version, shard or length wrong */
-	WALFMT_BAD_BODY,   /* body checksum mismatch (torn or corrupt) */
+	WALFMT_BAD_BODY,   /* body checksum mismatch or non-zero padding */
 };
 
 /* A verified segment header. */

@@ -64,8 +64,7 @@ static void every_bit_flip_is_caught(void **state)
 	(void)state;
 	struct walfmt_sum chain;
 	uint32_t bytes = make(40, 9, walfmt_chain_origin(), &chain);
-	uint32_t data_bytes = WALFMT_FRAME_HEADER_BYTES + 40;
-	for (uint32_t off = 0; off < data_bytes; off++) {
+	for (uint32_t off = 0; off < bytes; off++) { /* padding included */
 		for (unsigned bit = 0; bit < 8; bit++) {
 			struct walfmt_frame f;
 			frame[off] ^= (uint8_t)(1u << bit);
