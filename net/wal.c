@@ -484,7 +484,6 @@ int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt
 		rc = -ENOMEM;
 		if (!w->b[i].buf)
 			goto out_free_buffers;
-		memset(w->b[i].buf, 0, w->opt.batch_bytes_max + 2 * WAL_PAGE_BYTES);
 	}
 	if (!scan) {
 		rc = wal_read(st, opt->shard, 0, NULL, NULL, &own);

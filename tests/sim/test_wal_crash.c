@@ -75,45 +75,50 @@ static int check(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
 	return 0;
 }
 
-/* Recovery: scan (reads may fail now and then: retry), check, open. */
-static struct wal *recover(struct run *r)
+/* One recovery attempt: scan, check, open. 1: failed on an I/O fault
+ * (try again), 0: done (*out set, or r->failure). */
+static int recover_once(struct run *r, struct wal **out)
 {
 	struct wal_scan s;
-	int rc;
-	for (int tries = 0;; tries++) {
-		r->recovered = 0;
-		rc = wal_read(&r->st, SHARD, 0, check, r, &s);
-		if (rc != -EIO || tries == 20)
-			break;
-	}
-	if (rc || r->failure) {
-		r->failure = r->failure ? r->failure : "scan failed";
-		return NULL;
+	r->recovered = 0;
+	int rc = wal_read(&r->st, SHARD, 0, check, r, &s);
+	if (r->failure)
+		return 0;
+	if (rc == -EIO)
+		return 1;
+	if (rc) {
+		r->failure = "scan failed";
+		return 0;
 	}
 	if (s.status == WAL_READ_CORRUPT) {
 		r->failure = "log reported corrupt after a crash";
-		return NULL;
+		return 0;
 	}
 	if (r->recovered < r->acked) {
 		r->failure = "acknowledged record lost";
-		return NULL;
+		return 0;
 	}
 	r->acked = r->recovered; /* handed out: part of history from now on */
-	struct wal *w;
 	struct wal_options o = {.shard = SHARD, .segment_bytes = SEGMENT_BYTES};
-	for (int tries = 0;; tries++) {
-		rc = wal_open(&w, &r->st, &o, &s);
-		if (!rc)
-			return w;
-		if (tries == 20)
-			break;
-		/* a failed zeroing write or sync: try the whole recovery again */
+	rc = wal_open(out, &r->st, &o, &s);
+	if (rc == -EIO)
+		return 1;
+	if (rc)
+		r->failure = "open failed";
+	return 0;
+}
+
+/* Recovery as a shard does it; an I/O fault during recovery is a crash
+ * of its own and recovery starts over. */
+static struct wal *recover(struct run *r)
+{
+	struct wal *w = NULL;
+	for (int tries = 0; tries < 50; tries++) {
+		if (!recover_once(r, &w))
+			return r->failure ? NULL : w;
 		sim_disk_crash(r->disk, SIM_CRASH_DROP_UNSYNCED);
-		r->recovered = 0;
-		if (wal_read(&r->st, SHARD, 0, check, r, &s) || r->failure)
-			break;
 	}
-	r->failure = r->failure ? r->failure : "open failed";
+	r->failure = "recovery kept failing";
 	return NULL;
 }
 
