@@ -70,6 +70,12 @@ bench-core: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-core
 
+# WAL durability benchmark on the real disk (./var/bench-wal, removed after);
+# pass options as BENCH_WAL_ARGS="--seconds 5 --dir /mnt/x".
+bench-wal: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
+
 bench: bench-core
 
 asan:
