@@ -2,8 +2,8 @@
  * hold.c — holds: taking GA units or seats for a customer while they pay,
  * extending, releasing and expiring them; the timer wheel; customer counts.
  *
- * A hold's id carries its pool slot: shard (8 bits) | reuse count (24 bits)
- * | slot (32 bits). Ids are decided in plan, so replay puts every hold in the
+ * A hold's id carries its pool slot: shard (8 bits) | use count of the slot
+ * (24 bits, from 1, so an id is never 0) | slot (32 bits). Ids are decided in plan, so replay puts every hold in the
  * slot it had. Expiry is decided by core_next_expiry reading the wheel and is
  * written to the WAL like any other change.
  */
@@ -208,13 +208,13 @@ static enum status check_hold_args(const struct event *ev, const struct cmd_hold
  * holds and orders. */
 static uint32_t hold_slot(const struct core *c, const struct event *ev, uint64_t *id)
 {
-	uint32_t slot, reuse = 0;
+	uint32_t slot, reuse = 1; /* from 1, so no hold id is 0 */
 
 	if (ev->holds_used < ev->holds_max) {
 		slot = ev->holds_used;
 	} else if (ev->ended_head != NIL) {
 		slot = ev->ended_head;
-		reuse = (ev->holds[slot].reuse + 1) & 0xffffffu;
+		reuse = ev->holds[slot].reuse % 0xffffffu + 1;
 	} else {
 		return NIL;
 	}
@@ -274,7 +274,8 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 	uint64_t id;
 	uint32_t slot = hold_slot(c, ev, &id);
 
-	if (slot == NIL || id != r->hold.hold_id || !t->defined || t->free < r->hold.qty)
+	if (slot == NIL || id != r->hold.hold_id || !t->defined || t->free < r->hold.qty ||
+	    r->hold.customer_id == 0)
 		return 0;
 	if ((t->kind == TIER_GA) != (r->hold.seats[0] == SEAT_NONE))
 		return 0;
@@ -286,6 +287,9 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 		if (s >= ev->seat_count || ev->seats[s].tier != r->hold.tier ||
 		    ev->seats[s].state != SEAT_FREE)
 			return 0;
+		for (uint8_t j = 0; j < i; j++)
+			if (r->hold.seats[j] == s)
+				return 0; /* one seat taken twice: free would count it twice */
 	}
 	return 1;
 }
