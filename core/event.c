@@ -159,6 +159,7 @@ enum status apply_tier(struct core *c, const struct rec *r, uint32_t *alerts)
 	struct tier *t;
 
 	if (!ev || ev->tiers[r->tier.tier].defined ||
+	    (r->tier.kind == TIER_GA) != (r->tier.capacity != 0) ||
 	    (uint64_t)ev->units_placed + r->tier.capacity > ev->cfg.units_max)
 		return ST_RECORD_INVALID;
 	t = &ev->tiers[r->tier.tier];

@@ -209,9 +209,19 @@ static enum status get_section(const uint8_t *p, size_t n, struct rec *r)
 	if (n != SECTION_HEAD_BYTES + (size_t)SECTION_ROW_BYTES * r->section.row_count +
 			 (size_t)SECTION_SEAT_BYTES * r->section.seat_count)
 		return ST_RECORD_INVALID;
-	for (uint16_t i = 0; i < r->section.row_count; i++)
-		seats += get_u16(r->section.rows + SECTION_ROW_BYTES * i + 8);
-	return seats == r->section.seat_count ? ST_OK : ST_RECORD_INVALID;
+	for (uint16_t i = 0; i < r->section.row_count; i++) {
+		uint16_t row_seats = get_u16(r->section.rows + SECTION_ROW_BYTES * i + 8);
+
+		if (row_seats == 0 || row_seats > ROW_SEATS_MAX) /* a row's state is ROW_SEATS_MAX bits */
+			return ST_RECORD_INVALID;
+		seats += row_seats;
+	}
+	if (r->section.row_count == 0 || seats != r->section.seat_count)
+		return ST_RECORD_INVALID;
+	for (uint32_t i = 0; i < seats; i++)
+		if (get_u8(r->section.seats + SECTION_SEAT_BYTES * i + 1) & ~SEAT_FLAGS_ALL)
+			return ST_RECORD_INVALID;
+	return ST_OK;
 }
 
 static enum status get_hold(const uint8_t *p, size_t n, struct rec *r)
