@@ -45,7 +45,7 @@ void event_free(struct event *ev)
 	free(ev);
 }
 
-static struct event *event_alloc(const struct cmd_event *cfg)
+struct event *event_new(const struct cmd_event *cfg)
 {
 	struct event *ev = calloc(1, sizeof *ev);
 
@@ -121,7 +121,7 @@ enum status apply_event(struct core *c, const struct rec *r)
 	if (ev || c->event_count >= EVENTS_MAX || r->event.units_max == 0 ||
 	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0)
 		return ST_RECORD_INVALID;
-	ev = event_alloc(&r->event);
+	ev = event_new(&r->event);
 	if (!ev)
 		return ST_INTERNAL;
 	if (!htab_insert(&c->event_index, r->event_id, c->event_count)) {

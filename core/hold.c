@@ -18,7 +18,7 @@
 #define REUSE_OF(id) ((uint32_t)((id) >> 32) & 0xffffffu)
 
 
-static uint64_t idem_mix(uint64_t customer_id, uint64_t key)
+uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
 {
 	uint64_t both[2] = { customer_id, key };
 	uint64_t h = XXH3_64bits(both, sizeof both);
@@ -236,7 +236,7 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 	if (st != ST_OK)
 		return st;
 	if (h->idem_key) {
-		const uint32_t *slot = htab_find(&ev->idem, idem_mix(h->customer_id, h->idem_key));
+		const uint32_t *slot = htab_find(&ev->idem, hold_idem_key(h->customer_id, h->idem_key));
 		const struct hold *old = slot ? &ev->holds[*slot] : NULL;
 
 		if (old && old->customer_id == h->customer_id && old->idem_key == h->idem_key) {
@@ -307,7 +307,7 @@ static void slot_take(struct event *ev, uint32_t slot)
 	if (ev->ended_head == NIL)
 		ev->ended_tail = NIL;
 	if (old->idem_key) {
-		uint64_t key = idem_mix(old->customer_id, old->idem_key);
+		uint64_t key = hold_idem_key(old->customer_id, old->idem_key);
 		const uint32_t *at = htab_find(&ev->idem, key);
 
 		if (at && *at == slot)
@@ -340,8 +340,10 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 	h->code_index = r->hold.code_index;
 	h->state = HOLD_LIVE;
 	memset(h->payment_ref, 0, PAYMENT_REF_BYTES);
-	memcpy(h->seats, r->hold.seats, sizeof h->seats);
 	t = &ev->tiers[h->tier];
+	memset(h->seats, 0xff, sizeof h->seats); /* SEAT_NONE past qty, and for GA */
+	if (t->kind == TIER_RESERVED)
+		memcpy(h->seats, r->hold.seats, sizeof h->seats[0] * h->qty);
 	t->free -= h->qty;
 	t->held += h->qty;
 	t->ch[h->channel].held += h->qty;
@@ -351,7 +353,7 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 	if (h->code_index != PRESALE_CODE_NONE)
 		ev->codes[h->code_index].uses++;
 	if (h->idem_key)
-		htab_insert(&ev->idem, idem_mix(h->customer_id, h->idem_key), slot);
+		htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), slot);
 	wheel_insert(ev, slot);
 	ev->live_holds++;
 	tier_check_low_stock(ev, h->tier, alerts);

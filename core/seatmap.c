@@ -178,7 +178,7 @@ enum status plan_section(struct core *c, const struct cmd *cmd, struct rec *r)
 	return check_seats(ev, sec, seats);
 }
 
-static int seatmap_alloc(struct event *ev)
+int seatmap_alloc(struct event *ev)
 {
 	ev->seats_max = ev->cfg.units_max < SEATS_MAX ? ev->cfg.units_max : SEATS_MAX;
 	ev->sections = calloc(SECTIONS_MAX, sizeof *ev->sections);
@@ -188,11 +188,43 @@ static int seatmap_alloc(struct event *ev)
 	return ev->sections && ev->rows && ev->seats && ev->segs ? 0 : -1;
 }
 
-/* Adds one row's seats; opens a new segment wherever the tier changes. */
+/* Derives what rows from first_row on imply: seat row links, the free and
+ * accessible masks, and segments (a new one wherever the tier changes). Used
+ * by section loads and by snapshot reads. */
+void seatmap_derive_rows(struct event *ev, uint32_t first_row)
+{
+	for (uint32_t r = first_row; r < ev->row_count; r++) {
+		struct row *rw = &ev->rows[r];
+
+		for (uint16_t i = 0; i < rw->seat_count; i++) {
+			struct seat *s = &ev->seats[rw->first_seat + i];
+			struct segment *sg;
+
+			s->row = (uint16_t)r;
+			if (s->flags & SEAT_ACCESSIBLE)
+				bit_set(rw->access, i);
+			if (s->state == SEAT_FREE)
+				bit_set(rw->free, i);
+			if (i == 0 || s->tier != s[-1].tier) {
+				sg = &ev->segs[ev->seg_count++];
+				sg->row = r;
+				sg->start = i;
+				sg->tier = s->tier;
+				sg->rank = s->rank;
+			}
+			sg = &ev->segs[ev->seg_count - 1];
+			sg->len++;
+			sg->rank = s->rank < sg->rank ? s->rank : sg->rank;
+			s->seg = ev->seg_count - 1;
+		}
+	}
+}
+
+/* Adds one row's seats from a section record. */
 static void load_row(struct event *ev, const uint8_t *row_bytes, const uint8_t *seat_bytes,
 		     uint16_t section, uint32_t *tiers_touched)
 {
-	struct row *rw = &ev->rows[ev->row_count];
+	struct row *rw = &ev->rows[ev->row_count++];
 	uint16_t n = get_u16(row_bytes + 8);
 
 	get_bytes(row_bytes, rw->label, LABEL_BYTES);
@@ -207,36 +239,17 @@ static void load_row(struct event *ev, const uint8_t *row_bytes, const uint8_t *
 		s->tier = get_u8(seat_bytes + 4 * i);
 		s->flags = get_u8(seat_bytes + 4 * i + 1);
 		s->rank = get_u16(seat_bytes + 4 * i + 2);
-		s->row = (uint16_t)ev->row_count;
 		s->owner = NIL;
+		s->state = (s->flags & SEAT_KILLED) ? SEAT_KILLED_STATE : SEAT_FREE;
 		t = &ev->tiers[s->tier];
 		t->capacity++;
-		*tiers_touched |= 1u << s->tier;
-		if (s->flags & SEAT_ACCESSIBLE)
-			bit_set(rw->access, i);
-		if (s->flags & SEAT_KILLED) {
-			s->state = SEAT_KILLED_STATE;
-			t->killed++;
-		} else {
-			s->state = SEAT_FREE;
+		if (s->state == SEAT_FREE)
 			t->free++;
-			bit_set(rw->free, i);
-		}
-		if (i == 0 || s->tier != s[-1].tier) {
-			struct segment *sg = &ev->segs[ev->seg_count++];
-
-			sg->row = ev->row_count;
-			sg->start = i;
-			sg->tier = s->tier;
-			sg->rank = s->rank;
-		}
-		struct segment *sg = &ev->segs[ev->seg_count - 1];
-		sg->len++;
-		sg->rank = s->rank < sg->rank ? s->rank : sg->rank;
-		s->seg = ev->seg_count - 1;
+		else
+			t->killed++;
+		*tiers_touched |= 1u << s->tier;
 	}
 	ev->seat_count += n;
-	ev->row_count++;
 }
 
 enum status apply_section(struct core *c, const struct rec *r, uint32_t *alerts)
@@ -273,6 +286,7 @@ enum status apply_section(struct core *c, const struct rec *r, uint32_t *alerts)
 		load_row(ev, row_bytes, seat_bytes, r->section.section, &touched);
 		seat_bytes += 4 * get_u16(row_bytes + 8);
 	}
+	seatmap_derive_rows(ev, sec->first_row);
 	ev->section_count++;
 	ev->units_placed += seats;
 	seatmap_index_rebuild(ev);

@@ -18,7 +18,9 @@
 #include <assert.h>
 
 struct event *event_find(const struct core *c, uint32_t event_id);
+struct event *event_new(const struct cmd_event *cfg); /* tables allocated, nothing in them */
 void event_free(struct event *ev);
+uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map key */
 
 /* Shared helpers on inventory. */
 void seat_take(struct event *ev, uint32_t seat, uint8_t state, uint32_t owner);
@@ -39,6 +41,8 @@ void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts);
  * ST_OK, or ST_NO_ADJACENT_SEATS. */
 enum status best_available(const struct event *ev, uint8_t tier, uint8_t qty, uint8_t flags,
 			   uint32_t *seats);
+int seatmap_alloc(struct event *ev);
+void seatmap_derive_rows(struct event *ev, uint32_t first_row);
 void seatmap_index_rebuild(struct event *ev);
 void seatmap_segment_refresh(struct event *ev, uint32_t seg);
 

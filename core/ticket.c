@@ -196,9 +196,9 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 	}
 }
 
-/* Takes a ticket's unit out of sold: back on sale, or killed. */
-static void unit_unsell(struct event *ev, struct ticket *tk, uint8_t channel, int kill,
-			uint32_t *alerts)
+/* Takes a ticket's unit out of sold: back on sale, or killed. The caller
+ * checks low stock once its whole change is made. */
+static void unit_unsell(struct event *ev, struct ticket *tk, uint8_t channel, int kill)
 {
 	struct tier *t = &ev->tiers[tk->tier];
 
@@ -210,7 +210,6 @@ static void unit_unsell(struct event *ev, struct ticket *tk, uint8_t channel, in
 		t->free++;
 	if (tk->seat != SEAT_NONE)
 		seat_release(ev, tk->seat, kill ? SEAT_KILLED_STATE : SEAT_FREE);
-	tier_check_low_stock(ev, tk->tier, alerts);
 }
 
 static int exchange_fits(const struct core *c, const struct event *ev, const struct rec *r)
@@ -252,7 +251,8 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 		t = &ev->tiers[tk->tier];
 		t->ch[channel].refunded++;
 		t->ch[channel].revenue_minor -= tk->price_minor - tk->fee_minor;
-		unit_unsell(ev, tk, channel, r->refund.kill, alerts);
+		unit_unsell(ev, tk, channel, r->refund.kill);
+		tier_check_low_stock(ev, tk->tier, alerts);
 		customer_add(ev, ev->holds[tk->hold].customer_id, -1);
 		return ST_OK;
 	default: /* CMD_EXCHANGE */
@@ -262,7 +262,7 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 		tk->state = TICKET_EXCHANGED;
 		tk->replaced_by = fresh;
 		ev->tiers[tk->tier].ch[channel].revenue_minor -= tk->price_minor;
-		unit_unsell(ev, tk, channel, 0, alerts);
+		unit_unsell(ev, tk, channel, 0);
 		t = &ev->tiers[r->exchange.tier];
 		if (r->exchange.seat != SEAT_NONE)
 			seat_take(ev, r->exchange.seat, SEAT_SOLD, fresh);
@@ -271,6 +271,8 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 		t->sold++;
 		t->ch[channel].sold++;
 		t->ch[channel].revenue_minor += r->exchange.price_minor;
+		/* after both halves: within one tier free stock did not move */
+		tier_check_low_stock(ev, tk->tier, alerts);
 		tier_check_low_stock(ev, r->exchange.tier, alerts);
 		return ST_OK;
 	}

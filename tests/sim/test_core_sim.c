@@ -16,7 +16,9 @@
  *     state hash as the live one (replay reproduces the state);
  *   - retries act once: a repeated idempotency key, confirm, release or
  *     refund changes nothing and returns the first result;
- *   - no status outside the expected set (never record_invalid or internal).
+ *   - no status outside the expected set (never record_invalid or internal);
+ *   - every 500 steps, the state written as a snapshot stream and read back
+ *     has the same hash, and then serves as the replica from there on.
  *
  * SEEDS (default 500) seeds of STEPS (default 2000) commands each: one
  * million commands. A failure prints its seed; SEED=n runs that seed alone.
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/serial.h"
 #include "core/state-t.h"
 
 #define EV_GA 1
@@ -411,6 +414,44 @@ static void check(struct sim *s)
 		FAIL(s, "replica state hash differs from the live state");
 }
 
+static void grow(void *ctx, const void *p, size_t n)
+{
+	struct { uint8_t *b; size_t len, cap; } *g = ctx;
+
+	if (g->len + n > g->cap) {
+		g->cap = (g->len + n) * 2;
+		g->b = realloc(g->b, g->cap);
+	}
+	memcpy(g->b + g->len, p, n);
+	g->len += n;
+}
+
+/* The live state through a snapshot stream and back: same hash, and the
+ * copy replaces the replica, so replay continues from a snapshot. */
+static void check_snapshot(struct sim *s)
+{
+	struct { uint8_t *b; size_t len, cap; } g = { 0 };
+	struct serial_sink sink = { grow, &g };
+	struct state_hash a = core_state_hash(s->live), b;
+	const char *why = NULL;
+	struct core *copy;
+
+	core_serialize(s->live, &sink);
+	if (g.len != core_serialized_bytes(s->live))
+		FAIL(s, "snapshot size differs from core_serialized_bytes");
+	copy = core_deserialize(g.b, g.len, &why);
+	if (!copy)
+		FAIL(s, "snapshot refused on read: %s", why);
+	b = core_state_hash(copy);
+	if (a.lo != b.lo || a.hi != b.hi)
+		FAIL(s, "state read back from a snapshot hashes differently");
+	if (core_deserialize(g.b, g.len - 1, &why))
+		FAIL(s, "a truncated snapshot was accepted");
+	core_destroy(s->replica);
+	s->replica = copy;
+	free(g.b);
+}
+
 static uint64_t totals[CMD_TYPE_MAX][2];
 
 static void run_seed(uint64_t seed, uint64_t steps, uint64_t *commands, uint64_t *records)
@@ -428,6 +469,8 @@ static void run_seed(uint64_t seed, uint64_t steps, uint64_t *commands, uint64_t
 		check(s);
 		if (s->steps % 256 == 0)
 			check_limits(s);
+		if (s->steps % 500 == 0)
+			check_snapshot(s);
 	}
 	check_limits(s);
 	for (unsigned t = 0; t < CMD_TYPE_MAX; t++)

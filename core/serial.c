@@ -1,0 +1,407 @@
+/*
+ * serial.c — the logical state as one byte stream: the state hash and the
+ * snapshot body are the same bytes.
+ *
+ * One walker visits every field of the state in a fixed order; writing,
+ * reading and hashing all use it, so the three can never disagree about the
+ * layout. Fields are written explicitly, little-endian (never struct bytes
+ * with padding). What is derived — hash maps, timer wheel, best-available
+ * index, row masks, segments, customer counts — is left out and rebuilt on
+ * read by the same code that builds it live, so a state read back from a
+ * snapshot hashes exactly as the state that wrote it.
+ *
+ * Stream (version 1):
+ *   u32 version, u8 shard_id, u32 event_count, then per event:
+ *   config, units_placed, 32 tiers, presale codes, seat map (sections, rows,
+ *   seats), holds (slots in order, with the ended-hold queue), tickets.
+ */
+#include <stdlib.h>
+#include <string.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "core/bits.h"
+#include "core/bytes.h"
+#include "core/serial.h"
+#include "core/state.h"
+
+#define SERIAL_VERSION 1
+
+struct walk {
+	int reading;
+	const char *bad; /* reading: why the stream was refused */
+	struct serial_sink *sink;
+	const uint8_t *in, *end;
+	uint8_t buf[512];
+	size_t len;
+};
+
+static void out(struct walk *w, const void *p, size_t n)
+{
+	if (w->len + n > sizeof w->buf) {
+		w->sink->write(w->sink->ctx, w->buf, w->len);
+		w->len = 0;
+	}
+	if (n > sizeof w->buf) {
+		w->sink->write(w->sink->ctx, p, n);
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void in(struct walk *w, void *p, size_t n)
+{
+	if (w->bad || (size_t)(w->end - w->in) < n) {
+		w->bad = w->bad ? w->bad : "truncated";
+		memset(p, 0, n);
+		return;
+	}
+	memcpy(p, w->in, n);
+	w->in += n;
+}
+
+/* One field, either way. Host and stream are both little-endian (bytes.h). */
+static void field(struct walk *w, void *p, size_t n)
+{
+	if (w->reading)
+		in(w, p, n);
+	else
+		out(w, p, n);
+}
+
+#define F(w, x) field((w), &(x), sizeof(x))
+#define FA(w, a) field((w), (a), sizeof(a))
+
+static void fail(struct walk *w, const char *why)
+{
+	if (!w->bad)
+		w->bad = why;
+}
+
+static void walk_cfg(struct walk *w, struct cmd_event *e)
+{
+	F(w, e->event_id);
+	F(w, e->state);
+	F(w, e->customer_limit);
+	F(w, e->hold_ttl_ms);
+	F(w, e->units_max);
+	F(w, e->starts_at_ms);
+	F(w, e->presale_start_ms);
+	F(w, e->public_start_ms);
+	F(w, e->sales_end_ms);
+	FA(w, e->name);
+	FA(w, e->venue);
+}
+
+static void walk_tier(struct walk *w, struct tier *t)
+{
+	F(w, t->defined);
+	if (!t->defined)
+		return;
+	F(w, t->kind);
+	F(w, t->price_minor);
+	F(w, t->capacity);
+	F(w, t->free);
+	F(w, t->held);
+	F(w, t->sold);
+	F(w, t->killed);
+	F(w, t->low_stock_threshold);
+	F(w, t->low_stock);
+	FA(w, t->name);
+	for (unsigned i = 0; i < CHANNELS; i++) {
+		F(w, t->ch[i].held);
+		F(w, t->ch[i].sold);
+		F(w, t->ch[i].revenue_minor);
+		F(w, t->ch[i].redeemed);
+		F(w, t->ch[i].refunded);
+	}
+}
+
+static void walk_sections(struct walk *w, struct event *ev)
+{
+	uint16_t seen = 0;
+
+	for (uint16_t i = 0; !w->bad && i < SECTIONS_MAX && seen < ev->section_count; i++) {
+		uint16_t index = i;
+		struct section *s;
+
+		if (!w->reading && !ev->sections[i].defined)
+			continue;
+		F(w, index);
+		if (index >= SECTIONS_MAX)
+			{ fail(w, "section index out of range"); return; }
+		s = &ev->sections[index];
+		s->defined = 1;
+		F(w, s->first_row);
+		F(w, s->first_seat);
+		F(w, s->seat_count);
+		F(w, s->row_count);
+		FA(w, s->name);
+		seen++;
+		i = index;
+	}
+}
+
+static void walk_seatmap(struct walk *w, struct event *ev)
+{
+	uint8_t has = ev->sections != NULL;
+
+	F(w, has);
+	if (!has)
+		return;
+	F(w, ev->section_count);
+	F(w, ev->row_count);
+	F(w, ev->seat_count);
+	if (w->reading && (seatmap_alloc(ev) || ev->row_count > ROWS_MAX ||
+			   ev->seat_count > ev->seats_max || ev->section_count > SECTIONS_MAX))
+		{ fail(w, "seat map sizes out of range"); return; }
+	walk_sections(w, ev);
+	for (uint32_t i = 0; !w->bad && i < ev->row_count; i++) {
+		struct row *rw = &ev->rows[i];
+
+		F(w, rw->first_seat);
+		F(w, rw->seat_count);
+		F(w, rw->section);
+		F(w, rw->first_number);
+		FA(w, rw->label);
+		if (rw->seat_count == 0 || rw->seat_count > ROW_SEATS_MAX ||
+		    (uint64_t)rw->first_seat + rw->seat_count > ev->seat_count)
+			{ fail(w, "row out of range"); return; }
+	}
+	for (uint32_t i = 0; !w->bad && i < ev->seat_count; i++) {
+		struct seat *s = &ev->seats[i];
+
+		F(w, s->owner);
+		F(w, s->rank);
+		F(w, s->tier);
+		F(w, s->flags);
+		F(w, s->state);
+		if (s->tier >= TIERS_MAX || s->state > SEAT_KILLED_STATE)
+			{ fail(w, "seat out of range"); return; }
+	}
+}
+
+static void walk_holds(struct walk *w, struct event *ev)
+{
+	F(w, ev->holds_used);
+	F(w, ev->ended_head);
+	F(w, ev->ended_tail);
+	if (ev->holds_used > ev->holds_max)
+		{ fail(w, "more holds than the event has room for"); return; }
+	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
+		struct hold *h = &ev->holds[i];
+
+		F(w, h->id);
+		F(w, h->customer_id);
+		F(w, h->idem_key);
+		F(w, h->created_ms);
+		F(w, h->expires_at_ms);
+		F(w, h->amount_minor);
+		F(w, h->first_ticket_id);
+		F(w, h->ended_next);
+		F(w, h->reuse);
+		F(w, h->tier);
+		F(w, h->channel);
+		F(w, h->qty);
+		F(w, h->state);
+		F(w, h->code_index);
+		FA(w, h->payment_ref);
+		FA(w, h->seats);
+		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
+		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i)
+			{ fail(w, "hold out of range"); return; }
+	}
+}
+
+static void walk_tickets(struct walk *w, struct event *ev)
+{
+	F(w, ev->tickets_used);
+	if (ev->tickets_used > ev->tickets_max)
+		{ fail(w, "more tickets than the event has room for"); return; }
+	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
+		struct ticket *tk = &ev->tickets[i];
+
+		F(w, tk->price_minor);
+		F(w, tk->redeemed_at_ms);
+		F(w, tk->fee_minor);
+		F(w, tk->hold);
+		F(w, tk->seat);
+		F(w, tk->gate_id);
+		F(w, tk->replaced_by);
+		F(w, tk->tier);
+		F(w, tk->state);
+		if (tk->hold >= ev->holds_used || tk->tier >= TIERS_MAX)
+			{ fail(w, "ticket out of range"); return; }
+	}
+}
+
+static void walk_event(struct walk *w, struct event *ev)
+{
+	F(w, ev->units_placed);
+	for (unsigned i = 0; i < TIERS_MAX; i++)
+		walk_tier(w, &ev->tiers[i]);
+	F(w, ev->code_count);
+	if (ev->code_count > PRESALE_CODES_MAX)
+		{ fail(w, "too many presale codes"); return; }
+	for (uint8_t i = 0; i < ev->code_count; i++) {
+		FA(w, ev->codes[i].hash);
+		F(w, ev->codes[i].use_limit);
+		F(w, ev->codes[i].uses);
+	}
+	walk_seatmap(w, ev);
+	walk_holds(w, ev);
+	walk_tickets(w, ev);
+}
+
+static void walk_writing(const struct core *c, struct walk *w)
+{
+	uint32_t version = SERIAL_VERSION;
+	uint8_t shard = c->shard_id;
+	uint32_t count = c->event_count;
+
+	F(w, version);
+	F(w, shard);
+	F(w, count);
+	for (uint32_t i = 0; i < c->event_count; i++) {
+		walk_cfg(w, &c->events[i]->cfg);
+		walk_event(w, c->events[i]);
+	}
+	if (w->len)
+		w->sink->write(w->sink->ctx, w->buf, w->len);
+}
+
+void core_serialize(const struct core *c, struct serial_sink *sink)
+{
+	struct walk w = { .sink = sink };
+
+	walk_writing(c, &w);
+}
+
+static void count_bytes(void *ctx, const void *p, size_t n)
+{
+	(void)p;
+	*(size_t *)ctx += n;
+}
+
+size_t core_serialized_bytes(const struct core *c)
+{
+	size_t n = 0;
+	struct serial_sink sink = { count_bytes, &n };
+
+	core_serialize(c, &sink);
+	return n;
+}
+
+static void hash_bytes(void *ctx, const void *p, size_t n)
+{
+	XXH3_128bits_update(ctx, p, n);
+}
+
+struct state_hash core_state_hash(const struct core *c)
+{
+	XXH3_state_t st;
+	struct serial_sink sink = { hash_bytes, &st };
+	XXH128_hash_t h;
+
+	XXH3_128bits_reset(&st);
+	core_serialize(c, &sink);
+	h = XXH3_128bits_digest(&st);
+	return (struct state_hash){ h.low64, h.high64 };
+}
+
+/* ---- reading: rebuild what is derived ---- */
+
+static int rebuild_event(struct event *ev)
+{
+	for (unsigned i = 0; i < TIERS_MAX; i++)
+		if (ev->tiers[i].defined)
+			ev->tiers_defined |= 1u << i;
+	if (ev->sections) {
+		seatmap_derive_rows(ev, 0);
+		seatmap_index_rebuild(ev);
+	}
+	for (uint32_t i = 0; i < ev->holds_used; i++) {
+		struct hold *h = &ev->holds[i];
+
+		if (h->idem_key && !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
+			return -1;
+		if (h->state != HOLD_LIVE)
+			continue;
+		ev->live_holds++;
+		wheel_insert(ev, i);
+		customer_add(ev, h->customer_id, h->qty);
+	}
+	for (uint32_t i = 0; i < ev->tickets_used; i++) {
+		const struct ticket *tk = &ev->tickets[i];
+
+		if (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)
+			customer_add(ev, ev->holds[tk->hold].customer_id, 1);
+	}
+	return 0;
+}
+
+static struct event *read_event(struct walk *w)
+{
+	struct cmd_event cfg = { 0 };
+	struct event *ev;
+
+	walk_cfg(w, &cfg);
+	if (w->bad || cfg.event_id == 0 || cfg.units_max == 0 || cfg.units_max > EVENT_UNITS_MAX ||
+	    cfg.state >= EVENT_STATE_COUNT) {
+		fail(w, "event config out of range");
+		return NULL;
+	}
+	ev = event_new(&cfg);
+	if (!ev) {
+		fail(w, "out of memory");
+		return NULL;
+	}
+	walk_event(w, ev);
+	if (!w->bad && rebuild_event(ev))
+		fail(w, "duplicate idempotency key");
+	if (w->bad) {
+		event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
+{
+	struct walk w = { .reading = 1, .in = p, .end = p + len };
+	uint32_t version = 0, count = 0;
+	uint8_t shard = 0;
+	struct core *c;
+
+	F(&w, version);
+	F(&w, shard);
+	F(&w, count);
+	if (!w.bad && (version != SERIAL_VERSION || count > EVENTS_MAX))
+		fail(&w, "unknown version or too many events");
+	c = w.bad ? NULL : core_create(shard);
+	for (uint32_t i = 0; c && !w.bad && i < count; i++) {
+		struct event *ev = read_event(&w);
+
+		if (!ev)
+			break;
+		if (event_find(c, ev->cfg.event_id) ||
+		    !htab_insert(&c->event_index, ev->cfg.event_id, c->event_count)) {
+			event_free(ev);
+			fail(&w, "duplicate event");
+			break;
+		}
+		c->events[c->event_count++] = ev;
+	}
+	if (!w.bad && w.in != w.end)
+		fail(&w, "trailing bytes");
+	if (!w.bad && c && core_check_invariants(c))
+		fail(&w, core_check_invariants(c));
+	if (w.bad) {
+		core_destroy(c);
+		if (why)
+			*why = w.bad;
+		return NULL;
+	}
+	return c;
+}
