@@ -1,0 +1,61 @@
+/*
+ * snapshot.h — snapshot files of a shard's state: what bounds replay time.
+ *
+ * A snapshot is the state stream of core/serial.h wrapped in a header that
+ * says which WAL prefix it covers (the LSN of the last record applied and
+ * that record's chain value) and checksums both. It is written to a
+ * temporary name, fsynced, renamed into place, and the directory fsynced;
+ * only then may WAL segments wholly before it be removed.
+ *
+ * File name: snap-<lsn, 20 digits>.osnp in the shard's directory.
+ * Layout (all little-endian; byte table in docs/WAL.md too):
+ *
+ *   off size field
+ *     0    4 magic        "OSNP"
+ *     4    1 version      1
+ *     5    1 shard
+ *     6    2 reserved     0
+ *     8    8 lsn          last WAL record the state includes (0: none)
+ *    16   16 chain        chain value of that record (zero when lsn is 0)
+ *    32    8 body_bytes
+ *    40   16 body_sum     XXH3-128 of the body
+ *    56   16 state_hash   core_state_hash of the state (checked after load)
+ *    72   16 header_sum   XXH3-128 of bytes 0..71
+ *    88    n body         core_serialize output
+ */
+#ifndef ONSALE_SNAPSHOT_H
+#define ONSALE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/core.h"
+#include "core/storage.h"
+
+#define SNAPSHOT_HEADER_BYTES 88u
+
+struct snapshot_info {
+	uint64_t lsn;
+	uint8_t chain[16];
+	uint8_t shard;
+	uint64_t body_bytes;
+	struct state_hash hash;
+	char name[40];
+};
+
+/* Writes c, covering the WAL up to lsn (with its chain value), as a new
+ * snapshot in st's directory: temp file, fsync, rename, fsync directory.
+ * 0 or -errno. */
+int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
+		   const uint8_t chain[16], struct snapshot_info *out);
+
+/* Loads the newest snapshot of shard that verifies (header, body checksum,
+ * state stream, invariants, state hash); a damaged newer one is skipped and
+ * reported through why. 0 and *out (caller destroys), -ENOENT when there is
+ * no valid snapshot (start from an empty core), other -errno on I/O error. */
+int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
+			 struct snapshot_info *info, char *why, size_t why_cap);
+
+/* Removes snapshots older than the one named keep. 0 or -errno. */
+int snapshot_remove_older(struct storage *st, uint8_t shard, uint64_t keep_lsn);
+
+#endif
