@@ -720,6 +720,43 @@ static void low_stock_alerts(void **state)
 	fx_free(f);
 }
 
+/* An exchange within one tier leaves its free stock where it was: no alert,
+ * whichever side of the threshold the tier is on. */
+static void low_stock_exchange_within_tier(void **state)
+{
+	struct fx *f = fx_new(0);
+	struct cmd c = { .type = CMD_TIER_ADD };
+	uint64_t t, h;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 100, 0), ST_OK);
+	c.tier.event_id = EV;
+	c.tier.tier = 0;
+	c.tier.kind = TIER_GA;
+	c.tier.capacity = 6;
+	c.tier.price_minor = 100;
+	c.tier.low_stock_threshold = 3;
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	t = buy(f, 0, 3, 1); /* free 3: at the threshold, not below */
+	assert_int_equal(avail(f, 0).low_stock, 0);
+	c = exchange_cmd(t, 0, SEAT_NONE);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	assert_int_equal(f->res.low_stock_tiers, 0);
+	assert_int_equal(avail(f, 0).free, 3);
+	assert_int_equal(avail(f, 0).low_stock, 0);
+	h = hold(f, 0, 1, 2); /* free 2: below, alerted once */
+	assert_int_equal(f->res.low_stock_tiers, 1u << 0);
+	assert_int_equal(fx_confirm(f, EV, h, 100), ST_OK);
+	t = f->res.hold.first_ticket_id;
+	assert_int_equal(avail(f, 0).low_stock, 1);
+	c = exchange_cmd(t, 0, SEAT_NONE);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	assert_int_equal(f->res.low_stock_tiers, 0); /* still below: no second alert */
+	assert_int_equal(avail(f, 0).low_stock, 1);
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 static void stock_moves(void **state)
 {
 	struct fx *f = setup(0);
@@ -804,6 +841,7 @@ int main(void)
 		cmocka_unit_test(ticket_table_full),
 		cmocka_unit_test(stats_per_tier_and_channel),
 		cmocka_unit_test(low_stock_alerts),
+		cmocka_unit_test(low_stock_exchange_within_tier),
 		cmocka_unit_test(stock_moves),
 	};
 
