@@ -63,7 +63,9 @@ long core_section_seats(const struct core *c, uint32_t event_id, uint16_t sectio
 			uint8_t *out, size_t cap, uint32_t *first_seat);
 
 /* Checks every invariant (conservation per tier, seats agree with holds and
- * tickets, customer counts agree with holds and tickets, limits respected).
+ * tickets, customer counts agree with holds and tickets). Customer limits are
+ * enforced when a hold is taken; lowering an event's limit later does not
+ * revoke what customers already have, so limits are not checked here.
  * Returns NULL when all hold, else a static description of the first broken
  * one. Costs a full scan: for tests, tools and debug builds. */
 const char *core_check_invariants(const struct core *c);

@@ -128,6 +128,7 @@ enum status apply_event(struct core *c, const struct rec *r)
 		event_free(ev);
 		return ST_INTERNAL;
 	}
+	ev->slot = (uint8_t)c->event_count;
 	c->events[c->event_count++] = ev;
 	return ST_OK;
 }
@@ -171,7 +172,8 @@ enum status apply_tier(struct core *c, const struct rec *r, uint32_t *alerts)
 	memcpy(t->name, r->tier.name, NAME_BYTES);
 	ev->units_placed += r->tier.capacity;
 	ev->tiers_defined |= 1u << r->tier.tier;
-	tier_check_low_stock(ev, r->tier.tier, alerts);
+	/* A reserved tier has no seats yet: being empty now is not news. */
+	tier_check_low_stock(ev, r->tier.tier, t->kind == TIER_GA ? alerts : NULL);
 	return ST_OK;
 }
 

@@ -2,8 +2,8 @@
  * hold.c — holds: taking GA units or seats for a customer while they pay,
  * extending, releasing and expiring them; the timer wheel; customer counts.
  *
- * A hold's id carries its pool slot: shard (8 bits) | use count of the slot
- * (24 bits, from 1, so an id is never 0) | slot (32 bits). Ids are decided in plan, so replay puts every hold in the
+ * A hold's id carries its pool slot (layout in limits.h; the slot's use
+ * count starts at 1, so no id is 0). Ids are decided in plan, so replay puts every hold in the
  * slot it had. Expiry is decided by core_next_expiry reading the wheel and is
  * written to the WAL like any other change.
  */
@@ -15,7 +15,7 @@
 #include "core/state.h"
 
 #define SLOT_OF(id) ((uint32_t)(id))
-#define REUSE_OF(id) ((uint32_t)((id) >> 32) & 0xffffffu)
+#define REUSE_OF(id) ((uint32_t)((id) >> ID_REUSE_SHIFT) & ID_REUSE_MASK)
 
 
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
@@ -214,11 +214,12 @@ static uint32_t hold_slot(const struct core *c, const struct event *ev, uint64_t
 		slot = ev->holds_used;
 	} else if (ev->ended_head != NIL) {
 		slot = ev->ended_head;
-		reuse = ev->holds[slot].reuse % 0xffffffu + 1;
+		reuse = ev->holds[slot].reuse % ID_REUSE_MASK + 1;
 	} else {
 		return NIL;
 	}
-	*id = (uint64_t)c->shard_id << ID_SHARD_SHIFT | (uint64_t)reuse << 32 | slot;
+	*id = (uint64_t)c->shard_id << ID_SHARD_SHIFT | (uint64_t)ev->slot << ID_EVENT_SHIFT |
+	      (uint64_t)reuse << ID_REUSE_SHIFT | slot;
 	return slot;
 }
 
@@ -424,7 +425,8 @@ enum status plan_hold_ref(struct core *c, const struct cmd *cmd, uint64_t now, s
 		ttl = ref->ttl_ms ? ref->ttl_ms : ev->cfg.hold_ttl_ms;
 		if (now >= h->expires_at_ms)
 			return ST_HOLD_EXPIRED;
-		if (ttl < HOLD_TTL_MS_MIN || ttl > HOLD_TTL_MS_MAX)
+		if (ttl < HOLD_TTL_MS_MIN || ttl > HOLD_TTL_MS_MAX ||
+		    now + ttl > h->created_ms + HOLD_LIFETIME_MS_MAX)
 			return ST_BAD_ARGUMENT;
 		r->extend.expires_at_ms = now + ttl;
 		return ST_OK;

@@ -132,12 +132,24 @@
 /* Rows per summary group in the best-available index (one 64-bit mask). */
 #define BA_GROUP_SEGMENTS 64u
 
-/* Generated ids (holds, tickets): shard id in the top 8 bits, a per-event
- * sequence in the low 48 bits. */
-#define ID_SEQ_BITS 48
+/* Generated ids carry who made them, so (shard, event) never collide:
+ *   hold   = shard (8) | event slot (8) | slot use count (16, from 1) | pool slot (32)
+ *   ticket = shard (8) | event slot (8) | sequence from 1 (48)
+ * The event slot is the event's index on its shard (EVENTS_MAX <= 256). */
 #define ID_SHARD_SHIFT 56
+#define ID_EVENT_SHIFT 48
+#define ID_REUSE_SHIFT 32
+#define ID_REUSE_MASK 0xffffu
+#define ID_SEQ_BITS 48
+
+/* Longest a hold may live, extensions included. */
+#ifndef HOLD_LIFETIME_MS_MAX
+#define HOLD_LIFETIME_MS_MAX (2u * 60u * 60u * 1000u)
+#endif
 
 static_assert(SHARDS_MAX <= 256, "shard id is stored in 8 bits");
+static_assert(EVENTS_MAX <= 256, "event slot is stored in 8 bits of ids");
+static_assert(HOLD_TTL_MS_MAX <= HOLD_LIFETIME_MS_MAX, "one TTL fits a hold's lifetime");
 static_assert(TIERS_MAX <= 32, "tier bitmasks are uint32_t");
 static_assert(ROW_SEATS_MAX % 64 == 0 && ROW_SEATS_MAX <= 256,
 	      "row state is whole 64-bit words; run lengths fit a uint8_t plus one");

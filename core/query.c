@@ -28,13 +28,13 @@ void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
 	const struct ticket *tk = &ev->tickets[index];
 	const struct hold *h = &ev->holds[tk->hold];
 
-	v->ticket_id = ticket_id_of(c, index);
+	v->ticket_id = ticket_id_of(c, ev, index);
 	v->order_id = h->id;
 	v->customer_id = h->customer_id;
 	v->price_minor = tk->price_minor;
 	v->redeemed_at_ms = tk->redeemed_at_ms;
 	v->refund_fee_minor = tk->fee_minor;
-	v->replaced_by = tk->replaced_by == NIL ? 0 : ticket_id_of(c, tk->replaced_by);
+	v->replaced_by = tk->replaced_by == NIL ? 0 : ticket_id_of(c, ev, tk->replaced_by);
 	v->event_id = ev->cfg.event_id;
 	v->seat = tk->seat;
 	v->gate_id = tk->gate_id;

@@ -391,6 +391,7 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 			fail(&w, "duplicate event");
 			break;
 		}
+		ev->slot = (uint8_t)c->event_count;
 		c->events[c->event_count++] = ev;
 	}
 	if (!w.bad && w.in != w.end)

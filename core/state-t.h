@@ -124,6 +124,7 @@ struct ticket {
 
 struct event {
 	struct cmd_event cfg;
+	uint8_t slot; /* index in core.events: part of every id it generates */
 	uint32_t units_placed; /* GA capacity + seats, including stock moved in */
 	uint32_t tiers_defined; /* bitmask */
 	struct tier tiers[TIERS_MAX];

@@ -32,7 +32,7 @@ struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
 			   uint32_t *index);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
-uint64_t ticket_id_of(const struct core *c, uint32_t index);
+uint64_t ticket_id_of(const struct core *c, const struct event *ev, uint32_t index);
 void wheel_insert(struct event *ev, uint32_t slot);
 void wheel_remove(struct event *ev, uint32_t slot);
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts);

@@ -4,7 +4,7 @@
  *
  * An order is its confirmed hold (same id), so confirm is keyed by hold id and
  * a repeated confirm returns the same order. A ticket's id carries its pool
- * index: shard (8 bits) | sequence from 1 (48 bits, low). Tickets are never
+ * index (layout in limits.h), so it is unique per shard. Tickets are never
  * forgotten: a refunded or exchanged ticket stays, with its state, so a late
  * scan of it is answered precisely.
  */
@@ -14,9 +14,10 @@
 
 #define TICKET_SEQ_MASK ((1ull << ID_SEQ_BITS) - 1)
 
-uint64_t ticket_id_of(const struct core *c, uint32_t index)
+uint64_t ticket_id_of(const struct core *c, const struct event *ev, uint32_t index)
 {
-	return (uint64_t)c->shard_id << ID_SHARD_SHIFT | ((uint64_t)index + 1);
+	return (uint64_t)c->shard_id << ID_SHARD_SHIFT | (uint64_t)ev->slot << ID_EVENT_SHIFT |
+	       ((uint64_t)index + 1);
 }
 
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
@@ -24,7 +25,7 @@ struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64
 {
 	uint64_t seq = ticket_id & TICKET_SEQ_MASK;
 
-	if (seq == 0 || seq > ev->tickets_used || ticket_id_of(c, (uint32_t)(seq - 1)) != ticket_id)
+	if (seq == 0 || seq > ev->tickets_used || ticket_id_of(c, ev, (uint32_t)(seq - 1)) != ticket_id)
 		return NULL;
 	*index = (uint32_t)(seq - 1);
 	return &ev->tickets[seq - 1];
@@ -58,6 +59,8 @@ static enum status plan_confirm(struct core *c, const struct cmd *cmd, uint64_t 
 	}
 	if (h->state == HOLD_RELEASED)
 		return ST_HOLD_RELEASED;
+	if (ev->cfg.state == EVENT_CLOSED)
+		return ST_EVENT_NOT_ON_SALE; /* paused: buyers already paying may finish */
 	if (h->state == HOLD_EXPIRED || now >= h->expires_at_ms)
 		return ST_HOLD_EXPIRED;
 	if (ref->amount_minor != ev->tiers[h->tier].price_minor * h->qty)
@@ -66,7 +69,7 @@ static enum status plan_confirm(struct core *c, const struct cmd *cmd, uint64_t 
 		return ST_TICKET_TABLE_FULL;
 	r->confirm.hold_id = h->id;
 	r->confirm.amount_minor = ref->amount_minor;
-	r->confirm.first_ticket_id = ticket_id_of(c, ev->tickets_used);
+	r->confirm.first_ticket_id = ticket_id_of(c, ev, ev->tickets_used);
 	memcpy(r->confirm.payment_ref, ref->payment_ref, PAYMENT_REF_BYTES);
 	return ST_OK;
 }
@@ -98,7 +101,7 @@ enum status apply_confirm(struct core *c, const struct rec *r)
 	uint32_t slot;
 
 	if (!h || h->state != HOLD_LIVE || ev->tickets_used + h->qty > ev->tickets_max ||
-	    r->confirm.first_ticket_id != ticket_id_of(c, ev->tickets_used) ||
+	    r->confirm.first_ticket_id != ticket_id_of(c, ev, ev->tickets_used) ||
 	    r->confirm.amount_minor % h->qty)
 		return ST_RECORD_INVALID;
 	slot = (uint32_t)h->id;
@@ -189,7 +192,7 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 			return ST_TICKET_TABLE_FULL;
 		st = exchange_target(ev, x, &r->exchange.seat);
 		r->exchange.ticket_id = x->ticket_id;
-		r->exchange.new_ticket_id = ticket_id_of(c, ev->tickets_used);
+		r->exchange.new_ticket_id = ticket_id_of(c, ev, ev->tickets_used);
 		r->exchange.tier = x->tier;
 		r->exchange.price_minor = ev->tiers[x->tier < TIERS_MAX ? x->tier : 0].price_minor;
 		return st;
@@ -217,7 +220,7 @@ static int exchange_fits(const struct core *c, const struct event *ev, const str
 	const struct tier *t = &ev->tiers[r->exchange.tier];
 
 	if (!t->defined || ev->tickets_used >= ev->tickets_max || !t->free ||
-	    r->exchange.new_ticket_id != ticket_id_of(c, ev->tickets_used))
+	    r->exchange.new_ticket_id != ticket_id_of(c, ev, ev->tickets_used))
 		return 0;
 	if (t->kind == TIER_GA)
 		return r->exchange.seat == SEAT_NONE;
