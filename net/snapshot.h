@@ -7,7 +7,16 @@
  * temporary name, fsynced, renamed into place, and the directory fsynced;
  * only then may WAL segments wholly before it be removed.
  *
- * File name: snap-<lsn, 20 digits>.osnp in the shard's directory.
+ * File name: snap-<lsn, 20 digits>.osnp in the shard's directory. The name
+ * carries no shard id, so each shard needs a directory of its own (its WAL
+ * segment names do carry the shard; its snapshots must not share a
+ * directory with another shard's).
+ *
+ * snapshot_write does its I/O synchronously through st (write, fsync,
+ * rename, directory fsync) and polls st for its own completions: call it
+ * only when nothing else is in flight on st (shard_store does: after
+ * wal_sync). The file is padded with zeros to whole WAL_PAGE_BYTES pages so
+ * O_DIRECT storage works; body_bytes says where the state stream ends.
  * Layout (all little-endian; byte table in docs/WAL.md too):
  *
  *   off size field
@@ -57,5 +66,14 @@ int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
 
 /* Removes snapshots older than the one named keep. 0 or -errno. */
 int snapshot_remove_older(struct storage *st, uint8_t shard, uint64_t keep_lsn);
+
+/* Added with the implementation (net/snapshot.c): */
+
+/* Removes "snap-*.osnp.tmp" files a crash left behind mid-write (never
+ * valid: a snapshot exists only once renamed). 0 or -errno. */
+int snapshot_remove_temps(struct storage *st);
+
+/* The file name of the snapshot covering lsn. 0 or -ENAMETOOLONG. */
+int snapshot_name(char *out, size_t cap, uint64_t lsn);
 
 #endif
