@@ -333,6 +333,11 @@ uint64_t wal_next_lsn(const struct wal *w)
 	return w->next_lsn;
 }
 
+struct walfmt_sum wal_chain(const struct wal *w)
+{
+	return w->chain;
+}
+
 int wal_error(const struct wal *w)
 {
 	return w->error;

@@ -63,6 +63,10 @@ int wal_sync(struct wal *w);
 
 uint64_t wal_durable_lsn(const struct wal *w);
 uint64_t wal_next_lsn(const struct wal *w);
+/* Chain value of the last appended record (wal_next_lsn - 1; zero before
+ * LSN 1). Once wal_sync has returned 0 it is the chain of the last durable
+ * record: what a snapshot taken then records (net/snapshot.h). */
+struct walfmt_sum wal_chain(const struct wal *w);
 /* 0 while running, else the -errno that stopped it. */
 int wal_error(const struct wal *w);
 int wal_wait_fd(const struct wal *w);

@@ -294,7 +294,13 @@ static int walk_segment(struct reader *r, size_t i, size_t last, uint64_t from_l
 			return rc;
 		enum walfmt_verdict v = walfmt_decode(p, avail, r->shard, &f);
 		if (v == WALFMT_OK && f.lsn == *expected && walfmt_sum_eq(f.prev_chain, *chain)) {
+			if (f.lsn == from_lsn) {
+				r->out->has_from_chain = true;
+				r->out->from_chain = *chain;
+			}
 			if (fn && f.lsn >= from_lsn) {
+				r->out->at_segment = r->segs[i];
+				r->out->at_offset = off;
 				rc = fn(ctx, f.lsn, f.body, f.body_bytes);
 				if (rc)
 					return rc;

@@ -48,6 +48,14 @@ struct wal_scan {
 	uint64_t first_lsn;       /* first LSN held by the log (0: empty) */
 	uint64_t records;         /* records handed to the callback */
 	uint64_t segments;        /* segment files found */
+	/* Chain value of record from_lsn - 1, set when a record at from_lsn
+	 * was found (has_from_chain); lets a snapshot's chain be checked
+	 * against the log it continues. */
+	bool has_from_chain;
+	struct walfmt_sum from_chain;
+	/* Where the record being handed to the callback sits: valid during
+	 * the callback and after it stopped the scan (nonzero return). */
+	uint64_t at_segment, at_offset;
 };
 
 /* Called for each record with lsn >= from_lsn, in order. Nonzero stops the
