@@ -1,0 +1,518 @@
+/*
+ * shard_store.c — one shard's durable state machine (contract in
+ * shard_store.h, the story in docs/WAL.md "Snapshots, recovery, shard
+ * store").
+ *
+ * Recovery order: remove temp files of interrupted snapshots; load the
+ * newest snapshot that verifies (damaged newer ones are skipped and
+ * reported); read the WAL from the snapshot's LSN + 1, applying each record
+ * to the core; check that the snapshot and the WAL agree (the WAL reaches
+ * the snapshot's LSN and the chain value there is the snapshot's); check the
+ * invariants once; then open the writer at the end of the log (which
+ * truncates a torn tail).
+ *
+ * Retention: the two newest snapshots and the WAL from the older of them
+ * are kept, so a damaged newest snapshot falls back to the previous one plus
+ * a longer replay instead of refusing to start. Segments are removed oldest
+ * first, so a crash between removals leaves the log contiguous.
+ *
+ * A snapshot is taken only when everything appended is durable (after
+ * wal_sync): its LSN and chain value are the writer's, and no WAL I/O is in
+ * flight while snapshot_write uses the same storage.
+ */
+#include "net/shard_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/snapshot.h"
+#include "net/wal.h"
+
+struct shard_store {
+	struct storage *st;
+	struct shard_store_options opt;
+	struct core *c;
+	struct wal *w;
+	int error; /* sticky: the shard is stopped */
+	uint64_t last_lsn;
+	uint32_t rec_len; /* of the last execute's record, 0: none */
+	bool has_snapshot;
+	uint64_t snapshot_lsn;         /* newest snapshot known valid */
+	uint64_t since_records;        /* appended since it */
+	uint64_t since_bytes;
+	struct shard_store_stats stats;
+	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
+};
+
+static void say(char *msg, const char *fmt, ...)
+{
+	size_t used = strnlen(msg, SHARD_STORE_MESSAGE_BYTES);
+	if (used + 1 >= SHARD_STORE_MESSAGE_BYTES)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(s.lo >> (8 * i));
+		out[8 + i] = (uint8_t)(s.hi >> (8 * i));
+	}
+}
+
+static bool sum_is_bytes(struct walfmt_sum s, const uint8_t b[16])
+{
+	uint8_t mine[16];
+	sum_to_bytes(s, mine);
+	return !memcmp(mine, b, 16);
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+struct replay {
+	struct core *c;
+	struct wal_scan *scan;
+	uint64_t refused_lsn, segment, offset;
+	enum status why;
+};
+
+static int replay_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
+{
+	struct replay *r = ctx;
+	enum status st = core_apply(r->c, body, len);
+	if (st == ST_OK)
+		return 0;
+	r->refused_lsn = lsn;
+	r->why = st;
+	r->segment = r->scan->at_segment;
+	r->offset = r->scan->at_offset;
+	return 1;
+}
+
+/* The newest valid snapshot into *c, or an empty core. */
+static int load_state(struct shard_store *s, struct shard_store_recovery *rec,
+		      struct snapshot_info *info)
+{
+	char why[512];
+	int rc = snapshot_load_newest(s->st, s->opt.shard, &s->c, info, why, sizeof why);
+	if (why[0])
+		say(rec->message, "snapshots: %s", why);
+	if (rc == -ENOENT) {
+		s->c = core_create(s->opt.shard);
+		return s->c ? 0 : -ENOMEM;
+	}
+	if (rc) {
+		say(rec->message, "snapshot load failed: %s; ", strerror(-rc));
+		return rc;
+	}
+	rec->has_snapshot = s->has_snapshot = true;
+	rec->snapshot_lsn = s->snapshot_lsn = info->lsn;
+	memcpy(rec->snapshot_name, info->name, sizeof rec->snapshot_name);
+	say(rec->message, "loaded %s (LSN %" PRIu64 "); ", info->name, info->lsn);
+	return 0;
+}
+
+static int refuse(struct shard_store_recovery *rec, const char *fmt, ...)
+{
+	size_t used = strnlen(rec->message, SHARD_STORE_MESSAGE_BYTES);
+	if (used + 1 < SHARD_STORE_MESSAGE_BYTES) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(rec->message + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
+		va_end(ap);
+	}
+	say(rec->message, "; refusing to start");
+	return -EUCLEAN;
+}
+
+/* Whether the scan continues the loaded snapshot exactly. */
+static int check_continuity(struct shard_store *s, const struct wal_scan *scan,
+			    const struct snapshot_info *snap, struct shard_store_recovery *rec)
+{
+	uint64_t from = s->snapshot_lsn + 1;
+	if (scan->end.next_lsn < from)
+		return refuse(rec, "snapshot covers LSN %" PRIu64 " but the WAL ends at LSN %" PRIu64,
+			      s->snapshot_lsn, scan->end.next_lsn - 1);
+	struct walfmt_sum at = scan->end.next_lsn == from ? scan->end.chain : scan->from_chain;
+	if (scan->end.next_lsn != from && !scan->has_from_chain)
+		return refuse(rec, "WAL record %" PRIu64 " (after the snapshot) not found", from);
+	if (!sum_is_bytes(at, snap->chain))
+		return refuse(rec, "snapshot chain value differs from the WAL's at LSN %" PRIu64,
+			      s->snapshot_lsn);
+	return 0;
+}
+
+static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_store_recovery *rec)
+{
+	struct replay r = {.c = s->c, .scan = scan};
+	uint64_t from = s->snapshot_lsn + 1;
+	int rc = wal_read(s->st, s->opt.shard, from, replay_one, &r, scan);
+	rec->records_replayed = scan->records;
+	rec->wal_status = scan->status;
+	rec->damage = scan->damage;
+	if (rc == 1) {
+		rec->refused_lsn = r.refused_lsn;
+		return refuse(rec, "WAL record LSN %" PRIu64 " (segment %" PRIu64 ", offset %" PRIu64
+				   ") refused by the state machine: %s",
+			      r.refused_lsn, r.segment, r.offset, status_name(r.why));
+	}
+	if (rc == -ERANGE)
+		return refuse(rec, "WAL records from LSN %" PRIu64 " (after the snapshot) are gone",
+			      from);
+	if (rc) {
+		say(rec->message, "WAL read failed: %s; ", strerror(-rc));
+		return rc;
+	}
+	const struct wal_damage *d = &scan->damage;
+	if (scan->status == WAL_READ_CORRUPT)
+		return refuse(rec, "WAL corrupt at segment %" PRIu64 ", offset %" PRIu64
+				   ", LSN %" PRIu64 ": %s",
+			      d->segment, d->offset, d->lsn, d->what);
+	if (scan->status == WAL_READ_TORN_TAIL)
+		say(rec->message, "torn tail truncated at segment %" PRIu64 ", offset %" PRIu64
+				  ", LSN %" PRIu64 " (%s); ",
+		    d->segment, d->offset, d->lsn, d->what);
+	return 0;
+}
+
+static int recover(struct shard_store *s, struct shard_store_recovery *rec)
+{
+	struct wal_scan scan;
+	struct snapshot_info snap = {0};
+	int rc = snapshot_remove_temps(s->st);
+	if (!rc)
+		rc = load_state(s, rec, &snap);
+	if (rc)
+		return rc;
+	rc = replay(s, &scan, rec);
+	if (!rc)
+		rc = check_continuity(s, &scan, &snap, rec);
+	if (rc)
+		return rc;
+	const char *bad = core_check_invariants(s->c);
+	if (bad)
+		return refuse(rec, "recovered state breaks an invariant: %s", bad);
+	s->last_lsn = rec->last_lsn = scan.end.next_lsn - 1;
+	rec->hash = core_state_hash(s->c);
+	struct wal_options wo = {.shard = s->opt.shard, .segment_bytes = s->opt.segment_bytes,
+				 .batch_bytes_max = s->opt.batch_bytes_max,
+				 .on_durable = s->opt.on_durable, .user = s->opt.user};
+	rc = wal_open(&s->w, s->st, &wo, &scan);
+	if (rc)
+		say(rec->message, "WAL open failed: %s; ", strerror(-rc));
+	else
+		say(rec->message, "replayed %" PRIu64 " records, last LSN %" PRIu64, scan.records,
+		    s->last_lsn);
+	return rc;
+}
+
+int shard_store_open(struct shard_store **out, struct storage *st,
+		     const struct shard_store_options *opt, struct shard_store_recovery *rec)
+{
+	memset(rec, 0, sizeof *rec);
+	struct shard_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->st = st;
+	s->opt = *opt;
+	if (!s->opt.snapshot_records)
+		s->opt.snapshot_records = SHARD_SNAPSHOT_RECORDS_DEFAULT;
+	if (!s->opt.snapshot_wal_bytes)
+		s->opt.snapshot_wal_bytes = SHARD_SNAPSHOT_WAL_BYTES_DEFAULT;
+	int rc = recover(s, rec);
+	if (rc)
+		goto out_free_store;
+	s->stats.snapshot_lsn = s->snapshot_lsn;
+	*out = s;
+	return 0;
+
+out_free_store:
+	core_destroy(s->c);
+	free(s);
+	return rc;
+}
+
+void shard_store_close(struct shard_store *s)
+{
+	if (!s)
+		return;
+	wal_close(s->w);
+	core_destroy(s->c);
+	free(s);
+}
+
+/* ---- retention ---------------------------------------------------------- */
+
+static int segment_first_lsn(struct shard_store *s, uint64_t segment, uint64_t *first)
+{
+	char name[STORAGE_NAME_BYTES_MAX];
+	wal_segment_name(name, sizeof name, s->opt.shard, segment);
+	int file = storage_open(s->st, name);
+	if (file < 0)
+		return file;
+	uint8_t *buf = aligned_alloc(WAL_PAGE_BYTES, WALFMT_SEGMENT_HEADER_BYTES);
+	int rc = -ENOMEM;
+	if (!buf)
+		goto out_close;
+	int64_t n = storage_read(s->st, file, buf, WALFMT_SEGMENT_HEADER_BYTES, 0);
+	struct walfmt_segment h;
+	if (n < 0)
+		rc = (int)n;
+	else if (walfmt_segment_decode(buf, (size_t)n, s->opt.shard, &h) != WALFMT_OK)
+		rc = -EUCLEAN;
+	else
+		rc = 0, *first = h.first_lsn;
+	free(buf);
+out_close:
+	storage_close(s->st, file);
+	return rc;
+}
+
+struct seg_list {
+	uint8_t shard;
+	uint64_t lo, hi;
+	size_t count;
+};
+
+static int note_segment(void *ctx, const char *name)
+{
+	struct seg_list *l = ctx;
+	uint64_t seg;
+	if (wal_segment_parse(name, l->shard, &seg))
+		return 0;
+	if (!l->count || seg < l->lo)
+		l->lo = seg;
+	if (!l->count || seg > l->hi)
+		l->hi = seg;
+	l->count++;
+	return 0;
+}
+
+/* Removes segments whose every record is <= keep_lsn, oldest first. */
+static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
+{
+	struct seg_list l = {.shard = s->opt.shard};
+	int rc = storage_list(s->st, note_segment, &l);
+	if (rc < 0)
+		return rc;
+	uint64_t removed = 0;
+	for (uint64_t seg = l.lo; l.count > 1 && seg < l.hi; seg++) {
+		uint64_t next_first = UINT64_MAX;
+		rc = segment_first_lsn(s, seg + 1, &next_first);
+		if (rc || next_first > keep_lsn + 1)
+			break;
+		char name[STORAGE_NAME_BYTES_MAX];
+		wal_segment_name(name, sizeof name, s->opt.shard, seg);
+		rc = storage_unlink(s->st, name);
+		if (rc)
+			break;
+		removed++;
+	}
+	s->stats.segments_removed += removed;
+	int sync = removed ? storage_sync_dir(s->st) : 0;
+	return rc ? rc : sync;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+int shard_store_snapshot(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	int rc = wal_sync(s->w);
+	if (rc) {
+		s->error = rc;
+		return rc;
+	}
+	uint64_t lsn = wal_next_lsn(s->w) - 1;
+	if (s->has_snapshot && lsn == s->snapshot_lsn)
+		return 0;
+	uint64_t t0 = now_us();
+	uint8_t chain[16];
+	sum_to_bytes(wal_chain(s->w), chain);
+	rc = snapshot_write(s->st, s->c, lsn, chain, NULL);
+	s->stats.snapshot_last_us = now_us() - t0;
+	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	if (rc) {
+		s->stats.snapshot_failures++;
+		s->stats.snapshot_error = rc;
+		return rc;
+	}
+	s->stats.snapshots++;
+	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	rc = snapshot_remove_older(s->st, s->opt.shard, keep);
+	if (!rc)
+		rc = remove_segments(s, keep);
+	if (rc)
+		s->stats.snapshot_error = rc;
+	return rc;
+}
+
+static void maybe_snapshot(struct shard_store *s)
+{
+	if (s->since_records >= s->opt.snapshot_records ||
+	    s->since_bytes >= s->opt.snapshot_wal_bytes)
+		shard_store_snapshot(s);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static void stop(struct shard_store *s, int err)
+{
+	if (!s->error)
+		s->error = err ? err : -EIO;
+}
+
+/* Appends a record, waiting for a buffer when both are busy. */
+static int append(struct shard_store *s, uint32_t len)
+{
+	uint64_t lsn;
+	for (;;) {
+		int rc = wal_append(s->w, s->rec, len, &lsn);
+		if (!rc)
+			break;
+		if (rc != -EAGAIN)
+			return rc;
+		rc = wal_wait(s->w);
+		if (rc)
+			return rc;
+	}
+	s->last_lsn = lsn;
+	s->since_records++;
+	s->since_bytes += walfmt_frame_bytes(len);
+	s->stats.records++;
+	return 0;
+}
+
+enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, uint64_t now_ms,
+				struct result *res, uint64_t *wait_lsn)
+{
+	*wait_lsn = 0;
+	s->rec_len = 0;
+	if (s->error) {
+		res->status = ST_UNAVAILABLE;
+		return ST_UNAVAILABLE;
+	}
+	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
+	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
+	s->stats.executed++;
+	s->rec_len = rb.len;
+	if (rb.len) {
+		int rc = append(s, rb.len);
+		if (rc) { /* applied in memory, not logged: the shard must stop */
+			stop(s, rc);
+			res->status = ST_UNAVAILABLE;
+			return ST_UNAVAILABLE;
+		}
+	}
+	if (s->last_lsn > wal_durable_lsn(s->w))
+		*wait_lsn = s->last_lsn;
+	return st;
+}
+
+int shard_store_next_expiry(struct shard_store *s, uint64_t now_ms, struct cmd *cmd)
+{
+	return s->error ? 0 : core_next_expiry(s->c, now_ms, cmd);
+}
+
+static int after_io(struct shard_store *s, int rc)
+{
+	if (rc) {
+		stop(s, rc);
+		return s->error;
+	}
+	maybe_snapshot(s);
+	return s->error;
+}
+
+int shard_store_flush(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	int rc = wal_flush(s->w);
+	if (rc)
+		stop(s, rc);
+	return s->error;
+}
+
+int shard_store_poll(struct shard_store *s)
+{
+	return s->error ? s->error : after_io(s, wal_poll(s->w));
+}
+
+int shard_store_wait(struct shard_store *s)
+{
+	return s->error ? s->error : after_io(s, wal_wait(s->w));
+}
+
+int shard_store_sync(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	int rc = wal_sync(s->w);
+	if (rc)
+		stop(s, rc);
+	return s->error;
+}
+
+int shard_store_shutdown(struct shard_store *s)
+{
+	int rc = shard_store_sync(s);
+	if (!rc && !s->opt.no_shutdown_snapshot)
+		rc = shard_store_snapshot(s);
+	shard_store_close(s);
+	return rc;
+}
+
+uint64_t shard_store_durable_lsn(const struct shard_store *s)
+{
+	return wal_durable_lsn(s->w);
+}
+
+uint64_t shard_store_last_lsn(const struct shard_store *s)
+{
+	return s->last_lsn;
+}
+
+int shard_store_error(const struct shard_store *s)
+{
+	return s->error;
+}
+
+int shard_store_wait_fd(const struct shard_store *s)
+{
+	return wal_wait_fd(s->w);
+}
+
+const uint8_t *shard_store_last_record(const struct shard_store *s, uint32_t *len)
+{
+	*len = s->rec_len;
+	return s->rec;
+}
+
+const struct core *shard_store_core(const struct shard_store *s)
+{
+	return s->c;
+}
+
+const struct shard_store_stats *shard_store_stats(const struct shard_store *s)
+{
+	return &s->stats;
+}

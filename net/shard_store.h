@@ -1,0 +1,153 @@
+/*
+ * shard_store.h — one shard's durable state machine: the core (core/core.h)
+ * in front of its WAL (net/wal.h) and its snapshots (net/snapshot.h), over
+ * one storage directory (real files or the simulated disk).
+ *
+ *   shard_store_open      recovery: newest valid snapshot (or an empty core),
+ *                         WAL replay from the snapshot's LSN + 1, torn tail
+ *                         truncated and reported, damage before the tail or
+ *                         a record the core refuses -> refuse to start
+ *   shard_store_execute   core_execute, then wal_append of its record; the
+ *                         caller gets the LSN its reply must wait for
+ *   shard_store_poll      reap WAL completions (replies up to the durable
+ *                         LSN may go), send the next batch, take a snapshot
+ *                         when the policy says so
+ *   shard_store_shutdown  clean stop: everything durable, a final snapshot
+ *
+ * Replies: a reply may leave once shard_store_durable_lsn() >= the wait LSN
+ * execute gave for it. Every command gets a wait LSN, refusals and queries
+ * too (the last LSN appended when it ran): a reply never shows state that a
+ * crash could still take back (docs/WAL.md, "Shard store"). Either poll the
+ * durable LSN after shard_store_poll, or pass on_durable: it runs once per
+ * durable batch with the new durable LSN, from inside poll/wait/execute.
+ * Keep wait LSNs in a FIFO: they never decrease, so release is a pop loop.
+ *
+ * A failed fdatasync or write stops the WAL, and with it the shard for good:
+ * every later execute returns ST_UNAVAILABLE and shard_store_error() says
+ * why. Restarting (a new shard_store_open) recovers from the disk.
+ *
+ * Single-threaded: one shard's loop owns its store. No allocation after
+ * open except while a snapshot is being written.
+ */
+#ifndef ONSALE_SHARD_STORE_H
+#define ONSALE_SHARD_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/core.h"
+#include "core/storage.h"
+#include "net/wal-t.h"
+#include "net/wal_read.h"
+
+/* Snapshot policy defaults: a snapshot when either this many records or
+ * this many WAL bytes were appended since the last one. 1M records of
+ * ~100 bytes replay in well under a second (docs/PERFORMANCE.md) and are
+ * ~100 MB of WAL, a couple of 64 MiB segments. */
+#ifndef SHARD_SNAPSHOT_RECORDS_DEFAULT
+#define SHARD_SNAPSHOT_RECORDS_DEFAULT 1000000ull
+#endif
+#ifndef SHARD_SNAPSHOT_WAL_BYTES_DEFAULT
+#define SHARD_SNAPSHOT_WAL_BYTES_DEFAULT (256ull << 20)
+#endif
+
+/* Room for the human-readable recovery report. */
+#define SHARD_STORE_MESSAGE_BYTES 1024
+
+struct shard_store;
+
+struct shard_store_options {
+	uint8_t shard;
+	uint64_t segment_bytes;   /* 0: WAL_SEGMENT_BYTES_DEFAULT */
+	uint32_t batch_bytes_max; /* 0: WAL_BATCH_BYTES_MAX */
+	uint64_t snapshot_records;   /* 0: default; UINT64_MAX: only when asked */
+	uint64_t snapshot_wal_bytes; /* 0: default; UINT64_MAX: only when asked */
+	bool no_shutdown_snapshot;   /* tests: shutdown only syncs */
+	wal_durable_fn on_durable;   /* may be NULL: poll shard_store_durable_lsn */
+	void *user;
+};
+
+/* What recovery found. message is for the log: snapshots skipped, the torn
+ * tail truncated, or why the shard refuses to start. */
+struct shard_store_recovery {
+	bool has_snapshot;
+	uint64_t snapshot_lsn;
+	char snapshot_name[40];
+	uint64_t records_replayed;
+	uint64_t last_lsn;                /* last record of the recovered state */
+	enum wal_read_status wal_status;  /* clean, torn tail (truncated), corrupt */
+	struct wal_damage damage;         /* torn tail or corruption */
+	uint64_t refused_lsn;             /* a record the core refused (0: none) */
+	struct state_hash hash;           /* of the recovered state */
+	char message[SHARD_STORE_MESSAGE_BYTES];
+};
+
+struct shard_store_stats {
+	uint64_t executed, records;
+	uint64_t snapshots, snapshot_failures;
+	uint64_t snapshot_lsn;        /* newest snapshot written or loaded */
+	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
+	uint64_t segments_removed;
+	int snapshot_error;           /* last snapshot failure (-errno), 0: none */
+};
+
+/* Recovers the shard from st and opens its WAL for appending. 0, or:
+ *   -EUCLEAN  the data on disk is inconsistent (damage before the WAL's
+ *             tail, a record the core refuses, a snapshot the WAL does not
+ *             continue, WAL records missing): the shard must not start;
+ *             rec->message says where (segment, offset, LSN);
+ *   -errno    I/O error or out of memory.
+ * rec is filled in every case. st must outlive the store. */
+int shard_store_open(struct shard_store **out, struct storage *st,
+		     const struct shard_store_options *opt, struct shard_store_recovery *rec);
+
+/* Frees the store without any I/O (a crash, as far as the disk knows). */
+void shard_store_close(struct shard_store *s);
+
+/* Clean stop: waits until everything appended is durable, writes a
+ * snapshot (unless opt.no_shutdown_snapshot), removes what it makes
+ * obsolete, and closes. Returns 0 or the first error (the store is freed
+ * either way). */
+int shard_store_shutdown(struct shard_store *s);
+
+/* Executes cmd at now_ms. *wait_lsn: the reply may leave once
+ * shard_store_durable_lsn() >= *wait_lsn (0: at once). ST_UNAVAILABLE
+ * when the shard is stopped (nothing executed). May block in wal_wait when
+ * both batch buffers are busy (back-pressure). */
+enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, uint64_t now_ms,
+				struct result *res, uint64_t *wait_lsn);
+
+/* The next hold due to expire at now_ms as a command to execute (see
+ * core_next_expiry); 0 when none. */
+int shard_store_next_expiry(struct shard_store *s, uint64_t now_ms, struct cmd *cmd);
+
+/* End of a loop turn: send the filling batch if none is in flight. */
+int shard_store_flush(struct shard_store *s);
+/* Reaps completions without blocking, sends the next batch, and takes a
+ * snapshot when the policy says one is due. 0 or the stop error. */
+int shard_store_poll(struct shard_store *s);
+/* As poll, but blocks for at least one completion when I/O is in flight. */
+int shard_store_wait(struct shard_store *s);
+/* Blocks until everything appended is durable. 0 or the stop error. */
+int shard_store_sync(struct shard_store *s);
+
+/* Takes a snapshot now: syncs the WAL, writes the state, then removes
+ * snapshots and WAL segments no longer needed (the two newest snapshots
+ * and the WAL from the older of them are kept). 0 or -errno; a failed
+ * snapshot does not stop the shard (the WAL still has everything). */
+int shard_store_snapshot(struct shard_store *s);
+
+uint64_t shard_store_durable_lsn(const struct shard_store *s);
+/* LSN of the last record appended (durable or not); 0 before any. */
+uint64_t shard_store_last_lsn(const struct shard_store *s);
+/* 0 while running, else the -errno that stopped the shard. */
+int shard_store_error(const struct shard_store *s);
+/* Readable when WAL completions wait (for the loop's poller), or -1. */
+int shard_store_wait_fd(const struct shard_store *s);
+/* The body of the record the last execute appended (*len 0: none); valid
+ * until the next execute. Tests keep the history of a run with it. */
+const uint8_t *shard_store_last_record(const struct shard_store *s, uint32_t *len);
+/* The state, for queries that bypass execute (tests, tools). */
+const struct core *shard_store_core(const struct shard_store *s);
+const struct shard_store_stats *shard_store_stats(const struct shard_store *s);
+
+#endif
