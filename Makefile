@@ -76,7 +76,7 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-bench: bench-core
+bench: bench-core bench-wal
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
