@@ -1,0 +1,237 @@
+/*
+ * wal_rostore.c — a read-only storage instance (core/storage.h) on one
+ * shard directory, for onsale-wal's inspecting subcommands.
+ *
+ * The recovery reader (net/wal_read.c) and the snapshot loader only open,
+ * size, read and list; this implementation offers just those with plain
+ * syscalls and O_RDONLY files, so inspecting a WAL can never change it, needs
+ * no io_uring, and works on a read-only mount or a copy. Every writing
+ * operation fails with -EROFS. It can also hide snapshots newer than an LSN
+ * from the listing, which is how `replay --to` picks an older snapshot
+ * through the unchanged snapshot loader.
+ */
+#include "tools/wal_tool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ro_store {
+	int dir_fd;
+	uint64_t snapshot_lsn_max;
+	int fds[STORAGE_FILES_MAX + 1]; /* handle -> fd, -1 free */
+};
+
+static int ro_fd(struct ro_store *s, int file)
+{
+	if (file <= 0 || file > (int)STORAGE_FILES_MAX || s->fds[file] < 0)
+		return -EBADF;
+	return s->fds[file];
+}
+
+static int ro_open(void *impl, const char *name)
+{
+	struct ro_store *s = impl;
+	int fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (int h = 1; h <= (int)STORAGE_FILES_MAX; h++) {
+		if (s->fds[h] < 0) {
+			s->fds[h] = fd;
+			return h;
+		}
+	}
+	close(fd);
+	return -EMFILE;
+}
+
+static void ro_close(void *impl, int file)
+{
+	struct ro_store *s = impl;
+
+	if (ro_fd(s, file) >= 0) {
+		close(s->fds[file]);
+		s->fds[file] = -1;
+	}
+}
+
+static int ro_size(void *impl, int file, uint64_t *bytes)
+{
+	struct stat sb;
+	int fd = ro_fd(impl, file);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &sb))
+		return -errno;
+	*bytes = (uint64_t)sb.st_size;
+	return 0;
+}
+
+static int64_t ro_read(void *impl, int file, void *buf, uint32_t len, uint64_t off)
+{
+	int fd = ro_fd(impl, file);
+	uint32_t done = 0;
+
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (uint32_t)n;
+	}
+	return done;
+}
+
+/* A snapshot name hidden by snapshot_lsn_max. */
+static int hidden(const struct ro_store *s, const char *name)
+{
+	unsigned long long lsn;
+	int end = 0;
+
+	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) != 1 || name[end] != 0)
+		return 0;
+	return lsn > s->snapshot_lsn_max;
+}
+
+static int ro_list(void *impl, storage_list_fn fn, void *ctx)
+{
+	struct ro_store *s = impl;
+	int fd = dup(s->dir_fd);
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	while (!rc && (e = readdir(d))) {
+		if ((e->d_type == DT_REG || e->d_type == DT_UNKNOWN) && e->d_name[0] != '.' &&
+		    !hidden(s, e->d_name))
+			rc = fn(ctx, e->d_name);
+	}
+	closedir(d);
+	return rc;
+}
+
+static void ro_destroy(void *impl)
+{
+	struct ro_store *s = impl;
+
+	for (int h = 1; h <= (int)STORAGE_FILES_MAX; h++)
+		if (s->fds[h] >= 0)
+			close(s->fds[h]);
+	close(s->dir_fd);
+	free(s);
+}
+
+/* The refused operations, one per signature. */
+static int ro_create(void *impl, const char *name, uint64_t bytes)
+{
+	(void)impl, (void)name, (void)bytes;
+	return -EROFS;
+}
+static int ro_allocate(void *impl, int file, uint64_t bytes)
+{
+	(void)impl, (void)file, (void)bytes;
+	return -EROFS;
+}
+static int ro_write(void *impl, int file, const void *buf, uint32_t len, uint64_t off,
+		    uint64_t cookie)
+{
+	(void)impl, (void)file, (void)buf, (void)len, (void)off, (void)cookie;
+	return -EROFS;
+}
+static int ro_fsync(void *impl, int file, uint64_t cookie)
+{
+	(void)impl, (void)file, (void)cookie;
+	return -EROFS;
+}
+static int ro_impl_only(void *impl)
+{
+	(void)impl;
+	return -EROFS;
+}
+static int ro_poll(void *impl, struct storage_cqe *out, int max, int wait_min)
+{
+	(void)impl, (void)out, (void)max, (void)wait_min;
+	return 0;
+}
+static int ro_two_names(void *impl, const char *from, const char *to)
+{
+	(void)impl, (void)from, (void)to;
+	return -EROFS;
+}
+static int ro_unlink(void *impl, const char *name)
+{
+	(void)impl, (void)name;
+	return -EROFS;
+}
+static int ro_wait_fd(void *impl)
+{
+	(void)impl;
+	return -1;
+}
+
+static const struct storage_ops ro_ops = {
+	.create = ro_create,
+	.open = ro_open,
+	.close = ro_close,
+	.size = ro_size,
+	.allocate = ro_allocate,
+	.read = ro_read,
+	.write = ro_write,
+	.fsync = ro_fsync,
+	.submit = ro_impl_only,
+	.poll = ro_poll,
+	.rename = ro_two_names,
+	.unlink = ro_unlink,
+	.list = ro_list,
+	.sync_dir = ro_impl_only,
+	.wait_fd = ro_wait_fd,
+	.destroy = ro_destroy,
+};
+
+int wt_store_open(struct storage *out, const char *dir)
+{
+	struct ro_store *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return -ENOMEM;
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0) {
+		int rc = -errno;
+
+		free(s);
+		return rc;
+	}
+	s->snapshot_lsn_max = UINT64_MAX;
+	for (int h = 0; h <= (int)STORAGE_FILES_MAX; h++)
+		s->fds[h] = -1;
+	out->ops = &ro_ops;
+	out->impl = s;
+	return 0;
+}
+
+void wt_store_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max)
+{
+	struct ro_store *s = st->impl;
+
+	s->snapshot_lsn_max = snapshot_lsn_max;
+}
