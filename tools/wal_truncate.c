@@ -47,6 +47,35 @@ static int path_of(char *out, const struct wt_shard *sh, const char *name)
 
 /* ---- 1. checks ---- */
 
+struct kept_snapshot {
+	uint64_t lsn_min, lsn_below;
+	bool found;
+};
+
+static int note_kept(void *ctx, const char *name)
+{
+	struct kept_snapshot *k = ctx;
+	unsigned long long lsn;
+	int end = 0;
+
+	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) == 1 && !name[end] && lsn >= k->lsn_min &&
+	    lsn < k->lsn_below)
+		k->found = true;
+	return 0;
+}
+
+/* When older segments are gone, a snapshot the cut keeps must cover them. */
+static int check_snapshot_kept(struct cut *k, uint64_t first)
+{
+	struct kept_snapshot ks = {first - 1, k->at_lsn, false};
+
+	if (first <= 1 || (storage_list(&k->sh->st, note_kept, &ks) == 0 && ks.found))
+		return -1;
+	fprintf(stderr, "onsale-wal: refusing: records before LSN %" PRIu64 " live only in snapshots "
+			"that the cut would have to drop; the shard could not be rebuilt\n", first);
+	return WT_EXIT_USAGE;
+}
+
 static int check_cut(struct cut *k, const struct wal_scan *scan)
 {
 	uint64_t first = scan->first_lsn ? scan->first_lsn : 1;
@@ -69,7 +98,7 @@ static int check_cut(struct cut *k, const struct wal_scan *scan)
 			readable_end);
 		return WT_EXIT_USAGE;
 	}
-	return -1; /* go on */
+	return check_snapshot_kept(k, first); /* -1: go on */
 }
 
 /* ---- 2. save ---- */
