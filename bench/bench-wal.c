@@ -4,11 +4,16 @@
  * One writer (one shard) appends 64-byte records as fast as it can, in
  * bursts, polling the io_uring between bursts; a record counts as committed
  * when the fdatasync of its batch completes. Then the log is read back with
- * the recovery reader (replay speed). Prints a table, then one JSON object
- * as the last line. The directory is removed afterwards.
+ * the recovery reader (replay speed). Then recovery of a real shard: a
+ * shard store (net/shard_store.h) sells --recovery-sales single units of a
+ * 1,000,000-unit GA event (a hold and a confirm each), and the bench times
+ * the WAL read + core_apply of those records on a fresh core, a snapshot
+ * write of the resulting state, and a snapshot load. Prints a table, then
+ * one JSON object as the last line. The directories are removed afterwards.
  *
  *   bench-wal [--seconds N] [--dir DIR] [--record-bytes N] [--buffered]
  *             [--outstanding N] [--segment-mib N] [--batch-kib N]
+ *             [--recovery-sales N]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/core.h"
+#include "core/serial.h"
+#include "net/shard_store.h"
+#include "net/snapshot.h"
 #include "net/storage_uring.h"
 #include "net/wal.h"
 #include "net/wal_read.h"
@@ -108,7 +117,9 @@ static void usage(void)
 	       "  --outstanding N   at most N records appended but not yet durable\n"
 	       "                    (default 0: as many as the batch buffers hold)\n"
 	       "  --segment-mib N   segment file size (default 64)\n"
-	       "  --batch-kib N     largest batch per write + fdatasync (default 1024)\n");
+	       "  --batch-kib N     largest batch per write + fdatasync (default 1024)\n"
+	       "  --recovery-sales N  GA units sold (hold + confirm) before the recovery and\n"
+	       "                    snapshot measurements (default 300000; 0 skips them)\n");
 }
 
 struct config {
@@ -119,6 +130,7 @@ struct config {
 	uint64_t outstanding;
 	uint64_t segment_bytes;
 	uint32_t batch_bytes;
+	uint32_t recovery_sales;
 };
 
 static int parse(int argc, char **argv, struct config *c)
@@ -128,10 +140,11 @@ static int parse(int argc, char **argv, struct config *c)
 		{"record-bytes", required_argument, 0, 'r'}, {"buffered", no_argument, 0, 'b'},
 		{"outstanding", required_argument, 0, 'o'}, {"segment-mib", required_argument, 0, 'm'},
 		{"batch-kib", required_argument, 0, 'k'},
+		{"recovery-sales", required_argument, 0, 'R'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	*c = (struct config){3.0, "./var/bench-wal", 64, STORAGE_URING_DIRECT, 0,
-			     WAL_SEGMENT_BYTES_DEFAULT, BENCH_BATCH_BYTES};
+			     WAL_SEGMENT_BYTES_DEFAULT, BENCH_BATCH_BYTES, 300000};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -142,11 +155,13 @@ static int parse(int argc, char **argv, struct config *c)
 		case 'o': c->outstanding = strtoull(optarg, NULL, 10); break;
 		case 'm': c->segment_bytes = strtoull(optarg, NULL, 10) << 20; break;
 		case 'k': c->batch_bytes = (uint32_t)strtoul(optarg, NULL, 10) << 10; break;
+		case 'R': c->recovery_sales = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(); exit(0);
 		default: usage(); return -1;
 		}
 	}
-	if (c->seconds <= 0 || c->seconds > 600 || c->record_bytes > RECORD_BYTES_MAX) {
+	if (c->seconds <= 0 || c->seconds > 600 || c->record_bytes > RECORD_BYTES_MAX ||
+	    c->recovery_sales > 1000000) {
 		usage();
 		return -1;
 	}
@@ -181,6 +196,164 @@ static double run_writer(struct wal *w, struct bench *b, const struct config *c)
 	}
 	wal_sync(w);
 	return (double)(now_ns() - start) / 1e9;
+}
+
+/* ---- recovery and snapshots of a real shard ---------------------------- */
+
+#define SALE_EVENT 1
+#define SALE_UNITS 1000000u
+
+struct recovery_figures {
+	uint64_t records;
+	double records_per_s;  /* WAL read + core_apply */
+	double open_ms;        /* shard_store_open: the same plus checks and hash */
+	double serialize_ms;   /* the memory copy a snapshot stops the shard for */
+	double write_ms, load_ms;
+	uint64_t snapshot_bytes;
+};
+
+static int sell(struct shard_store *s, const struct cmd *c, struct result *res)
+{
+	uint64_t wait;
+	enum status st = shard_store_execute(s, c, 1000, res, &wait);
+	return st == ST_OK ? 0 : -1;
+}
+
+/* A 1M-unit GA event, then sales single-unit holds each confirmed. */
+static int fill_shard(struct shard_store *s, uint32_t sales)
+{
+	struct cmd c = {.type = CMD_EVENT_CREATE};
+	struct result res;
+	c.event.event_id = SALE_EVENT;
+	c.event.state = EVENT_ON_SALE;
+	c.event.units_max = SALE_UNITS;
+	c.event.presale_start_ms = c.event.public_start_ms = 1;
+	if (sell(s, &c, &res))
+		return -1;
+	memset(&c, 0, sizeof c);
+	c.type = CMD_TIER_ADD;
+	c.tier.event_id = SALE_EVENT;
+	c.tier.capacity = SALE_UNITS;
+	c.tier.price_minor = 4500;
+	if (sell(s, &c, &res))
+		return -1;
+	for (uint32_t i = 0; i < sales; i++) {
+		memset(&c, 0, sizeof c);
+		c.type = CMD_HOLD;
+		c.hold.event_id = SALE_EVENT;
+		c.hold.qty = 1;
+		c.hold.customer_id = 1 + i;
+		if (sell(s, &c, &res))
+			return -1;
+		uint64_t hold = res.hold.hold_id, due = res.hold.amount_due_minor;
+		memset(&c, 0, sizeof c);
+		c.type = CMD_CONFIRM;
+		c.ref.event_id = SALE_EVENT;
+		c.ref.hold_id = hold;
+		c.ref.amount_minor = due;
+		if (sell(s, &c, &res))
+			return -1;
+		if (i % 4096 == 0 && shard_store_poll(s))
+			return -1;
+	}
+	return shard_store_sync(s);
+}
+
+static int apply_record(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
+{
+	(void)lsn;
+	return core_apply(ctx, body, len) == ST_OK ? 0 : 1;
+}
+
+struct copy {
+	uint8_t *at;
+};
+
+static void copy_write(void *ctx, const void *p, size_t n)
+{
+	struct copy *cp = ctx;
+	memcpy(cp->at, p, n);
+	cp->at += n;
+}
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e6;
+}
+
+static int measure_snapshots(struct storage *st, const struct core *c, uint64_t lsn,
+			     struct recovery_figures *f)
+{
+	size_t n = core_serialized_bytes(c);
+	uint8_t *buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	uint64_t t0 = now_ns();
+	struct copy cp = {buf};
+	struct serial_sink sink = {copy_write, &cp};
+	core_serialize(c, &sink);
+	f->serialize_ms = ms_since(t0);
+	free(buf);
+	uint8_t chain[16] = {1};
+	struct snapshot_info info;
+	t0 = now_ns();
+	int rc = snapshot_write(st, c, lsn, chain, &info);
+	f->write_ms = ms_since(t0);
+	if (rc)
+		return rc;
+	f->snapshot_bytes = info.body_bytes;
+	struct core *back;
+	t0 = now_ns();
+	rc = snapshot_load_newest(st, 0, &back, NULL, NULL, 0);
+	f->load_ms = ms_since(t0);
+	if (!rc)
+		core_destroy(back);
+	return rc;
+}
+
+static int measure_recovery(const struct config *cfg, struct recovery_figures *f)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s-recovery", cfg->dir);
+	struct storage st;
+	int rc = storage_uring_open(&st, dir, cfg->flags);
+	if (rc)
+		return rc;
+	struct cleanup cl = {&st};
+	storage_list(&st, remove_file, &cl);
+	struct shard_store *s;
+	struct shard_store_recovery rec;
+	struct shard_store_options o = {.shard = 0, .segment_bytes = cfg->segment_bytes,
+					.snapshot_records = UINT64_MAX,
+					.snapshot_wal_bytes = UINT64_MAX};
+	rc = shard_store_open(&s, &st, &o, &rec);
+	if (rc)
+		goto out_remove;
+	rc = fill_shard(s, cfg->recovery_sales) ? -EIO : 0;
+	shard_store_close(s);
+	if (rc)
+		goto out_remove;
+	struct core *c = core_create(0);
+	struct wal_scan scan;
+	uint64_t t0 = now_ns();
+	rc = c ? wal_read(&st, 0, 0, apply_record, c, &scan) : -ENOMEM;
+	double secs = (double)(now_ns() - t0) / 1e9;
+	f->records = scan.records;
+	f->records_per_s = (double)scan.records / secs;
+	t0 = now_ns();
+	if (!rc)
+		rc = shard_store_open(&s, &st, &o, &rec);
+	f->open_ms = ms_since(t0);
+	if (!rc) {
+		shard_store_close(s);
+		rc = measure_snapshots(&st, c, scan.records, f);
+	}
+	core_destroy(c);
+out_remove:
+	storage_list(&st, remove_file, &cl);
+	storage_destroy(&st);
+	rmdir(dir);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -228,6 +401,14 @@ int main(int argc, char **argv)
 			(unsigned long long)scan.records, (unsigned long long)durable);
 		return 1;
 	}
+	struct recovery_figures rf = {0};
+	if (c.recovery_sales) {
+		rc = measure_recovery(&c, &rf);
+		if (rc) {
+			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n", strerror(-rc));
+			return 1;
+		}
+	}
 	qsort(b.batch_records, b.batches, sizeof *b.batch_records, cmp_u32);
 	double rps = (double)durable / secs, fps = (double)ws.fsyncs / secs;
 	uint32_t per_fsync_p50 = b.batches ? b.batch_records[b.batches / 2] : 0;
@@ -247,12 +428,26 @@ int main(int argc, char **argv)
 	printf("  %-28s %14.0f\n", "replay records/s", replay_rps);
 	printf("  %-28s %14llu\n", "records", (unsigned long long)durable);
 	printf("  %-28s %14llu\n", "segments", (unsigned long long)ws.segments_created);
+	printf("Recovery: %u GA sales (hold + confirm) of a %u-unit event\n", c.recovery_sales,
+	       SALE_UNITS);
+	printf("  %-28s %14llu\n", "records", (unsigned long long)rf.records);
+	printf("  %-28s %14.0f\n", "recovery records/s", rf.records_per_s);
+	printf("  %-28s %14.1f\n", "shard_store_open (ms)", rf.open_ms);
+	printf("  %-28s %14.1f\n", "state size (MB)", (double)rf.snapshot_bytes / 1e6);
+	printf("  %-28s %14.1f\n", "snapshot serialize (ms)", rf.serialize_ms);
+	printf("  %-28s %14.1f\n", "snapshot write (ms)", rf.write_ms);
+	printf("  %-28s %14.1f\n", "snapshot load (ms)", rf.load_ms);
 	printf("{\"bench\":\"wal\",\"record_bytes\":%u,\"direct\":%s,\"seconds\":%.2f,"
 	       "\"durable_records_per_s\":%.0f,\"fsyncs_per_s\":%.0f,\"records_per_fsync_p50\":%u,"
 	       "\"commit_latency_p50_us\":%.0f,\"commit_latency_p99_us\":%.0f,"
-	       "\"write_mb_per_s\":%.1f,\"replay_records_per_s\":%.0f,\"records\":%llu}\n",
+	       "\"write_mb_per_s\":%.1f,\"replay_records_per_s\":%.0f,\"records\":%llu,"
+	       "\"recovery_records_per_s\":%.0f,\"recovery_open_ms\":%.1f,"
+	       "\"snapshot_bytes\":%llu,\"snapshot_serialize_ms\":%.1f,"
+	       "\"snapshot_write_ms\":%.1f,\"snapshot_load_ms\":%.1f}\n",
 	       c.record_bytes, c.flags & STORAGE_URING_DIRECT ? "true" : "false", secs, rps, fps,
-	       per_fsync_p50, p50, p99, mb_s, replay_rps, (unsigned long long)durable);
+	       per_fsync_p50, p50, p99, mb_s, replay_rps, (unsigned long long)durable,
+	       rf.records_per_s, rf.open_ms, (unsigned long long)rf.snapshot_bytes,
+	       rf.serialize_ms, rf.write_ms, rf.load_ms);
 	free(b.stamp_ns);
 	free(b.batch_records);
 	return 0;
