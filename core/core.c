@@ -39,6 +39,13 @@ void core_destroy(struct core *c)
 	free(c);
 }
 
+uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap)
+{
+	for (uint32_t i = 0; i < c->event_count && i < cap; i++)
+		out[i] = c->events[i]->cfg.event_id;
+	return c->event_count;
+}
+
 uint8_t core_shard_id(const struct core *c)
 {
 	return c->shard_id;

@@ -48,6 +48,10 @@ enum status core_apply(struct core *c, const uint8_t *body, size_t len);
  * (derived state, not part of the hash). Execute the command to expire it. */
 int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd);
 
+/* The ids of the shard's events, in creation order, into out[cap]; returns
+ * how many there are (may exceed cap). */
+uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap);
+
 /* A 128-bit hash of the whole logical state, independent of memory layout
  * and of how the tables were filled. */
 struct state_hash {

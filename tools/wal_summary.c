@@ -5,10 +5,8 @@
  * held, sold and killed units, live holds, tickets issued, records replayed
  * and the last LSN.
  *
- * The summary reads the state only through core's queries. Events are the
- * ones named by replayed records: core has no call that lists events, so an
- * event untouched since the snapshot the replay started from is not listed
- * (the state hash still covers it).
+ * The summary reads the state only through core's queries; the events are
+ * every event of the state (core_event_ids), snapshot included.
  */
 #include "tools/wal_tool.h"
 
@@ -66,17 +64,11 @@ static void print_event(FILE *out, struct core *c, uint32_t event_id, uint64_t *
 		print_tiers(out, &res.avail);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void wt_summary_print(FILE *out, uint8_t shard, const struct wt_replay *r)
 {
 	struct state_hash h = core_state_hash(r->core);
-	uint64_t ids[EVENTS_MAX], holds = 0, tickets = 0;
+	uint32_t ids[EVENTS_MAX], n = core_event_ids(r->core, ids, EVENTS_MAX);
+	uint64_t holds = 0, tickets = 0;
 
 	fprintf(out, "shard %u\n", shard);
 	fprintf(out, "  state_hash %016" PRIx64 "%016" PRIx64 "\n", h.hi, h.lo);
@@ -86,13 +78,9 @@ void wt_summary_print(FILE *out, uint8_t shard, const struct wt_replay *r)
 		fprintf(out, "  start: empty state\n");
 	fprintf(out, "  records_replayed %" PRIu64 "\n  last_lsn %" PRIu64 "\n", r->records,
 		r->last_lsn);
-	fprintf(out, "  events %" PRIu32 "%s\n", r->event_count,
-		r->from_snapshot ? " (those named by records after the snapshot)" : "");
-	for (uint32_t i = 0; i < r->event_count; i++)
-		ids[i] = r->events[i];
-	qsort(ids, r->event_count, sizeof ids[0], cmp_u64);
-	for (uint32_t i = 0; i < r->event_count; i++)
-		print_event(out, r->core, (uint32_t)ids[i], &holds, &tickets);
+	fprintf(out, "  events %" PRIu32 "\n", n);
+	for (uint32_t i = 0; i < n; i++)
+		print_event(out, r->core, ids[i], &holds, &tickets);
 	fprintf(out, "  holds_live %" PRIu64 "\n  tickets_issued %" PRIu64 "\n", holds, tickets);
 }
 
