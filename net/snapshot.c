@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "core/serial.h"
@@ -249,8 +250,11 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 		return -EINVAL;
 	uint64_t body_bytes = core_serialized_bytes(c);
 	uint64_t img_bytes = round_page(SNAPSHOT_HEADER_BYTES + body_bytes);
-	uint8_t *img = aligned_alloc(WAL_PAGE_BYTES, img_bytes);
-	if (!img)
+	/* MAP_POPULATE maps every page in one go: faulting 60 MB page by page
+	 * while serializing cost more than the serializing itself. */
+	uint8_t *img = mmap(NULL, img_bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (img == MAP_FAILED)
 		return -ENOMEM;
 	struct fill f = {img + SNAPSHOT_HEADER_BYTES};
 	struct serial_sink sink = {fill_write, &f};
@@ -266,7 +270,7 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 	int rc = publish(st, img, img_bytes, lsn);
 	if (!rc)
 		fill_info(out, img, lsn);
-	free(img);
+	munmap(img, img_bytes);
 	return rc;
 }
 
