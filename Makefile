@@ -47,6 +47,41 @@ $(LIBS):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# ---- libonsale: the client library (net/client*.c), issue 4 ----
+# Client and codec objects as a static library, a shared one (objects built
+# again with -fPIC, soname libonsale.so.0) and a pkg-config file for this
+# tree: PKG_CONFIG_PATH=$(BUILD) pkg-config --cflags --libs onsale.
+ONSALE_SRCS    := $(wildcard net/client*.c) net/proto.c core/status.c
+ONSALE_VERSION := $(shell sed -n 's/^\#define ONSALE_VERSION "\(.*\)"/\1/p' net/onsale.h)
+ONSALE_SONAME  := libonsale.so.0
+ONSALE_OUT     := $(BUILD)/libonsale.a $(BUILD)/libonsale.so $(BUILD)/onsale.pc
+
+.PHONY: lib
+all: lib
+lib: $(ONSALE_OUT)
+
+$(BUILD)/libonsale.a: $(call objs,$(ONSALE_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/$(ONSALE_SONAME): $(patsubst %.c,$(BUILD)/pic/%.o,$(ONSALE_SRCS))
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(ONSALE_SONAME) -o $@ $^
+
+$(BUILD)/libonsale.so: $(BUILD)/$(ONSALE_SONAME)
+	ln -sf $(ONSALE_SONAME) $@
+
+$(BUILD)/onsale.pc: net/onsale.h Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(CURDIR)' 'libdir=$(abspath $(BUILD))' 'includedir=$${prefix}' '' \
+	  'Name: onsale' 'Description: onsale client library (libonsale)' \
+	  'Version: $(ONSALE_VERSION)' 'Libs: -L$${libdir} -lonsale' \
+	  'Cflags: -I$${includedir}' > $@
+# ---- end libonsale ----
+
 define prog_rule
 $(BUILD)/bin/$(notdir $(basename $(1))): $(call objs,$(1)) $(LIBS)
 	@mkdir -p $$(dir $$@)

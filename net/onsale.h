@@ -1,0 +1,314 @@
+/*
+ * onsale.h — libonsale, the C client library of onsaled.
+ *
+ * One struct onsale is one TCP connection to onsaled speaking the wire
+ * protocol of docs/PROTOCOL.md. It offers two ways to talk:
+ *
+ * - Synchronous calls, one per operation (onsale_hold_ga, onsale_confirm,
+ *   ...): send one request, wait for its reply. They return the reply's
+ *   status (>= 0, enum status: 0 is ok, > 0 a refusal such as
+ *   ST_SOLD_OUT) or a negative errno when no reply came (connection lost,
+ *   timeout). They are thin wrappers over onsale_call().
+ *
+ * - A pipelined asynchronous interface: onsale_submit() queues a request
+ *   (each gets a request id and carries a caller's cookie), onsale_flush()
+ *   writes the queue to the socket, onsale_poll() / onsale_wait() return
+ *   completions in the order the replies arrive, which need not be the order
+ *   of submission. At most `window` requests are in flight; past that,
+ *   submit says -EBUSY until completions are reaped.
+ *
+ * Every buffer and request slot is allocated by onsale_connect(); nothing is
+ * allocated per request. The socket is non-blocking; onsale_fd() gives it to
+ * an event loop: wait for POLLIN (and POLLOUT while onsale_flush() reports
+ * bytes pending), then call onsale_poll() with timeout 0 until it returns
+ * fewer than max, since replies already read may wait in the library's
+ * buffer with nothing left on the socket to wake the loop.
+ *
+ * Operations take and fill the core's own types (core/cmd-t.h): struct cmd
+ * for requests, struct result for replies. "prep" helpers fill a struct cmd
+ * for the common cases; a caller may change any field before sending it.
+ *
+ * Rules:
+ * - A connection is used by one thread at a time.
+ * - A synchronous call needs no asynchronous request in flight on the same
+ *   connection (-EBUSY otherwise); use a second connection to mix them.
+ * - A synchronous call that times out closes the connection (-ETIMEDOUT):
+ *   its outcome is unknown, retry on a new connection with the same
+ *   idempotency key / hold id / ticket id.
+ * - Once a connection fails, every request in flight completes with the
+ *   failure's -errno and later calls return it; close and reconnect.
+ *
+ * Build and link: see docs/CLIENT.md (pkg-config --cflags --libs onsale).
+ */
+#ifndef ONSALE_CLIENT_H
+#define ONSALE_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/cmd-t.h"
+#include "core/status.h"
+
+#define ONSALE_VERSION "0.1.0"
+#define ONSALE_KEY_BYTES 32
+#define ONSALE_PORT_DEFAULT 7400
+
+/* Defaults and bounds of struct onsale_options. A window of 256 keeps a
+ * 10 Gbit/s link busy at 100 us round trips with 150-byte requests; the
+ * buffers hold a whole window of ordinary requests and at least one frame
+ * of the largest size (64 KiB, a section load). */
+#define ONSALE_WINDOW_DEFAULT 256u
+#define ONSALE_WINDOW_MAX 65536u
+#define ONSALE_TX_BYTES_DEFAULT (256u * 1024u)
+#define ONSALE_RX_BYTES_DEFAULT (256u * 1024u)
+#define ONSALE_BUFFER_BYTES_MIN (64u * 1024u)
+#define ONSALE_BUFFER_BYTES_MAX (64u * 1024u * 1024u)
+#define ONSALE_CONNECT_TIMEOUT_MS_DEFAULT 5000
+#define ONSALE_CALL_TIMEOUT_MS_DEFAULT 10000
+
+/* Roles a connection authenticates as (HELLO). */
+enum onsale_role {
+	ONSALE_ROLE_ADMIN = 1,
+	ONSALE_ROLE_PLATFORM = 2,
+	ONSALE_ROLE_BOX_OFFICE = 3,
+	ONSALE_ROLE_SCANNER = 4,
+};
+
+/* Opcodes of the requests that are not core commands. A core command's
+ * opcode is its enum cmd_type (CMD_HOLD is opcode 0x0a, and so on). */
+enum onsale_op {
+	ONSALE_OP_SECTION_SEATS = 0x2f,
+	ONSALE_OP_HELLO = 0x30,
+	ONSALE_OP_PING = 0x31,
+	ONSALE_OP_STATS = 0x32,
+};
+
+/* Server counters of a STATS reply, docs/PROTOCOL.md "server stats". */
+enum onsale_stat {
+	ONSALE_STAT_UPTIME_MS = 0,
+	ONSALE_STAT_SHARDS = 1,
+	ONSALE_STAT_CONNECTIONS_OPEN = 2,
+	ONSALE_STAT_CONNECTIONS_TOTAL = 3,
+	ONSALE_STAT_REQUESTS = 4,
+	ONSALE_STAT_BAD_FRAMES = 5,
+	ONSALE_STAT_REFUSED = 6,
+	ONSALE_STAT_BYTES_IN = 7,
+	ONSALE_STAT_BYTES_OUT = 8,
+	ONSALE_STAT_WAL_RECORDS = 9,
+	ONSALE_STAT_WAL_BYTES = 10,
+	ONSALE_STAT_WAL_FSYNCS = 11,
+	ONSALE_STAT_HOLDS_EXPIRED = 12,
+	ONSALE_STAT_STOCK_TRANSFERS = 13,
+};
+#define ONSALE_STAT_SLOTS 16
+
+struct onsale_options {
+	unsigned window;        /* requests in flight at most; 0: ONSALE_WINDOW_DEFAULT */
+	int connect_timeout_ms; /* 0: the default; < 0: wait as long as the kernel does */
+	int call_timeout_ms;    /* synchronous calls; 0: the default; < 0: forever */
+	size_t tx_bytes;        /* send buffer; 0: the default */
+	size_t rx_bytes;        /* receive buffer; 0: the default */
+};
+
+struct onsale_hello_info {
+	uint8_t role;
+	uint16_t shard_id;
+	uint16_t shard_count;
+	uint64_t now_ms; /* the server's clock; hold expiry times are on it */
+};
+
+struct onsale_server_stats {
+	uint64_t counters[ONSALE_STAT_SLOTS]; /* indexed by enum onsale_stat */
+};
+
+struct onsale_seat_states {
+	uint32_t first_seat; /* seat number of the section's first seat */
+	uint32_t seat_count;
+	uint8_t states[SECTION_SEATS_MAX]; /* enum seat_state, row after row */
+};
+
+/*
+ * One finished request. rc is what a synchronous call would have returned:
+ * the reply's status (>= 0, also in res.status), or -errno when no reply
+ * came (the connection failed: -ECONNRESET, -EPIPE, -EPROTO for a reply
+ * that could not be decoded, -ETIMEDOUT after a sync call's timeout); then
+ * res is zero and the outcome is unknown.
+ */
+struct onsale_completion {
+	uint64_t request_id;
+	uint64_t cookie;  /* as given to the submit call */
+	int rc;
+	uint8_t opcode;   /* enum cmd_type for core commands, else enum onsale_op */
+	uint8_t bad_frame_reason; /* rc == ST_BAD_FRAME: why (docs/PROTOCOL.md) */
+	struct result res; /* core commands */
+	union {
+		struct onsale_hello_info hello;     /* ONSALE_OP_HELLO */
+		struct onsale_server_stats server;  /* ONSALE_OP_STATS */
+		struct {
+			uint32_t first_seat;
+			uint32_t seat_count;
+			/* seat_count bytes in the receive buffer, valid until the
+			 * next poll, wait or synchronous call on the connection */
+			const uint8_t *states;
+		} seats;                            /* ONSALE_OP_SECTION_SEATS */
+	};
+};
+
+struct onsale;
+
+/* ---- connection ---- */
+
+/* Connects to host (name or address) and port with TCP_NODELAY. opt may be
+ * NULL for the defaults. 0 and *out set, or -errno (-EHOSTUNREACH when the
+ * name does not resolve, -ETIMEDOUT, -ECONNREFUSED, -EINVAL bad options). */
+int onsale_connect(const char *host, uint16_t port, const struct onsale_options *opt,
+		   struct onsale **out);
+
+/* HELLO: authenticates as role with its 32-byte key. 0 on success (info,
+ * if not NULL, filled); -EACCES when the server refused the key, after
+ * which the connection is closed; another status or -errno otherwise. */
+int onsale_auth(struct onsale *c, enum onsale_role role, const uint8_t key[ONSALE_KEY_BYTES],
+		struct onsale_hello_info *info);
+
+/* onsale_connect and onsale_auth; on failure nothing is left open. */
+int onsale_open(const char *host, uint16_t port, enum onsale_role role,
+		const uint8_t key[ONSALE_KEY_BYTES], const struct onsale_options *opt,
+		struct onsale **out);
+
+/* Closes the socket and frees everything; requests in flight are dropped
+ * without completions. NULL is fine. */
+void onsale_close(struct onsale *c);
+
+/* The socket, for the caller's event loop; do not read, write or close it. */
+int onsale_fd(const struct onsale *c);
+
+/* 0 while the connection works, else the -errno it failed with. */
+int onsale_error(const struct onsale *c);
+
+/* What rc (a status or -errno) means: "ok", "sold_out", "Connection reset
+ * by peer". */
+const char *onsale_strerror(int rc);
+
+/* 64 hex digits into a key: 0, or -EINVAL. */
+int onsale_key_from_hex(const char *hex, uint8_t key[ONSALE_KEY_BYTES]);
+
+/* ---- request builders: fill *cmd (zeroing it first) ---- */
+
+void onsale_prep_presale_code_add(struct cmd *cmd, uint32_t event_id, const char *code,
+				  uint8_t code_len, uint32_t use_limit);
+/* Online channel, the event's TTL, no presale code, no flags. */
+void onsale_prep_hold_ga(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t qty,
+			 uint64_t customer_id, uint64_t idem_key);
+void onsale_prep_hold_seats(struct cmd *cmd, uint32_t event_id, uint8_t tier,
+			    const uint32_t *seats, uint8_t count, uint64_t customer_id,
+			    uint64_t idem_key);
+void onsale_prep_hold_best(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t qty,
+			   uint64_t customer_id, uint64_t idem_key);
+void onsale_prep_hold_extend(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
+			     uint32_t ttl_ms);
+void onsale_prep_hold_release(struct cmd *cmd, uint32_t event_id, uint64_t hold_id);
+/* payment_ref: a string, cut to PAYMENT_REF_BYTES; NULL for none. */
+void onsale_prep_confirm(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
+			 uint64_t amount_minor, const char *payment_ref);
+void onsale_prep_redeem(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
+			uint32_t gate_id);
+void onsale_prep_refund(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
+			uint64_t fee_minor, int kill);
+/* seat: the target seat number, or SEAT_NONE for GA / best available. */
+void onsale_prep_exchange(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint8_t tier,
+			  uint32_t seat);
+/* Queries: type is CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS (tier) or
+ * CMD_Q_CUSTOMER (customer_id); unused arguments 0. */
+void onsale_prep_query(struct cmd *cmd, uint8_t type, uint32_t event_id, uint8_t tier,
+		       uint64_t customer_id);
+/* CMD_Q_HOLD, CMD_Q_ORDER (id: the hold / order id) or CMD_Q_TICKET. */
+void onsale_prep_lookup(struct cmd *cmd, uint8_t type, uint32_t event_id, uint64_t id);
+
+/* ---- synchronous calls: status (>= 0) or -errno; res filled ---- */
+
+/* Any core command (not CMD_HOLD_EXPIRE or stock transfers: -EINVAL). */
+int onsale_call(struct onsale *c, const struct cmd *cmd, struct result *res);
+
+int onsale_event_create(struct onsale *c, const struct cmd_event *ev, struct result *res);
+int onsale_event_update(struct onsale *c, const struct cmd_event *ev, struct result *res);
+int onsale_tier_add(struct onsale *c, const struct cmd_tier *tier, struct result *res);
+/* res->section: the section's first seat number and seat count. */
+int onsale_section_load(struct onsale *c, const struct cmd_section *sec, struct result *res);
+int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code,
+			    uint8_t code_len, uint32_t use_limit, struct result *res);
+
+int onsale_hold(struct onsale *c, const struct cmd_hold *hold, struct result *res);
+int onsale_hold_ga(struct onsale *c, uint32_t event_id, uint8_t tier, uint8_t qty,
+		   uint64_t customer_id, uint64_t idem_key, struct result *res);
+int onsale_hold_seats(struct onsale *c, uint32_t event_id, uint8_t tier, const uint32_t *seats,
+		      uint8_t count, uint64_t customer_id, uint64_t idem_key, struct result *res);
+int onsale_hold_best(struct onsale *c, uint32_t event_id, uint8_t tier, uint8_t qty,
+		     uint64_t customer_id, uint64_t idem_key, struct result *res);
+int onsale_hold_extend(struct onsale *c, uint32_t event_id, uint64_t hold_id, uint32_t ttl_ms,
+		       struct result *res);
+int onsale_hold_release(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+			struct result *res);
+int onsale_confirm(struct onsale *c, uint32_t event_id, uint64_t hold_id, uint64_t amount_minor,
+		   const char *payment_ref, struct result *res);
+int onsale_redeem(struct onsale *c, uint32_t event_id, uint64_t ticket_id, uint32_t gate_id,
+		  struct result *res);
+int onsale_refund(struct onsale *c, uint32_t event_id, uint64_t ticket_id, uint64_t fee_minor,
+		  int kill, struct result *res);
+int onsale_exchange(struct onsale *c, uint32_t event_id, uint64_t ticket_id, uint8_t tier,
+		    uint32_t seat, struct result *res);
+
+int onsale_query_event(struct onsale *c, uint32_t event_id, struct result *res);
+int onsale_query_availability(struct onsale *c, uint32_t event_id, struct result *res);
+int onsale_query_hold(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+		      struct result *res);
+int onsale_query_order(struct onsale *c, uint32_t event_id, uint64_t order_id,
+		       struct result *res);
+int onsale_query_ticket(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
+			struct result *res);
+int onsale_query_stats(struct onsale *c, uint32_t event_id, uint8_t tier, struct result *res);
+int onsale_query_customer(struct onsale *c, uint32_t event_id, uint64_t customer_id,
+			  struct result *res);
+int onsale_query_section_seats(struct onsale *c, uint32_t event_id, uint16_t section,
+			       struct onsale_seat_states *out);
+
+int onsale_ping(struct onsale *c);
+int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out);
+
+/* ---- pipelined asynchronous interface ---- */
+
+/*
+ * Queue a request: 0 and *request_id (if not NULL) set, or -EBUSY (window
+ * full: reap completions first), -EAGAIN (send buffer full and the socket
+ * takes no more now: poll, then retry), -EINVAL (cannot be encoded), or the
+ * connection's failure. Nothing is written before onsale_flush() or
+ * onsale_poll(), except to make room in a full send buffer.
+ */
+int onsale_submit(struct onsale *c, const struct cmd *cmd, uint64_t cookie,
+		  uint64_t *request_id);
+int onsale_submit_section_seats(struct onsale *c, uint32_t event_id, uint16_t section,
+				uint64_t cookie, uint64_t *request_id);
+int onsale_submit_hello(struct onsale *c, enum onsale_role role,
+			const uint8_t key[ONSALE_KEY_BYTES], uint64_t cookie,
+			uint64_t *request_id);
+int onsale_submit_ping(struct onsale *c, uint64_t cookie, uint64_t *request_id);
+int onsale_submit_stats(struct onsale *c, uint64_t cookie, uint64_t *request_id);
+
+/* Writes queued requests without blocking: the bytes still queued (wait
+ * for POLLOUT on onsale_fd() while > 0), or -errno. */
+long onsale_flush(struct onsale *c);
+
+/*
+ * Up to max completions into out: their number (> 0); 0 when none came
+ * within timeout_ms (0: do not wait; < 0: wait as long as needed) or none
+ * can come (nothing in flight); or the connection's -errno once it failed
+ * and every request in flight has been completed. Writes queued requests
+ * while it waits.
+ */
+int onsale_poll(struct onsale *c, struct onsale_completion *out, unsigned max, int timeout_ms);
+
+/* One completion: 1, 0 or -errno as onsale_poll. */
+int onsale_wait(struct onsale *c, struct onsale_completion *out, int timeout_ms);
+
+unsigned onsale_inflight(const struct onsale *c); /* submitted, not yet completed */
+unsigned onsale_window(const struct onsale *c);
+
+#endif
