@@ -395,11 +395,13 @@ out_put_slot:
 	return rc;
 }
 
-/* One request, waited for: its completion's rc. */
+/* One request, waited for: its completion's rc. *out is zero unless a
+ * completion came. */
 static int call(struct onsale *c, struct proto_request *req, struct onsale_completion *out)
 {
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (c->err)
 		return c->err;
 	if (c->inflight)
@@ -431,12 +433,12 @@ int onsale_call(struct onsale *c, const struct cmd *cmd, struct result *res)
 	struct proto_request req;
 	int rc = cmd_request(cmd, &req);
 
-	if (rc == 0)
-		rc = call(c, &req, &done);
-	if (rc >= 0)
-		*res = done.res;
-	else
+	if (rc < 0) {
 		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	rc = call(c, &req, &done);
+	*res = done.res;
 	return rc;
 }
 
@@ -448,8 +450,8 @@ int onsale_query_section_seats(struct onsale *c, uint32_t event_id, uint16_t sec
 	struct onsale_completion done;
 	int rc = call(c, &req, &done);
 
-	out->first_seat = rc >= 0 ? done.seats.first_seat : 0;
-	out->seat_count = rc >= 0 ? done.seats.seat_count : 0;
+	out->first_seat = done.seats.first_seat;
+	out->seat_count = done.seats.seat_count;
 	if (out->seat_count)
 		memcpy(out->states, done.seats.states, out->seat_count);
 	return rc;
@@ -469,10 +471,7 @@ int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out)
 	struct onsale_completion done;
 	int rc = call(c, &req, &done);
 
-	if (rc >= 0)
-		*out = done.server;
-	else
-		memset(out, 0, sizeof(*out));
+	*out = done.server;
 	return rc;
 }
 
