@@ -785,30 +785,3 @@ const char *onsale_strerror(int rc)
 		return strerror(-rc);
 	return status_name((enum status)rc);
 }
-
-static int hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int onsale_key_from_hex(const char *hex, uint8_t key[ONSALE_KEY_BYTES])
-{
-	int hi, lo;
-
-	if (strlen(hex) != 2 * ONSALE_KEY_BYTES)
-		return -EINVAL;
-	for (unsigned i = 0; i < ONSALE_KEY_BYTES; i++) {
-		hi = hex_digit(hex[2 * i]);
-		lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}

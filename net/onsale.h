@@ -191,6 +191,12 @@ const char *onsale_strerror(int rc);
 /* 64 hex digits into a key: 0, or -EINVAL. */
 int onsale_key_from_hex(const char *hex, uint8_t key[ONSALE_KEY_BYTES]);
 
+/* role's key from onsaled's config file (`<role>_key=<64 hex>` lines, see
+ * onsaled --help): 0, -ENOENT when the file has none, -EINVAL when it is
+ * malformed, or the -errno of opening the file. */
+int onsale_key_from_config(const char *path, enum onsale_role role,
+			   uint8_t key[ONSALE_KEY_BYTES]);
+
 /* ---- request builders: fill *cmd (zeroing it first) ---- */
 
 void onsale_prep_presale_code_add(struct cmd *cmd, uint32_t event_id, const char *code,

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,6 +541,35 @@ static void test_connect_errors(void **state)
 	assert_int_equal(key[31], 0x1f);
 }
 
+/* The key file onsaled reads (net/server_config.c), read by the client. */
+static void test_key_from_config(void **state)
+{
+	char path[] = "/tmp/test_client_keys_XXXXXX";
+	uint8_t key[ONSALE_KEY_BYTES];
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "# onsaled role keys\n\n"
+		   "admin_key=%064d\n"
+		   "  platform_key=0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF\n"
+		   "scanner_key=12\n", 0);
+	fclose(f);
+	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_PLATFORM, key), 0);
+	assert_int_equal(key[0], 0x01);
+	assert_int_equal(key[31], 0xef);
+	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_ADMIN, key), 0);
+	assert_int_equal(key[31], 0);
+	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_SCANNER, key), -EINVAL);
+	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_BOX_OFFICE, key), -ENOENT);
+	assert_int_equal(onsale_key_from_config(path, (enum onsale_role)9, key), -EINVAL);
+	unlink(path);
+	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_ADMIN, key), -ENOENT);
+}
+
 static void test_sync_timeout(void **state)
 {
 	struct onsale_options opt = { .call_timeout_ms = 200 };
@@ -820,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_queries),
 		cmocka_unit_test(test_hello_refused),
 		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_key_from_config),
 		cmocka_unit_test(test_sync_timeout),
 		cmocka_unit_test(test_pipeline_10000),
 		cmocka_unit_test(test_window_limit),
