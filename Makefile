@@ -30,6 +30,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c) $(wildcard tests/sim/test_*.c)
 TEST_HELP := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/sim/*.c))
 TESTS     := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 
+.SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
 .PHONY: all deps test run demo bench bench-core bench-wal asan ubsan fuzz analyze format clean
 all: $(PROGS) $(TESTS)
 
