@@ -257,3 +257,74 @@ static_assert(PROTO_FRAME_BYTES_MAX >= 24 + 64 + SECTION_ROWS_MAX * 12 + SECTION
 static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on every target");
 
 #endif
+
+/* ---- Server runtime (issue 4, net/server-t.h) ------------------------------
+ * Every table of a shard's runtime is allocated when the server starts and
+ * never grows. When one is full the shard stops reading from the connection
+ * that needs it (back-pressure) until a slot frees; nothing is dropped. */
+
+/* Connections one shard serves at once; more are accepted and closed. */
+#ifndef SERVER_CONNS_PER_SHARD_MAX
+#define SERVER_CONNS_PER_SHARD_MAX 1024u
+#endif
+
+/* Requests in flight on one connection; at the limit the shard stops reading
+ * from it until replies go out. 256 covers a pipelining client at a few
+ * 100k requests/s with millisecond fsyncs. */
+#ifndef CONN_INFLIGHT_MAX
+#define CONN_INFLIGHT_MAX 256u
+#endif
+
+/* A connection's input buffer holds two largest frames, so a partial frame
+ * after the last whole one always leaves room for a whole frame more. */
+#define CONN_IN_BYTES (2u * PROTO_FRAME_BYTES_MAX)
+
+/* A connection's output buffer. Reading stops while more than half of it
+ * waits to be sent; a reply that does not fit waits in its request. */
+#ifndef CONN_OUT_BYTES
+#define CONN_OUT_BYTES (4u * PROTO_FRAME_BYTES_MAX)
+#endif
+
+/* Client requests in flight per shard (all its connections together). */
+#ifndef SHARD_REQS_MAX
+#define SHARD_REQS_MAX 4096u
+#endif
+
+/* Cross-shard messages a shard may have out at once (its pool). */
+#ifndef SHARD_MSGS_MAX
+#define SHARD_MSGS_MAX 8192u
+#endif
+
+/* Slots of each SPSC ring between two shards (one ring per ordered pair);
+ * a message that does not fit waits in the sender's overflow list. */
+#ifndef MSG_RING_SLOTS
+#define MSG_RING_SLOTS 4096u
+#endif
+
+/* Large buffers per shard (section loads, seat-state replies), each
+ * PROTO_FRAME_BYTES_MAX bytes. */
+#ifndef SHARD_BIGBUFS
+#define SHARD_BIGBUFS 16u
+#endif
+
+/* Customers (per event) with units on other shards that one home shard
+ * tracks for per-customer limits; the table holds only nonzero counts. */
+#ifndef SHARD_REMOTE_COUNTS_MAX
+#define SHARD_REMOTE_COUNTS_MAX (1u << 18)
+#endif
+
+/* GA units a shard asks a peer for beyond what the hold needs, so a run of
+ * small holds does not ask once per hold. */
+#ifndef STOCK_CHUNK_UNITS
+#define STOCK_CHUNK_UNITS 64u
+#endif
+
+/* How often a shard with live holds looks for expired ones. */
+#ifndef SHARD_EXPIRY_TICK_MS
+#define SHARD_EXPIRY_TICK_MS 100u
+#endif
+
+static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
+static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
+static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");
+static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local seat");

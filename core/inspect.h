@@ -1,0 +1,34 @@
+/*
+ * inspect.h — read-only views of a shard's state for the server (net/).
+ *
+ * The shard runtime needs two things the command interface does not give:
+ * every customer's held + owned units of an event (to rebuild per-customer
+ * counts on the customers' home shards), and how good the seats are that
+ * best available would pick now, without taking them (to send a hold to
+ * the shard with the best block). None of these changes the state: core/
+ * stays pure and deterministic.
+ */
+#ifndef ONSALE_INSPECT_H
+#define ONSALE_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/status.h"
+
+struct core;
+
+/* Calls fn(ctx, customer_id, units) for every customer with held + owned
+ * units in the event, in table order; stops early when fn returns nonzero
+ * (and returns that). ST_EVENT_UNKNOWN as -status when the event is unknown. */
+typedef int (*core_customer_fn)(void *ctx, uint64_t customer_id, uint32_t units);
+int core_customers_each(const struct core *c, uint32_t event_id, core_customer_fn fn, void *ctx);
+
+/* What best available would choose for qty seats of the tier now (flags:
+ * enum hold_flag): ST_OK and *score, the sum of the chosen seats' ranks
+ * (lower is better), or the refusal a hold would get (ST_EVENT_UNKNOWN,
+ * ST_TIER_UNKNOWN, ST_TIER_KIND_MISMATCH, ST_BAD_ARGUMENT,
+ * ST_NO_ADJACENT_SEATS). Does not check sales windows or limits. */
+enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tier, uint8_t qty,
+			    uint8_t flags, uint32_t *score);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * counts.c — per-customer units a home shard knows to be on other shards.
+ *
+ * The home shard of a customer (route_home) enforces the event's limit over
+ * all shards: its own core counts the units held and owned here, and this
+ * table the units the customer holds or owns on every other shard,
+ * reserved here before the hold there and given back on release, expiry
+ * and refund. It is derived state: recon_run rebuilds it at start from
+ * every shard's recovered customers. Open addressing keyed by (event,
+ * customer), linear probing, backward-shift deletion: only nonzero counts
+ * stay, so its bound is the live remote holdings, not the history.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/server.h"
+
+static uint32_t slot_of(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+{
+	uint64_t z = customer_id ^ ((uint64_t)event_id << 32) ^ event_id;
+	z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdull;
+	z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(z ^ (z >> 33)) & ct->mask;
+}
+
+int counts_init(struct counts *ct, uint32_t max)
+{
+	uint32_t size = 1;
+	while (size < 2 * max)
+		size <<= 1;
+	ct->slots = calloc(size, sizeof *ct->slots);
+	if (!ct->slots)
+		return -ENOMEM;
+	ct->mask = size - 1;
+	ct->used = 0;
+	return 0;
+}
+
+void counts_fini(struct counts *ct)
+{
+	free(ct->slots);
+	ct->slots = NULL;
+}
+
+static struct count_slot *find(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+{
+	for (uint32_t i = slot_of(ct, event_id, customer_id);; i = (i + 1) & ct->mask) {
+		struct count_slot *e = &ct->slots[i];
+		if (!e->customer_id || (e->customer_id == customer_id && e->event_id == event_id))
+			return e;
+	}
+}
+
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+{
+	const struct count_slot *e = find(ct, event_id, customer_id);
+	return e->customer_id ? e->units : 0;
+}
+
+static void remove_at(struct counts *ct, uint32_t hole)
+{
+	for (uint32_t i = (hole + 1) & ct->mask; ct->slots[i].customer_id; i = (i + 1) & ct->mask) {
+		uint32_t home = slot_of(ct, ct->slots[i].event_id, ct->slots[i].customer_id);
+		/* move i into the hole when its home is not in (hole, i] */
+		if (((i - home) & ct->mask) >= ((i - hole) & ct->mask)) {
+			ct->slots[hole] = ct->slots[i];
+			hole = i;
+		}
+	}
+	memset(&ct->slots[hole], 0, sizeof ct->slots[hole]);
+	ct->used--;
+}
+
+int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64_t delta)
+{
+	struct count_slot *e = find(ct, event_id, customer_id);
+	if (!customer_id || !delta)
+		return 0;
+	if (!e->customer_id) {
+		if (delta < 0)
+			return 0;
+		if (ct->used >= (ct->mask + 1) / 2)
+			return -ENOSPC;
+		e->customer_id = customer_id;
+		e->event_id = event_id;
+		e->units = 0;
+		ct->used++;
+	}
+	int64_t units = (int64_t)e->units + delta;
+	if (units <= 0) {
+		remove_at(ct, (uint32_t)(e - ct->slots));
+		return 0;
+	}
+	e->units = (uint32_t)units;
+	return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * onsaled.c — the onsale server: options, then server_run (net/server.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: onsaled [options]\n"
+		"  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:7400)\n"
+		"  -s, --shards N           shard threads, one per core (default: online cores,\n"
+		"                           at most %u); restart with the same N as before\n"
+		"  -d, --data DIR           data directory: DIR/shard-<k>/ per shard (default ./var)\n"
+		"  -c, --config FILE        role keys (default DIR/onsaled.conf); lines\n"
+		"                           admin_key=, platform_key=, box_office_key=,\n"
+		"                           scanner_key= with 64 hex digits each\n"
+		"      --gen-config FILE    write FILE with fresh random keys and exit\n"
+		"      --no-fsync           skip fdatasync (BENCHMARKS ONLY: acknowledged\n"
+		"                           changes can be lost in a power failure)\n"
+		"      --no-pin             do not pin shard threads to cores\n"
+		"  -h, --help               this text\n"
+		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
+		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
+		SHARDS_MAX);
+}
+
+static int parse_listen(struct server_config *cfg, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
+		return -EINVAL;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535)
+		return -EINVAL;
+	memcpy(cfg->listen_host, arg, (size_t)(colon - arg));
+	cfg->listen_host[colon - arg] = 0;
+	cfg->listen_port = (uint16_t)port;
+	return 0;
+}
+
+enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN };
+
+static int parse(struct server_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'}, {"shards", required_argument, NULL, 's'},
+		{"data", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'c'},
+		{"gen-config", required_argument, NULL, OPT_GEN},
+		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+		{"no-pin", no_argument, NULL, OPT_NO_PIN}, {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int o;
+	long n;
+	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l':
+			if (parse_listen(cfg, optarg))
+				return fprintf(stderr, "onsaled: bad --listen %s\n", optarg), 2;
+			break;
+		case 's':
+			n = strtol(optarg, NULL, 10);
+			if (n < 1 || n > SHARDS_MAX)
+				return fprintf(stderr, "onsaled: --shards 1..%u\n", SHARDS_MAX), 2;
+			cfg->shards = (uint32_t)n;
+			break;
+		case 'd': snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", optarg); break;
+		case 'c': snprintf(cfg->config_path, sizeof cfg->config_path, "%s", optarg); break;
+		case OPT_GEN: {
+			int rc = server_config_generate(optarg);
+			if (rc)
+				fprintf(stderr, "onsaled: %s: %s\n", optarg, strerror(-rc));
+			return rc ? 1 : -1;
+		}
+		case OPT_NO_FSYNC: cfg->no_fsync = true; break;
+		case OPT_NO_PIN: cfg->pin = false; break;
+		case 'h': usage(stdout); return -1;
+		default: usage(stderr); return 2;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct server_config cfg;
+	server_config_defaults(&cfg);
+	int rc = parse(&cfg, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!cfg.config_path[0])
+		if (snprintf(cfg.config_path, sizeof cfg.config_path, "%.200s/onsaled.conf",
+			     cfg.data_dir) >= (int)sizeof cfg.config_path)
+			return 2;
+	rc = server_config_load(&cfg, cfg.config_path);
+	if (rc) {
+		fprintf(stderr, "onsaled: config %s: %s (onsaled --gen-config FILE makes one)\n",
+			cfg.config_path, strerror(-rc));
+		return 1;
+	}
+	/* signals go to sigwait in server_run, never to a shard thread */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = server_run(&cfg);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,260 @@
+/*
+ * server.c — onsaled from start to stop.
+ *
+ * Start: allocate every shard's tables and bind its SO_REUSEPORT listener
+ * (the kernel spreads new connections over the shards), recover every
+ * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
+ * logged), reconcile across shards (reconcile.c), then start one thread per
+ * shard, pinned to a core, and wait for SIGINT or SIGTERM.
+ *
+ * Stop: (1) shards stop accepting and reading requests but keep running
+ * their loops, so requests already taken finish, messages come back and
+ * stock transfers complete; (2) once no shard has a message out, three
+ * checks in a row 20 ms apart, the loops end, durable replies are sent and
+ * connections closed; (3) each store syncs and writes its snapshot.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "net/server.h"
+#include "net/shard_store.h"
+#include "net/storage_nosync.h"
+#include "net/storage_uring.h"
+
+uint64_t server_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+static int listen_on(const struct server_config *cfg)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port)};
+	if (inet_pton(AF_INET, cfg->listen_host, &a.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1024)) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int open_store(struct server *srv, struct shard *s)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.data_dir, s->id);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	int rc = storage_uring_open(&s->st, dir, 0);
+	if (rc)
+		return rc;
+	if (srv->cfg.no_fsync && (rc = storage_nosync_wrap(&s->st)))
+		return rc;
+	struct shard_store_options opt = {
+		.shard = s->id,
+		/* snapshots only at a clean stop, when no transfer is half done
+		 * (reconcile.c relies on it) */
+		.snapshot_records = UINT64_MAX,
+		.snapshot_wal_bytes = UINT64_MAX,
+	};
+	struct shard_store_recovery rec;
+	rc = shard_store_open(&s->store, &s->st, &opt, &rec);
+	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
+			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
+			"%016" PRIx64 "\n  %s\n",
+		s->id, rc ? "recovery FAILED: " : "recovered", rc ? strerror(-rc) : "",
+		rec.snapshot_lsn, rec.records_replayed, rec.last_lsn,
+		rec.wal_status == WAL_READ_TORN_TAIL ? "torn tail truncated" : "no torn tail",
+		rec.hash.hi, rec.hash.lo, rec.message);
+	s->snapshot_lsn = rec.snapshot_lsn;
+	return rc;
+}
+
+static void pin(struct shard *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!s->srv->cfg.pin || cpus <= 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(s->id % cpus), &set);
+	pthread_setaffinity_np(s->thread, sizeof set, &set);
+}
+
+static void wake_all(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++) {
+		uint64_t one = 1;
+		(void)!write(srv->shards[k].wake_fd, &one, sizeof one);
+	}
+}
+
+static bool drained(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++)
+		if (atomic_load(&srv->shards[k].msgs_used))
+			return false;
+	return true;
+}
+
+static void stop_and_drain(struct server *srv)
+{
+	atomic_store(&srv->stop, 1);
+	wake_all(srv);
+	struct timespec step = {0, 20 * 1000000};
+	for (int quiet = 0, waited = 0; quiet < 3 && waited < 500; waited++) {
+		nanosleep(&step, NULL);
+		quiet = drained(srv) ? quiet + 1 : 0;
+	}
+	atomic_store(&srv->stop, 2);
+	wake_all(srv);
+}
+
+static int start_shards(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++) {
+		struct shard *s = &srv->shards[k];
+		int rc = pthread_create(&s->thread, NULL, shard_main, s);
+		if (rc) {
+			srv->n = k; /* the ones started are stopped and joined */
+			return -rc;
+		}
+		pin(s);
+	}
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+static int serve(struct server *srv)
+{
+	int rc = recon_run(srv);
+	if (rc) {
+		fprintf(stderr, "onsaled: reconcile failed: %s\n", strerror(-rc));
+		return rc;
+	}
+	srv->started_ms = server_now_ms();
+	rc = start_shards(srv);
+	if (rc) {
+		fprintf(stderr, "onsaled: threads: %s\n", strerror(-rc));
+	} else {
+		fprintf(stderr, "onsaled: %u shards listening on %s:%u, data in %s%s\n", srv->n,
+			srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.data_dir,
+			srv->cfg.no_fsync ? " (NO FSYNC)" : "");
+		int sig = wait_for_signal();
+		fprintf(stderr, "onsaled: %s: stopping\n", strsignal(sig));
+	}
+	stop_and_drain(srv);
+	for (uint32_t k = 0; k < srv->n; k++)
+		pthread_join(srv->shards[k].thread, NULL);
+	return rc;
+}
+
+/* clean: sync and snapshot (only after the shards drained: no transfer is
+ * half done); else close without I/O, leaving the WAL for the next start. */
+static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
+{
+	int first = 0;
+	for (uint32_t k = 0; k < opened; k++) {
+		struct shard *s = &srv->shards[k];
+		int rc = 0;
+		if (clean)
+			rc = shard_store_shutdown(s->store);
+		else
+			shard_store_close(s->store);
+		fprintf(stderr, "onsaled: shard %u: %s\n", k,
+			rc ? strerror(-rc) : clean ? "synced, snapshot written" : "closed");
+		if (rc && !first)
+			first = rc;
+		storage_destroy(&s->st);
+	}
+	return first;
+}
+
+int server_run(const struct server_config *cfg)
+{
+	struct server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	srv->n = cfg->shards;
+	int rc = -ENOMEM;
+	uint32_t inited = 0, opened = 0;
+	srv->shards = aligned_alloc(64, sizeof *srv->shards * srv->n);
+	if (!srv->shards)
+		goto out_free_srv;
+	memset(srv->shards, 0, sizeof *srv->shards * srv->n);
+	if (cfg->no_fsync)
+		fprintf(stderr, "onsaled: WARNING: --no-fsync: acknowledged changes are NOT durable "
+				"against power loss or a kernel crash. For benchmarks only.\n");
+	rc = msg_rings_init(srv);
+	for (; !rc && inited < srv->n; inited++)
+		rc = shard_init(srv, (uint8_t)inited);
+	for (uint32_t k = 0; !rc && k < srv->n; k++) {
+		int fd = listen_on(cfg);
+		if (fd < 0)
+			rc = fd;
+		else
+			srv->shards[k].listen_fd = fd;
+	}
+	if (rc) {
+		fprintf(stderr, "onsaled: start-up failed: %s\n", strerror(-rc));
+		goto out_fini_shards;
+	}
+	if (mkdir(cfg->data_dir, 0755) && errno != EEXIST) {
+		rc = -errno;
+		fprintf(stderr, "onsaled: %s: %s\n", cfg->data_dir, strerror(errno));
+		goto out_fini_shards;
+	}
+	for (; opened < srv->n; opened++) {
+		rc = open_store(srv, &srv->shards[opened]);
+		if (rc) {
+			storage_destroy(&srv->shards[opened].st);
+			goto out_close_stores;
+		}
+	}
+	rc = serve(srv);
+out_close_stores:;
+	int rc2 = shutdown_stores(srv, opened, rc == 0);
+	if (!rc)
+		rc = rc2;
+out_fini_shards:
+	for (uint32_t k = 0; k < inited; k++)
+		shard_fini(&srv->shards[k]);
+	if (srv->rings)
+		for (size_t i = 0; i < (size_t)srv->n * srv->n; i++)
+			free(srv->rings[i].buf);
+	free(srv->rings);
+	free(srv->shards);
+out_free_srv:
+	free(srv);
+	return rc;
+}
