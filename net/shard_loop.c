@@ -222,6 +222,19 @@ static void sleep_until_work(struct shard *s, unsigned timeout_ms)
 	atomic_store(&s->sleeping, 0);
 }
 
+/* New clients are refused. shutdown first: the armed multishot accept holds
+ * the socket open until the ring is torn down, which the kernel finishes
+ * after the process is gone; a listener left open meanwhile would take
+ * connections meant for the next onsaled on this port and reset them. */
+static void stop_listening(struct shard *s)
+{
+	if (s->listen_fd < 0)
+		return;
+	shutdown(s->listen_fd, SHUT_RDWR);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+}
+
 void *shard_main(void *arg)
 {
 	struct shard *s = arg;
@@ -231,18 +244,12 @@ void *shard_main(void *arg)
 		if (stop >= 2)
 			break;
 		turn(s, stop == 0);
-		if (stop && s->listen_fd >= 0) {
-			/* new clients are refused. shutdown first: the armed
-			 * multishot accept holds the socket open until the
-			 * ring is torn down, which the kernel finishes after
-			 * the process is gone */
-			shutdown(s->listen_fd, SHUT_RDWR);
-			close(s->listen_fd);
-			s->listen_fd = -1;
-		}
+		if (stop)
+			stop_listening(s);
 		unsigned timeout = stop ? 10 : s->holds_live ? SHARD_EXPIRY_TICK_MS : 0;
 		sleep_until_work(s, timeout);
 	}
+	stop_listening(s);
 	/* replies already durable go out; the rest are lost with the connection */
 	shard_store_sync(s->store);
 	s->now_ms = server_now_ms();

@@ -133,6 +133,20 @@ int srv_spawn(struct srv *h)
 	return -ETIMEDOUT;
 }
 
+/* The kernel tears a dead process's io_uring down asynchronously; wait
+ * until nothing listens on the port any more (at most 2 s). */
+static void wait_port_free(struct srv *h)
+{
+	for (int i = 0; i < 200; i++) {
+		int fd = try_connect(h->port);
+		if (fd < 0)
+			return;
+		close(fd);
+		struct timespec t = {0, 10 * 1000000};
+		nanosleep(&t, NULL);
+	}
+}
+
 int srv_stop(struct srv *h)
 {
 	int st = 0;
@@ -141,6 +155,7 @@ int srv_stop(struct srv *h)
 	kill(h->pid, SIGTERM);
 	waitpid(h->pid, &st, 0);
 	h->pid = -1;
+	wait_port_free(h);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -151,6 +166,7 @@ void srv_kill(struct srv *h)
 	kill(h->pid, SIGKILL);
 	waitpid(h->pid, NULL, 0);
 	h->pid = -1;
+	wait_port_free(h);
 }
 
 void srv_cleanup(struct srv *h)
