@@ -121,7 +121,8 @@ static int transfers(struct server *srv)
 	}
 	if (rc)
 		goto out_free;
-	qsort(ins.v, ins.len, sizeof *ins.v, by_id);
+	if (ins.len)
+		qsort(ins.v, ins.len, sizeof *ins.v, by_id);
 	size_t done = 0;
 	for (size_t i = 0; i < outs.len && !rc; i++) {
 		const struct xfer *o = &outs.v[i];
@@ -132,7 +133,7 @@ static int transfers(struct server *srv)
 			rc = -EUCLEAN;
 			break;
 		}
-		if (!bsearch(o, ins.v, ins.len, sizeof *ins.v, by_id))
+		if (!ins.len || !bsearch(o, ins.v, ins.len, sizeof *ins.v, by_id))
 			rc = complete(srv, o);
 		else
 			done++;

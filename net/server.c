@@ -208,10 +208,11 @@ int server_run(const struct server_config *cfg)
 	srv->n = cfg->shards;
 	int rc = -ENOMEM;
 	uint32_t inited = 0, opened = 0;
-	srv->shards = aligned_alloc(64, sizeof *srv->shards * srv->n);
+	size_t bytes = (sizeof *srv->shards * srv->n + 63) & ~(size_t)63; /* C11: a multiple */
+	srv->shards = aligned_alloc(64, bytes);
 	if (!srv->shards)
 		goto out_free_srv;
-	memset(srv->shards, 0, sizeof *srv->shards * srv->n);
+	memset(srv->shards, 0, bytes);
 	if (cfg->no_fsync)
 		fprintf(stderr, "onsaled: WARNING: --no-fsync: acknowledged changes are NOT durable "
 				"against power loss or a kernel crash. For benchmarks only.\n");
