@@ -153,16 +153,24 @@ enum status fx_section(struct fx *f, uint32_t event_id, uint16_t section, uint16
 	return fx_exec(f, &c);
 }
 
-static enum status hold(struct fx *f, uint32_t event_id, uint8_t t, uint8_t mode, uint8_t qty,
-			const uint32_t *seats, uint64_t customer)
+struct cmd fx_hold_cmd(uint32_t event_id, uint8_t tier, uint8_t mode, uint8_t qty,
+		       uint64_t customer)
 {
 	struct cmd c = { .type = CMD_HOLD };
 
 	c.hold.event_id = event_id;
-	c.hold.tier = t;
+	c.hold.tier = tier;
 	c.hold.mode = mode;
 	c.hold.qty = qty;
 	c.hold.customer_id = customer;
+	return c;
+}
+
+static enum status hold(struct fx *f, uint32_t event_id, uint8_t t, uint8_t mode, uint8_t qty,
+			const uint32_t *seats, uint64_t customer)
+{
+	struct cmd c = fx_hold_cmd(event_id, t, mode, qty, customer);
+
 	for (uint8_t i = 0; seats && i < qty; i++)
 		c.hold.seats[i] = seats[i];
 	return fx_exec(f, &c);

@@ -44,6 +44,9 @@ enum status fx_reserved_tier(struct fx *f, uint32_t event_id, uint8_t tier, uint
 enum status fx_section(struct fx *f, uint32_t event_id, uint16_t section, uint16_t rows,
 		       uint16_t seats_per_row, uint8_t tier);
 
+/* A hold command to adjust before fx_exec. */
+struct cmd fx_hold_cmd(uint32_t event_id, uint8_t tier, uint8_t mode, uint8_t qty,
+		       uint64_t customer);
 enum status fx_hold_ga(struct fx *f, uint32_t event_id, uint8_t tier, uint8_t qty,
 		       uint64_t customer);
 enum status fx_hold_best(struct fx *f, uint32_t event_id, uint8_t tier, uint8_t qty,

@@ -34,18 +34,6 @@ static struct fx *setup(uint8_t shard, uint16_t limit)
 	return f;
 }
 
-static struct cmd hold_cmd(uint8_t tier, uint8_t mode, uint8_t qty, uint64_t customer)
-{
-	struct cmd c = { .type = CMD_HOLD };
-
-	c.hold.event_id = EV;
-	c.hold.tier = tier;
-	c.hold.mode = mode;
-	c.hold.qty = qty;
-	c.hold.customer_id = customer;
-	return c;
-}
-
 /* The event's settings as an update command, to change and execute. */
 static struct cmd event_update(struct fx *f)
 {
@@ -108,7 +96,7 @@ static struct cmd ref_cmd(uint8_t type, uint64_t hold_id, uint32_t ttl_ms)
 static void ga_hold(void **state)
 {
 	struct fx *f = setup(5, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 3, 1234);
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 3, 1234);
 	struct tier_view tv;
 	uint64_t id, id2;
 
@@ -158,9 +146,9 @@ static void sold_out(void **state)
 	struct cmd c;
 
 	(void)state;
-	c = hold_cmd(GA, HOLD_GA, 16, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 16, 1);
 	held(f, &c);
-	c = hold_cmd(GA, HOLD_GA, 5, 2);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 5, 2);
 	refused(f, &c, ST_SOLD_OUT);
 	c.hold.qty = 4; /* exactly the rest */
 	held(f, &c);
@@ -168,7 +156,7 @@ static void sold_out(void **state)
 	refused(f, &c, ST_SOLD_OUT);
 	assert_int_equal(avail(f, GA).free, 0);
 	/* reserved: best available of more than is free */
-	c = hold_cmd(RES2, HOLD_BEST, 3, 3);
+	c = fx_hold_cmd(EV, RES2, HOLD_BEST, 3, 3);
 	held(f, &c);
 	c.hold.qty = 2;
 	refused(f, &c, ST_SOLD_OUT);
@@ -182,38 +170,38 @@ static void bad_arguments(void **state)
 	struct cmd c;
 
 	(void)state;
-	c = hold_cmd(GA, HOLD_GA, 1, 0); /* no customer */
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 0); /* no customer */
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	c.hold.channel = CHANNELS;
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_GA, 0, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 0, 1);
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_GA, HOLD_UNITS_MAX + 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, HOLD_UNITS_MAX + 1, 1);
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_BEST + 1, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_BEST + 1, 1, 1);
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(RES, HOLD_BEST, 1, 1);
+	c = fx_hold_cmd(EV, RES, HOLD_BEST, 1, 1);
 	c.hold.flags = HOLD_F_ACCESSIBLE << 1;
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	c.hold.code_len = PRESALE_CODE_BYTES_MAX + 1;
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	c.hold.ttl_ms = HOLD_TTL_MS_MIN - 1;
 	refused(f, &c, ST_BAD_ARGUMENT);
 	c.hold.ttl_ms = HOLD_TTL_MS_MAX + 1;
 	refused(f, &c, ST_BAD_ARGUMENT);
-	c = hold_cmd(7, HOLD_GA, 1, 1); /* tier not defined */
+	c = fx_hold_cmd(EV, 7, HOLD_GA, 1, 1); /* tier not defined */
 	refused(f, &c, ST_TIER_UNKNOWN);
-	c = hold_cmd(TIERS_MAX, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, TIERS_MAX, HOLD_GA, 1, 1);
 	refused(f, &c, ST_TIER_UNKNOWN);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	c.hold.event_id = EV + 1;
 	refused(f, &c, ST_EVENT_UNKNOWN);
 	assert_int_equal(avail(f, GA).free, 20);
 	/* the TTL bounds themselves are accepted */
-	c = hold_cmd(GA, HOLD_GA, HOLD_UNITS_MAX, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, HOLD_UNITS_MAX, 1);
 	c.hold.ttl_ms = HOLD_TTL_MS_MIN;
 	held(f, &c);
 	c.hold.qty = 1;
@@ -229,11 +217,11 @@ static void kind_mismatch(void **state)
 	struct cmd c;
 
 	(void)state;
-	c = hold_cmd(RES, HOLD_GA, 1, 1); /* a quantity of a reserved tier */
+	c = fx_hold_cmd(EV, RES, HOLD_GA, 1, 1); /* a quantity of a reserved tier */
 	refused(f, &c, ST_TIER_KIND_MISMATCH);
-	c = hold_cmd(GA, HOLD_BEST, 1, 1); /* seats of a GA tier */
+	c = fx_hold_cmd(EV, GA, HOLD_BEST, 1, 1); /* seats of a GA tier */
 	refused(f, &c, ST_TIER_KIND_MISMATCH);
-	c = hold_cmd(GA, HOLD_SEATS, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_SEATS, 1, 1);
 	c.hold.seats[0] = 0;
 	refused(f, &c, ST_TIER_KIND_MISMATCH);
 	assert_null(fx_replay_check(f));
@@ -247,22 +235,22 @@ static void customer_limit(void **state)
 	uint64_t a, b;
 
 	(void)state;
-	c = hold_cmd(GA, HOLD_GA, 3, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 3, 1);
 	a = held(f, &c);
-	c = hold_cmd(RES, HOLD_BEST, 2, 1); /* counted over every tier */
+	c = fx_hold_cmd(EV, RES, HOLD_BEST, 2, 1); /* counted over every tier */
 	refused(f, &c, ST_CUSTOMER_LIMIT);
 	c.hold.channel = CHANNEL_BOX_OFFICE; /* the box office is limited too */
 	refused(f, &c, ST_CUSTOMER_LIMIT);
 	c.hold.qty = 1;
 	b = held(f, &c);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	refused(f, &c, ST_CUSTOMER_LIMIT);
 	c.hold.customer_id = 2; /* another customer is not affected */
 	held(f, &c);
 	/* owned tickets count like held ones */
 	assert_int_equal(fx_confirm(f, EV, a, 4500), ST_OK);
 	assert_int_equal(customer_units(f, 1), 4);
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	refused(f, &c, ST_CUSTOMER_LIMIT);
 	/* a release gives room back */
 	assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, EV, b), ST_OK);
@@ -279,7 +267,7 @@ static void customer_limit(void **state)
 static void sales_windows(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1), u;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), u;
 
 	(void)state;
 	static const uint8_t closed[] = { EVENT_DRAFT, EVENT_PAUSED, EVENT_CLOSED };
@@ -336,7 +324,7 @@ static void with_code(struct cmd *c, const char *code)
 static void presale(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1), u;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), u;
 	uint64_t id;
 
 	(void)state;
@@ -365,7 +353,7 @@ static void presale(void **state)
 	for (int i = 0; i < 5; i++)
 		held(f, &c);
 	/* the box office needs no code */
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	c.hold.channel = CHANNEL_BOX_OFFICE;
 	held(f, &c);
 	c.hold.channel = CHANNEL_KIOSK; /* a kiosk does */
@@ -384,7 +372,7 @@ static void presale(void **state)
 	refused(f, &c, ST_PRESALE_CODE_INVALID);
 	/* once the public sale starts no code is needed, and an exhausted one is ignored */
 	f->now = FX_T0 + HOUR_MS;
-	c = hold_cmd(GA, HOLD_GA, 1, 1);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	held(f, &c);
 	with_code(&c, "FANS");
 	held(f, &c);
@@ -395,7 +383,7 @@ static void presale(void **state)
 static void specific_seats(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(RES, HOLD_SEATS, 3, 1);
+	struct cmd c = fx_hold_cmd(EV, RES, HOLD_SEATS, 3, 1);
 	uint32_t first;
 	uint8_t st[24];
 	uint64_t id;
@@ -415,7 +403,7 @@ static void specific_seats(void **state)
 		assert_int_equal(st[i], (i == 3 || i == 17 || i == 9) ? SEAT_HELD : SEAT_FREE);
 	assert_int_equal(avail(f, RES).held, 3);
 
-	c = hold_cmd(RES, HOLD_SEATS, 2, 2);
+	c = fx_hold_cmd(EV, RES, HOLD_SEATS, 2, 2);
 	c.hold.seats[0] = 4;
 	c.hold.seats[1] = 24 + 4; /* past the last seat */
 	refused(f, &c, ST_SEAT_UNKNOWN);
@@ -437,7 +425,7 @@ static void specific_seats(void **state)
 	c.hold.customer_id = 3;
 	held(f, &c);
 	/* a seat of the other tier, asked of that tier */
-	c = hold_cmd(RES2, HOLD_SEATS, 1, 4);
+	c = fx_hold_cmd(EV, RES2, HOLD_SEATS, 1, 4);
 	c.hold.seats[0] = first + 3;
 	held(f, &c);
 	assert_int_equal(f->res.hold.amount_due_minor, 9000);
@@ -450,7 +438,7 @@ static void specific_seats(void **state)
 static void idempotency_key(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(RES, HOLD_BEST, 2, 1);
+	struct cmd c = fx_hold_cmd(EV, RES, HOLD_BEST, 2, 1);
 	struct state_hash a, b;
 	uint64_t id, records;
 	struct hold_view first;
@@ -482,7 +470,7 @@ static void idempotency_key(void **state)
 	assert_int_equal(f->res.replayed, 1);
 	assert_int_equal(f->res.hold.hold_id, id);
 	assert_int_equal(f->res.hold.qty, 2);
-	c = hold_cmd(RES, HOLD_BEST, 2, 1);
+	c = fx_hold_cmd(EV, RES, HOLD_BEST, 2, 1);
 	c.hold.idem_key = 0xabcdef;
 	/* and after the hold ended, with its state */
 	assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, EV, id), ST_OK);
@@ -503,10 +491,10 @@ static void idempotency_key(void **state)
 	id = held(f, &c);
 	assert_true(held(f, &c) != id);
 	/* a refused request records no key: a retry is decided afresh */
-	c = hold_cmd(GA, HOLD_GA, 16, 5);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 16, 5);
 	c.hold.idem_key = 77;
 	held(f, &c);
-	c = hold_cmd(GA, HOLD_GA, 8, 6);
+	c = fx_hold_cmd(EV, GA, HOLD_GA, 8, 6);
 	c.hold.idem_key = 78;
 	refused(f, &c, ST_SOLD_OUT);
 	c.hold.qty = 4;
@@ -520,7 +508,7 @@ static void idempotency_key(void **state)
 static void extend(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1), x;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), x;
 	uint64_t id, gone, done, late;
 	struct cmd due;
 
@@ -571,7 +559,7 @@ static void extend(void **state)
 static void release(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(RES, HOLD_BEST, 4, 1);
+	struct cmd c = fx_hold_cmd(EV, RES, HOLD_BEST, 4, 1);
 	uint64_t id, done, late;
 	uint8_t st[24];
 
@@ -621,7 +609,7 @@ static void release(void **state)
 static void expiry(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 2, 1), due;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 2, 1), due;
 	uint64_t a, b;
 
 	(void)state;
@@ -670,7 +658,7 @@ static void expiry(void **state)
 static void expiry_order(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1), due;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), due;
 	uint64_t id[20], at[20], t0 = f->now, end = 0;
 	uint64_t turn_ms = (uint64_t)WHEEL_SLOTS * WHEEL_TICK_MS;
 	unsigned expired = 0;
@@ -715,7 +703,7 @@ static void expiry_order(void **state)
 static void expiry_after_clock_jump(void **state)
 {
 	struct fx *f = setup(0, 0);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1), due;
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), due;
 	unsigned n = 0;
 
 	(void)state;
@@ -744,7 +732,7 @@ static void hold_slot_reuse(void **state)
 {
 	struct fx *f = fx_new(0);
 	uint32_t slots = 1 * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN;
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1);
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	uint64_t first, second, id = 0, fresh;
 
 	(void)state;
@@ -810,7 +798,7 @@ static void hold_table_full(void **state)
 	uint32_t units = HOLDS_RETAINED_MIN + 1;
 	uint32_t slots = units * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN;
 	uint32_t orders = units * TICKETS_PER_UNIT_MAX, live = slots - orders;
-	struct cmd c = hold_cmd(GA, HOLD_GA, 1, 1);
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1);
 	uint64_t id;
 
 	(void)state;

@@ -34,24 +34,12 @@ static struct fx *setup(uint8_t shard)
 	return f;
 }
 
-static struct cmd hold_cmd(uint8_t tier, uint8_t mode, uint8_t qty, uint64_t customer)
-{
-	struct cmd c = { .type = CMD_HOLD };
-
-	c.hold.event_id = EV;
-	c.hold.tier = tier;
-	c.hold.mode = mode;
-	c.hold.qty = qty;
-	c.hold.customer_id = customer;
-	return c;
-}
-
 static uint64_t hold(struct fx *f, uint8_t tier, uint8_t qty, uint64_t customer)
 {
 	struct cmd c;
 
 	assert_int_equal(fx_query(f, CMD_Q_AVAILABILITY, EV, 0), ST_OK);
-	c = hold_cmd(tier, f->res.avail.tiers[tier].kind == TIER_GA ? HOLD_GA : HOLD_BEST, qty,
+	c = fx_hold_cmd(EV, tier, f->res.avail.tiers[tier].kind == TIER_GA ? HOLD_GA : HOLD_BEST, qty,
 		     customer);
 
 	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
@@ -145,7 +133,7 @@ static struct cmd refund_cmd(uint64_t ticket_id, uint64_t fee, uint8_t kill)
 static void confirm_issues_tickets(void **state)
 {
 	struct fx *f = setup(4);
-	struct cmd c = hold_cmd(GA, HOLD_GA, 3, 77);
+	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 3, 77);
 	uint64_t id, first, first2;
 	uint32_t seats[2];
 	struct ticket_view tv;
@@ -596,7 +584,7 @@ static void stats_per_tier_and_channel(void **state)
 
 	(void)state;
 	for (uint8_t ch = 0; ch < CHANNELS; ch++) {
-		c = hold_cmd(GA, HOLD_GA, (uint8_t)(ch + 1), 10 + ch);
+		c = fx_hold_cmd(EV, GA, HOLD_GA, (uint8_t)(ch + 1), 10 + ch);
 		c.hold.channel = ch;
 		assert_int_equal(fx_exec(f, &c), ST_OK);
 		ids[ch] = f->res.hold.hold_id;
