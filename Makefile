@@ -112,7 +112,15 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-bench: bench-core bench-wal
+# bench: onsale-bench (bench/onsale-bench.c, issue 5) over the network:
+# tools/bench-local.sh starts a fresh onsaled (temporary data directory, free
+# port, keys from --gen-config), runs ga-flash and seat-flash with --json
+# --verify, prints their JSON lines and stops the server. Extra options as
+# BENCH_ARGS="--connections 2 --depth 64". The in-process core and WAL
+# benchmarks stay `make bench-core` and `make bench-wal`.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench-local.sh $(BUILD) $(BENCH_ARGS)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \

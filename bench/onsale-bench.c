@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -562,9 +563,24 @@ static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
 				ob_snap_add(s, &W[k].hist[o]);
 }
 
-static double us(uint64_t ns)
+/* ns as microseconds with three significant digits, no exponent: "965",
+ * "1290", "12.3", "0.85". Rotates over a few static buffers. */
+static const char *us(uint64_t ns)
 {
-	return (double)ns / 1000.0;
+	static char bufs[16][32];
+	static unsigned next;
+	char *b = bufs[next++ % 16];
+	double v = (double)ns / 1000.0;
+	if (v <= 0) {
+		snprintf(b, 32, "0");
+		return b;
+	}
+	int mag = (int)floor(log10(v));
+	double scale = pow(10.0, 2 - mag);
+	v = round(v * scale) / scale;
+	int dec = 2 - mag > 0 ? 2 - mag : 0;
+	snprintf(b, 32, "%.*f", dec, v);
+	return b;
 }
 
 static void usage(FILE *f)
@@ -730,7 +746,7 @@ int main(int argc, char **argv)
 			double secs = (double)(t - last_tick) / 1e9;
 			uint64_t left = capacity - atomic_load(&units_confirmed_all);
 			fprintf(stderr,
-				"[%5.1fs] %10.0f ops/s  p99 %8.1f us  errors %llu  units left %llu\n",
+				"[%5.1fs] %10.0f ops/s  p99 %8s us  errors %llu  units left %llu\n",
 				(double)(t - t_start) / 1e9, (double)(ops - prev_ops) / secs,
 				us(ob_snap_pct(d, 99)),
 				(unsigned long long)sum_field(offsetof(struct worker, errors)),
@@ -766,7 +782,7 @@ int main(int argc, char **argv)
 	static struct ob_snap s;
 	for (int o = -1; o < OPS; o++) {
 		snap_all(&s, o);
-		printf("%-8s %10llu %11.0f %9.3g %9.3g %9.3g %9.3g %9.3g\n", o < 0 ? "all" : op_names[o],
+		printf("%-8s %10llu %11.0f %9s %9s %9s %9s %9s\n", o < 0 ? "all" : op_names[o],
 		       (unsigned long long)s.total, (double)s.total / secs, us(ob_snap_pct(&s, 50)),
 		       us(ob_snap_pct(&s, 90)), us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)),
 		       us(s.max));
@@ -786,8 +802,8 @@ int main(int argc, char **argv)
 		printf("{\"scenario\":\"%s\",\"event_id\":%u,\"units\":%llu,\"connections\":%u,"
 		       "\"depth\":%u,\"seconds\":%.3f,\"ops\":%llu,\"ops_per_s\":%.0f,"
 		       "\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"releases_per_s\":%.0f,"
-		       "\"p50_us\":%.3g,\"p90_us\":%.3g,\"p99_us\":%.3g,\"p999_us\":%.3g,"
-		       "\"max_us\":%.3g,",
+		       "\"p50_us\":%s,\"p90_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
+		       "\"max_us\":%s,",
 		       O.scenario_name, event_id, (unsigned long long)capacity, O.connections,
 		       O.depth, secs, (unsigned long long)total, (double)total / secs,
 		       (double)n[OP_HOLD] / secs, (double)n[OP_CONFIRM] / secs,
@@ -795,8 +811,8 @@ int main(int argc, char **argv)
 		       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
 		for (int o = 0; o < OPS; o++) {
 			snap_all(&s, o);
-			printf("\"%s\":{\"count\":%llu,\"p50_us\":%.3g,\"p99_us\":%.3g,\"p999_us\":%.3g,"
-			       "\"max_us\":%.3g},",
+			printf("\"%s\":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
+			       "\"max_us\":%s},",
 			       op_names[o], (unsigned long long)s.total, us(ob_snap_pct(&s, 50)),
 			       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
 		}
