@@ -141,7 +141,7 @@ static int load_sections(struct onsale *c)
 		}
 		struct cmd_section sec = {.event_id = event_id, .section = s,
 					  .row_count = (uint16_t)nrows, .rows = rows, .seats = seats};
-		snprintf(sec.name, sizeof sec.name, "Bench %u", s + 1);
+		snprintf(sec.name, sizeof sec.name, "Bench %u", (unsigned)s + 1u);
 		int rc = onsale_section_load(c, &sec, &res);
 		if (rc)
 			return rc;
@@ -320,6 +320,27 @@ static int complete(struct worker *w, const struct onsale_completion *cp, uint64
 	return 0;
 }
 
+/* Every tier refused a single unit and no hold is live: sold out, unless a
+ * refusal was transient (GA stock on its way between shards). Asks the
+ * server (a synchronous call, nothing in flight here); free units found
+ * reopen their tiers. 1 if so, 0 when sold out (or after 100 rechecks). */
+static int units_free(struct worker *w)
+{
+	static _Atomic unsigned rechecks;
+	struct result res;
+	if (atomic_fetch_add(&rechecks, 1) >= 100 ||
+	    onsale_query_availability(w->c, event_id, &res) != ST_OK)
+		return 0;
+	int any = 0;
+	for (unsigned t = tier_lo; t <= tier_hi && t < res.avail.tier_count; t++)
+		if (res.avail.tiers[t].free) {
+			atomic_store(&empty[t], 0);
+			w->small[t] = 0;
+			any = 1;
+		}
+	return any;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -343,7 +364,7 @@ static void *worker_main(void *arg)
 		if (!onsale_inflight(w->c)) {
 			if (stopping)
 				break;
-			if (all_empty() && atomic_load(&live_holds) == 0) {
+			if (all_empty() && atomic_load(&live_holds) == 0 && !units_free(w)) {
 				atomic_store(&stop, 1);
 				break;
 			}
@@ -603,7 +624,7 @@ static void usage(FILE *f)
 		"  --seed N            random seed (also picks the event id)\n"
 		"  --json              print one JSON object last\n"
 		"  --verify            check the outcome through the server; exit 1 if broken\n",
-		ONSALE_PORT_DEFAULT);
+		(unsigned)ONSALE_PORT_DEFAULT);
 }
 
 static int parse(int argc, char **argv)
