@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ struct opts {
 	const char *host, *config, *scenario_name;
 	uint16_t port;
 	unsigned connections, depth, units, seats;
-	double duration, warmup;
+	double duration, warmup, rate;
 	uint64_t ops, seed;
 	int json, verify;
 	enum scenario sc;
@@ -68,6 +69,7 @@ struct worker {
 	struct order *orders;
 	size_t n_orders, cap_orders;
 	int failed;
+	uint64_t next_due; /* open loop: intended start of the next hold */
 };
 
 static struct opts O = {.host = "127.0.0.1", .config = "var/onsaled.conf",
@@ -219,7 +221,7 @@ static int all_empty(void)
 
 /* Starts the next request of an idle slot: 1 submitted, 0 nothing to do now,
  * -errno on a connection failure. */
-static int start_hold(struct worker *w, unsigned i)
+static int start_hold(struct worker *w, unsigned i, uint64_t t0)
 {
 	struct slot *s = &w->slots[i];
 	struct cmd cmd;
@@ -240,7 +242,7 @@ static int start_hold(struct worker *w, unsigned i)
 	s->op = OP_HOLD;
 	s->tier = (uint8_t)t;
 	s->qty = qty;
-	s->t0 = now_ns();
+	s->t0 = t0 ? t0 : now_ns();
 	int rc = onsale_submit(w->c, &cmd, i, NULL);
 	if (rc)
 		return rc == -EBUSY || rc == -EAGAIN ? 0 : rc;
@@ -346,13 +348,20 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct onsale_completion cps[64];
 	unsigned depth = O.depth;
+	/* open loop: this connection's share of the holds, half of --rate */
+	uint64_t interval = O.rate > 0 ? (uint64_t)(2e9 * O.connections / O.rate) : 0;
+	w->next_due = now_ns();
 	for (;;) {
 		int stopping = atomic_load_explicit(&stop, memory_order_relaxed);
 		unsigned started = 0;
 		for (unsigned i = 0; i < depth && !stopping; i++) {
 			if (w->slots[i].busy)
 				continue;
-			int rc = start_hold(w, i);
+			if (interval && now_ns() < w->next_due)
+				break;
+			int rc = start_hold(w, i, interval ? w->next_due : 0);
+			if (rc > 0 && interval)
+				w->next_due += interval;
 			if (rc < 0) {
 				fprintf(stderr, "onsale-bench: connection %u: %s\n", w->id, why(rc));
 				w->failed = 1;
@@ -368,12 +377,33 @@ static void *worker_main(void *arg)
 				atomic_store(&stop, 1);
 				break;
 			}
-			if (!started)
-				usleep(200);
+			if (!started) {
+				uint64_t t = now_ns();
+				if (interval && w->next_due > t && w->next_due - t < 200000u) {
+					struct timespec ts = {0, (long)(w->next_due - t)};
+					nanosleep(&ts, NULL);
+				} else {
+					usleep(200);
+				}
+			}
 			continue;
 		}
-		onsale_flush(w->c);
-		int n = onsale_poll(w->c, cps, 64, 100);
+		long pending = onsale_flush(w->c);
+		int n;
+		if (!interval) {
+			n = onsale_poll(w->c, cps, 64, 100);
+		} else if (!(n = onsale_poll(w->c, cps, 64, 0))) {
+			/* sleep until a reply or the next hold is due, whichever first */
+			uint64_t t = now_ns(), wait = w->next_due > t ? w->next_due - t : 0;
+			if (wait > 100000000u)
+				wait = 100000000u;
+			struct pollfd pfd = {.fd = onsale_fd(w->c),
+					     .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
+			struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+			if (wait)
+				ppoll(&pfd, 1, &ts, NULL);
+			continue;
+		}
 		if (n < 0) {
 			fprintf(stderr, "onsale-bench: connection %u: %s\n", w->id, why(n));
 			w->failed = 1;
@@ -619,6 +649,9 @@ static void usage(FILE *f)
 		"  --duration S        stop after S seconds (default: sold out or 30 s)\n"
 		"  --ops N             stop after N operations\n"
 		"  --warmup S          seconds not measured at the start (0)\n"
+		"  --rate R            open loop: R operations/s in all (holds started at R/2\n"
+		"                      on schedule, latency from the intended start); default:\n"
+		"                      closed loop\n"
 		"  --units N           ga-flash: GA units (100000)\n"
 		"  --seats N           seat-flash: seats (20000)\n"
 		"  --seed N            random seed (also picks the event id)\n"
@@ -636,6 +669,7 @@ static int parse(int argc, char **argv)
 		{"duration", required_argument, NULL, 'D'}, {"ops", required_argument, NULL, 'o'},
 		{"warmup", required_argument, NULL, 'w'}, {"units", required_argument, NULL, 'u'},
 		{"seats", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, 'R'},
 		{"json", no_argument, NULL, 'j'}, {"verify", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
@@ -655,6 +689,7 @@ static int parse(int argc, char **argv)
 		case 'u': O.units = (unsigned)atoi(optarg); break;
 		case 'S': O.seats = (unsigned)atoi(optarg); break;
 		case 'r': O.seed = strtoull(optarg, NULL, 10); break;
+		case 'R': O.rate = atof(optarg); break;
 		case 'j': O.json = 1; break;
 		case 'v': O.verify = 1; break;
 		case 'h': usage(stdout); exit(0);
@@ -821,12 +856,12 @@ int main(int argc, char **argv)
 	if (O.json) {
 		snap_all(&s, -1);
 		printf("{\"scenario\":\"%s\",\"event_id\":%u,\"units\":%llu,\"connections\":%u,"
-		       "\"depth\":%u,\"seconds\":%.3f,\"ops\":%llu,\"ops_per_s\":%.0f,"
+		       "\"depth\":%u,\"rate\":%.0f,\"seconds\":%.3f,\"ops\":%llu,\"ops_per_s\":%.0f,"
 		       "\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"releases_per_s\":%.0f,"
 		       "\"p50_us\":%s,\"p90_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
 		       "\"max_us\":%s,",
 		       O.scenario_name, event_id, (unsigned long long)capacity, O.connections,
-		       O.depth, secs, (unsigned long long)total, (double)total / secs,
+		       O.depth, O.rate, secs, (unsigned long long)total, (double)total / secs,
 		       (double)n[OP_HOLD] / secs, (double)n[OP_CONFIRM] / secs,
 		       (double)n[OP_RELEASE] / secs, us(ob_snap_pct(&s, 50)), us(ob_snap_pct(&s, 90)),
 		       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
