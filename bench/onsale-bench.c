@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bench/ob_hist.h"
+#include "bench/ob_report.h"
 #include "net/onsale.h"
 
 enum op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OPS };
@@ -614,26 +615,6 @@ static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
 				ob_snap_add(s, &W[k].hist[o]);
 }
 
-/* ns as microseconds with three significant digits, no exponent: "965",
- * "1290", "12.3", "0.85". Rotates over a few static buffers. */
-static const char *us(uint64_t ns)
-{
-	static char bufs[16][32];
-	static unsigned next;
-	char *b = bufs[next++ % 16];
-	double v = (double)ns / 1000.0;
-	if (v <= 0) {
-		snprintf(b, 32, "0");
-		return b;
-	}
-	int mag = (int)floor(log10(v));
-	double scale = pow(10.0, 2 - mag);
-	v = round(v * scale) / scale;
-	int dec = 2 - mag > 0 ? 2 - mag : 0;
-	snprintf(b, 32, "%.*f", dec, v);
-	return b;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -774,9 +755,13 @@ int main(int argc, char **argv)
 	for (unsigned k = 0; k < O.connections; k++)
 		pthread_create(&W[k].th, NULL, worker_main, &W[k]);
 
-	static struct ob_snap prev, cur;
-	uint64_t last_tick = t_begin, prev_ops = 0;
-	ob_snap_clear(&prev);
+	static struct ob_snap cur;
+	struct ob_timeline tl;
+	if (ob_timeline_init(&tl)) {
+		fprintf(stderr, "onsale-bench: out of memory\n");
+		return 1;
+	}
+	uint64_t last_tick = t_begin;
 	while (!atomic_load(&stop)) {
 		usleep(10000);
 		uint64_t t = now_ns();
@@ -794,20 +779,10 @@ int main(int argc, char **argv)
 			atomic_store(&stop, 1);
 		if (t - last_tick >= 1000000000u) {
 			snap_all(&cur, -1);
-			struct ob_snap *d = &cur;
-			static struct ob_snap keep;
-			keep = cur;
-			ob_snap_sub(d, &prev);
-			prev = keep;
-			double secs = (double)(t - last_tick) / 1e9;
 			uint64_t left = capacity - atomic_load(&units_confirmed_all);
-			fprintf(stderr,
-				"[%5.1fs] %10.0f ops/s  p99 %8s us  errors %llu  units left %llu\n",
-				(double)(t - t_start) / 1e9, (double)(ops - prev_ops) / secs,
-				us(ob_snap_pct(d, 99)),
-				(unsigned long long)sum_field(offsetof(struct worker, errors)),
-				(unsigned long long)left);
-			prev_ops = ops;
+			ob_progress(stderr, ob_timeline_tick(&tl, &cur, (double)(t - t_start) / 1e9,
+							     sum_field(offsetof(struct worker, errors)),
+							     left));
 			last_tick = t;
 		}
 	}
@@ -816,13 +791,16 @@ int main(int argc, char **argv)
 	t_end = now_ns();
 	if (!atomic_load(&recording))
 		t_start = t_end;
+	else if ((double)(t_end - t_start) / 1e9 - tl.last_t >= 0.05) { /* the last part second */
+		snap_all(&cur, -1);
+		ob_timeline_tick(&tl, &cur, (double)(t_end - t_start) / 1e9,
+				 sum_field(offsetof(struct worker, errors)),
+				 capacity - atomic_load(&units_confirmed_all));
+	}
 	double secs = (double)(t_end - t_start) / 1e9;
 	if (secs <= 0)
 		secs = 1e-9;
 
-	uint64_t n[OPS], total = 0;
-	for (int o = 0; o < OPS; o++)
-		total += (n[o] = sum_done((enum op)o));
 	uint64_t errors = sum_field(offsetof(struct worker, errors));
 	uint64_t refused = sum_field(offsetof(struct worker, refused));
 	uint64_t sold = sum_field(offsetof(struct worker, units_sold));
@@ -830,55 +808,26 @@ int main(int argc, char **argv)
 	for (unsigned k = 0; k < O.connections; k++)
 		failed |= W[k].failed;
 
-	printf("onsale-bench %s: event %u, %llu units, %u connections x depth %u, %.2f s\n",
-	       O.scenario_name, event_id, (unsigned long long)capacity, O.connections, O.depth,
-	       secs);
-	printf("%-8s %10s %11s %9s %9s %9s %9s %9s\n", "op", "count", "per s", "p50 us",
-	       "p90 us", "p99 us", "p99.9 us", "max us");
-	static struct ob_snap s;
-	for (int o = -1; o < OPS; o++) {
-		snap_all(&s, o);
-		printf("%-8s %10llu %11.0f %9s %9s %9s %9s %9s\n", o < 0 ? "all" : op_names[o],
-		       (unsigned long long)s.total, (double)s.total / secs, us(ob_snap_pct(&s, 50)),
-		       us(ob_snap_pct(&s, 90)), us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)),
-		       us(s.max));
-	}
-	printf("units sold %llu (measured), refused holds (sold out / no block) %llu, errors %llu\n",
-	       (unsigned long long)sold, (unsigned long long)refused, (unsigned long long)errors);
-
 	char vbuf[256];
 	const char *vres = "skipped";
 	if (O.verify) {
 		const char *bad = verify(admin, vbuf, sizeof vbuf);
 		vres = bad ? bad : "ok";
-		printf("verify: %s\n", vres);
 	}
-	if (O.json) {
-		snap_all(&s, -1);
-		printf("{\"scenario\":\"%s\",\"event_id\":%u,\"units\":%llu,\"connections\":%u,"
-		       "\"depth\":%u,\"rate\":%.0f,\"seconds\":%.3f,\"ops\":%llu,\"ops_per_s\":%.0f,"
-		       "\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,\"releases_per_s\":%.0f,"
-		       "\"p50_us\":%s,\"p90_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
-		       "\"max_us\":%s,",
-		       O.scenario_name, event_id, (unsigned long long)capacity, O.connections,
-		       O.depth, O.rate, secs, (unsigned long long)total, (double)total / secs,
-		       (double)n[OP_HOLD] / secs, (double)n[OP_CONFIRM] / secs,
-		       (double)n[OP_RELEASE] / secs, us(ob_snap_pct(&s, 50)), us(ob_snap_pct(&s, 90)),
-		       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
-		for (int o = 0; o < OPS; o++) {
-			snap_all(&s, o);
-			printf("\"%s\":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
-			       "\"max_us\":%s},",
-			       op_names[o], (unsigned long long)s.total, us(ob_snap_pct(&s, 50)),
-			       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
-		}
-		printf("\"units_sold\":%llu,\"refused\":%llu,\"errors\":%llu,\"verify\":\"",
-		       (unsigned long long)sold, (unsigned long long)refused,
-		       (unsigned long long)errors);
-		for (const char *p = vres; *p; p++)
-			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-		printf("\"}\n");
-	}
+	static struct ob_snap per_op[OPS];
+	for (int o = 0; o < OPS; o++)
+		snap_all(&per_op[o], o);
+	struct ob_run run = {.system = "onsale", .scenario = O.scenario_name,
+			     .event_id = event_id, .units = capacity,
+			     .connections = O.connections, .depth = O.depth, .rate = O.rate,
+			     .seconds = secs, .units_sold = sold, .refused = refused,
+			     .errors = errors, .verify = vres, .n_ops = OPS,
+			     .op_names = op_names, .per_op = per_op, .ticks = tl.ticks,
+			     .n_ticks = tl.n};
+	ob_print_table(stdout, &run);
+	if (O.json)
+		ob_print_json(stdout, &run);
+	ob_timeline_free(&tl);
 	for (unsigned k = 0; k < O.connections; k++) {
 		onsale_close(W[k].c);
 		free(W[k].slots);
