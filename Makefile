@@ -83,10 +83,16 @@ $(BUILD)/onsale.pc: net/onsale.h Makefile
 	  'Cflags: -I$${includedir}' > $@
 # ---- end libonsale ----
 
+# Per-program extra compiler flags and libraries: NAME_CFLAGS, NAME_LDLIBS
+# (NAME as in build/bin/NAME). bench-pg: libpq (libpq-dev, tools/install-deps.sh).
+bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
+
 define prog_rule
+$(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)
 $(BUILD)/bin/$(notdir $(basename $(1))): $(call objs,$(1)) $(LIBS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(LIBS) $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(LIBS) $$(LDLIBS) $$($(notdir $(basename $(1)))_LDLIBS)
 endef
 $(foreach p,$(PROG_SRCS),$(eval $(call prog_rule,$(p))))
 
