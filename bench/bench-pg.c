@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libpq-fe.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -30,6 +29,7 @@
 
 #include "bench/bp_schema.h"
 #include "bench/ob_hist.h"
+#include "bench/ob_report.h"
 
 enum op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OPS };
 static const char *const op_names[OPS] = {"hold", "confirm", "release"};
@@ -48,7 +48,6 @@ enum scenario { SC_GA, SC_SEAT };
 #define CONNECTIONS_MAX 200  /* tools/peer-pg.sh allows 256 */
 #define UNITS_MAX 10000000u
 #define RECHECKS_MAX 100     /* sold-out rechecks at the end of a run */
-#define TIMELINE_MAX 3600
 
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;
@@ -171,6 +170,15 @@ static int prepare(PGconn *c)
 		if (!ok)
 			return -1;
 	}
+	/* Warm the session (PL/pgSQL compiled, plans cached) with calls that
+	 * change nothing: a hold larger than any bucket or row, unknown holds. */
+	const char *const hold[6] = {O.sc == SC_GA ? "0" : "1", "1000000000", "1", "0", "1000", "1"};
+	const char *const none[1] = {"0"};
+	long long v;
+	for (int k = 0; k < 2; k++)
+		if (call(c, O.sc == SC_GA ? "ga_hold" : "seat_hold", NULL, 6, hold, &v) || v != -1 ||
+		    call(c, "confirm", NULL, 1, none, &v) || call(c, "release", NULL, 1, none, &v))
+			return -1;
 	return 0;
 }
 
@@ -517,25 +525,6 @@ static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
 				ob_snap_add(s, &W[k].hist[o]);
 }
 
-/* ns as microseconds with three significant digits, no exponent. */
-static const char *us(uint64_t ns)
-{
-	static char bufs[16][32];
-	static unsigned next;
-	char *b = bufs[next++ % 16];
-	double v = (double)ns / 1000.0;
-	if (v <= 0) {
-		snprintf(b, 32, "0");
-		return b;
-	}
-	int mag = (int)floor(log10(v));
-	double scale = pow(10.0, 2 - mag);
-	v = round(v * scale) / scale;
-	int dec = 2 - mag > 0 ? 2 - mag : 0;
-	snprintf(b, 32, "%.*f", dec, v);
-	return b;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -645,91 +634,12 @@ static int parse(int argc, char **argv)
 	return 0;
 }
 
-/* Per-second timeline of the measured run: [t, ops/s, p99 us]. */
-struct tick {
-	double t, ops_per_s;
-	uint64_t p99_ns;
-};
-
-static void print_curve(const char *name, const struct ob_snap *s)
-{
-	static const double pcts[] = {50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
-	printf("\"%s\":[", name);
-	for (size_t k = 0; k < sizeof pcts / sizeof pcts[0]; k++)
-		printf("%s[%g,%s]", k ? "," : "", pcts[k],
-		       us(pcts[k] >= 100 ? s->max : ob_snap_pct(s, pcts[k])));
-	printf("]");
-}
-
-static void print_json(double secs, const struct tick *tl, size_t ntl, const char *vres)
-{
-	static struct ob_snap s;
-	uint64_t n[OPS], total = 0;
-	for (int o = 0; o < OPS; o++)
-		total += (n[o] = sum_done(o));
-	snap_all(&s, -1);
-	printf("{\"system\":\"postgresql\",\"scenario\":\"%s\",\"event_id\":0,\"units\":%llu,"
-	       "\"connections\":%u,\"depth\":1,\"rate\":0,\"seconds\":%.3f,\"ops\":%llu,"
-	       "\"ops_per_s\":%.0f,\"holds_per_s\":%.0f,\"confirms_per_s\":%.0f,"
-	       "\"releases_per_s\":%.0f,\"p50_us\":%s,\"p90_us\":%s,\"p99_us\":%s,"
-	       "\"p999_us\":%s,\"max_us\":%s,",
-	       O.scenario_name, (unsigned long long)capacity, O.connections, secs,
-	       (unsigned long long)total, (double)total / secs, (double)n[OP_HOLD] / secs,
-	       (double)n[OP_CONFIRM] / secs, (double)n[OP_RELEASE] / secs, us(ob_snap_pct(&s, 50)),
-	       us(ob_snap_pct(&s, 90)), us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)),
-	       us(s.max));
-	print_curve("latency_curve_us", &s);
-	printf(",");
-	for (int o = 0; o < OPS; o++) {
-		snap_all(&s, o);
-		printf("\"%s\":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,"
-		       "\"max_us\":%s},",
-		       op_names[o], (unsigned long long)s.total, us(ob_snap_pct(&s, 50)),
-		       us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)), us(s.max));
-	}
-	snap_all(&s, OP_HOLD);
-	print_curve("hold_curve_us", &s);
-	printf(",\"timeline\":[");
-	for (size_t k = 0; k < ntl; k++)
-		printf("%s[%.1f,%.0f,%s]", k ? "," : "", tl[k].t, tl[k].ops_per_s, us(tl[k].p99_ns));
-	printf("],\"units_sold\":%llu,\"refused\":%llu,\"errors\":%llu,\"verify\":\"",
-	       (unsigned long long)sum_field(offsetof(struct worker, units_sold)),
-	       (unsigned long long)sum_field(offsetof(struct worker, refused)),
-	       (unsigned long long)sum_field(offsetof(struct worker, errors)));
-	for (const char *p = vres; *p; p++)
-		printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-	printf("\"}\n");
-}
-
-static void print_table(double secs)
-{
-	static struct ob_snap s;
-	printf("bench-pg %s: %llu units, %u connections, %.2f s\n", O.scenario_name,
-	       (unsigned long long)capacity, O.connections, secs);
-	printf("%-8s %10s %11s %9s %9s %9s %9s %9s\n", "op", "count", "per s", "p50 us", "p90 us",
-	       "p99 us", "p99.9 us", "max us");
-	for (int o = -1; o < OPS; o++) {
-		snap_all(&s, o);
-		printf("%-8s %10llu %11.0f %9s %9s %9s %9s %9s\n", o < 0 ? "all" : op_names[o],
-		       (unsigned long long)s.total, (double)s.total / secs, us(ob_snap_pct(&s, 50)),
-		       us(ob_snap_pct(&s, 90)), us(ob_snap_pct(&s, 99)), us(ob_snap_pct(&s, 99.9)),
-		       us(s.max));
-	}
-	printf("units sold %llu, refused holds (sold out / no adjacent seats / limit) %llu, "
-	       "errors %llu\n",
-	       (unsigned long long)sum_field(offsetof(struct worker, units_sold)),
-	       (unsigned long long)sum_field(offsetof(struct worker, refused)),
-	       (unsigned long long)sum_field(offsetof(struct worker, errors)));
-}
-
 /* Waits for the workers, printing progress each second and running the
  * expiry sweep; fills the timeline. Returns the measured seconds. */
-static double run(PGconn *admin, struct tick *tl, size_t *ntl)
+static double run(PGconn *admin, struct ob_timeline *tl)
 {
-	static struct ob_snap prev, cur, keep;
-	uint64_t t_start = now_ns(), last = t_start, prev_ops = 0;
-	ob_snap_clear(&prev);
-	*ntl = 0;
+	static struct ob_snap cur;
+	uint64_t t_start = now_ns(), last = t_start;
 	while (!atomic_load(&stop)) {
 		usleep(10000);
 		uint64_t t = now_ns(), ops = sum_done(-1);
@@ -742,28 +652,22 @@ static double run(PGconn *admin, struct tick *tl, size_t *ntl)
 		const char *v[1] = {a};
 		long long expired = 0;
 		snprintf(a, sizeof a, "%d", SWEEP_MAX);
-		if (call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired))
-			expired = -1;
+		if (call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired) == 0 && expired)
+			fprintf(stderr, "bench-pg: %lld holds expired\n", expired);
 		snap_all(&cur, -1);
-		keep = cur;
-		ob_snap_sub(&cur, &prev);
-		prev = keep;
-		double secs = (double)(t - last) / 1e9;
-		struct tick k = {(double)(t - t_start) / 1e9, (double)(ops - prev_ops) / secs,
-				 ob_snap_pct(&cur, 99)};
-		if (*ntl < TIMELINE_MAX)
-			tl[(*ntl)++] = k;
-		fprintf(stderr,
-			"[%5.1fs] %8.0f ops/s  p99 %8s us  errors %llu  units left %llu  expired %lld\n",
-			k.t, k.ops_per_s, us(k.p99_ns),
-			(unsigned long long)sum_field(offsetof(struct worker, errors)),
-			(unsigned long long)(capacity - atomic_load(&units_confirmed_all)), expired);
-		prev_ops = ops;
+		ob_progress(stderr, ob_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+						     sum_field(offsetof(struct worker, errors)),
+						     capacity - atomic_load(&units_confirmed_all)));
 		last = t;
 	}
 	for (unsigned k = 0; k < O.connections; k++)
 		pthread_join(W[k].th, NULL);
 	double secs = (double)(now_ns() - t_start) / 1e9;
+	if (secs - tl->last_t >= 0.05) { /* the last part second */
+		snap_all(&cur, -1);
+		ob_timeline_tick(tl, &cur, secs, sum_field(offsetof(struct worker, errors)),
+				 capacity - atomic_load(&units_confirmed_all));
+	}
 	return secs > 0 ? secs : 1e-9;
 }
 
@@ -784,9 +688,11 @@ int main(int argc, char **argv)
 		O.scenario_name, (unsigned long long)capacity, O.connections,
 		O.sc == SC_GA ? "" : ", best available in seat rows");
 	W = calloc(O.connections, sizeof *W);
-	static struct tick tl[TIMELINE_MAX];
-	if (!W)
+	struct ob_timeline tl;
+	if (!W || ob_timeline_init(&tl)) {
+		fprintf(stderr, "bench-pg: out of memory\n");
 		return 1;
+	}
 	for (unsigned k = 0; k < O.connections; k++) {
 		W[k].id = k;
 		W[k].rng = O.seed * 0x100000001b3ull + k + 1;
@@ -795,21 +701,33 @@ int main(int argc, char **argv)
 	}
 	for (unsigned k = 0; k < O.connections; k++)
 		pthread_create(&W[k].th, NULL, worker_main, &W[k]);
-	size_t ntl;
-	double secs = run(admin, tl, &ntl);
+	double secs = run(admin, &tl);
 	int failed = 0;
 	for (unsigned k = 0; k < O.connections; k++)
 		failed |= W[k].failed;
-	print_table(secs);
-	char vbuf[256];
+	char vbuf[256], extra[96];
 	const char *vres = "skipped";
 	if (O.verify) {
 		const char *bad = verify(admin, vbuf, sizeof vbuf);
 		vres = bad ? bad : "ok";
-		printf("verify: %s\n", vres);
 	}
+	static struct ob_snap per_op[OPS];
+	for (int o = 0; o < OPS; o++)
+		snap_all(&per_op[o], o);
+	snprintf(extra, sizeof extra, "\"buckets\":%u,\"customer_limit\":%u",
+		 O.sc == SC_GA ? O.buckets : 0, O.limit);
+	struct ob_run r = {.system = "postgresql", .scenario = O.scenario_name,
+			   .units = capacity, .connections = O.connections, .depth = 1,
+			   .seconds = secs,
+			   .units_sold = sum_field(offsetof(struct worker, units_sold)),
+			   .refused = sum_field(offsetof(struct worker, refused)),
+			   .errors = sum_field(offsetof(struct worker, errors)), .verify = vres,
+			   .n_ops = OPS, .op_names = op_names, .per_op = per_op, .ticks = tl.ticks,
+			   .n_ticks = tl.n, .extra_json = extra};
+	ob_print_table(stdout, &r);
 	if (O.json)
-		print_json(secs, tl, ntl, vres);
+		ob_print_json(stdout, &r);
+	ob_timeline_free(&tl);
 	for (unsigned k = 0; k < O.connections; k++) {
 		PQfinish(W[k].pg);
 		free(W[k].orders);
