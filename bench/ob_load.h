@@ -1,0 +1,132 @@
+/*
+ * ob_load.h — onsale-bench's shared state (issue 5): the options, the
+ * event under load, the worker threads with their pipelined slots, and the
+ * parts that use them:
+ *
+ *   bench/onsale-bench.c  options, phases of a run, report
+ *   bench/ob_event.c      creating the scenario's event (GA, seats, both)
+ *   bench/ob_flow.c       a worker thread: what each slot sends next and
+ *                         what a completion means, for every scenario
+ *   bench/ob_verify.c     checking the outcome through the server
+ *
+ * Every slot of a worker is one client (buyer, scanner) with one request
+ * in flight at a time; a connection has --depth slots.
+ */
+#ifndef OB_LOAD_H
+#define OB_LOAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "bench/ob_hist.h"
+#include "net/onsale.h"
+
+/* Operation types, each with its own latency histogram. */
+enum ob_op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OP_QUERY, OP_REFUND, OP_REDEEM, OP_RESCAN, OB_OPS };
+extern const char *const ob_op_names[OB_OPS];
+
+enum ob_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
+
+/* Venue layout (seated scenarios) and prices. */
+#define OB_SEAT_TIERS 4
+#define OB_ROW_SEATS 40
+#define OB_SECTION_ROWS 100
+#define OB_PRICE 5000u
+#define OB_GA_TIER 0
+/* seat-pick: share of picks among the best seats still unsold, and how
+ * many seats count as best (percent of the venue). */
+#define OB_PICK_HOT_PCT 80u
+#define OB_PICK_BEST_PCT 5u
+#define OB_PICK_WALK_MAX 4096u /* seats looked at for one pick */
+/* Confirmed orders a mixed-scenario worker may refund from at most. */
+#define OB_ORDERS_MAX (4u << 20)
+
+struct ob_opts {
+	const char *host, *config, *scenario_name;
+	uint16_t port;
+	unsigned connections, depth, units, seats;
+	double duration, warmup, rate;
+	uint64_t ops, seed;
+	int json, verify;
+	unsigned double_scan_pct;              /* gate-rush */
+	unsigned mix_hold, mix_query, mix_refund; /* mixed: weights of started actions */
+	unsigned confirm_pct;                  /* holds confirmed, the rest released */
+	enum ob_scenario sc;
+};
+
+/* A confirmed order as acknowledged, for refunds, redeems and verify. */
+struct ob_order {
+	uint64_t order_id, first_ticket;
+	uint8_t qty, tier;
+	uint8_t refunded; /* bit per ticket: refund acknowledged */
+	uint8_t pending;  /* bit per ticket: refund in flight */
+	uint8_t redeemed; /* bit per ticket: first scan acknowledged */
+};
+
+struct ob_slot {
+	uint64_t t0, hold_id, amount, ticket, first_ms;
+	size_t order; /* refund: index in the worker's orders */
+	uint32_t gate;
+	uint8_t op, tier, qty, busy, unit;
+	uint32_t seats[HOLD_UNITS_MAX]; /* seat-pick: the seats asked for */
+};
+
+struct ob_worker {
+	pthread_t th;
+	unsigned id;
+	struct onsale *c;
+	uint64_t rng;
+	struct ob_slot *slots;
+	uint8_t small[TIERS_MAX]; /* ask this tier for one unit only */
+	struct ob_hist hist[OB_OPS];
+	_Atomic uint64_t done[OB_OPS], errors, refused, units_sold;
+	_Atomic uint64_t redeemed, rescans, rescans_refused, units_refunded;
+	struct ob_order *orders;
+	size_t n_orders, cap_orders;
+	size_t redeem_next;  /* gate-rush: next order, unit to scan */
+	uint8_t redeem_unit;
+	int failed;
+	uint64_t next_due; /* open loop: intended start of the next hold */
+};
+
+/* What the event under load is, filled by ob_event_setup. */
+struct ob_venue {
+	uint32_t event_id;
+	unsigned tier_lo, tier_hi; /* tiers in play */
+	uint64_t capacity;
+	/* seated tiers: seat ids, and the order of seats from best to worst */
+	uint32_t n_seats;
+	uint32_t *seat_id;   /* seat index (load order) -> global seat id */
+	uint8_t *seat_tier;  /* by seat index */
+	uint16_t *seat_row;  /* by seat index: row over all sections */
+	uint32_t *best;      /* seat indexes, best first */
+};
+
+extern struct ob_opts ob_opt;
+extern struct ob_venue ob_ven;
+extern struct ob_worker *ob_workers;
+extern _Atomic int ob_stop, ob_recording;
+extern _Atomic uint64_t ob_units_confirmed_all; /* also unmeasured */
+extern _Atomic uint64_t ob_units_refunded_all;
+
+uint64_t ob_now_ns(void);
+uint64_t ob_rnd(uint64_t *s);
+const char *ob_why(int rc);
+void ob_count(_Atomic uint64_t *a, uint64_t n); /* single writer add */
+
+/* ob_event.c: creates the event of ob_opt.sc on admin (ob_ven.event_id
+ * set), 0 or a status / -errno. */
+int ob_event_setup(struct onsale *admin);
+void ob_event_free(void);
+
+/* ob_flow.c */
+void ob_flow_init(void);         /* before the threads start */
+void *ob_worker_main(void *arg); /* one phase of a run */
+/* gate-rush's unmeasured sell-out phase instead of the scenario's load */
+extern int ob_selling;
+
+/* ob_verify.c: NULL when all is well, else what broke (in buf). */
+const char *ob_verify(struct onsale *admin, char *buf, size_t bufsz);
+
+#endif
