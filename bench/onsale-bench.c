@@ -389,8 +389,8 @@ static void report(double secs, const struct ob_timeline *tl, const char *vres)
 	unsigned n = 0;
 	for (int o = 0; o < OB_OPS; o++) {
 		snap_all(&per_op[n], o);
-		/* hold, confirm, release always; the others when used */
-		if (o <= OP_RELEASE || per_op[n].total)
+		/* hold, confirm, release always (gate-rush: none); others when used */
+		if (per_op[n].total || (o <= OP_RELEASE && ob_opt.sc != SC_GATE))
 			names[n++] = ob_op_names[o];
 	}
 	char extra[256];

@@ -5,6 +5,7 @@
 # runs onsale-bench ga-flash and seat-flash against it with --json --verify
 # (plus any extra options), prints the JSON line of each, stops the server
 # and removes the data. Exits non-zero if a run or its verify failed.
+# SCENARIOS="seat-pick mixed gate-rush" runs those instead.
 set -euo pipefail
 build=${1:-build}
 shift || true
@@ -30,7 +31,7 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
   sleep 0.1
 done
 status=0
-for sc in ga-flash seat-flash; do
+for sc in ${SCENARIOS:-ga-flash seat-flash}; do
   echo "== onsale-bench --scenario $sc --json --verify $* (server 127.0.0.1:$port, $tmp)" >&2
   out=$("$build/bin/onsale-bench" --port "$port" --config "$tmp/onsaled.conf" \
         --scenario "$sc" --json --verify "$@") || status=1

@@ -117,6 +117,7 @@ static void gate_rush(void **state)
 	assert_int_equal(field("double_scans_refused"), twice);
 	assert_int_equal(field("rescan\":{\"count"), twice);
 	assert_non_null(strstr(json, "\"hold_curve_us\":[]"));
+	assert_null(strstr(json, "\"hold\":{")); /* no holds measured */
 }
 
 static void bad_options(void **state)
