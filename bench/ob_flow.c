@@ -281,6 +281,16 @@ static int start_next(struct ob_worker *w, unsigned i, uint64_t t0)
 	}
 }
 
+/* An unexpected refusal: counted while measuring, the first few said. */
+static void error_seen(struct ob_worker *w, enum ob_op op, int rc, int rec)
+{
+	static _Atomic unsigned said;
+	if (rec)
+		ob_count(&w->errors, 1);
+	if (atomic_fetch_add(&said, 1) < 5)
+		fprintf(stderr, "onsale-bench: %s refused: %s\n", ob_op_names[op], ob_why(rc));
+}
+
 static void hold_refused(struct ob_worker *w, struct ob_slot *s, int rc, int rec)
 {
 	atomic_fetch_sub(&live_holds, 1);
@@ -293,8 +303,8 @@ static void hold_refused(struct ob_worker *w, struct ob_slot *s, int rc, int rec
 			w->small[s->tier] = 1;
 		else
 			atomic_store(&empty[s->tier], 1);
-	} else if (rec) {
-		ob_count(&w->errors, 1);
+	} else {
+		error_seen(w, OP_HOLD, rc, rec);
 	}
 }
 
@@ -323,8 +333,7 @@ static void confirm_done(struct ob_worker *w, struct ob_slot *s, const struct on
 {
 	atomic_fetch_sub(&live_holds, 1);
 	if (cp->rc != ST_OK) {
-		if (rec)
-			ob_count(&w->errors, 1);
+		error_seen(w, (enum ob_op)s->op, cp->rc, rec);
 		return;
 	}
 	if (s->op == OP_RELEASE) {
@@ -342,8 +351,7 @@ static void confirm_done(struct ob_worker *w, struct ob_slot *s, const struct on
 static void query_done(struct ob_worker *w, const struct onsale_completion *cp, int rec)
 {
 	if (cp->rc != ST_OK) {
-		if (rec)
-			ob_count(&w->errors, 1);
+		error_seen(w, OP_QUERY, cp->rc, rec);
 		return;
 	}
 	/* a buyer who sees free units tries again */
@@ -358,8 +366,7 @@ static void refund_done(struct ob_worker *w, struct ob_slot *s, const struct ons
 	struct ob_order *o = &w->orders[s->order];
 	o->pending &= (uint8_t)~(1u << s->unit);
 	if (cp->rc != ST_OK) {
-		if (rec)
-			ob_count(&w->errors, 1);
+		error_seen(w, OP_REFUND, cp->rc, rec);
 		return;
 	}
 	o->refunded |= (uint8_t)(1u << s->unit);
