@@ -48,13 +48,14 @@ enum scenario { SC_GA, SC_SEAT };
 #define CONNECTIONS_MAX 200  /* tools/peer-pg.sh allows 256 */
 #define UNITS_MAX 10000000u
 #define RECHECKS_MAX 100     /* sold-out rechecks at the end of a run */
+#define DURATION_DEFAULT_S 15 /* PostgreSQL sells some thousand units/s */
 
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;
 	unsigned port, connections, units, seats, buckets, limit;
 	double duration;
 	uint64_t ops, seed;
-	int json, verify;
+	int json, verify, verify_only;
 	enum scenario sc;
 };
 
@@ -208,7 +209,7 @@ static int setup(PGconn *c)
 		tier_lo = 1;
 		tier_hi = SEAT_TIERS;
 	}
-	if (exec_ok(c, "ANALYZE") ||
+	if (exec_ok(c, "ANALYZE tier, stock, seat_row, seat") ||
 	    call(c, NULL, "SELECT coalesce(sum(capacity), 0) FROM tier", 0, NULL, &out))
 		return -1;
 	capacity = (uint64_t)out;
@@ -542,7 +543,7 @@ static void usage(FILE *f)
 		"                      flight each (32, at most %d)\n"
 		"  --depth N           accepted for onsale-bench compatibility; only 1: a\n"
 		"                      backend runs one transaction at a time\n"
-		"  --duration S        stop after S seconds (default: sold out or 30 s)\n"
+		"  --duration S        stop after S seconds (default: sold out or 15 s)\n"
 		"  --ops N             stop after N operations\n"
 		"  --units N           ga-flash: GA units (100000)\n"
 		"  --seats N           seat-flash: seats (20000)\n"
@@ -550,7 +551,9 @@ static void usage(FILE *f)
 		"  --customer-limit N  units per customer (0: counted, not capped; default)\n"
 		"  --seed N            random seed\n"
 		"  --json              print one JSON object last\n"
-		"  --verify            check the outcome with SQL; exit 1 if broken\n",
+		"  --verify            check the outcome with SQL; exit 1 if broken\n"
+		"  --verify-only       no run: check the schema left by an earlier run\n"
+		"                      of --scenario (counts, seats; not its orders)\n",
 		CONNECTIONS_MAX);
 }
 
@@ -566,7 +569,8 @@ static int parse(int argc, char **argv)
 		{"buckets", required_argument, NULL, 'B'},
 		{"customer-limit", required_argument, NULL, 'L'},
 		{"seed", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-		{"verify", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {0},
+		{"verify", no_argument, NULL, 'v'}, {"verify-only", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	int o;
 	unsigned long depth = 1;
@@ -604,6 +608,7 @@ static int parse(int argc, char **argv)
 		case 'r': O.seed = x; break;
 		case 'j': O.json = 1; break;
 		case 'v': O.verify = 1; break;
+		case 'V': O.verify = O.verify_only = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -630,8 +635,26 @@ static int parse(int argc, char **argv)
 	if (O.buckets > O.units)
 		O.buckets = O.units;
 	if (O.duration <= 0 && !O.ops)
-		O.duration = 30;
+		O.duration = DURATION_DEFAULT_S;
 	return 0;
+}
+
+/* --verify-only: the checks of --verify on what an earlier run left (no
+ * acknowledged orders known). */
+static int verify_only(PGconn *admin)
+{
+	char vbuf[256];
+	long long cap;
+	tier_lo = O.sc == SC_GA ? 0 : 1;
+	tier_hi = O.sc == SC_GA ? 0 : SEAT_TIERS;
+	W = calloc(O.connections, sizeof *W);
+	const char *bad = !W ? "out of memory"
+		: q1(admin, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, vbuf, sizeof vbuf)
+		? vbuf : (capacity = (uint64_t)cap, verify(admin, vbuf, sizeof vbuf));
+	printf("verify: %s\n", bad ? bad : "ok");
+	free(W);
+	PQfinish(admin);
+	return bad ? 1 : 0;
 }
 
 /* Waits for the workers, printing progress each second and running the
@@ -679,6 +702,8 @@ int main(int argc, char **argv)
 	PGconn *admin = connect_pg();
 	if (!admin)
 		return 1;
+	if (O.verify_only)
+		return verify_only(admin);
 	if (setup(admin)) {
 		fprintf(stderr, "bench-pg: schema set-up failed\n");
 		PQfinish(admin);

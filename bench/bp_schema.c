@@ -15,15 +15,17 @@
  * section, free seats) and the unit of locking. Best available takes the
  * best row with enough free seats FOR UPDATE SKIP LOCKED, reads its free
  * seats and picks the run of n adjacent seats nearest the centre; if the row
- * has no such run it moves on to the next row (at most BP_ROW_TRIES rows).
+ * has no such run it moves on to the next row (at most ROW_TRIES rows, a
+ * parameter). When every row left with enough free seats is locked by
+ * other holds, it waits for them like a GA hold (below).
  * Every change of a seat from or to free holds its seat_row lock, so the
  * seats read are the seats updated.
  *
  * Lock order everywhere: hold row, stock bucket or seat_row, customer row,
  * seats. Holds create their hold row last and never wait for a bucket or a
- * seat row (SKIP LOCKED only; a GA hold that finds every bucket with stock
- * locked sleeps BP_BUSY_SLEEP_S and tries again, at most BP_BUSY_TRIES
- * times). A blocking FOR UPDATE of a bucket would deadlock: a locked row
+ * seat row (SKIP LOCKED only; a hold that finds every bucket or row with
+ * enough stock locked sleeps BP_BUSY_SLEEP_S and tries again, at most
+ * BP_BUSY_TRIES times). A blocking FOR UPDATE of a bucket would deadlock: a locked row
  * that fails the recheck stays locked while the scan waits for the next.
  *
  * Return codes: a hold returns its id (> 0), -1 sold out / no adjacent
@@ -32,7 +34,8 @@
  */
 #include "bench/bp_schema.h"
 
-/* GA hold when every bucket with stock is locked: retries and sleep (s). */
+/* A hold that finds every bucket or seat row with enough stock locked by
+ * other transactions: retries, and the sleep before each (seconds). */
 #define BP_BUSY_TRIES "200"
 #define BP_BUSY_SLEEP_S "0.0005"
 
@@ -130,13 +133,24 @@ const char bp_schema_sql[] =
 	"CREATE FUNCTION seat_hold(p_tier int, p_qty int, p_customer bigint, p_limit int,"
 	"  p_ttl_ms int, p_max_rows int) RETURNS bigint LANGUAGE plpgsql AS $$"
 	"DECLARE r record; nums int[]; ranks int[]; ids int[]; n int; run int; cost int;"
-	"  best int; best_cost int; q int := -1; qid int := -1; hid bigint;"
+	"  best int; best_cost int; q int := -1; qid int := -1; hid bigint; rows int := 0;"
+	"  busy int := 0;"
 	"BEGIN"
-	"  FOR tries IN 1 .. p_max_rows LOOP"
+	"  WHILE rows < p_max_rows LOOP"
 	"    SELECT id, quality INTO r FROM seat_row WHERE tier = p_tier AND free > 0"
 	"      AND free >= p_qty AND (quality, id) > (q, qid)"
 	"      ORDER BY quality, id LIMIT 1 FOR UPDATE SKIP LOCKED;"
-	"    EXIT WHEN NOT FOUND;"
+	"    IF NOT FOUND THEN" /* the rows left with enough seats are all busy? */
+	"      IF busy >= " BP_BUSY_TRIES " OR NOT EXISTS (SELECT 1 FROM seat_row"
+	"          WHERE tier = p_tier AND free > 0 AND free >= p_qty AND (quality, id) > (q, qid))"
+	"      THEN"
+	"        RETURN -1;"
+	"      END IF;"
+	"      busy := busy + 1;"
+	"      PERFORM pg_sleep(" BP_BUSY_SLEEP_S ");"
+	"      CONTINUE;"
+	"    END IF;"
+	"    rows := rows + 1;"
 	"    SELECT array_agg(num ORDER BY num), array_agg(rank ORDER BY num) INTO nums, ranks"
 	"      FROM seat WHERE row_id = r.id AND status = 0;"
 	"    n := coalesce(array_length(nums, 1), 0); run := 0; best := 0; best_cost := NULL;"
