@@ -425,6 +425,7 @@ static int complete(struct ob_worker *w, const struct onsale_completion *cp, uin
 		ob_count(&w->done[s->op], 1);
 	}
 	s->busy = 0;
+	w->completions++;
 	if (cp->rc < 0)
 		return cp->rc;
 	switch (s->op) {
@@ -481,11 +482,15 @@ static int finished(struct ob_worker *w)
 	return 0;
 }
 
-/* Operations per started flow, for the open loop's schedule. */
-static double ops_per_start(void)
+/* Operations per started flow, for the open loop's schedule: what the
+ * scenario expects at first, then what this worker saw (refused holds are
+ * one operation, not two), once OB_OPEN_RESCHEDULE flows have started. */
+#define OB_OPEN_RESCHEDULE 1024u
+static double ops_per_start(const struct ob_worker *w)
 {
-	if (ob_selling)
-		return 2;
+	uint64_t flows = w->starts - onsale_inflight(w->c);
+	if (w->starts >= OB_OPEN_RESCHEDULE && flows && w->completions)
+		return (double)w->completions / (double)flows;
 	if (ob_opt.sc == SC_GATE)
 		return 1 + ob_opt.double_scan_pct / 100.0;
 	if (ob_opt.sc == SC_MIXED) {
@@ -493,6 +498,14 @@ static double ops_per_start(void)
 		return (2.0 * ob_opt.mix_hold + ob_opt.mix_query + ob_opt.mix_refund) / sum;
 	}
 	return 2;
+}
+
+/* Open loop: ns between two starts on this connection, 0 closed loop. */
+static uint64_t start_interval(const struct ob_worker *w)
+{
+	if (ob_opt.rate <= 0 || ob_selling)
+		return 0;
+	return (uint64_t)(1e9 * ob_opt.connections * ops_per_start(w) / ob_opt.rate);
 }
 
 static int fail(struct ob_worker *w, int rc)
@@ -528,8 +541,9 @@ static void idle(const struct ob_worker *w, uint64_t interval)
 }
 
 /* Starts what idle slots have to do: the number started, or -errno. */
-static int start_idle(struct ob_worker *w, uint64_t interval)
+static int start_idle(struct ob_worker *w)
 {
+	uint64_t interval = w->interval;
 	int started = 0;
 	for (unsigned i = 0; i < ob_opt.depth; i++) {
 		if (w->slots[i].busy)
@@ -541,6 +555,8 @@ static int start_idle(struct ob_worker *w, uint64_t interval)
 			return rc;
 		if (rc > 0 && interval)
 			w->next_due += interval;
+		if (rc > 0 && ++w->starts % OB_OPEN_RESCHEDULE == 0)
+			interval = w->interval = start_interval(w);
 		started += rc;
 	}
 	return started;
@@ -550,15 +566,12 @@ void *ob_worker_main(void *arg)
 {
 	struct ob_worker *w = arg;
 	struct onsale_completion cps[64];
-	/* open loop: this connection's share of the starts */
-	uint64_t interval =
-		ob_opt.rate > 0 && !ob_selling
-			? (uint64_t)(1e9 * ob_opt.connections * ops_per_start() / ob_opt.rate)
-			: 0;
+	w->starts = w->completions = 0;
+	w->interval = start_interval(w); /* open loop: this connection's share */
 	w->next_due = ob_now_ns();
 	for (;;) {
 		int stopping = atomic_load_explicit(&ob_stop, memory_order_relaxed);
-		int started = stopping ? 0 : start_idle(w, interval);
+		int started = stopping ? 0 : start_idle(w);
 		if (started < 0) {
 			fail(w, started);
 			return NULL;
@@ -567,12 +580,12 @@ void *ob_worker_main(void *arg)
 			if (stopping || (!started && finished(w)))
 				break;
 			if (!started)
-				idle(w, interval);
+				idle(w, w->interval);
 			continue;
 		}
 		long pending = onsale_flush(w->c);
 		int n;
-		if (!interval) {
+		if (!w->interval) {
 			n = onsale_poll(w->c, cps, 64, 100);
 		} else if (!(n = onsale_poll(w->c, cps, 64, 0))) {
 			wait_due(w, pending);

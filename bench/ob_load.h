@@ -87,7 +87,9 @@ struct ob_worker {
 	size_t redeem_next;  /* gate-rush: next order, unit to scan */
 	uint8_t redeem_unit;
 	int failed;
-	uint64_t next_due; /* open loop: intended start of the next hold */
+	uint64_t next_due; /* open loop: intended start of the next flow */
+	uint64_t interval; /* open loop: ns between starts; 0 closed loop */
+	uint64_t starts, completions; /* flows started, replies, this phase */
 };
 
 /* What the event under load is, filled by ob_event_setup. */
