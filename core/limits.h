@@ -324,6 +324,15 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define SHARD_EXPIRY_TICK_MS 100u
 #endif
 
+/* Longest a shard sleeps in io_uring_enter, 0: until something happens.
+ * Only for profiling: valgrind 3.19 (Debian bookworm) does not treat
+ * io_uring_enter as a blocking call, so a shard asleep in it keeps
+ * valgrind's big lock and the other threads never run; build with
+ * EXTRA_CFLAGS=-DSHARD_WAIT_MS_MAX=1 to profile onsaled under callgrind. */
+#ifndef SHARD_WAIT_MS_MAX
+#define SHARD_WAIT_MS_MAX 0u
+#endif
+
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");

@@ -212,6 +212,8 @@ static void sleep_until_work(struct shard *s, unsigned timeout_ms)
 		return;
 	}
 	struct io_uring_cqe *cqe;
+	if (SHARD_WAIT_MS_MAX && (!timeout_ms || timeout_ms > SHARD_WAIT_MS_MAX))
+		timeout_ms = SHARD_WAIT_MS_MAX;
 	if (timeout_ms) {
 		struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
 					       .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
