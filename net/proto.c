@@ -335,6 +335,39 @@ static uint64_t get_le(const uint8_t *p, unsigned width)
 	return v;
 }
 
+/* A field's bytes, width x count, between memory and the wire. On a
+ * little-endian host the wire's bytes are memory's, so a field is one copy
+ * (a hold reply's 13 fields cost ~150 instructions instead of ~1,500 for
+ * the byte loop); a big-endian host takes the loop. Sizes 1, 2, 4 and 8 are
+ * copied inline; the compiler turns each memcpy into one load and store. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline void copy_field(uint8_t *dst, const uint8_t *src, unsigned bytes)
+{
+	switch (bytes) {
+	case 1: *dst = *src; break;
+	case 2: memcpy(dst, src, 2); break;
+	case 4: memcpy(dst, src, 4); break;
+	case 8: memcpy(dst, src, 8); break;
+	default: memcpy(dst, src, bytes);
+	}
+}
+
+static void pack(const struct field *f, unsigned n, const void *mem, uint8_t *wire)
+{
+	const uint8_t *base = mem;
+
+	for (; n > 0; n--, f++)
+		copy_field(wire + f->wire_off, base + f->mem_off, (unsigned)f->width * f->count);
+}
+
+static void unpack(const struct field *f, unsigned n, void *mem, const uint8_t *wire)
+{
+	uint8_t *base = mem;
+
+	for (; n > 0; n--, f++)
+		copy_field(base + f->mem_off, wire + f->wire_off, (unsigned)f->width * f->count);
+}
+#else
 static uint64_t load(const uint8_t *m, unsigned width)
 {
 	uint16_t u16;
@@ -395,6 +428,7 @@ static void unpack(const struct field *f, unsigned n, void *mem, const uint8_t *
 			store(base + f->mem_off + k * f->width, f->width,
 			      get_le(wire + f->wire_off + k * f->width, f->width));
 }
+#endif
 
 static void pack_layout(const struct layout *l, const void *msg, uint8_t *body)
 {
