@@ -4,7 +4,7 @@
 # is something to install. Extra package names may be given as arguments.
 set -euo pipefail
 want=(gcc make pkg-config liburing-dev libck-dev libxxhash-dev libjemalloc-dev
-      libsodium-dev libcmocka-dev libpq-dev "$@")
+      libsodium-dev libcmocka-dev libpq-dev libhiredis-dev "$@")
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
