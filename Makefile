@@ -31,7 +31,7 @@ TEST_HELP := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/sim/*.c))
 TESTS     := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps test run demo bench bench-core bench-wal asan ubsan fuzz analyze format clean
+.PHONY: all deps test run demo bench bench-core bench-wal compare asan ubsan fuzz analyze format clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -129,6 +129,16 @@ bench-wal: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench-local.sh $(BUILD) $(BENCH_ARGS)
+
+# compare (issue 5): onsale, Redis and PostgreSQL side by side on ga-flash
+# and seat-flash at matched durability (tools/compare.sh); installs the
+# servers and jq if missing (runtime only: `make` does not need them).
+# Prints one table, writes var/compare.json. Options for every bench as
+# COMPARE_ARGS="--units 50000 --duration 10"; see tools/compare.sh.
+compare: deps
+	@tools/install-deps.sh redis-server postgresql jq
+	@$(MAKE) --no-print-directory all
+	@tools/compare.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# compare.sh BUILD: what `make compare` runs (issue 5). Starts onsaled
+# (tools/peer-onsale.sh), Redis (tools/peer-redis.sh) and PostgreSQL
+# (tools/peer-pg.sh), each on a free 127.0.0.1 port with its data in one
+# temporary directory and at matched durability (onsaled fdatasync; Redis
+# appendfsync always; PostgreSQL synchronous_commit on), runs ga-flash and
+# seat-flash against each (onsale-bench, bench-redis, bench-pg) with the
+# same units, seats, seed and time cap and --json --verify, prints one table
+# side by side and writes var/compare.json:
+#   {"machine": "...", "date": "...", "runs": [<bench JSON>, ...]}
+# Everything is stopped and removed afterwards. Exits non-zero if a run or
+# its verify failed. Environment:
+#   COMPARE_ARGS   options every bench takes, after the defaults below
+#                  (e.g. "--units 50000 --seats 10000 --duration 10")
+#   ONSALE_ARGS, REDIS_ARGS, PG_ARGS   options for one bench only
+#   COMPARE_SYSTEMS  which systems (default "onsale redis postgresql")
+#   COMPARE_OUT      the JSON file (default var/compare.json)
+# Each bench keeps its own concurrency defaults (onsale-bench and
+# bench-redis: 4 connections x 32 pipelined; bench-pg: 32 connections, one
+# transaction in flight each: a backend runs one at a time).
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+# matched parameters: the same event sizes and buyers for every system;
+# a time cap per run so the slow peers keep the total to a few minutes
+defaults=(--units 100000 --seats 20000 --seed 1 --duration 20)
+read -r -a extra <<<"${COMPARE_ARGS:-}"
+systems=${COMPARE_SYSTEMS:-onsale redis postgresql}
+out=${COMPARE_OUT:-var/compare.json}
+command -v jq >/dev/null || { echo "compare: jq missing (tools/install-deps.sh jq)" >&2; exit 1; }
+
+. "$here/peer-onsale.sh"
+. "$here/peer-redis.sh"
+have_pg=
+if [ -f "$here/peer-pg.sh" ] && [ -x "$build/bin/bench-pg" ]; then
+  . "$here/peer-pg.sh"
+  have_pg=1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-compare.XXXXXX")
+started=()
+cleanup() {
+  local s
+  for s in "${started[@]}"; do
+    case $s in
+      onsale) onsale_stop ;;
+      redis) redis_stop "$tmp/redis" || true ;;
+      postgresql) pg_stop "$tmp/pg" || true ;;
+    esac
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# start SYSTEM: starts its server; sets port[SYSTEM]. 1 if skipped.
+declare -A port
+start() {
+  local p
+  p=$(peer_free_port) || return 1
+  case $1 in
+    onsale) onsale_start "$build" "$tmp/onsale" "$p" ;;
+    redis) redis_start "$tmp/redis" "$p" ;;
+    postgresql)
+      if [ -z "$have_pg" ]; then
+        echo "compare: PostgreSQL skipped (tools/peer-pg.sh or $build/bin/bench-pg missing)" >&2
+        return 1
+      fi
+      pg_start "$tmp/pg" "$p" ;;
+    *) echo "compare: unknown system $1" >&2; return 1 ;;
+  esac
+  started+=("$1")
+  port[$1]=$p
+}
+
+# bench SYSTEM SCENARIO: runs it, appends its JSON line to runs.jsonl.
+bench() {
+  local sys=$1 sc=$2 cmd rc=0 json
+  case $sys in
+    onsale) cmd=("$build/bin/onsale-bench" --config "$tmp/onsale/onsaled.conf" ${ONSALE_ARGS:-}) ;;
+    redis) cmd=("$build/bin/bench-redis" ${REDIS_ARGS:-}) ;;
+    postgresql) cmd=("$build/bin/bench-pg" ${PG_ARGS:-}) ;;
+  esac
+  cmd+=(--port "${port[$sys]}" --scenario "$sc" "${defaults[@]}" "${extra[@]}" --json --verify)
+  echo "== $sys $sc: ${cmd[*]}" >&2
+  "${cmd[@]}" >"$tmp/out" || rc=$?
+  cat "$tmp/out" >&2
+  json=$(tail -n 1 "$tmp/out")
+  if ! jq -e 'type == "object"' <<<"$json" >/dev/null 2>&1; then
+    json=$(jq -nc --arg s "$sys" --arg c "$sc" --arg v "run failed (exit $rc), no JSON" \
+                  '{system: $s, scenario: $c, verify: $v}')
+  elif [ "$rc" -ne 0 ] && jq -e '.verify == "ok"' <<<"$json" >/dev/null; then
+    json=$(jq -c --arg v "run failed (exit $rc)" '.verify = $v' <<<"$json")
+  fi
+  printf '%s\n' "$json" >>"$tmp/runs.jsonl"
+  return "$rc"
+}
+
+status=0
+: >"$tmp/runs.jsonl"
+for sys in $systems; do
+  start "$sys" || { [ "$sys" = postgresql ] && [ -z "$have_pg" ] && continue; status=1; continue; }
+  for sc in ga-flash seat-flash; do
+    bench "$sys" "$sc" || status=1
+  done
+done
+
+mkdir -p "$(dirname "$out")"
+jq -s --arg m "$(uname -srm), $(nproc) cores" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  '{machine: $m, date: $d, runs: .}' "$tmp/runs.jsonl" >"$out"
+
+# One table: per scenario, every system and onsale's ops/s over its.
+jq -r '
+  (.runs | map(select(.system == "onsale")) | map({key: .scenario, value: .ops_per_s})
+   | from_entries) as $on
+  | .runs | sort_by(.scenario) | .[]
+  | [.scenario, .system, (.ops_per_s // 0 | floor), (.holds_per_s // 0 | floor),
+     (.p50_us // "-"), (.p99_us // "-"), (.p999_us // "-"),
+     (if .system == "onsale" then "-"
+      elif ($on[.scenario] // 0) > 0 and (.ops_per_s // 0) > 0
+      then (($on[.scenario] / .ops_per_s * 10 | round) / 10 | tostring) + "x"
+      else "n/a" end),
+     .verify] | @tsv' "$out" |
+  awk -F'\t' 'BEGIN { printf "%-11s %-11s %10s %10s %9s %9s %9s %9s  %s\n", "scenario",
+                      "system", "ops/s", "holds/s", "p50 us", "p99 us", "p99.9 us",
+                      "onsale÷", "verify" }
+              { printf "%-11s %-11s %10s %10s %9s %9s %9s %9s  %s\n", $1, $2, $3, $4, $5,
+                       $6, $7, $8, $9 }'
+echo "written: $out" >&2
+exit $status
