@@ -29,9 +29,10 @@ PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
 TEST_SRCS := $(wildcard tests/unit/test_*.c) $(wildcard tests/sim/test_*.c)
 TEST_HELP := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/sim/*.c))
 TESTS     := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+SHELL_TESTS := $(wildcard tests/shell/test_*.sh)
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps test run demo bench bench-core bench-wal compare asan ubsan fuzz analyze format clean
+.PHONY: all deps test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -102,9 +103,12 @@ $(BUILD)/tests/%: tests/%.c $(call objs,$(TEST_HELP)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
 
+# tests/shell/test_bench_plots.sh needs gnuplot and jq (without recommends:
+# 4 small packages).
 test: deps
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq
 	@$(MAKE) --no-print-directory all
-	@tests/run.sh $(BUILD) $(TESTS)
+	@tests/run.sh $(BUILD) $(TESTS) $(SHELL_TESTS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -139,6 +143,14 @@ compare: deps
 	@tools/install-deps.sh redis-server postgresql jq
 	@$(MAKE) --no-print-directory all
 	@tools/compare.sh $(BUILD)
+
+# bench-plots: PNG charts (gnuplot) of make bench's var/bench.json and
+# make compare's var/compare.json into docs/img/ (tools/bench-plots.sh,
+# charts in tools/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
+# a line under each title: PLOT_NOTE="measured while ...".
+bench-plots:
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq
+	@tools/bench-plots.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \

@@ -4,8 +4,10 @@
 # directory, a free port on 127.0.0.1, role keys from onsaled --gen-config,
 # durable: fdatasync on), runs onsale-bench ga-flash and seat-flash against
 # it with --json --verify (plus any extra options), prints the JSON line of
-# each, stops the server and removes the data. Exits non-zero if a run or
-# its verify failed. SCENARIOS="seat-pick mixed gate-rush" runs those instead.
+# each (and saves them in $BENCH_JSON, default var/bench.json, for make
+# bench-plots), stops the server and removes the data. Exits non-zero if a
+# run or its verify failed. SCENARIOS="seat-pick mixed gate-rush" runs those
+# instead.
 set -euo pipefail
 build=${1:-build}
 shift || true
@@ -18,12 +20,16 @@ cleanup() {
 trap cleanup EXIT INT TERM
 port=$(peer_free_port)
 onsale_start "$build" "$tmp" "$port"
+json=${BENCH_JSON:-var/bench.json}
+mkdir -p "$(dirname "$json")"
+: >"$json"
 status=0
 for sc in ${SCENARIOS:-ga-flash seat-flash}; do
   echo "== onsale-bench --scenario $sc --json --verify $* (server 127.0.0.1:$port, $tmp)" >&2
   out=$("$build/bin/onsale-bench" --port "$port" --config "$tmp/onsaled.conf" \
         --scenario "$sc" --json --verify "$@") || status=1
   printf '%s\n' "$out" >&2
-  printf '%s\n' "$out" | tail -n 1
+  printf '%s\n' "$out" | tail -n 1 | tee -a "$json"
 done
+echo "bench-local: JSON lines saved in $json" >&2
 exit $status
