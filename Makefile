@@ -90,6 +90,7 @@ bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
+$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 
 define prog_rule
 $(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)

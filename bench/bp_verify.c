@@ -1,0 +1,163 @@
+/*
+ * bp_verify.c — bench-pg's --verify (issue 5): after the run, with SQL on
+ * the admin connection: capacity as loaded, nothing oversold, free + held +
+ * sold = capacity, tickets = units sold, customer counts = held + sold; for
+ * seats no seat in two tickets, every ticket's seat sold, seat states
+ * matching holds and orders, every row's free count right; and every
+ * acknowledged confirm has its order (same quantity) with that many
+ * tickets. --verify-only runs the same checks on what an earlier run left.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bp.h"
+
+/* One integer from SQL text; problem written to buf on failure. */
+static int bp_q1(PGconn *c, const char *sql, long long *v, char *buf, size_t bufsz)
+{
+	if (bp_call(c, NULL, sql, 0, NULL, v)) {
+		snprintf(buf, bufsz, "verify query failed: %.120s", sql);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every acknowledged confirm has its order (same quantity) and exactly that
+ * many tickets: the acknowledged ids go up as two arrays. */
+static const char *verify_orders(PGconn *c, char *buf, size_t bufsz, size_t *n_orders)
+{
+	size_t total = 0, len = 0;
+	for (unsigned k = 0; k < bp_opt.connections; k++)
+		total += bp_w[k].n_orders;
+	*n_orders = total;
+	char *ids = malloc(total * 21 + 3), *qtys = malloc(total * 3 + 3);
+	if (!ids || !qtys) {
+		free(ids);
+		free(qtys);
+		snprintf(buf, bufsz, "verify: out of memory");
+		return buf;
+	}
+	size_t lq = 0;
+	ids[len++] = '{';
+	qtys[lq++] = '{';
+	for (unsigned k = 0; k < bp_opt.connections; k++)
+		for (size_t m = 0; m < bp_w[k].n_orders; m++) {
+			len += (size_t)sprintf(ids + len, "%s%lld", len > 1 ? "," : "",
+					       (long long)bp_w[k].orders[m].id);
+			lq += (size_t)sprintf(qtys + lq, "%s%d", lq > 1 ? "," : "", bp_w[k].orders[m].qty);
+		}
+	strcpy(ids + len, "}");
+	strcpy(qtys + lq, "}");
+	const char *v[2] = {ids, qtys};
+	long long bad;
+	int rc = bp_call(c, NULL,
+		      "SELECT coalesce(min(a.id), 0) FROM unnest($1::bigint[], $2::int[]) a(id, qty)"
+		      " LEFT JOIN orders o ON o.id = a.id WHERE o.id IS NULL OR o.qty <> a.qty"
+		      " OR (SELECT count(*) FROM ticket t WHERE t.order_id = a.id) <> a.qty",
+		      2, v, &bad);
+	free(ids);
+	free(qtys);
+	if (rc) {
+		snprintf(buf, bufsz, "verify query of the acknowledged orders failed");
+		return buf;
+	}
+	if (bad) {
+		snprintf(buf, bufsz, "acknowledged order %lld: missing, wrong quantity or tickets", bad);
+		return buf;
+	}
+	return NULL;
+}
+
+const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
+{
+	long long cap, free_units, held, sold, tickets, cust, v;
+	int seats = bp_opt.sc == SC_SEAT;
+	if (bp_q1(c, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, buf, bufsz) ||
+	    bp_q1(c,
+	       seats ? "SELECT count(*) FROM seat WHERE status = 0"
+		     : "SELECT coalesce(sum(available), 0) FROM stock",
+	       &free_units, buf, bufsz) ||
+	    bp_q1(c, "SELECT coalesce(sum(qty), 0) FROM hold", &held, buf, bufsz) ||
+	    bp_q1(c, "SELECT coalesce(sum(qty), 0) FROM orders", &sold, buf, bufsz) ||
+	    bp_q1(c, "SELECT count(*) FROM ticket", &tickets, buf, bufsz) ||
+	    bp_q1(c, "SELECT coalesce(sum(units), 0) FROM customer_units", &cust, buf, bufsz))
+		return buf;
+	if ((uint64_t)cap != bp_capacity) {
+		snprintf(buf, bufsz, "capacity %lld, loaded %llu", cap, (unsigned long long)bp_capacity);
+		return buf;
+	}
+	if (sold > cap) {
+		snprintf(buf, bufsz, "oversold: %lld sold of %lld", sold, cap);
+		return buf;
+	}
+	if (free_units + held + sold != cap) {
+		snprintf(buf, bufsz, "free %lld + held %lld + sold %lld != capacity %lld", free_units,
+			 held, sold, cap);
+		return buf;
+	}
+	if (tickets != sold || cust != held + sold) {
+		snprintf(buf, bufsz, "%lld tickets and %lld customer units for %lld sold, %lld held",
+			 tickets, cust, sold, held);
+		return buf;
+	}
+	if ((uint64_t)sold < atomic_load(&bp_units_confirmed)) {
+		snprintf(buf, bufsz, "%lld units sold, %llu acknowledged", sold,
+			 (unsigned long long)atomic_load(&bp_units_confirmed));
+		return buf;
+	}
+	if (seats) {
+		static const char *const checks[][2] = {
+			{"SELECT count(*) FROM (SELECT seat_id FROM ticket WHERE seat_id IS NOT NULL"
+			 " GROUP BY seat_id HAVING count(*) > 1) d",
+			 "seats in two tickets"},
+			{"SELECT count(*) FROM ticket t LEFT JOIN seat s ON s.id = t.seat_id"
+			 " WHERE s.id IS NULL OR s.status <> 2",
+			 "tickets without a sold seat"},
+			{"SELECT count(*) FROM seat WHERE status = 2", "sold seats"},
+			{"SELECT count(*) FROM seat WHERE status = 1", "held seats"},
+			{"SELECT count(*) FROM seat_row r WHERE free <>"
+			 " (SELECT count(*) FROM seat s WHERE s.row_id = r.id AND s.status = 0)",
+			 "rows whose free count is wrong"},
+		};
+		const long long want[] = {0, 0, sold, held, 0};
+		for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++) {
+			if (bp_q1(c, checks[k][0], &v, buf, bufsz))
+				return buf;
+			if (v != want[k]) {
+				snprintf(buf, bufsz, "%lld %s, expected %lld", v, checks[k][1], want[k]);
+				return buf;
+			}
+		}
+	}
+	for (unsigned k = 0; k < bp_opt.connections; k++)
+		if (bp_w[k].failed) {
+			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", k);
+			return buf;
+		}
+	size_t n_orders;
+	const char *bad = verify_orders(c, buf, bufsz, &n_orders);
+	if (bad)
+		return bad;
+	fprintf(stderr, "verify: %lld units sold of %lld, %lld held; %zu acknowledged orders checked\n",
+		sold, cap, held, n_orders);
+	return NULL;
+}
+
+/* --verify-only: the checks of --verify on what an earlier run left (no
+ * acknowledged orders known). */
+int bp_verify_only(PGconn *admin)
+{
+	char vbuf[256];
+	long long cap;
+	bp_tier_lo = bp_opt.sc == SC_GA ? 0 : 1;
+	bp_tier_hi = bp_opt.sc == SC_GA ? 0 : SEAT_TIERS;
+	bp_w = calloc(bp_opt.connections, sizeof *bp_w);
+	const char *bad = !bp_w ? "out of memory"
+		: bp_q1(admin, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, vbuf, sizeof vbuf)
+		? vbuf : (bp_capacity = (uint64_t)cap, bp_verify(admin, vbuf, sizeof vbuf));
+	printf("verify: %s\n", bad ? bad : "ok");
+	free(bp_w);
+	PQfinish(admin);
+	return bad ? 1 : 0;
+}
