@@ -88,9 +88,9 @@ $(BUILD)/onsale.pc: net/onsale.h Makefile
 # (NAME as in build/bin/NAME). bench-pg: libpq (libpq-dev, tools/install-deps.sh).
 bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
+$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
-$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 
 define prog_rule
 $(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)

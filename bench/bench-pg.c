@@ -28,35 +28,18 @@
 
 #include "bench/bp.h"
 #include "bench/ob_report.h"
+#include "bench/ob_util.h"
 
 static const char *const op_names[OPS] = {"hold", "confirm", "release"};
 
-static uint64_t sum_done(int op) /* op < 0: every type */
-{
-	uint64_t n = 0;
-	for (unsigned k = 0; k < bp_opt.connections; k++)
-		for (int o = 0; o < OPS; o++)
-			if (op < 0 || o == op)
-				n += atomic_load_explicit(&bp_w[k].done[o], memory_order_relaxed);
-	return n;
-}
-
 static uint64_t sum_field(size_t off)
 {
-	uint64_t n = 0;
-	for (unsigned k = 0; k < bp_opt.connections; k++)
-		n += atomic_load_explicit((_Atomic uint64_t *)((char *)&bp_w[k] + off),
-					  memory_order_relaxed);
-	return n;
+	return obu_sum(bp_w, bp_opt.connections, sizeof *bp_w, off);
 }
 
 static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
 {
-	ob_snap_clear(s);
-	for (unsigned k = 0; k < bp_opt.connections; k++)
-		for (int o = 0; o < OPS; o++)
-			if (op < 0 || o == op)
-				ob_snap_add(s, &bp_w[k].hist[o]);
+	obu_snap(s, bp_w, bp_opt.connections, sizeof *bp_w, offsetof(struct worker, hist), OPS, op);
 }
 
 static void usage(FILE *f)
@@ -177,10 +160,12 @@ static int parse(int argc, char **argv)
 static double run(PGconn *admin, struct ob_timeline *tl)
 {
 	static struct ob_snap cur;
-	uint64_t t_start = bp_now_ns(), last = t_start;
+	uint64_t t_start = obu_now_ns(), last = t_start;
 	while (!atomic_load(&bp_stop)) {
 		usleep(10000);
-		uint64_t t = bp_now_ns(), ops = sum_done(-1);
+		uint64_t t = obu_now_ns(), ops = 0;
+		for (int o = 0; o < OPS; o++)
+			ops += sum_field(offsetof(struct worker, done) + (size_t)o * sizeof(uint64_t));
 		if ((bp_opt.duration > 0 && (double)(t - t_start) / 1e9 >= bp_opt.duration) ||
 		    (bp_opt.ops && ops >= bp_opt.ops))
 			atomic_store(&bp_stop, 1);
@@ -200,7 +185,7 @@ static double run(PGconn *admin, struct ob_timeline *tl)
 	}
 	for (unsigned k = 0; k < bp_opt.connections; k++)
 		pthread_join(bp_w[k].th, NULL);
-	double secs = (double)(bp_now_ns() - t_start) / 1e9;
+	double secs = (double)(obu_now_ns() - t_start) / 1e9;
 	if (secs - tl->last_t >= 0.05) { /* the last part second */
 		snap_all(&cur, -1);
 		ob_timeline_tick(tl, &cur, secs, sum_field(offsetof(struct worker, errors)),
@@ -235,9 +220,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned k = 0; k < bp_opt.connections; k++) {
 		bp_w[k].id = k;
-		uint64_t x = bp_opt.seed * 0x100000001b3ull + k + 1;
-		for (int j = 0; j < 3; j++)
-			bp_w[k].rng[j] = (unsigned short)(x >> (16 * j));
+		bp_w[k].rng = bp_opt.seed * 0x100000001b3ull + k + 1;
 		if (!(bp_w[k].pg = bp_connect()) || bp_prepare(bp_w[k].pg))
 			return 1;
 	}

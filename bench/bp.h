@@ -56,7 +56,7 @@ struct worker {
 	pthread_t th;
 	unsigned id;
 	PGconn *pg;
-	unsigned short rng[3]; /* nrand48 state */
+	uint64_t rng;
 	uint8_t small[TIERS]; /* ask this tier for one unit only */
 	struct ob_hist hist[OPS];
 	_Atomic uint64_t done[OPS], errors, refused, units_sold;
@@ -73,8 +73,6 @@ extern _Atomic uint8_t bp_empty[TIERS]; /* a tier refused one unit */
 extern _Atomic long bp_live_holds;
 extern _Atomic uint64_t bp_units_confirmed;
 extern struct worker *bp_w; /* bp_opt.connections */
-
-uint64_t bp_now_ns(void);
 
 /* bp_pg.c. A connection with search_path onsale_peer, or NULL (shown). */
 PGconn *bp_connect(void);

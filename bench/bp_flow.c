@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench/bp.h"
+#include "bench/ob_util.h"
 
 struct opts bp_opt = {.host = "127.0.0.1", .dbname = "bench", .user = "bench",
 		      .scenario_name = "ga-flash", .port = 5432, .connections = 32,
@@ -25,23 +26,10 @@ _Atomic long bp_live_holds;
 _Atomic uint64_t bp_units_confirmed;
 struct worker *bp_w;
 
-uint64_t bp_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-/* 0..n-1 from the worker's own 48-bit generator. */
+/* 0..n-1 from the worker's own random stream. */
 static unsigned rnd(struct worker *w, unsigned n)
 {
-	return (unsigned)((unsigned long)nrand48(w->rng) % n);
-}
-
-static void count(_Atomic uint64_t *a, uint64_t n)
-{
-	atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	return (unsigned)(obu_rnd(&w->rng) % n);
 }
 
 static int all_empty(void)
@@ -73,12 +61,12 @@ static void add_order(struct worker *w, int64_t id, int qty)
 static int timed(struct worker *w, enum bp_op op, const char *stmt, int n, const char *const *vals,
 		 long long *v)
 {
-	uint64_t t0 = bp_now_ns();
+	uint64_t t0 = obu_now_ns();
 	int rc = bp_call(w->pg, stmt, NULL, n, vals, v);
-	ob_hist_record(&w->hist[op], bp_now_ns() - t0);
-	count(&w->done[op], 1);
+	ob_hist_record(&w->hist[op], obu_now_ns() - t0);
+	obu_count(&w->done[op], 1);
 	if (rc)
-		count(&w->errors, 1);
+		obu_count(&w->errors, 1);
 	return rc;
 }
 
@@ -131,7 +119,7 @@ static int buyer(struct worker *w, unsigned t)
 	int rc = timed(w, OP_HOLD, bp_opt.sc == SC_GA ? "ga_hold" : "seat_hold", 6, v, &hid);
 	if (rc || hid <= 0) {
 		if (!rc) {
-			count(&w->refused, 1);
+			obu_count(&w->refused, 1);
 			if (hid == -1 && qty > 1)
 				w->small[t] = 1;
 			else if (hid == -1)
@@ -145,9 +133,9 @@ static int buyer(struct worker *w, unsigned t)
 	snprintf(a[0], sizeof a[0], "%lld", hid);
 	rc = timed(w, confirm ? OP_CONFIRM : OP_RELEASE, confirm ? "confirm" : "release", 1, v, &n);
 	if (!rc && n != (long long)qty) {
-		count(&w->errors, 1); /* hold gone (expired) */
+		obu_count(&w->errors, 1); /* hold gone (expired) */
 	} else if (!rc && confirm) {
-		count(&w->units_sold, qty);
+		obu_count(&w->units_sold, qty);
 		atomic_fetch_add(&bp_units_confirmed, qty);
 		add_order(w, hid, (int)qty);
 	} else if (!rc) {
