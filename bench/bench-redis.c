@@ -59,6 +59,7 @@ struct opts {
 	double duration;
 	uint64_t ops, seed;
 	int json, verify;
+	uint32_t verify_only; /* event id, 0: a run */
 	enum scenario sc;
 };
 
@@ -145,21 +146,45 @@ static unsigned row_seats(unsigned r)
 	return left < BR_ROW_SEATS ? left : BR_ROW_SEATS;
 }
 
-/* Seat rows front to back; tier by distance from the stage, as
- * onsale-bench's venue. Rows, their tier ranges and best-available hints. */
-static int setup_seats(redisContext *c)
+/* The event's layout from the options, Redis untouched: GA, or seat rows
+ * front to back with the tier by distance from the stage, as onsale-bench's
+ * venue. */
+static void layout(void)
+{
+	memset(ev.tier_cap, 0, sizeof ev.tier_cap);
+	ev.rows = 0;
+	if (O.sc == SC_GA) {
+		ev.tier_lo = ev.tier_hi = BR_GA_TIER;
+		ev.tier_cap[BR_GA_TIER] = O.units;
+	} else {
+		ev.tier_lo = 1;
+		ev.tier_hi = BR_SEAT_TIERS;
+		ev.rows = (O.seats + BR_ROW_SEATS - 1) / BR_ROW_SEATS;
+		for (unsigned t = 1; t <= BR_SEAT_TIERS; t++) { /* empty unless rows say so */
+			ev.row_lo[t] = 1;
+			ev.row_hi[t] = 0;
+		}
+		for (unsigned r = ev.rows; r-- > 0;) {
+			unsigned t = 1 + (unsigned)((uint64_t)r * BR_SEAT_TIERS / ev.rows);
+			if (ev.row_hi[t] < ev.row_lo[t])
+				ev.row_hi[t] = r;
+			ev.row_lo[t] = r;
+			ev.tier_cap[t] += row_seats(r);
+		}
+	}
+	ev.capacity = 0;
+	for (unsigned t = ev.tier_lo; t <= ev.tier_hi; t++) {
+		ev.capacity += ev.tier_cap[t];
+		snprintf(stock_key[t], sizeof stock_key[t], "%sstock:%u", ev.p, t);
+	}
+}
+
+/* Seat rows all free, tier row ranges, best-available hints at the front. */
+static int write_seats(redisContext *c)
 {
 	static const char dots[BR_ROW_SEATS + 1] = "........................................";
 	unsigned pending = 0;
-	ev.rows = (O.seats + BR_ROW_SEATS - 1) / BR_ROW_SEATS;
-	for (unsigned t = 1; t <= BR_SEAT_TIERS; t++)
-		ev.row_lo[t] = UINT32_MAX;
 	for (unsigned r = 0; r < ev.rows; r++) {
-		unsigned t = 1 + (unsigned)((uint64_t)r * BR_SEAT_TIERS / ev.rows);
-		if (ev.row_lo[t] == UINT32_MAX)
-			ev.row_lo[t] = r;
-		ev.row_hi[t] = r;
-		ev.tier_cap[t] += row_seats(r);
 		redisAppendCommand(c, "SET %srow:%u %b", ev.p, r, dots, (size_t)row_seats(r));
 		if (++pending == SETUP_BATCH) {
 			if (drain(c, pending))
@@ -168,10 +193,6 @@ static int setup_seats(redisContext *c)
 		}
 	}
 	for (unsigned t = 1; t <= BR_SEAT_TIERS; t++) {
-		if (ev.row_lo[t] == UINT32_MAX) { /* fewer rows than tiers: empty tier */
-			ev.row_lo[t] = 1;
-			ev.row_hi[t] = 0;
-		}
 		redisAppendCommand(c, "HSET %srows %u:lo %u %u:hi %u", ev.p, t, ev.row_lo[t], t,
 				   ev.row_hi[t]);
 		for (unsigned n = 1; n <= BR_HOLD_MAX; n++)
@@ -181,6 +202,12 @@ static int setup_seats(redisContext *c)
 	return drain(c, pending);
 }
 
+static void name_event(uint32_t id)
+{
+	ev.id = id;
+	snprintf(ev.p, sizeof ev.p, "{e%u}:", ev.id);
+}
+
 static int setup(redisContext *c)
 {
 	redisReply *r = redisCommand(c, "INCR onsale_peer:events");
@@ -188,34 +215,26 @@ static int setup(redisContext *c)
 		freeReplyObject(r);
 		return -1;
 	}
-	ev.id = (uint32_t)r->integer;
-	snprintf(ev.p, sizeof ev.p, "{e%u}:", ev.id);
+	name_event((uint32_t)r->integer);
 	freeReplyObject(r);
 	r = redisCommand(c, "CONFIG GET appendfsync"); /* may be renamed away: then unknown */
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[1]->type == REDIS_REPLY_STRING)
 		snprintf(appendfsync, sizeof appendfsync, "%s", r->element[1]->str);
 	freeReplyObject(r);
-	memset(ev.tier_cap, 0, sizeof ev.tier_cap);
-	if (O.sc == SC_GA) {
-		ev.tier_lo = ev.tier_hi = BR_GA_TIER;
-		ev.tier_cap[BR_GA_TIER] = O.units;
-	} else {
-		ev.tier_lo = 1;
-		ev.tier_hi = BR_SEAT_TIERS;
-		if (setup_seats(c))
-			return -1;
-	}
-	ev.capacity = 0;
+	layout();
+	if (ev.rows && write_seats(c))
+		return -1;
 	for (unsigned t = ev.tier_lo; t <= ev.tier_hi; t++) {
-		ev.capacity += ev.tier_cap[t];
-		snprintf(stock_key[t], sizeof stock_key[t], "%sstock:%u", ev.p, t);
 		redisAppendCommand(c, "SET %s %llu", stock_key[t], (unsigned long long)ev.tier_cap[t]);
 		redisAppendCommand(c, "HSET %scap %u %llu", ev.p, t,
 				   (unsigned long long)ev.tier_cap[t]);
 		redisAppendCommand(c, "HSET %sprice %u %d", ev.p, t, BR_PRICE);
 	}
-	if (drain(c, 3 * (ev.tier_hi - ev.tier_lo + 1)))
+	/* what --verify-only needs to lay the event out again */
+	redisAppendCommand(c, "HSET %smeta scenario %s units %u seats %u", ev.p, O.scenario_name,
+			   O.units, O.seats);
+	if (drain(c, 3 * (ev.tier_hi - ev.tier_lo + 1) + 1))
 		return -1;
 	for (int s = 0; s < BR_SCRIPTS; s++) {
 		r = redisCommand(c, "SCRIPT LOAD %s", br_lua[s]);
@@ -546,7 +565,9 @@ static void usage(FILE *f)
 		"  --customer-limit N  units per customer (0: counted, not capped; default)\n"
 		"  --seed N            random seed\n"
 		"  --json              print one JSON object last\n"
-		"  --verify            check the outcome through Redis; exit 1 if broken\n",
+		"  --verify            check the outcome through Redis; exit 1 if broken\n"
+		"  --verify-only N     no load: check event N as a run left it (without the\n"
+		"                      acknowledged confirms, which only the run knew)\n",
 		CONNECTIONS_MAX, BR_ROW_SEATS, HOLD_TTL_MS);
 }
 
@@ -581,7 +602,8 @@ static int parse(int argc, char **argv)
 		{"hold-ttl", required_argument, NULL, 'T'},
 		{"customer-limit", required_argument, NULL, 'L'},
 		{"seed", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-		{"verify", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {0},
+		{"verify", no_argument, NULL, 'v'}, {"verify-only", required_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	/* numeric options: name, range, where */
 	static const struct {
@@ -594,7 +616,7 @@ static int parse(int argc, char **argv)
 		{'u', "units", 1, UNITS_MAX},   {'S', "seats", 1, SEATS_MAX},
 		{'C', "confirm", 0, 100},       {'A', "abandon", 0, 100},
 		{'T', "hold-ttl", 1, 86400000}, {'L', "customer-limit", 0, 1000000},
-		{'r', "seed", 0, UINT64_MAX},
+		{'r', "seed", 0, UINT64_MAX},   {'V', "verify-only event", 1, UINT32_MAX},
 	};
 	int o;
 	O.seed = (uint64_t)time(NULL);
@@ -626,6 +648,7 @@ static int parse(int argc, char **argv)
 		case 'r': O.seed = x; break;
 		case 'j': O.json = 1; break;
 		case 'v': O.verify = 1; break;
+		case 'V': O.verify_only = (uint32_t)x; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 2;
 		}
@@ -700,6 +723,31 @@ static const char *verify(redisContext *admin, char *buf, size_t bufsz)
 	return broke ? broke : "ok";
 }
 
+/* --verify-only: the event's layout from its meta hash, then the checks. */
+static int verify_only(redisContext *c)
+{
+	char buf[256];
+	name_event(O.verify_only);
+	redisReply *r = redisCommand(c, "HMGET %smeta scenario units seats", ev.p);
+	int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		 r->element[0]->type == REDIS_REPLY_STRING &&
+		 r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING;
+	if (ok) {
+		O.sc = strcmp(r->element[0]->str, "seat-flash") ? SC_GA : SC_SEAT;
+		O.units = (unsigned)strtoul(r->element[1]->str, NULL, 10);
+		O.seats = (unsigned)strtoul(r->element[2]->str, NULL, 10);
+	}
+	freeReplyObject(r);
+	if (!ok) {
+		fprintf(stderr, "bench-redis: no event %u on %s:%u\n", O.verify_only, O.host, O.port);
+		return 1;
+	}
+	layout();
+	const char *broke = br_verify(c, &ev, NULL, 0, 0, buf, sizeof buf);
+	printf("verify: %s\n", broke ? broke : "ok");
+	return broke ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = parse(argc, argv);
@@ -708,6 +756,11 @@ int main(int argc, char **argv)
 	redisContext *admin = connect_redis();
 	if (!admin)
 		return 1;
+	if (O.verify_only) {
+		rc = verify_only(admin);
+		redisFree(admin);
+		return rc;
+	}
 	if (setup(admin)) {
 		fprintf(stderr, "bench-redis: set-up of the event failed\n");
 		redisFree(admin);
