@@ -22,7 +22,7 @@ PG_START_WAIT_S=${PG_START_WAIT_S:-30}
 # pg_bindir: the newest installed server's bin directory.
 pg_bindir() {
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1) || true
   if [ -z "$d" ] || [ ! -x "$d/initdb" ]; then
     echo "peer-pg: no PostgreSQL server found under /usr/lib/postgresql" \
          "(install it: tools/install-deps.sh postgresql)" >&2

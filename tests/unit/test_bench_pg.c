@@ -44,13 +44,17 @@ static int group_setup(void **state)
 			 "no PostgreSQL server installed (tools/install-deps.sh postgresql)");
 		return 0;
 	}
-	char tmpl[] = "/tmp/onsale-test-pg.XXXXXX", cmd[1024];
+	char tmpl[] = "/tmp/onsale-test-pg.XXXXXX", cmd[1024], out[64];
 	if (!mkdtemp(tmpl))
 		return -1;
 	snprintf(dir, sizeof dir, "%s", tmpl);
-	port = 30000 + (unsigned)(getpid() % 20000);
-	snprintf(cmd, sizeof cmd, "bash -c '. tools/peer-pg.sh && pg_start %s/pg %u' >&2", dir, port);
-	return run_cmd(cmd, NULL, 0) ? -1 : 0;
+	snprintf(cmd, sizeof cmd,
+		 "bash -c '. tools/peer-onsale.sh && . tools/peer-pg.sh && p=$(peer_free_port) &&"
+		 " pg_start %s/pg $p >&2 && echo $p'",
+		 dir);
+	if (run_cmd(cmd, out, sizeof out) || sscanf(out, "%u", &port) != 1)
+		return -1;
+	return 0;
 }
 
 static int group_teardown(void **state)
