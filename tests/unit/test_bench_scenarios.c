@@ -4,7 +4,7 @@
  * must exit 0, say verify "ok" in its JSON line, and show what the
  * scenario is about (seat-pick collisions refused, mixed queries and
  * refunds, gate-rush every ticket scanned once and every second scan
- * refused). Bad options exit 2.
+ * refused). A unit sold on the side fails the verify; bad options exit 2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +120,42 @@ static void gate_rush(void **state)
 	assert_null(strstr(json, "\"hold\":{")); /* no holds measured */
 }
 
+/* A sale the bench did not make (as an oversell by a bug would look):
+ * mixed runs 1.5 s; once it names its event, one more unit is sold on the
+ * side. --verify must see sold != acknowledged and exit 1. */
+static void verify_catches(void **state)
+{
+	(void)state;
+	char cmd[1400], line[sizeof json];
+	unsigned event = 0;
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --config %s/onsaled.conf --connections 1 --depth 4 --scenario mixed"
+		 " --units 50000 --seats 40 --duration 1.5 --verify --json 2>&1",
+		 bench, S.port, S.dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout);
+		memcpy(json, line, sizeof json);
+		if (!event && sscanf(line, "onsale-bench: mixed, event %u,", &event) == 1) {
+			struct onsale *c = srv_open(&S, ONSALE_ROLE_PLATFORM);
+			struct result res;
+			assert_non_null(c);
+			assert_int_equal(onsale_hold_ga(c, event, 0, 1, 999999, 0, &res), ST_OK);
+			assert_int_equal(onsale_confirm(c, event, res.hold.hold_id,
+							res.hold.amount_due_minor, "side", &res),
+					 ST_OK);
+			onsale_close(c);
+		}
+	}
+	int st = pclose(p);
+	assert_true(event != 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_null(strstr(json, "\"verify\":\"ok\""));
+	assert_non_null(strstr(json, "acknowledged"));
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -141,6 +177,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(seat_pick),
 		cmocka_unit_test(mixed),
 		cmocka_unit_test(gate_rush),
+		cmocka_unit_test(verify_catches),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
