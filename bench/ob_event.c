@@ -160,7 +160,7 @@ int ob_event_setup(struct onsale *admin)
 	int rc;
 	for (int tries = 0;; tries++) {
 		ob_ven.event_id =
-			(uint32_t)(((uint64_t)time(NULL) * 1000003u + ob_rnd(&seed)) % 0x7fffffffu) + 1u;
+			(uint32_t)(((uint64_t)time(NULL) * 1000003u + obu_rnd(&seed)) % 0x7fffffffu) + 1u;
 		rc = create(admin);
 		if (rc != ST_EVENT_EXISTS || tries > 8)
 			break;

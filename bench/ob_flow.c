@@ -92,7 +92,7 @@ static int submit(struct ob_worker *w, unsigned i, const struct cmd *cmd, enum o
 {
 	struct ob_slot *s = &w->slots[i];
 	s->op = (uint8_t)op;
-	s->t0 = t0 ? t0 : ob_now_ns();
+	s->t0 = t0 ? t0 : obu_now_ns();
 	int rc = onsale_submit(w->c, cmd, i, NULL);
 	if (rc)
 		return rc == -EBUSY || rc == -EAGAIN ? 0 : rc;
@@ -106,7 +106,7 @@ static int follow_up(struct ob_worker *w, unsigned i, const struct cmd *cmd, enu
 	struct ob_slot *s = &w->slots[i];
 	int rc;
 	s->op = (uint8_t)op;
-	s->t0 = ob_now_ns();
+	s->t0 = obu_now_ns();
 	while ((rc = onsale_submit(w->c, cmd, i, NULL)) == -EAGAIN)
 		onsale_flush(w->c);
 	if (!rc)
@@ -119,14 +119,14 @@ static int start_hold(struct ob_worker *w, unsigned i, uint64_t t0)
 	struct ob_slot *s = &w->slots[i];
 	struct cmd cmd;
 	unsigned lo = ob_ven.tier_lo, hi = ob_ven.tier_hi, n = hi - lo + 1;
-	unsigned t = lo + (unsigned)(ob_rnd(&w->rng) % n);
+	unsigned t = lo + (unsigned)(obu_rnd(&w->rng) % n);
 	for (unsigned k = 0; k < n && atomic_load_explicit(&empty[t], memory_order_relaxed); k++)
 		t = t == hi ? lo : t + 1;
 	if (atomic_load_explicit(&empty[t], memory_order_relaxed))
 		return 0;
 	int ga = t == OB_GA_TIER;
-	uint8_t qty = w->small[t] ? 1 : (uint8_t)(1 + ob_rnd(&w->rng) % (ga ? 4 : 6));
-	uint64_t cust = 1 + ob_rnd(&w->rng) % 65536;
+	uint8_t qty = w->small[t] ? 1 : (uint8_t)(1 + obu_rnd(&w->rng) % (ga ? 4 : 6));
+	uint64_t cust = 1 + obu_rnd(&w->rng) % 65536;
 	if (ga)
 		onsale_prep_hold_ga(&cmd, ob_ven.event_id, (uint8_t)t, qty, cust, 0);
 	else
@@ -160,10 +160,10 @@ static uint32_t pick_seat(struct ob_worker *w)
 	uint32_t hot = n * OB_PICK_BEST_PCT / 100u, k;
 	if (!hot)
 		hot = 1;
-	if (ob_rnd(&w->rng) % 100u < OB_PICK_HOT_PCT)
-		k = front + (uint32_t)(ob_rnd(&w->rng) % hot);
+	if (obu_rnd(&w->rng) % 100u < OB_PICK_HOT_PCT)
+		k = front + (uint32_t)(obu_rnd(&w->rng) % hot);
 	else
-		k = front + (uint32_t)(ob_rnd(&w->rng) % (n - front));
+		k = front + (uint32_t)(obu_rnd(&w->rng) % (n - front));
 	for (unsigned steps = 0; steps < OB_PICK_WALK_MAX; steps++, k++) {
 		if (k >= n)
 			k = front;
@@ -179,7 +179,7 @@ static int start_pick(struct ob_worker *w, unsigned i, uint64_t t0)
 	uint32_t first = pick_seat(w), n = ob_ven.n_seats, ids[HOLD_UNITS_MAX];
 	if (first >= n)
 		return 0;
-	unsigned want = 1 + (unsigned)(ob_rnd(&w->rng) % 4), got = 1;
+	unsigned want = 1 + (unsigned)(obu_rnd(&w->rng) % 4), got = 1;
 	uint16_t row = ob_ven.seat_row[first];
 	s->seats[0] = first;
 	/* neighbours in the row not known sold: right first, then left */
@@ -194,7 +194,7 @@ static int start_pick(struct ob_worker *w, unsigned i, uint64_t t0)
 		ids[k] = ob_ven.seat_id[s->seats[k]];
 	struct cmd cmd;
 	onsale_prep_hold_seats(&cmd, ob_ven.event_id, ob_ven.seat_tier[first], ids, (uint8_t)got,
-			       1 + ob_rnd(&w->rng) % 65536, 0);
+			       1 + obu_rnd(&w->rng) % 65536, 0);
 	s->tier = ob_ven.seat_tier[first];
 	s->qty = (uint8_t)got;
 	int rc = submit(w, i, &cmd, OP_HOLD, t0);
@@ -216,9 +216,9 @@ static int start_refund(struct ob_worker *w, unsigned i, uint64_t t0)
 {
 	struct ob_slot *s = &w->slots[i];
 	for (int tries = 0; w->n_orders && tries < 8; tries++) {
-		size_t k = (size_t)(ob_rnd(&w->rng) % w->n_orders);
+		size_t k = (size_t)(obu_rnd(&w->rng) % w->n_orders);
 		struct ob_order *o = &w->orders[k];
-		unsigned u = (unsigned)(ob_rnd(&w->rng) % o->qty);
+		unsigned u = (unsigned)(obu_rnd(&w->rng) % o->qty);
 		if ((o->refunded | o->pending) & (1u << u))
 			continue;
 		struct cmd cmd;
@@ -237,7 +237,7 @@ static int start_refund(struct ob_worker *w, unsigned i, uint64_t t0)
 static int start_mixed(struct ob_worker *w, unsigned i, uint64_t t0)
 {
 	unsigned sum = ob_opt.mix_hold + ob_opt.mix_query + ob_opt.mix_refund;
-	unsigned r = (unsigned)(ob_rnd(&w->rng) % sum);
+	unsigned r = (unsigned)(obu_rnd(&w->rng) % sum);
 	if (r < ob_opt.mix_hold && !all_empty())
 		return start_hold(w, i, t0);
 	if (r < ob_opt.mix_hold + ob_opt.mix_query)
@@ -286,7 +286,7 @@ static void error_seen(struct ob_worker *w, enum ob_op op, int rc, int rec)
 {
 	static _Atomic unsigned said;
 	if (rec)
-		ob_count(&w->errors, 1);
+		obu_count(&w->errors, 1);
 	if (atomic_fetch_add(&said, 1) < 5)
 		fprintf(stderr, "onsale-bench: %s refused: %s\n", ob_op_names[op], ob_why(rc));
 }
@@ -296,7 +296,7 @@ static void hold_refused(struct ob_worker *w, struct ob_slot *s, int rc, int rec
 	atomic_fetch_sub(&live_holds, 1);
 	if (rc == ST_SOLD_OUT || rc == ST_NO_ADJACENT_SEATS || rc == ST_SEAT_UNAVAILABLE) {
 		if (rec)
-			ob_count(&w->refused, 1);
+			obu_count(&w->refused, 1);
 		if (rc == ST_SEAT_UNAVAILABLE)
 			return; /* named seats taken: the tier may have others */
 		if (s->qty > 1)
@@ -320,7 +320,7 @@ static int hold_done(struct ob_worker *w, unsigned i, const struct onsale_comple
 	s->amount = cp->res.hold.amount_due_minor;
 	s->qty = cp->res.hold.qty;
 	w->small[s->tier] = 0;
-	if (ob_selling || ob_rnd(&w->rng) % 100 < ob_opt.confirm_pct) {
+	if (ob_selling || obu_rnd(&w->rng) % 100 < ob_opt.confirm_pct) {
 		onsale_prep_confirm(&cmd, ob_ven.event_id, s->hold_id, s->amount, "bench");
 		return follow_up(w, i, &cmd, OP_CONFIRM);
 	}
@@ -341,7 +341,7 @@ static void confirm_done(struct ob_worker *w, struct ob_slot *s, const struct on
 		return;
 	}
 	if (rec)
-		ob_count(&w->units_sold, s->qty);
+		obu_count(&w->units_sold, s->qty);
 	atomic_fetch_add(&ob_units_confirmed_all, s->qty);
 	add_order(w, &cp->res.hold);
 	for (unsigned k = 0; ob_opt.sc == SC_PICK && k < s->qty; k++)
@@ -370,7 +370,7 @@ static void refund_done(struct ob_worker *w, struct ob_slot *s, const struct ons
 		return;
 	}
 	o->refunded |= (uint8_t)(1u << s->unit);
-	ob_count(&w->units_refunded, 1);
+	obu_count(&w->units_refunded, 1);
 	atomic_fetch_add(&ob_units_refunded_all, 1);
 	reopen(w, s->tier);
 }
@@ -379,7 +379,7 @@ static void scan_wrong(struct ob_worker *w, const struct ob_slot *s,
 		       const struct onsale_completion *cp)
 {
 	static _Atomic unsigned said;
-	ob_count(&w->errors, 1);
+	obu_count(&w->errors, 1);
 	if (atomic_fetch_add(&said, 1) < 5)
 		fprintf(stderr, "onsale-bench: %s of ticket %llu: %s, gate %u at %llu (first: gate %u at %llu)\n",
 			s->op == OP_RESCAN ? "second scan" : "scan", (unsigned long long)s->ticket,
@@ -394,7 +394,7 @@ static int redeem_done(struct ob_worker *w, unsigned i, const struct onsale_comp
 	if (s->op == OP_RESCAN) {
 		if (cp->rc == ST_TICKET_ALREADY_REDEEMED && cp->res.ticket.gate_id == s->gate &&
 		    cp->res.ticket.redeemed_at_ms == s->first_ms && cp->res.ticket.ticket_id == s->ticket)
-			ob_count(&w->rescans_refused, 1);
+			obu_count(&w->rescans_refused, 1);
 		else
 			scan_wrong(w, s, cp);
 		return 0;
@@ -404,12 +404,12 @@ static int redeem_done(struct ob_worker *w, unsigned i, const struct onsale_comp
 		scan_wrong(w, s, cp);
 		return 0;
 	}
-	ob_count(&w->redeemed, 1);
+	obu_count(&w->redeemed, 1);
 	w->orders[s->order].redeemed |= (uint8_t)(1u << s->unit);
-	if (ob_rnd(&w->rng) % 10000u >= ob_opt.double_scan_pct * 100u)
+	if (obu_rnd(&w->rng) % 10000u >= ob_opt.double_scan_pct * 100u)
 		return 0;
 	struct cmd cmd;
-	ob_count(&w->rescans, 1);
+	obu_count(&w->rescans, 1);
 	s->first_ms = cp->res.ticket.redeemed_at_ms;
 	onsale_prep_redeem(&cmd, ob_ven.event_id, s->ticket, s->gate + 1000u);
 	return follow_up(w, i, &cmd, OP_RESCAN);
@@ -422,7 +422,7 @@ static int complete(struct ob_worker *w, const struct onsale_completion *cp, uin
 	int rec = atomic_load_explicit(&ob_recording, memory_order_relaxed);
 	if (rec) {
 		ob_hist_record(&w->hist[s->op], t1 - s->t0);
-		ob_count(&w->done[s->op], 1);
+		obu_count(&w->done[s->op], 1);
 	}
 	s->busy = 0;
 	w->completions++;
@@ -519,7 +519,7 @@ static int fail(struct ob_worker *w, int rc)
 /* Open loop with nothing due: sleeps until a reply or the next start. */
 static void wait_due(struct ob_worker *w, long pending)
 {
-	uint64_t t = ob_now_ns(), wait = w->next_due > t ? w->next_due - t : 0;
+	uint64_t t = obu_now_ns(), wait = w->next_due > t ? w->next_due - t : 0;
 	if (wait > 100000000u)
 		wait = 100000000u;
 	struct pollfd pfd = {.fd = onsale_fd(w->c),
@@ -531,7 +531,7 @@ static void wait_due(struct ob_worker *w, long pending)
 
 static void idle(const struct ob_worker *w, uint64_t interval)
 {
-	uint64_t t = ob_now_ns();
+	uint64_t t = obu_now_ns();
 	if (interval && w->next_due > t && w->next_due - t < 200000u) {
 		struct timespec ts = {0, (long)(w->next_due - t)};
 		nanosleep(&ts, NULL);
@@ -548,7 +548,7 @@ static int start_idle(struct ob_worker *w)
 	for (unsigned i = 0; i < ob_opt.depth; i++) {
 		if (w->slots[i].busy)
 			continue;
-		if (interval && ob_now_ns() < w->next_due)
+		if (interval && obu_now_ns() < w->next_due)
 			break;
 		int rc = start_next(w, i, interval ? w->next_due : 0);
 		if (rc < 0)
@@ -568,7 +568,7 @@ void *ob_worker_main(void *arg)
 	struct onsale_completion cps[64];
 	w->starts = w->completions = 0;
 	w->interval = start_interval(w); /* open loop: this connection's share */
-	w->next_due = ob_now_ns();
+	w->next_due = obu_now_ns();
 	for (;;) {
 		int stopping = atomic_load_explicit(&ob_stop, memory_order_relaxed);
 		int started = stopping ? 0 : start_idle(w);
@@ -595,7 +595,7 @@ void *ob_worker_main(void *arg)
 			fail(w, n);
 			return NULL;
 		}
-		uint64_t t1 = ob_now_ns();
+		uint64_t t1 = obu_now_ns();
 		for (int k = 0; k < n; k++) {
 			int rc = complete(w, &cps[k], t1);
 			if (rc < 0) {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "bench/ob_hist.h"
+#include "bench/ob_util.h"
 #include "net/onsale.h"
 
 /* Operation types, each with its own latency histogram. */
@@ -112,10 +113,7 @@ extern _Atomic int ob_stop, ob_recording;
 extern _Atomic uint64_t ob_units_confirmed_all; /* also unmeasured */
 extern _Atomic uint64_t ob_units_refunded_all;
 
-uint64_t ob_now_ns(void);
-uint64_t ob_rnd(uint64_t *s);
-const char *ob_why(int rc);
-void ob_count(_Atomic uint64_t *a, uint64_t n); /* single writer add */
+const char *ob_why(int rc); /* a status or -errno in words */
 
 /* ob_event.c: creates the event of ob_opt.sc on admin (ob_ven.event_id
  * set), 0 or a status / -errno. */

@@ -38,41 +38,16 @@ _Atomic uint64_t ob_units_confirmed_all, ob_units_refunded_all;
 
 static uint8_t key_admin[ONSALE_KEY_BYTES], key_load[ONSALE_KEY_BYTES];
 
-uint64_t ob_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-uint64_t ob_rnd(uint64_t *s) /* splitmix64 */
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 const char *ob_why(int rc)
 {
 	return rc > 0 ? status_name((enum status)rc) : onsale_strerror(rc);
-}
-
-void ob_count(_Atomic uint64_t *a, uint64_t n)
-{
-	atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n,
-			      memory_order_relaxed);
 }
 
 /* ---- sums over the workers ---- */
 
 static uint64_t sum_field(size_t off)
 {
-	uint64_t n = 0;
-	for (unsigned k = 0; k < ob_opt.connections; k++)
-		n += atomic_load_explicit((_Atomic uint64_t *)((char *)&ob_workers[k] + off),
-					  memory_order_relaxed);
-	return n;
+	return obu_sum(ob_workers, ob_opt.connections, sizeof *ob_workers, off);
 }
 
 static uint64_t sum_ops(void)
@@ -85,11 +60,8 @@ static uint64_t sum_ops(void)
 
 static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
 {
-	ob_snap_clear(s);
-	for (unsigned k = 0; k < ob_opt.connections; k++)
-		for (int o = 0; o < OB_OPS; o++)
-			if (op < 0 || o == op)
-				ob_snap_add(s, &ob_workers[k].hist[o]);
+	obu_snap(s, ob_workers, ob_opt.connections, sizeof *ob_workers,
+		 offsetof(struct ob_worker, hist), OB_OPS, op);
 }
 
 /* Units still to sell, or (gate-rush) tickets still to scan. */
@@ -315,7 +287,7 @@ static void join_threads(void)
  * which then become scanner connections. */
 static int sell_out(const uint8_t *key_scanner)
 {
-	uint64_t t0 = ob_now_ns();
+	uint64_t t0 = obu_now_ns();
 	ob_selling = 1;
 	ob_flow_init();
 	run_threads();
@@ -326,7 +298,7 @@ static int sell_out(const uint8_t *key_scanner)
 			return -EIO;
 	fprintf(stderr, "onsale-bench: sold %llu units in %.2f s (not measured)\n",
 		(unsigned long long)atomic_load(&ob_units_confirmed_all),
-		(double)(ob_now_ns() - t0) / 1e9);
+		(double)(obu_now_ns() - t0) / 1e9);
 	atomic_store(&ob_stop, 0);
 	struct onsale_options copt = {.window = ob_opt.depth};
 	for (unsigned k = 0; k < ob_opt.connections; k++) {
@@ -344,14 +316,14 @@ static int sell_out(const uint8_t *key_scanner)
 static double measure(struct ob_timeline *tl)
 {
 	static struct ob_snap cur;
-	uint64_t t_begin = ob_now_ns(), t_start = t_begin, last_tick = t_begin;
+	uint64_t t_begin = obu_now_ns(), t_start = t_begin, last_tick = t_begin;
 	if (ob_opt.warmup <= 0)
 		atomic_store(&ob_recording, 1);
 	ob_flow_init();
 	run_threads();
 	while (!atomic_load(&ob_stop)) {
 		usleep(10000);
-		uint64_t t = ob_now_ns();
+		uint64_t t = obu_now_ns();
 		if (!atomic_load(&ob_recording)) {
 			if ((double)(t - t_begin) / 1e9 >= ob_opt.warmup) {
 				atomic_store(&ob_recording, 1);
@@ -371,7 +343,7 @@ static double measure(struct ob_timeline *tl)
 		}
 	}
 	join_threads();
-	uint64_t t_end = ob_now_ns();
+	uint64_t t_end = obu_now_ns();
 	if (!atomic_load(&ob_recording))
 		return 0;
 	double secs = (double)(t_end - t_start) / 1e9;
