@@ -166,7 +166,7 @@ bars() {
             v: ($run.ops_per_s | commas),
             q: (if $y == "onsale" or $base <= 0 then " "
                 elif $base >= 10 * $run.ops_per_s then "onsale ×\($base / $run.ops_per_s | commas)"
-                else "onsale ×\($base / $run.ops_per_s * 10 | floor / 10)" end) } ] as $bars
+                else "onsale ×\($base / $run.ops_per_s * 10 + 0.5 | floor / 10)" end) } ] as $bars
     | if ($bars | length) == 0 then "n = 0" else
         "n = \($bars | length)", "ns = \($ns)", "array S[\($ns)]",
         ($sys | to_entries[] | "S[\(.key + 1)] = \(.value | gpstr)"),
@@ -184,11 +184,11 @@ bars() {
   draw "$name" compare.gp
 }
 
-# title_of FILE: the second title line (machine, date and the note).
+# title_of FILE: the title lines under the first (machine, date; the note).
 title_of() {
   local t
   t=$(subtitle "$1" | tr -d '"\\')
-  [ -z "$note" ] || t="$t; $(printf '%s' "$note" | tr -d '"\\')"
+  [ -z "$note" ] || t="$t\\n$(printf '%s' "$note" | tr -d '"\\')"
   printf '%s' "$t"
 }
 

@@ -10,9 +10,10 @@ set ylabel "operations/s (solid)"
 set y2label "p99 latency of that second, ms (dashed)"
 set format y "%.0s%c"
 set y2tics
+set xrange [0:*]
 set yrange [0:*]
 set y2range [0:*]
 if (logy) { set logscale y; set yrange [*:*] }
 plot for [i=1:n] data index (i-1) using 1:2 with linespoints lt i title L[i], \
-     for [i=1:n] data index (i-1) using 1:($3/1000.0) axes x1y2 with lines lt i dt 2 \
+     for [i=1:n] data index (i-1) using 1:($3/1000.0) axes x1y2 with linespoints lt i dt 2 pt 6 \
        title L[i] . " p99"
