@@ -10,7 +10,9 @@
 # is flushed). Authentication is trust on 127.0.0.1 and the socket only (a
 # temporary cluster nobody else can reach). As root, initdb and postgres run
 # as the `postgres` system user (they refuse to run as root); DIR is chowned
-# to it. Run directly (`tools/peer-pg.sh start DIR PORT` / `stop DIR`) for
+# to it. initdb runs with --no-sync (a throw-away cluster: its initial
+# files need not reach the disk first; everything written afterwards is
+# fsynced as configured). Run directly (`tools/peer-pg.sh start DIR PORT` / `stop DIR`) for
 # manual use. The server package is a runtime dependency installed by
 # `make compare` (tools/install-deps.sh postgresql), not by `make`.
 
@@ -57,7 +59,7 @@ pg_start() {
       }
     fi
   fi
-  _pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+  _pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
   cat >>"$dir/data/postgresql.conf" <<EOF
 # peer-pg.sh (onsale make compare)

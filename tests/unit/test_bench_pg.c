@@ -3,7 +3,7 @@
  * tools/peer-pg.sh): a temporary cluster on a free 127.0.0.1 port, ga-flash
  * and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
- * the bench's back. Skipped, with the reason printed, when no PostgreSQL
+ * the bench's back; holds past their TTL are refused at confirm and swept. Skipped, with the reason printed, when no PostgreSQL
  * server is installed (`make compare` installs it; `make test` does not).
  * About 10 s.
  */
@@ -76,13 +76,13 @@ static void check_sold_out(const char *scenario, const char *size_opt)
 		skip();
 	}
 	snprintf(cmd, sizeof cmd,
-		 "%s --port %u --scenario %s %s 2000 --connections 8 --duration 20 --json --verify",
+		 "%s --port %u --scenario %s %s 1000 --connections 8 --duration 20 --json --verify",
 		 bench, port, scenario, size_opt);
 	assert_int_equal(run_cmd(cmd, json, sizeof json), 0);
 	assert_non_null(strstr(json, "\"system\":\"postgresql\""));
 	assert_non_null(strstr(json, "\"verify\":\"ok\""));
-	assert_non_null(strstr(json, "\"units\":2000,"));
-	assert_non_null(strstr(json, "\"units_sold\":2000,")); /* sold out within the time */
+	assert_non_null(strstr(json, "\"units\":1000,"));
+	assert_non_null(strstr(json, "\"units_sold\":1000,")); /* sold out within the time */
 	assert_non_null(strstr(json, "\"errors\":0,"));
 }
 
@@ -110,7 +110,7 @@ static void ga_flash_verified(void **state)
 	(void)state;
 	check_sold_out("ga-flash", "--units");
 	check_tamper("ga-flash", "UPDATE onsale_peer.stock SET available = available + 1 WHERE bucket = 0",
-		     "free 1 + held 0 + sold 2000 != capacity 2000");
+		     "free 1 + held 0 + sold 1000 != capacity 1000");
 }
 
 static void seat_flash_verified(void **state)
@@ -119,7 +119,47 @@ static void seat_flash_verified(void **state)
 	check_sold_out("seat-flash", "--seats");
 	check_tamper("seat-flash",
 		     "UPDATE onsale_peer.seat SET status = 0 WHERE id = (SELECT min(seat_id) FROM onsale_peer.ticket)",
-		     "free 1 + held 0 + sold 2000 != capacity 2000");
+		     "free 1 + held 0 + sold 1000 != capacity 1000");
+}
+
+/* Holds that outlive their TTL cannot be confirmed and the sweep gives
+ * their units back (bp_schema.c: confirm_hold, expire_holds). */
+static void expired_holds_swept(void **state)
+{
+	char cmd[2048], out[8192];
+	(void)state;
+	if (skip_reason[0]) {
+		printf("skipped: %s\n", skip_reason);
+		skip();
+	}
+	snprintf(cmd, sizeof cmd, "%s --port %u --units 1000 --ops 10 --connections 1 >/dev/null 2>&1",
+		 bench, port);
+	assert_int_equal(run_cmd(cmd, NULL, 0), 0);
+	/* free units; three 4-unit holds with a 1 ms TTL; confirms after they
+	 * expired; the sweep; free units again, holds left */
+	snprintf(cmd, sizeof cmd,
+		 "psql -qXtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %u -U bench -d bench -c \""
+		 "SET search_path = onsale_peer;"
+		 "SELECT sum(available) FROM stock;"
+		 "CREATE TEMP TABLE h AS SELECT ga_hold(0, 4, 7, 0, 1, 0) AS id FROM generate_series(1, 3);"
+		 "SELECT sum(available) FROM stock;"
+		 "SELECT pg_sleep(0.01);"
+		 "SELECT sum(confirm_hold(id)) FROM h;"
+		 "SELECT expire_holds(100);"
+		 "SELECT sum(available) || ' ' || (SELECT count(*) FROM hold) FROM stock;\" | tr '\\n' ' '",
+		 port);
+	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
+	long free0, free1, confirmed, expired, free2, left;
+	assert_int_equal(sscanf(out, "%ld %ld %ld %ld %ld %ld", &free0, &free1, &confirmed, &expired,
+				&free2, &left), 6);
+	assert_true(free0 >= 12);
+	assert_int_equal(free1, free0 - 12);
+	assert_int_equal(confirmed, -3); /* each -1: expired */
+	assert_int_equal(expired, 3);
+	assert_int_equal(free2, free0);
+	assert_int_equal(left, 0);
+	snprintf(cmd, sizeof cmd, "%s --port %u --verify-only 2>/dev/null", bench, port);
+	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
 }
 
 static void bad_arguments(void **state)
@@ -142,6 +182,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test(ga_flash_verified),
 		cmocka_unit_test(seat_flash_verified),
+		cmocka_unit_test(expired_holds_swept),
 	};
 	const char *cut = strstr(argv[0], "tests/unit/");
 	int n = cut ? (int)(cut - argv[0]) : 0;
