@@ -57,14 +57,19 @@ static void usage(FILE *f)
 		"  --scenario S        ga-flash (default) | seat-flash\n"
 		"  --connections N     connections, one thread each, one transaction in\n"
 		"                      flight each (32, at most %d)\n"
-		"  --depth N           accepted for onsale-bench compatibility; only 1: a\n"
-		"                      backend runs one transaction at a time\n"
+		"  --depth N           accepted so the same options drive every bench;\n"
+		"                      ignored (noted on stderr): a backend runs one\n"
+		"                      transaction at a time, use --connections\n"
 		"  --duration S        stop after S seconds (default: sold out or 15 s)\n"
 		"  --ops N             stop after N operations\n"
 		"  --units N           ga-flash: GA units (100000)\n"
 		"  --seats N           seat-flash: seats (20000)\n"
 		"  --buckets N         ga-flash: stock counter rows (default: --connections)\n"
 		"  --customer-limit N  units per customer (0: counted, not capped; default)\n"
+		"  --confirm PCT       holds confirmed, the rest released (80)\n"
+		"  --abandon PCT       holds neither confirmed nor released: left to expire\n"
+		"                      and be swept back (0)\n"
+		"  --hold-ttl MS       hold time to live (600000, at most 3600000)\n"
 		"  --seed N            random seed\n"
 		"  --json              print one JSON object last\n"
 		"  --verify            check the outcome with SQL; exit 1 if broken\n"
@@ -84,6 +89,8 @@ static int parse(int argc, char **argv)
 		{"units", required_argument, NULL, 'u'}, {"seats", required_argument, NULL, 'S'},
 		{"buckets", required_argument, NULL, 'B'},
 		{"customer-limit", required_argument, NULL, 'L'},
+		{"confirm", required_argument, NULL, 'C'}, {"abandon", required_argument, NULL, 'A'},
+		{"hold-ttl", required_argument, NULL, 'T'},
 		{"seed", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
 		{"verify", no_argument, NULL, 'v'}, {"verify-only", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'}, {0},
@@ -121,6 +128,9 @@ static int parse(int argc, char **argv)
 		case 'S': bp_opt.seats = x <= UNITS_MAX ? (unsigned)x : 0; break;
 		case 'B': bp_opt.buckets = x <= UNITS_MAX ? (unsigned)x : 0; break;
 		case 'L': bp_opt.limit = x <= 1000000 ? (unsigned)x : 0; break;
+		case 'C': bp_opt.confirm_pct = x <= 100 ? (unsigned)x : 101; break;
+		case 'A': bp_opt.abandon_pct = x <= 100 ? (unsigned)x : 101; break;
+		case 'T': bp_opt.hold_ttl_ms = x <= HOLD_TTL_MS_MAX ? (unsigned)x : 0; break;
 		case 'r': bp_opt.seed = x; break;
 		case 'j': bp_opt.json = 1; break;
 		case 'v': bp_opt.verify = 1; break;
@@ -129,15 +139,18 @@ static int parse(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !bp_opt.port || !bp_opt.connections || !bp_opt.units || !bp_opt.seats) {
+	if (optind < argc || !bp_opt.port || !bp_opt.connections || !bp_opt.units || !bp_opt.seats ||
+	    bp_opt.confirm_pct > 100 || bp_opt.abandon_pct > 100 || !bp_opt.hold_ttl_ms) {
 		fprintf(stderr, "bench-pg: bad arguments (a number out of range?); see --help\n");
 		return 2;
 	}
-	if (depth != 1) {
-		fprintf(stderr, "bench-pg: --depth %lu: each connection has one transaction in flight;"
-				" use --connections for concurrency\n", depth);
+	if (!depth) {
+		fprintf(stderr, "bench-pg: --depth 0\n");
 		return 2;
 	}
+	if (depth != 1)
+		fprintf(stderr, "bench-pg: --depth %lu ignored: each connection has one transaction in"
+				" flight (JSON says depth 1); use --connections for concurrency\n", depth);
 	if (!strcmp(bp_opt.scenario_name, "ga-flash")) {
 		bp_opt.sc = SC_GA;
 	} else if (!strcmp(bp_opt.scenario_name, "seat-flash")) {

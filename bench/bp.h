@@ -30,9 +30,10 @@ enum bp_scenario { SC_GA, SC_SEAT };
 #define SECTION_ROWS 100
 #define PRICE 5000
 #define CUSTOMERS 65536
-#define HOLD_TTL_MS 600000   /* onsale's default hold TTL, 10 minutes */
+#define HOLD_TTL_MS 600000   /* default hold TTL: onsale's, 10 minutes */
+#define HOLD_TTL_MS_MAX 3600000
 #define ROW_TRIES 64         /* seat rows a best-available hold looks at */
-#define SWEEP_MAX 1000       /* holds expired per sweep */
+#define SWEEP_MAX 5000       /* holds expired per sweep (one a second) */
 #define CONNECTIONS_MAX 200  /* tools/peer-pg.sh allows 256 */
 #define UNITS_MAX 10000000u
 #define RECHECKS_MAX 100     /* sold-out rechecks at the end of a run */
@@ -41,6 +42,7 @@ enum bp_scenario { SC_GA, SC_SEAT };
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;
 	unsigned port, connections, units, seats, buckets, limit;
+	unsigned confirm_pct, abandon_pct, hold_ttl_ms;
 	double duration;
 	uint64_t ops, seed;
 	int json, verify, verify_only;

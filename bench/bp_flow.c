@@ -3,7 +3,8 @@
  * transaction in flight. Each buyer picks a random tier that is not sold
  * out, holds 1-4 GA units or 1-6 adjacent best-available seats (1 after a
  * refusal of more), then confirms (80 %) or releases the hold; each call is
- * timed into the worker's histogram of its operation type. When every tier
+ * timed into the worker's histogram of its operation type; --abandon % of
+ * the holds are left to expire, for the main thread's sweep to give back. When every tier
  * has refused one unit and no hold is live the database is asked once more
  * before the run ends as sold out.
  */
@@ -17,7 +18,8 @@
 
 struct opts bp_opt = {.host = "127.0.0.1", .dbname = "bench", .user = "bench",
 		      .scenario_name = "ga-flash", .port = 5432, .connections = 32,
-		      .units = 100000, .seats = 20000};
+		      .units = 100000, .seats = 20000, .confirm_pct = 80,
+		      .hold_ttl_ms = HOLD_TTL_MS};
 unsigned bp_tier_lo, bp_tier_hi;
 uint64_t bp_capacity;
 _Atomic int bp_stop;
@@ -80,6 +82,13 @@ static int units_free(struct worker *w)
 		"SELECT coalesce(sum(available), 0) FROM stock WHERE tier = $1",
 		"SELECT coalesce(sum(free), 0) FROM seat_row WHERE tier = $1",
 	};
+	long long held;
+	if (bp_opt.abandon_pct &&
+	    bp_call(w->pg, NULL, "SELECT coalesce(sum(qty), 0) FROM hold", 0, NULL, &held) == 0 &&
+	    held > 0) {
+		usleep(50000); /* abandoned holds: wait for the sweep (or --duration) */
+		return 1;
+	}
 	if (atomic_fetch_add(&rechecks, 1) >= RECHECKS_MAX)
 		return 0;
 	int any = 0;
@@ -109,7 +118,7 @@ static int buyer(struct worker *w, unsigned t)
 	snprintf(a[1], sizeof a[1], "%u", qty);
 	snprintf(a[2], sizeof a[2], "%u", 1 + rnd(w, CUSTOMERS));
 	snprintf(a[3], sizeof a[3], "%u", bp_opt.limit);
-	snprintf(a[4], sizeof a[4], "%d", HOLD_TTL_MS);
+	snprintf(a[4], sizeof a[4], "%u", bp_opt.hold_ttl_ms);
 	if (bp_opt.sc == SC_GA)
 		snprintf(a[5], sizeof a[5], "%u", rnd(w, bp_opt.buckets));
 	else
@@ -129,7 +138,11 @@ static int buyer(struct worker *w, unsigned t)
 		return rc == -2 ? rc : 0;
 	}
 	w->small[t] = 0;
-	int confirm = rnd(w, 100) < 80;
+	if (rnd(w, 100) < bp_opt.abandon_pct) { /* left to expire and be swept */
+		atomic_fetch_sub(&bp_live_holds, 1);
+		return 0;
+	}
+	int confirm = rnd(w, 100) < bp_opt.confirm_pct;
 	snprintf(a[0], sizeof a[0], "%lld", hid);
 	rc = timed(w, confirm ? OP_CONFIRM : OP_RELEASE, confirm ? "confirm" : "release", 1, v, &n);
 	if (!rc && n != (long long)qty) {
