@@ -74,18 +74,21 @@ start() {
 
 # bench SYSTEM SCENARIO: runs it, appends its JSON line to runs.jsonl.
 bench() {
-  local sys=$1 sc=$2 cmd rc=0 json
+  local sys=$1 sc=$2 cmd own ownv rc=0 json
   case $sys in
-    onsale) cmd=("$build/bin/onsale-bench" --config "$tmp/onsale/onsaled.conf" ${ONSALE_ARGS:-}) ;;
-    redis) cmd=("$build/bin/bench-redis" ${REDIS_ARGS:-}) ;;
-    postgresql) cmd=("$build/bin/bench-pg" ${PG_ARGS:-}) ;;
+    onsale) cmd=("$build/bin/onsale-bench" --config "$tmp/onsale/onsaled.conf")
+            own=${ONSALE_ARGS:-} ;;
+    redis) cmd=("$build/bin/bench-redis"); own=${REDIS_ARGS:-} ;;
+    postgresql) cmd=("$build/bin/bench-pg"); own=${PG_ARGS:-} ;;
   esac
-  cmd+=(--port "${port[$sys]}" --scenario "$sc" "${defaults[@]}" "${extra[@]}" --json --verify)
+  read -r -a ownv <<<"$own"
+  cmd+=(--port "${port[$sys]}" --scenario "$sc" "${defaults[@]}" "${extra[@]}" "${ownv[@]}"
+        --json --verify)
   echo "== $sys $sc: ${cmd[*]}" >&2
   "${cmd[@]}" >"$tmp/out" || rc=$?
   cat "$tmp/out" >&2
   json=$(tail -n 1 "$tmp/out")
-  if ! jq -e 'type == "object"' <<<"$json" >/dev/null 2>&1; then
+  if [ -z "$json" ] || ! jq -e 'type == "object"' <<<"$json" >/dev/null 2>&1; then
     json=$(jq -nc --arg s "$sys" --arg c "$sc" --arg v "run failed (exit $rc), no JSON" \
                   '{system: $s, scenario: $c, verify: $v}')
   elif [ "$rc" -ne 0 ] && jq -e '.verify == "ok"' <<<"$json" >/dev/null; then
@@ -120,9 +123,9 @@ jq -r '
       then (($on[.scenario] / .ops_per_s * 10 | round) / 10 | tostring) + "x"
       else "n/a" end),
      .verify] | @tsv' "$out" |
-  awk -F'\t' 'BEGIN { printf "%-11s %-11s %10s %10s %9s %9s %9s %9s  %s\n", "scenario",
+  awk -F'\t' 'BEGIN { printf "%-11s %-11s %10s %10s %9s %9s %9s %10s  %s\n", "scenario",
                       "system", "ops/s", "holds/s", "p50 us", "p99 us", "p99.9 us",
-                      "onsale÷", "verify" }
+                      "onsale÷", "verify" } # ÷ is two bytes
               { printf "%-11s %-11s %10s %10s %9s %9s %9s %9s  %s\n", $1, $2, $3, $4, $5,
                        $6, $7, $8, $9 }'
 echo "written: $out" >&2
