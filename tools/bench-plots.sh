@@ -41,10 +41,14 @@ out=${PLOT_OUT:-docs/img}
 note=${PLOT_NOTE:-}
 while [ $# -gt 0 ]; do
   case $1 in
-    --input) input=${2:?--input needs a file}; shift 2 ;;
-    --compare) compare=${2:?--compare needs a file}; shift 2 ;;
-    --out) out=${2:?--out needs a directory}; shift 2 ;;
-    --note) note=${2?--note needs a text}; shift 2 ;;
+    --input|--compare|--out|--note)
+      [ $# -ge 2 ] || { echo "bench-plots: $1 needs a value (see --help)" >&2; exit 2; } ;;
+  esac
+  case $1 in
+    --input) input=$2; shift 2 ;;
+    --compare) compare=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --note) note=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-plots: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac

@@ -51,6 +51,9 @@ check "nothing to plot: non-zero exit" [ $? -ne 0 ]
 check "nothing to plot: says so" grep -q "no chart drawn" "$tmp/none.err"
 run "$tmp/bad" --bogus
 check "unknown option: exit 2" [ $? -eq 2 ]
+run "$tmp/bad2" --input
+check "option without its value: exit 2" [ $? -eq 2 ]
+check "option without its value: says so" grep -q -- "--input needs a value" "$tmp/bad2.err"
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]
