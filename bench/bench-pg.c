@@ -73,8 +73,8 @@ static void usage(FILE *f)
 		"  --seed N            random seed\n"
 		"  --json              print one JSON object last\n"
 		"  --verify            check the outcome with SQL; exit 1 if broken\n"
-		"  --verify-only       no run: check the schema left by an earlier run\n"
-		"                      of --scenario (counts, seats; not its orders)\n",
+		"  --verify-only       no run: check the schema an earlier run left\n"
+		"                      (counts, seats; not its acknowledged orders)\n",
 		CONNECTIONS_MAX);
 }
 

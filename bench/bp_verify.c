@@ -5,7 +5,8 @@
  * seats no seat in two tickets, every ticket's seat sold, seat states
  * matching holds and orders, every row's free count right; and every
  * acknowledged confirm has its order (same quantity) with that many
- * tickets. --verify-only runs the same checks on what an earlier run left.
+ * tickets. --verify-only runs the same checks on what an earlier run left
+ * (its scenario told by the seat table).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,13 +150,20 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 int bp_verify_only(PGconn *admin)
 {
 	char vbuf[256];
-	long long cap;
-	bp_tier_lo = bp_opt.sc == SC_GA ? 0 : 1;
-	bp_tier_hi = bp_opt.sc == SC_GA ? 0 : SEAT_TIERS;
+	long long cap, seats;
+	const char *bad = vbuf;
 	bp_w = calloc(bp_opt.connections, sizeof *bp_w);
-	const char *bad = !bp_w ? "out of memory"
-		: bp_q1(admin, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, vbuf, sizeof vbuf)
-		? vbuf : (bp_capacity = (uint64_t)cap, bp_verify(admin, vbuf, sizeof vbuf));
+	if (!bp_w) {
+		bad = "out of memory";
+	} else if (!bp_q1(admin, "SELECT count(*) FROM seat", &seats, vbuf, sizeof vbuf) &&
+		   !bp_q1(admin, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, vbuf,
+			  sizeof vbuf)) {
+		bp_opt.sc = seats ? SC_SEAT : SC_GA; /* the scenario the run left */
+		bp_tier_lo = seats ? 1 : 0;
+		bp_tier_hi = seats ? SEAT_TIERS : 0;
+		bp_capacity = (uint64_t)cap;
+		bad = bp_verify(admin, vbuf, sizeof vbuf);
+	}
 	printf("verify: %s\n", bad ? bad : "ok");
 	free(bp_w);
 	PQfinish(admin);
