@@ -21,9 +21,10 @@
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-# matched parameters: the same event sizes and buyers for every system;
+# matched parameters: the same event sizes and buyers for every system (the
+# issue's 100,000-seat venue for seat-flash);
 # a time cap per run so the slow peers keep the total to a few minutes
-defaults=(--units 100000 --seats 20000 --seed 1 --duration 20)
+defaults=(--units 100000 --seats 100000 --seed 1 --duration 20)
 read -r -a extra <<<"${COMPARE_ARGS:-}"
 systems=${COMPARE_SYSTEMS:-onsale redis postgresql}
 out=${COMPARE_OUT:-var/compare.json}
