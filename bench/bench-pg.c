@@ -81,19 +81,28 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
-		{"dbname", required_argument, NULL, 'b'}, {"user", required_argument, NULL, 'U'},
+		{"host", required_argument, NULL, 'H'},
+		{"port", required_argument, NULL, 'p'},
+		{"dbname", required_argument, NULL, 'b'},
+		{"user", required_argument, NULL, 'U'},
 		{"scenario", required_argument, NULL, 's'},
-		{"connections", required_argument, NULL, 'n'}, {"depth", required_argument, NULL, 'd'},
-		{"duration", required_argument, NULL, 'D'}, {"ops", required_argument, NULL, 'o'},
-		{"units", required_argument, NULL, 'u'}, {"seats", required_argument, NULL, 'S'},
+		{"connections", required_argument, NULL, 'n'},
+		{"depth", required_argument, NULL, 'd'},
+		{"duration", required_argument, NULL, 'D'},
+		{"ops", required_argument, NULL, 'o'},
+		{"units", required_argument, NULL, 'u'},
+		{"seats", required_argument, NULL, 'S'},
 		{"buckets", required_argument, NULL, 'B'},
 		{"customer-limit", required_argument, NULL, 'L'},
-		{"confirm", required_argument, NULL, 'C'}, {"abandon", required_argument, NULL, 'A'},
+		{"confirm", required_argument, NULL, 'C'},
+		{"abandon", required_argument, NULL, 'A'},
 		{"hold-ttl", required_argument, NULL, 'T'},
-		{"seed", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-		{"verify", no_argument, NULL, 'v'}, {"verify-only", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"seed", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"verify", no_argument, NULL, 'v'},
+		{"verify-only", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	int o;
 	unsigned long depth = 1;
@@ -117,7 +126,8 @@ static int parse(int argc, char **argv)
 		case 's': bp_opt.scenario_name = optarg; break;
 		case 'n': bp_opt.connections = x <= CONNECTIONS_MAX ? (unsigned)x : 0; break;
 		case 'd': depth = (unsigned long)x; break;
-		case 'D': bp_opt.duration = strtod(optarg, &end);
+		case 'D':
+			bp_opt.duration = strtod(optarg, &end);
 			if (end == optarg || *end || bp_opt.duration <= 0) {
 				fprintf(stderr, "bench-pg: bad --duration %s\n", optarg);
 				return 2;
@@ -139,8 +149,9 @@ static int parse(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !bp_opt.port || !bp_opt.connections || !bp_opt.units || !bp_opt.seats ||
-	    bp_opt.confirm_pct > 100 || bp_opt.abandon_pct > 100 || !bp_opt.hold_ttl_ms) {
+	if (optind < argc || !bp_opt.port || !bp_opt.connections || !bp_opt.units ||
+	    !bp_opt.seats || bp_opt.confirm_pct > 100 || bp_opt.abandon_pct > 100 ||
+	    !bp_opt.hold_ttl_ms) {
 		fprintf(stderr, "bench-pg: bad arguments (a number out of range?); see --help\n");
 		return 2;
 	}
@@ -149,14 +160,17 @@ static int parse(int argc, char **argv)
 		return 2;
 	}
 	if (depth != 1)
-		fprintf(stderr, "bench-pg: --depth %lu ignored: each connection has one transaction in"
-				" flight (JSON says depth 1); use --connections for concurrency\n", depth);
+		fprintf(stderr,
+			"bench-pg: --depth %lu ignored: each connection has one transaction in"
+			" flight (JSON says depth 1); use --connections for concurrency\n",
+			depth);
 	if (!strcmp(bp_opt.scenario_name, "ga-flash")) {
 		bp_opt.sc = SC_GA;
 	} else if (!strcmp(bp_opt.scenario_name, "seat-flash")) {
 		bp_opt.sc = SC_SEAT;
 	} else {
-		fprintf(stderr, "bench-pg: scenario %s: only ga-flash and seat-flash\n", bp_opt.scenario_name);
+		fprintf(stderr, "bench-pg: scenario %s: only ga-flash and seat-flash\n",
+			bp_opt.scenario_name);
 		return 2;
 	}
 	if (!bp_opt.buckets)
@@ -178,7 +192,8 @@ static double run(PGconn *admin, struct ob_timeline *tl)
 		usleep(10000);
 		uint64_t t = obu_now_ns(), ops = 0;
 		for (int o = 0; o < OPS; o++)
-			ops += sum_field(offsetof(struct worker, done) + (size_t)o * sizeof(uint64_t));
+			ops += sum_field(offsetof(struct worker, done) +
+					 (size_t)o * sizeof(uint64_t));
 		if ((bp_opt.duration > 0 && (double)(t - t_start) / 1e9 >= bp_opt.duration) ||
 		    (bp_opt.ops && ops >= bp_opt.ops))
 			atomic_store(&bp_stop, 1);
@@ -188,12 +203,14 @@ static double run(PGconn *admin, struct ob_timeline *tl)
 		const char *v[1] = {a};
 		long long expired = 0;
 		snprintf(a, sizeof a, "%d", SWEEP_MAX);
-		if (bp_call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired) == 0 && expired)
+		if (bp_call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired) == 0 &&
+		    expired)
 			fprintf(stderr, "bench-pg: %lld holds expired\n", expired);
 		snap_all(&cur, -1);
-		ob_progress(stderr, ob_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
-						     sum_field(offsetof(struct worker, errors)),
-						     bp_capacity - atomic_load(&bp_units_confirmed)));
+		ob_progress(stderr,
+			    ob_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+					     sum_field(offsetof(struct worker, errors)),
+					     bp_capacity - atomic_load(&bp_units_confirmed)));
 		last = t;
 	}
 	for (unsigned k = 0; k < bp_opt.connections; k++)
@@ -254,14 +271,22 @@ int main(int argc, char **argv)
 		snap_all(&per_op[o], o);
 	snprintf(extra, sizeof extra, "\"buckets\":%u,\"customer_limit\":%u",
 		 bp_opt.sc == SC_GA ? bp_opt.buckets : 0, bp_opt.limit);
-	struct ob_run r = {.system = "postgresql", .scenario = bp_opt.scenario_name,
-			   .units = bp_capacity, .connections = bp_opt.connections, .depth = 1,
+	struct ob_run r = {.system = "postgresql",
+			   .scenario = bp_opt.scenario_name,
+			   .units = bp_capacity,
+			   .connections = bp_opt.connections,
+			   .depth = 1,
 			   .seconds = secs,
 			   .units_sold = sum_field(offsetof(struct worker, units_sold)),
 			   .refused = sum_field(offsetof(struct worker, refused)),
-			   .errors = sum_field(offsetof(struct worker, errors)), .verify = vres,
-			   .n_ops = OPS, .op_names = op_names, .per_op = per_op, .ticks = tl.ticks,
-			   .n_ticks = tl.n, .extra_json = extra};
+			   .errors = sum_field(offsetof(struct worker, errors)),
+			   .verify = vres,
+			   .n_ops = OPS,
+			   .op_names = op_names,
+			   .per_op = per_op,
+			   .ticks = tl.ticks,
+			   .n_ticks = tl.n,
+			   .extra_json = extra};
 	ob_print_table(stdout, &r);
 	if (bp_opt.json)
 		ob_print_json(stdout, &r);

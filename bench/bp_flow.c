@@ -16,9 +16,15 @@
 #include "bench/bp.h"
 #include "bench/ob_util.h"
 
-struct opts bp_opt = {.host = "127.0.0.1", .dbname = "bench", .user = "bench",
-		      .scenario_name = "ga-flash", .port = 5432, .connections = 32,
-		      .units = 100000, .seats = 20000, .confirm_pct = 80,
+struct opts bp_opt = {.host = "127.0.0.1",
+		      .dbname = "bench",
+		      .user = "bench",
+		      .scenario_name = "ga-flash",
+		      .port = 5432,
+		      .connections = 32,
+		      .units = 100000,
+		      .seats = 20000,
+		      .confirm_pct = 80,
 		      .hold_ttl_ms = HOLD_TTL_MS};
 unsigned bp_tier_lo, bp_tier_hi;
 uint64_t bp_capacity;
@@ -97,7 +103,8 @@ static int units_free(struct worker *w)
 		const char *v[1] = {a};
 		long long free_units;
 		snprintf(a, sizeof a, "%u", t);
-		if (bp_call(w->pg, NULL, q[bp_opt.sc == SC_SEAT], 1, v, &free_units) == 0 && free_units > 0) {
+		if (bp_call(w->pg, NULL, q[bp_opt.sc == SC_SEAT], 1, v, &free_units) == 0 &&
+		    free_units > 0) {
 			atomic_store(&bp_empty[t], 0);
 			w->small[t] = 0;
 			any = 1;
@@ -165,7 +172,8 @@ void *bp_worker_main(void *arg)
 	unsigned n = bp_tier_hi - bp_tier_lo + 1;
 	while (!atomic_load_explicit(&bp_stop, memory_order_relaxed)) {
 		unsigned t = bp_tier_lo + rnd(w, n);
-		for (unsigned k = 0; k < n && atomic_load_explicit(&bp_empty[t], memory_order_relaxed); k++)
+		for (unsigned k = 0;
+		     k < n && atomic_load_explicit(&bp_empty[t], memory_order_relaxed); k++)
 			t = t == bp_tier_hi ? bp_tier_lo : t + 1;
 		if (atomic_load_explicit(&bp_empty[t], memory_order_relaxed)) {
 			if (atomic_load(&bp_live_holds) == 0 && all_empty() && !units_free(w)) {

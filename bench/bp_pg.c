@@ -16,10 +16,11 @@ PGconn *bp_connect(void)
 {
 	char port[16];
 	snprintf(port, sizeof port, "%u", bp_opt.port);
-	const char *const keys[] = {"host", "port", "dbname", "user", "options",
-				    "application_name", NULL};
-	const char *const vals[] = {bp_opt.host, port, bp_opt.dbname, bp_opt.user, "-c search_path=onsale_peer",
-				    "bench-pg", NULL};
+	const char *const keys[] = {"host", "port", "dbname", "user", "options", "application_name",
+				    NULL};
+	const char *const vals[] = {
+		bp_opt.host, port, bp_opt.dbname, bp_opt.user, "-c search_path=onsale_peer",
+		"bench-pg",  NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 0);
 	if (PQstatus(c) != CONNECTION_OK) {
 		fprintf(stderr, "bench-pg: %s:%u: %s", bp_opt.host, bp_opt.port, PQerrorMessage(c));
@@ -33,7 +34,7 @@ PGconn *bp_connect(void)
  * integer; *v is the value. 0 on success, -1 on an SQL error (shown for the
  * first few), -2 when the connection is gone. */
 int bp_call(PGconn *c, const char *stmt, const char *sql, int n, const char *const *vals,
-		long long *v)
+	    long long *v)
 {
 	PGresult *r = stmt ? PQexecPrepared(c, stmt, n, vals, NULL, NULL, 0)
 			   : PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
@@ -80,12 +81,14 @@ int bp_prepare(PGconn *c)
 	}
 	/* Warm the session (PL/pgSQL compiled, plans cached) with calls that
 	 * change nothing: a hold larger than any bucket or row, unknown holds. */
-	const char *const hold[6] = {bp_opt.sc == SC_GA ? "0" : "1", "1000000000", "1", "0", "1000", "1"};
+	const char *const hold[6] = {
+		bp_opt.sc == SC_GA ? "0" : "1", "1000000000", "1", "0", "1000", "1"};
 	const char *const none[1] = {"0"};
 	long long v;
 	for (int k = 0; k < 2; k++)
-		if (bp_call(c, bp_opt.sc == SC_GA ? "ga_hold" : "seat_hold", NULL, 6, hold, &v) || v != -1 ||
-		    bp_call(c, "confirm", NULL, 1, none, &v) || bp_call(c, "release", NULL, 1, none, &v))
+		if (bp_call(c, bp_opt.sc == SC_GA ? "ga_hold" : "seat_hold", NULL, 6, hold, &v) ||
+		    v != -1 || bp_call(c, "confirm", NULL, 1, none, &v) ||
+		    bp_call(c, "release", NULL, 1, none, &v))
 			return -1;
 	return 0;
 }

@@ -46,17 +46,19 @@ static const char *verify_orders(PGconn *c, char *buf, size_t bufsz, size_t *n_o
 		for (size_t m = 0; m < bp_w[k].n_orders; m++) {
 			len += (size_t)sprintf(ids + len, "%s%lld", len > 1 ? "," : "",
 					       (long long)bp_w[k].orders[m].id);
-			lq += (size_t)sprintf(qtys + lq, "%s%d", lq > 1 ? "," : "", bp_w[k].orders[m].qty);
+			lq += (size_t)sprintf(qtys + lq, "%s%d", lq > 1 ? "," : "",
+					      bp_w[k].orders[m].qty);
 		}
 	strcpy(ids + len, "}");
 	strcpy(qtys + lq, "}");
 	const char *v[2] = {ids, qtys};
 	long long bad;
-	int rc = bp_call(c, NULL,
-		      "SELECT coalesce(min(a.id), 0) FROM unnest($1::bigint[], $2::int[]) a(id, qty)"
-		      " LEFT JOIN orders o ON o.id = a.id WHERE o.id IS NULL OR o.qty <> a.qty"
-		      " OR (SELECT count(*) FROM ticket t WHERE t.order_id = a.id) <> a.qty",
-		      2, v, &bad);
+	int rc = bp_call(
+		c, NULL,
+		"SELECT coalesce(min(a.id), 0) FROM unnest($1::bigint[], $2::int[]) a(id, qty)"
+		" LEFT JOIN orders o ON o.id = a.id WHERE o.id IS NULL OR o.qty <> a.qty"
+		" OR (SELECT count(*) FROM ticket t WHERE t.order_id = a.id) <> a.qty",
+		2, v, &bad);
 	free(ids);
 	free(qtys);
 	if (rc) {
@@ -64,7 +66,8 @@ static const char *verify_orders(PGconn *c, char *buf, size_t bufsz, size_t *n_o
 		return buf;
 	}
 	if (bad) {
-		snprintf(buf, bufsz, "acknowledged order %lld: missing, wrong quantity or tickets", bad);
+		snprintf(buf, bufsz, "acknowledged order %lld: missing, wrong quantity or tickets",
+			 bad);
 		return buf;
 	}
 	return NULL;
@@ -76,16 +79,17 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 	int seats = bp_opt.sc == SC_SEAT;
 	if (bp_q1(c, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, buf, bufsz) ||
 	    bp_q1(c,
-	       seats ? "SELECT count(*) FROM seat WHERE status = 0"
-		     : "SELECT coalesce(sum(available), 0) FROM stock",
-	       &free_units, buf, bufsz) ||
+		  seats ? "SELECT count(*) FROM seat WHERE status = 0"
+			: "SELECT coalesce(sum(available), 0) FROM stock",
+		  &free_units, buf, bufsz) ||
 	    bp_q1(c, "SELECT coalesce(sum(qty), 0) FROM hold", &held, buf, bufsz) ||
 	    bp_q1(c, "SELECT coalesce(sum(qty), 0) FROM orders", &sold, buf, bufsz) ||
 	    bp_q1(c, "SELECT count(*) FROM ticket", &tickets, buf, bufsz) ||
 	    bp_q1(c, "SELECT coalesce(sum(units), 0) FROM customer_units", &cust, buf, bufsz))
 		return buf;
 	if ((uint64_t)cap != bp_capacity) {
-		snprintf(buf, bufsz, "capacity %lld, loaded %llu", cap, (unsigned long long)bp_capacity);
+		snprintf(buf, bufsz, "capacity %lld, loaded %llu", cap,
+			 (unsigned long long)bp_capacity);
 		return buf;
 	}
 	if (sold > cap) {
@@ -93,13 +97,14 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 		return buf;
 	}
 	if (free_units + held + sold != cap) {
-		snprintf(buf, bufsz, "free %lld + held %lld + sold %lld != capacity %lld", free_units,
-			 held, sold, cap);
+		snprintf(buf, bufsz, "free %lld + held %lld + sold %lld != capacity %lld",
+			 free_units, held, sold, cap);
 		return buf;
 	}
 	if (tickets != sold || cust != held + sold) {
-		snprintf(buf, bufsz, "%lld tickets and %lld customer units for %lld sold, %lld held",
-			 tickets, cust, sold, held);
+		snprintf(buf, bufsz,
+			 "%lld tickets and %lld customer units for %lld sold, %lld held", tickets,
+			 cust, sold, held);
 		return buf;
 	}
 	if ((uint64_t)sold < atomic_load(&bp_units_confirmed)) {
@@ -109,7 +114,8 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 	}
 	if (seats) {
 		static const char *const checks[][2] = {
-			{"SELECT count(*) FROM (SELECT seat_id FROM ticket WHERE seat_id IS NOT NULL"
+			{"SELECT count(*) FROM (SELECT seat_id FROM ticket WHERE seat_id IS NOT "
+			 "NULL"
 			 " GROUP BY seat_id HAVING count(*) > 1) d",
 			 "seats in two tickets"},
 			{"SELECT count(*) FROM ticket t LEFT JOIN seat s ON s.id = t.seat_id"
@@ -126,7 +132,8 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 			if (bp_q1(c, checks[k][0], &v, buf, bufsz))
 				return buf;
 			if (v != want[k]) {
-				snprintf(buf, bufsz, "%lld %s, expected %lld", v, checks[k][1], want[k]);
+				snprintf(buf, bufsz, "%lld %s, expected %lld", v, checks[k][1],
+					 want[k]);
 				return buf;
 			}
 		}
@@ -140,7 +147,8 @@ const char *bp_verify(PGconn *c, char *buf, size_t bufsz)
 	const char *bad = verify_orders(c, buf, bufsz, &n_orders);
 	if (bad)
 		return bad;
-	fprintf(stderr, "verify: %lld units sold of %lld, %lld held; %zu acknowledged orders checked\n",
+	fprintf(stderr,
+		"verify: %lld units sold of %lld, %lld held; %zu acknowledged orders checked\n",
 		sold, cap, held, n_orders);
 	return NULL;
 }

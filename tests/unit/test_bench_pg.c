@@ -3,9 +3,9 @@
  * tools/peer-pg.sh): a temporary cluster on a free 127.0.0.1 port, ga-flash
  * and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
- * the bench's back; holds past their TTL are refused at confirm and swept. Skipped, with the reason printed, when no PostgreSQL
- * server is installed (`make compare` installs it; `make test` does not).
- * About 10 s.
+ * the bench's back; holds past their TTL are refused at confirm and swept. Skipped, with the reason
+ * printed, when no PostgreSQL server is installed (`make compare` installs it; `make test` does
+ * not). About 10 s.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,7 +116,8 @@ static void seat_flash_verified(void **state)
 {
 	(void)state;
 	check_sold_out("seat-flash", "--seats");
-	check_tamper("UPDATE onsale_peer.seat SET status = 0 WHERE id = (SELECT min(seat_id) FROM onsale_peer.ticket)",
+	check_tamper("UPDATE onsale_peer.seat SET status = 0 WHERE id = (SELECT min(seat_id) FROM "
+		     "onsale_peer.ticket)",
 		     "free 1 + held 0 + sold 1000 != capacity 1000");
 }
 
@@ -130,8 +131,8 @@ static void expired_holds_swept(void **state)
 		printf("skipped: %s\n", skip_reason);
 		skip();
 	}
-	snprintf(cmd, sizeof cmd, "%s --port %u --units 1000 --ops 10 --connections 1 >/dev/null 2>&1",
-		 bench, port);
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --units 1000 --ops 10 --connections 1 >/dev/null 2>&1", bench, port);
 	assert_int_equal(run_cmd(cmd, NULL, 0), 0);
 	/* free units; three 4-unit holds with a 1 ms TTL; confirms after they
 	 * expired; the sweep; free units again, holds left */
@@ -139,17 +140,20 @@ static void expired_holds_swept(void **state)
 		 "psql -qXtA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %u -U bench -d bench -c \""
 		 "SET search_path = onsale_peer;"
 		 "SELECT sum(available) FROM stock;"
-		 "CREATE TEMP TABLE h AS SELECT ga_hold(0, 4, 7, 0, 1, 0) AS id FROM generate_series(1, 3);"
+		 "CREATE TEMP TABLE h AS SELECT ga_hold(0, 4, 7, 0, 1, 0) AS id FROM "
+		 "generate_series(1, 3);"
 		 "SELECT sum(available) FROM stock;"
 		 "SELECT pg_sleep(0.01);"
 		 "SELECT sum(confirm_hold(id)) FROM h;"
 		 "SELECT expire_holds(100);"
-		 "SELECT sum(available) || ' ' || (SELECT count(*) FROM hold) FROM stock;\" | tr '\\n' ' '",
+		 "SELECT sum(available) || ' ' || (SELECT count(*) FROM hold) FROM stock;\" | tr "
+		 "'\\n' ' '",
 		 port);
 	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
 	long free0, free1, confirmed, expired, free2, left;
-	assert_int_equal(sscanf(out, "%ld %ld %ld %ld %ld %ld", &free0, &free1, &confirmed, &expired,
-				&free2, &left), 6);
+	assert_int_equal(sscanf(out, "%ld %ld %ld %ld %ld %ld", &free0, &free1, &confirmed,
+				&expired, &free2, &left),
+			 6);
 	assert_true(free0 >= 12);
 	assert_int_equal(free1, free0 - 12);
 	assert_int_equal(confirmed, -3); /* each -1: expired */
@@ -164,9 +168,10 @@ static void bad_arguments(void **state)
 {
 	char cmd[1024];
 	(void)state;
-	const char *bad[] = {"--depth 0", "--confirm 101", "--abandon 200", "--hold-ttl 0",
-			     "--connections 0", "--connections 9999", "--units x",
-			     "--scenario seat-pick", "--duration -1", "extra"};
+	const char *bad[] = {"--depth 0",    "--confirm 101",	     "--abandon 200",
+			     "--hold-ttl 0", "--connections 0",	     "--connections 9999",
+			     "--units x",    "--scenario seat-pick", "--duration -1",
+			     "extra"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bench, bad[k]);
 		assert_int_equal(run_cmd(cmd, NULL, 0), 2);
@@ -188,6 +193,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	snprintf(bench, sizeof bench, "%.*sbin/bench-pg", n, argv[0]);
 	if (!cut || access(bench, X_OK))
-		snprintf(bench, sizeof bench, "%s/bin/bench-pg", getenv("BUILD") ? getenv("BUILD") : "build");
+		snprintf(bench, sizeof bench, "%s/bin/bench-pg",
+			 getenv("BUILD") ? getenv("BUILD") : "build");
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
