@@ -51,6 +51,7 @@ enum scenario { SC_GA, SC_SEAT };
 #define RECHECKS_MAX 100       /* sold-out rechecks at the end of a run */
 #define CONNECT_TIMEOUT_S 5
 #define SETUP_BATCH 512        /* set-up commands pipelined at once */
+#define ORDERS_MAX UNITS_MAX   /* acknowledged confirms kept per connection (--verify) */
 
 struct opts {
 	const char *host, *scenario_name;
@@ -270,7 +271,7 @@ static void add_order(struct worker *w, uint64_t id, unsigned qty)
 		return;
 	if (w->n_orders == w->cap_orders) {
 		size_t cap = w->cap_orders ? w->cap_orders * 2 : 4096;
-		struct br_order *o = realloc(w->orders, cap * sizeof *o);
+		struct br_order *o = cap <= ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
 		if (!o) {
 			w->failed = 1;
 			return;
