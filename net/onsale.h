@@ -65,7 +65,9 @@
 #define ONSALE_BUFFER_BYTES_MIN (64u * 1024u)
 #define ONSALE_BUFFER_BYTES_MAX (64u * 1024u * 1024u)
 #define ONSALE_CONNECT_TIMEOUT_MS_DEFAULT 5000
+#ifndef ONSALE_CALL_TIMEOUT_MS_DEFAULT /* a profiling build (valgrind) sets more */
 #define ONSALE_CALL_TIMEOUT_MS_DEFAULT 10000
+#endif
 
 /* Roles a connection authenticates as (HELLO). */
 enum onsale_role {

@@ -122,10 +122,14 @@ static const struct field hello_f[] = {
 	F(struct proto_hello, role, 0), A(struct proto_hello, key, 8),
 };
 
-/* Reply head, relative to struct proto_reply. */
+/* Reply head, relative to struct proto_reply; the same less bad_reason
+ * (always 0 with a result) relative to struct result. */
 static const struct field reply_head_f[] = {
 	F(struct proto_reply, res.replayed, 0), F(struct proto_reply, bad_reason, 1),
 	F(struct proto_reply, res.low_stock_tiers, 4),
+};
+static const struct field result_head_f[] = {
+	F(struct result, replayed, 0), F(struct result, low_stock_tiers, 4),
 };
 
 #define HV(m, off) F(struct hold_view, m, off)
@@ -430,10 +434,13 @@ static void unpack(const struct field *f, unsigned n, void *mem, const uint8_t *
 }
 #endif
 
-static void pack_layout(const struct layout *l, const void *msg, uint8_t *body)
+/* msg is the described struct less its first skip bytes (a result packed
+ * from where it lies instead of from a proto_reply around it). */
+static void pack_layout(const struct layout *l, const void *msg, size_t skip, uint8_t *body)
 {
 	for (unsigned i = 0; i < l->nparts; i++)
-		pack(l->parts[i].f, l->parts[i].n, (const uint8_t *)msg + l->parts[i].mem_off,
+		pack(l->parts[i].f, l->parts[i].n,
+		     (const uint8_t *)msg + (l->parts[i].mem_off - skip),
 		     body + l->parts[i].wire_off);
 }
 
@@ -738,7 +745,7 @@ size_t proto_encode_request(uint8_t *buf, size_t cap, const struct proto_request
 	body_len = body_bytes(l, req);
 	if (body_len < 0 || !put_frame(buf, cap, &h, (size_t)body_len))
 		return 0;
-	pack_layout(l, req, buf + PROTO_HEADER_BYTES);
+	pack_layout(l, req, 0, buf + PROTO_HEADER_BYTES);
 	put_tail(l, req, buf + PROTO_HEADER_BYTES);
 	return PROTO_HEADER_BYTES + (size_t)body_len;
 }
@@ -765,17 +772,43 @@ size_t proto_encode_reply(uint8_t *buf, size_t cap, const struct proto_reply *re
 	if (body_len < 0 || !put_frame(buf, cap, &h, PROTO_REPLY_HEAD_BYTES + (size_t)body_len))
 		return 0;
 	pack(reply_head_f, COUNT(reply_head_f), rep, buf + PROTO_HEADER_BYTES);
-	pack_layout(l, rep, body);
+	pack_layout(l, rep, 0, body);
 	put_tail(l, rep, body);
 	return PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + (size_t)body_len;
 }
 
+/* Whether every part of a fixed layout lies in proto_reply's res. */
+static int layout_in_result(const struct layout *l)
+{
+	if (l->tail != TAIL_NONE)
+		return 0;
+	for (unsigned i = 0; i < l->nparts; i++)
+		if (l->parts[i].mem_off < RP(res) ||
+		    l->parts[i].mem_off >= RP(res) + sizeof(struct result))
+			return 0;
+	return 1;
+}
+
+/* Packed from *res where it lies: the common reply (a hold, a ticket) is
+ * not first copied into a proto_reply (1.4 KB zeroed and copied per reply). */
 size_t proto_encode_result(uint8_t *buf, size_t cap, uint64_t request_id, uint8_t opcode,
 			   const struct result *res)
 {
-	struct proto_reply rep = { .request_id = request_id, .opcode = opcode, .res = *res };
+	const struct layout *l = reply_layout(opcode, res->status);
+	struct header h = { .opcode = opcode, .flags = PROTO_F_REPLY,
+			    .status = (uint16_t)res->status, .request_id = request_id };
 
-	return proto_encode_reply(buf, cap, &rep);
+	if (!l || !layout_in_result(l)) {
+		struct proto_reply rep = { .request_id = request_id, .opcode = opcode,
+					   .res = *res };
+
+		return proto_encode_reply(buf, cap, &rep);
+	}
+	if (!put_frame(buf, cap, &h, PROTO_REPLY_HEAD_BYTES + (size_t)l->bytes))
+		return 0;
+	pack(result_head_f, COUNT(result_head_f), res, buf + PROTO_HEADER_BYTES);
+	pack_layout(l, res, RP(res), buf + PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
+	return PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + (size_t)l->bytes;
 }
 
 size_t proto_encode_bad_frame(uint8_t *buf, size_t cap, uint64_t request_id, uint8_t opcode,
@@ -796,12 +829,13 @@ int proto_role_allows(enum proto_role role, uint8_t opcode)
 	return op && (unsigned)role < PROTO_ROLES && (op->roles >> role & 1u);
 }
 
+/* Every core command's opcode is its command type (proto_check_tables
+ * holds the table to that), so this is a look-up, not a search. */
 uint8_t proto_op_of_cmd(uint8_t cmd_type)
 {
-	for (unsigned i = 0; i < PROTO_OP_LIMIT; i++)
-		if (ops[i].name && ops[i].cmd_type == cmd_type && cmd_type)
-			return (uint8_t)i;
-	return 0;
+	const struct op *op = op_get(cmd_type);
+
+	return op && cmd_type && op->cmd_type == cmd_type ? cmd_type : 0;
 }
 
 const char *proto_op_name(uint8_t opcode)
@@ -891,7 +925,10 @@ const char *proto_check_tables(void)
 	if (!bad)
 		bad = check_plain(tiers_a.f, tiers_a.n, tiers_a.wire_stride);
 	for (unsigned i = 0; i < PROTO_OP_LIMIT && !bad; i++)
-		if (ops[i].name && ops[i].cmd_type && proto_op_of_cmd(ops[i].cmd_type) != i)
+		if (ops[i].name && ops[i].cmd_type && (ops[i].cmd_type != i ||
+							proto_op_of_cmd(ops[i].cmd_type) != i))
 			bad = ops[i].name;
+	if (!bad)
+		bad = check_plain(result_head_f, COUNT(result_head_f), PROTO_REPLY_HEAD_BYTES);
 	return bad;
 }

@@ -370,6 +370,35 @@ static void test_cmd_and_result_wrappers(void **state)
 	same_reply(&r, &s, ex(PROTO_OP_REDEEM));
 }
 
+/* proto_encode_result packs a result where it lies; byte for byte the
+ * frame proto_encode_reply makes from a proto_reply holding it. */
+static void test_result_same_bytes_as_reply(void **state)
+{
+	static struct proto_reply a;
+
+	(void)state;
+	for (unsigned round = 0; round < 20; round++)
+		for (unsigned i = 0; i < EXPECTS; i++) {
+			const struct expect *e = &expect[i];
+			size_t n, m;
+
+			if (!e->cmd_type)
+				continue; /* hello, ping, stats, seats: not a result */
+			fill_reply(&a, e);
+			a.bad_reason = 0;
+			if (round % 4 == 3)
+				a.res.status = ST_SOLD_OUT; /* refusals too */
+			n = proto_encode_reply(frame, sizeof(frame), &a);
+			m = proto_encode_result(frame2, sizeof(frame2), a.request_id, a.opcode,
+						&a.res);
+			assert_true(n > 0);
+			assert_int_equal(m, n);
+			assert_memory_equal(frame2, frame, n);
+			assert_int_equal(proto_encode_result(frame2, n - 1, a.request_id, a.opcode,
+							     &a.res), 0);
+		}
+}
+
 /* Server statuses carry the reply head alone, whatever the opcode. */
 static void test_server_status_reply_is_head_only(void **state)
 {
@@ -765,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_reply_round_trip),
 		cmocka_unit_test(test_cmd_and_result_wrappers),
+		cmocka_unit_test(test_result_same_bytes_as_reply),
 		cmocka_unit_test(test_server_status_reply_is_head_only),
 		cmocka_unit_test(test_golden_bytes),
 		cmocka_unit_test(test_bad_header),
