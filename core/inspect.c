@@ -48,3 +48,10 @@ enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tie
 		*score += ev->seats[seats[i]].rank;
 	return ST_OK;
 }
+
+uint16_t core_event_limit(const struct core *c, uint32_t event_id)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	return ev ? ev->cfg.customer_limit : 0;
+}

@@ -31,4 +31,9 @@ int core_customers_each(const struct core *c, uint32_t event_id, core_customer_f
 enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tier, uint8_t qty,
 			    uint8_t flags, uint32_t *score);
 
+/* The event's per-customer unit limit; 0 when it has none or is unknown.
+ * What CMD_Q_EVENT would say, without building a result: the server asks
+ * it on every GA hold. */
+uint16_t core_event_limit(const struct core *c, uint32_t event_id);
+
 #endif

@@ -51,10 +51,7 @@ static enum status query(struct shard *s, uint8_t type, uint32_t event_id, uint8
 
 uint16_t exec_event_limit(struct shard *s, uint32_t event_id)
 {
-	struct result res;
-	if (query(s, CMD_Q_EVENT, event_id, 0, 0, &res) != ST_OK)
-		return 0;
-	return res.event.event.customer_limit;
+	return core_event_limit(shard_store_core(s->store), event_id);
 }
 
 static uint32_t local_units(struct shard *s, uint32_t event_id, uint64_t customer_id)
