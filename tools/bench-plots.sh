@@ -176,6 +176,7 @@ bars() {
         ($sys | to_entries[] | "S[\(.key + 1)] = \(.value | gpstr)"),
         "set xtics (\([$sc | to_entries[] | "\(.value | gpstr) \(.key * ($ns + 1) + ($ns - 1) / 2)"] | join(", ")))",
         "ymin = \([$bars[].y] | min | log10 | floor | pow(10; .))",
+        "ymax = \([$bars[].y] | max * 3 | log10 | ceil | pow(10; .))",
         "xmax = \([$bars[].x] | max)",
         "title = \("Operations/s per scenario, onsale and peers: \($sc | join(", "))" | gpstr)",
         "#DATA", ($bars[] | "\(.x) \(.y) \(.k) \(.v | gpstr) \(.q | gpstr)")

@@ -3,13 +3,14 @@
 # (a PostgreSQL peer is orders of magnitude below onsale), each bar labelled
 # with its value and, for a peer, how many times faster onsale was. Set
 # before it: data (rows "x ops_per_s system_index value_label ratio_label"),
-# ns, S[1..ns] (system names), the scenario xtics, ymin, xmax, title, out.
+# ns, S[1..ns] (system names), the scenario xtics, ymin, ymax (the decade
+# above 3x the tallest bar: room for its labels), xmax, title, out.
 set output out
 set title title
 set ylabel "operations/s (log scale)"
 set logscale y
 set format y "%.0s%c"
-set yrange [ymin:*]
+set yrange [ymin:ymax]
 set xrange [-0.7:xmax + 0.7]
 set grid noxtics
 set style fill solid 0.85 border -1
