@@ -16,7 +16,7 @@
 #   COMPARE_SYSTEMS  which systems (default "onsale redis postgresql")
 #   COMPARE_OUT      the JSON file (default var/compare.json)
 # Each bench keeps its own concurrency defaults (onsale-bench and
-# bench-redis: 4 connections x 32 pipelined; bench-pg: 32 connections, one
+# bench-redis: 4 connections x 32 pipelined; bench-pg: 16 connections, one
 # transaction in flight each: a backend runs one at a time).
 set -euo pipefail
 build=${1:-build}
