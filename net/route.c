@@ -49,7 +49,9 @@ static struct req *req_alloc(struct shard *s)
 	r->pending = r->tries = 0;
 	r->reserved = r->have_res = false;
 	r->big = NULL;
-	memset(&r->res, 0, sizeof r->res);
+	/* the head only: every path writes the rest before a reply reads it
+	 * (an answer, fail(), a sum's first answer); STATS reads the status */
+	memset(&r->res, 0, offsetof(struct result, hold));
 	return r;
 }
 
@@ -77,6 +79,25 @@ static void send_msg(struct shard *s, struct req *r, uint8_t kind, uint8_t to, c
 	m->big = r->big;
 	r->pending++;
 	msg_send(s, m, to);
+}
+
+/* An answer into the request: the result's head and the view its reply
+ * packs (hold or ticket, by opcode), not the whole 1.3 KB result. */
+static void take_result(struct req *r, const struct result *res)
+{
+	size_t n = sizeof *res;
+	switch (r->opcode) {
+	case PROTO_OP_HOLD: case PROTO_OP_HOLD_EXTEND: case PROTO_OP_HOLD_RELEASE:
+	case PROTO_OP_CONFIRM: case PROTO_OP_Q_HOLD: case PROTO_OP_Q_ORDER:
+		n = offsetof(struct result, hold) + sizeof res->hold;
+		break;
+	case PROTO_OP_REDEEM: case PROTO_OP_REFUND: case PROTO_OP_EXCHANGE: case PROTO_OP_Q_TICKET:
+		n = offsetof(struct result, ticket) + sizeof res->ticket;
+		break;
+	default:
+		break;
+	}
+	memcpy(&r->res, res, n);
 }
 
 static void fail(struct shard *s, struct req *r, enum status st)
@@ -244,7 +265,7 @@ static void hold_done(struct shard *s, struct req *r, const struct msg *m)
 			return;
 		}
 	}
-	r->res = m->res;
+	take_result(r, &m->res);
 	if (r->reserved && (st != ST_OK || r->res.replayed ||
 			    r->exec_shard == route_home(s->srv, r->cmd.hold.customer_id)))
 		unreserve(s, r);
@@ -405,7 +426,7 @@ static void answered(struct req *r, const struct msg *m)
 {
 	switch (r->step) {
 	case STEP_ONE:
-		r->res = m->res;
+		take_result(r, &m->res);
 		break;
 	case STEP_BROADCAST:
 		if (!r->have_res || (r->res.status == ST_OK && m->res.status != ST_OK)) {
