@@ -4,8 +4,8 @@
  * and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
  * the bench's back; holds past their TTL are refused at confirm and swept. Skipped, with the reason
- * printed, when no PostgreSQL server is installed (`make compare` installs it; `make test` does
- * not). About 10 s.
+ * printed, when no PostgreSQL server is installed (`make test` and `make compare`
+ * install it). About 10 s.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * the reclaiming in the hold scripts and are sold again; --verify-only
  * catches a seat or a unit changed behind the bench's back; bad options
  * exit 2. Skipped, with the reason printed, when redis-server is not
- * installed (`make compare` installs it; `make test` does not). A few
+ * installed (`make test` and `make compare` install it). A few
  * seconds.
  */
 #include <setjmp.h>
