@@ -81,23 +81,24 @@ static void send_msg(struct shard *s, struct req *r, uint8_t kind, uint8_t to, c
 	msg_send(s, m, to);
 }
 
+size_t route_result_bytes(uint8_t type)
+{
+	switch (type) {
+	case CMD_HOLD: case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_HOLD_EXPIRE:
+	case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
+		return offsetof(struct result, hold) + sizeof(struct hold_view);
+	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
+		return offsetof(struct result, ticket) + sizeof(struct ticket_view);
+	default:
+		return sizeof(struct result);
+	}
+}
+
 /* An answer into the request: the result's head and the view its reply
- * packs (hold or ticket, by opcode), not the whole 1.3 KB result. */
+ * packs, not the whole 1.3 KB result. */
 static void take_result(struct req *r, const struct result *res)
 {
-	size_t n = sizeof *res;
-	switch (r->opcode) {
-	case PROTO_OP_HOLD: case PROTO_OP_HOLD_EXTEND: case PROTO_OP_HOLD_RELEASE:
-	case PROTO_OP_CONFIRM: case PROTO_OP_Q_HOLD: case PROTO_OP_Q_ORDER:
-		n = offsetof(struct result, hold) + sizeof res->hold;
-		break;
-	case PROTO_OP_REDEEM: case PROTO_OP_REFUND: case PROTO_OP_EXCHANGE: case PROTO_OP_Q_TICKET:
-		n = offsetof(struct result, ticket) + sizeof res->ticket;
-		break;
-	default:
-		break;
-	}
-	memcpy(&r->res, res, n);
+	memcpy(&r->res, res, route_result_bytes(r->opcode));
 }
 
 static void fail(struct shard *s, struct req *r, enum status st)

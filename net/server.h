@@ -83,6 +83,11 @@ int route_request(struct shard *s, uint32_t ci, const struct proto_request *pr);
 /* A message came back to its owner. */
 void route_done(struct shard *s, struct msg *m);
 struct req *route_req(struct shard *s, uint32_t index);
+/* Bytes of struct result a command's answer uses: the head and the view
+ * its reply packs (hold, ticket), the whole result for the others. Takes a
+ * command type or an opcode (a core command's opcode is its type, which
+ * proto_check_tables holds). */
+size_t route_result_bytes(uint8_t type);
 void route_req_free(struct shard *s, struct req *r);
 
 /* shard_exec.c */

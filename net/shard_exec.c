@@ -33,7 +33,7 @@
 enum status exec_cmd(struct shard *s, const struct cmd *cmd, struct result *res,
 		     uint64_t *wait_lsn)
 {
-	memset(res, 0, sizeof *res);
+	memset(res, 0, route_result_bytes(cmd->type)); /* what the answer shows */
 	return shard_store_execute(s->store, cmd, s->now_ms, res, wait_lsn);
 }
 
