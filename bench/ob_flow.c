@@ -516,11 +516,15 @@ static int fail(struct ob_worker *w, int rc)
 	return rc;
 }
 
-/* Open loop with nothing due: sleeps until a reply or the next start. */
+/* Open loop with nothing to do: sleeps until a reply or the next start.
+ * When every slot is busy, a start that is already due must wait for a
+ * reply anyway: sleep on the socket then, rather than return at once and
+ * spin (a spinning bench thread takes the cores from the server it
+ * measures, which is what held open-loop runs at a fraction of the rate). */
 static void wait_due(struct ob_worker *w, long pending)
 {
 	uint64_t t = obu_now_ns(), wait = w->next_due > t ? w->next_due - t : 0;
-	if (wait > 100000000u)
+	if (onsale_inflight(w->c) >= ob_opt.depth || wait > 100000000u)
 		wait = 100000000u;
 	struct pollfd pfd = {.fd = onsale_fd(w->c),
 			     .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
