@@ -8,7 +8,9 @@
 #                              DIR/onsaled.conf, data in DIR/data, log in
 #                              DIR/onsaled.log; listens on 127.0.0.1:PORT,
 #                              durable (fdatasync on, onsaled's default);
-#                              returns once it accepts connections
+#                              returns once it accepts connections;
+#                              ONSALED_ARGS: more onsaled options
+#                              (e.g. "--shards 1")
 #   onsale_stop                stops it (SIGTERM, waits); the caller removes DIR
 # Only one onsaled per shell: its pid is kept in ONSALE_PID.
 
@@ -30,8 +32,10 @@ onsale_start() {
   local port=${3:?onsale_start BUILD DIR PORT} i
   mkdir -p "$dir" || return 1
   "$build/bin/onsaled" --gen-config "$dir/onsaled.conf" >/dev/null || return 1
+  local -a more
+  read -r -a more <<<"${ONSALED_ARGS:-}"
   "$build/bin/onsaled" -l "127.0.0.1:$port" -d "$dir/data" -c "$dir/onsaled.conf" \
-    >"$dir/onsaled.log" 2>&1 &
+    "${more[@]}" >"$dir/onsaled.log" 2>&1 &
   ONSALE_PID=$!
   for ((i = 0; i < ONSALE_START_WAIT_S * 10; i++)); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
