@@ -131,7 +131,8 @@ bench-wal: deps
 # tools/bench-local.sh starts a fresh onsaled (temporary data directory, free
 # port, keys from --gen-config), runs ga-flash and seat-flash with --json
 # --verify, prints their JSON lines and stops the server. Extra options as
-# BENCH_ARGS="--connections 2 --depth 64". The in-process core and WAL
+# BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
+# units, 100,000 seats, 8 x 256). The in-process core and WAL
 # benchmarks stay `make bench-core` and `make bench-wal`.
 bench: deps
 	@$(MAKE) --no-print-directory all
