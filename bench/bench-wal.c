@@ -428,6 +428,7 @@ int main(int argc, char **argv)
 	printf("  %-28s %14.0f\n", "replay records/s", replay_rps);
 	printf("  %-28s %14llu\n", "records", (unsigned long long)durable);
 	printf("  %-28s %14llu\n", "segments", (unsigned long long)ws.segments_created);
+	printf("  %-28s %14llu\n", "waits for a zeroed segment", (unsigned long long)ws.spare_waits);
 	printf("Recovery: %u GA sales (hold + confirm) of a %u-unit event\n", c.recovery_sales,
 	       SALE_UNITS);
 	printf("  %-28s %14llu\n", "records", (unsigned long long)rf.records);

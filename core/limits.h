@@ -222,12 +222,20 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #define STORAGE_OPS_INFLIGHT_MAX 64u
 #endif
 
+/* A new WAL segment is zero-filled (really written) before use, one
+ * write of this many zero bytes at a time, so that appends overwrite
+ * initialized extents (docs/WAL.md "Files"). */
+#ifndef WAL_ZERO_CHUNK_BYTES
+#define WAL_ZERO_CHUNK_BYTES (1u << 20)
+#endif
+
 /* Segment files one WAL directory may hold for a shard (segments before the
  * last snapshot are removed, so this is far above normal). */
 #ifndef WAL_SEGMENTS_MAX
 #define WAL_SEGMENTS_MAX 4096u
 #endif
 
+static_assert(WAL_ZERO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "zero chunks are whole pages");
 static_assert((WAL_PAGE_BYTES & (WAL_PAGE_BYTES - 1)) == 0, "WAL page is a power of two");
 static_assert(WAL_BATCH_BYTES_MAX % WAL_PAGE_BYTES == 0, "batches are whole pages");
 static_assert(WAL_BATCH_BYTES_MAX >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),

@@ -314,6 +314,8 @@ static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
 	for (uint64_t seg = l.lo; l.count > 1 && seg < l.hi; seg++) {
 		uint64_t next_first = UINT64_MAX;
 		rc = segment_first_lsn(s, seg + 1, &next_first);
+		if (rc == -EUCLEAN)
+			rc = 0; /* no header yet: the WAL's spare segment (net/wal.c) */
 		if (rc || next_first > keep_lsn + 1)
 			break;
 		char name[STORAGE_NAME_BYTES_MAX];

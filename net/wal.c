@@ -9,6 +9,15 @@
  * whole pages: it starts on the page holding the end of the previous batch
  * (those bytes are carried over in w->tail and written again), which is what
  * O_DIRECT needs and costs at most one page per batch.
+ *
+ * Segments are zero-filled (written, not just allocated) before their first
+ * record, so appends overwrite initialized extents: ext4 then completes an
+ * O_DIRECT write without an io_uring worker and an fdatasync has no extent
+ * conversion to commit. The next segment (the spare) is created and zeroed
+ * in the background, one chunk write at a time, as soon as the current one
+ * is in use; rollover waits for it only if it is not ready yet. A spare that
+ * never got a header is a stale trailing segment to recovery (deleted by
+ * wal_open), as before.
  */
 #include "net/wal.h"
 
@@ -18,7 +27,8 @@
 #include <string.h>
 
 enum batch_state { B_FREE, B_FILLING, B_QUEUED, B_WRITING, B_SYNCING };
-enum { OP_WRITE = 1, OP_FSYNC = 2, OP_OPEN = 3 };
+enum { OP_WRITE = 1, OP_FSYNC = 2, OP_OPEN = 3, OP_ZERO = 4, OP_ZSYNC = 5 };
+enum spare_state { SP_NONE, SP_ZEROING, SP_SYNCING, SP_READY, SP_FAILED };
 
 #define CQES_PER_POLL 8
 
@@ -47,6 +57,10 @@ struct wal {
 	int seg_file;
 	uint64_t segment, seg_bytes, seg_off; /* seg_off 0: header not yet written */
 	uint8_t tail[WAL_PAGE_BYTES];          /* the partial page before seg_off */
+	uint8_t *zero;                         /* WAL_ZERO_CHUNK_BYTES of zeros */
+	enum spare_state spare;                /* the next segment, being prepared */
+	int spare_file;
+	uint64_t spare_off; /* bytes of the spare zeroed so far */
 	struct wal_stats stats;
 };
 
@@ -127,6 +141,71 @@ static struct batch *filling_batch(struct wal *w, uint32_t frame_bytes)
 	return b;
 }
 
+static uint32_t zero_len(const struct wal *w, uint64_t off)
+{
+	uint64_t left = w->opt.segment_bytes - off;
+	return left < WAL_ZERO_CHUNK_BYTES ? (uint32_t)left : WAL_ZERO_CHUNK_BYTES;
+}
+
+/* Queues the spare's next zero chunk, or its fdatasync once all are done. */
+static void submit_zero(struct wal *w)
+{
+	int rc;
+	if (w->spare_off < w->opt.segment_bytes) {
+		w->spare = SP_ZEROING;
+		rc = storage_write(w->st, w->spare_file, w->zero, zero_len(w, w->spare_off),
+				   w->spare_off, cookie(OP_ZERO, 0));
+	} else {
+		w->spare = SP_SYNCING;
+		rc = storage_fsync(w->st, w->spare_file, cookie(OP_ZSYNC, 0));
+	}
+	if (!rc)
+		rc = storage_submit(w->st);
+	if (rc)
+		fail(w, rc);
+}
+
+/* Starts preparing the segment after the current one (created, zeroed,
+ * synced) unless it is under way. A failed create is left to rollover. */
+static void prepare_spare(struct wal *w)
+{
+	if (w->error || !w->has_segment || w->spare != SP_NONE)
+		return;
+	char name[STORAGE_NAME_BYTES_MAX];
+	wal_segment_name(name, sizeof name, w->opt.shard, w->segment + 1);
+	int fd = storage_create(w->st, name, w->opt.segment_bytes);
+	if (fd < 0) {
+		w->spare = SP_FAILED;
+		return;
+	}
+	w->spare_file = fd;
+	w->spare_off = 0;
+	submit_zero(w);
+}
+
+static void on_zero(struct wal *w, unsigned op, int32_t res)
+{
+	if (op == OP_ZSYNC && w->spare == SP_SYNCING) {
+		if (res < 0) /* never retried, as for the batches */
+			fail(w, res);
+		else
+			w->spare = SP_READY;
+		return;
+	}
+	if (op != OP_ZERO || w->spare != SP_ZEROING)
+		return;
+	if (res == -EINTR || res == -EAGAIN)
+		res = 0;
+	else if (res <= 0) {
+		fail(w, res < 0 ? res : -EIO);
+		return;
+	}
+	if (res && (uint32_t)res < zero_len(w, w->spare_off))
+		w->stats.short_writes++;
+	w->spare_off += (uint64_t)res; /* a short write continues where it stopped */
+	submit_zero(w);
+}
+
 static int submit_write(struct wal *w, struct batch *b)
 {
 	unsigned idx = (unsigned)(b - w->b);
@@ -142,6 +221,7 @@ static int submit_write(struct wal *w, struct batch *b)
 /* Sends the oldest batch if nothing is in flight and it holds records. */
 static void kick(struct wal *w)
 {
+	prepare_spare(w);
 	if (w->error || !w->count)
 		return;
 	struct batch *b = &w->b[w->head];
@@ -212,6 +292,10 @@ static int reap(struct wal *w, int wait_min)
 		return n == -EINTR || n == -EAGAIN ? 0 : n;
 	for (int i = 0; i < n; i++) {
 		unsigned op = (unsigned)(cq[i].cookie >> 32), idx = (unsigned)cq[i].cookie;
+		if (op == OP_ZERO || op == OP_ZSYNC) {
+			on_zero(w, op, cq[i].res);
+			continue;
+		}
 		if (idx >= WAL_BATCH_BUFFERS)
 			continue;
 		if (op == OP_WRITE)
@@ -222,20 +306,69 @@ static int reap(struct wal *w, int wait_min)
 	return n;
 }
 
+/* Blocks for at least one completion and handles it. */
+static void wait_one(struct wal *w)
+{
+	int n = reap(w, 1);
+	if (n < 0)
+		fail(w, n);
+}
+
 static bool in_flight(const struct wal *w)
 {
 	return w->count &&
 	       (w->b[w->head].state == B_WRITING || w->b[w->head].state == B_SYNCING);
 }
 
-/* Ends the current segment and creates the next (file and directory are
- * fsynced by storage_create). */
-static int rollover(struct wal *w)
+static int write_all(struct wal *w, int file, const uint8_t *buf, uint32_t len, uint64_t off);
+static int sync_file(struct wal *w, int file);
+
+/* Creates segment next and zero-fills it before returning (the first
+ * segment, or when preparing the spare failed to start). */
+static int create_zeroed(struct wal *w, uint64_t next)
 {
-	uint64_t next = w->segment + (w->has_segment ? 1 : 0);
+	while (in_flight(w) && !w->error) /* the waits below take every completion */
+		wait_one(w);
+	if (w->error)
+		return w->error;
 	char name[STORAGE_NAME_BYTES_MAX];
 	wal_segment_name(name, sizeof name, w->opt.shard, next);
 	int fd = storage_create(w->st, name, w->opt.segment_bytes);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	for (uint64_t off = 0; !rc && off < w->opt.segment_bytes; off += zero_len(w, off))
+		rc = write_all(w, fd, w->zero, zero_len(w, off), off);
+	if (!rc)
+		rc = sync_file(w, fd);
+	if (rc) {
+		storage_close(w->st, fd);
+		storage_unlink(w->st, name);
+	}
+	return rc ? rc : fd;
+}
+
+/* The next segment's file: the spare once it is ready (waiting for it if
+ * it is being zeroed), else one created and zeroed now. */
+static int next_segment_file(struct wal *w, uint64_t next)
+{
+	if (w->spare == SP_ZEROING || w->spare == SP_SYNCING)
+		w->stats.spare_waits++;
+	while ((w->spare == SP_ZEROING || w->spare == SP_SYNCING) && !w->error)
+		wait_one(w);
+	if (w->error)
+		return w->error;
+	enum spare_state was = w->spare;
+	w->spare = SP_NONE;
+	return was == SP_READY ? w->spare_file : create_zeroed(w, next);
+}
+
+/* Ends the current segment and continues in the next, zero-filled one
+ * (file and directory fsynced by storage_create, zeros by an fdatasync). */
+static int rollover(struct wal *w)
+{
+	uint64_t next = w->segment + (w->has_segment ? 1 : 0);
+	int fd = next_segment_file(w, next);
 	if (fd < 0)
 		return fd;
 	if (w->has_segment) {
@@ -308,11 +441,8 @@ int wal_poll(struct wal *w)
 int wal_wait(struct wal *w)
 {
 	kick(w);
-	if (in_flight(w) && !w->error) {
-		int n = reap(w, 1);
-		if (n < 0)
-			fail(w, n);
-	}
+	if (in_flight(w) && !w->error)
+		wait_one(w);
 	return wal_poll(w);
 }
 
@@ -320,6 +450,9 @@ int wal_sync(struct wal *w)
 {
 	while (!w->error && w->durable_lsn + 1 < w->next_lsn)
 		wal_wait(w);
+	/* nothing in flight afterwards (snapshots use the same storage) */
+	while (!w->error && (w->spare == SP_ZEROING || w->spare == SP_SYNCING))
+		wait_one(w);
 	return w->error;
 }
 
@@ -384,7 +517,7 @@ static int wait_open_op(struct wal *w)
 	}
 }
 
-static int write_sync(struct wal *w, int file, const uint8_t *buf, uint32_t len, uint64_t off)
+static int write_all(struct wal *w, int file, const uint8_t *buf, uint32_t len, uint64_t off)
 {
 	for (uint32_t done = 0; done < len;) {
 		int rc = storage_write(w->st, file, buf + done, len - done, off + done,
@@ -395,12 +528,25 @@ static int write_sync(struct wal *w, int file, const uint8_t *buf, uint32_t len,
 			rc = wait_open_op(w);
 		if (rc <= 0)
 			return rc < 0 ? rc : -EIO;
+		if ((uint32_t)rc < len - done)
+			w->stats.short_writes++;
 		done += (uint32_t)rc;
 	}
+	return 0;
+}
+
+static int sync_file(struct wal *w, int file)
+{
 	int rc = storage_fsync(w->st, file, cookie(OP_OPEN, 0));
 	if (!rc)
 		rc = storage_submit(w->st);
 	return rc ? rc : wait_open_op(w);
+}
+
+static int write_sync(struct wal *w, int file, const uint8_t *buf, uint32_t len, uint64_t off)
+{
+	int rc = write_all(w, file, buf, len, off);
+	return rc ? rc : sync_file(w, file);
 }
 
 /* Zeroes everything the last batch could have touched after the end, so
@@ -470,6 +616,7 @@ static void free_buffers(struct wal *w)
 {
 	for (unsigned i = 0; i < WAL_BATCH_BUFFERS; i++)
 		free(w->b[i].buf);
+	free(w->zero);
 }
 
 int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt,
@@ -490,6 +637,10 @@ int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt
 		if (!w->b[i].buf)
 			goto out_free_buffers;
 	}
+	w->zero = aligned_alloc(WAL_PAGE_BYTES, WAL_ZERO_CHUNK_BYTES);
+	if (!w->zero)
+		goto out_free_buffers;
+	memset(w->zero, 0, WAL_ZERO_CHUNK_BYTES);
 	if (!scan) {
 		rc = wal_read(st, opt->shard, 0, NULL, NULL, &own);
 		if (rc)
@@ -500,6 +651,8 @@ int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt
 	if (scan->status == WAL_READ_CORRUPT)
 		goto out_free_buffers;
 	rc = resume(w, &scan->end);
+	if (!rc && !w->has_segment)
+		rc = rollover(w); /* zero-fills the first segment now, not at the first append */
 	if (rc)
 		goto out_free_buffers;
 	*out = w;
@@ -523,6 +676,8 @@ void wal_close(struct wal *w)
 	}
 	if (w->has_segment)
 		storage_close(w->st, w->seg_file);
+	if (w->spare != SP_NONE && w->spare != SP_FAILED)
+		storage_close(w->st, w->spare_file);
 	free_buffers(w);
 	free(w);
 }

@@ -37,12 +37,15 @@ struct wal;
 struct wal_stats {
 	uint64_t records, batches, fsyncs, bytes_written, short_writes, segments_created;
 	uint64_t eagain; /* appends refused because every buffer was busy */
+	uint64_t spare_waits; /* rollover waits for the next segment's zeroing */
 };
 
 /* Opens the writer of opt->shard on st. scan is a finished wal_read of the
  * same WAL (NULL: wal_open scans it itself). A corrupt WAL is refused with
  * -EUCLEAN. A torn tail is truncated: the bytes after the end are zeroed and
- * synced, stale segments removed. Returns 0 or -errno. */
+ * synced, stale segments removed. A new WAL's first segment is created and
+ * zero-filled here (blocking); later ones are prepared ahead in the
+ * background (net/wal.c). Returns 0 or -errno. */
 int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt,
 	     const struct wal_scan *scan);
 /* Frees the writer without waiting for anything (call wal_sync first for a
@@ -58,7 +61,9 @@ int wal_flush(struct wal *w);
  * something is in flight), then flushes. Returns 0 or the stop error. */
 int wal_poll(struct wal *w);
 int wal_wait(struct wal *w);
-/* Blocks until every appended record is durable. Returns 0 or the stop error. */
+/* Blocks until every appended record is durable and the next segment's
+ * zeroing (if under way) is done: no WAL I/O is in flight afterwards.
+ * Returns 0 or the stop error. */
 int wal_sync(struct wal *w);
 
 uint64_t wal_durable_lsn(const struct wal *w);

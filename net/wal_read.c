@@ -332,14 +332,17 @@ static bool continues(struct reader *r, size_t i, uint64_t expected, struct walf
 }
 
 /* No segment has a valid header: a fresh log whose first segment's first
- * batch was lost, unless frames say otherwise or older segments are gone. */
+ * batch was lost, unless frames say otherwise (one written after LSN 1 was
+ * durable: synced_lsn >= 1) or older segments are gone. Frames of that
+ * first batch itself (synced_lsn 0) may survive a crash without its
+ * header page: torn, like any record of the batch in flight. */
 static int no_valid_segment(struct reader *r)
 {
 	struct evidence ev = {0};
 	int rc = gather_evidence(r, 0, 0, &ev);
 	if (rc)
 		return rc;
-	if (r->segs[0] != 0 || ev.any) {
+	if (r->segs[0] != 0 || (ev.any && ev.synced_max >= 1)) {
 		set_damage(r, WAL_READ_CORRUPT, r->segs[0], 0, ev.any ? ev.synced_max : 0,
 			   r->hdr_verdict[0], "segment header damaged");
 		return 0;
