@@ -64,9 +64,13 @@ static int open_store(struct server *srv, struct shard *s)
 	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.data_dir, s->id);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
-	int rc = storage_uring_open(&s->st, dir, 0);
+	/* O_DIRECT: with zero-filled WAL segments (net/wal.c) a WAL write then
+	 * completes without an io_uring worker and an fdatasync writes back no
+	 * page cache (docs/PERFORMANCE.md, "Zero-filled segments") */
+	int rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
 	if (rc)
 		return rc;
+	int direct = storage_uring_direct(&s->st);
 	if (srv->cfg.no_fsync && (rc = storage_nosync_wrap(&s->st)))
 		return rc;
 	struct shard_store_options opt = {
@@ -80,11 +84,11 @@ static int open_store(struct server *srv, struct shard *s)
 	rc = shard_store_open(&s->store, &s->st, &opt, &rec);
 	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
 			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
-			"%016" PRIx64 "\n  %s\n",
+			"%016" PRIx64 ", %s I/O\n  %s\n",
 		s->id, rc ? "recovery FAILED: " : "recovered", rc ? strerror(-rc) : "",
 		rec.snapshot_lsn, rec.records_replayed, rec.last_lsn,
 		rec.wal_status == WAL_READ_TORN_TAIL ? "torn tail truncated" : "no torn tail",
-		rec.hash.hi, rec.hash.lo, rec.message);
+		rec.hash.hi, rec.hash.lo, direct ? "O_DIRECT" : "buffered", rec.message);
 	s->snapshot_lsn = rec.snapshot_lsn;
 	return rc;
 }

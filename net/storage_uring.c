@@ -302,6 +302,23 @@ static const struct storage_ops uring_ops = {
 	.destroy = ur_destroy,
 };
 
+/* Whether the directory's filesystem takes O_DIRECT (tmpfs does not). */
+static bool direct_works(int dir_fd)
+{
+	static const char probe[] = ".odirect-probe";
+	unlinkat(dir_fd, probe, 0); /* left over by a crash */
+	int fd = openat(dir_fd, probe, O_RDWR | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dir_fd, probe, 0);
+	return fd >= 0;
+}
+
+int storage_uring_direct(const struct storage *st)
+{
+	return st->ops == &uring_ops && ((struct uring_storage *)st->impl)->open_flags & O_DIRECT;
+}
+
 /* mkdir -p: creates dir and any missing parents. */
 static int make_dirs(const char *dir)
 {
@@ -340,6 +357,8 @@ int storage_uring_open(struct storage *out, const char *dir, unsigned flags)
 		goto out_close_dir;
 	u->event_fd = -1;
 	u->open_flags = flags & STORAGE_URING_DIRECT ? O_DIRECT : 0;
+	if (flags & STORAGE_URING_DIRECT_TRY && direct_works(u->dir_fd))
+		u->open_flags = O_DIRECT;
 	u->fds[0] = u->dir_fd;
 	for (int h = 1; h <= (int)STORAGE_FILES_MAX; h++)
 		u->fds[h] = -1;

@@ -2,14 +2,19 @@
  * test_wal_uring.c — the WAL on the io_uring file backend
  * (net/storage_uring.c), buffered and O_DIRECT: the wait fd wakes an event
  * loop when a batch completes, segments roll over as real preallocated
- * files, and the log reads back whole.
+ * files that are zero-filled (no unwritten extent left, where the
+ * filesystem reports extents), and the log reads back whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,29 @@ static int remove_file(void *ctx, const char *name)
 {
 	storage_unlink(ctx, name);
 	return 0;
+}
+
+/* Unwritten (allocated, never written) extents of path; 0 when the
+ * filesystem has no FIEMAP (then there is nothing to check). */
+static int unwritten_extents(const char *path)
+{
+	enum { EXTENTS = 64 };
+	static union {
+		struct fiemap fm;
+		uint8_t bytes[sizeof(struct fiemap) + EXTENTS * sizeof(struct fiemap_extent)];
+	} u;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	memset(&u, 0, sizeof u);
+	u.fm.fm_length = FIEMAP_MAX_OFFSET;
+	u.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	u.fm.fm_extent_count = EXTENTS;
+	int n = 0;
+	if (ioctl(fd, FS_IOC_FIEMAP, &u.fm) == 0)
+		for (unsigned i = 0; i < u.fm.fm_mapped_extents; i++)
+			n += !!(u.fm.fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN);
+	close(fd);
+	return n;
 }
 
 static void run(unsigned flags)
@@ -78,6 +106,7 @@ static void run(unsigned flags)
 	}
 	assert_int_equal(wal_sync(w), 0);
 	assert_true(wal_stats(w)->segments_created >= 3);
+	uint64_t segments = wal_stats(w)->segments_created;
 	wal_close(w);
 
 	/* segments are full-size preallocated files */
@@ -86,6 +115,11 @@ static void run(unsigned flags)
 	snprintf(path, sizeof path, "%s/wal-009-000000000000.seg", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, SEGMENT_BYTES);
+	/* zero-filled before use: written extents only, also in the spare */
+	assert_int_equal(unwritten_extents(path), 0);
+	snprintf(path, sizeof path, "%s/wal-009-%012llu.seg", dir,
+		 (unsigned long long)segments);
+	assert_int_equal(unwritten_extents(path), 0);
 
 	struct wal_scan s;
 	uint64_t count = 0;
@@ -109,11 +143,32 @@ static void direct_files(void **state)
 	run(STORAGE_URING_DIRECT);
 }
 
+/* STORAGE_URING_DIRECT_TRY: O_DIRECT exactly when the directory takes it,
+ * and the probe leaves no file behind (rmdir of the directory works). */
+static void direct_where_supported(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/onsale-wal-uring-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/probe", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(unlink(path), 0);
+	struct storage st;
+	assert_int_equal(storage_uring_open(&st, dir, STORAGE_URING_DIRECT_TRY), 0);
+	assert_int_equal(storage_uring_direct(&st), fd >= 0);
+	storage_destroy(&st);
+	assert_int_equal(rmdir(dir), 0);
+	run(STORAGE_URING_DIRECT_TRY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buffered_files),
 		cmocka_unit_test(direct_files),
+		cmocka_unit_test(direct_where_supported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
