@@ -12,6 +12,7 @@
  * lengths must then be multiples of WAL_PAGE_BYTES (the WAL's always are).
  */
 #include "net/storage_uring.h"
+#include "net/fd_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,14 +105,8 @@ static void ur_close(void *impl, int file)
 
 static int ur_size(void *impl, int file, uint64_t *bytes)
 {
-	struct stat st;
 	int fd = fd_of(impl, file);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st))
-		return -errno;
-	*bytes = (uint64_t)st.st_size;
-	return 0;
+	return fd < 0 ? fd : fd_size(fd, bytes);
 }
 
 static int ur_allocate(void *impl, int file, uint64_t bytes)
@@ -125,20 +120,7 @@ static int ur_allocate(void *impl, int file, uint64_t bytes)
 static int64_t ur_read(void *impl, int file, void *buf, uint32_t len, uint64_t off)
 {
 	int fd = fd_of(impl, file);
-	if (fd < 0)
-		return fd;
-	uint32_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (uint32_t)n;
-	}
-	return done;
+	return fd < 0 ? fd : fd_pread_full(fd, buf, len, off);
 }
 
 static struct io_uring_sqe *get_sqe(struct uring_storage *u)

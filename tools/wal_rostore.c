@@ -11,6 +11,7 @@
  * through the unchanged snapshot loader.
  */
 #include "tools/wal_tool.h"
+#include "net/fd_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -62,36 +63,14 @@ static void ro_close(void *impl, int file)
 
 static int ro_size(void *impl, int file, uint64_t *bytes)
 {
-	struct stat sb;
 	int fd = ro_fd(impl, file);
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &sb))
-		return -errno;
-	*bytes = (uint64_t)sb.st_size;
-	return 0;
+	return fd < 0 ? fd : fd_size(fd, bytes);
 }
 
 static int64_t ro_read(void *impl, int file, void *buf, uint32_t len, uint64_t off)
 {
 	int fd = ro_fd(impl, file);
-	uint32_t done = 0;
-
-	if (fd < 0)
-		return fd;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (uint32_t)n;
-	}
-	return done;
+	return fd < 0 ? fd : fd_pread_full(fd, buf, len, off);
 }
 
 /* A snapshot name hidden by snapshot_lsn_max. */
