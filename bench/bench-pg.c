@@ -190,10 +190,9 @@ static double run(PGconn *admin, struct ob_timeline *tl)
 	uint64_t t_start = obu_now_ns(), last = t_start;
 	while (!atomic_load(&bp_stop)) {
 		usleep(10000);
-		uint64_t t = obu_now_ns(), ops = 0;
-		for (int o = 0; o < OPS; o++)
-			ops += sum_field(offsetof(struct worker, done) +
-					 (size_t)o * sizeof(uint64_t));
+		uint64_t t = obu_now_ns();
+		uint64_t ops = obu_sum_array(bp_w, bp_opt.connections, sizeof *bp_w,
+					     offsetof(struct worker, done), OPS);
 		if ((bp_opt.duration > 0 && (double)(t - t_start) / 1e9 >= bp_opt.duration) ||
 		    (bp_opt.ops && ops >= bp_opt.ops))
 			atomic_store(&bp_stop, 1);

@@ -465,10 +465,7 @@ static uint64_t sum_field(size_t off)
 
 static uint64_t sum_done(void)
 {
-	uint64_t n = 0;
-	for (int o = 0; o < OPS; o++)
-		n += sum_field(offsetof(struct worker, done) + (size_t)o * sizeof(_Atomic uint64_t));
-	return n;
+	return obu_sum_array(W, O.connections, sizeof *W, offsetof(struct worker, done), OPS);
 }
 
 static void snap_ops(struct ob_snap *s, int op) /* op < 0: every type */

@@ -48,6 +48,17 @@ static inline uint64_t obu_sum(const void *base, size_t n, size_t stride, size_t
 	return s;
 }
 
+/* Sum of count consecutive _Atomic uint64_t counters (an array such as
+ * done[op]) starting at offset off, over n structs stride bytes apart. */
+static inline uint64_t obu_sum_array(const void *base, size_t n, size_t stride, size_t off,
+				     size_t count)
+{
+	uint64_t s = 0;
+	for (size_t o = 0; o < count; o++)
+		s += obu_sum(base, n, stride, off + o * sizeof(_Atomic uint64_t));
+	return s;
+}
+
 /* out = the histograms hist[op] (op < 0: all n_ops of them), hist an
  * array of n_ops struct ob_hist at offset off, of n structs stride apart. */
 static inline void obu_snap(struct ob_snap *out, const void *base, size_t n, size_t stride,

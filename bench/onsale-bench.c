@@ -52,10 +52,8 @@ static uint64_t sum_field(size_t off)
 
 static uint64_t sum_ops(void)
 {
-	uint64_t n = 0;
-	for (int o = 0; o < OB_OPS; o++)
-		n += sum_field(offsetof(struct ob_worker, done) + (size_t)o * sizeof(_Atomic uint64_t));
-	return n;
+	return obu_sum_array(ob_workers, ob_opt.connections, sizeof *ob_workers,
+			     offsetof(struct ob_worker, done), OB_OPS);
 }
 
 static void snap_all(struct ob_snap *s, int op) /* op < 0: every type */
