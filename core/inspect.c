@@ -62,3 +62,17 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id)
 
 	return ev ? ev->live_holds : 0;
 }
+
+uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
+			uint64_t idem_key)
+{
+	const struct event *ev = event_find(c, event_id);
+	const uint32_t *slot;
+	const struct hold *h;
+
+	if (!ev || !idem_key)
+		return 0;
+	slot = htab_find(&ev->idem, hold_idem_key(customer_id, idem_key));
+	h = slot ? &ev->holds[*slot] : NULL;
+	return h && h->customer_id == customer_id && h->idem_key == idem_key ? h->id : 0;
+}

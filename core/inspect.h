@@ -41,6 +41,12 @@ uint16_t core_event_limit(const struct core *c, uint32_t event_id);
  * runs while a shard has any. */
 uint32_t core_live_holds(const struct core *c, uint32_t event_id);
 
+/* The hold this shard took for the customer with that idempotency key, 0
+ * when none (a retry of it is answered with it: the cross-shard layer uses
+ * this to send a retry where the first hold is). */
+uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
+			uint64_t idem_key);
+
 /* GA stock transfers this shard gave the taker that the taker has not yet
  * acknowledged, oldest first, into out[cap]; returns how many there are
  * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them

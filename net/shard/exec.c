@@ -150,27 +150,59 @@ bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, u
 	uint16_t limit = exec_event_limit(nd, event_id);
 	if (!limit)
 		return false;
-	uint32_t remote = counts_get(&nd->counts, event_id, customer_id);
+	uint32_t remote = counts_get(&nd->counts, event_id, customer_id, 0);
 	return local_units(nd, event_id, customer_id) + remote + qty > limit;
 }
 
+/* Home node, before a hold that may be taken on another node: marks a
+ * best-available hold's idempotency key in flight (a second request with
+ * the same key meanwhile is told `overloaded`: retry), then counts the
+ * units against the customer's limit. Answers ok (units reserved when the
+ * event has a limit), customer_limit (nothing reserved; with a key the
+ * mark stays: the coordinator still looks for a first hold to replay), or
+ * overloaded (nothing kept). */
 static void reserve(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
+	uint64_t mark = h->mode == HOLD_BEST ? h->idem_key : 0;
+	struct counts *ct = &nd->counts;
 	memset(&m->res, 0, sizeof m->res);
-	if (exec_over_limit(nd, h->event_id, h->customer_id, h->qty))
-		m->res.status = ST_CUSTOMER_LIMIT;
-	else if (counts_add(&nd->counts, h->event_id, h->customer_id, h->qty))
+	if (mark && (counts_get(ct, h->event_id, h->customer_id, mark) ||
+		     counts_add(ct, h->event_id, h->customer_id, mark, 1))) {
 		m->res.status = ST_OVERLOADED;
+	} else if (exec_over_limit(nd, h->event_id, h->customer_id, h->qty)) {
+		m->res.status = ST_CUSTOMER_LIMIT;
+	} else if (exec_event_limit(nd, h->event_id) &&
+		   counts_add(ct, h->event_id, h->customer_id, 0, h->qty)) {
+		counts_add(ct, h->event_id, h->customer_id, mark, -1);
+		m->res.status = ST_OVERLOADED;
+	}
+	pool_return(nd, m);
+}
+
+/* Home node: a hold that reserved here ended its request: units back
+ * (qty, may be 0) and its key no longer in flight. */
+static void unreserve(struct node *nd, struct msg *m)
+{
+	const struct cmd_hold *h = &m->cmd.hold;
+	if (h->qty)
+		counts_add(&nd->counts, h->event_id, h->customer_id, 0, -(int64_t)h->qty);
+	if (h->idem_key)
+		counts_add(&nd->counts, h->event_id, h->customer_id, h->idem_key, -1);
 	pool_return(nd, m);
 }
 
 static void probe(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
+	const struct core *core = shard_store_core(nd->store);
 	memset(&m->res, 0, sizeof m->res);
-	m->res.status = core_best_probe(shard_store_core(nd->store), h->event_id, h->tier, h->qty,
-					h->flags, &m->score);
+	if (core_idem_hold(core, h->event_id, h->customer_id, h->idem_key)) {
+		m->res.replayed = 1; /* the first hold with this key is here */
+		pool_return(nd, m);
+		return;
+	}
+	m->res.status = core_best_probe(core, h->event_id, h->tier, h->qty, h->flags, &m->score);
 	pool_return(nd, m);
 }
 
@@ -205,11 +237,7 @@ void exec_msg(struct node *nd, struct msg *m)
 	case MSG_EXEC: run(nd, m); break;
 	case MSG_PROBE: probe(nd, m); break;
 	case MSG_RESERVE: reserve(nd, m); break;
-	case MSG_UNRESERVE:
-		counts_add(&nd->counts, m->cmd.hold.event_id, m->cmd.hold.customer_id,
-			   -(int64_t)m->cmd.hold.qty);
-		pool_return(nd, m);
-		break;
+	case MSG_UNRESERVE: unreserve(nd, m); break;
 	case MSG_STATS: stats(nd, m); break;
 	case MSG_SEATS: seats(nd, m); break;
 	default:

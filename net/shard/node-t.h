@@ -37,6 +37,7 @@
 struct shard_store;
 
 #define NIL32 UINT32_MAX
+#define NIL8 UINT8_MAX
 #define SEAT_SHARD_SHIFT 24
 #define SEAT_LOCAL_MASK ((1u << SEAT_SHARD_SHIFT) - 1)
 
@@ -59,6 +60,7 @@ struct msg {
 	uint8_t owner;    /* whose pool */
 	uint8_t at;       /* the shard it is sent to */
 	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
+	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;     /* on its way back to its owner */
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
@@ -96,7 +98,10 @@ struct req {
 	uint8_t step;
 	uint8_t pending;   /* messages out */
 	uint8_t tries;     /* best available: candidates tried */
-	bool reserved;     /* a reservation is held at the home shard */
+	bool reserved;     /* units are reserved at the home shard */
+	bool keyed;        /* its idempotency key is marked in flight at home */
+	bool over_limit;   /* home said: over the limit unless it is a replay */
+	uint8_t replay_at; /* best available: the shard that has the key, or NIL8 */
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */
@@ -110,6 +115,7 @@ struct req {
 
 struct count_slot {
 	uint64_t customer_id; /* 0: empty */
+	uint64_t key;         /* 0: units; else an idempotency key in flight */
 	uint32_t event_id;
 	uint32_t units;       /* on shards other than this one */
 };

@@ -59,7 +59,7 @@ static int count_one(void *ctx, uint64_t customer_id, uint32_t units)
 	struct count_ctx *c = ctx;
 	uint8_t home = node_home(c->n, customer_id);
 	if (home != c->at)
-		c->err = counts_add(&c->nodes[home]->counts, c->event_id, customer_id, units);
+		c->err = counts_add(&c->nodes[home]->counts, c->event_id, customer_id, 0, units);
 	return c->err;
 }
 

@@ -55,12 +55,9 @@ static void used_add(struct node *nd, int d)
 	atomic_store_explicit(&nd->msgs_used, u + (uint32_t)d, memory_order_relaxed);
 }
 
-struct msg *pool_msg_alloc(struct node *nd)
+void pool_msg_reuse(struct node *nd, struct msg *m)
 {
-	struct msg *m = nd->msg_free;
-	if (!m)
-		return NULL;
-	nd->msg_free = m->next;
+	assert(m->owner == nd->id);
 	uint32_t index = m->index;
 	memset(m, 0, offsetof(struct msg, cmd));
 	m->index = index;
@@ -68,6 +65,15 @@ struct msg *pool_msg_alloc(struct node *nd)
 	m->req = NIL32;
 	m->cmd.type = 0;
 	m->res.status = ST_OK;
+}
+
+struct msg *pool_msg_alloc(struct node *nd)
+{
+	struct msg *m = nd->msg_free;
+	if (!m)
+		return NULL;
+	nd->msg_free = m->next;
+	pool_msg_reuse(nd, m);
 	used_add(nd, 1);
 	return m;
 }
@@ -114,7 +120,8 @@ struct req *pool_req_alloc(struct node *nd)
 	r->next = NIL32;
 	r->step = STEP_ONE;
 	r->pending = r->tries = 0;
-	r->reserved = r->have_res = false;
+	r->reserved = r->have_res = r->keyed = r->over_limit = false;
+	r->replay_at = NIL8;
 	r->big = NULL;
 	/* the head only: every path writes the rest before a reply reads it
 	 * (an answer, a refusal, a sum's first answer); STATS reads the status */

@@ -20,6 +20,8 @@ int pool_init(struct node *nd);
 void pool_fini(struct node *nd);
 struct msg *pool_msg_alloc(struct node *nd);
 void pool_msg_free(struct node *nd, struct msg *m);
+/* m (owned, back home) as if freshly allocated, to send again. */
+void pool_msg_reuse(struct node *nd, struct msg *m);
 uint32_t pool_msgs_free(const struct node *nd);
 uint8_t *pool_big_alloc(struct node *nd);
 void pool_big_free(struct node *nd, uint8_t *big);
@@ -40,9 +42,12 @@ struct msg *pool_take_inbox(struct node *nd);
 /* counts.c */
 int counts_init(struct counts *ct, uint32_t max);
 void counts_fini(struct counts *ct);
-uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id);
+/* key 0: the customer's units elsewhere; else 1 while that key is in flight. */
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
+		    uint64_t key);
 /* Adds delta (clamped at 0). 0, or -ENOSPC when the table is full. */
-int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64_t delta);
+int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key,
+	       int64_t delta);
 
 /* exec.c */
 /* Bytes of struct result a command's answer uses: the head and the view

@@ -143,36 +143,24 @@ static void sum(struct req *r, const struct result *b)
 	}
 }
 
-/* ---- holds ---------------------------------------------------------------------- */
+/* ---- holds ----------------------------------------------------------------------
+ *
+ * The follow-ups of a hold reuse the message that just came back (m), so a
+ * hold under way never fails for want of a message and never leaves a
+ * reservation or an in-flight key behind at the home node. */
 
-static void hold_at(struct node *nd, struct req *r, uint8_t at)
+static void hold_at(struct node *nd, struct req *r, uint8_t at, struct msg *m)
 {
-	struct msg *m = pool_msg_alloc(nd);
-	if (!m) {
-		fail(nd, r, ST_OVERLOADED); /* a reservation stays counted; see docs */
-		return;
-	}
+	pool_msg_reuse(nd, m);
 	r->step = STEP_HOLD;
 	r->exec_shard = at;
 	m->kind = MSG_EXEC;
 	m->req = node_req_index(nd, r);
 	m->reserved = r->reserved;
+	m->over_limit = r->over_limit;
 	m->cmd = r->cmd;
 	r->pending++;
 	pool_send(nd, m, at);
-}
-
-static void probe_all(struct node *nd, struct req *r)
-{
-	if (pool_msgs_free(nd) < nd->n) {
-		fail(nd, r, ST_OVERLOADED);
-		return;
-	}
-	r->step = STEP_PROBE;
-	for (uint32_t k = 0; k < nd->n; k++) {
-		r->score[k] = UINT32_MAX;
-		send_msg(nd, r, MSG_PROBE, (uint8_t)k, &r->cmd);
-	}
 }
 
 /* Best-available: the untried shard with the best score, if any. */
@@ -187,53 +175,105 @@ static int next_candidate(struct node *nd, struct req *r)
 	return best;
 }
 
-static void unreserve(struct node *nd, struct req *r)
+/* The home node gives back what the request holds there: the units it
+ * reserved unless they now count in a core there (st: the hold's answer),
+ * and the in-flight mark of its key. Then r is answered. */
+static void settle(struct node *nd, struct req *r, struct msg *m)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
-	struct msg *u = pool_msg_alloc(nd);
-	r->reserved = false;
-	if (!u) {
-		fprintf(stderr, "onsaled: shard %u: message pool empty, customer count of %llu "
-				"stays high until restart\n", nd->id, (unsigned long long)h->customer_id);
-		return;
+	uint8_t home = node_home(nd->n, h->customer_id);
+	bool counted = r->res.status == ST_OK && !r->res.replayed && r->exec_shard != home;
+	uint8_t units = r->reserved && !counted ? h->qty : 0;
+	if (units || r->keyed) {
+		pool_msg_reuse(nd, m);
+		m->kind = MSG_UNRESERVE;
+		m->cmd = r->cmd;
+		m->cmd.hold.qty = units;
+		m->cmd.hold.idem_key = r->keyed ? h->idem_key : 0;
+		pool_send(nd, m, home);
+	} else {
+		pool_msg_free(nd, m);
 	}
-	u->kind = MSG_UNRESERVE;
-	u->cmd = r->cmd;
-	pool_send(nd, u, node_home(nd->n, h->customer_id));
+	r->reserved = r->keyed = false;
+	reply(nd, r);
 }
 
-static void hold_next(struct node *nd, struct req *r)
+static void refuse_hold(struct node *nd, struct req *r, enum status st, struct msg *m)
 {
-	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1) {
-		hold_at(nd, r, r->exec_shard);
-		return;
-	}
-	probe_all(nd, r);
+	memset(&r->res, 0, sizeof r->res);
+	r->res.status = st;
+	settle(nd, r, m);
 }
 
-static void hold_done(struct node *nd, struct req *r, const struct msg *m)
+static void probe_all(struct node *nd, struct req *r, struct msg *m)
+{
+	if (pool_msgs_free(nd) < nd->n) {
+		refuse_hold(nd, r, ST_OVERLOADED, m);
+		return;
+	}
+	pool_msg_free(nd, m);
+	r->step = STEP_PROBE;
+	r->replay_at = NIL8;
+	for (uint32_t k = 0; k < nd->n; k++) {
+		r->score[k] = UINT32_MAX;
+		send_msg(nd, r, MSG_PROBE, (uint8_t)k, &r->cmd);
+	}
+}
+
+static void hold_next(struct node *nd, struct req *r, struct msg *m)
+{
+	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1)
+		hold_at(nd, r, r->exec_shard, m);
+	else
+		probe_all(nd, r, m);
+}
+
+/* The home node's answer to MSG_RESERVE. With an idempotency key a limit
+ * refusal waits: a retry of a hold already taken must get that hold. */
+static void reserved(struct node *nd, struct req *r, struct msg *m)
+{
+	enum status st = m->res.status;
+	bool key = r->cmd.hold.idem_key != 0;
+	if (st != ST_OK && !(st == ST_CUSTOMER_LIMIT && key)) {
+		r->res = m->res;
+		pool_msg_free(nd, m);
+		reply(nd, r);
+		return;
+	}
+	r->keyed = key && r->cmd.hold.mode == HOLD_BEST;
+	r->over_limit = st == ST_CUSTOMER_LIMIT;
+	r->reserved = st == ST_OK && exec_event_limit(nd, r->cmd.hold.event_id);
+	hold_next(nd, r, m);
+}
+
+static void hold_done(struct node *nd, struct req *r, struct msg *m)
 {
 	enum status st = m->res.status;
 	if (r->cmd.hold.mode == HOLD_BEST && (st == ST_NO_ADJACENT_SEATS || st == ST_SOLD_OUT)) {
 		int k = next_candidate(nd, r);
 		if (k >= 0) {
-			hold_at(nd, r, (uint8_t)k);
+			hold_at(nd, r, (uint8_t)k, m);
 			return;
 		}
 	}
 	take_result(r, &m->res);
-	if (r->reserved && (st != ST_OK || r->res.replayed ||
-			    r->exec_shard == node_home(nd->n, r->cmd.hold.customer_id)))
-		unreserve(nd, r);
-	reply(nd, r);
+	settle(nd, r, m);
 }
 
-static void probed(struct node *nd, struct req *r)
+static void probed(struct node *nd, struct req *r, struct msg *m)
 {
+	if (r->replay_at != NIL8) { /* the key is there: its core answers the retry */
+		hold_at(nd, r, r->replay_at, m);
+		return;
+	}
+	if (r->over_limit) {
+		refuse_hold(nd, r, ST_CUSTOMER_LIMIT, m);
+		return;
+	}
 	int k = next_candidate(nd, r);
 	/* no shard has a block: the local core gives the right refusal (or,
 	 * if seats came free meanwhile, the hold) */
-	hold_at(nd, r, k >= 0 ? (uint8_t)k : nd->id);
+	hold_at(nd, r, k >= 0 ? (uint8_t)k : nd->id, m);
 }
 
 static int hold_start(struct node *nd, struct req *r)
@@ -259,12 +299,13 @@ static int hold_start(struct node *nd, struct req *r)
 	}
 	bool remote = (h->mode == HOLD_SEATS && r->exec_shard != home) ||
 		      (h->mode == HOLD_BEST && n > 1);
-	if (shaped && h->customer_id && remote && exec_event_limit(nd, h->event_id)) {
+	bool ask_home = exec_event_limit(nd, h->event_id) || (h->idem_key && h->mode == HOLD_BEST);
+	if (shaped && h->customer_id && remote && ask_home) {
 		r->step = STEP_RESERVE;
 		send_msg(nd, r, MSG_RESERVE, home, &r->cmd);
 		return 0;
 	}
-	hold_next(nd, r);
+	hold_next(nd, r, pool_msg_alloc(nd)); /* route_request keeps n + 2 free */
 	return 0;
 }
 
@@ -394,7 +435,9 @@ static void answered(struct req *r, const struct msg *m)
 			r->extra.server.counters[i] += m->counters[i];
 		break;
 	case STEP_PROBE:
-		if (m->res.status == ST_OK)
+		if (m->res.status == ST_OK && m->res.replayed)
+			r->replay_at = m->at;
+		else if (m->res.status == ST_OK)
 			r->score[m->at] = m->score;
 		break;
 	default:
@@ -416,26 +459,20 @@ void route_done(struct node *nd, struct msg *m)
 		pool_msg_free(nd, m);
 		return;
 	}
-	/* follow-up messages are made before m is freed: a shard's pool
-	 * never looks empty while a request is still moving (shutdown) */
+	/* follow-ups reuse m: a shard's pool never looks empty while a
+	 * request is still moving (shutdown), and they cannot fail */
 	switch (r->step) {
 	case STEP_RESERVE:
-		if (m->res.status != ST_OK) {
-			r->res = m->res;
-			reply(nd, r);
-			break;
-		}
-		r->reserved = true;
-		hold_next(nd, r);
+		reserved(nd, r, m);
 		break;
 	case STEP_PROBE:
-		probed(nd, r);
+		probed(nd, r, m);
 		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);
 		break;
 	default:
+		pool_msg_free(nd, m);
 		reply(nd, r);
 	}
-	pool_msg_free(nd, m);
 }

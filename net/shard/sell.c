@@ -11,13 +11,19 @@
  */
 #include <string.h>
 
+#include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
-static bool over_limit(struct node *nd, const struct cmd_hold *h)
+static bool over_limit(struct node *nd, const struct msg *m)
 {
+	const struct cmd_hold *h = &m->cmd.hold;
+	if (m->over_limit)
+		return true; /* the home node said so */
+	if (m->reserved || node_home(nd->n, h->customer_id) != nd->id)
+		return false;
 	/* without units elsewhere the core's own count is the whole count */
-	if (!counts_get(&nd->counts, h->event_id, h->customer_id))
+	if (!counts_get(&nd->counts, h->event_id, h->customer_id, 0))
 		return false;
 	return exec_over_limit(nd, h->event_id, h->customer_id, h->qty);
 }
@@ -26,7 +32,10 @@ void sell_hold(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_HOLD);
-	if (!m->reserved && node_home(nd->n, h->customer_id) == nd->id && over_limit(nd, h)) {
+	/* a retry of a hold taken here is answered with it, limit or not */
+	bool replay = core_idem_hold(shard_store_core(nd->store), h->event_id, h->customer_id,
+				     h->idem_key) != 0;
+	if (!replay && over_limit(nd, m)) {
 		memset(&m->res, 0, sizeof m->res);
 		m->res.status = ST_CUSTOMER_LIMIT;
 		m->wait_lsn = shard_store_last_lsn(nd->store);

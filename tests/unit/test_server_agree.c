@@ -10,6 +10,11 @@
  *   kill_mid_transfers_conserves   SIGKILL while GA stock moves between
  *                                  shards, several times: never more than the
  *                                  capacity held, every acknowledged hold kept
+ *   best_available_retry_once      a best-available hold's retry with the same
+ *                                  key gets the first hold, whichever shard
+ *                                  has it (it held twice, then hit the limit)
+ *   ga_retry_at_limit_replayed     a GA retry at the customer limit is
+ *                                  answered with its hold, not refused
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -161,6 +166,84 @@ static void kill_mid_transfers_conserves(void **state)
 	srv_cleanup(&h);
 }
 
+/* Customer 900 + i holds 4 named seats of section sec from seat `from`. */
+static void fill_section(struct onsale *c, const struct tv *tv, unsigned sec, unsigned from,
+			 unsigned count)
+{
+	for (unsigned i = 0; i < count; i += 4) {
+		uint32_t seats[4];
+		unsigned n = count - i < 4 ? count - i : 4;
+		struct result res;
+		for (unsigned j = 0; j < n; j++)
+			seats[j] = tv->seat_first[sec] + from + i + j;
+		assert_int_equal(onsale_hold_seats(c, tv->event_id, TV_TIER_A, seats, (uint8_t)n,
+						   900 + sec * 100 + i, 0, &res), ST_OK);
+	}
+}
+
+static void best_available_retry_once(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result a, b;
+	srv_init(&h, argv0, 3);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_int_equal(tv_load(admin, &tv, 33, 10, 4, 0, 2), 0); /* limit 4, best: section 2 */
+	onsale_close(admin);
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	fill_section(c, &tv, 2, 2, TV_SECTION_SEATS - 2); /* section 2 keeps one pair */
+	assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 2, 77, 0xabc, &a), ST_OK);
+	assert_int_equal(a.hold.seats[0] >> 24, 2); /* the last pair, on shard 2 */
+	for (int retry = 0; retry < 3; retry++) {
+		assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 2, 77, 0xabc, &b), ST_OK);
+		assert_int_equal(b.replayed, 1);
+		assert_true(b.hold.hold_id == a.hold.hold_id);
+	}
+	assert_int_equal(onsale_query_customer(c, 33, 77, &b), ST_OK);
+	assert_int_equal(b.customer.units, 2);
+	/* after a restart too */
+	onsale_close(c);
+	srv_kill(&h);
+	assert_int_equal(srv_spawn(&h), 0);
+	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 2, 77, 0xabc, &b), ST_OK);
+	assert_int_equal(b.replayed, 1);
+	assert_true(b.hold.hold_id == a.hold.hold_id);
+	/* another key is a new hold, within the limit */
+	assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 2, 77, 0xabd, &b), ST_OK);
+	assert_int_equal(b.replayed, 0);
+	assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 1, 77, 0xabe, &b), ST_CUSTOMER_LIMIT);
+	onsale_close(c);
+	srv_cleanup(&h);
+}
+
+static void ga_retry_at_limit_replayed(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result a, b;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_int_equal(tv_load(admin, &tv, 34, 100, 4, 0, 0), 0);
+	onsale_close(admin);
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	uint64_t cust = homed(2, 0, 4000);
+	/* 2 seats on shard 1 (section 1), then 2 GA units at home: the limit */
+	uint32_t seats[2] = {tv.seat_first[1], tv.seat_first[1] + 1};
+	assert_int_equal(onsale_hold_seats(c, 34, TV_TIER_A, seats, 2, cust, 0, &a), ST_OK);
+	assert_int_equal(onsale_hold_ga(c, 34, TV_TIER_GA, 2, cust, 0x51, &a), ST_OK);
+	assert_int_equal(onsale_hold_ga(c, 34, TV_TIER_GA, 2, cust, 0x51, &b), ST_OK);
+	assert_int_equal(b.replayed, 1);
+	assert_true(b.hold.hold_id == a.hold.hold_id);
+	assert_int_equal(onsale_hold_ga(c, 34, TV_TIER_GA, 1, cust, 0x52, &b), ST_CUSTOMER_LIMIT);
+	onsale_close(c);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -168,6 +251,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(snapshot_fallback_no_oversell),
 		cmocka_unit_test(kill_mid_transfers_conserves),
+		cmocka_unit_test(best_available_retry_once),
+		cmocka_unit_test(ga_retry_at_limit_replayed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
