@@ -114,8 +114,9 @@ void exec_durable(struct shard *s)
 		if (!s->durable_head)
 			s->durable_tail = NULL;
 		if (stopped && m->wait_lsn > durable) { /* never durable: say so */
+			bool changed = m->res.status == ST_OK && !CMD_IS_QUERY(m->cmd.type);
 			memset(&m->res, 0, sizeof m->res);
-			m->res.status = ST_UNAVAILABLE;
+			m->res.status = shard_store_lost_status(s->store, m->wait_lsn, changed);
 		}
 		msg_return(s, m);
 	}
@@ -321,8 +322,13 @@ static void stats(struct shard *s, struct msg *m)
 	v[PROTO_STAT_BYTES_IN] = c->bytes_in;
 	v[PROTO_STAT_BYTES_OUT] = c->bytes_out;
 	v[PROTO_STAT_WAL_RECORDS] = shard_store_stats(s->store)->records;
+	v[PROTO_STAT_WAL_BYTES] = shard_store_wal_stats(s->store)->bytes_written;
+	v[PROTO_STAT_WAL_FSYNCS] = shard_store_wal_stats(s->store)->fsyncs;
 	v[PROTO_STAT_HOLDS_EXPIRED] = c->holds_expired;
 	v[PROTO_STAT_STOCK_TRANSFERS] = c->stock_transfers;
+	v[PROTO_STAT_WAL_ERRORS] = shard_store_error(s->store) != 0;
+	v[PROTO_STAT_WAL_PAUSED] = shard_store_paused(s->store);
+	v[PROTO_STAT_DISK_FULL_EVENTS] = shard_store_stats(s->store)->disk_full_events;
 	msg_return(s, m);
 }
 
