@@ -7,7 +7,8 @@
  * (77), queries still answer, STATS shows the shard paused and one disk-full
  * event, and the log says so. The file is deleted: holds succeed again
  * without a restart, STATS shows it resumed, the log says so, and a
- * restart finds every acknowledged hold.
+ * restart finds every acknowledged hold. While paused the server does not
+ * spin (CPU time over a second of pause).
  *
  * Needs mount(2) (root); skipped with a message otherwise. Bounded: at
  * most HOLDS_MAX holds to reach the pause, RESUME_MS_MAX to resume.
@@ -36,6 +37,7 @@
 #define HOLDS_MAX 20000
 #define RESUME_MS_MAX 5000
 #define EVENT 9
+#define PAUSED_IDLE_MS 1000
 
 static const char *argv0;
 
@@ -69,6 +71,24 @@ static uint64_t fill_disk(const char *path)
 	fsync(fd);
 	close(fd);
 	return total;
+}
+
+/* CPU time the process used so far, in clock ticks (user + system). */
+static long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* fields after the command name */
+	long utime = 0, stime = 0;
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
+				&utime, &stime), 2);
+	return utime + stime;
 }
 
 static bool log_has(const struct df *d, const char *what)
@@ -165,6 +185,12 @@ static void full_disk_pauses_holds_then_they_resume(void **state)
 	assert_true(ss.counters[ONSALE_STAT_WAL_FSYNCS] > 0);
 	assert_true(ss.counters[ONSALE_STAT_WAL_BYTES] > 0);
 	assert_true(log_has(d, "WAL writes PAUSED"));
+
+	/* paused, it sleeps between retries: well under a tenth of a core */
+	long ticks = cpu_ticks(d->h.pid), hz = sysconf(_SC_CLK_TCK);
+	usleep(PAUSED_IDLE_MS * 1000);
+	assert_true((cpu_ticks(d->h.pid) - ticks) * 1000 < hz * PAUSED_IDLE_MS / 10);
+	assert_int_equal(hold(plat, key, &res), ST_DISK_FULL); /* still paused */
 
 	/* space comes back: holds succeed again without a restart */
 	assert_int_equal(unlink(d->fill), 0);
