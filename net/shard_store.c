@@ -394,13 +394,14 @@ static void stop(struct shard_store *s, int err)
 	s->error = err ? err : -EIO;
 	uint64_t seg = 0;
 	const char *op = wal_error_op(s->w, &seg);
-	char name[STORAGE_NAME_BYTES_MAX] = "the log";
-	if (op)
-		wal_segment_name(name, sizeof name, s->opt.shard, seg);
-	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s of %s failed: %s; last durable LSN %"
-			PRIu64 "; this shard is stopped for good; restart to recover from the disk\n",
-		s->opt.shard, op ? op : "append", name, strerror(-s->error),
-		wal_durable_lsn(s->w));
+	char what[STORAGE_NAME_BYTES_MAX + 32] = "append";
+	if (op) { /* "fdatasync of wal-003-000000000007.seg" */
+		int n = snprintf(what, sizeof what, "%s of ", op);
+		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
+	}
+	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s failed: %s; last durable LSN %" PRIu64
+			"; this shard is stopped for good; restart to recover from the disk\n",
+		s->opt.shard, what, strerror(-s->error), wal_durable_lsn(s->w));
 }
 
 /* ---- disk space ------------------------------------------------------------ */
