@@ -226,8 +226,13 @@ static void stats(struct node *nd, struct msg *m)
 	if (nd->env.stats)
 		nd->env.stats(nd->env.user, v);
 	v[PROTO_STAT_WAL_RECORDS] = shard_store_stats(nd->store)->records;
+	v[PROTO_STAT_WAL_BYTES] = shard_store_wal_stats(nd->store)->bytes_written;
+	v[PROTO_STAT_WAL_FSYNCS] = shard_store_wal_stats(nd->store)->fsyncs;
 	v[PROTO_STAT_HOLDS_EXPIRED] = nd->ctr.holds_expired;
 	v[PROTO_STAT_STOCK_TRANSFERS] = nd->ctr.stock_transfers;
+	v[PROTO_STAT_WAL_ERRORS] = shard_store_error(nd->store) != 0;
+	v[PROTO_STAT_WAL_PAUSED] = shard_store_paused(nd->store);
+	v[PROTO_STAT_DISK_FULL_EVENTS] = shard_store_stats(nd->store)->disk_full_events;
 	pool_return(nd, m);
 }
 

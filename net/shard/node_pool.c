@@ -226,8 +226,9 @@ unsigned pool_release_durable(struct node *nd)
 			continue;
 		}
 		if (stopped && m->wait_lsn > durable) { /* never durable: say so */
+			bool changed = m->res.status == ST_OK && !CMD_IS_QUERY(m->cmd.type);
 			memset(&m->res, 0, sizeof m->res);
-			m->res.status = ST_UNAVAILABLE;
+			m->res.status = shard_store_lost_status(nd->store, m->wait_lsn, changed);
 		}
 		leave(nd, m);
 	}

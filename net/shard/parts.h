@@ -34,7 +34,8 @@ void pool_return(struct node *nd, struct msg *m);
  * owner, or, with m->forward, sent on to m->at. */
 void pool_when_durable(struct node *nd, struct msg *m);
 /* Releases what the durable FIFO holds up to the store's durable LSN; when
- * the store stopped, the rest with ST_UNAVAILABLE. */
+ * the store stopped, the rest with ST_OUTCOME_UNKNOWN (a change in the
+ * batch that failed) or ST_UNAVAILABLE (shard_store_lost_status). */
 unsigned pool_release_durable(struct node *nd);
 /* Takes the inbox as it is now; the caller dispatches each message. */
 struct msg *pool_take_inbox(struct node *nd);
