@@ -47,6 +47,24 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id);
 uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
 			uint64_t idem_key);
 
+/* Presale codes across shards. A code's owner shard is chosen by its key
+ * (the first 8 bytes of its hash, from the code's text or from the stored
+ * code); the owner counts its uses on every shard.
+ *   core_code_key      the key of a code's text
+ *   core_code_count    codes of the event (0 when unknown)
+ *   core_code_uses     uses here of code i (live and confirmed holds), its
+ *                      key and use limit (0: unlimited); i < count
+ *   core_code_window   what a hold's sales window asks: ST_OK and the code
+ *                      it would use (PRESALE_CODE_NONE: none needed), or
+ *                      the refusal (not on sale, code invalid, exhausted
+ *                      by this shard's own uses, ...) */
+uint64_t core_code_key(uint32_t event_id, const char *code, uint8_t len);
+uint8_t core_code_count(const struct core *c, uint32_t event_id);
+uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index,
+			uint64_t *key, uint32_t *use_limit);
+enum status core_code_window(const struct core *c, const struct cmd_hold *h, uint64_t now_ms,
+			     uint8_t *code_index);
+
 /* GA stock transfers this shard gave the taker that the taker has not yet
  * acknowledged, oldest first, into out[cap]; returns how many there are
  * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them

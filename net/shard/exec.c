@@ -79,6 +79,38 @@ void exec_finish(struct node *nd, struct msg *m)
 	pool_when_durable(nd, m);
 }
 
+bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index)
+{
+	uint64_t key;
+	uint32_t limit;
+	uint32_t here = core_code_uses(shard_store_core(nd->store), event_id, code_index, &key,
+				       &limit);
+	uint32_t elsewhere = counts_get(&nd->counts, event_id, CODE_CUSTOMER, code_index + 1u);
+	return limit && here + elsewhere + 1 > limit;
+}
+
+void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m)
+{
+	uint64_t key;
+	uint32_t limit;
+	core_code_uses(shard_store_core(nd->store), event_id, code_index, &key, &limit);
+	uint8_t owner = exec_code_owner(nd, key);
+	if (m)
+		pool_msg_reuse(nd, m);
+	else
+		m = pool_msg_alloc(nd);
+	if (!m) {
+		fprintf(stderr, "onsaled: shard %u: message pool empty, a use of presale code %u of "
+				"event %u stays counted until restart\n", nd->id, code_index, event_id);
+		return;
+	}
+	m->kind = MSG_CODE_GIVE;
+	m->cmd.type = CMD_HOLD;
+	m->cmd.hold.event_id = event_id;
+	m->score = code_index;
+	pool_send(nd, m, owner);
+}
+
 /* The home node forgets units the customer no longer has here. */
 static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t customer_id,
 			      uint32_t units)
@@ -100,6 +132,17 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 	pool_send(nd, u, home);
 }
 
+/* A hold that used a presale code ended here: its owner, if another
+ * node, counted the use and forgets it now. */
+static void give_code_back(struct node *nd, uint32_t event_id, uint8_t code_index)
+{
+	uint64_t key;
+	uint32_t limit;
+	core_code_uses(shard_store_core(nd->store), event_id, code_index, &key, &limit);
+	if (exec_code_owner(nd, key) != nd->id)
+		exec_code_give(nd, event_id, code_index, NULL);
+}
+
 void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res)
 {
 	if (res->status != ST_OK || res->replayed)
@@ -115,6 +158,8 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	case CMD_HOLD_EXPIRE:
 		nd->holds_live -= nd->holds_live > 0;
 		unreserve_at_home(nd, res->hold.event_id, res->hold.customer_id, res->hold.qty);
+		if (res->hold.code_index != PRESALE_CODE_NONE && nd->n > 1)
+			give_code_back(nd, res->hold.event_id, res->hold.code_index);
 		break;
 	case CMD_REFUND:
 		unreserve_at_home(nd, res->ticket.event_id, res->ticket.customer_id, 1);
@@ -192,6 +237,26 @@ static void unreserve(struct node *nd, struct msg *m)
 	pool_return(nd, m);
 }
 
+/* Presale code owner, before a hold on another node: counts one use of
+ * the code the hold would use now (none: nothing counted), or refuses as
+ * the hold would be refused. The code's index goes back in score. */
+static void code_take(struct node *nd, struct msg *m)
+{
+	uint8_t idx = PRESALE_CODE_NONE;
+	enum status st = core_code_window(shard_store_core(nd->store), &m->cmd.hold, nd->now_ms,
+					  &idx);
+	if (st == ST_OK && idx != PRESALE_CODE_NONE) {
+		if (exec_code_over(nd, m->cmd.hold.event_id, idx))
+			st = ST_PRESALE_CODE_EXHAUSTED;
+		else if (counts_add(&nd->counts, m->cmd.hold.event_id, CODE_CUSTOMER, idx + 1u, 1))
+			st = ST_OVERLOADED;
+	}
+	memset(&m->res, 0, sizeof m->res);
+	m->res.status = st;
+	m->score = st == ST_OK ? idx : PRESALE_CODE_NONE;
+	pool_return(nd, m);
+}
+
 static void probe(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
@@ -243,6 +308,11 @@ void exec_msg(struct node *nd, struct msg *m)
 	case MSG_PROBE: probe(nd, m); break;
 	case MSG_RESERVE: reserve(nd, m); break;
 	case MSG_UNRESERVE: unreserve(nd, m); break;
+	case MSG_CODE_TAKE: code_take(nd, m); break;
+	case MSG_CODE_GIVE:
+		counts_add(&nd->counts, m->cmd.hold.event_id, CODE_CUSTOMER, m->score + 1u, -1);
+		pool_return(nd, m);
+		break;
 	case MSG_STATS: stats(nd, m); break;
 	case MSG_SEATS: seats(nd, m); break;
 	default:

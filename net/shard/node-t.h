@@ -52,6 +52,8 @@ enum msg_kind {
 	MSG_STATS = 6,     /* server counters of the target */
 	MSG_SEATS = 7,     /* seat states of a section into big */
 	MSG_STOCK_ACK = 8,  /* giver: the taker has transfers up to cmd.stock durable */
+	MSG_CODE_TAKE = 9,  /* presale code owner: count one use of the hold's code */
+	MSG_CODE_GIVE = 10, /* presale code owner: code `score` has one use less */
 };
 
 struct msg {
@@ -61,6 +63,7 @@ struct msg {
 	uint8_t at;       /* the shard it is sent to */
 	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
 	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
+	uint8_t code_taken; /* MSG_EXEC of a hold: its presale code's owner counted it */
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;     /* on its way back to its owner */
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
@@ -87,6 +90,7 @@ enum req_step {
 	STEP_PROBE,       /* best available: waiting for every shard's probe */
 	STEP_HOLD,        /* hold: waiting for the executing shard */
 	STEP_STATS,       /* server stats from every shard */
+	STEP_CODE,        /* hold: waiting for the presale code's owner */
 };
 
 struct req {
@@ -102,6 +106,9 @@ struct req {
 	bool keyed;        /* its idempotency key is marked in flight at home */
 	bool over_limit;   /* home said: over the limit unless it is a replay */
 	uint8_t replay_at; /* best available: the shard that has the key, or NIL8 */
+	uint8_t code_owner; /* the presale code's owner, NIL8: no code or one shard */
+	uint8_t code_index; /* the code the owner counted, PRESALE_CODE_NONE: none */
+	bool code_asked;    /* the owner answered */
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */
@@ -119,6 +126,10 @@ struct count_slot {
 	uint32_t event_id;
 	uint32_t units;       /* on shards other than this one */
 };
+
+/* counts entries of presale codes: (event, CODE_CUSTOMER, code index + 1),
+ * units = the code's uses on other nodes (kept by the code's owner). */
+#define CODE_CUSTOMER UINT64_MAX
 
 struct counts {
 	struct count_slot *slots;

@@ -121,7 +121,9 @@ struct req *pool_req_alloc(struct node *nd)
 	r->step = STEP_ONE;
 	r->pending = r->tries = 0;
 	r->reserved = r->have_res = r->keyed = r->over_limit = false;
-	r->replay_at = NIL8;
+	r->replay_at = r->code_owner = NIL8;
+	r->code_index = PRESALE_CODE_NONE;
+	r->code_asked = false;
 	r->big = NULL;
 	/* the head only: every path writes the rest before a reply reads it
 	 * (an answer, a refusal, a sum's first answer); STATS reads the status */

@@ -67,6 +67,15 @@ void exec_globalize(struct node *nd, uint8_t type, struct result *res);
 void exec_msg(struct node *nd, struct msg *m);
 /* Home node: would qty more units pass the customer's limit over all nodes? */
 bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, uint32_t qty);
+/* The owner node of a presale code (by core_code_key). */
+static inline uint8_t exec_code_owner(const struct node *nd, uint64_t code_key)
+{
+	return (uint8_t)(code_key % nd->n);
+}
+/* Owner: would one more use of code i pass its limit over all nodes? */
+bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index);
+/* The owner of code i forgets one use of it (a hold that ended). */
+void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m);
 /* m's answer is ready: back to its owner once everything it shows is durable. */
 void exec_finish(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/inspect.h"
 #include "net/shard/parts.h"
 
 static void reply(struct node *nd, struct req *r)
@@ -72,8 +73,6 @@ static void broadcast(struct node *nd, struct req *r, uint8_t kind)
 		struct cmd c = r->cmd;
 		if (c.type == CMD_TIER_ADD && c.tier.kind == TIER_GA) /* allotments */
 			c.tier.capacity = c.tier.capacity / n + (k < c.tier.capacity % n);
-		if (c.type == CMD_PRESALE_CODE_ADD && c.code.use_limit) /* at least 1 each */
-			c.code.use_limit = (c.code.use_limit + n - 1) / n;
 		send_msg(nd, r, kind, (uint8_t)k, &c);
 	}
 }
@@ -158,6 +157,7 @@ static void hold_at(struct node *nd, struct req *r, uint8_t at, struct msg *m)
 	m->req = node_req_index(nd, r);
 	m->reserved = r->reserved;
 	m->over_limit = r->over_limit;
+	m->code_taken = r->code_index != PRESALE_CODE_NONE;
 	m->cmd = r->cmd;
 	r->pending++;
 	pool_send(nd, m, at);
@@ -182,9 +182,19 @@ static void settle(struct node *nd, struct req *r, struct msg *m)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
 	uint8_t home = node_home(nd->n, h->customer_id);
-	bool counted = r->res.status == ST_OK && !r->res.replayed && r->exec_shard != home;
-	uint8_t units = r->reserved && !counted ? h->qty : 0;
-	if (units || r->keyed) {
+	bool taken = r->res.status == ST_OK && !r->res.replayed;
+	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
+	/* the code's owner counted a use that no other node's core now has */
+	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
+		bool alone = !units && !r->keyed;
+		exec_code_give(nd, h->event_id, r->code_index, alone ? m : NULL);
+		if (alone)
+			m = NULL;
+	}
+	r->code_index = PRESALE_CODE_NONE;
+	if (!m) {
+		/* the code's message took m */
+	} else if (units || r->keyed) {
 		pool_msg_reuse(nd, m);
 		m->kind = MSG_UNRESERVE;
 		m->cmd = r->cmd;
@@ -220,8 +230,28 @@ static void probe_all(struct node *nd, struct req *r, struct msg *m)
 	}
 }
 
+/* A hold with a presale code runs where the code's owner is, or has the
+ * owner count its use first (MSG_CODE_TAKE). */
+static bool code_first(struct node *nd, struct req *r, struct msg *m)
+{
+	if (r->code_owner == NIL8 || r->code_asked)
+		return false;
+	if (r->cmd.hold.mode != HOLD_BEST && r->exec_shard == r->code_owner)
+		return false;
+	pool_msg_reuse(nd, m);
+	r->step = STEP_CODE;
+	m->kind = MSG_CODE_TAKE;
+	m->req = node_req_index(nd, r);
+	m->cmd = r->cmd;
+	r->pending++;
+	pool_send(nd, m, r->code_owner);
+	return true;
+}
+
 static void hold_next(struct node *nd, struct req *r, struct msg *m)
 {
+	if (code_first(nd, r, m))
+		return;
 	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1)
 		hold_at(nd, r, r->exec_shard, m);
 	else
@@ -243,6 +273,17 @@ static void reserved(struct node *nd, struct req *r, struct msg *m)
 	r->keyed = key && r->cmd.hold.mode == HOLD_BEST;
 	r->over_limit = st == ST_CUSTOMER_LIMIT;
 	r->reserved = st == ST_OK && exec_event_limit(nd, r->cmd.hold.event_id);
+	hold_next(nd, r, m);
+}
+
+static void code_taken(struct node *nd, struct req *r, struct msg *m)
+{
+	r->code_asked = true;
+	if (m->res.status != ST_OK) {
+		refuse_hold(nd, r, m->res.status, m);
+		return;
+	}
+	r->code_index = (uint8_t)m->score;
 	hold_next(nd, r, m);
 }
 
@@ -284,6 +325,8 @@ static int hold_start(struct node *nd, struct req *r)
 	bool shaped = h->qty >= 1 && h->qty <= HOLD_UNITS_MAX;
 
 	r->exec_shard = nd->id;
+	if (h->code_len && n > 1 && h->code_len <= PRESALE_CODE_BYTES_MAX)
+		r->code_owner = exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len));
 	if (h->mode == HOLD_GA) {
 		r->exec_shard = home;
 	} else if (h->mode == HOLD_SEATS && shaped) {
@@ -467,6 +510,9 @@ void route_done(struct node *nd, struct msg *m)
 		break;
 	case STEP_PROBE:
 		probed(nd, r, m);
+		break;
+	case STEP_CODE:
+		code_taken(nd, r, m);
 		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);

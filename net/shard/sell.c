@@ -15,6 +15,22 @@
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
+/* The code's owner, when no one counted the hold's use with it: is the
+ * code used up over all nodes? */
+static bool code_over(struct node *nd, const struct msg *m)
+{
+	const struct cmd_hold *h = &m->cmd.hold;
+	uint8_t idx;
+	if (nd->n == 1 || m->code_taken || !h->code_len)
+		return false;
+	if (exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len)) != nd->id)
+		return false;
+	if (core_code_window(shard_store_core(nd->store), h, nd->now_ms, &idx) != ST_OK ||
+	    idx == PRESALE_CODE_NONE)
+		return false; /* the core refuses, or needs no code */
+	return exec_code_over(nd, h->event_id, idx);
+}
+
 static bool over_limit(struct node *nd, const struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
@@ -35,9 +51,10 @@ void sell_hold(struct node *nd, struct msg *m)
 	/* a retry of a hold taken here is answered with it, limit or not */
 	bool replay = core_idem_hold(shard_store_core(nd->store), h->event_id, h->customer_id,
 				     h->idem_key) != 0;
-	if (!replay && over_limit(nd, m)) {
+	if (!replay && (over_limit(nd, m) || code_over(nd, m))) {
+		bool limit = over_limit(nd, m);
 		memset(&m->res, 0, sizeof m->res);
-		m->res.status = ST_CUSTOMER_LIMIT;
+		m->res.status = limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED;
 		m->wait_lsn = shard_store_last_lsn(nd->store);
 		exec_finish(nd, m);
 		return;

@@ -15,6 +15,9 @@
  *                                  has it (it held twice, then hit the limit)
  *   ga_retry_at_limit_replayed     a GA retry at the customer limit is
  *                                  answered with its hold, not refused
+ *   presale_code_once              a single-use code is used once in the
+ *                                  whole server (it worked once per shard),
+ *                                  and a released hold gives its use back
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -244,6 +248,69 @@ static void ga_retry_at_limit_replayed(void **state)
 	srv_cleanup(&h);
 }
 
+/* The event in its presale window: a code is needed until an hour from now. */
+static void presale_window(struct onsale *admin, uint32_t event_id)
+{
+	struct result res;
+	assert_int_equal(onsale_query_event(admin, event_id, &res), ST_OK);
+	struct cmd_event ev = res.event.event;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev.presale_start_ms = 1;
+	ev.public_start_ms = (uint64_t)now.tv_sec * 1000u + 3600u * 1000u;
+	assert_int_equal(onsale_event_update(admin, &ev, &res), ST_OK);
+}
+
+static int code_hold(struct onsale *c, uint32_t event_id, uint64_t customer, const char *code,
+		     struct result *res)
+{
+	struct cmd_hold h = {.event_id = event_id, .tier = TV_TIER_GA, .mode = HOLD_GA, .qty = 1,
+			     .customer_id = customer};
+	h.code_len = (uint8_t)strlen(code);
+	memcpy(h.code, code, h.code_len);
+	return onsale_hold(c, &h, res);
+}
+
+static void presale_code_once(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result res, first;
+	srv_init(&h, argv0, 3);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_int_equal(tv_load(admin, &tv, 35, 300, 0, 0, 0), 0);
+	presale_window(admin, 35);
+	assert_int_equal(onsale_presale_code_add(admin, 35, "FANCLUB-1", 9, 1, &res), ST_OK);
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	assert_int_equal(code_hold(c, 35, homed(3, 0, 100), "NOPE", &res), ST_PRESALE_CODE_INVALID);
+	/* customers homed on each shard: the code works once in all */
+	assert_int_equal(code_hold(c, 35, homed(3, 0, 200), "FANCLUB-1", &first), ST_OK);
+	assert_int_equal(code_hold(c, 35, homed(3, 1, 300), "FANCLUB-1", &res),
+			 ST_PRESALE_CODE_EXHAUSTED);
+	assert_int_equal(code_hold(c, 35, homed(3, 2, 400), "FANCLUB-1", &res),
+			 ST_PRESALE_CODE_EXHAUSTED);
+	/* released: the use comes back, once */
+	assert_int_equal(onsale_hold_release(c, 35, first.hold.hold_id, &res), ST_OK);
+	assert_int_equal(code_hold(c, 35, homed(3, 2, 500), "FANCLUB-1", &first), ST_OK);
+	assert_int_equal(code_hold(c, 35, homed(3, 1, 600), "FANCLUB-1", &res),
+			 ST_PRESALE_CODE_EXHAUSTED);
+	/* and the count survives a crash */
+	onsale_close(c);
+	onsale_close(admin);
+	srv_kill(&h);
+	assert_int_equal(srv_spawn(&h), 0);
+	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(code_hold(c, 35, homed(3, k, 700 + 100 * k), "FANCLUB-1", &res),
+				 ST_PRESALE_CODE_EXHAUSTED);
+	assert_int_equal(onsale_hold_release(c, 35, first.hold.hold_id, &res), ST_OK);
+	assert_int_equal(code_hold(c, 35, homed(3, 1, 1100), "FANCLUB-1", &res), ST_OK);
+	onsale_close(c);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -253,6 +320,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(kill_mid_transfers_conserves),
 		cmocka_unit_test(best_available_retry_once),
 		cmocka_unit_test(ga_retry_at_limit_replayed),
+		cmocka_unit_test(presale_code_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
