@@ -115,3 +115,11 @@ enum status core_code_window(const struct core *c, const struct cmd_hold *h, uin
 	*code_index = PRESALE_CODE_NONE;
 	return ev ? hold_check_window(ev, h, now_ms, code_index) : ST_EVENT_UNKNOWN;
 }
+
+uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	*units_max = ev ? ev->cfg.units_max : 0;
+	return ev ? ev->units_placed : 0;
+}

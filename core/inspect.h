@@ -47,6 +47,10 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id);
 uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
 			uint64_t idem_key);
 
+/* Units (GA capacity and seats) placed on this shard for the event, and
+ * its units_max (0 when the event is unknown). */
+uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max);
+
 /* Presale codes across shards. A code's owner shard is chosen by its key
  * (the first 8 bytes of its hash, from the code's text or from the stored
  * code); the owner counts its uses on every shard.

@@ -257,6 +257,33 @@ static void code_take(struct node *nd, struct msg *m)
 	pool_return(nd, m);
 }
 
+/* Event home, before units are placed (TIER_ADD, SECTION_LOAD): room for
+ * them under units_max, counting every node's units and what other admin
+ * commands under way asked for? */
+static void units_take(struct node *nd, struct msg *m)
+{
+	uint32_t ev = m->cmd.tier.event_id, asked = m->cmd.tier.capacity, units_max;
+	struct counts *ct = &nd->counts;
+	core_units_placed(shard_store_core(nd->store), ev, &units_max);
+	uint64_t placed = counts_get(ct, ev, EVENT_UNITS, 0) + counts_get(ct, ev, EVENT_UNITS, 1);
+	memset(&m->res, 0, sizeof m->res);
+	if (!units_max)
+		m->res.status = ST_EVENT_UNKNOWN;
+	else if (placed + asked > units_max)
+		m->res.status = ST_EVENT_FULL;
+	else if (counts_add(ct, ev, EVENT_UNITS, 1, asked))
+		m->res.status = ST_OVERLOADED;
+	pool_return(nd, m);
+}
+
+static void units_give(struct node *nd, struct msg *m)
+{
+	uint32_t ev = m->cmd.tier.event_id;
+	counts_add(&nd->counts, ev, EVENT_UNITS, 1, -(int64_t)m->cmd.tier.capacity);
+	counts_add(&nd->counts, ev, EVENT_UNITS, 0, m->score);
+	pool_return(nd, m);
+}
+
 static void probe(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
@@ -309,6 +336,8 @@ void exec_msg(struct node *nd, struct msg *m)
 	case MSG_RESERVE: reserve(nd, m); break;
 	case MSG_UNRESERVE: unreserve(nd, m); break;
 	case MSG_CODE_TAKE: code_take(nd, m); break;
+	case MSG_UNITS_TAKE: units_take(nd, m); break;
+	case MSG_UNITS_GIVE: units_give(nd, m); break;
 	case MSG_CODE_GIVE:
 		counts_add(&nd->counts, m->cmd.hold.event_id, CODE_CUSTOMER, m->score + 1u, -1);
 		pool_return(nd, m);

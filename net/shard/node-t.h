@@ -54,6 +54,8 @@ enum msg_kind {
 	MSG_STOCK_ACK = 8,  /* giver: the taker has transfers up to cmd.stock durable */
 	MSG_CODE_TAKE = 9,  /* presale code owner: count one use of the hold's code */
 	MSG_CODE_GIVE = 10, /* presale code owner: code `score` has one use less */
+	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
+	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
 };
 
 struct msg {
@@ -91,6 +93,7 @@ enum req_step {
 	STEP_HOLD,        /* hold: waiting for the executing shard */
 	STEP_STATS,       /* server stats from every shard */
 	STEP_CODE,        /* hold: waiting for the presale code's owner */
+	STEP_UNITS,       /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
 };
 
 struct req {
@@ -109,6 +112,8 @@ struct req {
 	uint8_t code_owner; /* the presale code's owner, NIL8: no code or one shard */
 	uint8_t code_index; /* the code the owner counted, PRESALE_CODE_NONE: none */
 	bool code_asked;    /* the owner answered */
+	bool units_taken;   /* the event's home counts units_asked for it */
+	uint32_t units_asked, units_placed;
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */
@@ -130,6 +135,10 @@ struct count_slot {
 /* counts entries of presale codes: (event, CODE_CUSTOMER, code index + 1),
  * units = the code's uses on other nodes (kept by the code's owner). */
 #define CODE_CUSTOMER UINT64_MAX
+/* counts entries of an event's units at its home node (event_id % n):
+ * (event, EVENT_UNITS, 0) placed on all nodes, (event, EVENT_UNITS, 1)
+ * asked for by admin commands under way. */
+#define EVENT_UNITS (UINT64_MAX - 1)
 
 struct counts {
 	struct count_slot *slots;

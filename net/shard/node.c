@@ -94,6 +94,10 @@ static int counts_and_holds(struct node *const *nodes, uint32_t n)
 				core_customers_each(core, ids[e], count_one, &c);
 			if (!c.err)
 				c.err = code_uses(nodes, n, k, ids[e]);
+			uint32_t units_max, placed = core_units_placed(core, ids[e], &units_max);
+			if (!c.err && placed)
+				c.err = counts_add(&nodes[ids[e] % n]->counts, ids[e], EVENT_UNITS, 0,
+						   placed);
 			if (c.err) {
 				fprintf(stderr, "onsaled: customer counts: table full (%u entries)\n",
 					SHARD_REMOTE_COUNTS_MAX);
@@ -109,8 +113,9 @@ int node_recover(struct node *const *nodes, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		assert(nodes[k]->id == k && nodes[k]->n == n && nodes[k]->store);
-	int rc = counts_and_holds(nodes, n);
-	return rc ? rc : xfer_recover(nodes, n);
+	/* transfers first: then every unit is in some node's units_placed */
+	int rc = xfer_recover(nodes, n);
+	return rc ? rc : counts_and_holds(nodes, n);
 }
 
 /* ---- a turn ------------------------------------------------------------------- */

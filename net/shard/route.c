@@ -382,8 +382,74 @@ static int section_load(struct node *nd, struct req *r, const struct proto_secti
 	memcpy(b, sec, sizeof *b);
 	r->cmd.section.rows = b->rows;
 	r->cmd.section.seats = b->seats;
-	send_msg(nd, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % nd->n), &r->cmd);
 	return 0;
+}
+
+/* Units an admin command places: a GA tier's capacity, a section's seats. */
+static uint32_t units_of(const struct cmd *c)
+{
+	uint32_t units = 0;
+	if (c->type == CMD_TIER_ADD)
+		return c->tier.kind == TIER_GA ? c->tier.capacity : 0;
+	for (uint16_t i = 0; i < c->section.row_count && i < SECTION_ROWS_MAX; i++)
+		units += c->section.rows[i].seat_count;
+	return units;
+}
+
+/* TIER_ADD and SECTION_LOAD, once the event's home has room for them. */
+static void place(struct node *nd, struct req *r)
+{
+	if (r->cmd.type == CMD_TIER_ADD) {
+		r->step = STEP_BROADCAST;
+		broadcast(nd, r, MSG_EXEC);
+	} else {
+		r->step = STEP_ONE;
+		send_msg(nd, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % nd->n), &r->cmd);
+	}
+}
+
+/* With several nodes an event's units_max bounds the units placed on all of
+ * them together: its home node (event_id % n) counts them. */
+static void units_first(struct node *nd, struct req *r)
+{
+	uint32_t units = units_of(&r->cmd);
+	if (nd->n == 1 || !units) {
+		place(nd, r);
+		return;
+	}
+	struct cmd c = {.type = r->cmd.type};
+	c.tier.event_id = r->cmd.tier.event_id;
+	c.tier.capacity = units;
+	r->step = STEP_UNITS;
+	r->units_asked = units;
+	send_msg(nd, r, MSG_UNITS_TAKE, (uint8_t)(c.tier.event_id % nd->n), &c);
+}
+
+static void units_taken(struct node *nd, struct req *r, struct msg *m)
+{
+	if (m->res.status != ST_OK) {
+		r->res = m->res;
+		pool_msg_free(nd, m);
+		reply(nd, r);
+		return;
+	}
+	r->units_taken = true;
+	pool_msg_free(nd, m);
+	place(nd, r);
+}
+
+/* The answer of a placing command: the event's home learns what was placed. */
+static void units_settle(struct node *nd, struct req *r, struct msg *m)
+{
+	uint32_t event_id = r->cmd.tier.event_id;
+	pool_msg_reuse(nd, m);
+	m->kind = MSG_UNITS_GIVE;
+	m->cmd.type = r->cmd.type;
+	m->cmd.tier.event_id = event_id;
+	m->cmd.tier.capacity = r->units_asked;
+	m->score = r->units_placed;
+	r->units_taken = false;
+	pool_send(nd, m, (uint8_t)(event_id % nd->n));
 }
 
 static int section_seats(struct node *nd, struct req *r, const struct proto_seats_query *q)
@@ -405,7 +471,10 @@ static int section_seats(struct node *nd, struct req *r, const struct proto_seat
 static int core_request(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
 	switch (r->cmd.type) {
-	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_TIER_ADD: case CMD_PRESALE_CODE_ADD:
+	case CMD_TIER_ADD:
+		units_first(nd, r);
+		return 0;
+	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD:
 		r->step = STEP_BROADCAST;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
@@ -413,8 +482,12 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 		r->step = STEP_SUM;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
-	case CMD_SECTION_LOAD:
-		return section_load(nd, r, sec);
+	case CMD_SECTION_LOAD: {
+		int rc = section_load(nd, r, sec);
+		if (!rc)
+			units_first(nd, r);
+		return rc;
+	}
 	case CMD_HOLD:
 		return hold_start(nd, r);
 	case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
@@ -460,6 +533,9 @@ int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
 
 static void answered(struct req *r, const struct msg *m)
 {
+	if (m->res.status == ST_OK && m->kind == MSG_EXEC && r->units_asked)
+		r->units_placed += m->cmd.type == CMD_TIER_ADD ? m->cmd.tier.capacity
+							       : m->res.section.seat_count;
 	switch (r->step) {
 	case STEP_ONE:
 		take_result(r, &m->res);
@@ -514,11 +590,17 @@ void route_done(struct node *nd, struct msg *m)
 	case STEP_CODE:
 		code_taken(nd, r, m);
 		break;
+	case STEP_UNITS:
+		units_taken(nd, r, m);
+		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);
 		break;
 	default:
-		pool_msg_free(nd, m);
+		if (r->units_taken)
+			units_settle(nd, r, m);
+		else
+			pool_msg_free(nd, m);
 		reply(nd, r);
 	}
 }

@@ -18,6 +18,9 @@
  *   presale_code_once              a single-use code is used once in the
  *                                  whole server (it worked once per shard),
  *                                  and a released hold gives its use back
+ *   units_max_over_shards          an event never places more than units_max
+ *                                  over all shards (101 of 100 was accepted,
+ *                                  and selling through it lost units)
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -311,6 +314,70 @@ static void presale_code_once(void **state)
 	srv_cleanup(&h);
 }
 
+static int add_ga(struct onsale *admin, uint32_t event_id, uint8_t tier, uint32_t capacity)
+{
+	struct cmd_tier t = {.event_id = event_id, .tier = tier, .kind = TIER_GA,
+			     .capacity = capacity, .price_minor = 1000};
+	struct result res;
+	snprintf(t.name, sizeof t.name, "GA%u", tier);
+	return onsale_tier_add(admin, &t, &res);
+}
+
+static int add_section(struct onsale *admin, uint32_t event_id, uint16_t section, uint16_t seats)
+{
+	struct row_spec row = {.label = "A", .seat_count = seats, .first_number = 1};
+	struct seat_spec sp[256];
+	struct cmd_section sec = {.event_id = event_id, .section = section, .row_count = 1,
+				  .rows = &row, .seats = sp};
+	struct result res;
+	for (unsigned i = 0; i < seats; i++)
+		sp[i] = (struct seat_spec){.tier = 5, .rank = (uint16_t)i};
+	snprintf(sec.name, sizeof sec.name, "S%u", section);
+	return onsale_section_load(admin, &sec, &res);
+}
+
+static void units_max_over_shards(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct result res;
+	uint64_t cust = 1;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	struct cmd_event ev = {.event_id = 36, .state = EVENT_ON_SALE, .units_max = 100,
+			       .presale_start_ms = 1, .public_start_ms = 2};
+	snprintf(ev.name, sizeof ev.name, "Small");
+	assert_int_equal(onsale_event_create(admin, &ev, &res), ST_OK);
+	assert_int_equal(add_ga(admin, 36, 0, 101), ST_EVENT_FULL);
+	assert_int_equal(add_ga(admin, 36, 0, 60), ST_OK);
+	assert_int_equal(add_ga(admin, 36, 1, 41), ST_EVENT_FULL);
+	struct cmd_tier rt = {.event_id = 36, .tier = 5, .kind = TIER_RESERVED, .price_minor = 1};
+	snprintf(rt.name, sizeof rt.name, "Seats");
+	assert_int_equal(onsale_tier_add(admin, &rt, &res), ST_OK);
+	assert_int_equal(add_section(admin, 36, 1, 41), ST_EVENT_FULL);
+	assert_int_equal(add_section(admin, 36, 1, 40), ST_OK);
+	assert_int_equal(add_section(admin, 36, 2, 1), ST_EVENT_FULL);
+	assert_int_equal(onsale_query_event(admin, 36, &res), ST_OK);
+	assert_int_equal(res.event.units_placed, 100);
+	/* selling through it: every unit moves to the shard that sells it */
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	assert_int_equal(ga_holds(c, 36, 70, &cust, 2, 1), 60);
+	assert_int_equal(ga(c, 36).capacity, 60);
+	onsale_close(c);
+	srv_kill(&h);
+	assert_int_equal(srv_spawn(&h), 0);
+	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	assert_int_equal(ga(c, 36).capacity, 60);
+	assert_int_equal(ga(c, 36).held, 60);
+	onsale_close(c);
+	onsale_close(admin);
+	admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_int_equal(add_ga(admin, 36, 2, 1), ST_EVENT_FULL); /* still counted after restart */
+	onsale_close(admin);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -321,6 +388,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(best_available_retry_once),
 		cmocka_unit_test(ga_retry_at_limit_replayed),
 		cmocka_unit_test(presale_code_once),
+		cmocka_unit_test(units_max_over_shards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
