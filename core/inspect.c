@@ -123,3 +123,13 @@ uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *un
 	*units_max = ev ? ev->cfg.units_max : 0;
 	return ev ? ev->units_placed : 0;
 }
+
+uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
+			uint32_t *low_stock_threshold)
+{
+	const struct event *ev = event_find(c, event_id);
+	const struct tier *t = ev && tier < TIERS_MAX ? &ev->tiers[tier] : NULL;
+
+	*low_stock_threshold = t && t->defined ? t->low_stock_threshold : 0;
+	return t && t->defined ? t->free : 0;
+}

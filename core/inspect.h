@@ -51,6 +51,11 @@ uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t custom
  * its units_max (0 when the event is unknown). */
 uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max);
 
+/* Free units of a tier on this shard and its low-stock threshold (0: no
+ * alerts, or the tier is unknown). */
+uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
+			uint32_t *low_stock_threshold);
+
 /* Presale codes across shards. A code's owner shard is chosen by its key
  * (the first 8 bytes of its hash, from the code's text or from the stored
  * code); the owner counts its uses on every shard.

@@ -71,7 +71,9 @@ struct msg {
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
 	uint32_t req;     /* owner's request slot, NIL32: none */
 	uint32_t index;   /* slot in the owner's pool */
-	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked */
+	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked;
+			   * MSG_EXEC of a hold: 1 when the tier here is below its
+			   * low-stock threshold after it */
 	uint64_t wait_lsn;
 	struct msg *parent; /* MSG_STOCK_ASK: the hold waiting for the stock */
 	uint8_t *big;       /* SECTION_LOAD rows/seats, MSG_SEATS states */
@@ -94,6 +96,7 @@ enum req_step {
 	STEP_STATS,       /* server stats from every shard */
 	STEP_CODE,        /* hold: waiting for the presale code's owner */
 	STEP_UNITS,       /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
+	STEP_LOW_STOCK,   /* hold: the tier's free units summed over every shard */
 };
 
 struct req {
@@ -114,6 +117,7 @@ struct req {
 	bool code_asked;    /* the owner answered */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
+	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums */
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */

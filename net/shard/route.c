@@ -178,11 +178,41 @@ static int next_candidate(struct node *nd, struct req *r)
 /* The home node gives back what the request holds there: the units it
  * reserved unless they now count in a core there (st: the hold's answer),
  * and the in-flight mark of its key. Then r is answered. */
+/* With several shards a low-stock alert is the tier's, not one allotment's:
+ * when the hold left the tier low where it ran, the coordinator sums the
+ * tier's free units over every shard and sets the bit only if this hold
+ * took the tier below its threshold. No message free: no alert (the
+ * tier's availability still shows low_stock). */
+static void low_stock_check(struct node *nd, struct req *r, bool low_here)
+{
+	uint8_t tier = r->cmd.hold.tier;
+	r->res.low_stock_tiers &= ~(1u << tier);
+	if (!low_here || pool_msgs_free(nd) < nd->n) {
+		reply(nd, r);
+		return;
+	}
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
+	q.query.event_id = r->cmd.hold.event_id;
+	r->step = STEP_LOW_STOCK;
+	r->tier_free = r->tier_threshold = 0;
+	for (uint32_t k = 0; k < nd->n; k++)
+		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+}
+
+static void low_stock_summed(struct node *nd, struct req *r)
+{
+	uint32_t t = r->tier_threshold, free_units = r->tier_free;
+	if (t && free_units < t && free_units + r->cmd.hold.qty >= t)
+		r->res.low_stock_tiers |= 1u << r->cmd.hold.tier;
+	reply(nd, r);
+}
+
 static void settle(struct node *nd, struct req *r, struct msg *m)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
 	uint8_t home = node_home(nd->n, h->customer_id);
 	bool taken = r->res.status == ST_OK && !r->res.replayed;
+	bool low_here = r->step == STEP_HOLD && r->tier_free;
 	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
 	/* the code's owner counted a use that no other node's core now has */
 	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
@@ -205,7 +235,10 @@ static void settle(struct node *nd, struct req *r, struct msg *m)
 		pool_msg_free(nd, m);
 	}
 	r->reserved = r->keyed = false;
-	reply(nd, r);
+	if (nd->n > 1 && r->res.status == ST_OK && !r->res.replayed)
+		low_stock_check(nd, r, low_here);
+	else
+		reply(nd, r);
 }
 
 static void refuse_hold(struct node *nd, struct req *r, enum status st, struct msg *m)
@@ -298,6 +331,7 @@ static void hold_done(struct node *nd, struct req *r, struct msg *m)
 		}
 	}
 	take_result(r, &m->res);
+	r->tier_free = m->score; /* low here (sell.c) */
 	settle(nd, r, m);
 }
 
@@ -553,6 +587,13 @@ static void answered(struct req *r, const struct msg *m)
 		for (unsigned i = 0; i < PROTO_STAT_SLOTS; i++)
 			r->extra.server.counters[i] += m->counters[i];
 		break;
+	case STEP_LOW_STOCK:
+		if (m->res.status == ST_OK && r->cmd.hold.tier < TIERS_MAX) {
+			const struct tier_view *t = &m->res.avail.tiers[r->cmd.hold.tier];
+			r->tier_free += t->free;
+			r->tier_threshold = t->low_stock_threshold;
+		}
+		break;
 	case STEP_PROBE:
 		if (m->res.status == ST_OK && m->res.replayed)
 			r->replay_at = m->at;
@@ -592,6 +633,10 @@ void route_done(struct node *nd, struct msg *m)
 		break;
 	case STEP_UNITS:
 		units_taken(nd, r, m);
+		break;
+	case STEP_LOW_STOCK:
+		pool_msg_free(nd, m);
+		low_stock_summed(nd, r);
 		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);

@@ -62,6 +62,13 @@ void sell_hold(struct node *nd, struct msg *m)
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
 	if (m->res.status == ST_SOLD_OUT && h->mode == HOLD_GA && xfer_ask(nd, m))
 		return; /* continues when the answer comes back */
+	if (m->res.status == ST_OK && !m->res.replayed && nd->n > 1) {
+		/* the tier can be low over all shards only if it is low here */
+		uint32_t threshold;
+		uint32_t free_units = core_tier_free(shard_store_core(nd->store), h->event_id,
+						     h->tier, &threshold);
+		m->score = threshold && free_units < threshold;
+	}
 	exec_after(nd, &m->cmd, &m->res);
 	exec_globalize(nd, m->cmd.type, &m->res);
 	exec_finish(nd, m);

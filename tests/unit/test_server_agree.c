@@ -21,6 +21,8 @@
  *   units_max_over_shards          an event never places more than units_max
  *                                  over all shards (101 of 100 was accepted,
  *                                  and selling through it lost units)
+ *   low_stock_is_the_tiers         a hold's low-stock bit says the tier is low,
+ *                                  not one shard's allotment
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -314,13 +316,20 @@ static void presale_code_once(void **state)
 	srv_cleanup(&h);
 }
 
-static int add_ga(struct onsale *admin, uint32_t event_id, uint8_t tier, uint32_t capacity)
+static int add_ga_alert(struct onsale *admin, uint32_t event_id, uint8_t tier, uint32_t capacity,
+			uint32_t low_stock_threshold)
 {
 	struct cmd_tier t = {.event_id = event_id, .tier = tier, .kind = TIER_GA,
-			     .capacity = capacity, .price_minor = 1000};
+			     .capacity = capacity, .price_minor = 1000,
+			     .low_stock_threshold = low_stock_threshold};
 	struct result res;
 	snprintf(t.name, sizeof t.name, "GA%u", tier);
 	return onsale_tier_add(admin, &t, &res);
+}
+
+static int add_ga(struct onsale *admin, uint32_t event_id, uint8_t tier, uint32_t capacity)
+{
+	return add_ga_alert(admin, event_id, tier, capacity, 0);
 }
 
 static int add_section(struct onsale *admin, uint32_t event_id, uint16_t section, uint16_t seats)
@@ -378,6 +387,37 @@ static void units_max_over_shards(void **state)
 	srv_cleanup(&h);
 }
 
+static void low_stock_is_the_tiers(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct result res;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	struct cmd_event ev = {.event_id = 37, .state = EVENT_ON_SALE, .units_max = 100,
+			       .presale_start_ms = 1, .public_start_ms = 2};
+	snprintf(ev.name, sizeof ev.name, "Alerts");
+	assert_int_equal(onsale_event_create(admin, &ev, &res), ST_OK);
+	assert_int_equal(add_ga_alert(admin, 37, 0, 20, 10), ST_OK); /* 10 + 10 */
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	uint64_t cust = homed(2, 0, 1);
+	assert_int_equal(onsale_hold_ga(c, 37, 0, 8, cust, 0, &res), ST_OK); /* 2 + 10 left */
+	assert_int_equal(res.low_stock_tiers, 0);
+	assert_int_equal(ga(c, 37).free, 12);
+	assert_int_equal(ga(c, 37).low_stock, 0);
+	cust = homed(2, 1, cust + 1);
+	assert_int_equal(onsale_hold_ga(c, 37, 0, 3, cust, 0, &res), ST_OK); /* 9: below */
+	assert_int_equal(res.low_stock_tiers, 1);
+	assert_int_equal(ga(c, 37).low_stock, 1);
+	cust = homed(2, 0, cust + 1);
+	assert_int_equal(onsale_hold_ga(c, 37, 0, 1, cust, 0, &res), ST_OK); /* once only */
+	assert_int_equal(res.low_stock_tiers, 0);
+	onsale_close(c);
+	onsale_close(admin);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -389,6 +429,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(ga_retry_at_limit_replayed),
 		cmocka_unit_test(presale_code_once),
 		cmocka_unit_test(units_max_over_shards),
+		cmocka_unit_test(low_stock_is_the_tiers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
