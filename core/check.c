@@ -6,7 +6,14 @@
  *   2. a seat is in at most one live hold or valid ticket, and its state,
  *      owner and free bit agree with that hold or ticket;
  *   3. tier and channel counters equal the holds and tickets behind them;
- *   4. per-customer counts equal live hold units + valid/redeemed tickets.
+ *   4. per-customer counts equal live hold units + valid/redeemed tickets;
+ *   5. the hold and ticket pools: the ended-hold queue holds exactly the
+ *      ended holds (released, expired, orders with no valid or redeemed
+ *      ticket); the reusable-ticket queue holds exactly the refunded and
+ *      exchanged tickets; never-used + reusable + valid/redeemed slots ==
+ *      the table; each order's chain holds exactly its stored tickets, with
+ *      distinct unit numbers; reserved ticket slots == units of live holds
+ *      and fit the free slots.
  *
  * For tests, the WAL tool and debug builds; never on the hot path.
  */
@@ -126,6 +133,94 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 	return NULL;
 }
 
+static int hold_ended(const struct hold *h)
+{
+	return h->state == HOLD_RELEASED || h->state == HOLD_EXPIRED ||
+	       (h->state == HOLD_CONFIRMED && h->tickets_live == 0);
+}
+
+static const char *check_ended_queue(const struct event *ev)
+{
+	uint32_t queued = 0, ended = 0, last = NIL;
+
+	for (uint32_t i = ev->ended_head; i != NIL; i = ev->holds[i].ended_next) {
+		if (i >= ev->holds_used || ++queued > ev->holds_used || !hold_ended(&ev->holds[i]))
+			return "ended-hold queue holds a slot that is not an ended hold";
+		last = i;
+	}
+	for (uint32_t i = 0; i < ev->holds_used; i++)
+		ended += hold_ended(&ev->holds[i]);
+	if (queued != ended || last != ev->ended_tail)
+		return "ended-hold queue misses an ended hold";
+	return NULL;
+}
+
+static int ticket_live(const struct ticket *tk)
+{
+	return tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED;
+}
+
+/* One order's chain; adds its length to *chained. */
+static const char *check_order(const struct event *ev, uint32_t slot, uint32_t *chained)
+{
+	const struct hold *h = &ev->holds[slot];
+	uint64_t units[4] = { 0 };
+	uint32_t n = 0, live = 0;
+
+	if (h->state != HOLD_CONFIRMED)
+		return h->ticket_head != NIL || h->tickets_issued || h->tickets_live ?
+			       "a hold that is not an order has tickets" : NULL;
+	if (h->tickets_issued < h->qty)
+		return "order issued fewer tickets than its units";
+	for (uint32_t i = h->ticket_head; i != NIL; i = ev->tickets[i].order_next) {
+		const struct ticket *tk = i < ev->tickets_used ? &ev->tickets[i] : NULL;
+
+		if (!tk || ++n > h->tickets_issued || tk->hold != slot || tk->unit >= h->tickets_issued ||
+		    bit_test(units, tk->unit))
+			return "order's ticket chain is broken";
+		bit_set(units, tk->unit);
+		live += ticket_live(tk);
+	}
+	if (live != h->tickets_live)
+		return "order's live ticket count differs from its tickets";
+	*chained += n;
+	return NULL;
+}
+
+static const char *check_ticket_pool(const struct event *ev)
+{
+	uint32_t queued = 0, live = 0, owned = 0, chained = 0, reserved = 0, last = NIL;
+	const char *bad;
+
+	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used)
+		return "ticket pool counters out of range";
+	for (uint32_t i = ev->tfree_head; i != NIL; i = ev->tickets[i].free_next) {
+		if (i >= ev->tickets_used || ++queued > ev->tfree_count || ticket_live(&ev->tickets[i]))
+			return "reusable-ticket queue holds a slot that is not reusable";
+		last = i;
+	}
+	for (uint32_t i = 0; i < ev->tickets_used; i++) {
+		live += ticket_live(&ev->tickets[i]);
+		owned += ev->tickets[i].hold != NIL;
+		if (ev->tickets[i].hold == NIL && ticket_live(&ev->tickets[i]))
+			return "valid ticket without an order";
+	}
+	if (queued != ev->tfree_count || last != ev->tfree_tail ||
+	    ev->tickets_max - ev->tickets_used + ev->tfree_count + live != ev->tickets_max)
+		return "ticket slots: never used + reusable + valid != the table";
+	for (uint32_t i = 0; i < ev->holds_used; i++) {
+		bad = check_order(ev, i, &chained);
+		if (bad)
+			return bad;
+		reserved += ev->holds[i].state == HOLD_LIVE ? ev->holds[i].qty : 0;
+	}
+	if (chained != owned)
+		return "a ticket is missing from its order's chain";
+	if (reserved != ev->tickets_reserved || reserved > tickets_free(ev))
+		return "reserved ticket slots differ from live hold units or do not fit";
+	return check_ended_queue(ev);
+}
+
 static const char *check_customers(const struct event *ev, const struct htab *cust)
 {
 	if (cust->count != ev->customers.count)
@@ -164,6 +259,8 @@ static const char *check_event(const struct event *ev)
 		bad = check_tiers(ev, t);
 	if (!bad)
 		bad = check_customers(ev, &cust);
+	if (!bad)
+		bad = check_ticket_pool(ev);
 	htab_fini(&cust);
 	free(t);
 	return bad;

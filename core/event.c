@@ -55,6 +55,7 @@ struct event *event_new(const struct cmd_event *cfg)
 	ev->holds_max = cfg->units_max * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN;
 	ev->tickets_max = cfg->units_max * TICKETS_PER_UNIT_MAX;
 	ev->ended_head = ev->ended_tail = NIL;
+	ev->tfree_head = ev->tfree_tail = NIL;
 	memset(ev->wheel, 0xff, sizeof ev->wheel);
 	ev->holds = mem_table_alloc((size_t)ev->holds_max * sizeof *ev->holds);
 	ev->tickets = mem_table_alloc((size_t)ev->tickets_max * sizeof *ev->tickets);

@@ -3,8 +3,10 @@
  * extending, releasing and expiring them; the timer wheel; customer counts.
  *
  * A hold's id carries its pool slot (layout in limits.h; the slot's use
- * count starts at 1, so no id is 0). Ids are decided in plan, so replay puts every hold in the
- * slot it had. Expiry is decided by core_next_expiry reading the wheel and is
+ * count starts at 1, so no id is 0). Ids are decided in plan, so replay puts
+ * every hold in the slot it had. A live hold reserves a ticket slot per unit
+ * (tickets_reserved) and is refused when they are not there, so its confirm
+ * never is. Expiry is decided by core_next_expiry reading the wheel and is
  * written to the WAL like any other change.
  */
 #include <string.h>
@@ -259,6 +261,8 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		return st;
 	if (hold_slot(c, ev, &r->hold.hold_id) == NIL)
 		return ST_HOLD_TABLE_FULL;
+	if (ev->tickets_reserved + h->qty > tickets_free(ev))
+		return ST_TICKET_TABLE_FULL; /* its confirm could not issue the tickets */
 	r->hold.customer_id = h->customer_id;
 	r->hold.idem_key = h->idem_key;
 	r->hold.expires_at_ms = now + ttl;
@@ -276,7 +280,7 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 	uint32_t slot = hold_slot(c, ev, &id);
 
 	if (slot == NIL || id != r->hold.hold_id || !t->defined || t->free < r->hold.qty ||
-	    r->hold.customer_id == 0)
+	    r->hold.customer_id == 0 || ev->tickets_reserved + r->hold.qty > tickets_free(ev))
 		return 0;
 	if ((t->kind == TIER_GA) != (r->hold.seats[0] == SEAT_NONE))
 		return 0;
@@ -295,7 +299,9 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 	return 1;
 }
 
-/* Frees a slot for reuse: the oldest ended hold is forgotten. */
+/* Frees a slot for reuse: the oldest ended hold is forgotten. An order's
+ * tickets still stored (all refunded or exchanged) lose their order: their
+ * ids no longer match, and their slots are already queued for reuse. */
 static void slot_take(struct event *ev, uint32_t slot)
 {
 	struct hold *old = &ev->holds[slot];
@@ -304,9 +310,15 @@ static void slot_take(struct event *ev, uint32_t slot)
 		ev->holds_used++;
 		return;
 	}
+	assert(slot == ev->ended_head && old->tickets_live == 0);
 	ev->ended_head = old->ended_next;
 	if (ev->ended_head == NIL)
 		ev->ended_tail = NIL;
+	for (uint32_t i = old->ticket_head, next; i != NIL; i = next) {
+		next = ev->tickets[i].order_next;
+		ev->tickets[i].hold = NIL;
+		ev->tickets[i].order_next = NIL;
+	}
 	if (old->idem_key) {
 		uint64_t key = hold_idem_key(old->customer_id, old->idem_key);
 		const uint32_t *at = htab_find(&ev->idem, key);
@@ -335,6 +347,8 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 	h->expires_at_ms = r->hold.expires_at_ms;
 	h->amount_minor = h->first_ticket_id = 0;
 	h->ended_next = NIL;
+	h->ticket_head = NIL;
+	h->tickets_issued = h->tickets_live = 0;
 	h->tier = r->hold.tier;
 	h->channel = r->hold.channel;
 	h->qty = r->hold.qty;
@@ -357,8 +371,19 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 		htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), slot);
 	wheel_insert(ev, slot);
 	ev->live_holds++;
+	ev->tickets_reserved += h->qty;
 	tier_check_low_stock(ev, h->tier, alerts);
 	return ST_OK;
+}
+
+void hold_ended_push(struct event *ev, uint32_t slot)
+{
+	ev->holds[slot].ended_next = NIL;
+	if (ev->ended_tail != NIL)
+		ev->holds[ev->ended_tail].ended_next = slot;
+	else
+		ev->ended_head = slot;
+	ev->ended_tail = slot;
 }
 
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
@@ -368,6 +393,7 @@ void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 
 	wheel_remove(ev, slot);
 	ev->live_holds--;
+	ev->tickets_reserved -= h->qty; /* a confirm takes them right after */
 	h->state = state;
 	t->held -= h->qty;
 	t->ch[h->channel].held -= h->qty;
@@ -377,12 +403,7 @@ void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 	for (uint8_t i = 0; t->kind == TIER_RESERVED && i < h->qty; i++)
 		seat_release(ev, h->seats[i], SEAT_FREE);
 	customer_add(ev, h->customer_id, -(int32_t)h->qty);
-	h->ended_next = NIL;
-	if (ev->ended_tail != NIL)
-		ev->holds[ev->ended_tail].ended_next = slot;
-	else
-		ev->ended_head = slot;
-	ev->ended_tail = slot;
+	hold_ended_push(ev, slot);
 	tier_check_low_stock(ev, h->tier, alerts);
 }
 

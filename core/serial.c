@@ -10,10 +10,12 @@
  * read by the same code that builds it live, so a state read back from a
  * snapshot hashes exactly as the state that wrote it.
  *
- * Stream (version 1):
+ * Stream (version 2):
  *   u32 version, u8 shard_id, u32 event_count, then per event:
  *   config, units_placed, 32 tiers, presale codes, seat map (sections, rows,
- *   seats), holds (slots in order, with the ended-hold queue), tickets.
+ *   seats), holds (slots in order, with the ended-hold queue and each order's
+ *   ticket chain), tickets (slots in order, with the reusable-slot queue).
+ * Version 2 made ticket slots reusable (ids from the order, chains, queue).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@
 #include "core/serial.h"
 #include "core/state.h"
 
-#define SERIAL_VERSION 1
+#define SERIAL_VERSION 2
 
 struct walk {
 	int reading;
@@ -201,11 +203,14 @@ static void walk_holds(struct walk *w, struct event *ev)
 		F(w, h->first_ticket_id);
 		F(w, h->ended_next);
 		F(w, h->reuse);
+		F(w, h->ticket_head);
 		F(w, h->tier);
 		F(w, h->channel);
 		F(w, h->qty);
 		F(w, h->state);
 		F(w, h->code_index);
+		F(w, h->tickets_issued);
+		F(w, h->tickets_live);
 		FA(w, h->payment_ref);
 		FA(w, h->seats);
 		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
@@ -217,7 +222,11 @@ static void walk_holds(struct walk *w, struct event *ev)
 static void walk_tickets(struct walk *w, struct event *ev)
 {
 	F(w, ev->tickets_used);
-	if (ev->tickets_used > ev->tickets_max)
+	F(w, ev->tfree_head);
+	F(w, ev->tfree_tail);
+	F(w, ev->tfree_count);
+	F(w, ev->tickets_issued);
+	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used)
 		{ fail(w, "more tickets than the event has room for"); return; }
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
 		struct ticket *tk = &ev->tickets[i];
@@ -228,10 +237,14 @@ static void walk_tickets(struct walk *w, struct event *ev)
 		F(w, tk->hold);
 		F(w, tk->seat);
 		F(w, tk->gate_id);
+		F(w, tk->order_next);
+		F(w, tk->free_next);
+		F(w, tk->unit);
 		F(w, tk->replaced_by);
 		F(w, tk->tier);
 		F(w, tk->state);
-		if (tk->hold >= ev->holds_used || tk->tier >= TIERS_MAX)
+		if ((tk->hold >= ev->holds_used && tk->hold != NIL) || tk->tier >= TIERS_MAX ||
+		    (tk->hold == NIL && (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)))
 			{ fail(w, "ticket out of range"); return; }
 	}
 }
@@ -329,6 +342,7 @@ static int rebuild_event(struct event *ev)
 		if (h->state != HOLD_LIVE)
 			continue;
 		ev->live_holds++;
+		ev->tickets_reserved += h->qty;
 		wheel_insert(ev, i);
 		customer_add(ev, h->customer_id, h->qty);
 	}

@@ -32,7 +32,10 @@ struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
 			   uint32_t *index);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
-uint64_t ticket_id_of(const struct core *c, const struct event *ev, uint32_t index);
+uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
+uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
+uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+void hold_ended_push(struct event *ev, uint32_t slot); /* may be reused, oldest first */
 void wheel_insert(struct event *ev, uint32_t slot);
 void wheel_remove(struct event *ev, uint32_t slot);
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts);
