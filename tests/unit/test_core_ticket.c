@@ -742,6 +742,36 @@ static void order_slot_reused_after_refunds(void **state)
 	fx_free(f);
 }
 
+/* An order issues at most ORDER_TICKETS_MAX tickets (its units, then one
+ * per exchange): the unit number is the low byte of the ticket id. */
+static void exchanges_per_order_bounded(void **state)
+{
+	struct fx *f = fx_new(0);
+	uint64_t t, first;
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 2, 0), ST_OK); /* 4 ticket slots, reused */
+	assert_int_equal(fx_ga_tier(f, EV, GA, 2, 100), ST_OK);
+	first = t = buy(f, GA, 1, 1);
+	for (unsigned i = 1; i < ORDER_TICKETS_MAX; i++) {
+		c = exchange_cmd(t, GA, SEAT_NONE);
+		assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+		assert_int_equal(f->res.ticket.ticket_id, first + i);
+		t = f->res.ticket.ticket_id;
+	}
+	c = exchange_cmd(t, GA, SEAT_NONE);
+	refused(f, &c, ST_TICKET_TABLE_FULL);
+	assert_int_equal(ticket(f, t).state, TICKET_VALID);
+	assert_int_equal(ticket(f, t - 1).replaced_by, t);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, first), ST_TICKET_UNKNOWN); /* reused */
+	c = refund_cmd(t, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	assert_null(fx_replay_check(f));
+	core_destroy(snapshot_copy(f->c));
+	fx_free(f);
+}
+
 /* ---- statistics, alerts, stock ---- */
 
 static void stats_per_tier_and_channel(void **state)
@@ -999,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(reused_ticket_id_unknown),
 		cmocka_unit_test(hold_granted_confirms),
 		cmocka_unit_test(order_slot_reused_after_refunds),
+		cmocka_unit_test(exchanges_per_order_bounded),
 		cmocka_unit_test(stats_per_tier_and_channel),
 		cmocka_unit_test(low_stock_alerts),
 		cmocka_unit_test(low_stock_exchange_within_tier),
