@@ -170,8 +170,8 @@ static const char *check_order(const struct event *ev, uint32_t slot, uint32_t *
 	if (h->state != HOLD_CONFIRMED)
 		return h->ticket_head != NIL || h->tickets_issued || h->tickets_live ?
 			       "a hold that is not an order has tickets" : NULL;
-	if (h->tickets_issued < h->qty || h->first_ticket_id != order_ticket_id(h, 0))
-		return "order issued fewer tickets than its units, or not from its id";
+	if (h->tickets_issued < h->qty)
+		return "order issued fewer tickets than its units";
 	for (uint32_t i = h->ticket_head; i != NIL; i = ev->tickets[i].order_next) {
 		const struct ticket *tk = i < ev->tickets_used ? &ev->tickets[i] : NULL;
 

@@ -345,7 +345,7 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 	h->idem_key = r->hold.idem_key;
 	h->created_ms = r->now_ms;
 	h->expires_at_ms = r->hold.expires_at_ms;
-	h->amount_minor = h->first_ticket_id = 0;
+	h->amount_minor = 0;
 	h->ended_next = NIL;
 	h->ticket_head = NIL;
 	h->tickets_issued = h->tickets_live = 0;

@@ -11,7 +11,7 @@ void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v
 	v->customer_id = h->customer_id;
 	v->expires_at_ms = h->expires_at_ms;
 	v->amount_due_minor = ev->tiers[h->tier].price_minor * h->qty;
-	v->first_ticket_id = h->first_ticket_id;
+	v->first_ticket_id = h->state == HOLD_CONFIRMED ? order_ticket_id(h, 0) : 0;
 	v->amount_paid_minor = h->amount_minor;
 	v->event_id = ev->cfg.event_id;
 	v->tier = h->tier;

@@ -200,7 +200,6 @@ static void walk_holds(struct walk *w, struct event *ev)
 		F(w, h->created_ms);
 		F(w, h->expires_at_ms);
 		F(w, h->amount_minor);
-		F(w, h->first_ticket_id);
 		F(w, h->ended_next);
 		F(w, h->reuse);
 		F(w, h->ticket_head);

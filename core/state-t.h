@@ -111,7 +111,6 @@ struct hold {
 	uint64_t created_ms;
 	uint64_t expires_at_ms;
 	uint64_t amount_minor;    /* paid, once confirmed */
-	uint64_t first_ticket_id; /* once confirmed */
 	uint32_t wheel_prev, wheel_next; /* live holds, by expiry slot */
 	uint32_t ended_next;             /* ended (see ended_head), oldest first */
 	uint32_t reuse;                  /* times the slot was reused */

@@ -187,7 +187,6 @@ enum status apply_confirm(struct core *c, const struct rec *r)
 	t->ch[h->channel].sold += h->qty;
 	t->ch[h->channel].revenue_minor += r->confirm.amount_minor;
 	h->amount_minor = r->confirm.amount_minor;
-	h->first_ticket_id = r->confirm.first_ticket_id;
 	memcpy(h->payment_ref, r->confirm.payment_ref, PAYMENT_REF_BYTES);
 	for (uint8_t i = 0; i < h->qty; i++)
 		ticket_issue(ev, slot, h->tier, t->kind == TIER_GA ? SEAT_NONE : h->seats[i],
