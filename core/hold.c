@@ -32,9 +32,9 @@ struct hold *hold_by_id(const struct event *ev, uint64_t hold_id)
 {
 	uint32_t slot = SLOT_OF(hold_id);
 
-	if (slot >= ev->holds_used || ev->holds[slot].id != hold_id)
+	if (slot >= ev->holds_used || hold_at(ev, slot)->id != hold_id)
 		return NULL;
-	return &ev->holds[slot];
+	return hold_at(ev, slot);
 }
 
 uint32_t customer_units(const struct event *ev, uint64_t customer_id)
@@ -69,26 +69,26 @@ static uint32_t wheel_slot(uint64_t at_ms)
 
 void wheel_insert(struct event *ev, uint32_t slot)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 	uint32_t *head = &ev->wheel[wheel_slot(h->expires_at_ms)];
 
 	h->wheel_prev = NIL;
 	h->wheel_next = *head;
 	if (*head != NIL)
-		ev->holds[*head].wheel_prev = slot;
+		hold_at(ev, *head)->wheel_prev = slot;
 	*head = slot;
 }
 
 void wheel_remove(struct event *ev, uint32_t slot)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 
 	if (h->wheel_prev != NIL)
-		ev->holds[h->wheel_prev].wheel_next = h->wheel_next;
+		hold_at(ev, h->wheel_prev)->wheel_next = h->wheel_next;
 	else
 		ev->wheel[wheel_slot(h->expires_at_ms)] = h->wheel_next;
 	if (h->wheel_next != NIL)
-		ev->holds[h->wheel_next].wheel_prev = h->wheel_prev;
+		hold_at(ev, h->wheel_next)->wheel_prev = h->wheel_prev;
 	h->wheel_prev = h->wheel_next = NIL;
 }
 
@@ -101,8 +101,8 @@ static uint32_t wheel_due(struct event *ev, uint64_t now)
 		ev->wheel_tick = tick_now - WHEEL_SLOTS + 1; /* one full turn sees every slot */
 	for (;;) {
 		for (uint32_t s = ev->wheel[ev->wheel_tick & (WHEEL_SLOTS - 1)]; s != NIL;
-		     s = ev->holds[s].wheel_next)
-			if (ev->holds[s].expires_at_ms <= now)
+		     s = hold_at(ev, s)->wheel_next)
+			if (hold_at(ev, s)->expires_at_ms <= now)
 				return s;
 		if (ev->wheel_tick >= tick_now)
 			return NIL;
@@ -124,7 +124,7 @@ int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd)
 		memset(cmd, 0, sizeof *cmd);
 		cmd->type = CMD_HOLD_EXPIRE;
 		cmd->ref.event_id = ev->cfg.event_id;
-		cmd->ref.hold_id = ev->holds[slot].id;
+		cmd->ref.hold_id = hold_at(ev, slot)->id;
 		return 1;
 	}
 	return 0;
@@ -216,7 +216,7 @@ static uint32_t hold_slot(const struct core *c, const struct event *ev, uint64_t
 		slot = ev->holds_used;
 	} else if (ev->ended_head != NIL) {
 		slot = ev->ended_head;
-		reuse = ev->holds[slot].reuse % ID_REUSE_MASK + 1;
+		reuse = hold_at(ev, slot)->reuse % ID_REUSE_MASK + 1;
 	} else {
 		return NIL;
 	}
@@ -240,7 +240,7 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		return st;
 	if (h->idem_key) {
 		const uint32_t *slot = htab_find(&ev->idem, hold_idem_key(h->customer_id, h->idem_key));
-		const struct hold *old = slot ? &ev->holds[*slot] : NULL;
+		const struct hold *old = slot ? hold_at(ev, *slot) : NULL;
 
 		if (old && old->customer_id == h->customer_id && old->idem_key == h->idem_key) {
 			view_hold(ev, old, &res->hold);
@@ -304,7 +304,7 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
  * ids no longer match, and their slots are already queued for reuse. */
 static void slot_take(struct event *ev, uint32_t slot)
 {
-	struct hold *old = &ev->holds[slot];
+	struct hold *old = hold_at(ev, slot);
 
 	if (slot == ev->holds_used) {
 		ev->holds_used++;
@@ -315,9 +315,9 @@ static void slot_take(struct event *ev, uint32_t slot)
 	if (ev->ended_head == NIL)
 		ev->ended_tail = NIL;
 	for (uint32_t i = old->ticket_head, next; i != NIL; i = next) {
-		next = ev->tickets[i].order_next;
-		ev->tickets[i].hold = NIL;
-		ev->tickets[i].order_next = NIL;
+		next = ticket_at(ev, i)->order_next;
+		ticket_at(ev, i)->hold = NIL;
+		ticket_at(ev, i)->order_next = NIL;
 	}
 	if (old->idem_key) {
 		uint64_t key = hold_idem_key(old->customer_id, old->idem_key);
@@ -337,8 +337,10 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 
 	if (!ev || !hold_fits(c, ev, r))
 		return ST_RECORD_INVALID;
+	if (slot == ev->holds_used && event_holds_ensure(ev, slot + 1))
+		return ST_INTERNAL; /* out of memory for a new chunk: nothing changed */
 	slot_take(ev, slot);
-	h = &ev->holds[slot];
+	h = hold_at(ev, slot);
 	h->id = r->hold.hold_id;
 	h->reuse = REUSE_OF(r->hold.hold_id);
 	h->customer_id = r->hold.customer_id;
@@ -378,9 +380,9 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 
 void hold_ended_push(struct event *ev, uint32_t slot)
 {
-	ev->holds[slot].ended_next = NIL;
+	hold_at(ev, slot)->ended_next = NIL;
 	if (ev->ended_tail != NIL)
-		ev->holds[ev->ended_tail].ended_next = slot;
+		hold_at(ev, ev->ended_tail)->ended_next = slot;
 	else
 		ev->ended_head = slot;
 	ev->ended_tail = slot;
@@ -388,7 +390,7 @@ void hold_ended_push(struct event *ev, uint32_t slot)
 
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 	struct tier *t = &ev->tiers[h->tier];
 
 	wheel_remove(ev, slot);

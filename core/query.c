@@ -25,8 +25,8 @@ void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v
 void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
 		 struct ticket_view *v)
 {
-	const struct ticket *tk = &ev->tickets[index];
-	const struct hold *h = &ev->holds[tk->hold];
+	const struct ticket *tk = ticket_at(ev, index);
+	const struct hold *h = hold_at(ev, tk->hold);
 
 	(void)c;
 	v->ticket_id = ticket_id_of(ev, index);

@@ -191,8 +191,10 @@ static void walk_holds(struct walk *w, struct event *ev)
 	F(w, ev->ended_tail);
 	if (ev->holds_used > ev->holds_max)
 		{ fail(w, "more holds than the event has room for"); return; }
+	if (w->reading && event_holds_ensure(ev, ev->holds_used))
+		{ fail(w, "out of memory"); return; }
 	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
-		struct hold *h = &ev->holds[i];
+		struct hold *h = hold_at(ev, i);
 
 		F(w, h->id);
 		F(w, h->customer_id);
@@ -227,8 +229,10 @@ static void walk_tickets(struct walk *w, struct event *ev)
 	F(w, ev->tickets_issued);
 	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used)
 		{ fail(w, "more tickets than the event has room for"); return; }
+	if (w->reading && event_tickets_ensure(ev, ev->tickets_used))
+		{ fail(w, "out of memory"); return; }
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
-		struct ticket *tk = &ev->tickets[i];
+		struct ticket *tk = ticket_at(ev, i);
 
 		F(w, tk->price_minor);
 		F(w, tk->redeemed_at_ms);
@@ -334,7 +338,7 @@ static int rebuild_event(struct event *ev)
 		seatmap_index_rebuild(ev);
 	}
 	for (uint32_t i = 0; i < ev->holds_used; i++) {
-		struct hold *h = &ev->holds[i];
+		struct hold *h = hold_at(ev, i);
 
 		if (h->idem_key && !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
 			return -1;
@@ -346,10 +350,10 @@ static int rebuild_event(struct event *ev)
 		customer_add(ev, h->customer_id, h->qty);
 	}
 	for (uint32_t i = 0; i < ev->tickets_used; i++) {
-		const struct ticket *tk = &ev->tickets[i];
+		const struct ticket *tk = ticket_at(ev, i);
 
 		if (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)
-			customer_add(ev, ev->holds[tk->hold].customer_id, 1);
+			customer_add(ev, hold_at(ev, tk->hold)->customer_id, 1);
 	}
 	return 0;
 }

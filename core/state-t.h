@@ -14,7 +14,10 @@
  *   longest free run of each segment cached in `ord_run` and the longest of
  *   each 64 segments in `group_run`: best available skips whole groups that
  *   cannot fit the request and never scans the whole venue.
- * - Holds live in a pool sized at event creation. A hold id carries its pool
+ * - Holds live in a pool whose size is fixed at event creation but whose
+ *   memory comes in chunks of TABLE_CHUNK_BYTES, each allocated when its
+ *   first slot is first used (a shard's memory for an event follows the holds
+ *   and tickets it has, not units_max). A hold id carries its pool
  *   slot (and a reuse count), so lookups index the pool directly and check the
  *   id. Released and expired holds, and orders (confirmed holds) none of
  *   whose tickets is valid or redeemed any more, queue in `ended_*` and are
@@ -161,12 +164,14 @@ struct event {
 	struct presale_code codes[PRESALE_CODES_MAX];
 	uint8_t code_count;
 
-	struct hold *holds;
+	struct hold **hold_chunks; /* HOLD_CHUNK_SLOTS holds each, allocated when first needed */
+	uint32_t hold_chunk_count; /* chunks allocated: they cover slots [0, count x chunk) */
 	uint32_t holds_max, holds_used, live_holds;
 	uint32_t ended_head, ended_tail;
 	struct htab idem; /* mix(customer, key) -> hold slot */
 
-	struct ticket *tickets;
+	struct ticket **ticket_chunks; /* as hold_chunks */
+	uint32_t ticket_chunk_count;
 	uint32_t tickets_max;
 	uint32_t tickets_used;     /* slots ever used: [tickets_used, max) never were */
 	uint32_t tfree_head, tfree_tail, tfree_count; /* reusable slots, oldest first */
@@ -178,6 +183,11 @@ struct event {
 	uint64_t wheel_tick; /* every slot before this tick has been drained */
 	uint32_t wheel[WHEEL_SLOTS];
 };
+
+/* Slots per chunk of the hold and ticket tables (limits.h). */
+#define HOLD_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct hold)))
+#define TICKET_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct ticket)))
+static_assert(TABLE_CHUNK_BYTES / sizeof(struct hold) >= 1024, "a hold chunk holds many holds");
 
 struct core {
 	uint8_t shard_id;

@@ -18,6 +18,23 @@
 #include <assert.h>
 
 struct event *event_find(const struct core *c, uint32_t event_id);
+
+/* Hold and ticket slots, in their chunks. The slot must be below
+ * holds_used / tickets_used, or made addressable by event_*_ensure first. */
+static inline struct hold *hold_at(const struct event *ev, uint32_t slot)
+{
+	return &ev->hold_chunks[slot / HOLD_CHUNK_SLOTS][slot % HOLD_CHUNK_SLOTS];
+}
+
+static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
+{
+	return &ev->ticket_chunks[slot / TICKET_CHUNK_SLOTS][slot % TICKET_CHUNK_SLOTS];
+}
+
+/* Makes slots [0, n) addressable, allocating the chunks not there yet (only
+ * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
+int event_holds_ensure(struct event *ev, uint32_t n);
+int event_tickets_ensure(struct event *ev, uint32_t n);
 struct event *event_new(const struct cmd_event *cfg); /* tables allocated, nothing in them */
 void event_free(struct event *ev);
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map key */

@@ -27,10 +27,10 @@ uint64_t order_ticket_id(const struct hold *h, uint8_t unit)
 
 uint64_t ticket_id_of(const struct event *ev, uint32_t index)
 {
-	const struct ticket *tk = &ev->tickets[index];
+	const struct ticket *tk = ticket_at(ev, index);
 
 	assert(tk->hold != NIL);
-	return order_ticket_id(&ev->holds[tk->hold], tk->unit);
+	return order_ticket_id(hold_at(ev, tk->hold), tk->unit);
 }
 
 uint32_t tickets_free(const struct event *ev)
@@ -43,16 +43,16 @@ struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64
 {
 	uint32_t slot = (uint32_t)(ticket_id >> ID_TICKET_SLOT_SHIFT) & ID_TICKET_SLOT_MASK;
 	uint8_t unit = (uint8_t)(ticket_id & ID_TICKET_UNIT_MASK);
-	const struct hold *h = slot < ev->holds_used ? &ev->holds[slot] : NULL;
+	const struct hold *h = slot < ev->holds_used ? hold_at(ev, slot) : NULL;
 
 	(void)c; /* the shard and event are in the order's id */
 	if (!h || h->state != HOLD_CONFIRMED || unit >= h->tickets_issued ||
 	    order_ticket_id(h, unit) != ticket_id)
 		return NULL;
-	for (uint32_t i = h->ticket_head; i != NIL; i = ev->tickets[i].order_next)
-		if (ev->tickets[i].unit == unit) {
+	for (uint32_t i = h->ticket_head; i != NIL; i = ticket_at(ev, i)->order_next)
+		if (ticket_at(ev, i)->unit == unit) {
 			*index = i;
-			return &ev->tickets[i];
+			return ticket_at(ev, i);
 		}
 	return NULL; /* its slot was reused */
 }
@@ -68,30 +68,38 @@ static uint32_t ticket_slot_take(struct event *ev)
 		return ev->tickets_used++;
 	index = ev->tfree_head;
 	assert(index != NIL && ev->tfree_count > 0);
-	tk = &ev->tickets[index];
+	tk = ticket_at(ev, index);
 	ev->tfree_head = tk->free_next;
 	if (ev->tfree_head == NIL)
 		ev->tfree_tail = NIL;
 	ev->tfree_count--;
 	if (tk->hold == NIL)
 		return index; /* its order's slot was reused first */
-	link = &ev->holds[tk->hold].ticket_head;
+	link = &hold_at(ev, tk->hold)->ticket_head;
 	while (*link != index)
-		link = &ev->tickets[*link].order_next;
+		link = &ticket_at(ev, *link)->order_next;
 	*link = tk->order_next;
 	return index;
+}
+
+/* Makes the slots the next n tickets may take addressable. */
+static int tickets_ensure(struct event *ev, uint32_t n)
+{
+	uint32_t room = ev->tickets_max - ev->tickets_used;
+
+	return event_tickets_ensure(ev, ev->tickets_used + (n < room ? n : room));
 }
 
 /* A ticket was refunded or exchanged away: its slot may be reused, and an
  * order left with no valid or redeemed ticket is ended. */
 static void ticket_retire(struct event *ev, uint32_t index)
 {
-	struct ticket *tk = &ev->tickets[index];
-	struct hold *h = &ev->holds[tk->hold];
+	struct ticket *tk = ticket_at(ev, index);
+	struct hold *h = hold_at(ev, tk->hold);
 
 	tk->free_next = NIL;
 	if (ev->tfree_tail != NIL)
-		ev->tickets[ev->tfree_tail].free_next = index;
+		ticket_at(ev, ev->tfree_tail)->free_next = index;
 	else
 		ev->tfree_head = index;
 	ev->tfree_tail = index;
@@ -106,8 +114,8 @@ static uint32_t ticket_issue(struct event *ev, uint32_t hold_slot, uint8_t tier,
 			     uint64_t price)
 {
 	uint32_t index = ticket_slot_take(ev);
-	struct ticket *tk = &ev->tickets[index];
-	struct hold *h = &ev->holds[hold_slot];
+	struct ticket *tk = ticket_at(ev, index);
+	struct hold *h = hold_at(ev, hold_slot);
 
 	assert(h->tickets_issued < ORDER_TICKETS_MAX);
 	memset(tk, 0, sizeof *tk);
@@ -180,6 +188,8 @@ enum status apply_confirm(struct core *c, const struct rec *r)
 	if (!h || h->state != HOLD_LIVE || tickets_free(ev) < h->qty ||
 	    r->confirm.first_ticket_id != order_ticket_id(h, 0) || r->confirm.amount_minor % h->qty)
 		return ST_RECORD_INVALID;
+	if (tickets_ensure(ev, h->qty))
+		return ST_INTERNAL; /* out of memory for a new chunk: nothing changed */
 	slot = (uint32_t)h->id;
 	hold_end(ev, slot, HOLD_CONFIRMED, NULL);
 	t = &ev->tiers[h->tier];
@@ -264,12 +274,12 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 		if (st != ST_OK)
 			return st;
 		if (tickets_free(ev) <= ev->tickets_reserved ||
-		    ev->holds[tk->hold].tickets_issued >= ORDER_TICKETS_MAX)
+		    hold_at(ev, tk->hold)->tickets_issued >= ORDER_TICKETS_MAX)
 			return ST_TICKET_TABLE_FULL;
 		st = exchange_target(ev, x, &r->exchange.seat);
 		r->exchange.ticket_id = x->ticket_id;
 		r->exchange.new_ticket_id =
-			order_ticket_id(&ev->holds[tk->hold], ev->holds[tk->hold].tickets_issued);
+			order_ticket_id(hold_at(ev, tk->hold), hold_at(ev, tk->hold)->tickets_issued);
 		r->exchange.tier = x->tier;
 		r->exchange.price_minor = ev->tiers[x->tier < TIERS_MAX ? x->tier : 0].price_minor;
 		return st;
@@ -295,7 +305,7 @@ static void unit_unsell(struct event *ev, struct ticket *tk, uint8_t channel, in
 static int exchange_fits(const struct event *ev, const struct ticket *old, const struct rec *r)
 {
 	const struct tier *t = &ev->tiers[r->exchange.tier];
-	const struct hold *h = &ev->holds[old->hold];
+	const struct hold *h = hold_at(ev, old->hold);
 
 	if (!t->defined || tickets_free(ev) <= ev->tickets_reserved || !t->free ||
 	    h->tickets_issued >= ORDER_TICKETS_MAX ||
@@ -312,8 +322,8 @@ static int exchange_fits(const struct event *ev, const struct ticket *old, const
 static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *r,
 			    uint32_t *alerts)
 {
-	struct ticket *tk = &ev->tickets[index];
-	uint8_t channel = ev->holds[tk->hold].channel;
+	struct ticket *tk = ticket_at(ev, index);
+	uint8_t channel = hold_at(ev, tk->hold)->channel;
 	struct tier *t = &ev->tiers[r->exchange.tier];
 	uint32_t fresh;
 
@@ -322,7 +332,7 @@ static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *
 	unit_unsell(ev, tk, channel, 0);
 	fresh = ticket_issue(ev, tk->hold, r->exchange.tier, r->exchange.seat,
 			     r->exchange.price_minor);
-	tk->replaced_by = ev->tickets[fresh].unit;
+	tk->replaced_by = ticket_at(ev, fresh)->unit;
 	t->free--;
 	t->sold++;
 	t->ch[channel].sold++;
@@ -343,7 +353,7 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 
 	if (!ev || !(tk = ticket_by_id(c, ev, r->redeem.ticket_id, &index)) || tk->state != TICKET_VALID)
 		return ST_RECORD_INVALID;
-	channel = ev->holds[tk->hold].channel;
+	channel = hold_at(ev, tk->hold)->channel;
 	switch (r->type) {
 	case CMD_REDEEM:
 		tk->state = TICKET_REDEEMED;
@@ -361,12 +371,14 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 		t->ch[channel].revenue_minor -= tk->price_minor - tk->fee_minor;
 		unit_unsell(ev, tk, channel, r->refund.kill);
 		tier_check_low_stock(ev, tk->tier, alerts);
-		customer_add(ev, ev->holds[tk->hold].customer_id, -1);
+		customer_add(ev, hold_at(ev, tk->hold)->customer_id, -1);
 		ticket_retire(ev, index);
 		return ST_OK;
 	default: /* CMD_EXCHANGE */
 		if (!exchange_fits(ev, tk, r))
 			return ST_RECORD_INVALID;
+		if (tickets_ensure(ev, 1))
+			return ST_INTERNAL;
 		ticket_exchange(ev, index, r, alerts);
 		return ST_OK;
 	}
