@@ -83,7 +83,7 @@ static int chunks_ensure(const struct chunked *t, uint32_t n)
 	return 0;
 }
 
-int event_holds_ensure(struct event *ev, uint32_t n)
+int event_holds_grow(struct event *ev, uint32_t n)
 {
 	struct chunked t = { (void **)ev->hold_chunks, &ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
 			     ev->holds_max, sizeof(struct hold) };
@@ -91,7 +91,7 @@ int event_holds_ensure(struct event *ev, uint32_t n)
 	return chunks_ensure(&t, n);
 }
 
-int event_tickets_ensure(struct event *ev, uint32_t n)
+int event_tickets_grow(struct event *ev, uint32_t n)
 {
 	struct chunked t = { (void **)ev->ticket_chunks, &ev->ticket_chunk_count,
 			     TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket) };

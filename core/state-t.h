@@ -188,6 +188,9 @@ struct event {
 #define HOLD_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct hold)))
 #define TICKET_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct ticket)))
 static_assert(TABLE_CHUNK_BYTES / sizeof(struct hold) >= 1024, "a hold chunk holds many holds");
+static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN +
+			      TABLE_CHUNK_BYTES / sizeof(struct ticket) < (1ull << 32),
+	      "chunk count x slots per chunk fits a uint32_t");
 
 struct core {
 	uint8_t shard_id;

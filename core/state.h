@@ -33,8 +33,18 @@ static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
 
 /* Makes slots [0, n) addressable, allocating the chunks not there yet (only
  * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
-int event_holds_ensure(struct event *ev, uint32_t n);
-int event_tickets_ensure(struct event *ev, uint32_t n);
+int event_holds_grow(struct event *ev, uint32_t n);
+int event_tickets_grow(struct event *ev, uint32_t n);
+
+static inline int event_holds_ensure(struct event *ev, uint32_t n)
+{
+	return n <= ev->hold_chunk_count * HOLD_CHUNK_SLOTS ? 0 : event_holds_grow(ev, n);
+}
+
+static inline int event_tickets_ensure(struct event *ev, uint32_t n)
+{
+	return n <= ev->ticket_chunk_count * TICKET_CHUNK_SLOTS ? 0 : event_tickets_grow(ev, n);
+}
 struct event *event_new(const struct cmd_event *cfg); /* tables allocated, nothing in them */
 void event_free(struct event *ev);
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map key */
