@@ -73,7 +73,7 @@ uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t custom
 	if (!ev || !idem_key)
 		return 0;
 	slot = htab_find(&ev->idem, hold_idem_key(customer_id, idem_key));
-	h = slot ? &ev->holds[*slot] : NULL;
+	h = slot ? hold_at(ev, *slot) : NULL;
 	return h && h->customer_id == customer_id && h->idem_key == idem_key ? h->id : 0;
 }
 
