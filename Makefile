@@ -43,7 +43,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(call objs,$(call lib_srcs,core))
-$(NET_LIB):  $(call objs,$(call lib_srcs,net))
+$(NET_LIB):  $(call objs,$(call lib_srcs,net) $(call lib_srcs,net/shard))
 $(TOOL_LIB): $(call objs,$(call lib_srcs,tools) $(call lib_srcs,bench))
 $(LIBS):
 	@mkdir -p $(dir $@)

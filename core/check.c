@@ -171,6 +171,10 @@ static const char *check_event(const struct event *ev)
 
 const char *core_check_invariants(const struct core *c)
 {
+	const char *xfer = stock_check(c);
+
+	if (xfer)
+		return xfer;
 	for (uint32_t i = 0; i < c->event_count; i++) {
 		const char *bad = check_event(c->events[i]);
 

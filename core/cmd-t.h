@@ -34,6 +34,7 @@ enum cmd_type {
 	/* stock moved between shards (GA allotments) */
 	CMD_STOCK_OUT = 20,
 	CMD_STOCK_IN = 21,
+	CMD_STOCK_ACK = 22, /* giver: the taker has transfers up to this id durable */
 	/* queries: change nothing, write no record */
 	CMD_Q_EVENT = 40,
 	CMD_Q_AVAILABILITY = 41,
@@ -147,6 +148,11 @@ struct cmd_ticket_ref { /* redeem, refund, exchange, query ticket */
 	uint32_t seat;      /* exchange: target seat, SEAT_NONE: GA or best available */
 };
 
+/* A GA stock transfer between shards (core/stock.c). transfer_id is
+ * giver << 56 | taker << 48 | seq, seq counting from 1 per ordered pair;
+ * STOCK_OUT decides it (the command's is ignored), STOCK_IN and STOCK_ACK
+ * name it. peer_shard: the taker for OUT and ACK, the giver for IN. ACK
+ * needs no event, tier or qty. */
 struct cmd_stock {
 	uint32_t event_id;
 	uint8_t tier;
@@ -154,6 +160,18 @@ struct cmd_stock {
 	uint32_t qty;
 	uint64_t transfer_id;
 };
+/* A transfer given and not yet acknowledged (core_xfers_pending). */
+struct xfer {
+	uint64_t transfer_id;
+	uint32_t event_id, qty;
+	uint8_t tier;
+};
+#define XFER_SEQ_MASK ((1ull << 48) - 1)
+#define XFER_ID(giver, taker, seq) \
+	(((uint64_t)(giver) << 56) | ((uint64_t)(taker) << 48) | ((seq) & XFER_SEQ_MASK))
+#define XFER_GIVER(id) ((uint8_t)((id) >> 56))
+#define XFER_TAKER(id) ((uint8_t)((id) >> 48))
+#define XFER_SEQ(id) ((id) & XFER_SEQ_MASK)
 
 struct cmd_query {
 	uint32_t event_id;
@@ -265,6 +283,7 @@ struct result {
 		struct stats_view stats;
 		struct event_view event;
 		struct customer_view customer;
+		struct cmd_stock stock; /* STOCK_OUT, STOCK_IN, STOCK_ACK: what was decided */
 		struct {
 			uint64_t seat_first; /* section load: index of its first seat */
 			uint32_t seat_count;

@@ -22,7 +22,9 @@ struct core *core_create(uint8_t shard_id)
 	if (!c)
 		return NULL;
 	c->shard_id = shard_id;
-	if (htab_init(&c->event_index, EVENTS_MAX)) {
+	c->peers = calloc(SHARDS_MAX, sizeof *c->peers);
+	if (!c->peers || htab_init(&c->event_index, EVENTS_MAX)) {
+		free(c->peers);
 		free(c);
 		return NULL;
 	}
@@ -36,6 +38,7 @@ void core_destroy(struct core *c)
 	for (uint32_t i = 0; i < c->event_count; i++)
 		event_free(c->events[i]);
 	htab_fini(&c->event_index);
+	free(c->peers);
 	free(c);
 }
 
@@ -68,7 +71,8 @@ static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *aler
 	case CMD_REFUND:
 	case CMD_EXCHANGE: return apply_ticket(c, r, alerts);
 	case CMD_STOCK_OUT:
-	case CMD_STOCK_IN: return apply_stock(c, r, alerts);
+	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK: return apply_stock(c, r, alerts);
 	}
 	return ST_RECORD_INVALID;
 }
@@ -99,7 +103,8 @@ static enum status plan(struct core *c, const struct cmd *cmd, uint64_t now, str
 	case CMD_REFUND:
 	case CMD_EXCHANGE: return plan_ticket(c, cmd, now, r, res);
 	case CMD_STOCK_OUT:
-	case CMD_STOCK_IN: return plan_stock(c, cmd, r);
+	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK: return plan_stock(c, cmd, r, res);
 	}
 	return ST_BAD_COMMAND;
 }
@@ -126,6 +131,11 @@ static void view_applied(const struct core *c, const struct rec *r, struct resul
 	case CMD_EXCHANGE:
 		ticket_by_id(c, ev, r->exchange.new_ticket_id, &index);
 		view_ticket(c, ev, index, &res->ticket);
+		break;
+	case CMD_STOCK_OUT:
+	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK:
+		res->stock = r->stock;
 		break;
 	case CMD_SECTION_LOAD:
 		res->section.seat_first = ev->sections[r->section.section].first_seat;

@@ -55,3 +55,10 @@ uint16_t core_event_limit(const struct core *c, uint32_t event_id)
 
 	return ev ? ev->cfg.customer_limit : 0;
 }
+
+uint32_t core_live_holds(const struct core *c, uint32_t event_id)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	return ev ? ev->live_holds : 0;
+}

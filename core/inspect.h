@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/cmd-t.h"
 #include "core/status.h"
 
 struct core;
@@ -35,5 +36,17 @@ enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tie
  * What CMD_Q_EVENT would say, without building a result: the server asks
  * it on every GA hold. */
 uint16_t core_event_limit(const struct core *c, uint32_t event_id);
+
+/* Live holds of the event (0 when unknown): the server's expiry timer
+ * runs while a shard has any. */
+uint32_t core_live_holds(const struct core *c, uint32_t event_id);
+
+/* GA stock transfers this shard gave the taker that the taker has not yet
+ * acknowledged, oldest first, into out[cap]; returns how many there are
+ * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them
+ * after a crash; STOCK_IN applies each once. */
+uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *out, uint32_t cap);
+/* The seq of the last transfer applied from the giver (0: none). */
+uint64_t core_xfer_applied(const struct core *c, uint8_t giver);
 
 #endif

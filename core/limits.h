@@ -329,6 +329,16 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define STOCK_CHUNK_UNITS 64u
 #endif
 
+/* GA stock transfers a giver keeps per taker until the taker says it has
+ * them durable (core/stock.c). Acknowledgements follow within a WAL batch
+ * or two, so a few are outstanding at a time; a giver with this many
+ * outstanding to one taker gives it nothing more until acknowledgements
+ * come (the hold asks the next peer). 128 x 64 peers x 24 bytes = 192 KiB
+ * per shard. */
+#ifndef XFER_PENDING_MAX
+#define XFER_PENDING_MAX 128u
+#endif
+
 /* How often a shard with live holds looks for expired ones. */
 #ifndef SHARD_EXPIRY_TICK_MS
 #define SHARD_EXPIRY_TICK_MS 100u
@@ -343,6 +353,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define SHARD_WAIT_MS_MAX 0u
 #endif
 
+static_assert((XFER_PENDING_MAX & (XFER_PENDING_MAX - 1)) == 0, "pending transfers: a ring by seq");
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");

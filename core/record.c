@@ -35,6 +35,7 @@ static const char *const type_names[CMD_TYPE_MAX] = {
 	[CMD_EXCHANGE] = "exchange",
 	[CMD_STOCK_OUT] = "stock_out",
 	[CMD_STOCK_IN] = "stock_in",
+	[CMD_STOCK_ACK] = "stock_ack",
 };
 
 const char *rec_type_name(uint8_t type)
@@ -171,6 +172,7 @@ static size_t put_payload(uint8_t *p, const struct rec *r, const struct cmd_sect
 		return 32;
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK:
 		put_u64(p + 0, r->stock.transfer_id);
 		put_u32(p + 8, r->stock.qty);
 		put_u8(p + 12, r->stock.tier);
@@ -265,7 +267,8 @@ static size_t fixed_len(uint8_t type)
 	case CMD_REFUND: return 24;
 	case CMD_EXCHANGE: return 32;
 	case CMD_STOCK_OUT:
-	case CMD_STOCK_IN: return 16;
+	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK: return 16;
 	}
 	return 0;
 }
@@ -327,6 +330,7 @@ static enum status get_fixed(const uint8_t *p, struct rec *r)
 		return r->exchange.tier < TIERS_MAX ? ST_OK : ST_RECORD_INVALID;
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK:
 		r->stock.event_id = r->event_id;
 		r->stock.transfer_id = get_u64(p + 0);
 		r->stock.qty = get_u32(p + 8);

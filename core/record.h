@@ -57,8 +57,11 @@
  *     0    8 ticket_id   8 8 new_ticket_id   16 8 price_minor (new ticket)
  *    24    4 seat (SEAT_NONE: GA)   28 1 tier   29 3 reserved
  *
- * STOCK_OUT, STOCK_IN (16)
+ * STOCK_OUT, STOCK_IN, STOCK_ACK (16)
  *     0    8 transfer_id   8 4 qty   12 1 tier   13 1 peer_shard   14 2 reserved
+ *   transfer_id = giver << 56 | taker << 48 | seq (cmd-t.h XFER_ID); peer_shard
+ *   is the taker on OUT and ACK, the giver on IN. ACK: event_id, qty and
+ *   tier are 0; its id is the last transfer the taker has durable.
  */
 #ifndef ONSALE_RECORD_H
 #define ONSALE_RECORD_H

@@ -13,7 +13,10 @@
  * Stream (version 1):
  *   u32 version, u8 shard_id, u32 event_count, then per event:
  *   config, units_placed, 32 tiers, presale codes, seat map (sections, rows,
- *   seats), holds (slots in order, with the ended-hold queue), tickets.
+ *   seats), holds (slots in order, with the ended-hold queue), tickets;
+ *   then (version 2) u8 count of peers with stock transfers, per peer: u8
+ *   peer, u64 out_seq, acked_seq, in_seq, and each pending transfer (u64
+ *   id, u32 event, u32 qty, u8 tier) from acked_seq + 1 to out_seq.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +28,7 @@
 #include "core/serial.h"
 #include "core/state.h"
 
-#define SERIAL_VERSION 1
+#define SERIAL_VERSION 2
 
 struct walk {
 	int reading;
@@ -254,6 +257,51 @@ static void walk_event(struct walk *w, struct event *ev)
 	walk_tickets(w, ev);
 }
 
+static int xfer_active(const struct xfer_peer *p)
+{
+	return p->out_seq || p->in_seq;
+}
+
+static void walk_xfer_peer(struct walk *w, struct xfer_peer *p)
+{
+	F(w, p->out_seq);
+	F(w, p->acked_seq);
+	F(w, p->in_seq);
+	if (p->acked_seq > p->out_seq || p->out_seq - p->acked_seq > XFER_PENDING_MAX) {
+		fail(w, "pending transfers out of range");
+		return;
+	}
+	for (uint64_t s = p->acked_seq + 1; s <= p->out_seq && !w->bad; s++) {
+		struct xfer *x = &p->pending[s % XFER_PENDING_MAX];
+
+		F(w, x->transfer_id);
+		F(w, x->event_id);
+		F(w, x->qty);
+		F(w, x->tier);
+	}
+}
+
+/* Transfer bookkeeping (core/stock.c): only the peers that have any. */
+static void walk_xfers(struct walk *w, struct core *c)
+{
+	uint8_t count = 0, peer = 0;
+
+	for (unsigned k = 0; !w->reading && k < SHARDS_MAX; k++)
+		count += xfer_active(&c->peers[k]) ? 1 : 0;
+	F(w, count);
+	for (unsigned i = 0, k = 0; i < count && !w->bad; i++) {
+		while (!w->reading && !xfer_active(&c->peers[k]))
+			k++;
+		peer = w->reading ? peer : (uint8_t)k++;
+		F(w, peer);
+		if (peer >= SHARDS_MAX || peer == c->shard_id || (w->reading && xfer_active(&c->peers[peer]))) {
+			fail(w, "transfer peer out of range");
+			return;
+		}
+		walk_xfer_peer(w, &c->peers[peer]);
+	}
+}
+
 static void walk_writing(const struct core *c, struct walk *w)
 {
 	uint32_t version = SERIAL_VERSION;
@@ -267,6 +315,7 @@ static void walk_writing(const struct core *c, struct walk *w)
 		walk_cfg(w, &c->events[i]->cfg);
 		walk_event(w, c->events[i]);
 	}
+	walk_xfers(w, (struct core *)c); /* writing: reads it only */
 	if (w->len)
 		w->sink->write(w->sink->ctx, w->buf, w->len);
 }
@@ -394,6 +443,8 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 		ev->slot = (uint8_t)c->event_count;
 		c->events[c->event_count++] = ev;
 	}
+	if (c && !w.bad)
+		walk_xfers(&w, c);
 	if (!w.bad && w.in != w.end)
 		fail(&w, "trailing bytes");
 	if (!w.bad && c && core_check_invariants(c))

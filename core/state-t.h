@@ -160,8 +160,20 @@ struct event {
 	uint32_t wheel[WHEEL_SLOTS];
 };
 
+/* GA stock transfers with one peer shard (core/stock.c). As giver: seqs
+ * up to out_seq were given, up to acked_seq the peer has durable; the ones
+ * between are kept in pending[seq % XFER_PENDING_MAX] and redelivered after
+ * a crash. As taker: in_seq is the last seq applied from this peer, so a
+ * transfer delivered twice is applied once. Part of the state hash and of
+ * snapshots: exactly-once does not depend on when snapshots were taken. */
+struct xfer_peer {
+	uint64_t out_seq, acked_seq, in_seq;
+	struct xfer pending[XFER_PENDING_MAX];
+};
+
 struct core {
 	uint8_t shard_id;
+	struct xfer_peer *peers; /* SHARDS_MAX */
 	uint32_t event_count;
 	uint32_t last_event; /* index of the event found last (a cache) */
 	struct htab event_index; /* event id -> index in events */

@@ -68,8 +68,9 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 enum status apply_confirm(struct core *c, const struct rec *r);
 enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts);
 
-enum status plan_stock(struct core *c, const struct cmd *cmd, struct rec *r);
+enum status plan_stock(struct core *c, const struct cmd *cmd, struct rec *r, struct result *res);
 enum status apply_stock(struct core *c, const struct rec *r, uint32_t *alerts);
+const char *stock_check(const struct core *c);
 
 /* queries and views */
 enum status query(const struct core *c, const struct cmd *cmd, struct result *res);

@@ -111,9 +111,9 @@ static void release(struct shard *s, uint32_t ci)
 	if (c->recv_busy || c->send_busy)
 		return;
 	while (c->wait_head != NIL32) {
-		struct req *r = route_req(s, c->wait_head);
+		struct req *r = node_req(&s->node, c->wait_head);
 		c->wait_head = r->next;
-		route_req_free(s, r);
+		node_req_free(&s->node, r);
 	}
 	c->wait_tail = NIL32;
 	close(c->fd);
@@ -174,25 +174,26 @@ static bool put(struct shard *s, uint32_t ci, struct req *r)
 	c->out_len += (uint32_t)n;
 	c->inflight--;
 	mark_dirty(s, ci);
-	route_req_free(s, r);
+	node_req_free(&s->node, r);
 	return true;
 }
 
-void conn_reply(struct shard *s, struct req *r)
+void conn_reply(void *shard, struct req *r)
 {
+	struct shard *s = shard;
 	struct conn *c = &s->conns[r->conn];
 	if (c->fd < 0 || c->gen != r->conn_gen || c->dead) {
-		route_req_free(s, r); /* the client is gone */
+		node_req_free(&s->node, r); /* the client is gone */
 		return;
 	}
 	if (c->wait_head == NIL32 && put(s, r->conn, r))
 		return;
 	r->next = NIL32;
 	if (c->wait_tail != NIL32)
-		route_req(s, c->wait_tail)->next = (uint32_t)(r - s->reqs);
+		node_req(&s->node, c->wait_tail)->next = node_req_index(&s->node, r);
 	else
-		c->wait_head = (uint32_t)(r - s->reqs);
-	c->wait_tail = (uint32_t)(r - s->reqs);
+		c->wait_head = node_req_index(&s->node, r);
+	c->wait_tail = node_req_index(&s->node, r);
 }
 
 /* A head-only reply decided here, without a request slot. */
@@ -248,7 +249,10 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		reply_now(s, ci, pr, ST_OK, NULL);
 		return 0;
 	}
-	return route_request(s, ci, pr);
+	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
+	if (!rc)
+		c->inflight++;
+	return rc;
 }
 
 static void bad_frame(struct shard *s, uint32_t ci, const struct proto_request *pr, long why)
@@ -340,7 +344,7 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 	memmove(c->out, c->out + res, c->out_len - (uint32_t)res);
 	c->out_len -= (uint32_t)res;
 	while (c->wait_head != NIL32) {
-		struct req *r = route_req(s, c->wait_head);
+		struct req *r = node_req(&s->node, c->wait_head);
 		uint32_t next = r->next;
 		if (!put(s, ci, r))
 			break;

@@ -1,12 +1,12 @@
 /*
- * ring_msg.c — messages between shards: the pool, the SPSC rings, wake-ups.
+ * ring_msg.c — messages between shards: the SPSC rings and wake-ups. The
+ * messages themselves belong to the nodes (net/shard/node_pool.c); this
+ * file only carries them between threads: it is the node's env.send.
  *
  * Every ordered pair of shards (a, b) has one concurrencykit SPSC ring that
- * only a enqueues to and only b dequeues from. A message is a fixed-size
- * struct msg from the sender's pool; the receiver acts on it and sends the
- * same struct back through the ring (b, a), and the owner frees it. A shard
- * talking to itself skips the rings: its messages go through a local inbox
- * processed in the same loop.
+ * only a enqueues to and only b dequeues from. A message sent to a peer is
+ * enqueued here, dequeued by the peer's loop and handed to its node
+ * (node_deliver); answers travel back the same way.
  *
  * Batching and wake-up: messages are enqueued as they are made; at the end
  * of a loop turn the sender wakes each peer it wrote to, and only if that
@@ -42,67 +42,6 @@ int msg_rings_init(struct server *srv)
 	return 0;
 }
 
-int msg_pool_init(struct shard *s)
-{
-	s->msgs = calloc(SHARD_MSGS_MAX, sizeof *s->msgs);
-	s->bigbufs = malloc((size_t)SHARD_BIGBUFS * PROTO_FRAME_BYTES_MAX);
-	if (!s->msgs || !s->bigbufs)
-		return -ENOMEM;
-	for (uint32_t i = SHARD_MSGS_MAX; i-- > 0;) {
-		s->msgs[i].index = i;
-		s->msgs[i].owner = s->id;
-		s->msgs[i].next = s->msg_free;
-		s->msg_free = &s->msgs[i];
-	}
-	s->big_free_mask = SHARD_BIGBUFS >= 32 ? UINT32_MAX : (1u << SHARD_BIGBUFS) - 1;
-	return 0;
-}
-
-struct msg *msg_alloc(struct shard *s)
-{
-	struct msg *m = s->msg_free;
-	if (!m)
-		return NULL;
-	s->msg_free = m->next;
-	uint32_t index = m->index;
-	memset(m, 0, offsetof(struct msg, cmd));
-	m->index = index;
-	m->owner = s->id;
-	m->req = NIL32;
-	m->cmd.type = 0;
-	m->res.status = ST_OK;
-	atomic_store_explicit(&s->msgs_used, atomic_load_explicit(&s->msgs_used, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	return m;
-}
-
-void msg_free(struct shard *s, struct msg *m)
-{
-	assert(m->owner == s->id);
-	m->next = s->msg_free;
-	s->msg_free = m;
-	atomic_store_explicit(&s->msgs_used, atomic_load_explicit(&s->msgs_used, memory_order_relaxed) - 1,
-			      memory_order_relaxed);
-}
-
-uint8_t *msg_big_alloc(struct shard *s)
-{
-	if (!s->big_free_mask)
-		return NULL;
-	unsigned i = (unsigned)__builtin_ctz(s->big_free_mask);
-	s->big_free_mask &= ~(1u << i);
-	return s->bigbufs + (size_t)i * PROTO_FRAME_BYTES_MAX;
-}
-
-void msg_big_free(struct shard *s, uint8_t *big)
-{
-	if (!big)
-		return;
-	size_t i = (size_t)(big - s->bigbufs) / PROTO_FRAME_BYTES_MAX;
-	assert(i < SHARD_BIGBUFS);
-	s->big_free_mask |= 1u << i;
-}
-
 static void push(struct msg **head, struct msg **tail, struct msg *m)
 {
 	m->next = NULL;
@@ -118,39 +57,16 @@ static struct ring_pair *pair(struct server *srv, uint8_t from, uint8_t to)
 	return &srv->rings[(size_t)from * srv->n + to];
 }
 
-static void deliver(struct shard *s, struct msg *m, uint8_t to)
+void msg_send(void *shard, struct msg *m, uint8_t to)
 {
-	if (to == s->id) {
-		push(&s->inbox_head, &s->inbox_tail, m);
-		return;
-	}
+	struct shard *s = shard;
+	assert(to != s->id && to < s->srv->n);
 	struct ring_pair *p = pair(s->srv, s->id, to);
 	if (s->over_head[to] || !ck_ring_enqueue_spsc(&p->ring, p->buf, m)) {
 		push(&s->over_head[to], &s->over_tail[to], m);
 		return;
 	}
 	s->sent_to |= 1ull << to;
-}
-
-void msg_send(struct shard *s, struct msg *m, uint8_t to)
-{
-	m->at = to;
-	m->back = 0;
-	deliver(s, m, to);
-}
-
-void msg_return(struct shard *s, struct msg *m)
-{
-	m->back = 1;
-	deliver(s, m, m->owner);
-}
-
-static void dispatch(struct shard *s, struct msg *m)
-{
-	if (m->back)
-		route_done(s, m);
-	else
-		exec_msg(s, m);
 }
 
 unsigned msg_drain(struct shard *s)
@@ -163,25 +79,16 @@ unsigned msg_drain(struct shard *s)
 		void *v;
 		/* bounded per turn so one busy peer cannot starve the sockets */
 		for (unsigned i = 0; i < MSG_RING_SLOTS && ck_ring_dequeue_spsc(&p->ring, p->buf, &v); i++) {
-			dispatch(s, v);
+			node_deliver(&s->node, v);
 			n++;
 		}
 	}
-	/* the inbox may grow while it drains; take what is there now */
-	struct msg *m = s->inbox_head;
-	s->inbox_head = s->inbox_tail = NULL;
-	while (m) {
-		struct msg *next = m->next;
-		dispatch(s, m);
-		m = next;
-		n++;
-	}
-	return n;
+	return n + node_poll(&s->node);
 }
 
 bool msg_incoming(struct shard *s)
 {
-	if (s->inbox_head)
+	if (node_ready(&s->node))
 		return true;
 	for (uint32_t from = 0; from < s->srv->n; from++)
 		if (from != s->id && ck_ring_size(&pair(s->srv, (uint8_t)from, s->id)->ring))

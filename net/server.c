@@ -83,6 +83,8 @@ static int open_store(struct server *srv, struct shard *s)
 	};
 	struct shard_store_recovery rec;
 	rc = shard_store_open(&s->store, &s->st, &opt, &rec);
+	if (!rc)
+		node_attach(&s->node, s->store);
 	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
 			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
 			"%016" PRIx64 ", %s I/O\n  %s\n",
@@ -90,7 +92,6 @@ static int open_store(struct server *srv, struct shard *s)
 		rec.snapshot_lsn, rec.records_replayed, rec.last_lsn,
 		rec.wal_status == WAL_READ_TORN_TAIL ? "torn tail truncated" : "no torn tail",
 		rec.hash.hi, rec.hash.lo, direct ? "O_DIRECT" : "buffered", rec.message);
-	s->snapshot_lsn = rec.snapshot_lsn;
 	return rc;
 }
 
@@ -116,7 +117,7 @@ static void wake_all(struct server *srv)
 static bool drained(struct server *srv)
 {
 	for (uint32_t k = 0; k < srv->n; k++)
-		if (atomic_load(&srv->shards[k].msgs_used))
+		if (node_msgs_out(&srv->shards[k].node))
 			return false;
 	return true;
 }
@@ -161,9 +162,12 @@ static int wait_for_signal(void)
 
 static int serve(struct server *srv)
 {
-	int rc = recon_run(srv);
+	struct node *nodes[SHARDS_MAX];
+	for (uint32_t k = 0; k < srv->n; k++)
+		nodes[k] = &srv->shards[k].node;
+	int rc = node_recover(nodes, srv->n);
 	if (rc) {
-		fprintf(stderr, "onsaled: reconcile failed: %s\n", strerror(-rc));
+		fprintf(stderr, "onsaled: recovery across shards failed: %s\n", strerror(-rc));
 		return rc;
 	}
 	srv->started_ms = server_now_ms();

@@ -95,32 +95,39 @@ static void arm_wal(struct shard *s)
 	s->wal_armed = true;
 }
 
+/* The node's env.stats: this shard's own counters for STATS. */
+static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
+{
+	const struct shard *s = shard;
+	const struct shard_counters *c = &s->ctr;
+	v[PROTO_STAT_CONNECTIONS_OPEN] = c->conns_open;
+	v[PROTO_STAT_CONNECTIONS_TOTAL] = c->conns_total;
+	v[PROTO_STAT_REQUESTS] = c->requests;
+	v[PROTO_STAT_BAD_FRAMES] = c->bad_frames;
+	v[PROTO_STAT_REFUSED] = c->refused;
+	v[PROTO_STAT_BYTES_IN] = c->bytes_in;
+	v[PROTO_STAT_BYTES_OUT] = c->bytes_out;
+}
+
 int shard_init(struct server *srv, uint8_t id)
 {
 	struct shard *s = &srv->shards[id];
 	s->srv = srv;
 	s->id = id;
 	s->listen_fd = s->wake_fd = s->wal_fd = -1;
-	s->req_free = NIL32;
 	int rc = io_uring_queue_init(RING_ENTRIES, &s->ring, 0);
 	if (rc)
 		return rc;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
 		return -errno;
-	s->reqs = calloc(SHARD_REQS_MAX, sizeof *s->reqs);
 	s->secbuf = malloc(sizeof *s->secbuf);
-	if (!s->reqs || !s->secbuf)
+	if (!s->secbuf)
 		return -ENOMEM;
-	for (uint32_t i = SHARD_REQS_MAX; i-- > 0;) {
-		s->reqs[i].next = s->req_free;
-		s->req_free = i;
-	}
-	rc = msg_pool_init(s);
+	struct node_env env = {.send = msg_send, .reply = conn_reply, .stats = stats, .user = s};
+	rc = node_init(&s->node, id, srv->n, &env);
 	if (!rc)
 		rc = conn_tables_init(s);
-	if (!rc)
-		rc = counts_init(&s->counts, SHARD_REMOTE_COUNTS_MAX);
 	return rc;
 }
 
@@ -136,11 +143,8 @@ void shard_fini(struct shard *s)
 		munmap(s->conns[0].in,
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
-	free(s->reqs);
 	free(s->secbuf);
-	free(s->msgs);
-	free(s->bigbufs);
-	counts_fini(&s->counts);
+	node_fini(&s->node);
 }
 
 static void completion(struct shard *s, struct io_uring_cqe *cqe)
@@ -186,12 +190,13 @@ static unsigned reap(struct shard *s)
 static void turn(struct shard *s, bool intake)
 {
 	s->now_ms = server_now_ms();
+	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
 	shard_store_poll(s->store);
-	exec_durable(s);
-	if (intake && s->holds_live)
-		exec_expire(s);
+	node_poll(&s->node); /* answers made durable by the poll */
+	if (intake && s->node.holds_live)
+		node_expire(&s->node);
 	shard_store_flush(s->store);
 	conn_end_turn(s);
 	msg_end_turn(s);
@@ -205,8 +210,7 @@ static void turn(struct shard *s, bool intake)
 static void sleep_until_work(struct shard *s, unsigned timeout_ms)
 {
 	atomic_store(&s->sleeping, 1);
-	if (msg_incoming(s) || (s->durable_head && shard_store_durable_lsn(s->store) >=
-						    s->durable_head->wait_lsn)) {
+	if (msg_incoming(s)) {
 		atomic_store(&s->sleeping, 0);
 		io_uring_submit(&s->ring);
 		return;
@@ -248,14 +252,15 @@ void *shard_main(void *arg)
 		turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : s->holds_live ? SHARD_EXPIRY_TICK_MS : 0;
+		unsigned timeout = stop ? 10 : s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0;
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);
 	/* replies already durable go out; the rest are lost with the connection */
 	shard_store_sync(s->store);
 	s->now_ms = server_now_ms();
-	exec_durable(s);
+	node_set_now(&s->node, s->now_ms);
+	node_poll(&s->node);
 	conn_end_turn(s);
 	io_uring_submit(&s->ring);
 	conn_close_all(s);

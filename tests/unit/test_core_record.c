@@ -395,7 +395,7 @@ static void decode_refuses_bad_shapes(void **state)
 	/* unknown types */
 	{
 		size_t n = sample(CMD_REDEEM, body);
-		static const uint8_t unknown[] = { 0, 6, 9, 18, 19, 22, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
+		static const uint8_t unknown[] = { 0, 6, 9, 18, 19, 23, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
 
 		for (unsigned i = 0; i < sizeof unknown; i++) {
 			body[0] = unknown[i];
@@ -820,8 +820,16 @@ static void apply_unfit_admin(void **state)
 	r = rec_of(CMD_STOCK_OUT);
 	r.stock.tier = 0;
 	r.stock.qty = 7; /* 6 free */
-	r.stock.transfer_id = 1;
+	r.stock.peer_shard = 1;
+	r.stock.transfer_id = XFER_ID(2, 1, 1);
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
+	r.stock.qty = 1;
+	r.stock.transfer_id = XFER_ID(2, 1, 2); /* not the next seq */
+	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
+	r.stock.transfer_id = XFER_ID(2, 1, 1);
+	r.stock.peer_shard = 2; /* to itself */
+	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
+	r.stock.peer_shard = 1;
 	r.stock.tier = 1; /* reserved */
 	r.stock.qty = 1;
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
@@ -829,12 +837,19 @@ static void apply_unfit_admin(void **state)
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	r.type = CMD_STOCK_IN;
 	r.stock.tier = 0;
-	r.stock.qty = UNITS - 16 + 1;
+	r.stock.qty = 5;
+	r.stock.transfer_id = XFER_ID(1, 2, 2); /* a gap */
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
+	r.stock.transfer_id = XFER_ID(1, 2, 1);
 	r.stock.qty = 0;
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
+	r.type = CMD_STOCK_ACK;
+	r.stock.transfer_id = XFER_ID(2, 1, 1); /* nothing given yet */
+	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	/* the ones that fit */
-	r.stock.qty = UNITS - 16;
+	r.type = CMD_STOCK_IN;
+	r.stock.transfer_id = XFER_ID(1, 2, 1);
+	r.stock.qty = 5;
 	try_apply(&w, &r, NULL, ST_OK);
 	r = rec_of(CMD_TIER_ADD);
 	r.tier.tier = 2;

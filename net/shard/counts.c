@@ -1,11 +1,11 @@
 /*
  * counts.c — per-customer units a home shard knows to be on other shards.
  *
- * The home shard of a customer (route_home) enforces the event's limit over
+ * The home shard of a customer (node_home) enforces the event's limit over
  * all shards: its own core counts the units held and owned here, and this
  * table the units the customer holds or owns on every other shard,
  * reserved here before the hold there and given back on release, expiry
- * and refund. It is derived state: recon_run rebuilds it at start from
+ * and refund. It is derived state: node_recover rebuilds it at start from
  * every shard's recovered customers. Open addressing keyed by (event,
  * customer), linear probing, backward-shift deletion: only nonzero counts
  * stay, so its bound is the live remote holdings, not the history.
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/server.h"
+#include "net/shard/parts.h"
 
 static uint32_t slot_of(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
 {

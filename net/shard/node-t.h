@@ -1,0 +1,168 @@
+/*
+ * node-t.h — the pure cross-shard layer: types only.
+ *
+ * A node is the part of a shard that decides: it routes a client's request
+ * to the shards that own what it touches (coordinator), executes commands
+ * on the inventory this shard owns (executor), moves GA stock between
+ * shards exactly once, keeps per-customer counts for the customers homed
+ * here, and recovers all of it after a crash. It does no I/O, reads no
+ * clock and starts no thread: messages come in through node_deliver, time
+ * through node_set_now, and everything that leaves goes out through the
+ * driver's struct node_env (send a message to a peer, hand back a finished
+ * request). The io_uring server (net/server*.c) drives it in production; a
+ * seeded single-threaded simulator (tests/sim/test_server_sim.c) drives it
+ * in tests. Its durable state is the shard's store (net/shard_store.h,
+ * over real files or the simulated disk).
+ *
+ * Layers (each calls only the ones above it in this list):
+ *   node_pool.c   pools of messages and requests, the local inbox, the
+ *                 durable FIFO, sending through the env
+ *   counts.c      per-customer units on other shards (home shard)
+ *   exec.c        executor: commands on the store, customer reservations
+ *   xfer.c        GA stock transfers: ask, give, take, acknowledge
+ *   route.c       coordinator: placement, fan-out, combining answers
+ *   node.c        the entry points: request, deliver, poll, expire, recover
+ */
+#ifndef ONSALE_NODE_T_H
+#define ONSALE_NODE_T_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cmd-t.h"
+#include "core/limits.h"
+#include "net/proto.h"
+
+struct shard_store;
+
+#define NIL32 UINT32_MAX
+#define SEAT_SHARD_SHIFT 24
+#define SEAT_LOCAL_MASK ((1u << SEAT_SHARD_SHIFT) - 1)
+
+/* ---- messages between nodes ------------------------------------------------- */
+
+enum msg_kind {
+	MSG_EXEC = 1,      /* execute cmd on the target's store, result back */
+	MSG_PROBE = 2,     /* best available without taking: score back */
+	MSG_RESERVE = 3,   /* home shard: count qty units against the customer */
+	MSG_UNRESERVE = 4, /* home shard: give them back (one-way, returns empty) */
+	MSG_STOCK_ASK = 5, /* giver: STOCK_OUT up to cmd.stock.qty units */
+	MSG_STATS = 6,     /* server counters of the target */
+	MSG_SEATS = 7,     /* seat states of a section into big */
+	MSG_STOCK_ACK = 8,  /* giver: the taker has transfers up to cmd.stock durable */
+};
+
+struct msg {
+	struct msg *next; /* local lists: durable FIFO, overflow, inbox */
+	uint8_t kind;
+	uint8_t owner;    /* whose pool */
+	uint8_t at;       /* the shard it is sent to */
+	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
+	uint8_t peers_tried; /* stock: peers asked so far */
+	uint8_t back;     /* on its way back to its owner */
+	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
+	uint32_t req;     /* owner's request slot, NIL32: none */
+	uint32_t index;   /* slot in the owner's pool */
+	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked */
+	uint64_t wait_lsn;
+	struct msg *parent; /* MSG_STOCK_ASK: the hold waiting for the stock */
+	uint8_t *big;       /* SECTION_LOAD rows/seats, MSG_SEATS states */
+	struct cmd cmd;
+	union {
+		struct result res;
+		uint64_t counters[PROTO_STAT_SLOTS]; /* MSG_STATS */
+	};
+};
+
+/* ---- client requests (coordinator side) ------------------------------------ */
+
+enum req_step {
+	STEP_ONE = 0,     /* one message, its result is the reply */
+	STEP_BROADCAST,   /* admin: every shard, first refusal wins */
+	STEP_SUM,         /* query: every shard, results summed */
+	STEP_RESERVE,     /* hold: waiting for the home shard's reservation */
+	STEP_PROBE,       /* best available: waiting for every shard's probe */
+	STEP_HOLD,        /* hold: waiting for the executing shard */
+	STEP_STATS,       /* server stats from every shard */
+};
+
+struct req {
+	uint32_t next; /* free list, or the driver's waiting-reply list */
+	uint32_t conn;     /* the driver's: who asked */
+	uint32_t conn_gen;
+	uint64_t request_id;
+	uint8_t opcode;
+	uint8_t step;
+	uint8_t pending;   /* messages out */
+	uint8_t tries;     /* best available: candidates tried */
+	bool reserved;     /* a reservation is held at the home shard */
+	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
+	uint8_t exec_shard;
+	uint8_t *big;      /* a big buffer held for the reply */
+	struct cmd cmd;
+	struct result res;
+	struct proto_reply extra; /* STATS, seat-state replies */
+	uint32_t score[SHARDS_MAX]; /* best available probes, UINT32_MAX: none */
+};
+
+/* ---- per-customer counts on the home shard ------------------------------------ */
+
+struct count_slot {
+	uint64_t customer_id; /* 0: empty */
+	uint32_t event_id;
+	uint32_t units;       /* on shards other than this one */
+};
+
+struct counts {
+	struct count_slot *slots;
+	uint32_t mask, used;
+};
+
+/* ---- the driver ----------------------------------------------------------------- */
+
+struct node;
+
+struct node_env {
+	/* Enqueue m for node `to` (never the sender itself): delivered to
+	 * node_deliver there, in order per (sender, receiver) pair. */
+	void (*send)(void *user, struct msg *m, uint8_t to);
+	/* A request finished: its answer is in r->res (r->extra for STATS and
+	 * seat states). The driver replies and then calls node_req_free. */
+	void (*reply)(void *user, struct req *r);
+	/* The driver's own counters into v (STATS); may be NULL. */
+	void (*stats)(void *user, uint64_t v[PROTO_STAT_SLOTS]);
+	void *user;
+};
+
+struct node_counters {
+	uint64_t holds_expired, stock_transfers, stock_redelivered;
+};
+
+/* ---- a node --------------------------------------------------------------------- */
+
+struct node {
+	uint8_t id;
+	uint32_t n; /* nodes in the server */
+	struct node_env env;
+	struct shard_store *store;
+	uint64_t now_ms;
+	uint64_t holds_live; /* when > 0 the driver runs the expiry timer */
+
+	struct req *reqs;
+	uint32_t req_free, reqs_used;
+
+	struct msg *msgs;
+	struct msg *msg_free;
+	_Atomic uint32_t msgs_used; /* the server's stop reads it from another thread */
+	struct msg *inbox_head, *inbox_tail;     /* messages to myself */
+	struct msg *durable_head, *durable_tail; /* waiting for their LSN */
+
+	uint8_t *bigbufs;
+	uint32_t big_free_mask;
+
+	struct counts counts;
+	struct node_counters ctr;
+};
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * node.c — the cross-shard layer's entry points (node.h): start-up and
+ * recovery, a client request in, a message in, a turn's polling.
+ *
+ * Dispatch of a message that arrives: on its way out it is work for this
+ * node as executor (exec.c, sell.c) or as a transfer's giver or taker
+ * (xfer.c); on its way back it is an answer for this node as coordinator
+ * (route.c) or as the owner of a transfer message (xfer.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/inspect.h"
+#include "net/shard/parts.h"
+#include "net/shard_store.h"
+
+int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *env)
+{
+	assert(n >= 1 && n <= SHARDS_MAX && id < n);
+	assert(env && env->send && env->reply);
+	memset(nd, 0, sizeof *nd);
+	nd->id = id;
+	nd->n = n;
+	nd->env = *env;
+	int rc = pool_init(nd);
+	if (!rc)
+		rc = counts_init(&nd->counts, SHARD_REMOTE_COUNTS_MAX);
+	if (rc)
+		node_fini(nd);
+	return rc;
+}
+
+void node_fini(struct node *nd)
+{
+	pool_fini(nd);
+	counts_fini(&nd->counts);
+}
+
+void node_attach(struct node *nd, struct shard_store *store)
+{
+	assert(core_shard_id(shard_store_core(store)) == nd->id);
+	nd->store = store;
+}
+
+/* ---- recovery ---------------------------------------------------------------- */
+
+struct count_ctx {
+	struct node *const *nodes;
+	uint32_t n;
+	uint8_t at;
+	uint32_t event_id;
+	int err;
+};
+
+static int count_one(void *ctx, uint64_t customer_id, uint32_t units)
+{
+	struct count_ctx *c = ctx;
+	uint8_t home = node_home(c->n, customer_id);
+	if (home != c->at)
+		c->err = counts_add(&c->nodes[home]->counts, c->event_id, customer_id, units);
+	return c->err;
+}
+
+/* Customer counts of home nodes (events with a limit) and live holds. */
+static int counts_and_holds(struct node *const *nodes, uint32_t n)
+{
+	static uint32_t ids[EVENTS_MAX];
+	for (uint32_t k = 0; k < n; k++) {
+		const struct core *core = shard_store_core(nodes[k]->store);
+		uint32_t events = core_event_ids(core, ids, EVENTS_MAX);
+		nodes[k]->holds_live = 0;
+		for (uint32_t e = 0; e < events; e++) {
+			struct count_ctx c = {.nodes = nodes, .n = n, .at = (uint8_t)k,
+					      .event_id = ids[e]};
+			if (core_event_limit(core, ids[e]))
+				core_customers_each(core, ids[e], count_one, &c);
+			if (c.err) {
+				fprintf(stderr, "onsaled: customer counts: table full (%u entries)\n",
+					SHARD_REMOTE_COUNTS_MAX);
+				return c.err;
+			}
+			nodes[k]->holds_live += core_live_holds(core, ids[e]);
+		}
+	}
+	return 0;
+}
+
+int node_recover(struct node *const *nodes, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		assert(nodes[k]->id == k && nodes[k]->n == n && nodes[k]->store);
+	int rc = counts_and_holds(nodes, n);
+	return rc ? rc : xfer_recover(nodes, n);
+}
+
+/* ---- a turn ------------------------------------------------------------------- */
+
+int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
+		 const struct proto_section_buf *sec)
+{
+	return route_request(nd, conn, conn_gen, pr, sec);
+}
+
+static void arrived(struct node *nd, struct msg *m)
+{
+	switch (m->kind) {
+	case MSG_EXEC:
+		if (m->cmd.type == CMD_HOLD)
+			sell_hold(nd, m);
+		else
+			exec_msg(nd, m);
+		break;
+	case MSG_STOCK_ASK: xfer_give(nd, m); break;
+	case MSG_STOCK_ACK: xfer_acked(nd, m); break;
+	default: exec_msg(nd, m); break;
+	}
+}
+
+static void came_back(struct node *nd, struct msg *m)
+{
+	switch (m->kind) {
+	case MSG_STOCK_ASK: sell_hold(nd, xfer_ask_back(nd, m)); break;
+	case MSG_STOCK_ACK: pool_msg_free(nd, m); break;
+	default: route_done(nd, m); break;
+	}
+}
+
+void node_deliver(struct node *nd, struct msg *m)
+{
+	assert(m->back ? m->owner == nd->id : m->at == nd->id);
+	if (m->back)
+		came_back(nd, m);
+	else
+		arrived(nd, m);
+}
+
+unsigned node_poll(struct node *nd)
+{
+	unsigned n = 0;
+	/* the inbox may grow while it is run; take what is there now */
+	for (struct msg *m = pool_take_inbox(nd), *next; m; m = next, n++) {
+		next = m->next;
+		node_deliver(nd, m);
+	}
+	return n + pool_release_durable(nd);
+}
+
+void node_expire(struct node *nd)
+{
+	exec_expire(nd);
+}
+
+bool node_ready(const struct node *nd)
+{
+	if (nd->inbox_head)
+		return true;
+	if (!nd->durable_head)
+		return false;
+	return shard_store_error(nd->store) ||
+	       nd->durable_head->wait_lsn <= shard_store_durable_lsn(nd->store);
+}

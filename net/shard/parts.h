@@ -1,0 +1,91 @@
+/*
+ * parts.h — the functions the files of the cross-shard layer call on each
+ * other (the public entry points are in node.h). One prefix per file, in
+ * layer order: each calls only the ones above it.
+ *
+ *   pool_*    node_pool.c   messages, requests, big buffers, inbox, durable FIFO
+ *   counts_*  counts.c      per-customer units on other shards (home node)
+ *   exec_*    exec.c        executor: commands on the store
+ *   xfer_*    xfer.c        GA stock transfers between nodes
+ *   sell_*    sell.c        executor of holds: limits, stock from peers
+ *   route_*   route.c       coordinator: placement and routing
+ */
+#ifndef ONSALE_SHARD_PARTS_H
+#define ONSALE_SHARD_PARTS_H
+
+#include "net/shard/node.h"
+
+/* node_pool.c */
+int pool_init(struct node *nd);
+void pool_fini(struct node *nd);
+struct msg *pool_msg_alloc(struct node *nd);
+void pool_msg_free(struct node *nd, struct msg *m);
+uint32_t pool_msgs_free(const struct node *nd);
+uint8_t *pool_big_alloc(struct node *nd);
+void pool_big_free(struct node *nd, uint8_t *big);
+struct req *pool_req_alloc(struct node *nd);
+/* m goes to node `to` (the local inbox when it is this node). */
+void pool_send(struct node *nd, struct msg *m, uint8_t to);
+/* m goes back to its owner. */
+void pool_return(struct node *nd, struct msg *m);
+/* m leaves once everything up to m->wait_lsn is durable: returned to its
+ * owner, or, with m->forward, sent on to m->at. */
+void pool_when_durable(struct node *nd, struct msg *m);
+/* Releases what the durable FIFO holds up to the store's durable LSN; when
+ * the store stopped, the rest with ST_UNAVAILABLE. */
+unsigned pool_release_durable(struct node *nd);
+/* Takes the inbox as it is now; the caller dispatches each message. */
+struct msg *pool_take_inbox(struct node *nd);
+
+/* counts.c */
+int counts_init(struct counts *ct, uint32_t max);
+void counts_fini(struct counts *ct);
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id);
+/* Adds delta (clamped at 0). 0, or -ENOSPC when the table is full. */
+int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64_t delta);
+
+/* exec.c */
+/* Bytes of struct result a command's answer uses: the head and the view
+ * its reply packs (hold, ticket), the whole result for the others. Takes a
+ * command type or an opcode (a core command's opcode is its type). */
+size_t exec_result_bytes(uint8_t type);
+enum status exec_cmd(struct node *nd, const struct cmd *cmd, struct result *res,
+		     uint64_t *wait_lsn);
+uint16_t exec_event_limit(struct node *nd, uint32_t event_id);
+/* Side effects of a command that ran: live holds, customer counts. */
+void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res);
+/* Seat ids in a result become global ((node << 24) | local seat). */
+void exec_globalize(struct node *nd, uint8_t type, struct result *res);
+/* A message for this node's inventory (MSG_EXEC but holds, PROBE, RESERVE,
+ * UNRESERVE, STATS, SEATS). */
+void exec_msg(struct node *nd, struct msg *m);
+/* Home node: would qty more units pass the customer's limit over all nodes? */
+bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, uint32_t qty);
+/* m's answer is ready: back to its owner once everything it shows is durable. */
+void exec_finish(struct node *nd, struct msg *m);
+void exec_expire(struct node *nd);
+
+/* xfer.c */
+/* A GA hold m found its allotment short: ask the next peer. false when
+ * every peer was asked (or no message is free): answer m as it is. */
+bool xfer_ask(struct node *nd, struct msg *m);
+/* Giver side: MSG_STOCK_ASK (STOCK_OUT), MSG_STOCK_ACK (STOCK_ACK). */
+void xfer_acked(struct node *nd, struct msg *a);
+void xfer_give(struct node *nd, struct msg *a);
+/* Taker side: a MSG_STOCK_ASK came back: STOCK_IN and, once durable, the
+ * acknowledgement; returns the hold it carries, for the caller to retry. */
+struct msg *xfer_ask_back(struct node *nd, struct msg *a);
+/* Recovery, before any request: every transfer pending on a giver is
+ * applied on its taker (once), synced, acknowledged. 0 or -errno. */
+int xfer_recover(struct node *const *nodes, uint32_t n);
+
+/* sell.c */
+/* A MSG_EXEC hold on this node's inventory. */
+void sell_hold(struct node *nd, struct msg *m);
+
+/* route.c */
+int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		  const struct proto_request *pr, const struct proto_section_buf *sec);
+void route_done(struct node *nd, struct msg *m);
+
+#endif
