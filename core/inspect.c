@@ -62,3 +62,11 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id)
 
 	return ev ? ev->live_holds : 0;
 }
+
+void core_xfer_seqs(const struct core *c, uint8_t peer, struct xfer_seqs *out)
+{
+	const struct xfer_peer *p = &c->peers[peer];
+
+	assert(peer < SHARDS_MAX);
+	*out = (struct xfer_seqs){p->out_seq, p->acked_seq, p->in_seq};
+}
