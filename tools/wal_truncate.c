@@ -421,8 +421,8 @@ static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, in
 	rc = wt_peers_plan(sh, n, &p, plan, f);
 	fclose(f);
 	wt_peers_free(&p);
-	for (unsigned k = 0; k < SHARDS_MAX; k++)
-		others += k != (unsigned)target && plan->at[k] != WT_LSN_MAX;
+	for (unsigned k = 0; k < SHARDS_MAX; k++) /* the shard's own cut may move earlier too */
+		others += k == (unsigned)target ? plan->at[k] != o->at_lsn : plan->at[k] != WT_LSN_MAX;
 	if (!rc && others && !o->with_peers) {
 		fprintf(stderr, "onsale-wal: refusing: the cut on shard %d at LSN %" PRIu64 " would "
 				"split stock transfers between shards, which duplicates or loses "
