@@ -416,8 +416,12 @@ static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, in
 
 	if (n < 2)
 		return 0;
-	if (wt_peers_collect(sh, n, &p) || !(f = open_memstream(&why, &why_bytes)))
+	if (wt_peers_collect(sh, n, &p))
 		return -1;
+	if (!(f = open_memstream(&why, &why_bytes))) {
+		wt_peers_free(&p);
+		return -1;
+	}
 	rc = wt_peers_plan(sh, n, &p, plan, f);
 	fclose(f);
 	wt_peers_free(&p);
