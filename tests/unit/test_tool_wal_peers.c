@@ -10,7 +10,8 @@
  * one shard did) splits the transfer and verify names it; truncate refuses
  * such a cut and --with-peers cuts the other side too, after which verify
  * passes and the server starts on the data with the GA capacity conserved
- * over shards (an in-flight transfer redelivered).
+ * over shards (an in-flight transfer redelivered). Also when the giver's
+ * STOCK_OUT lies behind damage and only its state tells it was given.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +28,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/bytes.h"
+#include "core/wal_format.h"
 #include "tests/unit/srv_event.h"
 #include "tests/unit/srv_harness.h"
 
@@ -36,6 +39,7 @@
 #define HOLDS 7        /* 28 units: more than the home shard's 20 */
 #define CUSTOMER 4242
 #define OUT_BYTES (64u << 10)
+#define SCAN_BYTES (1u << 20) /* the test's records all lie in a segment's first MiB */
 
 static const char *argv0;
 static char tool[600];
@@ -117,6 +121,28 @@ static void cut_alone(const struct srv *h, unsigned shard, uint64_t lsn)
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
 				  " --yes-i-have-a-backup", one, shard, lsn), 0);
 	sh("rm -r '%s'", one);
+}
+
+/* Flips a bit in the body of the frame of lsn on a shard: damage before
+ * the tail (the frames after it are whole), which the shard refuses. */
+static void corrupt(const struct srv *h, unsigned shard, uint64_t lsn)
+{
+	static uint8_t buf[SCAN_BYTES];
+	char path[400];
+	snprintf(path, sizeof path, "%s/shard-%u/wal-%03u-000000000000.seg", h->dir, shard, shard);
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof buf, f);
+	for (size_t o = WALFMT_SEGMENT_HEADER_BYTES; o + WALFMT_FRAME_HEADER_BYTES < n; o += 8) {
+		if (get_u32(buf + o) != WALFMT_FRAME_MAGIC || get_u64(buf + o + WALFMT_OFF_LSN) != lsn)
+			continue;
+		uint8_t byte = buf[o + WALFMT_FRAME_HEADER_BYTES + 4] ^ 0x40;
+		assert_int_equal(fseek(f, (long)(o + WALFMT_FRAME_HEADER_BYTES + 4), SEEK_SET), 0);
+		assert_int_equal(fwrite(&byte, 1, 1, f), 1);
+		assert_int_equal(fclose(f), 0);
+		return;
+	}
+	fail_msg("frame of LSN %" PRIu64 " not found in %s", lsn, path);
 }
 
 /* GA capacity over shards (the server sums availability over them). */
@@ -264,6 +290,32 @@ static void truncate_taker_takes_ack_along(void **state)
 	srv_cleanup(&h);
 }
 
+/* The giver's log damaged before its STOCK_OUT: the cut at the damage
+ * drops a STOCK_OUT no tool can read any more; the giver's state says it. */
+static void truncate_corrupt_giver_takes_stock_in_along(void **state)
+{
+	(void)state;
+	struct srv h;
+	copy_made(&h);
+	struct stock_rec o = find_one(h.dir, "stock_out");
+	struct stock_rec in = find_one(h.dir, "stock_in");
+	corrupt(&h, o.shard, o.lsn - 1);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
+	expect_out("CORRUPT at LSN");
+	expect_out("shards: not checked together");
+	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
+				  " --yes-i-have-a-backup", h.dir, o.shard, o.lsn - 1), 3);
+	char want[160];
+	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
+	expect_out(want);
+	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
+				  " --yes-i-have-a-backup --with-peers", h.dir, o.shard, o.lsn - 1), 0);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+	expect_out("shards: ok together: 0 stock transfer(s)");
+	expect_capacity(&h);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -277,6 +329,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(verify_finds_ack_without_in),
 		cmocka_unit_test(truncate_giver_takes_stock_in_along),
 		cmocka_unit_test(truncate_taker_takes_ack_along),
+		cmocka_unit_test(truncate_corrupt_giver_takes_stock_in_along),
 	};
 	return cmocka_run_group_tests(tests, make_data, remove_data);
 }
