@@ -76,6 +76,7 @@ static int open_store(struct server *srv, struct shard *s)
 		return rc;
 	struct shard_store_options opt = {
 		.shard = s->id,
+		.segment_bytes = srv->cfg.wal_segment_bytes,
 		/* snapshots only at a clean stop, when no transfer is half done
 		 * (reconcile.c relies on it) */
 		.snapshot_records = UINT64_MAX,

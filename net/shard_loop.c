@@ -11,7 +11,10 @@
  * something happens: the listener (multishot accept), a socket, the
  * eventfd peers write when they sent us something while we slept
  * (ring_msg.c), the WAL's completion eventfd, or — only while holds are
- * live — the expiry tick. An idle server makes no system calls.
+ * live — the expiry tick, or — only while the WAL waits for disk space —
+ * the store's retry tick. An idle server makes no system calls. A stopped
+ * store's WAL is no longer watched: its late completions would keep the
+ * eventfd readable and the loop spinning, with nothing left to reap.
  *
  * Receives are plain one-shot recvs into each connection's own buffer
  * (provided buffer rings would copy every frame that straddles two
@@ -87,7 +90,7 @@ static void arm_wake(struct shard *s)
 
 static void arm_wal(struct shard *s)
 {
-	if (s->wal_armed || s->wal_fd < 0)
+	if (s->wal_armed || s->wal_fd < 0 || shard_store_error(s->store))
 		return;
 	struct io_uring_sqe *sqe = sqe_get(s);
 	io_uring_prep_poll_add(sqe, s->wal_fd, POLLIN);
@@ -187,13 +190,15 @@ static unsigned reap(struct shard *s)
 	return n;
 }
 
-static void turn(struct shard *s, bool intake)
+/* One loop turn; returns the ms the store's space tick wants (0: none). */
+static uint32_t turn(struct shard *s, bool intake)
 {
 	s->now_ms = server_now_ms();
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
 	shard_store_poll(s->store);
+	uint32_t space_ms = shard_store_tick(s->store, s->now_ms);
 	node_poll(&s->node); /* answers made durable by the poll */
 	if (intake && s->node.holds_live)
 		node_expire(&s->node);
@@ -204,6 +209,12 @@ static void turn(struct shard *s, bool intake)
 		arm_accept(s);
 	arm_wake(s);
 	arm_wal(s);
+	return space_ms;
+}
+
+static unsigned sooner(unsigned a_ms, unsigned b_ms)
+{
+	return !a_ms ? b_ms : !b_ms ? a_ms : a_ms < b_ms ? a_ms : b_ms;
 }
 
 /* Blocks until there is something to do. */
@@ -249,10 +260,11 @@ void *shard_main(void *arg)
 		int stop = atomic_load(&s->srv->stop);
 		if (stop >= 2)
 			break;
-		turn(s, stop == 0);
+		uint32_t space_ms = turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0;
+		unsigned timeout = stop ? 10 : sooner(s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0,
+						      space_ms);
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);
