@@ -133,3 +133,11 @@ uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
 	*low_stock_threshold = t && t->defined ? t->low_stock_threshold : 0;
 	return t && t->defined ? t->free : 0;
 }
+
+void core_xfer_seqs(const struct core *c, uint8_t peer, struct xfer_seqs *out)
+{
+	const struct xfer_peer *p = &c->peers[peer];
+
+	assert(peer < SHARDS_MAX);
+	*out = (struct xfer_seqs){p->out_seq, p->acked_seq, p->in_seq};
+}
