@@ -132,6 +132,8 @@ static void arrived(struct node *nd, struct msg *m)
 	case MSG_EXEC:
 		if (m->cmd.type == CMD_HOLD)
 			sell_hold(nd, m);
+		else if (m->cmd.type == CMD_EXCHANGE)
+			sell_exchange(nd, m);
 		else
 			exec_msg(nd, m);
 		break;
@@ -144,7 +146,7 @@ static void arrived(struct node *nd, struct msg *m)
 static void came_back(struct node *nd, struct msg *m)
 {
 	switch (m->kind) {
-	case MSG_STOCK_ASK: sell_hold(nd, xfer_ask_back(nd, m)); break;
+	case MSG_STOCK_ASK: sell_again(nd, xfer_ask_back(nd, m)); break;
 	case MSG_STOCK_ACK: pool_msg_free(nd, m); break;
 	default: route_done(nd, m); break;
 	}

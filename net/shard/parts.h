@@ -81,9 +81,10 @@ void exec_finish(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);
 
 /* xfer.c */
-/* A GA hold m found its allotment short: ask the next peer. false when
- * every peer was asked (or no message is free): answer m as it is. */
-bool xfer_ask(struct node *nd, struct msg *m);
+/* A GA hold or exchange m found the tier's allotment short: ask the next
+ * peer for qty units (and a chunk more). false when every peer was asked
+ * (or no message is free): answer m as it is. */
+bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty);
 /* Giver side: MSG_STOCK_ASK (STOCK_OUT), MSG_STOCK_ACK (STOCK_ACK). */
 void xfer_acked(struct node *nd, struct msg *a);
 void xfer_give(struct node *nd, struct msg *a);
@@ -97,6 +98,10 @@ int xfer_recover(struct node *const *nodes, uint32_t n);
 /* sell.c */
 /* A MSG_EXEC hold on this node's inventory. */
 void sell_hold(struct node *nd, struct msg *m);
+/* A MSG_EXEC exchange: into a GA tier short here, with stock from peers. */
+void sell_exchange(struct node *nd, struct msg *m);
+/* A hold or exchange whose stock request came back: try it again. */
+void sell_again(struct node *nd, struct msg *m);
 
 /* route.c */
 int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,

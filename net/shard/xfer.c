@@ -29,7 +29,7 @@
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
-bool xfer_ask(struct node *nd, struct msg *m)
+bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty)
 {
 	if (nd->n < 2 || m->peers_tried >= nd->n - 1)
 		return false;
@@ -40,10 +40,10 @@ bool xfer_ask(struct node *nd, struct msg *m)
 	a->kind = MSG_STOCK_ASK;
 	a->parent = m;
 	a->cmd.type = CMD_STOCK_OUT;
-	a->cmd.stock.event_id = m->cmd.hold.event_id;
-	a->cmd.stock.tier = m->cmd.hold.tier;
+	a->cmd.stock.event_id = event_id;
+	a->cmd.stock.tier = tier;
 	a->cmd.stock.peer_shard = nd->id;
-	a->cmd.stock.qty = m->cmd.hold.qty + STOCK_CHUNK_UNITS;
+	a->cmd.stock.qty = qty + STOCK_CHUNK_UNITS;
 	pool_send(nd, a, (uint8_t)((nd->id + m->peers_tried) % nd->n));
 	return true;
 }
