@@ -58,6 +58,9 @@ size_t exec_result_bytes(uint8_t type);
 enum status exec_cmd(struct node *nd, const struct cmd *cmd, struct result *res,
 		     uint64_t *wait_lsn);
 uint16_t exec_event_limit(struct node *nd, uint32_t event_id);
+/* A query on this node's store (customer_id: Q_CUSTOMER's). */
+enum status exec_query(struct node *nd, uint8_t type, uint32_t event_id, uint64_t customer_id,
+		       struct result *res);
 /* Side effects of a command that ran: live holds, customer counts. */
 void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res);
 /* Seat ids in a result become global ((node << 24) | local seat). */
@@ -78,6 +81,8 @@ bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index);
 void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m);
 /* m's answer is ready: back to its owner once everything it shows is durable. */
 void exec_finish(struct node *nd, struct msg *m);
+/* A command of m ran here: its side effects, global seat ids, finish. */
+void exec_done(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);
 
 /* xfer.c */

@@ -71,18 +71,13 @@ void sell_hold(struct node *nd, struct msg *m)
 						     h->tier, &threshold);
 		m->score = threshold && free_units < threshold;
 	}
-	exec_after(nd, &m->cmd, &m->res);
-	exec_globalize(nd, m->cmd.type, &m->res);
-	exec_finish(nd, m);
+	exec_done(nd, m);
 }
 
 static bool tier_is_ga(struct node *nd, uint32_t event_id, uint8_t tier)
 {
-	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 	struct result av;
-	uint64_t wait;
-	q.query.event_id = event_id;
-	return tier < TIERS_MAX && exec_cmd(nd, &q, &av, &wait) == ST_OK &&
+	return tier < TIERS_MAX && exec_query(nd, CMD_Q_AVAILABILITY, event_id, 0, &av) == ST_OK &&
 	       av.avail.tiers[tier].defined && av.avail.tiers[tier].kind == TIER_GA;
 }
 
@@ -95,9 +90,7 @@ void sell_exchange(struct node *nd, struct msg *m)
 	if (m->res.status == ST_SOLD_OUT && x->seat == SEAT_NONE &&
 	    tier_is_ga(nd, x->event_id, x->tier) && xfer_ask(nd, m, x->event_id, x->tier, 1))
 		return;
-	exec_after(nd, &m->cmd, &m->res);
-	exec_globalize(nd, m->cmd.type, &m->res);
-	exec_finish(nd, m);
+	exec_done(nd, m);
 }
 
 void sell_again(struct node *nd, struct msg *m)

@@ -50,11 +50,8 @@ bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, u
 
 static uint32_t free_units(struct node *nd, uint32_t event_id, uint8_t tier)
 {
-	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 	struct result av;
-	uint64_t wait;
-	q.query.event_id = event_id;
-	if (tier >= TIERS_MAX || exec_cmd(nd, &q, &av, &wait) != ST_OK)
+	if (tier >= TIERS_MAX || exec_query(nd, CMD_Q_AVAILABILITY, event_id, 0, &av) != ST_OK)
 		return 0;
 	return av.avail.tiers[tier].free;
 }
