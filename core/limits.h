@@ -384,6 +384,14 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define XFER_PENDING_MAX 128u
 #endif
 
+/* A giver sends again the transfers a taker has not acknowledged for this
+ * long (one tick with the same oldest pending transfer): a STOCK_IN the
+ * taker refused (its WAL paused for space, say) is applied once it can be,
+ * without a restart. Acknowledgements normally take a WAL batch or two. */
+#ifndef XFER_RESEND_MS
+#define XFER_RESEND_MS 1000u
+#endif
+
 /* How often a shard with live holds looks for expired ones. */
 #ifndef SHARD_EXPIRY_TICK_MS
 #define SHARD_EXPIRY_TICK_MS 100u

@@ -139,6 +139,7 @@ static void arrived(struct node *nd, struct msg *m)
 		break;
 	case MSG_STOCK_ASK: xfer_give(nd, m); break;
 	case MSG_STOCK_ACK: xfer_acked(nd, m); break;
+	case MSG_STOCK_GIVE: xfer_take_given(nd, m); break;
 	default: exec_msg(nd, m); break;
 	}
 }
@@ -148,6 +149,7 @@ static void came_back(struct node *nd, struct msg *m)
 	switch (m->kind) {
 	case MSG_STOCK_ASK: sell_again(nd, xfer_ask_back(nd, m)); break;
 	case MSG_STOCK_ACK: pool_msg_free(nd, m); break;
+	case MSG_STOCK_GIVE: xfer_give_back(nd, m); break;
 	default: route_done(nd, m); break;
 	}
 }
@@ -175,6 +177,14 @@ unsigned node_poll(struct node *nd)
 void node_expire(struct node *nd)
 {
 	exec_expire(nd);
+}
+
+uint32_t node_tick(struct node *nd)
+{
+	bool transfers = nd->n > 1 && xfer_tick(nd);
+	if (nd->holds_live)
+		return SHARD_EXPIRY_TICK_MS;
+	return transfers ? XFER_RESEND_MS : 0;
 }
 
 bool node_ready(const struct node *nd)

@@ -96,6 +96,14 @@ void xfer_give(struct node *nd, struct msg *a);
 /* Taker side: a MSG_STOCK_ASK came back: STOCK_IN and, once durable, the
  * acknowledgement; returns the hold it carries, for the caller to retry. */
 struct msg *xfer_ask_back(struct node *nd, struct msg *a);
+/* Taker: a transfer sent again (STOCK_IN, answered once durable); giver:
+ * its answer came back (STOCK_ACK when applied). */
+void xfer_take_given(struct node *nd, struct msg *g);
+void xfer_give_back(struct node *nd, struct msg *g);
+/* Giver, each turn: sends again the transfers a taker left pending for a
+ * resend tick. true while any transfer is pending (the driver keeps a
+ * timer). */
+bool xfer_tick(struct node *nd);
 /* Recovery, before any request: every transfer pending on a giver is
  * applied on its taker (once), synced, acknowledged. 0 or -errno. */
 int xfer_recover(struct node *const *nodes, uint32_t n);
