@@ -45,6 +45,12 @@ struct shard_store {
 	uint64_t snapshot_lsn;         /* newest snapshot known valid */
 	uint64_t since_records;        /* appended since it */
 	uint64_t since_bytes;
+	uint64_t now_ms;               /* newest time execute or tick gave */
+	uint64_t since_ms;             /* time of the last snapshot start */
+	struct snapshot_job job;       /* the background snapshot */
+	bool job_running;
+	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
+	uint64_t job_t0_us;
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -234,6 +240,8 @@ int shard_store_open(struct shard_store **out, struct storage *st,
 		s->opt.snapshot_records = SHARD_SNAPSHOT_RECORDS_DEFAULT;
 	if (!s->opt.snapshot_wal_bytes)
 		s->opt.snapshot_wal_bytes = SHARD_SNAPSHOT_WAL_BYTES_DEFAULT;
+	if (!s->opt.snapshot_interval_ms)
+		s->opt.snapshot_interval_ms = SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT;
 	int rc = recover(s, rec);
 	if (rc)
 		goto out_free_store;
@@ -251,6 +259,8 @@ void shard_store_close(struct shard_store *s)
 {
 	if (!s)
 		return;
+	if (s->job_running)
+		snapshot_job_end(&s->job, s->st);
 	wal_close(s->w);
 	core_destroy(s->c);
 	free(s);
@@ -303,6 +313,19 @@ static int note_segment(void *ctx, const char *name)
 	return 0;
 }
 
+/* Archives the segment when an archive is configured, else removes it. */
+static int drop_segment(struct shard_store *s, const char *name)
+{
+	if (!s->opt.archive) {
+		int rc = storage_unlink(s->st, name);
+		s->stats.segments_removed += !rc;
+		return rc;
+	}
+	int rc = s->opt.archive(s->opt.snapshot_user, name);
+	s->stats.segments_archived += !rc;
+	return rc;
+}
+
 /* Removes segments whose every record is <= keep_lsn, oldest first. */
 static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
 {
@@ -320,22 +343,162 @@ static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
 			break;
 		char name[STORAGE_NAME_BYTES_MAX];
 		wal_segment_name(name, sizeof name, s->opt.shard, seg);
-		rc = storage_unlink(s->st, name);
+		rc = drop_segment(s, name);
 		if (rc)
 			break;
 		removed++;
 	}
-	s->stats.segments_removed += removed;
 	int sync = removed ? storage_sync_dir(s->st) : 0;
 	return rc ? rc : sync;
 }
 
 /* ---- snapshots ------------------------------------------------------------ */
 
+/* ---- snapshots while serving --------------------------------------------- */
+
+/* The snapshot at lsn is published: keep it and the one before it, drop
+ * what is older and the WAL wholly before that one. */
+static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
+{
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	int rc = snapshot_remove_older(s->st, s->opt.shard, keep);
+	if (!rc)
+		rc = remove_segments(s, keep);
+	if (rc)
+		s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+	return rc;
+}
+
+static void job_failed(struct shard_store *s, int rc)
+{
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshot_failures++;
+	s->stats.snapshot_error = rc;
+}
+
+int shard_store_snapshot_start(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	if (s->job_running)
+		return -EBUSY;
+	uint64_t lsn = s->last_lsn;
+	if (s->has_snapshot && lsn == s->snapshot_lsn)
+		return -EALREADY;
+	uint64_t t0 = now_us();
+	uint8_t chain[16];
+	sum_to_bytes(wal_chain(s->w), chain);
+	int rc = s->opt.snapshot_fork
+			 ? snapshot_job_fork(&s->job, s->opt.snapshot_dir_fd, s->c, lsn, chain)
+			 : snapshot_job_begin(&s->job, s->c, lsn, chain);
+	uint64_t took_us = now_us() - t0;
+	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
+	}
+	s->job_running = true;
+	s->job_keep_lsn = s->has_snapshot ? s->snapshot_lsn : 0;
+	s->job_t0_us = t0;
+	s->stats.snapshot_last_us = took_us;
+	if (took_us > s->stats.snapshot_start_us_max)
+		s->stats.snapshot_start_us_max = took_us;
+	return 0;
+}
+
+/* Publishes a written job once the WAL is durable up to its LSN (else a
+ * crash could leave a snapshot ahead of the log). 1: not yet. */
+static int job_finish(struct shard_store *s, bool block)
+{
+	if (wal_durable_lsn(s->w) < s->job.lsn) {
+		if (!block)
+			return 1;
+		int rc = wal_sync(s->w);
+		if (rc) {
+			s->error = rc;
+			return rc;
+		}
+	}
+	uint64_t t0 = now_us();
+	int rc = snapshot_job_publish(&s->job, s->st);
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	if (rc) {
+		s->stats.snapshot_failures++;
+		s->stats.snapshot_error = rc;
+		return rc;
+	}
+	rc = retain(s, s->job.lsn, s->job_keep_lsn);
+	uint64_t took_us = now_us() - t0;
+	if (took_us > s->stats.snapshot_finish_us_max)
+		s->stats.snapshot_finish_us_max = took_us;
+	return rc;
+}
+
+/* Moves the background snapshot on: 0 running or done, -errno failed. */
+static int job_advance(struct shard_store *s, bool block)
+{
+	if (s->job.step != SNAPSHOT_STEP_WRITTEN) {
+		if (!s->job.pid) { /* in-process steps share the WAL's queue */
+			int rc = wal_sync(s->w);
+			if (rc) {
+				s->error = rc;
+				return rc;
+			}
+		}
+		int rc = snapshot_job_poll(&s->job, s->st, block);
+		if (rc == 1)
+			return 0;
+		if (rc) {
+			job_failed(s, rc);
+			return rc;
+		}
+		s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	}
+	int rc = job_finish(s, block);
+	return rc == 1 ? 0 : rc;
+}
+
+static bool snapshot_due(const struct shard_store *s)
+{
+	const struct shard_store_options *o = &s->opt;
+	if (!s->since_records)
+		return false;
+	return s->since_records >= o->snapshot_records || s->since_bytes >= o->snapshot_wal_bytes ||
+	       (o->snapshot_interval_ms != SHARD_SNAPSHOT_OFF &&
+		s->now_ms - s->since_ms >= o->snapshot_interval_ms);
+}
+
+static void maybe_snapshot(struct shard_store *s)
+{
+	if (s->job_running)
+		job_advance(s, false);
+	else if (snapshot_due(s))
+		shard_store_snapshot_start(s);
+}
+
+bool shard_store_snapshot_running(const struct shard_store *s)
+{
+	return s->job_running;
+}
+
 int shard_store_snapshot(struct shard_store *s)
 {
 	if (s->error)
 		return s->error;
+	if (s->job_running) {
+		int rc = job_advance(s, true);
+		if (s->error)
+			return s->error;
+		if (rc)
+			return rc;
+	}
 	int rc = wal_sync(s->w);
 	if (rc) {
 		s->error = rc;
@@ -350,28 +513,13 @@ int shard_store_snapshot(struct shard_store *s)
 	rc = snapshot_write(s->st, s->c, lsn, chain, NULL);
 	s->stats.snapshot_last_us = now_us() - t0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
 	if (rc) {
 		s->stats.snapshot_failures++;
 		s->stats.snapshot_error = rc;
 		return rc;
 	}
-	s->stats.snapshots++;
-	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
-	s->has_snapshot = true;
-	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
-	rc = snapshot_remove_older(s->st, s->opt.shard, keep);
-	if (!rc)
-		rc = remove_segments(s, keep);
-	if (rc)
-		s->stats.snapshot_error = rc;
-	return rc;
-}
-
-static void maybe_snapshot(struct shard_store *s)
-{
-	if (s->since_records >= s->opt.snapshot_records ||
-	    s->since_bytes >= s->opt.snapshot_wal_bytes)
-		shard_store_snapshot(s);
+	return retain(s, lsn, s->has_snapshot ? s->snapshot_lsn : 0);
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -412,6 +560,8 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 		res->status = ST_UNAVAILABLE;
 		return ST_UNAVAILABLE;
 	}
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
 	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
 	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
 	s->stats.executed++;
@@ -457,6 +607,13 @@ int shard_store_flush(struct shard_store *s)
 int shard_store_poll(struct shard_store *s)
 {
 	return s->error ? s->error : after_io(s, wal_poll(s->w));
+}
+
+int shard_store_tick(struct shard_store *s, uint64_t now_ms)
+{
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
+	return shard_store_poll(s);
 }
 
 int shard_store_wait(struct shard_store *s)

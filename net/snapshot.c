@@ -27,7 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "core/serial.h"
@@ -38,6 +44,9 @@
 #define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
 #define SNAPSHOTS_LISTED_MAX 256u /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
+/* The forked writer's nice value: the shards keep their cores first, the
+ * snapshot takes what is left (it is bounded by the policy, not urgent). */
+#define SNAPSHOT_CHILD_NICE 10
 
 enum {
 	OFF_MAGIC = 0,
@@ -138,27 +147,42 @@ static int wait_op(struct storage *st)
 	}
 }
 
-static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t len)
+/* Writes the chunk of buf that starts at done. The bytes now done, or
+ * -errno. A short write is finished from a page boundary (O_DIRECT). */
+static int64_t write_chunk(struct storage *st, int file, const uint8_t *buf, uint64_t len,
+			   uint64_t done)
 {
-	for (uint64_t done = 0; done < len;) {
-		uint64_t left = len - done;
-		uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
-		int rc = storage_write(st, file, buf + done, n, done, SNAPSHOT_COOKIE);
-		if (!rc)
-			rc = storage_submit(st);
-		if (!rc)
-			rc = wait_op(st);
-		if (rc == -EINTR || rc == -EAGAIN)
-			continue;
-		if (rc <= 0)
-			return rc < 0 ? rc : -EIO;
-		/* A short write is finished from a page boundary (O_DIRECT). */
-		done += (uint64_t)rc & ~(uint64_t)(WAL_PAGE_BYTES - 1);
-	}
+	uint64_t left = len - done;
+	uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
+	int rc = storage_write(st, file, buf + done, n, done, SNAPSHOT_COOKIE);
+	if (!rc)
+		rc = storage_submit(st);
+	if (!rc)
+		rc = wait_op(st);
+	if (rc == -EINTR || rc == -EAGAIN)
+		return (int64_t)done;
+	if (rc <= 0)
+		return rc < 0 ? rc : -EIO;
+	return (int64_t)(done + ((uint64_t)rc & ~(uint64_t)(WAL_PAGE_BYTES - 1)));
+}
+
+static int sync_file(struct storage *st, int file)
+{
 	int rc = storage_fsync(st, file, SNAPSHOT_COOKIE);
 	if (!rc)
 		rc = storage_submit(st);
 	return rc ? rc : wait_op(st);
+}
+
+static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t len)
+{
+	for (uint64_t done = 0; done < len;) {
+		int64_t now = write_chunk(st, file, buf, len, done);
+		if (now < 0)
+			return (int)now;
+		done = (uint64_t)now;
+	}
+	return sync_file(st, file);
 }
 
 static int read_all(struct storage *st, int file, uint8_t *buf, uint64_t len)
@@ -242,8 +266,11 @@ out_unlink_tmp:
 	return rc;
 }
 
-int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
-		   const uint8_t chain[16], struct snapshot_info *out)
+/* Serializes c behind its header into a fresh page-aligned mapping: the
+ * whole file image. Uses no allocator lock (mmap only), so a forked child
+ * may call it. 0 or -errno. */
+static int make_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		      uint8_t **out, uint64_t *out_bytes)
 {
 	static const uint8_t zero[16];
 	if (!lsn && memcmp(chain, zero, 16))
@@ -267,11 +294,185 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 	assert(h.lo == sum.low64 && h.hi == sum.high64);
 #endif
 	encode_header(img, core_shard_id(c), lsn, chain, body_bytes, sum);
-	int rc = publish(st, img, img_bytes, lsn);
+	*out = img;
+	*out_bytes = img_bytes;
+	return 0;
+}
+
+int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
+		   const uint8_t chain[16], struct snapshot_info *out)
+{
+	uint8_t *img;
+	uint64_t img_bytes;
+	int rc = make_image(c, lsn, chain, &img, &img_bytes);
+	if (rc)
+		return rc;
+	rc = publish(st, img, img_bytes, lsn);
 	if (!rc)
 		fill_info(out, img, lsn);
 	munmap(img, img_bytes);
 	return rc;
+}
+
+/* ---- a snapshot written while the shard keeps serving ------------------ */
+
+/* The forked writer: it sees the parent's memory as it was at fork (copy on
+ * write), so the image is the state at the job's LSN whatever the shard
+ * does meanwhile. It touches only the core (read), its own mapping and
+ * plain syscalls: no io_uring, no allocator, no lock another thread of the
+ * parent might have held at fork. It runs on any core at a lower priority
+ * so it does not take the forking shard's core. Returns an exit status: 0
+ * or a positive errno. */
+static int child_write(int dir_fd, const char *tmp, const struct core *c, uint64_t lsn,
+		       const uint8_t chain[16])
+{
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &all);
+	sched_setaffinity(0, sizeof all, &all);
+	(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_CHILD_NICE);
+	uint8_t *img;
+	uint64_t img_bytes;
+	int rc = make_image(c, lsn, chain, &img, &img_bytes);
+	if (rc)
+		return -rc;
+	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno;
+	for (uint64_t done = 0; done < img_bytes;) {
+		uint64_t left = img_bytes - done;
+		ssize_t n = pwrite(fd, img + done, left < SNAPSHOT_IO_CHUNK_BYTES ? left
+						  : SNAPSHOT_IO_CHUNK_BYTES, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		done += (uint64_t)n;
+	}
+	return fsync(fd) ? errno : 0;
+}
+
+int snapshot_job_fork(struct snapshot_job *j, int dir_fd, const struct core *c, uint64_t lsn,
+		      const uint8_t chain[16])
+{
+	assert(dir_fd >= 0);
+	char tmp[40];
+	snap_name(tmp, sizeof tmp, lsn, true);
+	memset(j, 0, sizeof *j);
+	j->lsn = lsn;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(child_write(dir_fd, tmp, c, lsn, chain));
+	j->pid = pid;
+	j->step = SNAPSHOT_STEP_WRITE;
+	return 0;
+}
+
+int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
+		       const uint8_t chain[16])
+{
+	memset(j, 0, sizeof *j);
+	j->lsn = lsn;
+	j->step = SNAPSHOT_STEP_CREATE;
+	return make_image(c, lsn, chain, &j->img, &j->img_bytes);
+}
+
+static int forked_poll(struct snapshot_job *j, bool block)
+{
+	int status;
+	pid_t r = waitpid(j->pid, &status, block ? 0 : WNOHANG);
+	if (r == 0 || (r < 0 && errno == EINTR))
+		return 1;
+	j->pid = 0;
+	if (r < 0)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -ECHILD; /* killed: nothing published, the temp file is removed at start */
+	j->step = SNAPSHOT_STEP_WRITTEN;
+	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+}
+
+/* One step of an in-process job (each is one synchronous operation). */
+static int step(struct snapshot_job *j, struct storage *st)
+{
+	char tmp[40];
+	snap_name(tmp, sizeof tmp, j->lsn, true);
+	int rc = 0;
+	int64_t done;
+	switch (j->step) {
+	case SNAPSHOT_STEP_CREATE:
+		rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
+		if (rc && rc != -ENOENT)
+			return rc;
+		rc = storage_create(st, tmp, j->img_bytes);
+		if (rc < 0)
+			return rc;
+		j->file = rc;
+		j->step = SNAPSHOT_STEP_WRITE;
+		return 1;
+	case SNAPSHOT_STEP_WRITE:
+		done = write_chunk(st, j->file, j->img, j->img_bytes, j->written);
+		if (done < 0)
+			return (int)done;
+		j->written = (uint64_t)done;
+		if (j->written == j->img_bytes)
+			j->step = SNAPSHOT_STEP_SYNC;
+		return 1;
+	case SNAPSHOT_STEP_SYNC:
+		rc = sync_file(st, j->file);
+		storage_close(st, j->file);
+		j->file = 0;
+		if (rc)
+			return rc;
+		j->step = SNAPSHOT_STEP_WRITTEN;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
+{
+	if (j->pid)
+		return forked_poll(j, block);
+	int rc;
+	do
+		rc = step(j, st);
+	while (rc == 1 && block);
+	return rc;
+}
+
+int snapshot_job_publish(struct snapshot_job *j, struct storage *st)
+{
+	assert(j->step == SNAPSHOT_STEP_WRITTEN);
+	char tmp[40], name[40];
+	snap_name(tmp, sizeof tmp, j->lsn, true);
+	snap_name(name, sizeof name, j->lsn, false);
+	int rc = storage_rename(st, tmp, name);
+	if (rc) {
+		storage_unlink(st, tmp);
+		return rc;
+	}
+	return storage_sync_dir(st);
+}
+
+void snapshot_job_end(struct snapshot_job *j, struct storage *st)
+{
+	if (j->pid) {
+		kill(j->pid, SIGKILL);
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		j->pid = 0;
+	}
+	if (j->file)
+		storage_close(st, j->file);
+	j->file = 0;
+	if (j->img)
+		munmap(j->img, j->img_bytes);
+	j->img = NULL;
 }
 
 /* ---- loading ---------------------------------------------------------- */

@@ -35,8 +35,10 @@
 #ifndef ONSALE_SNAPSHOT_H
 #define ONSALE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "core/core.h"
 #include "core/storage.h"
 
@@ -56,6 +58,50 @@ struct snapshot_info {
  * 0 or -errno. */
 int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 		   const uint8_t chain[16], struct snapshot_info *out);
+
+/* A snapshot written while the shard keeps serving (docs/WAL.md,
+ * "Snapshots while serving"). The image is the state at lsn when the job
+ * starts; writing it to "snap-<lsn>.osnp.tmp" and syncing it happens
+ * either in a forked child (snapshot_job_fork: the loop does not stop for
+ * it) or in steps through the shard's own storage (snapshot_job_begin: the
+ * simulated disk and tests; the image is copied at begin). Either way
+ * nothing is visible until snapshot_job_publish renames it, which the
+ * caller does only once the WAL is durable up to lsn. */
+enum snapshot_step {
+	SNAPSHOT_STEP_CREATE,  /* in-process: create the temp file next */
+	SNAPSHOT_STEP_WRITE,   /* writing (one chunk per in-process step) */
+	SNAPSHOT_STEP_SYNC,    /* in-process: fsync the temp file next */
+	SNAPSHOT_STEP_WRITTEN, /* temp file complete and durable */
+};
+
+struct snapshot_job {
+	uint64_t lsn;
+	pid_t pid;             /* the forked writer while it runs, else 0 */
+	enum snapshot_step step;
+	int file;              /* in-process: the temp file, 0: none */
+	uint8_t *img;          /* in-process: the image (mmap), NULL: none */
+	uint64_t img_bytes, written;
+};
+
+/* Forks a writer of c at lsn into the directory dir_fd (the one st is
+ * on). 0 or -errno (nothing started). */
+int snapshot_job_fork(struct snapshot_job *j, int dir_fd, const struct core *c, uint64_t lsn,
+		      const uint8_t chain[16]);
+/* Copies c at lsn into an image to be written in steps. 0 or -errno. */
+int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
+		       const uint8_t chain[16]);
+/* Advances the job: 1 still writing, 0 the temp file is complete and
+ * durable, -errno failed (call snapshot_job_end). A forked job is only
+ * checked (block: waited for); an in-process job does one synchronous
+ * step through st (block: all of them), so nothing else may be in flight
+ * on st. */
+int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block);
+/* Renames the written temp file into place and fsyncs the directory: from
+ * here on the snapshot is what recovery loads. 0 or -errno. */
+int snapshot_job_publish(struct snapshot_job *j, struct storage *st);
+/* Releases the job: kills and reaps a running child, frees the image, no
+ * disk I/O (a temp file left behind is removed at the next start). */
+void snapshot_job_end(struct snapshot_job *j, struct storage *st);
 
 /* Loads the newest snapshot of shard that verifies (header, body checksum,
  * state stream, invariants, state hash); a damaged newer one is skipped and
