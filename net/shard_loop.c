@@ -188,7 +188,7 @@ static void turn(struct shard *s, bool intake)
 	s->now_ms = server_now_ms();
 	reap(s);
 	msg_drain(s);
-	shard_store_poll(s->store);
+	shard_store_tick(s->store, s->now_ms);
 	exec_durable(s);
 	if (intake && s->holds_live)
 		exec_expire(s);
@@ -248,7 +248,9 @@ void *shard_main(void *arg)
 		turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : s->holds_live ? SHARD_EXPIRY_TICK_MS : 0;
+		/* a background snapshot is finished by a later turn */
+		unsigned timeout = stop || shard_store_snapshot_running(s->store) ? 10
+				   : s->holds_live ? SHARD_EXPIRY_TICK_MS : 0;
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

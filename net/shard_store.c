@@ -675,3 +675,8 @@ const struct shard_store_stats *shard_store_stats(const struct shard_store *s)
 {
 	return &s->stats;
 }
+
+const struct shard_store_options *shard_store_options_of(const struct shard_store *s)
+{
+	return &s->opt;
+}

@@ -195,5 +195,7 @@ const uint8_t *shard_store_last_record(const struct shard_store *s, uint32_t *le
 /* The state, for queries that bypass execute (tests, tools). */
 const struct core *shard_store_core(const struct shard_store *s);
 const struct shard_store_stats *shard_store_stats(const struct shard_store *s);
+/* The options the store runs with (defaults filled in). */
+const struct shard_store_options *shard_store_options_of(const struct shard_store *s);
 
 #endif
