@@ -151,6 +151,7 @@ static struct shard_store_options store_options(const struct server *srv, struct
 		.snapshot_interval_ms = srv->cfg.snapshot_interval_ms,
 		.snapshot_fork = true,
 		.snapshot_dir_fd = d->dir_fd,
+		.archive_dir_fd = d->archive_fd,
 		.archive = d->archive_fd >= 0 ? archive_segment : NULL,
 		.on_snapshot = snapshot_done,
 		.snapshot_user = d,

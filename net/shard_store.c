@@ -393,9 +393,11 @@ int shard_store_snapshot_start(struct shard_store *s)
 	uint64_t t0 = now_us();
 	uint8_t chain[16];
 	sum_to_bytes(wal_chain(s->w), chain);
-	int rc = s->opt.snapshot_fork
-			 ? snapshot_job_fork(&s->job, s->opt.snapshot_dir_fd, s->c, lsn, chain)
-			 : snapshot_job_begin(&s->job, s->c, lsn, chain);
+	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
+	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
+				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
+	int rc = s->opt.snapshot_fork ? snapshot_job_fork(&s->job, &d, s->c, lsn, chain, keep)
+				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
 	uint64_t took_us = now_us() - t0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
 	s->since_ms = s->now_ms;
@@ -404,7 +406,8 @@ int shard_store_snapshot_start(struct shard_store *s)
 		return rc;
 	}
 	s->job_running = true;
-	s->job_keep_lsn = s->has_snapshot ? s->snapshot_lsn : 0;
+	s->job_keep_lsn = keep;
+	snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
 	s->job_t0_us = t0;
 	s->stats.snapshot_last_us = took_us;
 	if (took_us > s->stats.snapshot_start_us_max)
@@ -441,18 +444,49 @@ static int job_finish(struct shard_store *s, bool block)
 	return rc;
 }
 
+/* A forked writer published and applied retention itself: only note it. */
+static void job_published(struct shard_store *s)
+{
+	const struct snapshot_shared *sh = s->job.shared;
+	s->stats.segments_removed += sh->segments_removed;
+	s->stats.segments_archived += sh->segments_archived;
+	if (sh->retain_error)
+		s->stats.snapshot_error = sh->retain_error;
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+}
+
+/* Before a step: an in-process job shares the WAL's queue, so nothing of
+ * the WAL may be in flight; a forked one waiting (block) needs the WAL
+ * durable up to its LSN, or it would wait for the parent that waits for it. */
+static int job_prepare(struct shard_store *s, bool block)
+{
+	if (s->job.pid && !block) {
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+		return 0;
+	}
+	int rc = wal_sync(s->w);
+	if (rc)
+		s->error = rc;
+	else
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+	return rc;
+}
+
 /* Moves the background snapshot on: 0 running or done, -errno failed. */
 static int job_advance(struct shard_store *s, bool block)
 {
 	if (s->job.step != SNAPSHOT_STEP_WRITTEN) {
-		if (!s->job.pid) { /* in-process steps share the WAL's queue */
-			int rc = wal_sync(s->w);
-			if (rc) {
-				s->error = rc;
-				return rc;
-			}
-		}
-		int rc = snapshot_job_poll(&s->job, s->st, block);
+		int rc = job_prepare(s, block);
+		if (rc)
+			return rc;
+		rc = snapshot_job_poll(&s->job, s->st, block);
 		if (rc == 1)
 			return 0;
 		if (rc) {
@@ -460,6 +494,10 @@ static int job_advance(struct shard_store *s, bool block)
 			return rc;
 		}
 		s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+		if (s->job.step == SNAPSHOT_STEP_PUBLISHED) {
+			job_published(s);
+			return 0;
+		}
 	}
 	int rc = job_finish(s, block);
 	return rc == 1 ? 0 : rc;

@@ -79,10 +79,12 @@ struct shard_store_options {
 	uint64_t snapshot_wal_bytes;   /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	uint64_t snapshot_interval_ms; /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	/* Policy snapshots run in the background: forked into snapshot_dir_fd
-	 * (the directory st is on) when snapshot_fork, else written in steps
-	 * through st on later polls (the simulated disk). */
+	 * (the directory st is on) when snapshot_fork (the writer also applies
+	 * retention, moving segments to archive_dir_fd when archive is set),
+	 * else written in steps through st on later polls (simulated disk). */
 	bool snapshot_fork;
 	int snapshot_dir_fd;
+	int archive_dir_fd;            /* snapshot_fork: where archive moves to */
 	/* When set, a WAL segment no longer needed is handed to archive
 	 * (which moves it away durably; 0 or -errno) instead of removed. */
 	int (*archive)(void *user, const char *segment_name);

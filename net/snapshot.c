@@ -27,26 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "core/serial.h"
 
 #define SNAPSHOT_MAGIC 0x504e534fu /* "OSNP" little-endian */
 #define SNAPSHOT_VERSION 1
-#define SNAPSHOT_NAME_BYTES 31u    /* "snap-" + 20 digits + ".osnp" + NUL */
-#define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
 #define SNAPSHOTS_LISTED_MAX 256u /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
-/* The forked writer's nice value: the shards keep their cores first, the
- * snapshot takes what is left (it is bounded by the policy, not urgent). */
-#define SNAPSHOT_CHILD_NICE 10
 
 enum {
 	OFF_MAGIC = 0,
@@ -108,13 +97,13 @@ static uint64_t round_page(uint64_t v)
 
 /* ---- names ----------------------------------------------------------- */
 
-static void snap_name(char *out, size_t cap, uint64_t lsn, bool temp)
+void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp)
 {
 	snprintf(out, cap, "snap-%020" PRIu64 ".osnp%s", lsn, temp ? ".tmp" : "");
 }
 
 /* 0 and *lsn when name is a snapshot name ("snap-<20 digits>.osnp"). */
-static int parse_name(const char *name, uint64_t *lsn, bool temp)
+int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp)
 {
 	size_t len = strlen(name), want = SNAPSHOT_NAME_BYTES - 1 + (temp ? 4 : 0);
 	if (len != want || memcmp(name, "snap-", 5) || memcmp(name + 25, ".osnp", 5))
@@ -237,15 +226,15 @@ static void fill_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn)
 	out->shard = h[OFF_SHARD];
 	out->body_bytes = get64(h + OFF_BODY_BYTES);
 	out->hash = (struct state_hash){get64(h + OFF_STATE_HASH), get64(h + OFF_STATE_HASH + 8)};
-	snap_name(out->name, sizeof out->name, lsn, false);
+	snapshot_file_name(out->name, sizeof out->name, lsn, false);
 }
 
 /* Writes the finished image under a temp name, syncs, renames into place. */
 static int publish(struct storage *st, const uint8_t *img, uint64_t img_bytes, uint64_t lsn)
 {
 	char tmp[40], name[40];
-	snap_name(tmp, sizeof tmp, lsn, true);
-	snap_name(name, sizeof name, lsn, false);
+	snapshot_file_name(tmp, sizeof tmp, lsn, true);
+	snapshot_file_name(name, sizeof name, lsn, false);
 	int rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
 	if (rc && rc != -ENOENT)
 		return rc;
@@ -266,10 +255,7 @@ out_unlink_tmp:
 	return rc;
 }
 
-/* Serializes c behind its header into a fresh page-aligned mapping: the
- * whole file image. Uses no allocator lock (mmap only), so a forked child
- * may call it. 0 or -errno. */
-static int make_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
+int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
 		      uint8_t **out, uint64_t *out_bytes)
 {
 	static const uint8_t zero[16];
@@ -304,7 +290,7 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 {
 	uint8_t *img;
 	uint64_t img_bytes;
-	int rc = make_image(c, lsn, chain, &img, &img_bytes);
+	int rc = snapshot_image(c, lsn, chain, &img, &img_bytes);
 	if (rc)
 		return rc;
 	rc = publish(st, img, img_bytes, lsn);
@@ -316,90 +302,20 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 
 /* ---- a snapshot written while the shard keeps serving ------------------ */
 
-/* The forked writer: it sees the parent's memory as it was at fork (copy on
- * write), so the image is the state at the job's LSN whatever the shard
- * does meanwhile. It touches only the core (read), its own mapping and
- * plain syscalls: no io_uring, no allocator, no lock another thread of the
- * parent might have held at fork. It runs on any core at a lower priority
- * so it does not take the forking shard's core. Returns an exit status: 0
- * or a positive errno. */
-static int child_write(int dir_fd, const char *tmp, const struct core *c, uint64_t lsn,
-		       const uint8_t chain[16])
-{
-	cpu_set_t all;
-	CPU_ZERO(&all);
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		CPU_SET(i, &all);
-	sched_setaffinity(0, sizeof all, &all);
-	(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_CHILD_NICE);
-	uint8_t *img;
-	uint64_t img_bytes;
-	int rc = make_image(c, lsn, chain, &img, &img_bytes);
-	if (rc)
-		return -rc;
-	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errno;
-	for (uint64_t done = 0; done < img_bytes;) {
-		uint64_t left = img_bytes - done;
-		ssize_t n = pwrite(fd, img + done, left < SNAPSHOT_IO_CHUNK_BYTES ? left
-						  : SNAPSHOT_IO_CHUNK_BYTES, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		done += (uint64_t)n;
-	}
-	return fsync(fd) ? errno : 0;
-}
-
-int snapshot_job_fork(struct snapshot_job *j, int dir_fd, const struct core *c, uint64_t lsn,
-		      const uint8_t chain[16])
-{
-	assert(dir_fd >= 0);
-	char tmp[40];
-	snap_name(tmp, sizeof tmp, lsn, true);
-	memset(j, 0, sizeof *j);
-	j->lsn = lsn;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		_exit(child_write(dir_fd, tmp, c, lsn, chain));
-	j->pid = pid;
-	j->step = SNAPSHOT_STEP_WRITE;
-	return 0;
-}
-
 int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
 		       const uint8_t chain[16])
 {
 	memset(j, 0, sizeof *j);
 	j->lsn = lsn;
 	j->step = SNAPSHOT_STEP_CREATE;
-	return make_image(c, lsn, chain, &j->img, &j->img_bytes);
-}
-
-static int forked_poll(struct snapshot_job *j, bool block)
-{
-	int status;
-	pid_t r = waitpid(j->pid, &status, block ? 0 : WNOHANG);
-	if (r == 0 || (r < 0 && errno == EINTR))
-		return 1;
-	j->pid = 0;
-	if (r < 0)
-		return -errno;
-	if (!WIFEXITED(status))
-		return -ECHILD; /* killed: nothing published, the temp file is removed at start */
-	j->step = SNAPSHOT_STEP_WRITTEN;
-	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+	return snapshot_image(c, lsn, chain, &j->img, &j->img_bytes);
 }
 
 /* One step of an in-process job (each is one synchronous operation). */
 static int step(struct snapshot_job *j, struct storage *st)
 {
 	char tmp[40];
-	snap_name(tmp, sizeof tmp, j->lsn, true);
+	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
 	int rc = 0;
 	int64_t done;
 	switch (j->step) {
@@ -437,7 +353,7 @@ static int step(struct snapshot_job *j, struct storage *st)
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
 {
 	if (j->pid)
-		return forked_poll(j, block);
+		return snapshot_fork_poll(j, block);
 	int rc;
 	do
 		rc = step(j, st);
@@ -449,8 +365,8 @@ int snapshot_job_publish(struct snapshot_job *j, struct storage *st)
 {
 	assert(j->step == SNAPSHOT_STEP_WRITTEN);
 	char tmp[40], name[40];
-	snap_name(tmp, sizeof tmp, j->lsn, true);
-	snap_name(name, sizeof name, j->lsn, false);
+	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
+	snapshot_file_name(name, sizeof name, j->lsn, false);
 	int rc = storage_rename(st, tmp, name);
 	if (rc) {
 		storage_unlink(st, tmp);
@@ -461,12 +377,7 @@ int snapshot_job_publish(struct snapshot_job *j, struct storage *st)
 
 void snapshot_job_end(struct snapshot_job *j, struct storage *st)
 {
-	if (j->pid) {
-		kill(j->pid, SIGKILL);
-		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		j->pid = 0;
-	}
+	snapshot_fork_end(j);
 	if (j->file)
 		storage_close(st, j->file);
 	j->file = 0;
@@ -543,7 +454,7 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 {
 	char name[40];
 	uint64_t bytes;
-	snap_name(name, sizeof name, lsn, false);
+	snapshot_file_name(name, sizeof name, lsn, false);
 	int file = storage_open(st, name);
 	if (file < 0)
 		return file;
@@ -590,7 +501,7 @@ static int list_one(void *ctx, const char *name)
 {
 	struct snap_list *l = ctx;
 	uint64_t lsn;
-	if (parse_name(name, &lsn, l->temps))
+	if (snapshot_parse_name(name, &lsn, l->temps))
 		return 0;
 	if (l->count == SNAPSHOTS_LISTED_MAX) {
 		l->err = -EMFILE;
@@ -651,7 +562,7 @@ static int remove_listed(struct storage *st, const struct snap_list *l, uint64_t
 		char name[40];
 		if (!temps && l->lsn[i] >= keep_lsn)
 			continue;
-		snap_name(name, sizeof name, l->lsn[i], temps);
+		snapshot_file_name(name, sizeof name, l->lsn[i], temps);
 		int rc = storage_unlink(st, name);
 		if (rc && rc != -ENOENT)
 			return rc;

@@ -43,6 +43,8 @@
 #include "core/storage.h"
 
 #define SNAPSHOT_HEADER_BYTES 88u
+#define SNAPSHOT_NAME_BYTES 31u /* "snap-" + 20 digits + ".osnp" + NUL */
+#define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
 
 struct snapshot_info {
 	uint64_t lsn;
@@ -68,40 +70,78 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
  * nothing is visible until snapshot_job_publish renames it, which the
  * caller does only once the WAL is durable up to lsn. */
 enum snapshot_step {
-	SNAPSHOT_STEP_CREATE,  /* in-process: create the temp file next */
-	SNAPSHOT_STEP_WRITE,   /* writing (one chunk per in-process step) */
-	SNAPSHOT_STEP_SYNC,    /* in-process: fsync the temp file next */
-	SNAPSHOT_STEP_WRITTEN, /* temp file complete and durable */
+	SNAPSHOT_STEP_CREATE,    /* in-process: create the temp file next */
+	SNAPSHOT_STEP_WRITE,     /* writing (one chunk per in-process step) */
+	SNAPSHOT_STEP_SYNC,      /* in-process: fsync the temp file next */
+	SNAPSHOT_STEP_WRITTEN,   /* in-process: temp file complete and durable */
+	SNAPSHOT_STEP_PUBLISHED, /* forked: published and retention applied */
+};
+
+/* What a forked writer needs to publish on its own and apply the
+ * retention rule with plain syscalls. */
+struct snapshot_fork_dirs {
+	int dir_fd;     /* the shard's directory (the one its storage is on) */
+	int archive_fd; /* -1: segments are removed, else moved in here */
+	uint8_t shard;
+};
+
+/* One shared page between a shard and its forked writer. */
+struct snapshot_shared {
+	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
+	uint64_t segments_removed, segments_archived; /* the writer's results */
+	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
 };
 
 struct snapshot_job {
 	uint64_t lsn;
-	pid_t pid;             /* the forked writer while it runs, else 0 */
+	uint64_t keep_lsn;       /* the snapshot kept besides this one */
+	pid_t pid;               /* the forked writer while it runs, else 0 */
+	struct snapshot_shared *shared; /* forked: MAP_SHARED page, else NULL */
 	enum snapshot_step step;
-	int file;              /* in-process: the temp file, 0: none */
-	uint8_t *img;          /* in-process: the image (mmap), NULL: none */
+	int file;                /* in-process: the temp file, 0: none */
+	uint8_t *img;            /* in-process: the image (mmap), NULL: none */
 	uint64_t img_bytes, written;
 };
 
-/* Forks a writer of c at lsn into the directory dir_fd (the one st is
- * on). 0 or -errno (nothing started). */
-int snapshot_job_fork(struct snapshot_job *j, int dir_fd, const struct core *c, uint64_t lsn,
-		      const uint8_t chain[16]);
+/* Forks a writer of c at lsn into d->dir_fd. The writer writes and syncs
+ * the temp file, waits until shared->durable_lsn reaches lsn (the shard
+ * reports it with snapshot_job_durable), renames the file into place,
+ * fsyncs the directory, then removes snapshots older than keep_lsn and
+ * removes or archives the WAL segments wholly before it, so the shard's
+ * loop does no snapshot I/O at all (net/snapshot_fork.c). 0 or -errno. */
+int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
+		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn);
+/* Tells a forked writer how far the WAL is durable. */
+void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn);
 /* Copies c at lsn into an image to be written in steps. 0 or -errno. */
 int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
 		       const uint8_t chain[16]);
-/* Advances the job: 1 still writing, 0 the temp file is complete and
- * durable, -errno failed (call snapshot_job_end). A forked job is only
- * checked (block: waited for); an in-process job does one synchronous
- * step through st (block: all of them), so nothing else may be in flight
- * on st. */
+/* Advances the job: 1 still running, 0 done (step WRITTEN: the temp file
+ * is complete and durable; step PUBLISHED: the forked writer finished
+ * everything), -errno failed (call snapshot_job_end). A forked job is only
+ * checked (block: waited for); an in-process job does one synchronous step
+ * through st (block: all of them), so nothing else may be in flight on st. */
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block);
-/* Renames the written temp file into place and fsyncs the directory: from
- * here on the snapshot is what recovery loads. 0 or -errno. */
+/* In-process: renames the written temp file into place and fsyncs the
+ * directory: from here on it is what recovery loads. 0 or -errno. */
 int snapshot_job_publish(struct snapshot_job *j, struct storage *st);
-/* Releases the job: kills and reaps a running child, frees the image, no
- * disk I/O (a temp file left behind is removed at the next start). */
+/* Releases the job: kills and reaps a running writer, frees the image and
+ * the shared page, no disk I/O (a temp file left behind is removed at the
+ * next start). */
 void snapshot_job_end(struct snapshot_job *j, struct storage *st);
+
+/* Serializes c behind its header into a fresh page-aligned mapping, the
+ * whole file image (free with munmap). Uses mmap, no allocator, so a
+ * forked child may call it. 0 or -errno. */
+int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], uint8_t **img,
+		   uint64_t *img_bytes);
+/* "snap-<lsn>.osnp" (temp: with ".tmp"), and back: 0 or -EINVAL. */
+void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp);
+int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);
+
+/* net/snapshot_fork.c, for snapshot_job_poll and _end. */
+int snapshot_fork_poll(struct snapshot_job *j, bool block);
+void snapshot_fork_end(struct snapshot_job *j);
 
 /* Loads the newest snapshot of shard that verifies (header, body checksum,
  * state stream, invariants, state hash); a damaged newer one is skipped and
