@@ -415,35 +415,6 @@ int shard_store_snapshot_start(struct shard_store *s)
 	return 0;
 }
 
-/* Publishes a written job once the WAL is durable up to its LSN (else a
- * crash could leave a snapshot ahead of the log). 1: not yet. */
-static int job_finish(struct shard_store *s, bool block)
-{
-	if (wal_durable_lsn(s->w) < s->job.lsn) {
-		if (!block)
-			return 1;
-		int rc = wal_sync(s->w);
-		if (rc) {
-			s->error = rc;
-			return rc;
-		}
-	}
-	uint64_t t0 = now_us();
-	int rc = snapshot_job_publish(&s->job, s->st);
-	snapshot_job_end(&s->job, s->st);
-	s->job_running = false;
-	if (rc) {
-		s->stats.snapshot_failures++;
-		s->stats.snapshot_error = rc;
-		return rc;
-	}
-	rc = retain(s, s->job.lsn, s->job_keep_lsn);
-	uint64_t took_us = now_us() - t0;
-	if (took_us > s->stats.snapshot_finish_us_max)
-		s->stats.snapshot_finish_us_max = took_us;
-	return rc;
-}
-
 /* A forked writer published and applied retention itself: only note it. */
 static void job_published(struct shard_store *s)
 {
@@ -482,25 +453,26 @@ static int job_prepare(struct shard_store *s, bool block)
 /* Moves the background snapshot on: 0 running or done, -errno failed. */
 static int job_advance(struct shard_store *s, bool block)
 {
-	if (s->job.step != SNAPSHOT_STEP_WRITTEN) {
-		int rc = job_prepare(s, block);
-		if (rc)
-			return rc;
-		rc = snapshot_job_poll(&s->job, s->st, block);
-		if (rc == 1)
-			return 0;
-		if (rc) {
-			job_failed(s, rc);
-			return rc;
-		}
-		s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
-		if (s->job.step == SNAPSHOT_STEP_PUBLISHED) {
-			job_published(s);
-			return 0;
-		}
+	int rc = job_prepare(s, block);
+	if (rc)
+		return rc;
+	bool forked = s->job.pid != 0;
+	rc = snapshot_job_poll(&s->job, s->st, block);
+	if (rc == 1)
+		return 0;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
 	}
-	int rc = job_finish(s, block);
-	return rc == 1 ? 0 : rc;
+	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	if (forked) {
+		job_published(s);
+		return 0;
+	}
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	return retain(s, lsn, s->job_keep_lsn);
 }
 
 static bool snapshot_due(const struct shard_store *s)

@@ -311,24 +311,45 @@ int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t ls
 	return snapshot_image(c, lsn, chain, &j->img, &j->img_bytes);
 }
 
-/* One step of an in-process job (each is one synchronous operation). */
-static int step(struct snapshot_job *j, struct storage *st)
+/* Renames the written temp file into place once the WAL is durable up to
+ * its LSN (1: not yet). */
+static int step_rename(struct snapshot_job *j, struct storage *st)
+{
+	if (j->durable_lsn < j->lsn)
+		return 1;
+	char tmp[40], name[40];
+	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
+	snapshot_file_name(name, sizeof name, j->lsn, false);
+	int rc = storage_rename(st, tmp, name);
+	if (rc)
+		return rc;
+	j->step = SNAPSHOT_STEP_SYNC_DIR;
+	return 1;
+}
+
+static int step_create(struct snapshot_job *j, struct storage *st)
 {
 	char tmp[40];
 	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
-	int rc = 0;
+	int rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = storage_create(st, tmp, j->img_bytes);
+	if (rc < 0)
+		return rc;
+	j->file = rc;
+	j->step = SNAPSHOT_STEP_WRITE;
+	return 1;
+}
+
+/* One step of an in-process job (each is one synchronous operation). */
+static int step(struct snapshot_job *j, struct storage *st)
+{
+	int rc;
 	int64_t done;
 	switch (j->step) {
 	case SNAPSHOT_STEP_CREATE:
-		rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
-		if (rc && rc != -ENOENT)
-			return rc;
-		rc = storage_create(st, tmp, j->img_bytes);
-		if (rc < 0)
-			return rc;
-		j->file = rc;
-		j->step = SNAPSHOT_STEP_WRITE;
-		return 1;
+		return step_create(j, st);
 	case SNAPSHOT_STEP_WRITE:
 		done = write_chunk(st, j->file, j->img, j->img_bytes, j->written);
 		if (done < 0)
@@ -343,7 +364,15 @@ static int step(struct snapshot_job *j, struct storage *st)
 		j->file = 0;
 		if (rc)
 			return rc;
-		j->step = SNAPSHOT_STEP_WRITTEN;
+		j->step = SNAPSHOT_STEP_RENAME;
+		return 1;
+	case SNAPSHOT_STEP_RENAME:
+		return step_rename(j, st);
+	case SNAPSHOT_STEP_SYNC_DIR:
+		rc = storage_sync_dir(st);
+		if (rc)
+			return rc;
+		j->step = SNAPSHOT_STEP_PUBLISHED;
 		return 0;
 	default:
 		return 0;
@@ -357,22 +386,8 @@ int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
 	int rc;
 	do
 		rc = step(j, st);
-	while (rc == 1 && block);
+	while (rc == 1 && block && !(j->step == SNAPSHOT_STEP_RENAME && j->durable_lsn < j->lsn));
 	return rc;
-}
-
-int snapshot_job_publish(struct snapshot_job *j, struct storage *st)
-{
-	assert(j->step == SNAPSHOT_STEP_WRITTEN);
-	char tmp[40], name[40];
-	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
-	snapshot_file_name(name, sizeof name, j->lsn, false);
-	int rc = storage_rename(st, tmp, name);
-	if (rc) {
-		storage_unlink(st, tmp);
-		return rc;
-	}
-	return storage_sync_dir(st);
 }
 
 void snapshot_job_end(struct snapshot_job *j, struct storage *st)

@@ -63,18 +63,19 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 
 /* A snapshot written while the shard keeps serving (docs/WAL.md,
  * "Snapshots while serving"). The image is the state at lsn when the job
- * starts; writing it to "snap-<lsn>.osnp.tmp" and syncing it happens
- * either in a forked child (snapshot_job_fork: the loop does not stop for
- * it) or in steps through the shard's own storage (snapshot_job_begin: the
- * simulated disk and tests; the image is copied at begin). Either way
- * nothing is visible until snapshot_job_publish renames it, which the
- * caller does only once the WAL is durable up to lsn. */
+ * starts; it is written to "snap-<lsn>.osnp.tmp" and synced either by a
+ * forked child (snapshot_job_fork: the loop does not stop for it) or in
+ * steps through the shard's own storage (snapshot_job_begin: the
+ * simulated disk; the image is copied at begin). Either way it is renamed
+ * into place only once the WAL is durable up to lsn, then the directory
+ * is fsynced; only after that does retention remove anything. */
 enum snapshot_step {
 	SNAPSHOT_STEP_CREATE,    /* in-process: create the temp file next */
 	SNAPSHOT_STEP_WRITE,     /* writing (one chunk per in-process step) */
 	SNAPSHOT_STEP_SYNC,      /* in-process: fsync the temp file next */
-	SNAPSHOT_STEP_WRITTEN,   /* in-process: temp file complete and durable */
-	SNAPSHOT_STEP_PUBLISHED, /* forked: published and retention applied */
+	SNAPSHOT_STEP_RENAME,    /* in-process: rename once the WAL is durable */
+	SNAPSHOT_STEP_SYNC_DIR,  /* in-process: fsync the directory next */
+	SNAPSHOT_STEP_PUBLISHED, /* the snapshot exists (forked: retention done too) */
 };
 
 /* What a forked writer needs to publish on its own and apply the
@@ -98,6 +99,7 @@ struct snapshot_job {
 	pid_t pid;               /* the forked writer while it runs, else 0 */
 	struct snapshot_shared *shared; /* forked: MAP_SHARED page, else NULL */
 	enum snapshot_step step;
+	uint64_t durable_lsn;    /* in-process: the WAL's, as last reported */
 	int file;                /* in-process: the temp file, 0: none */
 	uint8_t *img;            /* in-process: the image (mmap), NULL: none */
 	uint64_t img_bytes, written;
@@ -111,20 +113,19 @@ struct snapshot_job {
  * loop does no snapshot I/O at all (net/snapshot_fork.c). 0 or -errno. */
 int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
 		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn);
-/* Tells a forked writer how far the WAL is durable. */
+/* Tells the job how far the WAL is durable. */
 void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn);
 /* Copies c at lsn into an image to be written in steps. 0 or -errno. */
 int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
 		       const uint8_t chain[16]);
-/* Advances the job: 1 still running, 0 done (step WRITTEN: the temp file
- * is complete and durable; step PUBLISHED: the forked writer finished
- * everything), -errno failed (call snapshot_job_end). A forked job is only
- * checked (block: waited for); an in-process job does one synchronous step
- * through st (block: all of them), so nothing else may be in flight on st. */
+/* Advances the job: 1 still running, 0 published (a forked writer has
+ * also applied the retention rule; for an in-process job the caller does),
+ * -errno failed (call snapshot_job_end). A forked job is only checked
+ * (block: waited for); an in-process job does one synchronous step
+ * through st (block: all it can), so nothing else may be in flight on st.
+ * In-process steps: create, write (a chunk a step), fsync, rename (only
+ * once snapshot_job_durable said the WAL reached lsn), fsync directory. */
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block);
-/* In-process: renames the written temp file into place and fsyncs the
- * directory: from here on it is what recovery loads. 0 or -errno. */
-int snapshot_job_publish(struct snapshot_job *j, struct storage *st);
 /* Releases the job: kills and reaps a running writer, frees the image and
  * the shared page, no disk I/O (a temp file left behind is removed at the
  * next start). */

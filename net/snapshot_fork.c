@@ -247,6 +247,7 @@ int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d
 
 void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn)
 {
+	j->durable_lsn = durable_lsn;
 	if (j->shared)
 		atomic_store(&j->shared->durable_lsn, durable_lsn);
 }
