@@ -388,7 +388,7 @@ int shard_store_snapshot_start(struct shard_store *s)
 	if (s->job_running)
 		return -EBUSY;
 	uint64_t lsn = s->last_lsn;
-	if (s->has_snapshot && lsn == s->snapshot_lsn)
+	if (!lsn || (s->has_snapshot && lsn == s->snapshot_lsn))
 		return -EALREADY;
 	uint64_t t0 = now_us();
 	uint8_t chain[16];
@@ -473,6 +473,16 @@ static int job_advance(struct shard_store *s, bool block)
 	snapshot_job_end(&s->job, s->st);
 	s->job_running = false;
 	return retain(s, lsn, s->job_keep_lsn);
+}
+
+/* The store reads no clock: the policy's time is the newest the loop or a
+ * command gave, counted from the first one seen. */
+static void note_time(struct shard_store *s, uint64_t now_ms)
+{
+	if (!s->since_ms)
+		s->since_ms = now_ms;
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
 }
 
 static bool snapshot_due(const struct shard_store *s)
@@ -570,8 +580,7 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 		res->status = ST_UNAVAILABLE;
 		return ST_UNAVAILABLE;
 	}
-	if (now_ms > s->now_ms)
-		s->now_ms = now_ms;
+	note_time(s, now_ms);
 	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
 	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
 	s->stats.executed++;
@@ -621,8 +630,7 @@ int shard_store_poll(struct shard_store *s)
 
 int shard_store_tick(struct shard_store *s, uint64_t now_ms)
 {
-	if (now_ms > s->now_ms)
-		s->now_ms = now_ms;
+	note_time(s, now_ms);
 	return shard_store_poll(s);
 }
 
