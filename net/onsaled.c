@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"      --wal-archive DIR    move WAL segments no snapshot needs any more to\n"
 		"                           DIR/shard-<k>/ (same filesystem as --data) instead\n"
 		"                           of removing them: the WAL is the audit log\n"
+		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
+		"                           small ones for tests: archiving goes by segment)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
 		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
@@ -83,7 +85,7 @@ static int parse_threshold(const char *arg, bool binary, uint64_t *out)
 }
 
 enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
-       OPT_WAL_ARCHIVE };
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT };
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -94,12 +96,14 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 			return fprintf(stderr, "onsaled: --wal-archive: path too long\n"), 2;
 		return 0;
 	}
-	if (parse_threshold(arg, o == OPT_SNAP_BYTES, &v))
+	if (parse_threshold(arg, o == OPT_SNAP_BYTES || o == OPT_WAL_SEGMENT, &v))
 		return fprintf(stderr, "onsaled: bad snapshot threshold %s\n", arg), 2;
 	if (o == OPT_SNAP_RECORDS)
 		cfg->snapshot_records = v;
 	else if (o == OPT_SNAP_BYTES)
 		cfg->snapshot_bytes = v;
+	else if (o == OPT_WAL_SEGMENT)
+		cfg->wal_segment_bytes = v == SHARD_SNAPSHOT_OFF ? 0 : v; /* checked by wal_open */
 	else
 		cfg->snapshot_interval_ms = v == SHARD_SNAPSHOT_OFF ? v : v * 1000;
 	return 0;
@@ -117,6 +121,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
 		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
 		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
+		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
 		{0},
 	};
 	int o;
@@ -147,6 +152,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		case OPT_SNAP_BYTES:
 		case OPT_SNAP_SECONDS:
 		case OPT_WAL_ARCHIVE:
+		case OPT_WAL_SEGMENT:
 			if (parse_snapshot_option(cfg, o, optarg))
 				return 2;
 			break;

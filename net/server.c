@@ -146,6 +146,7 @@ static struct shard_store_options store_options(const struct server *srv, struct
 {
 	return (struct shard_store_options){
 		.shard = s->id,
+		.segment_bytes = srv->cfg.wal_segment_bytes,
 		.snapshot_records = srv->cfg.snapshot_records,
 		.snapshot_wal_bytes = srv->cfg.snapshot_bytes,
 		.snapshot_interval_ms = srv->cfg.snapshot_interval_ms,

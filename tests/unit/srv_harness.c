@@ -113,7 +113,10 @@ int srv_spawn(struct srv *h)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		execl(h->bin, h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin", NULL);
+		char *argv[16] = {h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin"};
+		for (int i = 0; i < 8 && h->extra_args[i]; i++)
+			argv[8 + i] = (char *)h->extra_args[i];
+		execv(h->bin, argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) { /* up to 10 s */

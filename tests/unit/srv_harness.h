@@ -17,6 +17,7 @@ struct srv {
 	uint16_t port;
 	unsigned shards;
 	pid_t pid;
+	const char *extra_args[9]; /* more onsaled options, NULL-terminated */
 	uint8_t keys[5][ONSALE_KEY_BYTES]; /* by role */
 };
 
