@@ -16,9 +16,13 @@
  * a longer replay instead of refusing to start. Segments are removed oldest
  * first, so a crash between removals leaves the log contiguous.
  *
- * A snapshot is taken only when everything appended is durable (after
- * wal_sync): its LSN and chain value are the writer's, and no WAL I/O is in
- * flight while snapshot_write uses the same storage.
+ * Snapshots: the policy (records, WAL bytes, time since the last one, the
+ * time from the loop) starts a background job at the last LSN appended:
+ * forked (net/snapshot_fork.c: the child also publishes, once the WAL is
+ * durable to that LSN, and applies retention) or in steps through the
+ * storage (the simulated disk; the WAL is synced before each step so no
+ * WAL I/O is in flight on the shared queue). One job at a time. Snapshots
+ * on request and at shutdown are synchronous, after wal_sync, as before.
  */
 #include "net/shard_store.h"
 

@@ -10,8 +10,9 @@
  *   shard_store_execute   core_execute, then wal_append of its record; the
  *                         caller gets the LSN its reply must wait for
  *   shard_store_poll      reap WAL completions (replies up to the durable
- *                         LSN may go), send the next batch, take a snapshot
- *                         when the policy says so
+ *                         LSN may go), send the next batch, start or move
+ *                         on a background snapshot when the policy says so
+ *                         (shard_store_tick: the same with the loop's clock)
  *   shard_store_shutdown  clean stop: everything durable, a final snapshot
  *
  * Replies: a reply may leave once shard_store_durable_lsn() >= the wait LSN
