@@ -34,8 +34,8 @@
 #include "tests/sim/cmd_gen.h"
 
 #define SHARD 2
-#define LSN_MAX 60000u
-#define HIST_BYTES_MAX (16u << 20)
+#define LSN_MAX 200000u
+#define HIST_BYTES_MAX (48u << 20)
 #define SEGMENT_BYTES (128u << 10)
 #define T0_MS 1800000000000ull
 #define WAIT_MS_MAX 20000
@@ -192,6 +192,7 @@ static void serve_until_done(struct run *r)
 	while (shard_store_snapshot_running(r->s) && ms_now() - t0 < WAIT_MS_MAX) {
 		records(r, 5);
 		assert_int_equal(shard_store_poll(r->s), 0);
+		usleep(2000); /* a trickle, as between requests: the writer runs niced */
 	}
 	assert_false(shard_store_snapshot_running(r->s));
 }
