@@ -16,7 +16,9 @@
  *   - snapshot_start_us_max: the longest time the loop spent starting a
  *     snapshot (the fork);
  *   - after the last record, the store is dropped without a clean stop (a
- *     crash) and reopened: recovery_ms and the records it replayed.
+ *     crash); the newest snapshot is loaded alone (snapshot_load_ms, its
+ *     size), then the store is reopened: recovery_ms and the records it
+ *     replayed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "net/shard_store.h"
+#include "net/snapshot.h"
 #include "net/storage_uring.h"
 
 #define EVENT 1
@@ -227,6 +230,26 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 	       pct(t, 0.99), pct(t, 0.999), t->max_us, ss->segments_removed);
 }
 
+/* How much of recovery is loading the newest snapshot alone. */
+static int time_load(const struct config *cfg)
+{
+	struct storage st;
+	struct core *c;
+	struct snapshot_info info;
+	char why[256];
+	if (storage_uring_open(&st, cfg->dir, STORAGE_URING_DIRECT_TRY))
+		return -1;
+	uint64_t t0 = now_ns();
+	int rc = snapshot_load_newest(&st, 0, &c, &info, why, sizeof why);
+	if (!rc) {
+		printf("\"snapshot_load_ms\":%.0f,\"snapshot_bytes\":%" PRIu64 ",",
+		       (double)(now_ns() - t0) / 1e6, info.body_bytes);
+		core_destroy(c);
+	}
+	storage_destroy(&st);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static int run(const struct config *cfg)
 {
 	struct storage st;
@@ -245,6 +268,8 @@ static int run(const struct config *cfg)
 	report(cfg, s, &t, (double)(now_ns() - t0) / 1e9);
 	shard_store_close(s); /* as a crash would leave it */
 	storage_destroy(&st);
+	if (time_load(cfg))
+		return 1;
 	t0 = now_ns();
 	if (open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
