@@ -219,14 +219,22 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 {
 	const struct shard_store_stats *ss = shard_store_stats(s);
 	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
-	printf("{\"bench\":\"snapshot\",\"policy_records\":%" PRIu64 ",\"records\":%" PRIu64
+	char policy[24];
+	if (cfg->policy_records == SHARD_SNAPSHOT_OFF)
+		snprintf(policy, sizeof policy, "off");
+	else if (!cfg->policy_records)
+		snprintf(policy, sizeof policy, "default");
+	else
+		snprintf(policy, sizeof policy, "%" PRIu64, cfg->policy_records);
+	printf("{\"bench\":\"snapshot\",\"policy_records\":\"%s\",\"records\":%" PRIu64
 	       ",\"seconds\":%.1f,\"turn\":%u,\"snapshots\":%" PRIu64 ",\"snapshot_failures\":%" PRIu64
-	       ",\"snapshot_start_us_max\":%" PRIu64 ",\"snapshot_write_ms_last\":%" PRIu64
+	       ",\"snapshot_start_us_max\":%" PRIu64 ",\"snapshot_start_cpu_us_max\":%" PRIu64
+	       ",\"snapshot_write_ms_last\":%" PRIu64
 	       ",\"turn_us_p50\":%u,\"turn_us_p99\":%u,\"turn_us_p999\":%u,\"turn_us_max\":%" PRIu64
 	       ",\"segments_removed\":%" PRIu64 ",",
-	       cfg->policy_records == SHARD_SNAPSHOT_OFF ? 0 : cfg->policy_records,
-	       shard_store_last_lsn(s), secs, cfg->turn, ss->snapshots, ss->snapshot_failures,
-	       ss->snapshot_start_us_max, ss->snapshot_write_us_last / 1000, pct(t, 0.5),
+	       policy, shard_store_last_lsn(s), secs, cfg->turn, ss->snapshots,
+	       ss->snapshot_failures, ss->snapshot_start_us_max, ss->snapshot_start_cpu_us_max,
+	       ss->snapshot_write_us_last / 1000, pct(t, 0.5),
 	       pct(t, 0.99), pct(t, 0.999), t->max_us, ss->segments_removed);
 }
 

@@ -65,6 +65,11 @@
 #define SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT (15ull * 60 * 1000)
 #endif
 #define SHARD_SNAPSHOT_OFF UINT64_MAX
+_Static_assert(SHARD_SNAPSHOT_RECORDS_DEFAULT > 0 && SHARD_SNAPSHOT_RECORDS_DEFAULT <= 6000000,
+	       "default replay stays within ~2 s at ~3 M records/s");
+_Static_assert(SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >= WAL_SEGMENT_BYTES_DEFAULT,
+	       "a snapshot interval spans at least one segment, or retention frees nothing");
+_Static_assert(SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT >= 60000, "time snapshots are a backstop");
 
 /* Room for the human-readable recovery report. */
 #define SHARD_STORE_MESSAGE_BYTES 1024
@@ -118,7 +123,7 @@ struct shard_store_stats {
 	uint64_t snapshot_lsn;        /* newest snapshot written or loaded */
 	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
 	uint64_t snapshot_start_us_max;   /* longest start (fork or image copy) */
-	uint64_t snapshot_finish_us_max;  /* longest publish + retention */
+	uint64_t snapshot_start_cpu_us_max; /* its CPU time: without waiting for a CPU */
 	uint64_t snapshot_write_us_last;  /* start to written, last one */
 	uint64_t segments_removed, segments_archived;
 	int snapshot_error;           /* last snapshot failure (-errno), 0: none */

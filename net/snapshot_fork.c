@@ -46,17 +46,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/wal_format.h"
 #include "net/wal_read.h"
 
 /* The writer's nice value: the shards keep their cores first, the snapshot
  * takes what is left (the policy bounds how much it has to do). */
 #define SNAPSHOT_CHILD_NICE 10
-/* How long the writer waits for the WAL to be durable up to its LSN
- * before giving up (the parent syncs within a few ms under load; a stuck
- * or dead parent must not leave a writer behind forever). */
-#define SNAPSHOT_DURABLE_WAIT_MS_MAX 30000u
-#define SNAPSHOT_SEGMENTS_SCAN_MAX 4096u /* segment numbers looked at per pass */
 
 struct child {
 	const struct snapshot_fork_dirs *d;
