@@ -248,10 +248,9 @@ static int child_main(const struct child *ch, const struct core *c, const uint8_
 }
 
 /* fork() with the child created SCHED_BATCH: a batch task never preempts
- * the running one when it wakes, so the new child does not take the
- * shard's CPU the moment it exists (measured: the fork call took 3-16 ms
- * of wall time on a busy machine while the forking thread itself spent
- * well under one; the child was running on its core). The forking thread
+ * the running one when it wakes, so the new child cannot take the shard's
+ * core the moment it exists (the fork's wall time exceeded its CPU time by
+ * up to 4 ms on a busy machine; docs/PERFORMANCE.md). The forking thread
  * is batch only for the call; switching between the two normal policies
  * needs no privilege. */
 static pid_t fork_batch(void)
