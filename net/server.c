@@ -69,12 +69,13 @@ struct store_dirs {
 };
 
 /* Moves a segment into the archive: one rename (same filesystem, checked
- * at start), the archive directory fsynced before the caller fsyncs the
- * shard's, so the segment is never in neither. */
+ * at start; never over an archived file of the same name), the archive
+ * directory fsynced before the caller fsyncs the shard's, so the segment
+ * is never in neither. */
 static int archive_segment(void *user, const char *name)
 {
 	struct store_dirs *d = user;
-	if (renameat(d->dir_fd, name, d->archive_fd, name))
+	if (renameat2(d->dir_fd, name, d->archive_fd, name, RENAME_NOREPLACE))
 		return -errno;
 	return fsync(d->archive_fd) ? -errno : 0;
 }

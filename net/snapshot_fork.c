@@ -185,7 +185,11 @@ static int drop_segment(const struct child *ch, uint64_t seg)
 		ch->sh->segments_removed++;
 		return 0;
 	}
-	if (renameat(ch->d->dir_fd, name, ch->d->archive_fd, name) || fsync(ch->d->archive_fd))
+	/* never over an archived segment of the same name (a data directory
+	 * started afresh next to an old archive): the audit log is not lost,
+	 * the segment stays live and the error is reported */
+	if (renameat2(ch->d->dir_fd, name, ch->d->archive_fd, name, RENAME_NOREPLACE) ||
+	    fsync(ch->d->archive_fd))
 		return errno;
 	ch->sh->segments_archived++;
 	return 0;

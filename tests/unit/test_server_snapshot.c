@@ -5,7 +5,8 @@
  *   - it takes several snapshots while serving (its log says so);
  *   - the live WAL directories stay bounded, the rest is in the archive;
  *   - after a SIGKILL and a restart every acknowledged confirm is there,
- *     and inventory is conserved.
+ *     and inventory is conserved;
+ * and a bad threshold or an archive on another filesystem is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,12 +154,40 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	waitpid(pid, NULL, 0);
 }
 
+/* What an operator gets wrong is refused before the server listens. */
+static void bad_snapshot_options_refused(void **state)
+{
+	(void)state;
+	struct srv h;
+	srv_init(&h, argv0, 1);
+	const char *bad_threshold[] = {"--snapshot-records", "lots", NULL};
+	memcpy(h.extra_args, bad_threshold, sizeof bad_threshold);
+	assert_int_not_equal(srv_start(&h), 0);
+	srv_cleanup(&h);
+	/* /dev/shm is tmpfs, the data directory is under /tmp: a rename
+	 * cannot move segments there */
+	if (access("/dev/shm", W_OK) == 0) {
+		srv_init(&h, argv0, 1);
+		const char *other_fs[] = {"--wal-archive", "/dev/shm/onsale-test-archive", NULL};
+		memcpy(h.extra_args, other_fs, sizeof other_fs);
+		srv_start(&h); /* it listens before the stores open: may look up */
+		for (int i = 0; i < 500 && log_lines(&h, "another filesystem") < 1; i++)
+			usleep(10000);
+		assert_true(log_lines(&h, "another filesystem") >= 1);
+		assert_int_equal(srv_stop(&h), 1); /* it exited: refused to start */
+		srv_cleanup(&h);
+		rmdir("/dev/shm/onsale-test-archive/shard-0");
+		rmdir("/dev/shm/onsale-test-archive");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(snapshots_while_serving_bound_the_wal),
+		cmocka_unit_test(bad_snapshot_options_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

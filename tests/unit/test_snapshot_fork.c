@@ -9,7 +9,8 @@
  *     stays bounded over many policy snapshots; a restart recovers the
  *     state of the whole history;
  *   - a store closed while its writer runs kills it: nothing is published,
- *     the temp file is gone after the next open, and recovery is exact.
+ *     the temp file is gone after the next open, and recovery is exact;
+ *   - archiving never overwrites an archived segment of the same name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -308,12 +309,50 @@ static void closing_kills_a_running_writer(void **state)
 	run_free(&r);
 }
 
+/* A data directory started afresh next to an old archive: the archived
+ * segment of the same name is never overwritten (the audit log is kept),
+ * the live one stays, and the failure is reported. */
+static void archive_never_overwrites(void **state)
+{
+	(void)state;
+	static struct run r;
+	run_init(&r, true);
+	r.opt.snapshot_records = 1500;
+	char name[STORAGE_NAME_BYTES_MAX], path[512];
+	wal_segment_name(name, sizeof name, SHARD, 0);
+	snprintf(path, sizeof path, "%s/%s", r.arch, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("an older shard's segment 0", f);
+	fclose(f);
+	open_store(&r);
+	for (int round = 0; round < 6; round++) {
+		records(&r, 1500);
+		serve_until_done(&r);
+	}
+	const struct shard_store_stats *stats = shard_store_stats(r.s);
+	assert_true(stats->snapshots >= 3);
+	assert_int_equal(stats->segments_archived, 0);
+	assert_int_equal(stats->snapshot_error, -EEXIST);
+	char buf[64] = {0};
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof buf, f));
+	fclose(f);
+	assert_string_equal(buf, "an older shard's segment 0");
+	snprintf(path, sizeof path, "%s/%s", r.live, name);
+	assert_int_equal(access(path, F_OK), 0); /* still live: nothing lost */
+	reopen(&r);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(forked_snapshot_holds_the_state_at_its_lsn),
 		cmocka_unit_test(policy_snapshots_archive_the_wal_and_keep_it_bounded),
 		cmocka_unit_test(closing_kills_a_running_writer),
+		cmocka_unit_test(archive_never_overwrites),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
