@@ -83,6 +83,12 @@ static int archive_segment(void *user, const char *name)
 static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
 {
 	struct store_dirs *d = user;
+	if (!lsn) {
+		fprintf(stderr, "onsaled: shard %u: snapshot FAILED (%s), %" PRIu64
+				" failures; retried at the next threshold, the WAL keeps everything\n",
+			d->shard, strerror(-st->snapshot_error), st->snapshot_failures);
+		return;
+	}
 	fprintf(stderr, "onsaled: shard %u: snapshot %" PRIu64 " at LSN %" PRIu64
 			" (start %" PRIu64 " us, cpu max %" PRIu64 " us, written in %" PRIu64
 			" ms), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",

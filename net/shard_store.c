@@ -389,6 +389,8 @@ static void job_failed(struct shard_store *s, int rc)
 	s->job_running = false;
 	s->stats.snapshot_failures++;
 	s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, 0, &s->stats);
 }
 
 int shard_store_snapshot_start(struct shard_store *s)

@@ -94,7 +94,8 @@ struct shard_store_options {
 	/* When set, a WAL segment no longer needed is handed to archive
 	 * (which moves it away durably; 0 or -errno) instead of removed. */
 	int (*archive)(void *user, const char *segment_name);
-	/* When set, called after each snapshot is published (for the log). */
+	/* When set, called after each background snapshot is published, and
+	 * with lsn 0 when one failed (for the log). */
 	void (*on_snapshot)(void *user, uint64_t lsn, const struct shard_store_stats *stats);
 	void *snapshot_user;           /* for archive and on_snapshot */
 	bool no_shutdown_snapshot;     /* tests: shutdown only syncs */
