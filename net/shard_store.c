@@ -374,6 +374,8 @@ static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
 	s->has_snapshot = true;
 	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
 	int rc = snapshot_remove_older(s->st, s->opt.shard, keep);
+	if (!rc) /* failed attempts' files would pile up, each the state's size */
+		rc = snapshot_remove_temps(s->st);
 	if (!rc)
 		rc = remove_segments(s, keep);
 	if (rc)

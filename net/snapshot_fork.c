@@ -21,7 +21,8 @@
  *   2. wait until the parent reports the WAL durable up to lsn (a snapshot
  *      must never be ahead of the log it continues);
  *   3. rename into place, fsync the directory: the snapshot now exists;
- *   4. remove snapshots older than keep (the previous one, still kept),
+ *   4. remove snapshots older than keep (the previous one, still kept) and
+ *      temp files failed attempts left,
  *      then WAL segments wholly before keep, oldest first (or move them to
  *      the archive, archive directory fsynced per segment), and fsync the
  *      directory.
@@ -124,8 +125,10 @@ struct seg_range {
 static void note_name(const struct child *ch, const char *name, struct seg_range *r, int *rc)
 {
 	uint64_t n;
-	if (!snapshot_parse_name(name, &n, false)) {
-		if (n < ch->keep_lsn && unlinkat(ch->d->dir_fd, name, 0) && errno != ENOENT)
+	bool old_snapshot = !snapshot_parse_name(name, &n, false) && n < ch->keep_lsn;
+	bool failed_attempt = !snapshot_parse_name(name, &n, true); /* ours is renamed */
+	if (old_snapshot || failed_attempt) {
+		if (unlinkat(ch->d->dir_fd, name, 0) && errno != ENOENT)
 			*rc = errno;
 	} else if (!wal_segment_parse(name, ch->d->shard, &n)) {
 		r->lo = !r->count || n < r->lo ? n : r->lo;
@@ -134,7 +137,9 @@ static void note_name(const struct child *ch, const char *name, struct seg_range
 	}
 }
 
-/* Removes snapshots older than keep and finds the range of segments.
+/* Removes snapshots older than keep and temp files of failed attempts
+ * (they would pile up, each the size of the state), and finds the range of
+ * segments.
  * getdents64 on a descriptor of its own: readdir would allocate, and a dup
  * would share the directory offset with the parent's descriptor. */
 static int scan_dir(const struct child *ch, struct seg_range *r)

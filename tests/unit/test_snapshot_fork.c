@@ -309,6 +309,36 @@ static void closing_kills_a_running_writer(void **state)
 	run_free(&r);
 }
 
+/* A writer that fails (here: its directory is not one) is counted, the
+ * shard goes on, nothing is published, and the next one is tried. */
+static void a_failed_writer_is_counted_and_retried(void **state)
+{
+	(void)state;
+	static struct run r;
+	run_init(&r, false);
+	char file[128];
+	snprintf(file, sizeof file, "%s/not-a-dir", r.dir);
+	int bad = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	assert_true(bad >= 0);
+	r.opt.snapshot_dir_fd = bad;
+	open_store(&r);
+	records(&r, 1000);
+	assert_int_equal(shard_store_snapshot_start(r.s), 0);
+	serve_until_done(&r);
+	assert_int_equal(shard_store_stats(r.s)->snapshot_failures, 1);
+	assert_int_equal(shard_store_stats(r.s)->snapshot_error, -ENOTDIR);
+	assert_int_equal(shard_store_stats(r.s)->snapshots, 0);
+	records(&r, 10);
+	assert_int_equal(shard_store_snapshot_start(r.s), 0); /* tried again */
+	serve_until_done(&r);
+	assert_int_equal(shard_store_stats(r.s)->snapshot_failures, 2);
+	reopen(&r);
+	assert_int_equal(r.rec.snapshot_lsn, 0);
+	close(bad);
+	unlink(file);
+	run_free(&r);
+}
+
 /* A data directory started afresh next to an old archive: the archived
  * segment of the same name is never overwritten (the audit log is kept),
  * the live one stays, and the failure is reported. */
@@ -352,6 +382,7 @@ int main(void)
 		cmocka_unit_test(forked_snapshot_holds_the_state_at_its_lsn),
 		cmocka_unit_test(policy_snapshots_archive_the_wal_and_keep_it_bounded),
 		cmocka_unit_test(closing_kills_a_running_writer),
+		cmocka_unit_test(a_failed_writer_is_counted_and_retried),
 		cmocka_unit_test(archive_never_overwrites),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
