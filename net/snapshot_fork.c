@@ -248,6 +248,8 @@ static int child_main(const struct child *ch, const struct core *c, const uint8_
 	int rc = write_temp(ch, c, chain);
 	if (!rc)
 		rc = wait_durable(ch);
+	if (!rc && getppid() != ch->parent)
+		rc = ESRCH; /* orphaned: a restarted shard owns the directory now */
 	if (!rc)
 		rc = publish(ch);
 	if (rc)
