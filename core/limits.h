@@ -239,6 +239,21 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #define WAL_SEGMENT_BYTES_MAX (1ull << 32)
 #endif
 
+/* Snapshots while serving (net/snapshot_fork.c). The forked writer waits at
+ * most this long for the shard to report its WAL durable up to the
+ * snapshot's LSN (the shard reports every loop turn; a sync takes a few ms
+ * under load), so a stuck or dead parent never leaves it behind; and its
+ * retention pass looks at most this many segments (64 MiB each: 256 GiB of
+ * log, far more than two snapshot intervals keep). */
+#ifndef SNAPSHOT_DURABLE_WAIT_MS_MAX
+#define SNAPSHOT_DURABLE_WAIT_MS_MAX 30000u
+#endif
+#ifndef SNAPSHOT_SEGMENTS_SCAN_MAX
+#define SNAPSHOT_SEGMENTS_SCAN_MAX 4096u
+#endif
+static_assert(SNAPSHOT_DURABLE_WAIT_MS_MAX >= 1000, "the writer outwaits a slow fdatasync");
+static_assert(SNAPSHOT_SEGMENTS_SCAN_MAX >= 16, "retention can reach past two intervals of log");
+
 /* The recovery reader reads segments in chunks of this size; a frame never
  * spans more than two chunks. */
 #ifndef WAL_READ_CHUNK_BYTES

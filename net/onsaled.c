@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/server.h"
+#include "net/shard_store.h"
 
 static void usage(FILE *f)
 {
@@ -26,12 +29,21 @@ static void usage(FILE *f)
 		"      --no-fsync           skip fdatasync (BENCHMARKS ONLY: acknowledged\n"
 		"                           changes can be lost in a power failure)\n"
 		"      --no-pin             do not pin shard threads to cores\n"
-		"      --wal-segment-bytes N  size of new WAL segments (default 64 MiB; a\n"
-		"                           multiple of 4096, at least 72 KiB; tests)\n"
+		"      --snapshot-records N a snapshot after N WAL records (default %llu)\n"
+		"      --snapshot-bytes N   ... or N bytes of WAL, suffix k/M/G (default %llu MiB)\n"
+		"      --snapshot-seconds N ... or N seconds with anything logged (default %llu)\n"
+		"                           0 or off: that trigger never fires; with all three\n"
+		"                           off, snapshots are taken only at a clean stop\n"
+		"      --wal-archive DIR    move WAL segments no snapshot needs any more to\n"
+		"                           DIR/shard-<k>/ (same filesystem as --data) instead\n"
+		"                           of removing them: the WAL is the audit log\n"
+		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
+		"                           small ones for tests: archiving goes by segment)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
 		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
-		SHARDS_MAX);
+		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
+		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000);
 }
 
 static int parse_listen(struct server_config *cfg, const char *arg)
@@ -49,7 +61,54 @@ static int parse_listen(struct server_config *cfg, const char *arg)
 	return 0;
 }
 
-enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_WAL_SEGMENT };
+/* A snapshot threshold: a count with an optional k/M/G (powers of 1024
+ * when binary) suffix, "0" or "off" for never. 0, or -EINVAL. */
+static int parse_threshold(const char *arg, bool binary, uint64_t *out)
+{
+	if (!strcmp(arg, "off")) {
+		*out = SHARD_SNAPSHOT_OFF;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	uint64_t unit = 1, k = binary ? 1024 : 1000;
+	if (*end == 'k' || *end == 'K')
+		unit = k, end++;
+	else if (*end == 'M')
+		unit = k * k, end++;
+	else if (*end == 'G')
+		unit = k * k * k, end++;
+	if (errno || *end || end == arg || arg[0] == '-' || v > UINT64_MAX / unit / 2)
+		return -EINVAL;
+	*out = v ? v * unit : SHARD_SNAPSHOT_OFF;
+	return 0;
+}
+
+enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT };
+
+static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
+{
+	uint64_t v;
+	if (o == OPT_WAL_ARCHIVE) {
+		if (snprintf(cfg->wal_archive, sizeof cfg->wal_archive, "%s", arg) >=
+		    (int)sizeof cfg->wal_archive)
+			return fprintf(stderr, "onsaled: --wal-archive: path too long\n"), 2;
+		return 0;
+	}
+	if (parse_threshold(arg, o == OPT_SNAP_BYTES || o == OPT_WAL_SEGMENT, &v))
+		return fprintf(stderr, "onsaled: bad snapshot threshold %s\n", arg), 2;
+	if (o == OPT_SNAP_RECORDS)
+		cfg->snapshot_records = v;
+	else if (o == OPT_SNAP_BYTES)
+		cfg->snapshot_bytes = v;
+	else if (o == OPT_WAL_SEGMENT)
+		cfg->wal_segment_bytes = v == SHARD_SNAPSHOT_OFF ? 0 : v; /* checked by wal_open */
+	else
+		cfg->snapshot_interval_ms = v == SHARD_SNAPSHOT_OFF ? v : v * 1000;
+	return 0;
+}
 
 static int parse(struct server_config *cfg, int argc, char **argv)
 {
@@ -59,6 +118,10 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"gen-config", required_argument, NULL, OPT_GEN},
 		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
 		{"no-pin", no_argument, NULL, OPT_NO_PIN}, {"help", no_argument, NULL, 'h'},
+		{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
+		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
+		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
+		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
 		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
 		{0},
 	};
@@ -86,8 +149,13 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		}
 		case OPT_NO_FSYNC: cfg->no_fsync = true; break;
 		case OPT_NO_PIN: cfg->pin = false; break;
+		case OPT_SNAP_RECORDS:
+		case OPT_SNAP_BYTES:
+		case OPT_SNAP_SECONDS:
+		case OPT_WAL_ARCHIVE:
 		case OPT_WAL_SEGMENT:
-			cfg->wal_segment_bytes = strtoull(optarg, NULL, 10);
+			if (parse_snapshot_option(cfg, o, optarg))
+				return 2;
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;

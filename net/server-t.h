@@ -43,6 +43,10 @@ struct server_config {
 	bool no_fsync;     /* benchmarking only: fdatasync is skipped */
 	bool demo;         /* load the demo event if the data has no events */
 	bool pin;          /* pin shard threads to cores */
+	/* snapshot policy (net/shard_store.h): 0 the default,
+	 * SHARD_SNAPSHOT_OFF (UINT64_MAX) never */
+	uint64_t snapshot_records, snapshot_bytes, snapshot_interval_ms;
+	char wal_archive[256]; /* "": WAL segments are removed, not archived */
 	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
 	bool has_key[PROTO_ROLES];
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];

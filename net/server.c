@@ -15,6 +15,7 @@
  * connections closed; (3) each store syncs and writes its snapshot.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <sched.h>
@@ -53,6 +54,115 @@ static int listen_on(const struct server_config *cfg)
 	return fd;
 }
 
+/* What a shard's background snapshots and archiving need besides its
+ * storage: the directories as plain descriptors (the forked writer uses no
+ * io_uring). */
+struct store_dirs {
+	uint8_t shard;
+	int dir_fd;
+	int archive_fd; /* -1: segments are removed */
+};
+
+/* Moves a segment into the archive: one rename (same filesystem, checked
+ * at start; never over an archived file of the same name), the archive
+ * directory fsynced before the caller fsyncs the shard's, so the segment
+ * is never in neither. */
+static int archive_segment(void *user, const char *name)
+{
+	struct store_dirs *d = user;
+	if (renameat2(d->dir_fd, name, d->archive_fd, name, RENAME_NOREPLACE))
+		return -errno;
+	return fsync(d->archive_fd) ? -errno : 0;
+}
+
+static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
+{
+	struct store_dirs *d = user;
+	if (!lsn) {
+		fprintf(stderr, "onsaled: shard %u: snapshot FAILED (%s), %" PRIu64
+				" failures; retried at the next threshold, the WAL keeps everything\n",
+			d->shard, strerror(-st->snapshot_error), st->snapshot_failures);
+		return;
+	}
+	fprintf(stderr, "onsaled: shard %u: snapshot %" PRIu64 " at LSN %" PRIu64
+			" (start %" PRIu64 " us, cpu max %" PRIu64 " us, written in %" PRIu64
+			" ms), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",
+		d->shard, st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_max,
+		st->snapshot_write_us_last / 1000, st->segments_removed, st->segments_archived,
+		st->snapshot_error ? "; last error: " : "",
+		st->snapshot_error ? strerror(-st->snapshot_error) : "");
+}
+
+static void dirs_close(struct store_dirs *d)
+{
+	if (!d)
+		return;
+	if (d->archive_fd >= 0)
+		close(d->archive_fd);
+	if (d->dir_fd >= 0)
+		close(d->dir_fd);
+	free(d);
+}
+
+/* Opens <archive>/shard-<k>, which must be on the data's filesystem. */
+static int open_archive(const struct server *srv, struct store_dirs *d)
+{
+	char dir[512];
+	struct stat a, b;
+	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.wal_archive, d->shard);
+	if ((mkdir(srv->cfg.wal_archive, 0755) && errno != EEXIST) ||
+	    (mkdir(dir, 0755) && errno != EEXIST))
+		return -errno;
+	d->archive_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->archive_fd < 0)
+		return -errno;
+	if (fstat(d->archive_fd, &a) || fstat(d->dir_fd, &b))
+		return -errno;
+	if (a.st_dev != b.st_dev) {
+		fprintf(stderr, "onsaled: --wal-archive %s is on another filesystem than the "
+				"data directory; segments are archived by rename\n", dir);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
+		     struct store_dirs **out)
+{
+	struct store_dirs *d = malloc(sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	*d = (struct store_dirs){.shard = shard, .archive_fd = -1};
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = d->dir_fd < 0 ? -errno : 0;
+	if (!rc && srv->cfg.wal_archive[0])
+		rc = open_archive(srv, d);
+	if (rc) {
+		dirs_close(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+static struct shard_store_options store_options(const struct server *srv, struct shard *s,
+						struct store_dirs *d)
+{
+	return (struct shard_store_options){
+		.shard = s->id,
+		.segment_bytes = srv->cfg.wal_segment_bytes,
+		.snapshot_records = srv->cfg.snapshot_records,
+		.snapshot_wal_bytes = srv->cfg.snapshot_bytes,
+		.snapshot_interval_ms = srv->cfg.snapshot_interval_ms,
+		.snapshot_fork = true,
+		.snapshot_dir_fd = d->dir_fd,
+		.archive_dir_fd = d->archive_fd,
+		.archive = d->archive_fd >= 0 ? archive_segment : NULL,
+		.on_snapshot = snapshot_done,
+		.snapshot_user = d,
+	};
+}
+
 static int open_store(struct server *srv, struct shard *s)
 {
 	char dir[512];
@@ -68,17 +178,15 @@ static int open_store(struct server *srv, struct shard *s)
 	int direct = storage_uring_direct(&s->st);
 	if (srv->cfg.no_fsync && (rc = storage_nosync_wrap(&s->st)))
 		return rc;
-	struct shard_store_options opt = {
-		.shard = s->id,
-		.segment_bytes = srv->cfg.wal_segment_bytes,
-		/* snapshots only at a clean stop, when no transfer is half done
-		 * (reconcile.c relies on it) */
-		.snapshot_records = UINT64_MAX,
-		.snapshot_wal_bytes = UINT64_MAX,
-	};
+	struct store_dirs *d;
+	if ((rc = open_dirs(srv, s->id, dir, &d)))
+		return rc;
+	struct shard_store_options opt = store_options(srv, s, d);
 	struct shard_store_recovery rec;
 	rc = shard_store_open(&s->store, &s->st, &opt, &rec);
-	if (!rc)
+	if (rc)
+		dirs_close(d);
+	else
 		node_attach(&s->node, s->store);
 	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
 			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
@@ -190,10 +298,12 @@ static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
 	for (uint32_t k = 0; k < opened; k++) {
 		struct shard *s = &srv->shards[k];
 		int rc = 0;
+		struct store_dirs *d = shard_store_options_of(s->store)->snapshot_user;
 		if (clean)
 			rc = shard_store_shutdown(s->store);
 		else
 			shard_store_close(s->store);
+		dirs_close(d);
 		fprintf(stderr, "onsaled: shard %u: %s\n", k,
 			rc ? strerror(-rc) : clean ? "synced, snapshot written" : "closed");
 		if (rc && !first)

@@ -134,7 +134,7 @@ static uint32_t turn(struct shard *s, bool intake)
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
-	shard_store_poll(s->store);
+	shard_store_poll_at(s->store, s->now_ms);
 	uint32_t space_ms = shard_store_tick(s->store, s->now_ms);
 	node_poll(&s->node); /* answers made durable by the poll */
 	if (intake && s->node.holds_live)
@@ -201,7 +201,9 @@ void *shard_main(void *arg)
 		uint32_t space_ms = turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : sooner(s->tick_ms, space_ms);
+		/* a background snapshot is finished by a later turn */
+		unsigned timeout = stop || shard_store_snapshot_running(s->store)
+					   ? 10 : sooner(s->tick_ms, space_ms);
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

@@ -27,6 +27,14 @@
  * segment, so the core never holds a change the log could not take.
  * shard_store_tick retries the segment every WAL_SPACE_RETRY_MS on the
  * caller's clock and resumes by itself.
+
+ * Snapshots: the policy (records, WAL bytes, time since the last one, the
+ * time from the loop) starts a background job at the last LSN appended:
+ * forked (net/snapshot_fork.c: the child also publishes, once the WAL is
+ * durable to that LSN, and applies retention) or in steps through the
+ * storage (the simulated disk; the WAL is synced before each step so no
+ * WAL I/O is in flight on the shared queue). One job at a time. Snapshots
+ * on request and at shutdown are synchronous, after wal_sync, as before.
  */
 #include "net/shard_store.h"
 
@@ -56,6 +64,12 @@ struct shard_store {
 	bool paused;            /* changes refused: no segment for their records */
 	bool space_noted;       /* the missing spare was logged */
 	uint64_t paused_at_ms, retry_at_ms;
+	uint64_t now_ms;               /* newest time execute or tick gave */
+	uint64_t since_ms;             /* time of the last snapshot start */
+	struct snapshot_job job;       /* the background snapshot */
+	bool job_running;
+	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
+	uint64_t job_t0_us;
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -71,11 +85,17 @@ static void say(char *msg, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t now_us(void)
+static uint64_t clock_us(clockid_t id)
 {
 	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(id, &t);
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* For the stats only: the policy's time comes from the caller. */
+static uint64_t now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
@@ -245,6 +265,8 @@ int shard_store_open(struct shard_store **out, struct storage *st,
 		s->opt.snapshot_records = SHARD_SNAPSHOT_RECORDS_DEFAULT;
 	if (!s->opt.snapshot_wal_bytes)
 		s->opt.snapshot_wal_bytes = SHARD_SNAPSHOT_WAL_BYTES_DEFAULT;
+	if (!s->opt.snapshot_interval_ms)
+		s->opt.snapshot_interval_ms = SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT;
 	int rc = recover(s, rec);
 	if (rc)
 		goto out_free_store;
@@ -262,6 +284,8 @@ void shard_store_close(struct shard_store *s)
 {
 	if (!s)
 		return;
+	if (s->job_running)
+		snapshot_job_end(&s->job, s->st);
 	wal_close(s->w);
 	core_destroy(s->c);
 	free(s);
@@ -314,6 +338,19 @@ static int note_segment(void *ctx, const char *name)
 	return 0;
 }
 
+/* Archives the segment when an archive is configured, else removes it. */
+static int drop_segment(struct shard_store *s, const char *name)
+{
+	if (!s->opt.archive) {
+		int rc = storage_unlink(s->st, name);
+		s->stats.segments_removed += !rc;
+		return rc;
+	}
+	int rc = s->opt.archive(s->opt.snapshot_user, name);
+	s->stats.segments_archived += !rc;
+	return rc;
+}
+
 /* Removes segments whose every record is <= keep_lsn, oldest first. */
 static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
 {
@@ -331,22 +368,186 @@ static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
 			break;
 		char name[STORAGE_NAME_BYTES_MAX];
 		wal_segment_name(name, sizeof name, s->opt.shard, seg);
-		rc = storage_unlink(s->st, name);
+		rc = drop_segment(s, name);
 		if (rc)
 			break;
 		removed++;
 	}
-	s->stats.segments_removed += removed;
 	int sync = removed ? storage_sync_dir(s->st) : 0;
 	return rc ? rc : sync;
 }
 
 /* ---- snapshots ------------------------------------------------------------ */
 
+/* ---- snapshots while serving --------------------------------------------- */
+
+/* The snapshot at lsn is published: keep it and the one before it, drop
+ * what is older and the WAL wholly before that one. */
+static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
+{
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	int rc = snapshot_remove_older(s->st, s->opt.shard, keep);
+	if (!rc) /* failed attempts' files would pile up, each the state's size */
+		rc = snapshot_remove_temps(s->st);
+	if (!rc)
+		rc = remove_segments(s, keep);
+	if (rc)
+		s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+	return rc;
+}
+
+static void job_failed(struct shard_store *s, int rc)
+{
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshot_failures++;
+	s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, 0, &s->stats);
+}
+
+int shard_store_snapshot_start(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	if (s->job_running)
+		return -EBUSY;
+	uint64_t lsn = s->last_lsn;
+	if (!lsn || (s->has_snapshot && lsn == s->snapshot_lsn))
+		return -EALREADY;
+	uint64_t t0 = now_us(), cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
+	uint8_t chain[16];
+	sum_to_bytes(wal_chain(s->w), chain);
+	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
+	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
+				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
+	int rc = s->opt.snapshot_fork ? snapshot_job_fork(&s->job, &d, s->c, lsn, chain, keep)
+				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
+	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
+	}
+	if (cpu_us > s->stats.snapshot_start_cpu_us_max)
+		s->stats.snapshot_start_cpu_us_max = cpu_us;
+	s->job_running = true;
+	s->job_keep_lsn = keep;
+	snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+	s->job_t0_us = t0;
+	s->stats.snapshot_last_us = took_us;
+	if (took_us > s->stats.snapshot_start_us_max)
+		s->stats.snapshot_start_us_max = took_us;
+	return 0;
+}
+
+/* A forked writer published and applied retention itself: only note it. */
+static void job_published(struct shard_store *s)
+{
+	const struct snapshot_shared *sh = s->job.shared;
+	s->stats.segments_removed += sh->segments_removed;
+	s->stats.segments_archived += sh->segments_archived;
+	if (sh->retain_error)
+		s->stats.snapshot_error = sh->retain_error;
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+}
+
+/* Before a step: an in-process job shares the WAL's queue, so nothing of
+ * the WAL may be in flight; a forked one waiting (block) needs the WAL
+ * durable up to its LSN, or it would wait for the parent that waits for it. */
+static int job_prepare(struct shard_store *s, bool block)
+{
+	if (s->job.pid && !block) {
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+		return 0;
+	}
+	int rc = wal_sync(s->w);
+	if (rc)
+		s->error = rc;
+	else
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+	return rc;
+}
+
+/* Moves the background snapshot on: 0 running or done, -errno failed. */
+static int job_advance(struct shard_store *s, bool block)
+{
+	int rc = job_prepare(s, block);
+	if (rc)
+		return rc;
+	bool forked = s->job.pid != 0;
+	rc = snapshot_job_poll(&s->job, s->st, block);
+	if (rc == 1)
+		return 0;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
+	}
+	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	if (forked) {
+		job_published(s);
+		return 0;
+	}
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	return retain(s, lsn, s->job_keep_lsn);
+}
+
+/* The store reads no clock: the policy's time is the newest the loop or a
+ * command gave, counted from the first one seen. */
+static void note_time(struct shard_store *s, uint64_t now_ms)
+{
+	if (!s->since_ms)
+		s->since_ms = now_ms;
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
+}
+
+static bool snapshot_due(const struct shard_store *s)
+{
+	const struct shard_store_options *o = &s->opt;
+	if (!s->since_records)
+		return false;
+	return s->since_records >= o->snapshot_records || s->since_bytes >= o->snapshot_wal_bytes ||
+	       (o->snapshot_interval_ms != SHARD_SNAPSHOT_OFF &&
+		s->now_ms - s->since_ms >= o->snapshot_interval_ms);
+}
+
+static void maybe_snapshot(struct shard_store *s)
+{
+	if (s->job_running)
+		job_advance(s, false);
+	else if (snapshot_due(s))
+		shard_store_snapshot_start(s);
+}
+
+bool shard_store_snapshot_running(const struct shard_store *s)
+{
+	return s->job_running;
+}
+
 int shard_store_snapshot(struct shard_store *s)
 {
 	if (s->error)
 		return s->error;
+	if (s->job_running) { /* finish it; a failure is counted, this one goes on */
+		job_advance(s, true);
+		if (s->error)
+			return s->error;
+	}
 	int rc = wal_sync(s->w);
 	if (rc) {
 		s->error = rc;
@@ -361,28 +562,13 @@ int shard_store_snapshot(struct shard_store *s)
 	rc = snapshot_write(s->st, s->c, lsn, chain, NULL);
 	s->stats.snapshot_last_us = now_us() - t0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
 	if (rc) {
 		s->stats.snapshot_failures++;
 		s->stats.snapshot_error = rc;
 		return rc;
 	}
-	s->stats.snapshots++;
-	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
-	s->has_snapshot = true;
-	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
-	rc = snapshot_remove_older(s->st, s->opt.shard, keep);
-	if (!rc)
-		rc = remove_segments(s, keep);
-	if (rc)
-		s->stats.snapshot_error = rc;
-	return rc;
-}
-
-static void maybe_snapshot(struct shard_store *s)
-{
-	if (s->since_records >= s->opt.snapshot_records ||
-	    s->since_bytes >= s->opt.snapshot_wal_bytes)
-		shard_store_snapshot(s);
+	return retain(s, lsn, s->has_snapshot ? s->snapshot_lsn : 0);
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -544,6 +730,7 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 		res->status = room;
 		return room;
 	}
+	note_time(s, now_ms);
 	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
 	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
 	s->stats.executed++;
@@ -590,6 +777,12 @@ int shard_store_flush(struct shard_store *s)
 int shard_store_poll(struct shard_store *s)
 {
 	return s->error ? s->error : after_io(s, wal_poll(s->w));
+}
+
+int shard_store_poll_at(struct shard_store *s, uint64_t now_ms)
+{
+	note_time(s, now_ms);
+	return shard_store_poll(s);
 }
 
 int shard_store_wait(struct shard_store *s)
@@ -650,4 +843,9 @@ const struct core *shard_store_core(const struct shard_store *s)
 const struct shard_store_stats *shard_store_stats(const struct shard_store *s)
 {
 	return &s->stats;
+}
+
+const struct shard_store_options *shard_store_options_of(const struct shard_store *s)
+{
+	return &s->opt;
 }

@@ -10,8 +10,9 @@
  *   shard_store_execute   core_execute, then wal_append of its record; the
  *                         caller gets the LSN its reply must wait for
  *   shard_store_poll      reap WAL completions (replies up to the durable
- *                         LSN may go), send the next batch, take a snapshot
- *                         when the policy says so
+ *                         LSN may go), send the next batch, start or move
+ *                         on a background snapshot when the policy says so
+ *                         (shard_store_poll_at: the same with the loop's clock)
  *   shard_store_shutdown  clean stop: everything durable, a final snapshot
  *
  * Replies: a reply may leave once shard_store_durable_lsn() >= the wait LSN
@@ -48,29 +49,65 @@
 #include "net/wal.h"
 #include "net/wal_read.h"
 
-/* Snapshot policy defaults: a snapshot when either this many records or
- * this many WAL bytes were appended since the last one. 1M records of
- * ~100 bytes replay in well under a second (docs/PERFORMANCE.md) and are
- * ~100 MB of WAL, a couple of 64 MiB segments. */
+/* Snapshot policy defaults, the one place they are set (docs/WAL.md,
+ * "Snapshot policy", says the same). A snapshot starts when any of these
+ * has passed since the last one:
+ *
+ *   records  2,000,000: recovery replays ~3 M records/s (docs/PERFORMANCE.md),
+ *            so the WAL after the newest snapshot replays in ~0.7 s; with
+ *            the snapshot's own load a restart stays within 1-2 s.
+ *   bytes    256 MiB: the same bound for large records (~130 bytes a
+ *            record at 2 M records), four 64 MiB segments.
+ *   time     15 minutes (only when something was appended): a quiet shard
+ *            still trims and archives its WAL regularly and restarts from
+ *            a recent state; replay time is no concern at that rate.
+ *
+ * Each is overridable (onsaled --snapshot-records, --snapshot-bytes,
+ * --snapshot-seconds); SHARD_SNAPSHOT_OFF turns a trigger off. */
 #ifndef SHARD_SNAPSHOT_RECORDS_DEFAULT
-#define SHARD_SNAPSHOT_RECORDS_DEFAULT 1000000ull
+#define SHARD_SNAPSHOT_RECORDS_DEFAULT 2000000ull
 #endif
 #ifndef SHARD_SNAPSHOT_WAL_BYTES_DEFAULT
 #define SHARD_SNAPSHOT_WAL_BYTES_DEFAULT (256ull << 20)
 #endif
+#ifndef SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT
+#define SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT (15ull * 60 * 1000)
+#endif
+#define SHARD_SNAPSHOT_OFF UINT64_MAX
+_Static_assert(SHARD_SNAPSHOT_RECORDS_DEFAULT > 0 && SHARD_SNAPSHOT_RECORDS_DEFAULT <= 6000000,
+	       "default replay stays within ~2 s at ~3 M records/s");
+_Static_assert(SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >= WAL_SEGMENT_BYTES_DEFAULT,
+	       "a snapshot interval spans at least one segment, or retention frees nothing");
+_Static_assert(SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT >= 60000, "time snapshots are a backstop");
 
 /* Room for the human-readable recovery report. */
 #define SHARD_STORE_MESSAGE_BYTES 1024
 
 struct shard_store;
+struct shard_store_stats;
 
 struct shard_store_options {
 	uint8_t shard;
 	uint64_t segment_bytes;   /* 0: WAL_SEGMENT_BYTES_DEFAULT */
 	uint32_t batch_bytes_max; /* 0: WAL_BATCH_BYTES_MAX */
-	uint64_t snapshot_records;   /* 0: default; UINT64_MAX: only when asked */
-	uint64_t snapshot_wal_bytes; /* 0: default; UINT64_MAX: only when asked */
-	bool no_shutdown_snapshot;   /* tests: shutdown only syncs */
+	uint64_t snapshot_records;     /* 0: default; SHARD_SNAPSHOT_OFF: never */
+	uint64_t snapshot_wal_bytes;   /* 0: default; SHARD_SNAPSHOT_OFF: never */
+	uint64_t snapshot_interval_ms; /* 0: default; SHARD_SNAPSHOT_OFF: never */
+	/* Policy snapshots run in the background: forked into snapshot_dir_fd
+	 * (the directory st is on) when snapshot_fork (the writer also applies
+	 * retention, moving segments to archive_dir_fd when archive is set),
+	 * else written in steps through st on later polls (simulated disk). */
+	bool snapshot_fork;
+	int snapshot_dir_fd;
+	int archive_dir_fd;            /* snapshot_fork: where archive moves to */
+	/* When set, a WAL segment no longer needed is handed to archive
+	 * (which moves it away durably; 0 or -errno) instead of removed. */
+	int (*archive)(void *user, const char *segment_name);
+	/* When set, called after each background snapshot is published, and
+	 * with lsn 0 when one failed (for the log). */
+	void (*on_snapshot)(void *user, uint64_t lsn, const struct shard_store_stats *stats);
+	void *snapshot_user;           /* for archive and on_snapshot */
+	bool no_shutdown_snapshot;     /* tests: shutdown only syncs */
 	wal_durable_fn on_durable;   /* may be NULL: poll shard_store_durable_lsn */
 	void *user;
 };
@@ -95,7 +132,10 @@ struct shard_store_stats {
 	uint64_t snapshots, snapshot_failures;
 	uint64_t snapshot_lsn;        /* newest snapshot written or loaded */
 	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
-	uint64_t segments_removed;
+	uint64_t snapshot_start_us_max;   /* longest start (fork or image copy) */
+	uint64_t snapshot_start_cpu_us_max; /* its CPU time: without waiting for a CPU */
+	uint64_t snapshot_write_us_last;  /* start to written, last one */
+	uint64_t segments_removed, segments_archived;
 	int snapshot_error;           /* last snapshot failure (-errno), 0: none */
 	uint64_t disk_full_events;    /* times changes were paused for lack of space */
 };
@@ -137,6 +177,10 @@ int shard_store_flush(struct shard_store *s);
 /* Reaps completions without blocking, sends the next batch, and takes a
  * snapshot when the policy says one is due. 0 or the stop error. */
 int shard_store_poll(struct shard_store *s);
+/* As poll, with the loop's clock: the time trigger of the snapshot policy
+ * counts from now_ms (the store reads no clock; execute's now_ms counts
+ * too). */
+int shard_store_poll_at(struct shard_store *s, uint64_t now_ms);
 /* As poll, but blocks for at least one completion when I/O is in flight. */
 int shard_store_wait(struct shard_store *s);
 /* Blocks until everything appended is durable. 0 or the stop error. */
@@ -158,11 +202,22 @@ bool shard_store_paused(const struct shard_store *s);
  * gone with the stopped shard). */
 enum status shard_store_lost_status(const struct shard_store *s, uint64_t wait_lsn, bool changed);
 
-/* Takes a snapshot now: syncs the WAL, writes the state, then removes
- * snapshots and WAL segments no longer needed (the two newest snapshots
- * and the WAL from the older of them are kept). 0 or -errno; a failed
- * snapshot does not stop the shard (the WAL still has everything). */
+/* Takes a snapshot now: finishes one in the background first, syncs the
+ * WAL, writes the state, then removes snapshots and WAL segments no longer
+ * needed (the two newest snapshots and the WAL from the older of them are
+ * kept). 0 or -errno; a failed snapshot does not stop the shard (the WAL
+ * still has everything). */
 int shard_store_snapshot(struct shard_store *s);
+/* Starts a background snapshot of the state at the last LSN appended (as
+ * the policy does): 0 started, -EBUSY one is already running, -EALREADY
+ * nothing new since the newest snapshot, other -errno. Later polls finish
+ * it: once its file is durable and the WAL is durable up to its LSN, it is
+ * renamed into place, the directory fsynced, then what it makes obsolete
+ * is removed or archived. */
+int shard_store_snapshot_start(struct shard_store *s);
+/* Whether a background snapshot is running (the loop should come back to
+ * poll even when idle). */
+bool shard_store_snapshot_running(const struct shard_store *s);
 
 uint64_t shard_store_durable_lsn(const struct shard_store *s);
 /* LSN of the last record appended (durable or not); 0 before any. */
@@ -179,5 +234,7 @@ const struct core *shard_store_core(const struct shard_store *s);
 const struct shard_store_stats *shard_store_stats(const struct shard_store *s);
 /* The WAL writer's counters (bytes written, fdatasyncs, ...). */
 const struct wal_stats *shard_store_wal_stats(const struct shard_store *s);
+/* The options the store runs with (defaults filled in). */
+const struct shard_store_options *shard_store_options_of(const struct shard_store *s);
 
 #endif

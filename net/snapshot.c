@@ -34,8 +34,6 @@
 
 #define SNAPSHOT_MAGIC 0x504e534fu /* "OSNP" little-endian */
 #define SNAPSHOT_VERSION 1
-#define SNAPSHOT_NAME_BYTES 31u    /* "snap-" + 20 digits + ".osnp" + NUL */
-#define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
 #define SNAPSHOTS_LISTED_MAX 256u /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
 
@@ -99,13 +97,13 @@ static uint64_t round_page(uint64_t v)
 
 /* ---- names ----------------------------------------------------------- */
 
-static void snap_name(char *out, size_t cap, uint64_t lsn, bool temp)
+void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp)
 {
 	snprintf(out, cap, "snap-%020" PRIu64 ".osnp%s", lsn, temp ? ".tmp" : "");
 }
 
 /* 0 and *lsn when name is a snapshot name ("snap-<20 digits>.osnp"). */
-static int parse_name(const char *name, uint64_t *lsn, bool temp)
+int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp)
 {
 	size_t len = strlen(name), want = SNAPSHOT_NAME_BYTES - 1 + (temp ? 4 : 0);
 	if (len != want || memcmp(name, "snap-", 5) || memcmp(name + 25, ".osnp", 5))
@@ -138,27 +136,42 @@ static int wait_op(struct storage *st)
 	}
 }
 
-static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t len)
+/* Writes the chunk of buf that starts at done. The bytes now done, or
+ * -errno. A short write is finished from a page boundary (O_DIRECT). */
+static int64_t write_chunk(struct storage *st, int file, const uint8_t *buf, uint64_t len,
+			   uint64_t done)
 {
-	for (uint64_t done = 0; done < len;) {
-		uint64_t left = len - done;
-		uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
-		int rc = storage_write(st, file, buf + done, n, done, SNAPSHOT_COOKIE);
-		if (!rc)
-			rc = storage_submit(st);
-		if (!rc)
-			rc = wait_op(st);
-		if (rc == -EINTR || rc == -EAGAIN)
-			continue;
-		if (rc <= 0)
-			return rc < 0 ? rc : -EIO;
-		/* A short write is finished from a page boundary (O_DIRECT). */
-		done += (uint64_t)rc & ~(uint64_t)(WAL_PAGE_BYTES - 1);
-	}
+	uint64_t left = len - done;
+	uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
+	int rc = storage_write(st, file, buf + done, n, done, SNAPSHOT_COOKIE);
+	if (!rc)
+		rc = storage_submit(st);
+	if (!rc)
+		rc = wait_op(st);
+	if (rc == -EINTR || rc == -EAGAIN)
+		return (int64_t)done;
+	if (rc <= 0)
+		return rc < 0 ? rc : -EIO;
+	return (int64_t)(done + ((uint64_t)rc & ~(uint64_t)(WAL_PAGE_BYTES - 1)));
+}
+
+static int sync_file(struct storage *st, int file)
+{
 	int rc = storage_fsync(st, file, SNAPSHOT_COOKIE);
 	if (!rc)
 		rc = storage_submit(st);
 	return rc ? rc : wait_op(st);
+}
+
+static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t len)
+{
+	for (uint64_t done = 0; done < len;) {
+		int64_t now = write_chunk(st, file, buf, len, done);
+		if (now < 0)
+			return (int)now;
+		done = (uint64_t)now;
+	}
+	return sync_file(st, file);
 }
 
 static int read_all(struct storage *st, int file, uint8_t *buf, uint64_t len)
@@ -213,15 +226,15 @@ static void fill_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn)
 	out->shard = h[OFF_SHARD];
 	out->body_bytes = get64(h + OFF_BODY_BYTES);
 	out->hash = (struct state_hash){get64(h + OFF_STATE_HASH), get64(h + OFF_STATE_HASH + 8)};
-	snap_name(out->name, sizeof out->name, lsn, false);
+	snapshot_file_name(out->name, sizeof out->name, lsn, false);
 }
 
 /* Writes the finished image under a temp name, syncs, renames into place. */
 static int publish(struct storage *st, const uint8_t *img, uint64_t img_bytes, uint64_t lsn)
 {
 	char tmp[40], name[40];
-	snap_name(tmp, sizeof tmp, lsn, true);
-	snap_name(name, sizeof name, lsn, false);
+	snapshot_file_name(tmp, sizeof tmp, lsn, true);
+	snapshot_file_name(name, sizeof name, lsn, false);
 	int rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
 	if (rc && rc != -ENOENT)
 		return rc;
@@ -242,8 +255,8 @@ out_unlink_tmp:
 	return rc;
 }
 
-int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
-		   const uint8_t chain[16], struct snapshot_info *out)
+int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		      uint8_t **out, uint64_t *out_bytes)
 {
 	static const uint8_t zero[16];
 	if (!lsn && memcmp(chain, zero, 16))
@@ -267,11 +280,125 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 	assert(h.lo == sum.low64 && h.hi == sum.high64);
 #endif
 	encode_header(img, core_shard_id(c), lsn, chain, body_bytes, sum);
-	int rc = publish(st, img, img_bytes, lsn);
+	*out = img;
+	*out_bytes = img_bytes;
+	return 0;
+}
+
+int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
+		   const uint8_t chain[16], struct snapshot_info *out)
+{
+	uint8_t *img;
+	uint64_t img_bytes;
+	int rc = snapshot_image(c, lsn, chain, &img, &img_bytes);
+	if (rc)
+		return rc;
+	rc = publish(st, img, img_bytes, lsn);
 	if (!rc)
 		fill_info(out, img, lsn);
 	munmap(img, img_bytes);
 	return rc;
+}
+
+/* ---- a snapshot written while the shard keeps serving ------------------ */
+
+int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
+		       const uint8_t chain[16])
+{
+	memset(j, 0, sizeof *j);
+	j->lsn = lsn;
+	j->step = SNAPSHOT_STEP_CREATE;
+	return snapshot_image(c, lsn, chain, &j->img, &j->img_bytes);
+}
+
+/* Renames the written temp file into place once the WAL is durable up to
+ * its LSN (1: not yet). */
+static int step_rename(struct snapshot_job *j, struct storage *st)
+{
+	if (j->durable_lsn < j->lsn)
+		return 1;
+	char tmp[40], name[40];
+	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
+	snapshot_file_name(name, sizeof name, j->lsn, false);
+	int rc = storage_rename(st, tmp, name);
+	if (rc)
+		return rc;
+	j->step = SNAPSHOT_STEP_SYNC_DIR;
+	return 1;
+}
+
+static int step_create(struct snapshot_job *j, struct storage *st)
+{
+	char tmp[40];
+	snapshot_file_name(tmp, sizeof tmp, j->lsn, true);
+	int rc = storage_unlink(st, tmp); /* a leftover of a crashed attempt */
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = storage_create(st, tmp, j->img_bytes);
+	if (rc < 0)
+		return rc;
+	j->file = rc;
+	j->step = SNAPSHOT_STEP_WRITE;
+	return 1;
+}
+
+/* One step of an in-process job (each is one synchronous operation). */
+static int step(struct snapshot_job *j, struct storage *st)
+{
+	int rc;
+	int64_t done;
+	switch (j->step) {
+	case SNAPSHOT_STEP_CREATE:
+		return step_create(j, st);
+	case SNAPSHOT_STEP_WRITE:
+		done = write_chunk(st, j->file, j->img, j->img_bytes, j->written);
+		if (done < 0)
+			return (int)done;
+		j->written = (uint64_t)done;
+		if (j->written == j->img_bytes)
+			j->step = SNAPSHOT_STEP_SYNC;
+		return 1;
+	case SNAPSHOT_STEP_SYNC:
+		rc = sync_file(st, j->file);
+		storage_close(st, j->file);
+		j->file = 0;
+		if (rc)
+			return rc;
+		j->step = SNAPSHOT_STEP_RENAME;
+		return 1;
+	case SNAPSHOT_STEP_RENAME:
+		return step_rename(j, st);
+	case SNAPSHOT_STEP_SYNC_DIR:
+		rc = storage_sync_dir(st);
+		if (rc)
+			return rc;
+		j->step = SNAPSHOT_STEP_PUBLISHED;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
+{
+	if (j->pid)
+		return snapshot_fork_poll(j, block);
+	int rc;
+	do
+		rc = step(j, st);
+	while (rc == 1 && block && !(j->step == SNAPSHOT_STEP_RENAME && j->durable_lsn < j->lsn));
+	return rc;
+}
+
+void snapshot_job_end(struct snapshot_job *j, struct storage *st)
+{
+	snapshot_fork_end(j);
+	if (j->file)
+		storage_close(st, j->file);
+	j->file = 0;
+	if (j->img)
+		munmap(j->img, j->img_bytes);
+	j->img = NULL;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -342,7 +469,7 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 {
 	char name[40];
 	uint64_t bytes;
-	snap_name(name, sizeof name, lsn, false);
+	snapshot_file_name(name, sizeof name, lsn, false);
 	int file = storage_open(st, name);
 	if (file < 0)
 		return file;
@@ -389,7 +516,7 @@ static int list_one(void *ctx, const char *name)
 {
 	struct snap_list *l = ctx;
 	uint64_t lsn;
-	if (parse_name(name, &lsn, l->temps))
+	if (snapshot_parse_name(name, &lsn, l->temps))
 		return 0;
 	if (l->count == SNAPSHOTS_LISTED_MAX) {
 		l->err = -EMFILE;
@@ -450,7 +577,7 @@ static int remove_listed(struct storage *st, const struct snap_list *l, uint64_t
 		char name[40];
 		if (!temps && l->lsn[i] >= keep_lsn)
 			continue;
-		snap_name(name, sizeof name, l->lsn[i], temps);
+		snapshot_file_name(name, sizeof name, l->lsn[i], temps);
 		int rc = storage_unlink(st, name);
 		if (rc && rc != -ENOENT)
 			return rc;

@@ -35,12 +35,16 @@
 #ifndef ONSALE_SNAPSHOT_H
 #define ONSALE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "core/core.h"
 #include "core/storage.h"
 
 #define SNAPSHOT_HEADER_BYTES 88u
+#define SNAPSHOT_NAME_BYTES 31u /* "snap-" + 20 digits + ".osnp" + NUL */
+#define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
 
 struct snapshot_info {
 	uint64_t lsn;
@@ -56,6 +60,89 @@ struct snapshot_info {
  * 0 or -errno. */
 int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 		   const uint8_t chain[16], struct snapshot_info *out);
+
+/* A snapshot written while the shard keeps serving (docs/WAL.md,
+ * "Snapshots while serving"). The image is the state at lsn when the job
+ * starts; it is written to "snap-<lsn>.osnp.tmp" and synced either by a
+ * forked child (snapshot_job_fork: the loop does not stop for it) or in
+ * steps through the shard's own storage (snapshot_job_begin: the
+ * simulated disk; the image is copied at begin). Either way it is renamed
+ * into place only once the WAL is durable up to lsn, then the directory
+ * is fsynced; only after that does retention remove anything. */
+enum snapshot_step {
+	SNAPSHOT_STEP_CREATE,    /* in-process: create the temp file next */
+	SNAPSHOT_STEP_WRITE,     /* writing (one chunk per in-process step) */
+	SNAPSHOT_STEP_SYNC,      /* in-process: fsync the temp file next */
+	SNAPSHOT_STEP_RENAME,    /* in-process: rename once the WAL is durable */
+	SNAPSHOT_STEP_SYNC_DIR,  /* in-process: fsync the directory next */
+	SNAPSHOT_STEP_PUBLISHED, /* the snapshot exists (forked: retention done too) */
+};
+
+/* What a forked writer needs to publish on its own and apply the
+ * retention rule with plain syscalls. */
+struct snapshot_fork_dirs {
+	int dir_fd;     /* the shard's directory (the one its storage is on) */
+	int archive_fd; /* -1: segments are removed, else moved in here */
+	uint8_t shard;
+};
+
+/* One shared page between a shard and its forked writer. */
+struct snapshot_shared {
+	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
+	uint64_t segments_removed, segments_archived; /* the writer's results */
+	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
+};
+
+struct snapshot_job {
+	uint64_t lsn;
+	uint64_t keep_lsn;       /* the snapshot kept besides this one */
+	pid_t pid;               /* the forked writer while it runs, else 0 */
+	struct snapshot_shared *shared; /* forked: MAP_SHARED page, else NULL */
+	enum snapshot_step step;
+	uint64_t durable_lsn;    /* in-process: the WAL's, as last reported */
+	int file;                /* in-process: the temp file, 0: none */
+	uint8_t *img;            /* in-process: the image (mmap), NULL: none */
+	uint64_t img_bytes, written;
+};
+
+/* Forks a writer of c at lsn into d->dir_fd. The writer writes and syncs
+ * the temp file, waits until shared->durable_lsn reaches lsn (the shard
+ * reports it with snapshot_job_durable), renames the file into place,
+ * fsyncs the directory, then removes snapshots older than keep_lsn and
+ * removes or archives the WAL segments wholly before it, so the shard's
+ * loop does no snapshot I/O at all (net/snapshot_fork.c). 0 or -errno. */
+int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
+		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn);
+/* Tells the job how far the WAL is durable. */
+void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn);
+/* Copies c at lsn into an image to be written in steps. 0 or -errno. */
+int snapshot_job_begin(struct snapshot_job *j, const struct core *c, uint64_t lsn,
+		       const uint8_t chain[16]);
+/* Advances the job: 1 still running, 0 published (a forked writer has
+ * also applied the retention rule; for an in-process job the caller does),
+ * -errno failed (call snapshot_job_end). A forked job is only checked
+ * (block: waited for); an in-process job does one synchronous step
+ * through st (block: all it can), so nothing else may be in flight on st.
+ * In-process steps: create, write (a chunk a step), fsync, rename (only
+ * once snapshot_job_durable said the WAL reached lsn), fsync directory. */
+int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block);
+/* Releases the job: kills and reaps a running writer, frees the image and
+ * the shared page, no disk I/O (a temp file left behind is removed at the
+ * next start). */
+void snapshot_job_end(struct snapshot_job *j, struct storage *st);
+
+/* Serializes c behind its header into a fresh page-aligned mapping, the
+ * whole file image (free with munmap). Uses mmap, no allocator, so a
+ * forked child may call it. 0 or -errno. */
+int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], uint8_t **img,
+		   uint64_t *img_bytes);
+/* "snap-<lsn>.osnp" (temp: with ".tmp"), and back: 0 or -EINVAL. */
+void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp);
+int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);
+
+/* net/snapshot_fork.c, for snapshot_job_poll and _end. */
+int snapshot_fork_poll(struct snapshot_job *j, bool block);
+void snapshot_fork_end(struct snapshot_job *j);
 
 /* Loads the newest snapshot of shard that verifies (header, body checksum,
  * state stream, invariants, state hash); a damaged newer one is skipped and

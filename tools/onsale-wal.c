@@ -23,8 +23,10 @@ enum opt {
 	O_DATA = 1 << 0, O_SHARD = 1 << 1, O_JSON = 1 << 2, O_FROM = 1 << 3, O_TO = 1 << 4,
 	O_EVENT = 1 << 5, O_TYPE = 1 << 6, O_FILE = 1 << 7, O_AT = 1 << 8, O_YES = 1 << 9,
 	O_SAVE = 1 << 10, O_INTERVAL = 1 << 11, O_HELP = 1 << 12, O_PEERS = 1 << 13,
+	O_ARCHIVE = 1 << 14,
 };
 #define O_WHERE (O_DATA | O_SHARD | O_HELP)
+#define O_READ (O_WHERE | O_ARCHIVE) /* subcommands that only read may span the archive */
 #define O_FILTER (O_FROM | O_TO | O_EVENT | O_TYPE)
 
 struct subcommand {
@@ -36,11 +38,11 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{"dump", wt_cmd_dump, O_WHERE | O_FILTER | O_JSON | O_FILE,
+	{"dump", wt_cmd_dump, O_READ | O_FILTER | O_JSON | O_FILE,
 	 "dump [--json] [--from LSN] [--to LSN] [--event ID] [--type NAME[,NAME]] [--file F.walrec]",
 	 "Prints each record as one line (text key=value, or JSON with --json): LSN, shard, time,\n"
 	 "type, event and the decoded fields. --file reads a file saved by truncate instead."},
-	{"verify", wt_cmd_verify, O_WHERE,
+	{"verify", wt_cmd_verify, O_READ,
 	 "verify",
 	 "Checks checksums and the hash chain, replays snapshot + WAL through the state machine,\n"
 	 "checks invariants (conservation, no double-sold seat) and unique ticket ids. Without\n"
@@ -48,7 +50,7 @@ static const struct subcommand subcommands[] = {
 	 "no STOCK_ACK of a transfer the taker lacks) and GA capacity over shards plus units in\n"
 	 "flight equal to the TIER_ADDs. Run it on a stopped server or a copy.\n"
 	 "Exit 0 healthy, 1 torn tail (the server truncates it at start), 2 corrupt, 3 error."},
-	{"replay", wt_cmd_replay, O_WHERE | O_TO,
+	{"replay", wt_cmd_replay, O_READ | O_TO,
 	 "replay [--to LSN]",
 	 "Rebuilds the state (newest valid snapshot + WAL, or only up to --to LSN) and prints its\n"
 	 "state hash and a summary: events, tiers, holds live, tickets issued, records, last LSN."},
@@ -60,15 +62,15 @@ static const struct subcommand subcommands[] = {
 	 "Refuses a cut that splits a stock transfer between shards (a STOCK_IN kept whose\n"
 	 "STOCK_OUT is cut, or a STOCK_ACK kept for a STOCK_IN cut) and lists the cuts on the\n"
 	 "other shards that keep it whole; --with-peers makes those cuts too."},
-	{"report", wt_cmd_report, O_WHERE | O_FILTER,
+	{"report", wt_cmd_report, O_READ | O_FILTER,
 	 "report [--from LSN] [--to LSN] [--event ID]",
 	 "Sales CSV by hour (UTC), event, tier and channel: holds, confirms with units and money,\n"
 	 "releases, expiries, refunds with fees, redemptions, exchanges, net revenue.\n"
 	 "Columns are described in docs/OPERATIONS.md."},
-	{"stats", wt_cmd_stats, O_WHERE | O_JSON,
+	{"stats", wt_cmd_stats, O_READ | O_JSON,
 	 "stats [--json]",
 	 "Counts records by type with their bytes; segments, LSN range, time range, ending."},
-	{"follow", wt_cmd_follow, O_WHERE | O_JSON | O_FROM | O_EVENT | O_TYPE | O_INTERVAL,
+	{"follow", wt_cmd_follow, O_READ | O_JSON | O_FROM | O_EVENT | O_TYPE | O_INTERVAL,
 	 "follow [--json] [--from LSN] [--event ID] [--type NAMES] [--interval-ms N]",
 	 "Streams records as the server writes them (a change feed), like dump, until SIGINT.\n"
 	 "Without --from it starts after the current end. Exits 2 if the log is rewritten under it."},
@@ -90,6 +92,7 @@ static const struct option long_opts[] = {
 	{"interval-ms", required_argument, NULL, O_INTERVAL},
 	{"with-peers", no_argument, NULL, O_PEERS},
 	{"help", no_argument, NULL, O_HELP},
+	{"archive", required_argument, NULL, O_ARCHIVE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -97,6 +100,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: onsale-wal SUBCOMMAND [--data DIR] [--shard K] [options]\n\n"
 		     "Reads <DIR>/shard-<K>/ (DIR default ./var; all shards unless --shard).\n"
+		     "--archive ADIR: also the segments onsaled --wal-archive ADIR moved to\n"
+		     "ADIR/shard-<K>/, so dump, verify, replay, report, stats and follow span\n"
+		     "the archived and the live WAL as one log.\n"
 		     "Subcommands (onsale-wal SUBCOMMAND --help for more):\n");
 	for (size_t i = 0; i < SUBCOMMANDS; i++)
 		fprintf(out, "  %s\n", subcommands[i].usage);
@@ -105,7 +111,8 @@ static void usage(FILE *out)
 
 static void sub_help(const struct subcommand *s)
 {
-	printf("usage: onsale-wal %s [--data DIR] [--shard K]\n\n%s\n", s->usage, s->help);
+	printf("usage: onsale-wal %s [--data DIR] [--shard K]%s\n\n%s\n", s->usage,
+	       s->opts & O_ARCHIVE ? " [--archive ADIR]" : "", s->help);
 	if (s->opts & O_TYPE) {
 		printf("\nRecord types: ");
 		wt_type_names_print(stdout);
@@ -142,6 +149,7 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 
 	switch (opt) {
 	case O_DATA: o->data_dir = arg; return 0;
+	case O_ARCHIVE: o->archive_dir = arg; return 0;
 	case O_JSON: o->json = true; return 0;
 	case O_FILE: o->file = arg; return 0;
 	case O_YES: o->backup_confirmed = true; return 0;
@@ -209,7 +217,8 @@ static int run(const struct subcommand *s, const struct wt_opts *o)
 	if (s->run == wt_cmd_dump && o->file)
 		return wt_cmd_dump_file(o);
 	/* truncate reads every shard: a cut may have to go with cuts on peers */
-	if (wt_shards_open(o->data_dir, s->run == wt_cmd_truncate ? -1 : o->shard, &shards, &n))
+	if (wt_shards_open(o->data_dir, o->archive_dir, s->run == wt_cmd_truncate ? -1 : o->shard,
+			   &shards, &n))
 		return WT_EXIT_USAGE;
 	ex = s->run(shards, n, o);
 	wt_shards_close(shards, n);

@@ -25,16 +25,20 @@ static int shard_of_name(const char *name)
 	return (int)k;
 }
 
-static int open_one(const char *data_dir, int k, struct wt_shard *sh)
+static int open_one(const char *data_dir, const char *archive_dir, int k, struct wt_shard *sh)
 {
+	char arch[WT_DIR_BYTES];
 	int rc;
 
 	sh->id = (uint8_t)k;
-	if (snprintf(sh->dir, sizeof sh->dir, "%s/shard-%d", data_dir, k) >= (int)sizeof sh->dir) {
+	if (snprintf(sh->dir, sizeof sh->dir, "%s/shard-%d", data_dir, k) >= (int)sizeof sh->dir ||
+	    (archive_dir && snprintf(arch, sizeof arch, "%s/shard-%d", archive_dir, k) >=
+				    (int)sizeof arch)) {
 		fprintf(stderr, "onsale-wal: path too long: %s\n", data_dir);
 		return -1;
 	}
-	rc = wt_store_open(&sh->st, sh->dir);
+	rc = archive_dir ? wt_store_open_archive(&sh->st, sh->dir, arch)
+			 : wt_store_open(&sh->st, sh->dir);
 	if (rc) {
 		fprintf(stderr, "onsale-wal: cannot open %s: %s\n", sh->dir, strerror(-rc));
 		return -1;
@@ -64,7 +68,8 @@ static int shards_present(const char *data_dir, uint64_t *present)
 	return 0;
 }
 
-int wt_shards_open(const char *data_dir, int shard, struct wt_shard **out, size_t *count)
+int wt_shards_open(const char *data_dir, const char *archive_dir, int shard,
+		   struct wt_shard **out, size_t *count)
 {
 	uint64_t present;
 	struct wt_shard *sh;
@@ -85,7 +90,7 @@ int wt_shards_open(const char *data_dir, int shard, struct wt_shard **out, size_
 	for (int k = 0; k < SHARDS_MAX; k++) {
 		if (!(present >> k & 1))
 			continue;
-		if (open_one(data_dir, k, &sh[n])) {
+		if (open_one(data_dir, archive_dir, k, &sh[n])) {
 			wt_shards_close(sh, n);
 			return -1;
 		}

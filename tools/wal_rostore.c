@@ -8,7 +8,10 @@
  * no io_uring, and works on a read-only mount or a copy. Every writing
  * operation fails with -EROFS. It can also hide snapshots newer than an LSN
  * from the listing, which is how `replay --to` picks an older snapshot
- * through the unchanged snapshot loader.
+ * through the unchanged snapshot loader. With an archive directory
+ * (onsaled --wal-archive) a file missing from the shard directory is
+ * opened from the archive and listed from there, so the WAL readers see
+ * the archived segments and the live ones as one log.
  */
 #include "tools/wal_tool.h"
 #include "net/fd_io.h"
@@ -23,6 +26,7 @@
 
 struct ro_store {
 	int dir_fd;
+	int archive_fd; /* -1: none */
 	uint64_t snapshot_lsn_max;
 	int fds[STORAGE_FILES_MAX + 1]; /* handle -> fd, -1 free */
 };
@@ -39,6 +43,8 @@ static int ro_open(void *impl, const char *name)
 	struct ro_store *s = impl;
 	int fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC);
 
+	if (fd < 0 && errno == ENOENT && s->archive_fd >= 0)
+		fd = openat(s->archive_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (int h = 1; h <= (int)STORAGE_FILES_MAX; h++) {
@@ -84,10 +90,10 @@ static int hidden(const struct ro_store *s, const char *name)
 	return lsn > s->snapshot_lsn_max;
 }
 
-static int ro_list(void *impl, storage_list_fn fn, void *ctx)
+/* Lists dir_fd's regular files; skip_fd >= 0: not those it has too. */
+static int list_dir(struct ro_store *s, int dir_fd, int skip_fd, storage_list_fn fn, void *ctx)
 {
-	struct ro_store *s = impl;
-	int fd = dup(s->dir_fd);
+	int fd = dup(dir_fd);
 	DIR *d;
 	struct dirent *e;
 	int rc = 0;
@@ -102,10 +108,22 @@ static int ro_list(void *impl, storage_list_fn fn, void *ctx)
 	rewinddir(d);
 	while (!rc && (e = readdir(d))) {
 		if ((e->d_type == DT_REG || e->d_type == DT_UNKNOWN) && e->d_name[0] != '.' &&
-		    !hidden(s, e->d_name))
+		    !hidden(s, e->d_name) &&
+		    (skip_fd < 0 || faccessat(skip_fd, e->d_name, F_OK, 0)))
 			rc = fn(ctx, e->d_name);
 	}
 	closedir(d);
+	return rc;
+}
+
+/* The live directory, then what only the archive has. */
+static int ro_list(void *impl, storage_list_fn fn, void *ctx)
+{
+	struct ro_store *s = impl;
+	int rc = list_dir(s, s->dir_fd, -1, fn, ctx);
+
+	if (!rc && s->archive_fd >= 0)
+		rc = list_dir(s, s->archive_fd, s->dir_fd, fn, ctx);
 	return rc;
 }
 
@@ -116,6 +134,8 @@ static void ro_destroy(void *impl)
 	for (int h = 1; h <= (int)STORAGE_FILES_MAX; h++)
 		if (s->fds[h] >= 0)
 			close(s->fds[h]);
+	if (s->archive_fd >= 0)
+		close(s->archive_fd);
 	close(s->dir_fd);
 	free(s);
 }
@@ -201,11 +221,28 @@ int wt_store_open(struct storage *out, const char *dir)
 		return rc;
 	}
 	s->snapshot_lsn_max = UINT64_MAX;
+	s->archive_fd = -1;
 	for (int h = 0; h <= (int)STORAGE_FILES_MAX; h++)
 		s->fds[h] = -1;
 	out->ops = &ro_ops;
 	out->impl = s;
 	return 0;
+}
+
+int wt_store_open_archive(struct storage *out, const char *dir, const char *archive_dir)
+{
+	int rc = wt_store_open(out, dir);
+	struct ro_store *s;
+
+	if (rc)
+		return rc;
+	s = out->impl;
+	s->archive_fd = open(archive_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->archive_fd < 0 && errno != ENOENT) {
+		rc = -errno;
+		storage_destroy(out);
+	}
+	return rc;
 }
 
 void wt_store_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max)

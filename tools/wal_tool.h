@@ -48,6 +48,7 @@ enum wt_exit {
 /* Every option of every subcommand; each subcommand accepts a subset. */
 struct wt_opts {
 	const char *data_dir;
+	const char *archive_dir; /* NULL: the live WAL only */
 	int shard; /* -1: every shard found */
 	uint64_t from_lsn, to_lsn; /* inclusive; to_lsn WT_LSN_MAX: no bound */
 	uint32_t event_id;
@@ -70,6 +71,10 @@ struct wt_opts {
  * works on a read-only mount or a backup. snapshot_lsn_max hides snapshot
  * files (snap-<lsn>.osnp) with a larger LSN from list (replay --to). */
 int wt_store_open(struct storage *out, const char *dir);
+/* As wt_store_open, and files missing from dir are looked for in
+ * archive_dir (WAL segments onsaled --wal-archive moved there): list shows
+ * both, so the WAL readers see one log. archive_dir may be missing. */
+int wt_store_open_archive(struct storage *out, const char *dir, const char *archive_dir);
 void wt_store_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max);
 
 /* ---- wal_open.c ---- */
@@ -81,9 +86,11 @@ struct wt_shard {
 };
 
 /* The shards of data_dir (all "shard-<k>" directories, or only k when
- * shard >= 0), in order, each with a read-only storage. Prints what is
+ * shard >= 0), in order, each with a read-only storage (spanning
+ * archive_dir/shard-<k>/ too when archive_dir is not NULL). Prints what is
  * wrong to stderr and returns -1 when none can be opened. */
-int wt_shards_open(const char *data_dir, int shard, struct wt_shard **out, size_t *count);
+int wt_shards_open(const char *data_dir, const char *archive_dir, int shard,
+		   struct wt_shard **out, size_t *count);
 void wt_shards_close(struct wt_shard *shards, size_t count);
 
 /* Exit status for a scan outcome. */

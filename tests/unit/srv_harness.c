@@ -120,7 +120,7 @@ int srv_spawn(struct srv *h)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		const char *argv[8 + sizeof h->args / sizeof h->args[0]] = {
+		const char *argv[9 + sizeof h->args / sizeof h->args[0]] = { /* NULL-ended */
 			h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin"};
 		for (size_t i = 0; i < sizeof h->args / sizeof h->args[0] && h->args[i]; i++)
 			argv[8 + i] = h->args[i];

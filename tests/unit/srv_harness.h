@@ -19,7 +19,7 @@ struct srv {
 	pid_t pid;
 	int exit_status; /* of a server that exited while srv_spawn waited, else -1 */
 	uint8_t keys[5][ONSALE_KEY_BYTES]; /* by role */
-	const char *args[8]; /* more onsaled options, NULL-terminated (later ones win) */
+	const char *args[10]; /* more onsaled options, NULL-terminated (later ones win) */
 };
 
 /* Finds the onsaled binary next to the test (argv0: build/tests/x/test_y). */

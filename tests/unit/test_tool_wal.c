@@ -590,6 +590,39 @@ static void test_follow_streams_new_records(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* onsaled --wal-archive moves old segments to ADIR/shard-<k>/: with
+ * --archive the tool reads them and the live ones as one log. */
+static void test_archive_spans_archived_and_live_segments(void **state)
+{
+	char live[128], arch[128], from[256], to[256], args[160];
+	const char *seg = "wal-000-000000000000.seg";
+
+	(void)state;
+	snprintf(live, sizeof live, "%s/shard-0", sale.dir);
+	snprintf(arch, sizeof arch, "%s/archive", sale.dir);
+	assert_int_equal(mkdir(arch, 0755), 0);
+	snprintf(arch, sizeof arch, "%s/archive/shard-0", sale.dir);
+	assert_int_equal(mkdir(arch, 0755), 0);
+	snprintf(from, sizeof from, "%s/%s", live, seg);
+	snprintf(to, sizeof to, "%s/%s", arch, seg);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(run_tool(&sale, out, "dump"), 0);
+	assert_true(count_lines(out, NULL) < sale.f->records); /* the live WAL alone */
+	assert_null(strstr(out, "lsn=1 "));
+	snprintf(args, sizeof args, "dump --archive '%s/archive'", sale.dir);
+	assert_int_equal(run_tool(&sale, out, args), 0);
+	assert_int_equal(count_lines(out, NULL), sale.f->records);
+	assert_non_null(strstr(out, "lsn=1 "));
+	snprintf(args, sizeof args, "verify --archive '%s/archive'", sale.dir);
+	assert_int_equal(run_tool(&sale, out, args), 0);
+	assert_non_null(strstr(out, "LSN 1.."));
+	snprintf(args, sizeof args, "stats --archive '%s/archive'", sale.dir);
+	assert_int_equal(run_tool(&sale, out, args), 0);
+	assert_non_null(strstr(out, "lsn_range 1.."));
+	assert_int_equal(run_tool(&sale, out, "truncate --archive x --shard 0 --at 5"), 3);
+	assert_int_equal(rename(to, from), 0); /* as it was, for the other tests */
+}
+
 static void find_tool(const char *argv0)
 {
 	const char *cut = strstr(argv0, "tests/unit/");
@@ -614,6 +647,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_truncate_after_corruption_salvages),
 		cmocka_unit_test(test_follow_streams_new_records),
+		cmocka_unit_test(test_archive_spans_archived_and_live_segments),
 	};
 
 	(void)argc;
