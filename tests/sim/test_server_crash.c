@@ -13,6 +13,10 @@
  *     exactly what was created (a transfer cut by the kill was completed by
  *     the reconciliation, never lost or doubled), and GA held + sold never
  *     exceeds it.
+ * crash_cycles_snapshotting does the same with a snapshot policy so small
+ * that every cycle's load takes snapshots while serving on both shards,
+ * kills landing before, during and after them, so recovery starts from
+ * snapshots of every age on each shard.
  * Bounded: CYCLES cycles of at most KILL_MS_MAX of load. SEED=n reruns one.
  */
 #include <pthread.h>
@@ -217,15 +221,32 @@ static void verify(struct srv *h, uint32_t event_id)
 	onsale_close(c);
 }
 
-static void crash_cycles(void **state)
+/* Lines of the server's log (appended over restarts) that contain what. */
+static unsigned log_lines(const struct srv *h, const char *what)
 {
-	(void)state;
+	char path[400], line[1024];
+	unsigned n = 0;
+	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+static void cycles(const char *const *args)
+{
 	struct srv h;
 	struct tv tv;
 	const char *seed = getenv("SEED");
 	rng = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
 	printf("SEED=%llu\n", (unsigned long long)rng);
+	acked_count = pend_next = 0; /* a new server: nothing acknowledged yet */
 	srv_init(&h, argv0, SHARDS);
+	for (unsigned i = 0; args && args[i]; i++)
+		h.args[i] = args[i];
 	assert_int_equal(srv_start(&h), 0);
 	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
 	assert_non_null(admin);
@@ -251,7 +272,25 @@ static void crash_cycles(void **state)
 	assert_int_equal(srv_stop(&h), 0); /* a clean stop and start keep it all */
 	assert_int_equal(srv_spawn(&h), 0);
 	verify(&h, 21);
+	unsigned taken = log_lines(&h, ": snapshot ");
+	printf("%u snapshots written (the clean stop's included), %u failed\n", taken,
+	       log_lines(&h, "snapshot FAILED"));
+	if (args)
+		assert_true(taken >= CYCLES); /* the policy really ran under the load */
 	srv_cleanup(&h);
+}
+
+static void crash_cycles(void **state)
+{
+	(void)state;
+	cycles(NULL);
+}
+
+static void crash_cycles_snapshotting(void **state)
+{
+	(void)state;
+	static const char *const policy[] = {"--snapshot-records", "300", NULL};
+	cycles(policy);
 }
 
 /* A STOCK_OUT made durable on shard 0 whose STOCK_IN never reached shard 1
@@ -313,6 +352,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cut_transfer),
 		cmocka_unit_test(crash_cycles),
+		cmocka_unit_test(crash_cycles_snapshotting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
