@@ -154,9 +154,14 @@ void xfer_give_back(struct node *nd, struct msg *g)
 	pool_msg_free(nd, g);
 }
 
-/* Sends again every transfer pending to taker t (in order: the ring keeps it). */
+/* Sends again every transfer pending to taker t, in order (the ring keeps
+ * it), and only once this node's WAL has everything it appended so far:
+ * a pending transfer's STOCK_OUT may still be in a batch in flight, and a
+ * taker that applied it before a crash took the STOCK_OUT back would
+ * double its units. */
 static void resend(struct node *nd, uint8_t t, const struct xfer *pending, uint32_t count)
 {
+	uint64_t upto = shard_store_last_lsn(nd->store);
 	for (uint32_t i = 0; i < count; i++) {
 		struct msg *g = pool_msg_alloc(nd);
 		if (!g)
@@ -166,7 +171,10 @@ static void resend(struct node *nd, uint8_t t, const struct xfer *pending, uint3
 		g->cmd.stock = (struct cmd_stock){.event_id = pending[i].event_id,
 						  .tier = pending[i].tier, .qty = pending[i].qty,
 						  .transfer_id = pending[i].transfer_id};
-		pool_send(nd, g, t);
+		g->at = t;
+		g->forward = 1;
+		g->wait_lsn = upto;
+		pool_when_durable(nd, g);
 	}
 }
 
