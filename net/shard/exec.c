@@ -108,7 +108,7 @@ void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, stru
 	m->cmd.type = CMD_HOLD;
 	m->cmd.hold.event_id = event_id;
 	m->score = code_index;
-	pool_send(nd, m, owner);
+	pool_send_durable(nd, m, owner);
 }
 
 /* The home node forgets units the customer no longer has here. */
@@ -129,7 +129,7 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 	u->cmd.hold.event_id = event_id;
 	u->cmd.hold.customer_id = customer_id;
 	u->cmd.hold.qty = (uint8_t)units;
-	pool_send(nd, u, home);
+	pool_send_durable(nd, u, home);
 }
 
 /* A hold that used a presale code ended here: its owner, if another
@@ -211,6 +211,14 @@ bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, u
 	return local_units(nd, event_id, customer_id) + remote + qty > limit;
 }
 
+/* An owner's answer from its counts leaves once everything it appended is
+ * durable: the counts may already show a release a crash could undo. */
+static void answer_durable(struct node *nd, struct msg *m)
+{
+	m->wait_lsn = shard_store_last_lsn(nd->store);
+	exec_finish(nd, m);
+}
+
 /* Home node, before a hold that may be taken on another node: marks a
  * best-available hold's idempotency key in flight (a second request with
  * the same key meanwhile is told `overloaded`: retry), then counts the
@@ -234,7 +242,7 @@ static void reserve(struct node *nd, struct msg *m)
 		counts_add(ct, h->event_id, h->customer_id, mark, -1);
 		m->res.status = ST_OVERLOADED;
 	}
-	pool_return(nd, m);
+	answer_durable(nd, m);
 }
 
 /* Home node: a hold that reserved here ended its request: units back
@@ -266,7 +274,7 @@ static void code_take(struct node *nd, struct msg *m)
 	memset(&m->res, 0, sizeof m->res);
 	m->res.status = st;
 	m->score = st == ST_OK ? idx : PRESALE_CODE_NONE;
-	pool_return(nd, m);
+	answer_durable(nd, m);
 }
 
 /* Event home, before units are placed (TIER_ADD, SECTION_LOAD): room for
@@ -285,7 +293,7 @@ static void units_take(struct node *nd, struct msg *m)
 		m->res.status = ST_EVENT_FULL;
 	else if (counts_add(ct, ev, EVENT_UNITS, 1, asked))
 		m->res.status = ST_OVERLOADED;
-	pool_return(nd, m);
+	answer_durable(nd, m);
 }
 
 static void units_give(struct node *nd, struct msg *m)

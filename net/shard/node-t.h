@@ -67,6 +67,7 @@ struct msg {
 	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
 	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
 	uint8_t code_taken; /* MSG_EXEC of a hold: its presale code's owner counted it */
+	uint8_t code_over;  /* MSG_EXEC of a hold: the code is used up unless a replay */
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;     /* on its way back to its owner */
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
@@ -116,6 +117,7 @@ struct req {
 	uint8_t code_owner; /* the presale code's owner, NIL8: no code or one shard */
 	uint8_t code_index; /* the code the owner counted, PRESALE_CODE_NONE: none */
 	bool code_asked;    /* the owner answered */
+	bool code_over;     /* the owner said: used up, unless it is a replay */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
 	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums */

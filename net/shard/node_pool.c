@@ -123,7 +123,7 @@ struct req *pool_req_alloc(struct node *nd)
 	r->reserved = r->have_res = r->keyed = r->over_limit = false;
 	r->replay_at = r->code_owner = NIL8;
 	r->code_index = PRESALE_CODE_NONE;
-	r->code_asked = r->units_taken = false;
+	r->code_asked = r->units_taken = r->code_over = false;
 	r->units_asked = r->units_placed = 0;
 	r->big = NULL;
 	/* the head only: every path writes the rest before a reply reads it
@@ -178,6 +178,14 @@ void pool_send(struct node *nd, struct msg *m, uint8_t to)
 	m->at = to;
 	m->back = 0;
 	deliver(nd, m, to);
+}
+
+void pool_send_durable(struct node *nd, struct msg *m, uint8_t to)
+{
+	m->at = to;
+	m->forward = 1;
+	m->wait_lsn = shard_store_last_lsn(nd->store);
+	pool_when_durable(nd, m);
 }
 
 void pool_return(struct node *nd, struct msg *m)

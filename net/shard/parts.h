@@ -28,6 +28,10 @@ void pool_big_free(struct node *nd, uint8_t *big);
 struct req *pool_req_alloc(struct node *nd);
 /* m goes to node `to` (the local inbox when it is this node). */
 void pool_send(struct node *nd, struct msg *m, uint8_t to);
+/* m goes to node `to` once everything this node appended so far is
+ * durable: news of a change (a release that gives units back) never runs
+ * ahead of the change, which a crash could still take back. */
+void pool_send_durable(struct node *nd, struct msg *m, uint8_t to);
 /* m goes back to its owner. */
 void pool_return(struct node *nd, struct msg *m);
 /* m leaves once everything up to m->wait_lsn is durable: returned to its

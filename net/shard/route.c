@@ -158,6 +158,7 @@ static void hold_at(struct node *nd, struct req *r, uint8_t at, struct msg *m)
 	m->reserved = r->reserved;
 	m->over_limit = r->over_limit;
 	m->code_taken = r->code_index != PRESALE_CODE_NONE;
+	m->code_over = r->code_over;
 	m->cmd = r->cmd;
 	r->pending++;
 	pool_send(nd, m, at);
@@ -211,8 +212,11 @@ static void settle(struct node *nd, struct req *r, struct msg *m)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
 	uint8_t home = node_home(nd->n, h->customer_id);
-	bool taken = r->res.status == ST_OK && !r->res.replayed;
-	bool low_here = r->step == STEP_HOLD && r->tier_free;
+	/* an outcome unknown may be on disk: its units and code use stay
+	 * counted (the counts are rebuilt from what is durable at restart) */
+	bool taken = (r->res.status == ST_OK && !r->res.replayed) ||
+		     r->res.status == ST_OUTCOME_UNKNOWN;
+	bool low_here = r->step == STEP_HOLD && r->tier_free && r->res.status == ST_OK;
 	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
 	/* the code's owner counted a use that no other node's core now has */
 	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
@@ -312,6 +316,13 @@ static void reserved(struct node *nd, struct req *r, struct msg *m)
 static void code_taken(struct node *nd, struct req *r, struct msg *m)
 {
 	r->code_asked = true;
+	/* with an idempotency key an exhausted code waits: a retry of a hold
+	 * taken with it must get that hold */
+	if (m->res.status == ST_PRESALE_CODE_EXHAUSTED && r->cmd.hold.idem_key) {
+		r->code_over = true;
+		hold_next(nd, r, m);
+		return;
+	}
 	if (m->res.status != ST_OK) {
 		refuse_hold(nd, r, m->res.status, m);
 		return;
@@ -341,8 +352,8 @@ static void probed(struct node *nd, struct req *r, struct msg *m)
 		hold_at(nd, r, r->replay_at, m);
 		return;
 	}
-	if (r->over_limit) {
-		refuse_hold(nd, r, ST_CUSTOMER_LIMIT, m);
+	if (r->over_limit || r->code_over) {
+		refuse_hold(nd, r, r->over_limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED, m);
 		return;
 	}
 	int k = next_candidate(nd, r);

@@ -22,6 +22,8 @@ static bool code_over(struct node *nd, const struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
 	uint8_t idx;
+	if (m->code_over)
+		return true; /* the code's owner said so */
 	if (nd->n == 1 || m->code_taken || !h->code_len)
 		return false;
 	if (exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len)) != nd->id)
