@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -123,6 +124,14 @@ static uint64_t sell_out(struct core *c, struct cmd_event *e, uint32_t units)
 	return tickets;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void print_row(const char *what, struct mem m)
 {
 	printf("%-34s %12.1f %12.1f %14" PRIu64 "\n", what, m.rss_bytes / 1048576.0,
@@ -137,7 +146,7 @@ int main(int argc, char **argv)
 	struct cmd retire = { .type = CMD_EVENT_RETIRE };
 	struct result res;
 	struct mem empty, sold, retired, again;
-	uint64_t tickets;
+	uint64_t tickets, t0, retire_ns;
 
 	if (!c || units == 0 || units > EVENT_UNITS_MAX) {
 		fprintf(stderr, "usage: bench-retire [units, 1..%u]\n", EVENT_UNITS_MAX);
@@ -148,12 +157,15 @@ int main(int argc, char **argv)
 	event_state(c, &e, CMD_EVENT_UPDATE, EVENT_CLOSED);
 	sold = measure(c);
 	retire.query.event_id = e.event_id;
+	t0 = now_ns();
 	must(exec(c, &retire, &res), "retire");
+	retire_ns = now_ns() - t0;
 	retired = measure(c);
 	e = (struct cmd_event){ .event_id = 2 };
 	sell_out(c, &e, units);
 	again = measure(c);
-	printf("%u-unit GA event, %" PRIu64 " tickets issued\n", units, tickets);
+	printf("%u-unit GA event, %" PRIu64 " tickets issued; EVENT_RETIRE took %.2f ms\n", units,
+	       tickets, retire_ns / 1e6);
 	printf("%-34s %12s %12s %14s\n", "", "RSS MiB", "malloc MiB", "state bytes");
 	print_row("empty shard", empty);
 	print_row("sold out and closed", sold);
@@ -162,8 +174,9 @@ int main(int argc, char **argv)
 	printf("{\"units\":%u,\"tickets\":%" PRIu64 ",\"rss_sold\":%" PRIu64
 	       ",\"rss_retired\":%" PRIu64 ",\"heap_sold\":%" PRIu64 ",\"heap_retired\":%" PRIu64
 	       ",\"state_sold\":%" PRIu64 ",\"state_retired\":%" PRIu64 ",\"rss_again\":%" PRIu64
-	       "}\n", units, tickets, sold.rss_bytes, retired.rss_bytes, sold.heap_bytes,
-	       retired.heap_bytes, sold.state_bytes, retired.state_bytes, again.rss_bytes);
+	       ",\"retire_ms\":%.3f}\n", units, tickets, sold.rss_bytes, retired.rss_bytes, sold.heap_bytes,
+	       retired.heap_bytes, sold.state_bytes, retired.state_bytes, again.rss_bytes,
+	       retire_ns / 1e6);
 	core_destroy(c);
 	return 0;
 }
