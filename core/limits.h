@@ -28,11 +28,11 @@
 
 /* Retired events one shard remembers (core/retire.c): id, name, final
  * statistics per tier and channel and availability totals, so the id is
- * never created again and queries still answer. A summary keeps the tiers
- * up to its highest defined one, about 230 bytes each: a typical 5-tier
- * event is ~1.3 KiB, the worst (32 tiers) ~7.5 KiB, so the table is at
- * most ~30 MiB per shard and far less in practice; 4096 is ten on-sales a
- * day for a year. Full: EVENT_RETIRE is refused (retired_table_full). */
+ * never created again and queries still answer. A summary is 160 bytes
+ * and 216 per tier up to its highest defined one: a typical 5-tier event
+ * is ~1.2 KiB, the worst (32 tiers) ~6.9 KiB, so the table is at most
+ * ~28 MiB per shard and ~5 MiB in practice; 4096 is ten on-sales a day
+ * for a year. Full: EVENT_RETIRE is refused (retired_table_full). */
 #ifndef RETIRED_MAX
 #define RETIRED_MAX 4096u
 #endif
