@@ -48,8 +48,9 @@ enum status core_apply(struct core *c, const uint8_t *body, size_t len);
  * (derived state, not part of the hash). Execute the command to expire it. */
 int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd);
 
-/* The ids of the shard's events, in creation order, into out[cap]; returns
- * how many there are (may exceed cap). */
+/* The ids of the shard's live events, in table order (creation order until
+ * a retirement moves the last event into the freed index), into out[cap];
+ * returns how many there are (may exceed cap). */
 uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap);
 
 /* The ids of the shard's retired events (EVENT_RETIRE), in retirement
