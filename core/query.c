@@ -62,11 +62,11 @@ static void view_tiers(uint32_t event_id, const struct tier *tiers, unsigned cou
 	v->event_id = event_id;
 	v->tier_count = 0;
 	for (unsigned i = 0; i < TIERS_MAX; i++) {
-		const struct tier *t = &tiers[i];
+		const struct tier *t = i < count ? &tiers[i] : NULL;
 		struct tier_view *tv = &v->tiers[i];
 
 		memset(tv, 0, sizeof *tv);
-		if (i >= count || !t->defined)
+		if (!t || !t->defined)
 			continue;
 		v->tier_count = (uint8_t)(i + 1);
 		tv->defined = 1;
