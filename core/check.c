@@ -298,6 +298,8 @@ const char *core_check_invariants(const struct core *c)
 
 	if (xfer)
 		return xfer;
+	if ((xfer = retired_check(c)))
+		return xfer;
 	for (uint32_t i = 0; i < c->event_count; i++) {
 		const char *bad = check_event(c->events[i]);
 

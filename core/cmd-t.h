@@ -22,6 +22,7 @@ enum cmd_type {
 	CMD_TIER_ADD = 3,
 	CMD_SECTION_LOAD = 4,
 	CMD_PRESALE_CODE_ADD = 5,
+	CMD_EVENT_RETIRE = 6, /* a closed event's tables freed, its summary kept */
 	/* sales: change state */
 	CMD_HOLD = 10,
 	CMD_HOLD_EXTEND = 11,
@@ -173,7 +174,7 @@ struct xfer {
 #define XFER_TAKER(id) ((uint8_t)((id) >> 48))
 #define XFER_SEQ(id) ((id) & XFER_SEQ_MASK)
 
-struct cmd_query {
+struct cmd_query { /* also EVENT_RETIRE: only event_id */
 	uint32_t event_id;
 	uint8_t tier;
 	uint64_t customer_id;
@@ -264,6 +265,7 @@ struct event_view {
 	uint32_t live_holds;
 	uint32_t tickets_issued;
 	uint16_t section_count;
+	uint8_t retired; /* answered from the summary a retirement kept */
 };
 
 struct customer_view {

@@ -23,9 +23,10 @@ struct core *core_create(uint8_t shard_id)
 		return NULL;
 	c->shard_id = shard_id;
 	c->peers = calloc(SHARDS_MAX, sizeof *c->peers);
-	if (!c->peers || htab_init(&c->event_index, EVENTS_MAX)) {
-		free(c->peers);
-		free(c);
+	c->retired = calloc(RETIRED_MAX, sizeof *c->retired);
+	if (!c->peers || !c->retired || htab_init(&c->event_index, EVENTS_MAX) ||
+	    htab_init(&c->retired_index, RETIRED_MAX)) {
+		core_destroy(c);
 		return NULL;
 	}
 	return c;
@@ -37,7 +38,11 @@ void core_destroy(struct core *c)
 		return;
 	for (uint32_t i = 0; i < c->event_count; i++)
 		event_free(c->events[i]);
+	for (uint32_t i = 0; c->retired && i < c->retired_count; i++)
+		free(c->retired[i]);
 	htab_fini(&c->event_index);
+	htab_fini(&c->retired_index);
+	free(c->retired);
 	free(c->peers);
 	free(c);
 }
@@ -47,6 +52,13 @@ uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap)
 	for (uint32_t i = 0; i < c->event_count && i < cap; i++)
 		out[i] = c->events[i]->cfg.event_id;
 	return c->event_count;
+}
+
+uint32_t core_retired_ids(const struct core *c, uint32_t *out, uint32_t cap)
+{
+	for (uint32_t i = 0; i < c->retired_count && i < cap; i++)
+		out[i] = c->retired[i]->cfg.event_id;
+	return c->retired_count;
 }
 
 uint8_t core_shard_id(const struct core *c)
@@ -62,6 +74,7 @@ static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *aler
 	case CMD_TIER_ADD: return apply_tier(c, r, alerts);
 	case CMD_SECTION_LOAD: return apply_section(c, r, alerts);
 	case CMD_PRESALE_CODE_ADD: return apply_code(c, r);
+	case CMD_EVENT_RETIRE: return apply_retire(c, r);
 	case CMD_HOLD: return apply_hold(c, r, alerts);
 	case CMD_HOLD_EXTEND:
 	case CMD_HOLD_RELEASE:
@@ -70,8 +83,11 @@ static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *aler
 	case CMD_REDEEM:
 	case CMD_REFUND:
 	case CMD_EXCHANGE: return apply_ticket(c, r, alerts);
-	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
+		if (!event_find(c, r->event_id) && retired_find(c, r->event_id))
+			return apply_retired_in(c, r);
+		return apply_stock(c, r, alerts);
+	case CMD_STOCK_OUT:
 	case CMD_STOCK_ACK: return apply_stock(c, r, alerts);
 	}
 	return ST_RECORD_INVALID;
@@ -88,12 +104,15 @@ enum status core_apply(struct core *c, const uint8_t *body, size_t len)
 static enum status plan(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
 			struct result *res)
 {
+	enum status st;
+
 	switch (cmd->type) {
 	case CMD_EVENT_CREATE:
 	case CMD_EVENT_UPDATE: return plan_event(c, cmd, now, r);
 	case CMD_TIER_ADD: return plan_tier(c, cmd, r);
 	case CMD_SECTION_LOAD: return plan_section(c, cmd, r);
 	case CMD_PRESALE_CODE_ADD: return plan_code(c, cmd, r);
+	case CMD_EVENT_RETIRE: return plan_retire(c, cmd, res);
 	case CMD_HOLD: return plan_hold(c, cmd, now, r, res);
 	case CMD_HOLD_EXTEND:
 	case CMD_HOLD_RELEASE:
@@ -102,11 +121,28 @@ static enum status plan(struct core *c, const struct cmd *cmd, uint64_t now, str
 	case CMD_REDEEM:
 	case CMD_REFUND:
 	case CMD_EXCHANGE: return plan_ticket(c, cmd, now, r, res);
-	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
+		st = plan_stock(c, cmd, r, res);
+		/* the taker retired the event first: the units go to its summary */
+		if (st == ST_EVENT_UNKNOWN && retired_find(c, cmd->stock.event_id))
+			st = plan_retired_in(c, cmd, r);
+		return st;
+	case CMD_STOCK_OUT:
 	case CMD_STOCK_ACK: return plan_stock(c, cmd, r, res);
 	}
 	return ST_BAD_COMMAND;
+}
+
+/* A retired event's id refuses every change but these: retiring it again
+ * (an idempotent repeat) and stock moving in or acknowledged. */
+static int refused_as_retired(const struct core *c, const struct cmd *cmd)
+{
+	switch (cmd->type) {
+	case CMD_EVENT_RETIRE:
+	case CMD_STOCK_IN:
+	case CMD_STOCK_ACK: return 0;
+	}
+	return retired_find(c, cmd->event.event_id) != NULL;
 }
 
 /* The result of a change that was applied. */
@@ -158,7 +194,7 @@ enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms,
 	r.type = cmd->type;
 	r.event_id = cmd->event.event_id; /* every command starts with its event id */
 	r.now_ms = now_ms;
-	st = plan(c, cmd, now_ms, &r, res);
+	st = refused_as_retired(c, cmd) ? ST_EVENT_RETIRED : plan(c, cmd, now_ms, &r, res);
 	if (st != ST_OK || res->replayed)
 		return res->status = st;
 	assert(rec->cap >= RECORD_BYTES_MAX);

@@ -48,9 +48,15 @@ enum status core_apply(struct core *c, const uint8_t *body, size_t len);
  * (derived state, not part of the hash). Execute the command to expire it. */
 int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd);
 
-/* The ids of the shard's events, in creation order, into out[cap]; returns
- * how many there are (may exceed cap). */
+/* The ids of the shard's live events, in table order (creation order until
+ * a retirement moves the last event into the freed index), into out[cap];
+ * returns how many there are (may exceed cap). */
 uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap);
+
+/* The ids of the shard's retired events (EVENT_RETIRE), in retirement
+ * order, into out[cap]; returns how many there are (may exceed cap).
+ * Q_EVENT, Q_AVAILABILITY and Q_STATS answer for them from their summary. */
+uint32_t core_retired_ids(const struct core *c, uint32_t *out, uint32_t cap);
 
 /* A 128-bit hash of the whole logical state, independent of memory layout
  * and of how the tables were filled. */
@@ -70,6 +76,7 @@ long core_section_seats(const struct core *c, uint32_t event_id, uint16_t sectio
  * tickets, customer counts agree with holds and tickets). Customer limits are
  * enforced when a hold is taken; lowering an event's limit later does not
  * revoke what customers already have, so limits are not checked here.
+ * Retired summaries are checked too (conserved, nothing held, indexed).
  * Returns NULL when all hold, else a static description of the first broken
  * one. Costs a full scan: for tests, tools and debug builds. */
 const char *core_check_invariants(const struct core *c);

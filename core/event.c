@@ -147,12 +147,14 @@ enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, stru
 	if (cmd->type == CMD_EVENT_CREATE) {
 		if (ev)
 			return ST_EVENT_EXISTS;
+		if (retired_find(c, e->event_id))
+			return ST_EVENT_RETIRED; /* an id is never used twice */
 		if (c->event_count >= EVENTS_MAX)
 			return ST_EVENT_TABLE_FULL;
 		if (e->units_max == 0 || e->units_max > EVENT_UNITS_MAX)
 			return ST_BAD_ARGUMENT;
 	} else if (!ev) {
-		return ST_EVENT_UNKNOWN;
+		return event_missing(c, e->event_id);
 	}
 	r->event = *e;
 	if (ev)
@@ -175,7 +177,7 @@ enum status apply_event(struct core *c, const struct rec *r)
 		return ST_OK;
 	}
 	if (ev || c->event_count >= EVENTS_MAX || r->event.units_max == 0 ||
-	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0)
+	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0 || retired_find(c, r->event_id))
 		return ST_RECORD_INVALID;
 	ev = event_new(&r->event);
 	if (!ev)
@@ -184,7 +186,7 @@ enum status apply_event(struct core *c, const struct rec *r)
 		event_free(ev);
 		return ST_INTERNAL;
 	}
-	ev->slot = (uint8_t)c->event_count;
+	ev->slot = event_slot_pick(c);
 	c->events[c->event_count++] = ev;
 	return ST_OK;
 }

@@ -11,7 +11,7 @@ int core_customers_each(const struct core *c, uint32_t event_id, core_customer_f
 	const struct htab *h;
 
 	if (!ev)
-		return -(int)ST_EVENT_UNKNOWN;
+		return -(int)event_missing(c, event_id);
 	h = &ev->customers;
 	for (uint64_t i = 0; h->slots && i <= h->mask; i++) {
 		int rc;
@@ -33,7 +33,7 @@ enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tie
 	enum status st;
 
 	if (!ev)
-		return ST_EVENT_UNKNOWN;
+		return event_missing(c, event_id);
 	if (tier >= TIERS_MAX || !ev->tiers[tier].defined)
 		return ST_TIER_UNKNOWN;
 	if (ev->tiers[tier].kind != TIER_RESERVED)
@@ -113,7 +113,7 @@ enum status core_code_window(const struct core *c, const struct cmd_hold *h, uin
 	const struct event *ev = event_find(c, h->event_id);
 
 	*code_index = PRESALE_CODE_NONE;
-	return ev ? hold_check_window(ev, h, now_ms, code_index) : ST_EVENT_UNKNOWN;
+	return ev ? hold_check_window(ev, h, now_ms, code_index) : event_missing(c, h->event_id);
 }
 
 uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max)

@@ -26,6 +26,17 @@
 #define EVENTS_MAX 256
 #endif
 
+/* Retired events one shard remembers (core/retire.c): id, name, final
+ * statistics per tier and channel and availability totals, so the id is
+ * never created again and queries still answer. A summary is 160 bytes
+ * and 216 per tier up to its highest defined one: a typical 5-tier event
+ * is ~1.2 KiB, the worst (32 tiers) ~6.9 KiB, so the table is at most
+ * ~28 MiB per shard and ~5 MiB in practice; 4096 is ten on-sales a day
+ * for a year. Full: EVENT_RETIRE is refused (retired_table_full). */
+#ifndef RETIRED_MAX
+#define RETIRED_MAX 4096u
+#endif
+
 /* Tiers (price levels) per event: a tier index fits a byte, and per-event
  * bitmasks of tiers (low-stock alerts) fit a uint32_t. */
 #ifndef TIERS_MAX
@@ -176,6 +187,8 @@
 
 static_assert(SHARDS_MAX <= 256, "shard id is stored in 8 bits");
 static_assert(EVENTS_MAX <= 256, "event slot is stored in 8 bits of ids");
+static_assert(RETIRED_MAX >= EVENTS_MAX && RETIRED_MAX <= (1u << 16),
+	      "a full event table can retire; the retired table and its index stay small");
 static_assert(HOLD_TTL_MS_MAX <= HOLD_LIFETIME_MS_MAX, "one TTL fits a hold's lifetime");
 static_assert(TIERS_MAX <= 32, "tier bitmasks are uint32_t");
 static_assert(ROW_SEATS_MAX % 64 == 0 && ROW_SEATS_MAX <= 256,

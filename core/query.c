@@ -1,5 +1,6 @@
 /*
- * query.c — read-only commands and the views results are made of.
+ * query.c — read-only commands and the views results are made of; a
+ * retired event's from its summary (retire.c).
  */
 #include <string.h>
 
@@ -52,18 +53,20 @@ static void view_event(const struct event *ev, struct event_view *v)
 	v->live_holds = ev->live_holds;
 	v->tickets_issued = ev->tickets_issued;
 	v->section_count = ev->section_count;
+	v->retired = 0;
 }
 
-static void view_availability(const struct event *ev, struct availability_view *v)
+static void view_tiers(uint32_t event_id, const struct tier *tiers, unsigned count,
+		       struct availability_view *v)
 {
-	v->event_id = ev->cfg.event_id;
+	v->event_id = event_id;
 	v->tier_count = 0;
 	for (unsigned i = 0; i < TIERS_MAX; i++) {
-		const struct tier *t = &ev->tiers[i];
+		const struct tier *t = i < count ? &tiers[i] : NULL;
 		struct tier_view *tv = &v->tiers[i];
 
 		memset(tv, 0, sizeof *tv);
-		if (!t->defined)
+		if (!t || !t->defined)
 			continue;
 		v->tier_count = (uint8_t)(i + 1);
 		tv->defined = 1;
@@ -79,20 +82,69 @@ static void view_availability(const struct event *ev, struct availability_view *
 	}
 }
 
+static enum status view_stats(uint32_t event_id, const struct tier *tiers, unsigned count,
+			      uint8_t tier, struct stats_view *v)
+{
+	if (tier >= count || !tiers[tier].defined)
+		return ST_TIER_UNKNOWN;
+	v->event_id = event_id;
+	v->tier = tier;
+	for (unsigned i = 0; i < CHANNELS; i++) {
+		const struct channel_counts *k = &tiers[tier].ch[i];
+		struct channel_stats *s = &v->channels[i];
+
+		s->held = k->held;
+		s->sold = k->sold;
+		s->revenue_minor = k->revenue_minor;
+		s->redeemed = k->redeemed;
+		s->refunded = k->refunded;
+	}
+	return ST_OK;
+}
+
+/* A retired event answers the event, availability and statistics queries
+ * from its summary; the others asked of its holds, tickets and customers,
+ * whose tables are gone, are refused with ST_EVENT_RETIRED. */
+static enum status query_retired(const struct retired *rt, const struct cmd *cmd,
+				 struct result *res)
+{
+	switch (cmd->type) {
+	case CMD_Q_EVENT:
+		memset(&res->event, 0, sizeof res->event);
+		res->event.event = rt->cfg;
+		res->event.units_placed = rt->units_placed;
+		res->event.seat_count = rt->seat_count;
+		res->event.tickets_issued = rt->tickets_issued;
+		res->event.section_count = rt->section_count;
+		res->event.retired = 1;
+		return ST_OK;
+	case CMD_Q_AVAILABILITY:
+		view_tiers(rt->cfg.event_id, rt->tiers, rt->tier_count, &res->avail);
+		return ST_OK;
+	case CMD_Q_STATS:
+		return view_stats(rt->cfg.event_id, rt->tiers, rt->tier_count, cmd->query.tier,
+				  &res->stats);
+	}
+	return ST_EVENT_RETIRED;
+}
+
 enum status query(const struct core *c, const struct cmd *cmd, struct result *res)
 {
 	const struct event *ev = event_find(c, cmd->query.event_id);
 	const struct hold *h;
 	uint32_t index;
 
-	if (!ev)
-		return ST_EVENT_UNKNOWN;
+	if (!ev) {
+		const struct retired *rt = retired_find(c, cmd->query.event_id);
+
+		return rt ? query_retired(rt, cmd, res) : ST_EVENT_UNKNOWN;
+	}
 	switch (cmd->type) {
 	case CMD_Q_EVENT:
 		view_event(ev, &res->event);
 		return ST_OK;
 	case CMD_Q_AVAILABILITY:
-		view_availability(ev, &res->avail);
+		view_tiers(ev->cfg.event_id, ev->tiers, TIERS_MAX, &res->avail);
 		return ST_OK;
 	case CMD_Q_HOLD:
 	case CMD_Q_ORDER:
@@ -107,21 +159,7 @@ enum status query(const struct core *c, const struct cmd *cmd, struct result *re
 		view_ticket(c, ev, index, &res->ticket);
 		return ST_OK;
 	case CMD_Q_STATS:
-		if (cmd->query.tier >= TIERS_MAX || !ev->tiers[cmd->query.tier].defined)
-			return ST_TIER_UNKNOWN;
-		res->stats.event_id = ev->cfg.event_id;
-		res->stats.tier = cmd->query.tier;
-		for (unsigned i = 0; i < CHANNELS; i++) {
-			const struct channel_counts *k = &ev->tiers[cmd->query.tier].ch[i];
-			struct channel_stats *s = &res->stats.channels[i];
-
-			s->held = k->held;
-			s->sold = k->sold;
-			s->revenue_minor = k->revenue_minor;
-			s->redeemed = k->redeemed;
-			s->refunded = k->refunded;
-		}
-		return ST_OK;
+		return view_stats(ev->cfg.event_id, ev->tiers, TIERS_MAX, cmd->query.tier, &res->stats);
 	case CMD_Q_CUSTOMER:
 		res->customer.event_id = ev->cfg.event_id;
 		res->customer.customer_id = cmd->query.customer_id;

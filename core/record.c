@@ -25,6 +25,7 @@ static const char *const type_names[CMD_TYPE_MAX] = {
 	[CMD_TIER_ADD] = "tier_add",
 	[CMD_SECTION_LOAD] = "section_load",
 	[CMD_PRESALE_CODE_ADD] = "presale_code_add",
+	[CMD_EVENT_RETIRE] = "event_retire",
 	[CMD_HOLD] = "hold",
 	[CMD_HOLD_EXTEND] = "hold_extend",
 	[CMD_HOLD_RELEASE] = "hold_release",
@@ -355,6 +356,8 @@ enum status rec_decode(const uint8_t *buf, size_t len, struct rec *r)
 		return get_section(p, n, r);
 	if (r->type == CMD_HOLD)
 		return get_hold(p, n, r);
+	if (r->type == CMD_EVENT_RETIRE)
+		return n == 0 ? ST_OK : ST_RECORD_INVALID;
 	if (fixed_len(r->type) == 0 || n != fixed_len(r->type))
 		return ST_RECORD_INVALID;
 	return get_fixed(p, r);

@@ -39,6 +39,8 @@
  * PRESALE_CODE_ADD (40)
  *     0    1 code_index   1 3 reserved   4 4 use_limit   8 32 code_hash (BLAKE2b-256)
  *
+ * EVENT_RETIRE (0): no payload; the summary kept is derived from the state
+ *
  * HOLD (40 + 4 x qty when the tier is reserved)
  *     0    8 hold_id    8 8 customer_id   16 8 idem_key   24 8 expires_at_ms
  *    32    1 tier      33 1 channel      34 1 qty        35 1 code_index (0xff: none)

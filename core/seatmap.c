@@ -303,7 +303,7 @@ long core_section_seats(const struct core *c, uint32_t event_id, uint16_t sectio
 	const struct section *sec;
 
 	if (!ev)
-		return -(long)ST_EVENT_UNKNOWN;
+		return -(long)event_missing(c, event_id);
 	if (!ev->sections || section >= SECTIONS_MAX || !ev->sections[section].defined)
 		return -(long)ST_SEAT_UNKNOWN;
 	sec = &ev->sections[section];

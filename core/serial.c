@@ -10,16 +10,21 @@
  * read by the same code that builds it live, so a state read back from a
  * snapshot hashes exactly as the state that wrote it.
  *
- * Stream (version 2):
- *   u32 version, u8 shard_id, u32 event_count, then per event:
- *   config, units_placed, 32 tiers, presale codes, seat map (sections, rows,
- *   seats), holds (slots in order, with the ended-hold queue and each order's
- *   ticket chain), tickets (slots in order, with the reusable-slot queue);
+ * Stream (version 4):
+ *   u32 version, u8 shard_id, u8 slot_next, u32 event_count, then per
+ *   event: config, u8 slot (in ids), units_placed, 32 tiers, presale codes,
+ *   seat map (sections, rows, seats), holds (slots in order, with the
+ *   ended-hold queue and each order's ticket chain), tickets (slots in
+ *   order, with the reusable-slot queue);
+ *   then u32 retired_count, per retired event in retirement order: config,
+ *   u32 units_placed, seat_count, tickets_issued, u16 section_count, u8
+ *   tier_count and that many tiers;
  *   then u8 count of peers with stock transfers, per peer: u8 peer, u64
  *   out_seq, acked_seq, in_seq, and each pending transfer (u64 id, u32
  *   event, u32 qty, u8 tier) from acked_seq + 1 to out_seq.
  * Version 2 made ticket slots reusable (ids from the order, chains, queue);
- * version 3 added the stock transfers.
+ * version 3 added the stock transfers; version 4 retired events (and event
+ * slots apart from table indexes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +36,7 @@
 #include "core/serial.h"
 #include "core/state.h"
 
-#define SERIAL_VERSION 3
+#define SERIAL_VERSION 4
 
 struct walk {
 	int reading;
@@ -258,6 +263,7 @@ static void walk_tickets(struct walk *w, struct event *ev)
 
 static void walk_event(struct walk *w, struct event *ev)
 {
+	F(w, ev->slot);
 	F(w, ev->units_placed);
 	for (unsigned i = 0; i < TIERS_MAX; i++)
 		walk_tier(w, &ev->tiers[i]);
@@ -272,6 +278,68 @@ static void walk_event(struct walk *w, struct event *ev)
 	walk_seatmap(w, ev);
 	walk_holds(w, ev);
 	walk_tickets(w, ev);
+}
+
+static void walk_retired(struct walk *w, struct retired *rt)
+{
+	F(w, rt->units_placed);
+	F(w, rt->seat_count);
+	F(w, rt->tickets_issued);
+	F(w, rt->section_count);
+	for (uint8_t i = 0; i < rt->tier_count; i++)
+		walk_tier(w, &rt->tiers[i]);
+}
+
+static struct retired *read_retired(struct walk *w)
+{
+	struct cmd_event cfg = { 0 };
+	uint8_t count = 0;
+	struct retired *rt;
+
+	walk_cfg(w, &cfg);
+	F(w, count);
+	if (w->bad || cfg.event_id == 0 || cfg.state != EVENT_CLOSED || count > TIERS_MAX) {
+		fail(w, "retired event out of range");
+		return NULL;
+	}
+	rt = retired_new(count);
+	if (!rt) {
+		fail(w, "out of memory");
+		return NULL;
+	}
+	rt->cfg = cfg;
+	rt->tier_count = count;
+	walk_retired(w, rt);
+	return rt;
+}
+
+/* Retired summaries (core/retire.c), in retirement order. */
+static void walk_retireds(struct walk *w, struct core *c)
+{
+	uint32_t count = c->retired_count;
+
+	F(w, count);
+	if (count > RETIRED_MAX)
+		{ fail(w, "too many retired events"); return; }
+	for (uint32_t i = 0; i < count && !w->bad; i++) {
+		struct retired *rt = w->reading ? read_retired(w) : c->retired[i];
+
+		if (!w->reading) {
+			walk_cfg(w, &rt->cfg);
+			F(w, rt->tier_count);
+			walk_retired(w, rt);
+			continue;
+		}
+		if (!rt)
+			return;
+		if (w->bad || event_find(c, rt->cfg.event_id) ||
+		    !htab_insert(&c->retired_index, rt->cfg.event_id, c->retired_count)) {
+			free(rt);
+			fail(w, "duplicate retired event");
+			return;
+		}
+		c->retired[c->retired_count++] = rt;
+	}
 }
 
 static int xfer_active(const struct xfer_peer *p)
@@ -322,17 +390,19 @@ static void walk_xfers(struct walk *w, struct core *c)
 static void walk_writing(const struct core *c, struct walk *w)
 {
 	uint32_t version = SERIAL_VERSION;
-	uint8_t shard = c->shard_id;
+	uint8_t shard = c->shard_id, slot_next = c->slot_next;
 	uint32_t count = c->event_count;
 
 	F(w, version);
 	F(w, shard);
+	F(w, slot_next);
 	F(w, count);
 	for (uint32_t i = 0; i < c->event_count; i++) {
 		walk_cfg(w, &c->events[i]->cfg);
 		walk_event(w, c->events[i]);
 	}
-	walk_xfers(w, (struct core *)c); /* writing: reads it only */
+	walk_retireds(w, (struct core *)c); /* writing: reads it only */
+	walk_xfers(w, (struct core *)c);
 	if (w->len)
 		w->sink->write(w->sink->ctx, w->buf, w->len);
 }
@@ -434,19 +504,30 @@ static struct event *read_event(struct walk *w)
 	return ev;
 }
 
+static int slot_taken(const struct core *c, uint8_t slot)
+{
+	for (uint32_t i = 0; i < c->event_count; i++)
+		if (c->events[i]->slot == slot)
+			return 1;
+	return 0;
+}
+
 struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 {
 	struct walk w = { .reading = 1, .in = p, .end = p + len };
 	uint32_t version = 0, count = 0;
-	uint8_t shard = 0;
+	uint8_t shard = 0, slot_next = 0;
 	struct core *c;
 
 	F(&w, version);
 	F(&w, shard);
+	F(&w, slot_next);
 	F(&w, count);
 	if (!w.bad && (version != SERIAL_VERSION || count > EVENTS_MAX))
 		fail(&w, "unknown version or too many events");
 	c = w.bad ? NULL : core_create(shard);
+	if (c)
+		c->slot_next = slot_next;
 	for (uint32_t i = 0; c && !w.bad && i < count; i++) {
 		struct event *ev = read_event(&w);
 
@@ -458,9 +539,15 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 			fail(&w, "duplicate event");
 			break;
 		}
-		ev->slot = (uint8_t)c->event_count;
+		if (slot_taken(c, ev->slot)) {
+			event_free(ev);
+			fail(&w, "two events with one slot");
+			break;
+		}
 		c->events[c->event_count++] = ev;
 	}
+	if (c && !w.bad)
+		walk_retireds(&w, c);
 	if (c && !w.bad)
 		walk_xfers(&w, c);
 	if (!w.bad && w.in != w.end)

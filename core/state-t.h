@@ -203,13 +203,30 @@ struct xfer_peer {
 	struct xfer pending[XFER_PENDING_MAX];
 };
 
+/* What a retired event leaves behind (core/retire.c): its config as it was
+ * closed, its counts, and its tiers 0 .. tier_count - 1 as they stood (held
+ * 0, no seat-map order). Stock moved in after retirement (a transfer given
+ * before the giver retired it too) is added to its tier, so capacity over
+ * shards still adds up. */
+struct retired {
+	struct cmd_event cfg;
+	uint32_t units_placed, seat_count, tickets_issued;
+	uint16_t section_count;
+	uint8_t tier_count;
+	struct tier tiers[]; /* tier_count */
+};
+
 struct core {
 	uint8_t shard_id;
+	uint8_t slot_next; /* event slot (in ids) the next event tries first */
 	struct xfer_peer *peers; /* SHARDS_MAX */
-	uint32_t event_count;
+	uint32_t event_count; /* events[0, count) are live; retiring one moves the last into its index */
 	uint32_t last_event; /* index of the event found last (a cache) */
 	struct htab event_index; /* event id -> index in events */
 	struct event *events[EVENTS_MAX];
+	uint32_t retired_count; /* retired[0, count), in retirement order; never removed */
+	struct htab retired_index; /* event id -> index in retired */
+	struct retired **retired; /* RETIRED_MAX */
 };
 
 #endif

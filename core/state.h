@@ -106,6 +106,19 @@ enum status plan_stock(struct core *c, const struct cmd *cmd, struct rec *r, str
 enum status apply_stock(struct core *c, const struct rec *r, uint32_t *alerts);
 const char *stock_check(const struct core *c);
 
+/* Retired events (retire.c). retired_find: the summary, NULL when the id
+ * was never retired here. event_missing: the status for an id with no live
+ * event (ST_EVENT_RETIRED or ST_EVENT_UNKNOWN). */
+struct retired *retired_find(const struct core *c, uint32_t event_id);
+enum status event_missing(const struct core *c, uint32_t event_id);
+struct retired *retired_new(uint8_t tier_count);
+uint8_t event_slot_pick(struct core *c); /* a slot no live event has; advances slot_next */
+enum status plan_retire(struct core *c, const struct cmd *cmd, struct result *res);
+enum status apply_retire(struct core *c, const struct rec *r);
+enum status plan_retired_in(const struct core *c, const struct cmd *cmd, struct rec *r);
+enum status apply_retired_in(struct core *c, const struct rec *r);
+const char *retired_check(const struct core *c);
+
 /* queries and views */
 enum status query(const struct core *c, const struct cmd *cmd, struct result *res);
 void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v);

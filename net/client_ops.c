@@ -179,6 +179,14 @@ int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *cod
 	return onsale_call(c, &cmd, res);
 }
 
+int onsale_event_retire(struct onsale *c, uint32_t event_id, struct result *res)
+{
+	struct cmd cmd = { .type = CMD_EVENT_RETIRE };
+
+	cmd.query.event_id = event_id;
+	return onsale_call(c, &cmd, res);
+}
+
 int onsale_hold(struct onsale *c, const struct cmd_hold *hold, struct result *res)
 {
 	struct cmd cmd = { .type = CMD_HOLD, .hold = *hold };

@@ -248,6 +248,13 @@ int onsale_tier_add(struct onsale *c, const struct cmd_tier *tier, struct result
 int onsale_section_load(struct onsale *c, const struct cmd_section *sec, struct result *res);
 int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code,
 			    uint8_t code_len, uint32_t use_limit, struct result *res);
+/* Frees a closed event's tables on every shard, keeping its summary: its
+ * final statistics and availability still answer Q_STATS, Q_AVAILABILITY
+ * and Q_EVENT (retired = 1); anything else about it is event_retired, and
+ * the id cannot be created again. Refused with event_not_closed,
+ * event_holds_live, event_transfer_pending (retry shortly) or
+ * retired_table_full; retiring a retired event is ok (replayed). */
+int onsale_event_retire(struct onsale *c, uint32_t event_id, struct result *res);
 
 int onsale_hold(struct onsale *c, const struct cmd_hold *hold, struct result *res);
 int onsale_hold_ga(struct onsale *c, uint32_t event_id, uint8_t tier, uint8_t qty,

@@ -173,7 +173,7 @@ static const struct field channel_f[] = {
 static const struct field event_view_f[] = {
 	F(struct event_view, units_placed, 0),	 F(struct event_view, seat_count, 4),
 	F(struct event_view, live_holds, 8),	 F(struct event_view, tickets_issued, 12),
-	F(struct event_view, section_count, 16),
+	F(struct event_view, section_count, 16), F(struct event_view, retired, 18),
 };
 
 static const struct field customer_f[] = {
@@ -291,6 +291,7 @@ static const struct op ops[PROTO_OP_LIMIT] = {
 				    R_ADMIN },
 	[PROTO_OP_PRESALE_CODE_ADD] = { "presale_code_add", CMD_PRESALE_CODE_ADD, RQ_CODE,
 					RP_EMPTY, R_ADMIN },
+	[PROTO_OP_EVENT_RETIRE] = { "event_retire", CMD_EVENT_RETIRE, RQ_QUERY, RP_EMPTY, R_ADMIN },
 	[PROTO_OP_HOLD] = { "hold", CMD_HOLD, RQ_HOLD, RP_HOLD, R_SALES },
 	[PROTO_OP_HOLD_EXTEND] = { "hold_extend", CMD_HOLD_EXTEND, RQ_HOLD_REF, RP_HOLD, R_SALES },
 	[PROTO_OP_HOLD_RELEASE] = { "hold_release", CMD_HOLD_RELEASE, RQ_HOLD_REF, RP_HOLD,

@@ -67,8 +67,9 @@
  *     0    4 event_id    4 4 gate_id   8 8 ticket_id   16 8 fee_minor
  *    24    1 kill       25 1 tier     26 2 reserved   28 4 seat
  *
- * Q_EVENT, Q_AVAILABILITY, Q_STATS, Q_CUSTOMER (16)
+ * Q_EVENT, Q_AVAILABILITY, Q_STATS, Q_CUSTOMER, EVENT_RETIRE (16)
  *     0    4 event_id    4 1 tier   5 3 reserved   8 8 customer_id
+ *   EVENT_RETIRE reads event_id only; tier and customer_id are sent as 0.
  *
  * Q_SECTION_SEATS (8):  0 4 event_id   4 2 section   6 2 reserved
  * HELLO (40):           0 1 role   1 7 reserved   8 32 key
@@ -111,7 +112,9 @@
  * EVENT view: Q_EVENT (168)
  *     0  144 the EVENT_CREATE request body
  *   144    4 units_placed  148 4 seat_count   152 4 live_holds
- *   156    4 tickets_issued 160 2 section_count 162 6 reserved
+ *   156    4 tickets_issued 160 2 section_count 162 1 retired (1: answered
+ *                                                   from a retired event's summary)
+ *   163    5 reserved
  *
  * CUSTOMER view: Q_CUSTOMER (24)
  *     0    4 event_id    4 4 units   8 8 customer_id   16 2 limit
@@ -130,8 +133,8 @@
  *
  * STATS (192): PROTO_STAT_SLOTS x u64, indexed by enum proto_stat
  *
- * EVENT_CREATE, EVENT_UPDATE, TIER_ADD, PRESALE_CODE_ADD, PING: the reply
- * head alone.
+ * EVENT_CREATE, EVENT_UPDATE, EVENT_RETIRE, TIER_ADD, PRESALE_CODE_ADD,
+ * PING: the reply head alone.
  */
 #ifndef ONSALE_PROTO_H
 #define ONSALE_PROTO_H
@@ -168,6 +171,7 @@ enum proto_op {
 	PROTO_OP_TIER_ADD = 0x03,
 	PROTO_OP_SECTION_LOAD = 0x04,
 	PROTO_OP_PRESALE_CODE_ADD = 0x05,
+	PROTO_OP_EVENT_RETIRE = 0x06,
 	PROTO_OP_HOLD = 0x0a,
 	PROTO_OP_HOLD_EXTEND = 0x0b,
 	PROTO_OP_HOLD_RELEASE = 0x0c,

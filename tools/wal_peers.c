@@ -328,33 +328,43 @@ static struct tier_sum *sum_of(struct sums *s, uint32_t event_id, uint8_t tier)
 	return &s->v[s->len++];
 }
 
-/* Capacity in the GA tiers of one shard's state. */
+/* Capacity in the GA tiers of one event on one shard's state (a retired
+ * event's from its summary, which keeps its tiers' capacity). */
+static int add_event_tiers(struct sums *s, struct core *c, unsigned k, uint32_t event_id)
+{
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
+	struct result res;
+	uint8_t none[1];
+	struct rec_buf rb = {none, 0, 0};
+
+	q.query.event_id = event_id;
+	if (core_execute(c, &q, 0, &res, &rb) != ST_OK)
+		return 0;
+	for (uint8_t t = 0; t < res.avail.tier_count && t < TIERS_MAX; t++) {
+		const struct tier_view *v = &res.avail.tiers[t];
+		struct tier_sum *ts;
+
+		if (!v->defined || v->kind != TIER_GA)
+			continue;
+		if (!(ts = sum_of(s, event_id, t)))
+			return -1;
+		ts->in_tiers += v->capacity;
+		ts->defined_on |= 1ull << k;
+	}
+	return 0;
+}
+
+/* Capacity in the GA tiers of one shard's state, live and retired events. */
 static int add_tiers(struct sums *s, struct core *c, unsigned k)
 {
-	static uint32_t ids[EVENTS_MAX];
+	static uint32_t ids[EVENTS_MAX + RETIRED_MAX];
 	uint32_t n = core_event_ids(c, ids, EVENTS_MAX);
 
-	for (uint32_t e = 0; e < n && e < EVENTS_MAX; e++) {
-		struct cmd q = {.type = CMD_Q_AVAILABILITY};
-		struct result res;
-		uint8_t none[1];
-		struct rec_buf rb = {none, 0, 0};
-
-		q.query.event_id = ids[e];
-		if (core_execute(c, &q, 0, &res, &rb) != ST_OK)
-			continue;
-		for (uint8_t t = 0; t < res.avail.tier_count && t < TIERS_MAX; t++) {
-			const struct tier_view *v = &res.avail.tiers[t];
-			struct tier_sum *ts;
-
-			if (!v->defined || v->kind != TIER_GA)
-				continue;
-			if (!(ts = sum_of(s, ids[e], t)))
-				return -1;
-			ts->in_tiers += v->capacity;
-			ts->defined_on |= 1ull << k;
-		}
-	}
+	n = n < EVENTS_MAX ? n : EVENTS_MAX;
+	n += core_retired_ids(c, ids + n, RETIRED_MAX);
+	for (uint32_t e = 0; e < n && e < EVENTS_MAX + RETIRED_MAX; e++)
+		if (add_event_tiers(s, c, k, ids[e]))
+			return -1;
 	return 0;
 }
 

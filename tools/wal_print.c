@@ -70,6 +70,8 @@ static const struct field *const type_fields[CMD_TYPE_MAX] = {
 	[CMD_PRESALE_CODE_ADD] = (const struct field[FIELDS_MAX]){
 		F("code_index", K_UINT, code.code_index), F("use_limit", K_UINT, code.use_limit),
 		F("code_hash", K_HASH, code.hash)},
+	/* no payload: the summary kept is the state's, at this point */
+	[CMD_EVENT_RETIRE] = (const struct field[FIELDS_MAX]){{0}},
 	[CMD_HOLD] = (const struct field[FIELDS_MAX]){
 		F("hold", K_ID, hold.hold_id), F("customer", K_CUST, hold.customer_id),
 		F("tier", K_UINT, hold.tier), F("channel", K_CHANNEL, hold.channel),

@@ -6,7 +6,8 @@
  * and the last LSN.
  *
  * The summary reads the state only through core's queries; the events are
- * every event of the state (core_event_ids), snapshot included.
+ * every event of the state (core_event_ids), snapshot included, then the
+ * retired ones (core_retired_ids), from the summaries their retirement kept.
  */
 #include "tools/wal_tool.h"
 
@@ -56,12 +57,24 @@ static void print_event(FILE *out, struct core *c, uint32_t event_id, uint64_t *
 	fprintf(out, "  event %" PRIu32 " \"%.*s\" %s: units placed %" PRIu32 ", holds live %" PRIu32
 		", tickets issued %" PRIu32 "\n",
 		event_id, NAME_BYTES, e->event.name,
-		e->event.state < EVENT_STATE_COUNT ? state_names[e->event.state] : "unknown",
+		e->retired ? "retired"
+		: e->event.state < EVENT_STATE_COUNT ? state_names[e->event.state] : "unknown",
 		e->units_placed, e->live_holds, e->tickets_issued);
 	*holds += e->live_holds;
 	*tickets += e->tickets_issued;
 	if (ask(c, CMD_Q_AVAILABILITY, event_id, &res) == ST_OK)
 		print_tiers(out, &res.avail);
+}
+
+static void print_retired(FILE *out, struct core *c, uint64_t *tickets)
+{
+	static uint32_t ids[RETIRED_MAX];
+	uint32_t n = core_retired_ids(c, ids, RETIRED_MAX);
+	uint64_t holds = 0;
+
+	fprintf(out, "  retired_events %" PRIu32 "\n", n);
+	for (uint32_t i = 0; i < n && i < RETIRED_MAX; i++)
+		print_event(out, c, ids[i], &holds, tickets);
 }
 
 void wt_summary_print(FILE *out, uint8_t shard, const struct wt_replay *r)
@@ -81,6 +94,7 @@ void wt_summary_print(FILE *out, uint8_t shard, const struct wt_replay *r)
 	fprintf(out, "  events %" PRIu32 "\n", n);
 	for (uint32_t i = 0; i < n; i++)
 		print_event(out, r->core, ids[i], &holds, &tickets);
+	print_retired(out, r->core, &tickets);
 	fprintf(out, "  holds_live %" PRIu64 "\n  tickets_issued %" PRIu64 "\n", holds, tickets);
 }
 

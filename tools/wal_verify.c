@@ -7,7 +7,9 @@
  * says clean, torn tail or corrupt (with segment, offset and LSN); (2) the
  * state is rebuilt as the server would (wal_state.c), with core_apply
  * refusing any record execution could not have made; (3) every ticket id a
- * record issues must be new, both in the state and among the ids seen;
+ * record issues must be new to its event, both in the state and among the
+ * ids seen (an id names a ticket with its event: a later event may reuse a
+ * retired one's event slot, limits.h, and so its ids);
  * (4) core_check_invariants on the result: conservation per tier, no seat
  * in two live holds or valid tickets, customer counts. Then, with every
  * shard of the directory sound, the shards together (wal_peers.c): stock
@@ -74,6 +76,14 @@ struct verify_ctx {
 	uint64_t bad_lsn, bad_ticket;
 };
 
+/* The set's key for a ticket of an event: one-to-one within an event. */
+static uint64_t ticket_key(uint32_t event_id, uint64_t id)
+{
+	uint64_t k = id ^ ((uint64_t)event_id * 0x9e3779b97f4a7c15ull);
+
+	return k ? k : 1; /* 0 marks an empty slot */
+}
+
 /* A ticket id a record issues: new to the state and to the log. */
 static int check_new_ticket(struct verify_ctx *v, struct core *c, uint64_t lsn, uint32_t event_id,
 			    uint64_t id)
@@ -86,7 +96,7 @@ static int check_new_ticket(struct verify_ctx *v, struct core *c, uint64_t lsn, 
 
 	q.ticket.event_id = event_id;
 	q.ticket.ticket_id = id;
-	added = set_add(&v->tickets, id);
+	added = set_add(&v->tickets, ticket_key(event_id, id));
 	if (added < 0)
 		return -1;
 	if (added && core_execute(c, &q, 0, &res, &rb) == ST_TICKET_UNKNOWN)

@@ -519,7 +519,7 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 	case CMD_TIER_ADD:
 		units_first(nd, r);
 		return 0;
-	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD:
+	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD: case CMD_EVENT_RETIRE:
 		r->step = STEP_BROADCAST;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;

@@ -12,6 +12,7 @@
 #define EV_MIXED 3
 #define EV_CHURN 4
 #define CHURN_UNITS 8
+#define EV_RETIRE_FIRST 100 /* short-lived events: created, sold, closed, retired */
 
 static uint64_t rnd(struct cmd_gen *g)
 {
@@ -227,6 +228,41 @@ static int churn_cmd(struct cmd_gen *g, struct cmd *c)
 	return 1;
 }
 
+/* The next step of the current short-lived event: create, GA tier, a hold
+ * and its confirm, close, retire; then the next event. */
+static int retire_cmd(struct cmd_gen *g, struct cmd *c)
+{
+	uint32_t ev = EV_RETIRE_FIRST + g->retire_count;
+
+	switch (g->retire_step++) {
+	case 0: event_cmd(g, c, ev, 20, 0); return 1;
+	case 1: tier_cmd(g, c, ev, 0, TIER_GA, 10, 1000); return 1;
+	case 2:
+		c->type = CMD_HOLD;
+		c->hold.event_id = ev;
+		c->hold.customer_id = 1 + below(g, CMD_GEN_CUSTOMERS);
+		c->hold.qty = 2;
+		c->hold.mode = HOLD_GA;
+		return 1;
+	case 3:
+		c->type = CMD_CONFIRM;
+		c->ref.event_id = ev;
+		c->ref.hold_id = g->retire_hold;
+		c->ref.amount_minor = 2000;
+		return 1;
+	case 4:
+		event_cmd(g, c, ev, 20, 0);
+		c->type = CMD_EVENT_UPDATE;
+		c->event.state = EVENT_CLOSED;
+		return 1;
+	}
+	c->type = CMD_EVENT_RETIRE;
+	c->query.event_id = ev;
+	g->retire_step = 0;
+	g->retire_count++;
+	return 1;
+}
+
 static int query_cmd(struct cmd_gen *g, struct cmd *c)
 {
 	static const uint8_t types[] = {CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS, CMD_Q_CUSTOMER};
@@ -269,6 +305,8 @@ int cmd_gen_next(struct cmd_gen *g, struct cmd *c)
 		return query_cmd(g, c);
 	if (r < 92)
 		return churn_cmd(g, c);
+	if (r < 94)
+		return retire_cmd(g, c);
 	g->now_ms += below(g, 3000);
 	return 0;
 }
@@ -278,7 +316,11 @@ void cmd_gen_result(struct cmd_gen *g, const struct cmd *c, enum status st,
 {
 	if (st != ST_OK)
 		return;
-	if (c->type == CMD_HOLD && c->hold.event_id == EV_CHURN) {
+	if (c->type == CMD_HOLD && c->hold.event_id >= EV_RETIRE_FIRST) {
+		g->retire_hold = res->hold.hold_id;
+	} else if (c->type == CMD_CONFIRM && c->ref.event_id >= EV_RETIRE_FIRST) {
+		/* its ticket stays out of the shared lists: the event retires */
+	} else if (c->type == CMD_HOLD && c->hold.event_id == EV_CHURN) {
 		g->churn_hold = res->hold.hold_id;
 	} else if (c->type == CMD_CONFIRM && c->ref.event_id == EV_CHURN) {
 		if (!res->replayed)

@@ -34,6 +34,8 @@ struct cmd_gen {
 	uint32_t ticket_ev[CMD_GEN_REMEMBER];
 	struct cmd last_hold;
 	uint64_t churn_hold, churn_ticket; /* the churn's next confirm / refund */
+	uint32_t retire_count, retire_step; /* short-lived events: done, step of the next */
+	uint64_t retire_hold;
 	struct row_spec rows[12];
 	struct seat_spec seats[12 * 20];
 };

@@ -353,7 +353,7 @@ static size_t sample(uint8_t type, uint8_t *out)
 
 static const uint8_t all_types[] = {
 	CMD_EVENT_CREATE, CMD_EVENT_UPDATE, CMD_TIER_ADD, CMD_SECTION_LOAD, CMD_PRESALE_CODE_ADD,
-	CMD_HOLD, CMD_HOLD_EXTEND, CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE, CMD_CONFIRM,
+	CMD_EVENT_RETIRE, CMD_HOLD, CMD_HOLD_EXTEND, CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE, CMD_CONFIRM,
 	CMD_REDEEM, CMD_REFUND, CMD_EXCHANGE, CMD_STOCK_OUT, CMD_STOCK_IN,
 };
 
@@ -395,7 +395,7 @@ static void decode_refuses_bad_shapes(void **state)
 	/* unknown types */
 	{
 		size_t n = sample(CMD_REDEEM, body);
-		static const uint8_t unknown[] = { 0, 6, 9, 18, 19, 23, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
+		static const uint8_t unknown[] = { 0, 7, 9, 18, 19, 23, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
 
 		for (unsigned i = 0; i < sizeof unknown; i++) {
 			body[0] = unknown[i];
@@ -1094,7 +1094,10 @@ static void status_names(void **state)
 		{ ST_FORBIDDEN, "forbidden" }, { ST_BAD_FRAME, "bad_frame" },
 		{ ST_OVERLOADED, "overloaded" }, { ST_INTERNAL, "internal" },
 		{ ST_UNAVAILABLE, "unavailable" }, { ST_OUTCOME_UNKNOWN, "outcome_unknown" },
-		{ ST_DISK_FULL, "disk_full" },
+		{ ST_DISK_FULL, "disk_full" }, { ST_EVENT_RETIRED, "event_retired" },
+		{ ST_EVENT_NOT_CLOSED, "event_not_closed" }, { ST_EVENT_HOLDS_LIVE, "event_holds_live" },
+		{ ST_EVENT_TRANSFER_PENDING, "event_transfer_pending" },
+		{ ST_RETIRED_TABLE_FULL, "retired_table_full" },
 	};
 	unsigned named = 0;
 

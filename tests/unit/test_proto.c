@@ -43,6 +43,7 @@ static const struct expect {
 	{ PROTO_OP_TIER_ADD, CMD_TIER_ADD, K_TIER, K_NONE, 72, 0, AD },
 	{ PROTO_OP_SECTION_LOAD, CMD_SECTION_LOAD, K_SECTION, V_SECTION, 64, 16, AD },
 	{ PROTO_OP_PRESALE_CODE_ADD, CMD_PRESALE_CODE_ADD, K_CODE, K_NONE, 48, 0, AD },
+	{ PROTO_OP_EVENT_RETIRE, CMD_EVENT_RETIRE, K_QUERY, K_NONE, 16, 0, AD },
 	{ PROTO_OP_HOLD, CMD_HOLD, K_HOLD, V_HOLD, 128, 152, PL | BO },
 	{ PROTO_OP_HOLD_EXTEND, CMD_HOLD_EXTEND, K_HOLD_REF, V_HOLD, 56, 152, PL | BO },
 	{ PROTO_OP_HOLD_RELEASE, CMD_HOLD_RELEASE, K_HOLD_REF, V_HOLD, 56, 152, PL | BO },
@@ -242,6 +243,7 @@ static void same_event_view(const struct event_view *a, const struct event_view 
 {
 	same_event(&a->event, &b->event);
 	EQ(units_placed), EQ(seat_count), EQ(live_holds), EQ(tickets_issued), EQ(section_count);
+	EQ(retired);
 }
 
 static void same_reply(const struct proto_reply *a, const struct proto_reply *b,
@@ -457,6 +459,47 @@ static void test_golden_bytes(void **state)
 	assert_int_equal(body[24], 9);
 	assert_memory_equal(body + 32, "abc\0", 4);
 	assert_memory_equal(body + 64, "\x00\x01\x00\x00\x04\x03\x02\x00", 8);
+}
+
+/* EVENT_RETIRE: opcode 6, the 16-byte query body with the event id; a
+ * Q_EVENT reply from a retired event's summary says so at body byte 162. */
+static void test_retire_bytes(void **state)
+{
+	static struct proto_request b;
+	static struct proto_reply rep;
+	struct cmd c = { .type = CMD_EVENT_RETIRE };
+	struct result res;
+	const uint8_t *body = frame + PROTO_HEADER_BYTES;
+
+	(void)state;
+	c.query.event_id = 0x11223344;
+	assert_int_equal(proto_op_of_cmd(CMD_EVENT_RETIRE), PROTO_OP_EVENT_RETIRE);
+	assert_int_equal(proto_encode_cmd(frame, sizeof(frame), 7, &c), PROTO_HEADER_BYTES + 16);
+	assert_int_equal(frame[5], 0x06);
+	assert_memory_equal(body, "\x44\x33\x22\x11\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal(proto_decode_request(frame, PROTO_HEADER_BYTES + 16, &b, &sec_in),
+			 PROTO_HEADER_BYTES + 16);
+	assert_int_equal(b.cmd.type, CMD_EVENT_RETIRE);
+	assert_int_equal(b.cmd.query.event_id, 0x11223344);
+	assert_true(proto_role_allows(PROTO_ROLE_ADMIN, PROTO_OP_EVENT_RETIRE));
+	assert_false(proto_role_allows(PROTO_ROLE_PLATFORM, PROTO_OP_EVENT_RETIRE));
+	assert_string_equal(proto_op_name(PROTO_OP_EVENT_RETIRE), "event_retire");
+	/* the reply is the head alone, also when refused */
+	memset(&res, 0, sizeof(res));
+	res.status = ST_EVENT_HOLDS_LIVE;
+	assert_int_equal(proto_encode_result(frame, sizeof(frame), 7, PROTO_OP_EVENT_RETIRE, &res),
+			 PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
+	assert_int_equal(frame[12], ST_EVENT_HOLDS_LIVE);
+	/* the event view's retired byte */
+	memset(&res, 0, sizeof(res));
+	res.event.retired = 1;
+	res.event.section_count = 0x0102;
+	assert_int_equal(proto_encode_result(frame, sizeof(frame), 7, PROTO_OP_Q_EVENT, &res),
+			 PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + 168);
+	body = frame + PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES;
+	assert_memory_equal(body + 160, "\x02\x01\x01\0\0\0\0\0", 8);
+	assert_true(proto_decode_reply(frame, sizeof(frame), &rep) > 0);
+	assert_int_equal(rep.res.event.retired, 1);
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -798,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_result_same_bytes_as_reply),
 		cmocka_unit_test(test_server_status_reply_is_head_only),
 		cmocka_unit_test(test_golden_bytes),
+		cmocka_unit_test(test_retire_bytes),
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_bad_opcode),
 		cmocka_unit_test(test_too_long),
