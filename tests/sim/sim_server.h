@@ -119,6 +119,7 @@ struct sim {
 	uint64_t next_idem_key;
 	uint64_t crash_due_step; /* a stopped store: crash by then (0: none) */
 	uint64_t snapshot_records;
+	uint64_t checked_lsn[SIM_NODES_MAX]; /* every node's last LSN at the last check */
 	uint32_t wal_trimmed_mask; /* nodes whose WAL no longer starts at LSN 1 */
 	uint32_t damaged_mask;     /* nodes whose snapshots the run damaged */
 	char failure[SIM_FAILURE_BYTES]; /* empty while nothing broke */

@@ -102,7 +102,8 @@ static void print_stats(const struct sim_stats *t, double seconds)
 	       " messages delivered, %" PRIu64 " stock transfers, %" PRIu64 " redelivered at "
 	       "recovery, %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
 	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64 " stores stopped), %"
-	       PRIu64 " checks; %.1f s\n", t->runs, t->steps, t->crashes, t->requests,
+	       PRIu64 " checks (after every step that wrote a record, and every recovery); "
+	       "%.1f s\n", t->runs, t->steps, t->crashes, t->requests,
 	       t->answered, t->acked, t->busy, t->delivered, t->transfers, t->redelivered,
 	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
 	       t->checks, seconds);
