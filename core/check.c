@@ -142,6 +142,27 @@ static const char *check_customers(const struct event *ev, const struct htab *cu
 	return NULL;
 }
 
+/* A code's uses are its live and confirmed holds. */
+static const char *check_codes(const struct event *ev)
+{
+	uint32_t uses[PRESALE_CODES_MAX] = { 0 };
+
+	for (uint32_t i = 0; i < ev->holds_used; i++) {
+		const struct hold *h = &ev->holds[i];
+
+		if (h->code_index == PRESALE_CODE_NONE ||
+		    (h->state != HOLD_LIVE && h->state != HOLD_CONFIRMED))
+			continue;
+		if (h->code_index >= ev->code_count)
+			return "a hold names a presale code that does not exist";
+		uses[h->code_index]++;
+	}
+	for (uint8_t i = 0; i < ev->code_count; i++)
+		if (uses[i] != ev->codes[i].uses)
+			return "a presale code's uses differ from its holds";
+	return NULL;
+}
+
 static const char *check_event(const struct event *ev)
 {
 	struct tally *t = calloc(1, sizeof *t);
@@ -164,6 +185,8 @@ static const char *check_event(const struct event *ev)
 		bad = check_tiers(ev, t);
 	if (!bad)
 		bad = check_customers(ev, &cust);
+	if (!bad)
+		bad = check_codes(ev);
 	htab_fini(&cust);
 	free(t);
 	return bad;

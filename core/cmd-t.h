@@ -208,6 +208,7 @@ struct hold_view {
 	uint8_t state; /* enum hold_state */
 	uint8_t channel;
 	uint8_t qty;
+	uint8_t code_index; /* presale code it used, PRESALE_CODE_NONE: none (not on the wire) */
 	uint32_t seats[HOLD_UNITS_MAX]; /* reserved tiers: seat indexes */
 	char payment_ref[PAYMENT_REF_BYTES];
 };

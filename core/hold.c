@@ -128,8 +128,8 @@ int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd)
 	return 0;
 }
 
-static enum status check_window(const struct event *ev, const struct cmd_hold *h, uint64_t now,
-				uint8_t *code_index)
+enum status hold_check_window(const struct event *ev, const struct cmd_hold *h, uint64_t now,
+			      uint8_t *code_index)
 {
 	uint8_t hash[PRESALE_CODE_HASH_BYTES];
 
@@ -248,7 +248,7 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		if (old)
 			return ST_BAD_ARGUMENT; /* a 64-bit key collision: refuse, never mix holds */
 	}
-	st = check_window(ev, h, now, &r->hold.code_index);
+	st = hold_check_window(ev, h, now, &r->hold.code_index);
 	if (st != ST_OK)
 		return st;
 	if (ev->cfg.customer_limit &&
@@ -377,6 +377,8 @@ void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 	for (uint8_t i = 0; t->kind == TIER_RESERVED && i < h->qty; i++)
 		seat_release(ev, h->seats[i], SEAT_FREE);
 	customer_add(ev, h->customer_id, -(int32_t)h->qty);
+	if (h->code_index != PRESALE_CODE_NONE)
+		ev->codes[h->code_index].uses--; /* a hold that ends gives its use back */
 	h->ended_next = NIL;
 	if (ev->ended_tail != NIL)
 		ev->holds[ev->ended_tail].ended_next = slot;

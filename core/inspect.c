@@ -62,3 +62,74 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id)
 
 	return ev ? ev->live_holds : 0;
 }
+
+uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
+			uint64_t idem_key)
+{
+	const struct event *ev = event_find(c, event_id);
+	const uint32_t *slot;
+	const struct hold *h;
+
+	if (!ev || !idem_key)
+		return 0;
+	slot = htab_find(&ev->idem, hold_idem_key(customer_id, idem_key));
+	h = slot ? &ev->holds[*slot] : NULL;
+	return h && h->customer_id == customer_id && h->idem_key == idem_key ? h->id : 0;
+}
+
+uint64_t core_code_key(uint32_t event_id, const char *code, uint8_t len)
+{
+	uint8_t hash[PRESALE_CODE_HASH_BYTES];
+	uint64_t key = 0;
+
+	presale_code_hash(event_id, code, len, hash);
+	memcpy(&key, hash, sizeof key);
+	return key;
+}
+
+uint8_t core_code_count(const struct core *c, uint32_t event_id)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	return ev ? ev->code_count : 0;
+}
+
+uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index,
+			uint64_t *key, uint32_t *use_limit)
+{
+	const struct event *ev = event_find(c, event_id);
+	const struct presale_code *pc;
+
+	assert(ev && code_index < ev->code_count);
+	pc = &ev->codes[code_index];
+	memcpy(key, pc->hash, sizeof *key);
+	*use_limit = pc->use_limit;
+	return pc->uses;
+}
+
+enum status core_code_window(const struct core *c, const struct cmd_hold *h, uint64_t now_ms,
+			     uint8_t *code_index)
+{
+	const struct event *ev = event_find(c, h->event_id);
+
+	*code_index = PRESALE_CODE_NONE;
+	return ev ? hold_check_window(ev, h, now_ms, code_index) : ST_EVENT_UNKNOWN;
+}
+
+uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	*units_max = ev ? ev->cfg.units_max : 0;
+	return ev ? ev->units_placed : 0;
+}
+
+uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
+			uint32_t *low_stock_threshold)
+{
+	const struct event *ev = event_find(c, event_id);
+	const struct tier *t = ev && tier < TIERS_MAX ? &ev->tiers[tier] : NULL;
+
+	*low_stock_threshold = t && t->defined ? t->low_stock_threshold : 0;
+	return t && t->defined ? t->free : 0;
+}

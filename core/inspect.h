@@ -41,6 +41,39 @@ uint16_t core_event_limit(const struct core *c, uint32_t event_id);
  * runs while a shard has any. */
 uint32_t core_live_holds(const struct core *c, uint32_t event_id);
 
+/* The hold this shard took for the customer with that idempotency key, 0
+ * when none (a retry of it is answered with it: the cross-shard layer uses
+ * this to send a retry where the first hold is). */
+uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t customer_id,
+			uint64_t idem_key);
+
+/* Units (GA capacity and seats) placed on this shard for the event, and
+ * its units_max (0 when the event is unknown). */
+uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max);
+
+/* Free units of a tier on this shard and its low-stock threshold (0: no
+ * alerts, or the tier is unknown). */
+uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
+			uint32_t *low_stock_threshold);
+
+/* Presale codes across shards. A code's owner shard is chosen by its key
+ * (the first 8 bytes of its hash, from the code's text or from the stored
+ * code); the owner counts its uses on every shard.
+ *   core_code_key      the key of a code's text
+ *   core_code_count    codes of the event (0 when unknown)
+ *   core_code_uses     uses here of code i (live and confirmed holds), its
+ *                      key and use limit (0: unlimited); i < count
+ *   core_code_window   what a hold's sales window asks: ST_OK and the code
+ *                      it would use (PRESALE_CODE_NONE: none needed), or
+ *                      the refusal (not on sale, code invalid, exhausted
+ *                      by this shard's own uses, ...) */
+uint64_t core_code_key(uint32_t event_id, const char *code, uint8_t len);
+uint8_t core_code_count(const struct core *c, uint32_t event_id);
+uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index,
+			uint64_t *key, uint32_t *use_limit);
+enum status core_code_window(const struct core *c, const struct cmd_hold *h, uint64_t now_ms,
+			     uint8_t *code_index);
+
 /* GA stock transfers this shard gave the taker that the taker has not yet
  * acknowledged, oldest first, into out[cap]; returns how many there are
  * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them

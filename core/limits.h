@@ -237,6 +237,17 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #define WAL_SEGMENTS_MAX 4096u
 #endif
 
+/* While the next WAL segment cannot be created for lack of disk space, a
+ * shard tries again this often (on the loop's clock; changes are refused
+ * with disk_full meanwhile). A create is a fallocate and two fsyncs, cheap
+ * at two a second; resuming within half a second of space coming back is
+ * well inside what a client retrying a refused request waits anyway. */
+#ifndef WAL_SPACE_RETRY_MS
+#define WAL_SPACE_RETRY_MS 500u
+#endif
+
+static_assert(WAL_SPACE_RETRY_MS >= 100 && WAL_SPACE_RETRY_MS <= 1000,
+	      "space retries neither hammer the disk nor keep a shard paused long");
 static_assert(WAL_ZERO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "zero chunks are whole pages");
 static_assert((WAL_PAGE_BYTES & (WAL_PAGE_BYTES - 1)) == 0, "WAL page is a power of two");
 static_assert(WAL_BATCH_BYTES_MAX % WAL_PAGE_BYTES == 0, "batches are whole pages");

@@ -18,6 +18,7 @@ void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v
 	v->state = h->state;
 	v->channel = h->channel;
 	v->qty = h->qty;
+	v->code_index = h->code_index;
 	memcpy(v->seats, h->seats, sizeof v->seats);
 	memcpy(v->payment_ref, h->payment_ref, PAYMENT_REF_BYTES);
 }

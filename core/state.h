@@ -61,6 +61,10 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 enum status plan_hold_ref(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
 			  struct result *res);
 enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts);
+/* Sales window and presale code of a hold at now: ST_OK and the index of
+ * the code it uses (PRESALE_CODE_NONE: none needed), or the refusal. */
+enum status hold_check_window(const struct event *ev, const struct cmd_hold *h, uint64_t now,
+			      uint8_t *code_index);
 enum status apply_hold_ref(struct core *c, const struct rec *r, uint32_t *alerts);
 
 enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,

@@ -51,6 +51,8 @@ static const char *const names[] = {
 	[ST_OVERLOADED] = "overloaded",
 	[ST_INTERNAL] = "internal",
 	[ST_UNAVAILABLE] = "unavailable",
+	[ST_OUTCOME_UNKNOWN] = "outcome_unknown",
+	[ST_DISK_FULL] = "disk_full",
 };
 
 const char *status_name(enum status st)

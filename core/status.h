@@ -70,6 +70,13 @@ enum status {
 	ST_OVERLOADED = 73,
 	ST_INTERNAL = 74,
 	ST_UNAVAILABLE = 75, /* the owning shard is stopped */
+	/* applied, but the WAL batch that held it failed to become durable: it
+	 * may or may not be there after a restart; retry with the same key/id
+	 * once the server is back */
+	ST_OUTCOME_UNKNOWN = 76,
+	/* the shard's WAL is paused for lack of disk space: nothing was
+	 * applied; retry later (queries still work) */
+	ST_DISK_FULL = 77,
 };
 
 /* Stable lower-case name of a status ("sold_out"), "unknown" if none. */

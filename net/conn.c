@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "net/server.h"
+#include "net/shard_io.h"
 
 int conn_tables_init(struct shard *s)
 {
@@ -101,7 +102,7 @@ void conn_accepted(struct shard *s, int fd)
 	s->conn_free = (ci + 1) % SERVER_CONNS_PER_SHARD_MAX;
 	s->ctr.conns_open++;
 	s->ctr.conns_total++;
-	shard_arm_recv(s, ci);
+	io_arm_recv(s, ci);
 }
 
 /* Frees the slot once no I/O of it is in flight. */
@@ -303,7 +304,7 @@ static void maybe_read(struct shard *s, uint32_t ci)
 {
 	struct conn *c = &s->conns[ci];
 	if (!c->recv_busy && !c->closing && !c->stalled)
-		shard_arm_recv(s, ci);
+		io_arm_recv(s, ci);
 }
 
 void conn_received(struct shard *s, uint32_t ci, int res)
@@ -379,7 +380,7 @@ void conn_end_turn(struct shard *s)
 		uint32_t next = c->next_dirty;
 		c->dirty = false;
 		if (c->fd >= 0 && !c->dead && !c->send_busy && c->out_len)
-			shard_arm_send(s, ci);
+			io_arm_send(s, ci);
 		else if (c->fd >= 0 && !c->dead && c->closing && !c->out_len && !c->send_busy)
 			conn_close(s, ci);
 		ci = next;

@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"      --no-fsync           skip fdatasync (BENCHMARKS ONLY: acknowledged\n"
 		"                           changes can be lost in a power failure)\n"
 		"      --no-pin             do not pin shard threads to cores\n"
+		"      --wal-segment-bytes N  size of new WAL segments (default 64 MiB; a\n"
+		"                           multiple of 4096, at least 72 KiB; tests)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
 		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
@@ -46,7 +48,7 @@ static int parse_listen(struct server_config *cfg, const char *arg)
 	return 0;
 }
 
-enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN };
+enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_WAL_SEGMENT };
 
 static int parse(struct server_config *cfg, int argc, char **argv)
 {
@@ -56,6 +58,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"gen-config", required_argument, NULL, OPT_GEN},
 		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
 		{"no-pin", no_argument, NULL, OPT_NO_PIN}, {"help", no_argument, NULL, 'h'},
+		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
 		{0},
 	};
 	int o;
@@ -82,6 +85,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		}
 		case OPT_NO_FSYNC: cfg->no_fsync = true; break;
 		case OPT_NO_PIN: cfg->pin = false; break;
+		case OPT_WAL_SEGMENT:
+			cfg->wal_segment_bytes = strtoull(optarg, NULL, 10);
+			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}

@@ -128,7 +128,7 @@
  *     0    1 role   1 1 reserved   2 2 shard_id   4 2 shard_count
  *     6    2 reserved   8 8 now_ms (server clock)
  *
- * STATS (128): PROTO_STAT_SLOTS x u64, indexed by enum proto_stat
+ * STATS (192): PROTO_STAT_SLOTS x u64, indexed by enum proto_stat
  *
  * EVENT_CREATE, EVENT_UPDATE, TIER_ADD, PRESALE_CODE_ADD, PING: the reply
  * head alone.
@@ -150,7 +150,7 @@
 #define PROTO_F_REPLY 1u
 #define PROTO_KEY_BYTES 32
 #define PROTO_HOLD_SEATS 16 /* seat slots in HOLD bodies and hold views */
-#define PROTO_STAT_SLOTS 16 /* u64 counters in a STATS reply */
+#define PROTO_STAT_SLOTS 24 /* u64 counters in a STATS reply */
 
 /* Body sizes the byte tables above give; the codec's layouts are checked
  * against them by proto_check_tables(). */
@@ -227,7 +227,10 @@ enum proto_stat {
 	PROTO_STAT_WAL_FSYNCS = 11,
 	PROTO_STAT_HOLDS_EXPIRED = 12,
 	PROTO_STAT_STOCK_TRANSFERS = 13,
-	PROTO_STAT_COUNT = 14,
+	PROTO_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
+	PROTO_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
+	PROTO_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
+	PROTO_STAT_COUNT = 17,
 };
 
 static_assert(PROTO_STAT_COUNT <= PROTO_STAT_SLOTS, "counters fit the STATS reply");

@@ -43,6 +43,7 @@ struct server_config {
 	bool no_fsync;     /* benchmarking only: fdatasync is skipped */
 	bool demo;         /* load the demo event if the data has no events */
 	bool pin;          /* pin shard threads to cores */
+	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
 	bool has_key[PROTO_ROLES];
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
 };

@@ -28,16 +28,10 @@
 #include <arpa/inet.h>
 
 #include "net/server.h"
+#include "net/shard_io.h"
 #include "net/shard_store.h"
 #include "net/storage_nosync.h"
 #include "net/storage_uring.h"
-
-uint64_t server_now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
 
 static int listen_on(const struct server_config *cfg)
 {
@@ -75,6 +69,7 @@ static int open_store(struct server *srv, struct shard *s)
 		return rc;
 	struct shard_store_options opt = {
 		.shard = s->id,
+		.segment_bytes = srv->cfg.wal_segment_bytes,
 		/* snapshots only at a clean stop, when no transfer is half done
 		 * (reconcile.c relies on it) */
 		.snapshot_records = UINT64_MAX,
@@ -169,7 +164,7 @@ static int serve(struct server *srv)
 		fprintf(stderr, "onsaled: recovery across shards failed: %s\n", strerror(-rc));
 		return rc;
 	}
-	srv->started_ms = server_now_ms();
+	srv->started_ms = io_now_ms();
 	rc = start_shards(srv);
 	if (rc) {
 		fprintf(stderr, "onsaled: threads: %s\n", strerror(-rc));

@@ -7,6 +7,7 @@
  *   shard_*   shard_loop.c                the per-shard io_uring loop
  *   conn_*    conn.c                      connections, framing, auth, replies
  *   msg_*     ring_msg.c                  SPSC rings between shards, wake-ups
+ *   io_*      shard_io.c (shard_io.h)     io_uring submissions: the lowest
  */
 #ifndef ONSALE_SERVER_H
 #define ONSALE_SERVER_H
@@ -25,15 +26,11 @@ int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
 
 /* server.c: runs until SIGINT/SIGTERM; 0 after a clean stop, else -errno. */
 int server_run(const struct server_config *cfg);
-uint64_t server_now_ms(void);
 
 /* shard_loop.c */
 int shard_init(struct server *srv, uint8_t id);
 void shard_fini(struct shard *s);
 void *shard_main(void *arg);
-void shard_arm_recv(struct shard *s, uint32_t ci);
-void shard_arm_send(struct shard *s, uint32_t ci);
-void shard_close_fd(struct shard *s, uint32_t ci);
 
 /* conn.c */
 int conn_tables_init(struct shard *s);

@@ -11,7 +11,10 @@
  * something happens: the listener (multishot accept), a socket, the
  * eventfd peers write when they sent us something while we slept
  * (ring_msg.c), the WAL's completion eventfd, or — only while holds are
- * live — the expiry tick. An idle server makes no system calls.
+ * live — the expiry tick, or — only while the WAL waits for disk space —
+ * the store's retry tick. An idle server makes no system calls. A stopped
+ * store's WAL is no longer watched: its late completions would keep the
+ * eventfd readable and the loop spinning, with nothing left to reap.
  *
  * Receives are plain one-shot recvs into each connection's own buffer
  * (provided buffer rings would copy every frame that straddles two
@@ -29,71 +32,8 @@
 #include <unistd.h>
 
 #include "net/server.h"
+#include "net/shard_io.h"
 #include "net/shard_store.h"
-
-enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_WAKE, UD_WAL, UD_IGNORE };
-
-#define UD(kind, ci) (((uint64_t)(kind) << 32) | (ci))
-#define RING_ENTRIES 4096u
-
-static struct io_uring_sqe *sqe_get(struct shard *s)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-	if (!sqe) {
-		io_uring_submit(&s->ring);
-		sqe = io_uring_get_sqe(&s->ring);
-	}
-	assert(sqe); /* the ring is sized for every connection's ops */
-	return sqe;
-}
-
-void shard_arm_recv(struct shard *s, uint32_t ci)
-{
-	struct conn *c = &s->conns[ci];
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, CONN_IN_BYTES - c->in_len, 0);
-	io_uring_sqe_set_data64(sqe, UD(UD_RECV, ci));
-	c->recv_busy = true;
-}
-
-void shard_arm_send(struct shard *s, uint32_t ci)
-{
-	struct conn *c = &s->conns[ci];
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_send(sqe, c->fd, c->out, c->out_len, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, UD(UD_SEND, ci));
-	c->send_busy = true;
-}
-
-static void arm_accept(struct shard *s)
-{
-	if (s->accept_armed || s->listen_fd < 0)
-		return;
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD(UD_ACCEPT, 0));
-	s->accept_armed = true;
-}
-
-static void arm_wake(struct shard *s)
-{
-	if (s->wake_armed)
-		return;
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_read(sqe, s->wake_fd, &s->wake_val, sizeof s->wake_val, 0);
-	io_uring_sqe_set_data64(sqe, UD(UD_WAKE, 0));
-	s->wake_armed = true;
-}
-
-static void arm_wal(struct shard *s)
-{
-	if (s->wal_armed || s->wal_fd < 0)
-		return;
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_poll_add(sqe, s->wal_fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, UD(UD_WAL, 0));
-	s->wal_armed = true;
-}
 
 /* The node's env.stats: this shard's own counters for STATS. */
 static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
@@ -187,13 +127,15 @@ static unsigned reap(struct shard *s)
 	return n;
 }
 
-static void turn(struct shard *s, bool intake)
+/* One loop turn; returns the ms the store's space tick wants (0: none). */
+static uint32_t turn(struct shard *s, bool intake)
 {
-	s->now_ms = server_now_ms();
+	s->now_ms = io_now_ms();
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
 	shard_store_poll(s->store);
+	uint32_t space_ms = shard_store_tick(s->store, s->now_ms);
 	node_poll(&s->node); /* answers made durable by the poll */
 	if (intake && s->node.holds_live)
 		node_expire(&s->node);
@@ -201,9 +143,15 @@ static void turn(struct shard *s, bool intake)
 	conn_end_turn(s);
 	msg_end_turn(s);
 	if (intake)
-		arm_accept(s);
-	arm_wake(s);
-	arm_wal(s);
+		io_arm_accept(s);
+	io_arm_wake(s);
+	io_arm_wal(s);
+	return space_ms;
+}
+
+static unsigned sooner(unsigned a_ms, unsigned b_ms)
+{
+	return !a_ms ? b_ms : !b_ms ? a_ms : a_ms < b_ms ? a_ms : b_ms;
 }
 
 /* Blocks until there is something to do. */
@@ -249,16 +197,17 @@ void *shard_main(void *arg)
 		int stop = atomic_load(&s->srv->stop);
 		if (stop >= 2)
 			break;
-		turn(s, stop == 0);
+		uint32_t space_ms = turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0;
+		unsigned timeout = stop ? 10 : sooner(s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0,
+						      space_ms);
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);
 	/* replies already durable go out; the rest are lost with the connection */
 	shard_store_sync(s->store);
-	s->now_ms = server_now_ms();
+	s->now_ms = io_now_ms();
 	node_set_now(&s->node, s->now_ms);
 	node_poll(&s->node);
 	conn_end_turn(s);

@@ -19,6 +19,14 @@
  * A snapshot is taken only when everything appended is durable (after
  * wal_sync): its LSN and chain value are the writer's, and no WAL I/O is in
  * flight while snapshot_write uses the same storage.
+ *
+ * Disk trouble (docs/OPERATIONS.md): a WAL stop is logged once with what
+ * failed where and the last durable LSN. Out of space for the next segment
+ * pauses changes: execute asks wal_reserve before the core runs a change
+ * and refuses it with ST_DISK_FULL when the record might not find a
+ * segment, so the core never holds a change the log could not take.
+ * shard_store_tick retries the segment every WAL_SPACE_RETRY_MS on the
+ * caller's clock and resumes by itself.
  */
 #include "net/shard_store.h"
 
@@ -45,6 +53,9 @@ struct shard_store {
 	uint64_t snapshot_lsn;         /* newest snapshot known valid */
 	uint64_t since_records;        /* appended since it */
 	uint64_t since_bytes;
+	bool paused;            /* changes refused: no segment for their records */
+	bool space_noted;       /* the missing spare was logged */
+	uint64_t paused_at_ms, retry_at_ms;
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -378,8 +389,127 @@ static void maybe_snapshot(struct shard_store *s)
 
 static void stop(struct shard_store *s, int err)
 {
-	if (!s->error)
-		s->error = err ? err : -EIO;
+	if (s->error)
+		return;
+	s->error = err ? err : -EIO;
+	uint64_t seg = 0;
+	const char *op = wal_error_op(s->w, &seg);
+	char what[STORAGE_NAME_BYTES_MAX + 32] = "append";
+	if (op) { /* "fdatasync of wal-003-000000000007.seg" */
+		int n = snprintf(what, sizeof what, "%s of ", op);
+		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
+	}
+	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s failed: %s; last durable LSN %" PRIu64
+			"; this shard is stopped for good; restart to recover from the disk\n",
+		s->opt.shard, what, strerror(-s->error), wal_durable_lsn(s->w));
+}
+
+/* ---- disk space ------------------------------------------------------------ */
+
+static bool no_space(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
+}
+
+static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
+{
+	if (s->paused)
+		return;
+	s->paused = true;
+	s->paused_at_ms = now_ms;
+	if (!s->space_noted)
+		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+	s->space_noted = true;
+	s->stats.disk_full_events++;
+	fprintf(stderr, "onsaled: shard %u: WAL writes PAUSED: no disk space for the next segment "
+			"(%s); changes are refused with disk_full (77), queries are served; "
+			"retrying every %u ms; free space in the data directory to resume\n",
+		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+}
+
+static void resume_changes(struct shard_store *s, uint64_t now_ms)
+{
+	if (s->paused)
+		fprintf(stderr, "onsaled: shard %u: WAL writes resumed: the next segment is ready "
+				"after %" PRIu64 " ms paused\n",
+			s->opt.shard, now_ms - s->paused_at_ms);
+	else if (s->space_noted)
+		fprintf(stderr, "onsaled: shard %u: WAL: disk space for the next segment is back\n",
+			s->opt.shard);
+	s->paused = s->space_noted = false;
+}
+
+/* Before a change: ST_OK when its record is sure to find room in the WAL. */
+static enum status room_for_change(struct shard_store *s, uint64_t now_ms)
+{
+	int rc = wal_reserve(s->w, true);
+	if (!rc) {
+		if (s->paused)
+			resume_changes(s, now_ms);
+		return ST_OK;
+	}
+	if (no_space(rc)) {
+		pause_changes(s, rc, now_ms);
+		return ST_DISK_FULL;
+	}
+	stop(s, rc);
+	return ST_UNAVAILABLE;
+}
+
+/* The spare is missing for lack of space but the segment in use still has
+ * room: said once, as the warning before a pause. */
+static void note_space(struct shard_store *s, int err, uint64_t now_ms)
+{
+	if (s->space_noted)
+		return;
+	s->space_noted = true;
+	s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+	fprintf(stderr, "onsaled: shard %u: WAL: no disk space for the next segment (%s); "
+			"writes go on in the current one and pause when it is full; retrying "
+			"every %u ms\n",
+		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+}
+
+uint32_t shard_store_tick(struct shard_store *s, uint64_t now_ms)
+{
+	if (s->error || (!s->paused && !s->space_noted && !wal_space_error(s->w)))
+		return 0;
+	int err = wal_space_error(s->w);
+	if (err) {
+		note_space(s, err, now_ms);
+		if (now_ms < s->retry_at_ms)
+			return (uint32_t)(s->retry_at_ms - now_ms);
+		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+		err = wal_retry_space(s->w);
+		if (wal_error(s->w)) {
+			stop(s, wal_error(s->w));
+			return 0;
+		}
+		if (err)
+			return WAL_SPACE_RETRY_MS;
+	}
+	/* the spare is being prepared or ready: resume once a change fits */
+	int rc = s->paused ? wal_reserve(s->w, false) : 0;
+	if (!rc)
+		resume_changes(s, now_ms);
+	else if (rc != -EINPROGRESS && !no_space(rc))
+		stop(s, rc);
+	return s->error || (!s->paused && !s->space_noted) ? 0 : WAL_SPACE_RETRY_MS;
+}
+
+bool shard_store_paused(const struct shard_store *s)
+{
+	return s->paused;
+}
+
+enum status shard_store_lost_status(const struct shard_store *s, uint64_t wait_lsn, bool changed)
+{
+	return changed && wait_lsn <= wal_sent_lsn(s->w) ? ST_OUTCOME_UNKNOWN : ST_UNAVAILABLE;
+}
+
+const struct wal_stats *shard_store_wal_stats(const struct shard_store *s)
+{
+	return wal_stats(s->w);
 }
 
 /* Appends a record, waiting for a buffer when both are busy. */
@@ -408,9 +538,11 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 {
 	*wait_lsn = 0;
 	s->rec_len = 0;
-	if (s->error) {
-		res->status = ST_UNAVAILABLE;
-		return ST_UNAVAILABLE;
+	enum status room = s->error ? ST_UNAVAILABLE
+		: CMD_IS_QUERY(cmd->type) ? ST_OK : room_for_change(s, now_ms);
+	if (room != ST_OK) { /* nothing executed */
+		res->status = room;
+		return room;
 	}
 	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
 	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
@@ -431,7 +563,8 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 
 int shard_store_next_expiry(struct shard_store *s, uint64_t now_ms, struct cmd *cmd)
 {
-	return s->error ? 0 : core_next_expiry(s->c, now_ms, cmd);
+	/* paused: an expiry is a change too; holds expire once it resumes */
+	return s->error || s->paused ? 0 : core_next_expiry(s->c, now_ms, cmd);
 }
 
 static int after_io(struct shard_store *s, int rc)

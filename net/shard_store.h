@@ -24,7 +24,15 @@
  *
  * A failed fdatasync or write stops the WAL, and with it the shard for good:
  * every later execute returns ST_UNAVAILABLE and shard_store_error() says
- * why. Restarting (a new shard_store_open) recovers from the disk.
+ * why (logged once on stderr: what failed, which segment, the last durable
+ * LSN). Replies still waiting then get shard_store_lost_status(). Restarting
+ * (a new shard_store_open) recovers from the disk.
+ *
+ * Out of disk space for the next WAL segment pauses changes instead: a
+ * state-changing command gets ST_DISK_FULL before the core runs it (nothing
+ * is applied), queries run, hold expiry waits. shard_store_tick, called by
+ * the loop with its clock, retries the segment every WAL_SPACE_RETRY_MS and
+ * the store resumes by itself when space is back (both logged).
  *
  * Single-threaded: one shard's loop owns its store. No allocation after
  * open except while a snapshot is being written.
@@ -37,6 +45,7 @@
 #include "core/core.h"
 #include "core/storage.h"
 #include "net/wal-t.h"
+#include "net/wal.h"
 #include "net/wal_read.h"
 
 /* Snapshot policy defaults: a snapshot when either this many records or
@@ -88,6 +97,7 @@ struct shard_store_stats {
 	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
 	uint64_t segments_removed;
 	int snapshot_error;           /* last snapshot failure (-errno), 0: none */
+	uint64_t disk_full_events;    /* times changes were paused for lack of space */
 };
 
 /* Recovers the shard from st and opens its WAL for appending. 0, or:
@@ -111,8 +121,10 @@ int shard_store_shutdown(struct shard_store *s);
 
 /* Executes cmd at now_ms. *wait_lsn: the reply may leave once
  * shard_store_durable_lsn() >= *wait_lsn (0: at once). ST_UNAVAILABLE
- * when the shard is stopped (nothing executed). May block in wal_wait when
- * both batch buffers are busy (back-pressure). */
+ * when the shard is stopped, ST_DISK_FULL for a change while paused for
+ * space (nothing executed either way). May block in wal_wait when both
+ * batch buffers are busy (back-pressure), or for the next segment's zeroing
+ * near the end of a segment (as rollover does). */
 enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, uint64_t now_ms,
 				struct result *res, uint64_t *wait_lsn);
 
@@ -129,6 +141,22 @@ int shard_store_poll(struct shard_store *s);
 int shard_store_wait(struct shard_store *s);
 /* Blocks until everything appended is durable. 0 or the stop error. */
 int shard_store_sync(struct shard_store *s);
+
+/* Watches disk space for the WAL at now_ms (the loop's clock): retries the
+ * next segment at most every WAL_SPACE_RETRY_MS while it is missing, and
+ * resumes paused changes once it is there. Returns the ms until it wants to
+ * run again (the loop's sleep bound), 0 when nothing is waiting for space.
+ * Cheap when the disk is fine. */
+uint32_t shard_store_tick(struct shard_store *s, uint64_t now_ms);
+/* Changes are refused with ST_DISK_FULL right now. */
+bool shard_store_paused(const struct shard_store *s);
+/* The status of a reply that waited for wait_lsn when the shard stopped
+ * before that LSN became durable. ST_OUTCOME_UNKNOWN when its command
+ * changed state (changed) and its record was handed to the disk in the
+ * batch that failed: it may or may not survive a restart. ST_UNAVAILABLE
+ * otherwise: a query or refusal, or a record that never left memory (it is
+ * gone with the stopped shard). */
+enum status shard_store_lost_status(const struct shard_store *s, uint64_t wait_lsn, bool changed);
 
 /* Takes a snapshot now: syncs the WAL, writes the state, then removes
  * snapshots and WAL segments no longer needed (the two newest snapshots
@@ -149,5 +177,7 @@ const uint8_t *shard_store_last_record(const struct shard_store *s, uint32_t *le
 /* The state, for queries that bypass execute (tests, tools). */
 const struct core *shard_store_core(const struct shard_store *s);
 const struct shard_store_stats *shard_store_stats(const struct shard_store *s);
+/* The WAL writer's counters (bytes written, fdatasyncs, ...). */
+const struct wal_stats *shard_store_wal_stats(const struct shard_store *s);
 
 #endif

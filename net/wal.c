@@ -18,6 +18,14 @@
  * is in use; rollover waits for it only if it is not ready yet. A spare that
  * never got a header is a stale trailing segment to recovery (deleted by
  * wal_open), as before.
+ *
+ * Out of space: a spare that cannot be created or zeroed for lack of space
+ * (-ENOSPC, -EDQUOT) is removed and remembered, not an error. Appends go on
+ * in the current segment; wal_reserve refuses (with that error) once the
+ * current segment could not take the largest frame, so the caller refuses
+ * a change before making it instead of failing after. wal_retry_space tries
+ * the spare again when the caller says (it owns the clock). A failed write
+ * or fdatasync of records still stops the WAL for good.
  */
 #include "net/wal.h"
 
@@ -51,7 +59,10 @@ struct wal {
 	struct batch b[WAL_BATCH_BUFFERS];
 	unsigned head, count; /* ring of batches not FREE, oldest first */
 	int error;            /* sticky stop error */
+	const char *error_op; /* what failed, on error_segment */
+	uint64_t error_segment;
 	uint64_t next_lsn, durable_lsn;
+	uint64_t sent_lsn; /* last record handed to the disk (written, maybe not durable) */
 	struct walfmt_sum chain;
 	bool has_segment;
 	int seg_file;
@@ -60,6 +71,7 @@ struct wal {
 	uint8_t *zero;                         /* WAL_ZERO_CHUNK_BYTES of zeros */
 	enum spare_state spare;                /* the next segment, being prepared */
 	int spare_file;
+	int spare_error;    /* SP_FAILED: why (-ENOSPC, -EDQUOT: out of space) */
 	uint64_t spare_off; /* bytes of the spare zeroed so far */
 	struct wal_stats stats;
 };
@@ -79,10 +91,18 @@ static uint64_t cookie(unsigned op, unsigned idx)
 	return (uint64_t)op << 32 | idx;
 }
 
-static void fail(struct wal *w, int err)
+static void fail(struct wal *w, int err, const char *op, uint64_t segment)
 {
-	if (!w->error)
-		w->error = err;
+	if (w->error)
+		return;
+	w->error = err;
+	w->error_op = op;
+	w->error_segment = segment;
+}
+
+static bool no_space(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
 }
 
 static struct batch *newest(struct wal *w)
@@ -162,7 +182,7 @@ static void submit_zero(struct wal *w)
 	if (!rc)
 		rc = storage_submit(w->st);
 	if (rc)
-		fail(w, rc);
+		fail(w, rc, "zero-fill", w->segment + 1);
 }
 
 /* Starts preparing the segment after the current one (created, zeroed,
@@ -176,28 +196,47 @@ static void prepare_spare(struct wal *w)
 	int fd = storage_create(w->st, name, w->opt.segment_bytes);
 	if (fd < 0) {
 		w->spare = SP_FAILED;
+		w->spare_error = fd;
 		return;
 	}
 	w->spare_file = fd;
+	w->spare_error = 0;
 	w->spare_off = 0;
 	submit_zero(w);
+}
+
+/* The spare could not be zeroed for lack of space: it goes (it holds no
+ * record, so nothing depends on it) and is tried again later. */
+static void drop_spare(struct wal *w, int err)
+{
+	char name[STORAGE_NAME_BYTES_MAX];
+	wal_segment_name(name, sizeof name, w->opt.shard, w->segment + 1);
+	storage_close(w->st, w->spare_file);
+	storage_unlink(w->st, name);
+	w->spare = SP_FAILED;
+	w->spare_error = err;
 }
 
 static void on_zero(struct wal *w, unsigned op, int32_t res)
 {
 	if (op == OP_ZSYNC && w->spare == SP_SYNCING) {
-		if (res < 0) /* never retried, as for the batches */
-			fail(w, res);
+		if (no_space(res))
+			drop_spare(w, res);
+		else if (res < 0) /* never retried, as for the batches */
+			fail(w, res, "fdatasync (zero-fill)", w->segment + 1);
 		else
 			w->spare = SP_READY;
 		return;
 	}
 	if (op != OP_ZERO || w->spare != SP_ZEROING)
 		return;
-	if (res == -EINTR || res == -EAGAIN)
+	if (res == -EINTR || res == -EAGAIN) {
 		res = 0;
-	else if (res <= 0) {
-		fail(w, res < 0 ? res : -EIO);
+	} else if (no_space(res)) {
+		drop_spare(w, res);
+		return;
+	} else if (res <= 0) {
+		fail(w, res < 0 ? res : -EIO, "write (zero-fill)", w->segment + 1);
 		return;
 	}
 	if (res && (uint32_t)res < zero_len(w, w->spare_off))
@@ -214,7 +253,7 @@ static int submit_write(struct wal *w, struct batch *b)
 	if (!rc)
 		rc = storage_submit(w->st);
 	if (rc)
-		fail(w, rc);
+		fail(w, rc, "write", b->segment);
 	return rc;
 }
 
@@ -234,6 +273,7 @@ static void kick(struct wal *w)
 	memset(b->buf + b->used, 0, b->len - b->used);
 	b->written = 0;
 	b->state = B_WRITING;
+	w->sent_lsn = b->last_lsn;
 	submit_write(w, b);
 }
 
@@ -246,7 +286,7 @@ static void on_write(struct wal *w, struct batch *b, int32_t res)
 		return;
 	}
 	if (res <= 0) {
-		fail(w, res < 0 ? res : -EIO);
+		fail(w, res < 0 ? res : -EIO, "write", b->segment);
 		return;
 	}
 	w->stats.bytes_written += (uint64_t)res;
@@ -261,7 +301,7 @@ static void on_write(struct wal *w, struct batch *b, int32_t res)
 	if (!rc)
 		rc = storage_submit(w->st);
 	if (rc)
-		fail(w, rc);
+		fail(w, rc, "fdatasync", b->segment);
 }
 
 static void on_fsync(struct wal *w, struct batch *b, int32_t res)
@@ -269,7 +309,7 @@ static void on_fsync(struct wal *w, struct batch *b, int32_t res)
 	if (b->state != B_SYNCING)
 		return;
 	if (res < 0) { /* never retried: the pages may be gone (docs/WAL.md) */
-		fail(w, res);
+		fail(w, res, "fdatasync", b->segment);
 		return;
 	}
 	w->stats.fsyncs++;
@@ -311,7 +351,7 @@ static void wait_one(struct wal *w)
 {
 	int n = reap(w, 1);
 	if (n < 0)
-		fail(w, n);
+		fail(w, n, "completion wait", w->segment);
 }
 
 static bool in_flight(const struct wal *w)
@@ -432,7 +472,7 @@ int wal_poll(struct wal *w)
 	do {
 		n = reap(w, 0);
 		if (n < 0)
-			fail(w, n);
+			fail(w, n, "completion wait", w->segment);
 	} while (n == CQES_PER_POLL && !w->error);
 	kick(w);
 	return w->error;
@@ -454,6 +494,67 @@ int wal_sync(struct wal *w)
 	while (!w->error && (w->spare == SP_ZEROING || w->spare == SP_SYNCING))
 		wait_one(w);
 	return w->error;
+}
+
+/* ---- space for the next segment ------------------------------------- */
+
+static bool spare_busy(const struct wal *w)
+{
+	return w->spare == SP_ZEROING || w->spare == SP_SYNCING;
+}
+
+/* Whether the current segment takes the largest frame without rollover. */
+static bool room_here(const struct wal *w)
+{
+	uint64_t data_off = w->seg_off ? w->seg_off : WALFMT_SEGMENT_HEADER_BYTES;
+	return w->has_segment && data_off + WALFMT_FRAME_BYTES_MAX <= w->seg_bytes;
+}
+
+int wal_reserve(struct wal *w, bool block)
+{
+	if (w->error || room_here(w))
+		return w->error;
+	if (w->spare == SP_FAILED && !no_space(w->spare_error))
+		w->spare = SP_NONE; /* once more now, as rollover would */
+	prepare_spare(w);
+	if (spare_busy(w) && !block)
+		return -EINPROGRESS;
+	if (spare_busy(w))
+		w->stats.spare_waits++;
+	while (spare_busy(w) && !w->error)
+		wait_one(w);
+	if (w->error || w->spare == SP_READY)
+		return w->error;
+	if (!no_space(w->spare_error))
+		fail(w, w->spare_error, "create", w->segment + 1);
+	return w->error ? w->error : w->spare_error;
+}
+
+int wal_space_error(const struct wal *w)
+{
+	return w->spare == SP_FAILED && no_space(w->spare_error) ? w->spare_error : 0;
+}
+
+int wal_retry_space(struct wal *w)
+{
+	if (w->error)
+		return w->error;
+	if (!wal_space_error(w))
+		return 0;
+	w->spare = SP_NONE;
+	prepare_spare(w);
+	return wal_space_error(w);
+}
+
+uint64_t wal_sent_lsn(const struct wal *w)
+{
+	return w->sent_lsn > w->durable_lsn ? w->sent_lsn : w->durable_lsn;
+}
+
+const char *wal_error_op(const struct wal *w, uint64_t *segment)
+{
+	*segment = w->error_segment;
+	return w->error ? w->error_op : NULL;
 }
 
 uint64_t wal_durable_lsn(const struct wal *w)

@@ -27,6 +27,7 @@
 #ifndef ONSALE_WAL_H
 #define ONSALE_WAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "core/storage.h"
 #include "net/wal-t.h"
@@ -74,6 +75,36 @@ uint64_t wal_next_lsn(const struct wal *w);
 struct walfmt_sum wal_chain(const struct wal *w);
 /* 0 while running, else the -errno that stopped it. */
 int wal_error(const struct wal *w);
+/* What stopped it: the operation ("fdatasync", "write", ...; NULL while
+ * running or when an append's own rollover failed) and, in *segment, the
+ * segment it was on. */
+const char *wal_error_op(const struct wal *w, uint64_t *segment);
+/* Last LSN handed to the disk (its batch written or being written); after
+ * a stop, records in (wal_durable_lsn, wal_sent_lsn] may or may not be on
+ * the disk, later ones are not. */
+uint64_t wal_sent_lsn(const struct wal *w);
+
+/*
+ * Disk space (docs/WAL.md "When the disk is full"). The next segment (the
+ * spare) is prepared ahead; when creating or zeroing it fails for lack of
+ * space (-ENOSPC, -EDQUOT) it is removed and the WAL keeps going in the
+ * current segment. Nothing retries it but wal_retry_space.
+ *
+ *   wal_reserve      before a change is made: 0 when the next append of any
+ *                    record cannot fail for want of a segment (the current
+ *                    one has room for the largest frame, or the spare is
+ *                    ready: waited for when block, else -EINPROGRESS);
+ *                    the space error when it could fail (paused: refuse
+ *                    the change); or the stop error (another failure to
+ *                    create the segment stops the WAL, as rollover would).
+ *   wal_space_error  -ENOSPC/-EDQUOT while the spare is missing for lack of
+ *                    space, else 0.
+ *   wal_retry_space  tries to create the spare again (zeroing goes on in
+ *                    the background); returns wal_space_error() after it.
+ */
+int wal_reserve(struct wal *w, bool block);
+int wal_space_error(const struct wal *w);
+int wal_retry_space(struct wal *w);
 int wal_wait_fd(const struct wal *w);
 const struct wal_stats *wal_stats(const struct wal *w);
 

@@ -1,5 +1,10 @@
 /*
- * counts.c — per-customer units a home shard knows to be on other shards.
+ * counts.c — what a home node knows of its customers on other nodes.
+ *
+ * Two kinds of entries, one table: (event, customer, key 0) counts the
+ * units the customer holds or owns on other nodes; (event, customer, key K)
+ * marks a hold with idempotency key K in flight (units 1), so a retry that
+ * arrives meanwhile on any node is told to retry instead of holding twice.
  *
  * The home shard of a customer (node_home) enforces the event's limit over
  * all shards: its own core counts the units held and owned here, and this
@@ -16,9 +21,10 @@
 
 #include "net/shard/parts.h"
 
-static uint32_t slot_of(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+static uint32_t slot_of(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
+			uint64_t key)
 {
-	uint64_t z = customer_id ^ ((uint64_t)event_id << 32) ^ event_id;
+	uint64_t z = customer_id ^ ((uint64_t)event_id << 32) ^ event_id ^ (key * 0x9e3779b97f4a7c15ull);
 	z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdull;
 	z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ull;
 	return (uint32_t)(z ^ (z >> 33)) & ct->mask;
@@ -43,25 +49,29 @@ void counts_fini(struct counts *ct)
 	ct->slots = NULL;
 }
 
-static struct count_slot *find(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+static struct count_slot *find(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
+			       uint64_t key)
 {
-	for (uint32_t i = slot_of(ct, event_id, customer_id);; i = (i + 1) & ct->mask) {
+	for (uint32_t i = slot_of(ct, event_id, customer_id, key);; i = (i + 1) & ct->mask) {
 		struct count_slot *e = &ct->slots[i];
-		if (!e->customer_id || (e->customer_id == customer_id && e->event_id == event_id))
+		if (!e->customer_id || (e->customer_id == customer_id && e->event_id == event_id &&
+					e->key == key))
 			return e;
 	}
 }
 
-uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id)
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
+		    uint64_t key)
 {
-	const struct count_slot *e = find(ct, event_id, customer_id);
+	const struct count_slot *e = find(ct, event_id, customer_id, key);
 	return e->customer_id ? e->units : 0;
 }
 
 static void remove_at(struct counts *ct, uint32_t hole)
 {
 	for (uint32_t i = (hole + 1) & ct->mask; ct->slots[i].customer_id; i = (i + 1) & ct->mask) {
-		uint32_t home = slot_of(ct, ct->slots[i].event_id, ct->slots[i].customer_id);
+		uint32_t home = slot_of(ct, ct->slots[i].event_id, ct->slots[i].customer_id,
+					ct->slots[i].key);
 		/* move i into the hole when its home is not in (hole, i] */
 		if (((i - home) & ct->mask) >= ((i - hole) & ct->mask)) {
 			ct->slots[hole] = ct->slots[i];
@@ -72,9 +82,10 @@ static void remove_at(struct counts *ct, uint32_t hole)
 	ct->used--;
 }
 
-int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64_t delta)
+int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key,
+	       int64_t delta)
 {
-	struct count_slot *e = find(ct, event_id, customer_id);
+	struct count_slot *e = find(ct, event_id, customer_id, key);
 	if (!customer_id || !delta)
 		return 0;
 	if (!e->customer_id) {
@@ -84,6 +95,7 @@ int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64
 			return -ENOSPC;
 		e->customer_id = customer_id;
 		e->event_id = event_id;
+		e->key = key;
 		e->units = 0;
 		ct->used++;
 	}

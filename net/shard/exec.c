@@ -79,6 +79,38 @@ void exec_finish(struct node *nd, struct msg *m)
 	pool_when_durable(nd, m);
 }
 
+bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index)
+{
+	uint64_t key;
+	uint32_t limit;
+	uint32_t here = core_code_uses(shard_store_core(nd->store), event_id, code_index, &key,
+				       &limit);
+	uint32_t elsewhere = counts_get(&nd->counts, event_id, CODE_CUSTOMER, code_index + 1u);
+	return limit && here + elsewhere + 1 > limit;
+}
+
+void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m)
+{
+	uint64_t key;
+	uint32_t limit;
+	core_code_uses(shard_store_core(nd->store), event_id, code_index, &key, &limit);
+	uint8_t owner = exec_code_owner(nd, key);
+	if (m)
+		pool_msg_reuse(nd, m);
+	else
+		m = pool_msg_alloc(nd);
+	if (!m) {
+		fprintf(stderr, "onsaled: shard %u: message pool empty, a use of presale code %u of "
+				"event %u stays counted until restart\n", nd->id, code_index, event_id);
+		return;
+	}
+	m->kind = MSG_CODE_GIVE;
+	m->cmd.type = CMD_HOLD;
+	m->cmd.hold.event_id = event_id;
+	m->score = code_index;
+	pool_send(nd, m, owner);
+}
+
 /* The home node forgets units the customer no longer has here. */
 static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t customer_id,
 			      uint32_t units)
@@ -100,6 +132,17 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 	pool_send(nd, u, home);
 }
 
+/* A hold that used a presale code ended here: its owner, if another
+ * node, counted the use and forgets it now. */
+static void give_code_back(struct node *nd, uint32_t event_id, uint8_t code_index)
+{
+	uint64_t key;
+	uint32_t limit;
+	core_code_uses(shard_store_core(nd->store), event_id, code_index, &key, &limit);
+	if (exec_code_owner(nd, key) != nd->id)
+		exec_code_give(nd, event_id, code_index, NULL);
+}
+
 void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res)
 {
 	if (res->status != ST_OK || res->replayed)
@@ -115,6 +158,8 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	case CMD_HOLD_EXPIRE:
 		nd->holds_live -= nd->holds_live > 0;
 		unreserve_at_home(nd, res->hold.event_id, res->hold.customer_id, res->hold.qty);
+		if (res->hold.code_index != PRESALE_CODE_NONE && nd->n > 1)
+			give_code_back(nd, res->hold.event_id, res->hold.code_index);
 		break;
 	case CMD_REFUND:
 		unreserve_at_home(nd, res->ticket.event_id, res->ticket.customer_id, 1);
@@ -150,27 +195,106 @@ bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, u
 	uint16_t limit = exec_event_limit(nd, event_id);
 	if (!limit)
 		return false;
-	uint32_t remote = counts_get(&nd->counts, event_id, customer_id);
+	uint32_t remote = counts_get(&nd->counts, event_id, customer_id, 0);
 	return local_units(nd, event_id, customer_id) + remote + qty > limit;
 }
 
+/* Home node, before a hold that may be taken on another node: marks a
+ * best-available hold's idempotency key in flight (a second request with
+ * the same key meanwhile is told `overloaded`: retry), then counts the
+ * units against the customer's limit. Answers ok (units reserved when the
+ * event has a limit), customer_limit (nothing reserved; with a key the
+ * mark stays: the coordinator still looks for a first hold to replay), or
+ * overloaded (nothing kept). */
 static void reserve(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
+	uint64_t mark = h->mode == HOLD_BEST ? h->idem_key : 0;
+	struct counts *ct = &nd->counts;
 	memset(&m->res, 0, sizeof m->res);
-	if (exec_over_limit(nd, h->event_id, h->customer_id, h->qty))
-		m->res.status = ST_CUSTOMER_LIMIT;
-	else if (counts_add(&nd->counts, h->event_id, h->customer_id, h->qty))
+	if (mark && (counts_get(ct, h->event_id, h->customer_id, mark) ||
+		     counts_add(ct, h->event_id, h->customer_id, mark, 1))) {
 		m->res.status = ST_OVERLOADED;
+	} else if (exec_over_limit(nd, h->event_id, h->customer_id, h->qty)) {
+		m->res.status = ST_CUSTOMER_LIMIT;
+	} else if (exec_event_limit(nd, h->event_id) &&
+		   counts_add(ct, h->event_id, h->customer_id, 0, h->qty)) {
+		counts_add(ct, h->event_id, h->customer_id, mark, -1);
+		m->res.status = ST_OVERLOADED;
+	}
+	pool_return(nd, m);
+}
+
+/* Home node: a hold that reserved here ended its request: units back
+ * (qty, may be 0) and its key no longer in flight. */
+static void unreserve(struct node *nd, struct msg *m)
+{
+	const struct cmd_hold *h = &m->cmd.hold;
+	if (h->qty)
+		counts_add(&nd->counts, h->event_id, h->customer_id, 0, -(int64_t)h->qty);
+	if (h->idem_key)
+		counts_add(&nd->counts, h->event_id, h->customer_id, h->idem_key, -1);
+	pool_return(nd, m);
+}
+
+/* Presale code owner, before a hold on another node: counts one use of
+ * the code the hold would use now (none: nothing counted), or refuses as
+ * the hold would be refused. The code's index goes back in score. */
+static void code_take(struct node *nd, struct msg *m)
+{
+	uint8_t idx = PRESALE_CODE_NONE;
+	enum status st = core_code_window(shard_store_core(nd->store), &m->cmd.hold, nd->now_ms,
+					  &idx);
+	if (st == ST_OK && idx != PRESALE_CODE_NONE) {
+		if (exec_code_over(nd, m->cmd.hold.event_id, idx))
+			st = ST_PRESALE_CODE_EXHAUSTED;
+		else if (counts_add(&nd->counts, m->cmd.hold.event_id, CODE_CUSTOMER, idx + 1u, 1))
+			st = ST_OVERLOADED;
+	}
+	memset(&m->res, 0, sizeof m->res);
+	m->res.status = st;
+	m->score = st == ST_OK ? idx : PRESALE_CODE_NONE;
+	pool_return(nd, m);
+}
+
+/* Event home, before units are placed (TIER_ADD, SECTION_LOAD): room for
+ * them under units_max, counting every node's units and what other admin
+ * commands under way asked for? */
+static void units_take(struct node *nd, struct msg *m)
+{
+	uint32_t ev = m->cmd.tier.event_id, asked = m->cmd.tier.capacity, units_max;
+	struct counts *ct = &nd->counts;
+	core_units_placed(shard_store_core(nd->store), ev, &units_max);
+	uint64_t placed = counts_get(ct, ev, EVENT_UNITS, 0) + counts_get(ct, ev, EVENT_UNITS, 1);
+	memset(&m->res, 0, sizeof m->res);
+	if (!units_max)
+		m->res.status = ST_EVENT_UNKNOWN;
+	else if (placed + asked > units_max)
+		m->res.status = ST_EVENT_FULL;
+	else if (counts_add(ct, ev, EVENT_UNITS, 1, asked))
+		m->res.status = ST_OVERLOADED;
+	pool_return(nd, m);
+}
+
+static void units_give(struct node *nd, struct msg *m)
+{
+	uint32_t ev = m->cmd.tier.event_id;
+	counts_add(&nd->counts, ev, EVENT_UNITS, 1, -(int64_t)m->cmd.tier.capacity);
+	counts_add(&nd->counts, ev, EVENT_UNITS, 0, m->score);
 	pool_return(nd, m);
 }
 
 static void probe(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
+	const struct core *core = shard_store_core(nd->store);
 	memset(&m->res, 0, sizeof m->res);
-	m->res.status = core_best_probe(shard_store_core(nd->store), h->event_id, h->tier, h->qty,
-					h->flags, &m->score);
+	if (core_idem_hold(core, h->event_id, h->customer_id, h->idem_key)) {
+		m->res.replayed = 1; /* the first hold with this key is here */
+		pool_return(nd, m);
+		return;
+	}
+	m->res.status = core_best_probe(core, h->event_id, h->tier, h->qty, h->flags, &m->score);
 	pool_return(nd, m);
 }
 
@@ -194,8 +318,13 @@ static void stats(struct node *nd, struct msg *m)
 	if (nd->env.stats)
 		nd->env.stats(nd->env.user, v);
 	v[PROTO_STAT_WAL_RECORDS] = shard_store_stats(nd->store)->records;
+	v[PROTO_STAT_WAL_BYTES] = shard_store_wal_stats(nd->store)->bytes_written;
+	v[PROTO_STAT_WAL_FSYNCS] = shard_store_wal_stats(nd->store)->fsyncs;
 	v[PROTO_STAT_HOLDS_EXPIRED] = nd->ctr.holds_expired;
 	v[PROTO_STAT_STOCK_TRANSFERS] = nd->ctr.stock_transfers;
+	v[PROTO_STAT_WAL_ERRORS] = shard_store_error(nd->store) != 0;
+	v[PROTO_STAT_WAL_PAUSED] = shard_store_paused(nd->store);
+	v[PROTO_STAT_DISK_FULL_EVENTS] = shard_store_stats(nd->store)->disk_full_events;
 	pool_return(nd, m);
 }
 
@@ -205,9 +334,12 @@ void exec_msg(struct node *nd, struct msg *m)
 	case MSG_EXEC: run(nd, m); break;
 	case MSG_PROBE: probe(nd, m); break;
 	case MSG_RESERVE: reserve(nd, m); break;
-	case MSG_UNRESERVE:
-		counts_add(&nd->counts, m->cmd.hold.event_id, m->cmd.hold.customer_id,
-			   -(int64_t)m->cmd.hold.qty);
+	case MSG_UNRESERVE: unreserve(nd, m); break;
+	case MSG_CODE_TAKE: code_take(nd, m); break;
+	case MSG_UNITS_TAKE: units_take(nd, m); break;
+	case MSG_UNITS_GIVE: units_give(nd, m); break;
+	case MSG_CODE_GIVE:
+		counts_add(&nd->counts, m->cmd.hold.event_id, CODE_CUSTOMER, m->score + 1u, -1);
 		pool_return(nd, m);
 		break;
 	case MSG_STATS: stats(nd, m); break;

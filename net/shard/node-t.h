@@ -37,6 +37,7 @@
 struct shard_store;
 
 #define NIL32 UINT32_MAX
+#define NIL8 UINT8_MAX
 #define SEAT_SHARD_SHIFT 24
 #define SEAT_LOCAL_MASK ((1u << SEAT_SHARD_SHIFT) - 1)
 
@@ -51,6 +52,10 @@ enum msg_kind {
 	MSG_STATS = 6,     /* server counters of the target */
 	MSG_SEATS = 7,     /* seat states of a section into big */
 	MSG_STOCK_ACK = 8,  /* giver: the taker has transfers up to cmd.stock durable */
+	MSG_CODE_TAKE = 9,  /* presale code owner: count one use of the hold's code */
+	MSG_CODE_GIVE = 10, /* presale code owner: code `score` has one use less */
+	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
+	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
 };
 
 struct msg {
@@ -59,12 +64,16 @@ struct msg {
 	uint8_t owner;    /* whose pool */
 	uint8_t at;       /* the shard it is sent to */
 	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
+	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
+	uint8_t code_taken; /* MSG_EXEC of a hold: its presale code's owner counted it */
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;     /* on its way back to its owner */
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
 	uint32_t req;     /* owner's request slot, NIL32: none */
 	uint32_t index;   /* slot in the owner's pool */
-	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked */
+	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked;
+			   * MSG_EXEC of a hold: 1 when the tier here is below its
+			   * low-stock threshold after it */
 	uint64_t wait_lsn;
 	struct msg *parent; /* MSG_STOCK_ASK: the hold waiting for the stock */
 	uint8_t *big;       /* SECTION_LOAD rows/seats, MSG_SEATS states */
@@ -85,6 +94,9 @@ enum req_step {
 	STEP_PROBE,       /* best available: waiting for every shard's probe */
 	STEP_HOLD,        /* hold: waiting for the executing shard */
 	STEP_STATS,       /* server stats from every shard */
+	STEP_CODE,        /* hold: waiting for the presale code's owner */
+	STEP_UNITS,       /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
+	STEP_LOW_STOCK,   /* hold: the tier's free units summed over every shard */
 };
 
 struct req {
@@ -96,7 +108,16 @@ struct req {
 	uint8_t step;
 	uint8_t pending;   /* messages out */
 	uint8_t tries;     /* best available: candidates tried */
-	bool reserved;     /* a reservation is held at the home shard */
+	bool reserved;     /* units are reserved at the home shard */
+	bool keyed;        /* its idempotency key is marked in flight at home */
+	bool over_limit;   /* home said: over the limit unless it is a replay */
+	uint8_t replay_at; /* best available: the shard that has the key, or NIL8 */
+	uint8_t code_owner; /* the presale code's owner, NIL8: no code or one shard */
+	uint8_t code_index; /* the code the owner counted, PRESALE_CODE_NONE: none */
+	bool code_asked;    /* the owner answered */
+	bool units_taken;   /* the event's home counts units_asked for it */
+	uint32_t units_asked, units_placed;
+	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums */
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */
@@ -110,9 +131,18 @@ struct req {
 
 struct count_slot {
 	uint64_t customer_id; /* 0: empty */
+	uint64_t key;         /* 0: units; else an idempotency key in flight */
 	uint32_t event_id;
 	uint32_t units;       /* on shards other than this one */
 };
+
+/* counts entries of presale codes: (event, CODE_CUSTOMER, code index + 1),
+ * units = the code's uses on other nodes (kept by the code's owner). */
+#define CODE_CUSTOMER UINT64_MAX
+/* counts entries of an event's units at its home node (event_id % n):
+ * (event, EVENT_UNITS, 0) placed on all nodes, (event, EVENT_UNITS, 1)
+ * asked for by admin commands under way. */
+#define EVENT_UNITS (UINT64_MAX - 1)
 
 struct counts {
 	struct count_slot *slots;

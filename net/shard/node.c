@@ -59,11 +59,27 @@ static int count_one(void *ctx, uint64_t customer_id, uint32_t units)
 	struct count_ctx *c = ctx;
 	uint8_t home = node_home(c->n, customer_id);
 	if (home != c->at)
-		c->err = counts_add(&c->nodes[home]->counts, c->event_id, customer_id, units);
+		c->err = counts_add(&c->nodes[home]->counts, c->event_id, customer_id, 0, units);
 	return c->err;
 }
 
-/* Customer counts of home nodes (events with a limit) and live holds. */
+/* Uses of the event's presale codes on node k, counted at each code's owner. */
+static int code_uses(struct node *const *nodes, uint32_t n, uint32_t k, uint32_t event_id)
+{
+	const struct core *core = shard_store_core(nodes[k]->store);
+	for (uint8_t i = 0; i < core_code_count(core, event_id); i++) {
+		uint64_t key;
+		uint32_t limit, uses = core_code_uses(core, event_id, i, &key, &limit);
+		struct node *owner = nodes[key % n];
+		if (uses && owner != nodes[k] &&
+		    counts_add(&owner->counts, event_id, CODE_CUSTOMER, i + 1u, uses))
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Customer counts of home nodes (events with a limit), presale code uses
+ * at their owners, and live holds. */
 static int counts_and_holds(struct node *const *nodes, uint32_t n)
 {
 	static uint32_t ids[EVENTS_MAX];
@@ -76,6 +92,12 @@ static int counts_and_holds(struct node *const *nodes, uint32_t n)
 					      .event_id = ids[e]};
 			if (core_event_limit(core, ids[e]))
 				core_customers_each(core, ids[e], count_one, &c);
+			if (!c.err)
+				c.err = code_uses(nodes, n, k, ids[e]);
+			uint32_t units_max, placed = core_units_placed(core, ids[e], &units_max);
+			if (!c.err && placed)
+				c.err = counts_add(&nodes[ids[e] % n]->counts, ids[e], EVENT_UNITS, 0,
+						   placed);
 			if (c.err) {
 				fprintf(stderr, "onsaled: customer counts: table full (%u entries)\n",
 					SHARD_REMOTE_COUNTS_MAX);
@@ -91,8 +113,9 @@ int node_recover(struct node *const *nodes, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		assert(nodes[k]->id == k && nodes[k]->n == n && nodes[k]->store);
-	int rc = counts_and_holds(nodes, n);
-	return rc ? rc : xfer_recover(nodes, n);
+	/* transfers first: then every unit is in some node's units_placed */
+	int rc = xfer_recover(nodes, n);
+	return rc ? rc : counts_and_holds(nodes, n);
 }
 
 /* ---- a turn ------------------------------------------------------------------- */

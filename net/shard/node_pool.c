@@ -55,12 +55,9 @@ static void used_add(struct node *nd, int d)
 	atomic_store_explicit(&nd->msgs_used, u + (uint32_t)d, memory_order_relaxed);
 }
 
-struct msg *pool_msg_alloc(struct node *nd)
+void pool_msg_reuse(struct node *nd, struct msg *m)
 {
-	struct msg *m = nd->msg_free;
-	if (!m)
-		return NULL;
-	nd->msg_free = m->next;
+	assert(m->owner == nd->id);
 	uint32_t index = m->index;
 	memset(m, 0, offsetof(struct msg, cmd));
 	m->index = index;
@@ -68,6 +65,15 @@ struct msg *pool_msg_alloc(struct node *nd)
 	m->req = NIL32;
 	m->cmd.type = 0;
 	m->res.status = ST_OK;
+}
+
+struct msg *pool_msg_alloc(struct node *nd)
+{
+	struct msg *m = nd->msg_free;
+	if (!m)
+		return NULL;
+	nd->msg_free = m->next;
+	pool_msg_reuse(nd, m);
 	used_add(nd, 1);
 	return m;
 }
@@ -114,7 +120,11 @@ struct req *pool_req_alloc(struct node *nd)
 	r->next = NIL32;
 	r->step = STEP_ONE;
 	r->pending = r->tries = 0;
-	r->reserved = r->have_res = false;
+	r->reserved = r->have_res = r->keyed = r->over_limit = false;
+	r->replay_at = r->code_owner = NIL8;
+	r->code_index = PRESALE_CODE_NONE;
+	r->code_asked = r->units_taken = false;
+	r->units_asked = r->units_placed = 0;
 	r->big = NULL;
 	/* the head only: every path writes the rest before a reply reads it
 	 * (an answer, a refusal, a sum's first answer); STATS reads the status */
@@ -219,8 +229,9 @@ unsigned pool_release_durable(struct node *nd)
 			continue;
 		}
 		if (stopped && m->wait_lsn > durable) { /* never durable: say so */
+			bool changed = m->res.status == ST_OK && !CMD_IS_QUERY(m->cmd.type);
 			memset(&m->res, 0, sizeof m->res);
-			m->res.status = ST_UNAVAILABLE;
+			m->res.status = shard_store_lost_status(nd->store, m->wait_lsn, changed);
 		}
 		leave(nd, m);
 	}

@@ -20,6 +20,8 @@ int pool_init(struct node *nd);
 void pool_fini(struct node *nd);
 struct msg *pool_msg_alloc(struct node *nd);
 void pool_msg_free(struct node *nd, struct msg *m);
+/* m (owned, back home) as if freshly allocated, to send again. */
+void pool_msg_reuse(struct node *nd, struct msg *m);
 uint32_t pool_msgs_free(const struct node *nd);
 uint8_t *pool_big_alloc(struct node *nd);
 void pool_big_free(struct node *nd, uint8_t *big);
@@ -32,7 +34,8 @@ void pool_return(struct node *nd, struct msg *m);
  * owner, or, with m->forward, sent on to m->at. */
 void pool_when_durable(struct node *nd, struct msg *m);
 /* Releases what the durable FIFO holds up to the store's durable LSN; when
- * the store stopped, the rest with ST_UNAVAILABLE. */
+ * the store stopped, the rest with ST_OUTCOME_UNKNOWN (a change in the
+ * batch that failed) or ST_UNAVAILABLE (shard_store_lost_status). */
 unsigned pool_release_durable(struct node *nd);
 /* Takes the inbox as it is now; the caller dispatches each message. */
 struct msg *pool_take_inbox(struct node *nd);
@@ -40,9 +43,12 @@ struct msg *pool_take_inbox(struct node *nd);
 /* counts.c */
 int counts_init(struct counts *ct, uint32_t max);
 void counts_fini(struct counts *ct);
-uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id);
+/* key 0: the customer's units elsewhere; else 1 while that key is in flight. */
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
+		    uint64_t key);
 /* Adds delta (clamped at 0). 0, or -ENOSPC when the table is full. */
-int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, int64_t delta);
+int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key,
+	       int64_t delta);
 
 /* exec.c */
 /* Bytes of struct result a command's answer uses: the head and the view
@@ -61,6 +67,15 @@ void exec_globalize(struct node *nd, uint8_t type, struct result *res);
 void exec_msg(struct node *nd, struct msg *m);
 /* Home node: would qty more units pass the customer's limit over all nodes? */
 bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, uint32_t qty);
+/* The owner node of a presale code (by core_code_key). */
+static inline uint8_t exec_code_owner(const struct node *nd, uint64_t code_key)
+{
+	return (uint8_t)(code_key % nd->n);
+}
+/* Owner: would one more use of code i pass its limit over all nodes? */
+bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index);
+/* The owner of code i forgets one use of it (a hold that ended). */
+void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m);
 /* m's answer is ready: back to its owner once everything it shows is durable. */
 void exec_finish(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/inspect.h"
 #include "net/shard/parts.h"
 
 static void reply(struct node *nd, struct req *r)
@@ -72,8 +73,6 @@ static void broadcast(struct node *nd, struct req *r, uint8_t kind)
 		struct cmd c = r->cmd;
 		if (c.type == CMD_TIER_ADD && c.tier.kind == TIER_GA) /* allotments */
 			c.tier.capacity = c.tier.capacity / n + (k < c.tier.capacity % n);
-		if (c.type == CMD_PRESALE_CODE_ADD && c.code.use_limit) /* at least 1 each */
-			c.code.use_limit = (c.code.use_limit + n - 1) / n;
 		send_msg(nd, r, kind, (uint8_t)k, &c);
 	}
 }
@@ -143,36 +142,25 @@ static void sum(struct req *r, const struct result *b)
 	}
 }
 
-/* ---- holds ---------------------------------------------------------------------- */
+/* ---- holds ----------------------------------------------------------------------
+ *
+ * The follow-ups of a hold reuse the message that just came back (m), so a
+ * hold under way never fails for want of a message and never leaves a
+ * reservation or an in-flight key behind at the home node. */
 
-static void hold_at(struct node *nd, struct req *r, uint8_t at)
+static void hold_at(struct node *nd, struct req *r, uint8_t at, struct msg *m)
 {
-	struct msg *m = pool_msg_alloc(nd);
-	if (!m) {
-		fail(nd, r, ST_OVERLOADED); /* a reservation stays counted; see docs */
-		return;
-	}
+	pool_msg_reuse(nd, m);
 	r->step = STEP_HOLD;
 	r->exec_shard = at;
 	m->kind = MSG_EXEC;
 	m->req = node_req_index(nd, r);
 	m->reserved = r->reserved;
+	m->over_limit = r->over_limit;
+	m->code_taken = r->code_index != PRESALE_CODE_NONE;
 	m->cmd = r->cmd;
 	r->pending++;
 	pool_send(nd, m, at);
-}
-
-static void probe_all(struct node *nd, struct req *r)
-{
-	if (pool_msgs_free(nd) < nd->n) {
-		fail(nd, r, ST_OVERLOADED);
-		return;
-	}
-	r->step = STEP_PROBE;
-	for (uint32_t k = 0; k < nd->n; k++) {
-		r->score[k] = UINT32_MAX;
-		send_msg(nd, r, MSG_PROBE, (uint8_t)k, &r->cmd);
-	}
 }
 
 /* Best-available: the untried shard with the best score, if any. */
@@ -187,53 +175,180 @@ static int next_candidate(struct node *nd, struct req *r)
 	return best;
 }
 
-static void unreserve(struct node *nd, struct req *r)
+/* The home node gives back what the request holds there: the units it
+ * reserved unless they now count in a core there (st: the hold's answer),
+ * and the in-flight mark of its key. Then r is answered. */
+/* With several shards a low-stock alert is the tier's, not one allotment's:
+ * when the hold left the tier low where it ran, the coordinator sums the
+ * tier's free units over every shard and sets the bit only if this hold
+ * took the tier below its threshold. No message free: no alert (the
+ * tier's availability still shows low_stock). */
+static void low_stock_check(struct node *nd, struct req *r, bool low_here)
+{
+	uint8_t tier = r->cmd.hold.tier;
+	r->res.low_stock_tiers &= ~(1u << tier);
+	if (!low_here || pool_msgs_free(nd) < nd->n) {
+		reply(nd, r);
+		return;
+	}
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
+	q.query.event_id = r->cmd.hold.event_id;
+	r->step = STEP_LOW_STOCK;
+	r->tier_free = r->tier_threshold = 0;
+	for (uint32_t k = 0; k < nd->n; k++)
+		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+}
+
+static void low_stock_summed(struct node *nd, struct req *r)
+{
+	uint32_t t = r->tier_threshold, free_units = r->tier_free;
+	if (t && free_units < t && free_units + r->cmd.hold.qty >= t)
+		r->res.low_stock_tiers |= 1u << r->cmd.hold.tier;
+	reply(nd, r);
+}
+
+static void settle(struct node *nd, struct req *r, struct msg *m)
 {
 	const struct cmd_hold *h = &r->cmd.hold;
-	struct msg *u = pool_msg_alloc(nd);
-	r->reserved = false;
-	if (!u) {
-		fprintf(stderr, "onsaled: shard %u: message pool empty, customer count of %llu "
-				"stays high until restart\n", nd->id, (unsigned long long)h->customer_id);
-		return;
+	uint8_t home = node_home(nd->n, h->customer_id);
+	bool taken = r->res.status == ST_OK && !r->res.replayed;
+	bool low_here = r->step == STEP_HOLD && r->tier_free;
+	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
+	/* the code's owner counted a use that no other node's core now has */
+	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
+		bool alone = !units && !r->keyed;
+		exec_code_give(nd, h->event_id, r->code_index, alone ? m : NULL);
+		if (alone)
+			m = NULL;
 	}
-	u->kind = MSG_UNRESERVE;
-	u->cmd = r->cmd;
-	pool_send(nd, u, node_home(nd->n, h->customer_id));
+	r->code_index = PRESALE_CODE_NONE;
+	if (!m) {
+		/* the code's message took m */
+	} else if (units || r->keyed) {
+		pool_msg_reuse(nd, m);
+		m->kind = MSG_UNRESERVE;
+		m->cmd = r->cmd;
+		m->cmd.hold.qty = units;
+		m->cmd.hold.idem_key = r->keyed ? h->idem_key : 0;
+		pool_send(nd, m, home);
+	} else {
+		pool_msg_free(nd, m);
+	}
+	r->reserved = r->keyed = false;
+	if (nd->n > 1 && r->res.status == ST_OK && !r->res.replayed)
+		low_stock_check(nd, r, low_here);
+	else
+		reply(nd, r);
 }
 
-static void hold_next(struct node *nd, struct req *r)
+static void refuse_hold(struct node *nd, struct req *r, enum status st, struct msg *m)
 {
-	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1) {
-		hold_at(nd, r, r->exec_shard);
-		return;
-	}
-	probe_all(nd, r);
+	memset(&r->res, 0, sizeof r->res);
+	r->res.status = st;
+	settle(nd, r, m);
 }
 
-static void hold_done(struct node *nd, struct req *r, const struct msg *m)
+static void probe_all(struct node *nd, struct req *r, struct msg *m)
+{
+	if (pool_msgs_free(nd) < nd->n) {
+		refuse_hold(nd, r, ST_OVERLOADED, m);
+		return;
+	}
+	pool_msg_free(nd, m);
+	r->step = STEP_PROBE;
+	r->replay_at = NIL8;
+	for (uint32_t k = 0; k < nd->n; k++) {
+		r->score[k] = UINT32_MAX;
+		send_msg(nd, r, MSG_PROBE, (uint8_t)k, &r->cmd);
+	}
+}
+
+/* A hold with a presale code runs where the code's owner is, or has the
+ * owner count its use first (MSG_CODE_TAKE). */
+static bool code_first(struct node *nd, struct req *r, struct msg *m)
+{
+	if (r->code_owner == NIL8 || r->code_asked)
+		return false;
+	if (r->cmd.hold.mode != HOLD_BEST && r->exec_shard == r->code_owner)
+		return false;
+	pool_msg_reuse(nd, m);
+	r->step = STEP_CODE;
+	m->kind = MSG_CODE_TAKE;
+	m->req = node_req_index(nd, r);
+	m->cmd = r->cmd;
+	r->pending++;
+	pool_send(nd, m, r->code_owner);
+	return true;
+}
+
+static void hold_next(struct node *nd, struct req *r, struct msg *m)
+{
+	if (code_first(nd, r, m))
+		return;
+	if (r->cmd.hold.mode != HOLD_BEST || nd->n == 1)
+		hold_at(nd, r, r->exec_shard, m);
+	else
+		probe_all(nd, r, m);
+}
+
+/* The home node's answer to MSG_RESERVE. With an idempotency key a limit
+ * refusal waits: a retry of a hold already taken must get that hold. */
+static void reserved(struct node *nd, struct req *r, struct msg *m)
+{
+	enum status st = m->res.status;
+	bool key = r->cmd.hold.idem_key != 0;
+	if (st != ST_OK && !(st == ST_CUSTOMER_LIMIT && key)) {
+		r->res = m->res;
+		pool_msg_free(nd, m);
+		reply(nd, r);
+		return;
+	}
+	r->keyed = key && r->cmd.hold.mode == HOLD_BEST;
+	r->over_limit = st == ST_CUSTOMER_LIMIT;
+	r->reserved = st == ST_OK && exec_event_limit(nd, r->cmd.hold.event_id);
+	hold_next(nd, r, m);
+}
+
+static void code_taken(struct node *nd, struct req *r, struct msg *m)
+{
+	r->code_asked = true;
+	if (m->res.status != ST_OK) {
+		refuse_hold(nd, r, m->res.status, m);
+		return;
+	}
+	r->code_index = (uint8_t)m->score;
+	hold_next(nd, r, m);
+}
+
+static void hold_done(struct node *nd, struct req *r, struct msg *m)
 {
 	enum status st = m->res.status;
 	if (r->cmd.hold.mode == HOLD_BEST && (st == ST_NO_ADJACENT_SEATS || st == ST_SOLD_OUT)) {
 		int k = next_candidate(nd, r);
 		if (k >= 0) {
-			hold_at(nd, r, (uint8_t)k);
+			hold_at(nd, r, (uint8_t)k, m);
 			return;
 		}
 	}
 	take_result(r, &m->res);
-	if (r->reserved && (st != ST_OK || r->res.replayed ||
-			    r->exec_shard == node_home(nd->n, r->cmd.hold.customer_id)))
-		unreserve(nd, r);
-	reply(nd, r);
+	r->tier_free = m->score; /* low here (sell.c) */
+	settle(nd, r, m);
 }
 
-static void probed(struct node *nd, struct req *r)
+static void probed(struct node *nd, struct req *r, struct msg *m)
 {
+	if (r->replay_at != NIL8) { /* the key is there: its core answers the retry */
+		hold_at(nd, r, r->replay_at, m);
+		return;
+	}
+	if (r->over_limit) {
+		refuse_hold(nd, r, ST_CUSTOMER_LIMIT, m);
+		return;
+	}
 	int k = next_candidate(nd, r);
 	/* no shard has a block: the local core gives the right refusal (or,
 	 * if seats came free meanwhile, the hold) */
-	hold_at(nd, r, k >= 0 ? (uint8_t)k : nd->id);
+	hold_at(nd, r, k >= 0 ? (uint8_t)k : nd->id, m);
 }
 
 static int hold_start(struct node *nd, struct req *r)
@@ -244,6 +359,8 @@ static int hold_start(struct node *nd, struct req *r)
 	bool shaped = h->qty >= 1 && h->qty <= HOLD_UNITS_MAX;
 
 	r->exec_shard = nd->id;
+	if (h->code_len && n > 1 && h->code_len <= PRESALE_CODE_BYTES_MAX)
+		r->code_owner = exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len));
 	if (h->mode == HOLD_GA) {
 		r->exec_shard = home;
 	} else if (h->mode == HOLD_SEATS && shaped) {
@@ -259,12 +376,13 @@ static int hold_start(struct node *nd, struct req *r)
 	}
 	bool remote = (h->mode == HOLD_SEATS && r->exec_shard != home) ||
 		      (h->mode == HOLD_BEST && n > 1);
-	if (shaped && h->customer_id && remote && exec_event_limit(nd, h->event_id)) {
+	bool ask_home = exec_event_limit(nd, h->event_id) || (h->idem_key && h->mode == HOLD_BEST);
+	if (shaped && h->customer_id && remote && ask_home) {
 		r->step = STEP_RESERVE;
 		send_msg(nd, r, MSG_RESERVE, home, &r->cmd);
 		return 0;
 	}
-	hold_next(nd, r);
+	hold_next(nd, r, pool_msg_alloc(nd)); /* route_request keeps n + 2 free */
 	return 0;
 }
 
@@ -298,8 +416,74 @@ static int section_load(struct node *nd, struct req *r, const struct proto_secti
 	memcpy(b, sec, sizeof *b);
 	r->cmd.section.rows = b->rows;
 	r->cmd.section.seats = b->seats;
-	send_msg(nd, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % nd->n), &r->cmd);
 	return 0;
+}
+
+/* Units an admin command places: a GA tier's capacity, a section's seats. */
+static uint32_t units_of(const struct cmd *c)
+{
+	uint32_t units = 0;
+	if (c->type == CMD_TIER_ADD)
+		return c->tier.kind == TIER_GA ? c->tier.capacity : 0;
+	for (uint16_t i = 0; i < c->section.row_count && i < SECTION_ROWS_MAX; i++)
+		units += c->section.rows[i].seat_count;
+	return units;
+}
+
+/* TIER_ADD and SECTION_LOAD, once the event's home has room for them. */
+static void place(struct node *nd, struct req *r)
+{
+	if (r->cmd.type == CMD_TIER_ADD) {
+		r->step = STEP_BROADCAST;
+		broadcast(nd, r, MSG_EXEC);
+	} else {
+		r->step = STEP_ONE;
+		send_msg(nd, r, MSG_EXEC, (uint8_t)(r->cmd.section.section % nd->n), &r->cmd);
+	}
+}
+
+/* With several nodes an event's units_max bounds the units placed on all of
+ * them together: its home node (event_id % n) counts them. */
+static void units_first(struct node *nd, struct req *r)
+{
+	uint32_t units = units_of(&r->cmd);
+	if (nd->n == 1 || !units) {
+		place(nd, r);
+		return;
+	}
+	struct cmd c = {.type = r->cmd.type};
+	c.tier.event_id = r->cmd.tier.event_id;
+	c.tier.capacity = units;
+	r->step = STEP_UNITS;
+	r->units_asked = units;
+	send_msg(nd, r, MSG_UNITS_TAKE, (uint8_t)(c.tier.event_id % nd->n), &c);
+}
+
+static void units_taken(struct node *nd, struct req *r, struct msg *m)
+{
+	if (m->res.status != ST_OK) {
+		r->res = m->res;
+		pool_msg_free(nd, m);
+		reply(nd, r);
+		return;
+	}
+	r->units_taken = true;
+	pool_msg_free(nd, m);
+	place(nd, r);
+}
+
+/* The answer of a placing command: the event's home learns what was placed. */
+static void units_settle(struct node *nd, struct req *r, struct msg *m)
+{
+	uint32_t event_id = r->cmd.tier.event_id;
+	pool_msg_reuse(nd, m);
+	m->kind = MSG_UNITS_GIVE;
+	m->cmd.type = r->cmd.type;
+	m->cmd.tier.event_id = event_id;
+	m->cmd.tier.capacity = r->units_asked;
+	m->score = r->units_placed;
+	r->units_taken = false;
+	pool_send(nd, m, (uint8_t)(event_id % nd->n));
 }
 
 static int section_seats(struct node *nd, struct req *r, const struct proto_seats_query *q)
@@ -321,7 +505,10 @@ static int section_seats(struct node *nd, struct req *r, const struct proto_seat
 static int core_request(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
 	switch (r->cmd.type) {
-	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_TIER_ADD: case CMD_PRESALE_CODE_ADD:
+	case CMD_TIER_ADD:
+		units_first(nd, r);
+		return 0;
+	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD:
 		r->step = STEP_BROADCAST;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
@@ -329,8 +516,12 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 		r->step = STEP_SUM;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
-	case CMD_SECTION_LOAD:
-		return section_load(nd, r, sec);
+	case CMD_SECTION_LOAD: {
+		int rc = section_load(nd, r, sec);
+		if (!rc)
+			units_first(nd, r);
+		return rc;
+	}
 	case CMD_HOLD:
 		return hold_start(nd, r);
 	case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
@@ -376,6 +567,9 @@ int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
 
 static void answered(struct req *r, const struct msg *m)
 {
+	if (m->res.status == ST_OK && m->kind == MSG_EXEC && r->units_asked)
+		r->units_placed += m->cmd.type == CMD_TIER_ADD ? m->cmd.tier.capacity
+							       : m->res.section.seat_count;
 	switch (r->step) {
 	case STEP_ONE:
 		take_result(r, &m->res);
@@ -393,8 +587,17 @@ static void answered(struct req *r, const struct msg *m)
 		for (unsigned i = 0; i < PROTO_STAT_SLOTS; i++)
 			r->extra.server.counters[i] += m->counters[i];
 		break;
+	case STEP_LOW_STOCK:
+		if (m->res.status == ST_OK && r->cmd.hold.tier < TIERS_MAX) {
+			const struct tier_view *t = &m->res.avail.tiers[r->cmd.hold.tier];
+			r->tier_free += t->free;
+			r->tier_threshold = t->low_stock_threshold;
+		}
+		break;
 	case STEP_PROBE:
-		if (m->res.status == ST_OK)
+		if (m->res.status == ST_OK && m->res.replayed)
+			r->replay_at = m->at;
+		else if (m->res.status == ST_OK)
 			r->score[m->at] = m->score;
 		break;
 	default:
@@ -416,26 +619,33 @@ void route_done(struct node *nd, struct msg *m)
 		pool_msg_free(nd, m);
 		return;
 	}
-	/* follow-up messages are made before m is freed: a shard's pool
-	 * never looks empty while a request is still moving (shutdown) */
+	/* follow-ups reuse m: a shard's pool never looks empty while a
+	 * request is still moving (shutdown), and they cannot fail */
 	switch (r->step) {
 	case STEP_RESERVE:
-		if (m->res.status != ST_OK) {
-			r->res = m->res;
-			reply(nd, r);
-			break;
-		}
-		r->reserved = true;
-		hold_next(nd, r);
+		reserved(nd, r, m);
 		break;
 	case STEP_PROBE:
-		probed(nd, r);
+		probed(nd, r, m);
+		break;
+	case STEP_CODE:
+		code_taken(nd, r, m);
+		break;
+	case STEP_UNITS:
+		units_taken(nd, r, m);
+		break;
+	case STEP_LOW_STOCK:
+		pool_msg_free(nd, m);
+		low_stock_summed(nd, r);
 		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);
 		break;
 	default:
+		if (r->units_taken)
+			units_settle(nd, r, m);
+		else
+			pool_msg_free(nd, m);
 		reply(nd, r);
 	}
-	pool_msg_free(nd, m);
 }

@@ -11,13 +11,35 @@
  */
 #include <string.h>
 
+#include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
-static bool over_limit(struct node *nd, const struct cmd_hold *h)
+/* The code's owner, when no one counted the hold's use with it: is the
+ * code used up over all nodes? */
+static bool code_over(struct node *nd, const struct msg *m)
 {
+	const struct cmd_hold *h = &m->cmd.hold;
+	uint8_t idx;
+	if (nd->n == 1 || m->code_taken || !h->code_len)
+		return false;
+	if (exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len)) != nd->id)
+		return false;
+	if (core_code_window(shard_store_core(nd->store), h, nd->now_ms, &idx) != ST_OK ||
+	    idx == PRESALE_CODE_NONE)
+		return false; /* the core refuses, or needs no code */
+	return exec_code_over(nd, h->event_id, idx);
+}
+
+static bool over_limit(struct node *nd, const struct msg *m)
+{
+	const struct cmd_hold *h = &m->cmd.hold;
+	if (m->over_limit)
+		return true; /* the home node said so */
+	if (m->reserved || node_home(nd->n, h->customer_id) != nd->id)
+		return false;
 	/* without units elsewhere the core's own count is the whole count */
-	if (!counts_get(&nd->counts, h->event_id, h->customer_id))
+	if (!counts_get(&nd->counts, h->event_id, h->customer_id, 0))
 		return false;
 	return exec_over_limit(nd, h->event_id, h->customer_id, h->qty);
 }
@@ -26,9 +48,13 @@ void sell_hold(struct node *nd, struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_HOLD);
-	if (!m->reserved && node_home(nd->n, h->customer_id) == nd->id && over_limit(nd, h)) {
+	/* a retry of a hold taken here is answered with it, limit or not */
+	bool replay = core_idem_hold(shard_store_core(nd->store), h->event_id, h->customer_id,
+				     h->idem_key) != 0;
+	if (!replay && (over_limit(nd, m) || code_over(nd, m))) {
+		bool limit = over_limit(nd, m);
 		memset(&m->res, 0, sizeof m->res);
-		m->res.status = ST_CUSTOMER_LIMIT;
+		m->res.status = limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED;
 		m->wait_lsn = shard_store_last_lsn(nd->store);
 		exec_finish(nd, m);
 		return;
@@ -36,6 +62,13 @@ void sell_hold(struct node *nd, struct msg *m)
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
 	if (m->res.status == ST_SOLD_OUT && h->mode == HOLD_GA && xfer_ask(nd, m))
 		return; /* continues when the answer comes back */
+	if (m->res.status == ST_OK && !m->res.replayed && nd->n > 1) {
+		/* the tier can be low over all shards only if it is low here */
+		uint32_t threshold;
+		uint32_t free_units = core_tier_free(shard_store_core(nd->store), h->event_id,
+						     h->tier, &threshold);
+		m->score = threshold && free_units < threshold;
+	}
 	exec_after(nd, &m->cmd, &m->res);
 	exec_globalize(nd, m->cmd.type, &m->res);
 	exec_finish(nd, m);

@@ -51,7 +51,8 @@ struct sim_disk {
 	unsigned queue_head, queue_count;
 	struct unsynced *unsynced;
 	size_t unsynced_count, unsynced_cap;
-	int next_fsync_err, next_read_err;
+	int next_fsync_err, next_read_err, next_write_err;
+	uint64_t space_bytes; /* 0: unlimited */
 	uint32_t next_short;
 	int64_t next_misdirect;
 };
@@ -192,6 +193,20 @@ static void sync_dir_now(struct sim_disk *d)
 	}
 }
 
+/* Whether growing file i (-1: a new file) to end bytes fits the space
+ * limit: the sum of every existing file's size. */
+static bool fits(const struct sim_disk *d, int i, uint64_t end)
+{
+	if (!d->space_bytes)
+		return true;
+	uint64_t used = 0;
+	for (int k = 0; k < SIM_FILES_MAX; k++)
+		if (d->files[k].exists && k != i)
+			used += d->files[k].vol.size;
+	uint64_t now = i >= 0 ? d->files[i].vol.size : 0;
+	return used + (end > now ? end : now) <= d->space_bytes;
+}
+
 /* ---- storage operations -------------------------------------------- */
 
 static int sim_create(void *impl, const char *name, uint64_t bytes)
@@ -201,6 +216,8 @@ static int sim_create(void *impl, const char *name, uint64_t bytes)
 		return -ENAMETOOLONG;
 	if (find_name(d, name) >= 0)
 		return -EEXIST;
+	if (!fits(d, -1, bytes))
+		return -ENOSPC; /* the real create removes a file it could not allocate */
 	int i = free_slot(d);
 	if (i < 0)
 		return i;
@@ -249,6 +266,8 @@ static int sim_allocate(void *impl, int file, uint64_t bytes)
 	if (i < 0)
 		return i;
 	struct image *im = &d->files[i].vol;
+	if (!fits(d, i, bytes))
+		return -ENOSPC;
 	if (bytes > im->size)
 		image_put(im, im->size, NULL, bytes - im->size);
 	return 0;
@@ -307,12 +326,16 @@ static int32_t complete_write(struct sim_disk *d, const struct op *op)
 	if (i < 0)
 		return i;
 	d->stats.writes++;
-	if (chance(d, d->faults.eio_write_ppm)) {
+	if (d->next_write_err || chance(d, d->faults.eio_write_ppm)) {
+		int err = d->next_write_err ? d->next_write_err : -EIO;
+		d->next_write_err = 0;
 		d->stats.eio_writes++;
-		return -EIO;
+		return err;
 	}
 	uint32_t len = op->len;
 	uint64_t off = op->off;
+	if (!fits(d, i, off + len))
+		return -ENOSPC;
 	if (d->next_short || (len > 1 && chance(d, d->faults.short_write_ppm))) {
 		uint32_t n = d->next_short ? d->next_short : 1 + (uint32_t)(rnd(d) % (len - 1));
 		d->next_short = 0;
@@ -542,7 +565,7 @@ void sim_disk_crash(struct sim_disk *d, enum sim_disk_crash_mode mode)
 		image_copy(&f->vol, &f->dur);
 	}
 	memset(d->handles, 0, sizeof d->handles);
-	d->next_fsync_err = d->next_read_err = 0;
+	d->next_fsync_err = d->next_read_err = d->next_write_err = 0;
 	d->next_short = 0;
 	d->next_misdirect = 0;
 }
@@ -555,6 +578,25 @@ void sim_disk_fail_next_fsync(struct sim_disk *d, int err)
 void sim_disk_fail_next_read(struct sim_disk *d, int err)
 {
 	d->next_read_err = err;
+}
+
+void sim_disk_fail_next_write(struct sim_disk *d, int err)
+{
+	d->next_write_err = err;
+}
+
+void sim_disk_set_space(struct sim_disk *d, uint64_t bytes)
+{
+	d->space_bytes = bytes;
+}
+
+uint64_t sim_disk_used(const struct sim_disk *d)
+{
+	uint64_t used = 0;
+	for (int k = 0; k < SIM_FILES_MAX; k++)
+		if (d->files[k].exists)
+			used += d->files[k].vol.size;
+	return used;
 }
 
 void sim_disk_short_next_write(struct sim_disk *d, uint32_t bytes)

@@ -14,7 +14,9 @@
  * Faults, all drawn from the disk's seed so a run repeats exactly: short
  * writes (only a prefix written, reported short), misdirected writes (land at
  * another offset, reported fine), EIO on write, fsync or read; and direct
- * damage to the durable image (bit flips, zeroed ranges) for tests.
+ * damage to the durable image (bit flips, zeroed ranges) for tests. A space
+ * limit makes creates, allocations and writes that would grow the files
+ * past it fail with -ENOSPC, as a full filesystem does.
  * Asynchronous operations complete in submission order, a seeded number per
  * poll, so a crash can land with operations still in flight.
  */
@@ -62,6 +64,13 @@ void sim_disk_crash(struct sim_disk *d, enum sim_disk_crash_mode mode);
 /* One-shot faults for the next matching operation. */
 void sim_disk_fail_next_fsync(struct sim_disk *d, int err);
 void sim_disk_fail_next_read(struct sim_disk *d, int err);
+void sim_disk_fail_next_write(struct sim_disk *d, int err);
+
+/* The disk holds at most bytes of file data, summed over every file's size
+ * (0: unlimited, the default). Growing past it fails with -ENOSPC; raising
+ * it or removing files gives the space back. */
+void sim_disk_set_space(struct sim_disk *d, uint64_t bytes);
+uint64_t sim_disk_used(const struct sim_disk *d);
 void sim_disk_short_next_write(struct sim_disk *d, uint32_t bytes);
 void sim_disk_misdirect_next_write(struct sim_disk *d, int64_t delta_bytes);
 

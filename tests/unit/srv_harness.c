@@ -71,7 +71,7 @@ static int run_wait(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-int srv_start(struct srv *h)
+int srv_prepare(struct srv *h)
 {
 	snprintf(h->dir, sizeof h->dir, "/tmp/onsale-srv-XXXXXX");
 	if (!mkdtemp(h->dir))
@@ -81,7 +81,12 @@ int srv_start(struct srv *h)
 	char *argv[] = {h->bin, "--gen-config", conf, NULL};
 	if (run_wait(argv))
 		return -EIO;
-	int rc = read_keys(h);
+	return read_keys(h);
+}
+
+int srv_start(struct srv *h)
+{
+	int rc = srv_prepare(h);
 	return rc ? rc : srv_spawn(h);
 }
 
@@ -113,7 +118,11 @@ int srv_spawn(struct srv *h)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		execl(h->bin, h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin", NULL);
+		const char *argv[8 + sizeof h->args / sizeof h->args[0]] = {
+			h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin"};
+		for (size_t i = 0; i < sizeof h->args / sizeof h->args[0] && h->args[i]; i++)
+			argv[8 + i] = h->args[i];
+		execv(h->bin, (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) { /* up to 10 s */

@@ -18,12 +18,15 @@ struct srv {
 	unsigned shards;
 	pid_t pid;
 	uint8_t keys[5][ONSALE_KEY_BYTES]; /* by role */
+	const char *args[8]; /* more onsaled options, NULL-terminated (later ones win) */
 };
 
 /* Finds the onsaled binary next to the test (argv0: build/tests/x/test_y). */
 void srv_init(struct srv *h, const char *argv0, unsigned shards);
 /* Fresh data dir + config, then start. 0 or -errno. */
 int srv_start(struct srv *h);
+/* srv_start without the start: the data dir and config only. */
+int srv_prepare(struct srv *h);
 /* (Re)starts on the existing data dir; waits until it accepts. */
 int srv_spawn(struct srv *h);
 int srv_stop(struct srv *h);  /* SIGTERM and wait; exit status */

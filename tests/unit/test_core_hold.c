@@ -325,7 +325,7 @@ static void presale(void **state)
 {
 	struct fx *f = setup(0, 0);
 	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), u;
-	uint64_t id;
+	uint64_t id, due;
 
 	(void)state;
 	/* presale from an hour ago, public sale in an hour */
@@ -346,8 +346,12 @@ static void presale(void **state)
 	id = held(f, &c);
 	held(f, &c);
 	refused(f, &c, ST_PRESALE_CODE_EXHAUSTED);
-	/* a released hold keeps its use of the code */
+	/* a released (or expired) hold gives its use back; a confirmed one keeps it */
 	assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, EV, id), ST_OK);
+	id = held(f, &c);
+	due = f->res.hold.amount_due_minor;
+	refused(f, &c, ST_PRESALE_CODE_EXHAUSTED);
+	assert_int_equal(fx_confirm(f, EV, id, due), ST_OK);
 	refused(f, &c, ST_PRESALE_CODE_EXHAUSTED);
 	with_code(&c, "PRESS"); /* no use limit */
 	for (int i = 0; i < 5; i++)

@@ -1086,7 +1086,8 @@ static void status_names(void **state)
 		{ ST_TICKET_REDEEMED, "ticket_redeemed" }, { ST_UNAUTHENTICATED, "unauthenticated" },
 		{ ST_FORBIDDEN, "forbidden" }, { ST_BAD_FRAME, "bad_frame" },
 		{ ST_OVERLOADED, "overloaded" }, { ST_INTERNAL, "internal" },
-		{ ST_UNAVAILABLE, "unavailable" },
+		{ ST_UNAVAILABLE, "unavailable" }, { ST_OUTCOME_UNKNOWN, "outcome_unknown" },
+		{ ST_DISK_FULL, "disk_full" },
 	};
 	unsigned named = 0;
 

@@ -60,7 +60,7 @@ static const struct expect {
 	{ PROTO_OP_Q_SECTION_SEATS, 0, K_SEATS_Q, V_SEATS, 8, 8, AD | PL | BO },
 	{ PROTO_OP_HELLO, 0, K_HELLO, V_HELLO, 40, 16, N | AD | PL | BO | SC },
 	{ PROTO_OP_PING, 0, K_NONE, K_NONE, 0, 0, AD | PL | BO | SC },
-	{ PROTO_OP_STATS, 0, K_NONE, V_SERVER, 0, 128, AD },
+	{ PROTO_OP_STATS, 0, K_NONE, V_SERVER, 0, 8 * PROTO_STAT_SLOTS, AD },
 };
 #define EXPECTS (sizeof(expect) / sizeof(expect[0]))
 
@@ -404,11 +404,12 @@ static void test_server_status_reply_is_head_only(void **state)
 {
 	static struct proto_reply a, b;
 	static const enum status server_st[] = { ST_UNAUTHENTICATED, ST_FORBIDDEN, ST_BAD_FRAME,
-						ST_OVERLOADED, ST_INTERNAL, ST_UNAVAILABLE };
+						ST_OVERLOADED, ST_INTERNAL, ST_UNAVAILABLE,
+						ST_OUTCOME_UNKNOWN, ST_DISK_FULL };
 	size_t n;
 
 	(void)state;
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < sizeof server_st / sizeof server_st[0]; i++) {
 		assert_true(proto_status_is_server(server_st[i]));
 		fill_reply(&a, ex(PROTO_OP_HOLD));
 		a.res.status = server_st[i];
