@@ -273,9 +273,11 @@ void sim_check_recovered(struct sim *s)
 
 /* ---- one answer per key ------------------------------------------------------------------------ */
 
+/* Answers that refuse nothing: try again later, or the outcome is unknown
+ * (a failed fsync stopped the store; the restart shows what survived). */
 static bool transient(enum status st)
 {
-	return st == ST_OVERLOADED || st == ST_UNAVAILABLE;
+	return st == ST_OVERLOADED || st == ST_UNAVAILABLE || st == ST_OUTCOME_UNKNOWN;
 }
 
 /* The id an OK answer names: the hold (holds) or its tickets (confirms). */
