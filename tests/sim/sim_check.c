@@ -11,16 +11,19 @@
  *                  pass the event's limit (a known deviation for now:
  *                  SIM_LIMIT_OVER=1 makes it fail). A stopped store's state
  *                  is left out until the restart shows what of it survived.
+ *   codes          a presale code's uses summed over nodes never pass its
+ *                  limit (SIM_CODE_OVER=1 makes it fail)
  *   durability     after a restart: every acknowledged hold, confirm (with
  *                  its tickets), release, refund and redemption is there
  *   one answer     every OK answer for one idempotency key names one hold;
  *                  every OK answer for one confirm names one order; a retry
- *                  of something acknowledged is not refused. Two known
+ *                  of something acknowledged is not refused. Known
  *                  deviations are counted, not failed, unless switched on:
- *                  a best-available retry may reach another node's core
- *                  (SIM_BEST_IDEM=1), and a hold retry may be refused by
- *                  the nodes' customer-limit check, which runs before the
- *                  core's idempotent replay (SIM_LIMIT_IDEM=1).
+ *                  a best-available retry answered with another hold
+ *                  (SIM_BEST_IDEM=1), a hold retry refused by the nodes'
+ *                  customer-limit (SIM_LIMIT_IDEM=1) or presale-code
+ *                  (SIM_CODE_IDEM=1) count, which run before the core's
+ *                  idempotent replay.
  */
 #include "tests/sim/sim_server.h"
 
@@ -150,6 +153,37 @@ static bool unchanged(struct sim *s)
 	return same;
 }
 
+/* ---- presale code uses over nodes ------------------------------------------------------ */
+
+static void check_codes(struct sim *s)
+{
+	for (uint32_t e = 0; e < s->events; e++) {
+		const struct sim_event *ev = &s->ev[e];
+		for (uint8_t i = 0; i < ev->codes; i++) {
+			uint64_t key = 0, uses = 0;
+			uint32_t limit = 0;
+			for (uint8_t k = 0; k < s->n; k++) {
+				uint64_t key_k;
+				if (i >= core_code_count(core_of(s, k), ev->event_id))
+					return sim_fail(s, "node %u lost presale code %u", k, i);
+				uint32_t here = core_code_uses(core_of(s, k), ev->event_id, i, &key_k,
+							       &limit);
+				uses += shard_store_error(s->store[k]) ? 0 : here; /* as for limits */
+				if (k && key_k != key)
+					return sim_fail(s, "presale code %u differs between nodes", i);
+				key = key_k;
+			}
+			if (limit != ev->code_use_limit)
+				return sim_fail(s, "presale code %u: use limit %u, created %u", i, limit,
+						ev->code_use_limit);
+			if (uses > limit)
+				return sim_known(s, SIM_KNOWN_CODE_OVER, "presale code %u of event %u "
+						 "used %" PRIu64 " times over all nodes, its limit is %u",
+						 i, ev->event_id, uses, limit);
+		}
+	}
+}
+
 void sim_check_step(struct sim *s)
 {
 	if (!s->up || unchanged(s))
@@ -163,6 +197,8 @@ void sim_check_step(struct sim *s)
 		check_conservation(s);
 	if (!sim_failed(s))
 		check_limits(s);
+	if (!sim_failed(s))
+		check_codes(s);
 	s->stats->checks++;
 }
 
@@ -320,10 +356,12 @@ void sim_check_answer(struct sim *s, uint32_t i)
 		 type == CMD_CONFIRM ? "confirm" : mode == HOLD_GA ? "GA hold"
 		 : mode == HOLD_SEATS ? "seat hold" : "best-available hold", i, a->at,
 		 status_name(a->res.status), named(a), j, s->reqs[j].at, named(&s->reqs[j]));
-	if (type == CMD_HOLD && mode == HOLD_BEST)
-		sim_known(s, SIM_KNOWN_BEST_IDEM, "%s", what);
-	else if (type == CMD_HOLD && a->res.status == ST_CUSTOMER_LIMIT)
+	if (type == CMD_HOLD && a->res.status == ST_CUSTOMER_LIMIT)
 		sim_known(s, SIM_KNOWN_LIMIT_IDEM, "%s", what);
+	else if (type == CMD_HOLD && a->res.status == ST_PRESALE_CODE_EXHAUSTED)
+		sim_known(s, SIM_KNOWN_CODE_IDEM, "%s", what);
+	else if (type == CMD_HOLD && mode == HOLD_BEST)
+		sim_known(s, SIM_KNOWN_BEST_IDEM, "%s", what);
 	else
 		sim_fail(s, "%s", what);
 }

@@ -20,7 +20,8 @@
 
 #include "net/proto.h"
 
-#define T_SALES_END_MS (1800000000000ull + 30ull * 86400000ull)
+#define T0_MS 1800000000000ull /* the clock at the start (sim_server.c) */
+#define T_SALES_END_MS (T0_MS + 30ull * 86400000ull)
 #define SETUP_SETTLE_ROUNDS 200
 #define CUSTOMER_BASE 7001u
 
@@ -164,7 +165,8 @@ static bool create_event(struct sim *s, struct sim_event *ev)
 	c.event.units_max = ev->ga_capacity + SIM_SECTIONS_MAX * 24 + 64;
 	c.event.starts_at_ms = c.event.sales_end_ms = T_SALES_END_MS;
 	c.event.presale_start_ms = 1;
-	c.event.public_start_ms = 2;
+	/* with codes, the first minutes of the run are a presale */
+	c.event.public_start_ms = ev->codes ? T0_MS + 20000 + sim_below(s, 300000) : 2;
 	snprintf(c.event.name, sizeof c.event.name, "Sim %u", ev->event_id);
 	if (!admin(s, &c, NULL, NULL))
 		return false;
@@ -176,6 +178,14 @@ static bool create_event(struct sim *s, struct sim_event *ev)
 		ta.tier.capacity = t ? 0 : ev->ga_capacity;
 		ta.tier.price_minor = ev->price_minor[t];
 		if (!admin(s, &ta, NULL, NULL))
+			return false;
+	}
+	for (uint8_t i = 0; i < ev->codes; i++) {
+		struct cmd pc = {.type = CMD_PRESALE_CODE_ADD};
+		pc.code.event_id = ev->event_id;
+		pc.code.use_limit = ev->code_use_limit;
+		pc.code.code_len = (uint8_t)snprintf(pc.code.code, sizeof pc.code.code, "code%u", i);
+		if (!admin(s, &pc, NULL, NULL))
 			return false;
 	}
 	for (uint16_t i = 0; i < ev->sections; i++)
@@ -195,6 +205,8 @@ bool sim_client_setup(struct sim *s)
 		ev->price_minor[0] = 1000 + 100 * e;
 		ev->price_minor[1] = 5000 + 100 * e;
 		ev->sections = (uint8_t)(1 + sim_below(s, SIM_SECTIONS_MAX));
+		ev->codes = sim_below(s, 3) ? 0 : (uint8_t)(1 + sim_below(s, 2));
+		ev->code_use_limit = (uint32_t)(1 + sim_below(s, 6));
 		if (!create_event(s, ev))
 			return false;
 	}
@@ -242,6 +254,9 @@ static void hold(struct sim *s, struct cmd *c, struct sim_event *ev, uint8_t mod
 	h->channel = (uint8_t)sim_below(s, CHANNELS);
 	h->customer_id = CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
 	h->idem_key = sim_below(s, 4) ? ++s->next_idem_key * 7919 : 0;
+	if (ev->codes && sim_below(s, 4)) /* now and then a code that does not exist */
+		h->code_len = (uint8_t)snprintf(h->code, sizeof h->code, "code%u",
+						(unsigned)sim_below(s, ev->codes + 1u));
 	if (mode != HOLD_SEATS)
 		return;
 	uint32_t sec = (uint32_t)sim_below(s, ev->sections);

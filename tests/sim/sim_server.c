@@ -54,7 +54,8 @@ void sim_fail(struct sim *s, const char *fmt, ...)
 const char *sim_known_switch(enum sim_known k)
 {
 	static const char *names[SIM_KNOWN_COUNT] = {"SIM_BEST_IDEM", "SIM_LIMIT_IDEM",
-						     "SIM_LIMIT_OVER"};
+						     "SIM_LIMIT_OVER", "SIM_CODE_OVER",
+						     "SIM_CODE_IDEM"};
 	return names[k];
 }
 

@@ -58,6 +58,8 @@ struct sim_event {
 	uint16_t limit;          /* per-customer units, 0: none */
 	uint32_t ga_capacity;    /* created: summed over nodes (+ in flight) forever */
 	uint64_t price_minor[2]; /* tier 0 (GA), tier 1 (seats) */
+	uint8_t codes;           /* presale codes "code0".. (0: none) */
+	uint32_t code_use_limit; /* each code's uses over all nodes */
 	uint8_t sections;
 	uint32_t seat_first[SIM_SECTIONS_MAX]; /* global id of each section's first seat */
 	uint16_t section_seats[SIM_SECTIONS_MAX];
@@ -71,6 +73,8 @@ enum sim_known {
 	SIM_KNOWN_BEST_IDEM,  /* a best-available retry answered with another hold */
 	SIM_KNOWN_LIMIT_IDEM, /* a retry of an acknowledged hold refused customer_limit */
 	SIM_KNOWN_LIMIT_OVER, /* a customer over the event's limit over all nodes */
+	SIM_KNOWN_CODE_OVER,  /* a presale code used more than its limit over all nodes */
+	SIM_KNOWN_CODE_IDEM,  /* a retry of an acknowledged hold refused code exhausted */
 	SIM_KNOWN_COUNT
 };
 

@@ -22,7 +22,11 @@
  *                    fails the run
  *   SIM_LIMIT_OVER=1 a customer over the event's limit over all nodes fails
  *                    the run
- *   SIM_STRICT=1     all three (known deviations of the server, not yet
+ *   SIM_CODE_OVER=1  a presale code used more than its limit over all nodes
+ *                    fails the run
+ *   SIM_CODE_IDEM=1  a retry of an acknowledged hold refused
+ *                    presale_code_exhausted fails the run
+ *   SIM_STRICT=1     all of these (known deviations of the server, not yet
  *                    fixed; by default each is counted and its first seed
  *                    and message printed)
  *   SIM_TRACE=1      every action of the run on stdout
