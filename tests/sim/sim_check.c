@@ -13,8 +13,11 @@
  *                  is left out until the restart shows what of it survived.
  *   codes          a presale code's uses summed over nodes never pass its
  *                  limit (SIM_CODE_OVER=1 makes it fail)
+ *   units          units placed over nodes (and in flight) within the
+ *                  event's units_max (SIM_UNITS_OVER=1 makes it fail)
  *   durability     after a restart: every acknowledged hold, confirm (with
- *                  its tickets), release, refund and redemption is there
+ *                  its tickets), release, refund, redemption and section
+ *                  load is there
  *   one answer     every OK answer for one idempotency key names one hold;
  *                  every OK answer for one confirm names one order; a retry
  *                  of something acknowledged is not refused. Known
@@ -80,6 +83,25 @@ static void check_conservation(struct sim *s)
 			return sim_fail(s, "GA units of event %u not conserved: %" PRIu64
 				       " on the nodes + %" PRIu64 " in flight != %u created",
 				       ev->event_id, capacity, moving, ev->ga_capacity);
+	}
+}
+
+/* Units placed (GA capacity and seats) over nodes and transfers in flight
+ * within the event's units_max. */
+static void check_units(struct sim *s)
+{
+	for (uint32_t e = 0; e < s->events; e++) {
+		const struct sim_event *ev = &s->ev[e];
+		uint64_t placed = in_flight(s, ev->event_id, 0);
+		uint32_t units_max = 0;
+		for (uint8_t k = 0; k < s->n; k++) {
+			uint32_t here = core_units_placed(core_of(s, k), ev->event_id, &units_max);
+			placed += shard_store_error(s->store[k]) ? 0 : here; /* as for limits */
+		}
+		if (placed > units_max)
+			return sim_known(s, SIM_KNOWN_UNITS_OVER, "event %u has %" PRIu64 " units "
+					 "placed over all nodes, its units_max is %u", ev->event_id,
+					 placed, units_max);
 	}
 }
 
@@ -199,6 +221,8 @@ void sim_check_step(struct sim *s)
 		check_limits(s);
 	if (!sim_failed(s))
 		check_codes(s);
+	if (!sim_failed(s))
+		check_units(s);
 	s->stats->checks++;
 }
 
@@ -258,6 +282,21 @@ static void check_confirmed(struct sim *s, uint32_t i, const struct hold_view *h
 				       h->hold_id);
 }
 
+static void check_section(struct sim *s, uint32_t i)
+{
+	static uint8_t states[SECTION_SEATS_MAX];
+	const struct sim_req *e = &s->reqs[i];
+	uint8_t k = (uint8_t)(e->res.section.seat_first >> SEAT_SHARD_SHIFT);
+	uint32_t first = 0;
+	long n = k < s->n ? core_section_seats(core_of(s, k), e->cmd.section.event_id,
+					       e->cmd.section.section, states, sizeof states, &first)
+			  : -1;
+	if (n != (long)e->res.section.seat_count ||
+	    first != (e->res.section.seat_first & SEAT_LOCAL_MASK))
+		sim_fail(s, "acknowledged section %u of event %u lost or changed (%ld seats)",
+			 e->cmd.section.section, e->cmd.section.event_id, n);
+}
+
 static void check_acked(struct sim *s, uint32_t i)
 {
 	static struct result now;
@@ -278,6 +317,9 @@ static void check_acked(struct sim *s, uint32_t i)
 	case CMD_HOLD_RELEASE:
 		if (hold_now(s, h, CMD_Q_HOLD, &now) != ST_OK || now.hold.state != HOLD_RELEASED)
 			sim_fail(s, "acknowledged release of %016" PRIx64 " lost", h->hold_id);
+		break;
+	case CMD_SECTION_LOAD:
+		check_section(s, i);
 		break;
 	case CMD_REFUND: case CMD_REDEEM:
 		if (ticket_now(s, e->res.ticket.event_id, e->res.ticket.ticket_id, &now) != ST_OK ||

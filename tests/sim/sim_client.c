@@ -27,6 +27,10 @@
 
 /* ---- requests out and answers in ---------------------------------------------------- */
 
+static struct proto_section_buf section_buf; /* node_request copies it */
+static struct sim_event *event_of(struct sim *s, uint32_t event_id);
+static void section_loaded(struct sim *s, const struct cmd *c, const struct result *res);
+
 /* A request in a trace line (static buffer: one at a time). */
 static const char *describe(const struct cmd *c)
 {
@@ -94,6 +98,8 @@ void sim_on_reply(void *ctx, struct req *r)
 		s->reqs[i].answered_step = s->step;
 		s->stats->answered++;
 		s->stats->acked += r->res.status == ST_OK;
+		if (r->res.status == ST_OK && s->reqs[i].cmd.type == CMD_SECTION_LOAD)
+			section_loaded(s, &s->reqs[i].cmd, &r->res);
 		sim_check_answer(s, i);
 	}
 	node_req_free(&s->node[c->id], r);
@@ -127,32 +133,43 @@ static bool admin(struct sim *s, const struct cmd *cmd, const struct proto_secti
 	return true;
 }
 
-static bool load_section(struct sim *s, struct sim_event *ev, uint16_t idx)
+/* A section of 3 to 24 seats of tier 1 into *c and sec. */
+static void section_cmd(struct sim *s, const struct sim_event *ev, uint16_t idx, struct cmd *c,
+			struct proto_section_buf *sec)
 {
-	static struct proto_section_buf sec;
 	uint16_t rows = (uint16_t)(1 + sim_below(s, 3)), per_row = (uint16_t)(3 + sim_below(s, 6));
-	struct cmd c = {.type = CMD_SECTION_LOAD};
-	c.section.event_id = ev->event_id;
-	c.section.section = idx;
-	c.section.row_count = rows;
-	snprintf(c.section.name, sizeof c.section.name, "S%u", idx);
-	memset(&sec, 0, sizeof sec);
+	memset(c, 0, sizeof *c);
+	c->type = CMD_SECTION_LOAD;
+	c->section.event_id = ev->event_id;
+	c->section.section = idx;
+	c->section.row_count = rows;
+	snprintf(c->section.name, sizeof c->section.name, "S%u", idx);
+	memset(sec, 0, sizeof *sec);
 	for (uint16_t r = 0; r < rows; r++) {
-		sec.rows[r].label[0] = (char)('A' + r);
-		sec.rows[r].seat_count = per_row;
-		sec.rows[r].first_number = 1;
+		sec->rows[r].label[0] = (char)('A' + r);
+		sec->rows[r].seat_count = per_row;
+		sec->rows[r].first_number = 1;
 		for (uint16_t k = 0; k < per_row; k++) {
-			struct seat_spec *st = &sec.seats[r * per_row + k];
+			struct seat_spec *st = &sec->seats[r * per_row + k];
 			st->tier = 1;
 			st->rank = (uint16_t)(sim_below(s, 4) * 100 + r * 10 + k);
 		}
 	}
-	struct result res;
-	if (!admin(s, &c, &sec, &res))
-		return false;
-	ev->seat_first[idx] = (uint32_t)res.section.seat_first;
-	ev->section_seats[idx] = (uint16_t)(rows * per_row);
-	return true;
+}
+
+/* A section load was acknowledged: its seats may be held now. */
+static void section_loaded(struct sim *s, const struct cmd *c, const struct result *res)
+{
+	struct sim_event *ev = event_of(s, c->section.event_id);
+	ev->seat_first[c->section.section] = (uint32_t)res->section.seat_first;
+	ev->section_seats[c->section.section] = (uint16_t)res->section.seat_count;
+}
+
+static bool load_section(struct sim *s, struct sim_event *ev, uint16_t idx)
+{
+	struct cmd c;
+	section_cmd(s, ev, idx, &c, &section_buf);
+	return admin(s, &c, &section_buf, NULL);
 }
 
 static bool create_event(struct sim *s, struct sim_event *ev)
@@ -162,7 +179,8 @@ static bool create_event(struct sim *s, struct sim_event *ev)
 	c.event.state = EVENT_ON_SALE;
 	c.event.customer_limit = ev->limit;
 	c.event.hold_ttl_ms = (uint32_t)(HOLD_TTL_MS_MIN + sim_below(s, 30000));
-	c.event.units_max = ev->ga_capacity + SIM_SECTIONS_MAX * 24 + 64;
+	/* room for the setup's sections and a few more loaded while selling */
+	c.event.units_max = ev->ga_capacity + ev->sections * 24u + (uint32_t)sim_below(s, 40);
 	c.event.starts_at_ms = c.event.sales_end_ms = T_SALES_END_MS;
 	c.event.presale_start_ms = 1;
 	/* with codes, the first minutes of the run are a presale */
@@ -259,7 +277,9 @@ static void hold(struct sim *s, struct cmd *c, struct sim_event *ev, uint8_t mod
 						(unsigned)sim_below(s, ev->codes + 1u));
 	if (mode != HOLD_SEATS)
 		return;
-	uint32_t sec = (uint32_t)sim_below(s, ev->sections);
+	uint32_t sec = (uint32_t)sim_below(s, SIM_SECTIONS_MAX);
+	while (!ev->section_seats[sec]) /* section 0 is always there */
+		sec = (sec + 1) % SIM_SECTIONS_MAX;
 	uint32_t seats = ev->section_seats[sec];
 	h->qty = (uint8_t)(1 + sim_below(s, seats < 3 ? seats : 3));
 	uint32_t off = (uint32_t)sim_below(s, seats - h->qty + 1u);
@@ -308,6 +328,17 @@ static void query(struct sim *s, struct cmd *c, struct sim_event *ev)
 	c->query.customer_id = CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
 }
 
+/* Admin while selling: a section not acknowledged yet (may be past the
+ * event's units_max: event_full; may exist already: section_exists). */
+static bool more_seats(struct sim *s, struct cmd *c, struct sim_event *ev)
+{
+	uint16_t idx = (uint16_t)sim_below(s, SIM_SECTIONS_MAX);
+	if (ev->section_seats[idx])
+		return false;
+	section_cmd(s, ev, idx, c, &section_buf);
+	return true;
+}
+
 /* The same request again (same key, same hold id), to any node. */
 static void retry(struct sim *s, uint8_t type, uint8_t at)
 {
@@ -340,8 +371,10 @@ void sim_client_step(struct sim *s)
 		have = ticket_ref(s, &c, CMD_REDEEM);
 	else if (r < 93)
 		return retry(s, r < 89 ? CMD_HOLD : CMD_CONFIRM, at);
+	else if (r < 95)
+		have = more_seats(s, &c, ev);
 	else
 		query(s, &c, ev);
 	if (have)
-		sim_send(s, at, &c);
+		send_req(s, at, &c, NIL32, c.type == CMD_SECTION_LOAD ? &section_buf : NULL);
 }

@@ -55,7 +55,7 @@ const char *sim_known_switch(enum sim_known k)
 {
 	static const char *names[SIM_KNOWN_COUNT] = {"SIM_BEST_IDEM", "SIM_LIMIT_IDEM",
 						     "SIM_LIMIT_OVER", "SIM_CODE_OVER",
-						     "SIM_CODE_IDEM"};
+						     "SIM_CODE_IDEM", "SIM_UNITS_OVER"};
 	return names[k];
 }
 

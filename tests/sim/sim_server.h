@@ -60,9 +60,9 @@ struct sim_event {
 	uint64_t price_minor[2]; /* tier 0 (GA), tier 1 (seats) */
 	uint8_t codes;           /* presale codes "code0".. (0: none) */
 	uint32_t code_use_limit; /* each code's uses over all nodes */
-	uint8_t sections;
+	uint8_t sections;        /* loaded at setup; more may be loaded while selling */
 	uint32_t seat_first[SIM_SECTIONS_MAX]; /* global id of each section's first seat */
-	uint16_t section_seats[SIM_SECTIONS_MAX];
+	uint16_t section_seats[SIM_SECTIONS_MAX]; /* 0: not acknowledged (yet) */
 };
 
 /* Deviations the simulation found in the server that are known and not
@@ -75,6 +75,7 @@ enum sim_known {
 	SIM_KNOWN_LIMIT_OVER, /* a customer over the event's limit over all nodes */
 	SIM_KNOWN_CODE_OVER,  /* a presale code used more than its limit over all nodes */
 	SIM_KNOWN_CODE_IDEM,  /* a retry of an acknowledged hold refused code exhausted */
+	SIM_KNOWN_UNITS_OVER, /* units placed over all nodes past the event's units_max */
 	SIM_KNOWN_COUNT
 };
 

@@ -26,6 +26,7 @@
  *                    fails the run
  *   SIM_CODE_IDEM=1  a retry of an acknowledged hold refused
  *                    presale_code_exhausted fails the run
+ *   SIM_UNITS_OVER=1 units placed over all nodes past units_max fails the run
  *   SIM_STRICT=1     all of these (known deviations of the server, not yet
  *                    fixed; by default each is counted and its first seed
  *                    and message printed)
