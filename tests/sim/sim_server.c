@@ -389,6 +389,15 @@ static void fail_fsync(struct sim *s)
 	s->stats->fsync_failures++;
 }
 
+/* Many clients at once: the nodes' pools run dry (busy, overloaded). */
+static void burst(struct sim *s)
+{
+	uint64_t count = 10 + sim_below(s, 120);
+	sim_trace(s, "burst of %" PRIu64 " requests\n", count);
+	for (uint64_t i = 0; i < count && !sim_failed(s); i++)
+		sim_client_step(s);
+}
+
 void sim_step(struct sim *s)
 {
 	uint8_t from, to;
@@ -397,8 +406,10 @@ void sim_step(struct sim *s)
 	s->stats->steps++;
 	if (s->crash_due_step && s->step >= s->crash_due_step)
 		sim_crash(s);
-	else if (r < 330)
+	else if (r < 325)
 		sim_client_step(s);
+	else if (r < 330)
+		burst(s);
 	else if (r < 640 && pick_pair(s, false, &from, &to))
 		deliver(s, from, to);
 	else if (r < 880)

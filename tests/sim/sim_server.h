@@ -29,7 +29,7 @@
 
 #define SIM_NODES_MAX 4
 #define SIM_PAIR_MSGS_MAX 4096u /* >= every node's message pool */
-#define SIM_REQS_MAX 1024u      /* client requests per run */
+#define SIM_REQS_MAX 2048u      /* client requests per run */
 #define SIM_CUSTOMERS 6u        /* few, so per-customer limits bite */
 #define SIM_EVENTS 2u
 #define SIM_SECTIONS_MAX 6u
