@@ -38,8 +38,9 @@ static const char *describe(const struct cmd *c)
 	static const char *modes[] = {"GA", "seats", "best"};
 	if (c->type == CMD_HOLD)
 		snprintf(line, sizeof line, "hold %s event %u qty %u customer %" PRIu64
-			 " key %" PRIu64 " seat0 %08x", modes[c->hold.mode % 3], c->hold.event_id,
-			 c->hold.qty, c->hold.customer_id, c->hold.idem_key, c->hold.seats[0]);
+			 " key %" PRIu64 " seat0 %08x code '%.*s'", modes[c->hold.mode % 3],
+			 c->hold.event_id, c->hold.qty, c->hold.customer_id, c->hold.idem_key,
+			 c->hold.seats[0], c->hold.code_len, c->hold.code);
 	else
 		snprintf(line, sizeof line, "cmd %u hold/ticket %016" PRIx64, c->type,
 			 c->type >= CMD_REDEEM && c->type <= CMD_EXCHANGE ? c->ticket.ticket_id
