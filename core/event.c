@@ -2,10 +2,13 @@
  * event.c — events, tiers and presale codes: the admin side of the state
  * machine, and the allocation of every per-event table.
  *
- * All of an event's tables are allocated when the event is created, sized
- * from its declared `units_max`; the seat map is sized at its first section.
- * Nothing the sales commands do allocates.
+ * An event's tables are sized when the event is created from its declared
+ * `units_max`; the seat map is allocated at its first section, the hash maps
+ * at creation, and the hold and ticket tables chunk by chunk as they first
+ * grow into a chunk (event_*_ensure). Once a table has stopped growing the
+ * sales commands allocate nothing.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +36,12 @@ void event_free(struct event *ev)
 		return;
 	htab_fini(&ev->idem);
 	htab_fini(&ev->customers);
-	free(ev->holds);
-	free(ev->tickets);
+	for (uint32_t i = 0; ev->hold_chunks && i < ev->hold_chunk_count; i++)
+		free(ev->hold_chunks[i]);
+	for (uint32_t i = 0; ev->ticket_chunks && i < ev->ticket_chunk_count; i++)
+		free(ev->ticket_chunks[i]);
+	free(ev->hold_chunks);
+	free(ev->ticket_chunks);
 	free(ev->sections);
 	free(ev->seats);
 	free(ev->rows);
@@ -43,6 +50,53 @@ void event_free(struct event *ev)
 	free(ev->ord_run);
 	free(ev->group_run);
 	free(ev);
+}
+
+static uint32_t chunks_for(uint32_t slots, uint32_t per_chunk)
+{
+	return (slots + per_chunk - 1) / per_chunk;
+}
+
+/* A table of max slots of slot_bytes, in chunks of per_chunk slots. */
+struct chunked {
+	void **chunks;
+	uint32_t *count;
+	uint32_t per_chunk, max;
+	size_t slot_bytes;
+};
+
+/* Allocates chunks until they cover n slots; the last one is cut to max. */
+static int chunks_ensure(const struct chunked *t, uint32_t n)
+{
+	assert(n <= t->max);
+	while (*t->count < chunks_for(n, t->per_chunk)) {
+		uint32_t first = *t->count * t->per_chunk;
+		uint32_t slots = t->max - first < t->per_chunk ? t->max - first : t->per_chunk;
+		/* a whole chunk asks for the whole huge page its slots nearly fill */
+		void *p = mem_table_alloc(slots == t->per_chunk ? TABLE_CHUNK_BYTES
+							       : t->slot_bytes * slots);
+
+		if (!p)
+			return -ENOMEM;
+		t->chunks[(*t->count)++] = p;
+	}
+	return 0;
+}
+
+int event_holds_grow(struct event *ev, uint32_t n)
+{
+	struct chunked t = { (void **)ev->hold_chunks, &ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
+			     ev->holds_max, sizeof(struct hold) };
+
+	return chunks_ensure(&t, n);
+}
+
+int event_tickets_grow(struct event *ev, uint32_t n)
+{
+	struct chunked t = { (void **)ev->ticket_chunks, &ev->ticket_chunk_count,
+			     TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket) };
+
+	return chunks_ensure(&t, n);
 }
 
 struct event *event_new(const struct cmd_event *cfg)
@@ -55,10 +109,12 @@ struct event *event_new(const struct cmd_event *cfg)
 	ev->holds_max = cfg->units_max * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN;
 	ev->tickets_max = cfg->units_max * TICKETS_PER_UNIT_MAX;
 	ev->ended_head = ev->ended_tail = NIL;
+	ev->tfree_head = ev->tfree_tail = NIL;
 	memset(ev->wheel, 0xff, sizeof ev->wheel);
-	ev->holds = mem_table_alloc((size_t)ev->holds_max * sizeof *ev->holds);
-	ev->tickets = mem_table_alloc((size_t)ev->tickets_max * sizeof *ev->tickets);
-	if (!ev->holds || !ev->tickets || htab_init(&ev->idem, ev->holds_max) ||
+	ev->hold_chunks = calloc(chunks_for(ev->holds_max, HOLD_CHUNK_SLOTS), sizeof *ev->hold_chunks);
+	ev->ticket_chunks =
+		calloc(chunks_for(ev->tickets_max, TICKET_CHUNK_SLOTS), sizeof *ev->ticket_chunks);
+	if (!ev->hold_chunks || !ev->ticket_chunks || htab_init(&ev->idem, ev->holds_max) ||
 	    htab_init(&ev->customers, cfg->units_max)) {
 		event_free(ev);
 		return NULL;

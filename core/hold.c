@@ -3,8 +3,10 @@
  * extending, releasing and expiring them; the timer wheel; customer counts.
  *
  * A hold's id carries its pool slot (layout in limits.h; the slot's use
- * count starts at 1, so no id is 0). Ids are decided in plan, so replay puts every hold in the
- * slot it had. Expiry is decided by core_next_expiry reading the wheel and is
+ * count starts at 1, so no id is 0). Ids are decided in plan, so replay puts
+ * every hold in the slot it had. A live hold reserves a ticket slot per unit
+ * (tickets_reserved) and is refused when they are not there, so its confirm
+ * never is. Expiry is decided by core_next_expiry reading the wheel and is
  * written to the WAL like any other change.
  */
 #include <string.h>
@@ -30,9 +32,9 @@ struct hold *hold_by_id(const struct event *ev, uint64_t hold_id)
 {
 	uint32_t slot = SLOT_OF(hold_id);
 
-	if (slot >= ev->holds_used || ev->holds[slot].id != hold_id)
+	if (slot >= ev->holds_used || hold_at(ev, slot)->id != hold_id)
 		return NULL;
-	return &ev->holds[slot];
+	return hold_at(ev, slot);
 }
 
 uint32_t customer_units(const struct event *ev, uint64_t customer_id)
@@ -67,26 +69,26 @@ static uint32_t wheel_slot(uint64_t at_ms)
 
 void wheel_insert(struct event *ev, uint32_t slot)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 	uint32_t *head = &ev->wheel[wheel_slot(h->expires_at_ms)];
 
 	h->wheel_prev = NIL;
 	h->wheel_next = *head;
 	if (*head != NIL)
-		ev->holds[*head].wheel_prev = slot;
+		hold_at(ev, *head)->wheel_prev = slot;
 	*head = slot;
 }
 
 void wheel_remove(struct event *ev, uint32_t slot)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 
 	if (h->wheel_prev != NIL)
-		ev->holds[h->wheel_prev].wheel_next = h->wheel_next;
+		hold_at(ev, h->wheel_prev)->wheel_next = h->wheel_next;
 	else
 		ev->wheel[wheel_slot(h->expires_at_ms)] = h->wheel_next;
 	if (h->wheel_next != NIL)
-		ev->holds[h->wheel_next].wheel_prev = h->wheel_prev;
+		hold_at(ev, h->wheel_next)->wheel_prev = h->wheel_prev;
 	h->wheel_prev = h->wheel_next = NIL;
 }
 
@@ -99,8 +101,8 @@ static uint32_t wheel_due(struct event *ev, uint64_t now)
 		ev->wheel_tick = tick_now - WHEEL_SLOTS + 1; /* one full turn sees every slot */
 	for (;;) {
 		for (uint32_t s = ev->wheel[ev->wheel_tick & (WHEEL_SLOTS - 1)]; s != NIL;
-		     s = ev->holds[s].wheel_next)
-			if (ev->holds[s].expires_at_ms <= now)
+		     s = hold_at(ev, s)->wheel_next)
+			if (hold_at(ev, s)->expires_at_ms <= now)
 				return s;
 		if (ev->wheel_tick >= tick_now)
 			return NIL;
@@ -122,7 +124,7 @@ int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd)
 		memset(cmd, 0, sizeof *cmd);
 		cmd->type = CMD_HOLD_EXPIRE;
 		cmd->ref.event_id = ev->cfg.event_id;
-		cmd->ref.hold_id = ev->holds[slot].id;
+		cmd->ref.hold_id = hold_at(ev, slot)->id;
 		return 1;
 	}
 	return 0;
@@ -214,7 +216,7 @@ static uint32_t hold_slot(const struct core *c, const struct event *ev, uint64_t
 		slot = ev->holds_used;
 	} else if (ev->ended_head != NIL) {
 		slot = ev->ended_head;
-		reuse = ev->holds[slot].reuse % ID_REUSE_MASK + 1;
+		reuse = hold_at(ev, slot)->reuse % ID_REUSE_MASK + 1;
 	} else {
 		return NIL;
 	}
@@ -238,7 +240,7 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		return st;
 	if (h->idem_key) {
 		const uint32_t *slot = htab_find(&ev->idem, hold_idem_key(h->customer_id, h->idem_key));
-		const struct hold *old = slot ? &ev->holds[*slot] : NULL;
+		const struct hold *old = slot ? hold_at(ev, *slot) : NULL;
 
 		if (old && old->customer_id == h->customer_id && old->idem_key == h->idem_key) {
 			view_hold(ev, old, &res->hold);
@@ -259,6 +261,8 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		return st;
 	if (hold_slot(c, ev, &r->hold.hold_id) == NIL)
 		return ST_HOLD_TABLE_FULL;
+	if (ev->tickets_reserved + h->qty > tickets_free(ev))
+		return ST_TICKET_TABLE_FULL; /* its confirm could not issue the tickets */
 	r->hold.customer_id = h->customer_id;
 	r->hold.idem_key = h->idem_key;
 	r->hold.expires_at_ms = now + ttl;
@@ -276,7 +280,7 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 	uint32_t slot = hold_slot(c, ev, &id);
 
 	if (slot == NIL || id != r->hold.hold_id || !t->defined || t->free < r->hold.qty ||
-	    r->hold.customer_id == 0)
+	    r->hold.customer_id == 0 || ev->tickets_reserved + r->hold.qty > tickets_free(ev))
 		return 0;
 	if ((t->kind == TIER_GA) != (r->hold.seats[0] == SEAT_NONE))
 		return 0;
@@ -295,18 +299,26 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 	return 1;
 }
 
-/* Frees a slot for reuse: the oldest ended hold is forgotten. */
+/* Frees a slot for reuse: the oldest ended hold is forgotten. An order's
+ * tickets still stored (all refunded or exchanged) lose their order: their
+ * ids no longer match, and their slots are already queued for reuse. */
 static void slot_take(struct event *ev, uint32_t slot)
 {
-	struct hold *old = &ev->holds[slot];
+	struct hold *old = hold_at(ev, slot);
 
 	if (slot == ev->holds_used) {
 		ev->holds_used++;
 		return;
 	}
+	assert(slot == ev->ended_head && old->tickets_live == 0);
 	ev->ended_head = old->ended_next;
 	if (ev->ended_head == NIL)
 		ev->ended_tail = NIL;
+	for (uint32_t i = old->ticket_head, next; i != NIL; i = next) {
+		next = ticket_at(ev, i)->order_next;
+		ticket_at(ev, i)->hold = NIL;
+		ticket_at(ev, i)->order_next = NIL;
+	}
 	if (old->idem_key) {
 		uint64_t key = hold_idem_key(old->customer_id, old->idem_key);
 		const uint32_t *at = htab_find(&ev->idem, key);
@@ -325,16 +337,20 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 
 	if (!ev || !hold_fits(c, ev, r))
 		return ST_RECORD_INVALID;
+	if (slot == ev->holds_used && event_holds_ensure(ev, slot + 1))
+		return ST_INTERNAL; /* out of memory for a new chunk: nothing changed */
 	slot_take(ev, slot);
-	h = &ev->holds[slot];
+	h = hold_at(ev, slot);
 	h->id = r->hold.hold_id;
 	h->reuse = REUSE_OF(r->hold.hold_id);
 	h->customer_id = r->hold.customer_id;
 	h->idem_key = r->hold.idem_key;
 	h->created_ms = r->now_ms;
 	h->expires_at_ms = r->hold.expires_at_ms;
-	h->amount_minor = h->first_ticket_id = 0;
+	h->amount_minor = 0;
 	h->ended_next = NIL;
+	h->ticket_head = NIL;
+	h->tickets_issued = h->tickets_live = 0;
 	h->tier = r->hold.tier;
 	h->channel = r->hold.channel;
 	h->qty = r->hold.qty;
@@ -357,17 +373,29 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 		htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), slot);
 	wheel_insert(ev, slot);
 	ev->live_holds++;
+	ev->tickets_reserved += h->qty;
 	tier_check_low_stock(ev, h->tier, alerts);
 	return ST_OK;
 }
 
+void hold_ended_push(struct event *ev, uint32_t slot)
+{
+	hold_at(ev, slot)->ended_next = NIL;
+	if (ev->ended_tail != NIL)
+		hold_at(ev, ev->ended_tail)->ended_next = slot;
+	else
+		ev->ended_head = slot;
+	ev->ended_tail = slot;
+}
+
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 {
-	struct hold *h = &ev->holds[slot];
+	struct hold *h = hold_at(ev, slot);
 	struct tier *t = &ev->tiers[h->tier];
 
 	wheel_remove(ev, slot);
 	ev->live_holds--;
+	ev->tickets_reserved -= h->qty; /* a confirm takes them right after */
 	h->state = state;
 	t->held -= h->qty;
 	t->ch[h->channel].held -= h->qty;
@@ -379,12 +407,7 @@ void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts)
 	customer_add(ev, h->customer_id, -(int32_t)h->qty);
 	if (h->code_index != PRESALE_CODE_NONE)
 		ev->codes[h->code_index].uses--; /* a hold that ends gives its use back */
-	h->ended_next = NIL;
-	if (ev->ended_tail != NIL)
-		ev->holds[ev->ended_tail].ended_next = slot;
-	else
-		ev->ended_head = slot;
-	ev->ended_tail = slot;
+	hold_ended_push(ev, slot);
 	tier_check_low_stock(ev, h->tier, alerts);
 }
 

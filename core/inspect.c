@@ -73,7 +73,7 @@ uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t custom
 	if (!ev || !idem_key)
 		return 0;
 	slot = htab_find(&ev->idem, hold_idem_key(customer_id, idem_key));
-	h = slot ? &ev->holds[*slot] : NULL;
+	h = slot ? hold_at(ev, *slot) : NULL;
 	return h && h->customer_id == customer_id && h->idem_key == idem_key ? h->id : 0;
 }
 
@@ -132,4 +132,12 @@ uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
 
 	*low_stock_threshold = t && t->defined ? t->low_stock_threshold : 0;
 	return t && t->defined ? t->free : 0;
+}
+
+void core_xfer_seqs(const struct core *c, uint8_t peer, struct xfer_seqs *out)
+{
+	const struct xfer_peer *p = &c->peers[peer];
+
+	assert(peer < SHARDS_MAX);
+	*out = (struct xfer_seqs){p->out_seq, p->acked_seq, p->in_seq};
 }

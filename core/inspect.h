@@ -82,4 +82,12 @@ uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *ou
 /* The seq of the last transfer applied from the giver (0: none). */
 uint64_t core_xfer_applied(const struct core *c, uint8_t giver);
 
+/* The transfer seqs of this shard with one peer: as giver, given up to
+ * out_seq and acknowledged up to acked_seq; as taker, applied up to in_seq.
+ * onsale-wal checks them across shards (tools/wal_peers.c). */
+struct xfer_seqs {
+	uint64_t out_seq, acked_seq, in_seq;
+};
+void core_xfer_seqs(const struct core *c, uint8_t peer, struct xfer_seqs *out);
+
 #endif

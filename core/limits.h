@@ -84,19 +84,34 @@
 #define HOLD_TTL_MS_DEFAULT (10u * 60u * 1000u)
 #endif
 
-/* Ended holds (confirmed, released, expired) are kept so retries and
- * idempotency keys still find them. The hold table has room for every unit
- * of the event being held at once plus this many ended holds; when it is
- * full, the oldest ended hold is forgotten first. */
+/* Ended holds (released, expired, and orders none of whose tickets is valid
+ * or redeemed any more) are kept so retries and idempotency keys still find
+ * them. The hold table has units_max x TICKETS_PER_UNIT_MAX + this many
+ * slots. Live holds and orders with a valid or redeemed ticket each have a
+ * unit held or sold, so together they never take more than units_max slots
+ * (units placed on a shard never exceed units_max) and a new hold always
+ * finds a slot: a never-used one, else the oldest ended hold, forgotten. */
 #ifndef HOLDS_RETAINED_MIN
 #define HOLDS_RETAINED_MIN 4096u
 #endif
 
-/* Tickets ever issued per event, as a multiple of its units: refunds put
- * units back on sale and exchanges issue a new ticket, so an event issues
- * more tickets than it has units. */
+/* Ticket slots per event, as a multiple of its units. Valid and redeemed
+ * tickets are sold units and every live hold reserves a slot per unit, so
+ * together they take at most units_max slots; the rest keep refunded and
+ * exchanged-away tickets answerable until their slots are reused (oldest
+ * first, only once no slot is left that was never used). */
 #ifndef TICKETS_PER_UNIT_MAX
 #define TICKETS_PER_UNIT_MAX 2u
+#endif
+
+/* Hold and ticket tables are allocated in chunks of this many bytes, each
+ * when the table first grows into it, so an event's memory on a shard
+ * follows the holds and tickets that shard has had, not units_max. One huge
+ * page: a chunk is one allocation and, with transparent huge pages, one
+ * page fault (4 KiB-page chunks took 40 times bench-core's page faults),
+ * 11,915 holds or 43,690 tickets; a table's last chunk is cut to its size. */
+#ifndef TABLE_CHUNK_BYTES
+#define TABLE_CHUNK_BYTES (2u << 20)
 #endif
 
 /* Fixed-size text fields, NUL-padded, not necessarily NUL-terminated. */
@@ -134,13 +149,25 @@
 
 /* Generated ids carry who made them, so (shard, event) never collide:
  *   hold   = shard (8) | event slot (8) | slot use count (16, from 1) | pool slot (32)
- *   ticket = shard (8) | event slot (8) | sequence from 1 (48)
- * The event slot is the event's index on its shard (EVENTS_MAX <= 256). */
+ *   ticket = shard (8) | event slot (8) | order's use count (16) | order's slot (24) | unit (8)
+ * The event slot is the event's index on its shard (EVENTS_MAX <= 256). A
+ * ticket id is its order's hold id with the unit number (0.. at confirm, then
+ * one more per exchange) below the slot, so an order's tickets are
+ * first_ticket_id + 0 .. qty - 1 wherever they are stored, and an old ticket
+ * id stops matching once its order's hold slot is reused (until the 16-bit
+ * use count wraps, as for holds). */
 #define ID_SHARD_SHIFT 56
 #define ID_EVENT_SHIFT 48
 #define ID_REUSE_SHIFT 32
 #define ID_REUSE_MASK 0xffffu
-#define ID_SEQ_BITS 48
+#define ID_TICKET_SLOT_SHIFT 8
+#define ID_TICKET_SLOT_MASK 0xffffffu
+#define ID_TICKET_UNIT_MASK 0xffu
+
+/* Tickets one order issues over its life: one per unit at confirm and one
+ * per exchange of any of them. The unit number is the low byte of the id;
+ * an exchange past this is refused (ticket_table_full). */
+#define ORDER_TICKETS_MAX 255u
 
 /* Longest a hold may live, extensions included. */
 #ifndef HOLD_LIFETIME_MS_MAX
@@ -159,7 +186,14 @@ static_assert(SECTION_ROWS_MAX * ROW_SEATS_MAX >= SECTION_SEATS_MAX,
 static_assert(SEATS_MAX <= EVENT_UNITS_MAX, "seats are units");
 static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX < (1ull << 32),
 	      "ticket table indexes are uint32_t");
+static_assert(TICKETS_PER_UNIT_MAX >= 1, "live tickets and reserved slots fit the ticket table");
+static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN <=
+		      ID_TICKET_SLOT_MASK + 1ull,
+	      "an order's hold slot fits the 24 bits a ticket id has for it");
+static_assert(HOLD_UNITS_MAX <= ORDER_TICKETS_MAX && ORDER_TICKETS_MAX <= ID_TICKET_UNIT_MASK,
+	      "a confirm's tickets fit an order; unit numbers fit the ticket id's low byte");
 static_assert(HOLD_UNITS_MAX <= 255, "hold unit count is a uint8_t");
+static_assert(TABLE_CHUNK_BYTES >= (64u << 10), "a chunk is worth an allocation");
 static_assert((WHEEL_SLOTS & (WHEEL_SLOTS - 1)) == 0, "wheel slots are a power of two");
 static_assert(HOLD_TTL_MS_MIN <= HOLD_TTL_MS_DEFAULT && HOLD_TTL_MS_DEFAULT <= HOLD_TTL_MS_MAX,
 	      "default hold TTL within bounds");
@@ -348,6 +382,14 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * per shard. */
 #ifndef XFER_PENDING_MAX
 #define XFER_PENDING_MAX 128u
+#endif
+
+/* A giver sends again the transfers a taker has not acknowledged for this
+ * long (one tick with the same oldest pending transfer): a STOCK_IN the
+ * taker refused (its WAL paused for space, say) is applied once it can be,
+ * without a restart. Acknowledgements normally take a WAL batch or two. */
+#ifndef XFER_RESEND_MS
+#define XFER_RESEND_MS 1000u
 #endif
 
 /* How often a shard with live holds looks for expired ones. */

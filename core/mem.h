@@ -1,12 +1,13 @@
 /*
  * mem.h — allocation of the large per-event tables.
  *
- * Tables are allocated when an event is created and must be resident before
- * the on-sale starts: a page fault on the first hold of a slot costs
- * microseconds, and a TLB miss on every random probe of a 64 MiB hash map
- * costs more than the probe. So large tables are 2 MiB aligned, asked to be
- * backed by huge pages (a hint; the kernel may refuse), and touched page by
- * page here. (A plain malloc + memset(0) is folded by the compiler into
+ * Hash maps are allocated when an event is created, hold and ticket tables
+ * one 2 MiB chunk at a time as they first grow into it (event.c); either
+ * must be resident from then on: a page fault on the first hold of a slot
+ * costs microseconds, and a TLB miss on every random probe of a 64 MiB hash
+ * map costs more than the probe. So large tables and chunks are 2 MiB
+ * aligned, asked to be backed by huge pages (a hint; the kernel may refuse),
+ * and touched page by page here. (A plain malloc + memset(0) is folded by the compiler into
  * calloc, which leaves fresh pages unmapped; volatile stores are not.)
  */
 #ifndef ONSALE_MEM_H

@@ -11,7 +11,7 @@ void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v
 	v->customer_id = h->customer_id;
 	v->expires_at_ms = h->expires_at_ms;
 	v->amount_due_minor = ev->tiers[h->tier].price_minor * h->qty;
-	v->first_ticket_id = h->first_ticket_id;
+	v->first_ticket_id = h->state == HOLD_CONFIRMED ? order_ticket_id(h, 0) : 0;
 	v->amount_paid_minor = h->amount_minor;
 	v->event_id = ev->cfg.event_id;
 	v->tier = h->tier;
@@ -26,16 +26,17 @@ void view_hold(const struct event *ev, const struct hold *h, struct hold_view *v
 void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
 		 struct ticket_view *v)
 {
-	const struct ticket *tk = &ev->tickets[index];
-	const struct hold *h = &ev->holds[tk->hold];
+	const struct ticket *tk = ticket_at(ev, index);
+	const struct hold *h = hold_at(ev, tk->hold);
 
-	v->ticket_id = ticket_id_of(c, ev, index);
+	(void)c;
+	v->ticket_id = ticket_id_of(ev, index);
 	v->order_id = h->id;
 	v->customer_id = h->customer_id;
 	v->price_minor = tk->price_minor;
 	v->redeemed_at_ms = tk->redeemed_at_ms;
 	v->refund_fee_minor = tk->fee_minor;
-	v->replaced_by = tk->replaced_by == NIL ? 0 : ticket_id_of(c, ev, tk->replaced_by);
+	v->replaced_by = tk->state == TICKET_EXCHANGED ? order_ticket_id(h, tk->replaced_by) : 0;
 	v->event_id = ev->cfg.event_id;
 	v->seat = tk->seat;
 	v->gate_id = tk->gate_id;
@@ -49,7 +50,7 @@ static void view_event(const struct event *ev, struct event_view *v)
 	v->units_placed = ev->units_placed;
 	v->seat_count = ev->seat_count;
 	v->live_holds = ev->live_holds;
-	v->tickets_issued = ev->tickets_used;
+	v->tickets_issued = ev->tickets_issued;
 	v->section_count = ev->section_count;
 }
 

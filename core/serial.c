@@ -10,13 +10,16 @@
  * read by the same code that builds it live, so a state read back from a
  * snapshot hashes exactly as the state that wrote it.
  *
- * Stream (version 1):
+ * Stream (version 2):
  *   u32 version, u8 shard_id, u32 event_count, then per event:
  *   config, units_placed, 32 tiers, presale codes, seat map (sections, rows,
- *   seats), holds (slots in order, with the ended-hold queue), tickets;
- *   then (version 2) u8 count of peers with stock transfers, per peer: u8
- *   peer, u64 out_seq, acked_seq, in_seq, and each pending transfer (u64
- *   id, u32 event, u32 qty, u8 tier) from acked_seq + 1 to out_seq.
+ *   seats), holds (slots in order, with the ended-hold queue and each order's
+ *   ticket chain), tickets (slots in order, with the reusable-slot queue);
+ *   then u8 count of peers with stock transfers, per peer: u8 peer, u64
+ *   out_seq, acked_seq, in_seq, and each pending transfer (u64 id, u32
+ *   event, u32 qty, u8 tier) from acked_seq + 1 to out_seq.
+ * Version 2 made ticket slots reusable (ids from the order, chains, queue);
+ * version 3 added the stock transfers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,7 @@
 #include "core/serial.h"
 #include "core/state.h"
 
-#define SERIAL_VERSION 2
+#define SERIAL_VERSION 3
 
 struct walk {
 	int reading;
@@ -192,8 +195,10 @@ static void walk_holds(struct walk *w, struct event *ev)
 	F(w, ev->ended_tail);
 	if (ev->holds_used > ev->holds_max)
 		{ fail(w, "more holds than the event has room for"); return; }
+	if (w->reading && event_holds_ensure(ev, ev->holds_used))
+		{ fail(w, "out of memory"); return; }
 	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
-		struct hold *h = &ev->holds[i];
+		struct hold *h = hold_at(ev, i);
 
 		F(w, h->id);
 		F(w, h->customer_id);
@@ -201,14 +206,16 @@ static void walk_holds(struct walk *w, struct event *ev)
 		F(w, h->created_ms);
 		F(w, h->expires_at_ms);
 		F(w, h->amount_minor);
-		F(w, h->first_ticket_id);
 		F(w, h->ended_next);
 		F(w, h->reuse);
+		F(w, h->ticket_head);
 		F(w, h->tier);
 		F(w, h->channel);
 		F(w, h->qty);
 		F(w, h->state);
 		F(w, h->code_index);
+		F(w, h->tickets_issued);
+		F(w, h->tickets_live);
 		FA(w, h->payment_ref);
 		FA(w, h->seats);
 		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
@@ -220,10 +227,16 @@ static void walk_holds(struct walk *w, struct event *ev)
 static void walk_tickets(struct walk *w, struct event *ev)
 {
 	F(w, ev->tickets_used);
-	if (ev->tickets_used > ev->tickets_max)
+	F(w, ev->tfree_head);
+	F(w, ev->tfree_tail);
+	F(w, ev->tfree_count);
+	F(w, ev->tickets_issued);
+	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used)
 		{ fail(w, "more tickets than the event has room for"); return; }
+	if (w->reading && event_tickets_ensure(ev, ev->tickets_used))
+		{ fail(w, "out of memory"); return; }
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
-		struct ticket *tk = &ev->tickets[i];
+		struct ticket *tk = ticket_at(ev, i);
 
 		F(w, tk->price_minor);
 		F(w, tk->redeemed_at_ms);
@@ -231,10 +244,14 @@ static void walk_tickets(struct walk *w, struct event *ev)
 		F(w, tk->hold);
 		F(w, tk->seat);
 		F(w, tk->gate_id);
+		F(w, tk->order_next);
+		F(w, tk->free_next);
+		F(w, tk->unit);
 		F(w, tk->replaced_by);
 		F(w, tk->tier);
 		F(w, tk->state);
-		if (tk->hold >= ev->holds_used || tk->tier >= TIERS_MAX)
+		if ((tk->hold >= ev->holds_used && tk->hold != NIL) || tk->tier >= TIERS_MAX ||
+		    (tk->hold == NIL && (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)))
 			{ fail(w, "ticket out of range"); return; }
 	}
 }
@@ -371,21 +388,22 @@ static int rebuild_event(struct event *ev)
 		seatmap_index_rebuild(ev);
 	}
 	for (uint32_t i = 0; i < ev->holds_used; i++) {
-		struct hold *h = &ev->holds[i];
+		struct hold *h = hold_at(ev, i);
 
 		if (h->idem_key && !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
 			return -1;
 		if (h->state != HOLD_LIVE)
 			continue;
 		ev->live_holds++;
+		ev->tickets_reserved += h->qty;
 		wheel_insert(ev, i);
 		customer_add(ev, h->customer_id, h->qty);
 	}
 	for (uint32_t i = 0; i < ev->tickets_used; i++) {
-		const struct ticket *tk = &ev->tickets[i];
+		const struct ticket *tk = ticket_at(ev, i);
 
 		if (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)
-			customer_add(ev, ev->holds[tk->hold].customer_id, 1);
+			customer_add(ev, hold_at(ev, tk->hold)->customer_id, 1);
 	}
 	return 0;
 }

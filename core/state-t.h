@@ -14,13 +14,26 @@
  *   longest free run of each segment cached in `ord_run` and the longest of
  *   each 64 segments in `group_run`: best available skips whole groups that
  *   cannot fit the request and never scans the whole venue.
- * - Holds live in a pool sized at event creation. A hold id carries its pool
+ * - Holds live in a pool whose size is fixed at event creation but whose
+ *   memory comes in chunks of TABLE_CHUNK_BYTES, each allocated when its
+ *   first slot is first used (a shard's memory for an event follows the holds
+ *   and tickets it has, not units_max). A hold id carries its pool
  *   slot (and a reuse count), so lookups index the pool directly and check the
- *   id. Released and expired holds queue in `ended_*` and are reused oldest
- *   first once the pool is full; confirmed holds are orders and stay.
- * - Tickets live in a pool indexed by their sequence number, also carried in
- *   the id. Idempotency keys and customer counts, whose keys are chosen by
- *   clients, are in xxh3 hash maps (htab.h).
+ *   id. Released and expired holds, and orders (confirmed holds) none of
+ *   whose tickets is valid or redeemed any more, queue in `ended_*` and are
+ *   reused oldest first once the pool has no never-used slot.
+ * - Tickets live in a pool of their own. A ticket id is its order's hold id
+ *   (slot and reuse count) plus the ticket's number in the order (limits.h),
+ *   so an order's tickets have consecutive ids wherever they are stored; each
+ *   order chains its tickets (`ticket_head`, `order_next`). Refunded and
+ *   exchanged-away tickets queue in `tfree_*` and their slots are reused
+ *   oldest first once the pool has no never-used slot; a reused ticket leaves
+ *   its order's chain, so its old id is unknown from then on.
+ * - Every live hold reserves ticket slots for its units (`tickets_reserved`):
+ *   a hold is granted only if its tickets will fit, so a confirm never finds
+ *   the ticket pool full.
+ * - Idempotency keys and customer counts, whose keys are chosen by clients,
+ *   are in xxh3 hash maps (htab.h).
  * - A timer wheel per event links live holds by expiry (intrusive links in
  *   the hold), so expiry finds due holds without scanning.
  *
@@ -101,11 +114,13 @@ struct hold {
 	uint64_t created_ms;
 	uint64_t expires_at_ms;
 	uint64_t amount_minor;    /* paid, once confirmed */
-	uint64_t first_ticket_id; /* once confirmed */
 	uint32_t wheel_prev, wheel_next; /* live holds, by expiry slot */
-	uint32_t ended_next;             /* released / expired, oldest first */
+	uint32_t ended_next;             /* ended (see ended_head), oldest first */
 	uint32_t reuse;                  /* times the slot was reused */
+	uint32_t ticket_head;            /* order: its tickets still stored, newest first */
 	uint8_t tier, channel, qty, state, code_index;
+	uint8_t tickets_issued;          /* order: tickets ever issued, the next unit number */
+	uint8_t tickets_live;            /* order: its valid and redeemed tickets */
 	char payment_ref[PAYMENT_REF_BYTES];
 	uint32_t seats[HOLD_UNITS_MAX]; /* reserved tiers; seats[0] == SEAT_NONE for GA */
 };
@@ -114,10 +129,13 @@ struct ticket {
 	uint64_t price_minor;
 	uint64_t redeemed_at_ms;
 	uint64_t fee_minor;
-	uint32_t hold;        /* slot of the order (a confirmed hold) */
-	uint32_t seat;        /* SEAT_NONE for GA */
+	uint32_t hold;       /* slot of the order (a confirmed hold); NIL once that slot is reused */
+	uint32_t seat;       /* SEAT_NONE for GA */
 	uint32_t gate_id;
-	uint32_t replaced_by; /* exchanged: index of the new ticket */
+	uint32_t order_next; /* next ticket of the same order, or NIL */
+	uint32_t free_next;  /* refunded / exchanged: next in the reuse queue, or NIL */
+	uint8_t unit;        /* number in its order: the low byte of its id */
+	uint8_t replaced_by; /* exchanged: unit number of the new ticket (same order) */
 	uint8_t tier;
 	uint8_t state; /* enum ticket_state */
 };
@@ -146,19 +164,33 @@ struct event {
 	struct presale_code codes[PRESALE_CODES_MAX];
 	uint8_t code_count;
 
-	struct hold *holds;
+	struct hold **hold_chunks; /* HOLD_CHUNK_SLOTS holds each, allocated when first needed */
+	uint32_t hold_chunk_count; /* chunks allocated: they cover slots [0, count x chunk) */
 	uint32_t holds_max, holds_used, live_holds;
 	uint32_t ended_head, ended_tail;
 	struct htab idem; /* mix(customer, key) -> hold slot */
 
-	struct ticket *tickets;
-	uint32_t tickets_max, tickets_used;
+	struct ticket **ticket_chunks; /* as hold_chunks */
+	uint32_t ticket_chunk_count;
+	uint32_t tickets_max;
+	uint32_t tickets_used;     /* slots ever used: [tickets_used, max) never were */
+	uint32_t tfree_head, tfree_tail, tfree_count; /* reusable slots, oldest first */
+	uint32_t tickets_reserved; /* units of live holds: slots their confirms will take */
+	uint32_t tickets_issued;   /* ever, reused slots included (wraps) */
 
 	struct htab customers; /* customer id -> units held + owned */
 
 	uint64_t wheel_tick; /* every slot before this tick has been drained */
 	uint32_t wheel[WHEEL_SLOTS];
 };
+
+/* Slots per chunk of the hold and ticket tables (limits.h). */
+#define HOLD_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct hold)))
+#define TICKET_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct ticket)))
+static_assert(TABLE_CHUNK_BYTES / sizeof(struct hold) >= 1024, "a hold chunk holds many holds");
+static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN +
+			      TABLE_CHUNK_BYTES / sizeof(struct ticket) < (1ull << 32),
+	      "chunk count x slots per chunk fits a uint32_t");
 
 /* GA stock transfers with one peer shard (core/stock.c). As giver: seqs
  * up to out_seq were given, up to acked_seq the peer has durable; the ones

@@ -18,6 +18,33 @@
 #include <assert.h>
 
 struct event *event_find(const struct core *c, uint32_t event_id);
+
+/* Hold and ticket slots, in their chunks. The slot must be below
+ * holds_used / tickets_used, or made addressable by event_*_ensure first. */
+static inline struct hold *hold_at(const struct event *ev, uint32_t slot)
+{
+	return &ev->hold_chunks[slot / HOLD_CHUNK_SLOTS][slot % HOLD_CHUNK_SLOTS];
+}
+
+static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
+{
+	return &ev->ticket_chunks[slot / TICKET_CHUNK_SLOTS][slot % TICKET_CHUNK_SLOTS];
+}
+
+/* Makes slots [0, n) addressable, allocating the chunks not there yet (only
+ * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
+int event_holds_grow(struct event *ev, uint32_t n);
+int event_tickets_grow(struct event *ev, uint32_t n);
+
+static inline int event_holds_ensure(struct event *ev, uint32_t n)
+{
+	return n <= ev->hold_chunk_count * HOLD_CHUNK_SLOTS ? 0 : event_holds_grow(ev, n);
+}
+
+static inline int event_tickets_ensure(struct event *ev, uint32_t n)
+{
+	return n <= ev->ticket_chunk_count * TICKET_CHUNK_SLOTS ? 0 : event_tickets_grow(ev, n);
+}
 struct event *event_new(const struct cmd_event *cfg); /* tables allocated, nothing in them */
 void event_free(struct event *ev);
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map key */
@@ -32,7 +59,10 @@ struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
 			   uint32_t *index);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
-uint64_t ticket_id_of(const struct core *c, const struct event *ev, uint32_t index);
+uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
+uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
+uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+void hold_ended_push(struct event *ev, uint32_t slot); /* may be reused, oldest first */
 void wheel_insert(struct event *ev, uint32_t slot);
 void wheel_remove(struct event *ev, uint32_t slot);
 void hold_end(struct event *ev, uint32_t slot, uint8_t state, uint32_t *alerts);

@@ -1,34 +1,138 @@
 /*
  * ticket.c — orders and tickets: confirm a hold into an order with one ticket
- * per unit, redeem at the gate, refund, exchange.
+ * per unit, redeem at the gate, refund, exchange; the ticket pool.
  *
  * An order is its confirmed hold (same id), so confirm is keyed by hold id and
- * a repeated confirm returns the same order. A ticket's id carries its pool
- * index (layout in limits.h), so it is unique per shard. Tickets are never
- * forgotten: a refunded or exchanged ticket stays, with its state, so a late
- * scan of it is answered precisely.
+ * a repeated confirm returns the same order. A ticket's id is its order's id
+ * and its number in the order (layout in limits.h), so ids are unique per
+ * shard and an order's tickets are consecutive. The order chains the tickets
+ * it still has in the pool; a lookup walks that chain (at most
+ * ORDER_TICKETS_MAX, a handful in practice).
+ *
+ * A refunded or exchanged ticket stays, with its state, so a late scan of it
+ * is answered precisely, until its slot is needed: only once no slot is left
+ * that was never used are those slots reused, oldest first. Every live hold
+ * has reserved slots for its units (hold.c), so a confirm always finds them.
  */
 #include <string.h>
 
 #include "core/state.h"
 
-#define TICKET_SEQ_MASK ((1ull << ID_SEQ_BITS) - 1)
+#define ORDER_BITS_MASK (~(uint64_t)0 << ID_REUSE_SHIFT) /* shard, event, use count */
 
-uint64_t ticket_id_of(const struct core *c, const struct event *ev, uint32_t index)
+uint64_t order_ticket_id(const struct hold *h, uint8_t unit)
 {
-	return (uint64_t)c->shard_id << ID_SHARD_SHIFT | (uint64_t)ev->slot << ID_EVENT_SHIFT |
-	       ((uint64_t)index + 1);
+	return (h->id & ORDER_BITS_MASK) | (uint64_t)(uint32_t)h->id << ID_TICKET_SLOT_SHIFT | unit;
+}
+
+uint64_t ticket_id_of(const struct event *ev, uint32_t index)
+{
+	const struct ticket *tk = ticket_at(ev, index);
+
+	assert(tk->hold != NIL);
+	return order_ticket_id(hold_at(ev, tk->hold), tk->unit);
+}
+
+uint32_t tickets_free(const struct event *ev)
+{
+	return ev->tickets_max - ev->tickets_used + ev->tfree_count;
 }
 
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
 			   uint32_t *index)
 {
-	uint64_t seq = ticket_id & TICKET_SEQ_MASK;
+	uint32_t slot = (uint32_t)(ticket_id >> ID_TICKET_SLOT_SHIFT) & ID_TICKET_SLOT_MASK;
+	uint8_t unit = (uint8_t)(ticket_id & ID_TICKET_UNIT_MASK);
+	const struct hold *h = slot < ev->holds_used ? hold_at(ev, slot) : NULL;
 
-	if (seq == 0 || seq > ev->tickets_used || ticket_id_of(c, ev, (uint32_t)(seq - 1)) != ticket_id)
+	(void)c; /* the shard and event are in the order's id */
+	if (!h || h->state != HOLD_CONFIRMED || unit >= h->tickets_issued ||
+	    order_ticket_id(h, unit) != ticket_id)
 		return NULL;
-	*index = (uint32_t)(seq - 1);
-	return &ev->tickets[seq - 1];
+	for (uint32_t i = h->ticket_head; i != NIL; i = ticket_at(ev, i)->order_next)
+		if (ticket_at(ev, i)->unit == unit) {
+			*index = i;
+			return ticket_at(ev, i);
+		}
+	return NULL; /* its slot was reused */
+}
+
+/* A slot for a new ticket: a never-used one, else the oldest refunded or
+ * exchanged ticket, which leaves its order's chain (its id becomes unknown). */
+static uint32_t ticket_slot_take(struct event *ev)
+{
+	uint32_t index, *link;
+	struct ticket *tk;
+
+	if (ev->tickets_used < ev->tickets_max)
+		return ev->tickets_used++;
+	index = ev->tfree_head;
+	assert(index != NIL && ev->tfree_count > 0);
+	tk = ticket_at(ev, index);
+	ev->tfree_head = tk->free_next;
+	if (ev->tfree_head == NIL)
+		ev->tfree_tail = NIL;
+	ev->tfree_count--;
+	if (tk->hold == NIL)
+		return index; /* its order's slot was reused first */
+	link = &hold_at(ev, tk->hold)->ticket_head;
+	while (*link != index)
+		link = &ticket_at(ev, *link)->order_next;
+	*link = tk->order_next;
+	return index;
+}
+
+/* Makes the slots the next n tickets may take addressable. */
+static int tickets_ensure(struct event *ev, uint32_t n)
+{
+	uint32_t room = ev->tickets_max - ev->tickets_used;
+
+	return event_tickets_ensure(ev, ev->tickets_used + (n < room ? n : room));
+}
+
+/* A ticket was refunded or exchanged away: its slot may be reused, and an
+ * order left with no valid or redeemed ticket is ended. */
+static void ticket_retire(struct event *ev, uint32_t index)
+{
+	struct ticket *tk = ticket_at(ev, index);
+	struct hold *h = hold_at(ev, tk->hold);
+
+	tk->free_next = NIL;
+	if (ev->tfree_tail != NIL)
+		ticket_at(ev, ev->tfree_tail)->free_next = index;
+	else
+		ev->tfree_head = index;
+	ev->tfree_tail = index;
+	ev->tfree_count++;
+	assert(h->tickets_live > 0);
+	if (--h->tickets_live == 0)
+		hold_ended_push(ev, tk->hold);
+}
+
+/* Issues the next ticket of order hold_slot; returns its index. */
+static uint32_t ticket_issue(struct event *ev, uint32_t hold_slot, uint8_t tier, uint32_t seat,
+			     uint64_t price)
+{
+	uint32_t index = ticket_slot_take(ev);
+	struct ticket *tk = ticket_at(ev, index);
+	struct hold *h = hold_at(ev, hold_slot);
+
+	assert(h->tickets_issued < ORDER_TICKETS_MAX);
+	memset(tk, 0, sizeof *tk);
+	tk->price_minor = price;
+	tk->hold = hold_slot;
+	tk->seat = seat;
+	tk->tier = tier;
+	tk->state = TICKET_VALID;
+	tk->unit = h->tickets_issued++;
+	tk->order_next = h->ticket_head;
+	tk->free_next = NIL;
+	h->ticket_head = index;
+	h->tickets_live++;
+	ev->tickets_issued++;
+	if (seat != SEAT_NONE)
+		seat_take(ev, seat, SEAT_SOLD, index);
+	return index;
 }
 
 static enum status refuse_ticket(uint8_t state)
@@ -65,32 +169,13 @@ static enum status plan_confirm(struct core *c, const struct cmd *cmd, uint64_t 
 		return ST_HOLD_EXPIRED;
 	if (ref->amount_minor != ev->tiers[h->tier].price_minor * h->qty)
 		return ST_AMOUNT_MISMATCH;
-	if (ev->tickets_used + h->qty > ev->tickets_max)
-		return ST_TICKET_TABLE_FULL;
+	/* The hold reserved these slots when it was granted: never refused. */
+	assert(tickets_free(ev) >= ev->tickets_reserved && ev->tickets_reserved >= h->qty);
 	r->confirm.hold_id = h->id;
 	r->confirm.amount_minor = ref->amount_minor;
-	r->confirm.first_ticket_id = ticket_id_of(c, ev, ev->tickets_used);
+	r->confirm.first_ticket_id = order_ticket_id(h, 0);
 	memcpy(r->confirm.payment_ref, ref->payment_ref, PAYMENT_REF_BYTES);
 	return ST_OK;
-}
-
-static void ticket_issue(struct event *ev, uint32_t hold_slot, uint8_t tier, uint32_t seat,
-			 uint64_t price)
-{
-	uint32_t index = ev->tickets_used++;
-	struct ticket *tk = &ev->tickets[index];
-
-	memset(tk, 0, sizeof *tk);
-	tk->price_minor = price;
-	tk->hold = hold_slot;
-	tk->seat = seat;
-	tk->tier = tier;
-	tk->state = TICKET_VALID;
-	tk->replaced_by = NIL;
-	if (seat != SEAT_NONE) {
-		ev->seats[seat].owner = index;
-		ev->seats[seat].state = SEAT_SOLD;
-	}
 }
 
 enum status apply_confirm(struct core *c, const struct rec *r)
@@ -100,10 +185,11 @@ enum status apply_confirm(struct core *c, const struct rec *r)
 	struct tier *t;
 	uint32_t slot;
 
-	if (!h || h->state != HOLD_LIVE || ev->tickets_used + h->qty > ev->tickets_max ||
-	    r->confirm.first_ticket_id != ticket_id_of(c, ev, ev->tickets_used) ||
-	    r->confirm.amount_minor % h->qty)
+	if (!h || h->state != HOLD_LIVE || tickets_free(ev) < h->qty ||
+	    r->confirm.first_ticket_id != order_ticket_id(h, 0) || r->confirm.amount_minor % h->qty)
 		return ST_RECORD_INVALID;
+	if (tickets_ensure(ev, h->qty))
+		return ST_INTERNAL; /* out of memory for a new chunk: nothing changed */
 	slot = (uint32_t)h->id;
 	hold_end(ev, slot, HOLD_CONFIRMED, NULL);
 	t = &ev->tiers[h->tier];
@@ -111,7 +197,6 @@ enum status apply_confirm(struct core *c, const struct rec *r)
 	t->ch[h->channel].sold += h->qty;
 	t->ch[h->channel].revenue_minor += r->confirm.amount_minor;
 	h->amount_minor = r->confirm.amount_minor;
-	h->first_ticket_id = r->confirm.first_ticket_id;
 	memcpy(h->payment_ref, r->confirm.payment_ref, PAYMENT_REF_BYTES);
 	for (uint8_t i = 0; i < h->qty; i++)
 		ticket_issue(ev, slot, h->tier, t->kind == TIER_GA ? SEAT_NONE : h->seats[i],
@@ -188,11 +273,13 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 		st = refuse_ticket(tk->state);
 		if (st != ST_OK)
 			return st;
-		if (ev->tickets_used >= ev->tickets_max)
+		if (tickets_free(ev) <= ev->tickets_reserved ||
+		    hold_at(ev, tk->hold)->tickets_issued >= ORDER_TICKETS_MAX)
 			return ST_TICKET_TABLE_FULL;
 		st = exchange_target(ev, x, &r->exchange.seat);
 		r->exchange.ticket_id = x->ticket_id;
-		r->exchange.new_ticket_id = ticket_id_of(c, ev, ev->tickets_used);
+		r->exchange.new_ticket_id =
+			order_ticket_id(hold_at(ev, tk->hold), hold_at(ev, tk->hold)->tickets_issued);
 		r->exchange.tier = x->tier;
 		r->exchange.price_minor = ev->tiers[x->tier < TIERS_MAX ? x->tier : 0].price_minor;
 		return st;
@@ -215,17 +302,45 @@ static void unit_unsell(struct event *ev, struct ticket *tk, uint8_t channel, in
 		seat_release(ev, tk->seat, kill ? SEAT_KILLED_STATE : SEAT_FREE);
 }
 
-static int exchange_fits(const struct core *c, const struct event *ev, const struct rec *r)
+static int exchange_fits(const struct event *ev, const struct ticket *old, const struct rec *r)
 {
 	const struct tier *t = &ev->tiers[r->exchange.tier];
+	const struct hold *h = hold_at(ev, old->hold);
 
-	if (!t->defined || ev->tickets_used >= ev->tickets_max || !t->free ||
-	    r->exchange.new_ticket_id != ticket_id_of(c, ev, ev->tickets_used))
+	if (!t->defined || tickets_free(ev) <= ev->tickets_reserved || !t->free ||
+	    h->tickets_issued >= ORDER_TICKETS_MAX ||
+	    r->exchange.new_ticket_id != order_ticket_id(h, h->tickets_issued))
 		return 0;
 	if (t->kind == TIER_GA)
 		return r->exchange.seat == SEAT_NONE;
 	return r->exchange.seat < ev->seat_count && ev->seats[r->exchange.seat].tier == r->exchange.tier &&
 	       ev->seats[r->exchange.seat].state == SEAT_FREE;
+}
+
+/* Swaps ticket index (valid) for a new ticket of the same order, issued
+ * before the old one is retired so it never takes the old one's slot. */
+static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *r,
+			    uint32_t *alerts)
+{
+	struct ticket *tk = ticket_at(ev, index);
+	uint8_t channel = hold_at(ev, tk->hold)->channel;
+	struct tier *t = &ev->tiers[r->exchange.tier];
+	uint32_t fresh;
+
+	tk->state = TICKET_EXCHANGED;
+	ev->tiers[tk->tier].ch[channel].revenue_minor -= tk->price_minor;
+	unit_unsell(ev, tk, channel, 0);
+	fresh = ticket_issue(ev, tk->hold, r->exchange.tier, r->exchange.seat,
+			     r->exchange.price_minor);
+	tk->replaced_by = ticket_at(ev, fresh)->unit;
+	t->free--;
+	t->sold++;
+	t->ch[channel].sold++;
+	t->ch[channel].revenue_minor += r->exchange.price_minor;
+	ticket_retire(ev, index);
+	/* after both halves: within one tier free stock did not move */
+	tier_check_low_stock(ev, tk->tier, alerts);
+	tier_check_low_stock(ev, r->exchange.tier, alerts);
 }
 
 enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
@@ -234,11 +349,11 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 	struct ticket *tk;
 	struct tier *t;
 	uint8_t channel;
-	uint32_t index, fresh;
+	uint32_t index;
 
 	if (!ev || !(tk = ticket_by_id(c, ev, r->redeem.ticket_id, &index)) || tk->state != TICKET_VALID)
 		return ST_RECORD_INVALID;
-	channel = ev->holds[tk->hold].channel;
+	channel = hold_at(ev, tk->hold)->channel;
 	switch (r->type) {
 	case CMD_REDEEM:
 		tk->state = TICKET_REDEEMED;
@@ -256,27 +371,15 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 		t->ch[channel].revenue_minor -= tk->price_minor - tk->fee_minor;
 		unit_unsell(ev, tk, channel, r->refund.kill);
 		tier_check_low_stock(ev, tk->tier, alerts);
-		customer_add(ev, ev->holds[tk->hold].customer_id, -1);
+		customer_add(ev, hold_at(ev, tk->hold)->customer_id, -1);
+		ticket_retire(ev, index);
 		return ST_OK;
 	default: /* CMD_EXCHANGE */
-		if (!exchange_fits(c, ev, r))
+		if (!exchange_fits(ev, tk, r))
 			return ST_RECORD_INVALID;
-		fresh = ev->tickets_used;
-		tk->state = TICKET_EXCHANGED;
-		tk->replaced_by = fresh;
-		ev->tiers[tk->tier].ch[channel].revenue_minor -= tk->price_minor;
-		unit_unsell(ev, tk, channel, 0);
-		t = &ev->tiers[r->exchange.tier];
-		if (r->exchange.seat != SEAT_NONE)
-			seat_take(ev, r->exchange.seat, SEAT_SOLD, fresh);
-		ticket_issue(ev, tk->hold, r->exchange.tier, r->exchange.seat, r->exchange.price_minor);
-		t->free--;
-		t->sold++;
-		t->ch[channel].sold++;
-		t->ch[channel].revenue_minor += r->exchange.price_minor;
-		/* after both halves: within one tier free stock did not move */
-		tier_check_low_stock(ev, tk->tier, alerts);
-		tier_check_low_stock(ev, r->exchange.tier, alerts);
+		if (tickets_ensure(ev, 1))
+			return ST_INTERNAL;
+		ticket_exchange(ev, index, r, alerts);
 		return ST_OK;
 	}
 }

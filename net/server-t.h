@@ -95,6 +95,7 @@ struct shard {
 	struct storage st;
 	struct shard_store *store;
 	struct node node; /* what decides: routing, executing, transfers */
+	uint32_t tick_ms; /* the node's timed work wants a turn after this (0: none) */
 
 	struct conn *conns;
 	uint32_t conn_free; /* free slot search hint */

@@ -1,7 +1,8 @@
 /*
  * server.c — onsaled from start to stop.
  *
- * Start: allocate every shard's tables and bind its SO_REUSEPORT listener
+ * Start: check the shard count the data directory records (server_meta.c),
+ * allocate every shard's tables and bind its SO_REUSEPORT listener
  * (the kernel spreads new connections over the shards), recover every
  * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
  * logged), reconcile across shards (reconcile.c), then start one thread per
@@ -204,12 +205,17 @@ static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
 
 int server_run(const struct server_config *cfg)
 {
+	/* before anything is bound or recovered: a data dir of another shard
+	 * count would lose shards and move customers' home shards */
+	int rc = meta_shards_open(cfg->data_dir, cfg->shards);
+	if (rc)
+		return rc;
 	struct server *srv = calloc(1, sizeof *srv);
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = *cfg;
 	srv->n = cfg->shards;
-	int rc = -ENOMEM;
+	rc = -ENOMEM;
 	uint32_t inited = 0, opened = 0;
 	size_t bytes = (sizeof *srv->shards * srv->n + 63) & ~(size_t)63; /* C11: a multiple */
 	srv->shards = aligned_alloc(64, bytes);
@@ -231,11 +237,6 @@ int server_run(const struct server_config *cfg)
 	}
 	if (rc) {
 		fprintf(stderr, "onsaled: start-up failed: %s\n", strerror(-rc));
-		goto out_fini_shards;
-	}
-	if (mkdir(cfg->data_dir, 0755) && errno != EEXIST) {
-		rc = -errno;
-		fprintf(stderr, "onsaled: %s: %s\n", cfg->data_dir, strerror(errno));
 		goto out_fini_shards;
 	}
 	for (; opened < srv->n; opened++) {

@@ -4,6 +4,7 @@
  * calls only the ones below it, and the pure layer net/shard/node.h):
  *
  *   server_*  server.c, server_config.c   start-up, config, threads, stop
+ *   meta_*    server_meta.c               the shard count the data dir records
  *   shard_*   shard_loop.c                the per-shard io_uring loop
  *   conn_*    conn.c                      connections, framing, auth, replies
  *   msg_*     ring_msg.c                  SPSC rings between shards, wake-ups
@@ -23,6 +24,12 @@ int server_config_load(struct server_config *cfg, const char *path);
 /* Writes a config file with fresh random keys (mode 0600). 0 or -errno. */
 int server_config_generate(const char *path);
 int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
+
+/* server_meta.c: creates the data directory if missing and checks the shard
+ * count it records against shards (records it on the first start), before
+ * any shard is recovered. 0, or -errno with what the data holds and what to
+ * do on stderr (-EINVAL: refused, another count or missing shard dirs). */
+int meta_shards_open(const char *data_dir, uint32_t shards);
 
 /* server.c: runs until SIGINT/SIGTERM; 0 after a clean stop, else -errno. */
 int server_run(const struct server_config *cfg);

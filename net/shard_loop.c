@@ -139,6 +139,7 @@ static uint32_t turn(struct shard *s, bool intake)
 	node_poll(&s->node); /* answers made durable by the poll */
 	if (intake && s->node.holds_live)
 		node_expire(&s->node);
+	s->tick_ms = node_tick(&s->node);
 	shard_store_flush(s->store);
 	conn_end_turn(s);
 	msg_end_turn(s);
@@ -200,8 +201,7 @@ void *shard_main(void *arg)
 		uint32_t space_ms = turn(s, stop == 0);
 		if (stop)
 			stop_listening(s);
-		unsigned timeout = stop ? 10 : sooner(s->node.holds_live ? SHARD_EXPIRY_TICK_MS : 0,
-						      space_ms);
+		unsigned timeout = stop ? 10 : sooner(s->tick_ms, space_ms);
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

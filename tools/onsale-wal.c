@@ -22,7 +22,7 @@
 enum opt {
 	O_DATA = 1 << 0, O_SHARD = 1 << 1, O_JSON = 1 << 2, O_FROM = 1 << 3, O_TO = 1 << 4,
 	O_EVENT = 1 << 5, O_TYPE = 1 << 6, O_FILE = 1 << 7, O_AT = 1 << 8, O_YES = 1 << 9,
-	O_SAVE = 1 << 10, O_INTERVAL = 1 << 11, O_HELP = 1 << 12,
+	O_SAVE = 1 << 10, O_INTERVAL = 1 << 11, O_HELP = 1 << 12, O_PEERS = 1 << 13,
 };
 #define O_WHERE (O_DATA | O_SHARD | O_HELP)
 #define O_FILTER (O_FROM | O_TO | O_EVENT | O_TYPE)
@@ -43,17 +43,23 @@ static const struct subcommand subcommands[] = {
 	{"verify", wt_cmd_verify, O_WHERE,
 	 "verify",
 	 "Checks checksums and the hash chain, replays snapshot + WAL through the state machine,\n"
-	 "checks invariants (conservation, no double-sold seat) and unique ticket ids.\n"
+	 "checks invariants (conservation, no double-sold seat) and unique ticket ids. Without\n"
+	 "--shard, also the shards together: stock transfers (no STOCK_IN without its STOCK_OUT,\n"
+	 "no STOCK_ACK of a transfer the taker lacks) and GA capacity over shards plus units in\n"
+	 "flight equal to the TIER_ADDs. Run it on a stopped server or a copy.\n"
 	 "Exit 0 healthy, 1 torn tail (the server truncates it at start), 2 corrupt, 3 error."},
 	{"replay", wt_cmd_replay, O_WHERE | O_TO,
 	 "replay [--to LSN]",
 	 "Rebuilds the state (newest valid snapshot + WAL, or only up to --to LSN) and prints its\n"
 	 "state hash and a summary: events, tiers, holds live, tickets issued, records, last LSN."},
-	{"truncate", wt_cmd_truncate, O_WHERE | O_AT | O_YES | O_SAVE,
-	 "truncate --shard K --at LSN --yes-i-have-a-backup [--save FILE]",
+	{"truncate", wt_cmd_truncate, O_WHERE | O_AT | O_YES | O_SAVE | O_PEERS,
+	 "truncate --shard K --at LSN --yes-i-have-a-backup [--save FILE] [--with-peers]",
 	 "Drops the records from LSN on (the server must be stopped). First saves them to FILE\n"
 	 "(default <shard dir>/truncated-<LSN>.walrec; read it with dump --file), then zeroes the\n"
-	 "log after the cut, deletes later segments and checks the result opens cleanly."},
+	 "log after the cut, deletes later segments and checks the result opens cleanly.\n"
+	 "Refuses a cut that splits a stock transfer between shards (a STOCK_IN kept whose\n"
+	 "STOCK_OUT is cut, or a STOCK_ACK kept for a STOCK_IN cut) and lists the cuts on the\n"
+	 "other shards that keep it whole; --with-peers makes those cuts too."},
 	{"report", wt_cmd_report, O_WHERE | O_FILTER,
 	 "report [--from LSN] [--to LSN] [--event ID]",
 	 "Sales CSV by hour (UTC), event, tier and channel: holds, confirms with units and money,\n"
@@ -82,6 +88,7 @@ static const struct option long_opts[] = {
 	{"yes-i-have-a-backup", no_argument, NULL, O_YES},
 	{"save", required_argument, NULL, O_SAVE},
 	{"interval-ms", required_argument, NULL, O_INTERVAL},
+	{"with-peers", no_argument, NULL, O_PEERS},
 	{"help", no_argument, NULL, O_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -139,6 +146,7 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 	case O_FILE: o->file = arg; return 0;
 	case O_YES: o->backup_confirmed = true; return 0;
 	case O_SAVE: o->save = arg; return 0;
+	case O_PEERS: o->with_peers = true; return 0;
 	case O_TYPE: return wt_type_mask_parse(arg, &o->type_mask) ? bad_value(opt, arg) : 0;
 	case O_HELP: return 0;
 	}
@@ -200,7 +208,8 @@ static int run(const struct subcommand *s, const struct wt_opts *o)
 
 	if (s->run == wt_cmd_dump && o->file)
 		return wt_cmd_dump_file(o);
-	if (wt_shards_open(o->data_dir, o->shard, &shards, &n))
+	/* truncate reads every shard: a cut may have to go with cuts on peers */
+	if (wt_shards_open(o->data_dir, s->run == wt_cmd_truncate ? -1 : o->shard, &shards, &n))
 		return WT_EXIT_USAGE;
 	ex = s->run(shards, n, o);
 	wt_shards_close(shards, n);

@@ -95,6 +95,9 @@ static const struct field *const type_fields[CMD_TYPE_MAX] = {
 		F("price_minor", K_UINT, exchange.price_minor)},
 	[CMD_STOCK_OUT] = stock_fields,
 	[CMD_STOCK_IN] = stock_fields,
+	/* the last transfer to peer_shard the taker has durable */
+	[CMD_STOCK_ACK] = (const struct field[FIELDS_MAX]){
+		F("transfer", K_ID, stock.transfer_id), F("peer_shard", K_UINT, stock.peer_shard)},
 };
 
 static const char *const channel_names[CHANNELS] = {"online", "box_office", "kiosk"};

@@ -13,6 +13,8 @@
  *   wal_state.c     rebuilding a shard's state: snapshot + WAL through core_apply
  *   wal_summary.c   the state summary replay prints
  *   wal_verify.c    verify: checksums, chain, replay, invariants, ticket ids
+ *   wal_peers.c     what shards agree on: stock transfers, GA capacity over
+ *                   shards; where truncate must cut on peers
  *   wal_report.c    report: sales CSV by hour, event, tier and channel
  *   wal_stats.c     stats: record counts, bytes, segments, LSN and time ranges
  *   wal_truncate.c  truncate: save, cut, check that the server can open it
@@ -57,6 +59,7 @@ struct wt_opts {
 	bool has_at;
 	bool backup_confirmed;
 	const char *save;
+	bool with_peers;    /* truncate: cut other shards as the transfers need */
 	uint32_t interval_ms; /* follow */
 };
 
@@ -211,6 +214,45 @@ struct wt_replay {
  * message to stderr. The caller destroys out->core. */
 int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_lsn,
 		    wt_apply_fn hook, void *ctx, struct wt_replay *out);
+
+/* ---- wal_peers.c ---- */
+
+/* A GA TIER_ADD or a stock record (STOCK_OUT, STOCK_IN, STOCK_ACK) as a
+ * shard's WAL holds it. */
+struct wt_xrec {
+	uint64_t lsn;
+	uint64_t id;       /* transfer id; 0 for a TIER_ADD */
+	uint32_t event_id;
+	uint32_t qty;      /* capacity for a TIER_ADD; 0 for a STOCK_ACK */
+	uint8_t type, shard, tier;
+};
+
+/* Those records of every shard's kept WAL, sorted by type, then id. */
+struct wt_peers {
+	struct wt_xrec *v;
+	size_t len, cap;
+	uint64_t present; /* shard ids read */
+};
+
+/* Reads every shard's kept WAL up to its end or damage. 0, or -1 with a
+ * message to stderr. */
+int wt_peers_collect(struct wt_shard *sh, size_t n, struct wt_peers *p);
+void wt_peers_free(struct wt_peers *p);
+const struct wt_xrec *wt_peers_find(const struct wt_peers *p, uint8_t type, uint64_t id);
+/* The cross-shard checks on the replayed states (cores by shard id, NULL
+ * for a shard not in the directory); prints what it found. An enum wt_exit. */
+int wt_peers_verify(const struct wt_peers *p, struct core *const *cores);
+
+/* Where truncate cuts: the first LSN dropped, by shard id (WT_LSN_MAX: no cut). */
+struct wt_plan {
+	uint64_t at[SHARDS_MAX];
+};
+/* Lowers the cuts of plan until no transfer is split: a kept STOCK_IN
+ * whose STOCK_OUT is cut, or a kept STOCK_ACK covering a cut STOCK_IN.
+ * Each cut it adds or moves is explained on why. 0, or -1 (message on
+ * stderr) when no cut keeps a transfer together. */
+int wt_peers_plan(struct wt_shard *sh, size_t n, const struct wt_peers *p, struct wt_plan *plan,
+		  FILE *why);
 
 /* ---- subcommands (each returns an enum wt_exit) ---- */
 

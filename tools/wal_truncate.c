@@ -16,6 +16,16 @@
  *   4. scan again as the server will at start: the log must now end cleanly
  *      just before the cut.
  * The server must be stopped while this runs (docs/OPERATIONS.md).
+ *
+ * Shards exchange GA stock (core/stock.c), so a cut on one shard can split
+ * a transfer: a kept STOCK_IN whose STOCK_OUT is cut (the units exist
+ * twice), or a kept STOCK_ACK on the giver covering a STOCK_IN cut on the
+ * taker (never sent again: lost). wal_peers.c finds the cuts on other
+ * shards that keep every transfer whole; truncate refuses and lists them,
+ * or with --with-peers makes them: every cut is checked first, then each
+ * shard is cut in turn as above. A cut that stops half-way is finished by
+ * running the same command again (the cut shard then has nothing to drop,
+ * its peers still do).
  */
 #include "tools/wal_tool.h"
 
@@ -344,51 +354,145 @@ static int check_after(struct cut *k)
 	return WT_EXIT_OK;
 }
 
-static int refuse_args(size_t n, const struct wt_opts *o)
+static int refuse_args(const struct wt_opts *o, int target)
 {
 	if (!o->has_at)
 		fprintf(stderr, "onsale-wal: truncate needs --at LSN (see onsale-wal truncate --help)\n");
-	else if (n != 1)
+	else if (target < 0)
 		fprintf(stderr, "onsale-wal: truncate works on one shard: give --shard K\n");
 	else if (!o->backup_confirmed)
 		fprintf(stderr, "onsale-wal: refusing to truncate: it deletes records from LSN %" PRIu64
-				" on. Stop the server, copy the shard directory, then run again with "
+				" on. Stop the server, copy the data directory, then run again with "
 				"--yes-i-have-a-backup\n", o->at_lsn);
 	else
 		return 0;
 	return 1;
 }
 
-int wt_cmd_truncate(struct wt_shard *sh, size_t n, const struct wt_opts *o)
+/* -1: the cut can go ahead; else an exit status (nothing to drop, refused). */
+static int cut_prepare(struct cut *k)
 {
-	static struct later l;
-	struct cut k = {.sh = sh, .at_lsn = o->at_lsn};
 	struct wal_scan scan;
-	int rc;
+	int rc = wal_read(&k->sh->st, k->sh->id, 0, NULL, NULL, &scan);
 
-	if (refuse_args(n, o))
-		return WT_EXIT_USAGE;
-	rc = wal_read(&sh->st, sh->id, 0, NULL, NULL, &scan);
 	if (rc) {
-		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", sh->id, strerror(-rc));
+		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", k->sh->id, strerror(-rc));
 		return WT_EXIT_USAGE;
 	}
-	rc = check_cut(&k, &scan);
-	if (rc >= 0)
-		return rc;
-	if (o->save)
-		snprintf(k.save, sizeof k.save, "%s", o->save);
+	return check_cut(k, &scan);
+}
+
+static int cut_run(struct cut *k, const char *save)
+{
+	static struct later l;
+
+	if (save)
+		snprintf(k->save, sizeof k->save, "%s", save);
 	else
-		snprintf(k.save, sizeof k.save, "%s/truncated-%" PRIu64 ".walrec", sh->dir, k.at_lsn);
-	if (save_all(&k, &l))
+		snprintf(k->save, sizeof k->save, "%s/truncated-%" PRIu64 ".walrec", k->sh->dir, k->at_lsn);
+	if (save_all(k, &l))
 		return WT_EXIT_USAGE;
 	printf("shard %u: saved %" PRIu64 " dropped record(s) (%s%" PRIu64 " salvaged after the "
 	       "damage) to %s\n",
-	       sh->id, k.rf.records,
-	       k.chained_last ? "" : "none chained, ", k.salvaged, k.save);
-	if (k.chained_last)
-		printf("  chained records dropped: LSN %" PRIu64 "..%" PRIu64 "\n", k.at_lsn, k.chained_last);
-	if (cut_all(&k, &l))
+	       k->sh->id, k->rf.records, k->chained_last ? "" : "none chained, ", k->salvaged, k->save);
+	if (k->chained_last)
+		printf("  chained records dropped: LSN %" PRIu64 "..%" PRIu64 "\n", k->at_lsn,
+		       k->chained_last);
+	if (cut_all(k, &l))
 		return WT_EXIT_USAGE;
-	return check_after(&k);
+	return check_after(k);
+}
+
+/* Cuts on the other shards that keep every stock transfer whole
+ * (wal_peers.c); refused unless --with-peers. 0 or -1. */
+static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, int target,
+		      struct wt_plan *plan)
+{
+	struct wt_peers p;
+	char *why = NULL;
+	size_t why_bytes = 0, others = 0;
+	FILE *f;
+	int rc;
+
+	if (n < 2)
+		return 0;
+	if (wt_peers_collect(sh, n, &p))
+		return -1;
+	if (!(f = open_memstream(&why, &why_bytes))) {
+		wt_peers_free(&p);
+		return -1;
+	}
+	rc = wt_peers_plan(sh, n, &p, plan, f);
+	fclose(f);
+	wt_peers_free(&p);
+	for (unsigned k = 0; k < SHARDS_MAX; k++) /* the shard's own cut may move earlier too */
+		others += k == (unsigned)target ? plan->at[k] != o->at_lsn : plan->at[k] != WT_LSN_MAX;
+	if (!rc && others && !o->with_peers) {
+		fprintf(stderr, "onsale-wal: refusing: the cut on shard %d at LSN %" PRIu64 " would "
+				"split stock transfers between shards, which duplicates or loses "
+				"their units. These cuts keep each transfer whole:\n%s"
+				"Back up every shard directory, then run again with --with-peers to "
+				"make them (each shard saves its dropped records as this one does); "
+				"or restore from a backup instead (docs/OPERATIONS.md)\n",
+			target, o->at_lsn, why);
+		rc = -1;
+	} else if (!rc && why_bytes) {
+		printf("cutting other shards too, so no stock transfer is split:\n%s", why);
+	}
+	free(why);
+	return rc;
+}
+
+static struct wt_shard *shard_by_id(struct wt_shard *sh, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sh[i].id == id)
+			return &sh[i];
+	return NULL;
+}
+
+int wt_cmd_truncate(struct wt_shard *sh, size_t n, const struct wt_opts *o)
+{
+	static struct cut cuts[SHARDS_MAX];
+	int target = o->shard >= 0 ? o->shard : n == 1 ? sh[0].id : -1;
+	struct wt_plan plan;
+	size_t count = 0;
+	int worst = WT_EXIT_OK;
+
+	if (refuse_args(o, target))
+		return WT_EXIT_USAGE;
+	cuts[0] = (struct cut){.sh = shard_by_id(sh, n, target), .at_lsn = o->at_lsn};
+	if (!cuts[0].sh) {
+		fprintf(stderr, "onsale-wal: no shard-%d directory in %s\n", target, o->data_dir);
+		return WT_EXIT_USAGE;
+	}
+	int first = cut_prepare(&cuts[0]), rc;
+	if (first > WT_EXIT_OK) /* refused; nothing to drop still checks the peers */
+		return first;
+	for (unsigned k = 0; k < SHARDS_MAX; k++)
+		plan.at[k] = WT_LSN_MAX;
+	plan.at[target] = o->at_lsn;
+	if (plan_peers(sh, n, o, target, &plan))
+		return WT_EXIT_USAGE;
+	/* every cut is checked before any is made */
+	for (size_t i = 0; i < n; i++) {
+		struct cut *k = &cuts[count];
+
+		if (plan.at[sh[i].id] == WT_LSN_MAX)
+			continue;
+		*k = (struct cut){.sh = &sh[i], .at_lsn = plan.at[sh[i].id]};
+		rc = sh[i].id == target && k->at_lsn == o->at_lsn ? first : cut_prepare(k);
+		if (rc > WT_EXIT_OK)
+			return rc;
+		count += rc < 0;
+	}
+	for (size_t i = 0; i < count && worst < WT_EXIT_CORRUPT; i++) {
+		int ex = cut_run(&cuts[i], cuts[i].sh->id == target ? o->save : NULL);
+
+		worst = ex > worst ? ex : worst;
+		if (ex >= WT_EXIT_CORRUPT && i + 1 < count)
+			fprintf(stderr, "onsale-wal: stopped before cutting the other shards; fix this "
+					"one, then run the same command again\n");
+	}
+	return worst;
 }

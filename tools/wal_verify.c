@@ -9,7 +9,9 @@
  * refusing any record execution could not have made; (3) every ticket id a
  * record issues must be new, both in the state and among the ids seen;
  * (4) core_check_invariants on the result: conservation per tier, no seat
- * in two live holds or valid tickets, customer counts. Read-only.
+ * in two live holds or valid tickets, customer counts. Then, with every
+ * shard of the directory sound, the shards together (wal_peers.c): stock
+ * transfers and GA capacity over shards. Read-only.
  *
  * Exit: 0 healthy, 1 torn tail (the server will truncate it), 2 corrupt or
  * an invariant broken, 3 usage or I/O error.
@@ -163,7 +165,9 @@ static void print_healthy(struct wt_shard *sh, const struct wal_scan *full, cons
 	       r->from_snapshot ? "a snapshot" : "an empty state", v->tickets.count, h.hi, h.lo);
 }
 
-static int verify_shard(struct wt_shard *sh)
+/* keep: when the shard is sound, its replayed state is handed over there
+ * for the checks across shards. */
+static int verify_shard(struct wt_shard *sh, struct core **keep)
 {
 	struct wal_scan full;
 	struct wt_replay r;
@@ -186,20 +190,50 @@ static int verify_shard(struct wt_shard *sh)
 		if (ex != WT_EXIT_CORRUPT)
 			print_healthy(sh, &full, &r, &v);
 	}
-	core_destroy(r.core);
+	if (keep && ex != WT_EXIT_CORRUPT)
+		*keep = r.core;
+	else
+		core_destroy(r.core);
 	free(v.tickets.slots);
+	return ex;
+}
+
+/* The shards together (wal_peers.c), once each is sound by itself. */
+static int verify_together(struct wt_shard *sh, size_t n, struct core *const *cores)
+{
+	struct wt_peers p;
+	int ex;
+
+	for (size_t i = 0; i < n; i++)
+		if (!cores[sh[i].id]) {
+			printf("shards: not checked together: shard %u is not sound by itself\n",
+			       sh[i].id);
+			return WT_EXIT_OK;
+		}
+	if (wt_peers_collect(sh, n, &p))
+		return WT_EXIT_USAGE;
+	ex = wt_peers_verify(&p, cores);
+	wt_peers_free(&p);
 	return ex;
 }
 
 int wt_cmd_verify(struct wt_shard *sh, size_t n, const struct wt_opts *o)
 {
-	int worst = WT_EXIT_OK;
+	static struct core *cores[SHARDS_MAX];
+	bool together = n > 1 && o->shard < 0;
+	int worst = WT_EXIT_OK, ex;
 
-	(void)o;
 	for (size_t i = 0; i < n; i++) {
-		int ex = verify_shard(&sh[i]);
-
+		ex = verify_shard(&sh[i], together ? &cores[sh[i].id] : NULL);
 		worst = ex > worst ? ex : worst;
+	}
+	if (together) {
+		ex = verify_together(sh, n, cores);
+		worst = ex > worst ? ex : worst;
+	}
+	for (unsigned k = 0; k < SHARDS_MAX; k++) {
+		core_destroy(cores[k]);
+		cores[k] = NULL;
 	}
 	return worst;
 }

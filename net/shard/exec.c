@@ -169,22 +169,34 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	}
 }
 
-static void run(struct node *nd, struct msg *m)
+void exec_done(struct node *nd, struct msg *m)
 {
-	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
 	exec_after(nd, &m->cmd, &m->res);
 	exec_globalize(nd, m->cmd.type, &m->res);
 	exec_finish(nd, m);
 }
 
-static uint32_t local_units(struct node *nd, uint32_t event_id, uint64_t customer_id)
+static void run(struct node *nd, struct msg *m)
 {
-	struct cmd q = {.type = CMD_Q_CUSTOMER};
-	struct result res;
+	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
+	exec_done(nd, m);
+}
+
+enum status exec_query(struct node *nd, uint8_t type, uint32_t event_id, uint64_t customer_id,
+		       struct result *res)
+{
+	struct cmd q = {.type = type};
 	uint64_t wait;
+	assert(CMD_IS_QUERY(type));
 	q.query.event_id = event_id;
 	q.query.customer_id = customer_id;
-	if (exec_cmd(nd, &q, &res, &wait) != ST_OK)
+	return exec_cmd(nd, &q, res, &wait);
+}
+
+static uint32_t local_units(struct node *nd, uint32_t event_id, uint64_t customer_id)
+{
+	struct result res;
+	if (exec_query(nd, CMD_Q_CUSTOMER, event_id, customer_id, &res) != ST_OK)
 		return 0;
 	return res.customer.units;
 }

@@ -56,6 +56,7 @@ enum msg_kind {
 	MSG_CODE_GIVE = 10, /* presale code owner: code `score` has one use less */
 	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
 	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
+	MSG_STOCK_GIVE = 13, /* taker: STOCK_IN of a transfer pending too long */
 };
 
 struct msg {
@@ -193,6 +194,11 @@ struct node {
 
 	struct counts counts;
 	struct node_counters ctr;
+
+	/* transfers this node gave: the oldest pending seq per taker at the
+	 * last resend tick (xfer.c) */
+	uint64_t resend_at_ms;
+	uint64_t oldest_seen[SHARDS_MAX];
 };
 
 #endif

@@ -132,11 +132,14 @@ static void arrived(struct node *nd, struct msg *m)
 	case MSG_EXEC:
 		if (m->cmd.type == CMD_HOLD)
 			sell_hold(nd, m);
+		else if (m->cmd.type == CMD_EXCHANGE)
+			sell_exchange(nd, m);
 		else
 			exec_msg(nd, m);
 		break;
 	case MSG_STOCK_ASK: xfer_give(nd, m); break;
 	case MSG_STOCK_ACK: xfer_acked(nd, m); break;
+	case MSG_STOCK_GIVE: xfer_take_given(nd, m); break;
 	default: exec_msg(nd, m); break;
 	}
 }
@@ -144,8 +147,9 @@ static void arrived(struct node *nd, struct msg *m)
 static void came_back(struct node *nd, struct msg *m)
 {
 	switch (m->kind) {
-	case MSG_STOCK_ASK: sell_hold(nd, xfer_ask_back(nd, m)); break;
+	case MSG_STOCK_ASK: sell_again(nd, xfer_ask_back(nd, m)); break;
 	case MSG_STOCK_ACK: pool_msg_free(nd, m); break;
+	case MSG_STOCK_GIVE: xfer_give_back(nd, m); break;
 	default: route_done(nd, m); break;
 	}
 }
@@ -173,6 +177,14 @@ unsigned node_poll(struct node *nd)
 void node_expire(struct node *nd)
 {
 	exec_expire(nd);
+}
+
+uint32_t node_tick(struct node *nd)
+{
+	bool transfers = nd->n > 1 && xfer_tick(nd);
+	if (nd->holds_live)
+		return SHARD_EXPIRY_TICK_MS;
+	return transfers ? XFER_RESEND_MS : 0;
 }
 
 bool node_ready(const struct node *nd)

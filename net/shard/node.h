@@ -57,6 +57,11 @@ unsigned node_poll(struct node *nd);
 /* Expires the holds due at now (bounded per call). */
 void node_expire(struct node *nd);
 
+/* Timed work, once per turn: sends again GA stock transfers a taker left
+ * unacknowledged too long. Returns the ms after which the driver should
+ * call again even if nothing else happens (0: no timer needed). */
+uint32_t node_tick(struct node *nd);
+
 /* Work is waiting that node_poll would do now. */
 bool node_ready(const struct node *nd);
 /* Messages of this node's pool are out (a request or transfer in flight). */

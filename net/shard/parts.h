@@ -58,6 +58,9 @@ size_t exec_result_bytes(uint8_t type);
 enum status exec_cmd(struct node *nd, const struct cmd *cmd, struct result *res,
 		     uint64_t *wait_lsn);
 uint16_t exec_event_limit(struct node *nd, uint32_t event_id);
+/* A query on this node's store (customer_id: Q_CUSTOMER's). */
+enum status exec_query(struct node *nd, uint8_t type, uint32_t event_id, uint64_t customer_id,
+		       struct result *res);
 /* Side effects of a command that ran: live holds, customer counts. */
 void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res);
 /* Seat ids in a result become global ((node << 24) | local seat). */
@@ -78,18 +81,29 @@ bool exec_code_over(struct node *nd, uint32_t event_id, uint8_t code_index);
 void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, struct msg *m);
 /* m's answer is ready: back to its owner once everything it shows is durable. */
 void exec_finish(struct node *nd, struct msg *m);
+/* A command of m ran here: its side effects, global seat ids, finish. */
+void exec_done(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);
 
 /* xfer.c */
-/* A GA hold m found its allotment short: ask the next peer. false when
- * every peer was asked (or no message is free): answer m as it is. */
-bool xfer_ask(struct node *nd, struct msg *m);
+/* A GA hold or exchange m found the tier's allotment short: ask the next
+ * peer for qty units (and a chunk more). false when every peer was asked
+ * (or no message is free): answer m as it is. */
+bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty);
 /* Giver side: MSG_STOCK_ASK (STOCK_OUT), MSG_STOCK_ACK (STOCK_ACK). */
 void xfer_acked(struct node *nd, struct msg *a);
 void xfer_give(struct node *nd, struct msg *a);
 /* Taker side: a MSG_STOCK_ASK came back: STOCK_IN and, once durable, the
  * acknowledgement; returns the hold it carries, for the caller to retry. */
 struct msg *xfer_ask_back(struct node *nd, struct msg *a);
+/* Taker: a transfer sent again (STOCK_IN, answered once durable); giver:
+ * its answer came back (STOCK_ACK when applied). */
+void xfer_take_given(struct node *nd, struct msg *g);
+void xfer_give_back(struct node *nd, struct msg *g);
+/* Giver, each turn: sends again the transfers a taker left pending for a
+ * resend tick. true while any transfer is pending (the driver keeps a
+ * timer). */
+bool xfer_tick(struct node *nd);
 /* Recovery, before any request: every transfer pending on a giver is
  * applied on its taker (once), synced, acknowledged. 0 or -errno. */
 int xfer_recover(struct node *const *nodes, uint32_t n);
@@ -97,6 +111,10 @@ int xfer_recover(struct node *const *nodes, uint32_t n);
 /* sell.c */
 /* A MSG_EXEC hold on this node's inventory. */
 void sell_hold(struct node *nd, struct msg *m);
+/* A MSG_EXEC exchange: into a GA tier short here, with stock from peers. */
+void sell_exchange(struct node *nd, struct msg *m);
+/* A hold or exchange whose stock request came back: try it again. */
+void sell_again(struct node *nd, struct msg *m);
 
 /* route.c */
 int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,

@@ -7,7 +7,8 @@
  * others) unless the coordinator already reserved them there. A GA hold
  * that finds its allotment short asks the peers for stock one after the
  * other (xfer.c) and is tried again as each answer comes back, in the same
- * turn as the STOCK_IN, so no other hold takes the units in between.
+ * turn as the STOCK_IN, so no other hold takes the units in between. An
+ * exchange into a GA tier whose units are all on other shards does the same.
  */
 #include <string.h>
 
@@ -60,7 +61,8 @@ void sell_hold(struct node *nd, struct msg *m)
 		return;
 	}
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
-	if (m->res.status == ST_SOLD_OUT && h->mode == HOLD_GA && xfer_ask(nd, m))
+	if (m->res.status == ST_SOLD_OUT && h->mode == HOLD_GA &&
+	    xfer_ask(nd, m, h->event_id, h->tier, h->qty))
 		return; /* continues when the answer comes back */
 	if (m->res.status == ST_OK && !m->res.replayed && nd->n > 1) {
 		/* the tier can be low over all shards only if it is low here */
@@ -69,7 +71,32 @@ void sell_hold(struct node *nd, struct msg *m)
 						     h->tier, &threshold);
 		m->score = threshold && free_units < threshold;
 	}
-	exec_after(nd, &m->cmd, &m->res);
-	exec_globalize(nd, m->cmd.type, &m->res);
-	exec_finish(nd, m);
+	exec_done(nd, m);
+}
+
+static bool tier_is_ga(struct node *nd, uint32_t event_id, uint8_t tier)
+{
+	struct result av;
+	return tier < TIERS_MAX && exec_query(nd, CMD_Q_AVAILABILITY, event_id, 0, &av) == ST_OK &&
+	       av.avail.tiers[tier].defined && av.avail.tiers[tier].kind == TIER_GA;
+}
+
+void sell_exchange(struct node *nd, struct msg *m)
+{
+	const struct cmd_ticket_ref *x = &m->cmd.ticket;
+	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
+	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
+	/* a GA tier with nothing here may have units on another shard */
+	if (m->res.status == ST_SOLD_OUT && x->seat == SEAT_NONE &&
+	    tier_is_ga(nd, x->event_id, x->tier) && xfer_ask(nd, m, x->event_id, x->tier, 1))
+		return;
+	exec_done(nd, m);
+}
+
+void sell_again(struct node *nd, struct msg *m)
+{
+	if (m->cmd.type == CMD_EXCHANGE)
+		sell_exchange(nd, m);
+	else
+		sell_hold(nd, m);
 }

@@ -14,7 +14,10 @@
  * At start (node_recover, before any request) every transfer a giver
  * still has pending is applied on its taker again; the taker's STOCK_IN
  * applies it only if it does not have it (seq per giver), the taker syncs,
- * and the giver acknowledges. So a transfer is applied once and
+ * and the giver acknowledges. While serving, a giver sends again what a
+ * taker has left unacknowledged for a resend tick (XFER_RESEND_MS): a
+ * STOCK_IN the taker could not take then (its WAL paused) is taken once it
+ * can. So a transfer is applied once and
  * never lost, whatever the crash point and whichever snapshot each shard
  * recovered from. A giver with nothing to spare answers at once; after
  * every peer was asked the hold is sold_out. Units in flight are in no
@@ -29,7 +32,7 @@
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
-bool xfer_ask(struct node *nd, struct msg *m)
+bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty)
 {
 	if (nd->n < 2 || m->peers_tried >= nd->n - 1)
 		return false;
@@ -40,21 +43,18 @@ bool xfer_ask(struct node *nd, struct msg *m)
 	a->kind = MSG_STOCK_ASK;
 	a->parent = m;
 	a->cmd.type = CMD_STOCK_OUT;
-	a->cmd.stock.event_id = m->cmd.hold.event_id;
-	a->cmd.stock.tier = m->cmd.hold.tier;
+	a->cmd.stock.event_id = event_id;
+	a->cmd.stock.tier = tier;
 	a->cmd.stock.peer_shard = nd->id;
-	a->cmd.stock.qty = m->cmd.hold.qty + STOCK_CHUNK_UNITS;
+	a->cmd.stock.qty = qty + STOCK_CHUNK_UNITS;
 	pool_send(nd, a, (uint8_t)((nd->id + m->peers_tried) % nd->n));
 	return true;
 }
 
 static uint32_t free_units(struct node *nd, uint32_t event_id, uint8_t tier)
 {
-	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 	struct result av;
-	uint64_t wait;
-	q.query.event_id = event_id;
-	if (tier >= TIERS_MAX || exec_cmd(nd, &q, &av, &wait) != ST_OK)
+	if (tier >= TIERS_MAX || exec_query(nd, CMD_Q_AVAILABILITY, event_id, 0, &av) != ST_OK)
 		return 0;
 	return av.avail.tiers[tier].free;
 }
@@ -132,6 +132,62 @@ void xfer_acked(struct node *nd, struct msg *k)
 				" refused (%s)\n", nd->id, k->cmd.stock.transfer_id,
 			status_name(res.status));
 	pool_return(nd, k);
+}
+
+void xfer_take_given(struct node *nd, struct msg *g)
+{
+	take(nd, &g->cmd.stock, g->owner, &g->res, &g->wait_lsn);
+	exec_finish(nd, g);
+}
+
+void xfer_give_back(struct node *nd, struct msg *g)
+{
+	if (g->res.status == ST_OK) {
+		struct cmd ack = {.type = CMD_STOCK_ACK};
+		struct result res;
+		uint64_t wait;
+		ack.stock.peer_shard = g->at;
+		ack.stock.transfer_id = g->cmd.stock.transfer_id;
+		exec_cmd(nd, &ack, &res, &wait);
+		nd->ctr.stock_redelivered++;
+	}
+	pool_msg_free(nd, g);
+}
+
+/* Sends again every transfer pending to taker t (in order: the ring keeps it). */
+static void resend(struct node *nd, uint8_t t, const struct xfer *pending, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		struct msg *g = pool_msg_alloc(nd);
+		if (!g)
+			return; /* the next tick tries again */
+		g->kind = MSG_STOCK_GIVE;
+		g->cmd.type = CMD_STOCK_IN;
+		g->cmd.stock = (struct cmd_stock){.event_id = pending[i].event_id,
+						  .tier = pending[i].tier, .qty = pending[i].qty,
+						  .transfer_id = pending[i].transfer_id};
+		pool_send(nd, g, t);
+	}
+}
+
+bool xfer_tick(struct node *nd)
+{
+	static struct xfer pending[XFER_PENDING_MAX];
+	const struct core *core = shard_store_core(nd->store);
+	bool any = false;
+	if (nd->now_ms < nd->resend_at_ms)
+		return true;
+	nd->resend_at_ms = nd->now_ms + XFER_RESEND_MS;
+	for (uint32_t t = 0; t < nd->n; t++) {
+		uint32_t count = t == nd->id ? 0 : core_xfers_pending(core, (uint8_t)t, pending,
+								      XFER_PENDING_MAX);
+		uint64_t oldest = count ? XFER_SEQ(pending[0].transfer_id) : 0;
+		if (count && oldest == nd->oldest_seen[t])
+			resend(nd, (uint8_t)t, pending, count);
+		nd->oldest_seen[t] = oldest;
+		any |= count != 0;
+	}
+	return any;
 }
 
 /* Recovery, giver g to taker t: every transfer g still has pending is

@@ -10,6 +10,8 @@
 #define EV_GA 1
 #define EV_SEATS 2
 #define EV_MIXED 3
+#define EV_CHURN 4
+#define CHURN_UNITS 8
 
 static uint64_t rnd(struct cmd_gen *g)
 {
@@ -119,6 +121,8 @@ static int setup_cmd(struct cmd_gen *g, unsigned step, struct cmd *c)
 	case 12: tier_cmd(g, c, EV_MIXED, 0, TIER_GA, 50 + below(g, 80), 3000); return 1;
 	case 13: tier_cmd(g, c, EV_MIXED, 1, TIER_RESERVED, 0, 7000); return 1;
 	case 14: section_cmd(g, c, EV_MIXED, 5, 1, 1); return 1;
+	case 15: event_cmd(g, c, EV_CHURN, CHURN_UNITS, 0); return 1;
+	case 16: tier_cmd(g, c, EV_CHURN, 0, TIER_GA, CHURN_UNITS, 2000); return 1;
 	}
 	return 0;
 }
@@ -196,6 +200,33 @@ static int ticket_cmd(struct cmd_gen *g, struct cmd *c, uint8_t type)
 	return 1;
 }
 
+/* The small event: a hold of one unit, its confirm, its ticket's refund. */
+static int churn_cmd(struct cmd_gen *g, struct cmd *c)
+{
+	if (g->churn_ticket) {
+		c->type = CMD_REFUND;
+		c->ticket.event_id = EV_CHURN;
+		c->ticket.ticket_id = g->churn_ticket;
+		c->ticket.seat = SEAT_NONE;
+		g->churn_ticket = 0;
+		return 1;
+	}
+	if (g->churn_hold) {
+		c->type = CMD_CONFIRM;
+		c->ref.event_id = EV_CHURN;
+		c->ref.hold_id = g->churn_hold;
+		c->ref.amount_minor = 2000;
+		g->churn_hold = 0;
+		return 1;
+	}
+	c->type = CMD_HOLD;
+	c->hold.event_id = EV_CHURN;
+	c->hold.customer_id = 1 + below(g, CMD_GEN_CUSTOMERS);
+	c->hold.qty = 1;
+	c->hold.mode = HOLD_GA;
+	return 1;
+}
+
 static int query_cmd(struct cmd_gen *g, struct cmd *c)
 {
 	static const uint8_t types[] = {CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS, CMD_Q_CUSTOMER};
@@ -234,8 +265,10 @@ int cmd_gen_next(struct cmd_gen *g, struct cmd *c)
 		return ticket_cmd(g, c, CMD_REFUND);
 	if (r < 85)
 		return ticket_cmd(g, c, CMD_EXCHANGE);
-	if (r < 90)
+	if (r < 87)
 		return query_cmd(g, c);
+	if (r < 92)
+		return churn_cmd(g, c);
 	g->now_ms += below(g, 3000);
 	return 0;
 }
@@ -245,7 +278,12 @@ void cmd_gen_result(struct cmd_gen *g, const struct cmd *c, enum status st,
 {
 	if (st != ST_OK)
 		return;
-	if (c->type == CMD_HOLD) {
+	if (c->type == CMD_HOLD && c->hold.event_id == EV_CHURN) {
+		g->churn_hold = res->hold.hold_id;
+	} else if (c->type == CMD_CONFIRM && c->ref.event_id == EV_CHURN) {
+		if (!res->replayed)
+			g->churn_ticket = res->hold.first_ticket_id;
+	} else if (c->type == CMD_HOLD) {
 		uint32_t i = below(g, CMD_GEN_REMEMBER);
 		g->holds[i] = res->hold.hold_id;
 		g->hold_due[i] = res->hold.amount_due_minor;

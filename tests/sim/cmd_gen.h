@@ -4,8 +4,9 @@
  * reserved seats, mixed) with presale codes, then a random stream of GA,
  * named-seat and best-available holds, idempotent retries, extends,
  * releases, confirms (some with a wrong amount), redemptions, refunds
- * (some killing the unit), exchanges, queries and clock jumps. Modelled on
- * tests/sim/test_core_sim.c.
+ * (some killing the unit), exchanges, queries and clock jumps; and a fourth,
+ * small GA event churned by hold, confirm, refund in a row, so its ticket and
+ * hold slots are reused across crashes. Modelled on tests/sim/test_core_sim.c.
  *
  * The generator keeps no state machine of its own: it remembers ids the
  * results handed back and asks for them later. After a crash takes state
@@ -32,6 +33,7 @@ struct cmd_gen {
 	uint64_t tickets[CMD_GEN_REMEMBER];
 	uint32_t ticket_ev[CMD_GEN_REMEMBER];
 	struct cmd last_hold;
+	uint64_t churn_hold, churn_ticket; /* the churn's next confirm / refund */
 	struct row_spec rows[12];
 	struct seat_spec seats[12 * 20];
 };

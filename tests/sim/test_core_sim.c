@@ -6,7 +6,10 @@
  * best-available holds, idempotent retries, extends, releases, expiries
  * driven by the timer wheel, confirms (some with a wrong amount), redemptions
  * (with double scans), refunds (some killing the unit), exchanges, queries,
- * and clock jumps. After every step it checks:
+ * and clock jumps; and a fourth, small GA event (6 units, 12 ticket slots)
+ * churned by hold, confirm, exchange, refund, so its ticket slots are
+ * reused over and over while old ticket ids are still being asked for.
+ * After every step it checks:
  *
  *   - every invariant (core_check_invariants: conservation per tier, no seat
  *     in two live holds or valid tickets, counters agree with their holds
@@ -16,7 +19,9 @@
  *     state hash as the live one (replay reproduces the state);
  *   - retries act once: a repeated idempotency key, confirm, release or
  *     refund changes nothing and returns the first result;
- *   - no status outside the expected set (never record_invalid or internal);
+ *   - no status outside the expected set (never record_invalid or internal,
+ *     and never hold_table_full or ticket_table_full: the tables are sized
+ *     so that neither can happen, docs/PROTOCOL.md);
  *   - every 500 steps, the state written as a snapshot stream and read back
  *     has the same hash, and then serves as the replica from there on.
  *
@@ -35,6 +40,8 @@
 #define EV_GA 1
 #define EV_SEATS 2
 #define EV_MIXED 3
+#define EV_CHURN 4
+#define CHURN_UNITS 6
 #define CUSTOMERS 40
 #define REMEMBER 256
 
@@ -82,7 +89,8 @@ static const char *prog;
 
 static int status_expected(enum status st)
 {
-	return st != ST_RECORD_INVALID && st != ST_INTERNAL && st != ST_BAD_COMMAND;
+	return st != ST_RECORD_INVALID && st != ST_INTERNAL && st != ST_BAD_COMMAND &&
+	       st != ST_HOLD_TABLE_FULL && st != ST_TICKET_TABLE_FULL;
 }
 
 static enum status run(struct sim *s, const struct cmd *cmd)
@@ -191,6 +199,8 @@ static void setup(struct sim *s)
 	build_tier(s, EV_MIXED, 0, TIER_GA, 50 + below(s, 80), 3000);
 	build_tier(s, EV_MIXED, 1, TIER_RESERVED, 0, 7000);
 	build_section(s, EV_MIXED, 5, 1, 1);
+	build_event(s, EV_CHURN, CHURN_UNITS, 0);
+	build_tier(s, EV_CHURN, 0, TIER_GA, CHURN_UNITS, 2000);
 }
 
 static uint32_t pick_event(struct sim *s)
@@ -318,8 +328,9 @@ static void do_ticket(struct sim *s, uint8_t type)
 		c.ticket.kill = below(s, 6) == 0;
 	}
 	if (type == CMD_EXCHANGE) {
-		c.ticket.tier = s->ticket_ev[i] == EV_GA ? (uint8_t)below(s, 2)
+		c.ticket.tier = s->ticket_ev[i] == EV_GA      ? (uint8_t)below(s, 2)
 			      : s->ticket_ev[i] == EV_SEATS ? (below(s, 2) ? 0 : 3)
+			      : s->ticket_ev[i] == EV_CHURN ? 0
 							    : (uint8_t)below(s, 2);
 		if (below(s, 3) == 0)
 			c.ticket.seat = below(s, 250);
@@ -336,6 +347,49 @@ static void do_ticket(struct sim *s, uint8_t type)
 		if (run(s, &c) != ST_TICKET_ALREADY_REDEEMED || s->res.ticket.gate_id != gate ||
 		    s->res.ticket.redeemed_at_ms != s->now)
 			FAIL(s, "a second scan was not refused with the first scan's gate and time");
+	}
+}
+
+/* On the small event: hold, confirm, and refund the tickets again (some
+ * exchanged first, a few kept for the other steps to find). */
+static void do_churn(struct sim *s)
+{
+	struct cmd c = { .type = CMD_HOLD };
+	uint64_t first;
+	uint8_t qty;
+
+	c.hold.event_id = EV_CHURN;
+	c.hold.customer_id = 1 + below(s, CUSTOMERS);
+	c.hold.channel = (uint8_t)below(s, CHANNELS);
+	c.hold.qty = (uint8_t)(1 + below(s, 2));
+	c.hold.mode = HOLD_GA;
+	if (run(s, &c) != ST_OK)
+		return; /* sold out: the kept tickets hold every unit */
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CONFIRM;
+	c.ref.event_id = EV_CHURN;
+	c.ref.hold_id = s->res.hold.hold_id;
+	c.ref.amount_minor = s->res.hold.amount_due_minor;
+	if (run(s, &c) != ST_OK)
+		FAIL(s, "a granted hold was not confirmed: %s", status_name(s->res.status));
+	first = s->res.hold.first_ticket_id;
+	qty = s->res.hold.qty;
+	remember_tickets(s, EV_CHURN, first, qty);
+	for (uint8_t k = 0; k < qty; k++) {
+		memset(&c, 0, sizeof c);
+		c.ticket.event_id = EV_CHURN;
+		c.ticket.ticket_id = first + k;
+		c.ticket.seat = SEAT_NONE;
+		c.type = CMD_EXCHANGE;
+		if (below(s, 6) == 0 && run(s, &c) == ST_OK) { /* needs a free unit */
+			c.ticket.ticket_id = s->res.ticket.ticket_id;
+			remember_tickets(s, EV_CHURN, c.ticket.ticket_id, 1);
+		}
+		if (below(s, 10) == 0)
+			continue; /* kept */
+		c.type = CMD_REFUND;
+		if (run(s, &c) != ST_OK)
+			FAIL(s, "refund of a churned ticket: %s", status_name(s->res.status));
 	}
 }
 
@@ -381,8 +435,10 @@ static void step(struct sim *s)
 		do_ticket(s, CMD_REFUND);
 	else if (r < 85)
 		do_ticket(s, CMD_EXCHANGE);
-	else if (r < 90)
+	else if (r < 88)
 		do_query(s);
+	else if (r < 92)
+		do_churn(s);
 	else
 		s->now += below(s, 3000);
 	do_expire(s);
@@ -390,7 +446,7 @@ static void step(struct sim *s)
 
 static void check_limits(struct sim *s)
 {
-	for (uint32_t e = EV_GA; e <= EV_MIXED; e++)
+	for (uint32_t e = EV_GA; e <= EV_CHURN; e++)
 		for (uint64_t cu = 1; cu <= CUSTOMERS; cu++) {
 			struct cmd q = { .type = CMD_Q_CUSTOMER };
 

@@ -26,6 +26,7 @@ void srv_init(struct srv *h, const char *argv0, unsigned shards)
 	snprintf(h->bin, sizeof h->bin, "%.*s/../../bin/onsaled", dlen, slash ? argv0 : ".");
 	h->shards = shards;
 	h->pid = -1;
+	h->exit_status = -1;
 }
 
 static uint16_t free_port(void)
@@ -107,6 +108,7 @@ int srv_spawn(struct srv *h)
 	if (!h->port)
 		h->port = free_port();
 	char listen[64], shards[16], log[320];
+	h->exit_status = -1;
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", h->port);
 	snprintf(shards, sizeof shards, "%u", h->shards);
 	snprintf(log, sizeof log, "%s/onsaled.log", h->dir);
@@ -134,6 +136,7 @@ int srv_spawn(struct srv *h)
 		int st;
 		if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
 			h->pid = -1;
+			h->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 			return -ECHILD;
 		}
 		struct timespec t = {0, 10 * 1000000};

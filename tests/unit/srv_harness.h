@@ -17,6 +17,7 @@ struct srv {
 	uint16_t port;
 	unsigned shards;
 	pid_t pid;
+	int exit_status; /* of a server that exited while srv_spawn waited, else -1 */
 	uint8_t keys[5][ONSALE_KEY_BYTES]; /* by role */
 	const char *args[8]; /* more onsaled options, NULL-terminated (later ones win) */
 };
@@ -27,7 +28,8 @@ void srv_init(struct srv *h, const char *argv0, unsigned shards);
 int srv_start(struct srv *h);
 /* srv_start without the start: the data dir and config only. */
 int srv_prepare(struct srv *h);
-/* (Re)starts on the existing data dir; waits until it accepts. */
+/* (Re)starts on the existing data dir; waits until it accepts. -ECHILD when
+ * it exits first (its status in exit_status, its messages in dir/onsaled.log). */
 int srv_spawn(struct srv *h);
 int srv_stop(struct srv *h);  /* SIGTERM and wait; exit status */
 void srv_kill(struct srv *h); /* SIGKILL and wait */

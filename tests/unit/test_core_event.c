@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/serial.h"
+#include "core/state.h"
 #include "tests/unit/fixture.h"
 
 #define EV 7
@@ -682,6 +684,58 @@ static void state_hash_depends_on_state(void **state)
 	fx_free(g);
 }
 
+static void grow(void *ctx, const void *p, size_t n)
+{
+	struct { uint8_t *b; size_t len, cap; } *g = ctx;
+
+	if (g->len + n > g->cap) {
+		g->cap = (g->len + n) * 2;
+		g->b = realloc(g->b, g->cap);
+		assert_non_null(g->b);
+	}
+	memcpy(g->b + g->len, p, n);
+	g->len += n;
+}
+
+/* The hold and ticket tables take memory chunk by chunk as they are first
+ * used, not units_max's worth at creation; a snapshot read back allocates
+ * only the chunks its holds and tickets need. */
+static void tables_grow_in_chunks(void **state)
+{
+	struct fx *f = fx_new(0);
+	struct { uint8_t *b; size_t len, cap; } g = { 0 };
+	struct serial_sink sink = { grow, &g };
+	const struct event *ev;
+	struct core *copy;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, EVENT_UNITS_MAX, 0), ST_OK);
+	assert_int_equal(fx_ga_tier(f, EV, 0, 2 * HOLD_CHUNK_SLOTS, 100), ST_OK);
+	ev = event_find(f->c, EV);
+	assert_int_equal(ev->hold_chunk_count, 0);
+	assert_int_equal(ev->ticket_chunk_count, 0);
+	for (uint32_t i = 0; i < HOLD_CHUNK_SLOTS; i++)
+		assert_int_equal(fx_hold_ga(f, EV, 0, 1, 1 + i % 1000), ST_OK);
+	assert_int_equal(ev->hold_chunk_count, 1);
+	assert_int_equal(fx_hold_ga(f, EV, 0, 1, 1), ST_OK); /* the next chunk's first slot */
+	assert_int_equal(ev->hold_chunk_count, 2);
+	id = f->res.hold.hold_id;
+	assert_int_equal(fx_confirm(f, EV, id, 100), ST_OK);
+	assert_int_equal(ev->ticket_chunk_count, 1);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, f->res.hold.first_ticket_id), ST_OK);
+	core_serialize(f->c, &sink);
+	copy = core_deserialize(g.b, g.len, NULL);
+	assert_non_null(copy);
+	assert_int_equal(event_find(copy, EV)->hold_chunk_count, 2);
+	assert_int_equal(event_find(copy, EV)->ticket_chunk_count, 1);
+	assert_true(core_state_hash(copy).lo == core_state_hash(f->c).lo);
+	core_destroy(copy);
+	free(g.b);
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const char *only = getenv("TEST_ONLY"); /* a cmocka filter pattern, e.g. "section_*" */
@@ -702,6 +756,7 @@ int main(void)
 		cmocka_unit_test(seatmap_full_seats),
 		cmocka_unit_test(queries),
 		cmocka_unit_test(state_hash_depends_on_state),
+		cmocka_unit_test(tables_grow_in_chunks),
 	};
 
 	if (only)

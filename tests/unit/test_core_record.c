@@ -507,6 +507,12 @@ struct world {
 	uint64_t next_hold, next_ticket;
 };
 
+/* The id of an order's unit-th ticket (layout in core/limits.h). */
+static uint64_t order_ticket(uint64_t hold_id, uint8_t unit)
+{
+	return (hold_id & ~0xffffffffull) | (hold_id & ID_TICKET_SLOT_MASK) << ID_TICKET_SLOT_SHIFT | unit;
+}
+
 static struct world build(void)
 {
 	struct world w;
@@ -680,11 +686,12 @@ static void apply_unfit_confirm(void **state)
 {
 	struct world w = build();
 	struct rec r = rec_of(CMD_CONFIRM);
+	uint64_t first = order_ticket(w.ga_hold, 0);
 
 	(void)state;
 	r.confirm.hold_id = w.next_hold + 5; /* unknown */
 	r.confirm.amount_minor = 200;
-	r.confirm.first_ticket_id = w.next_ticket;
+	r.confirm.first_ticket_id = first;
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	r.confirm.hold_id = w.order; /* confirmed already */
 	r.confirm.amount_minor = 300;
@@ -694,11 +701,11 @@ static void apply_unfit_confirm(void **state)
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	r.confirm.hold_id = w.ga_hold;
 	r.confirm.amount_minor = 200;
-	r.confirm.first_ticket_id = w.next_ticket + 1; /* not the next ticket */
+	r.confirm.first_ticket_id = first + 1; /* not the order's first ticket */
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	r.confirm.first_ticket_id = w.ticket;
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
-	r.confirm.first_ticket_id = w.next_ticket;
+	r.confirm.first_ticket_id = first;
 	r.confirm.amount_minor = 201; /* not a whole price per ticket */
 	try_apply(&w, &r, NULL, ST_RECORD_INVALID);
 	r.confirm.amount_minor = 200;

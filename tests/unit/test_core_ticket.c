@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/serial.h"
 #include "tests/unit/fixture.h"
 
 #define EV 3
@@ -186,7 +187,8 @@ static void confirm_issues_tickets(void **state)
 	first2 = f->res.hold.first_ticket_id;
 	seats[0] = f->res.hold.seats[0];
 	seats[1] = f->res.hold.seats[1];
-	assert_int_equal(first2, first + 3); /* ids are unique and in issue order */
+	assert_true(first2 < first || first2 >= first + 3); /* ids are unique */
+	assert_int_equal(first2 >> 32, id >> 32); /* an order's tickets carry its id */
 	for (unsigned i = 0; i < 2; i++) {
 		tv = ticket(f, first2 + i);
 		assert_int_equal(tv.seat, seats[i]);
@@ -543,33 +545,230 @@ static void exchange_seats(void **state)
 	fx_free(f);
 }
 
-static void ticket_table_full(void **state)
+/* ---- the ticket pool: slots reused, confirms never refused ---- */
+
+static void sink_append(void *ctx, const void *p, size_t n)
+{
+	struct { uint8_t *p; size_t len, cap; } *b = ctx;
+
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+/* The core written as a snapshot and read back: same hash, invariants hold.
+ * Returns the copy. */
+static struct core *snapshot_copy(const struct core *c)
+{
+	struct { uint8_t *p; size_t len, cap; } b = { 0 };
+	struct serial_sink sink = { sink_append, &b };
+	struct state_hash x = core_state_hash(c), y;
+	const char *why = NULL;
+	struct core *copy;
+
+	core_serialize(c, &sink);
+	copy = core_deserialize(b.p, b.len, &why);
+	free(b.p);
+	if (!copy)
+		print_message("snapshot refused: %s\n", why);
+	assert_non_null(copy);
+	y = core_state_hash(copy);
+	assert_int_equal(x.lo, y.lo);
+	assert_int_equal(x.hi, y.hi);
+	return copy;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define CHURN_ROUNDS 10000u
+
+/* units_max 8, 8 GA units: hold, confirm, refund (every third round an
+ * exchange first) over and over. The ticket pool has 16 slots and the hold
+ * pool 16 + HOLDS_RETAINED_MIN: both are reused, no step is ever refused,
+ * and no ticket id is ever given twice. */
+static void refund_churn_never_refused(void **state)
 {
 	struct fx *f = fx_new(0);
+	uint64_t *ids = calloc(2 * CHURN_ROUNDS, sizeof *ids);
+	uint32_t n = 0;
 	struct cmd c;
-	uint64_t t = 0, id;
+	struct core *copy;
 
 	(void)state;
-	/* one unit: TICKETS_PER_UNIT_MAX tickets ever */
-	assert_int_equal(fx_event(f, EV, 1, 0), ST_OK);
-	assert_int_equal(fx_ga_tier(f, EV, GA, 1, 100), ST_OK);
-	for (unsigned i = 0; i < TICKETS_PER_UNIT_MAX; i++) {
-		t = buy(f, GA, 1, 1);
-		if (i + 1 < TICKETS_PER_UNIT_MAX) {
-			c = refund_cmd(t, 0, 0);
-			assert_int_equal(fx_exec(f, &c), ST_OK);
+	assert_non_null(ids);
+	assert_int_equal(fx_event(f, EV, 8, 0), ST_OK);
+	assert_int_equal(fx_ga_tier(f, EV, GA, 8, 100), ST_OK);
+	for (uint32_t i = 0; i < CHURN_ROUNDS; i++) {
+		uint64_t t = buy(f, GA, 1, 1 + i % 5);
+
+		ids[n++] = t;
+		if (i % 3 == 2) {
+			c = exchange_cmd(t, GA, SEAT_NONE);
+			assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+			t = f->res.ticket.ticket_id;
+			assert_int_equal(t, ids[n - 1] + 1); /* the order's next unit */
+			ids[n++] = t;
 		}
+		c = refund_cmd(t, 0, 0);
+		assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+		assert_int_equal(avail(f, GA).free, 8);
+	}
+	assert_int_equal(fx_query(f, CMD_Q_EVENT, EV, 0), ST_OK);
+	assert_int_equal(f->res.event.tickets_issued, n);
+	/* the oldest tickets' slots (and orders) were reused: unknown now */
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, ids[0]), ST_TICKET_UNKNOWN);
+	qsort(ids, n, sizeof *ids, cmp_u64);
+	for (uint32_t i = 1; i < n; i++)
+		assert_true(ids[i] != ids[i - 1]);
+	assert_null(fx_replay_check(f));
+	copy = snapshot_copy(f->c);
+	core_destroy(copy);
+	free(ids);
+	fx_free(f);
+}
+
+/* A refunded ticket stays answerable until its slot is reused (only once
+ * no never-used slot is left, oldest first); after that its old id is
+ * unknown to every command, never another ticket's. */
+static void reused_ticket_id_unknown(void **state)
+{
+	struct fx *f = fx_new(0);
+	uint64_t t1, t2, t3;
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 1, 0), ST_OK); /* 2 ticket slots */
+	assert_int_equal(fx_ga_tier(f, EV, GA, 1, 100), ST_OK);
+	t1 = buy(f, GA, 1, 1);
+	c = refund_cmd(t1, 10, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	t2 = buy(f, GA, 1, 2);
+	assert_int_equal(ticket(f, t1).state, TICKET_REFUNDED); /* slot 2 was never used */
+	c = refund_cmd(t2, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	t3 = buy(f, GA, 1, 3); /* takes t1's slot, the oldest */
+	assert_true(t3 != t1 && t3 != t2);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t1), ST_TICKET_UNKNOWN);
+	assert_int_equal(fx_ticket_op(f, CMD_REDEEM, EV, t1), ST_TICKET_UNKNOWN);
+	c = refund_cmd(t1, 0, 0);
+	refused(f, &c, ST_TICKET_UNKNOWN);
+	c = exchange_cmd(t1, GA, SEAT_NONE);
+	refused(f, &c, ST_TICKET_UNKNOWN);
+	assert_int_equal(ticket(f, t2).state, TICKET_REFUNDED);
+	assert_int_equal(ticket(f, t3).state, TICKET_VALID);
+	assert_int_equal(ticket(f, t3).customer_id, 3);
+	assert_int_equal(fx_ticket_op(f, CMD_REDEEM, EV, t3), ST_OK);
+	assert_null(fx_replay_check(f));
+	core_destroy(snapshot_copy(f->c));
+	fx_free(f);
+}
+
+/* A granted hold has its ticket slots: it confirms even when every slot of
+ * the pool has been used and the rest hold refunded tickets. */
+static void hold_granted_confirms(void **state)
+{
+	struct fx *f = fx_new(0);
+	uint64_t a, first, t[4];
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 3, 0), ST_OK); /* 6 ticket slots */
+	assert_int_equal(fx_ga_tier(f, EV, GA, 3, 100), ST_OK);
+	a = hold(f, GA, 2, 1);
+	for (unsigned i = 0; i < 4; i++) {
+		t[i] = buy(f, GA, 1, 2);
+		c = refund_cmd(t[i], 0, 0);
+		assert_int_equal(fx_exec(f, &c), ST_OK);
+	}
+	buy(f, GA, 1, 3); /* the 5th slot */
+	c = refund_cmd(f->res.hold.first_ticket_id, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	/* 6th slot for the next, then the oldest refunded ones */
+	assert_int_equal(fx_confirm(f, EV, a, 200), ST_OK);
+	first = f->res.hold.first_ticket_id;
+	assert_int_equal(ticket(f, first).state, TICKET_VALID);
+	assert_int_equal(ticket(f, first + 1).state, TICKET_VALID);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t[0]), ST_TICKET_UNKNOWN);
+	assert_int_equal(ticket(f, t[1]).state, TICKET_REFUNDED);
+	assert_null(fx_replay_check(f));
+	core_destroy(snapshot_copy(f->c));
+	fx_free(f);
+}
+
+/* An order keeps its slot and its tickets while one of them is valid or
+ * redeemed; once all are refunded its slot joins the ended holds. */
+static void order_slot_reused_after_refunds(void **state)
+{
+	struct fx *f = fx_new(0);
+	uint64_t kept, gone, first, old = 0;
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 3, 0), ST_OK);
+	assert_int_equal(fx_ga_tier(f, EV, GA, 3, 100), ST_OK);
+	kept = hold(f, GA, 2, 1);
+	assert_int_equal(fx_confirm(f, EV, kept, 200), ST_OK);
+	c = refund_cmd(f->res.hold.first_ticket_id + 1, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	gone = hold(f, GA, 1, 2);
+	assert_int_equal(fx_confirm(f, EV, gone, 100), ST_OK);
+	c = refund_cmd(f->res.hold.first_ticket_id, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	/* enough rounds to reuse every hold slot that can be reused */
+	for (uint32_t i = 0; i < 3 * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN; i++) {
+		old = buy(f, GA, 1, 3);
+		c = refund_cmd(old, 0, 0);
+		assert_int_equal(fx_exec(f, &c), ST_OK);
+	}
+	assert_int_equal(fx_query(f, CMD_Q_ORDER, EV, gone), ST_HOLD_UNKNOWN);
+	assert_int_equal(fx_query(f, CMD_Q_ORDER, EV, kept), ST_OK);
+	assert_int_equal(f->res.hold.state, HOLD_CONFIRMED);
+	first = f->res.hold.first_ticket_id;
+	assert_int_equal(ticket(f, first).state, TICKET_VALID);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, first + 1), ST_TICKET_UNKNOWN); /* reused */
+	assert_int_equal(fx_ticket_op(f, CMD_REDEEM, EV, first), ST_OK);
+	assert_int_equal(ticket(f, old).state, TICKET_REFUNDED);
+	assert_null(fx_replay_check(f));
+	core_destroy(snapshot_copy(f->c));
+	fx_free(f);
+}
+
+/* An order issues at most ORDER_TICKETS_MAX tickets (its units, then one
+ * per exchange): the unit number is the low byte of the ticket id. */
+static void exchanges_per_order_bounded(void **state)
+{
+	struct fx *f = fx_new(0);
+	uint64_t t, first;
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 2, 0), ST_OK); /* 4 ticket slots, reused */
+	assert_int_equal(fx_ga_tier(f, EV, GA, 2, 100), ST_OK);
+	first = t = buy(f, GA, 1, 1);
+	for (unsigned i = 1; i < ORDER_TICKETS_MAX; i++) {
+		c = exchange_cmd(t, GA, SEAT_NONE);
+		assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+		assert_int_equal(f->res.ticket.ticket_id, first + i);
+		t = f->res.ticket.ticket_id;
 	}
 	c = exchange_cmd(t, GA, SEAT_NONE);
 	refused(f, &c, ST_TICKET_TABLE_FULL);
+	assert_int_equal(ticket(f, t).state, TICKET_VALID);
+	assert_int_equal(ticket(f, t - 1).replaced_by, t);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, first), ST_TICKET_UNKNOWN); /* reused */
 	c = refund_cmd(t, 0, 0);
 	assert_int_equal(fx_exec(f, &c), ST_OK);
-	id = hold(f, GA, 1, 1);
-	assert_int_equal(fx_confirm(f, EV, id, 100), ST_TICKET_TABLE_FULL);
-	assert_int_equal(f->last_rec_len, 0);
-	assert_int_equal(fx_query(f, CMD_Q_HOLD, EV, id), ST_OK);
-	assert_int_equal(f->res.hold.state, HOLD_LIVE);
 	assert_null(fx_replay_check(f));
+	core_destroy(snapshot_copy(f->c));
 	fx_free(f);
 }
 
@@ -758,7 +957,11 @@ int main(void)
 		cmocka_unit_test(refund_seats),
 		cmocka_unit_test(exchange_ga),
 		cmocka_unit_test(exchange_seats),
-		cmocka_unit_test(ticket_table_full),
+		cmocka_unit_test(refund_churn_never_refused),
+		cmocka_unit_test(reused_ticket_id_unknown),
+		cmocka_unit_test(hold_granted_confirms),
+		cmocka_unit_test(order_slot_reused_after_refunds),
+		cmocka_unit_test(exchanges_per_order_bounded),
 		cmocka_unit_test(stats_per_tier_and_channel),
 		cmocka_unit_test(low_stock_alerts),
 		cmocka_unit_test(low_stock_exchange_within_tier),

@@ -23,6 +23,8 @@
  *                                  and selling through it lost units)
  *   low_stock_is_the_tiers         a hold's low-stock bit says the tier is low,
  *                                  not one shard's allotment
+ *   exchange_into_ga_elsewhere     an exchange into a GA tier whose units are
+ *                                  on another shard takes them (sold_out before)
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -418,6 +420,45 @@ static void low_stock_is_the_tiers(void **state)
 	srv_cleanup(&h);
 }
 
+static void exchange_into_ga_elsewhere(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result res, held;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_int_equal(tv_load(admin, &tv, 38, 10, 0, 0, 0), 0);
+	assert_int_equal(add_ga(admin, 38, 3, 2), ST_OK); /* one unit on each shard */
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	uint64_t cust = homed(2, 0, 50);
+	assert_int_equal(onsale_hold_ga(c, 38, 3, 1, cust, 0, &res), ST_OK); /* shard 0's unit */
+	/* a seat on shard 0 (section 0), bought, exchanged into tier 3 */
+	uint32_t seat = tv.seat_first[0];
+	assert_int_equal(onsale_hold_seats(c, 38, TV_TIER_A, &seat, 1, cust + 1, 0, &held), ST_OK);
+	assert_int_equal(onsale_confirm(c, 38, held.hold.hold_id, held.hold.amount_due_minor, "pay",
+					&res), ST_OK);
+	uint64_t ticket = res.hold.first_ticket_id;
+	assert_int_equal(onsale_exchange(c, 38, ticket, 3, SEAT_NONE, &res), ST_OK);
+	assert_int_equal(res.ticket.tier, 3);
+	struct result av;
+	assert_int_equal(onsale_query_availability(c, 38, &av), ST_OK);
+	assert_int_equal(av.avail.tiers[3].capacity, 2);
+	assert_int_equal(av.avail.tiers[3].sold + av.avail.tiers[3].held, 2);
+	assert_int_equal(av.avail.tiers[3].free, 0);
+	/* nothing left anywhere: refused */
+	uint32_t seat2 = tv.seat_first[0] + 1;
+	assert_int_equal(onsale_hold_seats(c, 38, TV_TIER_A, &seat2, 1, cust + 2, 0, &held), ST_OK);
+	assert_int_equal(onsale_confirm(c, 38, held.hold.hold_id, held.hold.amount_due_minor, "pay",
+					&res), ST_OK);
+	assert_int_equal(onsale_exchange(c, 38, res.hold.first_ticket_id, 3, SEAT_NONE, &res),
+			 ST_SOLD_OUT);
+	onsale_close(c);
+	onsale_close(admin);
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -430,6 +471,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(presale_code_once),
 		cmocka_unit_test(units_max_over_shards),
 		cmocka_unit_test(low_stock_is_the_tiers),
+		cmocka_unit_test(exchange_into_ga_elsewhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
