@@ -211,11 +211,12 @@ static void set_faults(struct sim *s, uint8_t k)
 
 bool sim_start(struct sim *s, uint64_t seed, struct sim_stats *stats)
 {
-	bool strict[SIM_KNOWN_COUNT], tr = s->trace;
+	bool strict[SIM_KNOWN_COUNT], tr = s->trace, resend = s->resend;
 	memcpy(strict, s->strict, sizeof strict);
 	memset(s, 0, sizeof *s);
 	memcpy(s->strict, strict, sizeof strict);
 	s->trace = tr;
+	s->resend = resend;
 	s->stats = stats;
 	s->seed = s->rng = seed;
 	s->now_ms = T0_MS;
@@ -345,6 +346,8 @@ static void poll_node(struct sim *s, uint8_t k)
 {
 	shard_store_poll(s->store[k]);
 	node_poll(&s->node[k]);
+	if (s->resend) /* transfers left unacknowledged are sent again */
+		node_tick(&s->node[k]);
 	shard_store_flush(s->store[k]);
 	if (shard_store_error(s->store[k]) && !s->crash_due_step) {
 		sim_trace(s, "node %u stopped: %s\n", k, strerror(-shard_store_error(s->store[k])));

@@ -109,6 +109,10 @@ struct sim {
 	bool strict[SIM_KNOWN_COUNT]; /* a known deviation fails the run */
 	bool known_seen[SIM_KNOWN_COUNT]; /* in this run */
 	bool trace;           /* SIM_TRACE=1: every action on stdout */
+	/* SIM_XFER_RESEND=1: node_tick every turn, as the server does. Off by
+	 * default for now: its resend sends transfers whose STOCK_OUT the giver
+	 * does not have durable yet, and a crash then doubles their units. */
+	bool resend;
 	struct sim_disk *disk[SIM_NODES_MAX];
 	struct storage st[SIM_NODES_MAX];
 	struct shard_store *store[SIM_NODES_MAX];

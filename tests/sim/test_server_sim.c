@@ -27,6 +27,9 @@
  *   SIM_CODE_IDEM=1  a retry of an acknowledged hold refused
  *                    presale_code_exhausted fails the run
  *   SIM_UNITS_OVER=1 units placed over all nodes past units_max fails the run
+ *   SIM_XFER_RESEND=1  node_tick every turn (the giver's resend of transfers
+ *                    left unacknowledged); off by default until a resend
+ *                    waits for the giver's STOCK_OUT to be durable
  *   SIM_STRICT=1     all of these (known deviations of the server, not yet
  *                    fixed; by default each is counted and its first seed
  *                    and message printed)
@@ -126,6 +129,7 @@ static void seeded_runs_keep_every_invariant(void **state)
 	struct sim_stats t = {0};
 	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
 		s.strict[k] = env_u64(sim_known_switch(k), 0) || env_u64("SIM_STRICT", 0);
+	s.resend = env_u64("SIM_XFER_RESEND", 0) || env_u64("SIM_STRICT", 0);
 	s.trace = env_u64("SIM_TRACE", 0) != 0;
 	uint64_t only = env_u64("SIM_SEED", 0);
 	uint64_t from = only ? only : 1, to = only ? only + 1 : 1 + env_u64("SIM_SEEDS", SEEDS_DEFAULT);
