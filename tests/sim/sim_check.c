@@ -16,8 +16,8 @@
  *   units          units placed over nodes (and in flight) within the
  *                  event's units_max (SIM_UNITS_OVER=1 makes it fail)
  *   durability     after a restart: every acknowledged hold, confirm (with
- *                  its tickets), release, refund, redemption and section
- *                  load is there
+ *                  its tickets), release, refund, redemption, exchange and
+ *                  section load is there
  *   one answer     every OK answer for one idempotency key names one hold;
  *                  every OK answer for one confirm names one order; a retry
  *                  of something acknowledged is not refused. Known
@@ -320,6 +320,14 @@ static void check_acked(struct sim *s, uint32_t i)
 		break;
 	case CMD_SECTION_LOAD:
 		check_section(s, i);
+		break;
+	case CMD_EXCHANGE:
+		if (ticket_now(s, e->cmd.ticket.event_id, e->cmd.ticket.ticket_id, &now) != ST_OK ||
+		    now.ticket.state != TICKET_EXCHANGED ||
+		    now.ticket.replaced_by != e->res.ticket.ticket_id ||
+		    ticket_now(s, e->res.ticket.event_id, e->res.ticket.ticket_id, &now) != ST_OK)
+			sim_fail(s, "acknowledged exchange of ticket %016" PRIx64 " for %016" PRIx64
+				 " lost", e->cmd.ticket.ticket_id, e->res.ticket.ticket_id);
 		break;
 	case CMD_REFUND: case CMD_REDEEM:
 		if (ticket_now(s, e->res.ticket.event_id, e->res.ticket.ticket_id, &now) != ST_OK ||

@@ -316,7 +316,9 @@ static bool ticket_ref(struct sim *s, struct cmd *c, uint8_t type)
 	c->ticket.event_id = h->event_id;
 	c->ticket.ticket_id = h->first_ticket_id + sim_below(s, h->qty);
 	c->ticket.gate_id = 1 + (uint32_t)sim_below(s, 4);
-	c->ticket.kill = sim_below(s, 8) == 0;
+	c->ticket.kill = type == CMD_REFUND && sim_below(s, 8) == 0;
+	c->ticket.tier = (uint8_t)sim_below(s, 2); /* exchange: GA or best seats of tier 1 */
+	c->ticket.seat = SEAT_NONE;
 	return true;
 }
 
@@ -374,6 +376,8 @@ void sim_client_step(struct sim *s)
 		return retry(s, r < 89 ? CMD_HOLD : CMD_CONFIRM, at);
 	else if (r < 95)
 		have = more_seats(s, &c, ev);
+	else if (r < 97)
+		have = ticket_ref(s, &c, CMD_EXCHANGE);
 	else
 		query(s, &c, ev);
 	if (have)
