@@ -196,9 +196,11 @@ enum status exec_query(struct node *nd, uint8_t type, uint32_t event_id, uint64_
 static uint32_t local_units(struct node *nd, uint32_t event_id, uint64_t customer_id)
 {
 	struct result res;
-	if (exec_query(nd, CMD_Q_CUSTOMER, event_id, customer_id, &res) != ST_OK)
+	enum status st = exec_query(nd, CMD_Q_CUSTOMER, event_id, customer_id, &res);
+	if (st == ST_EVENT_UNKNOWN)
 		return 0;
-	return res.customer.units;
+	/* a store that cannot answer cannot vouch for the limit */
+	return st == ST_OK ? res.customer.units : UINT16_MAX;
 }
 
 /* Home node: would qty more units pass the customer's limit over all nodes? */
@@ -209,6 +211,18 @@ bool exec_over_limit(struct node *nd, uint32_t event_id, uint64_t customer_id, u
 		return false;
 	uint32_t remote = counts_get(&nd->counts, event_id, customer_id, 0);
 	return local_units(nd, event_id, customer_id) + remote + qty > limit;
+}
+
+/* An owner whose store stopped cannot count (its core may hold changes
+ * that never reach the disk): it refuses, unavailable. */
+static bool owner_stopped(struct node *nd, struct msg *m)
+{
+	if (!shard_store_error(nd->store))
+		return false;
+	memset(&m->res, 0, sizeof m->res);
+	m->res.status = ST_UNAVAILABLE;
+	pool_return(nd, m);
+	return true;
 }
 
 /* An owner's answer from its counts leaves once everything it appended is
@@ -231,6 +245,8 @@ static void reserve(struct node *nd, struct msg *m)
 	const struct cmd_hold *h = &m->cmd.hold;
 	uint64_t mark = h->mode == HOLD_BEST ? h->idem_key : 0;
 	struct counts *ct = &nd->counts;
+	if (owner_stopped(nd, m))
+		return;
 	memset(&m->res, 0, sizeof m->res);
 	if (mark && (counts_get(ct, h->event_id, h->customer_id, mark) ||
 		     counts_add(ct, h->event_id, h->customer_id, mark, 1))) {
@@ -262,6 +278,8 @@ static void unreserve(struct node *nd, struct msg *m)
  * the hold would be refused. The code's index goes back in score. */
 static void code_take(struct node *nd, struct msg *m)
 {
+	if (owner_stopped(nd, m))
+		return;
 	uint8_t idx = PRESALE_CODE_NONE;
 	enum status st = core_code_window(shard_store_core(nd->store), &m->cmd.hold, nd->now_ms,
 					  &idx);
@@ -282,6 +300,8 @@ static void code_take(struct node *nd, struct msg *m)
  * commands under way asked for? */
 static void units_take(struct node *nd, struct msg *m)
 {
+	if (owner_stopped(nd, m))
+		return;
 	uint32_t ev = m->cmd.tier.event_id, asked = m->cmd.tier.capacity, units_max;
 	struct counts *ct = &nd->counts;
 	core_units_placed(shard_store_core(nd->store), ev, &units_max);

@@ -1,0 +1,158 @@
+/*
+ * test_server_sim.c — seeded simulation of the whole server, as
+ * TigerBeetle's VOPR and FoundationDB's simulator do: 1 to 4 nodes of the
+ * cross-shard layer, each over a shard store on a simulated disk, one FIFO
+ * per ordered pair of nodes, clients, a clock, and a scheduler whose every
+ * choice comes from the seed: client requests (GA, seat and best-available
+ * holds, confirms, releases, refunds, redemptions, queries, retries with
+ * the same idempotency key), message deliveries in any order the FIFOs
+ * allow (with long delays), disk completions and polls, clock jumps and
+ * expiries, snapshots, failed fsyncs, crashes of the whole process
+ * (unsynced writes dropped, or some kept whole or torn) with snapshot
+ * damage before the restart. Checks after every step and every recovery:
+ * tests/sim/sim_check.c. Harness: tests/sim/sim_server.h.
+ *
+ * Environment:
+ *   SIM_SEEDS=n      runs (default 2000), seeds 1..n
+ *   SIM_SEED=n       one run, that seed
+ *   SIM_STEPS=n      steps per run (default: 150..349, from the seed)
+ *   Every check fails the run: conservation, invariants, acknowledged
+ *   changes after a crash, and the cross-shard promises (a best-available
+ *   retry answered with its first hold, a retry of an acknowledged hold not
+ *   refused customer_limit or presale_code_exhausted, customer limits,
+ *   presale code limits and units_max over all nodes).
+ *   SIM_LENIENT=1    the cross-shard promises are only counted, with their
+ *                    first seed (SIM_BEST_IDEM, SIM_LIMIT_IDEM, SIM_LIMIT_OVER,
+ *                    SIM_CODE_OVER, SIM_CODE_IDEM, SIM_UNITS_OVER =1 keep
+ *                    that one failing): to look at a change that breaks many
+ *   SIM_XFER_RESEND=0  no node_tick (the giver's resend of transfers left
+ *                    unacknowledged), which the server runs every turn
+ *   SIM_TRACE=1      every action of the run on stdout
+ *   SIM_VERBOSE=1    keep the nodes' own log lines (stderr)
+ * A failing seed prints the command that runs it alone.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/sim/sim_server.h"
+
+#define SEEDS_DEFAULT 2000u
+#define STEPS_MIN 150u
+#define STEPS_SPREAD 200u
+#define FINAL_SETTLE_ROUNDS 100u
+#define FAILURES_SHOWN_MAX 10u
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? strtoull(v, NULL, 10) : dflt;
+}
+
+/* One run: setup, the seeded steps, then everything settles and the
+ * process dies once more, and what was acknowledged must be there. */
+static const char *run_one(struct sim *s, uint64_t seed, uint64_t steps, struct sim_stats *st)
+{
+	if (sim_start(s, seed, st)) {
+		uint64_t n = steps ? steps : STEPS_MIN + sim_below(s, STEPS_SPREAD);
+		for (uint64_t i = 0; i < n && !sim_failed(s); i++)
+			sim_step(s);
+		if (!sim_failed(s))
+			sim_settle(s, FINAL_SETTLE_ROUNDS);
+		if (!sim_failed(s))
+			sim_crash(s);
+	}
+	sim_end(s);
+	return sim_failed(s) ? s->failure : NULL;
+}
+
+static int quiet_stderr(void)
+{
+	if (getenv("SIM_VERBOSE"))
+		return -1;
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int null = open("/dev/null", O_WRONLY);
+	if (null >= 0) {
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	return saved;
+}
+
+static void restore_stderr(int saved)
+{
+	if (saved < 0)
+		return;
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+static void print_stats(const struct sim_stats *t, double seconds)
+{
+	printf("server sim: %" PRIu64 " runs, %" PRIu64 " steps, %" PRIu64 " crashes, %" PRIu64
+	       " requests (%" PRIu64 " answered, %" PRIu64 " OK, %" PRIu64 " busy), %" PRIu64
+	       " messages delivered, %" PRIu64 " stock transfers, %" PRIu64 " redelivered at "
+	       "recovery, %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
+	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64 " stores stopped), %"
+	       PRIu64 " checks (after every step that wrote a record, and every recovery); "
+	       "%.1f s\n", t->runs, t->steps, t->crashes, t->requests,
+	       t->answered, t->acked, t->busy, t->delivered, t->transfers, t->redelivered,
+	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
+	       t->checks, seconds);
+	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
+		if (t->known_runs[k])
+			printf("server sim: known deviation in %" PRIu64 " runs (%s=1 makes it fail), "
+			       "first seed %" PRIu64 ": %s\n", t->known_runs[k], sim_known_switch(k),
+			       t->known_seed[k], t->known_first[k]);
+}
+
+static void seeded_runs_keep_every_invariant(void **state)
+{
+	(void)state;
+	static struct sim s;
+	struct sim_stats t = {0};
+	bool lenient = env_u64("SIM_LENIENT", 0) != 0;
+	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
+		s.strict[k] = !lenient || env_u64(sim_known_switch(k), 0);
+	s.resend = env_u64("SIM_XFER_RESEND", 1) != 0;
+	s.trace = env_u64("SIM_TRACE", 0) != 0;
+	uint64_t only = env_u64("SIM_SEED", 0);
+	uint64_t from = only ? only : 1, to = only ? only + 1 : 1 + env_u64("SIM_SEEDS", SEEDS_DEFAULT);
+	uint64_t steps = env_u64("SIM_STEPS", 0), failures = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int saved = quiet_stderr();
+	for (uint64_t seed = from; seed < to; seed++) {
+		const char *why = run_one(&s, seed, steps, &t);
+		if (!why)
+			continue;
+		if (failures++ < FAILURES_SHOWN_MAX)
+			printf("seed %" PRIu64 " (%u nodes) failed at %s\n  rerun: SIM_SEED=%" PRIu64
+			       " build/tests/sim/test_server_sim\n", seed, s.n, why, seed);
+		fflush(stdout);
+	}
+	restore_stderr(saved);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_stats(&t, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+	if (failures)
+		printf("server sim: %" PRIu64 " of %" PRIu64 " runs failed\n", failures, to - from);
+	assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(seeded_runs_keep_every_invariant),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
