@@ -13,7 +13,11 @@
  * and refund. It is derived state: node_recover rebuilds it at start from
  * every shard's recovered customers. Open addressing keyed by (event,
  * customer), linear probing, backward-shift deletion: only nonzero counts
- * stay, so its bound is the live remote holdings, not the history.
+ * stay, so its bound is the live remote holdings, not the history. At
+ * start the table grows as far as the recovered state needs (counts_grow:
+ * a day of events with limits must not keep a server from starting);
+ * while serving it stays bounded and a full table refuses the reservation
+ * (overloaded).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,6 +62,26 @@ static struct count_slot *find(const struct counts *ct, uint32_t event_id, uint6
 					e->key == key))
 			return e;
 	}
+}
+
+int counts_grow(struct counts *ct)
+{
+	struct counts bigger;
+	uint32_t size = ct->mask + 1;
+	if (size > UINT32_MAX / 4)
+		return -ENOSPC;
+	int rc = counts_init(&bigger, size); /* twice the slots: half may be used */
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < size; i++) {
+		const struct count_slot *e = &ct->slots[i];
+		if (e->customer_id)
+			*find(&bigger, e->event_id, e->customer_id, e->key) = *e;
+	}
+	bigger.used = ct->used;
+	counts_fini(ct);
+	*ct = bigger;
+	return 0;
 }
 
 uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,

@@ -98,15 +98,34 @@ static int counts_and_holds(struct node *const *nodes, uint32_t n)
 			if (!c.err && placed)
 				c.err = counts_add(&nodes[ids[e] % n]->counts, ids[e], EVENT_UNITS, 0,
 						   placed);
-			if (c.err) {
-				fprintf(stderr, "onsaled: customer counts: table full (%u entries)\n",
-					SHARD_REMOTE_COUNTS_MAX);
+			if (c.err)
 				return c.err;
-			}
 			nodes[k]->holds_live += core_live_holds(core, ids[e]);
 		}
 	}
 	return 0;
+}
+
+/* A counts table that filled up during recovery grows; the counts start
+ * again from nothing. */
+static int recount(struct node *const *nodes, uint32_t n)
+{
+	int rc;
+	while ((rc = counts_and_holds(nodes, n)) == -ENOSPC) {
+		for (uint32_t k = 0; k < n && rc == -ENOSPC; k++)
+			if (nodes[k]->counts.used >= (nodes[k]->counts.mask + 1) / 2)
+				rc = counts_grow(&nodes[k]->counts);
+		if (rc)
+			return rc;
+		for (uint32_t k = 0; k < n; k++) {
+			memset(nodes[k]->counts.slots, 0,
+			       (nodes[k]->counts.mask + 1ull) * sizeof *nodes[k]->counts.slots);
+			nodes[k]->counts.used = 0;
+		}
+		fprintf(stderr, "onsaled: recovery: a node's count table grew for the state it "
+				"recovered\n");
+	}
+	return rc;
 }
 
 int node_recover(struct node *const *nodes, uint32_t n)
@@ -115,7 +134,7 @@ int node_recover(struct node *const *nodes, uint32_t n)
 		assert(nodes[k]->id == k && nodes[k]->n == n && nodes[k]->store);
 	/* transfers first: then every unit is in some node's units_placed */
 	int rc = xfer_recover(nodes, n);
-	return rc ? rc : counts_and_holds(nodes, n);
+	return rc ? rc : recount(nodes, n);
 }
 
 /* ---- a turn ------------------------------------------------------------------- */

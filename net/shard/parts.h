@@ -50,6 +50,8 @@ void counts_fini(struct counts *ct);
 /* key 0: the customer's units elsewhere; else 1 while that key is in flight. */
 uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
 		    uint64_t key);
+/* Twice the slots, every entry kept (start-up only). 0 or -ENOMEM/-ENOSPC. */
+int counts_grow(struct counts *ct);
 /* Adds delta (clamped at 0). 0, or -ENOSPC when the table is full. */
 int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key,
 	       int64_t delta);
