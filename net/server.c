@@ -5,14 +5,18 @@
  * allocate every shard's tables and bind its SO_REUSEPORT listener
  * (the kernel spreads new connections over the shards), recover every
  * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
- * logged), reconcile across shards (reconcile.c), then start one thread per
- * shard, pinned to a core, and wait for SIGINT or SIGTERM.
+ * logged), recover across shards (node_recover: pending stock transfers
+ * applied once, derived counts rebuilt), then start one thread per shard,
+ * pinned to a core, and wait for SIGINT or SIGTERM.
  *
  * Stop: (1) shards stop accepting and reading requests but keep running
  * their loops, so requests already taken finish, messages come back and
  * stock transfers complete; (2) once no shard has a message out, three
  * checks in a row 20 ms apart, the loops end, durable replies are sent and
- * connections closed; (3) each store syncs and writes its snapshot.
+ * connections closed; (3) each store syncs and writes its snapshot. A stop
+ * that ends with messages still in the rings loses nothing: a transfer
+ * stays pending on its giver until acknowledged and is applied at the
+ * next start.
  */
 #include <errno.h>
 #include <fcntl.h>

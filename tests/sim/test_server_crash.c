@@ -10,8 +10,8 @@
  *     same units, same seats);
  *   - no seat is in two acknowledged orders;
  *   - every tier is conserved, GA capacity summed over the shards is still
- *     exactly what was created (a transfer cut by the kill was completed by
- *     the reconciliation, never lost or doubled), and GA held + sold never
+ *     exactly what was created (a transfer cut by the kill was applied at
+ *     the next start from the giver's state, never lost or doubled), and GA held + sold never
  *     exceeds it.
  * crash_cycles_snapshotting does the same with a snapshot policy so small
  * that every cycle's load takes snapshots while serving on both shards,
