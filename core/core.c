@@ -66,7 +66,7 @@ uint8_t core_shard_id(const struct core *c)
 	return c->shard_id;
 }
 
-static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *alerts)
+static enum status apply_one(struct core *c, const struct rec *r, uint32_t *alerts)
 {
 	switch (r->type) {
 	case CMD_EVENT_CREATE:
@@ -91,6 +91,22 @@ static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *aler
 	case CMD_STOCK_ACK: return apply_stock(c, r, alerts);
 	}
 	return ST_RECORD_INVALID;
+}
+
+/* A shard that gains units (a GA tier, a section, stock from a peer) sizes
+ * its hold and ticket tables for them now, not on the hold that first
+ * crosses into a new chunk: allocating and zeroing 2 MiB costs the shard's
+ * loop up to milliseconds, which a sale must not wait for (memory only; the
+ * state and its hash do not change). */
+static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *alerts)
+{
+	enum status st = apply_one(c, r, alerts);
+	struct event *ev;
+
+	if (st == ST_OK && (r->type == CMD_TIER_ADD || r->type == CMD_SECTION_LOAD ||
+			    r->type == CMD_STOCK_IN) && (ev = event_find(c, r->event_id)))
+		event_tables_fit(ev);
+	return st;
 }
 
 enum status core_apply(struct core *c, const uint8_t *body, size_t len)

@@ -99,6 +99,19 @@ int event_tickets_grow(struct event *ev, uint32_t n)
 	return chunks_ensure(&t, n);
 }
 
+void event_tables_fit(struct event *ev)
+{
+	/* released and expired holds take fresh slots until the table is full:
+	 * two per unit covers a sale with churn, as the whole table once did */
+	uint64_t holds = 2ull * ev->units_placed + HOLDS_RETAINED_MIN;
+	uint64_t tickets = ev->units_placed;
+
+	/* a failure here only leaves the growth to the hold or ticket that needs it */
+	(void)event_holds_grow(ev, (uint32_t)(holds < ev->holds_max ? holds : ev->holds_max));
+	(void)event_tickets_grow(ev, (uint32_t)(tickets < ev->tickets_max ? tickets
+									  : ev->tickets_max));
+}
+
 struct event *event_new(const struct cmd_event *cfg)
 {
 	struct event *ev = calloc(1, sizeof *ev);

@@ -495,6 +495,8 @@ static struct event *read_event(struct walk *w)
 		return NULL;
 	}
 	walk_event(w, ev);
+	if (!w->bad)
+		event_tables_fit(ev); /* as live: sized for the units it owns */
 	if (!w->bad && rebuild_event(ev))
 		fail(w, "duplicate idempotency key");
 	if (w->bad) {

@@ -34,6 +34,9 @@ static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
 /* Makes slots [0, n) addressable, allocating the chunks not there yet (only
  * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
 int event_holds_grow(struct event *ev, uint32_t n);
+/* Chunks for two holds per unit placed (+ HOLDS_RETAINED_MIN) and a ticket
+ * per unit, allocated now (best effort). */
+void event_tables_fit(struct event *ev);
 int event_tickets_grow(struct event *ev, uint32_t n);
 
 static inline int event_holds_ensure(struct event *ev, uint32_t n)

@@ -329,7 +329,7 @@ static void probe(struct node *nd, struct msg *m)
 	const struct cmd_hold *h = &m->cmd.hold;
 	const struct core *core = shard_store_core(nd->store);
 	memset(&m->res, 0, sizeof m->res);
-	if (core_idem_hold(core, h->event_id, h->customer_id, h->idem_key)) {
+	if (h->idem_key && core_idem_hold(core, h->event_id, h->customer_id, h->idem_key)) {
 		m->res.replayed = 1; /* the first hold with this key is here */
 		pool_return(nd, m);
 		return;

@@ -39,7 +39,8 @@ static bool over_limit(struct node *nd, const struct msg *m)
 	const struct cmd_hold *h = &m->cmd.hold;
 	if (m->over_limit)
 		return true; /* the home node said so */
-	if (m->reserved || node_home(nd->n, h->customer_id) != nd->id)
+	if (m->reserved || nd->n == 1 || node_home(nd->n, h->customer_id) != nd->id ||
+	    !exec_event_limit(nd, h->event_id))
 		return false;
 	/* without units elsewhere the core's own count is the whole count */
 	if (!counts_get(&nd->counts, h->event_id, h->customer_id, 0))
@@ -52,8 +53,8 @@ void sell_hold(struct node *nd, struct msg *m)
 	const struct cmd_hold *h = &m->cmd.hold;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_HOLD);
 	/* a retry of a hold taken here is answered with it, limit or not */
-	bool replay = core_idem_hold(shard_store_core(nd->store), h->event_id, h->customer_id,
-				     h->idem_key) != 0;
+	bool replay = h->idem_key && core_idem_hold(shard_store_core(nd->store), h->event_id,
+						    h->customer_id, h->idem_key);
 	if (!replay && (over_limit(nd, m) || code_over(nd, m))) {
 		bool limit = over_limit(nd, m);
 		memset(&m->res, 0, sizeof m->res);
