@@ -700,23 +700,31 @@ static void grow(void *ctx, const void *p, size_t n)
 /* The hold and ticket tables take memory chunk by chunk as they are first
  * used, not units_max's worth at creation; a snapshot read back allocates
  * only the chunks its holds and tickets need. */
+/* Tables are sized when units are placed (two holds and a ticket per unit,
+ * event_tables_fit), not for units_max, and grow a chunk at a time past that
+ * when released holds keep taking fresh slots. */
 static void tables_grow_in_chunks(void **state)
 {
 	struct fx *f = fx_new(0);
 	struct { uint8_t *b; size_t len, cap; } g = { 0 };
 	struct serial_sink sink = { grow, &g };
+	const uint32_t units = HOLD_CHUNK_SLOTS / 4; /* 2 x units + 4096 fit one chunk */
 	const struct event *ev;
 	struct core *copy;
 	uint64_t id;
 
 	(void)state;
 	assert_int_equal(fx_event(f, EV, EVENT_UNITS_MAX, 0), ST_OK);
-	assert_int_equal(fx_ga_tier(f, EV, 0, 2 * HOLD_CHUNK_SLOTS, 100), ST_OK);
 	ev = event_find(f->c, EV);
-	assert_int_equal(ev->hold_chunk_count, 0);
+	assert_int_equal(ev->hold_chunk_count, 0); /* nothing placed, nothing allocated */
 	assert_int_equal(ev->ticket_chunk_count, 0);
-	for (uint32_t i = 0; i < HOLD_CHUNK_SLOTS; i++)
+	assert_int_equal(fx_ga_tier(f, EV, 0, units, 100), ST_OK);
+	assert_int_equal(ev->hold_chunk_count, 1);
+	assert_int_equal(ev->ticket_chunk_count, 1);
+	for (uint32_t i = 0; i < HOLD_CHUNK_SLOTS; i++) { /* churn: a fresh slot each */
 		assert_int_equal(fx_hold_ga(f, EV, 0, 1, 1 + i % 1000), ST_OK);
+		assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, EV, f->res.hold.hold_id), ST_OK);
+	}
 	assert_int_equal(ev->hold_chunk_count, 1);
 	assert_int_equal(fx_hold_ga(f, EV, 0, 1, 1), ST_OK); /* the next chunk's first slot */
 	assert_int_equal(ev->hold_chunk_count, 2);
