@@ -131,3 +131,18 @@ int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint6
 	e->units = (uint32_t)units;
 	return 0;
 }
+
+uint32_t counts_drop_event(struct counts *ct, uint32_t event_id)
+{
+	uint32_t dropped = 0;
+	/* a removal may shift a later entry into slot i: look at i again */
+	for (uint32_t i = 0; i <= ct->mask;) {
+		if (ct->slots[i].customer_id && ct->slots[i].event_id == event_id) {
+			remove_at(ct, i);
+			dropped++;
+			continue;
+		}
+		i++;
+	}
+	return dropped;
+}

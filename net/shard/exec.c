@@ -164,6 +164,9 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	case CMD_REFUND:
 		unreserve_at_home(nd, res->ticket.event_id, res->ticket.customer_id, 1);
 		break;
+	case CMD_EVENT_RETIRE: /* closed and gone: no hold can come to count */
+		counts_drop_event(&nd->counts, cmd->query.event_id);
+		break;
 	default:
 		break;
 	}

@@ -56,6 +56,9 @@ int counts_grow(struct counts *ct);
 int counts_add(struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key,
 	       int64_t delta);
 
+/* Forgets every entry of the event (it was retired: no hold can come). */
+uint32_t counts_drop_event(struct counts *ct, uint32_t event_id);
+
 /* exec.c */
 /* Bytes of struct result a command's answer uses: the head and the view
  * its reply packs (hold, ticket), the whole result for the others. Takes a

@@ -55,11 +55,26 @@ static void bounded_then_grown(void **state)
 	counts_fini(&ct);
 }
 
+static void drop_an_event(void **state)
+{
+	(void)state;
+	struct counts ct;
+	assert_int_equal(counts_init(&ct, 512), 0);
+	for (uint64_t c = 1; c <= 400; c++) /* two events, interleaved in the table */
+		assert_int_equal(counts_add(&ct, c % 2 ? 5 : 6, c, c % 7 == 0 ? c : 0, 1), 0);
+	assert_int_equal(counts_drop_event(&ct, 5), 200);
+	assert_int_equal(ct.used, 200);
+	for (uint64_t c = 1; c <= 400; c++)
+		assert_int_equal(counts_get(&ct, c % 2 ? 5 : 6, c, c % 7 == 0 ? c : 0), c % 2 ? 0 : 1);
+	counts_fini(&ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(add_get_remove),
 		cmocka_unit_test(bounded_then_grown),
+		cmocka_unit_test(drop_an_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
