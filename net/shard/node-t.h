@@ -99,6 +99,7 @@ enum req_step {
 	STEP_CODE,        /* hold: waiting for the presale code's owner */
 	STEP_UNITS,       /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
 	STEP_LOW_STOCK,   /* hold: the tier's free units summed over every shard */
+	STEP_RETIRE_CHECK, /* EVENT_RETIRE: every shard's event first (closed, no holds) */
 };
 
 struct req {
@@ -120,7 +121,8 @@ struct req {
 	bool code_over;     /* the owner said: used up, unless it is a replay */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
-	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums */
+	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums; STEP_RETIRE_CHECK:
+					     * live holds, shards not closed */
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */

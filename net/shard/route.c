@@ -513,13 +513,46 @@ static int section_seats(struct node *nd, struct req *r, const struct proto_seat
 	return 0;
 }
 
+/* EVENT_RETIRE asks every shard about the event first and retires it only
+ * when all have it closed with no live hold, so one shard's refusal does
+ * not leave the others retired (a closed event takes no new hold; a
+ * transfer still pending can still refuse one shard: a retry finishes). */
+static void retire_check(struct node *nd, struct req *r)
+{
+	struct cmd q = {.type = CMD_Q_EVENT};
+	q.query.event_id = r->cmd.query.event_id;
+	r->step = STEP_RETIRE_CHECK;
+	r->tier_free = r->tier_threshold = 0;
+	for (uint32_t k = 0; k < nd->n; k++)
+		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+}
+
+static void retire_checked(struct node *nd, struct req *r)
+{
+	enum status st = r->have_res ? r->res.status
+			 : r->tier_free ? ST_EVENT_HOLDS_LIVE
+			 : r->tier_threshold ? ST_EVENT_NOT_CLOSED
+			 : pool_msgs_free(nd) < nd->n ? ST_OVERLOADED : ST_OK;
+	if (st != ST_OK) {
+		memset(&r->res, 0, sizeof r->res);
+		r->res.status = st;
+		reply(nd, r);
+		return;
+	}
+	r->step = STEP_BROADCAST;
+	broadcast(nd, r, MSG_EXEC);
+}
+
 static int core_request(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
 	switch (r->cmd.type) {
 	case CMD_TIER_ADD:
 		units_first(nd, r);
 		return 0;
-	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD: case CMD_EVENT_RETIRE:
+	case CMD_EVENT_RETIRE:
+		retire_check(nd, r);
+		return 0;
+	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD:
 		r->step = STEP_BROADCAST;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
@@ -598,6 +631,15 @@ static void answered(struct req *r, const struct msg *m)
 		for (unsigned i = 0; i < PROTO_STAT_SLOTS; i++)
 			r->extra.server.counters[i] += m->counters[i];
 		break;
+	case STEP_RETIRE_CHECK:
+		if (m->res.status != ST_OK && !r->have_res) {
+			r->res.status = m->res.status; /* the first refusal */
+			r->have_res = true;
+		} else if (m->res.status == ST_OK) {
+			r->tier_free += m->res.event.live_holds;
+			r->tier_threshold += m->res.event.event.state != EVENT_CLOSED;
+		}
+		break;
 	case STEP_LOW_STOCK:
 		if (m->res.status == ST_OK && r->cmd.hold.tier < TIERS_MAX) {
 			const struct tier_view *t = &m->res.avail.tiers[r->cmd.hold.tier];
@@ -648,6 +690,10 @@ void route_done(struct node *nd, struct msg *m)
 	case STEP_LOW_STOCK:
 		pool_msg_free(nd, m);
 		low_stock_summed(nd, r);
+		break;
+	case STEP_RETIRE_CHECK:
+		pool_msg_free(nd, m);
+		retire_checked(nd, r);
 		break;
 	case STEP_HOLD:
 		hold_done(nd, r, m);

@@ -177,9 +177,10 @@ static void retire_on_two_shards(void **state)
 	assert_status(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, 1, 6, 0, &res), ST_OK);
 	hold = res.hold.hold_id;
 	set_state(admin, EVENT_CLOSED);
-	/* refused where the hold lives; the other shard may have retired it
-	 * already: queries still sum both, and the retry retires the rest */
+	/* every shard is asked first: a live hold anywhere refuses it on all */
 	assert_status(onsale_event_retire(admin, EVENT_ID, &res), ST_EVENT_HOLDS_LIVE);
+	assert_status(onsale_query_event(admin, EVENT_ID, &res), ST_OK);
+	assert_int_equal(res.event.retired, 0);
 	assert_status(onsale_hold_release(plat, EVENT_ID, hold, &res), ST_OK);
 	read_final(admin, &before);
 	assert_status(onsale_event_retire(admin, EVENT_ID, &res), ST_OK);
