@@ -37,6 +37,7 @@
 #include "core/core.h"
 #include "core/inspect.h"
 #include "core/state.h"
+#include "net/shard/parts.h"
 #include "net/shard_store.h"
 
 static const struct core *core_of(struct sim *s, uint8_t k)
@@ -341,6 +342,49 @@ static void check_acked(struct sim *s, uint32_t i)
 	}
 }
 
+/* Units of the customer in the event on node k (held + owned). */
+static uint32_t units_on(struct sim *s, uint8_t k, uint32_t event_id, uint64_t customer)
+{
+	struct units_ctx one = {.count = 0};
+	core_customers_each(core_of(s, k), event_id, add_units, &one);
+	for (uint32_t i = 0; i < one.count; i++)
+		if (one.customer[i] == customer)
+			return one.units[i];
+	return 0;
+}
+
+/* Right after node_recover the home nodes' counts are exactly what they
+ * derive from: a customer's units on the other nodes, for events with a
+ * limit only (none for the others), and an event's units placed on every
+ * node at its home. */
+static void check_home_counts(struct sim *s)
+{
+	for (uint32_t e = 0; e < s->events && !sim_failed(s); e++) {
+		const struct sim_event *ev = &s->ev[e];
+		uint64_t placed = 0;
+		for (uint32_t c = 0; c < SIM_CUSTOMERS && !sim_failed(s); c++) {
+			uint64_t cust = SIM_CUSTOMER_BASE + c;
+			uint8_t home = node_home(s->n, cust);
+			uint32_t want = 0, have = counts_get(&s->node[home].counts, ev->event_id, cust, 0);
+			for (uint8_t k = 0; k < s->n && ev->limit; k++)
+				want += k == home ? 0 : units_on(s, k, ev->event_id, cust);
+			if (have != want)
+				sim_fail(s, "node %u counts %u units of customer %" PRIu64 " of event %u "
+					    "elsewhere, the nodes have %u (limit %u)", home, have, cust,
+					 ev->event_id, want, ev->limit);
+		}
+		for (uint8_t k = 0; k < s->n; k++) {
+			uint32_t units_max;
+			placed += core_units_placed(core_of(s, k), ev->event_id, &units_max);
+		}
+		uint32_t at_home = counts_get(&s->node[ev->event_id % s->n].counts, ev->event_id,
+					      EVENT_UNITS, 0);
+		if (!sim_failed(s) && at_home != placed)
+			sim_fail(s, "event %u's home counts %u units placed, the nodes have %" PRIu64,
+				 ev->event_id, at_home, placed);
+	}
+}
+
 void sim_check_recovered(struct sim *s)
 {
 	static struct xfer one[1];
@@ -349,6 +393,8 @@ void sim_check_recovered(struct sim *s)
 			if (t != g && core_xfers_pending(core_of(s, g), t, one, 1))
 				sim_fail(s, "node %u: transfers to node %u still pending after "
 					    "node_recover", g, t);
+	if (!sim_failed(s))
+		check_home_counts(s);
 	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++)
 		if (s->reqs[i].state == SIM_REQ_ANSWERED && s->reqs[i].res.status == ST_OK)
 			check_acked(s, i);

@@ -23,7 +23,6 @@
 #define T0_MS 1800000000000ull /* the clock at the start (sim_server.c) */
 #define T_SALES_END_MS (T0_MS + 30ull * 86400000ull)
 #define SETUP_SETTLE_ROUNDS 200
-#define CUSTOMER_BASE 7001u
 
 /* ---- requests out and answers in ---------------------------------------------------- */
 
@@ -271,7 +270,7 @@ static void hold(struct sim *s, struct cmd *c, struct sim_event *ev, uint8_t mod
 	h->tier = mode == HOLD_GA ? 0 : 1;
 	h->qty = (uint8_t)(1 + sim_below(s, 4));
 	h->channel = (uint8_t)sim_below(s, CHANNELS);
-	h->customer_id = CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
+	h->customer_id = SIM_CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
 	h->idem_key = sim_below(s, 4) ? ++s->next_idem_key * 7919 : 0;
 	if (ev->codes && sim_below(s, 4)) /* now and then a code that does not exist */
 		h->code_len = (uint8_t)snprintf(h->code, sizeof h->code, "code%u",
@@ -328,7 +327,7 @@ static void query(struct sim *s, struct cmd *c, struct sim_event *ev)
 		return;
 	c->type = sim_below(s, 2) ? CMD_Q_AVAILABILITY : CMD_Q_CUSTOMER;
 	c->query.event_id = ev->event_id;
-	c->query.customer_id = CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
+	c->query.customer_id = SIM_CUSTOMER_BASE + sim_below(s, SIM_CUSTOMERS);
 }
 
 /* Admin while selling: a section not acknowledged yet (may be past the

@@ -31,6 +31,7 @@
 #define SIM_PAIR_MSGS_MAX 4096u /* >= every node's message pool */
 #define SIM_REQS_MAX 2048u      /* client requests per run */
 #define SIM_CUSTOMERS 6u        /* few, so per-customer limits bite */
+#define SIM_CUSTOMER_BASE 7001u /* their ids: 7001.. */
 #define SIM_EVENTS 2u
 #define SIM_SECTIONS_MAX 6u
 #define SIM_FAILURE_BYTES 512
@@ -108,10 +109,7 @@ struct sim {
 	bool strict[SIM_KNOWN_COUNT]; /* a known deviation fails the run */
 	bool known_seen[SIM_KNOWN_COUNT]; /* in this run */
 	bool trace;           /* SIM_TRACE=1: every action on stdout */
-	/* SIM_XFER_RESEND=1: node_tick every turn, as the server does. Off by
-	 * default for now: its resend sends transfers whose STOCK_OUT the giver
-	 * does not have durable yet, and a crash then doubles their units. */
-	bool resend;
+	bool resend; /* node_tick every turn, as the server does (SIM_XFER_RESEND=0: not) */
 	struct sim_disk *disk[SIM_NODES_MAX];
 	struct storage st[SIM_NODES_MAX];
 	struct shard_store *store[SIM_NODES_MAX];
