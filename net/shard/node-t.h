@@ -68,6 +68,7 @@ struct msg {
 	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
 	uint8_t code_taken; /* MSG_EXEC of a hold: its presale code's owner counted it */
 	uint8_t code_over;  /* MSG_EXEC of a hold: the code is used up unless a replay */
+	uint8_t code_check; /* MSG_EXEC of a hold: this node owns its code and counts it */
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;     /* on its way back to its owner */
 	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
@@ -121,8 +122,11 @@ struct req {
 	bool code_over;     /* the owner said: used up, unless it is a replay */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
-	uint32_t tier_free, tier_threshold; /* STEP_LOW_STOCK sums; STEP_RETIRE_CHECK:
-					     * live holds, shards not closed */
+	bool low_here;      /* the hold left its tier below the threshold where it ran */
+	/* what a query to every shard adds up: STEP_LOW_STOCK the tier's free
+	 * units and its threshold, STEP_RETIRE_CHECK live holds and shards
+	 * that do not have the event closed */
+	uint32_t tally[2];
 	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
 	uint8_t *big;      /* a big buffer held for the reply */

@@ -123,7 +123,7 @@ struct req *pool_req_alloc(struct node *nd)
 	r->reserved = r->have_res = r->keyed = r->over_limit = false;
 	r->replay_at = r->code_owner = NIL8;
 	r->code_index = PRESALE_CODE_NONE;
-	r->code_asked = r->units_taken = r->code_over = false;
+	r->code_asked = r->units_taken = r->code_over = r->low_here = false;
 	r->units_asked = r->units_placed = 0;
 	r->big = NULL;
 	/* the head only: every path writes the rest before a reply reads it

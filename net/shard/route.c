@@ -50,6 +50,20 @@ static void send_msg(struct node *nd, struct req *r, uint8_t kind, uint8_t to, c
 	pool_send(nd, m, to);
 }
 
+/* A query about the event to every shard; the answers are added up into
+ * r->tally by answered(), then the step finishes. Callers check that n
+ * messages are free. */
+static void ask_every_shard(struct node *nd, struct req *r, uint8_t step, uint8_t type,
+			    uint32_t event_id)
+{
+	struct cmd q = {.type = type};
+	q.query.event_id = event_id;
+	r->step = step;
+	r->tally[0] = r->tally[1] = 0;
+	for (uint32_t k = 0; k < nd->n; k++)
+		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+}
+
 /* An answer into the request: the result's head and the view its reply
  * packs, not the whole 1.3 KB result. */
 static void take_result(struct req *r, const struct result *res)
@@ -159,6 +173,7 @@ static void hold_at(struct node *nd, struct req *r, uint8_t at, struct msg *m)
 	m->over_limit = r->over_limit;
 	m->code_taken = r->code_index != PRESALE_CODE_NONE;
 	m->code_over = r->code_over;
+	m->code_check = at == r->code_owner && !r->code_asked;
 	m->cmd = r->cmd;
 	r->pending++;
 	pool_send(nd, m, at);
@@ -192,17 +207,12 @@ static void low_stock_check(struct node *nd, struct req *r, bool low_here)
 		reply(nd, r);
 		return;
 	}
-	struct cmd q = {.type = CMD_Q_AVAILABILITY};
-	q.query.event_id = r->cmd.hold.event_id;
-	r->step = STEP_LOW_STOCK;
-	r->tier_free = r->tier_threshold = 0;
-	for (uint32_t k = 0; k < nd->n; k++)
-		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+	ask_every_shard(nd, r, STEP_LOW_STOCK, CMD_Q_AVAILABILITY, r->cmd.hold.event_id);
 }
 
 static void low_stock_summed(struct node *nd, struct req *r)
 {
-	uint32_t t = r->tier_threshold, free_units = r->tier_free;
+	uint32_t free_units = r->tally[0], t = r->tally[1];
 	if (t && free_units < t && free_units + r->cmd.hold.qty >= t)
 		r->res.low_stock_tiers |= 1u << r->cmd.hold.tier;
 	reply(nd, r);
@@ -216,7 +226,7 @@ static void settle(struct node *nd, struct req *r, struct msg *m)
 	 * counted (the counts are rebuilt from what is durable at restart) */
 	bool taken = (r->res.status == ST_OK && !r->res.replayed) ||
 		     r->res.status == ST_OUTCOME_UNKNOWN;
-	bool low_here = r->step == STEP_HOLD && r->tier_free && r->res.status == ST_OK;
+	bool low_here = r->step == STEP_HOLD && r->low_here && r->res.status == ST_OK;
 	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
 	/* the code's owner counted a use that no other node's core now has */
 	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
@@ -342,7 +352,7 @@ static void hold_done(struct node *nd, struct req *r, struct msg *m)
 		}
 	}
 	take_result(r, &m->res);
-	r->tier_free = m->score; /* low here (sell.c) */
+	r->low_here = m->score; /* sell.c */
 	settle(nd, r, m);
 }
 
@@ -519,19 +529,14 @@ static int section_seats(struct node *nd, struct req *r, const struct proto_seat
  * transfer still pending can still refuse one shard: a retry finishes). */
 static void retire_check(struct node *nd, struct req *r)
 {
-	struct cmd q = {.type = CMD_Q_EVENT};
-	q.query.event_id = r->cmd.query.event_id;
-	r->step = STEP_RETIRE_CHECK;
-	r->tier_free = r->tier_threshold = 0;
-	for (uint32_t k = 0; k < nd->n; k++)
-		send_msg(nd, r, MSG_EXEC, (uint8_t)k, &q);
+	ask_every_shard(nd, r, STEP_RETIRE_CHECK, CMD_Q_EVENT, r->cmd.query.event_id);
 }
 
 static void retire_checked(struct node *nd, struct req *r)
 {
 	enum status st = r->have_res ? r->res.status
-			 : r->tier_free ? ST_EVENT_HOLDS_LIVE
-			 : r->tier_threshold ? ST_EVENT_NOT_CLOSED
+			 : r->tally[0] ? ST_EVENT_HOLDS_LIVE
+			 : r->tally[1] ? ST_EVENT_NOT_CLOSED
 			 : pool_msgs_free(nd) < nd->n ? ST_OVERLOADED : ST_OK;
 	if (st != ST_OK) {
 		memset(&r->res, 0, sizeof r->res);
@@ -636,15 +641,15 @@ static void answered(struct req *r, const struct msg *m)
 			r->res.status = m->res.status; /* the first refusal */
 			r->have_res = true;
 		} else if (m->res.status == ST_OK) {
-			r->tier_free += m->res.event.live_holds;
-			r->tier_threshold += m->res.event.event.state != EVENT_CLOSED;
+			r->tally[0] += m->res.event.live_holds;
+			r->tally[1] += m->res.event.event.state != EVENT_CLOSED;
 		}
 		break;
 	case STEP_LOW_STOCK:
 		if (m->res.status == ST_OK && r->cmd.hold.tier < TIERS_MAX) {
 			const struct tier_view *t = &m->res.avail.tiers[r->cmd.hold.tier];
-			r->tier_free += t->free;
-			r->tier_threshold = t->low_stock_threshold;
+			r->tally[0] += t->free;
+			r->tally[1] = t->low_stock_threshold;
 		}
 		break;
 	case STEP_PROBE:

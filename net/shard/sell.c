@@ -16,18 +16,17 @@
 #include "net/shard/parts.h"
 #include "net/shard_store.h"
 
-/* The code's owner, when no one counted the hold's use with it: is the
- * code used up over all nodes? */
+/* The code's owner running the hold itself (the coordinator says so:
+ * code_check): is the code used up over all nodes? */
 static bool code_over(struct node *nd, const struct msg *m)
 {
 	const struct cmd_hold *h = &m->cmd.hold;
 	uint8_t idx;
 	if (m->code_over)
 		return true; /* the code's owner said so */
-	if (nd->n == 1 || m->code_taken || !h->code_len)
+	if (!m->code_check)
 		return false;
-	if (exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len)) != nd->id)
-		return false;
+	assert(!m->code_taken && nd->n > 1);
 	if (core_code_window(shard_store_core(nd->store), h, nd->now_ms, &idx) != ST_OK ||
 	    idx == PRESALE_CODE_NONE)
 		return false; /* the core refuses, or needs no code */
