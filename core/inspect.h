@@ -11,6 +11,7 @@
 #ifndef ONSALE_INSPECT_H
 #define ONSALE_INSPECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "core/cmd-t.h"
@@ -79,6 +80,8 @@ enum status core_code_window(const struct core *c, const struct cmd_hold *h, uin
  * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them
  * after a crash; STOCK_IN applies each once. */
 uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *out, uint32_t cap);
+/* Any transfer given and not yet acknowledged, to any taker. */
+bool core_xfers_any(const struct core *c);
 /* The seq of the last transfer applied from the giver (0: none). */
 uint64_t core_xfer_applied(const struct core *c, uint8_t giver);
 

@@ -195,6 +195,14 @@ uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *ou
 	return n;
 }
 
+bool core_xfers_any(const struct core *c)
+{
+	for (unsigned k = 0; k < SHARDS_MAX; k++)
+		if (c->peers[k].out_seq != c->peers[k].acked_seq)
+			return true;
+	return false;
+}
+
 uint64_t core_xfer_applied(const struct core *c, uint8_t giver)
 {
 	assert(giver < SHARDS_MAX);

@@ -207,6 +207,7 @@ struct node {
 	 * last resend tick (xfer.c) */
 	uint64_t resend_at_ms;
 	uint64_t oldest_seen[SHARDS_MAX];
+	struct xfer pending[XFER_PENDING_MAX]; /* scratch of a resend tick */
 };
 
 #endif

@@ -180,11 +180,11 @@ static void resend(struct node *nd, uint8_t t, const struct xfer *pending, uint3
 
 bool xfer_tick(struct node *nd)
 {
-	static struct xfer pending[XFER_PENDING_MAX];
+	struct xfer *pending = nd->pending; /* one per node: every shard ticks at once */
 	const struct core *core = shard_store_core(nd->store);
 	bool any = false;
 	if (nd->now_ms < nd->resend_at_ms)
-		return true;
+		return core_xfers_any(core);
 	nd->resend_at_ms = nd->now_ms + XFER_RESEND_MS;
 	for (uint32_t t = 0; t < nd->n; t++) {
 		uint32_t count = t == nd->id ? 0 : core_xfers_pending(core, (uint8_t)t, pending,
