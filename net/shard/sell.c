@@ -54,10 +54,12 @@ void sell_hold(struct node *nd, struct msg *m)
 	/* a retry of a hold taken here is answered with it, limit or not */
 	bool replay = h->idem_key && core_idem_hold(shard_store_core(nd->store), h->event_id,
 						    h->customer_id, h->idem_key);
-	if (!replay && (over_limit(nd, m) || code_over(nd, m))) {
-		bool limit = over_limit(nd, m);
+	enum status refuse = replay ? ST_OK
+			     : over_limit(nd, m) ? ST_CUSTOMER_LIMIT
+			     : code_over(nd, m) ? ST_PRESALE_CODE_EXHAUSTED : ST_OK;
+	if (refuse != ST_OK) {
 		memset(&m->res, 0, sizeof m->res);
-		m->res.status = limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED;
+		m->res.status = refuse;
 		m->wait_lsn = shard_store_last_lsn(nd->store);
 		exec_finish(nd, m);
 		return;
