@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/serial.h"
 
 struct fx *fx_new(uint8_t shard_id)
 {
@@ -238,4 +239,44 @@ enum status fx_query(struct fx *f, uint8_t type, uint32_t event_id, uint64_t id)
 	else
 		c.query.tier = (uint8_t)id;
 	return fx_exec(f, &c);
+}
+
+struct grow_buf {
+	uint8_t *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void grow_put(void *ctx, const void *src, size_t n)
+{
+	struct grow_buf *b = ctx;
+
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap) {
+		uint8_t *p = realloc(b->p, 2 * (b->len + n));
+
+		if (!p) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = 2 * (b->len + n);
+	}
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+struct core *fx_snapshot_copy(const struct core *c, const char **why)
+{
+	struct grow_buf b = { 0 };
+	struct serial_sink sink = { grow_put, &b };
+	struct core *copy = NULL;
+
+	*why = "out of memory";
+	core_serialize(c, &sink);
+	if (!b.failed)
+		copy = core_deserialize(b.p, b.len, why);
+	free(b.p);
+	return copy;
 }

@@ -34,6 +34,10 @@ enum status fx_exec(struct fx *f, const struct cmd *cmd);
  * every invariant holds on both cores, else what went wrong. */
 const char *fx_replay_check(const struct fx *f);
 
+/* The core written as a snapshot body and read back (core/serial.h): the
+ * copy, or NULL and why it was refused. */
+struct core *fx_snapshot_copy(const struct core *c, const char **why);
+
 /* Builders. Events are on sale from FX_T0 - 1 h (public) with no end. */
 enum status fx_event(struct fx *f, uint32_t event_id, uint32_t units_max, uint16_t limit);
 enum status fx_ga_tier(struct fx *f, uint32_t event_id, uint8_t tier, uint32_t capacity,

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/serial.h"
 #include "core/state.h"
 #include "tests/unit/fixture.h"
 
@@ -684,19 +683,6 @@ static void state_hash_depends_on_state(void **state)
 	fx_free(g);
 }
 
-static void grow(void *ctx, const void *p, size_t n)
-{
-	struct { uint8_t *b; size_t len, cap; } *g = ctx;
-
-	if (g->len + n > g->cap) {
-		g->cap = (g->len + n) * 2;
-		g->b = realloc(g->b, g->cap);
-		assert_non_null(g->b);
-	}
-	memcpy(g->b + g->len, p, n);
-	g->len += n;
-}
-
 /* The hold and ticket tables take memory chunk by chunk as they are first
  * used, not units_max's worth at creation; a snapshot read back allocates
  * only the chunks its holds and tickets need. */
@@ -706,8 +692,7 @@ static void grow(void *ctx, const void *p, size_t n)
 static void tables_grow_in_chunks(void **state)
 {
 	struct fx *f = fx_new(0);
-	struct { uint8_t *b; size_t len, cap; } g = { 0 };
-	struct serial_sink sink = { grow, &g };
+	const char *why = NULL;
 	const uint32_t units = HOLD_CHUNK_SLOTS / 4; /* 2 x units + 4096 fit one chunk */
 	const struct event *ev;
 	struct core *copy;
@@ -732,14 +717,12 @@ static void tables_grow_in_chunks(void **state)
 	assert_int_equal(fx_confirm(f, EV, id, 100), ST_OK);
 	assert_int_equal(ev->ticket_chunk_count, 1);
 	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, f->res.hold.first_ticket_id), ST_OK);
-	core_serialize(f->c, &sink);
-	copy = core_deserialize(g.b, g.len, NULL);
+	copy = fx_snapshot_copy(f->c, &why);
 	assert_non_null(copy);
 	assert_int_equal(event_find(copy, EV)->hold_chunk_count, 2);
 	assert_int_equal(event_find(copy, EV)->ticket_chunk_count, 1);
 	assert_true(core_state_hash(copy).lo == core_state_hash(f->c).lo);
 	core_destroy(copy);
-	free(g.b);
 	assert_null(fx_replay_check(f));
 	fx_free(f);
 }

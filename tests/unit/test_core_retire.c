@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include "core/inspect.h"
-#include "core/serial.h"
 #include "tests/unit/fixture.h"
 
 #define EV 7
@@ -241,34 +240,11 @@ static void new_event_ids_differ(void **state)
 	fx_free(f);
 }
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void put(void *ctx, const void *src, size_t n)
-{
-	struct buf *b = ctx;
-
-	if (b->len + n > b->cap) {
-		b->cap = 2 * (b->len + n);
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, src, n);
-	b->len += n;
-}
-
 static struct core *round_trip(const struct core *c)
 {
-	struct buf b = { 0 };
-	struct serial_sink sink = { put, &b };
 	const char *why = NULL;
-	struct core *copy;
+	struct core *copy = fx_snapshot_copy(c, &why);
 
-	core_serialize(c, &sink);
-	copy = core_deserialize(b.p, b.len, &why);
-	free(b.p);
 	if (!copy)
 		fail_msg("snapshot refused: %s", why);
 	return copy;

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/serial.h"
 #include "tests/unit/fixture.h"
 
 #define EV 3
@@ -547,32 +546,14 @@ static void exchange_seats(void **state)
 
 /* ---- the ticket pool: slots reused, confirms never refused ---- */
 
-static void sink_append(void *ctx, const void *p, size_t n)
-{
-	struct { uint8_t *p; size_t len, cap; } *b = ctx;
-
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
 /* The core written as a snapshot and read back: same hash, invariants hold.
  * Returns the copy. */
 static struct core *snapshot_copy(const struct core *c)
 {
-	struct { uint8_t *p; size_t len, cap; } b = { 0 };
-	struct serial_sink sink = { sink_append, &b };
 	struct state_hash x = core_state_hash(c), y;
 	const char *why = NULL;
-	struct core *copy;
+	struct core *copy = fx_snapshot_copy(c, &why);
 
-	core_serialize(c, &sink);
-	copy = core_deserialize(b.p, b.len, &why);
-	free(b.p);
 	if (!copy)
 		print_message("snapshot refused: %s\n", why);
 	assert_non_null(copy);
