@@ -49,6 +49,19 @@
 
 static const char *argv0;
 
+/* A fresh onsaled of `shards` shards with the test venue loaded as event_id
+ * (ga units, customer limit, best-ranked section: srv_event.h). */
+static void start_with_event(struct srv *h, unsigned shards, struct tv *tv, uint32_t event_id,
+			     uint32_t ga, uint16_t limit, unsigned best)
+{
+	srv_init(h, argv0, shards);
+	assert_int_equal(srv_start(h), 0);
+	struct onsale *admin = srv_open(h, ONSALE_ROLE_ADMIN);
+	assert_non_null(admin);
+	assert_int_equal(tv_load(admin, tv, event_id, ga, limit, 0, best), 0);
+	onsale_close(admin);
+}
+
 static uint64_t homed(unsigned shards, unsigned shard, uint64_t from)
 {
 	while (node_home(shards, from) != shard)
@@ -111,11 +124,7 @@ static void snapshot_fallback_no_oversell(void **state)
 	struct srv h;
 	struct tv tv;
 	uint64_t cust = 1000;
-	srv_init(&h, argv0, 2);
-	assert_int_equal(srv_start(&h), 0);
-	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	assert_int_equal(tv_load(admin, &tv, 31, 100, 0, 0, 0), 0);
-	onsale_close(admin);
+	start_with_event(&h, 2, &tv, 31, 100, 0, 0);
 	assert_int_equal(srv_stop(&h), 0); /* first snapshots: 50 + 50 */
 
 	assert_int_equal(srv_spawn(&h), 0);
@@ -148,11 +157,7 @@ static void kill_mid_transfers_conserves(void **state)
 	struct tv tv;
 	uint64_t cust = 5000;
 	unsigned held = 0;
-	srv_init(&h, argv0, 3);
-	assert_int_equal(srv_start(&h), 0);
-	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	assert_int_equal(tv_load(admin, &tv, 32, 300, 0, 0, 0), 0);
-	onsale_close(admin);
+	start_with_event(&h, 3, &tv, 32, 300, 0, 0);
 	for (unsigned round = 0; round < 4; round++) {
 		if (round == 1) { /* snapshots, so later rounds mix their ages */
 			assert_int_equal(srv_stop(&h), 0);
@@ -202,11 +207,7 @@ static void best_available_retry_once(void **state)
 	struct srv h;
 	struct tv tv;
 	struct result a, b;
-	srv_init(&h, argv0, 3);
-	assert_int_equal(srv_start(&h), 0);
-	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	assert_int_equal(tv_load(admin, &tv, 33, 10, 4, 0, 2), 0); /* limit 4, best: section 2 */
-	onsale_close(admin);
+	start_with_event(&h, 3, &tv, 33, 10, 4, 2); /* limit 4, best: section 2 */
 	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
 	fill_section(c, &tv, 2, 2, TV_SECTION_SEATS - 2); /* section 2 keeps one pair */
 	assert_int_equal(onsale_hold_best(c, 33, TV_TIER_A, 2, 77, 0xabc, &a), ST_OK);
@@ -240,11 +241,7 @@ static void ga_retry_at_limit_replayed(void **state)
 	struct srv h;
 	struct tv tv;
 	struct result a, b;
-	srv_init(&h, argv0, 2);
-	assert_int_equal(srv_start(&h), 0);
-	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	assert_int_equal(tv_load(admin, &tv, 34, 100, 4, 0, 0), 0);
-	onsale_close(admin);
+	start_with_event(&h, 2, &tv, 34, 100, 4, 0);
 	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
 	uint64_t cust = homed(2, 0, 4000);
 	/* 2 seats on shard 1 (section 1), then 2 GA units at home: the limit */
@@ -503,11 +500,7 @@ static void stop_under_transfers_conserves(void **state)
 	(void)state;
 	struct srv h;
 	struct tv tv;
-	srv_init(&h, argv0, 2);
-	assert_int_equal(srv_start(&h), 0);
-	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	assert_int_equal(tv_load(admin, &tv, 39, 2000, 0, 0, 0), 0);
-	onsale_close(admin);
+	start_with_event(&h, 2, &tv, 39, 2000, 0, 0);
 	struct pipe_load p = {.h = &h, .event_id = 39};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, pipelined_holds, &p), 0);
