@@ -43,6 +43,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "net/shard/parts.h"
+#include "net/shard_store.h"
 #include "tests/sim/sim_server.h"
 
 #define SEEDS_DEFAULT 2000u
@@ -149,10 +151,84 @@ static void seeded_runs_keep_every_invariant(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static void nothing_sent(void *user, struct msg *m, uint8_t to)
+{
+	(void)user, (void)m, (void)to;
+	fail_msg("recovery sent a message");
+}
+
+static void nothing_answered(void *user, struct req *r)
+{
+	(void)user, (void)r;
+}
+
+/* More customers with units away from home than a count table holds
+ * (SHARD_REMOTE_COUNTS_MAX is 1024 in this build): node_recover grows the
+ * table instead of refusing to start, and every count is there. */
+static void recovery_grows_count_tables(void **state)
+{
+	(void)state;
+	enum { CUSTOMERS = 1500, EV = 77 };
+	struct sim_disk *disk[2];
+	struct storage st[2];
+	struct shard_store *store[2];
+	struct node nodes[2], *ptrs[2] = {&nodes[0], &nodes[1]};
+	struct shard_store_options o = {.snapshot_records = UINT64_MAX,
+					.snapshot_wal_bytes = UINT64_MAX};
+	struct shard_store_recovery rec;
+	struct result res;
+	uint64_t wait, customer[CUSTOMERS];
+	for (uint8_t k = 0; k < 2; k++) {
+		struct cmd c = {.type = CMD_EVENT_CREATE};
+		disk[k] = sim_disk_create(42 + k);
+		assert_non_null(disk[k]);
+		sim_disk_storage(disk[k], &st[k]);
+		o.shard = k;
+		assert_int_equal(shard_store_open(&store[k], &st[k], &o, &rec), 0);
+		c.event = (struct cmd_event){.event_id = EV, .state = EVENT_ON_SALE, .units_max = 4000,
+					     .customer_limit = 4, .presale_start_ms = 1,
+					     .public_start_ms = 2};
+		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
+		c = (struct cmd){.type = CMD_TIER_ADD};
+		c.tier = (struct cmd_tier){.event_id = EV, .tier = 0, .kind = TIER_GA,
+					   .capacity = k ? CUSTOMERS : 1, .price_minor = 1};
+		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
+	}
+	/* customers homed on node 0, each holding a unit on node 1 */
+	for (uint64_t id = 1, i = 0; i < CUSTOMERS; id++) {
+		if (node_home(2, id) != 0)
+			continue;
+		struct cmd h = {.type = CMD_HOLD};
+		h.hold = (struct cmd_hold){.event_id = EV, .tier = 0, .mode = HOLD_GA, .qty = 1,
+					   .customer_id = id};
+		assert_int_equal(shard_store_execute(store[1], &h, 1000, &res, &wait), ST_OK);
+		customer[i++] = id;
+	}
+	struct node_env env = {.send = nothing_sent, .reply = nothing_answered};
+	for (uint8_t k = 0; k < 2; k++) {
+		assert_int_equal(shard_store_sync(store[k]), 0);
+		assert_int_equal(node_init(&nodes[k], k, 2, &env), 0);
+		node_attach(&nodes[k], store[k]);
+	}
+	uint32_t slots = nodes[0].counts.mask + 1;
+	assert_true(CUSTOMERS > slots / 2); /* more than the table takes */
+	assert_int_equal(node_recover(ptrs, 2), 0);
+	assert_true(nodes[0].counts.mask + 1 > slots);
+	for (uint32_t i = 0; i < CUSTOMERS; i++)
+		assert_int_equal(counts_get(&nodes[0].counts, EV, customer[i], 0), 1);
+	for (uint8_t k = 0; k < 2; k++) {
+		node_fini(&nodes[k]);
+		shard_store_close(store[k]);
+		storage_destroy(&st[k]);
+		sim_disk_destroy(disk[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seeded_runs_keep_every_invariant),
+		cmocka_unit_test(recovery_grows_count_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
