@@ -21,7 +21,7 @@
 
 #include "bench/ob_hist.h"
 #include "bench/ob_util.h"
-#include "net/onsale.h"
+#include "net/client/onsale.h"
 
 /* Operation types, each with its own latency histogram. */
 enum ob_op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OP_QUERY, OP_REFUND, OP_REDEEM, OP_RESCAN, OB_OPS };

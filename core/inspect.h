@@ -87,7 +87,7 @@ uint64_t core_xfer_applied(const struct core *c, uint8_t giver);
 
 /* The transfer seqs of this shard with one peer: as giver, given up to
  * out_seq and acknowledged up to acked_seq; as taker, applied up to in_seq.
- * onsale-wal checks them across shards (tools/wal_peers.c). */
+ * onsale-wal checks them across shards (tools/wal/wal_peers.c). */
 struct xfer_seqs {
 	uint64_t out_seq, acked_seq, in_seq;
 };

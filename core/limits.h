@@ -252,7 +252,7 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #define WAL_SEGMENT_BYTES_MAX (1ull << 32)
 #endif
 
-/* Snapshots while serving (net/snapshot_fork.c). The forked writer waits at
+/* Snapshots while serving (net/store/snapshot_fork.c). The forked writer waits at
  * most this long for the shard to report its WAL durable up to the
  * snapshot's LSN (the shard reports every loop turn; a sync takes a few ms
  * under load), so a stuck or dead parent never leaves it behind; and its
@@ -324,7 +324,7 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
-/* ---- Wire protocol (issue 4, net/proto.h) --------------------------------
+/* ---- Wire protocol (issue 4, net/proto/proto.h) -------------------------
  * Largest protocol frame, header included. The largest request is a section
  * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:
  * 34,368 at the defaults) and the largest reply a section's seat states
@@ -341,7 +341,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 
 #endif
 
-/* ---- Server runtime (issue 4, net/server-t.h) ------------------------------
+/* ---- Server runtime (issue 4, net/server/server-t.h) --------------------
  * Every table of a shard's runtime is allocated when the server starts and
  * never grows. When one is full the shard stops reading from the connection
  * that needs it (back-pressure) until a slot frees; nothing is dropped. */

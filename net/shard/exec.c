@@ -20,7 +20,7 @@
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 size_t exec_result_bytes(uint8_t type)
 {

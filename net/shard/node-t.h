@@ -11,7 +11,7 @@
  * driver's struct node_env (send a message to a peer, hand back a finished
  * request). The io_uring server (net/server*.c) drives it in production; a
  * seeded single-threaded simulator (tests/sim/test_server_sim.c) drives it
- * in tests. Its durable state is the shard's store (net/shard_store.h,
+ * in tests. Its durable state is the shard's store (net/store/shard_store.h,
  * over real files or the simulated disk).
  *
  * Layers (each calls only the ones above it in this list):
@@ -32,7 +32,7 @@
 
 #include "core/cmd-t.h"
 #include "core/limits.h"
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 struct shard_store;
 

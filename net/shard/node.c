@@ -14,7 +14,7 @@
 #include "core/core.h"
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *env)
 {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 int pool_init(struct node *nd)
 {

@@ -14,7 +14,7 @@
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 /* The code's owner running the hold itself (the coordinator says so:
  * code_check): is the code used up over all nodes? */

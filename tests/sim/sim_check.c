@@ -38,7 +38,7 @@
 #include "core/inspect.h"
 #include "core/state.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 static const struct core *core_of(struct sim *s, uint8_t k)
 {

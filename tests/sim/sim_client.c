@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 #define T0_MS 1800000000000ull /* the clock at the start (sim_server.c) */
 #define T_SALES_END_MS (T0_MS + 30ull * 86400000ull)

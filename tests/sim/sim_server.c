@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/shard_store.h"
-#include "net/snapshot.h"
+#include "net/store/shard_store.h"
+#include "net/store/snapshot.h"
 
 #define T0_MS 1800000000000ull
 #define SEGMENT_BYTES (80u << 10)

@@ -25,7 +25,7 @@
 
 #include "core/storage.h"
 #include "net/shard/node.h"
-#include "tests/sim/sim_disk.h"
+#include "tests/support/sim_disk.h"
 
 #define SIM_NODES_MAX 4
 #define SIM_PAIR_MSGS_MAX 4096u /* >= every node's message pool */

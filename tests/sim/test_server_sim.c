@@ -44,7 +44,7 @@
 #include <cmocka.h>
 
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 #include "tests/sim/sim_server.h"
 
 #define SEEDS_DEFAULT 2000u

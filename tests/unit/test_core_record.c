@@ -18,7 +18,7 @@
 #include "core/bytes.h"
 #include "core/htab.h"
 #include "core/record.h"
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 21
 #define UNITS 400 /* of the event in struct world */
