@@ -1,5 +1,5 @@
 /*
- * shard_io.c — what a shard asks of its io_uring: receive and send on a
+ * io.c — what a shard asks of its io_uring: receive and send on a
  * connection, accept on the listener, read the peers' wake-up eventfd,
  * poll the WAL's completion eventfd; and the clock. The lowest layer of the server: it
  * calls nothing of the server's own; the loop (shard_loop.c) and the

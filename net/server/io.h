@@ -1,5 +1,5 @@
 /*
- * shard_io.h — a shard's io_uring submissions (shard_io.c) and the user
+ * io.h — a shard's io_uring submissions (io.c) and the user
  * data that tells its completions apart.
  */
 #ifndef ONSALE_SHARD_IO_H

@@ -1,5 +1,5 @@
 /*
- * server_meta.c — the data directory records its shard count.
+ * meta.c — the data directory records its shard count.
  *
  * What a shard owns is found by shard number: the inventory placed on shard
  * k lives in <data>/shard-<k>/, and a customer's counts live on the shard

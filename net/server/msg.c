@@ -1,5 +1,5 @@
 /*
- * ring_msg.c — messages between shards: the SPSC rings and wake-ups. The
+ * msg.c — messages between shards: the SPSC rings and wake-ups. The
  * messages themselves belong to the nodes (net/shard/node_pool.c); this
  * file only carries them between threads: it is the node's env.send.
  *

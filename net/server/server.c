@@ -1,7 +1,7 @@
 /*
  * server.c — onsaled from start to stop.
  *
- * Start: check the shard count the data directory records (server_meta.c),
+ * Start: check the shard count the data directory records (meta.c),
  * allocate every shard's tables and bind its SO_REUSEPORT listener
  * (the kernel spreads new connections over the shards), recover every
  * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is

@@ -4,11 +4,11 @@
  * calls only the ones below it, and the pure layer net/shard/node.h):
  *
  *   server_*  server.c, server_config.c   start-up, config, threads, stop
- *   meta_*    server_meta.c               the shard count the data dir records
+ *   meta_*    meta.c                      the shard count the data dir records
  *   shard_*   shard_loop.c                the per-shard io_uring loop
  *   conn_*    conn.c                      connections, framing, auth, replies
- *   msg_*     ring_msg.c                  SPSC rings between shards, wake-ups
- *   io_*      shard_io.c (shard_io.h)     io_uring submissions: the lowest
+ *   msg_*     msg.c                       SPSC rings between shards, wake-ups
+ *   io_*      io.c (io.h)                 io_uring submissions: the lowest
  */
 #ifndef ONSALE_SERVER_H
 #define ONSALE_SERVER_H
@@ -25,7 +25,7 @@ int server_config_load(struct server_config *cfg, const char *path);
 int server_config_generate(const char *path);
 int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
 
-/* server_meta.c: creates the data directory if missing and checks the shard
+/* meta.c: creates the data directory if missing and checks the shard
  * count it records against shards (records it on the first start), before
  * any shard is recovered. 0, or -errno with what the data holds and what to
  * do on stderr (-EINVAL: refused, another count or missing shard dirs). */
@@ -50,7 +50,7 @@ void conn_close_all(struct shard *s);
  * connection (or kept until there is room), then the request slot freed. */
 void conn_reply(void *shard, struct req *r);
 
-/* ring_msg.c */
+/* msg.c */
 int msg_rings_init(struct server *srv);
 /* The node's env.send: m onto the ring (shard, to), or the overflow list. */
 void msg_send(void *shard, struct msg *m, uint8_t to);

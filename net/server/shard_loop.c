@@ -10,7 +10,7 @@
  * connections, wake the peers written to. Then sleep in io_uring until
  * something happens: the listener (multishot accept), a socket, the
  * eventfd peers write when they sent us something while we slept
- * (ring_msg.c), the WAL's completion eventfd, or — only while holds are
+ * (msg.c), the WAL's completion eventfd, or — only while holds are
  * live — the expiry tick, or — only while the WAL waits for disk space —
  * the store's retry tick. An idle server makes no system calls. A stopped
  * store's WAL is no longer watched: its late completions would keep the

@@ -1,5 +1,5 @@
 /*
- * test_client.c — libonsale (net/client*.c) against a fake server.
+ * test_client.c — libonsale (net/client/) against a fake server.
  *
  * The fake server is a thread on 127.0.0.1 with an ephemeral port that
  * accepts one connection, decodes requests with the codec (net/proto/proto.h) and
