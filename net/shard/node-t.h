@@ -9,7 +9,7 @@
  * clock and starts no thread: messages come in through node_deliver, time
  * through node_set_now, and everything that leaves goes out through the
  * driver's struct node_env (send a message to a peer, hand back a finished
- * request). The io_uring server (net/server*.c) drives it in production; a
+ * request). The io_uring server (net/server/) drives it in production; a
  * seeded single-threaded simulator (tests/sim/test_server_sim.c) drives it
  * in tests. Its durable state is the shard's store (net/store/shard_store.h,
  * over real files or the simulated disk).

@@ -21,7 +21,7 @@
  * flip in a record before the tail, a damaged newest snapshot, a record the
  * core refuses, a failed fsync.
  *
- * A failing seed prints `SEED=n build/tests/sim/test_shard_crash`; RUNS=n
+ * A failing seed prints `SEED=n build/tests/crash/test_shard_crash`; RUNS=n
  * changes how many seeded runs there are.
  */
 #include <setjmp.h>
@@ -292,7 +292,7 @@ static void runs(enum sim_disk_crash_mode mode, uint64_t first_seed, uint64_t df
 		stopped += r.stopped;
 		if (why) {
 			print_error("seed %" PRIu64 " failed: %s (acked %" PRIu64 ", recovered %" PRIu64
-				    "; %s); rerun: SEED=%" PRIu64 " build/tests/sim/test_shard_crash\n",
+				    "; %s); rerun: SEED=%" PRIu64 " build/tests/crash/test_shard_crash\n",
 				    seed, why, r.acked, r.rec.last_lsn, r.rec.message, seed);
 			failures++;
 		}

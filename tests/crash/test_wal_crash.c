@@ -206,7 +206,7 @@ static void runs(enum sim_disk_crash_mode mode, uint64_t first_seed)
 			print_error("seed %llu failed: %s (acked %llu, recovered %llu); rerun: SEED=%llu %s\n",
 				    (unsigned long long)seed, why, (unsigned long long)r.acked,
 				    (unsigned long long)r.recovered, (unsigned long long)seed,
-				    "build/tests/sim/test_wal_crash");
+				    "build/tests/crash/test_wal_crash");
 			failures++;
 		}
 	}

@@ -178,7 +178,7 @@ static void bad_options(void **state)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	/* build/tests/unit/test_bench_redis -> build/bin/bench-redis */
+	/* build/tests/integration/test_bench_redis -> build/bin/bench-redis */
 	const char *at = strstr(argv[0], "tests/unit/");
 	snprintf(prog, sizeof prog, "%.*sbin/bench-redis", at ? (int)(at - argv[0]) : 0, argv[0]);
 	if (!at || access(prog, X_OK))

@@ -6,7 +6,7 @@
  *
  * This file is the thin part: the table of subcommands with the options
  * each accepts and its help, option parsing, and opening the shards. Each
- * subcommand lives in its own tools/wal_*.c (list in tools/wal/wal_tool.h).
+ * subcommand lives in its own tools/wal/wal_*.c (list in wal_tool.h).
  *
  * Exit status: 0 healthy, 1 torn tail, 2 corrupt (or an invariant broken),
  * 3 usage or I/O error.
