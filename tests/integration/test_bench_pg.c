@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(seat_flash_verified),
 		cmocka_unit_test(expired_holds_swept),
 	};
-	const char *cut = strstr(argv[0], "tests/unit/");
+	const char *cut = strstr(argv[0], "tests/integration/");
 	int n = cut ? (int)(cut - argv[0]) : 0;
 	(void)argc;
 	snprintf(bench, sizeof bench, "%.*sbin/bench-pg", n, argv[0]);

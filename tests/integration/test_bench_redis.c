@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	/* build/tests/integration/test_bench_redis -> build/bin/bench-redis */
-	const char *at = strstr(argv[0], "tests/unit/");
+	const char *at = strstr(argv[0], "tests/integration/");
 	snprintf(prog, sizeof prog, "%.*sbin/bench-redis", at ? (int)(at - argv[0]) : 0, argv[0]);
 	if (!at || access(prog, X_OK))
 		snprintf(prog, sizeof prog, "build/bin/bench-redis");

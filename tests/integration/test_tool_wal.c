@@ -625,7 +625,7 @@ static void test_archive_spans_archived_and_live_segments(void **state)
 
 static void find_tool(const char *argv0)
 {
-	const char *cut = strstr(argv0, "tests/unit/");
+	const char *cut = strstr(argv0, "tests/integration/");
 	int n = cut ? (int)(cut - argv0) : 0;
 
 	snprintf(tool, sizeof tool, "%.*sbin/onsale-wal", n, argv0);
