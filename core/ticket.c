@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "core/inspect.h"
 #include "core/state.h"
 
 #define ORDER_BITS_MASK (~(uint64_t)0 << ID_REUSE_SHIFT) /* shard, event, use count */
