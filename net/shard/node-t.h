@@ -180,6 +180,8 @@ struct node_env {
 
 struct node_counters {
 	uint64_t holds_expired, stock_transfers, stock_redelivered;
+	uint64_t exchanges_moved;   /* tickets exchanged to a seat on another node */
+	uint64_t exchanges_resumed; /* of them, ended at a start after a stop cut them */
 };
 
 /* ---- a node --------------------------------------------------------------------- */

@@ -111,7 +111,7 @@ static void end(struct node *nd, struct msg *m)
 			fprintf(stderr, "onsaled: shard %u: end of the exchange of ticket %016" PRIx64
 					" refused (%s)\n", nd->id, x->ticket_id,
 				status_name(res.status));
-		else if (st == ST_OK)
+		else if (st == ST_OK && ++nd->ctr.exchanges_moved)
 			exec_count_moved(nd, x->event_id, x->customer_id,
 					 (uint8_t)(m->res.ticket.seat >> SEAT_SHARD_SHIFT));
 	}
@@ -150,6 +150,8 @@ static int resume(struct node *a, struct node *b, const struct xchg_pending *p)
 				   .new_ticket_id = st == ST_OK ? res.ticket.ticket_id : 0};
 	if (exec_cmd(a, &e, &ended, &wait) != ST_OK)
 		return -EUCLEAN;
+	a->ctr.exchanges_moved += st == ST_OK;
+	a->ctr.exchanges_resumed++;
 	fprintf(stderr, "onsaled: shard %u: the exchange of ticket %016" PRIx64 " to shard %u was "
 			"cut by a stop: %s now (%s)\n", a->id, p->ticket_id, b->id,
 		st == ST_OK ? "exchanged" : "refused", res.replayed ? "made before" : status_name(st));
