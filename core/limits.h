@@ -408,6 +408,12 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * outstanding to one taker gives it nothing more until acknowledgements
  * come (the hold asks the next peer). 128 x 64 peers x 24 bytes = 192 KiB
  * per shard. */
+/* Tickets a start ends per scan when exchanges to other shards were cut
+ * by a stop (net/shard/xchg.c); the scan repeats until none is left. */
+#ifndef XCHG_RECOVER_BATCH
+#define XCHG_RECOVER_BATCH 256u
+#endif
+
 #ifndef XFER_PENDING_MAX
 #define XFER_PENDING_MAX 128u
 #endif
@@ -435,6 +441,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #endif
 
 static_assert((XFER_PENDING_MAX & (XFER_PENDING_MAX - 1)) == 0, "pending transfers: a ring by seq");
+static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536, "a recovery batch fits a static buffer");
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");

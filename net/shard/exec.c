@@ -132,6 +132,20 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 	pool_send_durable(nd, u, home);
 }
 
+void exec_count_moved(struct node *nd, uint32_t event_id, uint64_t customer_id, uint8_t to)
+{
+	uint8_t home = node_home(nd->n, customer_id);
+	assert(to != nd->id && to < nd->n);
+	if (!exec_event_limit(nd, event_id))
+		return;
+	if (home == to)
+		unreserve_at_home(nd, event_id, customer_id, 1); /* no longer elsewhere */
+	else if (home == nd->id &&
+		 counts_add(&nd->counts, event_id, customer_id, 0, 1)) /* now elsewhere */
+		fprintf(stderr, "onsaled: shard %u: count table full, customer %llu's count "
+				"stays low until restart\n", nd->id, (unsigned long long)customer_id);
+}
+
 /* A hold that used a presale code ended here: its owner, if another
  * node, counted the use and forgets it now. */
 static void give_code_back(struct node *nd, uint32_t event_id, uint8_t code_index)

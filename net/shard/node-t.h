@@ -20,6 +20,8 @@
  *   counts.c      per-customer units on other shards (home shard)
  *   exec.c        executor: commands on the store, customer reservations
  *   xfer.c        GA stock transfers: ask, give, take, acknowledge
+ *   xchg.c        exchanges to a seat on another node
+ *   sell.c        executor of holds and exchanges
  *   route.c       coordinator: placement, fan-out, combining answers
  *   node.c        the entry points: request, deliver, poll, expire, recover
  */
@@ -57,6 +59,8 @@ enum msg_kind {
 	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
 	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
 	MSG_STOCK_GIVE = 13, /* taker: STOCK_IN of a transfer pending too long */
+	MSG_XCHG_IN = 14,  /* an exchange's seat node: XCHG_IN (the request's own message) */
+	MSG_XCHG_END = 15, /* back to the ticket's node: XCHG_END with the IN's answer */
 };
 
 struct msg {
@@ -176,6 +180,8 @@ struct node_env {
 
 struct node_counters {
 	uint64_t holds_expired, stock_transfers, stock_redelivered;
+	uint64_t exchanges_moved;   /* tickets exchanged to a seat on another node */
+	uint64_t exchanges_resumed; /* of them, ended at a start after a stop cut them */
 };
 
 /* ---- a node --------------------------------------------------------------------- */

@@ -25,6 +25,9 @@
  *                                  not one shard's allotment
  *   exchange_into_ga_elsewhere     an exchange into a GA tier whose units are
  *                                  on another shard takes them (sold_out before)
+ *   exchange_to_seat_elsewhere     an exchange to a named seat on another
+ *                                  shard works, both ways, and survives a
+ *                                  kill (it was refused seat_unavailable)
  *   stop_under_transfers_conserves SIGTERM while pipelined GA holds move stock
  *                                  between shards: whatever the drain left in
  *                                  the rings, the tier is whole after restart
@@ -460,6 +463,82 @@ static void exchange_into_ga_elsewhere(void **state)
 	srv_cleanup(&h);
 }
 
+/* A confirmed one-seat order of `seat` for customer cust; its ticket id. */
+static uint64_t buy_seat(struct onsale *c, uint32_t event_id, uint32_t seat, uint64_t cust)
+{
+	struct result held, res;
+	assert_int_equal(onsale_hold_seats(c, event_id, TV_TIER_A, &seat, 1, cust, 0, &held), ST_OK);
+	assert_int_equal(onsale_confirm(c, event_id, held.hold.hold_id, held.hold.amount_due_minor,
+					"pay", &res), ST_OK);
+	return res.hold.first_ticket_id;
+}
+
+static void ticket_is(struct onsale *c, uint32_t event_id, uint64_t id, uint8_t state,
+		      uint64_t replaced_by, uint32_t seat)
+{
+	struct result q;
+	assert_int_equal(onsale_query_ticket(c, event_id, id, &q), ST_OK);
+	assert_int_equal(q.ticket.state, state);
+	assert_true(q.ticket.replaced_by == replaced_by);
+	assert_int_equal(q.ticket.seat, seat);
+}
+
+static void exchange_to_seat_elsewhere(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result res, q;
+	start_with_event(&h, 2, &tv, 39, 10, 4, 0); /* limit 4; section k on shard k % 2 */
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	uint64_t cust = homed(2, 0, 70);
+	uint32_t mine = tv.seat_first[0], taken = tv.seat_first[1], target = tv.seat_first[1] + 1;
+	assert_int_equal(mine >> 24, 0);
+	assert_int_equal(target >> 24, 1);
+	uint64_t ticket = buy_seat(c, 39, mine, cust);
+	buy_seat(c, 39, taken, cust + 1);
+
+	/* a seat sold on the other shard: refused, the ticket stays valid */
+	assert_int_equal(onsale_exchange(c, 39, ticket, TV_TIER_A, taken, &res),
+			 ST_SEAT_UNAVAILABLE);
+	ticket_is(c, 39, ticket, TICKET_VALID, 0, mine);
+
+	/* a free one: exchanged, the new ticket in an order on shard 1 */
+	assert_int_equal(onsale_exchange(c, 39, ticket, TV_TIER_A, target, &res), ST_OK);
+	uint64_t fresh = res.ticket.ticket_id;
+	assert_int_equal(res.ticket.seat, target);
+	assert_int_equal(res.ticket.state, TICKET_VALID);
+	assert_true(res.ticket.customer_id == cust);
+	assert_int_equal(fresh >> 56, 1);
+	ticket_is(c, 39, ticket, TICKET_EXCHANGED, fresh, mine);
+	assert_int_equal(onsale_refund(c, 39, ticket, 0, 0, &q), ST_TICKET_EXCHANGED);
+	/* the old seat is free again, the new one is sold; one unit counted */
+	assert_int_equal(onsale_query_availability(c, 39, &q), ST_OK);
+	assert_int_equal(q.avail.tiers[TV_TIER_A].sold, 2);
+	assert_int_equal(onsale_query_customer(c, 39, cust, &q), ST_OK);
+	assert_int_equal(q.customer.units, 1);
+	buy_seat(c, 39, mine, cust + 2);
+
+	/* after a kill: the same, and the new ticket comes back to shard 0 */
+	onsale_close(c);
+	srv_kill(&h);
+	assert_int_equal(srv_spawn(&h), 0);
+	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	ticket_is(c, 39, ticket, TICKET_EXCHANGED, fresh, mine);
+	ticket_is(c, 39, fresh, TICKET_VALID, 0, target);
+	uint32_t back = tv.seat_first[0] + 5;
+	assert_int_equal(onsale_exchange(c, 39, fresh, TV_TIER_A, back, &res), ST_OK);
+	assert_int_equal(res.ticket.seat, back);
+	assert_int_equal(res.ticket.ticket_id >> 56, 0);
+	ticket_is(c, 39, fresh, TICKET_EXCHANGED, res.ticket.ticket_id, target);
+	assert_int_equal(onsale_query_customer(c, 39, cust, &q), ST_OK);
+	assert_int_equal(q.customer.units, 1);
+	assert_int_equal(onsale_query_availability(c, 39, &q), ST_OK);
+	assert_int_equal(q.avail.tiers[TV_TIER_A].sold, 3);
+	onsale_close(c);
+	srv_cleanup(&h);
+}
+
 struct pipe_load {
 	struct srv *h;
 	uint32_t event_id;
@@ -532,6 +611,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(units_max_over_shards),
 		cmocka_unit_test(low_stock_is_the_tiers),
 		cmocka_unit_test(exchange_into_ga_elsewhere),
+		cmocka_unit_test(exchange_to_seat_elsewhere),
 		cmocka_unit_test(stop_under_transfers_conserves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

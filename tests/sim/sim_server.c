@@ -190,6 +190,8 @@ static void nodes_down(struct sim *s)
 	for (uint8_t k = 0; k < s->n && s->up; k++) {
 		s->stats->transfers += s->node[k].ctr.stock_transfers;
 		s->stats->redelivered += s->node[k].ctr.stock_redelivered;
+		s->stats->exchanges_moved += s->node[k].ctr.exchanges_moved;
+		s->stats->exchanges_resumed += s->node[k].ctr.exchanges_resumed;
 		s->stats->expiries += s->node[k].ctr.holds_expired;
 		node_fini(&s->node[k]);
 	}

@@ -100,6 +100,19 @@ static const struct field *const type_fields[CMD_TYPE_MAX] = {
 	/* the last transfer to peer_shard the taker has durable */
 	[CMD_STOCK_ACK] = (const struct field[FIELDS_MAX]){
 		F("transfer", K_ID, stock.transfer_id), F("peer_shard", K_UINT, stock.peer_shard)},
+	/* an exchange to another shard's seat: the ticket's shard */
+	[CMD_XCHG_OUT] = (const struct field[FIELDS_MAX]){
+		F("ticket", K_ID, xchg.ticket_id), F("peer_shard", K_UINT, xchg.peer_shard),
+		F("tier", K_UINT, xchg.tier), F("seat", K_SEAT, xchg.seat)},
+	/* the seat's shard: a confirmed one-ticket order */
+	[CMD_XCHG_IN] = (const struct field[FIELDS_MAX]){
+		F("ticket", K_ID, xchg.ticket_id), F("order", K_ID, xchg.new_id),
+		F("customer", K_CUST, xchg.customer_id), F("peer_shard", K_UINT, xchg.peer_shard),
+		F("tier", K_UINT, xchg.tier), F("seat", K_SEAT, xchg.seat),
+		F("channel", K_CHANNEL, xchg.channel), F("price_minor", K_UINT, xchg.price_minor)},
+	[CMD_XCHG_END] = (const struct field[FIELDS_MAX]){
+		F("ticket", K_ID, xchg.ticket_id), F("new_ticket", K_ID, xchg.new_id),
+		F("status", K_UINT, xchg.status)},
 };
 
 static const char *const channel_names[CHANNELS] = {"online", "box_office", "kiosk"};

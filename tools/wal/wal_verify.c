@@ -19,6 +19,7 @@
  * an invariant broken, 3 usage or I/O error.
  */
 #include "tools/wal/wal_tool.h"
+#include "core/inspect.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -125,6 +126,8 @@ static int check_record(void *ctx, struct core *c, uint64_t lsn, const struct re
 
 	if (r->type == CMD_EXCHANGE)
 		return check_new_ticket(v, c, lsn, r->event_id, r->exchange.new_ticket_id);
+	if (r->type == CMD_XCHG_IN) /* the new order's one ticket */
+		return check_new_ticket(v, c, lsn, r->event_id, core_order_ticket_id(r->xchg.new_id, 0));
 	if (r->type != CMD_CONFIRM)
 		return 0;
 	for (int i = 0, n = units_of_hold(c, r->event_id, r->confirm.hold_id); !rc && i < n; i++)
