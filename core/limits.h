@@ -324,6 +324,41 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
+/* ---- E-ticket tokens (core/token.h, docs/TICKETS.md) ---------------------
+ * Signing keys a server keeps unretired at once, and so the public keys a
+ * scanner holds: rotation adds one, retiring removes one; a handful covers
+ * a key per season with the last one still verifying. */
+#ifndef TOKEN_KEYS_MAX
+#define TOKEN_KEYS_MAX 16u
+#endif
+
+/* A token's validity window around its event's start: gates open at most
+ * this long before the show (a day: early entry, will-call queues) and the
+ * token stops admitting this long after it starts (two days: a show that
+ * runs past midnight, a two-day festival on one ticket). An event without a
+ * start time (0) gives tokens without a window. */
+#ifndef TOKEN_VALID_BEFORE_START_MS
+#define TOKEN_VALID_BEFORE_START_MS (24ull * 60 * 60 * 1000)
+#endif
+#ifndef TOKEN_VALID_AFTER_START_MS
+#define TOKEN_VALID_AFTER_START_MS (48ull * 60 * 60 * 1000)
+#endif
+
+/* Revoked ticket ids one Q_REVOKED reply carries (a page; the scanner asks
+ * again from the reply's next_seq). 128 ids is 1 KiB: the page travels in
+ * the core's result, which the availability view already makes that big. */
+#ifndef REVOKED_PAGE_MAX
+#define REVOKED_PAGE_MAX 128u
+#endif
+
+static_assert(TOKEN_KEYS_MAX >= 2 && TOKEN_KEYS_MAX <= 256,
+	      "a rotation keeps the old key next to the new; key sets stay small");
+static_assert(TOKEN_VALID_BEFORE_START_MS <= 7ull * 24 * 60 * 60 * 1000 &&
+		      TOKEN_VALID_AFTER_START_MS <= 7ull * 24 * 60 * 60 * 1000,
+	      "a token's window is days around the show, not an open pass");
+static_assert(REVOKED_PAGE_MAX >= 16 && REVOKED_PAGE_MAX * 8 <= 2048,
+	      "a page is worth a round trip and fits the core's result");
+
 /* ---- Wire protocol (net/proto/proto.h) ----------------------------------
  * Largest protocol frame, header included. The largest request is a section
  * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:

@@ -63,6 +63,9 @@ struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64
 			   uint32_t *index);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
 uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
+/* Q_REVOKED: a page of the event's revoked tickets here (revoked.c). */
+enum status revoked_page(const struct core *c, const struct event *ev,
+			 const struct cmd_revoked *q, struct revoked_view *out);
 uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
 uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
 /* ST_OK for a valid ticket, else what a change of it is refused with. */
