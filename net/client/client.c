@@ -255,6 +255,15 @@ static void fill_completion(struct onsale_completion *out, const struct slot *s,
 		out->seats.seat_count = rep->seats.seat_count;
 		out->seats.states = rep->seats.states;
 		break;
+	case PROTO_OP_CONFIRM_TOKENS:
+	case PROTO_OP_Q_TICKET_TOKEN:
+		out->tokens.count = rep->tokens.count;
+		out->tokens.bytes = rep->tokens.bytes;
+		break;
+	case PROTO_OP_TICKET_KEYS:
+		out->keys.count = rep->keys.count;
+		out->keys.wire = rep->keys.wire;
+		break;
 	default:
 		memset(&out->server, 0, sizeof(out->server));
 	}
@@ -474,6 +483,105 @@ int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out)
 
 	*out = done.server;
 	return rc;
+}
+
+/* ---- e-tickets ---- */
+
+static void tokens_copy(const struct onsale_completion *done, struct onsale_tokens *out)
+{
+	out->count = done->tokens.count <= HOLD_UNITS_MAX ? done->tokens.count : 0;
+	if (out->count)
+		memcpy(out->bytes, done->tokens.bytes, (size_t)out->count * TOKEN_BYTES);
+}
+
+static void confirm_tokens_request(struct proto_request *req, uint32_t event_id,
+				   uint64_t hold_id, uint64_t amount_minor, const char *payment_ref)
+{
+	memset(req, 0, sizeof(*req));
+	onsale_prep_confirm(&req->cmd, event_id, hold_id, amount_minor, payment_ref);
+	req->opcode = PROTO_OP_CONFIRM_TOKENS;
+}
+
+int onsale_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+			  uint64_t amount_minor, const char *payment_ref, struct result *res,
+			  struct onsale_tokens *tokens)
+{
+	struct proto_request req;
+	struct onsale_completion done;
+	int rc;
+
+	confirm_tokens_request(&req, event_id, hold_id, amount_minor, payment_ref);
+	rc = call(c, &req, &done);
+	*res = done.res;
+	tokens_copy(&done, tokens);
+	return rc;
+}
+
+int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
+				 uint64_t *request_id)
+{
+	struct proto_request req;
+
+	confirm_tokens_request(&req, event_id, hold_id, amount_minor, payment_ref);
+	return submit(c, &req, cookie, request_id);
+}
+
+int onsale_query_ticket_token(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
+			      struct result *res, struct onsale_tokens *tokens)
+{
+	struct proto_request req = { .opcode = PROTO_OP_Q_TICKET_TOKEN };
+	struct onsale_completion done;
+	int rc;
+
+	onsale_prep_lookup(&req.cmd, CMD_Q_TICKET, event_id, ticket_id);
+	rc = call(c, &req, &done);
+	*res = done.res;
+	tokens_copy(&done, tokens);
+	return rc;
+}
+
+int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token[TOKEN_BYTES],
+			uint32_t gate_id, struct result *res)
+{
+	struct proto_request req = { .opcode = PROTO_OP_REDEEM_TOKEN,
+				     .redeem = { .event_id = event_id, .gate_id = gate_id } };
+	struct onsale_completion done;
+	int rc;
+
+	memcpy(req.redeem.token, token, TOKEN_BYTES);
+	rc = call(c, &req, &done);
+	*res = done.res;
+	return rc;
+}
+
+int onsale_ticket_keys(struct onsale *c, struct token_keys *keys)
+{
+	struct proto_request req = { .opcode = PROTO_OP_TICKET_KEYS };
+	struct onsale_completion done;
+	int rc = call(c, &req, &done);
+	struct proto_ticket_keys wire = { .count = done.keys.count, .wire = done.keys.wire };
+
+	memset(keys, 0, sizeof(*keys));
+	for (unsigned i = 0; rc == ST_OK && i < wire.count; i++) {
+		struct token_pubkey k;
+
+		proto_ticket_key_get(&wire, i, &k);
+		if (token_keys_add(keys, k.key_id, k.pk))
+			return -EPROTO;
+	}
+	return rc;
+}
+
+int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
+			 uint64_t since_seq, struct result *res)
+{
+	struct cmd cmd = { .type = CMD_Q_REVOKED };
+
+	cmd.revoked.event_id = event_id;
+	cmd.revoked.shard = shard;
+	cmd.revoked.since_seq = since_seq;
+	return onsale_call(c, &cmd, res);
 }
 
 static void hello_request(struct proto_request *req, enum onsale_role role,

@@ -169,6 +169,10 @@ struct onsale_completion {
 			 * seats.states; token k is ticket first_ticket_id + k */
 			const uint8_t *bytes;
 		} tokens;               /* ONSALE_OP_CONFIRM_TOKENS, ONSALE_OP_Q_TICKET_TOKEN */
+		struct {
+			uint8_t count;
+			const uint8_t *wire; /* as seats.states; onsale_ticket_keys() reads it */
+		} keys;                 /* ONSALE_OP_TICKET_KEYS */
 	};
 };
 
@@ -354,10 +358,11 @@ int onsale_ticket_keys(struct onsale *c, struct token_keys *keys);
 int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
 			 uint64_t since_seq, struct result *res);
 /* Everything revoked since the last sync of st, from every shard: fn is
- * called once per ticket id (ids already seen are not repeated). The
- * number of ids, or a status / -errno of the first failed page. */
-long onsale_revoked_sync(struct onsale *c, struct onsale_revocations *st,
-			 void (*fn)(void *arg, uint64_t ticket_id), void *arg);
+ * called once per ticket id (ids seen by an earlier sync are not repeated)
+ * and *count says how many. ST_OK, or the status / -errno of the first page
+ * that failed (st keeps what was fetched before it: sync again later). */
+int onsale_revoked_sync(struct onsale *c, struct onsale_revocations *st,
+			void (*fn)(void *arg, uint64_t ticket_id), void *arg, uint64_t *count);
 
 /* The public-key file onsaled writes (DATA/keys/ticket-keys.pub; lines
  * "<key_id> <base64url public key>", '#' comments): 0, -EINVAL when
