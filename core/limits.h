@@ -332,13 +332,13 @@ static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL
 #define TOKEN_KEYS_MAX 16u
 #endif
 
-/* A token's validity window around its event's start: gates open at most
- * this long before the show (a day: early entry, will-call queues) and the
- * token stops admitting this long after it starts (two days: a show that
- * runs past midnight, a two-day festival on one ticket). An event without a
+/* A token's validity window around its event's start: it admits from this
+ * long before the show (two days: early entry, will-call queues, a scanner
+ * or a server clock a little off) and stops this long after it starts (two
+ * days: a show that runs past midnight, a two-day festival on one ticket). An event without a
  * start time (0) gives tokens without a window. */
 #ifndef TOKEN_VALID_BEFORE_START_MS
-#define TOKEN_VALID_BEFORE_START_MS (24ull * 60 * 60 * 1000)
+#define TOKEN_VALID_BEFORE_START_MS (48ull * 60 * 60 * 1000)
 #endif
 #ifndef TOKEN_VALID_AFTER_START_MS
 #define TOKEN_VALID_AFTER_START_MS (48ull * 60 * 60 * 1000)

@@ -39,6 +39,10 @@ static void usage(FILE *f)
 		"                           of removing them: the WAL is the audit log\n"
 		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
 		"                           small ones for tests: archiving goes by segment)\n"
+		"      --ticket-key-new     add an e-ticket signing key at start: new tokens\n"
+		"                           use it, older keys keep verifying (DIR/keys/)\n"
+		"      --ticket-key-retire ID  retire ticket key ID at start: its tokens stop\n"
+		"                           verifying (docs/TICKETS.md)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
 		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
@@ -86,7 +90,7 @@ static int parse_threshold(const char *arg, bool binary, uint64_t *out)
 }
 
 enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
-       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT };
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT, OPT_TICKET_KEY_NEW, OPT_TICKET_KEY_RETIRE };
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -123,6 +127,8 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
 		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
 		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
+		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
 		{0},
 	};
 	int o;
@@ -156,6 +162,13 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		case OPT_WAL_SEGMENT:
 			if (parse_snapshot_option(cfg, o, optarg))
 				return 2;
+			break;
+		case OPT_TICKET_KEY_NEW: cfg->ticket_key_new = true; break;
+		case OPT_TICKET_KEY_RETIRE:
+			n = strtol(optarg, NULL, 10);
+			if (n < 1 || n > INT32_MAX)
+				return fprintf(stderr, "onsaled: bad --ticket-key-retire %s\n", optarg), 2;
+			cfg->ticket_key_retire = (uint32_t)n;
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
