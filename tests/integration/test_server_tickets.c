@@ -13,8 +13,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tests/support/srv_event.h"
@@ -193,6 +196,48 @@ static void revocations(struct conns *c, const struct result *order,
 	assert_int_equal(onsale_query_revoked(c->scan, EV, c->shards, 0, &res), ST_BAD_ARGUMENT);
 }
 
+/* onsale-wal follow --revocations streams one line per revoked ticket
+ * (from the WAL of every shard), and nothing for other records. */
+static void follow_shows(struct srv *h, uint64_t a, uint64_t b)
+{
+	char tool[600], buf[8192], want_a[40], want_b[40];
+	size_t len = 0;
+	int fds[2];
+	snprintf(tool, sizeof tool, "%s", h->bin);
+	char *slash = strrchr(tool, '/');
+	assert_non_null(slash);
+	snprintf(slash + 1, sizeof tool - (size_t)(slash + 1 - tool), "onsale-wal");
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(tool, tool, "follow", "--revocations", "--from", "1", "--interval-ms", "20",
+		      "--data", h->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	snprintf(want_a, sizeof want_a, "ticket=0x%016llx", (unsigned long long)a);
+	snprintf(want_b, sizeof want_b, "ticket=0x%016llx", (unsigned long long)b);
+	buf[0] = 0;
+	while (!strstr(buf, want_a) || !strstr(buf, want_b)) {
+		ssize_t n = read(fds[0], buf + len, sizeof buf - 1 - len);
+		assert_true(n > 0);
+		len += (size_t)n;
+		buf[len] = 0;
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(fds[0]);
+	assert_non_null(strstr(buf, "reason=refund"));
+	assert_non_null(strstr(buf, "reason=exchange new_ticket=0x"));
+	unsigned lines = 0;
+	for (const char *p = buf; (p = strstr(p, " revoked ")); p++)
+		lines++;
+	assert_int_equal(lines, 2);
+}
+
 static void load_events(struct conns *c)
 {
 	struct tv tv;
@@ -272,6 +317,7 @@ static void run(unsigned shards)
 	tokens_verify(&c, &keys, &order, &tok);
 	redeem_refusals(&c, &tok);
 	revocations(&c, &order, &tok, &rv);
+	follow_shows(&h, order.hold.first_ticket_id + 1, order.hold.first_ticket_id + 2);
 	rotation(&h, &c, &tok);
 
 	close_all(&c);
