@@ -238,18 +238,48 @@ static void follow_shows(struct srv *h, uint64_t a, uint64_t b)
 	assert_int_equal(lines, 2);
 }
 
-static void load_events(struct conns *c)
+static void load_events(struct conns *c, struct tv *tv_main)
 {
 	struct tv tv;
 	struct cmd_event ev;
 	struct result res;
-	assert_int_equal(tv_load(c->admin, &tv, EV, 60, 0, 0, 0), 0);
+	assert_int_equal(tv_load(c->admin, tv_main, EV, 60, 0, 0, 0), 0);
 	assert_int_equal(tv_load(c->admin, &tv, EV_OTHER, 60, 0, 0, 0), 0);
 	assert_int_equal(tv_load(c->admin, &tv, EV_LATER, 60, 0, 0, 0), 0);
 	assert_int_equal(onsale_query_event(c->admin, EV_LATER, &res), ST_OK);
 	ev = res.event.event;
 	ev.starts_at_ms = wall_now_ms() + 5 * DAY_MS; /* its gates open in three days */
 	assert_int_equal(onsale_event_update(c->admin, &ev, &res), ST_OK);
+}
+
+/* An exchange to a seat another shard owns revokes the old ticket at its
+ * end (XCHG_END): the old ticket's shard lists it, its token is refused,
+ * and the new ticket's token (from the seat's shard) admits. */
+static void exchange_elsewhere(struct conns *c, const struct tv *tv,
+			       struct onsale_revocations *rv)
+{
+	struct result res;
+	struct onsale_tokens tok, fresh;
+	struct seen seen = {0};
+	uint64_t n;
+	uint32_t seat = tv->seat_first[0] + 5, target = tv->seat_first[1] + 5;
+
+	assert_int_not_equal(seat >> 24, target >> 24); /* two shards */
+	assert_int_equal(onsale_hold_seats(c->plat, EV, TV_TIER_A, &seat, 1, 2002, 0, &res), ST_OK);
+	assert_int_equal(onsale_confirm_tokens(c->plat, EV, res.hold.hold_id, TV_PRICE_A, "pay",
+					       &res, &tok), ST_OK);
+	uint64_t old = res.hold.first_ticket_id;
+	assert_int_equal(onsale_exchange(c->plat, EV, old, TV_TIER_A, target, &res), ST_OK);
+	uint64_t new_id = res.ticket.ticket_id;
+	assert_int_equal(res.ticket.seat, target);
+	assert_int_equal(onsale_redeem_token(c->scan, EV, tok.bytes[0], 3, &res), ST_TOKEN_REVOKED);
+	assert_int_equal(onsale_revoked_sync(c->scan, rv, note, &seen, &n), ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(seen.ids[0], old);
+	assert_int_equal(onsale_query_ticket_token(c->plat, EV, new_id, &res, &fresh), ST_OK);
+	assert_int_equal(fresh.count, 1);
+	assert_int_equal(onsale_redeem_token(c->scan, EV, fresh.bytes[0], 3, &res), ST_OK);
+	assert_int_equal(res.ticket.ticket_id, new_id);
 }
 
 static void restart(struct srv *h, struct conns *c, const char *opt, const char *arg)
@@ -303,6 +333,7 @@ static void run(unsigned shards)
 	struct result order;
 	struct onsale_tokens tok;
 	struct onsale_revocations rv = {.event_id = EV};
+	struct tv tv;
 
 	srv_init(&h, argv0, shards);
 	assert_int_equal(srv_start(&h), 0);
@@ -311,13 +342,15 @@ static void run(unsigned shards)
 	keys_of(&h, &c, &keys);
 	assert_int_equal(keys.count, 1);
 	assert_int_equal(keys.keys[0].key_id, 1);
-	load_events(&c);
+	load_events(&c, &tv);
 
 	buy(&c, EV, 4, 1001, &order, &tok);
 	tokens_verify(&c, &keys, &order, &tok);
 	redeem_refusals(&c, &tok);
 	revocations(&c, &order, &tok, &rv);
 	follow_shows(&h, order.hold.first_ticket_id + 1, order.hold.first_ticket_id + 2);
+	if (shards > 1)
+		exchange_elsewhere(&c, &tv, &rv);
 	rotation(&h, &c, &tok);
 
 	close_all(&c);
