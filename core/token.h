@@ -33,8 +33,8 @@
  * set may verify it, and it has no window.
  *
  * As text a token is base64url without padding (RFC 4648 §5): 128
- * characters, which a QR code holds at version 7 with error correction M
- * (154 bytes in byte mode, 45 x 45 modules): a phone screen shows it.
+ * characters, which a QR code holds at version 8 with error correction M
+ * (152 bytes in byte mode, 49 x 49 modules): a phone screen shows it.
  *
  * This file is pure (no I/O, no clock) and stands alone: libonsale ships
  * it, so a scanner or onsale-ctl links it with libsodium and nothing else.
