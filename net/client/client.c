@@ -494,51 +494,41 @@ static void tokens_copy(const struct onsale_completion *done, struct onsale_toke
 		memcpy(out->bytes, done->tokens.bytes, (size_t)out->count * TOKEN_BYTES);
 }
 
-static void confirm_tokens_request(struct proto_request *req, uint32_t event_id,
-				   uint64_t hold_id, uint64_t amount_minor, const char *payment_ref)
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+		       struct result *res, struct onsale_tokens *tokens)
 {
-	memset(req, 0, sizeof(*req));
-	onsale_prep_confirm(&req->cmd, event_id, hold_id, amount_minor, payment_ref);
-	req->opcode = PROTO_OP_CONFIRM_TOKENS;
-}
-
-int onsale_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
-			  uint64_t amount_minor, const char *payment_ref, struct result *res,
-			  struct onsale_tokens *tokens)
-{
-	struct proto_request req;
 	struct onsale_completion done;
-	int rc;
+	struct proto_request req;
+	int rc = cmd_request(cmd, &req);
 
-	confirm_tokens_request(&req, event_id, hold_id, amount_minor, payment_ref);
+	memset(tokens, 0, offsetof(struct onsale_tokens, bytes));
+	if (rc == 0 && (opcode != PROTO_OP_CONFIRM_TOKENS || cmd->type != CMD_CONFIRM) &&
+	    (opcode != PROTO_OP_Q_TICKET_TOKEN || cmd->type != CMD_Q_TICKET))
+		rc = -EINVAL;
+	if (rc < 0) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	req.opcode = opcode;
 	rc = call(c, &req, &done);
 	*res = done.res;
 	tokens_copy(&done, tokens);
 	return rc;
 }
 
-int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
-				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
-				 uint64_t *request_id)
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+			 uint64_t cookie, uint64_t *request_id)
 {
 	struct proto_request req;
+	int rc = cmd_request(cmd, &req);
 
-	confirm_tokens_request(&req, event_id, hold_id, amount_minor, payment_ref);
+	if (rc == 0 && (opcode != PROTO_OP_CONFIRM_TOKENS || cmd->type != CMD_CONFIRM) &&
+	    (opcode != PROTO_OP_Q_TICKET_TOKEN || cmd->type != CMD_Q_TICKET))
+		rc = -EINVAL;
+	if (rc < 0)
+		return rc;
+	req.opcode = opcode;
 	return submit(c, &req, cookie, request_id);
-}
-
-int onsale_query_ticket_token(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
-			      struct result *res, struct onsale_tokens *tokens)
-{
-	struct proto_request req = { .opcode = PROTO_OP_Q_TICKET_TOKEN };
-	struct onsale_completion done;
-	int rc;
-
-	onsale_prep_lookup(&req.cmd, CMD_Q_TICKET, event_id, ticket_id);
-	rc = call(c, &req, &done);
-	*res = done.res;
-	tokens_copy(&done, tokens);
-	return rc;
 }
 
 int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token[TOKEN_BYTES],
@@ -571,17 +561,6 @@ int onsale_ticket_keys(struct onsale *c, struct token_keys *keys)
 			return -EPROTO;
 	}
 	return rc;
-}
-
-int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
-			 uint64_t since_seq, struct result *res)
-{
-	struct cmd cmd = { .type = CMD_Q_REVOKED };
-
-	cmd.revoked.event_id = event_id;
-	cmd.revoked.shard = shard;
-	cmd.revoked.since_seq = since_seq;
-	return onsale_call(c, &cmd, res);
 }
 
 static void hello_request(struct proto_request *req, enum onsale_role role,

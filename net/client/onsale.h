@@ -369,6 +369,13 @@ int onsale_revoked_sync(struct onsale *c, struct onsale_revocations *st,
  * malformed, or the -errno of reading it. Also calls sodium_init(). */
 int onsale_ticket_keys_load(const char *path, struct token_keys *keys);
 
+/* The general forms: a CMD_CONFIRM sent as ONSALE_OP_CONFIRM_TOKENS or a
+ * CMD_Q_TICKET as ONSALE_OP_Q_TICKET_TOKEN (-EINVAL for anything else).
+ * An asynchronous completion has its tokens in tokens.count / tokens.bytes. */
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+		       struct result *res, struct onsale_tokens *tokens);
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+			 uint64_t cookie, uint64_t *request_id);
 int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
 				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
 				 uint64_t *request_id);
