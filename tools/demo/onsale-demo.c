@@ -29,6 +29,7 @@ static uint8_t rec[RECORD_BYTES_MAX];
 static uint8_t *wal;
 static size_t wal_len, wal_cap, wal_records;
 static uint64_t rng = 42;
+static uint64_t first_ticket_id; /* of the first confirm: the ticket shown */
 
 static uint64_t rnd(void)
 {
@@ -171,6 +172,8 @@ static void buyer(struct core *c, uint64_t now, struct tally *t)
 	cmd.ref.amount_minor = res.hold.amount_due_minor;
 	snprintf(cmd.ref.payment_ref, sizeof cmd.ref.payment_ref, "psp_%016" PRIx64, x);
 	must(run(c, &cmd, now, &res), "confirm");
+	if (!first_ticket_id)
+		first_ticket_id = res.hold.first_ticket_id;
 	t->confirms++;
 }
 
@@ -227,7 +230,7 @@ static void show_ticket(struct core *c, uint64_t now)
 	char text[TOKEN_TEXT_CHARS + 1];
 
 	cmd.ticket.event_id = EVENT;
-	cmd.ticket.ticket_id = 1; /* shard 0, first ticket */
+	cmd.ticket.ticket_id = first_ticket_id;
 	must(run(c, &cmd, now, &res), "query ticket");
 	token_keypair_from_seed(seed, pk, signer.sk);
 	token_keys_add(&keys, signer.key_id, pk);
