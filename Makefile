@@ -23,7 +23,8 @@ NET_LIB   := $(BUILD)/libonsale_net.a
 TOOL_LIB  := $(BUILD)/libonsale_tools.a
 LIBS      := $(TOOL_LIB) $(NET_LIB) $(CORE_LIB)
 
-PROG_SRCS := $(call prog_srcs,net) $(call prog_srcs,tools) $(call prog_srcs,bench)
+BENCH_DIRS := bench/common bench/onsale bench/redis bench/pg bench/engine
+PROG_SRCS := $(call prog_srcs,net) $(call prog_srcs,tools) $(foreach d,$(BENCH_DIRS),$(call prog_srcs,$(d)))
 PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c) $(wildcard tests/sim/test_*.c)
@@ -44,7 +45,7 @@ $(BUILD)/%.o: %.c
 
 $(CORE_LIB): $(call objs,$(call lib_srcs,core))
 $(NET_LIB):  $(call objs,$(call lib_srcs,net) $(call lib_srcs,net/shard))
-$(TOOL_LIB): $(call objs,$(call lib_srcs,tools) $(call lib_srcs,bench))
+$(TOOL_LIB): $(call objs,$(call lib_srcs,tools) $(foreach d,$(BENCH_DIRS),$(call lib_srcs,$(d))))
 $(LIBS):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -88,7 +89,7 @@ $(BUILD)/onsale.pc: net/onsale.h Makefile
 # (NAME as in build/bin/NAME). bench-pg: libpq (libpq-dev, tools/install-deps.sh).
 bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
-$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
+$(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
 
@@ -145,8 +146,8 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-# bench: onsale-bench (bench/onsale-bench.c, issue 5) over the network:
-# tools/bench-local.sh starts a fresh onsaled (temporary data directory, free
+# bench: onsale-bench (bench/onsale/onsale-bench.c, issue 5) over the network:
+# bench/scripts/bench-local.sh starts a fresh onsaled (temporary data directory, free
 # port, keys from --gen-config), runs ga-flash and seat-flash with --json
 # --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
@@ -154,25 +155,25 @@ bench-wal: deps
 # benchmarks stay `make bench-core` and `make bench-wal`.
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tools/bench-local.sh $(BUILD) $(BENCH_ARGS)
+	@bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
 
 # compare (issue 5): onsale, Redis and PostgreSQL side by side on ga-flash
-# and seat-flash at matched durability (tools/compare.sh); installs the
+# and seat-flash at matched durability (bench/scripts/compare.sh); installs the
 # servers and jq if missing (runtime only: `make` does not need them).
 # Prints one table, writes var/compare.json. Options for every bench as
-# COMPARE_ARGS="--units 50000 --duration 10"; see tools/compare.sh.
+# COMPARE_ARGS="--units 50000 --duration 10"; see bench/scripts/compare.sh.
 compare: deps
 	@tools/install-deps.sh redis-server postgresql jq
 	@$(MAKE) --no-print-directory all
-	@tools/compare.sh $(BUILD)
+	@bench/scripts/compare.sh $(BUILD)
 
 # bench-plots: PNG charts (gnuplot) of make bench's var/bench.json and
-# make compare's var/compare.json into docs/img/ (tools/bench-plots.sh,
-# charts in tools/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
+# make compare's var/compare.json into docs/img/ (bench/scripts/bench-plots.sh,
+# charts in bench/scripts/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
 # a line under each title: PLOT_NOTE="measured while ...".
 bench-plots:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq
-	@tools/bench-plots.sh
+	@bench/scripts/bench-plots.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
@@ -203,7 +204,7 @@ analyze:
 	  --suppress=missingIncludeSystem -I. core net tools bench
 
 format:
-	clang-format -i core/*.[ch] net/*.[ch] tools/*.[ch] bench/*.[ch] tests/*/*.[ch]
+	clang-format -i core/*.[ch] net/*.[ch] tools/*.[ch] bench/*/*.[ch] tests/*/*.[ch]
 
 clean:
 	rm -rf build
