@@ -13,7 +13,6 @@
  * (unmeasured), then measures the scans.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench/onsale/run.h"
+#include "bench/common/opts.h"
 #include "bench/common/report.h"
 
 const char *const run_op_names[RUN_OPS] = {"hold",   "confirm", "release", "query",
@@ -76,170 +76,104 @@ static uint64_t units_left(void)
 
 /* ---- options ---- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: onsale-bench [options]\n"
-		"Flash-crowd load against a running onsaled; creates its own event.\n"
-		"  --host H            server (127.0.0.1)\n"
-		"  --port P            port (%u)\n"
-		"  --config FILE       role keys (var/onsaled.conf; admin_key, platform_key,\n"
-		"                      scanner_key for gate-rush)\n"
-		"  --scenario S        ga-flash (default): hold 1-4 GA units, confirm 80 %%,\n"
-		"                        release 20 %%, until sold out;\n"
-		"                      seat-flash: best-available holds of 1-6 adjacent seats\n"
-		"                        in a random tier of a seated venue, until sold out;\n"
-		"                      seat-pick: holds of 1-4 named seats in one row, %u %% of\n"
-		"                        them among the best %u %% still unsold (they collide;\n"
-		"                        a taken seat is a refusal), until sold out;\n"
-		"                      mixed: GA and seats; holds, availability queries and\n"
-		"                        refunds of earlier orders by --mix, for --duration\n"
-		"                        (10 s unless --ops);\n"
-		"                      gate-rush: sell the event out (not measured), then scan\n"
-		"                        every ticket once as fast as possible, plus second\n"
-		"                        scans the server must refuse\n"
-		"  --connections N     connections, one thread each (4)\n"
-		"  --depth N           requests in flight per connection (32)\n"
-		"  --duration S        stop after S seconds (default: done or 30 s)\n"
-		"  --ops N             stop after N operations\n"
-		"  --warmup S          seconds not measured at the start (0)\n"
-		"  --rate R            open loop: R operations/s in all (flows started on\n"
-		"                      schedule, spaced by the operations per flow seen so\n"
-		"                      far; latency from the intended start); default:\n"
-		"                      closed loop\n"
-		"  --units N           GA units (ga-flash, mixed, gate-rush; 100000)\n"
-		"  --seats N           seats (seat-flash, seat-pick, mixed; 20000)\n"
-		"  --confirm PCT       holds confirmed, the rest released (80)\n"
-		"  --mix H,Q,R         mixed: weights of holds, queries, refunds (40,50,10)\n"
-		"  --double-scan PCT   gate-rush: tickets scanned twice (2)\n"
-		"  --seed N            random seed (also picks the event id)\n"
-		"  --json              print one JSON object last\n"
-		"  --verify            check the outcome through the server; exit 1 if broken\n",
-		(unsigned)ONSALE_PORT_DEFAULT, RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT);
-}
-
-static int scenario_of(const char *name)
+static const char *scenario_of(const char *name, void *dst)
 {
 	static const char *const names[] = {"ga-flash", "seat-flash", "seat-pick", "mixed",
 					    "gate-rush"};
+	struct run_opts *o = dst;
 	for (int i = 0; i < 5; i++)
-		if (!strcmp(name, names[i]))
-			return i;
-	return -1;
+		if (!strcmp(name, names[i])) {
+			o->scenario_name = names[i];
+			o->sc = (enum run_scenario)i;
+			return NULL;
+		}
+	return "ga-flash, seat-flash, seat-pick, mixed or gate-rush";
 }
 
-/* An unsigned number in [lo, hi] or -1. */
-static long num(const char *s, long lo, long hi)
+static const char *mix_of(const char *s, void *dst)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	return errno || end == s || *end || v < lo || v > hi ? -1 : v;
-}
-
-static int parse_mix(const char *s)
-{
+	struct run_opts *o = dst;
 	unsigned h, q, r;
 	char tail;
 	if (sscanf(s, "%u,%u,%u%c", &h, &q, &r, &tail) != 3 || h > 1000 || q > 1000 || r > 1000 ||
 	    !(h + q + r))
-		return -1;
-	run_opt.mix_hold = h;
-	run_opt.mix_query = q;
-	run_opt.mix_refund = r;
-	return 0;
+		return "H,Q,R: three weights 0-1000, not all 0";
+	o->mix_hold = h;
+	o->mix_query = q;
+	o->mix_refund = r;
+	return NULL;
 }
 
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "onsale-bench: bad %s: %s (see --help)\n", what, arg);
-	return 2;
-}
+static char scenario_help[640];
 
+static const struct opt options[] = {
+	OPT_STR("host", "H", &run_opt.host, "server (127.0.0.1)"),
+	OPT_UINT("port", "P", &run_opt.port, 1, 65535, "port (" OPTS_STR(ONSALE_PORT_DEFAULT) ")"),
+	OPT_STR("config", "FILE", &run_opt.config,
+		"role keys (var/onsaled.conf; admin_key, platform_key,\n"
+		"scanner_key for gate-rush)"),
+	OPT_FN("scenario", "S", &run_opt, scenario_of, scenario_help),
+	OPT_UINT("connections", "N", &run_opt.connections, 1, 256,
+		 "connections, one thread each (4)"),
+	OPT_UINT("depth", "N", &run_opt.depth, 1, ONSALE_WINDOW_MAX,
+		 "requests in flight per connection (32)"),
+	OPT_REAL("duration", "S", &run_opt.duration, 0,
+		 "stop after S seconds (default: done or 30 s)"),
+	OPT_U64("ops", "N", &run_opt.ops, 0, UINT64_MAX, "stop after N operations"),
+	OPT_REAL("warmup", "S", &run_opt.warmup, 0, "seconds not measured at the start (0)"),
+	OPT_REAL("rate", "R", &run_opt.rate, 0,
+		 "open loop: R operations/s in all (flows started on\n"
+		 "schedule, spaced by the operations per flow seen so\n"
+		 "far; latency from the intended start); default:\n"
+		 "closed loop"),
+	OPT_UINT("units", "N", &run_opt.units, 1, EVENT_UNITS_MAX,
+		 "GA units (ga-flash, mixed, gate-rush; 100000)"),
+	OPT_UINT("seats", "N", &run_opt.seats, 1, SEATS_MAX,
+		 "seats (seat-flash, seat-pick, mixed; 20000)"),
+	OPT_UINT("confirm", "PCT", &run_opt.confirm_pct, 0, 100,
+		 "holds confirmed, the rest released (80)"),
+	OPT_FN("mix", "H,Q,R", &run_opt, mix_of,
+	       "mixed: weights of holds, queries, refunds (40,50,10)"),
+	OPT_UINT("double-scan", "PCT", &run_opt.double_scan_pct, 0, 100,
+		 "gate-rush: tickets scanned twice (2)"),
+	OPT_U64("seed", "N", &run_opt.seed, 0, UINT64_MAX,
+		"random seed (also picks the event id)"),
+	OPT_FLAG("json", &run_opt.json, "print one JSON object last"),
+	OPT_FLAG("verify", &run_opt.verify,
+		 "check the outcome through the server; exit 1 if broken"),
+};
+
+static const struct opts_cmd cmd = {
+	.prog = "onsale-bench",
+	.intro = "Flash-crowd load against a running onsaled; creates its own event.\n",
+	.opt = options,
+	.n_opt = sizeof options / sizeof options[0],
+};
+
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
-		{"config", required_argument, NULL, 'c'}, {"scenario", required_argument, NULL, 's'},
-		{"connections", required_argument, NULL, 'n'}, {"depth", required_argument, NULL, 'd'},
-		{"duration", required_argument, NULL, 'D'}, {"ops", required_argument, NULL, 'o'},
-		{"warmup", required_argument, NULL, 'w'}, {"units", required_argument, NULL, 'u'},
-		{"seats", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 'r'},
-		{"rate", required_argument, NULL, 'R'}, {"confirm", required_argument, NULL, 'C'},
-		{"mix", required_argument, NULL, 'm'}, {"double-scan", required_argument, NULL, 'x'},
-		{"json", no_argument, NULL, 'j'}, {"verify", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'}, {0},
-	};
-	int o;
-	long v;
+	snprintf(scenario_help, sizeof scenario_help,
+		 "ga-flash (default): hold 1-4 GA units, confirm 80 %%,\n"
+		 "  release 20 %%, until sold out;\n"
+		 "seat-flash: best-available holds of 1-6 adjacent seats\n"
+		 "  in a random tier of a seated venue, until sold out;\n"
+		 "seat-pick: holds of 1-4 named seats in one row, %u %% of\n"
+		 "  them among the best %u %% still unsold (they collide;\n"
+		 "  a taken seat is a refusal), until sold out;\n"
+		 "mixed: GA and seats; holds, availability queries and\n"
+		 "  refunds of earlier orders by --mix, for --duration\n"
+		 "  (10 s unless --ops);\n"
+		 "gate-rush: sell the event out (not measured), then scan\n"
+		 "  every ticket once as fast as possible, plus second\n"
+		 "  scans the server must refuse",
+		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT);
 	run_opt.seed = (uint64_t)time(NULL);
-	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (o) {
-		case 'H': run_opt.host = optarg; break;
-		case 'p':
-			if ((v = num(optarg, 1, 65535)) < 0)
-				return bad("port", optarg);
-			run_opt.port = (uint16_t)v;
-			break;
-		case 'c': run_opt.config = optarg; break;
-		case 's': run_opt.scenario_name = optarg; break;
-		case 'n':
-			if ((v = num(optarg, 1, 256)) < 0)
-				return bad("connections (1-256)", optarg);
-			run_opt.connections = (unsigned)v;
-			break;
-		case 'd':
-			if ((v = num(optarg, 1, ONSALE_WINDOW_MAX)) < 0)
-				return bad("depth", optarg);
-			run_opt.depth = (unsigned)v;
-			break;
-		case 'D': run_opt.duration = atof(optarg); break;
-		case 'o': run_opt.ops = strtoull(optarg, NULL, 10); break;
-		case 'w': run_opt.warmup = atof(optarg); break;
-		case 'u':
-			if ((v = num(optarg, 1, EVENT_UNITS_MAX)) < 0)
-				return bad("units", optarg);
-			run_opt.units = (unsigned)v;
-			break;
-		case 'S':
-			if ((v = num(optarg, 1, SEATS_MAX)) < 0)
-				return bad("seats", optarg);
-			run_opt.seats = (unsigned)v;
-			break;
-		case 'r': run_opt.seed = strtoull(optarg, NULL, 10); break;
-		case 'R': run_opt.rate = atof(optarg); break;
-		case 'C':
-			if ((v = num(optarg, 0, 100)) < 0)
-				return bad("confirm percentage", optarg);
-			run_opt.confirm_pct = (unsigned)v;
-			break;
-		case 'm':
-			if (parse_mix(optarg))
-				return bad("mix (H,Q,R weights)", optarg);
-			break;
-		case 'x':
-			if ((v = num(optarg, 0, 100)) < 0)
-				return bad("double-scan percentage", optarg);
-			run_opt.double_scan_pct = (unsigned)v;
-			break;
-		case 'j': run_opt.json = 1; break;
-		case 'v': run_opt.verify = 1; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	int sc = scenario_of(run_opt.scenario_name);
-	if (sc < 0)
-		return bad("scenario", run_opt.scenario_name);
-	run_opt.sc = (enum run_scenario)sc;
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
 	if (run_opt.sc == SC_MIXED && (uint64_t)run_opt.units + run_opt.seats > EVENT_UNITS_MAX)
-		return bad("units + seats", "more than an event holds");
-	if (run_opt.duration < 0 || run_opt.warmup < 0 || run_opt.rate < 0)
-		return bad("duration, warmup or rate", "negative");
+		return opts_bad(&cmd, "--units + --seats", "more than an event holds");
 	if (run_opt.duration <= 0 && !run_opt.ops)
 		run_opt.duration = run_opt.sc == SC_MIXED ? 10 : 30;
 	return 0;
@@ -423,7 +357,7 @@ int main(int argc, char **argv)
 	struct onsale *admin;
 	int rc = parse(argc, argv);
 	if (rc)
-		return rc;
+		return rc == OPTS_HELP ? 0 : rc;
 	if (load_keys(key_scanner))
 		return 1;
 	/* Creating a large event pre-faults its tables on every shard (about

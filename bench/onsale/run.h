@@ -45,8 +45,7 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
 
 struct run_opts {
 	const char *host, *config, *scenario_name;
-	uint16_t port;
-	unsigned connections, depth, units, seats;
+	unsigned port, connections, depth, units, seats;
 	double duration, warmup, rate;
 	uint64_t ops, seed;
 	int json, verify;

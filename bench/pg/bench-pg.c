@@ -16,7 +16,6 @@
  * so concurrency comes from connections (default 16, the best measured).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "bench/pg/pg.h"
+#include "bench/common/opts.h"
 #include "bench/common/report.h"
 #include "bench/common/load.h"
 
@@ -42,137 +42,78 @@ static void snap_all(struct hist_snap *s, int op) /* op < 0: every type */
 	load_snap(s, pg_workers, pg_opt.connections, sizeof *pg_workers, offsetof(struct worker, hist), OPS, op);
 }
 
-static void usage(FILE *f)
+static const char *scenario_of(const char *name, void *dst)
 {
-	fprintf(f,
-		"usage: bench-pg [options]\n"
-		"onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
-		"`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
-		"every operation is one stored-function transaction (synchronous_commit as\n"
-		"the server is configured; bench/scripts/peer-pg.sh starts a suitable server).\n"
-		"  --host H            server (127.0.0.1)\n"
-		"  --port P            port (5432)\n"
-		"  --dbname D          database (bench)\n"
-		"  --user U            role (bench)\n"
-		"  --scenario S        ga-flash (default) | seat-flash\n"
-		"  --connections N     connections, one thread each, one transaction in\n"
-		"                      flight each (16, at most %d)\n"
-		"  --depth N           accepted so the same options drive every bench;\n"
-		"                      ignored (noted on stderr): a backend runs one\n"
-		"                      transaction at a time, use --connections\n"
-		"  --duration S        stop after S seconds (default: sold out or 15 s)\n"
-		"  --ops N             stop after N operations\n"
-		"  --units N           ga-flash: GA units (100000)\n"
-		"  --seats N           seat-flash: seats (20000)\n"
-		"  --buckets N         ga-flash: stock counter rows (default: --connections)\n"
-		"  --customer-limit N  units per customer (0: counted, not capped; default)\n"
-		"  --confirm PCT       holds confirmed, the rest released (80)\n"
-		"  --abandon PCT       holds neither confirmed nor released: left to expire\n"
-		"                      and be swept back (0)\n"
-		"  --hold-ttl MS       hold time to live (600000, at most 3600000)\n"
-		"  --seed N            random seed\n"
-		"  --json              print one JSON object last\n"
-		"  --verify            check the outcome with SQL; exit 1 if broken\n"
-		"  --verify-only       no run: check the schema an earlier run left\n"
-		"                      (counts, seats; not its acknowledged orders)\n",
-		CONNECTIONS_MAX);
+	struct opts *o = dst;
+	if (strcmp(name, "ga-flash") && strcmp(name, "seat-flash"))
+		return "ga-flash or seat-flash";
+	o->sc = strcmp(name, "ga-flash") ? SC_SEAT : SC_GA;
+	o->scenario_name = o->sc == SC_GA ? "ga-flash" : "seat-flash";
+	return NULL;
 }
 
+static const struct opt options[] = {
+	OPT_STR("host", "H", &pg_opt.host, "server (127.0.0.1)"),
+	OPT_UINT("port", "P", &pg_opt.port, 1, 65535, "port (5432)"),
+	OPT_STR("dbname", "D", &pg_opt.dbname, "database (bench)"),
+	OPT_STR("user", "U", &pg_opt.user, "role (bench)"),
+	OPT_FN("scenario", "S", &pg_opt, scenario_of, "ga-flash (default) | seat-flash"),
+	OPT_UINT("connections", "N", &pg_opt.connections, 1, CONNECTIONS_MAX,
+		 "connections, one thread each, one transaction in\n"
+		 "flight each (16, at most " OPTS_STR(CONNECTIONS_MAX) ")"),
+	OPT_UINT("depth", "N", &pg_opt.depth, 1, UINT32_MAX,
+		 "accepted so the same options drive every bench;\n"
+		 "ignored (noted on stderr): a backend runs one\n"
+		 "transaction at a time, use --connections"),
+	OPT_REAL("duration", "S", &pg_opt.duration, 1,
+		 "stop after S seconds (default: sold out or " OPTS_STR(DURATION_DEFAULT_S) " s)"),
+	OPT_U64("ops", "N", &pg_opt.ops, 0, UINT64_MAX, "stop after N operations"),
+	OPT_UINT("units", "N", &pg_opt.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
+	OPT_UINT("seats", "N", &pg_opt.seats, 1, UNITS_MAX, "seat-flash: seats (20000)"),
+	OPT_UINT("buckets", "N", &pg_opt.buckets, 0, UNITS_MAX,
+		 "ga-flash: stock counter rows (default: --connections)"),
+	OPT_UINT("customer-limit", "N", &pg_opt.limit, 0, 1000000,
+		 "units per customer (0: counted, not capped; default)"),
+	OPT_UINT("confirm", "PCT", &pg_opt.confirm_pct, 0, 100,
+		 "holds confirmed, the rest released (80)"),
+	OPT_UINT("abandon", "PCT", &pg_opt.abandon_pct, 0, 100,
+		 "holds neither confirmed nor released: left to expire\n"
+		 "and be swept back (0)"),
+	OPT_UINT("hold-ttl", "MS", &pg_opt.hold_ttl_ms, 1, HOLD_TTL_MS_MAX,
+		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most " OPTS_STR(HOLD_TTL_MS_MAX) ")"),
+	OPT_U64("seed", "N", &pg_opt.seed, 0, UINT64_MAX, "random seed"),
+	OPT_FLAG("json", &pg_opt.json, "print one JSON object last"),
+	OPT_FLAG("verify", &pg_opt.verify, "check the outcome with SQL; exit 1 if broken"),
+	OPT_FLAG("verify-only", &pg_opt.verify_only,
+		 "no run: check the schema an earlier run left\n"
+		 "(counts, seats; not its acknowledged orders)"),
+};
+
+static const struct opts_cmd cmd = {
+	.prog = "bench-pg",
+	.intro = "onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
+		 "`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
+		 "every operation is one stored-function transaction (synchronous_commit as\n"
+		 "the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
+		 "server).\n",
+	.opt = options,
+	.n_opt = sizeof options / sizeof options[0],
+};
+
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"host", required_argument, NULL, 'H'},
-		{"port", required_argument, NULL, 'p'},
-		{"dbname", required_argument, NULL, 'b'},
-		{"user", required_argument, NULL, 'U'},
-		{"scenario", required_argument, NULL, 's'},
-		{"connections", required_argument, NULL, 'n'},
-		{"depth", required_argument, NULL, 'd'},
-		{"duration", required_argument, NULL, 'D'},
-		{"ops", required_argument, NULL, 'o'},
-		{"units", required_argument, NULL, 'u'},
-		{"seats", required_argument, NULL, 'S'},
-		{"buckets", required_argument, NULL, 'B'},
-		{"customer-limit", required_argument, NULL, 'L'},
-		{"confirm", required_argument, NULL, 'C'},
-		{"abandon", required_argument, NULL, 'A'},
-		{"hold-ttl", required_argument, NULL, 'T'},
-		{"seed", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"verify", no_argument, NULL, 'v'},
-		{"verify-only", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int o;
-	unsigned long depth = 1;
 	pg_opt.seed = (uint64_t)time(NULL);
-	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long long x = 0;
-		if (optarg && o != 'H' && o != 'b' && o != 'U' && o != 's' && o != 'D') {
-			errno = 0;
-			x = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-') {
-				fprintf(stderr, "bench-pg: not a number: %s\n", optarg);
-				return 2;
-			}
-		}
-		switch (o) {
-		case 'H': pg_opt.host = optarg; break;
-		case 'p': pg_opt.port = x <= 65535 ? (unsigned)x : 0; break;
-		case 'b': pg_opt.dbname = optarg; break;
-		case 'U': pg_opt.user = optarg; break;
-		case 's': pg_opt.scenario_name = optarg; break;
-		case 'n': pg_opt.connections = x <= CONNECTIONS_MAX ? (unsigned)x : 0; break;
-		case 'd': depth = (unsigned long)x; break;
-		case 'D':
-			pg_opt.duration = strtod(optarg, &end);
-			if (end == optarg || *end || pg_opt.duration <= 0) {
-				fprintf(stderr, "bench-pg: bad --duration %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'o': pg_opt.ops = x; break;
-		case 'u': pg_opt.units = x <= UNITS_MAX ? (unsigned)x : 0; break;
-		case 'S': pg_opt.seats = x <= UNITS_MAX ? (unsigned)x : 0; break;
-		case 'B': pg_opt.buckets = x <= UNITS_MAX ? (unsigned)x : 0; break;
-		case 'L': pg_opt.limit = x <= 1000000 ? (unsigned)x : 0; break;
-		case 'C': pg_opt.confirm_pct = x <= 100 ? (unsigned)x : 101; break;
-		case 'A': pg_opt.abandon_pct = x <= 100 ? (unsigned)x : 101; break;
-		case 'T': pg_opt.hold_ttl_ms = x <= HOLD_TTL_MS_MAX ? (unsigned)x : 0; break;
-		case 'r': pg_opt.seed = x; break;
-		case 'j': pg_opt.json = 1; break;
-		case 'v': pg_opt.verify = 1; break;
-		case 'V': pg_opt.verify = pg_opt.verify_only = 1; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc || !pg_opt.port || !pg_opt.connections || !pg_opt.units ||
-	    !pg_opt.seats || pg_opt.confirm_pct > 100 || pg_opt.abandon_pct > 100 ||
-	    !pg_opt.hold_ttl_ms) {
-		fprintf(stderr, "bench-pg: bad arguments (a number out of range?); see --help\n");
-		return 2;
-	}
-	if (!depth) {
-		fprintf(stderr, "bench-pg: --depth 0\n");
-		return 2;
-	}
-	if (depth != 1)
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	if (pg_opt.depth != 1)
 		fprintf(stderr,
-			"bench-pg: --depth %lu ignored: each connection has one transaction in"
+			"bench-pg: --depth %u ignored: each connection has one transaction in"
 			" flight (JSON says depth 1); use --connections for concurrency\n",
-			depth);
-	if (!strcmp(pg_opt.scenario_name, "ga-flash")) {
-		pg_opt.sc = SC_GA;
-	} else if (!strcmp(pg_opt.scenario_name, "seat-flash")) {
-		pg_opt.sc = SC_SEAT;
-	} else {
-		fprintf(stderr, "bench-pg: scenario %s: only ga-flash and seat-flash\n",
-			pg_opt.scenario_name);
-		return 2;
-	}
+			pg_opt.depth);
+	if (pg_opt.verify_only)
+		pg_opt.verify = 1;
 	if (!pg_opt.buckets)
 		pg_opt.buckets = pg_opt.connections;
 	if (pg_opt.buckets > pg_opt.units)
@@ -227,7 +168,7 @@ int main(int argc, char **argv)
 {
 	int rc = parse(argc, argv);
 	if (rc)
-		return rc;
+		return rc == OPTS_HELP ? 0 : rc;
 	PGconn *admin = pg_connect();
 	if (!admin)
 		return 1;

@@ -42,6 +42,7 @@ enum pg_scenario { SC_GA, SC_SEAT };
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;
 	unsigned port, connections, units, seats, buckets, limit;
+	unsigned depth; /* asked for; ignored (one transaction in flight) */
 	unsigned confirm_pct, abandon_pct, hold_ttl_ms;
 	double duration;
 	uint64_t ops, seed;

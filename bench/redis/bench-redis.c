@@ -19,7 +19,6 @@
  * (bench/redis/redis_verify.c). Progress, table and JSON: bench/common/report.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -33,6 +32,7 @@
 #include "bench/redis/redis.h"
 #include "bench/redis/redis_lua.h"
 #include "bench/common/hist.h"
+#include "bench/common/opts.h"
 #include "bench/common/report.h"
 #include "bench/common/load.h"
 
@@ -536,131 +536,69 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 
 /* ---- options ---- */
 
-static void usage(FILE *f)
+static const char *scenario_of(const char *name, void *dst)
 {
-	fprintf(f,
-		"usage: bench-redis [options]\n"
-		"onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
-		"compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
-		"event under its own keys each run. Durability is the server's setting;\n"
-		"bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync always.\n"
-		"  --host H            server (127.0.0.1)\n"
-		"  --port P            port (6379)\n"
-		"  --scenario S        ga-flash (default): hold 1-4 GA units, confirm or\n"
-		"                        release, until sold out;\n"
-		"                      seat-flash: best-available holds of 1-6 adjacent\n"
-		"                        seats in a random tier, until sold out\n"
-		"  --connections N     connections, one thread each (4, at most %d)\n"
-		"  --depth N           commands in flight per connection, pipelined (32)\n"
-		"  --duration S        stop after S seconds (default: sold out or 30 s)\n"
-		"  --ops N             stop after N operations\n"
-		"  --units N           ga-flash: GA units (100000)\n"
-		"  --seats N           seat-flash: seats, rows of %d (20000)\n"
-		"  --confirm PCT       holds confirmed, the rest released (80)\n"
-		"  --abandon PCT       holds neither confirmed nor released: left to expire\n"
-		"                      and be reclaimed (0)\n"
-		"  --hold-ttl MS       hold time to live (%d)\n"
-		"  --customer-limit N  units per customer (0: counted, not capped; default)\n"
-		"  --seed N            random seed\n"
-		"  --json              print one JSON object last\n"
-		"  --verify            check the outcome through Redis; exit 1 if broken\n"
-		"  --verify-only N     no load: check event N as a run left it (without the\n"
-		"                      acknowledged confirms, which only the run knew)\n",
-		CONNECTIONS_MAX, REDIS_ROW_SEATS, HOLD_TTL_MS);
+	struct opts *o = dst;
+	if (strcmp(name, "ga-flash") && strcmp(name, "seat-flash"))
+		return "ga-flash or seat-flash";
+	o->sc = strcmp(name, "ga-flash") ? SC_SEAT : SC_GA;
+	o->scenario_name = o->sc == SC_GA ? "ga-flash" : "seat-flash";
+	return NULL;
 }
 
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "bench-redis: bad %s: %s (see --help)\n", what, arg);
-	return 2;
-}
+static const struct opt options[] = {
+	OPT_STR("host", "H", &O.host, "server (127.0.0.1)"),
+	OPT_UINT("port", "P", &O.port, 1, 65535, "port (6379)"),
+	OPT_FN("scenario", "S", &O, scenario_of,
+	       "ga-flash (default): hold 1-4 GA units, confirm or\n"
+	       "  release, until sold out;\n"
+	       "seat-flash: best-available holds of 1-6 adjacent\n"
+	       "  seats in a random tier, until sold out"),
+	OPT_UINT("connections", "N", &O.connections, 1, CONNECTIONS_MAX,
+		 "connections, one thread each (4, at most " OPTS_STR(CONNECTIONS_MAX) ")"),
+	OPT_UINT("depth", "N", &O.depth, 1, DEPTH_MAX,
+		 "commands in flight per connection, pipelined (32)"),
+	OPT_REAL("duration", "S", &O.duration, 1,
+		 "stop after S seconds (default: sold out or 30 s)"),
+	OPT_U64("ops", "N", &O.ops, 1, UINT64_MAX, "stop after N operations"),
+	OPT_UINT("units", "N", &O.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
+	OPT_UINT("seats", "N", &O.seats, 1, SEATS_MAX,
+		 "seat-flash: seats, rows of " OPTS_STR(REDIS_ROW_SEATS) " (20000)"),
+	OPT_UINT("confirm", "PCT", &O.confirm_pct, 0, 100,
+		 "holds confirmed, the rest released (80)"),
+	OPT_UINT("abandon", "PCT", &O.abandon_pct, 0, 100,
+		 "holds neither confirmed nor released: left to expire\n"
+		 "and be reclaimed (0)"),
+	OPT_UINT("hold-ttl", "MS", &O.ttl_ms, 1, 86400000,
+		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ")"),
+	OPT_UINT("customer-limit", "N", &O.limit, 0, 1000000,
+		 "units per customer (0: counted, not capped; default)"),
+	OPT_U64("seed", "N", &O.seed, 0, UINT64_MAX, "random seed"),
+	OPT_FLAG("json", &O.json, "print one JSON object last"),
+	OPT_FLAG("verify", &O.verify, "check the outcome through Redis; exit 1 if broken"),
+	OPT_UINT("verify-only", "N", &O.verify_only, 1, UINT32_MAX,
+		 "no load: check event N as a run left it (without the\n"
+		 "acknowledged confirms, which only the run knew)"),
+};
 
-/* A whole number in [lo, hi] into *v, else -1. */
-static int num(const char *s, unsigned long long lo, unsigned long long hi,
-	       unsigned long long *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || x < lo || x > hi)
-		return -1;
-	*v = x;
-	return 0;
-}
+static const struct opts_cmd cmd = {
+	.prog = "bench-redis",
+	.intro = "onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
+		 "compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
+		 "event under its own keys each run. Durability is the server's setting;\n"
+		 "bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync\n"
+		 "always.\n",
+	.opt = options,
+	.n_opt = sizeof options / sizeof options[0],
+};
 
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
-		{"scenario", required_argument, NULL, 's'},
-		{"connections", required_argument, NULL, 'n'}, {"depth", required_argument, NULL, 'd'},
-		{"duration", required_argument, NULL, 'D'}, {"ops", required_argument, NULL, 'o'},
-		{"units", required_argument, NULL, 'u'}, {"seats", required_argument, NULL, 'S'},
-		{"confirm", required_argument, NULL, 'C'}, {"abandon", required_argument, NULL, 'A'},
-		{"hold-ttl", required_argument, NULL, 'T'},
-		{"customer-limit", required_argument, NULL, 'L'},
-		{"seed", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-		{"verify", no_argument, NULL, 'v'}, {"verify-only", required_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'}, {0},
-	};
-	/* numeric options: name, range, where */
-	static const struct {
-		int o;
-		const char *what;
-		unsigned long long lo, hi;
-	} nums[] = {
-		{'p', "port", 1, 65535},        {'n', "connections", 1, CONNECTIONS_MAX},
-		{'d', "depth", 1, DEPTH_MAX},   {'o', "ops", 1, UINT64_MAX},
-		{'u', "units", 1, UNITS_MAX},   {'S', "seats", 1, SEATS_MAX},
-		{'C', "confirm", 0, 100},       {'A', "abandon", 0, 100},
-		{'T', "hold-ttl", 1, 86400000}, {'L', "customer-limit", 0, 1000000},
-		{'r', "seed", 0, UINT64_MAX},   {'V', "verify-only event", 1, UINT32_MAX},
-	};
-	int o;
 	O.seed = (uint64_t)time(NULL);
-	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		unsigned long long x = 0;
-		for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
-			if (nums[k].o == o && num(optarg, nums[k].lo, nums[k].hi, &x))
-				return bad(nums[k].what, optarg);
-		switch (o) {
-		case 'H': O.host = optarg; break;
-		case 'p': O.port = (unsigned)x; break;
-		case 's': O.scenario_name = optarg; break;
-		case 'n': O.connections = (unsigned)x; break;
-		case 'd': O.depth = (unsigned)x; break;
-		case 'D': {
-			char *end;
-			O.duration = strtod(optarg, &end);
-			if (end == optarg || *end || O.duration <= 0)
-				return bad("duration", optarg);
-			break;
-		}
-		case 'o': O.ops = x; break;
-		case 'u': O.units = (unsigned)x; break;
-		case 'S': O.seats = (unsigned)x; break;
-		case 'C': O.confirm_pct = (unsigned)x; break;
-		case 'A': O.abandon_pct = (unsigned)x; break;
-		case 'T': O.ttl_ms = (unsigned)x; break;
-		case 'L': O.limit = (unsigned)x; break;
-		case 'r': O.seed = x; break;
-		case 'j': O.json = 1; break;
-		case 'v': O.verify = 1; break;
-		case 'V': O.verify_only = (uint32_t)x; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(O.scenario_name, "ga-flash"))
-		O.sc = SC_GA;
-	else if (!strcmp(O.scenario_name, "seat-flash"))
-		O.sc = SC_SEAT;
-	else
-		return bad("scenario (ga-flash or seat-flash)", O.scenario_name);
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
 	if (O.duration <= 0 && !O.ops)
 		O.duration = 30;
 	return 0;
@@ -750,7 +688,7 @@ int main(int argc, char **argv)
 {
 	int rc = parse(argc, argv);
 	if (rc)
-		return rc;
+		return rc == OPTS_HELP ? 0 : rc;
 	redisContext *admin = connect_redis();
 	if (!admin)
 		return 1;
