@@ -1,5 +1,5 @@
 /*
- * hist.c — the latency histogram of onsale-bench (issue 5).
+ * hist.c — the latency histogram of onsale-bench.
  *
  * HDR-style log-linear buckets over nanoseconds with fixed memory: values
  * below 2048 ns count exactly; above, every power of two is cut into 1024

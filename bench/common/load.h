@@ -1,5 +1,5 @@
 /*
- * load.h — small helpers every load generator of issue 5 needs
+ * load.h — small helpers every load generator needs
  * (onsale-bench, bench-redis, bench-pg): a monotonic clock, a seeded
  * random stream, a single-writer counter add, and sums of a counter or a
  * set of histograms over an array of worker structs (each program has its

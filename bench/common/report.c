@@ -1,6 +1,6 @@
 /*
  * report.c — progress line, summary table, JSON object and per-second
- * timeline shared by the bench programs (issue 5), see bench/common/report.h.
+ * timeline shared by the bench programs, see bench/common/report.h.
  * Everything here runs outside the measured loops (once a second or at the
  * end), so it favours plain code over speed.
  */

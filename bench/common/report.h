@@ -1,5 +1,5 @@
 /*
- * report.h — shared reporting of the bench programs (issue 5):
+ * report.h — shared reporting of the bench programs:
  * onsale-bench, bench-redis and bench-pg all print the same progress line,
  * summary table and JSON object, so their runs compare side by side.
  *

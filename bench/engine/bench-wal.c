@@ -356,6 +356,103 @@ out_remove:
 	return rc;
 }
 
+/* What the writer run measured. */
+struct wal_figures {
+	double secs, replay_s;
+	struct wal_stats ws;
+	uint64_t durable, replayed;
+};
+
+/* Writes records for the configured time, then reads the log back; the
+ * files are removed after. 0, or 1 after saying what failed. */
+static int measure_wal(const struct config *c, struct bench *b, struct wal_figures *f)
+{
+	struct storage st;
+	int rc = storage_uring_open(&st, c->dir, c->flags);
+	if (rc) {
+		fprintf(stderr, "bench-wal: %s: %s\n", c->dir, strerror(-rc));
+		return 1;
+	}
+	struct cleanup cl = {&st};
+	storage_list(&st, remove_file, &cl); /* leftovers of an interrupted run */
+	struct wal *w;
+	struct wal_options o = {.shard = 0, .segment_bytes = c->segment_bytes,
+				.batch_bytes_max = c->batch_bytes, .on_durable = on_durable, .user = b};
+	rc = wal_open(&w, &st, &o, NULL);
+	if (rc) {
+		fprintf(stderr, "bench-wal: wal_open: %s\n", strerror(-rc));
+		return 1;
+	}
+	f->secs = run_writer(w, b, c);
+	f->ws = *wal_stats(w);
+	int err = wal_error(w);
+	f->durable = wal_durable_lsn(w);
+	wal_close(w);
+
+	uint64_t sum = 0, r0 = now_ns();
+	struct wal_scan scan;
+	rc = wal_read(&st, 0, 0, count_record, &sum, &scan);
+	f->replay_s = (double)(now_ns() - r0) / 1e9;
+	f->replayed = scan.records;
+
+	storage_list(&st, remove_file, &cl);
+	storage_destroy(&st);
+	rmdir(c->dir);
+	if (err || rc || scan.records != f->durable) {
+		fprintf(stderr, "bench-wal: failed: wal %d, read %d, replayed %llu of %llu\n", err, rc,
+			(unsigned long long)scan.records, (unsigned long long)f->durable);
+		return 1;
+	}
+	return 0;
+}
+
+/* The table on stdout, then the same figures as one JSON line. */
+static void print_figures(const struct config *c, struct bench *b, const struct wal_figures *f,
+			  const struct recovery_figures *rf)
+{
+	qsort(b->batch_records, b->batches, sizeof *b->batch_records, cmp_u32);
+	double rps = (double)f->durable / f->secs, fps = (double)f->ws.fsyncs / f->secs;
+	uint32_t per_fsync_p50 = b->batches ? b->batch_records[b->batches / 2] : 0;
+	double p50 = lat_percentile_us(b, 0.50), p99 = lat_percentile_us(b, 0.99);
+	double replay_rps = (double)f->replayed / f->replay_s;
+	double mb_s = (double)f->ws.bytes_written / f->secs / 1e6;
+
+	printf("WAL benchmark: %u-byte records, %s writes, fdatasync before completion\n",
+	       c->record_bytes, c->flags & STORAGE_URING_DIRECT ? "O_DIRECT" : "buffered");
+	printf("  %-28s %14.0f\n", "durable records/s", rps);
+	printf("  %-28s %14.0f\n", "fsyncs/s", fps);
+	printf("  %-28s %14u\n", "records per fsync (p50)", per_fsync_p50);
+	printf("  %-28s %14.0f\n", "commit latency p50 (us)", p50);
+	printf("  %-28s %14.0f\n", "commit latency p99 (us)", p99);
+	printf("  %-28s %14.0f\n", "commit latency max (us)", (double)b->lat_max_ns / 1e3);
+	printf("  %-28s %14.1f\n", "write MB/s (incl. rewrites)", mb_s);
+	printf("  %-28s %14.0f\n", "replay records/s", replay_rps);
+	printf("  %-28s %14llu\n", "records", (unsigned long long)f->durable);
+	printf("  %-28s %14llu\n", "segments", (unsigned long long)f->ws.segments_created);
+	printf("  %-28s %14llu\n", "waits for a zeroed segment",
+	       (unsigned long long)f->ws.spare_waits);
+	printf("Recovery: %u GA sales (hold + confirm) of a %u-unit event\n", c->recovery_sales,
+	       SALE_UNITS);
+	printf("  %-28s %14llu\n", "records", (unsigned long long)rf->records);
+	printf("  %-28s %14.0f\n", "recovery records/s", rf->records_per_s);
+	printf("  %-28s %14.1f\n", "shard_store_open (ms)", rf->open_ms);
+	printf("  %-28s %14.1f\n", "state size (MB)", (double)rf->snapshot_bytes / 1e6);
+	printf("  %-28s %14.1f\n", "snapshot serialize (ms)", rf->serialize_ms);
+	printf("  %-28s %14.1f\n", "snapshot write (ms)", rf->write_ms);
+	printf("  %-28s %14.1f\n", "snapshot load (ms)", rf->load_ms);
+	printf("{\"bench\":\"wal\",\"record_bytes\":%u,\"direct\":%s,\"seconds\":%.2f,"
+	       "\"durable_records_per_s\":%.0f,\"fsyncs_per_s\":%.0f,\"records_per_fsync_p50\":%u,"
+	       "\"commit_latency_p50_us\":%.0f,\"commit_latency_p99_us\":%.0f,"
+	       "\"write_mb_per_s\":%.1f,\"replay_records_per_s\":%.0f,\"records\":%llu,"
+	       "\"recovery_records_per_s\":%.0f,\"recovery_open_ms\":%.1f,"
+	       "\"snapshot_bytes\":%llu,\"snapshot_serialize_ms\":%.1f,"
+	       "\"snapshot_write_ms\":%.1f,\"snapshot_load_ms\":%.1f}\n",
+	       c->record_bytes, c->flags & STORAGE_URING_DIRECT ? "true" : "false", f->secs, rps,
+	       fps, per_fsync_p50, p50, p99, mb_s, replay_rps, (unsigned long long)f->durable,
+	       rf->records_per_s, rf->open_ms, (unsigned long long)rf->snapshot_bytes,
+	       rf->serialize_ms, rf->write_ms, rf->load_ms);
+}
+
 int main(int argc, char **argv)
 {
 	struct config c;
@@ -366,89 +463,18 @@ int main(int argc, char **argv)
 	b.batch_records = calloc(BATCHES_MAX, sizeof *b.batch_records);
 	if (!b.stamp_ns || !b.batch_records)
 		return 1;
-	struct storage st;
-	int rc = storage_uring_open(&st, c.dir, c.flags);
-	if (rc) {
-		fprintf(stderr, "bench-wal: %s: %s\n", c.dir, strerror(-rc));
+	struct wal_figures wf;
+	if (measure_wal(&c, &b, &wf))
 		return 1;
-	}
-	struct cleanup cl = {&st};
-	storage_list(&st, remove_file, &cl); /* leftovers of an interrupted run */
-	struct wal *w;
-	struct wal_options o = {.shard = 0, .segment_bytes = c.segment_bytes,
-				.batch_bytes_max = c.batch_bytes, .on_durable = on_durable, .user = &b};
-	rc = wal_open(&w, &st, &o, NULL);
-	if (rc) {
-		fprintf(stderr, "bench-wal: wal_open: %s\n", strerror(-rc));
-		return 1;
-	}
-	double secs = run_writer(w, &b, &c);
-	struct wal_stats ws = *wal_stats(w);
-	int err = wal_error(w);
-	uint64_t durable = wal_durable_lsn(w);
-	wal_close(w);
-
-	uint64_t sum = 0, r0 = now_ns();
-	struct wal_scan scan;
-	rc = wal_read(&st, 0, 0, count_record, &sum, &scan);
-	double replay_s = (double)(now_ns() - r0) / 1e9;
-
-	storage_list(&st, remove_file, &cl);
-	storage_destroy(&st);
-	rmdir(c.dir);
-	if (err || rc || scan.records != durable) {
-		fprintf(stderr, "bench-wal: failed: wal %d, read %d, replayed %llu of %llu\n", err, rc,
-			(unsigned long long)scan.records, (unsigned long long)durable);
-		return 1;
-	}
 	struct recovery_figures rf = {0};
 	if (c.recovery_sales) {
-		rc = measure_recovery(&c, &rf);
+		int rc = measure_recovery(&c, &rf);
 		if (rc) {
 			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n", strerror(-rc));
 			return 1;
 		}
 	}
-	qsort(b.batch_records, b.batches, sizeof *b.batch_records, cmp_u32);
-	double rps = (double)durable / secs, fps = (double)ws.fsyncs / secs;
-	uint32_t per_fsync_p50 = b.batches ? b.batch_records[b.batches / 2] : 0;
-	double p50 = lat_percentile_us(&b, 0.50), p99 = lat_percentile_us(&b, 0.99);
-	double replay_rps = (double)scan.records / replay_s;
-	double mb_s = (double)ws.bytes_written / secs / 1e6;
-
-	printf("WAL benchmark: %u-byte records, %s writes, fdatasync before completion\n",
-	       c.record_bytes, c.flags & STORAGE_URING_DIRECT ? "O_DIRECT" : "buffered");
-	printf("  %-28s %14.0f\n", "durable records/s", rps);
-	printf("  %-28s %14.0f\n", "fsyncs/s", fps);
-	printf("  %-28s %14u\n", "records per fsync (p50)", per_fsync_p50);
-	printf("  %-28s %14.0f\n", "commit latency p50 (us)", p50);
-	printf("  %-28s %14.0f\n", "commit latency p99 (us)", p99);
-	printf("  %-28s %14.0f\n", "commit latency max (us)", (double)b.lat_max_ns / 1e3);
-	printf("  %-28s %14.1f\n", "write MB/s (incl. rewrites)", mb_s);
-	printf("  %-28s %14.0f\n", "replay records/s", replay_rps);
-	printf("  %-28s %14llu\n", "records", (unsigned long long)durable);
-	printf("  %-28s %14llu\n", "segments", (unsigned long long)ws.segments_created);
-	printf("  %-28s %14llu\n", "waits for a zeroed segment", (unsigned long long)ws.spare_waits);
-	printf("Recovery: %u GA sales (hold + confirm) of a %u-unit event\n", c.recovery_sales,
-	       SALE_UNITS);
-	printf("  %-28s %14llu\n", "records", (unsigned long long)rf.records);
-	printf("  %-28s %14.0f\n", "recovery records/s", rf.records_per_s);
-	printf("  %-28s %14.1f\n", "shard_store_open (ms)", rf.open_ms);
-	printf("  %-28s %14.1f\n", "state size (MB)", (double)rf.snapshot_bytes / 1e6);
-	printf("  %-28s %14.1f\n", "snapshot serialize (ms)", rf.serialize_ms);
-	printf("  %-28s %14.1f\n", "snapshot write (ms)", rf.write_ms);
-	printf("  %-28s %14.1f\n", "snapshot load (ms)", rf.load_ms);
-	printf("{\"bench\":\"wal\",\"record_bytes\":%u,\"direct\":%s,\"seconds\":%.2f,"
-	       "\"durable_records_per_s\":%.0f,\"fsyncs_per_s\":%.0f,\"records_per_fsync_p50\":%u,"
-	       "\"commit_latency_p50_us\":%.0f,\"commit_latency_p99_us\":%.0f,"
-	       "\"write_mb_per_s\":%.1f,\"replay_records_per_s\":%.0f,\"records\":%llu,"
-	       "\"recovery_records_per_s\":%.0f,\"recovery_open_ms\":%.1f,"
-	       "\"snapshot_bytes\":%llu,\"snapshot_serialize_ms\":%.1f,"
-	       "\"snapshot_write_ms\":%.1f,\"snapshot_load_ms\":%.1f}\n",
-	       c.record_bytes, c.flags & STORAGE_URING_DIRECT ? "true" : "false", secs, rps, fps,
-	       per_fsync_p50, p50, p99, mb_s, replay_rps, (unsigned long long)durable,
-	       rf.records_per_s, rf.open_ms, (unsigned long long)rf.snapshot_bytes,
-	       rf.serialize_ms, rf.write_ms, rf.load_ms);
+	print_figures(&c, &b, &wf, &rf);
 	free(b.stamp_ns);
 	free(b.batch_records);
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * flow.c — one onsale-bench worker thread (issue 5): a platform or
+ * flow.c — one onsale-bench worker thread: a platform or
  * scanner connection with --depth slots, each a client with one request in
  * flight. What a slot starts depends on the scenario:
  *

@@ -1,6 +1,6 @@
 /*
  * onsale-bench.c — flash-crowd load generator against a running onsaled
- * (issue 5): scenarios ga-flash, seat-flash, seat-pick, mixed, gate-rush.
+ *: scenarios ga-flash, seat-flash, seat-pick, mixed, gate-rush.
  *
  * Creates its own event through the admin role (bench/onsale/venue.c), then
  * drives it over --connections platform (gate-rush: scanner) connections,

@@ -1,5 +1,5 @@
 /*
- * run.h — onsale-bench's shared state (issue 5): the options, the
+ * run.h — onsale-bench's shared state: the options, the
  * event under load, the worker threads with their pipelined slots, and the
  * parts that use them:
  *

@@ -1,5 +1,5 @@
 /*
- * venue.c — onsale-bench's event under load (issue 5): a GA tier
+ * venue.c — onsale-bench's event under load: a GA tier
  * (ga-flash, gate-rush), a seated venue of VENUE_SEAT_TIERS tiers by distance
  * from the stage (seat-flash, seat-pick), or both (mixed). Keeps the seat
  * map the load needs: each seat's global id, tier and row, and the seats

@@ -1,5 +1,5 @@
 /*
- * verify.c — onsale-bench --verify (issue 5): after the run, through
+ * verify.c — onsale-bench --verify: after the run, through
  * the admin connection, check that the event's counters add up per tier
  * (free + held + sold + killed = capacity, nothing oversold), that the
  * units sold are exactly the acknowledged confirms less the acknowledged

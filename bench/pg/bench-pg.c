@@ -1,5 +1,5 @@
 /*
- * bench-pg.c — the PostgreSQL peer of onsale-bench (issue 5, `make
+ * bench-pg.c — the PostgreSQL peer of onsale-bench (`make
  * compare`): the same flash-crowd scenarios, ga-flash and seat-flash,
  * against a PostgreSQL server built the way a team would build ticket
  * on-sales on it (schema and stored functions: bench/pg/pg_schema.c).
@@ -164,6 +164,55 @@ static double run(PGconn *admin, struct report_timeline *tl)
 	return secs > 0 ? secs : 1e-9;
 }
 
+/* Connects the workers and starts their threads: 0 or -1. */
+static int start_workers(void)
+{
+	pg_workers = calloc(pg_opt.connections, sizeof *pg_workers);
+	if (!pg_workers) {
+		fprintf(stderr, "bench-pg: out of memory\n");
+		return -1;
+	}
+	for (unsigned k = 0; k < pg_opt.connections; k++) {
+		pg_workers[k].id = k;
+		pg_workers[k].rng = pg_opt.seed * 0x100000001b3ull + k + 1;
+		if (!(pg_workers[k].pg = pg_connect()) || pg_prepare(pg_workers[k].pg))
+			return -1;
+	}
+	for (unsigned k = 0; k < pg_opt.connections; k++)
+		pthread_create(&pg_workers[k].th, NULL, pg_worker_main, &pg_workers[k]);
+	return 0;
+}
+
+/* The summary table, and with --json the JSON object last. */
+static void report(double secs, const struct report_timeline *tl, const char *vres)
+{
+	static struct hist_snap per_op[OPS];
+	char extra[96];
+	for (int o = 0; o < OPS; o++)
+		snap_all(&per_op[o], o);
+	snprintf(extra, sizeof extra, "\"buckets\":%u,\"customer_limit\":%u",
+		 pg_opt.sc == SC_GA ? pg_opt.buckets : 0, pg_opt.limit);
+	struct report_run r = {.system = "postgresql",
+			       .scenario = pg_opt.scenario_name,
+			       .units = pg_capacity,
+			       .connections = pg_opt.connections,
+			       .depth = 1,
+			       .seconds = secs,
+			       .units_sold = sum_field(offsetof(struct worker, units_sold)),
+			       .refused = sum_field(offsetof(struct worker, refused)),
+			       .errors = sum_field(offsetof(struct worker, errors)),
+			       .verify = vres,
+			       .n_ops = OPS,
+			       .op_names = op_names,
+			       .per_op = per_op,
+			       .ticks = tl->ticks,
+			       .n_ticks = tl->n,
+			       .extra_json = extra};
+	report_table(stdout, &r);
+	if (pg_opt.json)
+		report_json(stdout, &r);
+}
+
 int main(int argc, char **argv)
 {
 	int rc = parse(argc, argv);
@@ -182,54 +231,24 @@ int main(int argc, char **argv)
 	fprintf(stderr, "bench-pg: %s, %llu units, %u connections (one transaction each)%s\n",
 		pg_opt.scenario_name, (unsigned long long)pg_capacity, pg_opt.connections,
 		pg_opt.sc == SC_GA ? "" : ", best available in seat rows");
-	pg_workers = calloc(pg_opt.connections, sizeof *pg_workers);
 	struct report_timeline tl;
-	if (!pg_workers || report_timeline_init(&tl)) {
+	if (report_timeline_init(&tl)) {
 		fprintf(stderr, "bench-pg: out of memory\n");
 		return 1;
 	}
-	for (unsigned k = 0; k < pg_opt.connections; k++) {
-		pg_workers[k].id = k;
-		pg_workers[k].rng = pg_opt.seed * 0x100000001b3ull + k + 1;
-		if (!(pg_workers[k].pg = pg_connect()) || pg_prepare(pg_workers[k].pg))
-			return 1;
-	}
-	for (unsigned k = 0; k < pg_opt.connections; k++)
-		pthread_create(&pg_workers[k].th, NULL, pg_worker_main, &pg_workers[k]);
+	if (start_workers())
+		return 1;
 	double secs = run(admin, &tl);
 	int failed = 0;
 	for (unsigned k = 0; k < pg_opt.connections; k++)
 		failed |= pg_workers[k].failed;
-	char vbuf[256], extra[96];
+	char vbuf[256];
 	const char *vres = "skipped";
 	if (pg_opt.verify) {
 		const char *bad = pg_verify(admin, vbuf, sizeof vbuf);
 		vres = bad ? bad : "ok";
 	}
-	static struct hist_snap per_op[OPS];
-	for (int o = 0; o < OPS; o++)
-		snap_all(&per_op[o], o);
-	snprintf(extra, sizeof extra, "\"buckets\":%u,\"customer_limit\":%u",
-		 pg_opt.sc == SC_GA ? pg_opt.buckets : 0, pg_opt.limit);
-	struct report_run r = {.system = "postgresql",
-			   .scenario = pg_opt.scenario_name,
-			   .units = pg_capacity,
-			   .connections = pg_opt.connections,
-			   .depth = 1,
-			   .seconds = secs,
-			   .units_sold = sum_field(offsetof(struct worker, units_sold)),
-			   .refused = sum_field(offsetof(struct worker, refused)),
-			   .errors = sum_field(offsetof(struct worker, errors)),
-			   .verify = vres,
-			   .n_ops = OPS,
-			   .op_names = op_names,
-			   .per_op = per_op,
-			   .ticks = tl.ticks,
-			   .n_ticks = tl.n,
-			   .extra_json = extra};
-	report_table(stdout, &r);
-	if (pg_opt.json)
-		report_json(stdout, &r);
+	report(secs, &tl, vres);
 	report_timeline_free(&tl);
 	for (unsigned k = 0; k < pg_opt.connections; k++) {
 		PQfinish(pg_workers[k].pg);

@@ -1,6 +1,6 @@
 /*
- * bp.h — bench-pg's shared state (the PostgreSQL peer of onsale-bench,
- * issue 5): options, the worker threads, and the parts that use them:
+ * pg.h — bench-pg's shared state (the PostgreSQL peer of onsale-bench):
+ * options, the worker threads, and the parts that use them:
  *
  *   bench/pg/bench-pg.c   options, the run (progress, expiry sweep), report
  *   bench/pg/pg_conn.c      libpq: connections, calls, schema set-up

@@ -1,5 +1,5 @@
 /*
- * pg_conn.c — bench-pg's libpq calls (issue 5): connections with the peer's
+ * pg_conn.c — bench-pg's libpq calls: connections with the peer's
  * search_path, one-integer calls of prepared statements or SQL, the
  * prepared operations with a session warm-up, and the schema set-up of a
  * run (bench/pg/pg_schema.c, then the event's stock or seats).

@@ -1,5 +1,5 @@
 /*
- * pg_flow.c — one bench-pg worker thread (issue 5): a connection with one
+ * pg_flow.c — one bench-pg worker thread: a connection with one
  * transaction in flight. Each buyer picks a random tier that is not sold
  * out, holds 1-4 GA units or 1-6 adjacent best-available seats (1 after a
  * refusal of more), then confirms (80 %) or releases the hold; each call is

@@ -1,6 +1,6 @@
 /*
  * pg_schema.c — the PostgreSQL peer's schema and stored functions
- * (bench/pg/bench-pg.c, issue 5): what a team building ticket on-sales on
+ * (bench/pg/bench-pg.c): what a team building ticket on-sales on
  * PostgreSQL would write. Every operation is one stored function called
  * through a prepared statement: one round trip, one transaction, committed
  * with synchronous_commit on. Schema "onsale_peer" is dropped and created

@@ -1,5 +1,5 @@
 /*
- * pg_verify.c — bench-pg's --verify (issue 5): after the run, with SQL on
+ * pg_verify.c — bench-pg's --verify: after the run, with SQL on
  * the admin connection: capacity as loaded, nothing oversold, free + held +
  * sold = capacity, tickets = units sold, customer counts = held + sold; for
  * seats no seat in two tickets, every ticket's seat sold, seat states
@@ -73,83 +73,98 @@ static const char *verify_orders(PGconn *c, char *buf, size_t bufsz, size_t *n_o
 	return NULL;
 }
 
-const char *pg_verify(PGconn *c, char *buf, size_t bufsz)
+/* Units by state, as the tables hold them. */
+struct counts {
+	long long cap, free_units, held, sold, tickets, cust;
+};
+
+/* The counts add up: capacity as loaded, nothing oversold, free + held +
+ * sold = capacity, tickets = units sold, customer counts = held + sold, no
+ * acknowledged unit missing. NULL, or what broke (in buf). */
+static const char *verify_counts(PGconn *c, struct counts *n, char *buf, size_t bufsz)
 {
-	long long cap, free_units, held, sold, tickets, cust, v;
-	int seats = pg_opt.sc == SC_SEAT;
-	if (query_one(c, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, buf, bufsz) ||
+	if (query_one(c, "SELECT coalesce(sum(capacity), 0) FROM tier", &n->cap, buf, bufsz) ||
 	    query_one(c,
-		  seats ? "SELECT count(*) FROM seat WHERE status = 0"
-			: "SELECT coalesce(sum(available), 0) FROM stock",
-		  &free_units, buf, bufsz) ||
-	    query_one(c, "SELECT coalesce(sum(qty), 0) FROM hold", &held, buf, bufsz) ||
-	    query_one(c, "SELECT coalesce(sum(qty), 0) FROM orders", &sold, buf, bufsz) ||
-	    query_one(c, "SELECT count(*) FROM ticket", &tickets, buf, bufsz) ||
-	    query_one(c, "SELECT coalesce(sum(units), 0) FROM customer_units", &cust, buf, bufsz))
+		      pg_opt.sc == SC_SEAT ? "SELECT count(*) FROM seat WHERE status = 0"
+					   : "SELECT coalesce(sum(available), 0) FROM stock",
+		      &n->free_units, buf, bufsz) ||
+	    query_one(c, "SELECT coalesce(sum(qty), 0) FROM hold", &n->held, buf, bufsz) ||
+	    query_one(c, "SELECT coalesce(sum(qty), 0) FROM orders", &n->sold, buf, bufsz) ||
+	    query_one(c, "SELECT count(*) FROM ticket", &n->tickets, buf, bufsz) ||
+	    query_one(c, "SELECT coalesce(sum(units), 0) FROM customer_units", &n->cust, buf,
+		      bufsz))
 		return buf;
-	if ((uint64_t)cap != pg_capacity) {
-		snprintf(buf, bufsz, "capacity %lld, loaded %llu", cap,
+	if ((uint64_t)n->cap != pg_capacity)
+		snprintf(buf, bufsz, "capacity %lld, loaded %llu", n->cap,
 			 (unsigned long long)pg_capacity);
-		return buf;
-	}
-	if (sold > cap) {
-		snprintf(buf, bufsz, "oversold: %lld sold of %lld", sold, cap);
-		return buf;
-	}
-	if (free_units + held + sold != cap) {
+	else if (n->sold > n->cap)
+		snprintf(buf, bufsz, "oversold: %lld sold of %lld", n->sold, n->cap);
+	else if (n->free_units + n->held + n->sold != n->cap)
 		snprintf(buf, bufsz, "free %lld + held %lld + sold %lld != capacity %lld",
-			 free_units, held, sold, cap);
-		return buf;
-	}
-	if (tickets != sold || cust != held + sold) {
+			 n->free_units, n->held, n->sold, n->cap);
+	else if (n->tickets != n->sold || n->cust != n->held + n->sold)
 		snprintf(buf, bufsz,
-			 "%lld tickets and %lld customer units for %lld sold, %lld held", tickets,
-			 cust, sold, held);
-		return buf;
-	}
-	if ((uint64_t)sold < atomic_load(&pg_units_confirmed)) {
-		snprintf(buf, bufsz, "%lld units sold, %llu acknowledged", sold,
+			 "%lld tickets and %lld customer units for %lld sold, %lld held", n->tickets,
+			 n->cust, n->sold, n->held);
+	else if ((uint64_t)n->sold < atomic_load(&pg_units_confirmed))
+		snprintf(buf, bufsz, "%lld units sold, %llu acknowledged", n->sold,
 			 (unsigned long long)atomic_load(&pg_units_confirmed));
-		return buf;
-	}
-	if (seats) {
-		static const char *const checks[][2] = {
-			{"SELECT count(*) FROM (SELECT seat_id FROM ticket WHERE seat_id IS NOT "
-			 "NULL"
-			 " GROUP BY seat_id HAVING count(*) > 1) d",
-			 "seats in two tickets"},
-			{"SELECT count(*) FROM ticket t LEFT JOIN seat s ON s.id = t.seat_id"
-			 " WHERE s.id IS NULL OR s.status <> 2",
-			 "tickets without a sold seat"},
-			{"SELECT count(*) FROM seat WHERE status = 2", "sold seats"},
-			{"SELECT count(*) FROM seat WHERE status = 1", "held seats"},
-			{"SELECT count(*) FROM seat_row r WHERE free <>"
-			 " (SELECT count(*) FROM seat s WHERE s.row_id = r.id AND s.status = 0)",
-			 "rows whose free count is wrong"},
-		};
-		const long long want[] = {0, 0, sold, held, 0};
-		for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++) {
-			if (query_one(c, checks[k][0], &v, buf, bufsz))
-				return buf;
-			if (v != want[k]) {
-				snprintf(buf, bufsz, "%lld %s, expected %lld", v, checks[k][1],
-					 want[k]);
-				return buf;
-			}
+	else
+		return NULL;
+	return buf;
+}
+
+/* Seats: none in two tickets, every ticket's seat sold, seat states
+ * matching holds and orders, every row's free count right. */
+static const char *verify_seats(PGconn *c, const struct counts *n, char *buf, size_t bufsz)
+{
+	static const char *const checks[][2] = {
+		{"SELECT count(*) FROM (SELECT seat_id FROM ticket WHERE seat_id IS NOT "
+		 "NULL"
+		 " GROUP BY seat_id HAVING count(*) > 1) d",
+		 "seats in two tickets"},
+		{"SELECT count(*) FROM ticket t LEFT JOIN seat s ON s.id = t.seat_id"
+		 " WHERE s.id IS NULL OR s.status <> 2",
+		 "tickets without a sold seat"},
+		{"SELECT count(*) FROM seat WHERE status = 2", "sold seats"},
+		{"SELECT count(*) FROM seat WHERE status = 1", "held seats"},
+		{"SELECT count(*) FROM seat_row r WHERE free <>"
+		 " (SELECT count(*) FROM seat s WHERE s.row_id = r.id AND s.status = 0)",
+		 "rows whose free count is wrong"},
+	};
+	const long long want[] = {0, 0, n->sold, n->held, 0};
+	for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++) {
+		long long v;
+		if (query_one(c, checks[k][0], &v, buf, bufsz))
+			return buf;
+		if (v != want[k]) {
+			snprintf(buf, bufsz, "%lld %s, expected %lld", v, checks[k][1], want[k]);
+			return buf;
 		}
 	}
+	return NULL;
+}
+
+const char *pg_verify(PGconn *c, char *buf, size_t bufsz)
+{
+	struct counts n;
+	const char *bad = verify_counts(c, &n, buf, bufsz);
+	if (!bad && pg_opt.sc == SC_SEAT)
+		bad = verify_seats(c, &n, buf, bufsz);
+	if (bad)
+		return bad;
 	for (unsigned k = 0; k < pg_opt.connections; k++)
 		if (pg_workers[k].failed) {
 			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", k);
 			return buf;
 		}
 	size_t n_orders;
-	const char *bad = verify_orders(c, buf, bufsz, &n_orders);
+	bad = verify_orders(c, buf, bufsz, &n_orders);
 	if (bad)
 		return bad;
 	fprintf(stderr,
 		"verify: %lld units sold of %lld, %lld held; %zu acknowledged orders checked\n",
-		sold, cap, held, n_orders);
+		n.sold, n.cap, n.held, n_orders);
 	return NULL;
 }
 

@@ -1,5 +1,5 @@
 /*
- * bench-redis.c — the Redis peer of onsale-bench (issue 5, `make compare`):
+ * bench-redis.c — the Redis peer of onsale-bench (`make compare`):
  * the same flash-crowd scenarios, ga-flash and seat-flash, against a Redis
  * server built the way a team would build ticket on-sales on it: every
  * operation is one Lua script (bench/redis/redis_lua.c), loaded once with SCRIPT LOAD

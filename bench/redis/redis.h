@@ -1,5 +1,5 @@
 /*
- * br.h — the Redis peer's shared parts (issue 5): the event under load as
+ * redis.h — the Redis peer's shared parts: the event under load as
  * laid out in Redis (bench/redis/bench-redis.c sets it up, bench/redis/redis_lua.c is the
  * key layout) and the check of the outcome through Redis (bench/redis/redis_verify.c).
  */

@@ -1,5 +1,5 @@
 /*
- * redis_lua.c — the Redis peer's Lua scripts (issue 5): what a team building
+ * redis_lua.c — the Redis peer's Lua scripts: what a team building
  * ticket on-sales on Redis would write. Each operation is one EVALSHA, so it
  * runs atomically on the server (Redis runs one script at a time) and, with
  * `appendfsync always`, is in the fsynced AOF before its reply is sent.

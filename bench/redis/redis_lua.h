@@ -1,5 +1,5 @@
 /*
- * redis_lua.h — the Redis peer's Lua scripts (bench/redis/bench-redis.c, issue 5),
+ * redis_lua.h — the Redis peer's Lua scripts (bench/redis/bench-redis.c),
  * loaded once with SCRIPT LOAD and called with EVALSHA. Key layout, hold
  * life cycle and return codes: bench/redis/redis_lua.c.
  */

@@ -1,5 +1,5 @@
 /*
- * redis_verify.c — bench-redis --verify (issue 5): after the run, reads the
+ * redis_verify.c — bench-redis --verify: after the run, reads the
  * event back from Redis (key layout: bench/redis/redis_lua.c) and checks that
  *   - per tier, free + held + sold = capacity and sold <= capacity
  *     (held: the live holds of the expiry set, expired or not);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-plots.sh: what `make bench-plots` runs (issue 5, "Pictures"). Turns
+# bench-plots.sh: what `make bench-plots` runs. Turns
 # the JSON of onsale-bench runs into PNG charts with gnuplot (the chart
 # scripts are bench/scripts/plots/*.gp; jq turns the JSON into their data files):
 #   from the runs file (default var/bench.json, written by `make bench`):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh BUILD: what `make compare` runs (issue 5). Starts onsaled
+# compare.sh BUILD: what `make compare` runs. Starts onsaled
 # (bench/scripts/peer-onsale.sh), Redis (bench/scripts/peer-redis.sh) and PostgreSQL
 # (bench/scripts/peer-pg.sh), each on a free 127.0.0.1 port with its data in one
 # temporary directory and at matched durability (onsaled fdatasync; Redis

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # peer-pg.sh: a throw-away PostgreSQL cluster for the PostgreSQL peer of
-# `make compare` (bench/pg/bench-pg.c, issue 5). Source it and call
+# `make compare` (bench/pg/bench-pg.c). Source it and call
 #   pg_start DIR PORT   initdb into DIR, start the server on 127.0.0.1:PORT
 #                       (unix socket in DIR), wait until it accepts
 #                       connections, create role and database "bench"

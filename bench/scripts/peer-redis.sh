@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # peer-redis.sh: a throw-away Redis server for the Redis peer of `make
-# compare` (bench/redis/bench-redis.c, issue 5). Source it and call
+# compare` (bench/redis/bench-redis.c). Source it and call
 #   redis_start DIR PORT   start redis-server on 127.0.0.1:PORT with its data
 #                          (AOF) in DIR, wait until it answers PING
 #   redis_stop DIR         stop it (SHUTDOWN NOSAVE, then wait for the
