@@ -1,5 +1,6 @@
 /*
- * hist.c — the latency histogram of onsale-bench.
+ * hist.c — the latency histogram of the load generators (onsale-bench,
+ * bench-redis, bench-pg).
  *
  * HDR-style log-linear buckets over nanoseconds with fixed memory: values
  * below 2048 ns count exactly; above, every power of two is cut into 1024

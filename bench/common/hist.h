@@ -1,5 +1,5 @@
 /*
- * hist.h — onsale-bench's fixed-memory log-linear latency histogram
+ * hist.h — the load generators' fixed-memory log-linear latency histogram
  * (three significant digits, nanoseconds), see bench/common/hist.c.
  */
 #ifndef ONSALE_BENCH_HIST_H

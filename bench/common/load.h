@@ -68,7 +68,8 @@ static inline void load_snap(struct hist_snap *out, const void *base, size_t n, 
 	for (size_t k = 0; k < n; k++)
 		for (int o = 0; o < n_ops; o++)
 			if (op < 0 || o == op)
-				hist_snap_add(out, (struct hist *)((char *)base + k * stride + off) + o);
+				hist_snap_add(out,
+					      (struct hist *)((char *)base + k * stride + off) + o);
 }
 
 #endif

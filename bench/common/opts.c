@@ -84,7 +84,8 @@ static int store(const struct opts_cmd *cmd, const struct opt *o, const char *va
 		return 0;
 	case OPT_KIND_REAL:
 		if (real(value, o->positive, o->dst))
-			return refuse(cmd, o, value, o->positive ? "not a number > 0" : "not a number >= 0");
+			return refuse(cmd, o, value,
+				      o->positive ? "not a number > 0" : "not a number >= 0");
 		return 0;
 	case OPT_KIND_FN:
 		must = o->fn(value, o->dst);

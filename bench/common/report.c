@@ -65,8 +65,9 @@ static const char *verify_of(const struct report_run *r)
 static void table_row(FILE *f, const char *name, const struct hist_snap *s, double secs)
 {
 	fprintf(f, "%-9s %10llu %11.0f %9s %9s %9s %9s %9s\n", name, (unsigned long long)s->total,
-		(double)s->total / secs, report_us(hist_snap_pct(s, 50)), report_us(hist_snap_pct(s, 90)),
-		report_us(hist_snap_pct(s, 99)), report_us(hist_snap_pct(s, 99.9)), report_us(s->max));
+		(double)s->total / secs, report_us(hist_snap_pct(s, 50)),
+		report_us(hist_snap_pct(s, 90)), report_us(hist_snap_pct(s, 99)),
+		report_us(hist_snap_pct(s, 99.9)), report_us(s->max));
 }
 
 void report_table(FILE *f, const struct report_run *r)
@@ -150,15 +151,17 @@ void report_json(FILE *f, const struct report_run *r)
 		r->event_id, (unsigned long long)r->units, r->connections, r->depth, r->rate,
 		r->seconds, (unsigned long long)all->total, (double)all->total / secs,
 		rate_of(r, "hold"), rate_of(r, "confirm"), rate_of(r, "release"),
-		report_us(hist_snap_pct(all, 50)), report_us(hist_snap_pct(all, 90)), report_us(hist_snap_pct(all, 99)),
-		report_us(hist_snap_pct(all, 99.9)), report_us(all->max));
+		report_us(hist_snap_pct(all, 50)), report_us(hist_snap_pct(all, 90)),
+		report_us(hist_snap_pct(all, 99)), report_us(hist_snap_pct(all, 99.9)),
+		report_us(all->max));
 	for (unsigned o = 0; o < r->n_ops; o++) {
 		const struct hist_snap *s = &r->per_op[o];
 		fputc(',', f);
 		json_str(f, r->op_names[o]);
 		fprintf(f, ":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,\"max_us\":%s}",
 			(unsigned long long)s->total, report_us(hist_snap_pct(s, 50)),
-			report_us(hist_snap_pct(s, 99)), report_us(hist_snap_pct(s, 99.9)), report_us(s->max));
+			report_us(hist_snap_pct(s, 99)), report_us(hist_snap_pct(s, 99.9)),
+			report_us(s->max));
 	}
 	fprintf(f, ",\"units_sold\":%llu,\"refused\":%llu,\"errors\":%llu,\"verify\":",
 		(unsigned long long)r->units_sold, (unsigned long long)r->refused,
@@ -198,8 +201,9 @@ void report_timeline_free(struct report_timeline *tl)
 	memset(tl, 0, sizeof *tl);
 }
 
-const struct report_tick *report_timeline_tick(struct report_timeline *tl, const struct hist_snap *cur,
-				       double t, uint64_t errors, uint64_t units_left)
+const struct report_tick *report_timeline_tick(struct report_timeline *tl,
+					       const struct hist_snap *cur, double t,
+					       uint64_t errors, uint64_t units_left)
 {
 	double dt = t - tl->last_t;
 	*tl->diff = *cur;

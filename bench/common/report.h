@@ -14,8 +14,8 @@
  *   if (json) report_json(stdout, &r);     // one line, last on stdout
  *
  * Once a second during the measured run the program sums every histogram
- * (all op types) into one hist_snap and calls report_timeline_tick(), which keeps
- * the per-second entry for the JSON "timeline" and returns it for
+ * (all op types) into one hist_snap and calls report_timeline_tick(), which
+ * keeps the per-second entry for the JSON "timeline" and returns it for
  * report_progress() (the live line on stderr).
  *
  * JSON fields (the shared contract): system, scenario, event_id, units,
@@ -108,7 +108,8 @@ void report_timeline_free(struct report_timeline *tl);
 /* cur: all ops recorded since the measured run started; t: seconds since
  * then. Appends an entry (unless REPORT_TIMELINE_MAX are kept already) and
  * returns it; the caller prints it with report_progress(). */
-const struct report_tick *report_timeline_tick(struct report_timeline *tl, const struct hist_snap *cur,
-				       double t, uint64_t errors, uint64_t units_left);
+const struct report_tick *report_timeline_tick(struct report_timeline *tl,
+					       const struct hist_snap *cur, double t,
+					       uint64_t errors, uint64_t units_left);
 
 #endif

@@ -376,8 +376,11 @@ static int measure_wal(const struct config *c, struct bench *b, struct wal_figur
 	struct cleanup cl = {&st};
 	storage_list(&st, remove_file, &cl); /* leftovers of an interrupted run */
 	struct wal *w;
-	struct wal_options o = {.shard = 0, .segment_bytes = c->segment_bytes,
-				.batch_bytes_max = c->batch_bytes, .on_durable = on_durable, .user = b};
+	struct wal_options o = {.shard = 0,
+				.segment_bytes = c->segment_bytes,
+				.batch_bytes_max = c->batch_bytes,
+				.on_durable = on_durable,
+				.user = b};
 	rc = wal_open(&w, &st, &o, NULL);
 	if (rc) {
 		fprintf(stderr, "bench-wal: wal_open: %s\n", strerror(-rc));
@@ -470,7 +473,8 @@ int main(int argc, char **argv)
 	if (c.recovery_sales) {
 		int rc = measure_recovery(&c, &rf);
 		if (rc) {
-			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n", strerror(-rc));
+			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n",
+				strerror(-rc));
 			return 1;
 		}
 	}

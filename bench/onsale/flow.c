@@ -72,7 +72,8 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 		return;
 	if (w->n_orders == w->cap_orders) {
 		size_t cap = w->cap_orders ? w->cap_orders * 2 : 4096;
-		struct run_order *o = cap <= RUN_ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
+		struct run_order *o =
+			cap <= RUN_ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
 		if (!o) {
 			w->failed = 1;
 			return;
@@ -328,8 +329,8 @@ static int hold_done(struct run_worker *w, unsigned i, const struct onsale_compl
 	return follow_up(w, i, &cmd, OP_RELEASE);
 }
 
-static void confirm_done(struct run_worker *w, struct run_slot *s, const struct onsale_completion *cp,
-			 int rec)
+static void confirm_done(struct run_worker *w, struct run_slot *s,
+			 const struct onsale_completion *cp, int rec)
 {
 	atomic_fetch_sub(&live_holds, 1);
 	if (cp->rc != ST_OK) {
@@ -360,8 +361,8 @@ static void query_done(struct run_worker *w, const struct onsale_completion *cp,
 			reopen(w, t);
 }
 
-static void refund_done(struct run_worker *w, struct run_slot *s, const struct onsale_completion *cp,
-			int rec)
+static void refund_done(struct run_worker *w, struct run_slot *s,
+			const struct onsale_completion *cp, int rec)
 {
 	struct run_order *o = &w->orders[s->order];
 	o->pending &= (uint8_t)~(1u << s->unit);

@@ -1,6 +1,6 @@
 /*
- * onsale-bench.c — flash-crowd load generator against a running onsaled
- *: scenarios ga-flash, seat-flash, seat-pick, mixed, gate-rush.
+ * onsale-bench.c — flash-crowd load generator against a running onsaled:
+ * scenarios ga-flash, seat-flash, seat-pick, mixed, gate-rush.
  *
  * Creates its own event through the admin role (bench/onsale/venue.c), then
  * drives it over --connections platform (gate-rush: scanner) connections,
@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/onsale/run.h"
 #include "bench/common/opts.h"
 #include "bench/common/report.h"
+#include "bench/onsale/run.h"
 
 const char *const run_op_names[RUN_OPS] = {"hold",   "confirm", "release", "query",
 					 "refund", "redeem",  "rescan"};
@@ -195,8 +195,8 @@ static int open_workers(void)
 		if (!w->slots)
 			return -ENOMEM;
 		/* gate-rush sells on platform connections first, see sell_out() */
-		int rc = onsale_open(run_opt.host, run_opt.port, ONSALE_ROLE_PLATFORM, key_load, &copt,
-				     &w->c);
+		int rc = onsale_open(run_opt.host, run_opt.port, ONSALE_ROLE_PLATFORM, key_load,
+				     &copt, &w->c);
 		if (rc)
 			return rc;
 	}
@@ -268,9 +268,11 @@ static double measure(struct report_timeline *tl)
 			atomic_store(&run_stop, 1);
 		if (t - last_tick >= 1000000000u) {
 			snap_all(&cur, -1);
-			report_progress(stderr, report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
-							     sum_field(offsetof(struct run_worker, errors)),
-							     units_left()));
+			report_progress(
+				stderr,
+				report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+						     sum_field(offsetof(struct run_worker, errors)),
+						     units_left()));
 			last_tick = t;
 		}
 	}
@@ -366,11 +368,13 @@ int main(int argc, char **argv)
 	struct onsale_options aopt = {.call_timeout_ms = 60000};
 	if ((rc = onsale_open(run_opt.host, run_opt.port, ONSALE_ROLE_ADMIN, key_admin, &aopt,
 			      &admin))) {
-		fprintf(stderr, "onsale-bench: %s:%u: %s\n", run_opt.host, run_opt.port, run_why(rc));
+		fprintf(stderr, "onsale-bench: %s:%u: %s\n", run_opt.host, run_opt.port,
+			run_why(rc));
 		return 1;
 	}
 	if ((rc = venue_setup(admin))) {
-		fprintf(stderr, "onsale-bench: creating event %u: %s\n", venue.event_id, run_why(rc));
+		fprintf(stderr, "onsale-bench: creating event %u: %s\n", venue.event_id,
+			run_why(rc));
 		close_all(admin);
 		return 1;
 	}

@@ -1,13 +1,13 @@
 /*
- * run.h — onsale-bench's shared state: the options, the
- * event under load, the worker threads with their pipelined slots, and the
- * parts that use them:
+ * run.h — onsale-bench's shared state: the options, the event under load,
+ * the worker threads with their pipelined slots, and the parts that use
+ * them (all in bench/onsale/):
  *
- *   bench/onsale/onsale-bench.c  options, phases of a run, report
- *   bench/onsale/venue.c      creating the scenario's event (GA, seats, both)
- *   bench/onsale/flow.c       a worker thread: what each slot sends next and
- *                         what a completion means, for every scenario
- *   bench/onsale/verify.c     checking the outcome through the server
+ *   onsale-bench.c  options, phases of a run, report
+ *   venue.c         creating the scenario's event (GA, seats, both)
+ *   flow.c          a worker thread: what each slot sends next and what a
+ *                   completion means, for every scenario
+ *   verify.c        checking the outcome through the server
  *
  * Every slot of a worker is one client (buyer, scanner) with one request
  * in flight at a time; a connection has --depth slots.

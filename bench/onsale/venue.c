@@ -36,7 +36,8 @@ static int has_ga(void)
 static uint32_t seat_score(uint32_t i)
 {
 	unsigned pos = i % VENUE_ROW_SEATS; /* rows are full but the last */
-	unsigned off = pos < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - pos : pos - VENUE_ROW_SEATS / 2;
+	unsigned off =
+		pos < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - pos : pos - VENUE_ROW_SEATS / 2;
 	return (uint32_t)venue.seat_row[i] * 64u + off;
 }
 
@@ -73,7 +74,8 @@ static unsigned fill_section(struct row_spec *rows, struct seat_spec *seats, uns
 		for (unsigned i = 0; i < n; i++) {
 			struct seat_spec *st = &seats[*nseats + i];
 			uint32_t k = (uint32_t)(grow * VENUE_ROW_SEATS + i);
-			unsigned off = i < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - i : i - VENUE_ROW_SEATS / 2;
+			unsigned off = i < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - i
+							       : i - VENUE_ROW_SEATS / 2;
 			st->tier = (uint8_t)(1 + (uint64_t)grow * VENUE_SEAT_TIERS / total_rows);
 			st->flags = 0;
 			st->rank = (uint16_t)(nrows * 64 + off);
@@ -91,7 +93,8 @@ static int load_sections(struct onsale *c)
 {
 	static struct row_spec rows[VENUE_SECTION_ROWS];
 	static struct seat_spec seats[VENUE_SECTION_ROWS * VENUE_ROW_SEATS];
-	unsigned left = run_opt.seats, total_rows = (run_opt.seats + VENUE_ROW_SEATS - 1) / VENUE_ROW_SEATS;
+	unsigned left = run_opt.seats;
+	unsigned total_rows = (run_opt.seats + VENUE_ROW_SEATS - 1) / VENUE_ROW_SEATS;
 	unsigned row0 = 0;
 	struct result res;
 	if (alloc_seat_map(run_opt.seats))
@@ -105,7 +108,8 @@ static int load_sections(struct onsale *c)
 		if (rc)
 			return rc;
 		for (unsigned i = 0; i < nseats; i++)
-			venue.seat_id[row0 * VENUE_ROW_SEATS + i] = (uint32_t)res.section.seat_first + i;
+			venue.seat_id[row0 * VENUE_ROW_SEATS + i] =
+				(uint32_t)res.section.seat_first + i;
 		row0 += nrows;
 	}
 	for (uint32_t i = 0; i < venue.n_seats; i++)
@@ -121,8 +125,11 @@ static int add_tiers(struct onsale *c)
 	venue.tier_lo = has_ga() ? VENUE_GA_TIER : 1;
 	venue.tier_hi = seated() ? VENUE_SEAT_TIERS : VENUE_GA_TIER;
 	if (has_ga()) {
-		struct cmd_tier t = {.event_id = venue.event_id, .tier = VENUE_GA_TIER, .kind = TIER_GA,
-				     .capacity = run_opt.units, .price_minor = VENUE_PRICE};
+		struct cmd_tier t = {.event_id = venue.event_id,
+				     .tier = VENUE_GA_TIER,
+				     .kind = TIER_GA,
+				     .capacity = run_opt.units,
+				     .price_minor = VENUE_PRICE};
 		snprintf(t.name, sizeof t.name, "GA");
 		if ((rc = onsale_tier_add(c, &t, &res)))
 			return rc;
@@ -159,8 +166,8 @@ int venue_setup(struct onsale *admin)
 	uint64_t seed = run_opt.seed;
 	int rc;
 	for (int tries = 0;; tries++) {
-		venue.event_id =
-			(uint32_t)(((uint64_t)time(NULL) * 1000003u + load_rnd(&seed)) % 0x7fffffffu) + 1u;
+		uint64_t r = (uint64_t)time(NULL) * 1000003u + load_rnd(&seed);
+		venue.event_id = (uint32_t)(r % 0x7fffffffu) + 1u;
 		rc = create(admin);
 		if (rc != ST_EVENT_EXISTS || tries > 8)
 			break;

@@ -135,7 +135,8 @@ static int gather(struct checked *k)
 			const struct run_order *o = &k->all[j];
 			k->all[j] = run_workers[w].orders[m];
 			units += o->qty;
-			if (o->tier != VENUE_GA_TIER || run_opt.sc == SC_SEAT || run_opt.sc == SC_PICK)
+			if (o->tier != VENUE_GA_TIER || run_opt.sc == SC_SEAT ||
+			    run_opt.sc == SC_PICK)
 				k->seated_live += (size_t)o->qty - (size_t)__builtin_popcount(o->refunded);
 		}
 	k->n_orders = total;
@@ -221,7 +222,8 @@ static const char *check_counts(struct onsale *c, uint64_t *sold, char *buf, siz
 			 (unsigned long long)venue.capacity);
 		return buf;
 	}
-	uint64_t acked = atomic_load(&run_units_confirmed_all) - atomic_load(&run_units_refunded_all);
+	uint64_t acked =
+		atomic_load(&run_units_confirmed_all) - atomic_load(&run_units_refunded_all);
 	for (unsigned w = 0; w < run_opt.connections; w++)
 		if (run_workers[w].failed) { /* replies lost: outcomes unknown */
 			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", w);

@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/pg/pg.h"
+#include "bench/common/load.h"
 #include "bench/common/opts.h"
 #include "bench/common/report.h"
-#include "bench/common/load.h"
+#include "bench/pg/pg.h"
 
 static const char *const op_names[OPS] = {"hold", "confirm", "release"};
 
@@ -39,7 +39,8 @@ static uint64_t sum_field(size_t off)
 
 static void snap_all(struct hist_snap *s, int op) /* op < 0: every type */
 {
-	load_snap(s, pg_workers, pg_opt.connections, sizeof *pg_workers, offsetof(struct worker, hist), OPS, op);
+	load_snap(s, pg_workers, pg_opt.connections, sizeof *pg_workers,
+		  offsetof(struct worker, hist), OPS, op);
 }
 
 static const char *scenario_of(const char *name, void *dst)
@@ -80,7 +81,8 @@ static const struct opt options[] = {
 		 "holds neither confirmed nor released: left to expire\n"
 		 "and be swept back (0)"),
 	OPT_UINT("hold-ttl", "MS", &pg_opt.hold_ttl_ms, 1, HOLD_TTL_MS_MAX,
-		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most " OPTS_STR(HOLD_TTL_MS_MAX) ")"),
+		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most "
+		 OPTS_STR(HOLD_TTL_MS_MAX) ")"),
 	OPT_U64("seed", "N", &pg_opt.seed, 0, UINT64_MAX, "random seed"),
 	OPT_FLAG("json", &pg_opt.json, "print one JSON object last"),
 	OPT_FLAG("verify", &pg_opt.verify, "check the outcome with SQL; exit 1 if broken"),

@@ -1,13 +1,14 @@
 /*
  * pg.h — bench-pg's shared state (the PostgreSQL peer of onsale-bench):
- * options, the worker threads, and the parts that use them:
+ * options, the worker threads, and the parts that use them (all in
+ * bench/pg/):
  *
- *   bench/pg/bench-pg.c   options, the run (progress, expiry sweep), report
- *   bench/pg/pg_conn.c      libpq: connections, calls, schema set-up
- *   bench/pg/pg_flow.c    a worker thread: buyers holding, confirming,
- *                      releasing until sold out
- *   bench/pg/pg_verify.c  checking the outcome with SQL
- *   bench/pg/pg_schema.c  the schema and stored functions (the peer's design)
+ *   bench-pg.c   options, the run (progress, expiry sweep), report
+ *   pg_conn.c    libpq: connections, calls, schema set-up
+ *   pg_flow.c    a worker thread: buyers holding, confirming, releasing
+ *                until sold out
+ *   pg_verify.c  checking the outcome with SQL
+ *   pg_schema.c  the schema and stored functions (the peer's design)
  */
 #ifndef ONSALE_BENCH_PG_H
 #define ONSALE_BENCH_PG_H

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/pg/pg.h"
 #include "bench/common/load.h"
+#include "bench/pg/pg.h"
 
 struct opts pg_opt = {.host = "127.0.0.1",
 		      .dbname = "bench",

@@ -104,8 +104,8 @@ static const char *verify_counts(PGconn *c, struct counts *n, char *buf, size_t 
 			 n->free_units, n->held, n->sold, n->cap);
 	else if (n->tickets != n->sold || n->cust != n->held + n->sold)
 		snprintf(buf, bufsz,
-			 "%lld tickets and %lld customer units for %lld sold, %lld held", n->tickets,
-			 n->cust, n->sold, n->held);
+			 "%lld tickets and %lld customer units for %lld sold, %lld held",
+			 n->tickets, n->cust, n->sold, n->held);
 	else if ((uint64_t)n->sold < atomic_load(&pg_units_confirmed))
 		snprintf(buf, bufsz, "%lld units sold, %llu acknowledged", n->sold,
 			 (unsigned long long)atomic_load(&pg_units_confirmed));

@@ -2,8 +2,8 @@
  * bench-redis.c — the Redis peer of onsale-bench (`make compare`):
  * the same flash-crowd scenarios, ga-flash and seat-flash, against a Redis
  * server built the way a team would build ticket on-sales on it: every
- * operation is one Lua script (bench/redis/redis_lua.c), loaded once with SCRIPT LOAD
- * and called with EVALSHA.
+ * operation is one Lua script (bench/redis/redis_lua.c), loaded once with
+ * SCRIPT LOAD and called with EVALSHA.
  *
  * Each run creates its own event (id from INCR onsale_peer:events; keys
  * under the hash tag {eN}, nothing else in the database is touched). One
@@ -16,7 +16,8 @@
  * or releases it, until sold out, --duration or --ops; --abandon % of holds
  * are left to expire (tests the reclaiming of expired holds). Latency is
  * from append to reply. --verify checks the outcome through Redis
- * (bench/redis/redis_verify.c). Progress, table and JSON: bench/common/report.c.
+ * (bench/redis/redis_verify.c). Progress, table and JSON:
+ * bench/common/report.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,12 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/redis/redis.h"
-#include "bench/redis/redis_lua.h"
 #include "bench/common/hist.h"
+#include "bench/common/load.h"
 #include "bench/common/opts.h"
 #include "bench/common/report.h"
-#include "bench/common/load.h"
+#include "bench/redis/redis.h"
+#include "bench/redis/redis_lua.h"
 
 enum op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OPS };
 static const char *const op_names[OPS] = {"hold", "confirm", "release"};
@@ -239,7 +240,8 @@ static int setup(redisContext *c)
 		return -1;
 	for (int s = 0; s < REDIS_SCRIPTS; s++) {
 		r = redisCommand(c, "SCRIPT LOAD %s", redis_lua[s]);
-		if (bad_reply(r, redis_lua_names[s]) || r->type != REDIS_REPLY_STRING || r->len != 40) {
+		if (bad_reply(r, redis_lua_names[s]) || r->type != REDIS_REPLY_STRING ||
+		    r->len != 40) {
 			freeReplyObject(r);
 			return -1;
 		}
@@ -271,7 +273,8 @@ static void add_order(struct worker *w, uint64_t id, unsigned qty)
 		return;
 	if (w->n_orders == w->cap_orders) {
 		size_t cap = w->cap_orders ? w->cap_orders * 2 : 4096;
-		struct redis_order *o = cap <= ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
+		struct redis_order *o =
+			cap <= ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
 		if (!o) {
 			w->failed = 1;
 			return;
@@ -307,12 +310,14 @@ static int start_hold(struct worker *w, unsigned i)
 		t = t == hi ? lo : t + 1;
 	if (atomic_load_explicit(&empty[t], memory_order_relaxed))
 		return 0;
-	unsigned qty = w->small[t] ? 1 : (unsigned)(1 + load_rnd(&w->rng) % (O.sc == SC_GA ? 4 : 6));
+	unsigned qty =
+		w->small[t] ? 1 : (unsigned)(1 + load_rnd(&w->rng) % (O.sc == SC_GA ? 4 : 6));
 	s->tier = (uint8_t)t;
 	s->qty = (uint8_t)qty;
 	int rc = redisAppendCommand(w->c, "EVALSHA %s 1 %s %s %u %u %llu %u %u %u",
-				    sha[O.sc == SC_GA ? REDIS_GA_HOLD : REDIS_SEAT_HOLD], stock_key[t],
-				    ev.p, t, qty, (unsigned long long)(1 + load_rnd(&w->rng) % CUSTOMERS),
+				    sha[O.sc == SC_GA ? REDIS_GA_HOLD : REDIS_SEAT_HOLD],
+				    stock_key[t], ev.p, t, qty,
+				    (unsigned long long)(1 + load_rnd(&w->rng) % CUSTOMERS),
 				    O.limit, O.ttl_ms, RECLAIM_MAX);
 	rc = sent(w, i, rc, OP_HOLD);
 	if (rc > 0)

@@ -1,7 +1,8 @@
 /*
- * redis.h — the Redis peer's shared parts: the event under load as
- * laid out in Redis (bench/redis/bench-redis.c sets it up, bench/redis/redis_lua.c is the
- * key layout) and the check of the outcome through Redis (bench/redis/redis_verify.c).
+ * redis.h — the Redis peer's shared parts: the event under load as laid
+ * out in Redis (bench/redis/bench-redis.c sets it up, bench/redis/redis_lua.c
+ * is the key layout) and the check of the outcome through Redis
+ * (bench/redis/redis_verify.c).
  */
 #ifndef ONSALE_BENCH_REDIS_H
 #define ONSALE_BENCH_REDIS_H
@@ -42,7 +43,8 @@ struct redis_orders {
 /* Checks the event through Redis: NULL when all is well, else what broke
  * (in buf). lists: the acknowledged confirms of every connection;
  * confirmed: units they add up to. */
-const char *redis_verify(redisContext *c, const struct redis_event *ev, const struct redis_orders *lists,
-		      unsigned n_lists, uint64_t confirmed, char *buf, size_t bufsz);
+const char *redis_verify(redisContext *c, const struct redis_event *ev,
+			 const struct redis_orders *lists, unsigned n_lists, uint64_t confirmed,
+			 char *buf, size_t bufsz);
 
 #endif

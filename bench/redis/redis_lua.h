@@ -10,7 +10,14 @@
  * size, 1..REDIS_HOLD_MAX. */
 #define REDIS_HOLD_MAX 6
 
-enum redis_script { REDIS_GA_HOLD, REDIS_SEAT_HOLD, REDIS_CONFIRM, REDIS_RELEASE, REDIS_AVAIL, REDIS_SCRIPTS };
+enum redis_script {
+	REDIS_GA_HOLD,
+	REDIS_SEAT_HOLD,
+	REDIS_CONFIRM,
+	REDIS_RELEASE,
+	REDIS_AVAIL,
+	REDIS_SCRIPTS
+};
 
 extern const char *const redis_lua[REDIS_SCRIPTS];
 extern const char *const redis_lua_names[REDIS_SCRIPTS];

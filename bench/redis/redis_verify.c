@@ -122,8 +122,8 @@ static const char *holds(redisContext *c, const struct redis_event *ev, struct t
 }
 
 /* Every order (SCAN) into t[].orders_units and want[]; *n_orders. */
-static const char *orders(redisContext *c, const struct redis_event *ev, struct tally *t, char *want,
-			  size_t *n_orders, char *buf, size_t bufsz)
+static const char *orders(redisContext *c, const struct redis_event *ev, struct tally *t,
+			  char *want, size_t *n_orders, char *buf, size_t bufsz)
 {
 	char cursor[32] = "0";
 	*n_orders = 0;
@@ -219,8 +219,9 @@ static const char *rows(redisContext *c, const struct redis_event *ev, const cha
 				t++;
 			size_t len = o->type == REDIS_REPLY_STRING ? o->len : 0;
 			const char *w = want + (size_t)r * REDIS_ROW_SEATS;
-			if (bad_row < 0 && (!len || len > REDIS_ROW_SEATS || memcmp(o->str, w, len) ||
-					    (len < REDIS_ROW_SEATS && w[len] != '.')))
+			if (bad_row < 0 &&
+			    (!len || len > REDIS_ROW_SEATS || memcmp(o->str, w, len) ||
+			     (len < REDIS_ROW_SEATS && w[len] != '.')))
 				bad_row = (int)r;
 			for (size_t s = 0; s < len; s++)
 				free_seats[t] += o->str[s] == '.';
@@ -266,8 +267,9 @@ static const char *tiers(redisContext *c, const struct redis_event *ev, struct t
 	return NULL;
 }
 
-const char *redis_verify(redisContext *c, const struct redis_event *ev, const struct redis_orders *lists,
-		      unsigned n_lists, uint64_t confirmed, char *buf, size_t bufsz)
+const char *redis_verify(redisContext *c, const struct redis_event *ev,
+			 const struct redis_orders *lists, unsigned n_lists, uint64_t confirmed,
+			 char *buf, size_t bufsz)
 {
 	struct tally t[REDIS_TIERS] = {{0}};
 	long long free_seats[REDIS_TIERS] = {0}, held = 0, sold = 0, cust, bought;

@@ -1,7 +1,8 @@
 /*
- * test_bench_hist.c — onsale-bench's latency histogram (bench/common/hist.c):
- * exact below 2048 ns, within 0.1 % (three significant digits) above,
- * percentiles and max of a known distribution, and interval differences.
+ * test_bench_hist.c — the load generators' latency histogram
+ * (bench/common/hist.c): exact below 2048 ns, within 0.1 % (three
+ * significant digits) above, percentiles and max of a known distribution,
+ * and interval differences.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -111,7 +111,8 @@ static void bad_values(void **state)
 	(void)state;
 	static const char *const cases[][2] = {
 		{"--port 0", "prog: --port 0: not a whole number in 1-65535 (see --help)\n"},
-		{"--port 65536", "prog: --port 65536: not a whole number in 1-65535 (see --help)\n"},
+		{"--port 65536",
+		 "prog: --port 65536: not a whole number in 1-65535 (see --help)\n"},
 		{"--port x", "prog: --port x: not a whole number in 1-65535 (see --help)\n"},
 		{"--port 12x", "prog: --port 12x: not a whole number in 1-65535 (see --help)\n"},
 		{"--confirm -1", "prog: --confirm -1: not a whole number in 0-100 (see --help)\n"},

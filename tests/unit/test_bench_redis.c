@@ -1,7 +1,7 @@
 /*
- * test_bench_redis.c — the Redis peer end to end (bench/redis/bench-redis.c, its
- * Lua scripts bench/redis/redis_lua.c, bench/scripts/peer-redis.sh): a throw-away
- * redis-server (appendfsync always) on a free 127.0.0.1 port; ga-flash and
+ * test_bench_redis.c — the Redis peer end to end (bench/redis/bench-redis.c,
+ * its Lua scripts bench/redis/redis_lua.c, bench/scripts/peer-redis.sh): a
+ * throw-away redis-server (appendfsync always) on a free 127.0.0.1 port; ga-flash and
  * seat-flash sold out with --verify; holds left to expire come back through
  * the reclaiming in the hold scripts and are sold again; --verify-only
  * catches a seat or a unit changed behind the bench's back; bad options

@@ -1,7 +1,7 @@
 /*
  * test_bench_report.c — the bench programs' shared reporting
- * (bench/common/report.c): report_us's three significant digits, the JSON object
- * (valid JSON, the contract's fields with the numbers of known histograms,
+ * (bench/common/report.c): report_us's three significant digits, the JSON
+ * object (valid JSON, the contract's fields with the numbers of known histograms,
  * latency curves, timeline) and the per-second timeline's differences.
  */
 #include <setjmp.h>
