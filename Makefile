@@ -146,9 +146,9 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-# bench: onsale-bench (bench/onsale/onsale-bench.c, issue 5) over the network:
-# bench/scripts/bench-local.sh starts a fresh onsaled (temporary data directory, free
-# port, keys from --gen-config), runs ga-flash and seat-flash with --json
+# bench: onsale-bench (bench/onsale/onsale-bench.c, issue 5) over the
+# network: bench/scripts/bench-local.sh starts a fresh onsaled (temporary data
+# directory, free port, keys from --gen-config), runs ga-flash and seat-flash with --json
 # --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
 # units, 100,000 seats, 8 x 256). The in-process core and WAL
@@ -169,8 +169,8 @@ compare: deps
 
 # bench-plots: PNG charts (gnuplot) of make bench's var/bench.json and
 # make compare's var/compare.json into docs/img/ (bench/scripts/bench-plots.sh,
-# charts in bench/scripts/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
-# a line under each title: PLOT_NOTE="measured while ...".
+# charts in bench/scripts/plots/*.gp). Other inputs: PLOT_INPUT=file
+# COMPARE_JSON=file; a line under each title: PLOT_NOTE="measured while ...".
 bench-plots:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq
 	@bench/scripts/bench-plots.sh

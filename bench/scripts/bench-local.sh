@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-local.sh BUILD [onsale-bench options...]: what `make bench` runs.
-# Starts a fresh onsaled (bench/scripts/peer-onsale.sh: data in a temporary
+# Starts a fresh onsaled (peer-onsale.sh here: data in a temporary
 # directory, a free port on 127.0.0.1, role keys from onsaled --gen-config,
 # durable: fdatasync on), runs onsale-bench ga-flash and seat-flash against
 # it with --json --verify (those two at the sizes and the load

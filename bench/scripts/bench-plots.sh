@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench-plots.sh: what `make bench-plots` runs. Turns
-# the JSON of onsale-bench runs into PNG charts with gnuplot (the chart
-# scripts are bench/scripts/plots/*.gp; jq turns the JSON into their data files):
+# bench-plots.sh: what `make bench-plots` runs. Turns the JSON of
+# onsale-bench runs into PNG charts with gnuplot (the chart scripts are
+# plots/*.gp beside this one; jq turns the JSON into their data files):
 #   from the runs file (default var/bench.json, written by `make bench`):
 #     bench-throughput.png  operations/s and p99 of each second ("timeline")
 #     bench-latency.png     latency percentile curves ("latency_curve_us",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # compare.sh BUILD: what `make compare` runs. Starts onsaled
-# (bench/scripts/peer-onsale.sh), Redis (bench/scripts/peer-redis.sh) and PostgreSQL
-# (bench/scripts/peer-pg.sh), each on a free 127.0.0.1 port with its data in one
+# (peer-onsale.sh, beside this one), Redis (peer-redis.sh) and PostgreSQL
+# (peer-pg.sh), each on a free 127.0.0.1 port with its data in one
 # temporary directory and at matched durability (onsaled fdatasync; Redis
 # appendfsync always; PostgreSQL synchronous_commit on), runs ga-flash and
 # seat-flash against each (onsale-bench, bench-redis, bench-pg) with the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # peer-onsale.sh: a fresh onsaled for the benchmarks (`make bench` via
-# bench/scripts/bench-local.sh, `make compare` via bench/scripts/compare.sh). Source it and
-# call
+# bench-local.sh, `make compare` via compare.sh, both beside it). Source it
+# and call
 #   peer_free_port             prints a port nothing listens on (127.0.0.1)
 #   onsale_start BUILD DIR PORT
 #                              role keys from onsaled --gen-config into

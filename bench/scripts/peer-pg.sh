@@ -12,8 +12,8 @@
 # as the `postgres` system user (they refuse to run as root); DIR is chowned
 # to it. initdb runs with --no-sync (a throw-away cluster: its initial
 # files need not reach the disk first; everything written afterwards is
-# fsynced as configured). Run directly (`bench/scripts/peer-pg.sh start DIR PORT` / `stop DIR`) for
-# manual use. The server package is a runtime dependency installed by
+# fsynced as configured). Run directly (`bench/scripts/peer-pg.sh start
+# DIR PORT` / `stop DIR`) for manual use. The server package is a runtime dependency installed by
 # `make compare` (tools/install-deps.sh postgresql), not by `make`.
 
 # Every setting of the peer in one place.

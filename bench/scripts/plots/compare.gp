@@ -1,4 +1,4 @@
-# compare.gp: chart (c) of bench/scripts/bench-plots.sh, operations/s of each
+# compare.gp: chart (c) of ../bench-plots.sh, operations/s of each
 # (scenario, system) run of make compare as bars grouped by scenario, log y
 # (a PostgreSQL peer is orders of magnitude below onsale), each bar labelled
 # with its value and, for a peer, how many times faster onsale was. Set

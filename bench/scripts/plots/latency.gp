@@ -1,4 +1,4 @@
-# latency.gp: chart (b) of bench/scripts/bench-plots.sh, latency against percentile
+# latency.gp: chart (b) of ../bench-plots.sh, latency against percentile
 # on a "nines" axis (x = -log10(1 - p/100): 90 % at 1, 99 % at 2, 99.9 % at
 # 3, 99.99 % at 4; the maximum is drawn at 5), log µs on y. All operations
 # solid, holds only dashed in the same colour. Set before it: lat (blocks

@@ -1,4 +1,4 @@
-# style.gp: look shared by the charts of bench/scripts/bench-plots.sh (read first,
+# style.gp: look shared by the charts of ../bench-plots.sh (read first,
 # before the chart's generated variables and its own script): PNG size and
 # font, one colour per line type (line type k = run or system k).
 set encoding utf8

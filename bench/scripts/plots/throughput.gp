@@ -1,4 +1,4 @@
-# throughput.gp: chart (a) of bench/scripts/bench-plots.sh, operations/s of each
+# throughput.gp: chart (a) of ../bench-plots.sh, operations/s of each
 # second of each run (solid, left axis) and that second's p99 latency
 # (dashed, right axis). Set before it: data (blocks "t ops_per_s p99_us",
 # one per run, two blank lines apart), n (runs), L[1..n] (run labels),
