@@ -62,6 +62,18 @@ void hist_snap_add(struct hist_snap *s, struct hist *h)
 		s->max = m;
 }
 
+void hist_snap_sum(struct hist_snap *out, const struct hist_snap *per_op, unsigned n)
+{
+	hist_snap_clear(out);
+	for (unsigned o = 0; o < n; o++) {
+		for (unsigned b = 0; b < HIST_BUCKETS; b++)
+			out->counts[b] += per_op[o].counts[b];
+		out->total += per_op[o].total;
+		if (per_op[o].max > out->max)
+			out->max = per_op[o].max;
+	}
+}
+
 void hist_snap_sub(struct hist_snap *s, const struct hist_snap *older)
 {
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)

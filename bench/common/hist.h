@@ -28,6 +28,8 @@ struct hist_snap {
 void hist_record(struct hist *h, uint64_t ns);
 void hist_snap_clear(struct hist_snap *s);
 void hist_snap_add(struct hist_snap *s, struct hist *h);
+/* Sums the n snapshots into out (cleared first). */
+void hist_snap_sum(struct hist_snap *out, const struct hist_snap *per_op, unsigned n);
 void hist_snap_sub(struct hist_snap *s, const struct hist_snap *older);
 /* The value at percentile pct (0..100), in ns; 0 when empty. */
 uint64_t hist_snap_pct(const struct hist_snap *s, double pct);

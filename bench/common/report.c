@@ -40,18 +40,6 @@ void report_progress(FILE *f, const struct report_tick *t)
 		(unsigned long long)t->errors, (unsigned long long)t->units_left);
 }
 
-void hist_snap_sum(struct hist_snap *out, const struct hist_snap *per_op, unsigned n)
-{
-	hist_snap_clear(out);
-	for (unsigned o = 0; o < n; o++) {
-		for (unsigned b = 0; b < HIST_BUCKETS; b++)
-			out->counts[b] += per_op[o].counts[b];
-		out->total += per_op[o].total;
-		if (per_op[o].max > out->max)
-			out->max = per_op[o].max;
-	}
-}
-
 static double secs_of(const struct report_run *r)
 {
 	return r->seconds > 0 ? r->seconds : 1e-9;

@@ -91,9 +91,6 @@ void report_table(FILE *f, const struct report_run *r);
 /* The JSON object of the contract above on one line, with a newline. */
 void report_json(FILE *f, const struct report_run *r);
 
-/* Sums the n snapshots into out (cleared first). */
-void hist_snap_sum(struct hist_snap *out, const struct hist_snap *per_op, unsigned n);
-
 /* Per-second timeline from cumulative snapshots of all op types. */
 struct report_timeline {
 	struct report_tick *ticks; /* REPORT_TIMELINE_MAX entries */
