@@ -15,7 +15,6 @@
  * runs one transaction at a time and each commit waits for its WAL flush,
  * so concurrency comes from connections (default 16, the best measured).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>

@@ -19,7 +19,6 @@
  * (bench/redis/redis_verify.c). Progress, table and JSON:
  * bench/common/report.c.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
