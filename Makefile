@@ -13,9 +13,12 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. -MMD -MP -D_GNU_SO
 LDLIBS   := -luring -lck -lxxhash -lsodium -lpthread -lm
 LDFLAGS  ?=
 
+# Sources are found in nested folders (net/wal/, tools/demo/, bench/pg/ ...);
+# a library takes every non-program .c file under its top folders.
 is_prog   = $(filter onsale% bench-%,$(notdir $(basename $(1))))
-lib_srcs  = $(foreach f,$(wildcard $(1)/*.c),$(if $(call is_prog,$(f)),,$(f)))
-prog_srcs = $(foreach f,$(wildcard $(1)/*.c),$(if $(call is_prog,$(f)),$(f),))
+find_c    = $(sort $(shell find $(1) -name '*.c' 2>/dev/null))
+lib_srcs  = $(foreach f,$(call find_c,$(1)),$(if $(call is_prog,$(f)),,$(f)))
+prog_srcs = $(foreach f,$(call find_c,$(1)),$(if $(call is_prog,$(f)),$(f),))
 objs      = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 CORE_LIB  := $(BUILD)/libonsale_core.a
@@ -23,17 +26,19 @@ NET_LIB   := $(BUILD)/libonsale_net.a
 TOOL_LIB  := $(BUILD)/libonsale_tools.a
 LIBS      := $(TOOL_LIB) $(NET_LIB) $(CORE_LIB)
 
-BENCH_DIRS := bench/common bench/onsale bench/redis bench/pg bench/engine
-PROG_SRCS := $(call prog_srcs,net) $(call prog_srcs,tools) $(foreach d,$(BENCH_DIRS),$(call prog_srcs,$(d)))
+PROG_SRCS := $(call prog_srcs,net tools bench)
 PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
 
-TEST_SRCS := $(wildcard tests/unit/test_*.c) $(wildcard tests/sim/test_*.c)
-TEST_HELP := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/sim/*.c))
-TESTS     := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
-SHELL_TESTS := $(wildcard tests/shell/test_*.sh)
+# Test programs are tests/<kind>/test_*.c (fuzz targets build under `make
+# fuzz` only); every other .c file under tests/ is a helper linked into each.
+TEST_KINDS  := unit integration sim crash
+TEST_SRCS   := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.c)))
+TEST_HELP   := $(filter-out $(TEST_SRCS) tests/fuzz/%,$(call find_c,tests))
+TESTS       := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+SHELL_TESTS := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.sh)))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format clean
+.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -44,18 +49,18 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(call objs,$(call lib_srcs,core))
-$(NET_LIB):  $(call objs,$(call lib_srcs,net) $(call lib_srcs,net/shard))
-$(TOOL_LIB): $(call objs,$(call lib_srcs,tools) $(foreach d,$(BENCH_DIRS),$(call lib_srcs,$(d))))
+$(NET_LIB):  $(call objs,$(call lib_srcs,net))
+$(TOOL_LIB): $(call objs,$(call lib_srcs,tools bench))
 $(LIBS):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# ---- libonsale: the client library (net/client*.c), issue 4 ----
+# ---- libonsale: the client library (net/client/) ----
 # Client and codec objects as a static library, a shared one (objects built
 # again with -fPIC, soname libonsale.so.0) and a pkg-config file for this
 # tree: PKG_CONFIG_PATH=$(BUILD) pkg-config --cflags --libs onsale.
-ONSALE_SRCS    := $(wildcard net/client*.c) net/proto.c core/status.c
-ONSALE_VERSION := $(shell sed -n 's/^\#define ONSALE_VERSION "\(.*\)"/\1/p' net/onsale.h)
+ONSALE_SRCS    := $(call find_c,net/client net/proto) core/status.c
+ONSALE_VERSION := $(shell sed -n 's/^\#define ONSALE_VERSION "\(.*\)"/\1/p' net/client/onsale.h)
 ONSALE_SONAME  := libonsale.so.0
 ONSALE_OUT     := $(BUILD)/libonsale.a $(BUILD)/libonsale.so $(BUILD)/onsale.pc
 
@@ -77,7 +82,7 @@ $(BUILD)/$(ONSALE_SONAME): $(patsubst %.c,$(BUILD)/pic/%.o,$(ONSALE_SRCS))
 $(BUILD)/libonsale.so: $(BUILD)/$(ONSALE_SONAME)
 	ln -sf $(ONSALE_SONAME) $@
 
-$(BUILD)/onsale.pc: net/onsale.h Makefile
+$(BUILD)/onsale.pc: net/client/onsale.h Makefile
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(CURDIR)' 'libdir=$(abspath $(BUILD))' 'includedir=$${prefix}' '' \
 	  'Name: onsale' 'Description: onsale client library (libonsale)' \
@@ -124,17 +129,23 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(SIM_NODE_OBJS) $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
-# packages, gnuplot and jq for tests/shell/test_bench_plots.sh, and the peer
+# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, and the peer
 # servers so test_bench_redis and test_bench_pg run rather than skip (all
 # without recommends: gnuplot-nox is 4 small packages instead of 44).
 test:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql
 	@$(MAKE) --no-print-directory all
-	@tests/run.sh $(BUILD) $(TESTS) $(SHELL_TESTS)
+	@tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
+
+# layers: no file includes a header of a layer above its own, no two folders
+# include each other (the order is written once, in tools/layers.sh); with
+# objects built, it also notes .c files that call each other, for review.
+layers:
+	@tools/layers.sh $(BUILD)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@tools/run-demo.sh $(BUILD)
+	@tools/demo/run-demo.sh $(BUILD)
 
 bench-core: deps
 	@$(MAKE) --no-print-directory all
@@ -146,10 +157,10 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-# bench: onsale-bench (bench/onsale/onsale-bench.c, issue 5) over the
-# network: bench/scripts/bench-local.sh starts a fresh onsaled (temporary data
-# directory, free port, keys from --gen-config), runs ga-flash and seat-flash with --json
-# --verify, prints their JSON lines and stops the server. Extra options as
+# bench: onsale-bench (bench/onsale/) over the network:
+# bench/scripts/bench-local.sh starts a fresh onsaled (temporary data
+# directory, free port, keys from --gen-config), runs ga-flash and
+# seat-flash with --json --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
 # units, 100,000 seats, 8 x 256). The in-process core and WAL
 # benchmarks stay `make bench-core` and `make bench-wal`.
@@ -157,7 +168,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
 
-# compare (issue 5): onsale, Redis and PostgreSQL side by side on ga-flash
+# compare: onsale, Redis and PostgreSQL side by side on ga-flash
 # and seat-flash at matched durability (bench/scripts/compare.sh); installs the
 # servers and jq if missing (runtime only: `make` does not need them).
 # Prints one table, writes var/compare.json. Options for every bench as
@@ -195,7 +206,7 @@ FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 fuzz:
 	@mkdir -p $(BUILD)/fuzz/corpus-proto
 	clang -std=gnu11 $(WARN) -O1 -g -I. -D_GNU_SOURCE $(FUZZ_FLAGS) \
-	  -o $(BUILD)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c net/proto.c
+	  -o $(BUILD)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c net/proto/proto.c
 	$(BUILD)/fuzz/fuzz_proto -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/proto.dict \
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-proto
 
@@ -204,7 +215,7 @@ analyze:
 	  --suppress=missingIncludeSystem -I. core net tools bench
 
 format:
-	clang-format -i core/*.[ch] net/*.[ch] tools/*.[ch] bench/*/*.[ch] tests/*/*.[ch]
+	clang-format -i $(shell find core net tools bench tests -name '*.[ch]')
 
 clean:
 	rm -rf build

@@ -36,6 +36,10 @@ enum cmd_type {
 	CMD_STOCK_OUT = 20,
 	CMD_STOCK_IN = 21,
 	CMD_STOCK_ACK = 22, /* giver: the taker has transfers up to this id durable */
+	/* a ticket exchanged for a seat on another shard (core/xchg.c) */
+	CMD_XCHG_OUT = 23, /* the ticket's shard: the ticket is leaving, kept until END */
+	CMD_XCHG_IN = 24,  /* the seat's shard: a one-ticket order for the new seat */
+	CMD_XCHG_END = 25, /* the ticket's shard: exchanged, or valid again */
 	/* queries: change nothing, write no record */
 	CMD_Q_EVENT = 40,
 	CMD_Q_AVAILABILITY = 41,
@@ -174,6 +178,32 @@ struct xfer {
 #define XFER_TAKER(id) ((uint8_t)((id) >> 48))
 #define XFER_SEQ(id) ((id) & XFER_SEQ_MASK)
 
+/* An exchange between two shards (core/xchg.c), all three steps. OUT:
+ * ticket_id, tier, seat and peer_shard (the seat's shard); IN (on the
+ * seat's shard): ticket_id (the old one: the new order's idempotency key),
+ * customer_id, channel, tier, seat and peer_shard (the ticket's shard);
+ * END: ticket_id, status (the IN's answer) and new_ticket_id when it is
+ * ok. Seats are the seat's shard's own numbers. */
+struct cmd_xchg {
+	uint32_t event_id;
+	uint8_t tier;
+	uint8_t channel;
+	uint8_t peer_shard;
+	uint8_t status; /* END: enum status of the IN */
+	uint32_t seat;
+	uint64_t ticket_id;
+	uint64_t customer_id;
+	uint64_t new_ticket_id;
+};
+
+/* A ticket still leaving for another shard (core_xchgs_pending): the IN
+ * to send to peer_shard again. */
+struct xchg_pending {
+	uint64_t ticket_id, customer_id;
+	uint32_t event_id, seat;
+	uint8_t tier, channel, peer_shard;
+};
+
 struct cmd_query { /* also EVENT_RETIRE: only event_id */
 	uint32_t event_id;
 	uint8_t tier;
@@ -191,6 +221,7 @@ struct cmd {
 		struct cmd_hold_ref ref;
 		struct cmd_ticket_ref ticket;
 		struct cmd_stock stock;
+		struct cmd_xchg xchg;
 		struct cmd_query query;
 	};
 };

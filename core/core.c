@@ -89,6 +89,9 @@ static enum status apply_one(struct core *c, const struct rec *r, uint32_t *aler
 		return apply_stock(c, r, alerts);
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_ACK: return apply_stock(c, r, alerts);
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END: return apply_xchg(c, r, alerts);
 	}
 	return ST_RECORD_INVALID;
 }
@@ -145,6 +148,9 @@ static enum status plan(struct core *c, const struct cmd *cmd, uint64_t now, str
 		return st;
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_ACK: return plan_stock(c, cmd, r, res);
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END: return plan_xchg(c, cmd, now, r, res);
 	}
 	return ST_BAD_COMMAND;
 }
@@ -182,6 +188,15 @@ static void view_applied(const struct core *c, const struct rec *r, struct resul
 		break;
 	case CMD_EXCHANGE:
 		ticket_by_id(c, ev, r->exchange.new_ticket_id, &index);
+		view_ticket(c, ev, index, &res->ticket);
+		break;
+	case CMD_XCHG_IN:
+		ticket_by_id(c, ev, order_ticket_id(hold_by_id(ev, r->xchg.new_id), 0), &index);
+		view_ticket(c, ev, index, &res->ticket);
+		break;
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_END:
+		ticket_by_id(c, ev, r->xchg.ticket_id, &index);
 		view_ticket(c, ev, index, &res->ticket);
 		break;
 	case CMD_STOCK_OUT:

@@ -208,7 +208,7 @@ static enum status check_hold_args(const struct event *ev, const struct cmd_hold
 
 /* The slot a new hold takes, and its id; NIL when the pool is full of live
  * holds and orders. */
-static uint32_t hold_slot(const struct core *c, const struct event *ev, uint64_t *id)
+uint32_t hold_next_id(const struct core *c, const struct event *ev, uint64_t *id)
 {
 	uint32_t slot, reuse = 1; /* from 1, so no hold id is 0 */
 
@@ -259,7 +259,7 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 	st = pick_seats(ev, h, r->hold.seats);
 	if (st != ST_OK)
 		return st;
-	if (hold_slot(c, ev, &r->hold.hold_id) == NIL)
+	if (hold_next_id(c, ev, &r->hold.hold_id) == NIL)
 		return ST_HOLD_TABLE_FULL;
 	if (ev->tickets_reserved + h->qty > tickets_free(ev))
 		return ST_TICKET_TABLE_FULL; /* its confirm could not issue the tickets */
@@ -277,7 +277,7 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 {
 	const struct tier *t = &ev->tiers[r->hold.tier];
 	uint64_t id;
-	uint32_t slot = hold_slot(c, ev, &id);
+	uint32_t slot = hold_next_id(c, ev, &id);
 
 	if (slot == NIL || id != r->hold.hold_id || !t->defined || t->free < r->hold.qty ||
 	    r->hold.customer_id == 0 || ev->tickets_reserved + r->hold.qty > tickets_free(ev))

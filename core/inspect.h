@@ -80,6 +80,12 @@ enum status core_code_window(const struct core *c, const struct cmd_hold *h, uin
  * (at most XFER_PENDING_MAX, may exceed cap). The server redelivers them
  * after a crash; STOCK_IN applies each once. */
 uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *out, uint32_t cap);
+/* The id of an order's unit-th ticket. */
+uint64_t core_order_ticket_id(uint64_t order_id, uint8_t unit);
+/* Tickets leaving for another shard (an exchange whose end is not
+ * applied), up to cap into out; returns how many there are. Scans every
+ * ticket: for recovery, not for the loop. */
+uint32_t core_xchgs_pending(const struct core *c, struct xchg_pending *out, uint32_t cap);
 /* Any transfer given and not yet acknowledged, to any taker. */
 bool core_xfers_any(const struct core *c);
 /* The seq of the last transfer applied from the giver (0: none). */
@@ -87,7 +93,7 @@ uint64_t core_xfer_applied(const struct core *c, uint8_t giver);
 
 /* The transfer seqs of this shard with one peer: as giver, given up to
  * out_seq and acknowledged up to acked_seq; as taker, applied up to in_seq.
- * onsale-wal checks them across shards (tools/wal_peers.c). */
+ * onsale-wal checks them across shards (tools/wal/wal_peers.c). */
 struct xfer_seqs {
 	uint64_t out_seq, acked_seq, in_seq;
 };

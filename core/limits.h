@@ -214,7 +214,7 @@ static_assert(SECTION_SEATS_MAX * 4 + SECTION_ROWS_MAX * 16 + 256 <= RECORD_BYTE
 	      "a section record fits the record limit");
 static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 
-/* ---- Write-ahead log and storage (issue 3) ------------------------------
+/* ---- Write-ahead log and storage (net/wal/) -----------------------------
  * The WAL writes whole pages: every batch write starts and ends on a
  * WAL_PAGE_BYTES boundary (the partial last page is rewritten by the next
  * batch), so the same code works with O_DIRECT and with buffered files. */
@@ -252,7 +252,7 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #define WAL_SEGMENT_BYTES_MAX (1ull << 32)
 #endif
 
-/* Snapshots while serving (net/snapshot_fork.c). The forked writer waits at
+/* Snapshots while serving (net/store/snapshot_fork.c). The forked writer waits at
  * most this long for the shard to report its WAL durable up to the
  * snapshot's LSN (the shard reports every loop turn; a sync takes a few ms
  * under load), so a stuck or dead parent never leaves it behind; and its
@@ -324,7 +324,7 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
-/* ---- Wire protocol (issue 4, net/proto.h) --------------------------------
+/* ---- Wire protocol (net/proto/proto.h) ----------------------------------
  * Largest protocol frame, header included. The largest request is a section
  * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:
  * 34,368 at the defaults) and the largest reply a section's seat states
@@ -341,7 +341,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 
 #endif
 
-/* ---- Server runtime (issue 4, net/server-t.h) ------------------------------
+/* ---- Server runtime (net/server/server-t.h) -----------------------------
  * Every table of a shard's runtime is allocated when the server starts and
  * never grows. When one is full the shard stops reading from the connection
  * that needs it (back-pressure) until a slot frees; nothing is dropped. */
@@ -408,6 +408,12 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * outstanding to one taker gives it nothing more until acknowledgements
  * come (the hold asks the next peer). 128 x 64 peers x 24 bytes = 192 KiB
  * per shard. */
+/* Tickets a start ends per scan when exchanges to other shards were cut
+ * by a stop (net/shard/xchg.c); the scan repeats until none is left. */
+#ifndef XCHG_RECOVER_BATCH
+#define XCHG_RECOVER_BATCH 256u
+#endif
+
 #ifndef XFER_PENDING_MAX
 #define XFER_PENDING_MAX 128u
 #endif
@@ -435,6 +441,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #endif
 
 static_assert((XFER_PENDING_MAX & (XFER_PENDING_MAX - 1)) == 0, "pending transfers: a ring by seq");
+static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536, "a recovery batch fits a static buffer");
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");

@@ -36,8 +36,11 @@ void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
 	v->customer_id = h->customer_id;
 	v->price_minor = tk->price_minor;
 	v->redeemed_at_ms = tk->redeemed_at_ms;
-	v->refund_fee_minor = tk->fee_minor;
-	v->replaced_by = tk->state == TICKET_EXCHANGED ? order_ticket_id(h, tk->replaced_by) : 0;
+	v->refund_fee_minor = tk->state == TICKET_REFUNDED ? tk->fee_minor : 0;
+	/* exchanged to another shard: fee_minor holds the new ticket's id (xchg.c) */
+	v->replaced_by = tk->state != TICKET_EXCHANGED ? 0
+			 : tk->fee_minor	  ? tk->fee_minor
+						  : order_ticket_id(h, tk->replaced_by);
 	v->event_id = ev->cfg.event_id;
 	v->seat = tk->seat;
 	v->gate_id = tk->gate_id;

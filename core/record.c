@@ -18,6 +18,7 @@
 #define CODE_BYTES 40
 #define HOLD_HEAD_BYTES 40
 #define CONFIRM_BYTES 56
+#define XCHG_BYTES 40
 
 static const char *const type_names[CMD_TYPE_MAX] = {
 	[CMD_EVENT_CREATE] = "event_create",
@@ -37,6 +38,9 @@ static const char *const type_names[CMD_TYPE_MAX] = {
 	[CMD_STOCK_OUT] = "stock_out",
 	[CMD_STOCK_IN] = "stock_in",
 	[CMD_STOCK_ACK] = "stock_ack",
+	[CMD_XCHG_OUT] = "xchg_out",
+	[CMD_XCHG_IN] = "xchg_in",
+	[CMD_XCHG_END] = "xchg_end",
 };
 
 const char *rec_type_name(uint8_t type)
@@ -180,6 +184,19 @@ static size_t put_payload(uint8_t *p, const struct rec *r, const struct cmd_sect
 		put_u8(p + 13, r->stock.peer_shard);
 		put_u16(p + 14, 0);
 		return 16;
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END:
+		put_u64(p + 0, r->xchg.ticket_id);
+		put_u64(p + 8, r->xchg.new_id);
+		put_u64(p + 16, r->xchg.customer_id);
+		put_u64(p + 24, r->xchg.price_minor);
+		put_u32(p + 32, r->xchg.seat);
+		put_u8(p + 36, r->xchg.tier);
+		put_u8(p + 37, r->xchg.channel);
+		put_u8(p + 38, r->xchg.peer_shard);
+		put_u8(p + 39, r->xchg.status);
+		return XCHG_BYTES;
 	}
 	return 0;
 }
@@ -270,6 +287,9 @@ static size_t fixed_len(uint8_t type)
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
 	case CMD_STOCK_ACK: return 16;
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END: return XCHG_BYTES;
 	}
 	return 0;
 }
@@ -338,6 +358,22 @@ static enum status get_fixed(const uint8_t *p, struct rec *r)
 		r->stock.tier = get_u8(p + 12);
 		r->stock.peer_shard = get_u8(p + 13);
 		return r->stock.tier < TIERS_MAX ? ST_OK : ST_RECORD_INVALID;
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END:
+		r->xchg.ticket_id = get_u64(p + 0);
+		r->xchg.new_id = get_u64(p + 8);
+		r->xchg.customer_id = get_u64(p + 16);
+		r->xchg.price_minor = get_u64(p + 24);
+		r->xchg.seat = get_u32(p + 32);
+		r->xchg.tier = get_u8(p + 36);
+		r->xchg.channel = get_u8(p + 37);
+		r->xchg.peer_shard = get_u8(p + 38);
+		r->xchg.status = get_u8(p + 39);
+		return r->xchg.tier < TIERS_MAX && r->xchg.channel < CHANNELS &&
+				       r->xchg.peer_shard < SHARDS_MAX
+			       ? ST_OK
+			       : ST_RECORD_INVALID;
 	}
 	return ST_RECORD_INVALID;
 }

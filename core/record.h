@@ -64,6 +64,14 @@
  *   transfer_id = giver << 56 | taker << 48 | seq (cmd-t.h XFER_ID); peer_shard
  *   is the taker on OUT and ACK, the giver on IN. ACK: event_id, qty and
  *   tier are 0; its id is the last transfer the taker has durable.
+ *
+ * XCHG_OUT, XCHG_IN, XCHG_END (40): an exchange to another shard's seat
+ *     0    8 ticket_id (the old ticket, on the shard of OUT and END)
+ *     8    8 new_id     IN: the new order's id; END: the new ticket's id (0: refused)
+ *    16    8 customer_id (IN)   24 8 price_minor (IN: the new ticket's)
+ *    32    4 seat (OUT, IN: the seat's shard's number)   36 1 tier (OUT, IN)
+ *    37    1 channel (IN)   38 1 peer_shard (OUT: the seat's, IN: the ticket's)
+ *    39    1 status (END: the IN's answer, 0 ok)
  */
 #ifndef ONSALE_RECORD_H
 #define ONSALE_RECORD_H
@@ -126,6 +134,11 @@ struct rec {
 			uint8_t tier;
 		} exchange;
 		struct cmd_stock stock;
+		struct {
+			uint64_t ticket_id, new_id, customer_id, price_minor;
+			uint32_t seat;
+			uint8_t tier, channel, peer_shard, status;
+		} xchg;
 	};
 };
 

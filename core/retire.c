@@ -75,13 +75,22 @@ static int transfer_pending(const struct core *c, uint32_t event_id)
 	return 0;
 }
 
+/* A ticket being exchanged to another shard (xchg.c) waits for its end. */
+static bool tickets_leaving(const struct event *ev)
+{
+	for (uint32_t i = 0; i < ev->tickets_used; i++)
+		if (ticket_leaving(ticket_at(ev, i)))
+			return true;
+	return false;
+}
+
 static enum status retire_refusal(const struct core *c, const struct event *ev)
 {
 	if (ev->cfg.state != EVENT_CLOSED)
 		return ST_EVENT_NOT_CLOSED;
 	if (ev->live_holds)
 		return ST_EVENT_HOLDS_LIVE;
-	if (transfer_pending(c, ev->cfg.event_id))
+	if (transfer_pending(c, ev->cfg.event_id) || tickets_leaving(ev))
 		return ST_EVENT_TRANSFER_PENDING;
 	if (c->retired_count >= RETIRED_MAX)
 		return ST_RETIRED_TABLE_FULL;

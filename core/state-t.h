@@ -135,10 +135,15 @@ struct ticket {
 	uint32_t order_next; /* next ticket of the same order, or NIL */
 	uint32_t free_next;  /* refunded / exchanged: next in the reuse queue, or NIL */
 	uint8_t unit;        /* number in its order: the low byte of its id */
-	uint8_t replaced_by; /* exchanged: unit number of the new ticket (same order) */
+	uint8_t replaced_by; /* exchanged: unit number of the new ticket (same order);
+			      * valid: XCHG_LEAVING while exchanged to another shard */
 	uint8_t tier;
 	uint8_t state; /* enum ticket_state */
 };
+
+/* A valid ticket's replaced_by while an exchange takes it to another shard
+ * (core/xchg.c); its fee_minor then holds the target. */
+#define XCHG_LEAVING 0xffu
 
 struct event {
 	struct cmd_event cfg;

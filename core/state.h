@@ -65,6 +65,16 @@ void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t
 uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
 uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
 uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+/* ST_OK for a valid ticket, else what a change of it is refused with. */
+enum status ticket_refusal(uint8_t state);
+/* Refunded or exchanged away: the slot may be reused, the order may end. */
+void ticket_retire(struct event *ev, uint32_t index);
+/* A valid ticket exchanged for new_ticket_id on another shard (xchg.c). */
+void ticket_leave(struct event *ev, uint32_t index, uint64_t new_ticket_id, uint32_t *alerts);
+/* Valid, and being exchanged to another shard (xchg.c). */
+bool ticket_leaving(const struct ticket *tk);
+/* The slot and id the next hold takes; NIL when the table is full. */
+uint32_t hold_next_id(const struct core *c, const struct event *ev, uint64_t *id);
 void hold_ended_push(struct event *ev, uint32_t slot); /* may be reused, oldest first */
 void wheel_insert(struct event *ev, uint32_t slot);
 void wheel_remove(struct event *ev, uint32_t slot);
@@ -108,6 +118,10 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts);
 enum status plan_stock(struct core *c, const struct cmd *cmd, struct rec *r, struct result *res);
 enum status apply_stock(struct core *c, const struct rec *r, uint32_t *alerts);
 const char *stock_check(const struct core *c);
+
+enum status plan_xchg(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+		      struct result *res);
+enum status apply_xchg(struct core *c, const struct rec *r, uint32_t *alerts);
 
 /* Retired events (retire.c). retired_find: the summary, NULL when the id
  * was never retired here. event_missing: the status for an id with no live

@@ -7,9 +7,9 @@
  * storage_poll. Rare operations (create, read at recovery, rename, unlink,
  * list) are synchronous. Two implementations:
  *
- *   net/storage_uring.c   real files through io_uring (liburing)
- *   tests/sim/sim_disk.c  an in-memory disk that can crash, tear writes,
- *                         flip bits, misdirect writes, fail reads and syncs
+ *   net/wal/storage_uring.c   real files through io_uring (liburing)
+ *   tests/support/sim_disk.c  an in-memory disk that can crash, tear writes,
+ *                             flip bits, misdirect writes, fail reads and syncs
  *
  * Files are small integer handles (1..STORAGE_FILES_MAX); STORAGE_DIR (0)
  * names the directory itself, so storage_fsync(st, STORAGE_DIR, ...) makes

@@ -16,13 +16,20 @@
  */
 #include <string.h>
 
+#include "core/inspect.h"
 #include "core/state.h"
 
 #define ORDER_BITS_MASK (~(uint64_t)0 << ID_REUSE_SHIFT) /* shard, event, use count */
 
+uint64_t core_order_ticket_id(uint64_t order_id, uint8_t unit)
+{
+	return (order_id & ORDER_BITS_MASK) | (uint64_t)(uint32_t)order_id << ID_TICKET_SLOT_SHIFT |
+	       unit;
+}
+
 uint64_t order_ticket_id(const struct hold *h, uint8_t unit)
 {
-	return (h->id & ORDER_BITS_MASK) | (uint64_t)(uint32_t)h->id << ID_TICKET_SLOT_SHIFT | unit;
+	return core_order_ticket_id(h->id, unit);
 }
 
 uint64_t ticket_id_of(const struct event *ev, uint32_t index)
@@ -92,7 +99,7 @@ static int tickets_ensure(struct event *ev, uint32_t n)
 
 /* A ticket was refunded or exchanged away: its slot may be reused, and an
  * order left with no valid or redeemed ticket is ended. */
-static void ticket_retire(struct event *ev, uint32_t index)
+void ticket_retire(struct event *ev, uint32_t index)
 {
 	struct ticket *tk = ticket_at(ev, index);
 	struct hold *h = hold_at(ev, tk->hold);
@@ -135,7 +142,7 @@ static uint32_t ticket_issue(struct event *ev, uint32_t hold_slot, uint8_t tier,
 	return index;
 }
 
-static enum status refuse_ticket(uint8_t state)
+enum status ticket_refusal(uint8_t state)
 {
 	switch (state) {
 	case TICKET_REDEEMED: return ST_TICKET_REDEEMED;
@@ -246,13 +253,15 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 	tk = ticket_by_id(c, ev, x->ticket_id, &index);
 	if (!tk)
 		return ST_TICKET_UNKNOWN;
+	if (ticket_leaving(tk))
+		return ST_OVERLOADED; /* being exchanged to another shard (xchg.c): retry */
 	switch (cmd->type) {
 	case CMD_REDEEM:
 		if (tk->state == TICKET_REDEEMED) {
 			view_ticket(c, ev, index, &res->ticket); /* the first scan's gate and time */
 			return ST_TICKET_ALREADY_REDEEMED;
 		}
-		st = refuse_ticket(tk->state);
+		st = ticket_refusal(tk->state);
 		r->redeem.ticket_id = x->ticket_id;
 		r->redeem.gate_id = x->gate_id;
 		return st;
@@ -262,7 +271,7 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 			res->replayed = 1;
 			return ST_OK;
 		}
-		st = refuse_ticket(tk->state);
+		st = ticket_refusal(tk->state);
 		if (st == ST_OK && (x->fee_minor > tk->price_minor || x->kill > 1))
 			st = ST_BAD_ARGUMENT;
 		r->refund.ticket_id = x->ticket_id;
@@ -270,7 +279,7 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 		r->refund.kill = x->kill;
 		return st;
 	default: /* CMD_EXCHANGE */
-		st = refuse_ticket(tk->state);
+		st = ticket_refusal(tk->state);
 		if (st != ST_OK)
 			return st;
 		if (tickets_free(ev) <= ev->tickets_reserved ||
@@ -341,6 +350,21 @@ static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *
 	/* after both halves: within one tier free stock did not move */
 	tier_check_low_stock(ev, tk->tier, alerts);
 	tier_check_low_stock(ev, r->exchange.tier, alerts);
+}
+
+void ticket_leave(struct event *ev, uint32_t index, uint64_t new_ticket_id, uint32_t *alerts)
+{
+	struct ticket *tk = ticket_at(ev, index);
+	const struct hold *h = hold_at(ev, tk->hold);
+
+	assert(tk->state == TICKET_VALID && new_ticket_id);
+	tk->state = TICKET_EXCHANGED;
+	tk->fee_minor = new_ticket_id;
+	ev->tiers[tk->tier].ch[h->channel].revenue_minor -= tk->price_minor;
+	unit_unsell(ev, tk, h->channel, 0);
+	customer_add(ev, h->customer_id, -1);
+	ticket_retire(ev, index);
+	tier_check_low_stock(ev, tk->tier, alerts);
 }
 
 enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)

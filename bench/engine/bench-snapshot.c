@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/shard_store.h"
-#include "net/snapshot.h"
-#include "net/storage_uring.h"
+#include "net/store/shard_store.h"
+#include "net/store/snapshot.h"
+#include "net/wal/storage_uring.h"
 
 #define EVENT 1
 #define GA_UNITS 1000000u

@@ -5,7 +5,7 @@
  * bursts, polling the io_uring between bursts; a record counts as committed
  * when the fdatasync of its batch completes. Then the log is read back with
  * the recovery reader (replay speed). Then recovery of a real shard: a
- * shard store (net/shard_store.h) sells --recovery-sales single units of a
+ * shard store (net/store/shard_store.h) sells --recovery-sales single units of a
  * 1,000,000-unit GA event (a hold and a confirm each), and the bench times
  * the WAL read + core_apply of those records on a fresh core, a snapshot
  * write of the resulting state, and a snapshot load. Prints a table, then
@@ -25,11 +25,11 @@
 
 #include "core/core.h"
 #include "core/serial.h"
-#include "net/shard_store.h"
-#include "net/snapshot.h"
-#include "net/storage_uring.h"
-#include "net/wal.h"
-#include "net/wal_read.h"
+#include "net/store/shard_store.h"
+#include "net/store/snapshot.h"
+#include "net/wal/storage_uring.h"
+#include "net/wal/wal.h"
+#include "net/wal/wal_read.h"
 
 #define STAMPS (1u << 23) /* append times of records not yet durable */
 #define BATCHES_MAX (1u << 20)

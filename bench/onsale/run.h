@@ -3,6 +3,7 @@
  * the worker threads with their pipelined slots, and the parts that use
  * them (all in bench/onsale/):
  *
+ *   run.c           this state, defined once
  *   onsale-bench.c  options, phases of a run, report
  *   venue.c         creating the scenario's event (GA, seats, both)
  *   flow.c          a worker thread: what each slot sends next and what a
@@ -21,7 +22,7 @@
 
 #include "bench/common/hist.h"
 #include "bench/common/load.h"
-#include "net/onsale.h"
+#include "net/client/onsale.h"
 
 /* Operation types, each with its own latency histogram. */
 enum run_op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OP_QUERY, OP_REFUND, OP_REDEEM, OP_RESCAN, RUN_OPS };

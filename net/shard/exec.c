@@ -20,7 +20,7 @@
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 size_t exec_result_bytes(uint8_t type)
 {
@@ -130,6 +130,20 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 	u->cmd.hold.customer_id = customer_id;
 	u->cmd.hold.qty = (uint8_t)units;
 	pool_send_durable(nd, u, home);
+}
+
+void exec_count_moved(struct node *nd, uint32_t event_id, uint64_t customer_id, uint8_t to)
+{
+	uint8_t home = node_home(nd->n, customer_id);
+	assert(to != nd->id && to < nd->n);
+	if (!exec_event_limit(nd, event_id))
+		return;
+	if (home == to)
+		unreserve_at_home(nd, event_id, customer_id, 1); /* no longer elsewhere */
+	else if (home == nd->id &&
+		 counts_add(&nd->counts, event_id, customer_id, 0, 1)) /* now elsewhere */
+		fprintf(stderr, "onsaled: shard %u: count table full, customer %llu's count "
+				"stays low until restart\n", nd->id, (unsigned long long)customer_id);
 }
 
 /* A hold that used a presale code ended here: its owner, if another

@@ -9,9 +9,9 @@
  * clock and starts no thread: messages come in through node_deliver, time
  * through node_set_now, and everything that leaves goes out through the
  * driver's struct node_env (send a message to a peer, hand back a finished
- * request). The io_uring server (net/server*.c) drives it in production; a
+ * request). The io_uring server (net/server/) drives it in production; a
  * seeded single-threaded simulator (tests/sim/test_server_sim.c) drives it
- * in tests. Its durable state is the shard's store (net/shard_store.h,
+ * in tests. Its durable state is the shard's store (net/store/shard_store.h,
  * over real files or the simulated disk).
  *
  * Layers (each calls only the ones above it in this list):
@@ -20,6 +20,8 @@
  *   counts.c      per-customer units on other shards (home shard)
  *   exec.c        executor: commands on the store, customer reservations
  *   xfer.c        GA stock transfers: ask, give, take, acknowledge
+ *   xchg.c        exchanges to a seat on another node
+ *   sell.c        executor of holds and exchanges
  *   route.c       coordinator: placement, fan-out, combining answers
  *   node.c        the entry points: request, deliver, poll, expire, recover
  */
@@ -32,7 +34,7 @@
 
 #include "core/cmd-t.h"
 #include "core/limits.h"
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 struct shard_store;
 
@@ -57,6 +59,8 @@ enum msg_kind {
 	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
 	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
 	MSG_STOCK_GIVE = 13, /* taker: STOCK_IN of a transfer pending too long */
+	MSG_XCHG_IN = 14,  /* an exchange's seat node: XCHG_IN (the request's own message) */
+	MSG_XCHG_END = 15, /* back to the ticket's node: XCHG_END with the IN's answer */
 };
 
 struct msg {
@@ -176,6 +180,8 @@ struct node_env {
 
 struct node_counters {
 	uint64_t holds_expired, stock_transfers, stock_redelivered;
+	uint64_t exchanges_moved;   /* tickets exchanged to a seat on another node */
+	uint64_t exchanges_resumed; /* of them, ended at a start after a stop cut them */
 };
 
 /* ---- a node --------------------------------------------------------------------- */

@@ -14,7 +14,7 @@
 #include "core/core.h"
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *env)
 {
@@ -134,6 +134,8 @@ int node_recover(struct node *const *nodes, uint32_t n)
 		assert(nodes[k]->id == k && nodes[k]->n == n && nodes[k]->store);
 	/* transfers first: then every unit is in some node's units_placed */
 	int rc = xfer_recover(nodes, n);
+	if (!rc)
+		rc = xchg_recover(nodes, n); /* before the counts: it moves units */
 	return rc ? rc : recount(nodes, n);
 }
 
@@ -159,6 +161,8 @@ static void arrived(struct node *nd, struct msg *m)
 	case MSG_STOCK_ASK: xfer_give(nd, m); break;
 	case MSG_STOCK_ACK: xfer_acked(nd, m); break;
 	case MSG_STOCK_GIVE: xfer_take_given(nd, m); break;
+	case MSG_XCHG_IN:
+	case MSG_XCHG_END: xchg_arrived(nd, m); break;
 	default: exec_msg(nd, m); break;
 	}
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 int pool_init(struct node *nd)
 {
@@ -233,8 +233,11 @@ unsigned pool_release_durable(struct node *nd)
 			nd->durable_tail = NULL;
 		n++;
 		if (stopped && m->wait_lsn > durable && m->forward) {
-			pool_msg_free(nd, m); /* an acknowledgement of what is not durable */
-			continue;
+			if (m->req == NIL32) {
+				pool_msg_free(nd, m); /* an acknowledgement of what is not durable */
+				continue;
+			}
+			m->forward = 0; /* a request on its way on (an exchange): back, told */
 		}
 		if (stopped && m->wait_lsn > durable) { /* never durable: say so */
 			bool changed = m->res.status == ST_OK && !CMD_IS_QUERY(m->cmd.type);

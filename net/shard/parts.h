@@ -7,6 +7,7 @@
  *   counts_*  counts.c      per-customer units on other shards (home node)
  *   exec_*    exec.c        executor: commands on the store
  *   xfer_*    xfer.c        GA stock transfers between nodes
+ *   xchg_*    xchg.c        exchanges to a seat on another node
  *   sell_*    sell.c        executor of holds: limits, stock from peers
  *   route_*   route.c       coordinator: placement and routing
  */
@@ -93,6 +94,9 @@ void exec_finish(struct node *nd, struct msg *m);
 /* A command of m ran here: its side effects, global seat ids, finish. */
 void exec_done(struct node *nd, struct msg *m);
 void exec_expire(struct node *nd);
+/* A customer's unit of the event moved from this node to node `to` (an
+ * exchange): the home node's count follows where it counts either side. */
+void exec_count_moved(struct node *nd, uint32_t event_id, uint64_t customer_id, uint8_t to);
 
 /* xfer.c */
 /* A GA hold or exchange m found the tier's allotment short: ask the next
@@ -116,6 +120,16 @@ bool xfer_tick(struct node *nd);
 /* Recovery, before any request: every transfer pending on a giver is
  * applied on its taker (once), synced, acknowledged. 0 or -errno. */
 int xfer_recover(struct node *const *nodes, uint32_t n);
+
+/* xchg.c */
+/* A MSG_EXEC exchange to a seat on another node: starts it (XCHG_OUT)
+ * and takes m on its way; false when the seat is this node's. */
+bool xchg_start(struct node *nd, struct msg *m);
+/* MSG_XCHG_IN on the seat's node, MSG_XCHG_END back on the ticket's. */
+void xchg_arrived(struct node *nd, struct msg *m);
+/* Recovery, after the transfers: every ticket still leaving is ended with
+ * its seat's node. 0 or -errno. */
+int xchg_recover(struct node *const *nodes, uint32_t n);
 
 /* sell.c */
 /* A MSG_EXEC hold on this node's inventory. */

@@ -417,11 +417,13 @@ static int by_id(struct node *nd, struct req *r, uint64_t id, enum status unknow
 		return 0;
 	}
 	if (r->cmd.type == CMD_EXCHANGE && r->cmd.ticket.seat != SEAT_NONE) {
-		if ((r->cmd.ticket.seat >> SEAT_SHARD_SHIFT) != at) {
-			fail(nd, r, ST_SEAT_UNAVAILABLE); /* exchanges stay on one shard */
+		uint32_t seat_at = r->cmd.ticket.seat >> SEAT_SHARD_SHIFT;
+		if (seat_at >= nd->n) {
+			fail(nd, r, ST_SEAT_UNKNOWN);
 			return 0;
 		}
-		r->cmd.ticket.seat &= SEAT_LOCAL_MASK;
+		if (seat_at == at) /* else the ticket's node asks the seat's (xchg.c) */
+			r->cmd.ticket.seat &= SEAT_LOCAL_MASK;
 	}
 	send_msg(nd, r, MSG_EXEC, at, &r->cmd);
 	return 0;

@@ -14,7 +14,7 @@
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 /* The code's owner running the hold itself (the coordinator says so:
  * code_check): is the code used up over all nodes? */
@@ -89,6 +89,8 @@ void sell_exchange(struct node *nd, struct msg *m)
 {
 	const struct cmd_ticket_ref *x = &m->cmd.ticket;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
+	if (xchg_start(nd, m))
+		return; /* a seat on another node: on its way */
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
 	/* a GA tier with nothing here may have units on another shard */
 	if (m->res.status == ST_SOLD_OUT && x->seat == SEAT_NONE &&

@@ -30,7 +30,7 @@
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty)
 {

@@ -1,5 +1,5 @@
 /*
- * fuzz_proto.c — libFuzzer target for the protocol decoder (net/proto.c).
+ * fuzz_proto.c — libFuzzer target for the protocol decoder (net/proto/proto.c).
  *
  * The decoder reads bytes straight off client sockets, so it must never
  * crash, hang or read past what it was given, whatever arrives. The input is
@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

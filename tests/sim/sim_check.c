@@ -38,7 +38,7 @@
 #include "core/inspect.h"
 #include "core/state.h"
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 
 static const struct core *core_of(struct sim *s, uint8_t k)
 {
@@ -146,6 +146,24 @@ static void over_limit(struct sim *s, const struct sim_event *ev, uint64_t custo
 		  node_home(s->n, customer), units, ev->event_id, where, ev->limit);
 }
 
+/* A ticket leaving for another node (an exchange between its two ends)
+ * counts on its node until the end, and its new order on the seat's node
+ * counts from the IN: the same unit twice, for a moment (a hold meanwhile
+ * sees more, never less). It is one unit: take the leaving one off. */
+static void leaving_units(struct sim *s, uint32_t event_id, struct units_ctx *u)
+{
+	static struct xchg_pending p[64];
+	for (uint8_t k = 0; k < s->n; k++) {
+		if (shard_store_error(s->store[k]))
+			continue;
+		uint32_t n = core_xchgs_pending(core_of(s, k), p, 64);
+		for (uint32_t j = 0; j < n && j < 64; j++)
+			for (uint32_t i = 0; p[j].event_id == event_id && i < u->count; i++)
+				if (u->customer[i] == p[j].customer_id && u->units[i])
+					u->units[i]--;
+	}
+}
+
 static void check_limits(struct sim *s)
 {
 	for (uint32_t e = 0; e < s->events; e++) {
@@ -156,6 +174,7 @@ static void check_limits(struct sim *s)
 		for (uint8_t k = 0; k < s->n; k++)
 			if (!shard_store_error(s->store[k]))
 				core_customers_each(core_of(s, k), ev->event_id, add_units, &u);
+		leaving_units(s, ev->event_id, &u);
 		for (uint32_t i = 0; i < u.count; i++)
 			if (u.units[i] > ev->limit)
 				return over_limit(s, ev, u.customer[i], u.units[i]);

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 #define T0_MS 1800000000000ull /* the clock at the start (sim_server.c) */
 #define T_SALES_END_MS (T0_MS + 30ull * 86400000ull)
@@ -318,6 +318,14 @@ static bool ticket_ref(struct sim *s, struct cmd *c, uint8_t type)
 	c->ticket.kill = type == CMD_REFUND && sim_below(s, 8) == 0;
 	c->ticket.tier = (uint8_t)sim_below(s, 2); /* exchange: GA or best seats of tier 1 */
 	c->ticket.seat = SEAT_NONE;
+	if (type == CMD_EXCHANGE && sim_below(s, 2)) { /* a named seat, on any node */
+		const struct sim_event *ev = event_of(s, h->event_id);
+		uint32_t sec = (uint32_t)sim_below(s, SIM_SECTIONS_MAX);
+		while (!ev->section_seats[sec]) /* section 0 is always there */
+			sec = (sec + 1) % SIM_SECTIONS_MAX;
+		c->ticket.tier = 1;
+		c->ticket.seat = ev->seat_first[sec] + (uint32_t)sim_below(s, ev->section_seats[sec]);
+	}
 	return true;
 }
 
@@ -373,7 +381,7 @@ void sim_client_step(struct sim *s)
 		have = ticket_ref(s, &c, CMD_REDEEM);
 	else if (r < 93)
 		return retry(s, r < 89 ? CMD_HOLD : CMD_CONFIRM, at);
-	else if (r < 95)
+	else if (r < 94)
 		have = more_seats(s, &c, ev);
 	else if (r < 97)
 		have = ticket_ref(s, &c, CMD_EXCHANGE);

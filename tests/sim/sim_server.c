@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/shard_store.h"
-#include "net/snapshot.h"
+#include "net/store/shard_store.h"
+#include "net/store/snapshot.h"
 
 #define T0_MS 1800000000000ull
 #define SEGMENT_BYTES (80u << 10)
@@ -190,6 +190,8 @@ static void nodes_down(struct sim *s)
 	for (uint8_t k = 0; k < s->n && s->up; k++) {
 		s->stats->transfers += s->node[k].ctr.stock_transfers;
 		s->stats->redelivered += s->node[k].ctr.stock_redelivered;
+		s->stats->exchanges_moved += s->node[k].ctr.exchanges_moved;
+		s->stats->exchanges_resumed += s->node[k].ctr.exchanges_resumed;
 		s->stats->expiries += s->node[k].ctr.holds_expired;
 		node_fini(&s->node[k]);
 	}

@@ -25,7 +25,7 @@
 
 #include "core/storage.h"
 #include "net/shard/node.h"
-#include "tests/sim/sim_disk.h"
+#include "tests/support/sim_disk.h"
 
 #define SIM_NODES_MAX 4
 #define SIM_PAIR_MSGS_MAX 4096u /* >= every node's message pool */
@@ -82,7 +82,7 @@ enum sim_known {
 /* Totals over runs, printed at the end. */
 struct sim_stats {
 	uint64_t runs, steps, crashes, requests, answered, acked, busy, delivered;
-	uint64_t transfers, redelivered, checks, snapshots, snapshot_damage;
+	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, checks, snapshots, snapshot_damage;
 	uint64_t fsync_failures, stopped, expiries;
 	uint64_t known_runs[SIM_KNOWN_COUNT]; /* runs in which a known deviation showed */
 	uint64_t known_seed[SIM_KNOWN_COUNT]; /* the first of them */

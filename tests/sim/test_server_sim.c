@@ -44,7 +44,7 @@
 #include <cmocka.h>
 
 #include "net/shard/parts.h"
-#include "net/shard_store.h"
+#include "net/store/shard_store.h"
 #include "tests/sim/sim_server.h"
 
 #define SEEDS_DEFAULT 2000u
@@ -104,11 +104,13 @@ static void print_stats(const struct sim_stats *t, double seconds)
 	printf("server sim: %" PRIu64 " runs, %" PRIu64 " steps, %" PRIu64 " crashes, %" PRIu64
 	       " requests (%" PRIu64 " answered, %" PRIu64 " OK, %" PRIu64 " busy), %" PRIu64
 	       " messages delivered, %" PRIu64 " stock transfers, %" PRIu64 " redelivered at "
-	       "recovery, %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
+	       "recovery, %" PRIu64 " exchanges to a seat on another node (%" PRIu64 " ended at "
+	       "recovery), %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
 	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64 " stores stopped), %"
 	       PRIu64 " checks (after every step that wrote a record, and every recovery); "
 	       "%.1f s\n", t->runs, t->steps, t->crashes, t->requests,
 	       t->answered, t->acked, t->busy, t->delivered, t->transfers, t->redelivered,
+	       t->exchanges_moved, t->exchanges_resumed,
 	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
 	       t->checks, seconds);
 	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)

@@ -1,8 +1,8 @@
 /*
- * test_client.c — libonsale (net/client*.c) against a fake server.
+ * test_client.c — libonsale (net/client/) against a fake server.
  *
  * The fake server is a thread on 127.0.0.1 with an ephemeral port that
- * accepts one connection, decodes requests with the codec (net/proto.h) and
+ * accepts one connection, decodes requests with the codec (net/proto/proto.h) and
  * answers by a script: echo (every field the client sent comes back in the
  * reply body, so the sync calls are checked end to end), reversed batches
  * (replies out of order), silence, a close after n requests, garbage bytes,
@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/onsale.h"
-#include "net/proto.h"
+#include "net/client/onsale.h"
+#include "net/proto/proto.h"
 
 /* ---- the fake server ---- */
 
@@ -541,7 +541,7 @@ static void test_connect_errors(void **state)
 	assert_int_equal(key[31], 0x1f);
 }
 
-/* The key file onsaled reads (net/server_config.c), read by the client. */
+/* The key file onsaled reads (net/server/server_config.c), read by the client. */
 static void test_key_from_config(void **state)
 {
 	char path[] = "/tmp/test_client_keys_XXXXXX";

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 5
 #define TA 1 /* reserved tier "A" */

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "core/state.h"
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 7
 #define HOUR_MS (3600ull * 1000)

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 9
 #define GA 0   /* GA tier, 20 units at 1500 */

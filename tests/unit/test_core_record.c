@@ -18,7 +18,7 @@
 #include "core/bytes.h"
 #include "core/htab.h"
 #include "core/record.h"
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 21
 #define UNITS 400 /* of the event in struct world */
@@ -355,6 +355,7 @@ static const uint8_t all_types[] = {
 	CMD_EVENT_CREATE, CMD_EVENT_UPDATE, CMD_TIER_ADD, CMD_SECTION_LOAD, CMD_PRESALE_CODE_ADD,
 	CMD_EVENT_RETIRE, CMD_HOLD, CMD_HOLD_EXTEND, CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE, CMD_CONFIRM,
 	CMD_REDEEM, CMD_REFUND, CMD_EXCHANGE, CMD_STOCK_OUT, CMD_STOCK_IN,
+	CMD_XCHG_OUT, CMD_XCHG_IN, CMD_XCHG_END,
 };
 
 #define invalid(body, len) invalid_at(body, len, __LINE__)
@@ -395,7 +396,7 @@ static void decode_refuses_bad_shapes(void **state)
 	/* unknown types */
 	{
 		size_t n = sample(CMD_REDEEM, body);
-		static const uint8_t unknown[] = { 0, 7, 9, 18, 19, 23, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
+		static const uint8_t unknown[] = { 0, 7, 9, 18, 19, 26, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
 
 		for (unsigned i = 0; i < sizeof unknown; i++) {
 			body[0] = unknown[i];

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 static void ids_unique_across_events(void **state)
 {

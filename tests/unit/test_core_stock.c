@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "core/inspect.h"
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 7
 #define GA 0

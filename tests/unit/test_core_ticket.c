@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 #define EV 3
 #define GA 0   /* 10 units at 1500 */

@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "core/token.h"
-#include "tests/unit/fixture.h"
+#include "tests/support/fixture.h"
 
 static uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], sk[TOKEN_SECRET_KEY_BYTES];
 

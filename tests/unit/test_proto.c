@@ -1,5 +1,5 @@
 /*
- * test_proto.c — the wire codec (net/proto.c) against its documented format.
+ * test_proto.c — the wire codec (net/proto/proto.c) against its documented format.
  *
  * The expectations here are written independently of the codec's own
  * tables: the opcode list, body sizes, reply kinds and role matrix below
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/proto.h"
+#include "net/proto/proto.h"
 
 /* ---- the documented protocol, restated ---- */
 

@@ -1,5 +1,5 @@
 /*
- * test_snapshot.c — snapshot files (net/snapshot.h) on the simulated disk:
+ * test_snapshot.c — snapshot files (net/store/snapshot.h) on the simulated disk:
  * a round trip keeps the state hash and the header fields; damage to any
  * header byte, to any header field (with a recomputed header checksum, so
  * the field check itself is what refuses), or to the body is
@@ -19,9 +19,9 @@
 
 #include "core/core.h"
 #include "core/serial.h"
-#include "net/snapshot.h"
-#include "tests/sim/sim_disk.h"
-#include "tests/unit/fixture.h"
+#include "net/store/snapshot.h"
+#include "tests/support/sim_disk.h"
+#include "tests/support/fixture.h"
 
 #define SHARD 4
 

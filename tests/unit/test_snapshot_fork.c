@@ -1,5 +1,5 @@
 /*
- * test_snapshot_fork.c — snapshots by a forked writer (net/snapshot_fork.c)
+ * test_snapshot_fork.c — snapshots by a forked writer (net/store/snapshot_fork.c)
  * on real files through io_uring storage, as onsaled takes them:
  *
  *   - the snapshot holds exactly the state at its LSN while commands keep
@@ -28,11 +28,11 @@
 #include <cmocka.h>
 
 #include "core/core.h"
-#include "net/shard_store.h"
-#include "net/snapshot.h"
-#include "net/storage_uring.h"
-#include "net/wal_read.h"
-#include "tests/sim/cmd_gen.h"
+#include "net/store/shard_store.h"
+#include "net/store/snapshot.h"
+#include "net/wal/storage_uring.h"
+#include "net/wal/wal_read.h"
+#include "tests/support/cmd_gen.h"
 
 #define SHARD 2
 #define LSN_MAX 200000u

@@ -1,5 +1,5 @@
 /*
- * test_wal_read.c — recovery rules of the WAL reader (net/wal_read.h): a
+ * test_wal_read.c — recovery rules of the WAL reader (net/wal/wal_read.h): a
  * torn or zeroed last record is a torn tail at every byte and the writer
  * continues after the last good record; damage before the tail (a bit flip
  * in any earlier record, a lost segment) is corruption, named by segment,
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/wal.h"
-#include "net/wal_read.h"
-#include "tests/sim/sim_disk.h"
-#include "tests/sim/wal_check.h"
+#include "net/wal/wal.h"
+#include "net/wal/wal_read.h"
+#include "tests/support/sim_disk.h"
+#include "tests/support/wal_check.h"
 
 #define SHARD 2
 #define SEED 99

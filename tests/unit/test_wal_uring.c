@@ -1,6 +1,6 @@
 /*
  * test_wal_uring.c — the WAL on the io_uring file backend
- * (net/storage_uring.c), buffered and O_DIRECT: the wait fd wakes an event
+ * (net/wal/storage_uring.c), buffered and O_DIRECT: the wait fd wakes an event
  * loop when a batch completes, segments roll over as real preallocated
  * files that are zero-filled (no unwritten extent left, where the
  * filesystem reports extents), and the log reads back whole.
@@ -22,10 +22,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "net/storage_uring.h"
-#include "net/wal.h"
-#include "net/wal_read.h"
-#include "tests/sim/wal_check.h"
+#include "net/wal/storage_uring.h"
+#include "net/wal/wal.h"
+#include "net/wal/wal_read.h"
+#include "tests/support/wal_check.h"
 
 #define SHARD 9
 #define SEED 4

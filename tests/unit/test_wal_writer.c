@@ -1,5 +1,5 @@
 /*
- * test_wal_writer.c — the WAL writer (net/wal.h) on the simulated disk:
+ * test_wal_writer.c — the WAL writer (net/wal/wal.h) on the simulated disk:
  * a lone record goes out at once, records appended while a batch syncs go
  * out together, nothing is durable before its fdatasync, a failed
  * fdatasync stops the writer for good, short writes are finished, segments
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/wal.h"
-#include "net/wal_read.h"
-#include "tests/sim/sim_disk.h"
-#include "tests/sim/wal_check.h"
+#include "net/wal/wal.h"
+#include "net/wal/wal_read.h"
+#include "tests/support/sim_disk.h"
+#include "tests/support/wal_check.h"
 
 #define SHARD 5
 #define SEED 77
@@ -215,7 +215,7 @@ static void segments_roll_over(void **state)
 		lsn++;
 	}
 	assert_int_equal(wal_sync(e->w), 0);
-	/* five segments and the zeroed spare for the sixth (net/wal.c) */
+	/* five segments and the zeroed spare for the sixth (net/wal/wal.c) */
 	int files = 0;
 	storage_list(&e->st, count_files, &files);
 	assert_int_equal(files, 6);

@@ -1,0 +1,193 @@
+/*
+ * onsaled.c — the onsale server: options, then server_run (net/server/server.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/server/server.h"
+#include "net/store/shard_store.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: onsaled [options]\n"
+		"  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:7400)\n"
+		"  -s, --shards N           shard threads, one per core (default: online cores,\n"
+		"                           at most %u); DIR records N at the first start\n"
+		"                           and another N is refused later\n"
+		"  -d, --data DIR           data directory: DIR/shard-<k>/ per shard (default ./var)\n"
+		"  -c, --config FILE        role keys (default DIR/onsaled.conf); lines\n"
+		"                           admin_key=, platform_key=, box_office_key=,\n"
+		"                           scanner_key= with 64 hex digits each\n"
+		"      --gen-config FILE    write FILE with fresh random keys and exit\n"
+		"      --no-fsync           skip fdatasync (BENCHMARKS ONLY: acknowledged\n"
+		"                           changes can be lost in a power failure)\n"
+		"      --no-pin             do not pin shard threads to cores\n"
+		"      --snapshot-records N a snapshot after N WAL records (default %llu)\n"
+		"      --snapshot-bytes N   ... or N bytes of WAL, suffix k/M/G (default %llu MiB)\n"
+		"      --snapshot-seconds N ... or N seconds with anything logged (default %llu)\n"
+		"                           0 or off: that trigger never fires; with all three\n"
+		"                           off, snapshots are taken only at a clean stop\n"
+		"      --wal-archive DIR    move WAL segments no snapshot needs any more to\n"
+		"                           DIR/shard-<k>/ (same filesystem as --data) instead\n"
+		"                           of removing them: the WAL is the audit log\n"
+		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
+		"                           small ones for tests: archiving goes by segment)\n"
+		"  -h, --help               this text\n"
+		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
+		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
+		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
+		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000);
+}
+
+static int parse_listen(struct server_config *cfg, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
+		return -EINVAL;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535)
+		return -EINVAL;
+	memcpy(cfg->listen_host, arg, (size_t)(colon - arg));
+	cfg->listen_host[colon - arg] = 0;
+	cfg->listen_port = (uint16_t)port;
+	return 0;
+}
+
+/* A snapshot threshold: a count with an optional k/M/G (powers of 1024
+ * when binary) suffix, "0" or "off" for never. 0, or -EINVAL. */
+static int parse_threshold(const char *arg, bool binary, uint64_t *out)
+{
+	if (!strcmp(arg, "off")) {
+		*out = SHARD_SNAPSHOT_OFF;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	uint64_t unit = 1, k = binary ? 1024 : 1000;
+	if (*end == 'k' || *end == 'K')
+		unit = k, end++;
+	else if (*end == 'M')
+		unit = k * k, end++;
+	else if (*end == 'G')
+		unit = k * k * k, end++;
+	if (errno || *end || end == arg || arg[0] == '-' || v > UINT64_MAX / unit / 2)
+		return -EINVAL;
+	*out = v ? v * unit : SHARD_SNAPSHOT_OFF;
+	return 0;
+}
+
+enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT };
+
+static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
+{
+	uint64_t v;
+	if (o == OPT_WAL_ARCHIVE) {
+		if (snprintf(cfg->wal_archive, sizeof cfg->wal_archive, "%s", arg) >=
+		    (int)sizeof cfg->wal_archive)
+			return fprintf(stderr, "onsaled: --wal-archive: path too long\n"), 2;
+		return 0;
+	}
+	if (parse_threshold(arg, o == OPT_SNAP_BYTES || o == OPT_WAL_SEGMENT, &v))
+		return fprintf(stderr, "onsaled: bad snapshot threshold %s\n", arg), 2;
+	if (o == OPT_SNAP_RECORDS)
+		cfg->snapshot_records = v;
+	else if (o == OPT_SNAP_BYTES)
+		cfg->snapshot_bytes = v;
+	else if (o == OPT_WAL_SEGMENT)
+		cfg->wal_segment_bytes = v == SHARD_SNAPSHOT_OFF ? 0 : v; /* checked by wal_open */
+	else
+		cfg->snapshot_interval_ms = v == SHARD_SNAPSHOT_OFF ? v : v * 1000;
+	return 0;
+}
+
+static int parse(struct server_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'}, {"shards", required_argument, NULL, 's'},
+		{"data", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'c'},
+		{"gen-config", required_argument, NULL, OPT_GEN},
+		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+		{"no-pin", no_argument, NULL, OPT_NO_PIN}, {"help", no_argument, NULL, 'h'},
+		{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
+		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
+		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
+		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
+		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+		{0},
+	};
+	int o;
+	long n;
+	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l':
+			if (parse_listen(cfg, optarg))
+				return fprintf(stderr, "onsaled: bad --listen %s\n", optarg), 2;
+			break;
+		case 's':
+			n = strtol(optarg, NULL, 10);
+			if (n < 1 || n > SHARDS_MAX)
+				return fprintf(stderr, "onsaled: --shards 1..%u\n", SHARDS_MAX), 2;
+			cfg->shards = (uint32_t)n;
+			break;
+		case 'd': snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", optarg); break;
+		case 'c': snprintf(cfg->config_path, sizeof cfg->config_path, "%s", optarg); break;
+		case OPT_GEN: {
+			int rc = server_config_generate(optarg);
+			if (rc)
+				fprintf(stderr, "onsaled: %s: %s\n", optarg, strerror(-rc));
+			return rc ? 1 : -1;
+		}
+		case OPT_NO_FSYNC: cfg->no_fsync = true; break;
+		case OPT_NO_PIN: cfg->pin = false; break;
+		case OPT_SNAP_RECORDS:
+		case OPT_SNAP_BYTES:
+		case OPT_SNAP_SECONDS:
+		case OPT_WAL_ARCHIVE:
+		case OPT_WAL_SEGMENT:
+			if (parse_snapshot_option(cfg, o, optarg))
+				return 2;
+			break;
+		case 'h': usage(stdout); return -1;
+		default: usage(stderr); return 2;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct server_config cfg;
+	server_config_defaults(&cfg);
+	int rc = parse(&cfg, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!cfg.config_path[0])
+		if (snprintf(cfg.config_path, sizeof cfg.config_path, "%.200s/onsaled.conf",
+			     cfg.data_dir) >= (int)sizeof cfg.config_path)
+			return 2;
+	rc = server_config_load(&cfg, cfg.config_path);
+	if (rc) {
+		fprintf(stderr, "onsaled: config %s: %s (onsaled --gen-config FILE makes one)\n",
+			cfg.config_path, strerror(-rc));
+		return 1;
+	}
+	/* signals go to sigwait in server_run, never to a shard thread */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = server_run(&cfg);
+	return rc ? 1 : 0;
+}

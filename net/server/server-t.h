@@ -1,0 +1,125 @@
+/*
+ * server-t.h — the shard-per-core runtime of onsaled (types only).
+ *
+ * One struct server holds N struct shard, one per pinned thread. A shard
+ * owns everything it touches: its io_uring, its listener, its connections,
+ * its durable state (shard_store) and its node — the pure cross-shard
+ * layer (net/shard/node-t.h) that routes requests, executes commands,
+ * moves stock and counts customers. The shard only drives the node: it
+ * decodes requests into it, carries its messages over the rings, encodes
+ * its replies, and tells it the time. Shards share nothing mutable but the
+ * SPSC rings between them (one per ordered pair) and each other's
+ * `sleeping` flag and eventfd for wake-ups.
+ */
+#ifndef ONSALE_SERVER_T_H
+#define ONSALE_SERVER_T_H
+
+#include <ck_ring.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cmd-t.h"
+#include "core/limits.h"
+#include "core/storage.h"
+#include "net/proto/proto.h"
+#include "net/shard/node-t.h"
+
+struct shard_store;
+struct server;
+struct shard;
+
+
+/* ---- configuration -------------------------------------------------------- */
+
+struct server_config {
+	char listen_host[64];
+	uint16_t listen_port;
+	uint32_t shards;
+	char data_dir[256];
+	char config_path[256];
+	bool no_fsync;     /* benchmarking only: fdatasync is skipped */
+	bool demo;         /* load the demo event if the data has no events */
+	bool pin;          /* pin shard threads to cores */
+	/* snapshot policy (net/store/shard_store.h): 0 the default,
+	 * SHARD_SNAPSHOT_OFF (UINT64_MAX) never */
+	uint64_t snapshot_records, snapshot_bytes, snapshot_interval_ms;
+	char wal_archive[256]; /* "": WAL segments are removed, not archived */
+	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
+	bool has_key[PROTO_ROLES];
+	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
+};
+
+/* ---- connections ------------------------------------------------------------ */
+
+struct conn {
+	int fd;          /* -1: slot free */
+	uint32_t gen;
+	uint8_t role;    /* enum proto_role */
+	bool recv_busy, send_busy;
+	bool closing;    /* no more reading; close once the output is sent */
+	bool dead;       /* closed: the slot frees when no I/O is in flight */
+	bool stalled;    /* stopped parsing for lack of a slot */
+	bool dirty;      /* output to send at the end of the turn */
+	uint32_t inflight;
+	uint32_t in_len, in_off;
+	uint32_t out_len, out_sending;
+	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
+	uint32_t next_dirty, next_stalled;
+	uint8_t *in;  /* CONN_IN_BYTES */
+	uint8_t *out; /* CONN_OUT_BYTES */
+};
+
+/* ---- a shard ------------------------------------------------------------------ */
+
+struct shard_counters {
+	uint64_t conns_open, conns_total, requests, bad_frames, refused, bytes_in, bytes_out;
+};
+
+struct ring_pair {
+	ck_ring_t ring;
+	ck_ring_buffer_t *buf; /* MSG_RING_SLOTS */
+} __attribute__((aligned(64)));
+
+struct shard {
+	struct server *srv;
+	uint8_t id;
+	pthread_t thread;
+	struct io_uring ring;
+	int listen_fd;
+	int wake_fd;                /* eventfd: peers write it when we sleep */
+	_Atomic int sleeping;       /* read by peers */
+	uint64_t wake_val;
+	bool accept_armed, wake_armed, wal_armed, timer_armed;
+	int wal_fd;
+	struct __kernel_timespec tick;
+
+	struct storage st;
+	struct shard_store *store;
+	struct node node; /* what decides: routing, executing, transfers */
+	uint32_t tick_ms; /* the node's timed work wants a turn after this (0: none) */
+
+	struct conn *conns;
+	uint32_t conn_free; /* free slot search hint */
+	uint32_t dirty_head, stalled_head;
+
+	struct msg *over_head[SHARDS_MAX], *over_tail[SHARDS_MAX]; /* ring full */
+	uint64_t sent_to; /* bit per peer written this turn (wake them) */
+
+	struct shard_counters ctr;
+	struct proto_section_buf *secbuf; /* decode scratch */
+	uint64_t now_ms, started_ms;
+};
+
+struct server {
+	struct server_config cfg;
+	uint32_t n; /* shards */
+	struct shard *shards;
+	struct ring_pair *rings; /* [from * n + to] */
+	_Atomic int stop; /* 1: stop taking requests and drain; 2: leave the loops */
+	uint64_t started_ms;
+};
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * server.c — onsaled from start to stop.
+ *
+ * Start: check the shard count the data directory records (meta.c),
+ * allocate every shard's tables and bind its SO_REUSEPORT listener
+ * (the kernel spreads new connections over the shards), recover every
+ * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
+ * logged), recover across shards (node_recover: pending stock transfers
+ * applied once, derived counts rebuilt), then start one thread per shard,
+ * pinned to a core, and wait for SIGINT or SIGTERM.
+ *
+ * Stop: (1) shards stop accepting and reading requests but keep running
+ * their loops, so requests already taken finish, messages come back and
+ * stock transfers complete; (2) once no shard has a message out, three
+ * checks in a row 20 ms apart, the loops end, durable replies are sent and
+ * connections closed; (3) each store syncs and writes its snapshot. A stop
+ * that ends with messages still in the rings loses nothing: a transfer
+ * stays pending on its giver until acknowledged and is applied at the
+ * next start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "net/server/server.h"
+#include "net/server/io.h"
+#include "net/store/shard_store.h"
+#include "net/wal/storage_nosync.h"
+#include "net/wal/storage_uring.h"
+
+static int listen_on(const struct server_config *cfg)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port)};
+	if (inet_pton(AF_INET, cfg->listen_host, &a.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1024)) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* What a shard's background snapshots and archiving need besides its
+ * storage: the directories as plain descriptors (the forked writer uses no
+ * io_uring). */
+struct store_dirs {
+	uint8_t shard;
+	int dir_fd;
+	int archive_fd; /* -1: segments are removed */
+};
+
+/* Moves a segment into the archive: one rename (same filesystem, checked
+ * at start; never over an archived file of the same name), the archive
+ * directory fsynced before the caller fsyncs the shard's, so the segment
+ * is never in neither. */
+static int archive_segment(void *user, const char *name)
+{
+	struct store_dirs *d = user;
+	if (renameat2(d->dir_fd, name, d->archive_fd, name, RENAME_NOREPLACE))
+		return -errno;
+	return fsync(d->archive_fd) ? -errno : 0;
+}
+
+static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
+{
+	struct store_dirs *d = user;
+	if (!lsn) {
+		fprintf(stderr, "onsaled: shard %u: snapshot FAILED (%s), %" PRIu64
+				" failures; retried at the next threshold, the WAL keeps everything\n",
+			d->shard, strerror(-st->snapshot_error), st->snapshot_failures);
+		return;
+	}
+	fprintf(stderr, "onsaled: shard %u: snapshot %" PRIu64 " at LSN %" PRIu64
+			" (start %" PRIu64 " us, cpu max %" PRIu64 " us, written in %" PRIu64
+			" ms), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",
+		d->shard, st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_max,
+		st->snapshot_write_us_last / 1000, st->segments_removed, st->segments_archived,
+		st->snapshot_error ? "; last error: " : "",
+		st->snapshot_error ? strerror(-st->snapshot_error) : "");
+}
+
+static void dirs_close(struct store_dirs *d)
+{
+	if (!d)
+		return;
+	if (d->archive_fd >= 0)
+		close(d->archive_fd);
+	if (d->dir_fd >= 0)
+		close(d->dir_fd);
+	free(d);
+}
+
+/* Opens <archive>/shard-<k>, which must be on the data's filesystem. */
+static int open_archive(const struct server *srv, struct store_dirs *d)
+{
+	char dir[512];
+	struct stat a, b;
+	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.wal_archive, d->shard);
+	if ((mkdir(srv->cfg.wal_archive, 0755) && errno != EEXIST) ||
+	    (mkdir(dir, 0755) && errno != EEXIST))
+		return -errno;
+	d->archive_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->archive_fd < 0)
+		return -errno;
+	if (fstat(d->archive_fd, &a) || fstat(d->dir_fd, &b))
+		return -errno;
+	if (a.st_dev != b.st_dev) {
+		fprintf(stderr, "onsaled: --wal-archive %s is on another filesystem than the "
+				"data directory; segments are archived by rename\n", dir);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
+		     struct store_dirs **out)
+{
+	struct store_dirs *d = malloc(sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	*d = (struct store_dirs){.shard = shard, .archive_fd = -1};
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = d->dir_fd < 0 ? -errno : 0;
+	if (!rc && srv->cfg.wal_archive[0])
+		rc = open_archive(srv, d);
+	if (rc) {
+		dirs_close(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+static struct shard_store_options store_options(const struct server *srv, struct shard *s,
+						struct store_dirs *d)
+{
+	return (struct shard_store_options){
+		.shard = s->id,
+		.segment_bytes = srv->cfg.wal_segment_bytes,
+		.snapshot_records = srv->cfg.snapshot_records,
+		.snapshot_wal_bytes = srv->cfg.snapshot_bytes,
+		.snapshot_interval_ms = srv->cfg.snapshot_interval_ms,
+		.snapshot_fork = true,
+		.snapshot_dir_fd = d->dir_fd,
+		.archive_dir_fd = d->archive_fd,
+		.archive = d->archive_fd >= 0 ? archive_segment : NULL,
+		.on_snapshot = snapshot_done,
+		.snapshot_user = d,
+	};
+}
+
+static int open_store(struct server *srv, struct shard *s)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.data_dir, s->id);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	/* O_DIRECT: with zero-filled WAL segments (net/wal/wal.c) a WAL write then
+	 * completes without an io_uring worker and an fdatasync writes back no
+	 * page cache (docs/PERFORMANCE.md, "Zero-filled segments") */
+	int rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
+	if (rc)
+		return rc;
+	int direct = storage_uring_direct(&s->st);
+	if (srv->cfg.no_fsync && (rc = storage_nosync_wrap(&s->st)))
+		return rc;
+	struct store_dirs *d;
+	if ((rc = open_dirs(srv, s->id, dir, &d)))
+		return rc;
+	struct shard_store_options opt = store_options(srv, s, d);
+	struct shard_store_recovery rec;
+	rc = shard_store_open(&s->store, &s->st, &opt, &rec);
+	if (rc)
+		dirs_close(d);
+	else
+		node_attach(&s->node, s->store);
+	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
+			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
+			"%016" PRIx64 ", %s I/O\n  %s\n",
+		s->id, rc ? "recovery FAILED: " : "recovered", rc ? strerror(-rc) : "",
+		rec.snapshot_lsn, rec.records_replayed, rec.last_lsn,
+		rec.wal_status == WAL_READ_TORN_TAIL ? "torn tail truncated" : "no torn tail",
+		rec.hash.hi, rec.hash.lo, direct ? "O_DIRECT" : "buffered", rec.message);
+	return rc;
+}
+
+static void pin(struct shard *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!s->srv->cfg.pin || cpus <= 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(s->id % cpus), &set);
+	pthread_setaffinity_np(s->thread, sizeof set, &set);
+}
+
+static void wake_all(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++) {
+		uint64_t one = 1;
+		(void)!write(srv->shards[k].wake_fd, &one, sizeof one);
+	}
+}
+
+static bool drained(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++)
+		if (node_msgs_out(&srv->shards[k].node))
+			return false;
+	return true;
+}
+
+static void stop_and_drain(struct server *srv)
+{
+	atomic_store(&srv->stop, 1);
+	wake_all(srv);
+	struct timespec step = {0, 20 * 1000000};
+	for (int quiet = 0, waited = 0; quiet < 3 && waited < 500; waited++) {
+		nanosleep(&step, NULL);
+		quiet = drained(srv) ? quiet + 1 : 0;
+	}
+	atomic_store(&srv->stop, 2);
+	wake_all(srv);
+}
+
+static int start_shards(struct server *srv)
+{
+	for (uint32_t k = 0; k < srv->n; k++) {
+		struct shard *s = &srv->shards[k];
+		int rc = pthread_create(&s->thread, NULL, shard_main, s);
+		if (rc) {
+			srv->n = k; /* the ones started are stopped and joined */
+			return -rc;
+		}
+		pin(s);
+	}
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+static int serve(struct server *srv)
+{
+	struct node *nodes[SHARDS_MAX];
+	for (uint32_t k = 0; k < srv->n; k++)
+		nodes[k] = &srv->shards[k].node;
+	int rc = node_recover(nodes, srv->n);
+	if (rc) {
+		fprintf(stderr, "onsaled: recovery across shards failed: %s\n", strerror(-rc));
+		return rc;
+	}
+	srv->started_ms = io_now_ms();
+	rc = start_shards(srv);
+	if (rc) {
+		fprintf(stderr, "onsaled: threads: %s\n", strerror(-rc));
+	} else {
+		fprintf(stderr, "onsaled: %u shards listening on %s:%u, data in %s%s\n", srv->n,
+			srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.data_dir,
+			srv->cfg.no_fsync ? " (NO FSYNC)" : "");
+		int sig = wait_for_signal();
+		fprintf(stderr, "onsaled: %s: stopping\n", strsignal(sig));
+	}
+	stop_and_drain(srv);
+	for (uint32_t k = 0; k < srv->n; k++)
+		pthread_join(srv->shards[k].thread, NULL);
+	return rc;
+}
+
+/* clean: sync and snapshot (only after the shards drained: no transfer is
+ * half done); else close without I/O, leaving the WAL for the next start. */
+static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
+{
+	int first = 0;
+	for (uint32_t k = 0; k < opened; k++) {
+		struct shard *s = &srv->shards[k];
+		int rc = 0;
+		struct store_dirs *d = shard_store_options_of(s->store)->snapshot_user;
+		if (clean)
+			rc = shard_store_shutdown(s->store);
+		else
+			shard_store_close(s->store);
+		dirs_close(d);
+		fprintf(stderr, "onsaled: shard %u: %s\n", k,
+			rc ? strerror(-rc) : clean ? "synced, snapshot written" : "closed");
+		if (rc && !first)
+			first = rc;
+		storage_destroy(&s->st);
+	}
+	return first;
+}
+
+int server_run(const struct server_config *cfg)
+{
+	/* before anything is bound or recovered: a data dir of another shard
+	 * count would lose shards and move customers' home shards */
+	int rc = meta_shards_open(cfg->data_dir, cfg->shards);
+	if (rc)
+		return rc;
+	struct server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	srv->n = cfg->shards;
+	rc = -ENOMEM;
+	uint32_t inited = 0, opened = 0;
+	size_t bytes = (sizeof *srv->shards * srv->n + 63) & ~(size_t)63; /* C11: a multiple */
+	srv->shards = aligned_alloc(64, bytes);
+	if (!srv->shards)
+		goto out_free_srv;
+	memset(srv->shards, 0, bytes);
+	if (cfg->no_fsync)
+		fprintf(stderr, "onsaled: WARNING: --no-fsync: acknowledged changes are NOT durable "
+				"against power loss or a kernel crash. For benchmarks only.\n");
+	rc = msg_rings_init(srv);
+	for (; !rc && inited < srv->n; inited++)
+		rc = shard_init(srv, (uint8_t)inited);
+	for (uint32_t k = 0; !rc && k < srv->n; k++) {
+		int fd = listen_on(cfg);
+		if (fd < 0)
+			rc = fd;
+		else
+			srv->shards[k].listen_fd = fd;
+	}
+	if (rc) {
+		fprintf(stderr, "onsaled: start-up failed: %s\n", strerror(-rc));
+		goto out_fini_shards;
+	}
+	for (; opened < srv->n; opened++) {
+		rc = open_store(srv, &srv->shards[opened]);
+		if (rc) {
+			storage_destroy(&srv->shards[opened].st);
+			goto out_close_stores;
+		}
+	}
+	rc = serve(srv);
+out_close_stores:;
+	int rc2 = shutdown_stores(srv, opened, rc == 0);
+	if (!rc)
+		rc = rc2;
+out_fini_shards:
+	for (uint32_t k = 0; k < inited; k++)
+		shard_fini(&srv->shards[k]);
+	if (srv->rings)
+		for (size_t i = 0; i < (size_t)srv->n * srv->n; i++)
+			free(srv->rings[i].buf);
+	free(srv->rings);
+	free(srv->shards);
+out_free_srv:
+	free(srv);
+	return rc;
+}

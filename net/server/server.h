@@ -1,0 +1,62 @@
+/*
+ * server.h — onsaled's runtime: the functions its modules call on each
+ * other (types in server-t.h). One prefix per file, in layer order (each
+ * calls only the ones below it, and the pure layer net/shard/node.h):
+ *
+ *   server_*  server.c, server_config.c   start-up, config, threads, stop
+ *   meta_*    meta.c                      the shard count the data dir records
+ *   shard_*   shard_loop.c                the per-shard io_uring loop
+ *   conn_*    conn.c                      connections, framing, auth, replies
+ *   msg_*     msg.c                       SPSC rings between shards, wake-ups
+ *   io_*      io.c (io.h)                 io_uring submissions: the lowest
+ */
+#ifndef ONSALE_SERVER_H
+#define ONSALE_SERVER_H
+
+#include "net/server/server-t.h"
+#include "net/shard/node.h"
+
+/* server_config.c */
+void server_config_defaults(struct server_config *cfg);
+/* Reads keys from a config file ("role_key=<64 hex>" lines). 0 or -errno
+ * (-EINVAL with a message on stderr for a malformed line). */
+int server_config_load(struct server_config *cfg, const char *path);
+/* Writes a config file with fresh random keys (mode 0600). 0 or -errno. */
+int server_config_generate(const char *path);
+int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
+
+/* meta.c: creates the data directory if missing and checks the shard
+ * count it records against shards (records it on the first start), before
+ * any shard is recovered. 0, or -errno with what the data holds and what to
+ * do on stderr (-EINVAL: refused, another count or missing shard dirs). */
+int meta_shards_open(const char *data_dir, uint32_t shards);
+
+/* server.c: runs until SIGINT/SIGTERM; 0 after a clean stop, else -errno. */
+int server_run(const struct server_config *cfg);
+
+/* shard_loop.c */
+int shard_init(struct server *srv, uint8_t id);
+void shard_fini(struct shard *s);
+void *shard_main(void *arg);
+
+/* conn.c */
+int conn_tables_init(struct shard *s);
+void conn_accepted(struct shard *s, int fd);
+void conn_received(struct shard *s, uint32_t ci, int res);
+void conn_sent(struct shard *s, uint32_t ci, int res);
+void conn_end_turn(struct shard *s);
+void conn_close_all(struct shard *s);
+/* The node's env.reply: the reply of a finished request, encoded into its
+ * connection (or kept until there is room), then the request slot freed. */
+void conn_reply(void *shard, struct req *r);
+
+/* msg.c */
+int msg_rings_init(struct server *srv);
+/* The node's env.send: m onto the ring (shard, to), or the overflow list. */
+void msg_send(void *shard, struct msg *m, uint8_t to);
+/* Every message the peers sent, into the node; then the node's own. */
+unsigned msg_drain(struct shard *s);
+void msg_end_turn(struct shard *s);
+bool msg_incoming(struct shard *s);
+
+#endif

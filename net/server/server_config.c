@@ -1,0 +1,123 @@
+/*
+ * server_config.c — onsaled's defaults and its config file.
+ *
+ * The config file holds the role keys, one per line, 64 hex digits each
+ * (32 bytes); '#' starts a comment, blank lines are ignored:
+ *
+ *   admin_key=<64 hex>
+ *   platform_key=<64 hex>
+ *   box_office_key=<64 hex>
+ *   scanner_key=<64 hex>
+ *
+ * A role without a key cannot authenticate. `onsaled --gen-config FILE`
+ * (and `make run`) writes one with fresh random keys, mode 0600.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/server/server.h"
+
+static const char *const key_names[PROTO_ROLES] = {
+	[PROTO_ROLE_ADMIN] = "admin_key",
+	[PROTO_ROLE_PLATFORM] = "platform_key",
+	[PROTO_ROLE_BOX_OFFICE] = "box_office_key",
+	[PROTO_ROLE_SCANNER] = "scanner_key",
+};
+
+void server_config_defaults(struct server_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+	cfg->listen_port = 7400;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->shards = n > 0 ? (uint32_t)(n > SHARDS_MAX ? SHARDS_MAX : n) : 1;
+	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
+	cfg->pin = true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES])
+{
+	for (int i = 0; i < PROTO_KEY_BYTES; i++) {
+		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	const char *end = hex + 2 * PROTO_KEY_BYTES;
+	return (*end == 0 || *end == '\n' || *end == ' ' || *end == '\r') ? 0 : -EINVAL;
+}
+
+static int parse_line(struct server_config *cfg, char *line, const char *path, int no)
+{
+	char *p = line + strspn(line, " \t");
+	if (*p == '#' || *p == '\n' || *p == 0)
+		return 0;
+	char *eq = strchr(p, '=');
+	if (eq) {
+		*eq = 0;
+		for (int r = 1; r < PROTO_ROLES; r++) {
+			if (strcmp(p, key_names[r]))
+				continue;
+			if (server_parse_hex_key(eq + 1, cfg->keys[r]))
+				break;
+			cfg->has_key[r] = true;
+			return 0;
+		}
+	}
+	fprintf(stderr, "onsaled: %s:%d: expected <role>_key=<64 hex digits>\n", path, no);
+	return -EINVAL;
+}
+
+int server_config_load(struct server_config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	char line[512];
+	int no = 0, rc = 0;
+	while (!rc && fgets(line, sizeof line, f))
+		rc = parse_line(cfg, line, path, ++no);
+	fclose(f);
+	return rc;
+}
+
+int server_config_generate(const char *path)
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	fprintf(f, "# onsaled role keys (32 bytes, hex). Clients send the key of their role\n"
+		   "# in HELLO. Keep this file private.\n");
+	for (int r = 1; r < PROTO_ROLES; r++) {
+		uint8_t k[PROTO_KEY_BYTES];
+		char hex[2 * PROTO_KEY_BYTES + 1];
+		randombytes_buf(k, sizeof k);
+		sodium_bin2hex(hex, sizeof hex, k, sizeof k);
+		fprintf(f, "%s=%s\n", key_names[r], hex);
+	}
+	int rc = fflush(f) || fsync(fd) ? -errno : 0;
+	fclose(f);
+	return rc;
+}

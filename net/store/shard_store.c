@@ -1,0 +1,851 @@
+/*
+ * shard_store.c — one shard's durable state machine (contract in
+ * shard_store.h, the story in docs/WAL.md "Snapshots, recovery, shard
+ * store").
+ *
+ * Recovery order: remove temp files of interrupted snapshots; load the
+ * newest snapshot that verifies (damaged newer ones are skipped and
+ * reported); read the WAL from the snapshot's LSN + 1, applying each record
+ * to the core; check that the snapshot and the WAL agree (the WAL reaches
+ * the snapshot's LSN and the chain value there is the snapshot's); check the
+ * invariants once; then open the writer at the end of the log (which
+ * truncates a torn tail).
+ *
+ * Retention: the two newest snapshots and the WAL from the older of them
+ * are kept, so a damaged newest snapshot falls back to the previous one plus
+ * a longer replay instead of refusing to start. Segments are removed oldest
+ * first, so a crash between removals leaves the log contiguous.
+ *
+ * A snapshot is taken only when everything appended is durable (after
+ * wal_sync): its LSN and chain value are the writer's, and no WAL I/O is in
+ * flight while snapshot_write uses the same storage.
+ *
+ * Disk trouble (docs/OPERATIONS.md): a WAL stop is logged once with what
+ * failed where and the last durable LSN. Out of space for the next segment
+ * pauses changes: execute asks wal_reserve before the core runs a change
+ * and refuses it with ST_DISK_FULL when the record might not find a
+ * segment, so the core never holds a change the log could not take.
+ * shard_store_tick retries the segment every WAL_SPACE_RETRY_MS on the
+ * caller's clock and resumes by itself.
+
+ * Snapshots: the policy (records, WAL bytes, time since the last one, the
+ * time from the loop) starts a background job at the last LSN appended:
+ * forked (net/store/snapshot_fork.c: the child also publishes, once the WAL is
+ * durable to that LSN, and applies retention) or in steps through the
+ * storage (the simulated disk; the WAL is synced before each step so no
+ * WAL I/O is in flight on the shared queue). One job at a time. Snapshots
+ * on request and at shutdown are synchronous, after wal_sync, as before.
+ */
+#include "net/store/shard_store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/store/snapshot.h"
+#include "net/wal/wal.h"
+
+struct shard_store {
+	struct storage *st;
+	struct shard_store_options opt;
+	struct core *c;
+	struct wal *w;
+	int error; /* sticky: the shard is stopped */
+	uint64_t last_lsn;
+	uint32_t rec_len; /* of the last execute's record, 0: none */
+	bool has_snapshot;
+	uint64_t snapshot_lsn;         /* newest snapshot known valid */
+	uint64_t since_records;        /* appended since it */
+	uint64_t since_bytes;
+	bool paused;            /* changes refused: no segment for their records */
+	bool space_noted;       /* the missing spare was logged */
+	uint64_t paused_at_ms, retry_at_ms;
+	uint64_t now_ms;               /* newest time execute or tick gave */
+	uint64_t since_ms;             /* time of the last snapshot start */
+	struct snapshot_job job;       /* the background snapshot */
+	bool job_running;
+	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
+	uint64_t job_t0_us;
+	struct shard_store_stats stats;
+	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
+};
+
+static void say(char *msg, const char *fmt, ...)
+{
+	size_t used = strnlen(msg, SHARD_STORE_MESSAGE_BYTES);
+	if (used + 1 >= SHARD_STORE_MESSAGE_BYTES)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec t;
+	clock_gettime(id, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* For the stats only: the policy's time comes from the caller. */
+static uint64_t now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(s.lo >> (8 * i));
+		out[8 + i] = (uint8_t)(s.hi >> (8 * i));
+	}
+}
+
+static bool sum_is_bytes(struct walfmt_sum s, const uint8_t b[16])
+{
+	uint8_t mine[16];
+	sum_to_bytes(s, mine);
+	return !memcmp(mine, b, 16);
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+struct replay {
+	struct core *c;
+	struct wal_scan *scan;
+	uint64_t refused_lsn, segment, offset;
+	enum status why;
+};
+
+static int replay_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
+{
+	struct replay *r = ctx;
+	enum status st = core_apply(r->c, body, len);
+	if (st == ST_OK)
+		return 0;
+	r->refused_lsn = lsn;
+	r->why = st;
+	r->segment = r->scan->at_segment;
+	r->offset = r->scan->at_offset;
+	return 1;
+}
+
+/* The newest valid snapshot into *c, or an empty core. */
+static int load_state(struct shard_store *s, struct shard_store_recovery *rec,
+		      struct snapshot_info *info)
+{
+	char why[512];
+	int rc = snapshot_load_newest(s->st, s->opt.shard, &s->c, info, why, sizeof why);
+	if (why[0])
+		say(rec->message, "snapshots: %s", why);
+	if (rc == -ENOENT) {
+		s->c = core_create(s->opt.shard);
+		return s->c ? 0 : -ENOMEM;
+	}
+	if (rc) {
+		say(rec->message, "snapshot load failed: %s; ", strerror(-rc));
+		return rc;
+	}
+	rec->has_snapshot = s->has_snapshot = true;
+	rec->snapshot_lsn = s->snapshot_lsn = info->lsn;
+	memcpy(rec->snapshot_name, info->name, sizeof rec->snapshot_name);
+	say(rec->message, "loaded %s (LSN %" PRIu64 "); ", info->name, info->lsn);
+	return 0;
+}
+
+static int refuse(struct shard_store_recovery *rec, const char *fmt, ...)
+{
+	size_t used = strnlen(rec->message, SHARD_STORE_MESSAGE_BYTES);
+	if (used + 1 < SHARD_STORE_MESSAGE_BYTES) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(rec->message + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
+		va_end(ap);
+	}
+	say(rec->message, "; refusing to start");
+	return -EUCLEAN;
+}
+
+/* Whether the scan continues the loaded snapshot exactly. */
+static int check_continuity(struct shard_store *s, const struct wal_scan *scan,
+			    const struct snapshot_info *snap, struct shard_store_recovery *rec)
+{
+	uint64_t from = s->snapshot_lsn + 1;
+	if (scan->end.next_lsn < from)
+		return refuse(rec, "snapshot covers LSN %" PRIu64 " but the WAL ends at LSN %" PRIu64,
+			      s->snapshot_lsn, scan->end.next_lsn - 1);
+	struct walfmt_sum at = scan->end.next_lsn == from ? scan->end.chain : scan->from_chain;
+	if (scan->end.next_lsn != from && !scan->has_from_chain)
+		return refuse(rec, "WAL record %" PRIu64 " (after the snapshot) not found", from);
+	if (!sum_is_bytes(at, snap->chain))
+		return refuse(rec, "snapshot chain value differs from the WAL's at LSN %" PRIu64,
+			      s->snapshot_lsn);
+	return 0;
+}
+
+static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_store_recovery *rec)
+{
+	struct replay r = {.c = s->c, .scan = scan};
+	uint64_t from = s->snapshot_lsn + 1;
+	int rc = wal_read(s->st, s->opt.shard, from, replay_one, &r, scan);
+	rec->records_replayed = scan->records;
+	rec->wal_status = scan->status;
+	rec->damage = scan->damage;
+	if (rc == 1) {
+		rec->refused_lsn = r.refused_lsn;
+		return refuse(rec, "WAL record LSN %" PRIu64 " (segment %" PRIu64 ", offset %" PRIu64
+				   ") refused by the state machine: %s",
+			      r.refused_lsn, r.segment, r.offset, status_name(r.why));
+	}
+	if (rc == -ERANGE)
+		return refuse(rec, "WAL records from LSN %" PRIu64 " (after the snapshot) are gone",
+			      from);
+	if (rc) {
+		say(rec->message, "WAL read failed: %s; ", strerror(-rc));
+		return rc;
+	}
+	const struct wal_damage *d = &scan->damage;
+	if (scan->status == WAL_READ_CORRUPT)
+		return refuse(rec, "WAL corrupt at segment %" PRIu64 ", offset %" PRIu64
+				   ", LSN %" PRIu64 ": %s",
+			      d->segment, d->offset, d->lsn, d->what);
+	if (scan->status == WAL_READ_TORN_TAIL)
+		say(rec->message, "torn tail truncated at segment %" PRIu64 ", offset %" PRIu64
+				  ", LSN %" PRIu64 " (%s); ",
+		    d->segment, d->offset, d->lsn, d->what);
+	return 0;
+}
+
+static int recover(struct shard_store *s, struct shard_store_recovery *rec)
+{
+	struct wal_scan scan;
+	struct snapshot_info snap = {0};
+	int rc = snapshot_remove_temps(s->st);
+	if (!rc)
+		rc = load_state(s, rec, &snap);
+	if (rc)
+		return rc;
+	rc = replay(s, &scan, rec);
+	if (!rc)
+		rc = check_continuity(s, &scan, &snap, rec);
+	if (rc)
+		return rc;
+	const char *bad = core_check_invariants(s->c);
+	if (bad)
+		return refuse(rec, "recovered state breaks an invariant: %s", bad);
+	s->last_lsn = rec->last_lsn = scan.end.next_lsn - 1;
+	rec->hash = core_state_hash(s->c);
+	struct wal_options wo = {.shard = s->opt.shard, .segment_bytes = s->opt.segment_bytes,
+				 .batch_bytes_max = s->opt.batch_bytes_max,
+				 .on_durable = s->opt.on_durable, .user = s->opt.user};
+	rc = wal_open(&s->w, s->st, &wo, &scan);
+	if (rc)
+		say(rec->message, "WAL open failed: %s; ", strerror(-rc));
+	else
+		say(rec->message, "replayed %" PRIu64 " records, last LSN %" PRIu64, scan.records,
+		    s->last_lsn);
+	return rc;
+}
+
+int shard_store_open(struct shard_store **out, struct storage *st,
+		     const struct shard_store_options *opt, struct shard_store_recovery *rec)
+{
+	memset(rec, 0, sizeof *rec);
+	struct shard_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->st = st;
+	s->opt = *opt;
+	if (!s->opt.snapshot_records)
+		s->opt.snapshot_records = SHARD_SNAPSHOT_RECORDS_DEFAULT;
+	if (!s->opt.snapshot_wal_bytes)
+		s->opt.snapshot_wal_bytes = SHARD_SNAPSHOT_WAL_BYTES_DEFAULT;
+	if (!s->opt.snapshot_interval_ms)
+		s->opt.snapshot_interval_ms = SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT;
+	int rc = recover(s, rec);
+	if (rc)
+		goto out_free_store;
+	s->stats.snapshot_lsn = s->snapshot_lsn;
+	*out = s;
+	return 0;
+
+out_free_store:
+	core_destroy(s->c);
+	free(s);
+	return rc;
+}
+
+void shard_store_close(struct shard_store *s)
+{
+	if (!s)
+		return;
+	if (s->job_running)
+		snapshot_job_end(&s->job, s->st);
+	wal_close(s->w);
+	core_destroy(s->c);
+	free(s);
+}
+
+/* ---- retention ---------------------------------------------------------- */
+
+static int segment_first_lsn(struct shard_store *s, uint64_t segment, uint64_t *first)
+{
+	char name[STORAGE_NAME_BYTES_MAX];
+	wal_segment_name(name, sizeof name, s->opt.shard, segment);
+	int file = storage_open(s->st, name);
+	if (file < 0)
+		return file;
+	uint8_t *buf = aligned_alloc(WAL_PAGE_BYTES, WALFMT_SEGMENT_HEADER_BYTES);
+	int rc = -ENOMEM;
+	if (!buf)
+		goto out_close;
+	int64_t n = storage_read(s->st, file, buf, WALFMT_SEGMENT_HEADER_BYTES, 0);
+	struct walfmt_segment h;
+	if (n < 0)
+		rc = (int)n;
+	else if (walfmt_segment_decode(buf, (size_t)n, s->opt.shard, &h) != WALFMT_OK)
+		rc = -EUCLEAN;
+	else
+		rc = 0, *first = h.first_lsn;
+	free(buf);
+out_close:
+	storage_close(s->st, file);
+	return rc;
+}
+
+struct seg_list {
+	uint8_t shard;
+	uint64_t lo, hi;
+	size_t count;
+};
+
+static int note_segment(void *ctx, const char *name)
+{
+	struct seg_list *l = ctx;
+	uint64_t seg;
+	if (wal_segment_parse(name, l->shard, &seg))
+		return 0;
+	if (!l->count || seg < l->lo)
+		l->lo = seg;
+	if (!l->count || seg > l->hi)
+		l->hi = seg;
+	l->count++;
+	return 0;
+}
+
+/* Archives the segment when an archive is configured, else removes it. */
+static int drop_segment(struct shard_store *s, const char *name)
+{
+	if (!s->opt.archive) {
+		int rc = storage_unlink(s->st, name);
+		s->stats.segments_removed += !rc;
+		return rc;
+	}
+	int rc = s->opt.archive(s->opt.snapshot_user, name);
+	s->stats.segments_archived += !rc;
+	return rc;
+}
+
+/* Removes segments whose every record is <= keep_lsn, oldest first. */
+static int remove_segments(struct shard_store *s, uint64_t keep_lsn)
+{
+	struct seg_list l = {.shard = s->opt.shard};
+	int rc = storage_list(s->st, note_segment, &l);
+	if (rc < 0)
+		return rc;
+	uint64_t removed = 0;
+	for (uint64_t seg = l.lo; l.count > 1 && seg < l.hi; seg++) {
+		uint64_t next_first = UINT64_MAX;
+		rc = segment_first_lsn(s, seg + 1, &next_first);
+		if (rc == -EUCLEAN)
+			rc = 0; /* no header yet: the WAL's spare segment (net/wal/wal.c) */
+		if (rc || next_first > keep_lsn + 1)
+			break;
+		char name[STORAGE_NAME_BYTES_MAX];
+		wal_segment_name(name, sizeof name, s->opt.shard, seg);
+		rc = drop_segment(s, name);
+		if (rc)
+			break;
+		removed++;
+	}
+	int sync = removed ? storage_sync_dir(s->st) : 0;
+	return rc ? rc : sync;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* ---- snapshots while serving --------------------------------------------- */
+
+/* The snapshot at lsn is published: keep it and the one before it, drop
+ * what is older and the WAL wholly before that one. */
+static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
+{
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	int rc = snapshot_remove_older(s->st, s->opt.shard, keep);
+	if (!rc) /* failed attempts' files would pile up, each the state's size */
+		rc = snapshot_remove_temps(s->st);
+	if (!rc)
+		rc = remove_segments(s, keep);
+	if (rc)
+		s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+	return rc;
+}
+
+static void job_failed(struct shard_store *s, int rc)
+{
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshot_failures++;
+	s->stats.snapshot_error = rc;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, 0, &s->stats);
+}
+
+int shard_store_snapshot_start(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	if (s->job_running)
+		return -EBUSY;
+	uint64_t lsn = s->last_lsn;
+	if (!lsn || (s->has_snapshot && lsn == s->snapshot_lsn))
+		return -EALREADY;
+	uint64_t t0 = now_us(), cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
+	uint8_t chain[16];
+	sum_to_bytes(wal_chain(s->w), chain);
+	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
+	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
+				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
+	int rc = s->opt.snapshot_fork ? snapshot_job_fork(&s->job, &d, s->c, lsn, chain, keep)
+				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
+	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
+	}
+	if (cpu_us > s->stats.snapshot_start_cpu_us_max)
+		s->stats.snapshot_start_cpu_us_max = cpu_us;
+	s->job_running = true;
+	s->job_keep_lsn = keep;
+	snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+	s->job_t0_us = t0;
+	s->stats.snapshot_last_us = took_us;
+	if (took_us > s->stats.snapshot_start_us_max)
+		s->stats.snapshot_start_us_max = took_us;
+	return 0;
+}
+
+/* A forked writer published and applied retention itself: only note it. */
+static void job_published(struct shard_store *s)
+{
+	const struct snapshot_shared *sh = s->job.shared;
+	s->stats.segments_removed += sh->segments_removed;
+	s->stats.segments_archived += sh->segments_archived;
+	if (sh->retain_error)
+		s->stats.snapshot_error = sh->retain_error;
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	s->stats.snapshots++;
+	s->has_snapshot = true;
+	s->snapshot_lsn = s->stats.snapshot_lsn = lsn;
+	if (s->opt.on_snapshot)
+		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
+}
+
+/* Before a step: an in-process job shares the WAL's queue, so nothing of
+ * the WAL may be in flight; a forked one waiting (block) needs the WAL
+ * durable up to its LSN, or it would wait for the parent that waits for it. */
+static int job_prepare(struct shard_store *s, bool block)
+{
+	if (s->job.pid && !block) {
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+		return 0;
+	}
+	int rc = wal_sync(s->w);
+	if (rc)
+		s->error = rc;
+	else
+		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
+	return rc;
+}
+
+/* Moves the background snapshot on: 0 running or done, -errno failed. */
+static int job_advance(struct shard_store *s, bool block)
+{
+	int rc = job_prepare(s, block);
+	if (rc)
+		return rc;
+	bool forked = s->job.pid != 0;
+	rc = snapshot_job_poll(&s->job, s->st, block);
+	if (rc == 1)
+		return 0;
+	if (rc) {
+		job_failed(s, rc);
+		return rc;
+	}
+	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	if (forked) {
+		job_published(s);
+		return 0;
+	}
+	uint64_t lsn = s->job.lsn;
+	snapshot_job_end(&s->job, s->st);
+	s->job_running = false;
+	return retain(s, lsn, s->job_keep_lsn);
+}
+
+/* The store reads no clock: the policy's time is the newest the loop or a
+ * command gave, counted from the first one seen. */
+static void note_time(struct shard_store *s, uint64_t now_ms)
+{
+	if (!s->since_ms)
+		s->since_ms = now_ms;
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
+}
+
+static bool snapshot_due(const struct shard_store *s)
+{
+	const struct shard_store_options *o = &s->opt;
+	if (!s->since_records)
+		return false;
+	return s->since_records >= o->snapshot_records || s->since_bytes >= o->snapshot_wal_bytes ||
+	       (o->snapshot_interval_ms != SHARD_SNAPSHOT_OFF &&
+		s->now_ms - s->since_ms >= o->snapshot_interval_ms);
+}
+
+static void maybe_snapshot(struct shard_store *s)
+{
+	if (s->job_running)
+		job_advance(s, false);
+	else if (snapshot_due(s))
+		shard_store_snapshot_start(s);
+}
+
+bool shard_store_snapshot_running(const struct shard_store *s)
+{
+	return s->job_running;
+}
+
+int shard_store_snapshot(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	if (s->job_running) { /* finish it; a failure is counted, this one goes on */
+		job_advance(s, true);
+		if (s->error)
+			return s->error;
+	}
+	int rc = wal_sync(s->w);
+	if (rc) {
+		s->error = rc;
+		return rc;
+	}
+	uint64_t lsn = wal_next_lsn(s->w) - 1;
+	if (s->has_snapshot && lsn == s->snapshot_lsn)
+		return 0;
+	uint64_t t0 = now_us();
+	uint8_t chain[16];
+	sum_to_bytes(wal_chain(s->w), chain);
+	rc = snapshot_write(s->st, s->c, lsn, chain, NULL);
+	s->stats.snapshot_last_us = now_us() - t0;
+	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
+	s->since_ms = s->now_ms;
+	if (rc) {
+		s->stats.snapshot_failures++;
+		s->stats.snapshot_error = rc;
+		return rc;
+	}
+	return retain(s, lsn, s->has_snapshot ? s->snapshot_lsn : 0);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static void stop(struct shard_store *s, int err)
+{
+	if (s->error)
+		return;
+	s->error = err ? err : -EIO;
+	uint64_t seg = 0;
+	const char *op = wal_error_op(s->w, &seg);
+	char what[STORAGE_NAME_BYTES_MAX + 32] = "append";
+	if (op) { /* "fdatasync of wal-003-000000000007.seg" */
+		int n = snprintf(what, sizeof what, "%s of ", op);
+		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
+	}
+	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s failed: %s; last durable LSN %" PRIu64
+			"; this shard is stopped for good; restart to recover from the disk\n",
+		s->opt.shard, what, strerror(-s->error), wal_durable_lsn(s->w));
+}
+
+/* ---- disk space ------------------------------------------------------------ */
+
+static bool no_space(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
+}
+
+static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
+{
+	if (s->paused)
+		return;
+	s->paused = true;
+	s->paused_at_ms = now_ms;
+	if (!s->space_noted)
+		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+	s->space_noted = true;
+	s->stats.disk_full_events++;
+	fprintf(stderr, "onsaled: shard %u: WAL writes PAUSED: no disk space for the next segment "
+			"(%s); changes are refused with disk_full (77), queries are served; "
+			"retrying every %u ms; free space in the data directory to resume\n",
+		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+}
+
+static void resume_changes(struct shard_store *s, uint64_t now_ms)
+{
+	if (s->paused)
+		fprintf(stderr, "onsaled: shard %u: WAL writes resumed: the next segment is ready "
+				"after %" PRIu64 " ms paused\n",
+			s->opt.shard, now_ms - s->paused_at_ms);
+	else if (s->space_noted)
+		fprintf(stderr, "onsaled: shard %u: WAL: disk space for the next segment is back\n",
+			s->opt.shard);
+	s->paused = s->space_noted = false;
+}
+
+/* Before a change: ST_OK when its record is sure to find room in the WAL. */
+static enum status room_for_change(struct shard_store *s, uint64_t now_ms)
+{
+	int rc = wal_reserve(s->w, true);
+	if (!rc) {
+		if (s->paused)
+			resume_changes(s, now_ms);
+		return ST_OK;
+	}
+	if (no_space(rc)) {
+		pause_changes(s, rc, now_ms);
+		return ST_DISK_FULL;
+	}
+	stop(s, rc);
+	return ST_UNAVAILABLE;
+}
+
+/* The spare is missing for lack of space but the segment in use still has
+ * room: said once, as the warning before a pause. */
+static void note_space(struct shard_store *s, int err, uint64_t now_ms)
+{
+	if (s->space_noted)
+		return;
+	s->space_noted = true;
+	s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+	fprintf(stderr, "onsaled: shard %u: WAL: no disk space for the next segment (%s); "
+			"writes go on in the current one and pause when it is full; retrying "
+			"every %u ms\n",
+		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+}
+
+uint32_t shard_store_tick(struct shard_store *s, uint64_t now_ms)
+{
+	if (s->error || (!s->paused && !s->space_noted && !wal_space_error(s->w)))
+		return 0;
+	int err = wal_space_error(s->w);
+	if (err) {
+		note_space(s, err, now_ms);
+		if (now_ms < s->retry_at_ms)
+			return (uint32_t)(s->retry_at_ms - now_ms);
+		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
+		err = wal_retry_space(s->w);
+		if (wal_error(s->w)) {
+			stop(s, wal_error(s->w));
+			return 0;
+		}
+		if (err)
+			return WAL_SPACE_RETRY_MS;
+	}
+	/* the spare is being prepared or ready: resume once a change fits */
+	int rc = s->paused ? wal_reserve(s->w, false) : 0;
+	if (!rc)
+		resume_changes(s, now_ms);
+	else if (rc != -EINPROGRESS && !no_space(rc))
+		stop(s, rc);
+	return s->error || (!s->paused && !s->space_noted) ? 0 : WAL_SPACE_RETRY_MS;
+}
+
+bool shard_store_paused(const struct shard_store *s)
+{
+	return s->paused;
+}
+
+enum status shard_store_lost_status(const struct shard_store *s, uint64_t wait_lsn, bool changed)
+{
+	return changed && wait_lsn <= wal_sent_lsn(s->w) ? ST_OUTCOME_UNKNOWN : ST_UNAVAILABLE;
+}
+
+const struct wal_stats *shard_store_wal_stats(const struct shard_store *s)
+{
+	return wal_stats(s->w);
+}
+
+/* Appends a record, waiting for a buffer when both are busy. */
+static int append(struct shard_store *s, uint32_t len)
+{
+	uint64_t lsn;
+	for (;;) {
+		int rc = wal_append(s->w, s->rec, len, &lsn);
+		if (!rc)
+			break;
+		if (rc != -EAGAIN)
+			return rc;
+		rc = wal_wait(s->w);
+		if (rc)
+			return rc;
+	}
+	s->last_lsn = lsn;
+	s->since_records++;
+	s->since_bytes += walfmt_frame_bytes(len);
+	s->stats.records++;
+	return 0;
+}
+
+enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, uint64_t now_ms,
+				struct result *res, uint64_t *wait_lsn)
+{
+	*wait_lsn = 0;
+	s->rec_len = 0;
+	enum status room = s->error ? ST_UNAVAILABLE
+		: CMD_IS_QUERY(cmd->type) ? ST_OK : room_for_change(s, now_ms);
+	if (room != ST_OK) { /* nothing executed */
+		res->status = room;
+		return room;
+	}
+	note_time(s, now_ms);
+	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
+	enum status st = core_execute(s->c, cmd, now_ms, res, &rb);
+	s->stats.executed++;
+	s->rec_len = rb.len;
+	if (rb.len) {
+		int rc = append(s, rb.len);
+		if (rc) { /* applied in memory, not logged: the shard must stop */
+			stop(s, rc);
+			res->status = ST_UNAVAILABLE;
+			return ST_UNAVAILABLE;
+		}
+	}
+	if (s->last_lsn > wal_durable_lsn(s->w))
+		*wait_lsn = s->last_lsn;
+	return st;
+}
+
+int shard_store_next_expiry(struct shard_store *s, uint64_t now_ms, struct cmd *cmd)
+{
+	/* paused: an expiry is a change too; holds expire once it resumes */
+	return s->error || s->paused ? 0 : core_next_expiry(s->c, now_ms, cmd);
+}
+
+static int after_io(struct shard_store *s, int rc)
+{
+	if (rc) {
+		stop(s, rc);
+		return s->error;
+	}
+	maybe_snapshot(s);
+	return s->error;
+}
+
+int shard_store_flush(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	int rc = wal_flush(s->w);
+	if (rc)
+		stop(s, rc);
+	return s->error;
+}
+
+int shard_store_poll(struct shard_store *s)
+{
+	return s->error ? s->error : after_io(s, wal_poll(s->w));
+}
+
+int shard_store_poll_at(struct shard_store *s, uint64_t now_ms)
+{
+	note_time(s, now_ms);
+	return shard_store_poll(s);
+}
+
+int shard_store_wait(struct shard_store *s)
+{
+	return s->error ? s->error : after_io(s, wal_wait(s->w));
+}
+
+int shard_store_sync(struct shard_store *s)
+{
+	if (s->error)
+		return s->error;
+	int rc = wal_sync(s->w);
+	if (rc)
+		stop(s, rc);
+	return s->error;
+}
+
+int shard_store_shutdown(struct shard_store *s)
+{
+	int rc = shard_store_sync(s);
+	if (!rc && !s->opt.no_shutdown_snapshot)
+		rc = shard_store_snapshot(s);
+	shard_store_close(s);
+	return rc;
+}
+
+uint64_t shard_store_durable_lsn(const struct shard_store *s)
+{
+	return wal_durable_lsn(s->w);
+}
+
+uint64_t shard_store_last_lsn(const struct shard_store *s)
+{
+	return s->last_lsn;
+}
+
+int shard_store_error(const struct shard_store *s)
+{
+	return s->error;
+}
+
+int shard_store_wait_fd(const struct shard_store *s)
+{
+	return wal_wait_fd(s->w);
+}
+
+const uint8_t *shard_store_last_record(const struct shard_store *s, uint32_t *len)
+{
+	*len = s->rec_len;
+	return s->rec;
+}
+
+const struct core *shard_store_core(const struct shard_store *s)
+{
+	return s->c;
+}
+
+const struct shard_store_stats *shard_store_stats(const struct shard_store *s)
+{
+	return &s->stats;
+}
+
+const struct shard_store_options *shard_store_options_of(const struct shard_store *s)
+{
+	return &s->opt;
+}

@@ -1,0 +1,339 @@
+/*
+ * snapshot_fork.c — the forked snapshot writer: how a shard snapshots
+ * while it keeps serving (docs/WAL.md, "Snapshots while serving").
+ *
+ * fork() gives the child the shard's memory as it was at that instant
+ * (copy on write), so the child serializes exactly the state at the job's
+ * LSN while the parent goes on executing. The parent pays for the page
+ * table copy (small: the core's tables are 2 MiB-aligned huge pages) and,
+ * while the child runs, for a 4 KiB copy on each page it first writes.
+ *
+ * The child is one thread of a multi-threaded process: it touches only the
+ * core (reading), its own mappings, the shared page and plain syscalls
+ * (openat, pwrite, fsync, renameat, unlinkat, getdents64) —
+ * no io_uring ring, no allocator lock another thread may have held, no
+ * stdio. It first closes every inherited descriptor but its two
+ * directories (sockets, rings), so the shard's closes take effect at once. It runs at a lower priority on any core, so the forking shard's
+ * pinned core stays the shard's.
+ *
+ * Order in the child, each step only after the one before succeeded:
+ *   1. serialize, write "snap-<lsn>.osnp.tmp", fsync it;
+ *   2. wait until the parent reports the WAL durable up to lsn (a snapshot
+ *      must never be ahead of the log it continues);
+ *   3. rename into place, fsync the directory: the snapshot now exists;
+ *   4. remove snapshots older than keep (the previous one, still kept) and
+ *      temp files failed attempts left,
+ *      then WAL segments wholly before keep, oldest first (or move them to
+ *      the archive, archive directory fsynced per segment), and fsync the
+ *      directory.
+ * A crash anywhere leaves a state recovery handles: a temp file (removed
+ * at start), or the new snapshot with more files than needed.
+ */
+#include "net/store/snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/limits.h"
+#include "core/wal_format.h"
+#include "net/wal/wal_read.h"
+
+/* The writer's nice value: the shards keep their cores first, the snapshot
+ * takes what is left (the policy bounds how much it has to do). */
+#define SNAPSHOT_CHILD_NICE 10
+
+struct child {
+	const struct snapshot_fork_dirs *d;
+	struct snapshot_shared *sh;
+	uint64_t lsn, keep_lsn;
+	pid_t parent;
+};
+
+static int write_temp(const struct child *ch, const struct core *c, const uint8_t chain[16])
+{
+	char tmp[40];
+	snapshot_file_name(tmp, sizeof tmp, ch->lsn, true);
+	uint8_t *img;
+	uint64_t img_bytes;
+	int rc = snapshot_image(c, ch->lsn, chain, &img, &img_bytes);
+	if (rc)
+		return -rc;
+	int fd = openat(ch->d->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno;
+	for (uint64_t done = 0; done < img_bytes;) {
+		uint64_t left = img_bytes - done;
+		ssize_t n = pwrite(fd, img + done,
+				   left < SNAPSHOT_IO_CHUNK_BYTES ? left : SNAPSHOT_IO_CHUNK_BYTES,
+				   (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		done += (uint64_t)n;
+		/* a chunk at a time to the disk: one fsync of hundreds of MB of
+		 * page cache at the end queued the shard's WAL fdatasyncs behind
+		 * it (bench-snapshot: a 423 ms loop turn), as Redis's
+		 * rdb-save-incremental-fsync avoids */
+		if (done % SNAPSHOT_IO_CHUNK_BYTES == 0 && fdatasync(fd))
+			return errno;
+	}
+	return fsync(fd) ? errno : 0; /* fd and img go with the process */
+}
+
+static int wait_durable(const struct child *ch)
+{
+	struct timespec ms = {0, 1000000};
+	for (unsigned waited_ms = 0; atomic_load(&ch->sh->durable_lsn) < ch->lsn; waited_ms++) {
+		if (waited_ms >= SNAPSHOT_DURABLE_WAIT_MS_MAX || getppid() != ch->parent)
+			return ETIMEDOUT;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
+static int publish(const struct child *ch)
+{
+	char tmp[40], name[40];
+	snapshot_file_name(tmp, sizeof tmp, ch->lsn, true);
+	snapshot_file_name(name, sizeof name, ch->lsn, false);
+	if (renameat(ch->d->dir_fd, tmp, ch->d->dir_fd, name))
+		return errno;
+	return fsync(ch->d->dir_fd) ? errno : 0;
+}
+
+/* ---- retention, as shard_store.c does it through the storage ------------ */
+
+struct seg_range {
+	uint64_t lo, hi;
+	size_t count;
+};
+
+static void note_name(const struct child *ch, const char *name, struct seg_range *r, int *rc)
+{
+	uint64_t n;
+	bool old_snapshot = !snapshot_parse_name(name, &n, false) && n < ch->keep_lsn;
+	bool failed_attempt = !snapshot_parse_name(name, &n, true); /* ours is renamed */
+	if (old_snapshot || failed_attempt) {
+		if (unlinkat(ch->d->dir_fd, name, 0) && errno != ENOENT)
+			*rc = errno;
+	} else if (!wal_segment_parse(name, ch->d->shard, &n)) {
+		r->lo = !r->count || n < r->lo ? n : r->lo;
+		r->hi = !r->count || n > r->hi ? n : r->hi;
+		r->count++;
+	}
+}
+
+/* Removes snapshots older than keep and temp files of failed attempts
+ * (they would pile up, each the size of the state), and finds the range of
+ * segments.
+ * getdents64 on a descriptor of its own: readdir would allocate, and a dup
+ * would share the directory offset with the parent's descriptor. */
+static int scan_dir(const struct child *ch, struct seg_range *r)
+{
+	int fd = openat(ch->d->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	_Alignas(8) char buf[4096];
+	int rc = 0;
+	for (ssize_t n; (n = getdents64(fd, buf, sizeof buf)) > 0;) {
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			note_name(ch, e->d_name, r, &rc);
+			off += e->d_reclen;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* First LSN of a segment from its header; UINT64_MAX when it has none yet
+ * (the WAL's spare). 0 or a positive errno. */
+static int first_lsn(const struct child *ch, uint64_t seg, uint64_t *out)
+{
+	char name[STORAGE_NAME_BYTES_MAX];
+	uint8_t h[WALFMT_SEGMENT_HEADER_USED_BYTES];
+	wal_segment_name(name, sizeof name, ch->d->shard, seg);
+	int fd = openat(ch->d->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	ssize_t n = pread(fd, h, sizeof h, 0);
+	int rc = n < 0 ? errno : 0;
+	close(fd);
+	struct walfmt_segment s;
+	*out = UINT64_MAX;
+	if (!rc && walfmt_segment_decode(h, (size_t)n, ch->d->shard, &s) == WALFMT_OK)
+		*out = s.first_lsn;
+	return rc;
+}
+
+static int drop_segment(const struct child *ch, uint64_t seg)
+{
+	char name[STORAGE_NAME_BYTES_MAX];
+	wal_segment_name(name, sizeof name, ch->d->shard, seg);
+	if (ch->d->archive_fd < 0) {
+		if (unlinkat(ch->d->dir_fd, name, 0))
+			return errno;
+		ch->sh->segments_removed++;
+		return 0;
+	}
+	/* never over an archived segment of the same name (a data directory
+	 * started afresh next to an old archive): the audit log is not lost,
+	 * the segment stays live and the error is reported */
+	if (renameat2(ch->d->dir_fd, name, ch->d->archive_fd, name, RENAME_NOREPLACE) ||
+	    fsync(ch->d->archive_fd))
+		return errno;
+	ch->sh->segments_archived++;
+	return 0;
+}
+
+static int retain(const struct child *ch)
+{
+	struct seg_range r = {0};
+	int rc = scan_dir(ch, &r);
+	for (uint64_t seg = r.lo; !rc && r.count > 1 && seg < r.hi &&
+				  seg - r.lo < SNAPSHOT_SEGMENTS_SCAN_MAX; seg++) {
+		uint64_t next_first = UINT64_MAX;
+		rc = first_lsn(ch, seg + 1, &next_first);
+		if (rc == ENOENT)
+			rc = 0, next_first = UINT64_MAX; /* a gap: keep what follows */
+		if (rc || next_first > ch->keep_lsn + 1)
+			break;
+		rc = drop_segment(ch, seg);
+	}
+	if (!rc && fsync(ch->d->dir_fd))
+		rc = errno;
+	return rc;
+}
+
+/* Closes every descriptor the child inherited but the two directories:
+ * a client socket the shard closes, or the listener at shutdown, must not
+ * stay open in the child for as long as it writes. */
+static void close_inherited(const struct snapshot_fork_dirs *d)
+{
+	unsigned lo = (unsigned)d->dir_fd, hi = (unsigned)d->archive_fd;
+	if (d->archive_fd < 0 || hi == lo)
+		hi = lo;
+	else if (hi < lo)
+		lo = (unsigned)d->archive_fd, hi = (unsigned)d->dir_fd;
+	if (lo > 3)
+		close_range(3, lo - 1, 0);
+	if (hi > lo + 1)
+		close_range(lo + 1, hi - 1, 0);
+	close_range(hi + 1, ~0u, 0);
+}
+
+static int child_main(const struct child *ch, const struct core *c, const uint8_t chain[16])
+{
+	close_inherited(ch->d);
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &all);
+	sched_setaffinity(0, sizeof all, &all);
+	(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_CHILD_NICE);
+	int rc = write_temp(ch, c, chain);
+	if (!rc)
+		rc = wait_durable(ch);
+	if (!rc && getppid() != ch->parent)
+		rc = ESRCH; /* orphaned: a restarted shard owns the directory now */
+	if (!rc)
+		rc = publish(ch);
+	if (rc)
+		return rc;
+	ch->sh->retain_error = -retain(ch); /* published: the snapshot stands */
+	return 0;
+}
+
+/* fork() with the child created SCHED_BATCH: a batch task never preempts
+ * the running one when it wakes, so the new child cannot take the shard's
+ * core the moment it exists (the fork's wall time exceeded its CPU time by
+ * up to 4 ms on a busy machine; docs/PERFORMANCE.md). The forking thread
+ * is batch only for the call; switching between the two normal policies
+ * needs no privilege. */
+static pid_t fork_batch(void)
+{
+	struct sched_param none = {0};
+	bool batch = sched_getscheduler(0) == SCHED_OTHER && !sched_setscheduler(0, SCHED_BATCH, &none);
+	pid_t pid = fork();
+	if (pid != 0 && batch)
+		sched_setscheduler(0, SCHED_OTHER, &none);
+	return pid;
+}
+
+int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
+		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn)
+{
+	memset(j, 0, sizeof *j);
+	j->lsn = lsn;
+	j->keep_lsn = keep_lsn;
+	j->shared = mmap(NULL, sizeof *j->shared, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (j->shared == MAP_FAILED) {
+		j->shared = NULL;
+		return -ENOMEM;
+	}
+	struct child ch = {.d = d, .sh = j->shared, .lsn = lsn, .keep_lsn = keep_lsn,
+			   .parent = getpid()};
+	pid_t pid = fork_batch();
+	if (pid < 0) {
+		int rc = -errno;
+		snapshot_fork_end(j);
+		return rc;
+	}
+	if (pid == 0)
+		_exit(child_main(&ch, c, chain));
+	j->pid = pid;
+	j->step = SNAPSHOT_STEP_WRITE;
+	return 0;
+}
+
+void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn)
+{
+	j->durable_lsn = durable_lsn;
+	if (j->shared)
+		atomic_store(&j->shared->durable_lsn, durable_lsn);
+}
+
+int snapshot_fork_poll(struct snapshot_job *j, bool block)
+{
+	int status;
+	pid_t r = waitpid(j->pid, &status, block ? 0 : WNOHANG);
+	if (r == 0 || (r < 0 && errno == EINTR))
+		return 1;
+	j->pid = 0;
+	if (r < 0)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -ECHILD; /* killed: nothing published, its temp file goes at start */
+	if (WEXITSTATUS(status))
+		return -WEXITSTATUS(status);
+	j->step = SNAPSHOT_STEP_PUBLISHED;
+	return 0;
+}
+
+void snapshot_fork_end(struct snapshot_job *j)
+{
+	if (j->pid) {
+		kill(j->pid, SIGKILL);
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		j->pid = 0;
+	}
+	if (j->shared)
+		munmap(j->shared, sizeof *j->shared);
+	j->shared = NULL;
+}

@@ -1,0 +1,184 @@
+/*
+ * test_bench_scenarios.c — onsale-bench against a real onsaled (2 shards):
+ * every scenario on a small event, briefly, with --verify --json; the run
+ * must exit 0, say verify "ok" in its JSON line, and show what the
+ * scenario is about (seat-pick collisions refused, mixed queries and
+ * refunds, gate-rush every ticket scanned once and every second scan
+ * refused). A unit sold on the side fails the verify; bad options exit 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "tests/support/srv_harness.h"
+
+static struct srv S;
+static char bench[600];
+static char json[1 << 16];
+
+static int setup(void **state)
+{
+	(void)state;
+	return srv_start(&S);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	srv_cleanup(&S);
+	return 0;
+}
+
+/* Runs onsale-bench with args; keeps its last stdout line in json[];
+ * returns its exit status. */
+static int run(const char *args)
+{
+	char cmd[1400], line[sizeof json];
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --config %s/onsaled.conf --connections 2 --depth 8 --seed 7 %s"
+		 " 2>&1",
+		 bench, S.port, S.dir, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout); /* into the test log */
+		memcpy(json, line, sizeof json);
+	}
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The number after "key": in json[] (key may contain a '{'). */
+static uint64_t field(const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, json);
+	return strtoull(p + strlen(pat), NULL, 10);
+}
+
+static void run_ok(const char *args, const char *scenario)
+{
+	assert_int_equal(run(args), 0);
+	char want[64];
+	snprintf(want, sizeof want, "{\"system\":\"onsale\",\"scenario\":\"%s\",", scenario);
+	assert_non_null(strstr(json, want));
+	assert_non_null(strstr(json, "\"verify\":\"ok\""));
+	assert_int_equal(field("errors"), 0);
+}
+
+static void flash(void **state)
+{
+	(void)state;
+	run_ok("--scenario ga-flash --units 3000 --json --verify", "ga-flash");
+	assert_int_equal(field("units_sold"), 3000);
+	run_ok("--scenario seat-flash --seats 1200 --json --verify", "seat-flash");
+	assert_int_equal(field("units_sold"), 1200);
+}
+
+static void seat_pick(void **state)
+{
+	(void)state;
+	run_ok("--scenario seat-pick --seats 2000 --json --verify", "seat-pick");
+	assert_int_equal(field("units_sold"), 2000);
+	assert_true(field("refused") > 0); /* buyers collided on the best seats */
+	assert_true(field("hold\":{\"count") > field("confirm\":{\"count"));
+}
+
+static void mixed(void **state)
+{
+	(void)state;
+	run_ok("--scenario mixed --units 3000 --seats 1200 --duration 1.5 --json --verify", "mixed");
+	assert_true(field("query\":{\"count") > 0);
+	assert_true(field("refund\":{\"count") > 0);
+	assert_int_equal(field("units_refunded"), field("refund\":{\"count"));
+	assert_true(field("confirm\":{\"count") > 0);
+	assert_true(field("seconds") >= 1);
+	assert_non_null(strstr(json, "\"timeline\":[[1.")); /* one a second */
+}
+
+static void gate_rush(void **state)
+{
+	(void)state;
+	run_ok("--scenario gate-rush --units 3000 --double-scan 10 --json --verify", "gate-rush");
+	assert_int_equal(field("redeem\":{\"count"), 3000);
+	assert_int_equal(field("redeemed"), 3000);
+	uint64_t twice = field("double_scans");
+	assert_true(twice > 100 && twice < 600); /* 10 % of 3000, give or take */
+	assert_int_equal(field("double_scans_refused"), twice);
+	assert_int_equal(field("rescan\":{\"count"), twice);
+	assert_non_null(strstr(json, "\"hold_curve_us\":[]"));
+	assert_null(strstr(json, "\"hold\":{")); /* no holds measured */
+}
+
+/* A sale the bench did not make (as an oversell by a bug would look):
+ * mixed runs 1.5 s; once it names its event, one more unit is sold on the
+ * side. --verify must see sold != acknowledged and exit 1. */
+static void verify_catches(void **state)
+{
+	(void)state;
+	char cmd[1400], line[sizeof json];
+	unsigned event = 0;
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --config %s/onsaled.conf --connections 1 --depth 4 --scenario mixed"
+		 " --units 50000 --seats 40 --duration 1.5 --verify --json 2>&1",
+		 bench, S.port, S.dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout);
+		memcpy(json, line, sizeof json);
+		if (!event && sscanf(line, "onsale-bench: mixed, event %u,", &event) == 1) {
+			struct onsale *c = srv_open(&S, ONSALE_ROLE_PLATFORM);
+			struct result res;
+			assert_non_null(c);
+			assert_int_equal(onsale_hold_ga(c, event, 0, 1, 999999, 0, &res), ST_OK);
+			assert_int_equal(onsale_confirm(c, event, res.hold.hold_id,
+							res.hold.amount_due_minor, "side", &res),
+					 ST_OK);
+			onsale_close(c);
+		}
+	}
+	int st = pclose(p);
+	assert_true(event != 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_null(strstr(json, "\"verify\":\"ok\""));
+	assert_non_null(strstr(json, "acknowledged"));
+}
+
+static void bad_options(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--scenario nope"), 2);
+	assert_int_equal(run("--mix 0,0,0"), 2);
+	assert_int_equal(run("--double-scan 101"), 2);
+	assert_int_equal(run("--connections 0"), 2);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	const char *slash = strrchr(argv[0], '/');
+	int dlen = slash ? (int)(slash - argv[0]) : 1;
+	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
+	srv_init(&S, argv[0], 2);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(flash),
+		cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),
+		cmocka_unit_test(gate_rush),
+		cmocka_unit_test(verify_catches),
+		cmocka_unit_test(bad_options),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,216 @@
+/*
+ * test_server_meta.c — a real onsaled refuses a data directory written with
+ * another shard count (net/server/meta.c): restarting with another --shards
+ * fails with a message naming the count the data has, and the data is
+ * intact when started with the right one. Also: a data directory from
+ * before the count was recorded adopts it from its shard-<k> directories,
+ * and shard directories that do not fit the count are refused.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/support/srv_event.h"
+#include "tests/support/srv_harness.h"
+
+#define EVENT_ID 7
+#define GA_CAPACITY 120
+
+static const char *argv0;
+
+/* What onsaled logged from offset on (the log is appended to by every start). */
+static void log_since(const struct srv *h, long offset, char *buf, size_t bytes)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+	size_t n = fread(buf, 1, bytes - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+static long log_size(const struct srv *h)
+{
+	char path[320];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
+	return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+/* Starts with shards; expects a refusal whose message holds every one of
+ * the NULL-terminated strings. */
+static void expect_refused(struct srv *h, unsigned shards, const char *const *says)
+{
+	char log[4096];
+	long from = log_size(h);
+	h->shards = shards;
+	assert_int_equal(srv_spawn(h), -ECHILD);
+	assert_int_not_equal(h->exit_status, 0);
+	log_since(h, from, log, sizeof log);
+	for (; *says; says++)
+		if (!strstr(log, *says))
+			fail_msg("onsaled's log lacks \"%s\":\n%s", *says, log);
+}
+
+static bool exists(const struct srv *h, const char *name)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/%s", h->dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void move(const struct srv *h, const char *from, const char *to)
+{
+	char a[320], b[320];
+	snprintf(a, sizeof a, "%s/%s", h->dir, from);
+	snprintf(b, sizeof b, "%s/%s", h->dir, to);
+	assert_int_equal(rename(a, b), 0);
+}
+
+/* An event with a confirmed GA order; returns the order's hold id. */
+static uint64_t sell(struct srv *h)
+{
+	struct tv tv;
+	struct result res;
+	struct onsale *admin = srv_open(h, ONSALE_ROLE_ADMIN);
+	struct onsale *plat = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(admin);
+	assert_non_null(plat);
+	assert_int_equal(tv_load(admin, &tv, EVENT_ID, GA_CAPACITY, 0, 0, 1), 0);
+	assert_int_equal(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, 2, 1001, 55, &res), ST_OK);
+	uint64_t hold = res.hold.hold_id;
+	assert_int_equal(onsale_confirm(plat, EVENT_ID, hold, 2 * TV_PRICE_GA, "pay-1", &res),
+			 ST_OK);
+	onsale_close(admin);
+	onsale_close(plat);
+	return hold;
+}
+
+/* Starts with shards and checks the order and the GA tier are as sold. */
+static void expect_intact(struct srv *h, unsigned shards, uint64_t hold)
+{
+	struct result res;
+	h->shards = shards;
+	assert_int_equal(srv_spawn(h), 0);
+	struct onsale *plat = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(plat);
+	assert_int_equal(onsale_query_order(plat, EVENT_ID, hold, &res), ST_OK);
+	assert_int_equal(res.hold.state, HOLD_CONFIRMED);
+	assert_int_equal(onsale_query_customer(plat, EVENT_ID, 1001, &res), ST_OK);
+	assert_int_equal(res.customer.units, 2);
+	assert_int_equal(onsale_query_availability(plat, EVENT_ID, &res), ST_OK);
+	const struct tier_view *v = &res.avail.tiers[TV_TIER_GA];
+	assert_int_equal(v->capacity, GA_CAPACITY);
+	assert_int_equal(v->sold, 2);
+	assert_int_equal(v->free + v->held + v->sold + v->killed, v->capacity);
+	onsale_close(plat);
+	assert_int_equal(srv_stop(h), 0);
+}
+
+static void another_count_refused(void **state)
+{
+	(void)state;
+	struct srv h;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	uint64_t hold = sell(&h);
+	assert_int_equal(srv_stop(&h), 0);
+
+	expect_refused(&h, 3, (const char *const[]){"holds the data of 2 shards",
+						     "--shards is 3", "Start it with --shards 2",
+						     "resharding", NULL});
+	assert_false(exists(&h, "shard-2")); /* refused before any shard was opened */
+	expect_refused(&h, 1, (const char *const[]){"holds the data of 2 shards",
+						     "Start it with --shards 2", NULL});
+	expect_intact(&h, 2, hold);
+	assert_true(exists(&h, "shards"));
+	srv_cleanup(&h);
+}
+
+/* A data directory written before the count was recorded. */
+static void count_adopted_from_dirs(void **state)
+{
+	(void)state;
+	struct srv h;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	uint64_t hold = sell(&h);
+	assert_int_equal(srv_stop(&h), 0);
+	move(&h, "shards", "shards.saved");
+
+	expect_refused(&h, 3, (const char *const[]){"holds the data of 2 shards",
+						     "shard-0..shard-1 found",
+						     "Start it with --shards 2", NULL});
+	assert_false(exists(&h, "shards"));
+	expect_intact(&h, 2, hold);
+	assert_true(exists(&h, "shards")); /* recorded by the start that fit */
+	expect_refused(&h, 3, (const char *const[]){"recorded in", NULL});
+
+	/* shard dirs that are not shard-0..K-1 and no file: unknown count */
+	move(&h, "shards", "shards.saved");
+	move(&h, "shard-1", "shard-2");
+	expect_refused(&h, 2, (const char *const[]){"not shard-0..shard-K-1",
+						     "shard-1/ is missing", NULL});
+	expect_refused(&h, 3, (const char *const[]){"not shard-0..shard-K-1", NULL});
+	move(&h, "shard-2", "shard-1");
+	expect_intact(&h, 2, hold);
+	srv_cleanup(&h);
+}
+
+/* With the count recorded, every shard-<k>/ must be one of 0..count-1 and
+ * each of them must be there. */
+static void dirs_checked_against_count(void **state)
+{
+	(void)state;
+	struct srv h;
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	uint64_t hold = sell(&h);
+	assert_int_equal(srv_stop(&h), 0);
+
+	char path[320];
+	snprintf(path, sizeof path, "%s/shard-5", h.dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	expect_refused(&h, 2, (const char *const[]){"records 2 shards", "shard-5/", NULL});
+	assert_int_equal(rmdir(path), 0);
+
+	move(&h, "shard-1", "shard-1.away");
+	expect_refused(&h, 2, (const char *const[]){"shard-1/ is missing", NULL});
+	assert_false(exists(&h, "shard-1")); /* not recreated empty */
+	move(&h, "shard-1.away", "shard-1");
+
+	snprintf(path, sizeof path, "%s/shards", h.dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("shards=two\n", f);
+	fclose(f);
+	expect_refused(&h, 2, (const char *const[]){"does not hold one line", NULL});
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("shards=2\n", f);
+	fclose(f);
+	expect_intact(&h, 2, hold);
+	srv_cleanup(&h);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	argv0 = argv[0];
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(another_count_refused),
+		cmocka_unit_test(count_adopted_from_dirs),
+		cmocka_unit_test(dirs_checked_against_count),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
