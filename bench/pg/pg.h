@@ -3,6 +3,7 @@
  * options, the worker threads, and the parts that use them (all in
  * bench/pg/):
  *
+ *   pg.c         this state, defined once
  *   bench-pg.c   options, the run (progress, expiry sweep), report
  *   pg_conn.c    libpq: connections, calls, schema set-up
  *   pg_flow.c    a worker thread: buyers holding, confirming, releasing
