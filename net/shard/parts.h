@@ -122,8 +122,9 @@ bool xfer_tick(struct node *nd);
 int xfer_recover(struct node *const *nodes, uint32_t n);
 
 /* xchg.c */
-/* A MSG_EXEC exchange to a seat on another node: starts it (XCHG_OUT)
- * and takes m on its way; false when the seat is this node's. */
+/* A MSG_EXEC exchange (its seat a global id) to a seat on another node:
+ * starts it (XCHG_OUT) and takes m on its way; false when the seat is
+ * this node's (made local) or none. */
 bool xchg_start(struct node *nd, struct msg *m);
 /* MSG_XCHG_IN on the seat's node, MSG_XCHG_END back on the ticket's. */
 void xchg_arrived(struct node *nd, struct msg *m);

@@ -418,12 +418,10 @@ static int by_id(struct node *nd, struct req *r, uint64_t id, enum status unknow
 	}
 	if (r->cmd.type == CMD_EXCHANGE && r->cmd.ticket.seat != SEAT_NONE) {
 		uint32_t seat_at = r->cmd.ticket.seat >> SEAT_SHARD_SHIFT;
-		if (seat_at >= nd->n) {
+		if (seat_at >= nd->n) { /* the ticket's node reads the rest (xchg.c) */
 			fail(nd, r, ST_SEAT_UNKNOWN);
 			return 0;
 		}
-		if (seat_at == at) /* else the ticket's node asks the seat's (xchg.c) */
-			r->cmd.ticket.seat &= SEAT_LOCAL_MASK;
 	}
 	send_msg(nd, r, MSG_EXEC, at, &r->cmd);
 	return 0;

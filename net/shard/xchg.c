@@ -58,8 +58,12 @@ bool xchg_start(struct node *nd, struct msg *m)
 	uint64_t customer_id = 0;
 	uint8_t channel = 0;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
-	if (x.seat == SEAT_NONE || peer == nd->id)
-		return false; /* the coordinator made a seat of this node local */
+	if (x.seat == SEAT_NONE)
+		return false;
+	if (peer == nd->id) { /* a seat of this node: its own number */
+		m->cmd.ticket.seat &= SEAT_LOCAL_MASK;
+		return false;
+	}
 	assert(peer < nd->n);
 	out.xchg = (struct cmd_xchg){.event_id = x.event_id, .tier = x.tier, .peer_shard = peer,
 				     .seat = x.seat & SEAT_LOCAL_MASK, .ticket_id = x.ticket_id};

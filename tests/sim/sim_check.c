@@ -342,6 +342,9 @@ static void check_acked(struct sim *s, uint32_t i)
 		check_section(s, i);
 		break;
 	case CMD_EXCHANGE:
+		if (e->cmd.ticket.seat != SEAT_NONE && e->res.ticket.seat != e->cmd.ticket.seat)
+			sim_fail(s, "exchange of ticket %016" PRIx64 " to seat %08x got seat %08x",
+				 e->cmd.ticket.ticket_id, e->cmd.ticket.seat, e->res.ticket.seat);
 		if (ticket_now(s, e->cmd.ticket.event_id, e->cmd.ticket.ticket_id, &now) != ST_OK ||
 		    now.ticket.state != TICKET_EXCHANGED ||
 		    now.ticket.replaced_by != e->res.ticket.ticket_id ||
