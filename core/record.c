@@ -128,20 +128,9 @@ static const struct rec_field stock_f[] = {
 /* ---- the walker ---- */
 
 /* Formats are little-endian and so is the host (bytes.h), so a field's
- * bytes are memory's: one copy each way. Sizes 1, 2, 4 and 8 are spelled
- * out so each becomes one load and store, as the hand-written encoder was,
- * rather than a call to memcpy per field on the execute path. */
-static inline void copy_field(uint8_t *dst, const uint8_t *src, unsigned bytes)
-{
-	switch (bytes) {
-	case 1: *dst = *src; break;
-	case 2: memcpy(dst, src, 2); break;
-	case 4: memcpy(dst, src, 4); break;
-	case 8: memcpy(dst, src, 8); break;
-	default: memcpy(dst, src, bytes); /* byte arrays: names, hashes, labels */
-	}
-}
-
+ * bytes are memory's: one copy each way. Inlined over a constant table
+ * (WALK below), each copy has a constant size and becomes one load and
+ * store. */
 static inline __attribute__((always_inline)) void
 pack(const struct rec_field *f, unsigned n, const void *mem, uint8_t *body)
 {
@@ -149,7 +138,7 @@ pack(const struct rec_field *f, unsigned n, const void *mem, uint8_t *body)
 
 #pragma GCC unroll 16
 	for (; n > 0; n--, f++)
-		copy_field(body + f->body_off, base + f->mem_off, (unsigned)f->width * f->count);
+		memcpy(body + f->body_off, base + f->mem_off, (size_t)f->width * f->count);
 }
 
 /* Returns 0, or -1 when a value is out of its field's range. */
@@ -163,9 +152,9 @@ unpack(const struct rec_field *f, unsigned n, void *mem, const uint8_t *body)
 	for (; n > 0; n--, f++) {
 		uint64_t v = 0;
 
-		copy_field(base + f->mem_off, body + f->body_off, (unsigned)f->width * f->count);
+		memcpy(base + f->mem_off, body + f->body_off, (size_t)f->width * f->count);
 		if (f->limit) {
-			copy_field((uint8_t *)&v, body + f->body_off, f->width);
+			memcpy(&v, body + f->body_off, f->width);
 			bad |= v >= f->limit;
 		}
 	}
