@@ -403,16 +403,23 @@ void snapshot_job_end(struct snapshot_job *j, struct storage *st)
 
 /* ---- loading ---------------------------------------------------------- */
 
-static void say(char *why, size_t cap, const char *fmt, ...)
+void snapshot_vnote(char *why, size_t cap, const char *fmt, va_list ap)
 {
+	size_t used;
+
 	if (!why || !cap)
 		return;
-	size_t used = strnlen(why, cap);
-	if (used + 1 >= cap)
-		return;
+	used = strnlen(why, cap);
+	if (used + 1 < cap)
+		vsnprintf(why + used, cap - used, fmt, ap);
+}
+
+void snapshot_note(char *why, size_t cap, const char *fmt, ...)
+{
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(why + used, cap - used, fmt, ap);
+	snapshot_vnote(why, cap, fmt, ap);
 	va_end(ap);
 }
 
@@ -496,7 +503,7 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 		fill_info(info, img, lsn);
 		rc = 0;
 	} else {
-		say(why, why_cap, "%s: %s, skipped; ", name, bad);
+		snapshot_note(why, why_cap, "%s: %s, skipped; ", name, bad);
 	}
 out_free_img:
 	free(img);
