@@ -39,6 +39,7 @@ static int all_zero(const uint8_t *p, size_t n)
 struct walfmt_sum walfmt_encode(uint8_t *out, uint8_t shard, uint64_t lsn, uint64_t synced_lsn,
 				struct walfmt_sum prev_chain, const void *body, uint32_t body_bytes)
 {
+	assert(out && (body || body_bytes == 0));
 	assert(body_bytes <= RECORD_BYTES_MAX);
 	assert(lsn > synced_lsn);
 	uint32_t frame_bytes = walfmt_frame_bytes(body_bytes);
@@ -64,6 +65,7 @@ struct walfmt_sum walfmt_encode(uint8_t *out, uint8_t shard, uint64_t lsn, uint6
 enum walfmt_verdict walfmt_decode_header(const uint8_t *p, size_t avail, uint8_t shard,
 					 struct walfmt_frame *f)
 {
+	assert(p && f);
 	if (avail < WALFMT_FRAME_HEADER_BYTES)
 		return all_zero(p, avail) ? WALFMT_ZERO : WALFMT_SHORT;
 	struct walfmt_sum stored = get_sum(p + WALFMT_OFF_HEADER_SUM);
@@ -89,6 +91,7 @@ enum walfmt_verdict walfmt_decode_header(const uint8_t *p, size_t avail, uint8_t
 enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 				  struct walfmt_frame *f)
 {
+	assert(p && f);
 	struct walfmt_frame h;
 	enum walfmt_verdict v = walfmt_decode_header(p, avail, shard, &h);
 	if (v != WALFMT_OK)
@@ -106,6 +109,7 @@ enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 
 void walfmt_segment_encode(uint8_t *out, const struct walfmt_segment *s)
 {
+	assert(out && s);
 	memset(out, 0, WALFMT_SEGMENT_HEADER_BYTES);
 	put_u32(out + WALFMT_SEG_OFF_MAGIC, WALFMT_SEGMENT_MAGIC);
 	out[WALFMT_SEG_OFF_VERSION] = WALFMT_VERSION;
@@ -120,6 +124,7 @@ void walfmt_segment_encode(uint8_t *out, const struct walfmt_segment *s)
 enum walfmt_verdict walfmt_segment_decode(const uint8_t *p, size_t avail, uint8_t shard,
 					  struct walfmt_segment *s)
 {
+	assert(p && s);
 	if (avail < WALFMT_SEGMENT_HEADER_USED_BYTES)
 		return all_zero(p, avail) ? WALFMT_ZERO : WALFMT_SHORT;
 	if (!walfmt_sum_eq(get_sum(p + WALFMT_SEG_OFF_HEADER_SUM), sum(p, WALFMT_SEG_OFF_HEADER_SUM)))
