@@ -350,9 +350,11 @@ static int step(struct snapshot_job *j, struct storage *st)
 			return rc;
 		j->step = SNAPSHOT_STEP_PUBLISHED;
 		return 0;
-	default:
+	case SNAPSHOT_STEP_PUBLISHED:
 		return 0;
 	}
+	assert(0 && "a snapshot step out of range");
+	return -EINVAL;
 }
 
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
