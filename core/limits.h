@@ -214,7 +214,7 @@ static_assert(SECTION_SEATS_MAX * 4 + SECTION_ROWS_MAX * 16 + 256 <= RECORD_BYTE
 	      "a section record fits the record limit");
 static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 
-/* ---- Write-ahead log and storage (issue 3) ------------------------------
+/* ---- Write-ahead log and storage (net/wal.h, core/wal_format.h) ---------
  * The WAL writes whole pages: every batch write starts and ends on a
  * WAL_PAGE_BYTES boundary (the partial last page is rewritten by the next
  * batch), so the same code works with O_DIRECT and with buffered files. */
@@ -324,7 +324,7 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
-/* ---- Wire protocol (issue 4, net/proto.h) --------------------------------
+/* ---- Wire protocol (net/proto.h) -----------------------------------------
  * Largest protocol frame, header included. The largest request is a section
  * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:
  * 34,368 at the defaults) and the largest reply a section's seat states
@@ -341,7 +341,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 
 #endif
 
-/* ---- Server runtime (issue 4, net/server-t.h) ------------------------------
+/* ---- Server runtime (net/server-t.h) ---------------------------------------
  * Every table of a shard's runtime is allocated when the server starts and
  * never grows. When one is full the shard stops reading from the connection
  * that needs it (back-pressure) until a slot frees; nothing is dropped. */
