@@ -43,7 +43,8 @@ struct rec_field {
 #define FA(T, m, off) { (off), offsetof(T, m), 1, sizeof(MEMBER(T, m)), 0 }
 #define COUNT(arr) (sizeof(arr) / sizeof((arr)[0]))
 
-/* Payload fields live in struct rec's union: R(event.state, 42, ...). */
+/* Payload fields, named by their path in struct rec: R(event.units_max, 36);
+ * RL adds the bound a decoded value must stay under, RA is a byte array. */
 #define R(m, off) FL(struct rec, m, off, 0)
 #define RL(m, off, lim) FL(struct rec, m, off, lim)
 #define RA(m, off) FA(struct rec, m, off)
