@@ -402,6 +402,19 @@ static struct rec filled(uint8_t type)
 		r.stock = (struct cmd_stock){ r.event_id, TIERS_MAX - 1, SHARDS_MAX - 1, 0x01020304,
 					      0x0102030405060708ull };
 		break;
+	case CMD_XCHG_OUT:
+	case CMD_XCHG_IN:
+	case CMD_XCHG_END:
+		r.xchg.ticket_id = 0x0102030405060708ull;
+		r.xchg.new_id = 0x1112131415161718ull;
+		r.xchg.customer_id = 0x2122232425262728ull;
+		r.xchg.price_minor = 0x3132333435363738ull;
+		r.xchg.seat = 0x41424344;
+		r.xchg.tier = TIERS_MAX - 1;
+		r.xchg.channel = CHANNEL_KIOSK;
+		r.xchg.peer_shard = SHARDS_MAX - 1;
+		r.xchg.status = ST_SEAT_UNAVAILABLE;
+		break;
 	default:
 		fail_msg("record type %u has no filler: add one here", type);
 	}
