@@ -50,17 +50,29 @@ static void xchg_payment_ref(uint64_t ticket_id, char ref[PAYMENT_REF_BYTES])
 	snprintf(ref, PAYMENT_REF_BYTES, "exchange %016llx", (unsigned long long)ticket_id);
 }
 
+/* The exchange's ticket on this shard, or NULL and *st why not. */
+static const struct ticket *ticket_of(const struct core *c, const struct cmd_xchg *x,
+				      const struct event **ev, enum status *st)
+{
+	uint32_t index;
+	const struct ticket *tk;
+
+	*ev = event_find(c, x->event_id);
+	*st = *ev ? ST_OK : ST_EVENT_UNKNOWN;
+	tk = *ev ? ticket_by_id(c, *ev, x->ticket_id, &index) : NULL;
+	if (*ev && !tk)
+		*st = ST_TICKET_UNKNOWN;
+	return tk;
+}
+
 static enum status plan_out(struct core *c, const struct cmd_xchg *x, struct rec *r)
 {
-	const struct event *ev = event_find(c, x->event_id);
-	const struct ticket *tk;
-	uint32_t index;
+	const struct event *ev;
+	enum status st;
+	const struct ticket *tk = ticket_of(c, x, &ev, &st);
 
-	if (!ev)
-		return ST_EVENT_UNKNOWN;
-	tk = ticket_by_id(c, ev, x->ticket_id, &index);
 	if (!tk)
-		return ST_TICKET_UNKNOWN;
+		return st;
 	if (ticket_leaving(tk))
 		return ST_OVERLOADED; /* an exchange of it is under way: retry */
 	if (ticket_refusal(tk->state) != ST_OK)
@@ -154,13 +166,12 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 
 static enum status plan_end(struct core *c, const struct cmd_xchg *x, struct rec *r)
 {
-	const struct event *ev = event_find(c, x->event_id);
-	const struct ticket *tk;
-	uint32_t index;
+	const struct event *ev;
+	enum status st;
+	const struct ticket *tk = ticket_of(c, x, &ev, &st);
 
 	if (!ev)
-		return ST_EVENT_UNKNOWN;
-	tk = ticket_by_id(c, ev, x->ticket_id, &index);
+		return st;
 	if (!tk || !ticket_leaving(tk) || (x->status == ST_OK && !x->new_ticket_id))
 		return ST_BAD_ARGUMENT;
 	r->xchg.ticket_id = x->ticket_id;
