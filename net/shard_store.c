@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "net/snapshot.h"
@@ -70,6 +71,7 @@ struct shard_store {
 	bool job_running;
 	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
 	uint64_t job_t0_us;
+	uint64_t job_faults0;          /* the thread's minor faults at its start */
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -96,6 +98,13 @@ static uint64_t clock_us(clockid_t id)
 static uint64_t now_us(void)
 {
 	return clock_us(CLOCK_MONOTONIC);
+}
+
+/* For the stats only: minor faults of the calling thread so far. */
+static uint64_t thread_faults(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : (uint64_t)ru.ru_minflt;
 }
 
 static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
@@ -436,6 +445,8 @@ int shard_store_snapshot_start(struct shard_store *s)
 	}
 	if (cpu_us > s->stats.snapshot_start_cpu_us_max)
 		s->stats.snapshot_start_cpu_us_max = cpu_us;
+	s->stats.snapshot_start_cpu_us_last = cpu_us;
+	s->job_faults0 = thread_faults();
 	s->job_running = true;
 	s->job_keep_lsn = keep;
 	snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
@@ -496,6 +507,7 @@ static int job_advance(struct shard_store *s, bool block)
 		return rc;
 	}
 	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	s->stats.snapshot_faults_last = thread_faults() - s->job_faults0;
 	if (forked) {
 		job_published(s);
 		return 0;
