@@ -18,7 +18,8 @@
  *   - snapshot_start_us_max: the longest time the loop spent starting a
  *     snapshot (the fork); per snapshot, fork_us (wall), fork_cpu_us and
  *     faults (the loop thread's minor faults while the child lived: its
- *     copy-on-write);
+ *     copy-on-write), image_ms (fork to state serialized in the child)
+ *     and written_ms (fork to published);
  *   - after the last record, the store is dropped without a clean stop (a
  *     crash); the newest snapshot is loaded alone (snapshot_load_ms, its
  *     size), then the store is reopened: recovery_ms and the records it
@@ -63,7 +64,8 @@ struct turns {
 /* What each background snapshot cost the loop (from on_snapshot). */
 struct noted {
 	uint64_t fork_us[SNAPSHOTS_NOTED_MAX], cpu_us[SNAPSHOTS_NOTED_MAX];
-	uint64_t faults[SNAPSHOTS_NOTED_MAX];
+	uint64_t faults[SNAPSHOTS_NOTED_MAX], image_ms[SNAPSHOTS_NOTED_MAX];
+	uint64_t written_ms[SNAPSHOTS_NOTED_MAX];
 	unsigned n;
 };
 
@@ -76,6 +78,8 @@ static void on_snapshot(void *user, uint64_t lsn, const struct shard_store_stats
 		return;
 	noted.fork_us[noted.n] = st->snapshot_last_us;
 	noted.cpu_us[noted.n] = st->snapshot_start_cpu_us_last;
+	noted.image_ms[noted.n] = st->snapshot_image_us_last / 1000;
+	noted.written_ms[noted.n] = st->snapshot_write_us_last / 1000;
 	noted.faults[noted.n++] = st->snapshot_faults_last;
 }
 
@@ -268,6 +272,8 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 	print_list("fork_us", noted.fork_us, noted.n);
 	print_list("fork_cpu_us", noted.cpu_us, noted.n);
 	print_list("faults", noted.faults, noted.n);
+	print_list("image_ms", noted.image_ms, noted.n);
+	print_list("written_ms", noted.written_ms, noted.n);
 	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
 	char policy[24];
 	if (cfg->policy_records == SHARD_SNAPSHOT_OFF)

@@ -99,6 +99,34 @@ int event_tickets_grow(struct event *ev, uint32_t n)
 	return chunks_ensure(&t, n);
 }
 
+/* Whole chunks but the last, which may be cut to the table's max. */
+static void chunks_each(void *const *chunks, uint32_t count, uint32_t per_chunk, uint32_t max,
+			size_t slot_bytes, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t slots = max - i * per_chunk < per_chunk ? max - i * per_chunk : per_chunk;
+		fn(ctx, chunks[i], slots == per_chunk ? TABLE_CHUNK_BYTES : slot_bytes * slots);
+	}
+}
+
+void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < c->event_count; i++) {
+		const struct event *ev = c->events[i];
+		chunks_each((void *const *)ev->hold_chunks, ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
+			    ev->holds_max, sizeof(struct hold), fn, ctx);
+		chunks_each((void *const *)ev->ticket_chunks, ev->ticket_chunk_count,
+			    TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket), fn, ctx);
+		fn(ctx, ev->idem.slots, ((size_t)ev->idem.mask + 1) * sizeof *ev->idem.slots);
+		fn(ctx, ev->customers.slots,
+		   ((size_t)ev->customers.mask + 1) * sizeof *ev->customers.slots);
+		if (ev->seats)
+			fn(ctx, ev->seats, (size_t)ev->seats_max * sizeof *ev->seats);
+		if (ev->segs)
+			fn(ctx, ev->segs, (size_t)ev->seats_max * sizeof *ev->segs);
+	}
+}
+
 void event_tables_fit(struct event *ev)
 {
 	/* released and expired holds take fresh slots until the table is full:

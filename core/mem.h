@@ -38,4 +38,13 @@ static inline void *mem_table_alloc(size_t n)
 	return p;
 }
 
+/* The large tables of every event of a core (hold and ticket chunks, hash
+ * maps, the seat map), each as its start and size: a forked snapshot writer
+ * lets go of them once it has serialized the state, so that the shard's
+ * later writes to them no longer copy pages (net/snapshot_fork.c). In
+ * core/event.c. */
+struct core;
+typedef void mem_range_fn(void *ctx, void *p, size_t bytes);
+void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx);
+
 #endif

@@ -463,6 +463,7 @@ static void job_published(struct shard_store *s)
 	const struct snapshot_shared *sh = s->job.shared;
 	s->stats.segments_removed += sh->segments_removed;
 	s->stats.segments_archived += sh->segments_archived;
+	s->stats.snapshot_image_us_last = sh->image_us;
 	if (sh->retain_error)
 		s->stats.snapshot_error = sh->retain_error;
 	uint64_t lsn = s->job.lsn;

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "core/mem.h"
 #include "core/wal_format.h"
 #include "net/wal_read.h"
 
@@ -60,7 +61,39 @@ struct child {
 	struct snapshot_shared *sh;
 	uint64_t lsn, keep_lsn;
 	pid_t parent;
+	uint64_t t0_us; /* fork */
 };
+
+static uint64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Drops the child's mapping of the whole pages inside one of the core's
+ * tables. */
+static void let_go(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	uintptr_t lo = ((uintptr_t)p + MEM_PAGE_BYTES - 1) & ~(uintptr_t)(MEM_PAGE_BYTES - 1);
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(MEM_PAGE_BYTES - 1);
+	if (p && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* O_DIRECT: the image is page-aligned and whole pages, so the child's
+ * writes skip the page cache (a copy of the whole state, and dirty pages
+ * that queue the shard's WAL fdatasyncs); buffered where the filesystem
+ * refuses it. */
+static int open_temp(const struct child *ch, const char *tmp)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	int fd = openat(ch->d->dir_fd, tmp, flags | O_DIRECT, 0644);
+	if (fd < 0 && errno == EINVAL)
+		fd = openat(ch->d->dir_fd, tmp, flags, 0644);
+	return fd;
+}
 
 static int write_temp(const struct child *ch, const struct core *c, const uint8_t chain[16])
 {
@@ -71,7 +104,14 @@ static int write_temp(const struct child *ch, const struct core *c, const uint8_
 	int rc = snapshot_image(c, ch->lsn, chain, &img, &img_bytes);
 	if (rc)
 		return -rc;
-	int fd = openat(ch->d->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ch->sh->image_us = mono_us() - ch->t0_us;
+	/* The image holds the state now: while the child shared the core's
+	 * tables, every page the shard wrote was copied (and split out of its
+	 * huge page, which the next fork then copies page by page). Letting go
+	 * of them here ends that for the seconds the write and fsync take; the
+	 * child never reads the core again. */
+	event_tables_each(c, let_go, NULL);
+	int fd = open_temp(ch, tmp);
 	if (fd < 0)
 		return errno;
 	for (uint64_t done = 0; done < img_bytes;) {
@@ -287,7 +327,7 @@ int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d
 		return -ENOMEM;
 	}
 	struct child ch = {.d = d, .sh = j->shared, .lsn = lsn, .keep_lsn = keep_lsn,
-			   .parent = getpid()};
+			   .parent = getpid(), .t0_us = mono_us()};
 	pid_t pid = fork_batch();
 	if (pid < 0) {
 		int rc = -errno;
