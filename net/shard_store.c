@@ -514,7 +514,8 @@ static int job_advance(struct shard_store *s, bool block)
 		return rc;
 	}
 	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
-	s->stats.snapshot_faults_last = thread_faults() - s->job_faults0;
+	uint64_t faults = thread_faults(); /* 0 when a stop on another thread finished it */
+	s->stats.snapshot_faults_last = faults > s->job_faults0 ? faults - s->job_faults0 : 0;
 	if (forked) {
 		job_published(s);
 		return 0;
