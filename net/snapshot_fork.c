@@ -5,19 +5,23 @@
  * fork() gives the child the shard's memory as it was at that instant
  * (copy on write), so the child serializes exactly the state at the job's
  * LSN while the parent goes on executing. The parent pays for the page
- * table copy (small: the core's tables are 2 MiB-aligned huge pages) and,
- * while the child runs, for a 4 KiB copy on each page it first writes.
+ * table copy (one entry per 2 MiB where the core's tables are still huge
+ * pages, one per 4 KiB where copy-on-write split them) and, until the
+ * child has serialized, for a 4 KiB copy of each page it first writes
+ * (docs/PERFORMANCE.md, "Snapshot stall").
  *
  * The child is one thread of a multi-threaded process: it touches only the
- * core (reading), its own mappings, the shared page and plain syscalls
- * (openat, pwrite, fsync, renameat, unlinkat, getdents64) —
+ * core (reading, then madvise of its own mapping of it), its own mappings,
+ * the shared page and plain syscalls (openat, pwrite, fsync, renameat,
+ * unlinkat, getdents64) —
  * no io_uring ring, no allocator lock another thread may have held, no
  * stdio. It first closes every inherited descriptor but its two
  * directories (sockets, rings), so the shard's closes take effect at once. It runs at a lower priority on any core, so the forking shard's
  * pinned core stays the shard's.
  *
  * Order in the child, each step only after the one before succeeded:
- *   1. serialize, write "snap-<lsn>.osnp.tmp", fsync it;
+ *   1. serialize, let go of the core's tables, write "snap-<lsn>.osnp.tmp"
+ *      (O_DIRECT where the filesystem takes it), fsync it;
  *   2. wait until the parent reports the WAL durable up to lsn (a snapshot
  *      must never be ahead of the log it continues);
  *   3. rename into place, fsync the directory: the snapshot now exists;
