@@ -47,6 +47,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/mem.h"
 #include "net/snapshot.h"
 #include "net/wal.h"
 
@@ -425,6 +426,24 @@ static void job_failed(struct shard_store *s, int rc)
 		s->opt.on_snapshot(s->opt.snapshot_user, 0, &s->stats);
 }
 
+static void table_fork(void *ctx, void *p, size_t bytes)
+{
+	mem_table_fork(p, bytes, *(const bool *)ctx);
+}
+
+/* The core's large tables are kept from every fork (core/mem.h) but this
+ * shard's own for its writer: a fork then copies the page tables of this
+ * shard's core, not every shard's, and write-protects only its pages. */
+static int fork_job(struct shard_store *s, const struct snapshot_fork_dirs *d, uint64_t lsn,
+		    const uint8_t chain[16], uint64_t keep)
+{
+	bool yes = true, no = false;
+	event_tables_each(s->c, table_fork, &yes);
+	int rc = snapshot_job_fork(&s->job, d, s->c, lsn, chain, keep);
+	event_tables_each(s->c, table_fork, &no);
+	return rc;
+}
+
 int shard_store_snapshot_start(struct shard_store *s)
 {
 	if (s->error)
@@ -440,7 +459,7 @@ int shard_store_snapshot_start(struct shard_store *s)
 	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
 	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
 				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
-	int rc = s->opt.snapshot_fork ? snapshot_job_fork(&s->job, &d, s->c, lsn, chain, keep)
+	int rc = s->opt.snapshot_fork ? fork_job(s, &d, lsn, chain, keep)
 				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
 	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
