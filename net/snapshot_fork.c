@@ -5,7 +5,8 @@
  * fork() gives the child the shard's memory as it was at that instant
  * (copy on write), so the child serializes exactly the state at the job's
  * LSN while the parent goes on executing. The parent pays for the page
- * table copy (one entry per 2 MiB where the core's tables are still huge
+ * table copy (of its own core's large tables only, the other shards' are
+ * kept from forks: core/mem.h; one entry per 2 MiB where they are still huge
  * pages, one per 4 KiB where copy-on-write split them) and, until the
  * child has serialized, for a 4 KiB copy of each page it first writes
  * (docs/PERFORMANCE.md, "Snapshot stall").
