@@ -30,6 +30,16 @@ struct event *event_find(const struct core *c, uint32_t event_id)
 	return c->events[*idx];
 }
 
+/* Bytes of chunk i of a table of max slots: whole chunks but the last,
+ * which may be cut to max (a whole one asks for the whole huge page its
+ * slots nearly fill). */
+static size_t chunk_bytes(uint32_t i, uint32_t per_chunk, uint32_t max, size_t slot_bytes)
+{
+	uint32_t slots = max - i * per_chunk < per_chunk ? max - i * per_chunk : per_chunk;
+
+	return slots == per_chunk ? TABLE_CHUNK_BYTES : slot_bytes * slots;
+}
+
 void event_free(struct event *ev)
 {
 	if (!ev)
@@ -37,9 +47,11 @@ void event_free(struct event *ev)
 	htab_fini(&ev->idem);
 	htab_fini(&ev->customers);
 	for (uint32_t i = 0; ev->hold_chunks && i < ev->hold_chunk_count; i++)
-		free(ev->hold_chunks[i]);
+		mem_table_free(ev->hold_chunks[i],
+			       chunk_bytes(i, HOLD_CHUNK_SLOTS, ev->holds_max, sizeof(struct hold)));
 	for (uint32_t i = 0; ev->ticket_chunks && i < ev->ticket_chunk_count; i++)
-		free(ev->ticket_chunks[i]);
+		mem_table_free(ev->ticket_chunks[i], chunk_bytes(i, TICKET_CHUNK_SLOTS, ev->tickets_max,
+								 sizeof(struct ticket)));
 	free(ev->hold_chunks);
 	free(ev->ticket_chunks);
 	free(ev->sections);
@@ -70,14 +82,12 @@ static int chunks_ensure(const struct chunked *t, uint32_t n)
 {
 	assert(n <= t->max);
 	while (*t->count < chunks_for(n, t->per_chunk)) {
-		uint32_t first = *t->count * t->per_chunk;
-		uint32_t slots = t->max - first < t->per_chunk ? t->max - first : t->per_chunk;
-		/* a whole chunk asks for the whole huge page its slots nearly fill */
-		void *p = mem_table_alloc(slots == t->per_chunk ? TABLE_CHUNK_BYTES
-							       : t->slot_bytes * slots);
+		size_t bytes = chunk_bytes(*t->count, t->per_chunk, t->max, t->slot_bytes);
+		void *p = mem_table_alloc(bytes);
 
 		if (!p)
 			return -ENOMEM;
+		mem_table_fork(p, bytes, false);
 		t->chunks[(*t->count)++] = p;
 	}
 	return 0;
@@ -97,6 +107,31 @@ int event_tickets_grow(struct event *ev, uint32_t n)
 			     TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket) };
 
 	return chunks_ensure(&t, n);
+}
+
+static void chunks_each(void *const *chunks, uint32_t count, uint32_t per_chunk, uint32_t max,
+			size_t slot_bytes, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < count; i++)
+		fn(ctx, chunks[i], chunk_bytes(i, per_chunk, max, slot_bytes));
+}
+
+static size_t htab_bytes(const struct htab *h)
+{
+	return ((size_t)h->mask + 1) * sizeof *h->slots;
+}
+
+void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < c->event_count; i++) {
+		const struct event *ev = c->events[i];
+		chunks_each((void *const *)ev->hold_chunks, ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
+			    ev->holds_max, sizeof(struct hold), fn, ctx);
+		chunks_each((void *const *)ev->ticket_chunks, ev->ticket_chunk_count,
+			    TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket), fn, ctx);
+		fn(ctx, ev->idem.slots, htab_bytes(&ev->idem));
+		fn(ctx, ev->customers.slots, htab_bytes(&ev->customers));
+	}
 }
 
 void event_tables_fit(struct event *ev)
@@ -132,6 +167,8 @@ struct event *event_new(const struct cmd_event *cfg)
 		event_free(ev);
 		return NULL;
 	}
+	mem_table_fork(ev->idem.slots, htab_bytes(&ev->idem), false);
+	mem_table_fork(ev->customers.slots, htab_bytes(&ev->customers), false);
 	return ev;
 }
 

@@ -89,10 +89,11 @@ static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_sta
 		return;
 	}
 	fprintf(stderr, "onsaled: shard %u: snapshot %" PRIu64 " at LSN %" PRIu64
-			" (start %" PRIu64 " us, cpu max %" PRIu64 " us, written in %" PRIu64
-			" ms), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",
-		d->shard, st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_max,
-		st->snapshot_write_us_last / 1000, st->segments_removed, st->segments_archived,
+			" (start %" PRIu64 " us, cpu %" PRIu64 " us, max %" PRIu64 " us, written in %" PRIu64
+			" ms, %" PRIu64 " faults), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",
+		d->shard, st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_last,
+		st->snapshot_start_cpu_us_max, st->snapshot_write_us_last / 1000,
+		st->snapshot_faults_last, st->segments_removed, st->segments_archived,
 		st->snapshot_error ? "; last error: " : "",
 		st->snapshot_error ? strerror(-st->snapshot_error) : "");
 }

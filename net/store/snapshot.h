@@ -92,6 +92,7 @@ struct snapshot_shared {
 	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
 	uint64_t segments_removed, segments_archived; /* the writer's results */
 	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
+	uint64_t image_us;            /* the writer's fork to image serialized */
 };
 
 struct snapshot_job {
