@@ -16,20 +16,6 @@
 #include "core/bytes.h"
 #include "core/state.h"
 
-struct event *event_find(const struct core *c, uint32_t event_id)
-{
-	uint32_t *idx;
-
-	/* An on-sale hammers one event: try the last one found first. */
-	if (c->event_count && c->events[c->last_event]->cfg.event_id == event_id)
-		return c->events[c->last_event];
-	idx = htab_find(&c->event_index, event_id);
-	if (!idx)
-		return NULL;
-	((struct core *)c)->last_event = *idx; /* a cache, not state */
-	return c->events[*idx];
-}
-
 /* Bytes of chunk i of a table of max slots: whole chunks but the last,
  * which may be cut to max (a whole one asks for the whole huge page its
  * slots nearly fill). */
@@ -212,6 +198,20 @@ enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, stru
 	if (!r->event.hold_ttl_ms)
 		r->event.hold_ttl_ms = HOLD_TTL_MS_DEFAULT;
 	return ST_OK;
+}
+
+uint8_t event_slot_pick(struct core *c)
+{
+	uint8_t used[256] = { 0 }; /* by slot: a snapshot's slots need not be below EVENTS_MAX */
+	unsigned slot = c->slot_next;
+
+	assert(c->event_count < EVENTS_MAX);
+	for (uint32_t i = 0; i < c->event_count; i++)
+		used[c->events[i]->slot] = 1;
+	while (slot >= EVENTS_MAX || used[slot])
+		slot = slot + 1 >= EVENTS_MAX ? 0 : slot + 1;
+	c->slot_next = (uint8_t)(slot + 1 >= EVENTS_MAX ? 0 : slot + 1);
+	return (uint8_t)slot;
 }
 
 enum status apply_event(struct core *c, const struct rec *r)
