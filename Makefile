@@ -135,11 +135,12 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 test:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql
 	@$(MAKE) --no-print-directory all
-	@tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
+	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 
 # layers: no file includes a header of a layer above its own, no two folders
-# include each other (the order is written once, in tools/layers.sh); with
-# objects built, it also notes .c files that call each other, for review.
+# include each other (the order is written once, in tools/layers.sh), and,
+# on the objects of $(BUILD), no .c files call each other in a pair or a loop
+# (make test checks the build it just made).
 layers:
 	@tools/layers.sh $(BUILD)
 
