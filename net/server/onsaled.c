@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/server/log.h"
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 
@@ -177,8 +178,8 @@ int main(int argc, char **argv)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
 	if (rc) {
-		fprintf(stderr, "onsaled: config %s: %s (onsaled --gen-config FILE makes one)\n",
-			cfg.config_path, strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"config\" path=\"%s\" err=\"%s\""
+			 " hint=\"onsaled --gen-config FILE makes one\"", cfg.config_path, strerror(-rc));
 		return 1;
 	}
 	/* signals go to sigwait in server_run, never to a shard thread */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/server/log.h"
 #include "net/server/server.h"
 
 static const char *const key_names[PROTO_ROLES] = {
@@ -79,7 +80,7 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 			return 0;
 		}
 	}
-	fprintf(stderr, "onsaled: %s:%d: expected <role>_key=<64 hex digits>\n", path, no);
+	log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s:%d: expected <role>_key=<64 hex digits>", path, no);
 	return -EINVAL;
 }
 
