@@ -34,6 +34,8 @@
 #include <arpa/inet.h>
 
 #include "net/server/log.h"
+#include "net/server/metrics.h"
+#include "net/server/notify.h"
 #include "net/server/server.h"
 #include "net/server/io.h"
 #include "net/store/shard_store.h"
@@ -64,6 +66,7 @@ static int listen_on(const struct server_config *cfg)
  * io_uring). */
 struct store_dirs {
 	uint8_t shard;
+	struct shard *sh; /* its metrics */
 	int dir_fd;
 	int archive_fd; /* -1: segments are removed */
 };
@@ -83,12 +86,13 @@ static int archive_segment(void *user, const char *name)
 static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
 {
 	struct store_dirs *d = user;
-	if (!lsn) {
+	if (!lsn && st->snapshot_error) { /* a snapshot at LSN 0 (an empty store) is no failure */
 		log_line(LOG_ERROR, d->shard, "msg=\"snapshot failed\" err=\"%s\" failures=%" PRIu64
 			 " retry=\"at the next threshold, the WAL keeps everything\"",
 			 strerror(-st->snapshot_error), st->snapshot_failures);
 		return;
 	}
+	metrics_snapshot_written(d->sh, st->snapshot_write_us_last);
 	log_line(LOG_INFO, d->shard, "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64
 		 " start_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64
 		 " segments_removed=%" PRIu64 " segments_archived=%" PRIu64 "%s%s%s",
@@ -138,7 +142,7 @@ static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
 	struct store_dirs *d = malloc(sizeof *d);
 	if (!d)
 		return -ENOMEM;
-	*d = (struct store_dirs){.shard = shard, .archive_fd = -1};
+	*d = (struct store_dirs){.shard = shard, .sh = &srv->shards[shard], .archive_fd = -1};
 	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = d->dir_fd < 0 ? -errno : 0;
 	if (!rc && srv->cfg.wal_archive[0])
@@ -267,15 +271,44 @@ static int start_shards(struct server *srv)
 	return 0;
 }
 
-static int wait_for_signal(void)
+/* Waits for SIGINT or SIGTERM; meanwhile pings systemd's watchdog when
+ * the unit has one (notify.c). */
+static int wait_for_signal(const struct server *srv)
 {
 	sigset_t set;
-	int sig = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
-	return sig;
+	uint64_t every_ms = notify_watchdog_ms();
+	if (!every_ms) {
+		int sig = 0;
+		sigwait(&set, &sig);
+		return sig;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(every_ms / 1000),
+			      .tv_nsec = (long)(every_ms % 1000) * 1000000};
+	for (;;) {
+		notify_watchdog(srv);
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig > 0)
+			return sig;
+	}
+}
+
+static void serving(struct server *srv)
+{
+	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
+		 " fsync=%s", srv->n, srv->cfg.listen_host, srv->cfg.listen_port,
+		 srv->cfg.data_dir, srv->cfg.no_fsync ? "false" : "true");
+	int rc = metrics_http_start(srv);
+	if (rc)
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"metrics listener failed; serving without "
+			 "/metrics\" addr=%s:%u err=\"%s\"", srv->cfg.metrics_host,
+			 srv->cfg.metrics_port, strerror(-rc));
+	else if (srv->http)
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"metrics\" url=http://%s:%u/metrics",
+			 srv->cfg.metrics_host, srv->cfg.metrics_port);
+	notify_ready(srv);
 }
 
 static int serve(struct server *srv)
@@ -294,11 +327,11 @@ static int serve(struct server *srv)
 	if (rc) {
 		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"threads\" err=\"%s\"", strerror(-rc));
 	} else {
-		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
-			 " fsync=%s", srv->n, srv->cfg.listen_host, srv->cfg.listen_port,
-			 srv->cfg.data_dir, srv->cfg.no_fsync ? "false" : "true");
-		int sig = wait_for_signal();
+		serving(srv);
+		int sig = wait_for_signal(srv);
+		notify_stopping();
 		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"stopping\" signal=\"%s\"", strsignal(sig));
+		metrics_http_stop(srv);
 	}
 	stop_and_drain(srv);
 	for (uint32_t k = 0; k < srv->n; k++)
@@ -366,6 +399,7 @@ int server_run(const struct server_config *cfg)
 		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"start-up failed\" err=\"%s\"", strerror(-rc));
 		goto out_fini_shards;
 	}
+	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);
 	for (; opened < srv->n; opened++) {
 		rc = open_store(srv, &srv->shards[opened]);
 		if (rc) {

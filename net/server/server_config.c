@@ -38,6 +38,8 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->shards = n > 0 ? (uint32_t)(n > SHARDS_MAX ? SHARDS_MAX : n) : 1;
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
 	cfg->pin = true;
+	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
+	cfg->metrics_port = 9400;
 }
 
 static int hexval(char c)
