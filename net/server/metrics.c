@@ -91,7 +91,14 @@ void metrics_reply(struct shard *s, uint8_t opcode, uint16_t status, uint64_t st
 	metrics_add(&m->ops[op][st], 1);
 	if (!start_ns)
 		return;
-	uint64_t ns = metrics_now_ns() - start_ns, us = ns / 1000;
+	/* one clock read per turn that replies: they go out in bursts (a
+	 * durable WAL batch answers all its requests at once) */
+	uint64_t turn = atomic_load_explicit(&m->turns, memory_order_relaxed);
+	if (m->reply_turn != turn) {
+		m->reply_turn = turn;
+		m->reply_ns = metrics_now_ns();
+	}
+	uint64_t ns = m->reply_ns > start_ns ? m->reply_ns - start_ns : 0, us = ns / 1000;
 	unsigned i = 0;
 	while (i < METRICS_LATENCY_BUCKETS - 1 && us > latency_us_bounds[i])
 		i++;

@@ -121,6 +121,7 @@ struct shard_metrics {
 	/* the shard's own */
 	uint64_t published_ms, events_published_ms;
 	uint64_t *req_start_ns; /* SHARD_REQS_MAX, by request slot */
+	uint64_t reply_ns, reply_turn; /* the clock read by this turn's first reply */
 };
 
 struct ring_pair {
