@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net/server/log.h"
+#include "net/wal/log.h"
 #include "net/server/server.h"
 
 /* the shard-<k> directories found are kept as a bit set */

@@ -26,7 +26,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "net/server/log.h"
 #include "net/server/metrics.h"
 #include "net/server/server.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/server/log.h"
+#include "net/wal/log.h"
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 

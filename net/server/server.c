@@ -33,7 +33,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "net/server/log.h"
+#include "net/wal/log.h"
 #include "net/server/metrics.h"
 #include "net/server/notify.h"
 #include "net/server/server.h"

@@ -13,7 +13,7 @@
  * Beside them, called from any of them, each with its own header:
  *   metrics_* metrics.c, metrics_http.c  counters, /metrics (metrics.h)
  *   notify_*  notify.c                    sd_notify (notify.h)
- *   log_*     log.c                       logfmt lines on stderr (log.h)
+ * and the log, lower down: net/wal/log.h (log_*, logfmt lines on stderr).
  */
 #ifndef ONSALE_SERVER_H
 #define ONSALE_SERVER_H

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/server/log.h"
+#include "net/wal/log.h"
 #include "net/server/server.h"
 
 static const char *const key_names[PROTO_ROLES] = {

@@ -1,5 +1,7 @@
 /*
- * log.h — onsaled's log: one logfmt line per event on stderr (log.c).
+ * log.h — onsaled's log: one logfmt line per event on stderr (log.c). It
+ * lives at the lowest I/O layer so the store (net/store/), the cross-shard
+ * layer (net/shard/) and the server (net/server/) share it.
  *
  *   time=2026-12-04T23:10:00.123Z level=info shard=1 msg="snapshot written" lsn=1234 ms=12
  *

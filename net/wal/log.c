@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/server/log.h"
+#include "net/wal/log.h"
 
 static const char *const level_names[] = {
 	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error"};
