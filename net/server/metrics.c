@@ -71,18 +71,6 @@ void metrics_shard_fini(struct shard *s)
 	s->met.req_start_ns = NULL;
 }
 
-void metrics_request(struct shard *s)
-{
-	uint32_t next = s->node.req_free; /* the slot route_request takes */
-	if (next < SHARD_REQS_MAX)
-		s->met.req_start_ns[next] = s->turn_ns;
-}
-
-uint64_t metrics_request_start(const struct shard *s, uint32_t index)
-{
-	return index < SHARD_REQS_MAX ? s->met.req_start_ns[index] : 0;
-}
-
 void metrics_reply(struct shard *s, uint8_t opcode, uint16_t status, uint64_t start_ns)
 {
 	struct shard_metrics *m = &s->met;
@@ -91,18 +79,25 @@ void metrics_reply(struct shard *s, uint8_t opcode, uint16_t status, uint64_t st
 	metrics_add(&m->ops[op][st], 1);
 	if (!start_ns)
 		return;
-	/* one clock read per turn that replies: they go out in bursts (a
-	 * durable WAL batch answers all its requests at once) */
+	/* one clock read per turn that replies, one bucket search per turn
+	 * the requests arrived in: replies go out in bursts (a durable WAL
+	 * batch answers all its requests at once) */
 	uint64_t turn = atomic_load_explicit(&m->turns, memory_order_relaxed);
 	if (m->reply_turn != turn) {
 		m->reply_turn = turn;
 		m->reply_ns = metrics_now_ns();
+		m->bucket_start_ns = 0;
 	}
-	uint64_t ns = m->reply_ns > start_ns ? m->reply_ns - start_ns : 0, us = ns / 1000;
-	unsigned i = 0;
-	while (i < METRICS_LATENCY_BUCKETS - 1 && us > latency_us_bounds[i])
-		i++;
-	metrics_add(&m->latency[i], 1);
+	uint64_t ns = m->reply_ns > start_ns ? m->reply_ns - start_ns : 0;
+	if (m->bucket_start_ns != start_ns) {
+		uint64_t us = ns / 1000;
+		unsigned i = 0;
+		while (i < METRICS_LATENCY_BUCKETS - 1 && us > latency_us_bounds[i])
+			i++;
+		m->bucket = i;
+		m->bucket_start_ns = start_ns;
+	}
+	metrics_add(&m->latency[m->bucket], 1);
 	metrics_add(&m->latency_ns_sum, ns);
 }
 

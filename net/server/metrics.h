@@ -37,10 +37,20 @@ void metrics_shard_fini(struct shard *s);
  * 0: none) its time since the request arrived goes into the histogram. */
 void metrics_reply(struct shard *s, uint8_t opcode, uint16_t status, uint64_t start_ns);
 /* Before the node takes a request: its arrival time, kept by the request
- * slot the node will take (the head of its free list). */
-void metrics_request(struct shard *s);
+ * slot the node will take (route_request takes the head of its free list;
+ * a request slot the node takes otherwise never reaches conn_reply). */
+static inline void metrics_request(struct shard *s)
+{
+	uint32_t next = s->node.req_free;
+	if (next < SHARD_REQS_MAX)
+		s->met.req_start_ns[next] = s->turn_ns;
+}
+
 /* The arrival time of the request in slot index (0: unknown). */
-uint64_t metrics_request_start(const struct shard *s, uint32_t index);
+static inline uint64_t metrics_request_start(const struct shard *s, uint32_t index)
+{
+	return index < SHARD_REQS_MAX ? s->met.req_start_ns[index] : 0;
+}
 void metrics_snapshot_written(struct shard *s, uint64_t write_us);
 /* At the end of a turn: copies the figures due (cheap when none is). */
 void metrics_publish(struct shard *s);
