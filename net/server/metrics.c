@@ -185,7 +185,7 @@ static void publish_events(struct shard *s)
 void metrics_publish(struct shard *s)
 {
 	struct shard_metrics *m = &s->met;
-	set(&m->turns, m->turns + 1);
+	metrics_add(&m->turns, 1);
 	if (s->now_ms - m->published_ms < METRICS_PUBLISH_MS)
 		return;
 	m->published_ms = s->now_ms;
