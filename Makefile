@@ -10,7 +10,7 @@ CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. -MMD -MP -D_GNU_SOURCE
-LDLIBS   := -luring -lck -lxxhash -lsodium -lpthread -lm
+LDLIBS   := -luring -lck -lxxhash -lsodium -lsystemd -lpthread -lm
 LDFLAGS  ?=
 
 # Sources are found in nested folders (net/wal/, tools/demo/, bench/pg/ ...);
@@ -97,6 +97,11 @@ bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
 $(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
+# onsaled: jemalloc as its allocator (its statistics are in /metrics, which
+# finds mallctl by a weak symbol); not under ASan, which brings its own
+# (`make asan` passes JEMALLOC=).
+JEMALLOC ?= -ljemalloc
+onsaled_LDLIBS := $(JEMALLOC)
 
 define prog_rule
 $(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)
@@ -129,11 +134,12 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(SIM_NODE_OBJS) $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
-# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, and the peer
-# servers so test_bench_redis and test_bench_pg run rather than skip (all
+# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
+# servers so test_bench_redis and test_bench_pg run rather than skip, and
+# prometheus for promtool (test_server_metrics checks /metrics with it; all
 # without recommends: gnuplot-nox is 4 small packages instead of 44).
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus
 	@$(MAKE) --no-print-directory all
 	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 
@@ -190,7 +196,7 @@ bench-plots:
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DONSALE_DEBUG_CHECKS" \
-	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 test
+	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 JEMALLOC= test
 
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \

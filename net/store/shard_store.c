@@ -49,6 +49,7 @@
 
 #include "core/mem.h"
 #include "net/store/snapshot.h"
+#include "net/wal/log.h"
 #include "net/wal/wal.h"
 
 struct shard_store {
@@ -621,9 +622,9 @@ static void stop(struct shard_store *s, int err)
 		int n = snprintf(what, sizeof what, "%s of ", op);
 		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
 	}
-	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s failed: %s; last durable LSN %" PRIu64
-			"; this shard is stopped for good; restart to recover from the disk\n",
-		s->opt.shard, what, strerror(-s->error), wal_durable_lsn(s->w));
+	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL STOPPED: this shard is stopped for good; "
+		 "restart to recover from the disk\" op=\"%s\" err=\"%s\" durable_lsn=%" PRIu64,
+		 what, strerror(-s->error), wal_durable_lsn(s->w));
 }
 
 /* ---- disk space ------------------------------------------------------------ */
@@ -643,21 +644,20 @@ static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
 		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
 	s->space_noted = true;
 	s->stats.disk_full_events++;
-	fprintf(stderr, "onsaled: shard %u: WAL writes PAUSED: no disk space for the next segment "
-			"(%s); changes are refused with disk_full (77), queries are served; "
-			"retrying every %u ms; free space in the data directory to resume\n",
-		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL writes PAUSED: no disk space for the next "
+		 "segment; changes are refused with disk_full (77), queries are served; free space "
+		 "in the data directory to resume\" err=\"%s\" retry_ms=%u",
+		 strerror(-err), WAL_SPACE_RETRY_MS);
 }
 
 static void resume_changes(struct shard_store *s, uint64_t now_ms)
 {
 	if (s->paused)
-		fprintf(stderr, "onsaled: shard %u: WAL writes resumed: the next segment is ready "
-				"after %" PRIu64 " ms paused\n",
-			s->opt.shard, now_ms - s->paused_at_ms);
+		log_line(LOG_INFO, s->opt.shard, "msg=\"WAL writes resumed: the next segment is "
+			 "ready\" paused_ms=%" PRIu64, now_ms - s->paused_at_ms);
 	else if (s->space_noted)
-		fprintf(stderr, "onsaled: shard %u: WAL: disk space for the next segment is back\n",
-			s->opt.shard);
+		log_line(LOG_INFO, s->opt.shard,
+			 "msg=\"WAL: disk space for the next segment is back\"");
 	s->paused = s->space_noted = false;
 }
 
@@ -686,10 +686,9 @@ static void note_space(struct shard_store *s, int err, uint64_t now_ms)
 		return;
 	s->space_noted = true;
 	s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
-	fprintf(stderr, "onsaled: shard %u: WAL: no disk space for the next segment (%s); "
-			"writes go on in the current one and pause when it is full; retrying "
-			"every %u ms\n",
-		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+	log_line(LOG_WARN, s->opt.shard, "msg=\"WAL: no disk space for the next segment; writes "
+		 "go on in the current one and pause when it is full\" err=\"%s\" retry_ms=%u",
+		 strerror(-err), WAL_SPACE_RETRY_MS);
 }
 
 uint32_t shard_store_tick(struct shard_store *s, uint64_t now_ms)
