@@ -10,7 +10,7 @@ CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. -MMD -MP -D_GNU_SOURCE
-LDLIBS   := -luring -lck -lxxhash -lsodium -lpthread -lm
+LDLIBS   := -luring -lck -lxxhash -lsodium -lsystemd -lpthread -lm
 LDFLAGS  ?=
 
 # Sources are found in nested folders (net/wal/, tools/demo/, bench/pg/ ...);
@@ -38,7 +38,7 @@ TESTS       := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 SHELL_TESTS := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.sh)))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format clean
+.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format format-check clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -95,9 +95,14 @@ $(BUILD)/onsale.pc: net/client/onsale.h Makefile
 # (NAME as in build/bin/NAME). bench-pg: libpq (libpq-dev, tools/install-deps.sh).
 bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
-$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
+$(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
+# onsaled: jemalloc as its allocator (its statistics are in /metrics, which
+# finds mallctl by a weak symbol); not under ASan, which brings its own
+# (`make asan` passes JEMALLOC=).
+JEMALLOC ?= -ljemalloc
+onsaled_LDLIBS := $(JEMALLOC)
 
 define prog_rule
 $(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)
@@ -130,17 +135,19 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(SIM_NODE_OBJS) $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
-# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, and the peer
-# servers so test_bench_redis and test_bench_pg run rather than skip (all
+# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
+# servers so test_bench_redis and test_bench_pg run rather than skip, and
+# prometheus for promtool (test_server_metrics checks /metrics with it; all
 # without recommends: gnuplot-nox is 4 small packages instead of 44).
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus
 	@$(MAKE) --no-print-directory all
-	@tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
+	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 
 # layers: no file includes a header of a layer above its own, no two folders
-# include each other (the order is written once, in tools/layers.sh); with
-# objects built, it also notes .c files that call each other, for review.
+# include each other (the order is written once, in tools/layers.sh), and,
+# on the objects of $(BUILD), no .c files call each other in a pair or a loop
+# (make test checks the build it just made).
 layers:
 	@tools/layers.sh $(BUILD)
 
@@ -158,39 +165,39 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-# bench: onsale-bench (bench/onsale-bench.c) over the network:
-# tools/bench-local.sh starts a fresh onsaled (temporary data directory, free
-# port, keys from --gen-config), runs ga-flash and seat-flash with --json
-# --verify, prints their JSON lines and stops the server. Extra options as
+# bench: onsale-bench (bench/onsale/) over the network:
+# bench/scripts/bench-local.sh starts a fresh onsaled (temporary data
+# directory, free port, keys from --gen-config), runs ga-flash and
+# seat-flash with --json --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
 # units, 100,000 seats, 8 x 256). The in-process core and WAL
 # benchmarks stay `make bench-core` and `make bench-wal`.
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tools/bench-local.sh $(BUILD) $(BENCH_ARGS)
+	@bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
 
 # compare: onsale, Redis and PostgreSQL side by side on ga-flash
-# and seat-flash at matched durability (tools/compare.sh); installs the
+# and seat-flash at matched durability (bench/scripts/compare.sh); installs the
 # servers and jq if missing (runtime only: `make` does not need them).
 # Prints one table, writes var/compare.json. Options for every bench as
-# COMPARE_ARGS="--units 50000 --duration 10"; see tools/compare.sh.
+# COMPARE_ARGS="--units 50000 --duration 10"; see bench/scripts/compare.sh.
 compare: deps
 	@tools/install-deps.sh redis-server postgresql jq
 	@$(MAKE) --no-print-directory all
-	@tools/compare.sh $(BUILD)
+	@bench/scripts/compare.sh $(BUILD)
 
 # bench-plots: PNG charts (gnuplot) of make bench's var/bench.json and
-# make compare's var/compare.json into docs/img/ (tools/bench-plots.sh,
-# charts in tools/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
-# a line under each title: PLOT_NOTE="measured while ...".
+# make compare's var/compare.json into docs/img/ (bench/scripts/bench-plots.sh,
+# charts in bench/scripts/plots/*.gp). Other inputs: PLOT_INPUT=file
+# COMPARE_JSON=file; a line under each title: PLOT_NOTE="measured while ...".
 bench-plots:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq
-	@tools/bench-plots.sh
+	@bench/scripts/bench-plots.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DONSALE_DEBUG_CHECKS" \
-	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 test
+	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 JEMALLOC= test
 
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \
@@ -215,8 +222,17 @@ analyze:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -I. core net tools bench
 
+# format: rewrites every C file (nested folders too) to .clang-format;
+# format-check: the same as a dry run, failing when any line would change
+# (not part of `make test`: the tree is not fully formatted yet).
+FORMAT_SRCS = $(shell find core net tools bench tests -name '*.[ch]' | sort)
+
 format:
-	clang-format -i $(shell find core net tools bench tests -name '*.[ch]')
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run $(FORMAT_SRCS) 2>&1 | grep -c 'code should be clang-formatted' | \
+	  awk '{ print "format-check: " $$1 " places clang-format would change" } $$1 > 0 { exit 1 }'
 
 clean:
 	rm -rf build

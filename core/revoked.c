@@ -33,7 +33,7 @@ enum status revoked_page(const struct core *c, const struct event *ev,
 
 	memset(out, 0, offsetof(struct revoked_view, ticket_ids));
 	out->event_id = ev->cfg.event_id;
-	out->shard = core_shard_id(c);
+	out->shard = c->shard_id;
 	out->gap = since < gone;
 	for (uint64_t skip = start - gone; skip > 0; skip--)
 		i = ticket_at(ev, i)->free_next;

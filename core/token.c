@@ -16,6 +16,7 @@
 void token_claims_of(const struct ticket_view *t, uint64_t starts_at_ms, uint32_t key_id,
 		     struct token_claims *out)
 {
+	assert(t && out);
 	memset(out, 0, sizeof *out);
 	out->version = TOKEN_VERSION;
 	out->tier = t->tier;
@@ -52,13 +53,14 @@ static void claims_encode(const struct token_claims *c, uint8_t *p)
 void token_sign(const struct token_signer *s, const struct token_claims *c,
 		uint8_t out[TOKEN_BYTES])
 {
-	assert(c->key_id == s->key_id);
+	assert(s && c && out && c->key_id == s->key_id);
 	claims_encode(c, out);
 	crypto_sign_detached(out + TOKEN_SIGNED_BYTES, NULL, out, TOKEN_SIGNED_BYTES, s->sk);
 }
 
 int token_decode(const uint8_t tok[TOKEN_BYTES], struct token_claims *out)
 {
+	assert(tok && out);
 	memset(out, 0, sizeof *out);
 	if (tok[0] != MAGIC0 || tok[1] != MAGIC1 || (tok[2] != 1 && tok[2] != TOKEN_VERSION))
 		return -1;
@@ -101,6 +103,7 @@ static enum status check_v1(const struct token_keys *keys, const uint8_t tok[TOK
 enum status token_check(const struct token_keys *keys, const uint8_t tok[TOKEN_BYTES],
 			uint32_t event_id, uint64_t now_ms, struct token_claims *out)
 {
+	assert(keys && keys->count <= TOKEN_KEYS_MAX);
 	if (token_decode(tok, out))
 		return ST_TOKEN_INVALID;
 	if (out->version == 1) {
@@ -193,6 +196,7 @@ int token_from_text(const char *text, size_t len, uint8_t tok[TOKEN_BYTES])
 void token_keypair_from_seed(const uint8_t seed[TOKEN_SEED_BYTES],
 			     uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], uint8_t sk[TOKEN_SECRET_KEY_BYTES])
 {
+	assert(seed && pk && sk);
 	crypto_sign_seed_keypair(pk, sk, seed);
 }
 

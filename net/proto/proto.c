@@ -582,8 +582,11 @@ static long body_bytes(const struct layout *l, const void *msg)
 		if (rep->res.revoked.count > REVOKED_PAGE_MAX)
 			return -1;
 		return l->bytes + (long)rep->res.revoked.count * 8;
-	default:
+	case TAIL_NONE:
 		return l->bytes;
+	default:
+		assert(0 && "a layout tail out of range");
+		return -1;
 	}
 }
 
@@ -686,7 +689,8 @@ static long get_tail_ids(const struct layout *l, struct proto_reply *rep, const 
 			rep->res.revoked.ticket_ids[i] = get_le(body + l->bytes + 8 * i, 8);
 		return 0;
 	default:
-		return 0;
+		assert(0 && "not a tail of ids");
+		return -PROTO_BAD_BODY;
 	}
 }
 
@@ -720,8 +724,14 @@ static long get_tail(const struct layout *l, void *msg, const uint8_t *body, uin
 			return -PROTO_BAD_BODY_LENGTH;
 		rep->tokens.bytes = body + l->bytes;
 		return 0;
-	default:
+	case TAIL_KEYS:
+	case TAIL_IDS:
 		return get_tail_ids(l, rep, body, body_len);
+	case TAIL_NONE:
+		return 0;
+	default:
+		assert(0 && "a layout tail out of range");
+		return -PROTO_BAD_BODY;
 	}
 }
 

@@ -32,6 +32,7 @@
 
 #include "net/server/server.h"
 #include "net/server/io.h"
+#include "net/server/metrics.h"
 
 int conn_tables_init(struct shard *s)
 {
@@ -185,6 +186,8 @@ void conn_reply(void *shard, struct req *r)
 {
 	struct shard *s = shard;
 	struct conn *c = &s->conns[r->conn];
+	metrics_reply(s, r->opcode, r->res.status,
+		      metrics_request_start(s, node_req_index(&s->node, r)));
 	if (c->fd < 0 || c->gen != r->conn_gen || c->dead) {
 		node_req_free(&s->node, r); /* the client is gone */
 		return;
@@ -204,6 +207,7 @@ static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *
 		      enum status st, const struct proto_hello_reply *hello)
 {
 	struct conn *c = &s->conns[ci];
+	metrics_reply(s, pr->opcode, st, 0);
 	struct proto_reply rep = {.request_id = pr->request_id, .opcode = pr->opcode};
 	rep.res.status = st;
 	if (hello)
@@ -215,8 +219,10 @@ static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *
 
 /* A reply tickets.c encoded at the end of c's output (it fits: reading
  * stops at half full). */
-static void reply_put(struct shard *s, uint32_t ci, size_t n)
+static void reply_put(struct shard *s, uint32_t ci, const struct proto_request *pr,
+		      enum status st, size_t n)
 {
+	metrics_reply(s, pr->opcode, st, 0);
 	s->conns[ci].out_len += (uint32_t)n;
 	mark_dirty(s, ci);
 }
@@ -231,10 +237,12 @@ static int redeem_token(struct shard *s, uint32_t ci, const struct proto_request
 	struct proto_request rq;
 	struct result res;
 	if (tickets_redeem_check(s, pr, &rq, &res) != ST_OK) {
-		reply_put(s, ci, proto_encode_result(c->out + c->out_len, CONN_OUT_BYTES - c->out_len,
-						     pr->request_id, pr->opcode, &res));
+		reply_put(s, ci, pr, res.status,
+			  proto_encode_result(c->out + c->out_len, CONN_OUT_BYTES - c->out_len,
+					      pr->request_id, pr->opcode, &res));
 		return 0;
 	}
+	metrics_request(s);
 	int rc = node_request(&s->node, ci, c->gen, &rq, s->secbuf);
 	if (!rc)
 		c->inflight++;
@@ -279,12 +287,13 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		return 0;
 	}
 	if (pr->opcode == PROTO_OP_TICKET_KEYS) {
-		reply_put(s, ci, tickets_keys_reply(s, pr, c->out + c->out_len,
-						    CONN_OUT_BYTES - c->out_len));
+		reply_put(s, ci, pr, ST_OK,
+			  tickets_keys_reply(s, pr, c->out + c->out_len, CONN_OUT_BYTES - c->out_len));
 		return 0;
 	}
 	if (pr->opcode == PROTO_OP_REDEEM_TOKEN)
 		return redeem_token(s, ci, pr);
+	metrics_request(s);
 	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
 	if (!rc)
 		c->inflight++;

@@ -20,6 +20,7 @@
  * (provided buffer rings would copy every frame that straddles two
  * buffers); accepts are multishot.
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 
 #include "net/server/server.h"
 #include "net/server/io.h"
+#include "net/server/metrics.h"
 #include "net/store/shard_store.h"
 
 /* The node's env.stats: this shard's own counters for STATS. */
@@ -68,6 +70,8 @@ int shard_init(struct server *srv, uint8_t id)
 	rc = node_init(&s->node, id, srv->n, &env);
 	if (!rc)
 		rc = conn_tables_init(s);
+	if (!rc)
+		rc = metrics_shard_init(s);
 	return rc;
 }
 
@@ -84,6 +88,7 @@ void shard_fini(struct shard *s)
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
 	free(s->secbuf);
+	metrics_shard_fini(s);
 	node_fini(&s->node);
 }
 
@@ -110,8 +115,10 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 	case UD_WAL:
 		s->wal_armed = false;
 		break;
-	default:
+	case UD_IGNORE:
 		break;
+	default: /* every submission on this ring sets one of the kinds above */
+		assert(0 && "a completion of unknown kind");
 	}
 }
 
@@ -131,6 +138,7 @@ static unsigned reap(struct shard *s)
 static uint32_t turn(struct shard *s, bool intake)
 {
 	s->now_ms = io_now_ms();
+	s->turn_ns = metrics_now_ns();
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
@@ -143,6 +151,7 @@ static uint32_t turn(struct shard *s, bool intake)
 	shard_store_flush(s->store);
 	conn_end_turn(s);
 	msg_end_turn(s);
+	metrics_publish(s);
 	if (intake)
 		io_arm_accept(s);
 	io_arm_wake(s);

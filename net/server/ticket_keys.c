@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "net/server/server.h"
+#include "net/wal/log.h"
 
 #define KEYS_DIR "keys"
 #define PUB_NAME "ticket-keys.pub"
@@ -112,7 +113,7 @@ static int key_create(const char *dir, uint32_t id)
 	int rc = file_write(dir, name, sk, sizeof sk, 0600);
 	sodium_memzero(sk, sizeof sk);
 	if (!rc)
-		fprintf(stderr, "onsaled: ticket key %u created in %s\n", id, dir);
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"ticket key created\" key_id=%u", id);
 	return rc;
 }
 
@@ -123,10 +124,11 @@ static int key_retire(const char *dir, uint32_t id)
 	snprintf(to, sizeof to, "%.330s/ticket-%u.retired", dir, id);
 	if (rename(from, to)) {
 		int rc = -errno;
-		fprintf(stderr, "onsaled: --ticket-key-retire %u: %s: %s\n", id, from, strerror(errno));
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "--ticket-key-retire %u: %s: %s", id, from,
+			strerror(errno));
 		return rc;
 	}
-	fprintf(stderr, "onsaled: ticket key %u retired: its tokens no longer verify\n", id);
+	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"ticket key retired\" key_id=%u", id);
 	return fsync_dir(dir);
 }
 
@@ -142,7 +144,7 @@ static int key_load(const char *dir, uint32_t id, struct server_tickets *out)
 	ssize_t n = read(fd, sk, sizeof sk);
 	close(fd);
 	if (n != TOKEN_SECRET_KEY_BYTES) {
-		fprintf(stderr, "onsaled: %s is not a %d-byte Ed25519 secret key\n", path,
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s is not a %d-byte Ed25519 secret key", path,
 			TOKEN_SECRET_KEY_BYTES);
 		return -EINVAL;
 	}
@@ -180,9 +182,9 @@ static int rotate(const struct server_config *cfg, const char *dir, struct key_s
 		rc = scan(dir, ks);
 	if (!rc && (cfg->ticket_key_new || ks->count == 0)) {
 		if (ks->count >= TOKEN_KEYS_MAX || ks->too_many) {
-			fprintf(stderr, "onsaled: %u ticket keys are in use already: retire one "
-					"(--ticket-key-retire ID) before adding another\n",
-				TOKEN_KEYS_MAX);
+			log_msg(LOG_ERROR, LOG_SHARD_NONE,
+				"%u ticket keys are in use already: retire one (--ticket-key-retire ID) "
+				"before adding another", TOKEN_KEYS_MAX);
 			return -ENOSPC;
 		}
 		rc = key_create(dir, ks->max_id + 1);
@@ -210,10 +212,12 @@ int ticket_keys_open(const struct server_config *cfg, struct server_tickets *out
 	if (!rc)
 		rc = pub_write(dir, &out->keys);
 	if (rc) {
-		fprintf(stderr, "onsaled: ticket keys in %s: %s\n", dir, strerror(-rc));
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "ticket keys in %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	fprintf(stderr, "onsaled: ticket tokens signed with key %u of %u (public keys: %s/%s)\n",
-		out->signer.key_id, out->keys.count, dir, PUB_NAME);
+	char q[PATH_BYTES];
+	log_line(LOG_INFO, LOG_SHARD_NONE,
+		 "msg=\"ticket keys\" signing_key_id=%u keys=%u public_keys=\"%s/" PUB_NAME "\"",
+		 out->signer.key_id, out->keys.count, log_quote(q, sizeof q, dir));
 	return 0;
 }

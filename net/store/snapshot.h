@@ -35,6 +35,7 @@
 #ifndef ONSALE_SNAPSHOT_H
 #define ONSALE_SNAPSHOT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,7 @@ struct snapshot_shared {
 	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
 	uint64_t segments_removed, segments_archived; /* the writer's results */
 	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
+	uint64_t image_us;            /* the writer's fork to image serialized */
 };
 
 struct snapshot_job {
@@ -139,6 +141,12 @@ int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], 
 /* "snap-<lsn>.osnp" (temp: with ".tmp"), and back: 0 or -EINVAL. */
 void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp);
 int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);
+/* net/store/snapshot_image.c, for loading: verifies an image of
+ * file_bytes read from the snapshot named lsn (NULL and *out the loaded
+ * core, else what is wrong), and fills out (may be NULL) from its header. */
+const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
+				 uint64_t lsn, struct core **out);
+void snapshot_image_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn);
 
 /* net/store/snapshot_fork.c, for snapshot_job_poll and _end. */
 int snapshot_fork_poll(struct snapshot_job *j, bool block);
@@ -150,6 +158,14 @@ void snapshot_fork_end(struct snapshot_job *j);
  * no valid snapshot (start from an empty core), other -errno on I/O error. */
 int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
 			 struct snapshot_info *info, char *why, size_t why_cap);
+
+/* Appends a formatted note to the NUL-terminated text in why (cap bytes),
+ * dropping what does not fit: how snapshot_load_newest and the shard store
+ * build their recovery reports. why may be NULL (no report wanted). */
+void snapshot_vnote(char *why, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+void snapshot_note(char *why, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Removes snapshots older than the one named keep. 0 or -errno. */
 int snapshot_remove_older(struct storage *st, uint8_t shard, uint64_t keep_lsn);
