@@ -313,6 +313,10 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	restart(h, c, NULL, NULL); /* the rotation is in the data directory */
 	keys_of(h, c, &keys);
 	assert_int_equal(keys.count, 2);
+	struct onsale_tokens replayed; /* derived from the recovered state: the same bytes */
+	assert_int_equal(onsale_query_ticket_token(c->plat, EV, cl.ticket_id, &res, &replayed), ST_OK);
+	assert_int_equal(replayed.count, 1);
+	assert_memory_equal(replayed.bytes[0], now.bytes[0], TOKEN_BYTES);
 
 	restart(h, c, "--ticket-key-retire", "1");
 	keys_of(h, c, &keys);
