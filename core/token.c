@@ -129,6 +129,32 @@ enum status token_check(const struct token_keys *keys, const uint8_t tok[TOKEN_B
 	return ST_OK;
 }
 
+static int in_sorted(const uint64_t *ids, size_t count, uint64_t id)
+{
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ids[mid] == id)
+			return 1;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+enum status token_check_revoked(const struct token_keys *keys, const uint8_t tok[TOKEN_BYTES],
+				uint32_t event_id, uint64_t now_ms, const uint64_t *revoked,
+				size_t count, struct token_claims *out)
+{
+	assert(revoked || count == 0);
+	enum status st = token_check(keys, tok, event_id, now_ms, out);
+	if (st == ST_OK && in_sorted(revoked, count, out->ticket_id))
+		return ST_TOKEN_REVOKED;
+	return st;
+}
+
 const struct token_pubkey *token_keys_find(const struct token_keys *keys, uint32_t key_id)
 {
 	assert(keys->count <= TOKEN_KEYS_MAX);

@@ -114,6 +114,12 @@ int token_decode(const uint8_t tok[TOKEN_BYTES], struct token_claims *out);
 enum status token_check(const struct token_keys *keys, const uint8_t tok[TOKEN_BYTES],
 			uint32_t event_id, uint64_t now_ms, struct token_claims *out);
 
+/* token_check, then ST_TOKEN_REVOKED when its ticket id is in revoked[0,
+ * count) (sorted ascending: a scanner's copy of the revocation list). */
+enum status token_check_revoked(const struct token_keys *keys, const uint8_t tok[TOKEN_BYTES],
+				uint32_t event_id, uint64_t now_ms, const uint64_t *revoked,
+				size_t count, struct token_claims *out);
+
 /* The key with key_id in keys, or NULL. */
 const struct token_pubkey *token_keys_find(const struct token_keys *keys, uint32_t key_id);
 

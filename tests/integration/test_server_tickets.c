@@ -183,6 +183,18 @@ static void revocations(struct conns *c, const struct result *order,
 	assert_int_equal(n, 2);
 	assert_true(seen_has(&seen, refunded) && seen_has(&seen, exchanged));
 	assert_false(rv->gap);
+	/* offline, the scanner's copy of the list refuses them too */
+	struct token_keys keys;
+	struct token_claims cl;
+	uint64_t sorted[2] = {refunded < exchanged ? refunded : exchanged,
+			      refunded < exchanged ? exchanged : refunded};
+	assert_int_equal(onsale_ticket_keys(c->scan, &keys), ST_OK);
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[1], EV, wall_now_ms(), sorted, 2, &cl),
+			 ST_TOKEN_REVOKED);
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[2], EV, wall_now_ms(), sorted, 2, &cl),
+			 ST_TOKEN_REVOKED);
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[3], EV, wall_now_ms(), sorted, 2, &cl),
+			 ST_OK);
 	assert_int_equal(onsale_revoked_sync(c->scan, rv, note, &seen, &n), ST_OK);
 	assert_int_equal(n, 0);
 	uint16_t at = (uint16_t)(refunded >> 56);

@@ -182,6 +182,26 @@ static void rotation(void **state)
 	assert_int_equal(token_check(&retired, new_tok, 42, STARTS_MS, &cl), ST_OK);
 }
 
+/* A scanner's copy of the revocation list refuses a real token offline. */
+static void revoked_offline(void **state)
+{
+	uint8_t tok[TOKEN_BYTES];
+	struct token_claims cl;
+	const uint64_t none[1] = { 0 };
+	const uint64_t list[] = { 3, ticket.ticket_id - 1, ticket.ticket_id, UINT64_MAX };
+	const uint64_t others[] = { 3, ticket.ticket_id - 1, ticket.ticket_id + 1 };
+
+	(void)state;
+	sign_ticket(&signer, &ticket, STARTS_MS, tok);
+	assert_int_equal(token_check_revoked(&keys, tok, 42, STARTS_MS, none, 0, &cl), ST_OK);
+	assert_int_equal(token_check_revoked(&keys, tok, 42, STARTS_MS, list, 4, &cl),
+			 ST_TOKEN_REVOKED);
+	assert_int_equal(token_check_revoked(&keys, tok, 42, STARTS_MS, others, 3, &cl), ST_OK);
+	tok[50] ^= 4; /* forged comes first */
+	assert_int_equal(token_check_revoked(&keys, tok, 42, STARTS_MS, list, 4, &cl),
+			 ST_TOKEN_INVALID);
+}
+
 /* onsale-demo's version-1 tokens still read: any key of the set may have
  * signed them, and they have no window. */
 static void version1_read(void **state)
@@ -263,6 +283,7 @@ int main(void)
 		cmocka_unit_test(window),
 		cmocka_unit_test(rotation),
 		cmocka_unit_test(version1_read),
+		cmocka_unit_test(revoked_offline),
 		cmocka_unit_test(tokens_of_reused_slots),
 	};
 	uint8_t seed[TOKEN_SEED_BYTES] = { 1, 2, 3 }, pk[TOKEN_PUBLIC_KEY_BYTES];
