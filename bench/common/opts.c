@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench/common/opts.h"
 
@@ -168,4 +169,19 @@ int opts_bad(const struct opts_cmd *cmd, const char *what, const char *why)
 {
 	fprintf(stderr, "%s: %s: %s (see --help)\n", cmd->prog, what, why);
 	return OPTS_BAD;
+}
+
+int opts_parse_seeded(const struct opts_cmd *cmd, int argc, char **argv, uint64_t *seed)
+{
+	*seed = (uint64_t)time(NULL);
+	return opts_parse(cmd, argc, argv);
+}
+
+const char *opts_flash_scenario(const char *arg, void *dst)
+{
+	const char **name = dst;
+	if (strcmp(arg, "ga-flash") && strcmp(arg, "seat-flash"))
+		return "ga-flash or seat-flash";
+	*name = strcmp(arg, "ga-flash") ? "seat-flash" : "ga-flash";
+	return NULL;
 }

@@ -57,6 +57,11 @@ struct opts_cmd {
 	size_t n_opt;
 };
 
+/* An opts_cmd over a whole static table. */
+#define OPTS_CMD(prog_, intro_, table) \
+	{.prog = (prog_), .intro = (intro_), .opt = (table), \
+	 .n_opt = sizeof(table) / sizeof((table)[0])}
+
 #define OPT_TYPED_(dst, type) ((void *)(1 ? (dst) : (type *)0))
 
 #define OPT_FLAG(name, dst, help) {(name), NULL, (help), OPT_KIND_FLAG, OPT_TYPED_(dst, int)}
@@ -83,6 +88,11 @@ struct opts_cmd {
 /* Parses argv by cmd's table (stray arguments are refused): 0, OPTS_HELP
  * or OPTS_BAD. Entries not given keep the values their dst held. */
 int opts_parse(const struct opts_cmd *cmd, int argc, char **argv);
+/* An OPT_FN for the peers' --scenario: "ga-flash" or "seat-flash" into
+ * dst (a const char *); NULL, or what it must be. */
+const char *opts_flash_scenario(const char *arg, void *dst);
+/* opts_parse for a load generator: *seed is the time unless --seed says. */
+int opts_parse_seeded(const struct opts_cmd *cmd, int argc, char **argv, uint64_t *seed);
 
 /* The --help text: usage line, intro, one entry per option (in the
  * table's order, the last ends the text). */

@@ -126,12 +126,9 @@ static const struct opt options[] = {
 		 "check the outcome through the server; exit 1 if broken"),
 };
 
-static const struct opts_cmd cmd = {
-	.prog = "onsale-bench",
-	.intro = "Flash-crowd load against a running onsaled; creates its own event.\n",
-	.opt = options,
-	.n_opt = sizeof options / sizeof options[0],
-};
+static const struct opts_cmd cmd = OPTS_CMD("onsale-bench",
+	"Flash-crowd load against a running onsaled; creates its own event.\n",
+	options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -151,8 +148,7 @@ static int parse(int argc, char **argv)
 		 "  every ticket once as fast as possible, plus second\n"
 		 "  scans the server must refuse",
 		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT);
-	run_opt.seed = (uint64_t)time(NULL);
-	int rc = opts_parse(&cmd, argc, argv);
+	int rc = opts_parse_seeded(&cmd, argc, argv, &run_opt.seed);
 	if (rc)
 		return rc;
 	if (run_opt.sc == SC_MIXED && (uint64_t)run_opt.units + run_opt.seats > EVENT_UNITS_MAX)

@@ -42,22 +42,13 @@ static void snap_all(struct hist_snap *s, int op) /* op < 0: every type */
 		  offsetof(struct worker, hist), OPS, op);
 }
 
-static const char *scenario_of(const char *name, void *dst)
-{
-	struct opts *o = dst;
-	if (strcmp(name, "ga-flash") && strcmp(name, "seat-flash"))
-		return "ga-flash or seat-flash";
-	o->sc = strcmp(name, "ga-flash") ? SC_SEAT : SC_GA;
-	o->scenario_name = o->sc == SC_GA ? "ga-flash" : "seat-flash";
-	return NULL;
-}
-
 static const struct opt options[] = {
 	OPT_STR("host", "H", &pg_opt.host, "server (127.0.0.1)"),
 	OPT_UINT("port", "P", &pg_opt.port, 1, 65535, "port (5432)"),
 	OPT_STR("dbname", "D", &pg_opt.dbname, "database (bench)"),
 	OPT_STR("user", "U", &pg_opt.user, "role (bench)"),
-	OPT_FN("scenario", "S", &pg_opt, scenario_of, "ga-flash (default) | seat-flash"),
+	OPT_FN("scenario", "S", &pg_opt.scenario_name, opts_flash_scenario,
+	       "ga-flash (default) | seat-flash"),
 	OPT_UINT("connections", "N", &pg_opt.connections, 1, CONNECTIONS_MAX,
 		 "connections, one thread each, one transaction in\n"
 		 "flight each (16, at most " OPTS_STR(CONNECTIONS_MAX) ")"),
@@ -90,24 +81,21 @@ static const struct opt options[] = {
 		 "(counts, seats; not its acknowledged orders)"),
 };
 
-static const struct opts_cmd cmd = {
-	.prog = "bench-pg",
-	.intro = "onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
+static const struct opts_cmd cmd = OPTS_CMD("bench-pg",
+	"onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
 		 "`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
 		 "every operation is one stored-function transaction (synchronous_commit as\n"
 		 "the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
 		 "server).\n",
-	.opt = options,
-	.n_opt = sizeof options / sizeof options[0],
-};
+	options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
 {
-	pg_opt.seed = (uint64_t)time(NULL);
-	int rc = opts_parse(&cmd, argc, argv);
+	int rc = opts_parse_seeded(&cmd, argc, argv, &pg_opt.seed);
 	if (rc)
 		return rc;
+	pg_opt.sc = strcmp(pg_opt.scenario_name, "ga-flash") ? SC_SEAT : SC_GA;
 	if (pg_opt.depth != 1)
 		fprintf(stderr,
 			"bench-pg: --depth %u ignored: each connection has one transaction in"

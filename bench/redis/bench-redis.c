@@ -540,20 +540,10 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 
 /* ---- options ---- */
 
-static const char *scenario_of(const char *name, void *dst)
-{
-	struct opts *o = dst;
-	if (strcmp(name, "ga-flash") && strcmp(name, "seat-flash"))
-		return "ga-flash or seat-flash";
-	o->sc = strcmp(name, "ga-flash") ? SC_SEAT : SC_GA;
-	o->scenario_name = o->sc == SC_GA ? "ga-flash" : "seat-flash";
-	return NULL;
-}
-
 static const struct opt options[] = {
 	OPT_STR("host", "H", &O.host, "server (127.0.0.1)"),
 	OPT_UINT("port", "P", &O.port, 1, 65535, "port (6379)"),
-	OPT_FN("scenario", "S", &O, scenario_of,
+	OPT_FN("scenario", "S", &O.scenario_name, opts_flash_scenario,
 	       "ga-flash (default): hold 1-4 GA units, confirm or\n"
 	       "  release, until sold out;\n"
 	       "seat-flash: best-available holds of 1-6 adjacent\n"
@@ -585,24 +575,21 @@ static const struct opt options[] = {
 		 "acknowledged confirms, which only the run knew)"),
 };
 
-static const struct opts_cmd cmd = {
-	.prog = "bench-redis",
-	.intro = "onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
+static const struct opts_cmd cmd = OPTS_CMD("bench-redis",
+	"onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
 		 "compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
 		 "event under its own keys each run. Durability is the server's setting;\n"
 		 "bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync\n"
 		 "always.\n",
-	.opt = options,
-	.n_opt = sizeof options / sizeof options[0],
-};
+	options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
 {
-	O.seed = (uint64_t)time(NULL);
-	int rc = opts_parse(&cmd, argc, argv);
+	int rc = opts_parse_seeded(&cmd, argc, argv, &O.seed);
 	if (rc)
 		return rc;
+	O.sc = strcmp(O.scenario_name, "ga-flash") ? SC_SEAT : SC_GA;
 	if (O.duration <= 0 && !O.ops)
 		O.duration = 30;
 	return 0;
