@@ -129,11 +129,13 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(SIM_NODE_OBJS) $(call objs,$(TEST_HELP)) $(LIBS) -lcmocka $(LDLIBS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
-# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, and the peer
-# servers so test_bench_redis and test_bench_pg run rather than skip (all
-# without recommends: gnuplot-nox is 4 small packages instead of 44).
+# packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
+# servers so test_bench_redis and test_bench_pg run rather than skip, xmllint
+# and rsvg-convert for test_ctl's seat maps (all without recommends:
+# gnuplot-nox is 4 small packages instead of 44).
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql \
+	  libxml2-utils librsvg2-bin
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 
