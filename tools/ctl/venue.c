@@ -28,26 +28,6 @@ void venue_free(struct venue *v)
 	free(v);
 }
 
-const struct venue_section *venue_section_find(const struct venue *v, uint16_t section)
-{
-	for (unsigned i = 0; i < v->section_count; i++)
-		if (v->sections[i].section == section)
-			return &v->sections[i];
-	return NULL;
-}
-
-int vp_fail(struct vparse *p, unsigned col, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(p->err, p->err_bytes, "%s:%u:%u: ", p->name, p->line, col);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->err_bytes)
-		vsnprintf(p->err + n, p->err_bytes - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* Splits p->buf into tokens; "quoted strings" are one token without quotes. */
 static int tokenize(struct vparse *p)
 {

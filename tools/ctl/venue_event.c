@@ -9,42 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vp_uint(struct vparse *p, unsigned i, const char *what, uint64_t min, uint64_t max,
-	    uint64_t *out)
-{
-	const struct vtok *t = &p->tok[i];
-	char *end;
-
-	if (t->s[0] < '0' || t->s[0] > '9')
-		return vp_fail(p, t->col, "%s: '%s' is not a number", what, t->s);
-	errno = 0;
-	unsigned long long x = strtoull(t->s, &end, 10);
-	if (*end || errno)
-		return vp_fail(p, t->col, "%s: '%s' is not a number", what, t->s);
-	if (x < min || x > max)
-		return vp_fail(p, t->col, "%s %llu out of range (%llu to %llu)", what, x,
-			       (unsigned long long)min, (unsigned long long)max);
-	*out = x;
-	return 0;
-}
-
-int vp_int(struct vparse *p, unsigned i, const char *what, int64_t min, int64_t max,
-	   int64_t *out)
-{
-	const struct vtok *t = &p->tok[i];
-	char *end;
-
-	errno = 0;
-	long long x = strtoll(t->s, &end, 10);
-	if (!t->s[0] || *end || errno)
-		return vp_fail(p, t->col, "%s: '%s' is not a number", what, t->s);
-	if (x < min || x > max)
-		return vp_fail(p, t->col, "%s %lld out of range (%lld to %lld)", what, x,
-			       (long long)min, (long long)max);
-	*out = x;
-	return 0;
-}
-
 static int text(struct vparse *p, char *dst, size_t size, const char *what)
 {
 	const struct vtok *t = &p->tok[1];

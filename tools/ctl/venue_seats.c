@@ -224,7 +224,8 @@ static int row_option(struct vparse *p, unsigned i, struct row_tpl *r)
 		       "restricted, killed)", k);
 }
 
-/* Row labels: "A", "A-Y", "AA-AZ" (letters, same length) or "1-40". */
+/* Row labels: "A", "A-Y", "AA-AZ" (letters, same length) or "1-40".
+ * *numeric: 1 numbers, 0 letters, -1 one label taken as it is. */
 static int row_labels(struct vparse *p, char first[LABEL_BYTES], unsigned *count, int *numeric)
 {
 	const struct vtok *t = &p->tok[1];
@@ -236,9 +237,10 @@ static int row_labels(struct vparse *p, char first[LABEL_BYTES], unsigned *count
 	memcpy(first, t->s, n);
 	first[n] = 0;
 	*count = 1;
-	*numeric = 0;
+	*numeric = -1;
 	if (!dash)
 		return 0;
+	*numeric = 0;
 	const char *last = dash + 1;
 	if (strspn(first, "0123456789") == n && strspn(last, "0123456789") == strlen(last) && *last) {
 		long a = atol(first), b = atol(last);
@@ -264,6 +266,10 @@ static void label_next(char label[LABEL_BYTES], const char *first, unsigned k, i
 {
 	size_t n = strlen(first);
 
+	if (numeric < 0) {
+		memcpy(label, first, n + 1);
+		return;
+	}
 	if (numeric) {
 		snprintf(label, LABEL_BYTES, "%ld", atol(first) + (long)k);
 		return;
