@@ -62,6 +62,8 @@ static int hold_options(struct ctl *c, struct cmd_hold *h)
 		memcpy(h->code, s, h->code_len);
 	}
 	h->flags = ctl_opt(c, "accessible") ? HOLD_F_ACCESSIBLE : 0;
+	if ((s = ctl_opt(c, "payment-ref")) && strlen(s) > PAYMENT_REF_BYTES)
+		return ctl_usage_error(c, "--payment-ref: at most %u bytes", PAYMENT_REF_BYTES);
 	if ((s = ctl_opt(c, "seats"))) {
 		if (ctl_seats(s, h->seats, HOLD_UNITS_MAX, &n))
 			return CTL_EXIT_USAGE;
@@ -93,9 +95,12 @@ static int hold(struct ctl *c)
 	if (h->mode != HOLD_SEATS && (rc = qty_mode(c, h)) != 0)
 		return rc;
 	rc = onsale_hold(c->conn, h, &res);
+	if (rc == ST_OK && ctl_opt(c, "confirm")) /* a sale at the counter: paid at once */
+		rc = onsale_confirm(c->conn, h->event_id, res.hold.hold_id, res.hold.amount_due_minor,
+				    ctl_opt(c, "payment-ref"), &res);
 	if (rc == ST_OK)
 		ctl_print_hold(c, &res.hold, res.replayed);
-	return ctl_result(c, rc, "hold");
+	return ctl_result(c, rc, ctl_opt(c, "confirm") ? "hold and confirm" : "hold");
 }
 
 static int hold_ref(struct ctl *c, uint32_t *ev, uint64_t *hold_id)
@@ -229,6 +234,8 @@ static const struct ctl_opt hold_opts[] = {
 	{"code", "CODE", "presale access code"},
 	{"ttl", "DURATION", "how long the hold lasts: 5m (default: the event's)"},
 	{"idem", "KEY", "idempotency key: the same key again returns the first hold"},
+	{"confirm", NULL, "confirm it at once for the amount due (a sale at the counter)"},
+	{"payment-ref", "REF", "with --confirm: the payment's reference"},
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt confirm_opts[] = {

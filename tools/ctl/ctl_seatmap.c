@@ -115,8 +115,12 @@ static int write_svg(struct ctl *c, const struct venue *v, uint32_t ev)
 		fprintf(stderr, "onsale-ctl seatmap: %s: %s\n", path, strerror(errno));
 		return CTL_EXIT_IO;
 	}
-	snprintf(title, sizeof title, "%s, event %" PRIu32 "%s", v->event.name, ev,
-		 ctl_opt(c, "section") ? "" : ": the whole venue");
+	const struct venue_section *one = NULL;
+
+	for (unsigned i = 0; ctl_opt(c, "section") && i < v->section_count; i++)
+		one = drawn[i] ? &v->sections[i] : one;
+	snprintf(title, sizeof title, "%s, event %" PRIu32 ": %s", v->event.name, ev,
+		 one ? one->name : "the whole venue");
 	rc = seatmap_svg(&(struct seatmap){v, states, drawn, ga, title}, out);
 	if ((path && fclose(out)) || rc) {
 		fprintf(stderr, "onsale-ctl seatmap: %s: write failed\n", path ? path : "stdout");
