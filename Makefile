@@ -38,7 +38,7 @@ TESTS       := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 SHELL_TESTS := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.sh)))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format clean
+.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format format-check clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -94,7 +94,7 @@ $(BUILD)/onsale.pc: net/client/onsale.h Makefile
 # (NAME as in build/bin/NAME). bench-pg: libpq (libpq-dev, tools/install-deps.sh).
 bench-pg_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
-$(call objs,$(wildcard bench/bp_*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
+$(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
 
@@ -159,34 +159,34 @@ bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)
 
-# bench: onsale-bench (bench/onsale-bench.c) over the network:
-# tools/bench-local.sh starts a fresh onsaled (temporary data directory, free
-# port, keys from --gen-config), runs ga-flash and seat-flash with --json
-# --verify, prints their JSON lines and stops the server. Extra options as
+# bench: onsale-bench (bench/onsale/) over the network:
+# bench/scripts/bench-local.sh starts a fresh onsaled (temporary data
+# directory, free port, keys from --gen-config), runs ga-flash and
+# seat-flash with --json --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
 # units, 100,000 seats, 8 x 256). The in-process core and WAL
 # benchmarks stay `make bench-core` and `make bench-wal`.
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tools/bench-local.sh $(BUILD) $(BENCH_ARGS)
+	@bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
 
 # compare: onsale, Redis and PostgreSQL side by side on ga-flash
-# and seat-flash at matched durability (tools/compare.sh); installs the
+# and seat-flash at matched durability (bench/scripts/compare.sh); installs the
 # servers and jq if missing (runtime only: `make` does not need them).
 # Prints one table, writes var/compare.json. Options for every bench as
-# COMPARE_ARGS="--units 50000 --duration 10"; see tools/compare.sh.
+# COMPARE_ARGS="--units 50000 --duration 10"; see bench/scripts/compare.sh.
 compare: deps
 	@tools/install-deps.sh redis-server postgresql jq
 	@$(MAKE) --no-print-directory all
-	@tools/compare.sh $(BUILD)
+	@bench/scripts/compare.sh $(BUILD)
 
 # bench-plots: PNG charts (gnuplot) of make bench's var/bench.json and
-# make compare's var/compare.json into docs/img/ (tools/bench-plots.sh,
-# charts in tools/plots/*.gp). Other inputs: PLOT_INPUT=file COMPARE_JSON=file;
-# a line under each title: PLOT_NOTE="measured while ...".
+# make compare's var/compare.json into docs/img/ (bench/scripts/bench-plots.sh,
+# charts in bench/scripts/plots/*.gp). Other inputs: PLOT_INPUT=file
+# COMPARE_JSON=file; a line under each title: PLOT_NOTE="measured while ...".
 bench-plots:
 	@tools/install-deps.sh --no-recommends gnuplot-nox jq
-	@tools/bench-plots.sh
+	@bench/scripts/bench-plots.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
@@ -216,8 +216,17 @@ analyze:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -I. core net tools bench
 
+# format: rewrites every C file (nested folders too) to .clang-format;
+# format-check: the same as a dry run, failing when any line would change
+# (not part of `make test`: the tree is not fully formatted yet).
+FORMAT_SRCS = $(shell find core net tools bench tests -name '*.[ch]' | sort)
+
 format:
-	clang-format -i $(shell find core net tools bench tests -name '*.[ch]')
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run $(FORMAT_SRCS) 2>&1 | grep -c 'code should be clang-formatted' | \
+	  awk '{ print "format-check: " $$1 " places clang-format would change" } $$1 > 0 { exit 1 }'
 
 clean:
 	rm -rf build

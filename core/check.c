@@ -296,6 +296,7 @@ const char *core_check_invariants(const struct core *c)
 {
 	const char *xfer = stock_check(c);
 
+	assert(c);
 	if (xfer)
 		return xfer;
 	if ((xfer = retired_check(c)))

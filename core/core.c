@@ -16,6 +16,7 @@ struct core *core_create(uint8_t shard_id)
 {
 	struct core *c;
 
+	assert(shard_id < SHARDS_MAX);
 	if (sodium_init() < 0)
 		return NULL;
 	c = calloc(1, sizeof *c);
@@ -49,6 +50,7 @@ void core_destroy(struct core *c)
 
 uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap)
 {
+	assert(c && (out || cap == 0));
 	for (uint32_t i = 0; i < c->event_count && i < cap; i++)
 		out[i] = c->events[i]->cfg.event_id;
 	return c->event_count;
@@ -56,6 +58,7 @@ uint32_t core_event_ids(const struct core *c, uint32_t *out, uint32_t cap)
 
 uint32_t core_retired_ids(const struct core *c, uint32_t *out, uint32_t cap)
 {
+	assert(c && (out || cap == 0));
 	for (uint32_t i = 0; i < c->retired_count && i < cap; i++)
 		out[i] = c->retired[i]->cfg.event_id;
 	return c->retired_count;
@@ -63,6 +66,7 @@ uint32_t core_retired_ids(const struct core *c, uint32_t *out, uint32_t cap)
 
 uint8_t core_shard_id(const struct core *c)
 {
+	assert(c);
 	return c->shard_id;
 }
 
@@ -117,6 +121,7 @@ enum status core_apply(struct core *c, const uint8_t *body, size_t len)
 	struct rec r;
 	enum status st = rec_decode(body, len, &r);
 
+	assert(c && body);
 	return st == ST_OK ? apply_rec(c, &r, NULL) : st;
 }
 
@@ -217,6 +222,7 @@ enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms,
 	struct rec r;
 	enum status st;
 
+	assert(c && cmd && res && rec);
 	res->replayed = 0;
 	res->low_stock_tiers = 0;
 	rec->len = 0;

@@ -112,6 +112,7 @@ static uint32_t wheel_due(struct event *ev, uint64_t now)
 
 int core_next_expiry(struct core *c, uint64_t now_ms, struct cmd *cmd)
 {
+	assert(c && cmd);
 	for (uint32_t i = 0; i < c->event_count; i++) {
 		struct event *ev = c->events[i];
 		uint32_t slot;

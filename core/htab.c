@@ -5,6 +5,7 @@
 #include "core/htab.h"
 #include "core/mem.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ int htab_init(struct htab *h, uint32_t count_max)
 {
 	uint64_t size = 16;
 
+	assert(h);
 	while (size < 2ull * count_max)
 		size <<= 1;
 	memset(h, 0, sizeof *h);
@@ -33,12 +35,14 @@ int htab_init(struct htab *h, uint32_t count_max)
 
 void htab_fini(struct htab *h)
 {
+	assert(h);
 	free(h->slots);
 	memset(h, 0, sizeof *h);
 }
 
 uint32_t *htab_find(const struct htab *h, uint64_t key)
 {
+	assert(h && h->slots);
 	if (key == 0)
 		return NULL;
 	for (uint32_t i = home_of(h, key);; i = (i + 1) & h->mask) {
@@ -53,6 +57,7 @@ bool htab_insert(struct htab *h, uint64_t key, uint32_t val)
 {
 	uint32_t i;
 
+	assert(h && h->slots);
 	if (key == 0 || h->count >= h->count_max)
 		return false;
 	for (i = home_of(h, key); h->slots[i].key != 0; i = (i + 1) & h->mask)
@@ -68,6 +73,7 @@ bool htab_remove(struct htab *h, uint64_t key)
 {
 	uint32_t i, j;
 
+	assert(h && h->slots);
 	if (key == 0)
 		return false;
 	for (i = home_of(h, key); h->slots[i].key != key; i = (i + 1) & h->mask)

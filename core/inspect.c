@@ -10,6 +10,7 @@ int core_customers_each(const struct core *c, uint32_t event_id, core_customer_f
 	const struct event *ev = event_find(c, event_id);
 	const struct htab *h;
 
+	assert(c && fn);
 	if (!ev)
 		return -(int)event_missing(c, event_id);
 	h = &ev->customers;
@@ -32,6 +33,7 @@ enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tie
 	uint32_t seats[HOLD_UNITS_MAX];
 	enum status st;
 
+	assert(c && score);
 	if (!ev)
 		return event_missing(c, event_id);
 	if (tier >= TIERS_MAX || !ev->tiers[tier].defined)
@@ -53,6 +55,7 @@ uint16_t core_event_limit(const struct core *c, uint32_t event_id)
 {
 	const struct event *ev = event_find(c, event_id);
 
+	assert(c);
 	return ev ? ev->cfg.customer_limit : 0;
 }
 
@@ -60,6 +63,7 @@ uint32_t core_live_holds(const struct core *c, uint32_t event_id)
 {
 	const struct event *ev = event_find(c, event_id);
 
+	assert(c);
 	return ev ? ev->live_holds : 0;
 }
 
@@ -70,6 +74,7 @@ uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t custom
 	const uint32_t *slot;
 	const struct hold *h;
 
+	assert(c);
 	if (!ev || !idem_key)
 		return 0;
 	slot = htab_find(&ev->idem, hold_idem_key(customer_id, idem_key));
@@ -82,6 +87,7 @@ uint64_t core_code_key(uint32_t event_id, const char *code, uint8_t len)
 	uint8_t hash[PRESALE_CODE_HASH_BYTES];
 	uint64_t key = 0;
 
+	assert(code || len == 0);
 	presale_code_hash(event_id, code, len, hash);
 	memcpy(&key, hash, sizeof key);
 	return key;
@@ -91,6 +97,7 @@ uint8_t core_code_count(const struct core *c, uint32_t event_id)
 {
 	const struct event *ev = event_find(c, event_id);
 
+	assert(c);
 	return ev ? ev->code_count : 0;
 }
 
@@ -100,6 +107,7 @@ uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_in
 	const struct event *ev = event_find(c, event_id);
 	const struct presale_code *pc;
 
+	assert(key && use_limit);
 	assert(ev && code_index < ev->code_count);
 	pc = &ev->codes[code_index];
 	memcpy(key, pc->hash, sizeof *key);
@@ -112,6 +120,7 @@ enum status core_code_window(const struct core *c, const struct cmd_hold *h, uin
 {
 	const struct event *ev = event_find(c, h->event_id);
 
+	assert(c && h && code_index);
 	*code_index = PRESALE_CODE_NONE;
 	return ev ? hold_check_window(ev, h, now_ms, code_index) : event_missing(c, h->event_id);
 }
@@ -120,6 +129,7 @@ uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *un
 {
 	const struct event *ev = event_find(c, event_id);
 
+	assert(c && units_max);
 	*units_max = ev ? ev->cfg.units_max : 0;
 	return ev ? ev->units_placed : 0;
 }
@@ -130,6 +140,7 @@ uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
 	const struct event *ev = event_find(c, event_id);
 	const struct tier *t = ev && tier < TIERS_MAX ? &ev->tiers[tier] : NULL;
 
+	assert(c && low_stock_threshold);
 	*low_stock_threshold = t && t->defined ? t->low_stock_threshold : 0;
 	return t && t->defined ? t->free : 0;
 }
@@ -138,6 +149,7 @@ void core_xfer_seqs(const struct core *c, uint8_t peer, struct xfer_seqs *out)
 {
 	const struct xfer_peer *p = &c->peers[peer];
 
+	assert(c && out);
 	assert(peer < SHARDS_MAX);
 	*out = (struct xfer_seqs){p->out_seq, p->acked_seq, p->in_seq};
 }

@@ -154,4 +154,8 @@ enum status rec_decode(const uint8_t *buf, size_t len, struct rec *r);
 /* Lower-case name of a record type ("hold"), "unknown" if none. */
 const char *rec_type_name(uint8_t type);
 
+/* Checks the codec's tables (fields inside their body and their member, no
+ * overlap, sane widths). NULL when sound, else a description. For tests. */
+const char *rec_check_tables(void);
+
 #endif

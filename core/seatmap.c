@@ -302,6 +302,7 @@ long core_section_seats(const struct core *c, uint32_t event_id, uint16_t sectio
 	const struct event *ev = event_find(c, event_id);
 	const struct section *sec;
 
+	assert(c && (out || cap == 0));
 	if (!ev)
 		return -(long)event_missing(c, event_id);
 	if (!ev->sections || section >= SECTIONS_MAX || !ev->sections[section].defined)

@@ -411,6 +411,7 @@ void core_serialize(const struct core *c, struct serial_sink *sink)
 {
 	struct walk w = { .sink = sink };
 
+	assert(c && sink);
 	walk_writing(c, &w);
 }
 
@@ -425,6 +426,7 @@ size_t core_serialized_bytes(const struct core *c)
 	size_t n = 0;
 	struct serial_sink sink = { count_bytes, &n };
 
+	assert(c);
 	core_serialize(c, &sink);
 	return n;
 }
@@ -436,6 +438,7 @@ static void hash_bytes(void *ctx, const void *p, size_t n)
 
 struct state_hash core_state_hash(const struct core *c)
 {
+	assert(c);
 	XXH3_state_t st;
 	struct serial_sink sink = { hash_bytes, &st };
 	XXH128_hash_t h;
@@ -521,6 +524,7 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 	uint8_t shard = 0, slot_next = 0;
 	struct core *c;
 
+	assert(p || len == 0);
 	F(&w, version);
 	F(&w, shard);
 	F(&w, slot_next);

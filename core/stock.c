@@ -188,6 +188,7 @@ uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *ou
 	const struct xfer_peer *p = &c->peers[taker];
 	uint32_t n = 0;
 
+	assert(c && (out || cap == 0));
 	assert(taker < SHARDS_MAX);
 	for (uint64_t s = p->acked_seq + 1; s <= p->out_seq; s++, n++)
 		if (n < cap)
@@ -197,6 +198,7 @@ uint32_t core_xfers_pending(const struct core *c, uint8_t taker, struct xfer *ou
 
 bool core_xfers_any(const struct core *c)
 {
+	assert(c);
 	for (unsigned k = 0; k < SHARDS_MAX; k++)
 		if (c->peers[k].out_seq != c->peers[k].acked_seq)
 			return true;
@@ -205,6 +207,7 @@ bool core_xfers_any(const struct core *c)
 
 uint64_t core_xfer_applied(const struct core *c, uint8_t giver)
 {
+	assert(c);
 	assert(giver < SHARDS_MAX);
 	return c->peers[giver].in_seq;
 }

@@ -3,6 +3,7 @@
  */
 #include "core/token.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ static void claims_encode(const struct ticket_view *v, uint8_t *p)
 void token_sign(const uint8_t sk[TOKEN_SECRET_KEY_BYTES], const struct ticket_view *v,
 		uint8_t out[TOKEN_BYTES])
 {
+	assert(sk && v && out);
 	claims_encode(v, out);
 	crypto_sign_detached(out + TOKEN_SIGNED_BYTES, NULL, out, TOKEN_SIGNED_BYTES, sk);
 }
@@ -31,6 +33,7 @@ void token_sign(const uint8_t sk[TOKEN_SECRET_KEY_BYTES], const struct ticket_vi
 int token_verify(const uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], const uint8_t token[TOKEN_BYTES],
 		 struct token_claims *claims)
 {
+	assert(pk && token && claims);
 	if (token[0] != 'O' || token[1] != 'T' || token[2] != 1)
 		return -1;
 	if (crypto_sign_verify_detached(token + TOKEN_SIGNED_BYTES, token, TOKEN_SIGNED_BYTES, pk))
@@ -46,5 +49,6 @@ int token_verify(const uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], const uint8_t token[T
 void token_keypair_from_seed(const uint8_t seed[32], uint8_t pk[TOKEN_PUBLIC_KEY_BYTES],
 			     uint8_t sk[TOKEN_SECRET_KEY_BYTES])
 {
+	assert(seed && pk && sk);
 	crypto_sign_seed_keypair(pk, sk, seed);
 }

@@ -9,44 +9,17 @@
 #include <assert.h>
 #include <string.h>
 #include <xxhash.h>
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "core/bytes.h"
 
 static void put_sum(uint8_t *p, struct walfmt_sum s)
 {
-	put64(p, s.lo);
-	put64(p + 8, s.hi);
+	put_u64(p, s.lo);
+	put_u64(p + 8, s.hi);
 }
 
 static struct walfmt_sum get_sum(const uint8_t *p)
 {
-	return (struct walfmt_sum){get64(p), get64(p + 8)};
+	return (struct walfmt_sum){get_u64(p), get_u64(p + 8)};
 }
 
 static struct walfmt_sum sum(const void *p, size_t n)
@@ -66,18 +39,19 @@ static int all_zero(const uint8_t *p, size_t n)
 struct walfmt_sum walfmt_encode(uint8_t *out, uint8_t shard, uint64_t lsn, uint64_t synced_lsn,
 				struct walfmt_sum prev_chain, const void *body, uint32_t body_bytes)
 {
+	assert(out && (body || body_bytes == 0));
 	assert(body_bytes <= RECORD_BYTES_MAX);
 	assert(lsn > synced_lsn);
 	uint32_t frame_bytes = walfmt_frame_bytes(body_bytes);
 
-	put32(out + WALFMT_OFF_MAGIC, WALFMT_FRAME_MAGIC);
+	put_u32(out + WALFMT_OFF_MAGIC, WALFMT_FRAME_MAGIC);
 	out[WALFMT_OFF_VERSION] = WALFMT_VERSION;
 	out[WALFMT_OFF_SHARD] = shard;
-	put16(out + 6, 0);
-	put32(out + WALFMT_OFF_BODY_BYTES, body_bytes);
-	put32(out + 12, 0);
-	put64(out + WALFMT_OFF_LSN, lsn);
-	put64(out + WALFMT_OFF_SYNCED_LSN, synced_lsn);
+	put_u16(out + 6, 0);
+	put_u32(out + WALFMT_OFF_BODY_BYTES, body_bytes);
+	put_u32(out + 12, 0);
+	put_u64(out + WALFMT_OFF_LSN, lsn);
+	put_u64(out + WALFMT_OFF_SYNCED_LSN, synced_lsn);
 	put_sum(out + WALFMT_OFF_PREV_CHAIN, prev_chain);
 	put_sum(out + WALFMT_OFF_BODY_SUM, sum(body, body_bytes));
 	struct walfmt_sum chain = sum(out, WALFMT_OFF_HEADER_SUM);
@@ -91,19 +65,20 @@ struct walfmt_sum walfmt_encode(uint8_t *out, uint8_t shard, uint64_t lsn, uint6
 enum walfmt_verdict walfmt_decode_header(const uint8_t *p, size_t avail, uint8_t shard,
 					 struct walfmt_frame *f)
 {
+	assert(p && f);
 	if (avail < WALFMT_FRAME_HEADER_BYTES)
 		return all_zero(p, avail) ? WALFMT_ZERO : WALFMT_SHORT;
 	struct walfmt_sum stored = get_sum(p + WALFMT_OFF_HEADER_SUM);
 	if (!walfmt_sum_eq(stored, sum(p, WALFMT_OFF_HEADER_SUM)))
 		return all_zero(p, WALFMT_FRAME_HEADER_BYTES) ? WALFMT_ZERO : WALFMT_BAD_HEADER;
 	/* Only now are the fields trusted. */
-	uint32_t body_bytes = get32(p + WALFMT_OFF_BODY_BYTES);
-	uint64_t lsn = get64(p + WALFMT_OFF_LSN);
-	if (get32(p + WALFMT_OFF_MAGIC) != WALFMT_FRAME_MAGIC || p[WALFMT_OFF_VERSION] != WALFMT_VERSION ||
+	uint32_t body_bytes = get_u32(p + WALFMT_OFF_BODY_BYTES);
+	uint64_t lsn = get_u64(p + WALFMT_OFF_LSN);
+	if (get_u32(p + WALFMT_OFF_MAGIC) != WALFMT_FRAME_MAGIC || p[WALFMT_OFF_VERSION] != WALFMT_VERSION ||
 	    p[WALFMT_OFF_SHARD] != shard || body_bytes > RECORD_BYTES_MAX || lsn == 0)
 		return WALFMT_BAD_FIELD;
 	f->lsn = lsn;
-	f->synced_lsn = get64(p + WALFMT_OFF_SYNCED_LSN);
+	f->synced_lsn = get_u64(p + WALFMT_OFF_SYNCED_LSN);
 	f->prev_chain = get_sum(p + WALFMT_OFF_PREV_CHAIN);
 	f->chain = stored;
 	f->body_bytes = body_bytes;
@@ -116,6 +91,7 @@ enum walfmt_verdict walfmt_decode_header(const uint8_t *p, size_t avail, uint8_t
 enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 				  struct walfmt_frame *f)
 {
+	assert(p && f);
 	struct walfmt_frame h;
 	enum walfmt_verdict v = walfmt_decode_header(p, avail, shard, &h);
 	if (v != WALFMT_OK)
@@ -133,13 +109,14 @@ enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 
 void walfmt_segment_encode(uint8_t *out, const struct walfmt_segment *s)
 {
+	assert(out && s);
 	memset(out, 0, WALFMT_SEGMENT_HEADER_BYTES);
-	put32(out + WALFMT_SEG_OFF_MAGIC, WALFMT_SEGMENT_MAGIC);
+	put_u32(out + WALFMT_SEG_OFF_MAGIC, WALFMT_SEGMENT_MAGIC);
 	out[WALFMT_SEG_OFF_VERSION] = WALFMT_VERSION;
 	out[WALFMT_SEG_OFF_SHARD] = s->shard;
-	put64(out + WALFMT_SEG_OFF_SEGMENT, s->segment);
-	put64(out + WALFMT_SEG_OFF_FIRST_LSN, s->first_lsn);
-	put64(out + WALFMT_SEG_OFF_SEGMENT_BYTES, s->segment_bytes);
+	put_u64(out + WALFMT_SEG_OFF_SEGMENT, s->segment);
+	put_u64(out + WALFMT_SEG_OFF_FIRST_LSN, s->first_lsn);
+	put_u64(out + WALFMT_SEG_OFF_SEGMENT_BYTES, s->segment_bytes);
 	put_sum(out + WALFMT_SEG_OFF_CHAIN_START, s->chain_start);
 	put_sum(out + WALFMT_SEG_OFF_HEADER_SUM, sum(out, WALFMT_SEG_OFF_HEADER_SUM));
 }
@@ -147,18 +124,19 @@ void walfmt_segment_encode(uint8_t *out, const struct walfmt_segment *s)
 enum walfmt_verdict walfmt_segment_decode(const uint8_t *p, size_t avail, uint8_t shard,
 					  struct walfmt_segment *s)
 {
+	assert(p && s);
 	if (avail < WALFMT_SEGMENT_HEADER_USED_BYTES)
 		return all_zero(p, avail) ? WALFMT_ZERO : WALFMT_SHORT;
 	if (!walfmt_sum_eq(get_sum(p + WALFMT_SEG_OFF_HEADER_SUM), sum(p, WALFMT_SEG_OFF_HEADER_SUM)))
 		return all_zero(p, WALFMT_SEGMENT_HEADER_USED_BYTES) ? WALFMT_ZERO : WALFMT_BAD_HEADER;
-	if (get32(p + WALFMT_SEG_OFF_MAGIC) != WALFMT_SEGMENT_MAGIC ||
+	if (get_u32(p + WALFMT_SEG_OFF_MAGIC) != WALFMT_SEGMENT_MAGIC ||
 	    p[WALFMT_SEG_OFF_VERSION] != WALFMT_VERSION || p[WALFMT_SEG_OFF_SHARD] != shard ||
-	    get64(p + WALFMT_SEG_OFF_FIRST_LSN) == 0)
+	    get_u64(p + WALFMT_SEG_OFF_FIRST_LSN) == 0)
 		return WALFMT_BAD_FIELD;
 	s->shard = shard;
-	s->segment = get64(p + WALFMT_SEG_OFF_SEGMENT);
-	s->first_lsn = get64(p + WALFMT_SEG_OFF_FIRST_LSN);
-	s->segment_bytes = get64(p + WALFMT_SEG_OFF_SEGMENT_BYTES);
+	s->segment = get_u64(p + WALFMT_SEG_OFF_SEGMENT);
+	s->first_lsn = get_u64(p + WALFMT_SEG_OFF_FIRST_LSN);
+	s->segment_bytes = get_u64(p + WALFMT_SEG_OFF_SEGMENT_BYTES);
 	s->chain_start = get_sum(p + WALFMT_SEG_OFF_CHAIN_START);
 	return WALFMT_OK;
 }

@@ -5,7 +5,8 @@
  * Neither can decide alone, so the exchange is three records, two on A's
  * WAL and one on B's, and the state between them is kept in A's ticket:
  *
- *   A  XCHG_OUT   the ticket is leaving: still valid and sold, but refused
+ *   A  XCHG_OUT   the ticket is leaving for a named seat, or the best free
+ *                 seat of the tier there: still valid and sold, but refused
  *                 to redeem, refund and exchange (ST_OVERLOADED: retry)
  *                 until the end; the target is kept in the ticket
  *   B  XCHG_IN    a one-ticket order for the seat, confirmed at the tier's
@@ -49,23 +50,35 @@ static void xchg_payment_ref(uint64_t ticket_id, char ref[PAYMENT_REF_BYTES])
 	snprintf(ref, PAYMENT_REF_BYTES, "exchange %016llx", (unsigned long long)ticket_id);
 }
 
+/* The exchange's ticket on this shard, or NULL and *st why not. */
+static const struct ticket *ticket_of(const struct core *c, const struct cmd_xchg *x,
+				      const struct event **ev, enum status *st)
+{
+	uint32_t index;
+	const struct ticket *tk;
+
+	*ev = event_find(c, x->event_id);
+	*st = *ev ? ST_OK : ST_EVENT_UNKNOWN;
+	tk = *ev ? ticket_by_id(c, *ev, x->ticket_id, &index) : NULL;
+	if (*ev && !tk)
+		*st = ST_TICKET_UNKNOWN;
+	return tk;
+}
+
 static enum status plan_out(struct core *c, const struct cmd_xchg *x, struct rec *r)
 {
-	const struct event *ev = event_find(c, x->event_id);
-	const struct ticket *tk;
-	uint32_t index;
+	const struct event *ev;
+	enum status st;
+	const struct ticket *tk = ticket_of(c, x, &ev, &st);
 
-	if (!ev)
-		return ST_EVENT_UNKNOWN;
-	tk = ticket_by_id(c, ev, x->ticket_id, &index);
 	if (!tk)
-		return ST_TICKET_UNKNOWN;
+		return st;
 	if (ticket_leaving(tk))
 		return ST_OVERLOADED; /* an exchange of it is under way: retry */
 	if (ticket_refusal(tk->state) != ST_OK)
 		return ticket_refusal(tk->state);
-	if (x->peer_shard >= SHARDS_MAX || x->peer_shard == c->shard_id || x->seat == SEAT_NONE)
-		return ST_BAD_ARGUMENT;
+	if (x->peer_shard >= SHARDS_MAX || x->peer_shard == c->shard_id)
+		return ST_BAD_ARGUMENT; /* seat SEAT_NONE: the best free seat there */
 	if (x->tier >= TIERS_MAX || !ev->tiers[x->tier].defined)
 		return ST_TIER_UNKNOWN;
 	if (ev->tiers[x->tier].kind != TIER_RESERVED)
@@ -126,12 +139,17 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 		return ST_TIER_UNKNOWN;
 	if (ev->tiers[x->tier].kind != TIER_RESERVED)
 		return ST_TIER_KIND_MISMATCH;
-	if (x->seat >= ev->seat_count)
+	r->xchg.seat = x->seat;
+	if (x->seat == SEAT_NONE) {
+		if (best_available(ev, x->tier, 1, 0, &r->xchg.seat) != ST_OK)
+			return ST_SOLD_OUT;
+	} else if (x->seat >= ev->seat_count) {
 		return ST_SEAT_UNKNOWN;
-	if (ev->seats[x->seat].tier != x->tier)
+	} else if (ev->seats[x->seat].tier != x->tier) {
 		return ST_BAD_ARGUMENT;
-	if (ev->seats[x->seat].state != SEAT_FREE)
+	} else if (ev->seats[x->seat].state != SEAT_FREE) {
 		return ST_SEAT_UNAVAILABLE;
+	}
 	if (hold_next_id(c, ev, &r->xchg.new_id) == NIL)
 		return ST_HOLD_TABLE_FULL;
 	if (ev->tickets_reserved + 1 > tickets_free(ev))
@@ -140,7 +158,6 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 	r->xchg.ticket_id = x->ticket_id;
 	r->xchg.customer_id = x->customer_id;
 	r->xchg.price_minor = ev->tiers[x->tier].price_minor;
-	r->xchg.seat = x->seat;
 	r->xchg.tier = x->tier;
 	r->xchg.channel = x->channel;
 	r->xchg.peer_shard = x->peer_shard;
@@ -149,13 +166,12 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 
 static enum status plan_end(struct core *c, const struct cmd_xchg *x, struct rec *r)
 {
-	const struct event *ev = event_find(c, x->event_id);
-	const struct ticket *tk;
-	uint32_t index;
+	const struct event *ev;
+	enum status st;
+	const struct ticket *tk = ticket_of(c, x, &ev, &st);
 
 	if (!ev)
-		return ST_EVENT_UNKNOWN;
-	tk = ticket_by_id(c, ev, x->ticket_id, &index);
+		return st;
 	if (!tk || !ticket_leaving(tk) || (x->status == ST_OK && !x->new_ticket_id))
 		return ST_BAD_ARGUMENT;
 	r->xchg.ticket_id = x->ticket_id;
@@ -227,7 +243,7 @@ enum status apply_xchg(struct core *c, const struct rec *r, uint32_t *alerts)
 		return ST_RECORD_INVALID;
 	if (r->type == CMD_XCHG_OUT) {
 		if (ticket_leaving(tk) || r->xchg.peer_shard >= SHARDS_MAX ||
-		    r->xchg.peer_shard == c->shard_id || r->xchg.seat == SEAT_NONE)
+		    r->xchg.peer_shard == c->shard_id)
 			return ST_RECORD_INVALID;
 		tk->replaced_by = XCHG_LEAVING;
 		tk->fee_minor = TARGET(r->xchg.peer_shard, r->xchg.tier, r->xchg.seat);

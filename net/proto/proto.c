@@ -521,8 +521,11 @@ static long body_bytes(const struct layout *l, const void *msg)
 		    (rep->seats.seat_count && !rep->seats.states))
 			return -1;
 		return l->bytes + (long)rep->seats.seat_count;
-	default:
+	case TAIL_NONE:
 		return l->bytes;
+	default:
+		assert(0 && "a layout tail out of range");
+		return -1;
 	}
 }
 
@@ -597,8 +600,11 @@ static long get_tail(const struct layout *l, void *msg, const uint8_t *body, uin
 			return -PROTO_BAD_BODY_LENGTH;
 		rep->seats.states = body + l->bytes;
 		return 0;
-	default:
+	case TAIL_NONE:
 		return 0;
+	default:
+		assert(0 && "a layout tail out of range");
+		return -PROTO_BAD_BODY;
 	}
 }
 

@@ -126,6 +126,9 @@ int xfer_recover(struct node *const *nodes, uint32_t n);
  * starts it (XCHG_OUT) and takes m on its way; false when the seat is
  * this node's (made local) or none. */
 bool xchg_start(struct node *nd, struct msg *m);
+/* An exchange to the best seat of a reserved tier found none here: asks
+ * the next node not asked yet (m->peers_tried); false when all were. */
+bool xchg_best_elsewhere(struct node *nd, struct msg *m);
 /* MSG_XCHG_IN on the seat's node, MSG_XCHG_END back on the ticket's. */
 void xchg_arrived(struct node *nd, struct msg *m);
 /* Recovery, after the transfers: every ticket still leaving is ended with

@@ -93,9 +93,14 @@ void sell_exchange(struct node *nd, struct msg *m)
 		return; /* a seat on another node: on its way */
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);
 	/* a GA tier with nothing here may have units on another shard */
-	if (m->res.status == ST_SOLD_OUT && x->seat == SEAT_NONE &&
-	    tier_is_ga(nd, x->event_id, x->tier) && xfer_ask(nd, m, x->event_id, x->tier, 1))
-		return;
+	if (m->res.status == ST_SOLD_OUT && x->seat == SEAT_NONE && nd->n > 1) {
+		if (tier_is_ga(nd, x->event_id, x->tier)) {
+			if (xfer_ask(nd, m, x->event_id, x->tier, 1))
+				return;
+		} else if (xchg_best_elsewhere(nd, m)) {
+			return; /* the best free seat of the next node that has one */
+		}
+	}
 	exec_done(nd, m);
 }
 

@@ -50,27 +50,21 @@ static enum status order_of(struct node *nd, uint32_t event_id, uint64_t order_i
 	return ST_OK;
 }
 
-bool xchg_start(struct node *nd, struct msg *m)
+/* XCHG_OUT of m's ticket to `seat` (its local number, or SEAT_NONE: the
+ * best free seat) on node peer, and m on its way there once durable. */
+static void leave_for(struct node *nd, struct msg *m, uint8_t peer, uint32_t seat)
 {
 	const struct cmd_ticket_ref x = m->cmd.ticket;
-	uint8_t peer = (uint8_t)(x.seat >> SEAT_SHARD_SHIFT);
 	struct cmd out = {.type = CMD_XCHG_OUT};
 	uint64_t customer_id = 0;
 	uint8_t channel = 0;
-	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
-	if (x.seat == SEAT_NONE)
-		return false;
-	if (peer == nd->id) { /* a seat of this node: its own number */
-		m->cmd.ticket.seat &= SEAT_LOCAL_MASK;
-		return false;
-	}
-	assert(peer < nd->n);
+	assert(peer < nd->n && peer != nd->id);
 	out.xchg = (struct cmd_xchg){.event_id = x.event_id, .tier = x.tier, .peer_shard = peer,
-				     .seat = x.seat & SEAT_LOCAL_MASK, .ticket_id = x.ticket_id};
+				     .seat = seat, .ticket_id = x.ticket_id};
 	if (exec_cmd(nd, &out, &m->res, &m->wait_lsn) != ST_OK ||
 	    order_of(nd, x.event_id, m->res.ticket.order_id, &customer_id, &channel) != ST_OK) {
 		exec_finish(nd, m); /* refused: nothing is leaving */
-		return true;
+		return;
 	}
 	m->kind = MSG_XCHG_IN;
 	m->cmd.type = CMD_XCHG_IN;
@@ -81,6 +75,31 @@ bool xchg_start(struct node *nd, struct msg *m)
 	m->at = peer;
 	m->forward = 1; /* to B once XCHG_OUT is durable */
 	pool_when_durable(nd, m);
+}
+
+bool xchg_start(struct node *nd, struct msg *m)
+{
+	uint32_t seat = m->cmd.ticket.seat;
+	uint8_t peer = (uint8_t)(seat >> SEAT_SHARD_SHIFT);
+	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
+	if (seat == SEAT_NONE)
+		return false;
+	if (peer == nd->id) { /* a seat of this node: its own number */
+		m->cmd.ticket.seat &= SEAT_LOCAL_MASK;
+		return false;
+	}
+	leave_for(nd, m, peer, seat & SEAT_LOCAL_MASK);
+	return true;
+}
+
+bool xchg_best_elsewhere(struct node *nd, struct msg *m)
+{
+	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE &&
+	       m->cmd.ticket.seat == SEAT_NONE);
+	if (m->peers_tried >= nd->n - 1)
+		return false;
+	m->peers_tried++;
+	leave_for(nd, m, (uint8_t)((nd->id + m->peers_tried) % nd->n), SEAT_NONE);
 	return true;
 }
 
@@ -120,8 +139,16 @@ static void end(struct node *nd, struct msg *m)
 					 (uint8_t)(m->res.ticket.seat >> SEAT_SHARD_SHIFT));
 	}
 	m->kind = MSG_EXEC;
-	m->cmd.type = CMD_EXCHANGE;
 	m->forward = 0;
+	if (x->seat == SEAT_NONE) { /* best available: the ticket ref again */
+		struct cmd_ticket_ref ref = {.event_id = x->event_id, .ticket_id = x->ticket_id,
+					     .tier = x->tier, .seat = SEAT_NONE};
+		m->cmd.type = CMD_EXCHANGE;
+		m->cmd.ticket = ref;
+		if (st == ST_SOLD_OUT && xchg_best_elsewhere(nd, m))
+			return; /* the next node */
+	}
+	m->cmd.type = CMD_EXCHANGE;
 	exec_finish(nd, m);
 }
 

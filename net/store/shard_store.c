@@ -74,14 +74,12 @@ struct shard_store {
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
 
-static void say(char *msg, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) say(char *msg, const char *fmt, ...)
 {
-	size_t used = strnlen(msg, SHARD_STORE_MESSAGE_BYTES);
-	if (used + 1 >= SHARD_STORE_MESSAGE_BYTES)
-		return;
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(msg + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
+	snapshot_vnote(msg, SHARD_STORE_MESSAGE_BYTES, fmt, ap);
 	va_end(ap);
 }
 
@@ -158,15 +156,14 @@ static int load_state(struct shard_store *s, struct shard_store_recovery *rec,
 	return 0;
 }
 
-static int refuse(struct shard_store_recovery *rec, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3)))
+refuse(struct shard_store_recovery *rec, const char *fmt, ...)
 {
-	size_t used = strnlen(rec->message, SHARD_STORE_MESSAGE_BYTES);
-	if (used + 1 < SHARD_STORE_MESSAGE_BYTES) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(rec->message + used, SHARD_STORE_MESSAGE_BYTES - used, fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+
+	va_start(ap, fmt);
+	snapshot_vnote(rec->message, SHARD_STORE_MESSAGE_BYTES, fmt, ap);
+	va_end(ap);
 	say(rec->message, "; refusing to start");
 	return -EUCLEAN;
 }

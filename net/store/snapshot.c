@@ -31,6 +31,7 @@
 #include <xxhash.h>
 
 #include "core/serial.h"
+#include "core/bytes.h"
 
 #define SNAPSHOT_MAGIC 0x504e534fu /* "OSNP" little-endian */
 #define SNAPSHOT_VERSION 1
@@ -54,40 +55,15 @@ _Static_assert(SNAPSHOT_IO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "chunks keep O_DIR
 
 /* ---- little-endian fields ------------------------------------------- */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void put_sum(uint8_t *p, XXH128_hash_t h)
 {
-	put64(p, h.low64);
-	put64(p + 8, h.high64);
+	put_u64(p, h.low64);
+	put_u64(p + 8, h.high64);
 }
 
 static bool sum_eq(const uint8_t *p, XXH128_hash_t h)
 {
-	return get64(p) == h.low64 && get64(p + 8) == h.high64;
+	return get_u64(p) == h.low64 && get_u64(p + 8) == h.high64;
 }
 
 static uint64_t round_page(uint64_t v)
@@ -206,12 +182,12 @@ static void encode_header(uint8_t *h, uint8_t shard, uint64_t lsn, const uint8_t
 			  uint64_t body_bytes, XXH128_hash_t body_sum)
 {
 	memset(h, 0, SNAPSHOT_HEADER_BYTES);
-	put32(h + OFF_MAGIC, SNAPSHOT_MAGIC);
+	put_u32(h + OFF_MAGIC, SNAPSHOT_MAGIC);
 	h[OFF_VERSION] = SNAPSHOT_VERSION;
 	h[OFF_SHARD] = shard;
-	put64(h + OFF_LSN, lsn);
+	put_u64(h + OFF_LSN, lsn);
 	memcpy(h + OFF_CHAIN, chain, 16);
-	put64(h + OFF_BODY_BYTES, body_bytes);
+	put_u64(h + OFF_BODY_BYTES, body_bytes);
 	put_sum(h + OFF_BODY_SUM, body_sum);
 	put_sum(h + OFF_STATE_HASH, body_sum); /* core_state_hash = XXH3-128 of the stream */
 	put_sum(h + OFF_HEADER_SUM, XXH3_128bits(h, OFF_HEADER_SUM));
@@ -221,11 +197,11 @@ static void fill_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn)
 {
 	if (!out)
 		return;
-	out->lsn = get64(h + OFF_LSN);
+	out->lsn = get_u64(h + OFF_LSN);
 	memcpy(out->chain, h + OFF_CHAIN, 16);
 	out->shard = h[OFF_SHARD];
-	out->body_bytes = get64(h + OFF_BODY_BYTES);
-	out->hash = (struct state_hash){get64(h + OFF_STATE_HASH), get64(h + OFF_STATE_HASH + 8)};
+	out->body_bytes = get_u64(h + OFF_BODY_BYTES);
+	out->hash = (struct state_hash){get_u64(h + OFF_STATE_HASH), get_u64(h + OFF_STATE_HASH + 8)};
 	snapshot_file_name(out->name, sizeof out->name, lsn, false);
 }
 
@@ -374,9 +350,11 @@ static int step(struct snapshot_job *j, struct storage *st)
 			return rc;
 		j->step = SNAPSHOT_STEP_PUBLISHED;
 		return 0;
-	default:
+	case SNAPSHOT_STEP_PUBLISHED:
 		return 0;
 	}
+	assert(0 && "a snapshot step out of range");
+	return -EINVAL;
 }
 
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
@@ -403,16 +381,23 @@ void snapshot_job_end(struct snapshot_job *j, struct storage *st)
 
 /* ---- loading ---------------------------------------------------------- */
 
-static void say(char *why, size_t cap, const char *fmt, ...)
+void snapshot_vnote(char *why, size_t cap, const char *fmt, va_list ap)
 {
+	size_t used;
+
 	if (!why || !cap)
 		return;
-	size_t used = strnlen(why, cap);
-	if (used + 1 >= cap)
-		return;
+	used = strnlen(why, cap);
+	if (used + 1 < cap)
+		vsnprintf(why + used, cap - used, fmt, ap);
+}
+
+void snapshot_note(char *why, size_t cap, const char *fmt, ...)
+{
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(why + used, cap - used, fmt, ap);
+	snapshot_vnote(why, cap, fmt, ap);
 	va_end(ap);
 }
 
@@ -423,16 +408,16 @@ static const char *check_header(const uint8_t *h, uint8_t shard, uint64_t name_l
 	static const uint8_t zero[16];
 	if (!sum_eq(h + OFF_HEADER_SUM, XXH3_128bits(h, OFF_HEADER_SUM)))
 		return "bad header checksum";
-	if (get32(h + OFF_MAGIC) != SNAPSHOT_MAGIC || h[OFF_VERSION] != SNAPSHOT_VERSION ||
+	if (get_u32(h + OFF_MAGIC) != SNAPSHOT_MAGIC || h[OFF_VERSION] != SNAPSHOT_VERSION ||
 	    h[OFF_RESERVED] || h[OFF_RESERVED + 1])
 		return "bad magic, version or reserved field";
 	if (h[OFF_SHARD] != shard)
 		return "written by another shard";
-	if (get64(h + OFF_LSN) != name_lsn)
+	if (get_u64(h + OFF_LSN) != name_lsn)
 		return "LSN differs from the file name";
 	if (!name_lsn && memcmp(h + OFF_CHAIN, zero, 16))
 		return "chain value without a record";
-	if (get64(h + OFF_BODY_BYTES) > file_bytes - SNAPSHOT_HEADER_BYTES)
+	if (get_u64(h + OFF_BODY_BYTES) > file_bytes - SNAPSHOT_HEADER_BYTES)
 		return "body longer than the file";
 	return NULL;
 }
@@ -444,7 +429,7 @@ static const char *check_image(const uint8_t *img, uint64_t file_bytes, uint8_t 
 	const char *bad = check_header(img, shard, lsn, file_bytes);
 	if (bad)
 		return bad;
-	uint64_t body_bytes = get64(img + OFF_BODY_BYTES);
+	uint64_t body_bytes = get_u64(img + OFF_BODY_BYTES);
 	const uint8_t *body = img + SNAPSHOT_HEADER_BYTES;
 	if (!sum_eq(img + OFF_BODY_SUM, XXH3_128bits(body, body_bytes)))
 		return "bad body checksum";
@@ -453,8 +438,8 @@ static const char *check_image(const uint8_t *img, uint64_t file_bytes, uint8_t 
 	if (!c)
 		return why;
 	struct state_hash h = core_state_hash(c);
-	if (core_shard_id(c) != shard || h.lo != get64(img + OFF_STATE_HASH) ||
-	    h.hi != get64(img + OFF_STATE_HASH + 8)) {
+	if (core_shard_id(c) != shard || h.lo != get_u64(img + OFF_STATE_HASH) ||
+	    h.hi != get_u64(img + OFF_STATE_HASH + 8)) {
 		core_destroy(c);
 		return "state hash differs from the header";
 	}
@@ -496,7 +481,7 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 		fill_info(info, img, lsn);
 		rc = 0;
 	} else {
-		say(why, why_cap, "%s: %s, skipped; ", name, bad);
+		snapshot_note(why, why_cap, "%s: %s, skipped; ", name, bad);
 	}
 out_free_img:
 	free(img);

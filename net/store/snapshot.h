@@ -35,6 +35,7 @@
 #ifndef ONSALE_SNAPSHOT_H
 #define ONSALE_SNAPSHOT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,6 +151,14 @@ void snapshot_fork_end(struct snapshot_job *j);
  * no valid snapshot (start from an empty core), other -errno on I/O error. */
 int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
 			 struct snapshot_info *info, char *why, size_t why_cap);
+
+/* Appends a formatted note to the NUL-terminated text in why (cap bytes),
+ * dropping what does not fit: how snapshot_load_newest and the shard store
+ * build their recovery reports. why may be NULL (no report wanted). */
+void snapshot_vnote(char *why, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+void snapshot_note(char *why, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Removes snapshots older than the one named keep. 0 or -errno. */
 int snapshot_remove_older(struct storage *st, uint8_t shard, uint64_t keep_lsn);

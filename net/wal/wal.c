@@ -29,6 +29,7 @@
  */
 #include "net/wal/wal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -217,9 +218,12 @@ static void drop_spare(struct wal *w, int err)
 	w->spare_error = err;
 }
 
+/* The spare has one operation in flight at a time: a zero chunk while
+ * SP_ZEROING, its fdatasync while SP_SYNCING; nothing else moves it on. */
 static void on_zero(struct wal *w, unsigned op, int32_t res)
 {
-	if (op == OP_ZSYNC && w->spare == SP_SYNCING) {
+	assert(op == OP_ZSYNC ? w->spare == SP_SYNCING : w->spare == SP_ZEROING);
+	if (op == OP_ZSYNC) {
 		if (no_space(res))
 			drop_spare(w, res);
 		else if (res < 0) /* never retried, as for the batches */
@@ -228,8 +232,6 @@ static void on_zero(struct wal *w, unsigned op, int32_t res)
 			w->spare = SP_READY;
 		return;
 	}
-	if (op != OP_ZERO || w->spare != SP_ZEROING)
-		return;
 	if (res == -EINTR || res == -EAGAIN) {
 		res = 0;
 	} else if (no_space(res)) {
@@ -277,10 +279,10 @@ static void kick(struct wal *w)
 	submit_write(w, b);
 }
 
+/* Only the oldest batch is ever on its way to the disk (file header). */
 static void on_write(struct wal *w, struct batch *b, int32_t res)
 {
-	if (b->state != B_WRITING)
-		return;
+	assert(w->count && b == &w->b[w->head] && b->state == B_WRITING);
 	if (res == -EINTR || res == -EAGAIN) {
 		submit_write(w, b);
 		return;
@@ -306,8 +308,7 @@ static void on_write(struct wal *w, struct batch *b, int32_t res)
 
 static void on_fsync(struct wal *w, struct batch *b, int32_t res)
 {
-	if (b->state != B_SYNCING)
-		return;
+	assert(w->count && b == &w->b[w->head] && b->state == B_SYNCING);
 	if (res < 0) { /* never retried: the pages may be gone (docs/WAL.md) */
 		fail(w, res, "fdatasync", b->segment);
 		return;
@@ -336,11 +337,11 @@ static int reap(struct wal *w, int wait_min)
 			on_zero(w, op, cq[i].res);
 			continue;
 		}
-		if (idx >= WAL_BATCH_BUFFERS)
-			continue;
+		/* open's own operations are reaped by wait_open_op */
+		assert((op == OP_WRITE || op == OP_FSYNC) && idx < WAL_BATCH_BUFFERS);
 		if (op == OP_WRITE)
 			on_write(w, &w->b[idx], cq[i].res);
-		else if (op == OP_FSYNC)
+		else
 			on_fsync(w, &w->b[idx], cq[i].res);
 	}
 	return n;
@@ -431,6 +432,7 @@ static int rollover(struct wal *w)
 
 int wal_append(struct wal *w, const void *body, uint32_t body_bytes, uint64_t *lsn)
 {
+	assert(w && (body || body_bytes == 0));
 	if (w->error)
 		return w->error;
 	if (body_bytes > RECORD_BYTES_MAX)
@@ -462,12 +464,14 @@ int wal_append(struct wal *w, const void *body, uint32_t body_bytes, uint64_t *l
 
 int wal_flush(struct wal *w)
 {
+	assert(w);
 	kick(w);
 	return w->error;
 }
 
 int wal_poll(struct wal *w)
 {
+	assert(w);
 	int n;
 	do {
 		n = reap(w, 0);
@@ -480,6 +484,7 @@ int wal_poll(struct wal *w)
 
 int wal_wait(struct wal *w)
 {
+	assert(w);
 	kick(w);
 	if (in_flight(w) && !w->error)
 		wait_one(w);
@@ -488,6 +493,7 @@ int wal_wait(struct wal *w)
 
 int wal_sync(struct wal *w)
 {
+	assert(w);
 	while (!w->error && w->durable_lsn + 1 < w->next_lsn)
 		wal_wait(w);
 	/* nothing in flight afterwards (snapshots use the same storage) */
@@ -512,6 +518,7 @@ static bool room_here(const struct wal *w)
 
 int wal_reserve(struct wal *w, bool block)
 {
+	assert(w);
 	if (w->error || room_here(w))
 		return w->error;
 	if (w->spare == SP_FAILED && !no_space(w->spare_error))
@@ -532,11 +539,13 @@ int wal_reserve(struct wal *w, bool block)
 
 int wal_space_error(const struct wal *w)
 {
+	assert(w);
 	return w->spare == SP_FAILED && no_space(w->spare_error) ? w->spare_error : 0;
 }
 
 int wal_retry_space(struct wal *w)
 {
+	assert(w);
 	if (w->error)
 		return w->error;
 	if (!wal_space_error(w))
@@ -548,42 +557,50 @@ int wal_retry_space(struct wal *w)
 
 uint64_t wal_sent_lsn(const struct wal *w)
 {
+	assert(w);
 	return w->sent_lsn > w->durable_lsn ? w->sent_lsn : w->durable_lsn;
 }
 
 const char *wal_error_op(const struct wal *w, uint64_t *segment)
 {
+	assert(w && segment);
 	*segment = w->error_segment;
 	return w->error ? w->error_op : NULL;
 }
 
 uint64_t wal_durable_lsn(const struct wal *w)
 {
+	assert(w);
 	return w->durable_lsn;
 }
 
 uint64_t wal_next_lsn(const struct wal *w)
 {
+	assert(w);
 	return w->next_lsn;
 }
 
 struct walfmt_sum wal_chain(const struct wal *w)
 {
+	assert(w);
 	return w->chain;
 }
 
 int wal_error(const struct wal *w)
 {
+	assert(w);
 	return w->error;
 }
 
 int wal_wait_fd(const struct wal *w)
 {
+	assert(w);
 	return storage_wait_fd(w->st);
 }
 
 const struct wal_stats *wal_stats(const struct wal *w)
 {
+	assert(w);
 	return &w->stats;
 }
 
@@ -613,7 +630,9 @@ static int wait_open_op(struct wal *w)
 		int n = storage_poll(w->st, &cq, 1, 1);
 		if (n < 0 && n != -EINTR)
 			return n;
-		if (n == 1 && cq.cookie == cookie(OP_OPEN, 0))
+		/* callers wait until nothing else is in flight */
+		assert(n != 1 || cq.cookie == cookie(OP_OPEN, 0));
+		if (n == 1)
 			return cq.res;
 	}
 }
@@ -723,6 +742,7 @@ static void free_buffers(struct wal *w)
 int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt,
 	     const struct wal_scan *scan)
 {
+	assert(out && st && opt);
 	struct wal_scan own;
 	struct wal *w = calloc(1, sizeof *w);
 	if (!w)

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
+
 struct cursor {
 	int file;
 	uint64_t size;
@@ -154,11 +156,6 @@ static int view(struct reader *r, uint64_t pos, const uint8_t **p, size_t *avail
 
 /* ---- evidence after damage ---------------------------------------------- */
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void note(struct evidence *ev, uint64_t synced)
 {
 	if (!ev->any || synced > ev->synced_max)
@@ -183,7 +180,7 @@ static int scan_rest(struct reader *r, uint64_t from, uint64_t window_end, struc
 		if (word && pos < window_end)
 			ev->nonzero = true;
 		struct walfmt_frame f;
-		if (get32(p) == WALFMT_FRAME_MAGIC && walfmt_decode(p, avail, r->shard, &f) == WALFMT_OK) {
+		if (get_u32(p) == WALFMT_FRAME_MAGIC && walfmt_decode(p, avail, r->shard, &f) == WALFMT_OK) {
 			note(ev, f.synced_lsn);
 			pos += f.frame_bytes;
 			continue;

@@ -1,7 +1,7 @@
 /*
- * test_bench_pg.c — the PostgreSQL peer end to end (bench/bench-pg.c,
- * tools/peer-pg.sh): a temporary cluster on a free 127.0.0.1 port, ga-flash
- * and seat-flash sold out with --verify (counts, seats, every acknowledged
+ * test_bench_pg.c — the PostgreSQL peer end to end (bench/pg/bench-pg.c,
+ * bench/scripts/peer-pg.sh): a temporary cluster on a free 127.0.0.1 port,
+ * ga-flash and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
  * the bench's back; holds past their TTL are refused at confirm and swept. Skipped, with the reason
  * printed, when no PostgreSQL server is installed (`make test` and `make compare`
@@ -49,7 +49,8 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(dir, sizeof dir, "%s", tmpl);
 	snprintf(cmd, sizeof cmd,
-		 "bash -c '. tools/peer-onsale.sh && . tools/peer-pg.sh && p=$(peer_free_port) &&"
+		 "bash -c '. bench/scripts/peer-onsale.sh && . bench/scripts/peer-pg.sh && "
+		 "p=$(peer_free_port) &&"
 		 " pg_start %s/pg $p >&2 && echo $p'",
 		 dir);
 	if (run_cmd(cmd, out, sizeof out) || sscanf(out, "%u", &port) != 1)
@@ -63,8 +64,8 @@ static int group_teardown(void **state)
 	(void)state;
 	if (!dir[0])
 		return 0;
-	snprintf(cmd, sizeof cmd, "bash -c '. tools/peer-pg.sh && pg_stop %s/pg' >&2; rm -rf %s",
-		 dir, dir);
+	snprintf(cmd, sizeof cmd,
+		 "bash -c '. bench/scripts/peer-pg.sh && pg_stop %s/pg' >&2; rm -rf %s", dir, dir);
 	return run_cmd(cmd, NULL, 0) ? -1 : 0;
 }
 
@@ -122,7 +123,7 @@ static void seat_flash_verified(void **state)
 }
 
 /* Holds that outlive their TTL cannot be confirmed and the sweep gives
- * their units back (bp_schema.c: confirm_hold, expire_holds). */
+ * their units back (pg_schema.c: confirm_hold, expire_holds). */
 static void expired_holds_swept(void **state)
 {
 	char cmd[2048], out[8192];

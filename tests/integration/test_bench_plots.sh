@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# test_bench_plots.sh: tools/bench-plots.sh (make bench-plots) on the fixture
-# runs beside it: every chart is a valid 900x500 PNG of non-trivial size, a
-# chart whose input is missing is skipped with a message (and not drawn),
-# nothing to plot and bad options are errors. Needs gnuplot and jq (make
+# test_bench_plots.sh: bench/scripts/bench-plots.sh (make bench-plots) on the
+# fixture runs beside it: every chart is a valid 900x500 PNG of non-trivial
+# size, a chart whose input is missing is skipped with a message (and not
+# drawn), nothing to plot and bad options are errors. Needs gnuplot and jq (make
 # test installs them). Runs in about a second.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-plots="$here/../../tools/bench-plots.sh"
+plots="$here/../../bench/scripts/bench-plots.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-bench-plots.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0

@@ -1,7 +1,7 @@
 /*
- * test_bench_redis.c — the Redis peer end to end (bench/bench-redis.c, its
- * Lua scripts bench/br_lua.c, tools/peer-redis.sh): a throw-away
- * redis-server (appendfsync always) on a free 127.0.0.1 port; ga-flash and
+ * test_bench_redis.c — the Redis peer end to end (bench/redis/bench-redis.c,
+ * its Lua scripts bench/redis/redis_lua.c, bench/scripts/peer-redis.sh): a
+ * throw-away redis-server (appendfsync always) on a free 127.0.0.1 port; ga-flash and
  * seat-flash sold out with --verify; holds left to expire come back through
  * the reclaiming in the hold scripts and are sold again; --verify-only
  * catches a seat or a unit changed behind the bench's back; bad options
@@ -73,7 +73,7 @@ static int setup_redis(void **state)
 		return 0;
 	}
 	redis_port = 40000 + (unsigned)(getpid() % 20000);
-	return sh("bash -c '. tools/peer-redis.sh && redis_start %s/redis %u' >&2", tmpdir,
+	return sh("bash -c '. bench/scripts/peer-redis.sh && redis_start %s/redis %u' >&2", tmpdir,
 		  redis_port) ? -1 : 0;
 }
 
@@ -81,7 +81,7 @@ static int teardown_redis(void **state)
 {
 	(void)state;
 	if (!no_server[0])
-		sh("bash -c '. tools/peer-redis.sh && redis_stop %s/redis' >&2", tmpdir);
+		sh("bash -c '. bench/scripts/peer-redis.sh && redis_stop %s/redis' >&2", tmpdir);
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	return system(cmd) ? -1 : 0;

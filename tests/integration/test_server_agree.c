@@ -28,6 +28,9 @@
  *   exchange_to_seat_elsewhere     an exchange to a named seat on another
  *                                  shard works, both ways, and survives a
  *                                  kill (it was refused seat_unavailable)
+ *   exchange_best_elsewhere        an exchange to the best seat of a tier the
+ *                                  ticket's shard has none of takes one on
+ *                                  another shard (it was refused sold_out)
  *   stop_under_transfers_conserves SIGTERM while pipelined GA holds move stock
  *                                  between shards: whatever the drain left in
  *                                  the rings, the tier is whole after restart
@@ -539,6 +542,36 @@ static void exchange_to_seat_elsewhere(void **state)
 	srv_cleanup(&h);
 }
 
+static void exchange_best_elsewhere(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	struct result res;
+	start_with_event(&h, 2, &tv, 40, 10, 0, 1); /* best-ranked: section 1, on shard 1 */
+	struct onsale *c = srv_open(&h, ONSALE_ROLE_PLATFORM);
+	uint64_t ticket = buy_seat(c, 40, tv.seat_first[0], 80);
+	/* tier A's other seats on shard 0 (sections 0 and 2) held */
+	fill_section(c, &tv, 0, 1, TV_SECTION_SEATS - 1);
+	fill_section(c, &tv, 2, 0, TV_SECTION_SEATS);
+	assert_int_equal(onsale_exchange(c, 40, ticket, TV_TIER_A, SEAT_NONE, &res), ST_OK);
+	assert_int_equal(res.ticket.seat >> 24, 1);
+	assert_true(res.ticket.seat >= tv.seat_first[1] &&
+		    res.ticket.seat < tv.seat_first[1] + TV_SECTION_SEATS);
+	ticket_is(c, 40, ticket, TICKET_EXCHANGED, res.ticket.ticket_id, tv.seat_first[0]);
+	/* the old seat is free again; with every tier A seat taken, refused */
+	buy_seat(c, 40, tv.seat_first[0], 81);
+	uint64_t second = res.ticket.ticket_id;
+	uint32_t at = res.ticket.seat;
+	for (uint32_t k = 0; k < TV_SECTION_SEATS; k++) /* section 1 but the new ticket's */
+		if (tv.seat_first[1] + k != at)
+			buy_seat(c, 40, tv.seat_first[1] + k, 82 + k);
+	assert_int_equal(onsale_exchange(c, 40, second, TV_TIER_A, SEAT_NONE, &res), ST_SOLD_OUT);
+	ticket_is(c, 40, second, TICKET_VALID, 0, at);
+	onsale_close(c);
+	srv_cleanup(&h);
+}
+
 struct pipe_load {
 	struct srv *h;
 	uint32_t event_id;
@@ -612,6 +645,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(low_stock_is_the_tiers),
 		cmocka_unit_test(exchange_into_ga_elsewhere),
 		cmocka_unit_test(exchange_to_seat_elsewhere),
+		cmocka_unit_test(exchange_best_elsewhere),
 		cmocka_unit_test(stop_under_transfers_conserves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
  * test_bench_report.c — the bench programs' shared reporting
- * (bench/ob_report.c): ob_us's three significant digits, the JSON object
- * (valid JSON, the contract's fields with the numbers of known histograms,
+ * (bench/common/report.c): report_us's three significant digits, the JSON
+ * object (valid JSON, the contract's fields with the numbers of known histograms,
  * latency curves, timeline) and the per-second timeline's differences.
  */
 #include <setjmp.h>
@@ -13,21 +13,21 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bench/ob_report.h"
+#include "bench/common/report.h"
 
 static void us_format(void **state)
 {
 	(void)state;
-	assert_string_equal(ob_us(0), "0");
-	assert_string_equal(ob_us(850), "0.850");
-	assert_string_equal(ob_us(12345), "12.3");
-	assert_string_equal(ob_us(965000), "965");
-	assert_string_equal(ob_us(1290000), "1290");
-	assert_string_equal(ob_us(999600), "1000");
-	assert_string_equal(ob_us(99960), "100");
-	assert_string_equal(ob_us(1234567890), "1230000");
+	assert_string_equal(report_us(0), "0");
+	assert_string_equal(report_us(850), "0.850");
+	assert_string_equal(report_us(12345), "12.3");
+	assert_string_equal(report_us(965000), "965");
+	assert_string_equal(report_us(1290000), "1290");
+	assert_string_equal(report_us(999600), "1000");
+	assert_string_equal(report_us(99960), "100");
+	assert_string_equal(report_us(1234567890), "1230000");
 	/* sixteen results usable at once */
-	const char *a = ob_us(1000), *b = ob_us(2000);
+	const char *a = report_us(1000), *b = report_us(2000);
 	assert_string_equal(a, "1.00");
 	assert_string_equal(b, "2.00");
 }
@@ -121,16 +121,16 @@ static void json_checker(void **state)
 	assert_false(valid_json("{\"a\":[1,2}"));
 }
 
-static struct ob_hist h[2];
-static struct ob_snap per_op[2];
+static struct hist h[2];
+static struct hist_snap per_op[2];
 
-static char *run_json(const struct ob_run *r)
+static char *run_json(const struct report_run *r)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	ob_print_json(f, r);
+	report_json(f, r);
 	fclose(f);
 	return buf;
 }
@@ -142,12 +142,12 @@ static void fill(void)
 	if (done++)
 		return;
 	for (uint64_t v = 1; v <= 1000; v++) {
-		ob_hist_record(&h[0], v * 1000u);
-		ob_hist_record(&h[1], 2000000u);
+		hist_record(&h[0], v * 1000u);
+		hist_record(&h[1], 2000000u);
 	}
 	for (int o = 0; o < 2; o++) {
-		ob_snap_clear(&per_op[o]);
-		ob_snap_add(&per_op[o], &h[o]);
+		hist_snap_clear(&per_op[o]);
+		hist_snap_add(&per_op[o], &h[o]);
 	}
 }
 
@@ -156,8 +156,8 @@ static void json_numbers(void **state)
 	(void)state;
 	fill();
 	static const char *const names[] = {"hold", "confirm"};
-	const struct ob_tick ticks[2] = {{1.0, 1500, 900.4, 0, 10}, {2.0, 500, 2000, 0, 0}};
-	struct ob_run r = {.system = "onsale", .scenario = "ga-flash", .event_id = 42,
+	const struct report_tick ticks[2] = {{1.0, 1500, 900.4, 0, 10}, {2.0, 500, 2000, 0, 0}};
+	struct report_run r = {.system = "onsale", .scenario = "ga-flash", .event_id = 42,
 			   .units = 1000, .connections = 2, .depth = 8, .seconds = 2.0,
 			   .units_sold = 800, .refused = 3, .errors = 1, .verify = "seat \"7\" twice",
 			   .n_ops = 2, .op_names = names, .per_op = per_op, .ticks = ticks,
@@ -200,28 +200,28 @@ static void json_numbers(void **state)
 static void timeline(void **state)
 {
 	(void)state;
-	static struct ob_hist t;
-	static struct ob_snap cur;
-	struct ob_timeline tl;
-	assert_int_equal(ob_timeline_init(&tl), 0);
+	static struct hist t;
+	static struct hist_snap cur;
+	struct report_timeline tl;
+	assert_int_equal(report_timeline_init(&tl), 0);
 	for (int i = 0; i < 100; i++)
-		ob_hist_record(&t, 1000u);
-	ob_snap_clear(&cur);
-	ob_snap_add(&cur, &t);
-	const struct ob_tick *k = ob_timeline_tick(&tl, &cur, 1.0, 0, 50);
+		hist_record(&t, 1000u);
+	hist_snap_clear(&cur);
+	hist_snap_add(&cur, &t);
+	const struct report_tick *k = report_timeline_tick(&tl, &cur, 1.0, 0, 50);
 	assert_true(k->ops_per_s == 100.0);
 	assert_true(k->p99_us == 1.0);
 	for (int i = 0; i < 50; i++)
-		ob_hist_record(&t, 5000000u);
-	ob_snap_clear(&cur);
-	ob_snap_add(&cur, &t);
-	k = ob_timeline_tick(&tl, &cur, 1.5, 2, 0);
+		hist_record(&t, 5000000u);
+	hist_snap_clear(&cur);
+	hist_snap_add(&cur, &t);
+	k = report_timeline_tick(&tl, &cur, 1.5, 2, 0);
 	assert_true(k->ops_per_s == 100.0); /* 50 in half a second */
 	assert_true(k->p99_us >= 4995.0 && k->p99_us <= 5000.0);
 	assert_int_equal(k->errors, 2);
 	assert_int_equal(tl.n, 2);
 	assert_true(tl.ticks[0].t == 1.0 && tl.ticks[1].t == 1.5);
-	ob_timeline_free(&tl);
+	report_timeline_free(&tl);
 }
 
 static void table(void **state)
@@ -229,12 +229,12 @@ static void table(void **state)
 	(void)state;
 	static const char *const names[] = {"hold", "confirm"};
 	fill();
-	struct ob_run r = {.system = "redis", .scenario = "seat-flash", .seconds = 2.0,
+	struct report_run r = {.system = "redis", .scenario = "seat-flash", .seconds = 2.0,
 			   .n_ops = 2, .op_names = names, .per_op = per_op, .verify = "ok"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	ob_print_table(f, &r);
+	report_table(f, &r);
 	fclose(f);
 	assert_non_null(strstr(buf, "redis seat-flash: "));
 	assert_non_null(strstr(buf, "\nall             2000        1000 "));

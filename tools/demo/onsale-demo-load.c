@@ -17,14 +17,8 @@
 #include <time.h>
 
 #include "net/client/onsale.h"
+#include "tools/demo/demo_arena.h"
 
-#define EVENT 2027
-#define FLOOR_TIER 0
-#define SEAT_TIERS 4
-#define SECTIONS 20
-#define ROWS 25
-#define SEATS_PER_ROW 40
-#define FLOOR_UNITS 5000
 
 static uint64_t wall_ms(void)
 {
@@ -35,22 +29,22 @@ static uint64_t wall_ms(void)
 
 static int section(struct onsale *c, uint16_t s)
 {
-	static struct row_spec rows[ROWS];
-	static struct seat_spec seats[ROWS * SEATS_PER_ROW];
-	struct cmd_section sec = {.event_id = EVENT, .section = s, .row_count = ROWS,
+	static struct row_spec rows[DEMO_ROWS];
+	static struct seat_spec seats[DEMO_ROWS * DEMO_SEATS_PER_ROW];
+	struct cmd_section sec = {.event_id = DEMO_EVENT, .section = s, .row_count = DEMO_ROWS,
 				  .rows = rows, .seats = seats};
 	struct result res;
 	unsigned ring = s % 10 < 5 ? s % 10 : 9 - s % 10; /* 0: facing the stage */
 	snprintf(sec.name, sizeof sec.name, "Section %u", 101 + s);
-	for (unsigned r = 0; r < ROWS; r++) {
+	for (unsigned r = 0; r < DEMO_ROWS; r++) {
 		memset(&rows[r], 0, sizeof rows[r]);
 		snprintf(rows[r].label, sizeof rows[r].label, "%c", 'A' + r);
-		rows[r].seat_count = SEATS_PER_ROW;
+		rows[r].seat_count = DEMO_SEATS_PER_ROW;
 		rows[r].first_number = 1;
-		for (unsigned i = 0; i < SEATS_PER_ROW; i++) {
-			struct seat_spec *st = &seats[r * SEATS_PER_ROW + i];
-			unsigned off = i < SEATS_PER_ROW / 2 ? SEATS_PER_ROW / 2 - i : i - SEATS_PER_ROW / 2;
-			st->tier = (uint8_t)(1 + (ring * 2 + r / 13) * SEAT_TIERS / 10);
+		for (unsigned i = 0; i < DEMO_SEATS_PER_ROW; i++) {
+			struct seat_spec *st = &seats[r * DEMO_SEATS_PER_ROW + i];
+			unsigned mid = DEMO_SEATS_PER_ROW / 2, off = i < mid ? mid - i : i - mid;
+			st->tier = (uint8_t)(1 + (ring * 2 + r / 13) * DEMO_SEAT_TIERS / 10);
 			st->flags = (r == 0 && i < 4) ? 1 : 0; /* accessible places, front row */
 			st->rank = (uint16_t)(ring * 1000 + r * 30 + off);
 		}
@@ -64,23 +58,23 @@ static int load(struct onsale *c)
 					    "Upper bowl", "Upper bowl rear"};
 	static const uint64_t prices[] = {8900, 19900, 14900, 9900, 6900};
 	struct result res;
-	struct cmd_event ev = {.event_id = EVENT, .state = EVENT_ON_SALE, .customer_limit = 8,
-			       .units_max = SECTIONS * ROWS * SEATS_PER_ROW + FLOOR_UNITS,
+	struct cmd_event ev = {.event_id = DEMO_EVENT, .state = EVENT_ON_SALE, .customer_limit = 8,
+			       .units_max = DEMO_SECTIONS * DEMO_ROWS * DEMO_SEATS_PER_ROW + DEMO_FLOOR_UNITS,
 			       .starts_at_ms = wall_ms() + 7 * 86400000ull, .presale_start_ms = 1,
 			       .public_start_ms = 2, .sales_end_ms = wall_ms() + 7 * 86400000ull};
 	snprintf(ev.name, sizeof ev.name, "onsale demo: Arena tour 2027");
 	snprintf(ev.venue, sizeof ev.venue, "Demo Arena");
 	int rc = onsale_event_create(c, &ev, &res);
-	for (uint8_t t = 0; !rc && t <= SEAT_TIERS; t++) {
-		struct cmd_tier tier = {.event_id = EVENT, .tier = t,
-					.kind = t == FLOOR_TIER ? TIER_GA : TIER_RESERVED,
-					.capacity = t == FLOOR_TIER ? FLOOR_UNITS : 0,
-					.low_stock_threshold = t == FLOOR_TIER ? 250 : 100,
+	for (uint8_t t = 0; !rc && t <= DEMO_SEAT_TIERS; t++) {
+		struct cmd_tier tier = {.event_id = DEMO_EVENT, .tier = t,
+					.kind = t == DEMO_FLOOR_TIER ? TIER_GA : TIER_RESERVED,
+					.capacity = t == DEMO_FLOOR_TIER ? DEMO_FLOOR_UNITS : 0,
+					.low_stock_threshold = t == DEMO_FLOOR_TIER ? 250 : 100,
 					.price_minor = prices[t]};
 		snprintf(tier.name, sizeof tier.name, "%s", names[t]);
 		rc = onsale_tier_add(c, &tier, &res);
 	}
-	for (uint16_t s = 0; !rc && s < SECTIONS; s++)
+	for (uint16_t s = 0; !rc && s < DEMO_SECTIONS; s++)
 		rc = section(c, s);
 	return rc;
 }
@@ -88,10 +82,10 @@ static int load(struct onsale *c)
 static void show(struct onsale *c)
 {
 	struct result res;
-	if (onsale_query_availability(c, EVENT, &res) != ST_OK)
+	if (onsale_query_availability(c, DEMO_EVENT, &res) != ST_OK)
 		return;
 	printf("event %u availability:\n  tier   capacity     free     held     sold    price\n",
-	       EVENT);
+	       DEMO_EVENT);
 	for (unsigned t = 0; t < res.avail.tier_count; t++) {
 		const struct tier_view *v = &res.avail.tiers[t];
 		printf("  %4u %10u %8u %8u %8u %8.2f\n", t, v->capacity, v->free, v->held, v->sold,
@@ -118,7 +112,7 @@ int main(int argc, char **argv)
 		default:
 			printf("usage: onsale-demo-load [--host H] [--port P] [--config FILE] [--show]\n"
 			       "Loads the demo event %u into onsaled (admin key from FILE) unless it\n"
-			       "is there, then prints its availability.\n", EVENT);
+			       "is there, then prints its availability.\n", DEMO_EVENT);
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -133,9 +127,9 @@ int main(int argc, char **argv)
 			onsale_strerror(rc));
 		return 1;
 	}
-	rc = onsale_query_event(c, EVENT, &res);
+	rc = onsale_query_event(c, DEMO_EVENT, &res);
 	if (rc == ST_EVENT_UNKNOWN && !only_show) {
-		printf("loading demo event %u (20,000 seats in 4 tiers, 5,000 GA)...\n", EVENT);
+		printf("loading demo event %u (20,000 seats in 4 tiers, 5,000 GA)...\n", DEMO_EVENT);
 		rc = load(c);
 		if (rc)
 			fprintf(stderr, "onsale-demo-load: load failed: %s\n",

@@ -17,13 +17,8 @@
 
 #include "core/core.h"
 #include "core/token.h"
+#include "tools/demo/demo_arena.h"
 
-#define EVENT 2027
-#define FLOOR_TIER 0
-#define SEAT_TIERS 4
-#define SECTIONS 20
-#define ROWS 25
-#define SEATS_PER_ROW 40
 
 static uint8_t rec[RECORD_BYTES_MAX];
 static uint8_t *wal;
@@ -71,54 +66,54 @@ static void build_arena(struct core *c, uint64_t now)
 {
 	static const char *tier_names[] = { "Floor GA", "Lower bowl", "Club", "Upper bowl", "Gods" };
 	static const uint64_t prices[] = { 8900, 14900, 24900, 6900, 3900 };
-	static struct row_spec rows[ROWS];
-	static struct seat_spec seats[ROWS * SEATS_PER_ROW];
+	static struct row_spec rows[DEMO_ROWS];
+	static struct seat_spec seats[DEMO_ROWS * DEMO_SEATS_PER_ROW];
 	struct cmd cmd = { .type = CMD_EVENT_CREATE };
 	struct result res;
 
-	cmd.event.event_id = EVENT;
+	cmd.event.event_id = DEMO_EVENT;
 	cmd.event.state = EVENT_ON_SALE;
 	cmd.event.customer_limit = 8;
-	cmd.event.units_max = 5000 + SECTIONS * ROWS * SEATS_PER_ROW;
+	cmd.event.units_max = DEMO_FLOOR_UNITS + DEMO_SECTIONS * DEMO_ROWS * DEMO_SEATS_PER_ROW;
 	cmd.event.hold_ttl_ms = 5 * 60 * 1000;
 	cmd.event.presale_start_ms = cmd.event.public_start_ms = now;
 	cmd.event.starts_at_ms = now + 90ull * 24 * 3600 * 1000;
 	snprintf(cmd.event.name, sizeof cmd.event.name, "Stadium Tour 2027");
 	snprintf(cmd.event.venue, sizeof cmd.event.venue, "Demo Arena");
 	must(run(c, &cmd, now, &res), "create event");
-	for (uint8_t t = 0; t <= SEAT_TIERS; t++) {
+	for (uint8_t t = 0; t <= DEMO_SEAT_TIERS; t++) {
 		memset(&cmd, 0, sizeof cmd);
 		cmd.type = CMD_TIER_ADD;
-		cmd.tier.event_id = EVENT;
+		cmd.tier.event_id = DEMO_EVENT;
 		cmd.tier.tier = t;
-		cmd.tier.kind = t == FLOOR_TIER ? TIER_GA : TIER_RESERVED;
-		cmd.tier.capacity = t == FLOOR_TIER ? 5000 : 0;
+		cmd.tier.kind = t == DEMO_FLOOR_TIER ? TIER_GA : TIER_RESERVED;
+		cmd.tier.capacity = t == DEMO_FLOOR_TIER ? DEMO_FLOOR_UNITS : 0;
 		cmd.tier.price_minor = prices[t];
-		cmd.tier.low_stock_threshold = t == FLOOR_TIER ? 500 : 400;
+		cmd.tier.low_stock_threshold = t == DEMO_FLOOR_TIER ? 500 : 400;
 		snprintf(cmd.tier.name, sizeof cmd.tier.name, "%s", tier_names[t]);
 		must(run(c, &cmd, now, &res), "add tier");
 	}
-	for (uint16_t s = 0; s < SECTIONS; s++) {
-		for (uint16_t r = 0; r < ROWS; r++) {
+	for (uint16_t s = 0; s < DEMO_SECTIONS; s++) {
+		for (uint16_t r = 0; r < DEMO_ROWS; r++) {
 			snprintf(rows[r].label, sizeof rows[r].label, "%c", 'A' + r);
-			rows[r].seat_count = SEATS_PER_ROW;
+			rows[r].seat_count = DEMO_SEATS_PER_ROW;
 			rows[r].first_number = 1;
-			for (uint16_t k = 0; k < SEATS_PER_ROW; k++) {
-				struct seat_spec *sp = &seats[r * SEATS_PER_ROW + k];
-				int d = k - SEATS_PER_ROW / 2;
+			for (uint16_t k = 0; k < DEMO_SEATS_PER_ROW; k++) {
+				struct seat_spec *sp = &seats[r * DEMO_SEATS_PER_ROW + k];
+				int d = k - DEMO_SEATS_PER_ROW / 2;
 
 				sp->tier = (uint8_t)(1 + (r < 5 ? 1 : r < 15 ? 0 : r < 22 ? 2 : 3));
-				sp->rank = (uint16_t)(abs((int)s - SECTIONS / 2) * 300 + r * 10 + abs(d));
-				sp->flags = (r == ROWS - 1 && k < 4) ? SEAT_ACCESSIBLE : 0;
+				sp->rank = (uint16_t)(abs((int)s - DEMO_SECTIONS / 2) * 300 + r * 10 + abs(d));
+				sp->flags = (r == DEMO_ROWS - 1 && k < 4) ? SEAT_ACCESSIBLE : 0;
 				if (r == 0 && s == 0 && k < 6)
 					sp->flags = SEAT_KILLED; /* camera platform */
 			}
 		}
 		memset(&cmd, 0, sizeof cmd);
 		cmd.type = CMD_SECTION_LOAD;
-		cmd.section.event_id = EVENT;
+		cmd.section.event_id = DEMO_EVENT;
 		cmd.section.section = s;
-		cmd.section.row_count = ROWS;
+		cmd.section.row_count = DEMO_ROWS;
 		snprintf(cmd.section.name, sizeof cmd.section.name, "Section %u", 101u + s);
 		cmd.section.rows = rows;
 		cmd.section.seats = seats;
@@ -136,14 +131,14 @@ static void buyer(struct core *c, uint64_t now, struct tally *t)
 	struct result res;
 	uint64_t x = rnd();
 
-	cmd.hold.event_id = EVENT;
+	cmd.hold.event_id = DEMO_EVENT;
 	cmd.hold.customer_id = 1 + x % 400000;
 	cmd.hold.channel = (uint8_t)((x >> 20) % 10 == 0 ? CHANNEL_BOX_OFFICE
 				  : (x >> 20) % 10 == 1 ? CHANNEL_KIOSK
 							: CHANNEL_ONLINE);
 	cmd.hold.idem_key = x | 1;
-	cmd.hold.tier = (uint8_t)((x >> 8) % (SEAT_TIERS + 1));
-	cmd.hold.mode = cmd.hold.tier == FLOOR_TIER ? HOLD_GA : HOLD_BEST;
+	cmd.hold.tier = (uint8_t)((x >> 8) % (DEMO_SEAT_TIERS + 1));
+	cmd.hold.mode = cmd.hold.tier == DEMO_FLOOR_TIER ? HOLD_GA : HOLD_BEST;
 	cmd.hold.qty = (uint8_t)(1 + (x >> 32) % 4);
 	if ((x >> 50) % 50 == 0 && cmd.hold.mode == HOLD_BEST) {
 		cmd.hold.flags = HOLD_F_ACCESSIBLE; /* some buyers need accessible seats */
@@ -159,7 +154,7 @@ static void buyer(struct core *c, uint64_t now, struct tally *t)
 	if ((x >> 40) % 10 == 9)
 		return; /* abandoned: the timer wheel will expire it */
 	memset(&cmd, 0, sizeof cmd);
-	cmd.ref.event_id = EVENT;
+	cmd.ref.event_id = DEMO_EVENT;
 	cmd.ref.hold_id = res.hold.hold_id;
 	if ((x >> 40) % 10 == 8) {
 		cmd.type = CMD_HOLD_RELEASE;
@@ -179,7 +174,7 @@ static int sold_out(struct core *c, uint64_t now, uint32_t *free_units, uint32_t
 	struct cmd q = { .type = CMD_Q_AVAILABILITY };
 	struct result res;
 
-	q.query.event_id = EVENT;
+	q.query.event_id = DEMO_EVENT;
 	run(c, &q, now, &res);
 	*free_units = *held = 0;
 	for (unsigned t = 0; t < res.avail.tier_count; t++) {
@@ -195,7 +190,7 @@ static void show_tiers(struct core *c, uint64_t now)
 	struct cmd q = { .type = CMD_Q_AVAILABILITY };
 	struct result res, st;
 
-	q.query.event_id = EVENT;
+	q.query.event_id = DEMO_EVENT;
 	run(c, &q, now, &res);
 	printf("\n%-5s %-4s %9s %7s %7s %7s %7s  %-10s %8s %14s\n", "tier", "kind", "capacity",
 	       "free", "held", "sold", "killed", "channel", "sold", "revenue");
@@ -223,7 +218,7 @@ static void show_ticket(struct core *c, uint64_t now)
 	struct result res;
 	char hex[2 * TOKEN_BYTES + 1];
 
-	cmd.ticket.event_id = EVENT;
+	cmd.ticket.event_id = DEMO_EVENT;
 	cmd.ticket.ticket_id = 1; /* shard 0, first ticket */
 	must(run(c, &cmd, now, &res), "query ticket");
 	token_keypair_from_seed(seed, pk, sk);

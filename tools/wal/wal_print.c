@@ -12,6 +12,7 @@
  */
 #include "tools/wal/wal_tool.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static uint64_t get_uint(const uint8_t *p, uint8_t size)
 	case 1: memcpy(&v8, p, 1); return v8;
 	case 2: memcpy(&v16, p, 2); return v16;
 	case 4: memcpy(&v32, p, 4); return v32;
-	default: memcpy(&v64, p, 8); return v64;
+	default: assert(size == 8); memcpy(&v64, p, 8); return v64;
 	}
 }
 

@@ -1,0 +1,261 @@
+/*
+ * bench-pg.c — the PostgreSQL peer of onsale-bench (`make
+ * compare`): the same flash-crowd scenarios, ga-flash and seat-flash,
+ * against a PostgreSQL server built the way a team would build ticket
+ * on-sales on it (schema and stored functions: bench/pg/pg_schema.c).
+ *
+ * One thread per connection (libpq, blocking), one transaction in flight
+ * per connection: each buyer holds (ga-flash: 1-4 GA units; seat-flash:
+ * 1-6 adjacent best-available seats in a random tier), then confirms (80 %)
+ * or releases (20 %), and again, until sold out, --duration or --ops. Every
+ * operation is a prepared `SELECT fn(...)`: one round trip, one transaction
+ * committed with synchronous_commit on. The main thread prints progress each
+ * second and runs the hold-expiry sweep. --verify checks the outcome with
+ * SQL afterwards. Pipelining (--depth) would not add concurrency: a backend
+ * runs one transaction at a time and each commit waits for its WAL flush,
+ * so concurrency comes from connections (default 16, the best measured).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/common/load.h"
+#include "bench/common/opts.h"
+#include "bench/common/report.h"
+#include "bench/pg/pg.h"
+
+static const char *const op_names[OPS] = {"hold", "confirm", "release"};
+
+static uint64_t sum_field(size_t off)
+{
+	return load_sum(pg_workers, pg_opt.connections, sizeof *pg_workers, off);
+}
+
+static void snap_all(struct hist_snap *s, int op) /* op < 0: every type */
+{
+	load_snap(s, pg_workers, pg_opt.connections, sizeof *pg_workers,
+		  offsetof(struct worker, hist), OPS, op);
+}
+
+static const char *scenario_of(const char *name, void *dst)
+{
+	struct opts *o = dst;
+	if (strcmp(name, "ga-flash") && strcmp(name, "seat-flash"))
+		return "ga-flash or seat-flash";
+	o->sc = strcmp(name, "ga-flash") ? SC_SEAT : SC_GA;
+	o->scenario_name = o->sc == SC_GA ? "ga-flash" : "seat-flash";
+	return NULL;
+}
+
+static const struct opt options[] = {
+	OPT_STR("host", "H", &pg_opt.host, "server (127.0.0.1)"),
+	OPT_UINT("port", "P", &pg_opt.port, 1, 65535, "port (5432)"),
+	OPT_STR("dbname", "D", &pg_opt.dbname, "database (bench)"),
+	OPT_STR("user", "U", &pg_opt.user, "role (bench)"),
+	OPT_FN("scenario", "S", &pg_opt, scenario_of, "ga-flash (default) | seat-flash"),
+	OPT_UINT("connections", "N", &pg_opt.connections, 1, CONNECTIONS_MAX,
+		 "connections, one thread each, one transaction in\n"
+		 "flight each (16, at most " OPTS_STR(CONNECTIONS_MAX) ")"),
+	OPT_UINT("depth", "N", &pg_opt.depth, 1, UINT32_MAX,
+		 "accepted so the same options drive every bench;\n"
+		 "ignored (noted on stderr): a backend runs one\n"
+		 "transaction at a time, use --connections"),
+	OPT_REAL("duration", "S", &pg_opt.duration, 1,
+		 "stop after S seconds (default: sold out or " OPTS_STR(DURATION_DEFAULT_S) " s)"),
+	OPT_U64("ops", "N", &pg_opt.ops, 0, UINT64_MAX, "stop after N operations"),
+	OPT_UINT("units", "N", &pg_opt.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
+	OPT_UINT("seats", "N", &pg_opt.seats, 1, UNITS_MAX, "seat-flash: seats (20000)"),
+	OPT_UINT("buckets", "N", &pg_opt.buckets, 0, UNITS_MAX,
+		 "ga-flash: stock counter rows (default: --connections)"),
+	OPT_UINT("customer-limit", "N", &pg_opt.limit, 0, 1000000,
+		 "units per customer (0: counted, not capped; default)"),
+	OPT_UINT("confirm", "PCT", &pg_opt.confirm_pct, 0, 100,
+		 "holds confirmed, the rest released (80)"),
+	OPT_UINT("abandon", "PCT", &pg_opt.abandon_pct, 0, 100,
+		 "holds neither confirmed nor released: left to expire\n"
+		 "and be swept back (0)"),
+	OPT_UINT("hold-ttl", "MS", &pg_opt.hold_ttl_ms, 1, HOLD_TTL_MS_MAX,
+		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most "
+		 OPTS_STR(HOLD_TTL_MS_MAX) ")"),
+	OPT_U64("seed", "N", &pg_opt.seed, 0, UINT64_MAX, "random seed"),
+	OPT_FLAG("json", &pg_opt.json, "print one JSON object last"),
+	OPT_FLAG("verify", &pg_opt.verify, "check the outcome with SQL; exit 1 if broken"),
+	OPT_FLAG("verify-only", &pg_opt.verify_only,
+		 "no run: check the schema an earlier run left\n"
+		 "(counts, seats; not its acknowledged orders)"),
+};
+
+static const struct opts_cmd cmd = {
+	.prog = "bench-pg",
+	.intro = "onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
+		 "`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
+		 "every operation is one stored-function transaction (synchronous_commit as\n"
+		 "the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
+		 "server).\n",
+	.opt = options,
+	.n_opt = sizeof options / sizeof options[0],
+};
+
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
+static int parse(int argc, char **argv)
+{
+	pg_opt.seed = (uint64_t)time(NULL);
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	if (pg_opt.depth != 1)
+		fprintf(stderr,
+			"bench-pg: --depth %u ignored: each connection has one transaction in"
+			" flight (JSON says depth 1); use --connections for concurrency\n",
+			pg_opt.depth);
+	if (pg_opt.verify_only)
+		pg_opt.verify = 1;
+	if (!pg_opt.buckets)
+		pg_opt.buckets = pg_opt.connections;
+	if (pg_opt.buckets > pg_opt.units)
+		pg_opt.buckets = pg_opt.units;
+	if (pg_opt.duration <= 0 && !pg_opt.ops)
+		pg_opt.duration = DURATION_DEFAULT_S;
+	return 0;
+}
+
+/* Waits for the workers, printing progress each second and running the
+ * expiry sweep; fills the timeline. Returns the measured seconds. */
+static double run(PGconn *admin, struct report_timeline *tl)
+{
+	static struct hist_snap cur;
+	uint64_t t_start = load_now_ns(), last = t_start;
+	while (!atomic_load(&pg_stop)) {
+		usleep(10000);
+		uint64_t t = load_now_ns();
+		uint64_t ops = load_sum_array(pg_workers, pg_opt.connections, sizeof *pg_workers,
+					     offsetof(struct worker, done), OPS);
+		if ((pg_opt.duration > 0 && (double)(t - t_start) / 1e9 >= pg_opt.duration) ||
+		    (pg_opt.ops && ops >= pg_opt.ops))
+			atomic_store(&pg_stop, 1);
+		if (t - last < 1000000000u)
+			continue;
+		char a[16];
+		const char *v[1] = {a};
+		long long expired = 0;
+		snprintf(a, sizeof a, "%d", SWEEP_MAX);
+		if (pg_call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired) == 0 &&
+		    expired)
+			fprintf(stderr, "bench-pg: %lld holds expired\n", expired);
+		snap_all(&cur, -1);
+		report_progress(stderr,
+			    report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+					     sum_field(offsetof(struct worker, errors)),
+					     pg_capacity - atomic_load(&pg_units_confirmed)));
+		last = t;
+	}
+	for (unsigned k = 0; k < pg_opt.connections; k++)
+		pthread_join(pg_workers[k].th, NULL);
+	double secs = (double)(load_now_ns() - t_start) / 1e9;
+	if (secs - tl->last_t >= 0.05) { /* the last part second */
+		snap_all(&cur, -1);
+		report_timeline_tick(tl, &cur, secs, sum_field(offsetof(struct worker, errors)),
+				 pg_capacity - atomic_load(&pg_units_confirmed));
+	}
+	return secs > 0 ? secs : 1e-9;
+}
+
+/* Connects the workers and starts their threads: 0 or -1. */
+static int start_workers(void)
+{
+	pg_workers = calloc(pg_opt.connections, sizeof *pg_workers);
+	if (!pg_workers) {
+		fprintf(stderr, "bench-pg: out of memory\n");
+		return -1;
+	}
+	for (unsigned k = 0; k < pg_opt.connections; k++) {
+		pg_workers[k].id = k;
+		pg_workers[k].rng = pg_opt.seed * 0x100000001b3ull + k + 1;
+		if (!(pg_workers[k].pg = pg_connect()) || pg_prepare(pg_workers[k].pg))
+			return -1;
+	}
+	for (unsigned k = 0; k < pg_opt.connections; k++)
+		pthread_create(&pg_workers[k].th, NULL, pg_worker_main, &pg_workers[k]);
+	return 0;
+}
+
+/* The summary table, and with --json the JSON object last. */
+static void report(double secs, const struct report_timeline *tl, const char *vres)
+{
+	static struct hist_snap per_op[OPS];
+	char extra[96];
+	for (int o = 0; o < OPS; o++)
+		snap_all(&per_op[o], o);
+	snprintf(extra, sizeof extra, "\"buckets\":%u,\"customer_limit\":%u",
+		 pg_opt.sc == SC_GA ? pg_opt.buckets : 0, pg_opt.limit);
+	struct report_run r = {.system = "postgresql",
+			       .scenario = pg_opt.scenario_name,
+			       .units = pg_capacity,
+			       .connections = pg_opt.connections,
+			       .depth = 1,
+			       .seconds = secs,
+			       .units_sold = sum_field(offsetof(struct worker, units_sold)),
+			       .refused = sum_field(offsetof(struct worker, refused)),
+			       .errors = sum_field(offsetof(struct worker, errors)),
+			       .verify = vres,
+			       .n_ops = OPS,
+			       .op_names = op_names,
+			       .per_op = per_op,
+			       .ticks = tl->ticks,
+			       .n_ticks = tl->n,
+			       .extra_json = extra};
+	report_table(stdout, &r);
+	if (pg_opt.json)
+		report_json(stdout, &r);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = parse(argc, argv);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
+	PGconn *admin = pg_connect();
+	if (!admin)
+		return 1;
+	if (pg_opt.verify_only)
+		return pg_verify_only(admin);
+	if (pg_setup(admin)) {
+		fprintf(stderr, "bench-pg: schema set-up failed\n");
+		PQfinish(admin);
+		return 1;
+	}
+	fprintf(stderr, "bench-pg: %s, %llu units, %u connections (one transaction each)%s\n",
+		pg_opt.scenario_name, (unsigned long long)pg_capacity, pg_opt.connections,
+		pg_opt.sc == SC_GA ? "" : ", best available in seat rows");
+	struct report_timeline tl;
+	if (report_timeline_init(&tl)) {
+		fprintf(stderr, "bench-pg: out of memory\n");
+		return 1;
+	}
+	if (start_workers())
+		return 1;
+	double secs = run(admin, &tl);
+	int failed = 0;
+	for (unsigned k = 0; k < pg_opt.connections; k++)
+		failed |= pg_workers[k].failed;
+	char vbuf[256];
+	const char *vres = "skipped";
+	if (pg_opt.verify) {
+		const char *bad = pg_verify(admin, vbuf, sizeof vbuf);
+		vres = bad ? bad : "ok";
+	}
+	report(secs, &tl, vres);
+	report_timeline_free(&tl);
+	for (unsigned k = 0; k < pg_opt.connections; k++) {
+		PQfinish(pg_workers[k].pg);
+		free(pg_workers[k].orders);
+	}
+	PQfinish(admin);
+	free(pg_workers);
+	return (pg_opt.verify && strcmp(vres, "ok")) || failed ? 1 : 0;
+}
