@@ -1,5 +1,5 @@
 /*
- * test_ctl_venue.c — onsale-ctl's venue files (tools/ctl/venue.h): the
+ * test_ctl_venue.c — onsale-ctl's venue files (tools/ctl/vfile.h): the
  * sample arena and stadium parse to the seat counts they claim; a small
  * file gives the rows, seats, tiers, flags and ranks docs/CTL.md promises;
  * and every kind of bad input is refused with its own message at the
@@ -17,37 +17,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 #define NOW_MS 1800000000000ull
 
 static char top[PATH_MAX]; /* the tree: argv0 is BUILD/tests/unit/test_ctl_venue */
 
-static struct venue *parse_ok(const char *text)
+static struct vfile *parse_ok(const char *text)
 {
-	struct venue *v = venue_new();
-	char err[VENUE_ERR_BYTES] = "";
+	struct vfile *v = vfile_new();
+	char err[VFILE_ERR_BYTES] = "";
 
 	assert_non_null(v);
-	if (venue_parse(v, "t.venue", text, strlen(text), NOW_MS, err, sizeof err))
+	if (vfile_parse(v, "t.venue", text, strlen(text), NOW_MS, err, sizeof err))
 		fail_msg("refused: %s", err);
 	return v;
 }
 
 static void sample(const char *name, uint32_t seats, unsigned sections, uint32_t units)
 {
-	struct venue *v = venue_new();
-	char path[PATH_MAX + 64], err[VENUE_ERR_BYTES] = "";
+	struct vfile *v = vfile_new();
+	char path[PATH_MAX + 64], err[VFILE_ERR_BYTES] = "";
 
 	snprintf(path, sizeof path, "%s/docs/venues/%s", top, name);
-	if (venue_load(v, path, NOW_MS, err, sizeof err))
+	if (vfile_load(v, path, NOW_MS, err, sizeof err))
 		fail_msg("%s", err);
 	assert_int_equal(v->seat_count, seats);
 	assert_int_equal(v->section_count, sections);
 	assert_int_equal(v->event.units_max, units);
 	assert_int_equal(v->event.state, EVENT_ON_SALE);
 	assert_int_equal(v->event.presale_start_ms, NOW_MS);
-	venue_free(v);
+	vfile_free(v);
 }
 
 static void samples(void **state)
@@ -79,8 +79,8 @@ static const char small[] =
 
 static void small_file(void **state)
 {
-	struct venue *v = parse_ok(small);
-	const struct venue_section *s = venue_section_find(v, 3);
+	struct vfile *v = parse_ok(small);
+	const struct vfile_section *s = vfile_section_find(v, 3);
 
 	(void)state;
 	assert_int_equal(v->event.event_id, 7);
@@ -120,12 +120,12 @@ static void small_file(void **state)
 	assert_int_equal(v->seats[15].flags, SEAT_KILLED | SEAT_RESTRICTED_VIEW);
 	assert_int_equal(v->seats[16].flags, SEAT_RESTRICTED_VIEW);
 	assert_int_equal(v->seats[15].rank, 160 + 1);
-	venue_free(v);
+	vfile_free(v);
 }
 
 static void labels(void **state)
 {
-	struct venue *v = parse_ok("event 1\ntier 1 \"T\" reserved price 1\nsection 0 \"S\" tier 1\n"
+	struct vfile *v = parse_ok("event 1\ntier 1 \"T\" reserved price 1\nsection 0 \"S\" tier 1\n"
 				   "row AY-BB seats 1-2\nrow 9-11 seats 1-1\nrow 2B seats 1-1\n");
 	static const char *const want[] = {"AY", "AZ", "BA", "BB", "9", "10", "11", "2B"};
 
@@ -133,7 +133,7 @@ static void labels(void **state)
 	assert_int_equal(v->row_count, 8);
 	for (unsigned i = 0; i < 8; i++)
 		assert_string_equal(v->rows[i].label, want[i]);
-	venue_free(v);
+	vfile_free(v);
 }
 
 #define BASE "event 1\ntier 1 \"T\" reserved price 10\n"
@@ -206,32 +206,32 @@ static void bad_input(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct venue *v = venue_new();
-		char err[VENUE_ERR_BYTES] = "";
-		int rc = venue_parse(v, "t.venue", bad[i].text, strlen(bad[i].text), NOW_MS, err,
+		struct vfile *v = vfile_new();
+		char err[VFILE_ERR_BYTES] = "";
+		int rc = vfile_parse(v, "t.venue", bad[i].text, strlen(bad[i].text), NOW_MS, err,
 				     sizeof err);
 
 		if (rc != -EINVAL || strcmp(err, bad[i].err))
 			fail_msg("case %zu:\n  %s\n  got  %d \"%s\"\n  want \"%s\"", i, bad[i].text, rc,
 				 err, bad[i].err);
-		venue_free(v);
+		vfile_free(v);
 	}
 }
 
 static void long_line_and_missing_file(void **state)
 {
 	static char text[2048];
-	struct venue *v = venue_new();
-	char err[VENUE_ERR_BYTES];
+	struct vfile *v = vfile_new();
+	char err[VFILE_ERR_BYTES];
 
 	(void)state;
 	memset(text, 'x', sizeof text - 1);
-	assert_int_equal(venue_parse(v, "t.venue", text, strlen(text), NOW_MS, err, sizeof err),
+	assert_int_equal(vfile_parse(v, "t.venue", text, strlen(text), NOW_MS, err, sizeof err),
 			 -EINVAL);
 	assert_string_equal(err, "t.venue:1:1024: line longer than 1023 bytes");
-	assert_int_equal(venue_load(v, "/nonexistent/x.venue", NOW_MS, err, sizeof err), -ENOENT);
+	assert_int_equal(vfile_load(v, "/nonexistent/x.venue", NOW_MS, err, sizeof err), -ENOENT);
 	assert_string_equal(err, "/nonexistent/x.venue: No such file or directory");
-	venue_free(v);
+	vfile_free(v);
 }
 
 static void values(void **state)
@@ -239,22 +239,22 @@ static void values(void **state)
 	uint64_t x;
 
 	(void)state;
-	assert_int_equal(venue_money("149", &x), 0);
+	assert_int_equal(vfile_money("149", &x), 0);
 	assert_int_equal(x, 14900);
-	assert_int_equal(venue_money("0.5", &x), 0);
+	assert_int_equal(vfile_money("0.5", &x), 0);
 	assert_int_equal(x, 50);
-	assert_int_equal(venue_money("1.", &x), -EINVAL);
-	assert_int_equal(venue_money("-1", &x), -EINVAL);
-	assert_int_equal(venue_duration("500ms", &x), 0);
+	assert_int_equal(vfile_money("1.", &x), -EINVAL);
+	assert_int_equal(vfile_money("-1", &x), -EINVAL);
+	assert_int_equal(vfile_duration("500ms", &x), 0);
 	assert_int_equal(x, 500);
-	assert_int_equal(venue_duration("2d", &x), 0);
+	assert_int_equal(vfile_duration("2d", &x), 0);
 	assert_int_equal(x, 172800000);
-	assert_int_equal(venue_duration("m", &x), -EINVAL);
-	assert_int_equal(venue_time("now-1h", NOW_MS, &x), 0);
+	assert_int_equal(vfile_duration("m", &x), -EINVAL);
+	assert_int_equal(vfile_time("now-1h", NOW_MS, &x), 0);
 	assert_int_equal(x, NOW_MS - 3600000);
-	assert_int_equal(venue_time("2027-06-01T10:00:00", NOW_MS, &x), -EINVAL);
-	assert_int_equal(venue_state("on_sale"), EVENT_ON_SALE);
-	assert_int_equal(venue_state("sold"), -EINVAL);
+	assert_int_equal(vfile_time("2027-06-01T10:00:00", NOW_MS, &x), -EINVAL);
+	assert_int_equal(vfile_state("on_sale"), EVENT_ON_SALE);
+	assert_int_equal(vfile_state("sold"), -EINVAL);
 }
 
 int main(int argc, char **argv)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 static const struct ctl_opt common_opts[] = {
 	{"host", "HOST", "server address (env ONSALE_HOST; default 127.0.0.1)"},
@@ -189,12 +189,12 @@ int ctl_u64(const char *s, const char *what, uint64_t min, uint64_t max, uint64_
 
 int ctl_money(const char *s, const char *what, uint64_t *minor)
 {
-	return venue_money(s, minor) ? say(what, s, "an amount like 149 or 149.50") : 0;
+	return vfile_money(s, minor) ? say(what, s, "an amount like 149 or 149.50") : 0;
 }
 
 int ctl_duration(const char *s, const char *what, uint64_t *ms)
 {
-	return venue_duration(s, ms) ? say(what, s, "a duration like 10m, 90s, 1h, 500ms") : 0;
+	return vfile_duration(s, ms) ? say(what, s, "a duration like 10m, 90s, 1h, 500ms") : 0;
 }
 
 int ctl_channel(const char *s, uint8_t *channel)

@@ -12,14 +12,14 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
-static int load_venue(struct ctl *c, struct venue *v)
+static int load_venue(struct ctl *c, struct vfile *v)
 {
-	static char err[VENUE_ERR_BYTES];
+	static char err[VFILE_ERR_BYTES];
 	const char *id = ctl_opt(c, "event"), *state = ctl_opt(c, "state");
 	uint64_t x;
-	int rc = venue_load(v, c->args[0], ctl_wall_ms(), err, sizeof err);
+	int rc = vfile_load(v, c->args[0], ctl_wall_ms(), err, sizeof err);
 
 	if (rc) {
 		fprintf(stderr, "onsale-ctl %s: %s\n", c->cmd->words, err);
@@ -30,14 +30,14 @@ static int load_venue(struct ctl *c, struct venue *v)
 			return CTL_EXIT_USAGE;
 		v->event.event_id = (uint32_t)x;
 	}
-	if (state && venue_state(state) < 0)
+	if (state && vfile_state(state) < 0)
 		return ctl_usage_error(c, "--state %s: draft, on_sale, paused or closed", state);
 	if (state)
-		v->event.state = (uint8_t)venue_state(state);
+		v->event.state = (uint8_t)vfile_state(state);
 	return 0;
 }
 
-static int send_tiers_and_codes(struct ctl *c, const struct venue *v)
+static int send_tiers_and_codes(struct ctl *c, const struct vfile *v)
 {
 	struct result res;
 	char what[64];
@@ -54,7 +54,7 @@ static int send_tiers_and_codes(struct ctl *c, const struct venue *v)
 			return ctl_result(c, rc, what);
 	}
 	for (unsigned i = 0; i < v->code_count; i++) {
-		const struct venue_code *k = &v->codes[i];
+		const struct vfile_code *k = &v->codes[i];
 
 		rc = onsale_presale_code_add(c->conn, v->event.event_id, k->code, k->code_len,
 					     k->use_limit, &res);
@@ -64,14 +64,14 @@ static int send_tiers_and_codes(struct ctl *c, const struct venue *v)
 	return 0;
 }
 
-static int send_sections(struct ctl *c, const struct venue *v)
+static int send_sections(struct ctl *c, const struct vfile *v)
 {
 	struct result res;
 	char what[64];
 	int rc;
 
 	for (unsigned i = 0; i < v->section_count; i++) {
-		const struct venue_section *s = &v->sections[i];
+		const struct vfile_section *s = &v->sections[i];
 		struct cmd_section sec = {.event_id = v->event.event_id, .section = s->section,
 					  .row_count = s->row_count, .rows = &v->rows[s->row_first],
 					  .seats = &v->seats[s->seat_first]};
@@ -84,7 +84,7 @@ static int send_sections(struct ctl *c, const struct venue *v)
 	return 0;
 }
 
-static void summary(const struct ctl *c, const struct venue *v, const char *verb)
+static void summary(const struct ctl *c, const struct vfile *v, const char *verb)
 {
 	unsigned tiers = 0;
 	uint64_t ga = 0;
@@ -97,12 +97,12 @@ static void summary(const struct ctl *c, const struct venue *v, const char *verb
 	printf("%s event %" PRIu32 " \"%s\" from %s: %u tiers, %u sections, %" PRIu32
 	       " seats, %" PRIu64 " GA units, %u presale codes, state %s\n",
 	       verb, v->event.event_id, v->event.name, c->args[0], tiers, v->section_count,
-	       v->seat_count, ga, v->code_count, venue_state_name(v->event.state));
+	       v->seat_count, ga, v->code_count, vfile_state_name(v->event.state));
 }
 
 static int event_create(struct ctl *c)
 {
-	struct venue *v = venue_new();
+	struct vfile *v = vfile_new();
 	struct cmd_event ev;
 	struct result res;
 	int rc;
@@ -113,10 +113,10 @@ static int event_create(struct ctl *c)
 	if (rc || ctl_opt(c, "dry-run")) {
 		if (!rc)
 			summary(c, v, "checked");
-		return venue_free(v), rc;
+		return vfile_free(v), rc;
 	}
 	if ((rc = ctl_connect(c)) != 0)
-		return venue_free(v), rc;
+		return vfile_free(v), rc;
 	ev = v->event;
 	ev.state = EVENT_DRAFT;
 	rc = onsale_event_create(c->conn, &ev, &res);
@@ -129,7 +129,7 @@ static int event_create(struct ctl *c)
 	}
 	if (!rc)
 		summary(c, v, "created");
-	venue_free(v);
+	vfile_free(v);
 	return rc;
 }
 
@@ -154,7 +154,7 @@ static int update_time(struct ctl *c, const char *opt, uint64_t *dst)
 {
 	const char *s = ctl_opt(c, opt);
 
-	if (s && venue_time(s, ctl_wall_ms(), dst))
+	if (s && vfile_time(s, ctl_wall_ms(), dst))
 		return ctl_usage_error(c, "--%s %s: 2027-06-01T20:00:00Z, now, now+7d or @MS", opt, s);
 	return 0;
 }
@@ -165,10 +165,10 @@ static int update_fields(struct ctl *c, struct cmd_event *e)
 	const char *s;
 	uint64_t x;
 
-	if ((s = ctl_opt(c, "state")) && venue_state(s) < 0)
+	if ((s = ctl_opt(c, "state")) && vfile_state(s) < 0)
 		return ctl_usage_error(c, "--state %s: draft, on_sale, paused or closed", s);
 	if (s)
-		e->state = (uint8_t)venue_state(s);
+		e->state = (uint8_t)vfile_state(s);
 	if ((s = ctl_opt(c, "limit"))) {
 		if (ctl_u64(s, "--limit", 0, CUSTOMER_LIMIT_MAX, &x))
 			return CTL_EXIT_USAGE;
@@ -208,7 +208,7 @@ static int event_update(struct ctl *c)
 		return rc;
 	rc = onsale_event_update(c->conn, &e, &res);
 	if (rc == ST_OK)
-		printf("event %" PRIu32 " updated: state %s\n", id, venue_state_name(e.state));
+		printf("event %" PRIu32 " updated: state %s\n", id, vfile_state_name(e.state));
 	return ctl_result(c, rc, "update");
 }
 
@@ -221,7 +221,7 @@ static void show_json(const struct event_view *ev, const struct availability_vie
 	cj_u64(&j, "event_id", e->event_id);
 	cj_str(&j, "name", e->name);
 	cj_str(&j, "venue", e->venue);
-	cj_str(&j, "state", venue_state_name(e->state));
+	cj_str(&j, "state", vfile_state_name(e->state));
 	cj_u64(&j, "customer_limit", e->customer_limit);
 	cj_u64(&j, "hold_ttl_ms", e->hold_ttl_ms);
 	cj_u64(&j, "units_max", e->units_max);
@@ -265,7 +265,7 @@ static void show_text(const struct event_view *ev, const struct availability_vie
 	printf("event %" PRIu32 " \"%s\" at \"%s\"%s\n  state %s, limit %u per customer, "
 	       "holds last %" PRIu32 " ms\n",
 	       e->event_id, e->name, e->venue, ev->retired ? " (retired)" : "",
-	       venue_state_name(e->state), e->customer_limit, e->hold_ttl_ms);
+	       vfile_state_name(e->state), e->customer_limit, e->hold_ttl_ms);
 	printf("  presale %s, public %s, sales end %s, show %s\n",
 	       ctl_fmt_time(a, sizeof a, e->presale_start_ms), ctl_fmt_time(b, sizeof b, e->public_start_ms),
 	       ctl_fmt_time(d, sizeof d, e->sales_end_ms), ctl_fmt_time(m, sizeof m, e->starts_at_ms));

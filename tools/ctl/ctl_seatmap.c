@@ -15,19 +15,19 @@
 #include <string.h>
 
 #include "tools/ctl/seatmap_svg.h"
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 static uint8_t states[SEATS_MAX];
 static uint8_t drawn[SECTIONS_MAX];
 static struct seatmap_ga ga[TIERS_MAX];
 
-static int fetch(struct ctl *c, const struct venue *v, uint32_t ev)
+static int fetch(struct ctl *c, const struct vfile *v, uint32_t ev)
 {
 	static struct onsale_seat_states st;
 	char what[64];
 
 	for (unsigned i = 0; i < v->section_count; i++) {
-		const struct venue_section *s = &v->sections[i];
+		const struct vfile_section *s = &v->sections[i];
 		int rc;
 
 		if (!drawn[i])
@@ -61,7 +61,7 @@ static int fetch_ga(struct ctl *c, uint32_t ev)
 	return 0;
 }
 
-static void counts_json(const struct venue *v)
+static void counts_json(const struct vfile *v)
 {
 	struct ctl_json j = {.out = stdout};
 
@@ -69,7 +69,7 @@ static void counts_json(const struct venue *v)
 	cj_u64(&j, "event_id", v->event.event_id);
 	cj_open(&j, "sections", '[');
 	for (unsigned i = 0; i < v->section_count; i++) {
-		const struct venue_section *s = &v->sections[i];
+		const struct vfile_section *s = &v->sections[i];
 		uint32_t n[4] = {0};
 
 		if (!drawn[i])
@@ -88,7 +88,7 @@ static void counts_json(const struct venue *v)
 	cj_close(&j, '}');
 }
 
-static int choose(struct ctl *c, const struct venue *v)
+static int choose(struct ctl *c, const struct vfile *v)
 {
 	const char *only = ctl_opt(c, "section");
 	uint64_t sec;
@@ -104,7 +104,7 @@ static int choose(struct ctl *c, const struct venue *v)
 	return ctl_usage_error(c, "%s has no section %" PRIu64, c->args[1], sec);
 }
 
-static int write_svg(struct ctl *c, const struct venue *v, uint32_t ev)
+static int write_svg(struct ctl *c, const struct vfile *v, uint32_t ev)
 {
 	const char *path = ctl_opt(c, "out");
 	char title[160];
@@ -115,7 +115,7 @@ static int write_svg(struct ctl *c, const struct venue *v, uint32_t ev)
 		fprintf(stderr, "onsale-ctl seatmap: %s: %s\n", path, strerror(errno));
 		return CTL_EXIT_IO;
 	}
-	const struct venue_section *one = NULL;
+	const struct vfile_section *one = NULL;
 
 	for (unsigned i = 0; ctl_opt(c, "section") && i < v->section_count; i++)
 		one = drawn[i] ? &v->sections[i] : one;
@@ -131,16 +131,16 @@ static int write_svg(struct ctl *c, const struct venue *v, uint32_t ev)
 
 static int seatmap(struct ctl *c)
 {
-	static char err[VENUE_ERR_BYTES];
-	struct venue *v = venue_new();
+	static char err[VFILE_ERR_BYTES];
+	struct vfile *v = vfile_new();
 	uint64_t ev;
 	int rc;
 
 	if (!v)
 		return CTL_EXIT_IO;
 	if (ctl_u64(c->args[0], "event", 1, UINT32_MAX, &ev))
-		return venue_free(v), CTL_EXIT_USAGE;
-	rc = venue_load(v, c->args[1], ctl_wall_ms(), err, sizeof err);
+		return vfile_free(v), CTL_EXIT_USAGE;
+	rc = vfile_load(v, c->args[1], ctl_wall_ms(), err, sizeof err);
 	if (rc)
 		fprintf(stderr, "onsale-ctl seatmap: %s\n", err);
 	rc = rc == -EINVAL ? CTL_EXIT_USAGE : rc ? CTL_EXIT_IO : choose(c, v);
@@ -154,7 +154,7 @@ static int seatmap(struct ctl *c)
 		counts_json(v);
 	else if (!rc)
 		rc = write_svg(c, v, (uint32_t)ev);
-	venue_free(v);
+	vfile_free(v);
 	return rc;
 }
 

@@ -32,12 +32,12 @@ static void grow(struct bbox *b, double x, double y)
 	b->x1 = fmax(b->x1, x), b->y1 = fmax(b->y1, y);
 }
 
-static double section_h(const struct venue_section *s)
+static double section_h(const struct vfile_section *s)
 {
 	return (s->row_count + 1) * PITCH_PX;
 }
 
-static void grow_section(struct bbox *b, const struct venue_section *s, const struct place *p)
+static void grow_section(struct bbox *b, const struct vfile_section *s, const struct place *p)
 {
 	double w = s->width_seats * PITCH_PX, h = section_h(s), r = p->deg * M_PI / 180.0;
 	double cx[4] = {0, w, 0, w}, cy[4] = {0, 0, h, h};
@@ -49,13 +49,13 @@ static void grow_section(struct bbox *b, const struct venue_section *s, const st
 /* Places every drawn section; returns the bounding box of everything. */
 static struct bbox layout(const struct seatmap *m, struct place *pl, unsigned drawn)
 {
-	const struct venue *v = m->v;
+	const struct vfile *v = m->v;
 	struct bbox b = {1e18, 1e18, -1e18, -1e18};
 	unsigned cols = (unsigned)ceil(sqrt((double)drawn)), k = 0;
 	double cell_w = 0, cell_h = 0, top;
 
 	for (unsigned i = 0; i < v->section_count; i++) {
-		const struct venue_section *s = &v->sections[i];
+		const struct vfile_section *s = &v->sections[i];
 		if (!m->drawn[i])
 			continue;
 		cell_w = fmax(cell_w, (s->width_seats + GRID_GAP_SEATS) * PITCH_PX);
@@ -70,7 +70,7 @@ static struct bbox layout(const struct seatmap *m, struct place *pl, unsigned dr
 		grow(&b, v->stage[0] * PITCH_PX, v->stage[1] * PITCH_PX),
 			grow(&b, (v->stage[0] + v->stage[2]) * PITCH_PX, (v->stage[1] + v->stage[3]) * PITCH_PX);
 	for (unsigned t = 0; drawn > 1 && m->ga && t < TIERS_MAX; t++) {
-		const struct venue_area *a = &v->areas[t];
+		const struct vfile_area *a = &v->areas[t];
 		if (v->tier_mask >> t & 1 && a->placed)
 			grow(&b, a->x * PITCH_PX, a->y * PITCH_PX),
 				grow(&b, (a->x + a->w) * PITCH_PX, (a->y + a->h) * PITCH_PX);
@@ -106,8 +106,8 @@ static void text_escaped(FILE *out, const char *s)
 static void section(const struct seatmap *m, unsigned i, const struct place *p, FILE *out,
 		    uint32_t counts[4])
 {
-	const struct venue *v = m->v;
-	const struct venue_section *s = &v->sections[i];
+	const struct vfile *v = m->v;
+	const struct vfile_section *s = &v->sections[i];
 	uint32_t seat = s->seat_first;
 
 	fprintf(out, "<g class=\"section\" id=\"section-%u\" transform=\"translate(%.1f %.1f) "
@@ -137,7 +137,7 @@ static void section(const struct seatmap *m, unsigned i, const struct place *p, 
 
 static void areas(const struct seatmap *m, FILE *out)
 {
-	const struct venue *v = m->v;
+	const struct vfile *v = m->v;
 
 	if (v->stage[2])
 		fprintf(out, "<rect class=\"stage\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
@@ -146,7 +146,7 @@ static void areas(const struct seatmap *m, FILE *out)
 			v->stage[2] * PITCH_PX, v->stage[3] * PITCH_PX,
 			(v->stage[0] + v->stage[2] / 2.0) * PITCH_PX, (v->stage[1] + v->stage[3] / 2.0) * PITCH_PX + 5);
 	for (unsigned t = 0; m->ga && t < TIERS_MAX; t++) {
-		const struct venue_area *a = &v->areas[t];
+		const struct vfile_area *a = &v->areas[t];
 		const struct seatmap_ga *g = &m->ga[t];
 
 		if (!(v->tier_mask >> t & 1) || !a->placed)
@@ -195,7 +195,7 @@ static void head(FILE *out, const struct bbox *b, double w, double h)
 int seatmap_svg(const struct seatmap *m, FILE *out)
 {
 	static struct place pl[SECTIONS_MAX];
-	const struct venue *v = m->v;
+	const struct vfile *v = m->v;
 	uint32_t counts[4] = {0};
 	unsigned drawn = 0;
 	struct bbox b;

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 /* Colours of the seat states (enum seat_state), in the legend and the test. */
 #define SEATMAP_FREE_RGB "#3fa34d"
@@ -24,7 +24,7 @@ struct seatmap_ga { /* a GA tier's figures, drawn in its area */
 };
 
 struct seatmap {
-	const struct venue *v;
+	const struct vfile *v;
 	const uint8_t *states; /* by venue seat index; enum seat_state */
 	const uint8_t *drawn;  /* by venue section index: 1 to draw it */
 	const struct seatmap_ga *ga; /* by tier; NULL: no GA areas */

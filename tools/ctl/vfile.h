@@ -1,8 +1,8 @@
 /*
- * venue.h — the venue file of `onsale-ctl event create`: one text file
+ * vfile.h — the venue file of `onsale-ctl event create`: one text file
  * describing an event, its tiers, presale codes and seat map (format in
- * docs/CTL.md). The parser is pure (text in, struct venue out, no I/O but
- * venue_load's read of the file) so tests feed it strings; every refusal is
+ * docs/CTL.md). The parser is pure (text in, struct vfile out, no I/O but
+ * vfile_load's read of the file) so tests feed it strings; every refusal is
  * one message "FILE:LINE:COL: what", the column of the token at fault.
  *
  * A parsed venue holds exactly what the protocol sends: the struct
@@ -10,17 +10,17 @@
  * per section its rows and seats (struct row_spec / seat_spec, in the
  * order SECTION_LOAD takes them), plus where the seat map draws it.
  */
-#ifndef ONSALE_CTL_VENUE_H
-#define ONSALE_CTL_VENUE_H
+#ifndef ONSALE_CTL_VFILE_H
+#define ONSALE_CTL_VFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "core/cmd-t.h"
 
-#define VENUE_ERR_BYTES 256
-#define VENUE_FILE_BYTES_MAX (16u << 20) /* a 100,000-seat stadium is ~20 KB */
+#define VFILE_ERR_BYTES 256
+#define VFILE_BYTES_MAX (16u << 20) /* a 100,000-seat stadium is ~20 KB */
 
-struct venue_section {
+struct vfile_section {
 	uint16_t section;      /* index on the server, < SECTIONS_MAX */
 	uint16_t row_first;    /* into venue.rows */
 	uint16_t row_count;
@@ -33,59 +33,59 @@ struct venue_section {
 	char name[NAME_BYTES];
 };
 
-struct venue_code {
+struct vfile_code {
 	char code[PRESALE_CODE_BYTES_MAX];
 	uint8_t code_len;
 	uint32_t use_limit;
 };
 
-struct venue_area { /* a GA tier's place on the seat map, in seat units */
+struct vfile_area { /* a GA tier's place on the seat map, in seat units */
 	int32_t x, y, w, h;
 	uint8_t placed;
 };
 
-struct venue {
+struct vfile {
 	struct cmd_event event;
 	uint32_t tier_mask; /* bit t: tiers[t] defined */
 	struct cmd_tier tiers[TIERS_MAX];
-	struct venue_area areas[TIERS_MAX];
-	struct venue_code codes[PRESALE_CODES_MAX];
+	struct vfile_area areas[TIERS_MAX];
+	struct vfile_code codes[PRESALE_CODES_MAX];
 	unsigned code_count;
 	int32_t stage[4]; /* x, y, w, h; w == 0: no stage drawn */
 	uint16_t section_count;
 	uint32_t row_count;
 	uint32_t seat_count;
-	struct venue_section sections[SECTIONS_MAX];
+	struct vfile_section sections[SECTIONS_MAX];
 	struct row_spec rows[ROWS_MAX];
 	struct seat_spec seats[SEATS_MAX];
 };
 
 /* A zeroed venue (about 1.5 MB, so it lives on the heap), or NULL. */
-struct venue *venue_new(void);
-void venue_free(struct venue *v);
+struct vfile *vfile_new(void);
+void vfile_free(struct vfile *v);
 
 /* Parses text (len bytes, need not end in NUL) named name in messages;
  * now_ms is what "now" means in times. 0, or -EINVAL with the message in
- * err. v must be fresh from venue_new. */
-int venue_parse(struct venue *v, const char *name, const char *text, size_t len,
+ * err. v must be fresh from vfile_new. */
+int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len,
 		uint64_t now_ms, char *err, size_t err_bytes);
 
 /* Reads the file at path and parses it: 0, -EINVAL (err: FILE:LINE:COL),
  * or the -errno of reading it (err says so). */
-int venue_load(struct venue *v, const char *path, uint64_t now_ms, char *err,
+int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err,
 	       size_t err_bytes);
 
 /* The section with server index section, or NULL. */
-const struct venue_section *venue_section_find(const struct venue *v, uint16_t section);
+const struct vfile_section *vfile_section_find(const struct vfile *v, uint16_t section);
 
 /* Shared with the command line: "149.50" or "149" -> 14950 minor units;
  * "10m", "90s", "1h", "500ms" -> ms; "2027-06-01T20:00:00Z", "now",
  * "now+7d", "now-2h", "@1767225600000" -> ms since the epoch. 0 or -EINVAL. */
-int venue_money(const char *s, uint64_t *minor);
-int venue_duration(const char *s, uint64_t *ms);
-int venue_time(const char *s, uint64_t now_ms, uint64_t *ms);
+int vfile_money(const char *s, uint64_t *minor);
+int vfile_duration(const char *s, uint64_t *ms);
+int vfile_time(const char *s, uint64_t now_ms, uint64_t *ms);
 /* "draft", "on_sale", "paused", "closed" -> enum event_state, or -EINVAL. */
-int venue_state(const char *s);
-const char *venue_state_name(unsigned state);
+int vfile_state(const char *s);
+const char *vfile_state_name(unsigned state);
 
 #endif

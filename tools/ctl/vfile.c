@@ -1,12 +1,12 @@
 /*
- * venue.c — the venue file parser: lines of whitespace-separated tokens,
+ * vfile.c — the venue file parser: lines of whitespace-separated tokens,
  * the first a keyword (docs/CTL.md "Venue files"). Event and tier lines
  * fill the protocol's structs directly; section and row lines expand into
  * the row and seat arrays SECTION_LOAD sends, with ranks computed from
  * each row's place (front rows and centre seats best). Every check names
  * the token at fault by line and column.
  */
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/ctl/venue_parse.h"
+#include "tools/ctl/vfile_parse.h"
 
-struct venue *venue_new(void)
+struct vfile *vfile_new(void)
 {
-	return calloc(1, sizeof(struct venue));
+	return calloc(1, sizeof(struct vfile));
 }
 
-void venue_free(struct venue *v)
+void vfile_free(struct vfile *v)
 {
 	free(v);
 }
@@ -94,7 +94,7 @@ static int parse_line(struct vparse *p)
 /* What needs the whole file: an event id, a tier, units to place. */
 static int finish(struct vparse *p)
 {
-	struct venue *v = p->v;
+	struct vfile *v = p->v;
 	uint64_t units = v->seat_count;
 
 	p->line++;
@@ -118,7 +118,7 @@ static int finish(struct vparse *p)
 	return 0;
 }
 
-int venue_parse(struct venue *v, const char *name, const char *text, size_t len,
+int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len,
 		uint64_t now_ms, char *err, size_t err_bytes)
 {
 	struct vparse p = {.v = v, .name = name, .now_ms = now_ms, .err = err,
@@ -161,7 +161,7 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return (ssize_t)got;
 }
 
-int venue_load(struct venue *v, const char *path, uint64_t now_ms, char *err,
+int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err,
 	       size_t err_bytes)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -174,22 +174,22 @@ int venue_load(struct venue *v, const char *path, uint64_t now_ms, char *err,
 		snprintf(err, err_bytes, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	text = malloc(VENUE_FILE_BYTES_MAX);
+	text = malloc(VFILE_BYTES_MAX);
 	if (!text) {
 		close(fd);
 		snprintf(err, err_bytes, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	n = read_all(fd, text, VENUE_FILE_BYTES_MAX);
+	n = read_all(fd, text, VFILE_BYTES_MAX);
 	rc = n < 0 ? (int)n : 0;
 	close(fd);
 	if (rc)
 		snprintf(err, err_bytes, "%s: %s", path, strerror(-rc));
-	else if ((size_t)n == VENUE_FILE_BYTES_MAX)
+	else if ((size_t)n == VFILE_BYTES_MAX)
 		rc = -EFBIG, snprintf(err, err_bytes, "%s: larger than %u bytes", path,
-				      VENUE_FILE_BYTES_MAX);
+				      VFILE_BYTES_MAX);
 	else
-		rc = venue_parse(v, path, text, (size_t)n, now_ms, err, err_bytes);
+		rc = vfile_parse(v, path, text, (size_t)n, now_ms, err, err_bytes);
 	free(text);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * venue_seats.c — section and row lines. A row line may stand for a range
+ * vfile_seats.c — section and row lines. A row line may stand for a range
  * of rows ("row A-Y seats 1-40"): each gets the same seats, tiers and
  * flags, and its own rank. A seat's rank is its row's rank plus its
  * distance from the row's centre; a row's rank is the section's rank plus
@@ -7,7 +7,7 @@
  * gives one ("rank R": the first row of the range, later ones a rowstep
  * more each). Lower is better, as best available takes it.
  */
-#include "tools/ctl/venue_parse.h"
+#include "tools/ctl/vfile_parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ static int section_tier(struct vparse *p, unsigned i, uint8_t *tier)
 	return 0;
 }
 
-static int section_option(struct vparse *p, unsigned i, struct venue_section *s)
+static int section_option(struct vparse *p, unsigned i, struct vfile_section *s)
 {
 	const char *k = p->tok[i].s;
 	uint64_t n;
@@ -74,8 +74,8 @@ static int section_option(struct vparse *p, unsigned i, struct venue_section *s)
 
 int vp_section(struct vparse *p)
 {
-	struct venue *v = p->v;
-	struct venue_section *s;
+	struct vfile *v = p->v;
+	struct vfile_section *s;
 	uint64_t idx;
 	int n;
 
@@ -85,7 +85,7 @@ int vp_section(struct vparse *p)
 		return vp_fail(p, p->tok[0].col, "more than %u sections", SECTIONS_MAX);
 	if (vp_uint(p, 1, "section", 0, SECTIONS_MAX - 1, &idx))
 		return -EINVAL;
-	if (venue_section_find(v, (uint16_t)idx))
+	if (vfile_section_find(v, (uint16_t)idx))
 		return vp_fail(p, p->tok[1].col, "section %llu defined twice", (unsigned long long)idx);
 	if (!p->tok[2].quoted || strlen(p->tok[2].s) >= NAME_BYTES)
 		return vp_fail(p, p->tok[2].col, "a section's name: a \"quoted string\" under %u bytes",
@@ -115,7 +115,7 @@ int vp_section(struct vparse *p)
 
 int vp_section_close(struct vparse *p)
 {
-	const struct venue_section *s = &p->v->sections[p->v->section_count - 1];
+	const struct vfile_section *s = &p->v->sections[p->v->section_count - 1];
 
 	p->section_open = 0;
 	if (s->row_count == 0) {
@@ -287,8 +287,8 @@ static void label_next(char label[LABEL_BYTES], const char *first, unsigned k, i
 static int rows_add(struct vparse *p, const struct row_tpl *r, const char *first, unsigned count,
 		    int numeric)
 {
-	struct venue *v = p->v;
-	struct venue_section *s = &v->sections[v->section_count - 1];
+	struct vfile *v = p->v;
+	struct vfile_section *s = &v->sections[v->section_count - 1];
 
 	if (s->row_count + count > SECTION_ROWS_MAX)
 		return vp_fail(p, p->tok[1].col, "more than %u rows in section %u", SECTION_ROWS_MAX,

@@ -1,14 +1,14 @@
 /*
- * venue_parse.h — the venue parser's insides, shared by its files:
- * venue.c (lines, tokens, the file), venue_event.c (event, tier, code and
- * stage lines), venue_seats.c (section and row lines).
+ * vfile_parse.h — the venue parser's insides, shared by its files:
+ * vfile.c (lines, tokens, the file), vfile_event.c (event, tier, code and
+ * stage lines), vfile_seats.c (section and row lines).
  */
-#ifndef ONSALE_CTL_VENUE_PARSE_H
-#define ONSALE_CTL_VENUE_PARSE_H
+#ifndef ONSALE_CTL_VFILE_PARSE_H
+#define ONSALE_CTL_VFILE_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 #define VP_LINE_BYTES 1024
 #define VP_TOKENS_MAX 48
@@ -28,7 +28,7 @@ enum {
 };
 
 struct vparse {
-	struct venue *v;
+	struct vfile *v;
 	const char *name;
 	uint64_t now_ms;
 	char *err;

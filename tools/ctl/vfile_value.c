@@ -1,10 +1,10 @@
 /*
- * venue_value.c — the values a venue file and the command line share:
+ * vfile_value.c — the values a venue file and the command line share:
  * money in major units with at most two decimals, durations with a unit,
  * times in UTC or relative to now, event states by name. Strict: the whole
  * string must be the value, so "12x" or "1.999" are refused, never cut.
  */
-#include "tools/ctl/venue.h"
+#include "tools/ctl/vfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@ static int digits(const char *s, size_t n, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int venue_money(const char *s, uint64_t *minor)
+int vfile_money(const char *s, uint64_t *minor)
 {
 	const char *dot = strchr(s, '.');
 	size_t whole_len = dot ? (size_t)(dot - s) : strlen(s);
@@ -52,7 +52,7 @@ int venue_money(const char *s, uint64_t *minor)
 	return 0;
 }
 
-int venue_duration(const char *s, uint64_t *ms)
+int vfile_duration(const char *s, uint64_t *ms)
 {
 	static const struct {
 		const char *unit;
@@ -92,7 +92,7 @@ static int iso_time(const char *s, uint64_t *ms)
 	return 0;
 }
 
-int venue_time(const char *s, uint64_t now_ms, uint64_t *ms)
+int vfile_time(const char *s, uint64_t now_ms, uint64_t *ms)
 {
 	uint64_t d;
 
@@ -104,7 +104,7 @@ int venue_time(const char *s, uint64_t now_ms, uint64_t *ms)
 		*ms = now_ms;
 		return 0;
 	}
-	if ((s[3] != '+' && s[3] != '-') || venue_duration(s + 4, &d))
+	if ((s[3] != '+' && s[3] != '-') || vfile_duration(s + 4, &d))
 		return -EINVAL;
 	if (s[3] == '-' && d > now_ms)
 		return -EINVAL;
@@ -112,7 +112,7 @@ int venue_time(const char *s, uint64_t now_ms, uint64_t *ms)
 	return 0;
 }
 
-int venue_state(const char *s)
+int vfile_state(const char *s)
 {
 	for (int i = 0; i < EVENT_STATE_COUNT; i++)
 		if (strcmp(s, state_names[i]) == 0)
@@ -120,7 +120,7 @@ int venue_state(const char *s)
 	return -EINVAL;
 }
 
-const char *venue_state_name(unsigned state)
+const char *vfile_state_name(unsigned state)
 {
 	return state < EVENT_STATE_COUNT ? state_names[state] : "unknown";
 }

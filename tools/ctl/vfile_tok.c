@@ -1,16 +1,16 @@
 /*
- * venue_tok.c — what every part of the venue parser uses: the one message
+ * vfile_tok.c — what every part of the venue parser uses: the one message
  * format (FILE:LINE:COL), numbers from tokens with their ranges, and
  * finding a section by its server index.
  */
-#include "tools/ctl/venue_parse.h"
+#include "tools/ctl/vfile_parse.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-const struct venue_section *venue_section_find(const struct venue *v, uint16_t section)
+const struct vfile_section *vfile_section_find(const struct vfile *v, uint16_t section)
 {
 	for (unsigned i = 0; i < v->section_count; i++)
 		if (v->sections[i].section == section)

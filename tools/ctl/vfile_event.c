@@ -1,9 +1,9 @@
 /*
- * venue_event.c — the venue file's event lines (event, name, venue, state,
+ * vfile_event.c — the venue file's event lines (event, name, venue, state,
  * times, limit, hold_ttl, units), tier, code and stage lines, and the
  * keyword table that names every line kind.
  */
-#include "tools/ctl/venue_parse.h"
+#include "tools/ctl/vfile_parse.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ static int kw_venue(struct vparse *p)
 
 static int kw_state(struct vparse *p)
 {
-	int st = venue_state(p->tok[1].s);
+	int st = vfile_state(p->tok[1].s);
 
 	if (st < 0)
 		return vp_fail(p, p->tok[1].col, "state '%s': draft, on_sale, paused or closed",
@@ -59,7 +59,7 @@ static int kw_time(struct vparse *p)
 			: !strcmp(k, "public")  ? &e->public_start_ms
 						: &e->sales_end_ms;
 
-	if (venue_time(p->tok[1].s, p->now_ms, dst))
+	if (vfile_time(p->tok[1].s, p->now_ms, dst))
 		return vp_fail(p, p->tok[1].col,
 			       "time '%s': 2027-06-01T20:00:00Z, now, now+7d, now-1h or @MS",
 			       p->tok[1].s);
@@ -80,7 +80,7 @@ static int kw_hold_ttl(struct vparse *p)
 {
 	uint64_t ms;
 
-	if (venue_duration(p->tok[1].s, &ms))
+	if (vfile_duration(p->tok[1].s, &ms))
 		return vp_fail(p, p->tok[1].col, "hold_ttl '%s': a duration like 10m, 90s, 1h",
 			       p->tok[1].s);
 	if (ms < HOLD_TTL_MS_MIN || ms > HOLD_TTL_MS_MAX)
@@ -101,7 +101,7 @@ static int kw_units(struct vparse *p)
 
 static int kw_code(struct vparse *p)
 {
-	struct venue *v = p->v;
+	struct vfile *v = p->v;
 	const struct vtok *t = &p->tok[1];
 	size_t len = strlen(t->s);
 	uint64_t uses = 0;
@@ -143,7 +143,7 @@ static int kw_stage(struct vparse *p)
 }
 
 /* tier T "NAME" ga CAPACITY|reserved price P [low N] [area X Y W H] */
-static int tier_options(struct vparse *p, unsigned i, struct cmd_tier *t, struct venue_area *a)
+static int tier_options(struct vparse *p, unsigned i, struct cmd_tier *t, struct vfile_area *a)
 {
 	uint64_t n;
 	int32_t b[4];
@@ -154,7 +154,7 @@ static int tier_options(struct vparse *p, unsigned i, struct cmd_tier *t, struct
 		if (i + 1 >= p->ntok)
 			return vp_fail(p, p->tok[i].col, "'%s' needs a value", k);
 		if (!strcmp(k, "price")) {
-			if (venue_money(p->tok[i + 1].s, &t->price_minor))
+			if (vfile_money(p->tok[i + 1].s, &t->price_minor))
 				return vp_fail(p, p->tok[i + 1].col, "price '%s': like 89 or 89.50",
 					       p->tok[i + 1].s);
 		} else if (!strcmp(k, "low")) {
@@ -177,7 +177,7 @@ static int tier_options(struct vparse *p, unsigned i, struct cmd_tier *t, struct
 
 static int kw_tier(struct vparse *p)
 {
-	struct venue *v = p->v;
+	struct vfile *v = p->v;
 	struct cmd_tier t = {.event_id = 0};
 	uint64_t idx, cap;
 	unsigned i = 4;
