@@ -194,6 +194,17 @@ static void box_office_and_exchange(void **state)
 	assert_int_equal(json_u64("tier"), 3);
 	assert_int_equal(run("show ticket " EVENT " %" PRIu64, t), 0);
 	contains(out, "exchanged");
+	/* seats by name at the counter, with the venue file */
+	assert_int_equal(run("hold " EVENT " 2 --place 105:X:1-2 --venue %s --customer 45 --role "
+			     "box_office --confirm --json", arena), 0);
+	contains(out, "\"seat_names\":[\"Section 105 row X seat 1\",\"Section 105 row X seat 2\"]");
+	t = strtoull(strstr(out, "\"tickets\":[") + 11, NULL, 10);
+	assert_int_equal(run("show ticket " EVENT " %" PRIu64 " --venue %s", t, arena), 0);
+	contains(out, "(Section 105 row X seat 1)");
+	assert_int_equal(run("hold " EVENT " 2 --place 105:X:41 --venue %s --customer 45", arena), 2);
+	contains(err, "Section 105 has no row X seat 41");
+	assert_int_equal(run("hold " EVENT " 2 --place 105:X:1 --customer 45"), 2);
+	contains(err, "--place needs --venue FILE");
 }
 
 static void figures(void **state)
@@ -266,10 +277,10 @@ static void seatmap(void **state)
 	assert_int_equal(run("seatmap " EVENT " %s --out %s", arena, svg), 0);
 	well_formed(svg);
 	assert_int_equal(circles(svg, n, &acc), 20000 + legend);
-	assert_int_equal(n[SEAT_SOLD] - 1, 2);   /* the redeemed ticket, the exchanged-to seat */
+	assert_int_equal(n[SEAT_SOLD] - 1, 4); /* the redeemed ticket, the exchanged-to seat, 105 X 1-2 */
 	assert_int_equal(n[SEAT_HELD] - 1, 0);
 	assert_int_equal(n[SEAT_KILLED_STATE] - 1, 6); /* the camera platform */
-	assert_int_equal(n[SEAT_FREE] - 2, 20000 - 8);
+	assert_int_equal(n[SEAT_FREE] - 2, 20000 - 10);
 	assert_int_equal(acc - 1, 80);
 	f = fopen(svg, "r");
 	assert_non_null(f);
@@ -282,7 +293,7 @@ static void seatmap(void **state)
 	fclose(f);
 	contains(text, ".s0{fill:" SEATMAP_FREE_RGB "}.s1{fill:" SEATMAP_HELD_RGB "}.s2{fill:"
 		 SEATMAP_SOLD_RGB "}.s3{fill:" SEATMAP_KILLED_RGB "}");
-	contains(text, "sold 2</text>");
+	contains(text, "sold 4</text>");
 	contains(text, "Floor (GA): 5000 free, 0 held, 0 sold");
 	free(text);
 	assert_int_equal(run("seatmap " EVENT " %s --section 4 --out %s", arena, svg), 0);
@@ -290,8 +301,8 @@ static void seatmap(void **state)
 	assert_int_equal(circles(svg, n, &acc), 1000 + legend);
 	assert_int_equal(n[SEAT_KILLED_STATE] - 1, 6);
 	assert_int_equal(run("seatmap " EVENT " %s --json", arena), 0);
-	contains(out, "{\"section\":4,\"name\":\"Section 105\",\"seats\":1000,\"free\":994,\"held\":0,"
-		      "\"sold\":0,\"killed\":6}");
+	contains(out, "{\"section\":4,\"name\":\"Section 105\",\"seats\":1000,\"free\":992,\"held\":0,"
+		      "\"sold\":2,\"killed\":6}");
 }
 
 static void bad_input(void **state)

@@ -113,8 +113,17 @@ const char *ctl_hold_state_name(unsigned state);
 const char *ctl_ticket_state_name(unsigned state);
 const char *ctl_seat_state_name(unsigned state);
 
+/* ctl_place.c — seats by section, row and number, with --venue FILE. */
+/* Loads --venue if given: 0 or an exit code (message printed). */
+int ctl_venue_open(struct ctl *c);
+/* SECTION:ROW:SEATS ("105:A:12-13") to server seat numbers: 0 or an exit code. */
+int ctl_place_seats(struct ctl *c, uint32_t ev, const char *spec, uint32_t *seats, unsigned max,
+		    unsigned *count);
+/* "Section 105 row A seat 12" into buf: 1, or 0 when no venue or no such seat. */
+int ctl_seat_name(struct ctl *c, uint32_t ev, uint32_t seat, char *buf, size_t size);
+
 /* Views shared by the subcommands that print them (ctl_query.c). */
-void ctl_print_hold(const struct ctl *c, const struct hold_view *h, int replayed);
-void ctl_print_ticket(const struct ctl *c, const struct ticket_view *t, int replayed);
+void ctl_print_hold(struct ctl *c, const struct hold_view *h, int replayed);
+void ctl_print_ticket(struct ctl *c, const struct ticket_view *t, int replayed);
 
 #endif

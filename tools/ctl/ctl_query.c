@@ -14,9 +14,10 @@ static int has_seats(const struct hold_view *h)
 	return h->qty && h->seats[0] != SEAT_NONE;
 }
 
-static void hold_json(const struct hold_view *h, int replayed)
+static void hold_json(struct ctl *c, const struct hold_view *h, int replayed)
 {
 	struct ctl_json j = {.out = stdout};
+	char name[96];
 
 	cj_open(&j, NULL, '{');
 	cj_u64(&j, "hold_id", h->hold_id);
@@ -30,6 +31,13 @@ static void hold_json(const struct hold_view *h, int replayed)
 	for (unsigned i = 0; has_seats(h) && i < h->qty && i < HOLD_UNITS_MAX; i++)
 		cj_u64(&j, NULL, h->seats[i]);
 	cj_close(&j, ']');
+	if (has_seats(h) && ctl_seat_name(c, h->event_id, h->seats[0], name, sizeof name)) {
+		cj_open(&j, "seat_names", '[');
+		for (unsigned i = 0; i < h->qty && i < HOLD_UNITS_MAX; i++)
+			if (ctl_seat_name(c, h->event_id, h->seats[i], name, sizeof name))
+				cj_str(&j, NULL, name);
+		cj_close(&j, ']');
+	}
 	cj_u64(&j, "expires_at_ms", h->expires_at_ms);
 	cj_money(&j, "amount_due_minor", h->amount_due_minor);
 	cj_money(&j, "amount_paid_minor", h->amount_paid_minor);
@@ -42,12 +50,12 @@ static void hold_json(const struct hold_view *h, int replayed)
 	cj_close(&j, '}');
 }
 
-void ctl_print_hold(const struct ctl *c, const struct hold_view *h, int replayed)
+void ctl_print_hold(struct ctl *c, const struct hold_view *h, int replayed)
 {
-	char a[32], b[32], t[32];
+	char a[32], b[32], t[32], name[96];
 
 	if (c->json)
-		return hold_json(h, replayed);
+		return hold_json(c, h, replayed);
 	printf("hold %" PRIu64 " %s%s: event %" PRIu32 " tier %u, %u unit%s for customer %" PRIu64
 	       " (%s)\n", h->hold_id, ctl_hold_state_name(h->state), replayed ? " (replayed)" : "",
 	       h->event_id, h->tier, h->qty, h->qty == 1 ? "" : "s", h->customer_id,
@@ -57,6 +65,9 @@ void ctl_print_hold(const struct ctl *c, const struct hold_view *h, int replayed
 		for (unsigned i = 0; i < h->qty && i < HOLD_UNITS_MAX; i++)
 			printf(" %" PRIu32, h->seats[i]);
 		printf("\n");
+		for (unsigned i = 0; i < h->qty && i < HOLD_UNITS_MAX; i++)
+			if (ctl_seat_name(c, h->event_id, h->seats[i], name, sizeof name))
+				printf("    %" PRIu32 ": %s\n", h->seats[i], name);
 	}
 	printf("  amount due %s, paid %s, expires %s\n", ctl_fmt_money(a, sizeof a, h->amount_due_minor),
 	       ctl_fmt_money(b, sizeof b, h->amount_paid_minor),
@@ -67,9 +78,10 @@ void ctl_print_hold(const struct ctl *c, const struct hold_view *h, int replayed
 		       h->first_ticket_id + h->qty - 1);
 }
 
-static void ticket_json(const struct ticket_view *t, int replayed)
+static void ticket_json(struct ctl *c, const struct ticket_view *t, int replayed)
 {
 	struct ctl_json j = {.out = stdout};
+	char name[96];
 
 	cj_open(&j, NULL, '{');
 	cj_u64(&j, "ticket_id", t->ticket_id);
@@ -80,6 +92,8 @@ static void ticket_json(const struct ticket_view *t, int replayed)
 	cj_u64(&j, "tier", t->tier);
 	if (t->seat != SEAT_NONE)
 		cj_u64(&j, "seat", t->seat);
+	if (ctl_seat_name(c, t->event_id, t->seat, name, sizeof name))
+		cj_str(&j, "seat_name", name);
 	cj_money(&j, "price_minor", t->price_minor);
 	cj_u64(&j, "redeemed_at_ms", t->redeemed_at_ms);
 	cj_u64(&j, "gate_id", t->gate_id);
@@ -89,16 +103,18 @@ static void ticket_json(const struct ticket_view *t, int replayed)
 	cj_close(&j, '}');
 }
 
-void ctl_print_ticket(const struct ctl *c, const struct ticket_view *t, int replayed)
+void ctl_print_ticket(struct ctl *c, const struct ticket_view *t, int replayed)
 {
-	char a[32], w[32];
+	char a[32], w[32], name[96];
 
 	if (c->json)
-		return ticket_json(t, replayed);
+		return ticket_json(c, t, replayed);
 	printf("ticket %" PRIu64 " %s%s: event %" PRIu32 " tier %u ", t->ticket_id,
 	       ctl_ticket_state_name(t->state), replayed ? " (replayed)" : "", t->event_id, t->tier);
 	if (t->seat == SEAT_NONE)
 		printf("general admission");
+	else if (ctl_seat_name(c, t->event_id, t->seat, name, sizeof name))
+		printf("seat %" PRIu32 " (%s)", t->seat, name);
 	else
 		printf("seat %" PRIu32, t->seat);
 	printf(", order %" PRIu64 ", customer %" PRIu64 ", price %s\n", t->order_id, t->customer_id,
@@ -146,7 +162,7 @@ static int show(struct ctl *c)
 	if (ctl_u64(c->args[1], "event", 1, UINT32_MAX, &ev) ||
 	    ctl_u64(c->args[2], kinds[k], 1, UINT64_MAX, &id))
 		return CTL_EXIT_USAGE;
-	if ((rc = ctl_connect(c)) != 0)
+	if ((rc = ctl_venue_open(c)) != 0 || (rc = ctl_connect(c)) != 0)
 		return rc;
 	rc = k == 0   ? onsale_query_hold(c->conn, (uint32_t)ev, id, &res)
 	     : k == 1 ? onsale_query_order(c->conn, (uint32_t)ev, id, &res)
@@ -259,10 +275,15 @@ static int ping(struct ctl *c)
 	return ctl_result(c, rc, "ping");
 }
 
+static const struct ctl_opt show_opts[] = {
+	{"venue", "FILE", "the event's venue file: seats also by section, row and number"},
+	{NULL, NULL, NULL},
+};
+
 const struct ctl_cmd ctl_query_cmds[] = {
 	{"show", "hold|order|ticket|customer EVENT ID", 3, 3, ONSALE_ROLE_ADMIN, 1,
 	 "Looks up a hold, an order (its id is the hold's), a ticket, or a customer's units\n"
-	 "counted against the event's limit.", NULL, show},
+	 "counted against the event's limit.", show_opts, show},
 	{"avail", "EVENT", 1, 1, ONSALE_ROLE_PLATFORM, 1,
 	 "Availability per tier: capacity, free, held, sold, killed, low-stock flag.", NULL, avail},
 	{"server", "", 0, 0, ONSALE_ROLE_ADMIN, 1,

@@ -64,12 +64,16 @@ static int hold_options(struct ctl *c, struct cmd_hold *h)
 	h->flags = ctl_opt(c, "accessible") ? HOLD_F_ACCESSIBLE : 0;
 	if ((s = ctl_opt(c, "payment-ref")) && strlen(s) > PAYMENT_REF_BYTES)
 		return ctl_usage_error(c, "--payment-ref: at most %u bytes", PAYMENT_REF_BYTES);
+	if (ctl_opt(c, "seats") && ctl_opt(c, "place"))
+		return ctl_usage_error(c, "--seats or --place, not both");
 	if ((s = ctl_opt(c, "seats"))) {
 		if (ctl_seats(s, h->seats, HOLD_UNITS_MAX, &n))
 			return CTL_EXIT_USAGE;
 		h->mode = HOLD_SEATS, h->qty = (uint8_t)n;
+	} else if (ctl_opt(c, "place")) {
+		h->mode = HOLD_SEATS; /* resolved once connected */
 	} else if (c->nargs < 3) {
-		return ctl_usage_error(c, "give QTY, or --seats LIST");
+		return ctl_usage_error(c, "give QTY, --seats LIST or --place SECTION:ROW:SEATS");
 	} else if (ctl_u64(c->args[2], "quantity", 1, HOLD_UNITS_MAX, &x)) {
 		return CTL_EXIT_USAGE;
 	} else {
@@ -90,10 +94,19 @@ static int hold(struct ctl *c)
 	    ctl_u64(c->args[1], "tier", 0, TIERS_MAX - 1, &tier))
 		return CTL_EXIT_USAGE;
 	h->event_id = (uint32_t)ev, h->tier = (uint8_t)tier;
-	if ((rc = hold_options(c, h)) != 0 || (rc = ctl_connect(c)) != 0)
+	if ((rc = hold_options(c, h)) != 0 || (rc = ctl_venue_open(c)) != 0 ||
+	    (rc = ctl_connect(c)) != 0)
 		return rc;
 	if (h->mode != HOLD_SEATS && (rc = qty_mode(c, h)) != 0)
 		return rc;
+	if (ctl_opt(c, "place")) {
+		unsigned n;
+
+		if ((rc = ctl_place_seats(c, h->event_id, ctl_opt(c, "place"), h->seats, HOLD_UNITS_MAX,
+					  &n)) != 0)
+			return rc;
+		h->qty = (uint8_t)n;
+	}
 	rc = onsale_hold(c->conn, h, &res);
 	if (rc == ST_OK && ctl_opt(c, "confirm")) /* a sale at the counter: paid at once */
 		rc = onsale_confirm(c->conn, h->event_id, res.hold.hold_id, res.hold.amount_due_minor,
@@ -110,7 +123,7 @@ static int hold_ref(struct ctl *c, uint32_t *ev, uint64_t *hold_id)
 	if (id_arg(c, 0, "event", UINT32_MAX, &x) || id_arg(c, 1, "hold", UINT64_MAX, hold_id))
 		return CTL_EXIT_USAGE;
 	*ev = (uint32_t)x;
-	return ctl_connect(c);
+	return ctl_venue_open(c) ? CTL_EXIT_USAGE : ctl_connect(c);
 }
 
 static int confirm(struct ctl *c)
@@ -180,7 +193,7 @@ static int refund(struct ctl *c)
 
 	if (ticket_ref(c, &ev, &ticket_id) || (fee && ctl_money(fee, "--fee", &minor)))
 		return CTL_EXIT_USAGE;
-	if ((rc = ctl_connect(c)) != 0)
+	if ((rc = ctl_venue_open(c)) != 0 || (rc = ctl_connect(c)) != 0)
 		return rc;
 	rc = onsale_refund(c->conn, ev, ticket_id, minor, ctl_opt(c, "kill") != NULL, &res);
 	if (rc == ST_OK)
@@ -199,8 +212,16 @@ static int exchange(struct ctl *c)
 	if (ticket_ref(c, &ev, &ticket_id) || ctl_u64(c->args[2], "tier", 0, TIERS_MAX - 1, &tier) ||
 	    (seat && ctl_u64(seat, "--seat", 0, SEAT_NONE - 1, &seat_no)))
 		return CTL_EXIT_USAGE;
-	if ((rc = ctl_connect(c)) != 0)
+	if ((rc = ctl_venue_open(c)) != 0 || (rc = ctl_connect(c)) != 0)
 		return rc;
+	if (ctl_opt(c, "place")) {
+		uint32_t one;
+		unsigned n;
+
+		if ((rc = ctl_place_seats(c, ev, ctl_opt(c, "place"), &one, 1, &n)) != 0)
+			return rc;
+		seat_no = one;
+	}
 	rc = onsale_exchange(c->conn, ev, ticket_id, (uint8_t)tier, (uint32_t)seat_no, &res);
 	if (rc == ST_OK)
 		ctl_print_ticket(c, &res.ticket, res.replayed);
@@ -228,6 +249,8 @@ static int redeem(struct ctl *c)
 static const struct ctl_opt hold_opts[] = {
 	{"customer", "ID", "the buyer (nonzero); limits count per customer"},
 	{"seats", "LIST", "these seat numbers instead of a quantity: 120,121 or 120-123"},
+	{"place", "PLACE", "these seats by name, with --venue: SECTION:ROW:SEATS, 105:A:12-13"},
+	{"venue", "FILE", "the event's venue file: seats by section, row and number"},
 	{"best", NULL, "best available (what QTY means for a reserved tier anyway)"},
 	{"accessible", NULL, "best available among accessible seats only"},
 	{"channel", "CH", "online (default), box_office (default as --role box_office), kiosk"},
@@ -239,21 +262,26 @@ static const struct ctl_opt hold_opts[] = {
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt confirm_opts[] = {
+	{"venue", "FILE", "the event's venue file: seats also by section, row and number"},
 	{"amount", "AMOUNT", "amount paid: 149.50 (default: the hold's amount due)"},
 	{"payment-ref", "REF", "the payment's reference (at most 32 bytes)"},
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt extend_opts[] = {
+	{"venue", "FILE", "the event's venue file: seats also by section, row and number"},
 	{"ttl", "DURATION", "new time to live from now (default: the event's)"},
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt refund_opts[] = {
+	{"venue", "FILE", "the event's venue file: seats also by section, row and number"},
 	{"fee", "AMOUNT", "fee kept (default 0)"},
 	{"kill", NULL, "take the seat or unit out of sale instead of selling it again"},
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt exchange_opts[] = {
 	{"seat", "SEAT", "the new seat number (default: GA, or best available)"},
+	{"place", "PLACE", "the new seat by name, with --venue: SECTION:ROW:SEAT"},
+	{"venue", "FILE", "the event's venue file: seats by section, row and number"},
 	{NULL, NULL, NULL},
 };
 static const struct ctl_opt redeem_opts[] = {
