@@ -46,6 +46,22 @@ static const struct ctl_cmd *find(int argc, char **argv, int *words)
 	return NULL;
 }
 
+/* A first word that starts two-word subcommands ("event"): lists them. */
+static int group(const char *word)
+{
+	size_t n = strlen(word);
+	int found = 0;
+
+	for (unsigned t = 0; t < TABLES; t++)
+		for (const struct ctl_cmd *c = tables[t]; c->words; c++)
+			if (!strncmp(c->words, word, n) && c->words[n] == ' ') {
+				fprintf(stderr, "%s  onsale-ctl %s %s\n", found ? "" : "usage:\n", c->words,
+					c->args);
+				found = 1;
+			}
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	const struct ctl_cmd *cmd;
@@ -57,6 +73,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? CTL_EXIT_USAGE : CTL_EXIT_OK;
 	}
 	cmd = find(argc - 1, argv + 1, &words);
+	if (!cmd && group(argv[1]))
+		return CTL_EXIT_USAGE;
 	if (!cmd) {
 		fprintf(stderr, "onsale-ctl: unknown subcommand '%s%s%s' (onsale-ctl --help)\n",
 			argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
