@@ -263,16 +263,29 @@ static int server(struct ctl *c)
 static int ping(struct ctl *c)
 {
 	uint64_t t0 = ctl_wall_ms();
+	struct ctl_json j = {.out = stdout};
 	int rc = ctl_connect(c);
 
 	if (rc)
 		return rc;
 	rc = onsale_ping(c->conn);
-	if (rc == ST_OK)
+	if (rc != ST_OK)
+		return ctl_result(c, rc, "ping");
+	if (!c->json) {
 		printf("%s:%u answers: shard %u of %u, server clock %" PRIu64 " ms, %" PRIu64 " ms\n",
 		       c->host, c->port, c->hello.shard_id, c->hello.shard_count, c->hello.now_ms,
 		       ctl_wall_ms() - t0);
-	return ctl_result(c, rc, "ping");
+		return 0;
+	}
+	cj_open(&j, NULL, '{');
+	cj_str(&j, "host", c->host);
+	cj_u64(&j, "port", c->port);
+	cj_u64(&j, "shard_id", c->hello.shard_id);
+	cj_u64(&j, "shard_count", c->hello.shard_count);
+	cj_u64(&j, "server_now_ms", c->hello.now_ms);
+	cj_u64(&j, "round_trip_ms", ctl_wall_ms() - t0);
+	cj_close(&j, '}');
+	return 0;
 }
 
 static const struct ctl_opt show_opts[] = {
@@ -288,7 +301,7 @@ const struct ctl_cmd ctl_query_cmds[] = {
 	 "Availability per tier: capacity, free, held, sold, killed, low-stock flag.", NULL, avail},
 	{"server", "", 0, 0, ONSALE_ROLE_ADMIN, 1,
 	 "The server's counters (STATS): uptime, shards, connections, requests, WAL.", NULL, server},
-	{"ping", "", 0, 0, ONSALE_ROLE_PLATFORM, 0,
+	{"ping", "", 0, 0, ONSALE_ROLE_PLATFORM, 1,
 	 "Connects, authenticates and pings: is the server there and is the key right?", NULL,
 	 ping},
 	{NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL},
