@@ -10,7 +10,7 @@ CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. -MMD -MP -D_GNU_SOURCE
-LDLIBS   := -luring -lck -lxxhash -lsodium -lpthread -lm
+LDLIBS   := -luring -lck -lxxhash -lsodium -lsystemd -lpthread -lm
 LDFLAGS  ?=
 
 # Sources are found in nested folders (net/wal/, tools/demo/, bench/pg/ ...);
@@ -97,6 +97,11 @@ bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
 $(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
+# onsaled: jemalloc as its allocator (its statistics are in /metrics, which
+# finds mallctl by a weak symbol); not under ASan, which brings its own
+# (`make asan` passes JEMALLOC=).
+JEMALLOC ?= -ljemalloc
+onsaled_LDLIBS := $(JEMALLOC)
 
 define prog_rule
 $(call objs,$(1)): ALL_CFLAGS += $$($(notdir $(basename $(1)))_CFLAGS)
@@ -130,18 +135,20 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
 # packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
-# servers so test_bench_redis and test_bench_pg run rather than skip, xmllint
-# and rsvg-convert for test_ctl's seat maps (all without recommends:
+# servers so test_bench_redis and test_bench_pg run rather than skip,
+# prometheus for promtool (test_server_metrics checks /metrics with it), and
+# xmllint and rsvg-convert for test_ctl's seat maps (all without recommends:
 # gnuplot-nox is 4 small packages instead of 44).
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql \
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
 	  libxml2-utils librsvg2-bin
 	@$(MAKE) --no-print-directory all
-	@tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
+	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 
 # layers: no file includes a header of a layer above its own, no two folders
-# include each other (the order is written once, in tools/layers.sh); with
-# objects built, it also notes .c files that call each other, for review.
+# include each other (the order is written once, in tools/layers.sh), and,
+# on the objects of $(BUILD), no .c files call each other in a pair or a loop
+# (make test checks the build it just made).
 layers:
 	@tools/layers.sh $(BUILD)
 
@@ -191,7 +198,7 @@ bench-plots:
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DONSALE_DEBUG_CHECKS" \
-	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 test
+	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 JEMALLOC= test
 
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \

@@ -16,18 +16,14 @@
 #include "core/bytes.h"
 #include "core/state.h"
 
-struct event *event_find(const struct core *c, uint32_t event_id)
+/* Bytes of chunk i of a table of max slots: whole chunks but the last,
+ * which may be cut to max (a whole one asks for the whole huge page its
+ * slots nearly fill). */
+static size_t chunk_bytes(uint32_t i, uint32_t per_chunk, uint32_t max, size_t slot_bytes)
 {
-	uint32_t *idx;
+	uint32_t slots = max - i * per_chunk < per_chunk ? max - i * per_chunk : per_chunk;
 
-	/* An on-sale hammers one event: try the last one found first. */
-	if (c->event_count && c->events[c->last_event]->cfg.event_id == event_id)
-		return c->events[c->last_event];
-	idx = htab_find(&c->event_index, event_id);
-	if (!idx)
-		return NULL;
-	((struct core *)c)->last_event = *idx; /* a cache, not state */
-	return c->events[*idx];
+	return slots == per_chunk ? TABLE_CHUNK_BYTES : slot_bytes * slots;
 }
 
 void event_free(struct event *ev)
@@ -37,9 +33,11 @@ void event_free(struct event *ev)
 	htab_fini(&ev->idem);
 	htab_fini(&ev->customers);
 	for (uint32_t i = 0; ev->hold_chunks && i < ev->hold_chunk_count; i++)
-		free(ev->hold_chunks[i]);
+		mem_table_free(ev->hold_chunks[i],
+			       chunk_bytes(i, HOLD_CHUNK_SLOTS, ev->holds_max, sizeof(struct hold)));
 	for (uint32_t i = 0; ev->ticket_chunks && i < ev->ticket_chunk_count; i++)
-		free(ev->ticket_chunks[i]);
+		mem_table_free(ev->ticket_chunks[i], chunk_bytes(i, TICKET_CHUNK_SLOTS, ev->tickets_max,
+								 sizeof(struct ticket)));
 	free(ev->hold_chunks);
 	free(ev->ticket_chunks);
 	free(ev->sections);
@@ -70,14 +68,12 @@ static int chunks_ensure(const struct chunked *t, uint32_t n)
 {
 	assert(n <= t->max);
 	while (*t->count < chunks_for(n, t->per_chunk)) {
-		uint32_t first = *t->count * t->per_chunk;
-		uint32_t slots = t->max - first < t->per_chunk ? t->max - first : t->per_chunk;
-		/* a whole chunk asks for the whole huge page its slots nearly fill */
-		void *p = mem_table_alloc(slots == t->per_chunk ? TABLE_CHUNK_BYTES
-							       : t->slot_bytes * slots);
+		size_t bytes = chunk_bytes(*t->count, t->per_chunk, t->max, t->slot_bytes);
+		void *p = mem_table_alloc(bytes);
 
 		if (!p)
 			return -ENOMEM;
+		mem_table_fork(p, bytes, false);
 		t->chunks[(*t->count)++] = p;
 	}
 	return 0;
@@ -97,6 +93,31 @@ int event_tickets_grow(struct event *ev, uint32_t n)
 			     TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket) };
 
 	return chunks_ensure(&t, n);
+}
+
+static void chunks_each(void *const *chunks, uint32_t count, uint32_t per_chunk, uint32_t max,
+			size_t slot_bytes, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < count; i++)
+		fn(ctx, chunks[i], chunk_bytes(i, per_chunk, max, slot_bytes));
+}
+
+static size_t htab_bytes(const struct htab *h)
+{
+	return ((size_t)h->mask + 1) * sizeof *h->slots;
+}
+
+void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < c->event_count; i++) {
+		const struct event *ev = c->events[i];
+		chunks_each((void *const *)ev->hold_chunks, ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
+			    ev->holds_max, sizeof(struct hold), fn, ctx);
+		chunks_each((void *const *)ev->ticket_chunks, ev->ticket_chunk_count,
+			    TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket), fn, ctx);
+		fn(ctx, ev->idem.slots, htab_bytes(&ev->idem));
+		fn(ctx, ev->customers.slots, htab_bytes(&ev->customers));
+	}
 }
 
 void event_tables_fit(struct event *ev)
@@ -132,6 +153,8 @@ struct event *event_new(const struct cmd_event *cfg)
 		event_free(ev);
 		return NULL;
 	}
+	mem_table_fork(ev->idem.slots, htab_bytes(&ev->idem), false);
+	mem_table_fork(ev->customers.slots, htab_bytes(&ev->customers), false);
 	return ev;
 }
 
@@ -175,6 +198,20 @@ enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, stru
 	if (!r->event.hold_ttl_ms)
 		r->event.hold_ttl_ms = HOLD_TTL_MS_DEFAULT;
 	return ST_OK;
+}
+
+uint8_t event_slot_pick(struct core *c)
+{
+	uint8_t used[256] = { 0 }; /* by slot: a snapshot's slots need not be below EVENTS_MAX */
+	unsigned slot = c->slot_next;
+
+	assert(c->event_count < EVENTS_MAX);
+	for (uint32_t i = 0; i < c->event_count; i++)
+		used[c->events[i]->slot] = 1;
+	while (slot >= EVENTS_MAX || used[slot])
+		slot = slot + 1 >= EVENTS_MAX ? 0 : slot + 1;
+	c->slot_next = (uint8_t)(slot + 1 >= EVENTS_MAX ? 0 : slot + 1);
+	return (uint8_t)slot;
 }
 
 enum status apply_event(struct core *c, const struct rec *r)

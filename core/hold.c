@@ -16,7 +16,6 @@
 
 #include "core/state.h"
 
-#define SLOT_OF(id) ((uint32_t)(id))
 #define REUSE_OF(id) ((uint32_t)((id) >> ID_REUSE_SHIFT) & ID_REUSE_MASK)
 
 
@@ -26,22 +25,6 @@ uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
 	uint64_t h = XXH3_64bits(both, sizeof both);
 
 	return h ? h : 1;
-}
-
-struct hold *hold_by_id(const struct event *ev, uint64_t hold_id)
-{
-	uint32_t slot = SLOT_OF(hold_id);
-
-	if (slot >= ev->holds_used || hold_at(ev, slot)->id != hold_id)
-		return NULL;
-	return hold_at(ev, slot);
-}
-
-uint32_t customer_units(const struct event *ev, uint64_t customer_id)
-{
-	const uint32_t *n = htab_find(&ev->customers, customer_id);
-
-	return n ? *n : 0;
 }
 
 void customer_add(struct event *ev, uint64_t customer_id, int32_t delta)

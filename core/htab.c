@@ -36,7 +36,8 @@ int htab_init(struct htab *h, uint32_t count_max)
 void htab_fini(struct htab *h)
 {
 	assert(h);
-	free(h->slots);
+	if (h->slots)
+		mem_table_free(h->slots, ((size_t)h->mask + 1) * sizeof *h->slots);
 	memset(h, 0, sizeof *h);
 }
 

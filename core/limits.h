@@ -446,3 +446,49 @@ static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are p
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");
 static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local seat");
+
+/* ---- Metrics and logs (net/server/metrics*.c) -------------------------------
+ * onsaled serves Prometheus text on its own port from its own thread; the
+ * shards publish relaxed atomic counters it reads, never a lock. */
+
+/* Counters per (opcode, status): opcodes are below 0x40 (PROTO_OP_STATS is
+ * 0x32) and statuses below 80 (core/status.h), asserted in metrics.c;
+ * anything else is counted in the last slot. 64 x 80 x 8 bytes = 40 KiB per shard. */
+#define METRICS_OPCODES 64u
+#define METRICS_STATUSES 80u
+
+/* How often a shard copies its figures (STATS counters, WAL histograms,
+ * live holds) for the metrics thread, and its events' per-tier figures. */
+#ifndef METRICS_PUBLISH_MS
+#define METRICS_PUBLISH_MS 100u
+#endif
+#ifndef METRICS_EVENTS_PUBLISH_MS
+#define METRICS_EVENTS_PUBLISH_MS 1000u
+#endif
+
+/* Events with per-tier sold, held and available series: the busiest by
+ * units held + sold over all shards, so the label count stays bounded
+ * (16 events x TIERS_MAX tiers x 3 series at most). */
+#ifndef METRICS_EVENTS_TOP
+#define METRICS_EVENTS_TOP 16u
+#endif
+
+/* The metrics responder: scrapers served at once (more wait in the
+ * listen backlog), a request's bytes (GET line and headers), the time a
+ * scraper has to send its request and read the answer, and the largest
+ * answer (64 shards of every series fit in about 1 MiB). */
+#ifndef METRICS_CONNS_MAX
+#define METRICS_CONNS_MAX 4u
+#endif
+#define METRICS_REQUEST_BYTES_MAX 4096u
+#ifndef METRICS_DEADLINE_MS
+#define METRICS_DEADLINE_MS 5000u
+#endif
+#ifndef METRICS_BODY_BYTES_MAX
+#define METRICS_BODY_BYTES_MAX (4u << 20)
+#endif
+
+static_assert(METRICS_OPCODES <= 256 && METRICS_STATUSES <= 256, "opcodes and statuses are bytes");
+static_assert(METRICS_EVENTS_TOP >= 1 && METRICS_EVENTS_TOP <= EVENTS_MAX, "top events fit a shard's");
+static_assert(METRICS_CONNS_MAX >= 1 && METRICS_CONNS_MAX <= 64, "a small poll set");
+static_assert(METRICS_BODY_BYTES_MAX >= (1u << 20), "room for every shard's series");

@@ -30,36 +30,10 @@
 
 #include "core/state.h"
 
-struct retired *retired_find(const struct core *c, uint32_t event_id)
-{
-	const uint32_t *idx = htab_find(&c->retired_index, event_id);
-
-	return idx ? c->retired[*idx] : NULL;
-}
-
-enum status event_missing(const struct core *c, uint32_t event_id)
-{
-	return retired_find(c, event_id) ? ST_EVENT_RETIRED : ST_EVENT_UNKNOWN;
-}
-
 struct retired *retired_new(uint8_t tier_count)
 {
 	assert(tier_count <= TIERS_MAX);
 	return calloc(1, sizeof(struct retired) + tier_count * sizeof(struct tier));
-}
-
-uint8_t event_slot_pick(struct core *c)
-{
-	uint8_t used[256] = { 0 }; /* by slot: a snapshot's slots need not be below EVENTS_MAX */
-	unsigned slot = c->slot_next;
-
-	assert(c->event_count < EVENTS_MAX);
-	for (uint32_t i = 0; i < c->event_count; i++)
-		used[c->events[i]->slot] = 1;
-	while (slot >= EVENTS_MAX || used[slot])
-		slot = slot + 1 >= EVENTS_MAX ? 0 : slot + 1;
-	c->slot_next = (uint8_t)(slot + 1 >= EVENTS_MAX ? 0 : slot + 1);
-	return (uint8_t)slot;
 }
 
 /* Whether a transfer this shard gave, not yet acknowledged, names the event. */

@@ -5,6 +5,25 @@
  * refuses with a status or decides the change and writes it into a
  * `struct rec`; apply performs a decided change and is also what replay
  * runs. Plan never mutates; apply never refuses a record that plan made.
+ *
+ * Calls between the files go one way, down this list (`make layers` fails
+ * on two files that call each other or a longer loop); a file calls only
+ * files on lines below its own:
+ *
+ *   inspect.c, serial.c   inspection for tools; the state stream (serial
+ *                         calls core.c and check.c)
+ *   core.c                execute and apply: one plan and apply per command
+ *   check.c               the invariants
+ *   xchg.c                exchanges across shards (a hold and its confirm)
+ *   ticket.c              orders and tickets (ends holds)
+ *   hold.c                holds, the timer wheel, customer counts
+ *   retire.c, stock.c     retired events; GA stock between shards
+ *   seatmap.c             sections and seats
+ *   query.c               queries and the views results are made of
+ *   event.c               events, tiers, codes; every per-event table
+ *   lookup.c              look-ups by id and the id arithmetic
+ *   best.c, htab.c, record.c, status.c, token.c, wal_format.c
+ *                         call no other file of core/
  */
 #ifndef ONSALE_STATE_H
 #define ONSALE_STATE_H
@@ -17,7 +36,22 @@
  * and test builds (-DONSALE_DEBUG_CHECKS). */
 #include <assert.h>
 
+/* Look-ups by id (lookup.c). retired_find: the summary, NULL when the id
+ * was never retired here. event_missing: the status for an id with no live
+ * event (ST_EVENT_RETIRED or ST_EVENT_UNKNOWN). */
+#define SLOT_OF(id) ((uint32_t)(id)) /* the pool slot a hold id carries */
 struct event *event_find(const struct core *c, uint32_t event_id);
+struct retired *retired_find(const struct core *c, uint32_t event_id);
+enum status event_missing(const struct core *c, uint32_t event_id);
+struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
+uint32_t customer_units(const struct event *ev, uint64_t customer_id);
+struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
+			   uint32_t *index);
+uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
+uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
+uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+/* Valid, and being exchanged to another shard (xchg.c). */
+bool ticket_leaving(const struct ticket *tk);
 
 /* Hold and ticket slots, in their chunks. The slot must be below
  * holds_used / tickets_used, or made addressable by event_*_ensure first. */
@@ -50,29 +84,21 @@ static inline int event_tickets_ensure(struct event *ev, uint32_t n)
 }
 struct event *event_new(const struct cmd_event *cfg); /* tables allocated, nothing in them */
 void event_free(struct event *ev);
+uint8_t event_slot_pick(struct core *c); /* a slot no live event has; advances slot_next */
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map key */
 
 /* Shared helpers on inventory. */
 void seat_take(struct event *ev, uint32_t seat, uint8_t state, uint32_t owner);
 void seat_release(struct event *ev, uint32_t seat, uint8_t state);
 void tier_check_low_stock(struct event *ev, uint8_t tier, uint32_t *alerts);
-uint32_t customer_units(const struct event *ev, uint64_t customer_id);
 void customer_add(struct event *ev, uint64_t customer_id, int32_t delta);
-struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
-struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
-			   uint32_t *index);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
-uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
-uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
-uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
 /* ST_OK for a valid ticket, else what a change of it is refused with. */
 enum status ticket_refusal(uint8_t state);
 /* Refunded or exchanged away: the slot may be reused, the order may end. */
 void ticket_retire(struct event *ev, uint32_t index);
 /* A valid ticket exchanged for new_ticket_id on another shard (xchg.c). */
 void ticket_leave(struct event *ev, uint32_t index, uint64_t new_ticket_id, uint32_t *alerts);
-/* Valid, and being exchanged to another shard (xchg.c). */
-bool ticket_leaving(const struct ticket *tk);
 /* The slot and id the next hold takes; NIL when the table is full. */
 uint32_t hold_next_id(const struct core *c, const struct event *ev, uint64_t *id);
 void hold_ended_push(struct event *ev, uint32_t slot); /* may be reused, oldest first */
@@ -123,13 +149,8 @@ enum status plan_xchg(struct core *c, const struct cmd *cmd, uint64_t now, struc
 		      struct result *res);
 enum status apply_xchg(struct core *c, const struct rec *r, uint32_t *alerts);
 
-/* Retired events (retire.c). retired_find: the summary, NULL when the id
- * was never retired here. event_missing: the status for an id with no live
- * event (ST_EVENT_RETIRED or ST_EVENT_UNKNOWN). */
-struct retired *retired_find(const struct core *c, uint32_t event_id);
-enum status event_missing(const struct core *c, uint32_t event_id);
+/* Retired events (retire.c). */
 struct retired *retired_new(uint8_t tier_count);
-uint8_t event_slot_pick(struct core *c); /* a slot no live event has; advances slot_next */
 enum status plan_retire(struct core *c, const struct cmd *cmd, struct result *res);
 enum status apply_retire(struct core *c, const struct rec *r);
 enum status plan_retired_in(const struct core *c, const struct cmd *cmd, struct rec *r);

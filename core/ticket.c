@@ -16,53 +16,7 @@
  */
 #include <string.h>
 
-#include "core/inspect.h"
 #include "core/state.h"
-
-#define ORDER_BITS_MASK (~(uint64_t)0 << ID_REUSE_SHIFT) /* shard, event, use count */
-
-uint64_t core_order_ticket_id(uint64_t order_id, uint8_t unit)
-{
-	return (order_id & ORDER_BITS_MASK) | (uint64_t)(uint32_t)order_id << ID_TICKET_SLOT_SHIFT |
-	       unit;
-}
-
-uint64_t order_ticket_id(const struct hold *h, uint8_t unit)
-{
-	return core_order_ticket_id(h->id, unit);
-}
-
-uint64_t ticket_id_of(const struct event *ev, uint32_t index)
-{
-	const struct ticket *tk = ticket_at(ev, index);
-
-	assert(tk->hold != NIL);
-	return order_ticket_id(hold_at(ev, tk->hold), tk->unit);
-}
-
-uint32_t tickets_free(const struct event *ev)
-{
-	return ev->tickets_max - ev->tickets_used + ev->tfree_count;
-}
-
-struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
-			   uint32_t *index)
-{
-	uint32_t slot = (uint32_t)(ticket_id >> ID_TICKET_SLOT_SHIFT) & ID_TICKET_SLOT_MASK;
-	uint8_t unit = (uint8_t)(ticket_id & ID_TICKET_UNIT_MASK);
-	const struct hold *h = slot < ev->holds_used ? hold_at(ev, slot) : NULL;
-
-	(void)c; /* the shard and event are in the order's id */
-	if (!h || h->state != HOLD_CONFIRMED || unit >= h->tickets_issued ||
-	    order_ticket_id(h, unit) != ticket_id)
-		return NULL;
-	for (uint32_t i = h->ticket_head; i != NIL; i = ticket_at(ev, i)->order_next)
-		if (ticket_at(ev, i)->unit == unit) {
-			*index = i;
-			return ticket_at(ev, i);
-		}
-	return NULL; /* its slot was reused */
-}
 
 /* A slot for a new ticket: a never-used one, else the oldest refunded or
  * exchanged ticket, which leaves its order's chain (its id becomes unknown). */

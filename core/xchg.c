@@ -37,11 +37,6 @@
 #define TARGET_TIER(t) ((uint8_t)((t) >> 32))
 #define TARGET_SEAT(t) ((uint32_t)(t))
 
-bool ticket_leaving(const struct ticket *tk)
-{
-	return tk->state == TICKET_VALID && tk->replaced_by == XCHG_LEAVING;
-}
-
 /* The order B makes for the seat: its payment reference names the ticket
  * it replaces (Q_ORDER shows it), and marks it as an exchange's order. */
 static void xchg_payment_ref(uint64_t ticket_id, char ref[PAYMENT_REF_BYTES])

@@ -27,12 +27,13 @@ tests:       *
 # no layer; when two folders include each other (also through a longer
 # loop); and when headers include each other in a loop.
 #
-# With BUILD (a build directory holding the objects), it also lists pairs
-# and loops of object files that call each other's functions (from nm).
-# Those are printed as notes for review and do not fail the check.
+# With BUILD (a build directory holding the objects; else $LAYERS_BUILD,
+# which `make test` sets), it also fails when .c files call each other's
+# functions (from nm), in pairs or in a longer loop, naming the files and
+# one function each calls.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-build=${1:-}
+build=${1:-${LAYERS_BUILD:-}}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -89,20 +90,93 @@ if ! sort -u "$tmp/headers" | tsort >/dev/null 2>"$tmp/loop"; then
 	echo "layers: headers include each other in a loop:"; sed 's/^tsort: /    /' "$tmp/loop"; status=1
 fi
 
-# Calls between object files: an edge a -> b when a.o uses a symbol b.o defines.
-if [ -n "$build" ] && [ -d "$build" ]; then
-	for o in $(cd "$build" && find core net tools bench -name '*.o' 2>/dev/null); do
-		nm "$build/$o" | awk -v f="${o%.o}" '
+# Calls between .c files of core, net, tools and bench (not the tests'
+# helpers): an edge a -> b when a.o uses a symbol b.o defines. Only objects whose source is still there count (an old build
+# directory may hold objects of files since moved or removed), and a
+# symbol defined by more than one object (each program's main) names no
+# file. The graph must have no cycle: two files that call each other, or
+# a longer loop (a -> b -> c -> a), fails the check.
+calls_check() {
+	for o in $(cd "$1" && find core net tools bench -name '*.o' 2>/dev/null | sort); do
+		[ -f "${o%.o}.c" ] || continue
+		nm "$1/$o" | awk -v f="${o%.o}.c" '
 			$1 == "U" { print "U", f, $2 }
-			NF == 3 && $2 ~ /^[TDBR]$/ { print "D", f, $3 }'
-	done | awk '$1 == "D" { def[$3] = $2; next } { use[++n] = $2 " " $3 }
+			NF == 3 && $2 ~ /^[TDBR]$/ { print "D", f, $3, $2 }'
+	done | awk '
+		$1 == "D" { defs[$3]++; def[$3] = $2; kind[$3] = $4 == "T" ? "calls" : "uses"; next }
+		{ use[++n] = $2 " " $3 }
 		END { for (i = 1; i <= n; i++) { split(use[i], u, " ")
-			if ((u[2] in def) && def[u[2]] != u[1]) print u[1], def[u[2]] } }' |
+			if (defs[u[2]] == 1 && def[u[2]] != u[1]) print u[1], def[u[2]], kind[u[2]], u[2] } }' |
 		sort -u >"$tmp/calls"
-	awk '{ e[$1 " " $2] = 1 } END { for (k in e) { split(k, a, " ")
-		if ((a[2] " " a[1]) in e && a[1] < a[2]) print "note: " a[1] ".c and " a[2] ".c call each other" } }' \
-		"$tmp/calls" | sort
+	[ -s "$tmp/calls" ] || { echo "layers: no objects in $1, calls not checked"; return 0; }
+	awk -f /dev/stdin "$tmp/calls" <<'AWK'
+# Tarjan's strongly connected components; each is one cycle or more.
+function strong(v,   i, w) {
+	order[v] = low[v] = ++visits; stack[++sp] = v; on[v] = 1
+	for (i = 1; i <= deg[v]; i++) {
+		w = adj[v, i]
+		if (!(w in order)) { strong(w); if (low[w] < low[v]) low[v] = low[w] }
+		else if (on[w] && order[w] < low[v]) low[v] = order[w]
+	}
+	if (low[v] != order[v]) return
+	comps++
+	do { w = stack[sp--]; on[w] = 0; comp[w] = comps; size[comps]++ } while (w != v)
+}
+# A simple cycle of at least 3 files through start inside its component,
+# in path[1..plen]; a component whose cycles are all pairs has none.
+function loop_from(v, depth,   i, w) {
+	if (++steps > 100000) return 0
+	path[depth] = v; onpath[v] = 1
+	for (i = 1; i <= deg[v]; i++) {
+		w = adj[v, i]
+		if (comp[w] != comp[start]) continue
+		if (w == start && depth >= 3) { plen = depth; onpath[v] = 0; return 1 }
+		if (!onpath[w] && loop_from(w, depth + 1)) { onpath[v] = 0; return 1 }
+	}
+	onpath[v] = 0
+	return 0
+}
+function edge(a, b) { return "    " a " " how[a, b] " " sym[a, b] " (" b ")" }
+{
+	if (!(($1, $2) in how)) { how[$1, $2] = $3; sym[$1, $2] = $4; adj[$1, ++deg[$1]] = $2 }
+	if (!($1 in seen)) { seen[$1] = 1; node[++nodes] = $1 }
+	if (!($2 in seen)) { seen[$2] = 1; node[++nodes] = $2 }
+}
+END {
+	for (i = 1; i <= nodes; i++) if (!(node[i] in order)) strong(node[i])
+	for (k in how) {
+		split(k, e, SUBSEP)
+		if (e[1] < e[2] && ((e[2], e[1]) in how))
+			print "layers: " e[1] " and " e[2] " call each other: " e[1] " " how[e[1], e[2]] \
+			      " " sym[e[1], e[2]] ", " e[2] " " how[e[2], e[1]] " " sym[e[2], e[1]] | "sort"
+	}
+	close("sort")
+	for (c = 1; c <= comps; c++) {
+		if (size[c] < 2) continue
+		bad = 1
+		for (i = 1; i <= nodes && size[c] > 2; i++) {
+			start = node[i]
+			if (comp[start] != c || !loop_from(start, 1)) continue
+			print "layers: .c files call each other in a loop:"
+			for (j = 1; j < plen; j++) print edge(path[j], path[j + 1])
+			print edge(path[plen], start)
+			break
+		}
+	}
+	exit bad
+}
+AWK
+}
+
+if [ -n "$build" ]; then
+	if [ -d "$build" ]; then
+		calls_check "$build" || status=1
+	else
+		echo "layers: $build is no build directory, calls not checked"
+	fi
 fi
 
-[ "$status" -eq 0 ] && echo "layers: ok ($(wc -l <"$tmp/inc") includes)"
+calls=
+[ -s "$tmp/calls" ] && calls=", $(cut -d' ' -f1,2 "$tmp/calls" | sort -u | wc -l) file-to-file calls, no cycle"
+[ "$status" -eq 0 ] && echo "layers: ok ($(wc -l <"$tmp/inc") includes$calls)"
 exit "$status"

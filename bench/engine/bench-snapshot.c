@@ -13,12 +13,18 @@
  * and flush. It reports:
  *   - turn_us: how long each loop turn took (p50, p99, p99.9, max): a
  *     request waits at most one turn, so max is the longest stall it sees;
+ *   - busy_us: the same over the turns during which a snapshot was being
+ *     started or written (the child alive), idle_us over the others;
  *   - snapshot_start_us_max: the longest time the loop spent starting a
- *     snapshot (the fork);
+ *     snapshot (the fork); per snapshot, fork_us (wall), fork_cpu_us and
+ *     faults (the loop thread's minor faults while the child lived: its
+ *     copy-on-write), image_ms (fork to state serialized in the child)
+ *     and written_ms (fork to published);
  *   - after the last record, the store is dropped without a clean stop (a
  *     crash); the newest snapshot is loaded alone (snapshot_load_ms, its
  *     size), then the store is reopened: recovery_ms and the records it
- *     replayed.
+ *     replayed; then it is stopped cleanly (a snapshot at the last record)
+ *     and reopened again: recovery_clean_ms.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +47,7 @@
 #define SECTION_ROWS 50u
 #define ROW_SEATS 40u /* 2,000 seats a section, 50 sections */
 #define TURN_HIST_MAX 1000000u /* turn times kept for percentiles */
+#define SNAPSHOTS_NOTED_MAX 64u
 
 struct config {
 	const char *dir;
@@ -55,10 +62,41 @@ struct turns {
 	uint64_t max_us, count;
 };
 
+/* What each background snapshot cost the loop (from on_snapshot). */
+struct noted {
+	uint64_t fork_us[SNAPSHOTS_NOTED_MAX], cpu_us[SNAPSHOTS_NOTED_MAX];
+	uint64_t faults[SNAPSHOTS_NOTED_MAX], image_ms[SNAPSHOTS_NOTED_MAX];
+	uint64_t written_ms[SNAPSHOTS_NOTED_MAX];
+	unsigned n;
+};
+
+static struct noted noted;
+
+static void on_snapshot(void *user, uint64_t lsn, const struct shard_store_stats *st)
+{
+	(void)user;
+	if (!lsn || noted.n >= SNAPSHOTS_NOTED_MAX)
+		return;
+	noted.fork_us[noted.n] = st->snapshot_last_us;
+	noted.cpu_us[noted.n] = st->snapshot_start_cpu_us_last;
+	noted.image_ms[noted.n] = st->snapshot_image_us_last / 1000;
+	noted.written_ms[noted.n] = st->snapshot_write_us_last / 1000;
+	noted.faults[noted.n++] = st->snapshot_faults_last;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* CPU time of the whole process (its io_uring workers too): recovery's
+ * cost without the waits for a CPU on a shared machine. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
@@ -164,18 +202,23 @@ static void turn_note(struct turns *t, uint64_t ns)
 }
 
 /* --records more records of holds and releases, one loop turn per --turn
- * pairs: execute, then tick and flush. */
-static int churn(struct shard_store *s, const struct config *cfg, struct turns *t)
+ * pairs: execute, then tick and flush. t[0] all turns, t[1] the turns a
+ * snapshot ran in (started, or its child alive), t[2] the others. */
+static int churn(struct shard_store *s, const struct config *cfg, struct turns t[3])
 {
 	uint64_t target = shard_store_last_lsn(s) + cfg->records, customer = 10000000;
 	while (shard_store_last_lsn(s) < target) {
 		uint64_t t0 = now_ns();
+		bool busy = shard_store_snapshot_running(s);
 		for (unsigned i = 0; i < cfg->turn; i++)
 			if (hold_then(s, CMD_HOLD_RELEASE, customer++))
 				return -1;
 		if (shard_store_poll_at(s, wall_ms()) || shard_store_flush(s))
 			return -1;
-		turn_note(t, now_ns() - t0);
+		uint64_t ns = now_ns() - t0;
+		busy = busy || shard_store_snapshot_running(s);
+		turn_note(&t[0], ns);
+		turn_note(&t[busy ? 1 : 2], ns);
 	}
 	for (int i = 0; i < 100000 && shard_store_snapshot_running(s); i++) {
 		usleep(1000);
@@ -204,7 +247,7 @@ static int open_store(const struct config *cfg, struct storage *st, int dir_fd,
 	uint64_t p = cfg->policy_records;
 	struct shard_store_options o = {
 		.snapshot_records = p, .snapshot_fork = true, .snapshot_dir_fd = dir_fd,
-		.archive_dir_fd = -1,
+		.archive_dir_fd = -1, .on_snapshot = on_snapshot,
 		.snapshot_wal_bytes = p == SHARD_SNAPSHOT_OFF ? p : 0,
 		.snapshot_interval_ms = p == SHARD_SNAPSHOT_OFF ? p : 0};
 	rc = shard_store_open(s, st, &o, rec);
@@ -215,9 +258,32 @@ static int open_store(const struct config *cfg, struct storage *st, int dir_fd,
 	return rc;
 }
 
-static void report(const struct config *cfg, struct shard_store *s, struct turns *t, double secs)
+static void print_list(const char *name, const uint64_t *v, unsigned n)
+{
+	printf("\"%s\":[", name);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%" PRIu64, i ? "," : "", v[i]);
+	printf("],");
+}
+
+static void print_turns(const char *name, struct turns *t)
+{
+	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
+	printf("\"%s\":{\"turns\":%" PRIu64 ",\"p50\":%u,\"p99\":%u,\"p999\":%u,\"max\":%" PRIu64
+	       "},",
+	       name, t->count, pct(t, 0.5), pct(t, 0.99), pct(t, 0.999), t->max_us);
+}
+
+static void report(const struct config *cfg, struct shard_store *s, struct turns t[3], double secs)
 {
 	const struct shard_store_stats *ss = shard_store_stats(s);
+	print_turns("busy_us", &t[1]);
+	print_turns("idle_us", &t[2]);
+	print_list("fork_us", noted.fork_us, noted.n);
+	print_list("fork_cpu_us", noted.cpu_us, noted.n);
+	print_list("faults", noted.faults, noted.n);
+	print_list("image_ms", noted.image_ms, noted.n);
+	print_list("written_ms", noted.written_ms, noted.n);
 	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
 	char policy[24];
 	if (cfg->policy_records == SHARD_SNAPSHOT_OFF)
@@ -226,7 +292,7 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 		snprintf(policy, sizeof policy, "default");
 	else
 		snprintf(policy, sizeof policy, "%" PRIu64, cfg->policy_records);
-	printf("{\"bench\":\"snapshot\",\"policy_records\":\"%s\",\"records\":%" PRIu64
+	printf("\"policy_records\":\"%s\",\"records\":%" PRIu64
 	       ",\"seconds\":%.1f,\"turn\":%u,\"snapshots\":%" PRIu64 ",\"snapshot_failures\":%" PRIu64
 	       ",\"snapshot_start_us_max\":%" PRIu64 ",\"snapshot_start_cpu_us_max\":%" PRIu64
 	       ",\"snapshot_write_ms_last\":%" PRIu64
@@ -263,31 +329,48 @@ static int run(const struct config *cfg)
 	struct storage st;
 	struct shard_store *s;
 	struct shard_store_recovery rec;
-	struct turns t = {.us = malloc(TURN_HIST_MAX * sizeof *t.us)};
+	struct turns t[3];
+	for (int i = 0; i < 3; i++)
+		t[i] = (struct turns){.us = malloc(TURN_HIST_MAX * sizeof *t[i].us)};
 	mkdir(cfg->dir, 0755);
 	int dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!t.us || dir_fd < 0 || open_store(cfg, &st, dir_fd, &s, &rec))
+	if (!t[0].us || !t[1].us || !t[2].us || dir_fd < 0 || open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
 	if (load_event(s) || sell(s, cfg->sold))
 		return 1;
+	printf("{\"bench\":\"snapshot\",");
 	uint64_t t0 = now_ns();
-	if (churn(s, cfg, &t))
+	if (churn(s, cfg, t))
 		return 1;
-	report(cfg, s, &t, (double)(now_ns() - t0) / 1e9);
+	report(cfg, s, t, (double)(now_ns() - t0) / 1e9);
 	shard_store_close(s); /* as a crash would leave it */
 	storage_destroy(&st);
 	if (time_load(cfg))
 		return 1;
 	t0 = now_ns();
+	uint64_t c0 = cpu_ns();
 	if (open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
-	printf("\"recovery_ms\":%.0f,\"snapshot_lsn\":%" PRIu64 ",\"records_replayed\":%" PRIu64
-	       ",\"last_lsn\":%" PRIu64 "}\n",
-	       (double)(now_ns() - t0) / 1e6, rec.snapshot_lsn, rec.records_replayed, rec.last_lsn);
+	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
+	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
+	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
+	       rec.records_replayed, rec.last_lsn);
+	/* and after a clean stop (a snapshot at the last record, no replay) */
+	if (shard_store_shutdown(s))
+		return 1;
+	storage_destroy(&st);
+	t0 = now_ns();
+	c0 = cpu_ns();
+	if (open_store(cfg, &st, dir_fd, &s, &rec))
+		return 1;
+	printf("\"recovery_clean_ms\":%.0f,\"recovery_clean_cpu_ms\":%.0f"
+	       ",\"clean_records_replayed\":%" PRIu64 "}\n",
+	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.records_replayed);
 	shard_store_close(s);
 	storage_destroy(&st);
 	close(dir_fd);
-	free(t.us);
+	for (int i = 0; i < 3; i++)
+		free(t[i].us);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include "net/server/server.h"
 #include "net/server/io.h"
+#include "net/server/metrics.h"
 
 int conn_tables_init(struct shard *s)
 {
@@ -183,6 +184,8 @@ void conn_reply(void *shard, struct req *r)
 {
 	struct shard *s = shard;
 	struct conn *c = &s->conns[r->conn];
+	metrics_reply(s, r->opcode, r->res.status,
+		      metrics_request_start(s, node_req_index(&s->node, r)));
 	if (c->fd < 0 || c->gen != r->conn_gen || c->dead) {
 		node_req_free(&s->node, r); /* the client is gone */
 		return;
@@ -202,6 +205,7 @@ static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *
 		      enum status st, const struct proto_hello_reply *hello)
 {
 	struct conn *c = &s->conns[ci];
+	metrics_reply(s, pr->opcode, st, 0);
 	struct proto_reply rep = {.request_id = pr->request_id, .opcode = pr->opcode};
 	rep.res.status = st;
 	if (hello)
@@ -250,6 +254,7 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		reply_now(s, ci, pr, ST_OK, NULL);
 		return 0;
 	}
+	metrics_request(s);
 	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
 	if (!rc)
 		c->inflight++;

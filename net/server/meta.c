@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/wal/log.h"
 #include "net/server/server.h"
 
 /* the shard-<k> directories found are kept as a bit set */
@@ -108,9 +109,10 @@ static int count_read(const char *data_dir, uint32_t *count)
 	char *end = NULL;
 	unsigned long v = strncmp(buf, "shards=", 7) ? 0 : strtoul(buf + 7, &end, 10);
 	if (v < 1 || v > SHARDS_MAX || !end || strcmp(end, "\n")) {
-		fprintf(stderr, "onsaled: %s does not hold one line \"shards=<N>\" with N in 1..%u; "
-				"onsaled will not start. Write the shard count this data directory "
-				"was written with into it (its shard-<k> directories are 0..N-1)\n",
+		log_msg(LOG_ERROR, LOG_SHARD_NONE,
+			"%s does not hold one line \"shards=<N>\" with N in 1..%u; onsaled will "
+			"not start. Write the shard count this data directory was written with "
+			"into it (its shard-<k> directories are 0..N-1)",
 			path, SHARDS_MAX);
 		return -EINVAL;
 	}
@@ -139,7 +141,7 @@ static int count_write(const char *data_dir, uint32_t count)
 	if (!rc)
 		rc = fsync_path(data_dir, O_RDONLY | O_DIRECTORY);
 	if (rc)
-		fprintf(stderr, "onsaled: cannot record the shard count in %s: %s\n", path,
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "cannot record the shard count in %s: %s", path,
 			strerror(-rc));
 	return rc;
 }
@@ -164,18 +166,20 @@ static int check_dirs(const char *data_dir, uint32_t count, const struct meta_di
 	uint64_t missing = all_below(count) & ~d->present;
 	if (d->stray >= 0 || extra) {
 		int k = d->stray >= 0 ? d->stray : __builtin_ctzll(extra);
-		fprintf(stderr, "onsaled: %s records %u shards (file %s/" META_NAME ") but also has "
+		log_msg(LOG_ERROR, LOG_SHARD_NONE,
+			"%s records %u shards (file %s/" META_NAME ") but also has "
 				"shard-%d/, which belongs to no shard of that count; onsaled will "
 				"not start. Find out where it came from (onsale-wal stats --data %s "
-				"--shard %d) and restore the data directory from a backup; %s\n",
+				"--shard %d) and restore the data directory from a backup; %s",
 			data_dir, count, data_dir, k, data_dir, k, resharding_note);
 		return -EINVAL;
 	}
 	if (missing) {
 		int k = __builtin_ctzll(missing);
-		fprintf(stderr, "onsaled: %s records %u shards but shard-%d/ is missing: its "
+		log_msg(LOG_ERROR, LOG_SHARD_NONE,
+			"%s records %u shards but shard-%d/ is missing: its "
 				"inventory, holds and tickets would be lost; onsaled will not start. "
-				"Restore shard-%d/ from a backup (docs/OPERATIONS.md, Backups)\n",
+				"Restore shard-%d/ from a backup (docs/OPERATIONS.md, Backups)",
 			data_dir, count, k, k);
 		return -EINVAL;
 	}
@@ -185,14 +189,15 @@ static int check_dirs(const char *data_dir, uint32_t count, const struct meta_di
 /* recorded: the count comes from the file, else from the shard-<k> dirs */
 static int refuse_count(const char *data_dir, uint32_t count, uint32_t shards, bool recorded)
 {
-	fprintf(stderr, "onsaled: %s holds the data of %u shard%s (", data_dir, count,
-		count == 1 ? "" : "s");
+	char where[320];
 	if (recorded)
-		fprintf(stderr, "recorded in %s/" META_NAME, data_dir);
+		snprintf(where, sizeof where, "recorded in %s/" META_NAME, data_dir);
 	else
-		fprintf(stderr, "shard-0..shard-%u found, no " META_NAME " file yet", count - 1);
-	fprintf(stderr, ") but --shards is %u; onsaled will not start. Start it with "
-			"--shards %u; %s\n", shards, count, resharding_note);
+		snprintf(where, sizeof where, "shard-0..shard-%u found, no " META_NAME " file yet",
+			 count - 1);
+	log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s holds the data of %u shard%s (%s) but --shards is "
+		"%u; onsaled will not start. Start it with --shards %u; %s", data_dir, count,
+		count == 1 ? "" : "s", where, shards, count, resharding_note);
 	return -EINVAL;
 }
 
@@ -203,10 +208,11 @@ static int adopt(const char *data_dir, uint32_t shards, const struct meta_dirs *
 		return record_new(data_dir, shards);
 	uint32_t count = 64 - (uint32_t)__builtin_clzll(d->present | 1);
 	if (d->stray >= 0 || d->present != all_below(count)) {
-		fprintf(stderr, "onsaled: %s has no " META_NAME " file and its shard-<k> directories "
+		log_msg(LOG_ERROR, LOG_SHARD_NONE,
+			"%s has no " META_NAME " file and its shard-<k> directories "
 				"are not shard-0..shard-K-1 (shard-%d/ is %s), so the shard count "
 				"its data was written with is unknown; onsaled will not start. "
-				"Restore the data directory from a backup; %s\n",
+				"Restore the data directory from a backup; %s",
 			data_dir, d->stray >= 0 ? d->stray : __builtin_ctzll(~d->present),
 			d->stray >= 0 ? "too high" : "missing", resharding_note);
 		return -EINVAL;
@@ -215,7 +221,7 @@ static int adopt(const char *data_dir, uint32_t shards, const struct meta_dirs *
 		return refuse_count(data_dir, count, shards, false);
 	int rc = count_write(data_dir, count);
 	if (!rc)
-		fprintf(stderr, "onsaled: %s: recorded its shard count %u in %s/" META_NAME "\n",
+		log_msg(LOG_INFO, LOG_SHARD_NONE, "%s: recorded its shard count %u in %s/" META_NAME,
 			data_dir, count, data_dir);
 	return rc;
 }
@@ -225,13 +231,13 @@ int meta_shards_open(const char *data_dir, uint32_t shards)
 	assert(shards >= 1 && shards <= SHARDS_MAX);
 	if (mkdir(data_dir, 0755) && errno != EEXIST) {
 		int rc = -errno;
-		fprintf(stderr, "onsaled: %s: %s\n", data_dir, strerror(-rc));
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s: %s", data_dir, strerror(-rc));
 		return rc;
 	}
 	struct meta_dirs d = {.present = 0, .stray = -1};
 	int rc = dirs_scan(data_dir, &d);
 	if (rc) {
-		fprintf(stderr, "onsaled: %s: %s\n", data_dir, strerror(-rc));
+		log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s: %s", data_dir, strerror(-rc));
 		return rc;
 	}
 	uint32_t count;
@@ -240,7 +246,8 @@ int meta_shards_open(const char *data_dir, uint32_t shards)
 		return adopt(data_dir, shards, &d);
 	if (rc) {
 		if (rc != -EINVAL)
-			fprintf(stderr, "onsaled: %s/" META_NAME ": %s\n", data_dir, strerror(-rc));
+			log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s/" META_NAME ": %s", data_dir,
+				strerror(-rc));
 		return rc;
 	}
 	if (count != shards)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/wal/log.h"
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 
@@ -39,25 +40,29 @@ static void usage(FILE *f)
 		"                           of removing them: the WAL is the audit log\n"
 		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
 		"                           small ones for tests: archiving goes by segment)\n"
+		"      --metrics HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
+		"                           (default 127.0.0.1:9400); off: no metrics port\n"
 		"  -h, --help               this text\n"
-		"It recovers every shard from DIR at start and logs what it found; SIGINT or\n"
-		"SIGTERM stops it cleanly (drain, sync, snapshot).\n",
+		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
+		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
+		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
 		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000);
 }
 
-static int parse_listen(struct server_config *cfg, const char *arg)
+/* HOST:PORT into host[64] and *port. 0 or -EINVAL. */
+static int parse_addr(const char *arg, char host[64], uint16_t *port)
 {
 	const char *colon = strrchr(arg, ':');
-	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
+	if (!colon || colon - arg >= 64)
 		return -EINVAL;
 	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port <= 0 || port > 65535)
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || p <= 0 || p > 65535)
 		return -EINVAL;
-	memcpy(cfg->listen_host, arg, (size_t)(colon - arg));
-	cfg->listen_host[colon - arg] = 0;
-	cfg->listen_port = (uint16_t)port;
+	memcpy(host, arg, (size_t)(colon - arg));
+	host[colon - arg] = 0;
+	*port = (uint16_t)p;
 	return 0;
 }
 
@@ -86,7 +91,7 @@ static int parse_threshold(const char *arg, bool binary, uint64_t *out)
 }
 
 enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
-       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT };
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT, OPT_METRICS };
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -123,6 +128,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
 		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
 		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+		{"metrics", required_argument, NULL, OPT_METRICS},
 		{0},
 	};
 	int o;
@@ -130,7 +136,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l':
-			if (parse_listen(cfg, optarg))
+			if (parse_addr(optarg, cfg->listen_host, &cfg->listen_port))
 				return fprintf(stderr, "onsaled: bad --listen %s\n", optarg), 2;
 			break;
 		case 's':
@@ -157,6 +163,12 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			if (parse_snapshot_option(cfg, o, optarg))
 				return 2;
 			break;
+		case OPT_METRICS:
+			cfg->metrics_off = !strcmp(optarg, "off");
+			if (!cfg->metrics_off &&
+			    parse_addr(optarg, cfg->metrics_host, &cfg->metrics_port))
+				return fprintf(stderr, "onsaled: bad --metrics %s\n", optarg), 2;
+			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
@@ -177,8 +189,8 @@ int main(int argc, char **argv)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
 	if (rc) {
-		fprintf(stderr, "onsaled: config %s: %s (onsaled --gen-config FILE makes one)\n",
-			cfg.config_path, strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"config\" path=\"%s\" err=\"%s\""
+			 " hint=\"onsaled --gen-config FILE makes one\"", cfg.config_path, strerror(-rc));
 		return 1;
 	}
 	/* signals go to sigwait in server_run, never to a shard thread */

@@ -26,8 +26,10 @@
 #include "core/storage.h"
 #include "net/proto/proto.h"
 #include "net/shard/node-t.h"
+#include "net/wal/wal.h"
 
 struct shard_store;
+struct metrics_http;
 struct server;
 struct shard;
 
@@ -48,6 +50,11 @@ struct server_config {
 	uint64_t snapshot_records, snapshot_bytes, snapshot_interval_ms;
 	char wal_archive[256]; /* "": WAL segments are removed, not archived */
 	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
+	/* Prometheus text on http://metrics_host:metrics_port/metrics
+	 * (metrics_http.c); metrics_off: no listener */
+	char metrics_host[64];
+	uint16_t metrics_port;
+	bool metrics_off;
 	bool has_key[PROTO_ROLES];
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
 };
@@ -76,6 +83,47 @@ struct conn {
 
 struct shard_counters {
 	uint64_t conns_open, conns_total, requests, bad_frames, refused, bytes_in, bytes_out;
+};
+
+/* ---- metrics a shard publishes (metrics.c) ------------------------------------
+ * Written by the shard only, read by the metrics thread: every field is a
+ * relaxed atomic the shard updates with a plain load and store (no locked
+ * instruction on the hot path), so a reader sees each value whole. */
+
+#define METRICS_LATENCY_BUCKETS 15  /* request time: bounds in metrics.c, the last: more */
+#define METRICS_SNAPSHOT_BUCKETS 12 /* snapshot write time: bounds in metrics.c */
+
+struct metrics_tier {
+	_Atomic uint32_t sold, held, free;
+};
+
+struct metrics_event {
+	_Atomic uint32_t id;
+	_Atomic uint32_t defined; /* bit per defined tier */
+	struct metrics_tier tier[TIERS_MAX];
+};
+
+struct shard_metrics {
+	/* counted as replies go out */
+	_Atomic uint64_t ops[METRICS_OPCODES][METRICS_STATUSES];
+	_Atomic uint64_t latency[METRICS_LATENCY_BUCKETS], latency_ns_sum;
+	_Atomic uint64_t snapshot[METRICS_SNAPSHOT_BUCKETS], snapshot_us_sum;
+	/* copied every METRICS_PUBLISH_MS: this shard's STATS counters (as a
+	 * STATS request would sum them), live holds, the WAL's histograms */
+	_Atomic uint64_t stat[PROTO_STAT_SLOTS];
+	_Atomic uint64_t holds_live;
+	_Atomic uint64_t wal_batch_records[WAL_BATCH_RECORDS_BUCKETS], wal_batch_records_sum;
+	_Atomic uint64_t wal_fsync_us[WAL_FSYNC_US_BUCKETS], wal_fsync_us_sum;
+	_Atomic uint64_t turns; /* loop turns: the watchdog sees the shard move */
+	/* every METRICS_EVENTS_PUBLISH_MS: events[0, event_count) */
+	_Atomic uint32_t event_count;
+	struct metrics_event *events; /* EVENTS_MAX */
+	/* the shard's own */
+	uint64_t published_ms, events_published_ms;
+	uint64_t *req_start_ns; /* SHARD_REQS_MAX, by request slot */
+	uint64_t reply_ns, reply_turn; /* the clock read by this turn's first reply */
+	uint64_t bucket_start_ns;      /* the arrival turn whose bucket is known */
+	unsigned bucket;
 };
 
 struct ring_pair {
@@ -111,6 +159,8 @@ struct shard {
 	struct shard_counters ctr;
 	struct proto_section_buf *secbuf; /* decode scratch */
 	uint64_t now_ms, started_ms;
+	uint64_t turn_ns; /* monotonic, at the turn's start: when its requests arrived */
+	struct shard_metrics met;
 };
 
 struct server {
@@ -120,6 +170,7 @@ struct server {
 	struct ring_pair *rings; /* [from * n + to] */
 	_Atomic int stop; /* 1: stop taking requests and drain; 2: leave the loops */
 	uint64_t started_ms;
+	struct metrics_http *http; /* NULL: no metrics listener */
 };
 
 #endif

@@ -33,6 +33,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "net/wal/log.h"
+#include "net/server/metrics.h"
+#include "net/server/notify.h"
 #include "net/server/server.h"
 #include "net/server/io.h"
 #include "net/store/shard_store.h"
@@ -63,6 +66,7 @@ static int listen_on(const struct server_config *cfg)
  * io_uring). */
 struct store_dirs {
 	uint8_t shard;
+	struct shard *sh; /* its metrics */
 	int dir_fd;
 	int archive_fd; /* -1: segments are removed */
 };
@@ -82,19 +86,23 @@ static int archive_segment(void *user, const char *name)
 static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
 {
 	struct store_dirs *d = user;
-	if (!lsn) {
-		fprintf(stderr, "onsaled: shard %u: snapshot FAILED (%s), %" PRIu64
-				" failures; retried at the next threshold, the WAL keeps everything\n",
-			d->shard, strerror(-st->snapshot_error), st->snapshot_failures);
+	if (!lsn && st->snapshot_error) { /* a snapshot at LSN 0 (an empty store) is no failure */
+		log_line(LOG_ERROR, d->shard, "msg=\"snapshot failed\" err=\"%s\" failures=%" PRIu64
+			 " retry=\"at the next threshold, the WAL keeps everything\"",
+			 strerror(-st->snapshot_error), st->snapshot_failures);
 		return;
 	}
-	fprintf(stderr, "onsaled: shard %u: snapshot %" PRIu64 " at LSN %" PRIu64
-			" (start %" PRIu64 " us, cpu max %" PRIu64 " us, written in %" PRIu64
-			" ms), segments removed %" PRIu64 ", archived %" PRIu64 "%s%s\n",
-		d->shard, st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_max,
-		st->snapshot_write_us_last / 1000, st->segments_removed, st->segments_archived,
-		st->snapshot_error ? "; last error: " : "",
-		st->snapshot_error ? strerror(-st->snapshot_error) : "");
+	metrics_snapshot_written(d->sh, st->snapshot_write_us_last);
+	log_line(LOG_INFO, d->shard, "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64
+		 " start_us=%" PRIu64 " cpu_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64
+		 " faults=%" PRIu64 " segments_removed=%" PRIu64 " segments_archived=%" PRIu64
+		 "%s%s%s",
+		 st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_last,
+		 st->snapshot_start_cpu_us_max, st->snapshot_write_us_last / 1000,
+		 st->snapshot_faults_last, st->segments_removed, st->segments_archived,
+		 st->snapshot_error ? " last_err=\"" : "",
+		 st->snapshot_error ? strerror(-st->snapshot_error) : "",
+		 st->snapshot_error ? "\"" : "");
 }
 
 static void dirs_close(struct store_dirs *d)
@@ -123,8 +131,8 @@ static int open_archive(const struct server *srv, struct store_dirs *d)
 	if (fstat(d->archive_fd, &a) || fstat(d->dir_fd, &b))
 		return -errno;
 	if (a.st_dev != b.st_dev) {
-		fprintf(stderr, "onsaled: --wal-archive %s is on another filesystem than the "
-				"data directory; segments are archived by rename\n", dir);
+		log_msg(LOG_ERROR, d->shard, "--wal-archive %s is on another filesystem than the "
+			"data directory; segments are archived by rename", dir);
 		return -EXDEV;
 	}
 	return 0;
@@ -136,7 +144,7 @@ static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
 	struct store_dirs *d = malloc(sizeof *d);
 	if (!d)
 		return -ENOMEM;
-	*d = (struct store_dirs){.shard = shard, .archive_fd = -1};
+	*d = (struct store_dirs){.shard = shard, .sh = &srv->shards[shard], .archive_fd = -1};
 	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = d->dir_fd < 0 ? -errno : 0;
 	if (!rc && srv->cfg.wal_archive[0])
@@ -167,6 +175,21 @@ static struct shard_store_options store_options(const struct server *srv, struct
 	};
 }
 
+static void log_recovery(uint8_t shard, int rc, const struct shard_store_recovery *rec,
+			 int direct)
+{
+	char detail[512];
+	log_line(rc ? LOG_ERROR : LOG_INFO, shard,
+		 "msg=\"%s\"%s%s%s snapshot_lsn=%" PRIu64 " records_replayed=%" PRIu64
+		 " last_lsn=%" PRIu64 " torn_tail=%s state_hash=%016" PRIx64 "%016" PRIx64
+		 " io=%s detail=\"%s\"",
+		 rc ? "recovery failed" : "recovered", rc ? " err=\"" : "", rc ? strerror(-rc) : "",
+		 rc ? "\"" : "", rec->snapshot_lsn, rec->records_replayed, rec->last_lsn,
+		 rec->wal_status == WAL_READ_TORN_TAIL ? "truncated" : "none", rec->hash.hi,
+		 rec->hash.lo, direct ? "O_DIRECT" : "buffered",
+		 log_quote(detail, sizeof detail, rec->message));
+}
+
 static int open_store(struct server *srv, struct shard *s)
 {
 	char dir[512];
@@ -192,13 +215,7 @@ static int open_store(struct server *srv, struct shard *s)
 		dirs_close(d);
 	else
 		node_attach(&s->node, s->store);
-	fprintf(stderr, "onsaled: shard %u: %s%s, snapshot LSN %" PRIu64 ", %" PRIu64
-			" records replayed, last LSN %" PRIu64 ", %s, state hash %016" PRIx64
-			"%016" PRIx64 ", %s I/O\n  %s\n",
-		s->id, rc ? "recovery FAILED: " : "recovered", rc ? strerror(-rc) : "",
-		rec.snapshot_lsn, rec.records_replayed, rec.last_lsn,
-		rec.wal_status == WAL_READ_TORN_TAIL ? "torn tail truncated" : "no torn tail",
-		rec.hash.hi, rec.hash.lo, direct ? "O_DIRECT" : "buffered", rec.message);
+	log_recovery(s->id, rc, &rec, direct);
 	return rc;
 }
 
@@ -256,15 +273,44 @@ static int start_shards(struct server *srv)
 	return 0;
 }
 
-static int wait_for_signal(void)
+/* Waits for SIGINT or SIGTERM; meanwhile pings systemd's watchdog when
+ * the unit has one (notify.c). */
+static int wait_for_signal(const struct server *srv)
 {
 	sigset_t set;
-	int sig = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
-	return sig;
+	uint64_t every_ms = notify_watchdog_ms();
+	if (!every_ms) {
+		int sig = 0;
+		sigwait(&set, &sig);
+		return sig;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(every_ms / 1000),
+			      .tv_nsec = (long)(every_ms % 1000) * 1000000};
+	for (;;) {
+		notify_watchdog(srv);
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig > 0)
+			return sig;
+	}
+}
+
+static void serving(struct server *srv)
+{
+	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
+		 " fsync=%s", srv->n, srv->cfg.listen_host, srv->cfg.listen_port,
+		 srv->cfg.data_dir, srv->cfg.no_fsync ? "false" : "true");
+	int rc = metrics_http_start(srv);
+	if (rc)
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"metrics listener failed; serving without "
+			 "/metrics\" addr=%s:%u err=\"%s\"", srv->cfg.metrics_host,
+			 srv->cfg.metrics_port, strerror(-rc));
+	else if (srv->http)
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"metrics\" url=http://%s:%u/metrics",
+			 srv->cfg.metrics_host, srv->cfg.metrics_port);
+	notify_ready(srv);
 }
 
 static int serve(struct server *srv)
@@ -274,19 +320,20 @@ static int serve(struct server *srv)
 		nodes[k] = &srv->shards[k].node;
 	int rc = node_recover(nodes, srv->n);
 	if (rc) {
-		fprintf(stderr, "onsaled: recovery across shards failed: %s\n", strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"recovery across shards failed\" err=\"%s\"",
+			 strerror(-rc));
 		return rc;
 	}
 	srv->started_ms = io_now_ms();
 	rc = start_shards(srv);
 	if (rc) {
-		fprintf(stderr, "onsaled: threads: %s\n", strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"threads\" err=\"%s\"", strerror(-rc));
 	} else {
-		fprintf(stderr, "onsaled: %u shards listening on %s:%u, data in %s%s\n", srv->n,
-			srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.data_dir,
-			srv->cfg.no_fsync ? " (NO FSYNC)" : "");
-		int sig = wait_for_signal();
-		fprintf(stderr, "onsaled: %s: stopping\n", strsignal(sig));
+		serving(srv);
+		int sig = wait_for_signal(srv);
+		notify_stopping();
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"stopping\" signal=\"%s\"", strsignal(sig));
+		metrics_http_stop(srv);
 	}
 	stop_and_drain(srv);
 	for (uint32_t k = 0; k < srv->n; k++)
@@ -308,8 +355,9 @@ static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
 		else
 			shard_store_close(s->store);
 		dirs_close(d);
-		fprintf(stderr, "onsaled: shard %u: %s\n", k,
-			rc ? strerror(-rc) : clean ? "synced, snapshot written" : "closed");
+		log_line(rc ? LOG_ERROR : LOG_INFO, (int)k, "msg=\"%s\"%s%s%s",
+			 rc ? "stop failed" : clean ? "synced, snapshot written" : "closed",
+			 rc ? " err=\"" : "", rc ? strerror(-rc) : "", rc ? "\"" : "");
 		if (rc && !first)
 			first = rc;
 		storage_destroy(&s->st);
@@ -337,8 +385,8 @@ int server_run(const struct server_config *cfg)
 		goto out_free_srv;
 	memset(srv->shards, 0, bytes);
 	if (cfg->no_fsync)
-		fprintf(stderr, "onsaled: WARNING: --no-fsync: acknowledged changes are NOT durable "
-				"against power loss or a kernel crash. For benchmarks only.\n");
+		log_msg(LOG_WARN, LOG_SHARD_NONE, "--no-fsync: acknowledged changes are NOT durable "
+			"against power loss or a kernel crash. For benchmarks only.");
 	rc = msg_rings_init(srv);
 	for (; !rc && inited < srv->n; inited++)
 		rc = shard_init(srv, (uint8_t)inited);
@@ -350,9 +398,10 @@ int server_run(const struct server_config *cfg)
 			srv->shards[k].listen_fd = fd;
 	}
 	if (rc) {
-		fprintf(stderr, "onsaled: start-up failed: %s\n", strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"start-up failed\" err=\"%s\"", strerror(-rc));
 		goto out_fini_shards;
 	}
+	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);
 	for (; opened < srv->n; opened++) {
 		rc = open_store(srv, &srv->shards[opened]);
 		if (rc) {

@@ -9,6 +9,11 @@
  *   conn_*    conn.c                      connections, framing, auth, replies
  *   msg_*     msg.c                       SPSC rings between shards, wake-ups
  *   io_*      io.c (io.h)                 io_uring submissions: the lowest
+ *
+ * Beside them, called from any of them, each with its own header:
+ *   metrics_* metrics.c, metrics_http.c  counters, /metrics (metrics.h)
+ *   notify_*  notify.c                    sd_notify (notify.h)
+ * and the log, lower down: net/wal/log.h (log_*, logfmt lines on stderr).
  */
 #ifndef ONSALE_SERVER_H
 #define ONSALE_SERVER_H

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/wal/log.h"
 #include "net/server/server.h"
 
 static const char *const key_names[PROTO_ROLES] = {
@@ -37,6 +38,8 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->shards = n > 0 ? (uint32_t)(n > SHARDS_MAX ? SHARDS_MAX : n) : 1;
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
 	cfg->pin = true;
+	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
+	cfg->metrics_port = 9400;
 }
 
 static int hexval(char c)
@@ -79,7 +82,7 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 			return 0;
 		}
 	}
-	fprintf(stderr, "onsaled: %s:%d: expected <role>_key=<64 hex digits>\n", path, no);
+	log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s:%d: expected <role>_key=<64 hex digits>", path, no);
 	return -EINVAL;
 }
 

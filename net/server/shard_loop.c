@@ -34,6 +34,7 @@
 
 #include "net/server/server.h"
 #include "net/server/io.h"
+#include "net/server/metrics.h"
 #include "net/store/shard_store.h"
 
 /* The node's env.stats: this shard's own counters for STATS. */
@@ -69,6 +70,8 @@ int shard_init(struct server *srv, uint8_t id)
 	rc = node_init(&s->node, id, srv->n, &env);
 	if (!rc)
 		rc = conn_tables_init(s);
+	if (!rc)
+		rc = metrics_shard_init(s);
 	return rc;
 }
 
@@ -85,6 +88,7 @@ void shard_fini(struct shard *s)
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
 	free(s->secbuf);
+	metrics_shard_fini(s);
 	node_fini(&s->node);
 }
 
@@ -134,6 +138,7 @@ static unsigned reap(struct shard *s)
 static uint32_t turn(struct shard *s, bool intake)
 {
 	s->now_ms = io_now_ms();
+	s->turn_ns = metrics_now_ns();
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
@@ -146,6 +151,7 @@ static uint32_t turn(struct shard *s, bool intake)
 	shard_store_flush(s->store);
 	conn_end_turn(s);
 	msg_end_turn(s);
+	metrics_publish(s);
 	if (intake)
 		io_arm_accept(s);
 	io_arm_wake(s);

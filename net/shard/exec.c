@@ -21,6 +21,7 @@
 #include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 size_t exec_result_bytes(uint8_t type)
 {
@@ -100,8 +101,8 @@ void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, stru
 	else
 		m = pool_msg_alloc(nd);
 	if (!m) {
-		fprintf(stderr, "onsaled: shard %u: message pool empty, a use of presale code %u of "
-				"event %u stays counted until restart\n", nd->id, code_index, event_id);
+		log_line(LOG_WARN, nd->id, "msg=\"message pool empty, a use of a presale code "
+			 "stays counted until restart\" code=%u event=%u", code_index, event_id);
 		return;
 	}
 	m->kind = MSG_CODE_GIVE;
@@ -120,8 +121,8 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 		return;
 	struct msg *u = pool_msg_alloc(nd);
 	if (!u) {
-		fprintf(stderr, "onsaled: shard %u: message pool empty, customer count of %llu "
-				"stays high until restart\n", nd->id, (unsigned long long)customer_id);
+		log_line(LOG_WARN, nd->id, "msg=\"message pool empty, a customer count stays high "
+			 "until restart\" customer=%llu", (unsigned long long)customer_id);
 		return;
 	}
 	u->kind = MSG_UNRESERVE;
@@ -142,8 +143,8 @@ void exec_count_moved(struct node *nd, uint32_t event_id, uint64_t customer_id, 
 		unreserve_at_home(nd, event_id, customer_id, 1); /* no longer elsewhere */
 	else if (home == nd->id &&
 		 counts_add(&nd->counts, event_id, customer_id, 0, 1)) /* now elsewhere */
-		fprintf(stderr, "onsaled: shard %u: count table full, customer %llu's count "
-				"stays low until restart\n", nd->id, (unsigned long long)customer_id);
+		log_line(LOG_WARN, nd->id, "msg=\"count table full, a customer count stays low "
+			 "until restart\" customer=%llu", (unsigned long long)customer_id);
 }
 
 /* A hold that used a presale code ended here: its owner, if another

@@ -15,6 +15,7 @@
 #include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *env)
 {
@@ -122,8 +123,8 @@ static int recount(struct node *const *nodes, uint32_t n)
 			       (nodes[k]->counts.mask + 1ull) * sizeof *nodes[k]->counts.slots);
 			nodes[k]->counts.used = 0;
 		}
-		fprintf(stderr, "onsaled: recovery: a node's count table grew for the state it "
-				"recovered\n");
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"recovery: a node's count table grew for "
+			 "the state it recovered\"");
 	}
 	return rc;
 }

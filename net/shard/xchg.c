@@ -27,12 +27,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 /* The customer and channel of the ticket's order (A). */
 static enum status order_of(struct node *nd, uint32_t event_id, uint64_t order_id,
@@ -131,9 +131,9 @@ static void end(struct node *nd, struct msg *m)
 					   .status = (uint8_t)st,
 					   .new_ticket_id = st == ST_OK ? m->res.ticket.ticket_id : 0};
 		if (exec_cmd(nd, &e, &res, &m->wait_lsn) != ST_OK)
-			fprintf(stderr, "onsaled: shard %u: end of the exchange of ticket %016" PRIx64
-					" refused (%s)\n", nd->id, x->ticket_id,
-				status_name(res.status));
+			log_line(LOG_WARN, nd->id, "msg=\"end of an exchange refused\" "
+				 "ticket=%016" PRIx64 " status=%s", x->ticket_id,
+				 status_name(res.status));
 		else if (st == ST_OK && ++nd->ctr.exchanges_moved)
 			exec_count_moved(nd, x->event_id, x->customer_id,
 					 (uint8_t)(m->res.ticket.seat >> SEAT_SHARD_SHIFT));
@@ -183,9 +183,9 @@ static int resume(struct node *a, struct node *b, const struct xchg_pending *p)
 		return -EUCLEAN;
 	a->ctr.exchanges_moved += st == ST_OK;
 	a->ctr.exchanges_resumed++;
-	fprintf(stderr, "onsaled: shard %u: the exchange of ticket %016" PRIx64 " to shard %u was "
-			"cut by a stop: %s now (%s)\n", a->id, p->ticket_id, b->id,
-		st == ST_OK ? "exchanged" : "refused", res.replayed ? "made before" : status_name(st));
+	log_line(LOG_INFO, a->id, "msg=\"an exchange cut by a stop ended\" ticket=%016" PRIx64
+		 " seat_shard=%u outcome=%s status=%s", p->ticket_id, b->id,
+		 st == ST_OK ? "exchanged" : "refused", res.replayed ? "made_before" : status_name(st));
 	return 0;
 }
 
@@ -200,10 +200,10 @@ int xchg_recover(struct node *const *nodes, uint32_t n)
 			for (uint32_t i = 0; i < batch; i++) {
 				const struct xchg_pending *p = &pending[i];
 				if (p->peer_shard >= n) {
-					fprintf(stderr, "onsaled: shard %u has a ticket leaving for shard "
-							"%u but only %u shards run: start with the shard "
-							"count the data was written with\n", k,
-						p->peer_shard, n);
+					log_line(LOG_ERROR, (int)k, "msg=\"a ticket is leaving for "
+						 "a shard that does not run: start with the shard "
+						 "count the data was written with\" seat_shard=%u "
+						 "shards=%u", p->peer_shard, n);
 					return -EUCLEAN;
 				}
 				int rc = resume(nodes[k], nodes[p->peer_shard], p);

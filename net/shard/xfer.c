@@ -31,6 +31,7 @@
 #include "core/inspect.h"
 #include "net/shard/parts.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 bool xfer_ask(struct node *nd, struct msg *m, uint32_t event_id, uint8_t tier, uint32_t qty)
 {
@@ -88,9 +89,9 @@ static enum status take(struct node *nd, const struct cmd_stock *given, uint8_t 
 	if (st == ST_OK && !res->replayed)
 		nd->ctr.stock_transfers++;
 	if (st != ST_OK)
-		fprintf(stderr, "onsaled: shard %u: STOCK_IN of transfer %016" PRIx64 " from shard "
-				"%u refused (%s); it stays pending there and is sent again at the "
-				"next start\n", nd->id, given->transfer_id, giver, status_name(st));
+		log_line(LOG_WARN, nd->id, "msg=\"STOCK_IN refused; the transfer stays pending on "
+			 "its giver and is sent again\" transfer=%016" PRIx64 " giver=%u status=%s",
+			 given->transfer_id, giver, status_name(st));
 	return st;
 }
 
@@ -128,9 +129,9 @@ void xfer_acked(struct node *nd, struct msg *k)
 	uint64_t wait;
 	assert(k->cmd.stock.peer_shard == k->owner);
 	if (exec_cmd(nd, &k->cmd, &res, &wait) != ST_OK)
-		fprintf(stderr, "onsaled: shard %u: acknowledgement of transfer %016" PRIx64
-				" refused (%s)\n", nd->id, k->cmd.stock.transfer_id,
-			status_name(res.status));
+		log_line(LOG_WARN, nd->id, "msg=\"acknowledgement of a transfer refused\" "
+			 "transfer=%016" PRIx64 " status=%s", k->cmd.stock.transfer_id,
+			 status_name(res.status));
 	pool_return(nd, k);
 }
 
@@ -226,9 +227,8 @@ static int redeliver(struct node *g, struct node *t)
 	ack.stock.peer_shard = t->id;
 	ack.stock.transfer_id = pending[i - 1].transfer_id;
 	exec_cmd(g, &ack, &res, &wait);
-	fprintf(stderr, "onsaled: shard %u: %u stock transfers to shard %u were not acknowledged: "
-			"%u applied now, %u were applied before\n", g->id, count, t->id, applied,
-		i - applied);
+	log_line(LOG_INFO, g->id, "msg=\"stock transfers were not acknowledged\" taker=%u "
+		 "transfers=%u applied_now=%u applied_before=%u", t->id, count, applied, i - applied);
 	g->ctr.stock_redelivered += i;
 	return 0;
 }
@@ -241,9 +241,9 @@ int xfer_recover(struct node *const *nodes, uint32_t n)
 		for (uint32_t t = n; t < SHARDS_MAX; t++) {
 			uint32_t count = core_xfers_pending(core, (uint8_t)t, one, 1);
 			if (count) {
-				fprintf(stderr, "onsaled: shard %u has %u stock transfers to shard "
-						"%u but only %u shards run: start with the shard "
-						"count the data was written with\n", g, count, t, n);
+				log_msg(LOG_ERROR, g, "%u stock transfers to shard %u but only "
+					"%u shards run: start with the shard count the data "
+					"was written with", count, t, n);
 				return -EUCLEAN;
 			}
 		}

@@ -8,8 +8,8 @@
  * reported); read the WAL from the snapshot's LSN + 1, applying each record
  * to the core; check that the snapshot and the WAL agree (the WAL reaches
  * the snapshot's LSN and the chain value there is the snapshot's); check the
- * invariants once; then open the writer at the end of the log (which
- * truncates a torn tail).
+ * invariants and hash the state again only when replay changed it; then
+ * open the writer at the end of the log (which truncates a torn tail).
  *
  * Retention: the two newest snapshots and the WAL from the older of them
  * are kept, so a damaged newest snapshot falls back to the previous one plus
@@ -44,9 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
+#include "core/mem.h"
 #include "net/store/snapshot.h"
+#include "net/wal/log.h"
 #include "net/wal/wal.h"
 
 struct shard_store {
@@ -70,6 +73,7 @@ struct shard_store {
 	bool job_running;
 	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
 	uint64_t job_t0_us;
+	uint64_t job_faults0;          /* the thread's minor faults at its start */
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -94,6 +98,13 @@ static uint64_t clock_us(clockid_t id)
 static uint64_t now_us(void)
 {
 	return clock_us(CLOCK_MONOTONIC);
+}
+
+/* For the stats only: minor faults of the calling thread so far. */
+static uint64_t thread_faults(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : (uint64_t)ru.ru_minflt;
 }
 
 static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
@@ -232,11 +243,17 @@ static int recover(struct shard_store *s, struct shard_store_recovery *rec)
 		rc = check_continuity(s, &scan, &snap, rec);
 	if (rc)
 		return rc;
-	const char *bad = core_check_invariants(s->c);
+	/* A snapshot and nothing after it (a clean stop) was checked whole as
+	 * it loaded: every invariant in core_deserialize, its state hash
+	 * against its header. Each check walks the whole state (~0.25 s each
+	 * for a 377 MB state, docs/PERFORMANCE.md), so they run again only on
+	 * what replay changed. */
+	bool changed = scan.records || !rec->has_snapshot;
+	const char *bad = changed ? core_check_invariants(s->c) : NULL;
 	if (bad)
 		return refuse(rec, "recovered state breaks an invariant: %s", bad);
 	s->last_lsn = rec->last_lsn = scan.end.next_lsn - 1;
-	rec->hash = core_state_hash(s->c);
+	rec->hash = changed ? core_state_hash(s->c) : snap.hash;
 	struct wal_options wo = {.shard = s->opt.shard, .segment_bytes = s->opt.segment_bytes,
 				 .batch_bytes_max = s->opt.batch_bytes_max,
 				 .on_durable = s->opt.on_durable, .user = s->opt.user};
@@ -407,6 +424,24 @@ static void job_failed(struct shard_store *s, int rc)
 		s->opt.on_snapshot(s->opt.snapshot_user, 0, &s->stats);
 }
 
+static void table_fork(void *ctx, void *p, size_t bytes)
+{
+	mem_table_fork(p, bytes, *(const bool *)ctx);
+}
+
+/* The core's large tables are kept from every fork (core/mem.h) but this
+ * shard's own for its writer: a fork then copies the page tables of this
+ * shard's core, not every shard's, and write-protects only its pages. */
+static int fork_job(struct shard_store *s, const struct snapshot_fork_dirs *d, uint64_t lsn,
+		    const uint8_t chain[16], uint64_t keep)
+{
+	bool yes = true, no = false;
+	event_tables_each(s->c, table_fork, &yes);
+	int rc = snapshot_job_fork(&s->job, d, s->c, lsn, chain, keep);
+	event_tables_each(s->c, table_fork, &no);
+	return rc;
+}
+
 int shard_store_snapshot_start(struct shard_store *s)
 {
 	if (s->error)
@@ -422,7 +457,7 @@ int shard_store_snapshot_start(struct shard_store *s)
 	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
 	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
 				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
-	int rc = s->opt.snapshot_fork ? snapshot_job_fork(&s->job, &d, s->c, lsn, chain, keep)
+	int rc = s->opt.snapshot_fork ? fork_job(s, &d, lsn, chain, keep)
 				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
 	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
@@ -433,6 +468,8 @@ int shard_store_snapshot_start(struct shard_store *s)
 	}
 	if (cpu_us > s->stats.snapshot_start_cpu_us_max)
 		s->stats.snapshot_start_cpu_us_max = cpu_us;
+	s->stats.snapshot_start_cpu_us_last = cpu_us;
+	s->job_faults0 = thread_faults();
 	s->job_running = true;
 	s->job_keep_lsn = keep;
 	snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
@@ -449,6 +486,7 @@ static void job_published(struct shard_store *s)
 	const struct snapshot_shared *sh = s->job.shared;
 	s->stats.segments_removed += sh->segments_removed;
 	s->stats.segments_archived += sh->segments_archived;
+	s->stats.snapshot_image_us_last = sh->image_us;
 	if (sh->retain_error)
 		s->stats.snapshot_error = sh->retain_error;
 	uint64_t lsn = s->job.lsn;
@@ -493,6 +531,8 @@ static int job_advance(struct shard_store *s, bool block)
 		return rc;
 	}
 	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
+	uint64_t faults = thread_faults(); /* 0 when a stop on another thread finished it */
+	s->stats.snapshot_faults_last = faults > s->job_faults0 ? faults - s->job_faults0 : 0;
 	if (forked) {
 		job_published(s);
 		return 0;
@@ -582,9 +622,9 @@ static void stop(struct shard_store *s, int err)
 		int n = snprintf(what, sizeof what, "%s of ", op);
 		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
 	}
-	fprintf(stderr, "onsaled: shard %u: WAL STOPPED: %s failed: %s; last durable LSN %" PRIu64
-			"; this shard is stopped for good; restart to recover from the disk\n",
-		s->opt.shard, what, strerror(-s->error), wal_durable_lsn(s->w));
+	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL STOPPED: this shard is stopped for good; "
+		 "restart to recover from the disk\" op=\"%s\" err=\"%s\" durable_lsn=%" PRIu64,
+		 what, strerror(-s->error), wal_durable_lsn(s->w));
 }
 
 /* ---- disk space ------------------------------------------------------------ */
@@ -604,21 +644,20 @@ static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
 		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
 	s->space_noted = true;
 	s->stats.disk_full_events++;
-	fprintf(stderr, "onsaled: shard %u: WAL writes PAUSED: no disk space for the next segment "
-			"(%s); changes are refused with disk_full (77), queries are served; "
-			"retrying every %u ms; free space in the data directory to resume\n",
-		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL writes PAUSED: no disk space for the next "
+		 "segment; changes are refused with disk_full (77), queries are served; free space "
+		 "in the data directory to resume\" err=\"%s\" retry_ms=%u",
+		 strerror(-err), WAL_SPACE_RETRY_MS);
 }
 
 static void resume_changes(struct shard_store *s, uint64_t now_ms)
 {
 	if (s->paused)
-		fprintf(stderr, "onsaled: shard %u: WAL writes resumed: the next segment is ready "
-				"after %" PRIu64 " ms paused\n",
-			s->opt.shard, now_ms - s->paused_at_ms);
+		log_line(LOG_INFO, s->opt.shard, "msg=\"WAL writes resumed: the next segment is "
+			 "ready\" paused_ms=%" PRIu64, now_ms - s->paused_at_ms);
 	else if (s->space_noted)
-		fprintf(stderr, "onsaled: shard %u: WAL: disk space for the next segment is back\n",
-			s->opt.shard);
+		log_line(LOG_INFO, s->opt.shard,
+			 "msg=\"WAL: disk space for the next segment is back\"");
 	s->paused = s->space_noted = false;
 }
 
@@ -647,10 +686,9 @@ static void note_space(struct shard_store *s, int err, uint64_t now_ms)
 		return;
 	s->space_noted = true;
 	s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
-	fprintf(stderr, "onsaled: shard %u: WAL: no disk space for the next segment (%s); "
-			"writes go on in the current one and pause when it is full; retrying "
-			"every %u ms\n",
-		s->opt.shard, strerror(-err), WAL_SPACE_RETRY_MS);
+	log_line(LOG_WARN, s->opt.shard, "msg=\"WAL: no disk space for the next segment; writes "
+		 "go on in the current one and pause when it is full\" err=\"%s\" retry_ms=%u",
+		 strerror(-err), WAL_SPACE_RETRY_MS);
 }
 
 uint32_t shard_store_tick(struct shard_store *s, uint64_t now_ms)

@@ -134,7 +134,14 @@ struct shard_store_stats {
 	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
 	uint64_t snapshot_start_us_max;   /* longest start (fork or image copy) */
 	uint64_t snapshot_start_cpu_us_max; /* its CPU time: without waiting for a CPU */
+	uint64_t snapshot_start_cpu_us_last; /* the last start's CPU time */
+	/* Minor page faults the loop's thread took while the last background
+	 * snapshot ran (start to published): for a forked writer, mostly the
+	 * copy-on-write of pages the shard wrote while the child still shared
+	 * them. */
+	uint64_t snapshot_faults_last;
 	uint64_t snapshot_write_us_last;  /* start to written, last one */
+	uint64_t snapshot_image_us_last;  /* start to serialized (forked writer) */
 	uint64_t segments_removed, segments_archived;
 	int snapshot_error;           /* last snapshot failure (-errno), 0: none */
 	uint64_t disk_full_events;    /* times changes were paused for lack of space */

@@ -1,7 +1,9 @@
 /*
  * snapshot.c — snapshot files (contract and byte table in snapshot.h, the
  * policy that decides when to take one in shard_store.c, the story in
- * docs/WAL.md).
+ * docs/WAL.md): their I/O through the shard's storage. The bytes (name,
+ * header, image, checks) are snapshot_image.c's; the forked writer's I/O
+ * is snapshot_fork.c's, which this file only polls and ends.
  *
  * Writing: the state is serialized into one page-aligned buffer behind the
  * header (a memory copy of the whole state), checksummed once (the body sum
@@ -28,72 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <xxhash.h>
 
-#include "core/serial.h"
-#include "core/bytes.h"
-
-#define SNAPSHOT_MAGIC 0x504e534fu /* "OSNP" little-endian */
-#define SNAPSHOT_VERSION 1
 #define SNAPSHOTS_LISTED_MAX 256u /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
 
-enum {
-	OFF_MAGIC = 0,
-	OFF_VERSION = 4,
-	OFF_SHARD = 5,
-	OFF_RESERVED = 6,
-	OFF_LSN = 8,
-	OFF_CHAIN = 16,
-	OFF_BODY_BYTES = 32,
-	OFF_BODY_SUM = 40,
-	OFF_STATE_HASH = 56,
-	OFF_HEADER_SUM = 72,
-};
-_Static_assert(OFF_HEADER_SUM + 16 == SNAPSHOT_HEADER_BYTES, "header table adds up");
 _Static_assert(SNAPSHOT_IO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "chunks keep O_DIRECT alignment");
-
-/* ---- little-endian fields ------------------------------------------- */
-
-static void put_sum(uint8_t *p, XXH128_hash_t h)
-{
-	put_u64(p, h.low64);
-	put_u64(p + 8, h.high64);
-}
-
-static bool sum_eq(const uint8_t *p, XXH128_hash_t h)
-{
-	return get_u64(p) == h.low64 && get_u64(p + 8) == h.high64;
-}
 
 static uint64_t round_page(uint64_t v)
 {
 	return (v + WAL_PAGE_BYTES - 1) & ~(uint64_t)(WAL_PAGE_BYTES - 1);
-}
-
-/* ---- names ----------------------------------------------------------- */
-
-void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp)
-{
-	snprintf(out, cap, "snap-%020" PRIu64 ".osnp%s", lsn, temp ? ".tmp" : "");
-}
-
-/* 0 and *lsn when name is a snapshot name ("snap-<20 digits>.osnp"). */
-int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp)
-{
-	size_t len = strlen(name), want = SNAPSHOT_NAME_BYTES - 1 + (temp ? 4 : 0);
-	if (len != want || memcmp(name, "snap-", 5) || memcmp(name + 25, ".osnp", 5))
-		return -EINVAL;
-	if (temp && strcmp(name + 30, ".tmp"))
-		return -EINVAL;
-	uint64_t v = 0;
-	for (int i = 5; i < 25; i++) {
-		if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(name[i] - '0');
-	}
-	*lsn = v;
-	return 0;
 }
 
 /* ---- synchronous I/O over the asynchronous interface ------------------ */
@@ -165,46 +110,6 @@ static int read_all(struct storage *st, int file, uint8_t *buf, uint64_t len)
 	return 0;
 }
 
-/* ---- writing ---------------------------------------------------------- */
-
-struct fill {
-	uint8_t *at;
-};
-
-static void fill_write(void *ctx, const void *bytes, size_t len)
-{
-	struct fill *f = ctx;
-	memcpy(f->at, bytes, len);
-	f->at += len;
-}
-
-static void encode_header(uint8_t *h, uint8_t shard, uint64_t lsn, const uint8_t chain[16],
-			  uint64_t body_bytes, XXH128_hash_t body_sum)
-{
-	memset(h, 0, SNAPSHOT_HEADER_BYTES);
-	put_u32(h + OFF_MAGIC, SNAPSHOT_MAGIC);
-	h[OFF_VERSION] = SNAPSHOT_VERSION;
-	h[OFF_SHARD] = shard;
-	put_u64(h + OFF_LSN, lsn);
-	memcpy(h + OFF_CHAIN, chain, 16);
-	put_u64(h + OFF_BODY_BYTES, body_bytes);
-	put_sum(h + OFF_BODY_SUM, body_sum);
-	put_sum(h + OFF_STATE_HASH, body_sum); /* core_state_hash = XXH3-128 of the stream */
-	put_sum(h + OFF_HEADER_SUM, XXH3_128bits(h, OFF_HEADER_SUM));
-}
-
-static void fill_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn)
-{
-	if (!out)
-		return;
-	out->lsn = get_u64(h + OFF_LSN);
-	memcpy(out->chain, h + OFF_CHAIN, 16);
-	out->shard = h[OFF_SHARD];
-	out->body_bytes = get_u64(h + OFF_BODY_BYTES);
-	out->hash = (struct state_hash){get_u64(h + OFF_STATE_HASH), get_u64(h + OFF_STATE_HASH + 8)};
-	snapshot_file_name(out->name, sizeof out->name, lsn, false);
-}
-
 /* Writes the finished image under a temp name, syncs, renames into place. */
 static int publish(struct storage *st, const uint8_t *img, uint64_t img_bytes, uint64_t lsn)
 {
@@ -231,36 +136,6 @@ out_unlink_tmp:
 	return rc;
 }
 
-int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
-		      uint8_t **out, uint64_t *out_bytes)
-{
-	static const uint8_t zero[16];
-	if (!lsn && memcmp(chain, zero, 16))
-		return -EINVAL;
-	uint64_t body_bytes = core_serialized_bytes(c);
-	uint64_t img_bytes = round_page(SNAPSHOT_HEADER_BYTES + body_bytes);
-	/* MAP_POPULATE maps every page in one go: faulting 60 MB page by page
-	 * while serializing cost more than the serializing itself. */
-	uint8_t *img = mmap(NULL, img_bytes, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (img == MAP_FAILED)
-		return -ENOMEM;
-	struct fill f = {img + SNAPSHOT_HEADER_BYTES};
-	struct serial_sink sink = {fill_write, &f};
-	core_serialize(c, &sink);
-	assert((uint64_t)(f.at - img) == SNAPSHOT_HEADER_BYTES + body_bytes);
-	memset(f.at, 0, img_bytes - SNAPSHOT_HEADER_BYTES - body_bytes);
-	XXH128_hash_t sum = XXH3_128bits(img + SNAPSHOT_HEADER_BYTES, body_bytes);
-#ifdef ONSALE_DEBUG_CHECKS
-	struct state_hash h = core_state_hash(c);
-	assert(h.lo == sum.low64 && h.hi == sum.high64);
-#endif
-	encode_header(img, core_shard_id(c), lsn, chain, body_bytes, sum);
-	*out = img;
-	*out_bytes = img_bytes;
-	return 0;
-}
-
 int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 		   const uint8_t chain[16], struct snapshot_info *out)
 {
@@ -271,7 +146,7 @@ int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
 		return rc;
 	rc = publish(st, img, img_bytes, lsn);
 	if (!rc)
-		fill_info(out, img, lsn);
+		snapshot_image_info(out, img, lsn);
 	munmap(img, img_bytes);
 	return rc;
 }
@@ -401,52 +276,6 @@ void snapshot_note(char *why, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Checks a header: NULL when it verifies, else what is wrong. */
-static const char *check_header(const uint8_t *h, uint8_t shard, uint64_t name_lsn,
-				uint64_t file_bytes)
-{
-	static const uint8_t zero[16];
-	if (!sum_eq(h + OFF_HEADER_SUM, XXH3_128bits(h, OFF_HEADER_SUM)))
-		return "bad header checksum";
-	if (get_u32(h + OFF_MAGIC) != SNAPSHOT_MAGIC || h[OFF_VERSION] != SNAPSHOT_VERSION ||
-	    h[OFF_RESERVED] || h[OFF_RESERVED + 1])
-		return "bad magic, version or reserved field";
-	if (h[OFF_SHARD] != shard)
-		return "written by another shard";
-	if (get_u64(h + OFF_LSN) != name_lsn)
-		return "LSN differs from the file name";
-	if (!name_lsn && memcmp(h + OFF_CHAIN, zero, 16))
-		return "chain value without a record";
-	if (get_u64(h + OFF_BODY_BYTES) > file_bytes - SNAPSHOT_HEADER_BYTES)
-		return "body longer than the file";
-	return NULL;
-}
-
-/* Verifies a whole image; on success *out is the loaded core. */
-static const char *check_image(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
-			       uint64_t lsn, struct core **out)
-{
-	const char *bad = check_header(img, shard, lsn, file_bytes);
-	if (bad)
-		return bad;
-	uint64_t body_bytes = get_u64(img + OFF_BODY_BYTES);
-	const uint8_t *body = img + SNAPSHOT_HEADER_BYTES;
-	if (!sum_eq(img + OFF_BODY_SUM, XXH3_128bits(body, body_bytes)))
-		return "bad body checksum";
-	const char *why = "state refused";
-	struct core *c = core_deserialize(body, body_bytes, &why);
-	if (!c)
-		return why;
-	struct state_hash h = core_state_hash(c);
-	if (core_shard_id(c) != shard || h.lo != get_u64(img + OFF_STATE_HASH) ||
-	    h.hi != get_u64(img + OFF_STATE_HASH + 8)) {
-		core_destroy(c);
-		return "state hash differs from the header";
-	}
-	*out = c;
-	return NULL;
-}
-
 /* Reads and verifies snapshot lsn. 0 (*out set), 1 (damaged: reported), or
  * -errno on an I/O error. */
 static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core **out,
@@ -474,11 +303,11 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 		else if (rc)
 			goto out_free_img;
 		else
-			bad = check_image(img, bytes, shard, lsn, out);
+			bad = snapshot_image_check(img, bytes, shard, lsn, out);
 	}
 	rc = 1;
 	if (!bad) {
-		fill_info(info, img, lsn);
+		snapshot_image_info(info, img, lsn);
 		rc = 0;
 	} else {
 		snapshot_note(why, why_cap, "%s: %s, skipped; ", name, bad);

@@ -92,6 +92,7 @@ struct snapshot_shared {
 	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
 	uint64_t segments_removed, segments_archived; /* the writer's results */
 	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
+	uint64_t image_us;            /* the writer's fork to image serialized */
 };
 
 struct snapshot_job {
@@ -140,6 +141,12 @@ int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], 
 /* "snap-<lsn>.osnp" (temp: with ".tmp"), and back: 0 or -EINVAL. */
 void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp);
 int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);
+/* net/store/snapshot_image.c, for loading: verifies an image of
+ * file_bytes read from the snapshot named lsn (NULL and *out the loaded
+ * core, else what is wrong), and fills out (may be NULL) from its header. */
+const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
+				 uint64_t lsn, struct core **out);
+void snapshot_image_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn);
 
 /* net/store/snapshot_fork.c, for snapshot_job_poll and _end. */
 int snapshot_fork_poll(struct snapshot_job *j, bool block);

@@ -5,19 +5,24 @@
  * fork() gives the child the shard's memory as it was at that instant
  * (copy on write), so the child serializes exactly the state at the job's
  * LSN while the parent goes on executing. The parent pays for the page
- * table copy (small: the core's tables are 2 MiB-aligned huge pages) and,
- * while the child runs, for a 4 KiB copy on each page it first writes.
+ * table copy (of its own core's large tables only, the other shards' are
+ * kept from forks: core/mem.h; one entry per 2 MiB where they are still huge
+ * pages, one per 4 KiB where copy-on-write split them) and, until the
+ * child has serialized, for a 4 KiB copy of each page it first writes
+ * (docs/PERFORMANCE.md, "Snapshot stall").
  *
  * The child is one thread of a multi-threaded process: it touches only the
- * core (reading), its own mappings, the shared page and plain syscalls
- * (openat, pwrite, fsync, renameat, unlinkat, getdents64) —
+ * core (reading, then madvise of its own mapping of it), its own mappings,
+ * the shared page and plain syscalls (openat, pwrite, fsync, renameat,
+ * unlinkat, getdents64) —
  * no io_uring ring, no allocator lock another thread may have held, no
  * stdio. It first closes every inherited descriptor but its two
  * directories (sockets, rings), so the shard's closes take effect at once. It runs at a lower priority on any core, so the forking shard's
  * pinned core stays the shard's.
  *
  * Order in the child, each step only after the one before succeeded:
- *   1. serialize, write "snap-<lsn>.osnp.tmp", fsync it;
+ *   1. serialize, let go of the core's tables, write "snap-<lsn>.osnp.tmp"
+ *      (O_DIRECT where the filesystem takes it), fsync it;
  *   2. wait until the parent reports the WAL durable up to lsn (a snapshot
  *      must never be ahead of the log it continues);
  *   3. rename into place, fsync the directory: the snapshot now exists;
@@ -48,6 +53,7 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "core/mem.h"
 #include "core/wal_format.h"
 #include "net/wal/wal_read.h"
 
@@ -60,7 +66,39 @@ struct child {
 	struct snapshot_shared *sh;
 	uint64_t lsn, keep_lsn;
 	pid_t parent;
+	uint64_t t0_us; /* fork */
 };
+
+static uint64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Drops the child's mapping of the whole pages inside one of the core's
+ * tables. */
+static void let_go(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	uintptr_t lo = ((uintptr_t)p + MEM_PAGE_BYTES - 1) & ~(uintptr_t)(MEM_PAGE_BYTES - 1);
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(MEM_PAGE_BYTES - 1);
+	if (p && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* O_DIRECT: the image is page-aligned and whole pages, so the child's
+ * writes skip the page cache (a copy of the whole state, and dirty pages
+ * that queue the shard's WAL fdatasyncs); buffered where the filesystem
+ * refuses it. */
+static int open_temp(const struct child *ch, const char *tmp)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	int fd = openat(ch->d->dir_fd, tmp, flags | O_DIRECT, 0644);
+	if (fd < 0 && errno == EINVAL)
+		fd = openat(ch->d->dir_fd, tmp, flags, 0644);
+	return fd;
+}
 
 static int write_temp(const struct child *ch, const struct core *c, const uint8_t chain[16])
 {
@@ -71,7 +109,14 @@ static int write_temp(const struct child *ch, const struct core *c, const uint8_
 	int rc = snapshot_image(c, ch->lsn, chain, &img, &img_bytes);
 	if (rc)
 		return -rc;
-	int fd = openat(ch->d->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ch->sh->image_us = mono_us() - ch->t0_us;
+	/* The image holds the state now: while the child shared the core's
+	 * tables, every page the shard wrote was copied (and split out of its
+	 * huge page, which the next fork then copies page by page). Letting go
+	 * of them here ends that for the seconds the write and fsync take; the
+	 * child never reads the core again. */
+	event_tables_each(c, let_go, NULL);
+	int fd = open_temp(ch, tmp);
 	if (fd < 0)
 		return errno;
 	for (uint64_t done = 0; done < img_bytes;) {
@@ -287,7 +332,7 @@ int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d
 		return -ENOMEM;
 	}
 	struct child ch = {.d = d, .sh = j->shared, .lsn = lsn, .keep_lsn = keep_lsn,
-			   .parent = getpid()};
+			   .parent = getpid(), .t0_us = mono_us()};
 	pid_t pid = fork_batch();
 	if (pid < 0) {
 		int rc = -errno;

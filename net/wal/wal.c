@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum batch_state { B_FREE, B_FILLING, B_QUEUED, B_WRITING, B_SYNCING };
 enum { OP_WRITE = 1, OP_FSYNC = 2, OP_OPEN = 3, OP_ZERO = 4, OP_ZSYNC = 5 };
@@ -52,6 +53,7 @@ struct batch {
 	int file;
 	bool close_after; /* last batch of its segment: close the file when durable */
 	enum batch_state state;
+	uint64_t fsync_start_ns; /* monotonic: for the fdatasync time histogram */
 };
 
 struct wal {
@@ -259,6 +261,31 @@ static int submit_write(struct wal *w, struct batch *b)
 	return rc;
 }
 
+const uint32_t wal_fsync_us_bounds[WAL_FSYNC_US_BUCKETS - 1] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+/* For statistics only: the time never decides anything here. */
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void count_batch(struct wal_stats *st, uint64_t records, uint64_t fsync_ns)
+{
+	unsigned i = 0;
+	while (i < WAL_BATCH_RECORDS_BUCKETS - 1 && records > (1ull << i))
+		i++;
+	st->batch_records[i]++;
+	st->batch_records_sum += records;
+	uint64_t us = fsync_ns / 1000;
+	for (i = 0; i < WAL_FSYNC_US_BUCKETS - 1 && us > wal_fsync_us_bounds[i]; i++)
+		;
+	st->fsync_us[i]++;
+	st->fsync_us_sum += us;
+}
+
 /* Sends the oldest batch if nothing is in flight and it holds records. */
 static void kick(struct wal *w)
 {
@@ -299,6 +326,7 @@ static void on_write(struct wal *w, struct batch *b, int32_t res)
 		return;
 	}
 	b->state = B_SYNCING;
+	b->fsync_start_ns = mono_ns();
 	int rc = storage_fsync(w->st, b->file, cookie(OP_FSYNC, (unsigned)(b - w->b)));
 	if (!rc)
 		rc = storage_submit(w->st);
@@ -315,6 +343,7 @@ static void on_fsync(struct wal *w, struct batch *b, int32_t res)
 	}
 	w->stats.fsyncs++;
 	w->stats.batches++;
+	count_batch(&w->stats, b->last_lsn - w->durable_lsn, mono_ns() - b->fsync_start_ns);
 	w->durable_lsn = b->last_lsn;
 	if (b->close_after)
 		storage_close(w->st, b->file);

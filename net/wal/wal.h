@@ -35,10 +35,21 @@
 
 struct wal;
 
+/* Histograms of durable batches (onsaled exports them, docs/OPERATIONS.md):
+ * records per batch in bucket i when <= 1 << i, the last bucket for more;
+ * fdatasync time (from submission to completion) in bucket i when <=
+ * wal_fsync_us_bounds[i], the last bucket for more. */
+#define WAL_BATCH_RECORDS_BUCKETS 12 /* <= 1, 2, 4 ... 1024, more */
+#define WAL_FSYNC_US_BUCKETS 14
+extern const uint32_t wal_fsync_us_bounds[WAL_FSYNC_US_BUCKETS - 1];
+
 struct wal_stats {
 	uint64_t records, batches, fsyncs, bytes_written, short_writes, segments_created;
 	uint64_t eagain; /* appends refused because every buffer was busy */
 	uint64_t spare_waits; /* rollover waits for the next segment's zeroing */
+	uint64_t batch_records[WAL_BATCH_RECORDS_BUCKETS]; /* histogram, as above */
+	uint64_t fsync_us[WAL_FSYNC_US_BUCKETS];          /* histogram, as above */
+	uint64_t batch_records_sum, fsync_us_sum;
 };
 
 /* Opens the writer of opt->shard on st. scan is a finished wal_read of the

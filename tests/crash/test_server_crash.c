@@ -272,9 +272,9 @@ static void cycles(const char *const *args)
 	assert_int_equal(srv_stop(&h), 0); /* a clean stop and start keep it all */
 	assert_int_equal(srv_spawn(&h), 0);
 	verify(&h, 21);
-	unsigned taken = log_lines(&h, ": snapshot ");
+	unsigned taken = log_lines(&h, "msg=\"snapshot written\"");
 	printf("%u snapshots written (the clean stop's included), %u failed\n", taken,
-	       log_lines(&h, "snapshot FAILED"));
+	       log_lines(&h, "msg=\"snapshot failed\""));
 	if (args)
 		assert_true(taken >= CYCLES); /* the policy really ran under the load */
 	srv_cleanup(&h);

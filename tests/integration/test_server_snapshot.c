@@ -112,10 +112,10 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	}
 	assert_true(n >= CONFIRMS_MAX / 2);
 	/* the last snapshots finish in the background: give them a moment */
-	for (int i = 0; i < 100 && log_lines(&h, ": snapshot ") < 6; i++)
+	for (int i = 0; i < 100 && log_lines(&h, "msg=\"snapshot written\"") < 6; i++)
 		usleep(20000);
-	print_message("%u confirms, %d snapshot lines\n", n, log_lines(&h, ": snapshot "));
-	assert_true(log_lines(&h, ": snapshot ") >= 6); /* several per shard */
+	print_message("%u confirms, %d snapshot lines\n", n, log_lines(&h, "msg=\"snapshot written\""));
+	assert_true(log_lines(&h, "msg=\"snapshot written\"") >= 6); /* several per shard */
 
 	int archived = 0;
 	for (unsigned k = 0; k < 2; k++) {

@@ -12,6 +12,20 @@
  * passes and the server starts on the data with the GA capacity conserved
  * over shards (an in-flight transfer redelivered). Also when the giver's
  * STOCK_OUT lies behind damage and only its state tells it was given.
+ *
+ * Exchanges to a seat on another shard, on data a real 3-shard onsaled
+ * wrote: a ticket of shard 0 is exchanged for a seat of shard 1, first
+ * refused (the seat is sold: XCHG_OUT and XCHG_END with a status on shard
+ * 0, nothing on shard 1), then done (XCHG_OUT, XCHG_IN on shard 1, XCHG_END
+ * 0); then a customer homed on shard 1 takes GA stock from shard 2. verify
+ * passes (the refused round is explained by the later one); a shard cut
+ * alone leaves an exchanged ticket without its new order, or a new order
+ * for a ticket still valid, and verify names it; truncate refuses such a
+ * cut, and --with-peers cuts the other side, and then what that cut splits
+ * (a transfer); a cut between XCHG_OUT and XCHG_END needs no peer (the
+ * server ends the exchange at start). With snapshots taken while serving,
+ * one side's records may be gone from its WAL: verify then asks that
+ * shard's state, and still passes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +44,7 @@
 
 #include "core/bytes.h"
 #include "core/wal_format.h"
+#include "net/shard/node.h"
 #include "tests/support/srv_event.h"
 #include "tests/support/srv_harness.h"
 
@@ -45,6 +60,15 @@ static const char *argv0;
 static char tool[600];
 static struct srv made; /* the directory the real server wrote, copied per test */
 static char out[OUT_BYTES];
+
+#define X_EVENT_ID 8
+#define X_SHARDS 3
+#define X_GA_CAPACITY 30 /* 10 per shard */
+#define X_GA_HOLDS 3     /* of HOLD_QTY: 12 units, more than shard 1's 10 */
+static struct srv made_x;  /* the exchanges' directory */
+static uint64_t x_ticket;  /* the ticket exchanged, on shard 0 */
+static uint64_t x_fresh;   /* its new ticket, on shard 1 */
+#define CHURN_ROUNDS 1500  /* hold and release: past a 256 KiB segment */
 
 /* One stock record as dump prints it. */
 struct stock_rec {
@@ -100,15 +124,40 @@ static struct stock_rec find_one(const char *dir, const char *type)
 	return r;
 }
 
-/* A copy of the server's directory, as srv_harness knows it (to start on). */
-static void copy_made(struct srv *h)
+/* The n-th record (from 0) of a type in the directory, in dump order
+ * (shard, then LSN); peer stays 0 when the record has no peer_shard. */
+static struct stock_rec find_nth(const char *dir, const char *type, unsigned n)
 {
-	*h = made;
+	struct stock_rec r = {0};
+	assert_int_equal(run_tool("dump --data '%s' --type %s", dir, type), 0);
+	const char *line = out;
+	for (unsigned i = 0; i <= n; i++) {
+		line = strstr(line, "lsn=");
+		if (!line)
+			fail_msg("no %s record %u in:\n%s", type, n, out);
+		line += i < n ? 4 : 0;
+	}
+	assert_int_equal(sscanf(line, "lsn=%" SCNu64 " shard=%u", &r.lsn, &r.shard), 2);
+	const char *peer = strstr(line, "peer_shard="), *eol = strchr(line, '\n');
+	if (peer && (!eol || peer < eol))
+		assert_int_equal(sscanf(peer, "peer_shard=%u", &r.peer), 1);
+	return r;
+}
+
+/* A copy of a server's directory, as srv_harness knows it (to start on). */
+static void copy_from(struct srv *h, const struct srv *src)
+{
+	*h = *src;
 	snprintf(h->dir, sizeof h->dir, "/tmp/onsale-peers-XXXXXX");
 	assert_non_null(mkdtemp(h->dir));
 	/* sparse: the preallocated segments are mostly zeros (256 MiB per copy) */
-	sh("cp -a --sparse=always '%s'/. '%s'/", made.dir, h->dir);
+	sh("cp -a --sparse=always '%s'/. '%s'/", src->dir, h->dir);
 	h->pid = -1;
+}
+
+static void copy_made(struct srv *h)
+{
+	copy_from(h, &made);
 }
 
 /* Cuts one shard from lsn on the way a truncate that saw only that shard
@@ -145,17 +194,46 @@ static void corrupt(const struct srv *h, unsigned shard, uint64_t lsn)
 	fail_msg("frame of LSN %" PRIu64 " not found in %s", lsn, path);
 }
 
+static void expect_tier(struct onsale *c, uint32_t event_id, uint32_t capacity)
+{
+	struct result res;
+	assert_int_equal(onsale_query_availability(c, event_id, &res), ST_OK);
+	const struct tier_view *v = &res.avail.tiers[TV_TIER_GA];
+	assert_int_equal(v->capacity, capacity);
+	assert_int_equal(v->free + v->held + v->sold + v->killed, v->capacity);
+}
+
 /* GA capacity over shards (the server sums availability over them). */
 static void expect_capacity(struct srv *h)
+{
+	assert_int_equal(srv_spawn(h), 0);
+	struct onsale *c = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(c);
+	expect_tier(c, EVENT_ID, GA_CAPACITY);
+	onsale_close(c);
+	assert_int_equal(srv_stop(h), 0);
+}
+
+/* After a start on the exchanges' directory: the GA tier conserved over
+ * shards, the old ticket in state `state` (exchanged: for a new ticket of
+ * shard 1, *fresh), the seats of tier A sold once each. */
+static void expect_exchange(struct srv *h, uint8_t state, uint64_t *fresh)
 {
 	struct result res;
 	assert_int_equal(srv_spawn(h), 0);
 	struct onsale *c = srv_open(h, ONSALE_ROLE_PLATFORM);
 	assert_non_null(c);
-	assert_int_equal(onsale_query_availability(c, EVENT_ID, &res), ST_OK);
-	const struct tier_view *v = &res.avail.tiers[TV_TIER_GA];
-	assert_int_equal(v->capacity, GA_CAPACITY);
-	assert_int_equal(v->free + v->held + v->sold + v->killed, v->capacity);
+	expect_tier(c, X_EVENT_ID, X_GA_CAPACITY);
+	assert_int_equal(onsale_query_ticket(c, X_EVENT_ID, x_ticket, &res), ST_OK);
+	assert_int_equal(res.ticket.state, state);
+	if (fresh) {
+		*fresh = res.ticket.replaced_by;
+		assert_int_equal(*fresh >> 56, 1);
+		assert_int_equal(onsale_query_ticket(c, X_EVENT_ID, *fresh, &res), ST_OK);
+		assert_int_equal(res.ticket.state, TICKET_VALID);
+	}
+	assert_int_equal(onsale_query_availability(c, X_EVENT_ID, &res), ST_OK);
+	assert_int_equal(res.avail.tiers[TV_TIER_A].sold, 2); /* the seat taken, and one of x_ticket's */
 	onsale_close(c);
 	assert_int_equal(srv_stop(h), 0);
 }
@@ -184,10 +262,103 @@ static int make_data(void **state)
 	return 0;
 }
 
+static uint64_t buy_seat(struct onsale *c, uint32_t seat, uint64_t customer)
+{
+	struct result res;
+	assert_int_equal(onsale_hold_seats(c, X_EVENT_ID, TV_TIER_A, &seat, 1, customer, 0, &res),
+			 ST_OK);
+	assert_int_equal(onsale_confirm(c, X_EVENT_ID, res.hold.hold_id, TV_PRICE_A, "pay", &res),
+			 ST_OK);
+	return res.hold.first_ticket_id;
+}
+
+static uint64_t homed_on(unsigned shard, uint64_t from)
+{
+	while (node_home(X_SHARDS, from) != shard)
+		from++;
+	return from;
+}
+
+/* The exchanges' directory (3 shards; section k on shard k % 3), made in
+ * h by onsaled with more options args (NULL-terminated, or NULL). */
+static void make_exchanges_in(struct srv *h, const char *const *args)
+{
+	struct tv tv;
+	struct result res;
+	srv_init(h, argv0, X_SHARDS);
+	for (size_t i = 0; args && args[i]; i++)
+		h->args[i] = args[i];
+	assert_int_equal(srv_start(h), 0);
+	struct onsale *admin = srv_open(h, ONSALE_ROLE_ADMIN);
+	struct onsale *plat = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(admin);
+	assert_non_null(plat);
+	assert_int_equal(tv_load(admin, &tv, X_EVENT_ID, X_GA_CAPACITY, 0, 0, 1), 0);
+	uint32_t mine = tv.seat_first[0], taken = tv.seat_first[1], target = tv.seat_first[1] + 1;
+	assert_int_equal(mine >> 24, 0);
+	assert_int_equal(target >> 24, 1);
+	buy_seat(plat, taken, 6001);
+	x_ticket = buy_seat(plat, mine, 6002);
+	assert_int_equal(x_ticket >> 56, 0);
+	assert_int_equal(onsale_exchange(plat, X_EVENT_ID, x_ticket, TV_TIER_A, taken, &res),
+			 ST_SEAT_UNAVAILABLE);
+	assert_int_equal(onsale_exchange(plat, X_EVENT_ID, x_ticket, TV_TIER_A, target, &res),
+			 ST_OK);
+	x_fresh = res.ticket.ticket_id;
+	assert_int_equal(x_fresh >> 56, 1);
+	uint64_t cust = homed_on(1, 7000);
+	for (unsigned i = 0; i < X_GA_HOLDS; i++) {
+		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, HOLD_QTY, cust, 2000 + i,
+						&res), ST_OK);
+		assert_int_equal(onsale_confirm(plat, X_EVENT_ID, res.hold.hold_id,
+						HOLD_QTY * TV_PRICE_GA, "pay", &res), ST_OK);
+	}
+	onsale_close(admin);
+	onsale_close(plat);
+	assert_int_equal(srv_stop(h), 0);
+}
+
+/* GA holds, each released again, by a customer homed on shard k: records
+ * enough to take shard k's WAL past its first segments, which the
+ * snapshots taken meanwhile make the server drop. */
+static void churn(struct srv *h, unsigned k, unsigned rounds)
+{
+	struct result res;
+	assert_int_equal(srv_spawn(h), 0);
+	struct onsale *plat = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(plat);
+	uint64_t cust = homed_on(k, 9000);
+	for (unsigned i = 0; i < rounds; i++) {
+		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, 1, cust, 0, &res), ST_OK);
+		assert_int_equal(res.hold.hold_id >> 56, k);
+		assert_int_equal(onsale_hold_release(plat, X_EVENT_ID, res.hold.hold_id, &res), ST_OK);
+	}
+	onsale_close(plat);
+	assert_int_equal(srv_stop(h), 0);
+}
+
+/* Records of a type left in the directory's WALs. */
+static unsigned count_of(const char *dir, const char *type)
+{
+	unsigned n = 0;
+	assert_int_equal(run_tool("dump --data '%s' --type %s", dir, type), 0);
+	for (const char *l = strstr(out, "lsn="); l; l = strstr(l + 4, "lsn="))
+		n++;
+	return n;
+}
+
+static int make_all(void **state)
+{
+	make_data(state);
+	make_exchanges_in(&made_x, NULL);
+	return 0;
+}
+
 static int remove_data(void **state)
 {
 	(void)state;
 	srv_cleanup(&made);
+	srv_cleanup(&made_x);
 	return 0;
 }
 
@@ -244,7 +415,7 @@ static void truncate_giver_takes_stock_in_along(void **state)
 	struct stock_rec in = find_one(h.dir, "stock_in");
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
 				  " --yes-i-have-a-backup", h.dir, o.shard, o.lsn), 3);
-	expect_out("would split stock transfers between shards");
+	expect_out("would split stock transfers or exchanges between shards");
 	char want[160];
 	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
 	expect_out(want);
@@ -316,6 +487,209 @@ static void truncate_corrupt_giver_takes_stock_in_along(void **state)
 	srv_cleanup(&h);
 }
 
+
+/* ---- exchanges to a seat on another shard ---- */
+
+/* The exchanges' records: round 1 (refused) and round 2 (done) on shard
+ * 0, the order on shard 1, the GA transfer from shard 2 to shard 1. */
+struct x_recs {
+	struct stock_rec out1, end1, out2, in, end2, stock_in, ack;
+};
+
+static void x_recs(const char *dir, struct x_recs *x)
+{
+	x->out1 = find_nth(dir, "xchg_out", 0);
+	x->out2 = find_nth(dir, "xchg_out", 1);
+	x->end1 = find_nth(dir, "xchg_end", 0);
+	x->end2 = find_nth(dir, "xchg_end", 1);
+	x->in = find_one(dir, "xchg_in");
+	x->stock_in = find_one(dir, "stock_in");
+	x->ack = find_one(dir, "stock_ack");
+	assert_true(x->out1.lsn < x->end1.lsn && x->end1.lsn < x->out2.lsn &&
+		    x->out2.lsn < x->end2.lsn);
+	assert_int_equal(x->out2.shard, 0);
+	assert_int_equal(x->out2.peer, 1);
+	assert_int_equal(x->in.shard, 1);
+	assert_int_equal(x->in.peer, 0);
+	assert_int_equal(x->ack.shard, 2);
+	assert_true(x->stock_in.shard == 1 && x->stock_in.lsn > x->in.lsn);
+}
+
+static void verify_exchange_healthy(void **state)
+{
+	(void)state;
+	struct x_recs x;
+	x_recs(made_x.dir, &x);
+	assert_int_equal(run_tool("verify --data '%s'", made_x.dir), 0);
+	expect_out("shards: ok together: 1 stock transfer(s) in the WALs, 0 in flight");
+	expect_out("2 exchange round(s) between shards in the WALs (1 exchanged, 1 refused), "
+		   "0 ticket(s) leaving");
+}
+
+/* The seat's shard cut at its XCHG_IN alone: the old ticket is exchanged
+ * on shard 0, and no new one exists. */
+static void verify_finds_end_without_in(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	char want[200];
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	cut_alone(&h, 1, x.in.lsn);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
+	snprintf(want, sizeof want, "shards: CORRUPT: shard 0 LSN %" PRIu64 ": XCHG_END of ticket "
+		 "0x%016" PRIx64, x.end2.lsn, x_ticket);
+	expect_out(want);
+	snprintf(want, sizeof want, "exchanged for ticket 0x%016" PRIx64 ", but shard 1 has no "
+		 "XCHG_IN of it", x_fresh);
+	expect_out(want);
+	expect_out("the old ticket is exchanged and no new one exists");
+	srv_cleanup(&h);
+}
+
+/* The ticket's shard cut at its second XCHG_OUT alone: the ticket is valid
+ * again after the refused round, and the order for its new seat exists. */
+static void verify_finds_in_after_refusal(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	char want[200];
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	cut_alone(&h, 0, x.out2.lsn);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
+	snprintf(want, sizeof want, "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		 "0x%016" PRIx64, x.in.lsn, x_ticket);
+	expect_out(want);
+	snprintf(want, sizeof want, "shard 0 ended its exchange refused at LSN %" PRIu64, x.end1.lsn);
+	expect_out(want);
+	expect_out("the ticket is valid on shard 0 and its new seat sold on shard 1");
+	srv_cleanup(&h);
+}
+
+/* Cut before both rounds: shard 0 never sent the ticket. */
+static void verify_finds_in_without_out(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	char want[200];
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	cut_alone(&h, 0, x.out1.lsn);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
+	snprintf(want, sizeof want, "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		 "0x%016" PRIx64, x.in.lsn, x_ticket);
+	expect_out(want);
+	expect_out("shard 0 has no XCHG_OUT of it to shard 1");
+	srv_cleanup(&h);
+}
+
+/* Cutting the seat's shard at its XCHG_IN takes the ticket's XCHG_END
+ * along (the exchange is then in flight, ended again at start) and, for
+ * the STOCK_IN cut with it, the giver's STOCK_ACK. */
+static void truncate_seat_shard_takes_end_along(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	char want[200];
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
+				  " --yes-i-have-a-backup", h.dir, x.in.lsn), 3);
+	expect_out("would split stock transfers or exchanges between shards");
+	snprintf(want, sizeof want, "shard 0 from LSN %" PRIu64 ": its XCHG_END of ticket 0x%016"
+		 PRIx64, x.end2.lsn, x_ticket);
+	expect_out(want);
+	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
+	expect_out(want);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0); /* nothing was cut */
+
+	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
+				  " --yes-i-have-a-backup --with-peers", h.dir, x.in.lsn), 0);
+	snprintf(want, sizeof want, "shard 0: the WAL now ends at LSN %" PRIu64, x.end2.lsn - 1);
+	expect_out(want);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+	expect_out("(0 exchanged, 1 refused), 1 ticket(s) leaving");
+	uint64_t fresh;
+	expect_exchange(&h, TICKET_EXCHANGED, &fresh); /* ended at start */
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+	expect_out("0 ticket(s) leaving");
+	srv_cleanup(&h);
+}
+
+/* Cutting the ticket's shard at its second XCHG_OUT takes the seat's
+ * XCHG_IN along, and with it shard 1's STOCK_IN, so the giver's STOCK_ACK
+ * too: the cuts follow exchanges and transfers to a fixed point. */
+static void truncate_ticket_shard_takes_in_along(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	char want[200];
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
+				  " --yes-i-have-a-backup", h.dir, x.out2.lsn), 3);
+	snprintf(want, sizeof want, "shard 1 from LSN %" PRIu64 ": its XCHG_IN of ticket 0x%016"
+		 PRIx64, x.in.lsn, x_ticket);
+	expect_out(want);
+	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
+	expect_out(want);
+
+	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
+				  " --yes-i-have-a-backup --with-peers", h.dir, x.out2.lsn), 0);
+	snprintf(want, sizeof want, "shard 1: the WAL now ends at LSN %" PRIu64, x.in.lsn - 1);
+	expect_out(want);
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+	expect_out("1 exchange round(s) between shards in the WALs (0 exchanged, 1 refused)");
+	expect_exchange(&h, TICKET_VALID, NULL);
+	srv_cleanup(&h);
+}
+
+/* A cut between XCHG_OUT and XCHG_END needs no peer: the ticket is leaving,
+ * and at start the seat's shard answers with the order it made. */
+static void truncate_between_out_and_end(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct x_recs x;
+	copy_from(&h, &made_x);
+	x_recs(h.dir, &x);
+	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
+				  " --yes-i-have-a-backup", h.dir, x.end2.lsn), 0);
+	assert_null(strstr(out, "other shards"));
+	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+	expect_out("1 ticket(s) leaving");
+	uint64_t fresh;
+	expect_exchange(&h, TICKET_EXCHANGED, &fresh);
+	assert_int_equal(fresh, x_fresh); /* the same order, answered again */
+	srv_cleanup(&h);
+}
+
+/* Snapshots while serving drop WAL segments: one side of the exchange is
+ * left only in its shard's snapshot (shard 0's XCHG_OUT and XCHG_END, then
+ * shard 1's XCHG_IN), and the replayed state stands in for it. */
+static void verify_exchange_pruned(void **state)
+{
+	(void)state;
+	const char *small[] = {"--wal-segment-bytes", "256k", "--snapshot-records", "200", NULL};
+	for (unsigned k = 0; k < 2; k++) {
+		struct srv h;
+		make_exchanges_in(&h, small);
+		churn(&h, k, CHURN_ROUNDS);
+		assert_int_equal(count_of(h.dir, k ? "xchg_in" : "xchg_out,xchg_end"), 0);
+		assert_int_equal(count_of(h.dir, k ? "xchg_end" : "xchg_in"), k ? 2 : 1);
+		assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
+		expect_out("shards: ok together");
+		assert_null(strstr(out, "exchange records not compared")); /* the state says */
+		srv_cleanup(&h);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -330,6 +704,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test(truncate_giver_takes_stock_in_along),
 		cmocka_unit_test(truncate_taker_takes_ack_along),
 		cmocka_unit_test(truncate_corrupt_giver_takes_stock_in_along),
+		cmocka_unit_test(verify_exchange_healthy),
+		cmocka_unit_test(verify_finds_end_without_in),
+		cmocka_unit_test(verify_finds_in_after_refusal),
+		cmocka_unit_test(verify_finds_in_without_out),
+		cmocka_unit_test(truncate_seat_shard_takes_end_along),
+		cmocka_unit_test(truncate_ticket_shard_takes_in_along),
+		cmocka_unit_test(truncate_between_out_and_end),
+		cmocka_unit_test(verify_exchange_pruned),
 	};
-	return cmocka_run_group_tests(tests, make_data, remove_data);
+	return cmocka_run_group_tests(tests, make_all, remove_data);
 }

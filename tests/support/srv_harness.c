@@ -120,10 +120,11 @@ int srv_spawn(struct srv *h)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		const char *argv[9 + sizeof h->args / sizeof h->args[0]] = { /* NULL-ended */
-			h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin"};
+		/* no metrics port unless a test asks (tests run side by side) */
+		const char *argv[11 + sizeof h->args / sizeof h->args[0]] = { /* NULL-ended */
+			h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin", "--metrics", "off"};
 		for (size_t i = 0; i < sizeof h->args / sizeof h->args[0] && h->args[i]; i++)
-			argv[8 + i] = h->args[i];
+			argv[10 + i] = h->args[i];
 		execv(h->bin, (char *const *)argv);
 		_exit(127);
 	}

@@ -1,22 +1,27 @@
 /*
  * wal_peers.c — what the shards of a data directory must agree on: the GA
- * stock transfers between them (core/stock.c). A transfer is STOCK_OUT on
- * the giver, STOCK_IN with the same id (giver << 56 | taker << 48 | seq) on
- * the taker, and later a cumulative STOCK_ACK on the giver. Each shard's
- * state keeps, per peer, the seqs given, acknowledged and applied, and the
- * transfers given and not yet acknowledged (redelivered at start).
+ * stock transfers between them (core/stock.c), and exchanges of a ticket
+ * for a seat on another shard (wal_xchg.c, core/xchg.c). A transfer is
+ * STOCK_OUT on the giver, STOCK_IN with the same id (giver << 56 | taker
+ * << 48 | seq) on the taker, and later a cumulative STOCK_ACK on the giver.
+ * Each shard's state keeps, per peer, the seqs given, acknowledged and
+ * applied, and the transfers given and not yet acknowledged (redelivered
+ * at start).
  *
  * verify (all shards): per ordered pair, the taker applied no seq the giver
  * did not give (units created) and the giver holds no acknowledgement of a
  * seq the taker does not have (units lost, never sent again); every STOCK_IN
  * names what its STOCK_OUT gave; per event and GA tier, the capacity in the
  * shards' tiers plus the units in flight (given, not applied) equals what
- * the TIER_ADD records created. Records come from the whole kept WAL, seqs
- * from the replayed states, so the checks hold across snapshots.
+ * the TIER_ADD records created; every exchange's sides agree (wal_xchg.c).
+ * Records come from the whole kept WAL, seqs from the replayed states, so
+ * the checks hold across snapshots.
  *
  * truncate: a cut on one shard may force cuts on others (wt_peers_plan):
  * a STOCK_OUT cut away takes its kept STOCK_IN with it, a STOCK_IN cut away
- * takes the kept STOCK_ACK that covers it, until nothing changes.
+ * takes the kept STOCK_ACK that covers it; an XCHG_IN its ticket's shard no
+ * longer explains goes, and an XCHG_END 0 whose XCHG_IN went goes with it;
+ * until nothing changes.
  */
 #include "tools/wal/wal_tool.h"
 
@@ -53,7 +58,9 @@ static int push(struct wt_peers *p, const struct wt_xrec *x)
 static bool wanted(const uint8_t *body, uint32_t len)
 {
 	return len >= 1 && (body[0] == CMD_TIER_ADD || body[0] == CMD_STOCK_OUT ||
-			    body[0] == CMD_STOCK_IN || body[0] == CMD_STOCK_ACK);
+			    body[0] == CMD_STOCK_IN || body[0] == CMD_STOCK_ACK ||
+			    body[0] == CMD_XCHG_OUT || body[0] == CMD_XCHG_IN ||
+			    body[0] == CMD_XCHG_END);
 }
 
 static int collect_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
@@ -71,6 +78,12 @@ static int collect_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t le
 	if (r.type == CMD_TIER_ADD) {
 		x.tier = r.tier.tier;
 		x.qty = r.tier.capacity;
+	} else if (r.type >= CMD_XCHG_OUT) {
+		x.id = r.xchg.ticket_id;
+		x.new_id = r.xchg.new_id;
+		x.tier = r.xchg.tier;
+		x.peer = r.xchg.peer_shard;
+		x.status = r.xchg.status;
 	} else {
 		x.id = r.stock.transfer_id;
 		x.tier = r.stock.tier;
@@ -88,6 +101,10 @@ static int by_key(const void *a, const void *b)
 		return x->type < y->type ? -1 : 1;
 	if (x->id != y->id)
 		return x->id < y->id ? -1 : 1;
+	if (x->event_id != y->event_id)
+		return x->event_id < y->event_id ? -1 : 1;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
 	return x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
 }
 
@@ -108,6 +125,7 @@ int wt_peers_collect(struct wt_shard *sh, size_t n, struct wt_peers *p)
 			return -1;
 		}
 		p->present |= 1ull << sh[i].id;
+		p->first_lsn[sh[i].id] = scan.first_lsn;
 	}
 	if (p->len)
 		qsort(p->v, p->len, sizeof *p->v, by_key);
@@ -120,8 +138,7 @@ void wt_peers_free(struct wt_peers *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Index of the first record at or after (type, id) in key order. */
-static size_t lower_bound(const struct wt_peers *p, uint8_t type, uint64_t id)
+size_t wt_peers_lower(const struct wt_peers *p, uint8_t type, uint64_t id)
 {
 	size_t lo = 0, hi = p->len;
 
@@ -139,7 +156,7 @@ static size_t lower_bound(const struct wt_peers *p, uint8_t type, uint64_t id)
 
 const struct wt_xrec *wt_peers_find(const struct wt_peers *p, uint8_t type, uint64_t id)
 {
-	size_t i = lower_bound(p, type, id);
+	size_t i = wt_peers_lower(p, type, id);
 
 	return i < p->len && p->v[i].type == type && p->v[i].id == id ? &p->v[i] : NULL;
 }
@@ -148,7 +165,7 @@ const struct wt_xrec *wt_peers_find(const struct wt_peers *p, uint8_t type, uint
 static const struct wt_xrec *first_ack(const struct wt_peers *p, uint8_t giver, uint8_t taker,
 				       uint64_t seq)
 {
-	size_t i = lower_bound(p, CMD_STOCK_ACK, XFER_ID(giver, taker, seq));
+	size_t i = wt_peers_lower(p, CMD_STOCK_ACK, XFER_ID(giver, taker, seq));
 
 	if (i < p->len && p->v[i].type == CMD_STOCK_ACK &&
 	    p->v[i].id >> 48 == XFER_ID(giver, taker, 0) >> 48)
@@ -277,7 +294,7 @@ static unsigned check_contents(const struct wt_peers *p, struct core *const *cor
 {
 	unsigned bad = 0;
 
-	for (size_t i = lower_bound(p, CMD_STOCK_IN, 0); i < p->len && p->v[i].type == CMD_STOCK_IN;
+	for (size_t i = wt_peers_lower(p, CMD_STOCK_IN, 0); i < p->len && p->v[i].type == CMD_STOCK_IN;
 	     i++) {
 		const struct wt_xrec *in = &p->v[i];
 		struct wt_xrec o;
@@ -438,23 +455,29 @@ static unsigned check_sums(const struct sums *s, unsigned *checked, unsigned *un
 int wt_peers_verify(const struct wt_peers *p, struct core *const *cores)
 {
 	struct sums s = {0};
+	struct wt_xsum x;
 	unsigned checked = 0, unchecked = 0;
 	unsigned bad = check_pairs(p, cores) + check_contents(p, cores);
-	size_t outs = lower_bound(p, CMD_STOCK_IN, 0) - lower_bound(p, CMD_STOCK_OUT, 0);
+	size_t outs = wt_peers_lower(p, CMD_STOCK_IN, 0) - wt_peers_lower(p, CMD_STOCK_OUT, 0);
 
-	if (fill_sums(&s, p, cores)) {
+	if (fill_sums(&s, p, cores) || wt_xchg_verify(p, cores, &x)) {
 		fprintf(stderr, "onsale-wal: out of memory\n");
 		free(s.v);
 		return WT_EXIT_USAGE;
 	}
-	bad += check_sums(&s, &checked, &unchecked);
+	bad += check_sums(&s, &checked, &unchecked) + x.bad;
 	if (!bad)
 		printf("shards: ok together: %zu stock transfer(s) in the WALs, %" PRIu64 " in flight "
-		       "(%" PRIu64 " units, sent again at start); GA capacity over shards plus units "
-		       "in flight equals the TIER_ADDs for %u tier(s)%s\n",
-		       outs, s.flight_xfers, s.flight_units, checked,
+		       "(%" PRIu64 " units, sent again at start); %" PRIu64 " exchange round(s) between "
+		       "shards in the WALs (%" PRIu64 " exchanged, %" PRIu64 " refused), %" PRIu64
+		       " ticket(s) leaving (ended at start); GA capacity over shards plus units in "
+		       "flight equals the TIER_ADDs for %u tier(s)%s%s\n",
+		       outs, s.flight_xfers, s.flight_units, x.rounds, x.exchanged, x.refused,
+		       x.leaving, checked,
 		       unchecked ? "; some tiers not compared: their TIER_ADD is only in a snapshot"
-				 : "");
+				 : "",
+		       x.unchecked ? "; some exchange records not compared: their other side is only "
+				     "in a snapshot" : "");
 	free(s.v);
 	return bad ? WT_EXIT_CORRUPT : WT_EXIT_OK;
 }
@@ -503,24 +526,37 @@ static int refresh(struct planner *pl)
 	return 0;
 }
 
-/* Moves shard x->shard's cut to x (a STOCK_IN or STOCK_ACK) unless it is
- * there already; other: the shard whose cut forces it. 1: moved. */
+/* Moves shard x->shard's cut to x (a STOCK_IN, STOCK_ACK, XCHG_IN or
+ * XCHG_END) unless it is there already; other: the shard whose cut forces
+ * it. 1: moved. */
 static int cut_at(struct planner *pl, const struct wt_xrec *x, unsigned other)
 {
 	if (x->lsn >= pl->plan->at[x->shard])
 		return 0;
 	pl->plan->at[x->shard] = x->lsn;
 	pl->stale[x->shard] = true;
+	fprintf(pl->why, "  shard %u from LSN %" PRIu64 ": ", x->shard, x->lsn);
 	if (x->type == CMD_STOCK_IN)
-		fprintf(pl->why, "  shard %u from LSN %" PRIu64 ": its STOCK_IN of transfer %016" PRIx64
-				 " (%u units of event %u tier %u) must go with the STOCK_OUT cut on "
-				 "shard %u; kept alone, the units would exist twice\n",
-			x->shard, x->lsn, x->id, x->qty, x->event_id, x->tier, other);
+		fprintf(pl->why, "its STOCK_IN of transfer %016" PRIx64 " (%u units of event %u tier "
+				 "%u) must go with the STOCK_OUT cut on shard %u; kept alone, the "
+				 "units would exist twice\n",
+			x->id, x->qty, x->event_id, x->tier, other);
+	else if (x->type == CMD_STOCK_ACK)
+		fprintf(pl->why, "its STOCK_ACK of transfer %016" PRIx64 " covers a STOCK_IN cut on "
+				 "shard %u; kept, shard %u would never send that transfer again and "
+				 "its units would be lost\n",
+			x->id, other, x->shard);
+	else if (x->type == CMD_XCHG_IN)
+		fprintf(pl->why, "its XCHG_IN of ticket 0x%016" PRIx64 " (event %u, the order for "
+				 "its new seat) must go with the XCHG_OUT cut on shard %u; kept, the "
+				 "old ticket and its new order would both be valid\n",
+			x->id, x->event_id, other);
 	else
-		fprintf(pl->why, "  shard %u from LSN %" PRIu64 ": its STOCK_ACK of transfer %016" PRIx64
-				 " covers a STOCK_IN cut on shard %u; kept, shard %u would never send "
-				 "that transfer again and its units would be lost\n",
-			x->shard, x->lsn, x->id, other, x->shard);
+		fprintf(pl->why, "its XCHG_END of ticket 0x%016" PRIx64 " (event %u, exchanged for "
+				 "ticket 0x%016" PRIx64 ") must go with the XCHG_IN cut on shard %u; "
+				 "kept, the old ticket would be exchanged and no new one exist (cut, "
+				 "the exchange is in flight and ended again at start)\n",
+			x->id, x->event_id, x->new_id, other);
 	return 1;
 }
 
@@ -556,6 +592,45 @@ static int tighten_pair(struct planner *pl, unsigned g, unsigned t)
 	return moved;
 }
 
+struct xchg_cuts {
+	struct planner *pl;
+	int moved;
+};
+
+/* An exchange record the cuts leave alone goes too (wal_xchg.c). */
+static int cut_xchg(void *ctx, const struct wt_xfind *f)
+{
+	struct xchg_cuts *c = ctx;
+
+	if (f->kind == WT_X_UNCHECKED)
+		return 0;
+	if (f->kind == WT_X_END_HIDDEN) {
+		fprintf(stderr, "onsale-wal: refusing: the cut drops shard %u's XCHG_IN of ticket "
+				"0x%016" PRIx64 " (event %u), and shard %u has that ticket exchanged "
+				"for it, but its XCHG_END is no longer in its WAL (only in a snapshot): "
+				"no cut keeps both sides of that exchange together; restore from a "
+				"backup instead\n",
+			f->rec->shard, f->rec->id, f->rec->event_id, f->other);
+		return -1;
+	}
+	c->moved |= cut_at(c->pl, f->rec, f->other);
+	return 0;
+}
+
+/* 1: a cut moved, 0: every exchange agrees after the cuts, -1: refused. */
+static int tighten_xchgs(struct planner *pl)
+{
+	uint64_t at[SHARDS_MAX]; /* the cuts pl->cores were replayed to */
+	struct xchg_cuts c = {pl, 0};
+	int rc;
+
+	memcpy(at, pl->plan->at, sizeof at);
+	rc = wt_xchg_check(pl->p, pl->cores, at, cut_xchg, &c);
+	if (rc == -ENOMEM)
+		fprintf(stderr, "onsale-wal: out of memory\n");
+	return rc ? -1 : c.moved;
+}
+
 static int tighten(struct planner *pl)
 {
 	int moved = 0;
@@ -568,7 +643,8 @@ static int tighten(struct planner *pl)
 				return rc;
 			moved |= rc;
 		}
-	return moved;
+	/* exchanges are judged on states replayed to the same cuts */
+	return moved ? moved : tighten_xchgs(pl);
 }
 
 int wt_peers_plan(struct wt_shard *sh, size_t n, const struct wt_peers *p, struct wt_plan *plan,

@@ -15,6 +15,8 @@
  *   wal_verify.c    verify: checksums, chain, replay, invariants, ticket ids
  *   wal_peers.c     what shards agree on: stock transfers, GA capacity over
  *                   shards; where truncate must cut on peers
+ *   wal_xchg.c      what shards agree on about exchanges to another shard's
+ *                   seat (verify, and for truncate's cuts)
  *   wal_report.c    report: sales CSV by hour, event, tier and channel
  *   wal_stats.c     stats: record counts, bytes, segments, LSN and time ranges
  *   wal_truncate.c  truncate: save, cut, check that the server can open it
@@ -224,21 +226,26 @@ int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_
 
 /* ---- wal_peers.c ---- */
 
-/* A GA TIER_ADD or a stock record (STOCK_OUT, STOCK_IN, STOCK_ACK) as a
- * shard's WAL holds it. */
+/* A GA TIER_ADD, a stock record (STOCK_OUT, STOCK_IN, STOCK_ACK) or an
+ * exchange record (XCHG_OUT, XCHG_IN, XCHG_END) as a shard's WAL holds it. */
 struct wt_xrec {
 	uint64_t lsn;
-	uint64_t id;       /* transfer id; 0 for a TIER_ADD */
+	uint64_t id;       /* transfer id; the old ticket's id (XCHG_*); 0 for a TIER_ADD */
+	uint64_t new_id;   /* XCHG_IN: the new order; XCHG_END: the new ticket (0: refused) */
 	uint32_t event_id;
 	uint32_t qty;      /* capacity for a TIER_ADD; 0 for a STOCK_ACK */
 	uint8_t type, shard, tier;
+	uint8_t peer;      /* XCHG_OUT: the seat's shard; XCHG_IN: the ticket's */
+	uint8_t status;    /* XCHG_END: 0 exchanged, else the refusal */
 };
 
-/* Those records of every shard's kept WAL, sorted by type, then id. */
+/* Those records of every shard's kept WAL, sorted by type, id, event,
+ * shard, LSN. */
 struct wt_peers {
 	struct wt_xrec *v;
 	size_t len, cap;
 	uint64_t present; /* shard ids read */
+	uint64_t first_lsn[SHARDS_MAX]; /* oldest record kept (1: the whole WAL; 0: none) */
 };
 
 /* Reads every shard's kept WAL up to its end or damage. 0, or -1 with a
@@ -246,6 +253,8 @@ struct wt_peers {
 int wt_peers_collect(struct wt_shard *sh, size_t n, struct wt_peers *p);
 void wt_peers_free(struct wt_peers *p);
 const struct wt_xrec *wt_peers_find(const struct wt_peers *p, uint8_t type, uint64_t id);
+/* Index of the first record at or after (type, id) in their order. */
+size_t wt_peers_lower(const struct wt_peers *p, uint8_t type, uint64_t id);
 /* The cross-shard checks on the replayed states (cores by shard id, NULL
  * for a shard not in the directory); prints what it found. An enum wt_exit. */
 int wt_peers_verify(const struct wt_peers *p, struct core *const *cores);
@@ -254,12 +263,55 @@ int wt_peers_verify(const struct wt_peers *p, struct core *const *cores);
 struct wt_plan {
 	uint64_t at[SHARDS_MAX];
 };
-/* Lowers the cuts of plan until no transfer is split: a kept STOCK_IN
- * whose STOCK_OUT is cut, or a kept STOCK_ACK covering a cut STOCK_IN.
- * Each cut it adds or moves is explained on why. 0, or -1 (message on
- * stderr) when no cut keeps a transfer together. */
+/* Lowers the cuts of plan until no transfer or exchange is split: a kept
+ * STOCK_IN whose STOCK_OUT is cut, a kept STOCK_ACK covering a cut
+ * STOCK_IN, a kept XCHG_IN its ticket's shard no longer explains, a kept
+ * XCHG_END 0 whose XCHG_IN is cut (wal_xchg.c). Each cut it adds or moves
+ * is explained on why. 0, or -1 (message on stderr) when no cut keeps a
+ * transfer or an exchange together. */
 int wt_peers_plan(struct wt_shard *sh, size_t n, const struct wt_peers *p, struct wt_plan *plan,
 		  FILE *why);
+
+/* ---- wal_xchg.c ---- */
+
+/* A record whose other side of an exchange does not agree with it. */
+enum wt_xkind {
+	WT_X_IN_ALONE,   /* an XCHG_IN its ticket's shard does not explain */
+	WT_X_END_ALONE,  /* an XCHG_END 0 whose new ticket's shard lacks the IN */
+	WT_X_END_HIDDEN, /* truncate: an XCHG_IN cut whose END 0 is only in a snapshot */
+	WT_X_UNCHECKED,  /* the other side only in a snapshot, and forgotten since */
+};
+
+struct wt_xfind {
+	enum wt_xkind kind;
+	const struct wt_xrec *rec; /* the XCHG_IN or XCHG_END */
+	uint8_t other;             /* the other side's shard */
+	bool missing;              /* the data directory does not have it */
+	uint64_t new_ticket_id;
+	/* WT_X_IN_ALONE: what the ticket's shard says */
+	const struct xchg_pending *leaving; /* the ticket leaving elsewhere, or NULL */
+	const struct wt_xrec *refused;      /* its last kept XCHG_END refusing, or NULL */
+	bool out_kept;                      /* an XCHG_OUT of it to the IN's shard kept */
+	struct ticket_view ticket;          /* state 0: not known there */
+};
+/* Returns nonzero to stop the check (the check returns it). */
+typedef int (*wt_xchg_fn)(void *ctx, const struct wt_xfind *f);
+
+/* Calls fn for every exchange record the other side does not agree with,
+ * in the states cores (by shard id) and the records before the cuts at
+ * (by shard id, WT_LSN_MAX none; NULL: no cuts). 0, fn's nonzero, or
+ * -ENOMEM. */
+int wt_xchg_check(const struct wt_peers *p, struct core *const *cores, const uint64_t *at,
+		  wt_xchg_fn fn, void *ctx);
+
+struct wt_xsum {
+	uint64_t rounds, exchanged, refused; /* XCHG_OUTs, XCHG_ENDs 0 and not */
+	uint64_t leaving;                    /* tickets leaving in the states */
+	unsigned bad, unchecked;
+};
+/* verify's check across shards: prints one CORRUPT line per record that
+ * disagrees. 0 (see s->bad) or -ENOMEM. */
+int wt_xchg_verify(const struct wt_peers *p, struct core *const *cores, struct wt_xsum *s);
 
 /* ---- subcommands (each returns an enum wt_exit) ---- */
 

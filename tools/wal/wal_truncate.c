@@ -20,8 +20,12 @@
  * Shards exchange GA stock (core/stock.c), so a cut on one shard can split
  * a transfer: a kept STOCK_IN whose STOCK_OUT is cut (the units exist
  * twice), or a kept STOCK_ACK on the giver covering a STOCK_IN cut on the
- * taker (never sent again: lost). wal_peers.c finds the cuts on other
- * shards that keep every transfer whole; truncate refuses and lists them,
+ * taker (never sent again: lost). An exchange to another shard's seat
+ * (core/xchg.c) splits the same way: a kept XCHG_IN whose XCHG_OUT is cut
+ * (the old ticket valid and its new order too), or a kept XCHG_END 0 whose
+ * XCHG_IN is cut (the old ticket exchanged, no new one). wal_peers.c finds
+ * the cuts on other shards that keep every transfer and exchange whole;
+ * truncate refuses and lists them,
  * or with --with-peers makes them: every cut is checked first, then each
  * shard is cut in turn as above. A cut that stops half-way is finished by
  * running the same command again (the cut shard then has nothing to drop,
@@ -403,8 +407,8 @@ static int cut_run(struct cut *k, const char *save)
 	return check_after(k);
 }
 
-/* Cuts on the other shards that keep every stock transfer whole
- * (wal_peers.c); refused unless --with-peers. 0 or -1. */
+/* Cuts on the other shards that keep every stock transfer and exchange
+ * whole (wal_peers.c); refused unless --with-peers. 0 or -1. */
 static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, int target,
 		      struct wt_plan *plan)
 {
@@ -429,15 +433,15 @@ static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, in
 		others += k == (unsigned)target ? plan->at[k] != o->at_lsn : plan->at[k] != WT_LSN_MAX;
 	if (!rc && others && !o->with_peers) {
 		fprintf(stderr, "onsale-wal: refusing: the cut on shard %d at LSN %" PRIu64 " would "
-				"split stock transfers between shards, which duplicates or loses "
-				"their units. These cuts keep each transfer whole:\n%s"
+				"split stock transfers or exchanges between shards, which duplicates "
+				"or loses their units or tickets. These cuts keep each one whole:\n%s"
 				"Back up every shard directory, then run again with --with-peers to "
 				"make them (each shard saves its dropped records as this one does); "
 				"or restore from a backup instead (docs/OPERATIONS.md)\n",
 			target, o->at_lsn, why);
 		rc = -1;
 	} else if (!rc && why_bytes) {
-		printf("cutting other shards too, so no stock transfer is split:\n%s", why);
+		printf("cutting other shards too, so no stock transfer or exchange is split:\n%s", why);
 	}
 	free(why);
 	return rc;
