@@ -138,29 +138,6 @@ void wt_peers_free(struct wt_peers *p)
 	memset(p, 0, sizeof *p);
 }
 
-size_t wt_peers_lower(const struct wt_peers *p, uint8_t type, uint64_t id)
-{
-	size_t lo = 0, hi = p->len;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct wt_xrec *x = &p->v[mid];
-
-		if (x->type < type || (x->type == type && x->id < id))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-const struct wt_xrec *wt_peers_find(const struct wt_peers *p, uint8_t type, uint64_t id)
-{
-	size_t i = wt_peers_lower(p, type, id);
-
-	return i < p->len && p->v[i].type == type && p->v[i].id == id ? &p->v[i] : NULL;
-}
-
 /* The first STOCK_ACK of pair giver -> taker acknowledging seq or later. */
 static const struct wt_xrec *first_ack(const struct wt_peers *p, uint8_t giver, uint8_t taker,
 				       uint64_t seq)
