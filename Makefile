@@ -59,7 +59,8 @@ $(LIBS):
 # Client and codec objects as a static library, a shared one (objects built
 # again with -fPIC, soname libonsale.so.0) and a pkg-config file for this
 # tree: PKG_CONFIG_PATH=$(BUILD) pkg-config --cflags --libs onsale.
-ONSALE_SRCS    := $(call find_c,net/client net/proto) core/status.c
+# core/token.c verifies e-ticket tokens for scanners (libsodium).
+ONSALE_SRCS    := $(call find_c,net/client net/proto) core/status.c core/token.c
 ONSALE_VERSION := $(shell sed -n 's/^\#define ONSALE_VERSION "\(.*\)"/\1/p' net/client/onsale.h)
 ONSALE_SONAME  := libonsale.so.0
 ONSALE_OUT     := $(BUILD)/libonsale.a $(BUILD)/libonsale.so $(BUILD)/onsale.pc
@@ -77,7 +78,7 @@ $(BUILD)/pic/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/$(ONSALE_SONAME): $(patsubst %.c,$(BUILD)/pic/%.o,$(ONSALE_SRCS))
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(ONSALE_SONAME) -o $@ $^
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(ONSALE_SONAME) -o $@ $^ -lsodium
 
 $(BUILD)/libonsale.so: $(BUILD)/$(ONSALE_SONAME)
 	ln -sf $(ONSALE_SONAME) $@
@@ -86,7 +87,7 @@ $(BUILD)/onsale.pc: net/client/onsale.h Makefile
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(CURDIR)' 'libdir=$(abspath $(BUILD))' 'includedir=$${prefix}' '' \
 	  'Name: onsale' 'Description: onsale client library (libonsale)' \
-	  'Version: $(ONSALE_VERSION)' 'Libs: -L$${libdir} -lonsale' \
+	  'Version: $(ONSALE_VERSION)' 'Libs: -L$${libdir} -lonsale -lsodium' \
 	  'Cflags: -I$${includedir}' > $@
 # ---- end libonsale ----
 

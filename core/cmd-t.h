@@ -48,6 +48,9 @@ enum cmd_type {
 	CMD_Q_TICKET = 44,
 	CMD_Q_STATS = 45,
 	CMD_Q_CUSTOMER = 46,
+	/* one shard's revoked tickets of an event (core/revoked.c); 47..50 stay
+	 * free: opcodes 0x2f..0x32 are taken by requests that are not commands */
+	CMD_Q_REVOKED = 51,
 };
 #define CMD_TYPE_MAX 64
 #define CMD_IS_QUERY(t) ((t) >= CMD_Q_EVENT)
@@ -204,6 +207,12 @@ struct xchg_pending {
 	uint8_t tier, channel, peer_shard;
 };
 
+struct cmd_revoked { /* Q_REVOKED: a page of one shard's revocations */
+	uint32_t event_id;
+	uint16_t shard;     /* the shard whose list this is */
+	uint64_t since_seq; /* revocations after this one (0: from the first) */
+};
+
 struct cmd_query { /* also EVENT_RETIRE: only event_id */
 	uint32_t event_id;
 	uint8_t tier;
@@ -223,6 +232,7 @@ struct cmd {
 		struct cmd_stock stock;
 		struct cmd_xchg xchg;
 		struct cmd_query query;
+		struct cmd_revoked revoked;
 	};
 };
 
@@ -306,6 +316,24 @@ struct customer_view {
 	uint16_t limit;
 };
 
+/* A page of one shard's revoked tickets of an event (refunded or exchanged,
+ * oldest first). The shard's k-th revocation of the event has seq k (from
+ * 1), derived from its ticket table (core/revoked.c), so it survives
+ * restarts. The page holds seq first_seq .. last_seq; the scanner has
+ * everything up to last_seq and asks again with since_seq = last_seq.
+ * gap: revocations after since_seq and before first_seq are forgotten (their
+ * slots were reused; the server answers their ids ticket_unknown). */
+struct revoked_view {
+	uint32_t event_id;
+	uint16_t shard;
+	uint16_t count;     /* ids in the page */
+	uint64_t first_seq;
+	uint64_t last_seq;
+	uint8_t more;       /* revocations after last_seq: ask again now */
+	uint8_t gap;
+	uint64_t ticket_ids[REVOKED_PAGE_MAX];
+};
+
 struct result {
 	enum status status;
 	uint8_t replayed;         /* an idempotent repeat: nothing changed */
@@ -317,6 +345,7 @@ struct result {
 		struct stats_view stats;
 		struct event_view event;
 		struct customer_view customer;
+		struct revoked_view revoked; /* Q_REVOKED */
 		struct cmd_stock stock; /* STOCK_OUT, STOCK_IN, STOCK_ACK: what was decided */
 		struct {
 			uint64_t seat_first; /* section load: index of its first seat */

@@ -59,6 +59,13 @@ uint16_t core_event_limit(const struct core *c, uint32_t event_id)
 	return ev ? ev->cfg.customer_limit : 0;
 }
 
+uint64_t core_event_starts_ms(const struct core *c, uint32_t event_id)
+{
+	const struct event *ev = event_find(c, event_id);
+
+	return ev ? ev->cfg.starts_at_ms : 0;
+}
+
 uint32_t core_live_holds(const struct core *c, uint32_t event_id)
 {
 	const struct event *ev = event_find(c, event_id);

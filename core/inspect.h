@@ -38,6 +38,10 @@ enum status core_best_probe(const struct core *c, uint32_t event_id, uint8_t tie
  * it on every GA hold. */
 uint16_t core_event_limit(const struct core *c, uint32_t event_id);
 
+/* The event's start time (0 when it has none or is unknown): the server
+ * asks it to sign a ticket's token (its validity window, core/token.h). */
+uint64_t core_event_starts_ms(const struct core *c, uint32_t event_id);
+
 /* Live holds of the event (0 when unknown): the server's expiry timer
  * runs while a shard has any. */
 uint32_t core_live_holds(const struct core *c, uint32_t event_id);

@@ -324,6 +324,41 @@ static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
 static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
 
+/* ---- E-ticket tokens (core/token.h, docs/TICKETS.md) ---------------------
+ * Signing keys a server keeps unretired at once, and so the public keys a
+ * scanner holds: rotation adds one, retiring removes one; a handful covers
+ * a key per season with the last one still verifying. */
+#ifndef TOKEN_KEYS_MAX
+#define TOKEN_KEYS_MAX 16u
+#endif
+
+/* A token's validity window around its event's start: it admits from this
+ * long before the show (two days: early entry, will-call queues, a scanner
+ * or a server clock a little off) and stops this long after it starts (two
+ * days: a show that runs past midnight, a two-day festival on one ticket). An event without a
+ * start time (0) gives tokens without a window. */
+#ifndef TOKEN_VALID_BEFORE_START_MS
+#define TOKEN_VALID_BEFORE_START_MS (48ull * 60 * 60 * 1000)
+#endif
+#ifndef TOKEN_VALID_AFTER_START_MS
+#define TOKEN_VALID_AFTER_START_MS (48ull * 60 * 60 * 1000)
+#endif
+
+/* Revoked ticket ids one Q_REVOKED reply carries (a page; the scanner asks
+ * again from the reply's next_seq). 128 ids is 1 KiB: the page travels in
+ * the core's result, which the availability view already makes that big. */
+#ifndef REVOKED_PAGE_MAX
+#define REVOKED_PAGE_MAX 128u
+#endif
+
+static_assert(TOKEN_KEYS_MAX >= 2 && TOKEN_KEYS_MAX <= 256,
+	      "a rotation keeps the old key next to the new; key sets stay small");
+static_assert(TOKEN_VALID_BEFORE_START_MS <= 7ull * 24 * 60 * 60 * 1000 &&
+		      TOKEN_VALID_AFTER_START_MS <= 7ull * 24 * 60 * 60 * 1000,
+	      "a token's window is days around the show, not an open pass");
+static_assert(REVOKED_PAGE_MAX >= 16 && REVOKED_PAGE_MAX * 8 <= 2048,
+	      "a page is worth a round trip and fits the core's result");
+
 /* ---- Wire protocol (net/proto/proto.h) ----------------------------------
  * Largest protocol frame, header included. The largest request is a section
  * load (64 + 12 x SECTION_ROWS_MAX + 4 x SECTION_SEATS_MAX bytes of body:
@@ -451,11 +486,12 @@ static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local 
  * onsaled serves Prometheus text on its own port from its own thread; the
  * shards publish relaxed atomic counters it reads, never a lock. */
 
-/* Counters per (opcode, status): opcodes are below 0x40 (PROTO_OP_STATS is
- * 0x32) and statuses below 80 (core/status.h), asserted in metrics.c;
- * anything else is counted in the last slot. 64 x 80 x 8 bytes = 40 KiB per shard. */
+/* Counters per (opcode, status): opcodes are below 0x40 (TICKET_KEYS is
+ * 0x37) and statuses below 96 (the e-ticket token group is 80-85,
+ * core/status.h), asserted in metrics.c; anything else is counted in the
+ * last slot. 64 x 96 x 8 bytes = 48 KiB per shard. */
 #define METRICS_OPCODES 64u
-#define METRICS_STATUSES 80u
+#define METRICS_STATUSES 96u
 
 /* How often a shard copies its figures (STATS counters, WAL histograms,
  * live holds) for the metrics thread, and its events' per-tier figures. */

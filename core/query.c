@@ -169,6 +169,8 @@ enum status query(const struct core *c, const struct cmd *cmd, struct result *re
 		res->customer.units = customer_units(ev, cmd->query.customer_id);
 		res->customer.limit = ev->cfg.customer_limit;
 		return ST_OK;
+	case CMD_Q_REVOKED:
+		return revoked_page(c, ev, &cmd->revoked, &res->revoked);
 	}
 	return ST_BAD_COMMAND;
 }

@@ -50,6 +50,9 @@ struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64
 uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
 uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
 uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+/* Q_REVOKED: a page of the event's revoked tickets here (revoked.c). */
+enum status revoked_page(const struct core *c, const struct event *ev,
+			 const struct cmd_revoked *q, struct revoked_view *out);
 /* Valid, and being exchanged to another shard (xchg.c). */
 bool ticket_leaving(const struct ticket *tk);
 

@@ -84,6 +84,14 @@ enum status {
 	/* the shard's WAL is paused for lack of disk space: nothing was
 	 * applied; retry later (queries still work) */
 	ST_DISK_FULL = 77,
+
+	/* e-ticket tokens (core/token.h): a scanner and REDEEM_TOKEN refuse */
+	ST_TOKEN_INVALID = 80,       /* bad form, or the signature fails: forged or altered */
+	ST_TOKEN_KEY_UNKNOWN = 81,   /* signed by a key that is retired or never was ours */
+	ST_TOKEN_OTHER_EVENT = 82,   /* a real token, of another event */
+	ST_TOKEN_NOT_YET_VALID = 83, /* before its window */
+	ST_TOKEN_EXPIRED = 84,       /* after its window */
+	ST_TOKEN_REVOKED = 85,       /* its ticket was refunded or exchanged */
 };
 
 /* Stable lower-case name of a status ("sold_out"), "unknown" if none. */

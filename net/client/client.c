@@ -255,6 +255,15 @@ static void fill_completion(struct onsale_completion *out, const struct slot *s,
 		out->seats.seat_count = rep->seats.seat_count;
 		out->seats.states = rep->seats.states;
 		break;
+	case PROTO_OP_CONFIRM_TOKENS:
+	case PROTO_OP_Q_TICKET_TOKEN:
+		out->tokens.count = rep->tokens.count;
+		out->tokens.bytes = rep->tokens.bytes;
+		break;
+	case PROTO_OP_TICKET_KEYS:
+		out->keys.count = rep->keys.count;
+		out->keys.wire = rep->keys.wire;
+		break;
 	default:
 		memset(&out->server, 0, sizeof(out->server));
 	}
@@ -473,6 +482,84 @@ int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out)
 	int rc = call(c, &req, &done);
 
 	*out = done.server;
+	return rc;
+}
+
+/* ---- e-tickets ---- */
+
+static void tokens_copy(const struct onsale_completion *done, struct onsale_tokens *out)
+{
+	out->count = done->tokens.count <= HOLD_UNITS_MAX ? done->tokens.count : 0;
+	if (out->count)
+		memcpy(out->bytes, done->tokens.bytes, (size_t)out->count * TOKEN_BYTES);
+}
+
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+		       struct result *res, struct onsale_tokens *tokens)
+{
+	struct onsale_completion done;
+	struct proto_request req;
+	int rc = cmd_request(cmd, &req);
+
+	memset(tokens, 0, offsetof(struct onsale_tokens, bytes));
+	if (rc == 0 && (opcode != PROTO_OP_CONFIRM_TOKENS || cmd->type != CMD_CONFIRM) &&
+	    (opcode != PROTO_OP_Q_TICKET_TOKEN || cmd->type != CMD_Q_TICKET))
+		rc = -EINVAL;
+	if (rc < 0) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	req.opcode = opcode;
+	rc = call(c, &req, &done);
+	*res = done.res;
+	tokens_copy(&done, tokens);
+	return rc;
+}
+
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+			 uint64_t cookie, uint64_t *request_id)
+{
+	struct proto_request req;
+	int rc = cmd_request(cmd, &req);
+
+	if (rc == 0 && (opcode != PROTO_OP_CONFIRM_TOKENS || cmd->type != CMD_CONFIRM) &&
+	    (opcode != PROTO_OP_Q_TICKET_TOKEN || cmd->type != CMD_Q_TICKET))
+		rc = -EINVAL;
+	if (rc < 0)
+		return rc;
+	req.opcode = opcode;
+	return submit(c, &req, cookie, request_id);
+}
+
+int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token[TOKEN_BYTES],
+			uint32_t gate_id, struct result *res)
+{
+	struct proto_request req = { .opcode = PROTO_OP_REDEEM_TOKEN,
+				     .redeem = { .event_id = event_id, .gate_id = gate_id } };
+	struct onsale_completion done;
+	int rc;
+
+	memcpy(req.redeem.token, token, TOKEN_BYTES);
+	rc = call(c, &req, &done);
+	*res = done.res;
+	return rc;
+}
+
+int onsale_ticket_keys(struct onsale *c, struct token_keys *keys)
+{
+	struct proto_request req = { .opcode = PROTO_OP_TICKET_KEYS };
+	struct onsale_completion done;
+	int rc = call(c, &req, &done);
+	struct proto_ticket_keys wire = { .count = done.keys.count, .wire = done.keys.wire };
+
+	memset(keys, 0, sizeof(*keys));
+	for (unsigned i = 0; rc == ST_OK && i < wire.count; i++) {
+		struct token_pubkey k;
+
+		proto_ticket_key_get(&wire, i, &k);
+		if (token_keys_add(keys, k.key_id, k.pk))
+			return -EPROTO;
+	}
 	return rc;
 }
 

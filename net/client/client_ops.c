@@ -330,3 +330,45 @@ int onsale_query_ticket(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
 {
 	return lookup(c, CMD_Q_TICKET, event_id, ticket_id, res);
 }
+
+/* ---- e-tickets (docs/TICKETS.md) ---- */
+
+int onsale_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+			  uint64_t amount_minor, const char *payment_ref, struct result *res,
+			  struct onsale_tokens *tokens)
+{
+	struct cmd cmd;
+
+	onsale_prep_confirm(&cmd, event_id, hold_id, amount_minor, payment_ref);
+	return onsale_call_tokens(c, ONSALE_OP_CONFIRM_TOKENS, &cmd, res, tokens);
+}
+
+int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
+				 uint64_t *request_id)
+{
+	struct cmd cmd;
+
+	onsale_prep_confirm(&cmd, event_id, hold_id, amount_minor, payment_ref);
+	return onsale_submit_tokens(c, ONSALE_OP_CONFIRM_TOKENS, &cmd, cookie, request_id);
+}
+
+int onsale_query_ticket_token(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
+			      struct result *res, struct onsale_tokens *tokens)
+{
+	struct cmd cmd;
+
+	onsale_prep_lookup(&cmd, CMD_Q_TICKET, event_id, ticket_id);
+	return onsale_call_tokens(c, ONSALE_OP_Q_TICKET_TOKEN, &cmd, res, tokens);
+}
+
+int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
+			 uint64_t since_seq, struct result *res)
+{
+	struct cmd cmd = { .type = CMD_Q_REVOKED };
+
+	cmd.revoked.event_id = event_id;
+	cmd.revoked.shard = shard;
+	cmd.revoked.since_seq = since_seq;
+	return onsale_call(c, &cmd, res);
+}

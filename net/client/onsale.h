@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include "core/cmd-t.h"
 #include "core/status.h"
+#include "core/token.h"
 
 #define ONSALE_VERSION "0.1.0"
 #define ONSALE_KEY_BYTES 32
@@ -84,6 +85,11 @@ enum onsale_op {
 	ONSALE_OP_HELLO = 0x30,
 	ONSALE_OP_PING = 0x31,
 	ONSALE_OP_STATS = 0x32,
+	/* e-tickets (docs/TICKETS.md); Q_REVOKED is the core command CMD_Q_REVOKED */
+	ONSALE_OP_CONFIRM_TOKENS = 0x34,
+	ONSALE_OP_Q_TICKET_TOKEN = 0x35,
+	ONSALE_OP_REDEEM_TOKEN = 0x36,
+	ONSALE_OP_TICKET_KEYS = 0x37,
 };
 
 /* Server counters of a STATS reply, docs/PROTOCOL.md "server stats". */
@@ -157,7 +163,33 @@ struct onsale_completion {
 			 * next poll, wait or synchronous call on the connection */
 			const uint8_t *states;
 		} seats;                            /* ONSALE_OP_SECTION_SEATS */
+		struct {
+			uint8_t count;
+			/* count x TOKEN_BYTES in the receive buffer, valid as
+			 * seats.states; token k is ticket first_ticket_id + k */
+			const uint8_t *bytes;
+		} tokens;               /* ONSALE_OP_CONFIRM_TOKENS, ONSALE_OP_Q_TICKET_TOKEN */
+		struct {
+			uint8_t count;
+			const uint8_t *wire; /* as seats.states; onsale_ticket_keys() reads it */
+		} keys;                 /* ONSALE_OP_TICKET_KEYS */
 	};
+};
+
+/* Tokens of a CONFIRM_TOKENS or Q_TICKET_TOKEN reply, copied out. */
+struct onsale_tokens {
+	uint8_t count;
+	uint8_t bytes[HOLD_UNITS_MAX][TOKEN_BYTES];
+};
+
+/* A scanner's place in an event's revocation list: one seq per shard
+ * (docs/TICKETS.md). Zero it, set event_id and shard_count (from
+ * onsale_hello_info), then call onsale_revoked_sync() as often as wanted. */
+struct onsale_revocations {
+	uint32_t event_id;
+	uint16_t shard_count;
+	uint64_t last_seq[SHARDS_MAX];
+	uint8_t gap; /* set when a shard had forgotten revocations we missed */
 };
 
 struct onsale;
@@ -292,6 +324,61 @@ int onsale_query_section_seats(struct onsale *c, uint32_t event_id, uint16_t sec
 
 int onsale_ping(struct onsale *c);
 int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out);
+
+/* ---- e-tickets (docs/TICKETS.md) ----
+ *
+ * A ticket's token (core/token.h) is 96 bytes, 128 characters as base64url
+ * (token_to_text, token_from_text). Offline, a scanner verifies it with
+ * token_check() and the public keys alone, and refuses the ids of the
+ * revocation list; these calls get tokens, keys and that list from the
+ * server. Call sodium_init() before token_check() when the program does
+ * not call onsale_ticket_keys_load() or onsale_connect() first (both do).
+ */
+
+/* CONFIRM whose reply also carries the order's tokens (tokens->count =
+ * qty when ok, 0 when refused; token k is ticket first_ticket_id + k).
+ * The same request otherwise, also when replayed. */
+int onsale_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+			  uint64_t amount_minor, const char *payment_ref, struct result *res,
+			  struct onsale_tokens *tokens);
+/* Q_TICKET and the ticket's current token (count 1 when the ticket is
+ * valid or redeemed; else 0: a refunded or exchanged ticket has none). */
+int onsale_query_ticket_token(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
+			      struct result *res, struct onsale_tokens *tokens);
+/* A gate scan of a token: the server checks it (the token statuses:
+ * token_invalid, token_key_unknown, token_other_event, token_not_yet_valid,
+ * token_expired, token_revoked) and then redeems the ticket it names, as
+ * onsale_redeem(). */
+int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token[TOKEN_BYTES],
+			uint32_t gate_id, struct result *res);
+/* The public keys that verify tokens now (every key not retired). */
+int onsale_ticket_keys(struct onsale *c, struct token_keys *keys);
+/* One page of shard's revoked ticket ids of event_id after since_seq
+ * (res->revoked). */
+int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
+			 uint64_t since_seq, struct result *res);
+/* Everything revoked since the last sync of st, from every shard: fn is
+ * called once per ticket id (ids seen by an earlier sync are not repeated)
+ * and *count says how many. ST_OK, or the status / -errno of the first page
+ * that failed (st keeps what was fetched before it: sync again later). */
+int onsale_revoked_sync(struct onsale *c, struct onsale_revocations *st,
+			void (*fn)(void *arg, uint64_t ticket_id), void *arg, uint64_t *count);
+
+/* The public-key file onsaled writes (DATA/keys/ticket-keys.pub; lines
+ * "<key_id> <base64url public key>", '#' comments): 0, -EINVAL when
+ * malformed, or the -errno of reading it. Also calls sodium_init(). */
+int onsale_ticket_keys_load(const char *path, struct token_keys *keys);
+
+/* The general forms: a CMD_CONFIRM sent as ONSALE_OP_CONFIRM_TOKENS or a
+ * CMD_Q_TICKET as ONSALE_OP_Q_TICKET_TOKEN (-EINVAL for anything else).
+ * An asynchronous completion has its tokens in tokens.count / tokens.bytes. */
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+		       struct result *res, struct onsale_tokens *tokens);
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
+			 uint64_t cookie, uint64_t *request_id);
+int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
+				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
+				 uint64_t *request_id);
 
 /* ---- pipelined asynchronous interface ---- */
 

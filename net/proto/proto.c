@@ -118,6 +118,16 @@ static const struct field seats_query_f[] = {
 	F(struct proto_seats_query, event_id, 0), F(struct proto_seats_query, section, 4),
 };
 
+static const struct field revoked_q_f[] = {
+	F(struct cmd_revoked, event_id, 0), F(struct cmd_revoked, shard, 4),
+	F(struct cmd_revoked, since_seq, 8),
+};
+
+static const struct field token_redeem_f[] = {
+	F(struct proto_token_redeem, event_id, 0), F(struct proto_token_redeem, gate_id, 4),
+	A(struct proto_token_redeem, token, 8),
+};
+
 static const struct field hello_f[] = {
 	F(struct proto_hello, role, 0), A(struct proto_hello, key, 8),
 };
@@ -194,6 +204,20 @@ static const struct field hello_reply_f[] = {
 	F(struct proto_hello_reply, shard_count, 4), F(struct proto_hello_reply, now_ms, 8),
 };
 
+static const struct field tokens_head_f[] = {
+	F(struct proto_tokens, count, 0),
+};
+
+static const struct field keys_head_f[] = {
+	F(struct proto_ticket_keys, count, 0),
+};
+
+#define RV(m, off) F(struct revoked_view, m, off)
+static const struct field revoked_f[] = {
+	RV(event_id, 0), RV(shard, 4), RV(count, 6), RV(first_seq, 8), RV(last_seq, 16),
+	RV(more, 24),	 RV(gap, 25),
+};
+
 static const struct field server_stats_f[] = {
 	A(struct proto_server_stats, counters, 0),
 };
@@ -208,7 +232,8 @@ struct part {
 };
 #define PART(fields, mem, wire) { (fields), COUNT(fields), (mem), (wire) }
 
-enum tail { TAIL_NONE, TAIL_SECTION, TAIL_TIERS, TAIL_SEAT_STATES };
+enum tail { TAIL_NONE, TAIL_SECTION, TAIL_TIERS, TAIL_SEAT_STATES, TAIL_TOKENS, TAIL_KEYS,
+	    TAIL_IDS };
 
 struct layout {
 	uint16_t bytes; /* the whole body; with a tail, the part before it */
@@ -219,11 +244,12 @@ struct layout {
 
 enum req_layout {
 	RQ_EMPTY, RQ_EVENT, RQ_TIER, RQ_SECTION, RQ_CODE, RQ_HOLD, RQ_HOLD_REF,
-	RQ_TICKET_REF, RQ_QUERY, RQ_SEATS, RQ_HELLO, RQ_LIMIT
+	RQ_TICKET_REF, RQ_QUERY, RQ_SEATS, RQ_HELLO, RQ_REVOKED, RQ_TOKEN_REDEEM, RQ_LIMIT
 };
 enum rep_layout {
 	RP_EMPTY, RP_HOLD, RP_TICKET, RP_AVAIL, RP_STATS, RP_EVENT, RP_CUSTOMER,
-	RP_SECTION, RP_SEATS, RP_HELLO, RP_SERVER, RP_LIMIT
+	RP_SECTION, RP_SEATS, RP_HELLO, RP_SERVER, RP_HOLD_TOKENS, RP_TICKET_TOKEN, RP_KEYS,
+	RP_REVOKED, RP_LIMIT
 };
 
 #define RQ(m) offsetof(struct proto_request, m)
@@ -242,6 +268,9 @@ static const struct layout req_layouts[RQ_LIMIT] = {
 	[RQ_QUERY] = { 16, TAIL_NONE, 1, { PART(query_f, RQ(cmd.query), 0) } },
 	[RQ_SEATS] = { 8, TAIL_NONE, 1, { PART(seats_query_f, RQ(seats), 0) } },
 	[RQ_HELLO] = { 40, TAIL_NONE, 1, { PART(hello_f, RQ(hello), 0) } },
+	[RQ_REVOKED] = { 16, TAIL_NONE, 1, { PART(revoked_q_f, RQ(cmd.revoked), 0) } },
+	[RQ_TOKEN_REDEEM] = { 8 + TOKEN_BYTES, TAIL_NONE, 1,
+			      { PART(token_redeem_f, RQ(redeem), 0) } },
 };
 
 static const struct layout rep_layouts[RP_LIMIT] = {
@@ -265,6 +294,15 @@ static const struct layout rep_layouts[RP_LIMIT] = {
 	[RP_HELLO] = { 16, TAIL_NONE, 1, { PART(hello_reply_f, RP(hello), 0) } },
 	[RP_SERVER] = { 8 * PROTO_STAT_SLOTS, TAIL_NONE, 1,
 			{ PART(server_stats_f, RP(server), 0) } },
+	[RP_HOLD_TOKENS] = { 152 + PROTO_TOKENS_HEAD_BYTES, TAIL_TOKENS, 2,
+			     { PART(hold_view_f, RP(res.hold), 0),
+			       PART(tokens_head_f, RP(tokens), 152) } },
+	[RP_TICKET_TOKEN] = { 72 + PROTO_TOKENS_HEAD_BYTES, TAIL_TOKENS, 2,
+			      { PART(ticket_view_f, RP(res.ticket), 0),
+				PART(tokens_head_f, RP(tokens), 72) } },
+	[RP_KEYS] = { PROTO_KEYS_HEAD_BYTES, TAIL_KEYS, 1, { PART(keys_head_f, RP(keys), 0) } },
+	[RP_REVOKED] = { PROTO_REVOKED_HEAD_BYTES, TAIL_IDS, 1,
+			 { PART(revoked_f, RP(res.revoked), 0) } },
 };
 
 /* ---- opcodes ---- */
@@ -272,6 +310,9 @@ static const struct layout rep_layouts[RP_LIMIT] = {
 struct op {
 	const char *name; /* NULL: not an opcode */
 	uint8_t cmd_type; /* 0: not a core command */
+	/* 1: another opcode of cmd_type's command (more in the reply), not
+	 * the command's own */
+	uint8_t variant;
 	uint8_t req;	  /* enum req_layout */
 	uint8_t rep;	  /* enum rep_layout */
 	uint8_t roles;	  /* bit per enum proto_role */
@@ -284,36 +325,43 @@ struct op {
 #define R_AUTHED (R_ADMIN | R_SALES | R_SCANNER)
 
 static const struct op ops[PROTO_OP_LIMIT] = {
-	[PROTO_OP_EVENT_CREATE] = { "event_create", CMD_EVENT_CREATE, RQ_EVENT, RP_EMPTY, R_ADMIN },
-	[PROTO_OP_EVENT_UPDATE] = { "event_update", CMD_EVENT_UPDATE, RQ_EVENT, RP_EMPTY, R_ADMIN },
-	[PROTO_OP_TIER_ADD] = { "tier_add", CMD_TIER_ADD, RQ_TIER, RP_EMPTY, R_ADMIN },
-	[PROTO_OP_SECTION_LOAD] = { "section_load", CMD_SECTION_LOAD, RQ_SECTION, RP_SECTION,
+	[PROTO_OP_EVENT_CREATE] = { "event_create", CMD_EVENT_CREATE, 0, RQ_EVENT, RP_EMPTY, R_ADMIN },
+	[PROTO_OP_EVENT_UPDATE] = { "event_update", CMD_EVENT_UPDATE, 0, RQ_EVENT, RP_EMPTY, R_ADMIN },
+	[PROTO_OP_TIER_ADD] = { "tier_add", CMD_TIER_ADD, 0, RQ_TIER, RP_EMPTY, R_ADMIN },
+	[PROTO_OP_SECTION_LOAD] = { "section_load", CMD_SECTION_LOAD, 0, RQ_SECTION, RP_SECTION,
 				    R_ADMIN },
-	[PROTO_OP_PRESALE_CODE_ADD] = { "presale_code_add", CMD_PRESALE_CODE_ADD, RQ_CODE,
+	[PROTO_OP_PRESALE_CODE_ADD] = { "presale_code_add", CMD_PRESALE_CODE_ADD, 0, RQ_CODE,
 					RP_EMPTY, R_ADMIN },
-	[PROTO_OP_EVENT_RETIRE] = { "event_retire", CMD_EVENT_RETIRE, RQ_QUERY, RP_EMPTY, R_ADMIN },
-	[PROTO_OP_HOLD] = { "hold", CMD_HOLD, RQ_HOLD, RP_HOLD, R_SALES },
-	[PROTO_OP_HOLD_EXTEND] = { "hold_extend", CMD_HOLD_EXTEND, RQ_HOLD_REF, RP_HOLD, R_SALES },
-	[PROTO_OP_HOLD_RELEASE] = { "hold_release", CMD_HOLD_RELEASE, RQ_HOLD_REF, RP_HOLD,
+	[PROTO_OP_EVENT_RETIRE] = { "event_retire", CMD_EVENT_RETIRE, 0, RQ_QUERY, RP_EMPTY, R_ADMIN },
+	[PROTO_OP_HOLD] = { "hold", CMD_HOLD, 0, RQ_HOLD, RP_HOLD, R_SALES },
+	[PROTO_OP_HOLD_EXTEND] = { "hold_extend", CMD_HOLD_EXTEND, 0, RQ_HOLD_REF, RP_HOLD, R_SALES },
+	[PROTO_OP_HOLD_RELEASE] = { "hold_release", CMD_HOLD_RELEASE, 0, RQ_HOLD_REF, RP_HOLD,
 				    R_SALES },
-	[PROTO_OP_CONFIRM] = { "confirm", CMD_CONFIRM, RQ_HOLD_REF, RP_HOLD, R_SALES },
-	[PROTO_OP_REDEEM] = { "redeem", CMD_REDEEM, RQ_TICKET_REF, RP_TICKET, R_SCANNER },
-	[PROTO_OP_REFUND] = { "refund", CMD_REFUND, RQ_TICKET_REF, RP_TICKET, R_SALES },
-	[PROTO_OP_EXCHANGE] = { "exchange", CMD_EXCHANGE, RQ_TICKET_REF, RP_TICKET, R_SALES },
-	[PROTO_OP_Q_EVENT] = { "q_event", CMD_Q_EVENT, RQ_QUERY, RP_EVENT, R_ADMIN },
-	[PROTO_OP_Q_AVAILABILITY] = { "q_availability", CMD_Q_AVAILABILITY, RQ_QUERY, RP_AVAIL,
+	[PROTO_OP_CONFIRM] = { "confirm", CMD_CONFIRM, 0, RQ_HOLD_REF, RP_HOLD, R_SALES },
+	[PROTO_OP_REDEEM] = { "redeem", CMD_REDEEM, 0, RQ_TICKET_REF, RP_TICKET, R_SCANNER },
+	[PROTO_OP_REFUND] = { "refund", CMD_REFUND, 0, RQ_TICKET_REF, RP_TICKET, R_SALES },
+	[PROTO_OP_EXCHANGE] = { "exchange", CMD_EXCHANGE, 0, RQ_TICKET_REF, RP_TICKET, R_SALES },
+	[PROTO_OP_Q_EVENT] = { "q_event", CMD_Q_EVENT, 0, RQ_QUERY, RP_EVENT, R_ADMIN },
+	[PROTO_OP_Q_AVAILABILITY] = { "q_availability", CMD_Q_AVAILABILITY, 0, RQ_QUERY, RP_AVAIL,
 				      R_ADMIN | R_SALES },
-	[PROTO_OP_Q_HOLD] = { "q_hold", CMD_Q_HOLD, RQ_HOLD_REF, RP_HOLD, R_ADMIN | R_SALES },
-	[PROTO_OP_Q_ORDER] = { "q_order", CMD_Q_ORDER, RQ_HOLD_REF, RP_HOLD, R_ADMIN | R_SALES },
-	[PROTO_OP_Q_TICKET] = { "q_ticket", CMD_Q_TICKET, RQ_TICKET_REF, RP_TICKET, R_AUTHED },
-	[PROTO_OP_Q_STATS] = { "q_stats", CMD_Q_STATS, RQ_QUERY, RP_STATS, R_ADMIN },
-	[PROTO_OP_Q_CUSTOMER] = { "q_customer", CMD_Q_CUSTOMER, RQ_QUERY, RP_CUSTOMER,
+	[PROTO_OP_Q_HOLD] = { "q_hold", CMD_Q_HOLD, 0, RQ_HOLD_REF, RP_HOLD, R_ADMIN | R_SALES },
+	[PROTO_OP_Q_ORDER] = { "q_order", CMD_Q_ORDER, 0, RQ_HOLD_REF, RP_HOLD, R_ADMIN | R_SALES },
+	[PROTO_OP_Q_TICKET] = { "q_ticket", CMD_Q_TICKET, 0, RQ_TICKET_REF, RP_TICKET, R_AUTHED },
+	[PROTO_OP_Q_STATS] = { "q_stats", CMD_Q_STATS, 0, RQ_QUERY, RP_STATS, R_ADMIN },
+	[PROTO_OP_Q_CUSTOMER] = { "q_customer", CMD_Q_CUSTOMER, 0, RQ_QUERY, RP_CUSTOMER,
 				  R_ADMIN | R_SALES },
-	[PROTO_OP_Q_SECTION_SEATS] = { "q_section_seats", 0, RQ_SEATS, RP_SEATS,
+	[PROTO_OP_Q_SECTION_SEATS] = { "q_section_seats", 0, 0, RQ_SEATS, RP_SEATS,
 				       R_ADMIN | R_SALES },
-	[PROTO_OP_HELLO] = { "hello", 0, RQ_HELLO, RP_HELLO, R_NONE | R_AUTHED },
-	[PROTO_OP_PING] = { "ping", 0, RQ_EMPTY, RP_EMPTY, R_AUTHED },
-	[PROTO_OP_STATS] = { "stats", 0, RQ_EMPTY, RP_SERVER, R_ADMIN },
+	[PROTO_OP_HELLO] = { "hello", 0, 0, RQ_HELLO, RP_HELLO, R_NONE | R_AUTHED },
+	[PROTO_OP_PING] = { "ping", 0, 0, RQ_EMPTY, RP_EMPTY, R_AUTHED },
+	[PROTO_OP_STATS] = { "stats", 0, 0, RQ_EMPTY, RP_SERVER, R_ADMIN },
+	[PROTO_OP_Q_REVOKED] = { "q_revoked", CMD_Q_REVOKED, 0, RQ_REVOKED, RP_REVOKED, R_AUTHED },
+	[PROTO_OP_CONFIRM_TOKENS] = { "confirm_tokens", CMD_CONFIRM, 1, RQ_HOLD_REF, RP_HOLD_TOKENS,
+				      R_SALES },
+	[PROTO_OP_Q_TICKET_TOKEN] = { "q_ticket_token", CMD_Q_TICKET, 1, RQ_TICKET_REF,
+				      RP_TICKET_TOKEN, R_ADMIN | R_SALES },
+	[PROTO_OP_REDEEM_TOKEN] = { "redeem_token", 0, 0, RQ_TOKEN_REDEEM, RP_TICKET, R_SCANNER },
+	[PROTO_OP_TICKET_KEYS] = { "ticket_keys", 0, 0, RQ_EMPTY, RP_KEYS, R_AUTHED },
 };
 
 static const struct op *op_get(uint8_t opcode)
@@ -521,12 +569,43 @@ static long body_bytes(const struct layout *l, const void *msg)
 		    (rep->seats.seat_count && !rep->seats.states))
 			return -1;
 		return l->bytes + (long)rep->seats.seat_count;
+	case TAIL_TOKENS:
+		if (rep->tokens.count > HOLD_UNITS_MAX || (rep->tokens.count && !rep->tokens.bytes))
+			return -1;
+		return l->bytes + (long)rep->tokens.count * TOKEN_BYTES;
+	case TAIL_KEYS:
+		if (rep->keys.count > TOKEN_KEYS_MAX || (rep->keys.count && !rep->keys.keys) ||
+		    (rep->keys.keys && rep->keys.count > rep->keys.keys->count))
+			return -1;
+		return l->bytes + (long)rep->keys.count * PROTO_KEY_ENTRY_BYTES;
+	case TAIL_IDS:
+		if (rep->res.revoked.count > REVOKED_PAGE_MAX)
+			return -1;
+		return l->bytes + (long)rep->res.revoked.count * 8;
 	case TAIL_NONE:
 		return l->bytes;
 	default:
 		assert(0 && "a layout tail out of range");
 		return -1;
 	}
+}
+
+static void put_keys(const struct proto_ticket_keys *k, uint8_t *wire)
+{
+	for (unsigned i = 0; i < k->count; i++, wire += PROTO_KEY_ENTRY_BYTES) {
+		put_le(wire, k->keys->keys[i].key_id, 4);
+		memcpy(wire + 8, k->keys->keys[i].pk, TOKEN_PUBLIC_KEY_BYTES);
+	}
+}
+
+void proto_ticket_key_get(const struct proto_ticket_keys *keys, unsigned i,
+			  struct token_pubkey *out)
+{
+	const uint8_t *wire = keys->wire + (size_t)i * PROTO_KEY_ENTRY_BYTES;
+
+	assert(i < keys->count && keys->wire);
+	out->key_id = (uint32_t)get_le(wire, 4);
+	memcpy(out->pk, wire + 8, TOKEN_PUBLIC_KEY_BYTES);
 }
 
 static void put_section(const struct cmd_section *s, uint8_t *body)
@@ -553,6 +632,18 @@ static void put_tail(const struct layout *l, const void *msg, uint8_t *body)
 		if (rep->seats.seat_count)
 			memcpy(body + l->bytes, rep->seats.states, rep->seats.seat_count);
 		break;
+	case TAIL_TOKENS:
+		if (rep->tokens.count)
+			memcpy(body + l->bytes, rep->tokens.bytes,
+			       (size_t)rep->tokens.count * TOKEN_BYTES);
+		break;
+	case TAIL_KEYS:
+		put_keys(&rep->keys, body + l->bytes);
+		break;
+	case TAIL_IDS:
+		for (unsigned i = 0; i < rep->res.revoked.count; i++)
+			put_le(body + l->bytes + 8 * i, rep->res.revoked.ticket_ids[i], 8);
+		break;
 	}
 }
 
@@ -575,6 +666,32 @@ static long get_section(const uint8_t *body, uint32_t body_len, struct cmd_secti
 	unpack_array(&seats_a, sec->seats, body + section_bytes(s->row_count, 0), seats);
 	s->seats = sec->seats;
 	return 0;
+}
+
+/* TAIL_KEYS and TAIL_IDS (replies only). */
+static long get_tail_ids(const struct layout *l, struct proto_reply *rep, const uint8_t *body,
+			 uint32_t body_len)
+{
+	switch (l->tail) {
+	case TAIL_KEYS:
+		if (rep->keys.count > TOKEN_KEYS_MAX)
+			return -PROTO_BAD_BODY;
+		if (body_len != l->bytes + (size_t)rep->keys.count * PROTO_KEY_ENTRY_BYTES)
+			return -PROTO_BAD_BODY_LENGTH;
+		rep->keys.wire = body + l->bytes;
+		return 0;
+	case TAIL_IDS:
+		if (rep->res.revoked.count > REVOKED_PAGE_MAX)
+			return -PROTO_BAD_BODY;
+		if (body_len != l->bytes + (size_t)rep->res.revoked.count * 8)
+			return -PROTO_BAD_BODY_LENGTH;
+		for (unsigned i = 0; i < rep->res.revoked.count; i++)
+			rep->res.revoked.ticket_ids[i] = get_le(body + l->bytes + 8 * i, 8);
+		return 0;
+	default:
+		assert(0 && "not a tail of ids");
+		return -PROTO_BAD_BODY;
+	}
 }
 
 /* The fixed part is unpacked into msg; reads and checks the tail. */
@@ -600,6 +717,16 @@ static long get_tail(const struct layout *l, void *msg, const uint8_t *body, uin
 			return -PROTO_BAD_BODY_LENGTH;
 		rep->seats.states = body + l->bytes;
 		return 0;
+	case TAIL_TOKENS:
+		if (rep->tokens.count > HOLD_UNITS_MAX)
+			return -PROTO_BAD_BODY;
+		if (body_len != l->bytes + (size_t)rep->tokens.count * TOKEN_BYTES)
+			return -PROTO_BAD_BODY_LENGTH;
+		rep->tokens.bytes = body + l->bytes;
+		return 0;
+	case TAIL_KEYS:
+	case TAIL_IDS:
+		return get_tail_ids(l, rep, body, body_len);
 	case TAIL_NONE:
 		return 0;
 	default:
@@ -703,7 +830,8 @@ static const struct layout *reply_layout(uint8_t opcode, enum status st)
 /* Checks that unpacking cannot prove harmful to a reader of the reply. */
 static long reply_sane(const struct proto_reply *rep, const struct layout *l)
 {
-	if (l == &rep_layouts[RP_HOLD] && rep->res.hold.qty > HOLD_UNITS_MAX)
+	if ((l == &rep_layouts[RP_HOLD] || l == &rep_layouts[RP_HOLD_TOKENS]) &&
+	    rep->res.hold.qty > HOLD_UNITS_MAX)
 		return -PROTO_BAD_BODY;
 	return 0;
 }
@@ -842,7 +970,7 @@ uint8_t proto_op_of_cmd(uint8_t cmd_type)
 {
 	const struct op *op = op_get(cmd_type);
 
-	return op && cmd_type && op->cmd_type == cmd_type ? cmd_type : 0;
+	return op && cmd_type && op->cmd_type == cmd_type && !op->variant ? cmd_type : 0;
 }
 
 const char *proto_op_name(uint8_t opcode)
@@ -932,8 +1060,9 @@ const char *proto_check_tables(void)
 	if (!bad)
 		bad = check_plain(tiers_a.f, tiers_a.n, tiers_a.wire_stride);
 	for (unsigned i = 0; i < PROTO_OP_LIMIT && !bad; i++)
-		if (ops[i].name && ops[i].cmd_type && (ops[i].cmd_type != i ||
-							proto_op_of_cmd(ops[i].cmd_type) != i))
+		if (ops[i].name && ops[i].cmd_type &&
+		    (ops[i].variant ? proto_op_of_cmd(ops[i].cmd_type) != ops[i].cmd_type
+				    : ops[i].cmd_type != i || proto_op_of_cmd(ops[i].cmd_type) != i))
 			bad = ops[i].name;
 	if (!bad)
 		bad = check_plain(result_head_f, COUNT(result_head_f), PROTO_REPLY_HEAD_BYTES);

@@ -73,7 +73,11 @@
  *
  * Q_SECTION_SEATS (8):  0 4 event_id   4 2 section   6 2 reserved
  * HELLO (40):           0 1 role   1 7 reserved   8 32 key
- * PING, STATS (0)
+ * PING, STATS, TICKET_KEYS (0)
+ *
+ * CONFIRM_TOKENS: as CONFIRM (56); Q_TICKET_TOKEN: as Q_TICKET (32)
+ * Q_REVOKED (16):       0 4 event_id   4 2 shard   6 2 reserved   8 8 since_seq
+ * REDEEM_TOKEN (104):   0 4 event_id   4 4 gate_id   8 96 token (core/token.h)
  *
  * Reply bodies: an 8-byte reply head, then the opcode's reply body. A reply
  * whose status is in the server group (>= ST_UNAUTHENTICATED: refused by
@@ -133,6 +137,21 @@
  *
  * STATS (192): PROTO_STAT_SLOTS x u64, indexed by enum proto_stat
  *
+ * CONFIRM_TOKENS (152 + 8 + 96 x count): the HOLD view, then
+ *   152  1 count (the order's tickets, 0 when refused)   153 7 reserved
+ *   160  96 x count tokens: token k is ticket first_ticket_id + k
+ * Q_TICKET_TOKEN (72 + 8 + 96 x count): the TICKET view, then
+ *    72  1 count (1 for a valid or redeemed ticket, else 0)   73 7 reserved
+ *    80  96 x count: the ticket's token
+ * REDEEM_TOKEN (72): the TICKET view
+ * Q_REVOKED (32 + 8 x count)
+ *     0  4 event_id   4 2 shard   6 2 count (<= REVOKED_PAGE_MAX)
+ *     8  8 first_seq 16 8 last_seq  24 1 more   25 1 gap   26 6 reserved
+ *    32  8 x count ticket ids, oldest revocation first
+ * TICKET_KEYS (8 + 40 x count)
+ *     0  1 count (<= TOKEN_KEYS_MAX)   1 7 reserved
+ *     8 40 x count: 0 4 key_id   4 4 reserved   8 32 Ed25519 public key
+ *
  * EVENT_CREATE, EVENT_UPDATE, EVENT_RETIRE, TIER_ADD, PRESALE_CODE_ADD,
  * PING: the reply head alone.
  */
@@ -144,6 +163,7 @@
 #include "core/cmd-t.h"
 #include "core/limits.h"
 #include "core/status.h"
+#include "core/token.h"
 
 #define PROTO_MAGIC 0x4c534e4fu /* "ONSL" read as a little-endian u32 */
 #define PROTO_VERSION 1
@@ -163,6 +183,10 @@
 #define PROTO_AVAIL_HEAD_BYTES 8u
 #define PROTO_TIER_BYTES 40u
 #define PROTO_SEATS_HEAD_BYTES 8u
+#define PROTO_TOKENS_HEAD_BYTES 8u
+#define PROTO_KEYS_HEAD_BYTES 8u
+#define PROTO_KEY_ENTRY_BYTES 40u
+#define PROTO_REVOKED_HEAD_BYTES 32u
 
 /* Opcodes. Core operations keep the number of their enum cmd_type. */
 enum proto_op {
@@ -190,6 +214,12 @@ enum proto_op {
 	PROTO_OP_HELLO = 0x30,
 	PROTO_OP_PING = 0x31,
 	PROTO_OP_STATS = 0x32,
+	/* e-tickets (docs/TICKETS.md) */
+	PROTO_OP_Q_REVOKED = 0x33,      /* core command CMD_Q_REVOKED */
+	PROTO_OP_CONFIRM_TOKENS = 0x34, /* CONFIRM, its tickets' tokens in the reply */
+	PROTO_OP_Q_TICKET_TOKEN = 0x35, /* Q_TICKET, the ticket's token in the reply */
+	PROTO_OP_REDEEM_TOKEN = 0x36,   /* REDEEM of the ticket a token names, checked first */
+	PROTO_OP_TICKET_KEYS = 0x37,    /* the public keys that verify tokens */
 };
 #define PROTO_OP_LIMIT 0x40 /* every opcode is below */
 
@@ -261,6 +291,14 @@ struct proto_seats_query {
 
 /* A request. Core opcodes use cmd (cmd.type set from the opcode); HELLO
  * uses hello, Q_SECTION_SEATS seats; PING and STATS have no body. */
+/* REDEEM_TOKEN: not a core command as it arrives; the server checks the
+ * token and redeems the ticket it names (a CMD_REDEEM). */
+struct proto_token_redeem {
+	uint32_t event_id;
+	uint32_t gate_id;
+	uint8_t token[TOKEN_BYTES];
+};
+
 struct proto_request {
 	uint64_t request_id;
 	uint8_t opcode; /* enum proto_op */
@@ -268,6 +306,7 @@ struct proto_request {
 		struct cmd cmd;
 		struct proto_hello hello;
 		struct proto_seats_query seats;
+		struct proto_token_redeem redeem;
 	};
 };
 
@@ -295,6 +334,22 @@ struct proto_seat_states {
 	const uint8_t *states; /* seat_count bytes; decoded: points into the frame */
 };
 
+/* Tokens after a hold or ticket view (CONFIRM_TOKENS, Q_TICKET_TOKEN):
+ * count x TOKEN_BYTES at bytes; encoding reads them there, decoding points
+ * bytes into the frame. */
+struct proto_tokens {
+	uint8_t count;
+	const uint8_t *bytes;
+};
+
+/* TICKET_KEYS: encoding reads keys; decoding points wire at the count
+ * entries of PROTO_KEY_ENTRY_BYTES in the frame (proto_ticket_key_get). */
+struct proto_ticket_keys {
+	uint8_t count;
+	const struct token_keys *keys;
+	const uint8_t *wire;
+};
+
 /* A reply. res.status is the frame's status; res.replayed and
  * res.low_stock_tiers travel in the reply head; the body goes to the member
  * of res (core opcodes) or of the union (HELLO, STATS, Q_SECTION_SEATS) the
@@ -308,6 +363,8 @@ struct proto_reply {
 		struct proto_hello_reply hello;
 		struct proto_server_stats server;
 		struct proto_seat_states seats;
+		struct proto_tokens tokens;
+		struct proto_ticket_keys keys;
 	};
 };
 
@@ -354,6 +411,10 @@ uint8_t proto_op_of_cmd(uint8_t cmd_type);
 
 /* Nonzero when status is in the server group: such replies carry no body. */
 int proto_status_is_server(enum status st);
+
+/* Entry i of a decoded TICKET_KEYS reply (i < keys.count). */
+void proto_ticket_key_get(const struct proto_ticket_keys *keys, unsigned i,
+			  struct token_pubkey *out);
 
 /* Stable lower-case names ("hold", "bad_magic"); "unknown" if none. */
 const char *proto_op_name(uint8_t opcode);

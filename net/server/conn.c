@@ -146,7 +146,9 @@ void conn_close_all(struct shard *s)
 
 static size_t encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap)
 {
-	(void)s;
+	if (r->opcode == PROTO_OP_CONFIRM_TOKENS || r->opcode == PROTO_OP_Q_TICKET_TOKEN ||
+	    r->opcode == PROTO_OP_REDEEM_TOKEN)
+		return tickets_encode(s, r, buf, cap);
 	if (r->opcode == PROTO_OP_STATS || r->opcode == PROTO_OP_Q_SECTION_SEATS ||
 	    r->opcode == PROTO_OP_HELLO) {
 		r->extra.request_id = r->request_id;
@@ -215,7 +217,37 @@ static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *
 	mark_dirty(s, ci);
 }
 
+/* A reply tickets.c encoded at the end of c's output (it fits: reading
+ * stops at half full). */
+static void reply_put(struct shard *s, uint32_t ci, const struct proto_request *pr,
+		      enum status st, size_t n)
+{
+	metrics_reply(s, pr->opcode, st, 0);
+	s->conns[ci].out_len += (uint32_t)n;
+	mark_dirty(s, ci);
+}
+
 /* ---- requests in ------------------------------------------------------------------ */
+
+/* REDEEM_TOKEN: the token is checked here, then its ticket is redeemed as
+ * a REDEEM would be (routed by the ticket id). */
+static int redeem_token(struct shard *s, uint32_t ci, const struct proto_request *pr)
+{
+	struct conn *c = &s->conns[ci];
+	struct proto_request rq;
+	struct result res;
+	if (tickets_redeem_check(s, pr, &rq, &res) != ST_OK) {
+		reply_put(s, ci, pr, res.status,
+			  proto_encode_result(c->out + c->out_len, CONN_OUT_BYTES - c->out_len,
+					      pr->request_id, pr->opcode, &res));
+		return 0;
+	}
+	metrics_request(s);
+	int rc = node_request(&s->node, ci, c->gen, &rq, s->secbuf);
+	if (!rc)
+		c->inflight++;
+	return rc;
+}
 
 static void hello(struct shard *s, uint32_t ci, const struct proto_request *pr)
 {
@@ -254,6 +286,13 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		reply_now(s, ci, pr, ST_OK, NULL);
 		return 0;
 	}
+	if (pr->opcode == PROTO_OP_TICKET_KEYS) {
+		reply_put(s, ci, pr, ST_OK,
+			  tickets_keys_reply(s, pr, c->out + c->out_len, CONN_OUT_BYTES - c->out_len));
+		return 0;
+	}
+	if (pr->opcode == PROTO_OP_REDEEM_TOKEN)
+		return redeem_token(s, ci, pr);
 	metrics_request(s);
 	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
 	if (!rc)

@@ -30,8 +30,8 @@
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 
-static_assert(PROTO_OP_STATS < METRICS_OPCODES, "every opcode has its counters");
-static_assert(ST_DISK_FULL < METRICS_STATUSES, "every status has its counters");
+static_assert(PROTO_OP_TICKET_KEYS < METRICS_OPCODES, "every opcode has its counters");
+static_assert(ST_TOKEN_REVOKED < METRICS_STATUSES, "every status has its counters");
 
 /* Request time buckets (upper bounds, us); the last bucket is +Inf. */
 static const uint32_t latency_us_bounds[METRICS_LATENCY_BUCKETS - 1] = {

@@ -42,6 +42,10 @@ static void usage(FILE *f)
 		"                           small ones for tests: archiving goes by segment)\n"
 		"      --metrics HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
 		"                           (default 127.0.0.1:9400); off: no metrics port\n"
+		"      --ticket-key-new     add an e-ticket signing key at start: new tokens\n"
+		"                           use it, older keys keep verifying (DIR/keys/)\n"
+		"      --ticket-key-retire ID  retire ticket key ID at start: its tokens stop\n"
+		"                           verifying (docs/TICKETS.md)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
@@ -91,7 +95,7 @@ static int parse_threshold(const char *arg, bool binary, uint64_t *out)
 }
 
 enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
-       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT, OPT_METRICS };
+       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT, OPT_METRICS, OPT_TICKET_KEY_NEW, OPT_TICKET_KEY_RETIRE };
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -129,6 +133,8 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
 		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
 		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
+		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
 		{0},
 	};
 	int o;
@@ -168,6 +174,13 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			if (!cfg->metrics_off &&
 			    parse_addr(optarg, cfg->metrics_host, &cfg->metrics_port))
 				return fprintf(stderr, "onsaled: bad --metrics %s\n", optarg), 2;
+			break;
+		case OPT_TICKET_KEY_NEW: cfg->ticket_key_new = true; break;
+		case OPT_TICKET_KEY_RETIRE:
+			n = strtol(optarg, NULL, 10);
+			if (n < 1 || n > INT32_MAX)
+				return fprintf(stderr, "onsaled: bad --ticket-key-retire %s\n", optarg), 2;
+			cfg->ticket_key_retire = (uint32_t)n;
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;

@@ -24,6 +24,7 @@
 #include "core/cmd-t.h"
 #include "core/limits.h"
 #include "core/storage.h"
+#include "core/token.h"
 #include "net/proto/proto.h"
 #include "net/shard/node-t.h"
 #include "net/wal/wal.h"
@@ -57,6 +58,14 @@ struct server_config {
 	bool metrics_off;
 	bool has_key[PROTO_ROLES];
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
+	bool ticket_key_new;        /* add a ticket signing key at start (ticket_keys.c) */
+	uint32_t ticket_key_retire; /* retire this ticket key id at start, 0: none */
+};
+
+/* E-ticket keys (ticket_keys.c): read-only once the server serves. */
+struct server_tickets {
+	struct token_keys keys;     /* every key not retired: what verifies */
+	struct token_signer signer; /* the highest of them: what signs */
 };
 
 /* ---- connections ------------------------------------------------------------ */
@@ -158,6 +167,7 @@ struct shard {
 
 	struct shard_counters ctr;
 	struct proto_section_buf *secbuf; /* decode scratch */
+	uint8_t tokens[HOLD_UNITS_MAX][TOKEN_BYTES]; /* a reply's tokens, signed as it is encoded */
 	uint64_t now_ms, started_ms;
 	uint64_t turn_ns; /* monotonic, at the turn's start: when its requests arrived */
 	struct shard_metrics met;
@@ -169,6 +179,7 @@ struct server {
 	struct shard *shards;
 	struct ring_pair *rings; /* [from * n + to] */
 	_Atomic int stop; /* 1: stop taking requests and drain; 2: leave the loops */
+	struct server_tickets tickets;
 	uint64_t started_ms;
 	struct metrics_http *http; /* NULL: no metrics listener */
 };

@@ -409,7 +409,9 @@ int server_run(const struct server_config *cfg)
 			goto out_close_stores;
 		}
 	}
-	rc = serve(srv);
+	rc = ticket_keys_open(cfg, &srv->tickets); /* the data directory exists now */
+	if (!rc)
+		rc = serve(srv);
 out_close_stores:;
 	int rc2 = shutdown_stores(srv, opened, rc == 0);
 	if (!rc)

@@ -39,6 +39,19 @@ int meta_shards_open(const char *data_dir, uint32_t shards);
 /* server.c: runs until SIGINT/SIGTERM; 0 after a clean stop, else -errno. */
 int server_run(const struct server_config *cfg);
 
+/* tickets.c: a token opcode's reply, with its tokens signed now; a
+ * REDEEM_TOKEN's token checked (ST_OK and the REDEEM to route in *out, or
+ * the refusal in *res); the TICKET_KEYS reply. */
+size_t tickets_encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap);
+enum status tickets_redeem_check(struct shard *s, const struct proto_request *pr,
+				 struct proto_request *out, struct result *res);
+size_t tickets_keys_reply(struct shard *s, const struct proto_request *pr, uint8_t *buf,
+			  size_t cap);
+
+/* The ticket signing keys in <data>/keys/, created on the first start and
+ * rotated as cfg asks; writes the public key file. 0 or -errno (reported). */
+int ticket_keys_open(const struct server_config *cfg, struct server_tickets *out);
+
 /* shard_loop.c */
 int shard_init(struct server *srv, uint8_t id);
 void shard_fini(struct shard *s);

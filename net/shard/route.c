@@ -577,6 +577,9 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 		return by_id(nd, r, r->cmd.ref.hold_id, ST_HOLD_UNKNOWN);
 	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
 		return by_id(nd, r, r->cmd.ticket.ticket_id, ST_TICKET_UNKNOWN);
+	case CMD_Q_REVOKED: /* the shard it names, as a ticket id names its shard */
+		return by_id(nd, r, (uint64_t)(r->cmd.revoked.shard < 256 ? r->cmd.revoked.shard : 255)
+					    << ID_SHARD_SHIFT, ST_BAD_ARGUMENT);
 	default:
 		fail(nd, r, ST_BAD_COMMAND);
 		return 0;

@@ -1255,6 +1255,10 @@ static void status_names(void **state)
 		{ ST_EVENT_NOT_CLOSED, "event_not_closed" }, { ST_EVENT_HOLDS_LIVE, "event_holds_live" },
 		{ ST_EVENT_TRANSFER_PENDING, "event_transfer_pending" },
 		{ ST_RETIRED_TABLE_FULL, "retired_table_full" },
+		{ ST_TOKEN_INVALID, "token_invalid" }, { ST_TOKEN_KEY_UNKNOWN, "token_key_unknown" },
+		{ ST_TOKEN_OTHER_EVENT, "token_other_event" },
+		{ ST_TOKEN_NOT_YET_VALID, "token_not_yet_valid" },
+		{ ST_TOKEN_EXPIRED, "token_expired" }, { ST_TOKEN_REVOKED, "token_revoked" },
 	};
 	unsigned named = 0;
 

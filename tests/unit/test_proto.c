@@ -23,7 +23,8 @@
 enum kind { /* request and reply body kinds of docs/PROTOCOL.md */
 	K_NONE, K_EVENT, K_TIER, K_SECTION, K_CODE, K_HOLD, K_HOLD_REF, K_TICKET_REF, K_QUERY,
 	K_SEATS_Q, K_HELLO, V_HOLD, V_TICKET, V_AVAIL, V_STATS, V_EVENT, V_CUSTOMER, V_SECTION,
-	V_SEATS, V_HELLO, V_SERVER
+	V_SEATS, V_HELLO, V_SERVER, K_REVOKED_Q, K_TOKEN_REDEEM, V_HOLD_TOKENS, V_TICKET_TOKEN,
+	V_KEYS, V_REVOKED
 };
 
 #define N (1u << PROTO_ROLE_NONE)
@@ -37,6 +38,7 @@ static const struct expect {
 	uint8_t req, rep;	   /* enum kind */
 	uint16_t req_bytes, rep_bytes; /* fixed bodies; with a tail, the part before it */
 	uint8_t roles;
+	uint8_t variant; /* another opcode of cmd_type's command */
 } expect[] = {
 	{ PROTO_OP_EVENT_CREATE, CMD_EVENT_CREATE, K_EVENT, K_NONE, 144, 0, AD },
 	{ PROTO_OP_EVENT_UPDATE, CMD_EVENT_UPDATE, K_EVENT, K_NONE, 144, 0, AD },
@@ -62,6 +64,12 @@ static const struct expect {
 	{ PROTO_OP_HELLO, 0, K_HELLO, V_HELLO, 40, 16, N | AD | PL | BO | SC },
 	{ PROTO_OP_PING, 0, K_NONE, K_NONE, 0, 0, AD | PL | BO | SC },
 	{ PROTO_OP_STATS, 0, K_NONE, V_SERVER, 0, 8 * PROTO_STAT_SLOTS, AD },
+	{ PROTO_OP_Q_REVOKED, CMD_Q_REVOKED, K_REVOKED_Q, V_REVOKED, 16, 32, AD | PL | BO | SC },
+	{ PROTO_OP_CONFIRM_TOKENS, CMD_CONFIRM, K_HOLD_REF, V_HOLD_TOKENS, 56, 160, PL | BO, 1 },
+	{ PROTO_OP_Q_TICKET_TOKEN, CMD_Q_TICKET, K_TICKET_REF, V_TICKET_TOKEN, 32, 80,
+	  AD | PL | BO, 1 },
+	{ PROTO_OP_REDEEM_TOKEN, 0, K_TOKEN_REDEEM, V_TICKET, 104, 72, SC },
+	{ PROTO_OP_TICKET_KEYS, 0, K_NONE, V_KEYS, 0, 8, AD | PL | BO | SC },
 };
 #define EXPECTS (sizeof(expect) / sizeof(expect[0]))
 
@@ -78,6 +86,8 @@ static uint8_t frame[PROTO_FRAME_BYTES_MAX];
 static uint8_t frame2[PROTO_FRAME_BYTES_MAX];
 static struct proto_section_buf sec_in, sec_out;
 static uint8_t states[SECTION_SEATS_MAX];
+static uint8_t tokens[HOLD_UNITS_MAX * TOKEN_BYTES];
+static struct token_keys keys;
 
 /* ---- random filling ---- */
 
@@ -138,6 +148,18 @@ static void fill_reply(struct proto_reply *r, const struct expect *e)
 		r->seats.seat_count = (uint32_t)(rnd() % (SECTION_SEATS_MAX + 1));
 		r->seats.states = states;
 	}
+	if (e->rep == V_HOLD_TOKENS || e->rep == V_TICKET_TOKEN) {
+		rnd_fill(tokens, sizeof(tokens));
+		r->tokens.count = (uint8_t)(rnd() % (e->rep == V_HOLD_TOKENS ? HOLD_UNITS_MAX + 1 : 2));
+		r->tokens.bytes = tokens;
+	}
+	if (e->rep == V_KEYS) {
+		rnd_fill(&keys, sizeof(keys));
+		keys.count = (uint32_t)(rnd() % (TOKEN_KEYS_MAX + 1));
+		r->keys = (struct proto_ticket_keys){ .count = (uint8_t)keys.count, .keys = &keys };
+	}
+	if (e->rep == V_REVOKED)
+		r->res.revoked.count = (uint16_t)(rnd() % (REVOKED_PAGE_MAX + 1));
 }
 
 /* ---- field-by-field comparison ---- */
@@ -202,6 +224,10 @@ static void same_request(const struct proto_request *a, const struct proto_reque
 	case K_QUERY: EQ(cmd.query.event_id), EQ(cmd.query.tier), EQ(cmd.query.customer_id); break;
 	case K_SEATS_Q: EQ(seats.event_id), EQ(seats.section); break;
 	case K_HELLO: EQ(hello.role), EQA(hello.key); break;
+	case K_REVOKED_Q:
+		EQ(cmd.revoked.event_id), EQ(cmd.revoked.shard), EQ(cmd.revoked.since_seq);
+		break;
+	case K_TOKEN_REDEEM: EQ(redeem.event_id), EQ(redeem.gate_id), EQA(redeem.token); break;
 	}
 }
 
@@ -268,6 +294,32 @@ static void same_reply(const struct proto_reply *a, const struct proto_reply *b,
 		break;
 	case V_HELLO: EQ(hello.role), EQ(hello.shard_id), EQ(hello.shard_count), EQ(hello.now_ms); break;
 	case V_SERVER: EQA(server.counters); break;
+	case V_HOLD_TOKENS:
+	case V_TICKET_TOKEN:
+		if (e->rep == V_HOLD_TOKENS)
+			same_hold_view(&a->res.hold, &b->res.hold);
+		else
+			same_ticket_view(&a->res.ticket, &b->res.ticket);
+		EQ(tokens.count);
+		assert_memory_equal(a->tokens.bytes, b->tokens.bytes, a->tokens.count * TOKEN_BYTES);
+		break;
+	case V_KEYS:
+		EQ(keys.count);
+		for (unsigned i = 0; i < a->keys.count; i++) {
+			struct token_pubkey k;
+
+			proto_ticket_key_get(&b->keys, i, &k);
+			assert_int_equal(k.key_id, keys.keys[i].key_id);
+			assert_memory_equal(k.pk, keys.keys[i].pk, TOKEN_PUBLIC_KEY_BYTES);
+		}
+		break;
+	case V_REVOKED:
+		EQ(res.revoked.event_id), EQ(res.revoked.shard), EQ(res.revoked.count);
+		EQ(res.revoked.first_seq), EQ(res.revoked.last_seq), EQ(res.revoked.more);
+		EQ(res.revoked.gap);
+		assert_memory_equal(a->res.revoked.ticket_ids, b->res.revoked.ticket_ids,
+				    a->res.revoked.count * 8);
+		break;
 	}
 }
 
@@ -291,7 +343,8 @@ static void test_opcode_set(void **state)
 	for (unsigned i = 0; i < EXPECTS; i++) {
 		assert_string_not_equal(proto_op_name(expect[i].op), "unknown");
 		if (expect[i].cmd_type)
-			assert_int_equal(proto_op_of_cmd(expect[i].cmd_type), expect[i].op);
+			assert_int_equal(proto_op_of_cmd(expect[i].cmd_type) == expect[i].op,
+					 !expect[i].variant);
 	}
 	assert_int_equal(proto_op_of_cmd(CMD_HOLD_EXPIRE), 0);
 	assert_int_equal(proto_op_of_cmd(CMD_STOCK_OUT), 0);
@@ -334,7 +387,7 @@ static void test_reply_round_trip(void **state)
 
 			fill_reply(&a, e);
 			n = proto_encode_reply(frame, sizeof(frame), &a);
-			if (e->rep != V_AVAIL && e->rep != V_SEATS)
+			if (e->rep != V_AVAIL && e->rep != V_SEATS && e->rep < V_HOLD_TOKENS)
 				assert_int_equal(n, PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES +
 							    e->rep_bytes);
 			assert_true(n >= PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + e->rep_bytes);
@@ -384,8 +437,8 @@ static void test_result_same_bytes_as_reply(void **state)
 			const struct expect *e = &expect[i];
 			size_t n, m;
 
-			if (!e->cmd_type)
-				continue; /* hello, ping, stats, seats: not a result */
+			if (!e->cmd_type || e->variant)
+				continue; /* hello, ping, stats, seats, tokens: not a result */
 			fill_reply(&a, e);
 			a.bad_reason = 0;
 			if (round % 4 == 3)
@@ -548,7 +601,7 @@ static void test_bad_header(void **state)
 static void test_bad_opcode(void **state)
 {
 	static const uint8_t bad_ops[] = { 0, CMD_HOLD_EXPIRE, CMD_STOCK_OUT, CMD_STOCK_IN,
-					   0x33, 0x3f, 0x40, 0xff };
+					   0x38, 0x3f, 0x40, 0xff };
 	struct proto_request r;
 
 	(void)state;

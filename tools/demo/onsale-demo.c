@@ -24,6 +24,7 @@ static uint8_t rec[RECORD_BYTES_MAX];
 static uint8_t *wal;
 static size_t wal_len, wal_cap, wal_records;
 static uint64_t rng = 42;
+static uint64_t first_ticket_id; /* of the first confirm: the ticket shown */
 
 static uint64_t rnd(void)
 {
@@ -166,6 +167,8 @@ static void buyer(struct core *c, uint64_t now, struct tally *t)
 	cmd.ref.amount_minor = res.hold.amount_due_minor;
 	snprintf(cmd.ref.payment_ref, sizeof cmd.ref.payment_ref, "psp_%016" PRIx64, x);
 	must(run(c, &cmd, now, &res), "confirm");
+	if (!first_ticket_id)
+		first_ticket_id = res.hold.first_ticket_id;
 	t->confirms++;
 }
 
@@ -212,23 +215,28 @@ static void show_tiers(struct core *c, uint64_t now)
 
 static void show_ticket(struct core *c, uint64_t now)
 {
-	uint8_t seed[32] = "onsale demo organiser key seed!", pk[32], sk[64], tok[TOKEN_BYTES];
+	uint8_t seed[TOKEN_SEED_BYTES] = "onsale demo organiser key seed!", pk[TOKEN_PUBLIC_KEY_BYTES];
+	uint8_t tok[TOKEN_BYTES];
+	struct token_signer signer = { .key_id = 1 };
+	struct token_keys keys = { 0 };
 	struct cmd cmd = { .type = CMD_Q_TICKET };
 	struct token_claims cl;
 	struct result res;
-	char hex[2 * TOKEN_BYTES + 1];
+	char text[TOKEN_TEXT_CHARS + 1];
 
 	cmd.ticket.event_id = DEMO_EVENT;
-	cmd.ticket.ticket_id = 1; /* shard 0, first ticket */
+	cmd.ticket.ticket_id = first_ticket_id;
 	must(run(c, &cmd, now, &res), "query ticket");
-	token_keypair_from_seed(seed, pk, sk);
-	token_sign(sk, &res.ticket, tok);
-	sodium_bin2hex(hex, sizeof hex, tok, 24);
+	token_keypair_from_seed(seed, pk, signer.sk);
+	token_keys_add(&keys, signer.key_id, pk);
+	token_claims_of(&res.ticket, 0, signer.key_id, &cl);
+	token_sign(&signer, &cl, tok);
+	token_to_text(tok, text);
 	printf("\nticket %" PRIu64 ": order %" PRIu64 ", customer %" PRIu64 ", tier %u, seat %u\n",
 	       res.ticket.ticket_id, res.ticket.order_id, res.ticket.customer_id, res.ticket.tier,
 	       res.ticket.seat);
-	printf("  token (first 24 of %d bytes): %s...  offline check: %s\n", TOKEN_BYTES, hex,
-	       token_verify(pk, tok, &cl) == 0 ? "valid signature" : "FORGED");
+	printf("  token (%d bytes, base64url): %.32s...  offline check: %s\n", TOKEN_BYTES, text,
+	       status_name(token_check(&keys, tok, DEMO_EVENT, now, &cl)));
 	cmd.type = CMD_REDEEM;
 	cmd.ticket.gate_id = 3;
 	printf("  scan at gate 3: %s\n", status_name(run(c, &cmd, now, &res)));

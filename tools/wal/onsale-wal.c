@@ -23,7 +23,7 @@ enum opt {
 	O_DATA = 1 << 0, O_SHARD = 1 << 1, O_JSON = 1 << 2, O_FROM = 1 << 3, O_TO = 1 << 4,
 	O_EVENT = 1 << 5, O_TYPE = 1 << 6, O_FILE = 1 << 7, O_AT = 1 << 8, O_YES = 1 << 9,
 	O_SAVE = 1 << 10, O_INTERVAL = 1 << 11, O_HELP = 1 << 12, O_PEERS = 1 << 13,
-	O_ARCHIVE = 1 << 14,
+	O_ARCHIVE = 1 << 14, O_REVOKED = 1 << 15,
 };
 #define O_WHERE (O_DATA | O_SHARD | O_HELP)
 #define O_READ (O_WHERE | O_ARCHIVE) /* subcommands that only read may span the archive */
@@ -70,10 +70,13 @@ static const struct subcommand subcommands[] = {
 	{"stats", wt_cmd_stats, O_READ | O_JSON,
 	 "stats [--json]",
 	 "Counts records by type with their bytes; segments, LSN range, time range, ending."},
-	{"follow", wt_cmd_follow, O_READ | O_JSON | O_FROM | O_EVENT | O_TYPE | O_INTERVAL,
-	 "follow [--json] [--from LSN] [--event ID] [--type NAMES] [--interval-ms N]",
+	{"follow", wt_cmd_follow,
+	 O_READ | O_JSON | O_FROM | O_EVENT | O_TYPE | O_INTERVAL | O_REVOKED,
+	 "follow [--json] [--from LSN] [--event ID] [--type NAMES] [--interval-ms N] [--revocations]",
 	 "Streams records as the server writes them (a change feed), like dump, until SIGINT.\n"
-	 "Without --from it starts after the current end. Exits 2 if the log is rewritten under it."},
+	 "Without --from it starts after the current end. Exits 2 if the log is rewritten under it.\n"
+	 "--revocations: instead, one line per revoked e-ticket (a refund, an exchange, or an\n"
+	 "exchange to another shard once it ended): revoked ticket=ID event=ID reason=..."},
 };
 #define SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -93,6 +96,7 @@ static const struct option long_opts[] = {
 	{"with-peers", no_argument, NULL, O_PEERS},
 	{"help", no_argument, NULL, O_HELP},
 	{"archive", required_argument, NULL, O_ARCHIVE},
+	{"revocations", no_argument, NULL, O_REVOKED},
 	{NULL, 0, NULL, 0},
 };
 
@@ -155,6 +159,7 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 	case O_YES: o->backup_confirmed = true; return 0;
 	case O_SAVE: o->save = arg; return 0;
 	case O_PEERS: o->with_peers = true; return 0;
+	case O_REVOKED: o->revocations = true; return 0;
 	case O_TYPE: return wt_type_mask_parse(arg, &o->type_mask) ? bad_value(opt, arg) : 0;
 	case O_HELP: return 0;
 	}

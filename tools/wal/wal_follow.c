@@ -12,7 +12,9 @@
  * Then the server, on restart, writes different records under the same
  * LSNs: follow notices that the frame it last printed changed and exits with
  * status 2, so a consumer never silently mixes two histories (see
- * docs/OPERATIONS.md, "The change feed").
+ * docs/OPERATIONS.md, "The change feed"). With --revocations it prints
+ * only the e-tickets records revoke (docs/TICKETS.md): what a scanner's
+ * deny list needs, streamed.
  */
 #include "tools/wal/wal_tool.h"
 
@@ -44,8 +46,9 @@ struct feed {
 };
 
 /* Reads everything new on one shard; print only when show. 0 or -errno. */
-static int drain(struct feed *fd, const struct wt_filter *flt, bool show, bool json)
+static int drain(struct feed *fd, const struct wt_filter *flt, bool show, const struct wt_opts *o)
 {
+	bool json = o->json;
 	struct walfmt_frame f;
 	struct wt_frame_at at;
 	const uint8_t *raw;
@@ -53,7 +56,9 @@ static int drain(struct feed *fd, const struct wt_filter *flt, bool show, bool j
 
 	wt_cursor_refresh(&fd->c);
 	while ((rc = wt_cursor_next(&fd->c, &f, &at, &raw)) == 1) {
-		if (show)
+		if (show && o->revocations)
+			wt_print_revocation(stdout, flt, fd->sh->id, f.lsn, f.body, f.body_bytes, json);
+		else if (show)
 			wt_print_body(stdout, flt, fd->sh->id, f.lsn, f.body, f.body_bytes, json);
 		fd->printed = true;
 		fd->last = at;
@@ -77,7 +82,7 @@ static int try_open(struct feed *fd, const struct wt_opts *o, bool from_given, c
 		return rc;
 	fd->open = true;
 	/* without --from, start after what is there now */
-	return from_given ? 1 : (drain(fd, flt, false, o->json) < 0 ? -EIO : 1);
+	return from_given ? 1 : (drain(fd, flt, false, o) < 0 ? -EIO : 1);
 }
 
 /* The frame printed last must still be there: else the log was rewritten. */
@@ -122,7 +127,7 @@ static int poll_once(struct feed *feeds, size_t n, const struct wt_opts *o, cons
 				return WT_EXIT_USAGE;
 			continue;
 		}
-		rc = drain(&feeds[i], flt, true, o->json);
+		rc = drain(&feeds[i], flt, true, o);
 		if (rc == 0)
 			rc = check_history(&feeds[i]);
 		if (rc)

@@ -320,6 +320,52 @@ void wt_print_body(FILE *out, const struct wt_filter *flt, uint8_t shard, uint64
 		wt_print_record(out, shard, lsn, &r, json);
 }
 
+/* The ticket r revokes and why, or 0. An exchange to another shard
+ * revokes its ticket at XCHG_END with status 0 (XCHG_OUT only marks it
+ * leaving; another status gives it back). */
+static uint64_t revoked_by(const struct rec *r, const char **reason, uint64_t *new_id)
+{
+	*new_id = 0;
+	switch (r->type) {
+	case CMD_REFUND:
+		*reason = r->refund.kill ? "refund_kill" : "refund";
+		return r->refund.ticket_id;
+	case CMD_EXCHANGE:
+		*reason = "exchange";
+		*new_id = r->exchange.new_ticket_id;
+		return r->exchange.ticket_id;
+	case CMD_XCHG_END:
+		*reason = "exchange";
+		*new_id = r->xchg.new_id;
+		return r->xchg.status == ST_OK ? r->xchg.ticket_id : 0;
+	default:
+		return 0;
+	}
+}
+
+bool wt_print_revocation(FILE *out, const struct wt_filter *flt, uint8_t shard, uint64_t lsn,
+			 const uint8_t *body, uint32_t body_bytes, bool json)
+{
+	const char *reason = NULL;
+	uint64_t ticket, new_id;
+	struct rec r;
+
+	if (rec_decode(body, body_bytes, &r) != ST_OK || !wt_filter_match(flt, lsn, &r))
+		return false;
+	ticket = revoked_by(&r, &reason, &new_id);
+	if (!ticket)
+		return false;
+	print_head(out, shard, lsn, r.now_ms, "revoked", json);
+	fprintf(out, json ? ",\"event\":%" PRIu32 ",\"ticket\":\"0x%016" PRIx64 "\",\"reason\":\"%s\""
+			  : " event=%" PRIu32 " ticket=0x%016" PRIx64 " reason=%s",
+		r.event_id, ticket, reason);
+	if (new_id)
+		fprintf(out, json ? ",\"new_ticket\":\"0x%016" PRIx64 "\"" : " new_ticket=0x%016" PRIx64,
+			new_id);
+	fputs(json ? "}\n" : "\n", out);
+	return true;
+}
+
 int wt_type_mask_parse(const char *names, uint64_t *mask)
 {
 	char buf[512];

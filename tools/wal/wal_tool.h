@@ -64,6 +64,7 @@ struct wt_opts {
 	const char *save;
 	bool with_peers;    /* truncate: cut other shards as the transfers need */
 	uint32_t interval_ms; /* follow */
+	bool revocations;     /* follow: revoked e-tickets only */
 };
 
 /* ---- wal_rostore.c ---- */
@@ -160,6 +161,10 @@ int wt_type_mask_parse(const char *names, uint64_t *mask);
 void wt_type_names_print(FILE *out);
 /* One record, one line: text or JSON. */
 void wt_print_record(FILE *out, uint8_t shard, uint64_t lsn, const struct rec *r, bool json);
+/* The e-ticket a record revokes, as one line; false (nothing printed) when
+ * it revokes none: a refund, an exchange, an XCHG_END with status 0. */
+bool wt_print_revocation(FILE *out, const struct wt_filter *flt, uint8_t shard, uint64_t lsn,
+			 const uint8_t *body, uint32_t body_bytes, bool json);
 /* A body that does not decode: still one line with its LSN. */
 void wt_print_undecodable(FILE *out, uint8_t shard, uint64_t lsn, uint32_t body_bytes, bool json);
 /* "2027-01-15T08:00:00.000Z" into out[32]. */
