@@ -350,7 +350,8 @@ static void help_everywhere(void **state)
 	static const char *const cmds[] = {
 		"event create", "event update", "event show", "event retire", "tier add", "code add",
 		"hold", "confirm", "release", "extend", "refund", "exchange", "redeem", "show", "avail",
-		"server", "ping", "stats", "watch", "report", "seatmap"};
+		"server", "ping", "stats", "watch", "report", "seatmap", "ticket token",
+		"ticket verify", "ticket qr", "ticket print"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -360,6 +361,94 @@ static void help_everywhere(void **state)
 	}
 	assert_int_equal(run("--help"), 0);
 	contains(out, "seatmap");
+}
+
+/* Runs cmd (a shell line) and its first output line into line: 1 when it ran. */
+static int shell_line(const char *cmd, char *line, size_t size)
+{
+	FILE *p = popen(cmd, "r");
+	int ok;
+
+	if (!p)
+		return 0;
+	ok = fgets(line, (int)size, p) != NULL;
+	pclose(p);
+	line[strcspn(line, "\n")] = 0;
+	return ok;
+}
+
+static int have(const char *tool)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+	if (system(cmd) == 0)
+		return 1;
+	print_message("%s missing: its check skipped\n", tool);
+	return 0;
+}
+
+/* The QR code in an image decodes (zbarimg) back to token. */
+static void qr_reads_back(const char *png, const char *token)
+{
+	char cmd[PATH_MAX + 64], line[512];
+
+	if (!have("zbarimg"))
+		return;
+	snprintf(cmd, sizeof cmd, "zbarimg --raw -q '%s' 2>/dev/null", png);
+	assert_true(shell_line(cmd, line, sizeof line));
+	assert_string_equal(line, token);
+}
+
+/* A ticket's life with its e-ticket: token, offline verify (and a forged
+ * one refused), QR code read back, a printed page, a gate scan by token,
+ * and a refunded ticket's token refused as revoked. */
+static void e_tickets(void **state)
+{
+	char tok[160], tok2[160], keys[PATH_MAX + 32], png[PATH_MAX + 32], svg[PATH_MAX + 32];
+	uint64_t t;
+
+	(void)state;
+	snprintf(keys, sizeof keys, "%s/keys/ticket-keys.pub", h.dir);
+	assert_int_equal(run("event update " EVENT " --starts now+1h"), 0); /* tokens valid now */
+	assert_int_equal(run("hold " EVENT " 1 2 --customer 60 --confirm --json"), 0);
+	t = strtoull(strstr(out, "\"tickets\":[") + 11, NULL, 10);
+	assert_int_equal(run("ticket token " EVENT " %" PRIu64, t), 0);
+	assert_int_equal(strlen(out), 129);
+	snprintf(tok, sizeof tok, "%.128s", out);
+	assert_int_equal(run("ticket verify %s --keys %s --event " EVENT, tok, keys), 0);
+	contains(out, "valid: ticket ");
+	assert_int_equal(run("ticket verify %s --keys %s --event 3002", tok, keys), 1);
+	contains(err, "token_other_event");
+	snprintf(tok2, sizeof tok2, "%s", tok);
+	tok2[70] = tok2[70] == 'A' ? 'B' : 'A'; /* one character altered */
+	assert_int_equal(run("ticket verify %s --keys %s", tok2, keys), 1);
+	contains(err, "token_invalid");
+	snprintf(png, sizeof png, "%s/t.png", h.dir);
+	snprintf(svg, sizeof svg, "%s/t.svg", h.dir);
+	assert_int_equal(run("ticket qr " EVENT " %" PRIu64 " --png %s --svg %s", t, png, svg), 0);
+	contains(out, "QR code version 8, 49 x 49 modules");
+	well_formed(svg);
+	qr_reads_back(png, tok);
+	snprintf(svg, sizeof svg, "%s/page.svg", h.dir);
+	assert_int_equal(run("ticket print " EVENT " %" PRIu64 " --venue %s --out %s", t, arena, svg), 0);
+	well_formed(svg);
+	if (have("rsvg-convert")) { /* the printed page scans as the phone's code */
+		char cmd[3 * PATH_MAX];
+		snprintf(cmd, sizeof cmd, "rsvg-convert -w 900 '%s' -o '%s'", svg, png);
+		assert_int_equal(system(cmd), 0);
+		qr_reads_back(png, tok);
+	}
+	assert_int_equal(run("ticket token " EVENT " %" PRIu64, t + 1), 0);
+	snprintf(tok2, sizeof tok2, "%.128s", out);
+	assert_int_equal(run("refund " EVENT " %" PRIu64, t + 1), 0);
+	assert_int_equal(run("ticket token " EVENT " %" PRIu64, t + 1), 1);
+	contains(err, "is refunded: it has no token");
+	assert_int_equal(run("redeem " EVENT " --token %s --gate 4", tok2), 1);
+	contains(err, "token_revoked");
+	assert_int_equal(run("redeem " EVENT " --token %s --gate 4", tok), 0);
+	assert_int_equal(run("redeem " EVENT " --token %s --gate 5", tok), 1);
+	contains(err, "ticket_already_redeemed");
 }
 
 static void update_and_codes(void **state)
@@ -391,6 +480,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(seatmap),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(help_everywhere),
+		cmocka_unit_test(e_tickets),
 		cmocka_unit_test(update_and_codes),
 	};
 

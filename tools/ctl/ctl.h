@@ -63,7 +63,7 @@ struct ctl {
 };
 
 extern const struct ctl_cmd ctl_event_cmds[], ctl_sale_cmds[], ctl_query_cmds[],
-	ctl_watch_cmds[], ctl_seatmap_cmds[];
+	ctl_watch_cmds[], ctl_seatmap_cmds[], ctl_ticket_cmds[];
 
 /* ctl_args.c */
 /* Parses argv (after the subcommand's words) into c: 0, or an exit code
@@ -114,6 +114,9 @@ const char *ctl_ticket_state_name(unsigned state);
 const char *ctl_seat_state_name(unsigned state);
 
 /* ctl_place.c — seats by section, row and number, with --venue FILE. */
+struct vfile;
+/* The venue file --venue loaded, or NULL. */
+const struct vfile *ctl_venue(void);
 /* Loads --venue if given: 0 or an exit code (message printed). */
 int ctl_venue_open(struct ctl *c);
 /* SECTION:ROW:SEATS ("105:A:12-13") to server seat numbers: 0 or an exit code. */

@@ -22,6 +22,11 @@
 static struct vfile *venue;
 static uint32_t first_seat[SECTIONS_MAX]; /* by venue section index; SEAT_NONE: not asked yet */
 
+const struct vfile *ctl_venue(void)
+{
+	return venue;
+}
+
 int ctl_venue_open(struct ctl *c)
 {
 	static char err[VFILE_ERR_BYTES];

@@ -6,6 +6,8 @@
  */
 #include "tools/ctl/ctl.h"
 
+#include "core/token.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -228,15 +230,42 @@ static int exchange(struct ctl *c)
 	return ctl_result(c, rc, "exchange");
 }
 
+/* A gate scan of a token: the server checks it (forged, other event,
+ * window, revoked) before redeeming the ticket it names. */
+static int redeem_token(struct ctl *c, uint32_t ev, uint32_t gate_id)
+{
+	uint8_t tok[TOKEN_BYTES];
+	struct result res;
+	int rc;
+
+	if (token_from_text(ctl_opt(c, "token"), strlen(ctl_opt(c, "token")), tok))
+		return ctl_usage_error(c, "--token: %u base64url characters expected", TOKEN_TEXT_CHARS);
+	if ((rc = ctl_connect(c)) != 0)
+		return rc;
+	rc = onsale_redeem_token(c->conn, ev, tok, gate_id, &res);
+	if (rc == ST_OK || rc == ST_TICKET_ALREADY_REDEEMED)
+		ctl_print_ticket(c, &res.ticket, res.replayed);
+	return ctl_result(c, rc, "redeem");
+}
+
 static int redeem(struct ctl *c)
 {
 	const char *gate = ctl_opt(c, "gate");
 	struct result res;
-	uint64_t ticket_id, gate_id = 0;
+	uint64_t ticket_id, gate_id = 0, x;
 	uint32_t ev;
 	int rc;
 
-	if (ticket_ref(c, &ev, &ticket_id) || (gate && ctl_u64(gate, "--gate", 0, UINT32_MAX, &gate_id)))
+	if (gate && ctl_u64(gate, "--gate", 0, UINT32_MAX, &gate_id))
+		return CTL_EXIT_USAGE;
+	if (ctl_opt(c, "token")) {
+		if (c->nargs != 1 || ctl_u64(c->args[0], "event", 1, UINT32_MAX, &x))
+			return c->nargs != 1 ? ctl_usage_error(c, "with --token: EVENT only") : CTL_EXIT_USAGE;
+		return redeem_token(c, (uint32_t)x, (uint32_t)gate_id);
+	}
+	if (c->nargs != 2)
+		return ctl_usage_error(c, "give EVENT TICKET, or EVENT --token TEXT");
+	if (ticket_ref(c, &ev, &ticket_id))
 		return CTL_EXIT_USAGE;
 	if ((rc = ctl_connect(c)) != 0)
 		return rc;
@@ -286,6 +315,7 @@ static const struct ctl_opt exchange_opts[] = {
 };
 static const struct ctl_opt redeem_opts[] = {
 	{"gate", "ID", "the gate scanning (default 0)"},
+	{"token", "TEXT", "scan this e-ticket token instead of a ticket id: checked first"},
 	{NULL, NULL, NULL},
 };
 
@@ -305,8 +335,10 @@ const struct ctl_cmd ctl_sale_cmds[] = {
 	{"exchange", "EVENT TICKET TIER", 3, 3, ONSALE_ROLE_PLATFORM, 1,
 	 "Swaps a valid ticket for one in TIER (a named seat, GA or best available), atomically.\n"
 	 "Prints the new ticket.", exchange_opts, exchange},
-	{"redeem", "EVENT TICKET", 2, 2, ONSALE_ROLE_SCANNER, 1,
-	 "Scans a ticket at a gate. A second scan is refused (ticket_already_redeemed, exit 1)\n"
-	 "and prints when and where the first was.", redeem_opts, redeem},
+	{"redeem", "EVENT [TICKET]", 1, 2, ONSALE_ROLE_SCANNER, 1,
+	 "Scans a ticket at a gate, by id or by its token (--token: forged, other event, out\n"
+	 "of window and revoked tokens refused). A second scan is refused\n"
+	 "(ticket_already_redeemed, exit 1) and prints when and where the first was.",
+	 redeem_opts, redeem},
 	{NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };

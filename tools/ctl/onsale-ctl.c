@@ -12,7 +12,7 @@
 #include "tools/ctl/ctl.h"
 
 static const struct ctl_cmd *const tables[] = {ctl_event_cmds, ctl_sale_cmds, ctl_query_cmds,
-					       ctl_watch_cmds, ctl_seatmap_cmds};
+					       ctl_watch_cmds, ctl_seatmap_cmds, ctl_ticket_cmds};
 #define TABLES (sizeof tables / sizeof tables[0])
 
 static void usage(FILE *out)
