@@ -98,6 +98,8 @@ bench-pg_LDLIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
 $(call objs,$(wildcard bench/pg/*.c)): ALL_CFLAGS += $(bench-pg_CFLAGS)
 # bench-redis: hiredis (libhiredis-dev).
 bench-redis_LDLIBS := -lhiredis
+# onsale-ctl: QR codes of e-tickets (libqrencode-dev), PNG written with zlib.
+onsale-ctl_LDLIBS := -lqrencode -lz
 # onsaled: jemalloc as its allocator (its statistics are in /metrics, which
 # finds mallctl by a weak symbol); not under ASan, which brings its own
 # (`make asan` passes JEMALLOC=).
@@ -136,11 +138,13 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 
 # One install-deps call (one apt-get update on a fresh machine): the build
 # packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
-# servers so test_bench_redis and test_bench_pg run rather than skip, and
-# prometheus for promtool (test_server_metrics checks /metrics with it; all
-# without recommends: gnuplot-nox is 4 small packages instead of 44).
+# servers so test_bench_redis and test_bench_pg run rather than skip,
+# prometheus for promtool (test_server_metrics checks /metrics with it), and
+# xmllint, rsvg-convert and zbarimg for test_ctl's seat maps and QR codes
+# (all without recommends: gnuplot-nox is 4 small packages instead of 44).
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus
+	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
+	  libxml2-utils librsvg2-bin zbar-tools
 	@$(MAKE) --no-print-directory all
 	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
 

@@ -10,7 +10,8 @@ if [ "${1:-}" = --no-recommends ]; then norec=1; shift; fi
 is_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=(); extra=()
 for p in gcc make pkg-config liburing-dev libck-dev libxxhash-dev libjemalloc-dev \
-         libsodium-dev libcmocka-dev libpq-dev libhiredis-dev libsystemd-dev; do
+         libsodium-dev libcmocka-dev libpq-dev libhiredis-dev libsystemd-dev \
+         libqrencode-dev zlib1g-dev; do
   is_missing "$p" && missing+=("$p")
 done
 for p in "$@"; do

@@ -17,6 +17,7 @@ net/server:  core net/proto net/wal net/store net/shard
 net/client:  core net/proto
 tools/wal:   core net/wal net/store
 tools/demo:  core net/client
+tools/ctl:   core net/client
 bench:       core net/proto net/client net/wal net/store
 tests:       *
 '
