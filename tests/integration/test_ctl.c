@@ -102,7 +102,15 @@ static int setup(void **state)
 	if (!realpath(ctl, path)) /* BUILD/bin/onsale-ctl: the tree is three up */
 		return -1;
 	snprintf(ctl, sizeof ctl, "%s", path);
-	snprintf(arena, sizeof arena, "%s/docs/venues/arena.venue", dirname(dirname(dirname(path))));
+	/* the tree: the first folder above BUILD/bin (BUILD may be nested,
+	 * build/asan) that has the sample venues */
+	for (char *dir = dirname(path);; dir = dirname(dir)) {
+		snprintf(arena, sizeof arena, "%s/docs/venues/arena.venue", dir);
+		if (access(arena, R_OK) == 0)
+			break;
+		if (!strcmp(dir, "/"))
+			return -1;
+	}
 	srv_init(&h, argv0, 2);
 	if (srv_start(&h))
 		return -1;
