@@ -231,7 +231,8 @@ HAVE_CLANG   := $(shell command -v clang 2>/dev/null)
 .PHONY: san-progs san-runs
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/support/sim_disk.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/tests/support/sim_disk.o \
+	  $(LIBS) $(LDLIBS)
 san-progs: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS)) $(patsubst %,$(BUILD)/tests/%,$(SAN_TESTS))
 
 # The clang build, when clang is there; the run scripts either way.
