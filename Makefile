@@ -221,7 +221,7 @@ SAN_TESTS    := unit/test_core_record unit/test_core_hold unit/test_core_event u
                 unit/test_core_rules unit/test_core_token unit/test_proto unit/test_client \
                 unit/test_wal_format unit/test_wal_read unit/test_snapshot \
                 sim/test_core_sim sim/test_server_sim
-SAN_ENV      := SEEDS=40 SIM_SEEDS=150
+SAN_ENV      := SEEDS=10 SIM_SEEDS=150
 SAN_BUILD    := $(BUILD)/san
 SAN_RUNS     := $(patsubst %,$(SAN_BUILD)/run/fuzz_%,$(FUZZ_TARGETS)) \
                 $(patsubst %,$(SAN_BUILD)/run/san_%,$(notdir $(SAN_TESTS)))
