@@ -229,10 +229,10 @@ HAVE_CLANG   := $(shell command -v clang 2>/dev/null)
 
 # Inside the sanitizer build (BUILD=$(BUILD)/san): the targets it links.
 .PHONY: san-progs san-runs
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/support/sim_disk.o $(LIBS)
+FUZZ_HELP := $(BUILD)/tests/support/sim_disk.o $(BUILD)/tests/support/cmd_gen.o
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELP) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/tests/support/sim_disk.o \
-	  $(LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_HELP) $(LIBS) $(LDLIBS)
 # fuzz_snapshot links its own build of core/ (and the snapshot file
 # checks) with small limits, as the server simulator does: a state stream
 # may declare up to EVENTS_MAX events of EVENT_UNITS_MAX units, and the

@@ -10,6 +10,8 @@
  * streams, wrapped streams and whole snapshot files. Cross-shard records
  * (stock, exchange), the server's own frames, tokens and config files are
  * made by hand. Names say what a seed is; the output is deterministic.
+ * corpus-replay holds copies of corpus-record's seeds (fuzz_replay.c runs
+ * the same generator, so the first ones fit its state).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -79,6 +81,7 @@ static void keep_record(const uint8_t *body, uint32_t len)
 		return;
 	snprintf(name, sizeof name, "%s-%u", rec_type_name(type), rec_seen[type]);
 	save("record", name, body, len);
+	save("replay", name, body, len);
 	snprintf(name, sizeof name, "frame-%s-%u", rec_type_name(type), rec_seen[type]);
 	save("wal", name, frame, walfmt_frame_bytes(len));
 }
