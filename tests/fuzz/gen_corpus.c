@@ -288,7 +288,8 @@ static void config_seeds(void)
 		"box_office_key=FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210\n"
 		"scanner_key=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n";
 	static const char *const some =
-		"\n  # comment\n\tplatform_key=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \r\n";
+		"\n  # comment\n\tplatform_key="
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \r\n";
 	static const char *const bad = "admin_key=0011\n";
 
 	save("config", "full", full, strlen(full));
