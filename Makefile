@@ -29,8 +29,8 @@ LIBS      := $(TOOL_LIB) $(NET_LIB) $(CORE_LIB)
 PROG_SRCS := $(call prog_srcs,net tools bench)
 PROGS     := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
 
-# Test programs are tests/<kind>/test_*.c (fuzz targets build under `make
-# fuzz` only); every other .c file under tests/ is a helper linked into each.
+# Test programs are tests/<kind>/test_*.c (fuzz targets: the sanitizer
+# build below); every other .c file under tests/ is a helper linked into each.
 TEST_KINDS  := unit integration sim crash
 TEST_SRCS   := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.c)))
 TEST_HELP   := $(filter-out $(TEST_SRCS) tests/fuzz/%,$(call find_c,tests))
@@ -139,14 +139,20 @@ $(BUILD)/tests/sim/test_server_sim: tests/sim/test_server_sim.c $(SIM_NODE_OBJS)
 # One install-deps call (one apt-get update on a fresh machine): the build
 # packages, gnuplot and jq for tests/integration/test_bench_plots.sh, the peer
 # servers so test_bench_redis and test_bench_pg run rather than skip,
-# prometheus for promtool (test_server_metrics checks /metrics with it), and
+# prometheus for promtool (test_server_metrics checks /metrics with it),
 # xmllint, rsvg-convert and zbarimg for test_ctl's seat maps and QR codes
-# (all without recommends: gnuplot-nox is 4 small packages instead of 44).
+# (all without recommends: gnuplot-nox is 4 small packages instead of 44),
+# and clang (with its recommended runtimes) for the sanitizer and fuzz lines.
+# SAN_QUICK=0 leaves those out (make asan and make ubsan: the whole suite
+# is sanitized there already).
+SAN_QUICK ?= 1
 test:
-	@tools/install-deps.sh --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
+	@tools/install-deps.sh clang --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
 	  libxml2-utils librsvg2-bin zbar-tools
 	@$(MAKE) --no-print-directory all
-	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS)
+	@[ "$(SAN_QUICK)" = 0 ] || $(MAKE) --no-print-directory san-runs
+	@LAYERS_BUILD=$(BUILD) tests/run.sh $(BUILD) tools/layers.sh $(TESTS) $(SHELL_TESTS) \
+	  $(if $(filter 0,$(SAN_QUICK)),,$(SAN_RUNS))
 
 # layers: no file includes a header of a layer above its own, no two folders
 # include each other (the order is written once, in tools/layers.sh), and,
@@ -201,26 +207,95 @@ bench-plots:
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DONSALE_DEBUG_CHECKS" \
-	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 JEMALLOC= test
+	  LDFLAGS="-fsanitize=address,undefined" OPT=-O1 JEMALLOC= SAN_QUICK=0 test
 
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=undefined" test
+	  LDFLAGS="-fsanitize=undefined" SAN_QUICK=0 test
 
-# fuzz: the protocol decoder under libFuzzer with ASan and UBSan for
-# FUZZ_SECONDS (not part of `make test`). The corpus grows in
-# $(BUILD)/fuzz/corpus-proto across runs; a crashing input is left in
-# $(BUILD)/fuzz/ and the target fails.
-FUZZ_SECONDS ?= 60
-FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -fno-omit-frame-pointer
-fuzz:
-	@mkdir -p $(BUILD)/fuzz/corpus-proto
-	clang -std=gnu11 $(WARN) -O1 -g -I. -D_GNU_SOURCE $(FUZZ_FLAGS) \
-	  -o $(BUILD)/fuzz/fuzz_proto tests/fuzz/fuzz_proto.c net/proto/proto.c
-	$(BUILD)/fuzz/fuzz_proto -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/proto.dict \
-	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-proto
+# ---- sanitizers and fuzzing ----
+# One clang build with AddressSanitizer and UndefinedBehaviorSanitizer,
+# $(BUILD)/san: the libraries (also instrumented for libFuzzer's coverage,
+# so the same objects serve both), a libFuzzer target per
+# tests/fuzz/fuzz_<name>.c and the test programs of SAN_TESTS. `make test`
+# runs each fuzz target over its seed corpus tests/fuzz/corpus-<name> and
+# the SAN_TESTS programs (the simulations on fewer seeds: SAN_ENV), one
+# result line each, through the small scripts $(BUILD)/san/run/ (they
+# report a skip when clang is missing). `make fuzz` runs each target for
+# FUZZ_SECONDS; a crash fails it, with the input left in $(BUILD)/fuzz/.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 20
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_TESTS    := unit/test_core_record unit/test_core_serial unit/test_core_hold \
+                unit/test_core_event unit/test_core_best unit/test_core_ticket \
+                unit/test_core_stock unit/test_core_retire unit/test_core_rules \
+                unit/test_core_token unit/test_proto unit/test_client unit/test_wal_format \
+                unit/test_wal_read unit/test_snapshot sim/test_core_sim sim/test_server_sim
+SAN_ENV      := SEEDS=10 SIM_SEEDS=150
+SAN_BUILD    := $(BUILD)/san
+SAN_RUNS     := $(patsubst %,$(SAN_BUILD)/run/fuzz_%,$(FUZZ_TARGETS)) \
+                $(patsubst %,$(SAN_BUILD)/run/san_%,$(notdir $(SAN_TESTS)))
+HAVE_CLANG   := $(shell command -v clang 2>/dev/null)
+
+# Inside the sanitizer build (BUILD=$(BUILD)/san): the targets it links.
+.PHONY: san-progs san-runs
+FUZZ_HELP := $(BUILD)/tests/support/sim_disk.o $(BUILD)/tests/support/cmd_gen.o
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELP) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_HELP) $(LIBS) $(LDLIBS)
+# fuzz_snapshot links its own build of core/ (and the snapshot file
+# checks) with small limits, as the server simulator does: a state stream
+# may declare up to EVENTS_MAX events of EVENT_UNITS_MAX units, and the
+# loader sizes an event's tables from that before reading its contents, so
+# with the production limits a 10 kB input asks for gigabytes (legitimately:
+# a live event that size needs them) and the fuzzer stops on out-of-memory.
+FUZZ_SMALL_LIMITS := -DEVENTS_MAX=8u -DEVENT_UNITS_MAX=65536u -DSEATS_MAX=16384u
+FUZZ_SMALL_OBJS   := $(patsubst %.c,$(BUILD)/small/%.o,$(call lib_srcs,core) net/store/snapshot_image.c)
+$(BUILD)/small/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_SMALL_LIMITS) -c $< -o $@
+$(BUILD)/fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c $(FUZZ_SMALL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_SMALL_LIMITS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	  $(FUZZ_SMALL_OBJS) $(LDLIBS)
+san-progs: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS)) $(patsubst %,$(BUILD)/tests/%,$(SAN_TESTS))
+
+# The clang build, when clang is there; the run scripts either way.
+san-runs:
+ifneq ($(HAVE_CLANG),)
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC=clang OPT=-O1 \
+	  EXTRA_CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" LDFLAGS="$(SAN_FLAGS)" san-progs
+endif
+	@mkdir -p $(SAN_BUILD)/run
+	@for t in $(FUZZ_TARGETS); do tests/fuzz/san-run.sh fuzz $(SAN_BUILD)/fuzz/fuzz_$$t \
+	  tests/fuzz/corpus-$$t > $(SAN_BUILD)/run/fuzz_$$t; done
+	@for t in $(SAN_TESTS); do tests/fuzz/san-run.sh test $(SAN_BUILD)/tests/$$t "$(SAN_ENV)" \
+	  > $(SAN_BUILD)/run/san_$$(basename $$t); done
+	@chmod +x $(SAN_RUNS)
+
+# fuzz-corpus: writes the seed corpora again from the encoders
+# (tests/fuzz/gen_corpus.c; commit what changes).
+.PHONY: fuzz-corpus
+$(BUILD)/fuzz/gen_corpus: tests/fuzz/gen_corpus.c $(call objs,$(TEST_HELP)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call objs,$(TEST_HELP)) $(LIBS) $(LDLIBS)
+fuzz-corpus: $(BUILD)/fuzz/gen_corpus
+	$(BUILD)/fuzz/gen_corpus tests/fuzz
+
+fuzz: san-runs
+	@test -n "$(HAVE_CLANG)" || { echo "fuzz: needs clang (tools/install-deps.sh clang)"; exit 1; }
+	@mkdir -p $(BUILD)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(SAN_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus-$$t \
+	    > $(BUILD)/fuzz/$$t.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$t.log; \
+	    echo "fuzz: $$t failed; input in $(BUILD)/fuzz/$$t-*"; exit 1; }; \
+	  grep -h 'stat::number_of_executed_units\|cov:' $(BUILD)/fuzz/$$t.log | tail -n 2; \
+	done
 
 analyze:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \

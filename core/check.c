@@ -126,8 +126,9 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 			continue;
 		t->sold[tk->tier]++;
 		customer_count(cust, hold_at(ev, tk->hold)->customer_id, 1);
-		if (tk->seat != SEAT_NONE &&
-		    (ev->seats[tk->seat].state != SEAT_SOLD || ev->seats[tk->seat].owner != i))
+		if (tk->seat != SEAT_NONE && (tk->seat >= ev->seat_count ||
+					      ev->seats[tk->seat].state != SEAT_SOLD ||
+					      ev->seats[tk->seat].owner != i))
 			return "valid ticket's seat is not sold to it (seat sold twice?)";
 	}
 	return NULL;

@@ -244,8 +244,12 @@ static enum status dec_hold(struct rec *r, const uint8_t *p, size_t n)
 		return ST_OK;
 	if (n != HOLD_HEAD_BYTES + (size_t)HOLD_SEAT_BYTES * r->hold.qty)
 		return ST_RECORD_INVALID;
-	for (uint8_t i = 0; i < r->hold.qty; i++)
+	/* SEAT_NONE marks a GA hold: as a listed seat it would not encode back */
+	for (uint8_t i = 0; i < r->hold.qty; i++) {
 		r->hold.seats[i] = get_u32(p + HOLD_HEAD_BYTES + HOLD_SEAT_BYTES * i);
+		if (r->hold.seats[i] == SEAT_NONE)
+			return ST_RECORD_INVALID;
+	}
 	return ST_OK;
 }
 

@@ -224,7 +224,7 @@ static void walk_holds(struct walk *w, struct event *ev)
 		FA(w, h->payment_ref);
 		FA(w, h->seats);
 		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
-		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i)
+		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i || h->customer_id == 0)
 			{ fail(w, "hold out of range"); return; }
 	}
 }
@@ -481,6 +481,23 @@ static int rebuild_event(struct event *ev)
 	return 0;
 }
 
+/* Customer counts are rebuilt into a table sized for units_max customers
+ * (customer_add asserts it has room), so the units a stream says are held
+ * and sold must fit the event before they are counted; conservation,
+ * checked after, is finer. */
+static int units_fit(const struct event *ev)
+{
+	uint64_t units = 0;
+
+	for (uint32_t i = 0; i < ev->holds_used; i++)
+		if (hold_at(ev, i)->state == HOLD_LIVE)
+			units += hold_at(ev, i)->qty;
+	for (uint32_t i = 0; i < ev->tickets_used; i++)
+		if (ticket_at(ev, i)->state == TICKET_VALID || ticket_at(ev, i)->state == TICKET_REDEEMED)
+			units++;
+	return units <= ev->cfg.units_max;
+}
+
 static struct event *read_event(struct walk *w)
 {
 	struct cmd_event cfg = { 0 };
@@ -498,6 +515,8 @@ static struct event *read_event(struct walk *w)
 		return NULL;
 	}
 	walk_event(w, ev);
+	if (!w->bad && !units_fit(ev))
+		fail(w, "more units held and sold than the event has");
 	if (!w->bad)
 		event_tables_fit(ev); /* as live: sized for the units it owns */
 	if (!w->bad && rebuild_event(ev))
@@ -531,6 +550,8 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 	F(&w, count);
 	if (!w.bad && (version != SERIAL_VERSION || count > EVENTS_MAX))
 		fail(&w, "unknown version or too many events");
+	if (shard >= SHARDS_MAX)
+		fail(&w, "shard id out of range");
 	c = w.bad ? NULL : core_create(shard);
 	if (c)
 		c->slot_next = slot_next;

@@ -2,11 +2,12 @@
 # install-deps.sh: installs the Debian packages onsale builds and tests with,
 # only those that are missing. `apt-get update` runs once, and only when there
 # is something to install. Extra package names may be given as arguments;
-# after --no-recommends they are installed without their recommended
-# packages (gnuplot-nox: 4 packages, 3.5 MB instead of 44 and 112 MB).
+# those after --no-recommends are installed without their recommended
+# packages (gnuplot-nox: 4 packages, 3.5 MB instead of 44 and 112 MB), those
+# before it with them (clang needs its recommended runtime libraries for
+# -fsanitize=fuzzer).
 set -euo pipefail
 norec=0
-if [ "${1:-}" = --no-recommends ]; then norec=1; shift; fi
 is_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=(); extra=()
 for p in gcc make pkg-config liburing-dev libck-dev libxxhash-dev libjemalloc-dev \
@@ -15,6 +16,7 @@ for p in gcc make pkg-config liburing-dev libck-dev libxxhash-dev libjemalloc-de
   is_missing "$p" && missing+=("$p")
 done
 for p in "$@"; do
+  if [ "$p" = --no-recommends ]; then norec=1; continue; fi
   if is_missing "$p"; then
     if [ $norec -eq 1 ]; then extra+=("$p"); else missing+=("$p"); fi
   fi

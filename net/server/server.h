@@ -26,6 +26,9 @@ void server_config_defaults(struct server_config *cfg);
 /* Reads keys from a config file ("role_key=<64 hex>" lines). 0 or -errno
  * (-EINVAL with a message on stderr for a malformed line). */
 int server_config_load(struct server_config *cfg, const char *path);
+/* The same from len bytes of text in memory; name stands for the path in
+ * messages. */
+int server_config_parse(struct server_config *cfg, const char *text, size_t len, const char *name);
 /* Writes a config file with fresh random keys (mode 0600). 0 or -errno. */
 int server_config_generate(const char *path);
 int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);

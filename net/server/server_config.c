@@ -86,15 +86,35 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 	return -EINVAL;
 }
 
+static int read_lines(struct server_config *cfg, FILE *f, const char *path)
+{
+	char line[512];
+	int no = 0, rc = 0;
+	while (!rc && fgets(line, sizeof line, f))
+		rc = parse_line(cfg, line, path, ++no);
+	return rc;
+}
+
 int server_config_load(struct server_config *cfg, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	char line[512];
-	int no = 0, rc = 0;
-	while (!rc && fgets(line, sizeof line, f))
-		rc = parse_line(cfg, line, path, ++no);
+	int rc = read_lines(cfg, f, path);
+	fclose(f);
+	return rc;
+}
+
+/* The same reader over bytes in memory (fmemopen), so the parser is
+ * tested and fuzzed on exactly the path a file takes. */
+int server_config_parse(struct server_config *cfg, const char *text, size_t len, const char *name)
+{
+	if (len == 0)
+		return 0;
+	FILE *f = fmemopen((void *)text, len, "r");
+	if (!f)
+		return -errno;
+	int rc = read_lines(cfg, f, name);
 	fclose(f);
 	return rc;
 }

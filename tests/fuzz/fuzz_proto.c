@@ -16,7 +16,8 @@
  * frame's size (so AddressSanitizer sees any read past it). That takes the
  * fuzzer straight to the body decoders of every opcode.
  *
- * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined).
+ * Built by `make fuzz` and `make test` (clang -fsanitize=fuzzer,address,
+ * undefined); corpus in tests/fuzz/corpus-proto.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -605,6 +605,13 @@ static void decode_refuses_bad_fields(void **state)
 	n = sample(CMD_HOLD, body);
 	body[RECORD_HEAD_BYTES + 32] = TIERS_MAX;
 	invalid(body, n);
+	/* a listed seat that is no seat: a first one would re-encode as GA */
+	n = sample(CMD_HOLD, body);
+	memset(body + RECORD_HEAD_BYTES + 40, 0xff, 4);
+	invalid(body, n);
+	n = sample(CMD_HOLD, body);
+	memset(body + n - 4, 0xff, 4);
+	invalid(body, n);
 
 	n = sample(CMD_REFUND, body);
 	body[RECORD_HEAD_BYTES + 16] = 2; /* kill is 0 or 1 */
