@@ -250,7 +250,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELP) $(LIBS)
 # loader sizes an event's tables from that before reading its contents, so
 # with the production limits a 10 kB input asks for gigabytes (legitimately:
 # a live event that size needs them) and the fuzzer stops on out-of-memory.
-FUZZ_SMALL_LIMITS := -DEVENTS_MAX=8u -DEVENT_UNITS_MAX=65536u -DSEATS_MAX=16384u
+FUZZ_SMALL_LIMITS := -DEVENTS_MAX=8u -DEVENT_UNITS_MAX=65536u -DSEATS_MAX=16384u -DMETRICS_EVENTS_TOP=8u
 FUZZ_SMALL_OBJS   := $(patsubst %.c,$(BUILD)/small/%.o,$(call lib_srcs,core) net/store/snapshot_image.c)
 $(BUILD)/small/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -303,7 +303,7 @@ analyze:
 
 # format: rewrites every C file (nested folders too) to .clang-format;
 # format-check: the same as a dry run, failing when any line would change
-# (not part of `make test`: the tree is not fully formatted yet).
+# (the tree is formatted: run it before committing).
 FORMAT_SRCS = $(shell find core net tools bench tests -name '*.[ch]' | sort)
 
 format:

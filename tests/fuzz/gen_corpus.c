@@ -183,7 +183,7 @@ static void commands(void)
 static void cross_shard_records(void)
 {
 	static const uint8_t types[] = {CMD_STOCK_OUT, CMD_STOCK_IN, CMD_STOCK_ACK,
-					CMD_XCHG_OUT, CMD_XCHG_IN, CMD_XCHG_END};
+					CMD_XCHG_OUT,  CMD_XCHG_IN,  CMD_XCHG_END};
 	uint8_t body[RECORD_BYTES_MAX];
 
 	for (unsigned i = 0; i < sizeof types; i++) {
@@ -250,7 +250,7 @@ static void wal_seeds(void)
 	recipe[1] = 1;
 	save("wal", "log-clean", recipe, recipe_len);
 	recipe_add(1 | 8 * 5, recipe + 5, 30); /* a damaged frame */
-	recipe_add(4, recipe + 5, 30);          /* and one after it */
+	recipe_add(4, recipe + 5, 30);         /* and one after it */
 	save("wal", "log-damaged", recipe, recipe_len);
 	recipe_len = 2;
 	recipe_add(4, recipe + 5, 0);
@@ -261,16 +261,23 @@ static void wal_seeds(void)
 static void token_seeds(void)
 {
 	static const uint8_t seed[32] = {"onsale fuzz token key seed 0123"}; /* fuzz_token.c's */
-	uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], sk[TOKEN_SECRET_KEY_BYTES], token[TOKEN_BYTES];
-	struct ticket_view v = {.ticket_id = 8123, .order_id = 77, .event_id = 5, .seat = 12,
-				.tier = 1};
-	uint8_t claims[28] = {0x80, 1, 5};
+	uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], token[TOKEN_BYTES];
+	char text[TOKEN_TEXT_CHARS + 1];
+	struct token_signer signer = {.key_id = 7}; /* fuzz_token.c's KEY_ID */
+	struct token_claims c;
+	struct ticket_view v = {
+		.ticket_id = 8123, .order_id = 77, .event_id = 5, .seat = 12, .tier = 1};
+	uint8_t claims[32] = {0x80, 1, 5};
 
-	token_keypair_from_seed(seed, pk, sk);
-	token_sign(sk, &v, token);
+	token_keypair_from_seed(seed, pk, signer.sk);
+	token_claims_of(&v, 1800000000000ull, signer.key_id, &c);
+	token_sign(&signer, &c, token);
 	save("token", "seat", token, sizeof token);
+	token_to_text(token, text);
+	save("token", "seat-text", text, TOKEN_TEXT_CHARS);
 	v.seat = SEAT_NONE;
-	token_sign(sk, &v, token);
+	token_claims_of(&v, 0, signer.key_id, &c);
+	token_sign(&signer, &c, token);
 	save("token", "ga", token, sizeof token);
 	token[40] ^= 4;
 	save("token", "ga-bad-signature", token, sizeof token);
