@@ -43,7 +43,7 @@ static struct choice evaluate(const struct event *ev, const struct segment *s, u
 	const struct row *rw = &ev->rows[s->row];
 	const struct seat *seats = &ev->seats[rw->first_seat + s->start];
 	uint64_t mask[MASK_WORDS], win[MASK_WORDS];
-	struct choice ch = { { NIL, 0 }, { NIL, 0 } };
+	struct choice ch = {{NIL, 0}, {NIL, 0}};
 	unsigned pos = 0;
 
 	for (unsigned w = 0; w < MASK_WORDS; w++)
@@ -91,7 +91,8 @@ static enum status search_accessible(const struct event *ev, const struct tier *
 			break;
 		ch = evaluate(ev, &ev->segs[ev->ord_seg[p]], qty, 1);
 		if (ch.clean.first_seat != NIL || ch.orphan.first_seat != NIL) {
-			fill(ch.clean.first_seat != NIL ? ch.clean.first_seat : ch.orphan.first_seat,
+			fill(ch.clean.first_seat != NIL ? ch.clean.first_seat
+							: ch.orphan.first_seat,
 			     qty, seats);
 			return ST_OK;
 		}

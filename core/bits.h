@@ -66,8 +66,17 @@ static inline unsigned bits_longest_run(const uint64_t m[MASK_WORDS], unsigned l
 	return best;
 }
 
-static inline void bit_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ull << (i % 64); }
-static inline void bit_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ull << (i % 64)); }
-static inline int bit_test(const uint64_t *m, unsigned i) { return (int)(m[i / 64] >> (i % 64) & 1); }
+static inline void bit_set(uint64_t *m, unsigned i)
+{
+	m[i / 64] |= 1ull << (i % 64);
+}
+static inline void bit_clear(uint64_t *m, unsigned i)
+{
+	m[i / 64] &= ~(1ull << (i % 64));
+}
+static inline int bit_test(const uint64_t *m, unsigned i)
+{
+	return (int)(m[i / 64] >> (i % 64) & 1);
+}
 
 #endif

@@ -41,7 +41,8 @@ static const char *check_tiers(const struct event *ev, const struct tally *t)
 		if (tr->held != t->ch_held[i] || tr->sold != t->ch_sold[i])
 			return "channel held/sold do not add up to the tier";
 		if (tr->kind == TIER_RESERVED &&
-		    (t->seat_state[i][SEAT_FREE] != tr->free || t->seat_state[i][SEAT_HELD] != tr->held ||
+		    (t->seat_state[i][SEAT_FREE] != tr->free ||
+		     t->seat_state[i][SEAT_HELD] != tr->held ||
 		     t->seat_state[i][SEAT_SOLD] != tr->sold ||
 		     t->seat_state[i][SEAT_KILLED_STATE] != tr->killed))
 			return "reserved tier counters differ from its seats";
@@ -64,7 +65,8 @@ static const char *check_seats(const struct event *ev, struct tally *t)
 		if (bit_test(rw->free, i - rw->first_seat) != (s->state == SEAT_FREE))
 			return "row free mask disagrees with seat state";
 		if (s->state == SEAT_HELD) {
-			const struct hold *h = s->owner < ev->holds_used ? hold_at(ev, s->owner) : NULL;
+			const struct hold *h = s->owner < ev->holds_used ? hold_at(ev, s->owner)
+									 : NULL;
 			int found = 0;
 
 			if (!h || h->state != HOLD_LIVE)
@@ -74,7 +76,9 @@ static const char *check_seats(const struct event *ev, struct tally *t)
 			if (found != 1)
 				return "held seat missing from its hold";
 		} else if (s->state == SEAT_SOLD) {
-			const struct ticket *tk = s->owner < ev->tickets_used ? ticket_at(ev, s->owner) : NULL;
+			const struct ticket *tk = s->owner < ev->tickets_used
+							  ? ticket_at(ev, s->owner)
+							  : NULL;
 
 			if (!tk || tk->seat != i ||
 			    (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED))
@@ -113,7 +117,8 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 		for (uint8_t j = 0; h->seats[0] != SEAT_NONE && j < h->qty; j++) {
 			uint32_t s = h->seats[j];
 
-			if (s >= ev->seat_count || ev->seats[s].state != SEAT_HELD || ev->seats[s].owner != i)
+			if (s >= ev->seat_count || ev->seats[s].state != SEAT_HELD ||
+			    ev->seats[s].owner != i)
 				return "live hold's seat is not held by it (seat in two holds?)";
 		}
 	}
@@ -126,9 +131,9 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 			continue;
 		t->sold[tk->tier]++;
 		customer_count(cust, hold_at(ev, tk->hold)->customer_id, 1);
-		if (tk->seat != SEAT_NONE && (tk->seat >= ev->seat_count ||
-					      ev->seats[tk->seat].state != SEAT_SOLD ||
-					      ev->seats[tk->seat].owner != i))
+		if (tk->seat != SEAT_NONE &&
+		    (tk->seat >= ev->seat_count || ev->seats[tk->seat].state != SEAT_SOLD ||
+		     ev->seats[tk->seat].owner != i))
 			return "valid ticket's seat is not sold to it (seat sold twice?)";
 	}
 	return NULL;
@@ -165,19 +170,20 @@ static int ticket_live(const struct ticket *tk)
 static const char *check_order(const struct event *ev, uint32_t slot, uint32_t *chained)
 {
 	const struct hold *h = hold_at(ev, slot);
-	uint64_t units[4] = { 0 };
+	uint64_t units[4] = {0};
 	uint32_t n = 0, live = 0;
 
 	if (h->state != HOLD_CONFIRMED)
-		return h->ticket_head != NIL || h->tickets_issued || h->tickets_live ?
-			       "a hold that is not an order has tickets" : NULL;
+		return h->ticket_head != NIL || h->tickets_issued || h->tickets_live
+			       ? "a hold that is not an order has tickets"
+			       : NULL;
 	if (h->tickets_issued < h->qty)
 		return "order issued fewer tickets than its units";
 	for (uint32_t i = h->ticket_head; i != NIL; i = ticket_at(ev, i)->order_next) {
 		const struct ticket *tk = i < ev->tickets_used ? ticket_at(ev, i) : NULL;
 
-		if (!tk || ++n > h->tickets_issued || tk->hold != slot || tk->unit >= h->tickets_issued ||
-		    bit_test(units, tk->unit))
+		if (!tk || ++n > h->tickets_issued || tk->hold != slot ||
+		    tk->unit >= h->tickets_issued || bit_test(units, tk->unit))
 			return "order's ticket chain is broken";
 		bit_set(units, tk->unit);
 		live += ticket_live(tk);
@@ -199,7 +205,8 @@ static const char *check_ticket_pool(const struct event *ev)
 	    (uint64_t)ev->ticket_chunk_count * TICKET_CHUNK_SLOTS < ev->tickets_used)
 		return "a used hold or ticket slot has no chunk";
 	for (uint32_t i = ev->tfree_head; i != NIL; i = ticket_at(ev, i)->free_next) {
-		if (i >= ev->tickets_used || ++queued > ev->tfree_count || ticket_live(ticket_at(ev, i)))
+		if (i >= ev->tickets_used || ++queued > ev->tfree_count ||
+		    ticket_live(ticket_at(ev, i)))
 			return "reusable-ticket queue holds a slot that is not reusable";
 		last = i;
 	}
@@ -244,7 +251,7 @@ static const char *check_customers(const struct event *ev, const struct htab *cu
 /* A code's uses are its live and confirmed holds. */
 static const char *check_codes(const struct event *ev)
 {
-	uint32_t uses[PRESALE_CODES_MAX] = { 0 };
+	uint32_t uses[PRESALE_CODES_MAX] = {0};
 
 	for (uint32_t i = 0; i < ev->holds_used; i++) {
 		const struct hold *h = hold_at(ev, i);

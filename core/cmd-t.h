@@ -66,7 +66,12 @@ enum seat_state { SEAT_FREE = 0, SEAT_HELD = 1, SEAT_SOLD = 2, SEAT_KILLED_STATE
 enum hold_mode { HOLD_GA = 0, HOLD_SEATS = 1, HOLD_BEST = 2 };
 enum hold_flag { HOLD_F_ACCESSIBLE = 1 }; /* best available among accessible seats only */
 enum hold_state { HOLD_LIVE = 1, HOLD_CONFIRMED = 2, HOLD_RELEASED = 3, HOLD_EXPIRED = 4 };
-enum ticket_state { TICKET_VALID = 1, TICKET_REDEEMED = 2, TICKET_REFUNDED = 3, TICKET_EXCHANGED = 4 };
+enum ticket_state {
+	TICKET_VALID = 1,
+	TICKET_REDEEMED = 2,
+	TICKET_REFUNDED = 3,
+	TICKET_EXCHANGED = 4
+};
 
 #define SEAT_NONE UINT32_MAX /* a GA ticket, or "best available" in an exchange */
 #define PRESALE_CODE_NONE 0xff
@@ -89,7 +94,7 @@ struct cmd_tier {
 	uint32_t event_id;
 	uint8_t tier; /* index chosen by the admin, < TIERS_MAX */
 	uint8_t kind;
-	uint32_t capacity; /* GA only; a reserved tier's capacity comes from its seats */
+	uint32_t capacity;            /* GA only; a reserved tier's capacity comes from its seats */
 	uint32_t low_stock_threshold; /* alert when free units fall below; 0: never */
 	uint64_t price_minor;
 	char name[NAME_BYTES];
@@ -129,9 +134,9 @@ struct cmd_hold {
 	uint8_t mode; /* enum hold_mode */
 	uint8_t qty;  /* units; for HOLD_SEATS the number of seats listed */
 	uint8_t channel;
-	uint8_t flags; /* enum hold_flag */
-	uint8_t code_len; /* presale code, 0: none */
-	uint32_t ttl_ms;  /* 0: the event's hold TTL */
+	uint8_t flags;        /* enum hold_flag */
+	uint8_t code_len;     /* presale code, 0: none */
+	uint32_t ttl_ms;      /* 0: the event's hold TTL */
 	uint64_t customer_id; /* nonzero */
 	uint64_t idem_key;    /* 0: none; else a repeat returns the first hold */
 	uint32_t seats[HOLD_UNITS_MAX];
@@ -148,7 +153,7 @@ struct cmd_hold_ref { /* extend, release, expire, confirm, query hold/order */
 
 struct cmd_ticket_ref { /* redeem, refund, exchange, query ticket */
 	uint32_t event_id;
-	uint32_t gate_id;   /* redeem */
+	uint32_t gate_id; /* redeem */
 	uint64_t ticket_id;
 	uint64_t fee_minor; /* refund */
 	uint8_t kill;       /* refund: kill the unit instead of selling it again */
@@ -176,10 +181,10 @@ struct xfer {
 };
 #define XFER_SEQ_MASK ((1ull << 48) - 1)
 #define XFER_ID(giver, taker, seq) \
-	(((uint64_t)(giver) << 56) | ((uint64_t)(taker) << 48) | ((seq) & XFER_SEQ_MASK))
+	(((uint64_t)(giver) << 56) | ((uint64_t)(taker) << 48) | ((seq)&XFER_SEQ_MASK))
 #define XFER_GIVER(id) ((uint8_t)((id) >> 56))
 #define XFER_TAKER(id) ((uint8_t)((id) >> 48))
-#define XFER_SEQ(id) ((id) & XFER_SEQ_MASK)
+#define XFER_SEQ(id) ((id)&XFER_SEQ_MASK)
 
 /* An exchange between two shards (core/xchg.c), all three steps. OUT:
  * ticket_id, tier, seat and peer_shard (the seat's shard); IN (on the
@@ -286,8 +291,8 @@ struct availability_view {
 };
 
 struct channel_stats {
-	uint64_t held;     /* units in live holds now */
-	uint64_t sold;     /* units sold and not refunded */
+	uint64_t held;          /* units in live holds now */
+	uint64_t sold;          /* units sold and not refunded */
 	uint64_t revenue_minor; /* paid, less refunds (fees kept), plus exchange deltas */
 	uint64_t redeemed;
 	uint64_t refunded;
@@ -326,10 +331,10 @@ struct customer_view {
 struct revoked_view {
 	uint32_t event_id;
 	uint16_t shard;
-	uint16_t count;     /* ids in the page */
+	uint16_t count; /* ids in the page */
 	uint64_t first_seq;
 	uint64_t last_seq;
-	uint8_t more;       /* revocations after last_seq: ask again now */
+	uint8_t more; /* revocations after last_seq: ask again now */
 	uint8_t gap;
 	uint64_t ticket_ids[REVOKED_PAGE_MAX];
 };
@@ -339,14 +344,15 @@ struct result {
 	uint8_t replayed;         /* an idempotent repeat: nothing changed */
 	uint32_t low_stock_tiers; /* tiers that crossed below their threshold */
 	union {
-		struct hold_view hold;     /* hold, extend, release, expire, confirm, Q_HOLD, Q_ORDER */
-		struct ticket_view ticket; /* redeem (also when refused as a second scan), refund, exchange, Q_TICKET */
+		struct hold_view hold; /* hold, extend, release, expire, confirm, Q_HOLD, Q_ORDER */
+		struct ticket_view
+			ticket; /* redeem (also when refused as a second scan), refund, exchange, Q_TICKET */
 		struct availability_view avail;
 		struct stats_view stats;
 		struct event_view event;
 		struct customer_view customer;
 		struct revoked_view revoked; /* Q_REVOKED */
-		struct cmd_stock stock; /* STOCK_OUT, STOCK_IN, STOCK_ACK: what was decided */
+		struct cmd_stock stock;      /* STOCK_OUT, STOCK_IN, STOCK_ACK: what was decided */
 		struct {
 			uint64_t seat_first; /* section load: index of its first seat */
 			uint32_t seat_count;

@@ -110,8 +110,9 @@ static enum status apply_rec(struct core *c, const struct rec *r, uint32_t *aler
 	enum status st = apply_one(c, r, alerts);
 	struct event *ev;
 
-	if (st == ST_OK && (r->type == CMD_TIER_ADD || r->type == CMD_SECTION_LOAD ||
-			    r->type == CMD_STOCK_IN) && (ev = event_find(c, r->event_id)))
+	if (st == ST_OK &&
+	    (r->type == CMD_TIER_ADD || r->type == CMD_SECTION_LOAD || r->type == CMD_STOCK_IN) &&
+	    (ev = event_find(c, r->event_id)))
 		event_tables_fit(ev);
 	return st;
 }
@@ -183,9 +184,7 @@ static void view_applied(const struct core *c, const struct rec *r, struct resul
 	case CMD_HOLD_EXTEND:
 	case CMD_HOLD_RELEASE:
 	case CMD_HOLD_EXPIRE:
-	case CMD_CONFIRM:
-		view_hold(ev, hold_by_id(ev, r->end.hold_id), &res->hold);
-		break;
+	case CMD_CONFIRM: view_hold(ev, hold_by_id(ev, r->end.hold_id), &res->hold); break;
 	case CMD_REDEEM:
 	case CMD_REFUND:
 		ticket_by_id(c, ev, r->redeem.ticket_id, &index);
@@ -206,9 +205,7 @@ static void view_applied(const struct core *c, const struct rec *r, struct resul
 		break;
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
-	case CMD_STOCK_ACK:
-		res->stock = r->stock;
-		break;
+	case CMD_STOCK_ACK: res->stock = r->stock; break;
 	case CMD_SECTION_LOAD:
 		res->section.seat_first = ev->sections[r->section.section].first_seat;
 		res->section.seat_count = ev->sections[r->section.section].seat_count;
@@ -216,8 +213,8 @@ static void view_applied(const struct core *c, const struct rec *r, struct resul
 	}
 }
 
-enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms,
-			 struct result *res, struct rec_buf *rec)
+enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms, struct result *res,
+			 struct rec_buf *rec)
 {
 	struct rec r;
 	enum status st;

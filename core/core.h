@@ -36,8 +36,8 @@ struct core *core_create(uint8_t shard_id);
 void core_destroy(struct core *c);
 uint8_t core_shard_id(const struct core *c);
 
-enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms,
-			 struct result *res, struct rec_buf *rec);
+enum status core_execute(struct core *c, const struct cmd *cmd, uint64_t now_ms, struct result *res,
+			 struct rec_buf *rec);
 
 /* Replays one record body. ST_RECORD_INVALID if it does not decode or does
  * not fit the state (a record that execution could not have produced). */
@@ -69,8 +69,8 @@ struct state_hash core_state_hash(const struct core *c);
  * row) into out[cap]; returns the seat count, or -status on refusal
  * (ST_EVENT_UNKNOWN, ST_SEAT_UNKNOWN for an unknown section, ST_BAD_ARGUMENT
  * when cap is too small). */
-long core_section_seats(const struct core *c, uint32_t event_id, uint16_t section,
-			uint8_t *out, size_t cap, uint32_t *first_seat);
+long core_section_seats(const struct core *c, uint32_t event_id, uint16_t section, uint8_t *out,
+			size_t cap, uint32_t *first_seat);
 
 /* Checks every invariant (conservation per tier, seats agree with holds and
  * tickets, customer counts agree with holds and tickets). Customer limits are

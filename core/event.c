@@ -33,11 +33,12 @@ void event_free(struct event *ev)
 	htab_fini(&ev->idem);
 	htab_fini(&ev->customers);
 	for (uint32_t i = 0; ev->hold_chunks && i < ev->hold_chunk_count; i++)
-		mem_table_free(ev->hold_chunks[i],
-			       chunk_bytes(i, HOLD_CHUNK_SLOTS, ev->holds_max, sizeof(struct hold)));
+		mem_table_free(ev->hold_chunks[i], chunk_bytes(i, HOLD_CHUNK_SLOTS, ev->holds_max,
+							       sizeof(struct hold)));
 	for (uint32_t i = 0; ev->ticket_chunks && i < ev->ticket_chunk_count; i++)
-		mem_table_free(ev->ticket_chunks[i], chunk_bytes(i, TICKET_CHUNK_SLOTS, ev->tickets_max,
-								 sizeof(struct ticket)));
+		mem_table_free(ev->ticket_chunks[i],
+			       chunk_bytes(i, TICKET_CHUNK_SLOTS, ev->tickets_max,
+					   sizeof(struct ticket)));
 	free(ev->hold_chunks);
 	free(ev->ticket_chunks);
 	free(ev->sections);
@@ -81,16 +82,16 @@ static int chunks_ensure(const struct chunked *t, uint32_t n)
 
 int event_holds_grow(struct event *ev, uint32_t n)
 {
-	struct chunked t = { (void **)ev->hold_chunks, &ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
-			     ev->holds_max, sizeof(struct hold) };
+	struct chunked t = {(void **)ev->hold_chunks, &ev->hold_chunk_count, HOLD_CHUNK_SLOTS,
+			    ev->holds_max, sizeof(struct hold)};
 
 	return chunks_ensure(&t, n);
 }
 
 int event_tickets_grow(struct event *ev, uint32_t n)
 {
-	struct chunked t = { (void **)ev->ticket_chunks, &ev->ticket_chunk_count,
-			     TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket) };
+	struct chunked t = {(void **)ev->ticket_chunks, &ev->ticket_chunk_count, TICKET_CHUNK_SLOTS,
+			    ev->tickets_max, sizeof(struct ticket)};
 
 	return chunks_ensure(&t, n);
 }
@@ -129,8 +130,8 @@ void event_tables_fit(struct event *ev)
 
 	/* a failure here only leaves the growth to the hold or ticket that needs it */
 	(void)event_holds_grow(ev, (uint32_t)(holds < ev->holds_max ? holds : ev->holds_max));
-	(void)event_tickets_grow(ev, (uint32_t)(tickets < ev->tickets_max ? tickets
-									  : ev->tickets_max));
+	(void)event_tickets_grow(ev,
+				 (uint32_t)(tickets < ev->tickets_max ? tickets : ev->tickets_max));
 }
 
 struct event *event_new(const struct cmd_event *cfg)
@@ -145,9 +146,10 @@ struct event *event_new(const struct cmd_event *cfg)
 	ev->ended_head = ev->ended_tail = NIL;
 	ev->tfree_head = ev->tfree_tail = NIL;
 	memset(ev->wheel, 0xff, sizeof ev->wheel);
-	ev->hold_chunks = calloc(chunks_for(ev->holds_max, HOLD_CHUNK_SLOTS), sizeof *ev->hold_chunks);
-	ev->ticket_chunks =
-		calloc(chunks_for(ev->tickets_max, TICKET_CHUNK_SLOTS), sizeof *ev->ticket_chunks);
+	ev->hold_chunks = calloc(chunks_for(ev->holds_max, HOLD_CHUNK_SLOTS),
+				 sizeof *ev->hold_chunks);
+	ev->ticket_chunks = calloc(chunks_for(ev->tickets_max, TICKET_CHUNK_SLOTS),
+				   sizeof *ev->ticket_chunks);
 	if (!ev->hold_chunks || !ev->ticket_chunks || htab_init(&ev->idem, ev->holds_max) ||
 	    htab_init(&ev->customers, cfg->units_max)) {
 		event_free(ev);
@@ -162,7 +164,8 @@ static enum status check_event(const struct cmd_event *e)
 {
 	if (e->state >= EVENT_STATE_COUNT || e->customer_limit > CUSTOMER_LIMIT_MAX)
 		return ST_BAD_ARGUMENT;
-	if (e->hold_ttl_ms && (e->hold_ttl_ms < HOLD_TTL_MS_MIN || e->hold_ttl_ms > HOLD_TTL_MS_MAX))
+	if (e->hold_ttl_ms &&
+	    (e->hold_ttl_ms < HOLD_TTL_MS_MIN || e->hold_ttl_ms > HOLD_TTL_MS_MAX))
 		return ST_BAD_ARGUMENT;
 	if (e->presale_start_ms > e->public_start_ms)
 		return ST_BAD_ARGUMENT;
@@ -202,7 +205,7 @@ enum status plan_event(struct core *c, const struct cmd *cmd, uint64_t now, stru
 
 uint8_t event_slot_pick(struct core *c)
 {
-	uint8_t used[256] = { 0 }; /* by slot: a snapshot's slots need not be below EVENTS_MAX */
+	uint8_t used[256] = {0}; /* by slot: a snapshot's slots need not be below EVENTS_MAX */
 	unsigned slot = c->slot_next;
 
 	assert(c->event_count < EVENTS_MAX);
@@ -227,7 +230,8 @@ enum status apply_event(struct core *c, const struct rec *r)
 		return ST_OK;
 	}
 	if (ev || c->event_count >= EVENTS_MAX || r->event.units_max == 0 ||
-	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0 || retired_find(c, r->event_id))
+	    r->event.units_max > EVENT_UNITS_MAX || r->event_id == 0 ||
+	    retired_find(c, r->event_id))
 		return ST_RECORD_INVALID;
 	ev = event_new(&r->event);
 	if (!ev)

@@ -18,10 +18,9 @@
 
 #define REUSE_OF(id) ((uint32_t)((id) >> ID_REUSE_SHIFT) & ID_REUSE_MASK)
 
-
 uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
 {
-	uint64_t both[2] = { customer_id, key };
+	uint64_t both[2] = {customer_id, key};
 	uint64_t h = XXH3_64bits(both, sizeof both);
 
 	return h ? h : 1;
@@ -182,8 +181,9 @@ static enum status check_hold_args(const struct event *ev, const struct cmd_hold
 {
 	*ttl = h->ttl_ms ? h->ttl_ms : ev->cfg.hold_ttl_ms;
 	if (h->customer_id == 0 || h->channel >= CHANNELS || h->qty == 0 ||
-	    h->qty > HOLD_UNITS_MAX || h->mode > HOLD_BEST || h->code_len > PRESALE_CODE_BYTES_MAX ||
-	    (h->flags & ~HOLD_F_ACCESSIBLE) || *ttl < HOLD_TTL_MS_MIN || *ttl > HOLD_TTL_MS_MAX)
+	    h->qty > HOLD_UNITS_MAX || h->mode > HOLD_BEST ||
+	    h->code_len > PRESALE_CODE_BYTES_MAX || (h->flags & ~HOLD_F_ACCESSIBLE) ||
+	    *ttl < HOLD_TTL_MS_MIN || *ttl > HOLD_TTL_MS_MAX)
 		return ST_BAD_ARGUMENT;
 	if (h->tier >= TIERS_MAX || !ev->tiers[h->tier].defined)
 		return ST_TIER_UNKNOWN;
@@ -223,7 +223,8 @@ enum status plan_hold(struct core *c, const struct cmd *cmd, uint64_t now, struc
 	if (st != ST_OK)
 		return st;
 	if (h->idem_key) {
-		const uint32_t *slot = htab_find(&ev->idem, hold_idem_key(h->customer_id, h->idem_key));
+		const uint32_t *slot = htab_find(&ev->idem,
+						 hold_idem_key(h->customer_id, h->idem_key));
 		const struct hold *old = slot ? hold_at(ev, *slot) : NULL;
 
 		if (old && old->customer_id == h->customer_id && old->idem_key == h->idem_key) {
@@ -426,10 +427,8 @@ enum status plan_hold_ref(struct core *c, const struct cmd *cmd, uint64_t now, s
 		return refuse_ended(h->state);
 	r->end.hold_id = h->id;
 	switch (cmd->type) {
-	case CMD_HOLD_RELEASE:
-		return ST_OK;
-	case CMD_HOLD_EXPIRE:
-		return now >= h->expires_at_ms ? ST_OK : ST_HOLD_NOT_DUE;
+	case CMD_HOLD_RELEASE: return ST_OK;
+	case CMD_HOLD_EXPIRE: return now >= h->expires_at_ms ? ST_OK : ST_HOLD_NOT_DUE;
 	default: /* CMD_HOLD_EXTEND */
 		ttl = ref->ttl_ms ? ref->ttl_ms : ev->cfg.hold_ttl_ms;
 		if (now >= h->expires_at_ms)
@@ -457,9 +456,7 @@ enum status apply_hold_ref(struct core *c, const struct rec *r, uint32_t *alerts
 		h->expires_at_ms = r->extend.expires_at_ms;
 		wheel_insert(ev, slot);
 		return ST_OK;
-	case CMD_HOLD_RELEASE:
-		hold_end(ev, slot, HOLD_RELEASED, alerts);
-		return ST_OK;
+	case CMD_HOLD_RELEASE: hold_end(ev, slot, HOLD_RELEASED, alerts); return ST_OK;
 	default: /* CMD_HOLD_EXPIRE */
 		if (r->now_ms < h->expires_at_ms)
 			return ST_RECORD_INVALID;

@@ -108,8 +108,8 @@ uint8_t core_code_count(const struct core *c, uint32_t event_id)
 	return ev ? ev->code_count : 0;
 }
 
-uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index,
-			uint64_t *key, uint32_t *use_limit)
+uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index, uint64_t *key,
+			uint32_t *use_limit)
 {
 	const struct event *ev = event_find(c, event_id);
 	const struct presale_code *pc;

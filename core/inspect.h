@@ -74,8 +74,8 @@ uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
  *                      by this shard's own uses, ...) */
 uint64_t core_code_key(uint32_t event_id, const char *code, uint8_t len);
 uint8_t core_code_count(const struct core *c, uint32_t event_id);
-uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index,
-			uint64_t *key, uint32_t *use_limit);
+uint32_t core_code_uses(const struct core *c, uint32_t event_id, uint8_t code_index, uint64_t *key,
+			uint32_t *use_limit);
 enum status core_code_window(const struct core *c, const struct cmd_hold *h, uint64_t now_ms,
 			     uint8_t *code_index);
 

@@ -322,7 +322,8 @@ static_assert(WAL_SEGMENT_BYTES_DEFAULT >= 2ull * WAL_BATCH_BYTES_MAX + WAL_PAGE
 	      "a default segment holds a few full batches");
 static_assert(WAL_READ_CHUNK_BYTES >= 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES),
 	      "a read chunk holds the largest frame");
-static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS, "room for a WAL's writes and syncs");
+static_assert(STORAGE_OPS_INFLIGHT_MAX >= 4 * WAL_BATCH_BUFFERS,
+	      "room for a WAL's writes and syncs");
 
 /* ---- E-ticket tokens (core/token.h, docs/TICKETS.md) ---------------------
  * Signing keys a server keeps unretired at once, and so the public keys a
@@ -476,7 +477,8 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #endif
 
 static_assert((XFER_PENDING_MAX & (XFER_PENDING_MAX - 1)) == 0, "pending transfers: a ring by seq");
-static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536, "a recovery batch fits a static buffer");
+static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536,
+	      "a recovery batch fits a static buffer");
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");
@@ -525,6 +527,7 @@ static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local 
 #endif
 
 static_assert(METRICS_OPCODES <= 256 && METRICS_STATUSES <= 256, "opcodes and statuses are bytes");
-static_assert(METRICS_EVENTS_TOP >= 1 && METRICS_EVENTS_TOP <= EVENTS_MAX, "top events fit a shard's");
+static_assert(METRICS_EVENTS_TOP >= 1 && METRICS_EVENTS_TOP <= EVENTS_MAX,
+	      "top events fit a shard's");
 static_assert(METRICS_CONNS_MAX >= 1 && METRICS_CONNS_MAX <= 64, "a small poll set");
 static_assert(METRICS_BODY_BYTES_MAX >= (1u << 20), "room for every shard's series");

@@ -87,7 +87,7 @@ uint32_t tickets_free(const struct event *ev)
 }
 
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
-			   uint32_t *index)
+			    uint32_t *index)
 {
 	uint32_t slot = (uint32_t)(ticket_id >> ID_TICKET_SLOT_SHIFT) & ID_TICKET_SLOT_MASK;
 	uint8_t unit = (uint8_t)(ticket_id & ID_TICKET_UNIT_MASK);

@@ -39,8 +39,8 @@ void view_ticket(const struct core *c, const struct event *ev, uint32_t index,
 	v->refund_fee_minor = tk->state == TICKET_REFUNDED ? tk->fee_minor : 0;
 	/* exchanged to another shard: fee_minor holds the new ticket's id (xchg.c) */
 	v->replaced_by = tk->state != TICKET_EXCHANGED ? 0
-			 : tk->fee_minor	  ? tk->fee_minor
-						  : order_ticket_id(h, tk->replaced_by);
+			 : tk->fee_minor               ? tk->fee_minor
+						       : order_ticket_id(h, tk->replaced_by);
 	v->event_id = ev->cfg.event_id;
 	v->seat = tk->seat;
 	v->gate_id = tk->gate_id;
@@ -143,9 +143,7 @@ enum status query(const struct core *c, const struct cmd *cmd, struct result *re
 		return rt ? query_retired(rt, cmd, res) : ST_EVENT_UNKNOWN;
 	}
 	switch (cmd->type) {
-	case CMD_Q_EVENT:
-		view_event(ev, &res->event);
-		return ST_OK;
+	case CMD_Q_EVENT: view_event(ev, &res->event); return ST_OK;
 	case CMD_Q_AVAILABILITY:
 		view_tiers(ev->cfg.event_id, ev->tiers, TIERS_MAX, &res->avail);
 		return ST_OK;
@@ -162,15 +160,15 @@ enum status query(const struct core *c, const struct cmd *cmd, struct result *re
 		view_ticket(c, ev, index, &res->ticket);
 		return ST_OK;
 	case CMD_Q_STATS:
-		return view_stats(ev->cfg.event_id, ev->tiers, TIERS_MAX, cmd->query.tier, &res->stats);
+		return view_stats(ev->cfg.event_id, ev->tiers, TIERS_MAX, cmd->query.tier,
+				  &res->stats);
 	case CMD_Q_CUSTOMER:
 		res->customer.event_id = ev->cfg.event_id;
 		res->customer.customer_id = cmd->query.customer_id;
 		res->customer.units = customer_units(ev, cmd->query.customer_id);
 		res->customer.limit = ev->cfg.customer_limit;
 		return ST_OK;
-	case CMD_Q_REVOKED:
-		return revoked_page(c, ev, &cmd->revoked, &res->revoked);
+	case CMD_Q_REVOKED: return revoked_page(c, ev, &cmd->revoked, &res->revoked);
 	}
 	return ST_BAD_COMMAND;
 }

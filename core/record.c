@@ -39,8 +39,11 @@ struct rec_field {
 };
 
 #define MEMBER(T, m) (((T *)0)->m)
+/* initializer macros stay as written: clang-format 14 would make blocks of them */
+// clang-format off
 #define FL(T, m, off, lim) { (off), offsetof(T, m), sizeof(MEMBER(T, m)), 1, (lim) }
 #define FA(T, m, off) { (off), offsetof(T, m), 1, sizeof(MEMBER(T, m)), 0 }
+// clang-format on
 #define COUNT(arr) (sizeof(arr) / sizeof((arr)[0]))
 
 /* Payload fields, named by their path in struct rec: R(event.units_max, 36);
@@ -50,17 +53,17 @@ struct rec_field {
 #define RA(m, off) FA(struct rec, m, off)
 
 static const struct rec_field event_f[] = {
-	R(event.starts_at_ms, 0),	 R(event.presale_start_ms, 8),
-	R(event.public_start_ms, 16),	 R(event.sales_end_ms, 24),
-	R(event.hold_ttl_ms, 32),	 R(event.units_max, 36),
-	R(event.customer_limit, 40),	 RL(event.state, 42, EVENT_STATE_COUNT),
-	RA(event.name, 44),		 RA(event.venue, 92),
+	R(event.starts_at_ms, 0),     R(event.presale_start_ms, 8),
+	R(event.public_start_ms, 16), R(event.sales_end_ms, 24),
+	R(event.hold_ttl_ms, 32),     R(event.units_max, 36),
+	R(event.customer_limit, 40),  RL(event.state, 42, EVENT_STATE_COUNT),
+	RA(event.name, 44),           RA(event.venue, 92),
 };
 
 static const struct rec_field tier_f[] = {
-	RL(tier.tier, 0, TIERS_MAX),	RL(tier.kind, 1, TIER_RESERVED + 1),
-	R(tier.capacity, 4),		R(tier.low_stock_threshold, 8),
-	R(tier.price_minor, 16),	RA(tier.name, 24),
+	RL(tier.tier, 0, TIERS_MAX), RL(tier.kind, 1, TIER_RESERVED + 1),
+	R(tier.capacity, 4),         R(tier.low_stock_threshold, 8),
+	R(tier.price_minor, 16),     RA(tier.name, 24),
 };
 
 /* Counts are bounded here; that the rows sum to seat_count is the tail's. */
@@ -84,18 +87,25 @@ static const struct rec_field seat_f[] = {
 };
 
 static const struct rec_field code_f[] = {
-	RL(code.code_index, 0, PRESALE_CODES_MAX), R(code.use_limit, 4), RA(code.hash, 8),
+	RL(code.code_index, 0, PRESALE_CODES_MAX),
+	R(code.use_limit, 4),
+	RA(code.hash, 8),
 };
 
 static const struct rec_field hold_f[] = {
-	R(hold.hold_id, 0),	    R(hold.customer_id, 8),
-	R(hold.idem_key, 16),	    R(hold.expires_at_ms, 24),
-	RL(hold.tier, 32, TIERS_MAX), RL(hold.channel, 33, CHANNELS),
-	RL(hold.qty, 34, HOLD_UNITS_MAX + 1), R(hold.code_index, 35),
+	R(hold.hold_id, 0),
+	R(hold.customer_id, 8),
+	R(hold.idem_key, 16),
+	R(hold.expires_at_ms, 24),
+	RL(hold.tier, 32, TIERS_MAX),
+	RL(hold.channel, 33, CHANNELS),
+	RL(hold.qty, 34, HOLD_UNITS_MAX + 1),
+	R(hold.code_index, 35),
 };
 
 static const struct rec_field extend_f[] = {
-	R(extend.hold_id, 0), R(extend.expires_at_ms, 8),
+	R(extend.hold_id, 0),
+	R(extend.expires_at_ms, 8),
 };
 
 static const struct rec_field end_f[] = {
@@ -103,34 +113,44 @@ static const struct rec_field end_f[] = {
 };
 
 static const struct rec_field confirm_f[] = {
-	R(confirm.hold_id, 0),		R(confirm.amount_minor, 8),
-	R(confirm.first_ticket_id, 16), RA(confirm.payment_ref, 24),
+	R(confirm.hold_id, 0),
+	R(confirm.amount_minor, 8),
+	R(confirm.first_ticket_id, 16),
+	RA(confirm.payment_ref, 24),
 };
 
 static const struct rec_field redeem_f[] = {
-	R(redeem.ticket_id, 0), R(redeem.gate_id, 8),
+	R(redeem.ticket_id, 0),
+	R(redeem.gate_id, 8),
 };
 
 static const struct rec_field refund_f[] = {
-	R(refund.ticket_id, 0), R(refund.fee_minor, 8), RL(refund.kill, 16, 2),
+	R(refund.ticket_id, 0),
+	R(refund.fee_minor, 8),
+	RL(refund.kill, 16, 2),
 };
 
 static const struct rec_field exchange_f[] = {
-	R(exchange.ticket_id, 0),	   R(exchange.new_ticket_id, 8),
-	R(exchange.price_minor, 16),	   R(exchange.seat, 24),
-	RL(exchange.tier, 28, TIERS_MAX),
+	R(exchange.ticket_id, 0), R(exchange.new_ticket_id, 8),     R(exchange.price_minor, 16),
+	R(exchange.seat, 24),     RL(exchange.tier, 28, TIERS_MAX),
 };
 
 static const struct rec_field stock_f[] = {
-	R(stock.transfer_id, 0),	  R(stock.qty, 8),
-	RL(stock.tier, 12, TIERS_MAX),	  R(stock.peer_shard, 13),
+	R(stock.transfer_id, 0),
+	R(stock.qty, 8),
+	RL(stock.tier, 12, TIERS_MAX),
+	R(stock.peer_shard, 13),
 };
 
 static const struct rec_field xchg_f[] = {
-	R(xchg.ticket_id, 0),		   R(xchg.new_id, 8),
-	R(xchg.customer_id, 16),	   R(xchg.price_minor, 24),
-	R(xchg.seat, 32),		   RL(xchg.tier, 36, TIERS_MAX),
-	RL(xchg.channel, 37, CHANNELS),	   RL(xchg.peer_shard, 38, SHARDS_MAX),
+	R(xchg.ticket_id, 0),
+	R(xchg.new_id, 8),
+	R(xchg.customer_id, 16),
+	R(xchg.price_minor, 24),
+	R(xchg.seat, 32),
+	RL(xchg.tier, 36, TIERS_MAX),
+	RL(xchg.channel, 37, CHANNELS),
+	RL(xchg.peer_shard, 38, SHARDS_MAX),
 	R(xchg.status, 39),
 };
 
@@ -140,8 +160,8 @@ static const struct rec_field xchg_f[] = {
  * bytes are memory's: one copy each way. Inlined over a constant table
  * (WALK below), each copy has a constant size and becomes one load and
  * store. */
-static inline __attribute__((always_inline)) void
-pack(const struct rec_field *f, unsigned n, const void *mem, uint8_t *body)
+static inline __attribute__((always_inline)) void pack(const struct rec_field *f, unsigned n,
+						       const void *mem, uint8_t *body)
 {
 	const uint8_t *base = mem;
 
@@ -151,8 +171,8 @@ pack(const struct rec_field *f, unsigned n, const void *mem, uint8_t *body)
 }
 
 /* Returns 0, or -1 when a value is out of its field's range. */
-static inline __attribute__((always_inline)) int
-unpack(const struct rec_field *f, unsigned n, void *mem, const uint8_t *body)
+static inline __attribute__((always_inline)) int unpack(const struct rec_field *f, unsigned n,
+							void *mem, const uint8_t *body)
 {
 	uint8_t *base = mem;
 	int bad = 0;
@@ -176,32 +196,31 @@ unpack(const struct rec_field *f, unsigned n, void *mem, const uint8_t *body)
  * on every command (about 45 instructions a record less, measured with
  * callgrind on bench-core). fields##_bytes is the part of the body it
  * covers. */
-#define WALK(fields, T, len)                                                  \
-	enum { fields##_bytes = (len) };                                      \
-	static void put_##fields(const T *mem, uint8_t *p)                    \
-	{                                                                     \
-		memset(p, 0, (len)); /* reserved bytes */                     \
-		pack(fields, COUNT(fields), mem, p);                          \
-	}                                                                     \
-	static int get_##fields(T *mem, const uint8_t *p)                     \
-	{                                                                     \
-		return unpack(fields, COUNT(fields), mem, p);                 \
+#define WALK(fields, T, len)                                  \
+	enum { fields##_bytes = (len) };                      \
+	static void put_##fields(const T *mem, uint8_t *p)    \
+	{                                                     \
+		memset(p, 0, (len)); /* reserved bytes */     \
+		pack(fields, COUNT(fields), mem, p);          \
+	}                                                     \
+	static int get_##fields(T *mem, const uint8_t *p)     \
+	{                                                     \
+		return unpack(fields, COUNT(fields), mem, p); \
 	}
 
 /* ...and, for a body that is exactly its fields, its record encoder and
  * decoder (struct rec_type's enc and dec). */
-#define FIXED_BODY(fields, len)                                               \
-	WALK(fields, struct rec, len)                                         \
-	static size_t enc_##fields(const struct rec *r, const struct cmd_section *sec, \
-				   uint8_t *p)                                \
-	{                                                                     \
-		(void)sec;                                                    \
-		put_##fields(r, p);                                           \
-		return (len);                                                 \
-	}                                                                     \
-	static enum status dec_##fields(struct rec *r, const uint8_t *p, size_t n) \
-	{                                                                     \
-		return n == (len) && !get_##fields(r, p) ? ST_OK : ST_RECORD_INVALID; \
+#define FIXED_BODY(fields, len)                                                                    \
+	WALK(fields, struct rec, len)                                                              \
+	static size_t enc_##fields(const struct rec *r, const struct cmd_section *sec, uint8_t *p) \
+	{                                                                                          \
+		(void)sec;                                                                         \
+		put_##fields(r, p);                                                                \
+		return (len);                                                                      \
+	}                                                                                          \
+	static enum status dec_##fields(struct rec *r, const uint8_t *p, size_t n)                 \
+	{                                                                                          \
+		return n == (len) && !get_##fields(r, p) ? ST_OK : ST_RECORD_INVALID;              \
 	}
 
 FIXED_BODY(event_f, 140)
@@ -256,7 +275,7 @@ static enum status dec_hold(struct rec *r, const uint8_t *p, size_t n)
 /* rows and seats come from the command; the record keeps them encoded. */
 static size_t enc_section(const struct rec *r, const struct cmd_section *sec, uint8_t *p)
 {
-	struct rec head = { .type = CMD_SECTION_LOAD };
+	struct rec head = {.type = CMD_SECTION_LOAD};
 	uint8_t *q = p + SECTION_HEAD_BYTES;
 	uint32_t seats = 0;
 
@@ -288,7 +307,7 @@ static enum status dec_section(struct rec *r, const uint8_t *p, size_t n)
 	r->section.rows = p + SECTION_HEAD_BYTES;
 	r->section.seats = r->section.rows + (size_t)SECTION_ROW_BYTES * rows;
 	if (rows == 0 || n != SECTION_HEAD_BYTES + (size_t)SECTION_ROW_BYTES * rows +
-				      (size_t)SECTION_SEAT_BYTES * r->section.seat_count)
+					 (size_t)SECTION_SEAT_BYTES * r->section.seat_count)
 		return ST_RECORD_INVALID;
 	for (uint16_t i = 0; i < rows; i++) {
 		struct row_spec row;
@@ -331,15 +350,18 @@ struct rec_type {
 	const struct rec_field *f; /* for rec_check_tables */
 	uint8_t n;
 	uint8_t event_id;   /* 1: the member starts with an event_id, the head's */
-	uint16_t bytes;	    /* the fields' part of the payload */
+	uint16_t bytes;     /* the fields' part of the payload */
 	uint16_t mem_off;   /* of the union member the fields describe */
 	uint16_t mem_bytes; /* its size */
 };
 
+/* initializer macros stay as written: clang-format 14 would make blocks of them */
+// clang-format off
 #define TYPE(nm, fields, member, ev, encode, decode)                                 \
 	{ (nm), (encode), (decode), (fields), COUNT(fields), (ev), fields##_bytes,      \
 	  offsetof(struct rec, member), sizeof(MEMBER(struct rec, member)) }
 #define FIXED(nm, fields, member, ev) TYPE(nm, fields, member, ev, enc_##fields, dec_##fields)
+// clang-format on
 
 static const struct rec_type types[CMD_TYPE_MAX] = {
 	[CMD_EVENT_CREATE] = FIXED("event_create", event_f, event, 1),
@@ -347,7 +369,7 @@ static const struct rec_type types[CMD_TYPE_MAX] = {
 	[CMD_TIER_ADD] = FIXED("tier_add", tier_f, tier, 1),
 	[CMD_SECTION_LOAD] = TYPE("section_load", section_f, section, 0, enc_section, dec_section),
 	[CMD_PRESALE_CODE_ADD] = FIXED("presale_code_add", code_f, code, 0),
-	[CMD_EVENT_RETIRE] = { "event_retire", enc_none, dec_none, NULL, 0, 0, 0, 0, 0 },
+	[CMD_EVENT_RETIRE] = {"event_retire", enc_none, dec_none, NULL, 0, 0, 0, 0, 0},
 	[CMD_HOLD] = TYPE("hold", hold_f, hold, 0, enc_hold, dec_hold),
 	[CMD_HOLD_EXTEND] = FIXED("hold_extend", extend_f, extend, 0),
 	[CMD_HOLD_RELEASE] = FIXED("hold_release", end_f, end, 0),
@@ -424,18 +446,19 @@ enum status rec_decode(const uint8_t *buf, size_t len, struct rec *r)
 
 /* Fields inside bytes and inside mem_bytes of memory, widths sane, no two
  * fields over the same byte. */
-static const char *check_fields(const struct rec_field *f, unsigned n, size_t bytes,
-				size_t mem_off, size_t mem_bytes)
+static const char *check_fields(const struct rec_field *f, unsigned n, size_t bytes, size_t mem_off,
+				size_t mem_bytes)
 {
-	uint8_t used[CHECK_BYTES_MAX] = { 0 };
+	uint8_t used[CHECK_BYTES_MAX] = {0};
 
 	if (bytes > CHECK_BYTES_MAX)
 		return "a fixed part longer than CHECK_BYTES_MAX";
 	for (; n > 0; n--, f++) {
 		size_t len = (size_t)f->width * f->count;
 
-		if (f->count == 0 || (f->width != 1 && f->width != 2 && f->width != 4 &&
-				      f->width != 8) || (f->count > 1 && f->width != 1))
+		if (f->count == 0 ||
+		    (f->width != 1 && f->width != 2 && f->width != 4 && f->width != 8) ||
+		    (f->count > 1 && f->width != 1))
 			return "a field of a bad width";
 		if (f->limit && f->count != 1)
 			return "a limit on a byte array";

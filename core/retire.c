@@ -98,7 +98,7 @@ static struct retired *summary_of(const struct event *ev)
 	for (uint8_t i = 0; i < count; i++) {
 		rt->tiers[i] = ev->tiers[i];
 		rt->tiers[i].ord_first = rt->tiers[i].ord_count = 0; /* the seat map is gone */
-		assert(rt->tiers[i].held == 0); /* no live hold */
+		assert(rt->tiers[i].held == 0);                      /* no live hold */
 	}
 	return rt;
 }

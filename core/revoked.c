@@ -23,8 +23,8 @@ static uint64_t popped(const struct event *ev)
 	return (uint32_t)(ev->tickets_issued - ev->tickets_used);
 }
 
-enum status revoked_page(const struct core *c, const struct event *ev,
-			 const struct cmd_revoked *q, struct revoked_view *out)
+enum status revoked_page(const struct core *c, const struct event *ev, const struct cmd_revoked *q,
+			 struct revoked_view *out)
 {
 	uint64_t gone = popped(ev), total = gone + ev->tfree_count;
 	uint64_t since = q->since_seq <= total ? q->since_seq : 0;

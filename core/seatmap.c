@@ -296,8 +296,8 @@ enum status apply_section(struct core *c, const struct rec *r, uint32_t *alerts)
 	return ST_OK;
 }
 
-long core_section_seats(const struct core *c, uint32_t event_id, uint16_t section,
-			uint8_t *out, size_t cap, uint32_t *first_seat)
+long core_section_seats(const struct core *c, uint32_t event_id, uint16_t section, uint8_t *out,
+			size_t cap, uint32_t *first_seat)
 {
 	const struct event *ev = event_find(c, event_id);
 	const struct section *sec;

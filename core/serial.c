@@ -140,8 +140,10 @@ static void walk_sections(struct walk *w, struct event *ev)
 		if (!w->reading && !ev->sections[i].defined)
 			continue;
 		F(w, index);
-		if (index >= SECTIONS_MAX)
-			{ fail(w, "section index out of range"); return; }
+		if (index >= SECTIONS_MAX) {
+			fail(w, "section index out of range");
+			return;
+		}
 		s = &ev->sections[index];
 		s->defined = 1;
 		F(w, s->first_row);
@@ -165,8 +167,10 @@ static void walk_seatmap(struct walk *w, struct event *ev)
 	F(w, ev->row_count);
 	F(w, ev->seat_count);
 	if (w->reading && (seatmap_alloc(ev) || ev->row_count > ROWS_MAX ||
-			   ev->seat_count > ev->seats_max || ev->section_count > SECTIONS_MAX))
-		{ fail(w, "seat map sizes out of range"); return; }
+			   ev->seat_count > ev->seats_max || ev->section_count > SECTIONS_MAX)) {
+		fail(w, "seat map sizes out of range");
+		return;
+	}
 	walk_sections(w, ev);
 	for (uint32_t i = 0; !w->bad && i < ev->row_count; i++) {
 		struct row *rw = &ev->rows[i];
@@ -177,8 +181,10 @@ static void walk_seatmap(struct walk *w, struct event *ev)
 		F(w, rw->first_number);
 		FA(w, rw->label);
 		if (rw->seat_count == 0 || rw->seat_count > ROW_SEATS_MAX ||
-		    (uint64_t)rw->first_seat + rw->seat_count > ev->seat_count)
-			{ fail(w, "row out of range"); return; }
+		    (uint64_t)rw->first_seat + rw->seat_count > ev->seat_count) {
+			fail(w, "row out of range");
+			return;
+		}
 	}
 	for (uint32_t i = 0; !w->bad && i < ev->seat_count; i++) {
 		struct seat *s = &ev->seats[i];
@@ -188,8 +194,10 @@ static void walk_seatmap(struct walk *w, struct event *ev)
 		F(w, s->tier);
 		F(w, s->flags);
 		F(w, s->state);
-		if (s->tier >= TIERS_MAX || s->state > SEAT_KILLED_STATE)
-			{ fail(w, "seat out of range"); return; }
+		if (s->tier >= TIERS_MAX || s->state > SEAT_KILLED_STATE) {
+			fail(w, "seat out of range");
+			return;
+		}
 	}
 }
 
@@ -198,10 +206,14 @@ static void walk_holds(struct walk *w, struct event *ev)
 	F(w, ev->holds_used);
 	F(w, ev->ended_head);
 	F(w, ev->ended_tail);
-	if (ev->holds_used > ev->holds_max)
-		{ fail(w, "more holds than the event has room for"); return; }
-	if (w->reading && event_holds_ensure(ev, ev->holds_used))
-		{ fail(w, "out of memory"); return; }
+	if (ev->holds_used > ev->holds_max) {
+		fail(w, "more holds than the event has room for");
+		return;
+	}
+	if (w->reading && event_holds_ensure(ev, ev->holds_used)) {
+		fail(w, "out of memory");
+		return;
+	}
 	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
 		struct hold *h = hold_at(ev, i);
 
@@ -224,8 +236,10 @@ static void walk_holds(struct walk *w, struct event *ev)
 		FA(w, h->payment_ref);
 		FA(w, h->seats);
 		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
-		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i || h->customer_id == 0)
-			{ fail(w, "hold out of range"); return; }
+		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i || h->customer_id == 0) {
+			fail(w, "hold out of range");
+			return;
+		}
 	}
 }
 
@@ -236,10 +250,14 @@ static void walk_tickets(struct walk *w, struct event *ev)
 	F(w, ev->tfree_tail);
 	F(w, ev->tfree_count);
 	F(w, ev->tickets_issued);
-	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used)
-		{ fail(w, "more tickets than the event has room for"); return; }
-	if (w->reading && event_tickets_ensure(ev, ev->tickets_used))
-		{ fail(w, "out of memory"); return; }
+	if (ev->tickets_used > ev->tickets_max || ev->tfree_count > ev->tickets_used) {
+		fail(w, "more tickets than the event has room for");
+		return;
+	}
+	if (w->reading && event_tickets_ensure(ev, ev->tickets_used)) {
+		fail(w, "out of memory");
+		return;
+	}
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
 		struct ticket *tk = ticket_at(ev, i);
 
@@ -256,8 +274,11 @@ static void walk_tickets(struct walk *w, struct event *ev)
 		F(w, tk->tier);
 		F(w, tk->state);
 		if ((tk->hold >= ev->holds_used && tk->hold != NIL) || tk->tier >= TIERS_MAX ||
-		    (tk->hold == NIL && (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)))
-			{ fail(w, "ticket out of range"); return; }
+		    (tk->hold == NIL &&
+		     (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED))) {
+			fail(w, "ticket out of range");
+			return;
+		}
 	}
 }
 
@@ -268,8 +289,10 @@ static void walk_event(struct walk *w, struct event *ev)
 	for (unsigned i = 0; i < TIERS_MAX; i++)
 		walk_tier(w, &ev->tiers[i]);
 	F(w, ev->code_count);
-	if (ev->code_count > PRESALE_CODES_MAX)
-		{ fail(w, "too many presale codes"); return; }
+	if (ev->code_count > PRESALE_CODES_MAX) {
+		fail(w, "too many presale codes");
+		return;
+	}
 	for (uint8_t i = 0; i < ev->code_count; i++) {
 		FA(w, ev->codes[i].hash);
 		F(w, ev->codes[i].use_limit);
@@ -292,7 +315,7 @@ static void walk_retired(struct walk *w, struct retired *rt)
 
 static struct retired *read_retired(struct walk *w)
 {
-	struct cmd_event cfg = { 0 };
+	struct cmd_event cfg = {0};
 	uint8_t count = 0;
 	struct retired *rt;
 
@@ -319,8 +342,10 @@ static void walk_retireds(struct walk *w, struct core *c)
 	uint32_t count = c->retired_count;
 
 	F(w, count);
-	if (count > RETIRED_MAX)
-		{ fail(w, "too many retired events"); return; }
+	if (count > RETIRED_MAX) {
+		fail(w, "too many retired events");
+		return;
+	}
 	for (uint32_t i = 0; i < count && !w->bad; i++) {
 		struct retired *rt = w->reading ? read_retired(w) : c->retired[i];
 
@@ -379,7 +404,8 @@ static void walk_xfers(struct walk *w, struct core *c)
 			k++;
 		peer = w->reading ? peer : (uint8_t)k++;
 		F(w, peer);
-		if (peer >= SHARDS_MAX || peer == c->shard_id || (w->reading && xfer_active(&c->peers[peer]))) {
+		if (peer >= SHARDS_MAX || peer == c->shard_id ||
+		    (w->reading && xfer_active(&c->peers[peer]))) {
 			fail(w, "transfer peer out of range");
 			return;
 		}
@@ -409,7 +435,7 @@ static void walk_writing(const struct core *c, struct walk *w)
 
 void core_serialize(const struct core *c, struct serial_sink *sink)
 {
-	struct walk w = { .sink = sink };
+	struct walk w = {.sink = sink};
 
 	assert(c && sink);
 	walk_writing(c, &w);
@@ -424,7 +450,7 @@ static void count_bytes(void *ctx, const void *p, size_t n)
 size_t core_serialized_bytes(const struct core *c)
 {
 	size_t n = 0;
-	struct serial_sink sink = { count_bytes, &n };
+	struct serial_sink sink = {count_bytes, &n};
 
 	assert(c);
 	core_serialize(c, &sink);
@@ -440,13 +466,13 @@ struct state_hash core_state_hash(const struct core *c)
 {
 	assert(c);
 	XXH3_state_t st;
-	struct serial_sink sink = { hash_bytes, &st };
+	struct serial_sink sink = {hash_bytes, &st};
 	XXH128_hash_t h;
 
 	XXH3_128bits_reset(&st);
 	core_serialize(c, &sink);
 	h = XXH3_128bits_digest(&st);
-	return (struct state_hash){ h.low64, h.high64 };
+	return (struct state_hash){h.low64, h.high64};
 }
 
 /* ---- reading: rebuild what is derived ---- */
@@ -463,7 +489,8 @@ static int rebuild_event(struct event *ev)
 	for (uint32_t i = 0; i < ev->holds_used; i++) {
 		struct hold *h = hold_at(ev, i);
 
-		if (h->idem_key && !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
+		if (h->idem_key &&
+		    !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
 			return -1;
 		if (h->state != HOLD_LIVE)
 			continue;
@@ -493,14 +520,15 @@ static int units_fit(const struct event *ev)
 		if (hold_at(ev, i)->state == HOLD_LIVE)
 			units += hold_at(ev, i)->qty;
 	for (uint32_t i = 0; i < ev->tickets_used; i++)
-		if (ticket_at(ev, i)->state == TICKET_VALID || ticket_at(ev, i)->state == TICKET_REDEEMED)
+		if (ticket_at(ev, i)->state == TICKET_VALID ||
+		    ticket_at(ev, i)->state == TICKET_REDEEMED)
 			units++;
 	return units <= ev->cfg.units_max;
 }
 
 static struct event *read_event(struct walk *w)
 {
-	struct cmd_event cfg = { 0 };
+	struct cmd_event cfg = {0};
 	struct event *ev;
 
 	walk_cfg(w, &cfg);
@@ -538,7 +566,7 @@ static int slot_taken(const struct core *c, uint8_t slot)
 
 struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 {
-	struct walk w = { .reading = 1, .in = p, .end = p + len };
+	struct walk w = {.reading = 1, .in = p, .end = p + len};
 	uint32_t version = 0, count = 0;
 	uint8_t shard = 0, slot_next = 0;
 	struct core *c;

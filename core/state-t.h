@@ -113,14 +113,14 @@ struct hold {
 	uint64_t idem_key;
 	uint64_t created_ms;
 	uint64_t expires_at_ms;
-	uint64_t amount_minor;    /* paid, once confirmed */
+	uint64_t amount_minor;           /* paid, once confirmed */
 	uint32_t wheel_prev, wheel_next; /* live holds, by expiry slot */
 	uint32_t ended_next;             /* ended (see ended_head), oldest first */
 	uint32_t reuse;                  /* times the slot was reused */
 	uint32_t ticket_head;            /* order: its tickets still stored, newest first */
 	uint8_t tier, channel, qty, state, code_index;
-	uint8_t tickets_issued;          /* order: tickets ever issued, the next unit number */
-	uint8_t tickets_live;            /* order: its valid and redeemed tickets */
+	uint8_t tickets_issued; /* order: tickets ever issued, the next unit number */
+	uint8_t tickets_live;   /* order: its valid and redeemed tickets */
 	char payment_ref[PAYMENT_REF_BYTES];
 	uint32_t seats[HOLD_UNITS_MAX]; /* reserved tiers; seats[0] == SEAT_NONE for GA */
 };
@@ -129,8 +129,8 @@ struct ticket {
 	uint64_t price_minor;
 	uint64_t redeemed_at_ms;
 	uint64_t fee_minor;
-	uint32_t hold;       /* slot of the order (a confirmed hold); NIL once that slot is reused */
-	uint32_t seat;       /* SEAT_NONE for GA */
+	uint32_t hold; /* slot of the order (a confirmed hold); NIL once that slot is reused */
+	uint32_t seat; /* SEAT_NONE for GA */
 	uint32_t gate_id;
 	uint32_t order_next; /* next ticket of the same order, or NIL */
 	uint32_t free_next;  /* refunded / exchanged: next in the reuse queue, or NIL */
@@ -147,8 +147,8 @@ struct ticket {
 
 struct event {
 	struct cmd_event cfg;
-	uint8_t slot; /* index in core.events: part of every id it generates */
-	uint32_t units_placed; /* GA capacity + seats, including stock moved in */
+	uint8_t slot;           /* index in core.events: part of every id it generates */
+	uint32_t units_placed;  /* GA capacity + seats, including stock moved in */
 	uint32_t tiers_defined; /* bitmask */
 	struct tier tiers[TIERS_MAX];
 
@@ -178,7 +178,7 @@ struct event {
 	struct ticket **ticket_chunks; /* as hold_chunks */
 	uint32_t ticket_chunk_count;
 	uint32_t tickets_max;
-	uint32_t tickets_used;     /* slots ever used: [tickets_used, max) never were */
+	uint32_t tickets_used; /* slots ever used: [tickets_used, max) never were */
 	uint32_t tfree_head, tfree_tail, tfree_count; /* reusable slots, oldest first */
 	uint32_t tickets_reserved; /* units of live holds: slots their confirms will take */
 	uint32_t tickets_issued;   /* ever, reused slots included (wraps) */
@@ -194,7 +194,8 @@ struct event {
 #define TICKET_CHUNK_SLOTS ((uint32_t)(TABLE_CHUNK_BYTES / sizeof(struct ticket)))
 static_assert(TABLE_CHUNK_BYTES / sizeof(struct hold) >= 1024, "a hold chunk holds many holds");
 static_assert((uint64_t)EVENT_UNITS_MAX * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN +
-			      TABLE_CHUNK_BYTES / sizeof(struct ticket) < (1ull << 32),
+			      TABLE_CHUNK_BYTES / sizeof(struct ticket) <
+		      (1ull << 32),
 	      "chunk count x slots per chunk fits a uint32_t");
 
 /* GA stock transfers with one peer shard (core/stock.c). As giver: seqs
@@ -223,15 +224,16 @@ struct retired {
 
 struct core {
 	uint8_t shard_id;
-	uint8_t slot_next; /* event slot (in ids) the next event tries first */
+	uint8_t slot_next;       /* event slot (in ids) the next event tries first */
 	struct xfer_peer *peers; /* SHARDS_MAX */
-	uint32_t event_count; /* events[0, count) are live; retiring one moves the last into its index */
-	uint32_t last_event; /* index of the event found last (a cache) */
+	uint32_t
+		event_count; /* events[0, count) are live; retiring one moves the last into its index */
+	uint32_t last_event;     /* index of the event found last (a cache) */
 	struct htab event_index; /* event id -> index in events */
 	struct event *events[EVENTS_MAX];
-	uint32_t retired_count; /* retired[0, count), in retirement order; never removed */
+	uint32_t retired_count;    /* retired[0, count), in retirement order; never removed */
 	struct htab retired_index; /* event id -> index in retired */
-	struct retired **retired; /* RETIRED_MAX */
+	struct retired **retired;  /* RETIRED_MAX */
 };
 
 #endif

@@ -46,13 +46,13 @@ enum status event_missing(const struct core *c, uint32_t event_id);
 struct hold *hold_by_id(const struct event *ev, uint64_t hold_id);
 uint32_t customer_units(const struct event *ev, uint64_t customer_id);
 struct ticket *ticket_by_id(const struct core *c, const struct event *ev, uint64_t ticket_id,
-			   uint32_t *index);
+			    uint32_t *index);
 uint64_t ticket_id_of(const struct event *ev, uint32_t index); /* of a stored ticket */
 uint64_t order_ticket_id(const struct hold *h, uint8_t unit);  /* of an order's unit-th ticket */
-uint32_t tickets_free(const struct event *ev); /* slots never used or reusable */
+uint32_t tickets_free(const struct event *ev);                 /* slots never used or reusable */
 /* Q_REVOKED: a page of the event's revoked tickets here (revoked.c). */
-enum status revoked_page(const struct core *c, const struct event *ev,
-			 const struct cmd_revoked *q, struct revoked_view *out);
+enum status revoked_page(const struct core *c, const struct event *ev, const struct cmd_revoked *q,
+			 struct revoked_view *out);
 /* Valid, and being exchanged to another shard (xchg.c). */
 bool ticket_leaving(const struct ticket *tk);
 

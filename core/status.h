@@ -14,8 +14,8 @@ enum status {
 	ST_OK = 0,
 
 	/* request shape */
-	ST_BAD_COMMAND = 1,   /* unknown command type */
-	ST_BAD_ARGUMENT = 2,  /* a field out of range or inconsistent */
+	ST_BAD_COMMAND = 1,    /* unknown command type */
+	ST_BAD_ARGUMENT = 2,   /* a field out of range or inconsistent */
 	ST_RECORD_INVALID = 3, /* a WAL record failed to decode (replay) */
 
 	/* events */
@@ -64,11 +64,11 @@ enum status {
 	ST_TICKET_REDEEMED = 56, /* refund or exchange of a used ticket */
 
 	/* retired events (EVENT_RETIRE) */
-	ST_EVENT_RETIRED = 60,        /* its tables are freed: only its summary answers */
-	ST_EVENT_NOT_CLOSED = 61,     /* only a closed event can be retired */
-	ST_EVENT_HOLDS_LIVE = 62,     /* release them or let them expire, then retry */
+	ST_EVENT_RETIRED = 60,          /* its tables are freed: only its summary answers */
+	ST_EVENT_NOT_CLOSED = 61,       /* only a closed event can be retired */
+	ST_EVENT_HOLDS_LIVE = 62,       /* release them or let them expire, then retry */
 	ST_EVENT_TRANSFER_PENDING = 63, /* stock given to a peer not yet acknowledged: retry */
-	ST_RETIRED_TABLE_FULL = 64,   /* RETIRED_MAX summaries kept already */
+	ST_RETIRED_TABLE_FULL = 64,     /* RETIRED_MAX summaries kept already */
 
 	/* server and protocol (net/) */
 	ST_UNAUTHENTICATED = 70,

@@ -65,7 +65,8 @@ static enum status plan_in(struct core *c, const struct cmd_stock *s, struct rec
 	uint64_t seq = XFER_SEQ(s->transfer_id);
 	enum status st;
 
-	if (XFER_GIVER(s->transfer_id) != s->peer_shard || XFER_TAKER(s->transfer_id) != c->shard_id)
+	if (XFER_GIVER(s->transfer_id) != s->peer_shard ||
+	    XFER_TAKER(s->transfer_id) != c->shard_id)
 		return ST_BAD_ARGUMENT;
 	if (seq != 0 && seq <= p->in_seq) {
 		res->replayed = 1; /* delivered before: applied once */
@@ -87,8 +88,8 @@ static enum status plan_ack(struct core *c, const struct cmd_stock *s, struct re
 	const struct xfer_peer *p = &c->peers[s->peer_shard];
 	uint64_t seq = XFER_SEQ(s->transfer_id);
 
-	if (XFER_GIVER(s->transfer_id) != c->shard_id || XFER_TAKER(s->transfer_id) != s->peer_shard ||
-	    seq > p->out_seq)
+	if (XFER_GIVER(s->transfer_id) != c->shard_id ||
+	    XFER_TAKER(s->transfer_id) != s->peer_shard || seq > p->out_seq)
 		return ST_BAD_ARGUMENT;
 	if (seq <= p->acked_seq) {
 		res->replayed = 1;
@@ -125,7 +126,7 @@ static enum status apply_ack(struct core *c, const struct rec *r)
 	    seq > p->out_seq)
 		return ST_RECORD_INVALID;
 	for (uint64_t s = p->acked_seq + 1; s <= seq; s++)
-		*pending_slot(p, s) = (struct xfer){ 0 };
+		*pending_slot(p, s) = (struct xfer){0};
 	p->acked_seq = seq;
 	return ST_OK;
 }
@@ -148,8 +149,10 @@ static enum status apply_seq(struct core *c, const struct rec *r)
 	    seq != p->out_seq + 1 || p->out_seq - p->acked_seq >= XFER_PENDING_MAX)
 		return ST_RECORD_INVALID;
 	p->out_seq = seq;
-	*pending_slot(p, seq) = (struct xfer){ .transfer_id = id, .event_id = r->event_id,
-					       .qty = r->stock.qty, .tier = r->stock.tier };
+	*pending_slot(p, seq) = (struct xfer){.transfer_id = id,
+					      .event_id = r->event_id,
+					      .qty = r->stock.qty,
+					      .tier = r->stock.tier};
 	return ST_OK;
 }
 

@@ -95,7 +95,8 @@ static inline int storage_allocate(struct storage *s, int file, uint64_t bytes)
 {
 	return s->ops->allocate(s->impl, file, bytes);
 }
-static inline int64_t storage_read(struct storage *s, int file, void *buf, uint32_t len, uint64_t off)
+static inline int64_t storage_read(struct storage *s, int file, void *buf, uint32_t len,
+				   uint64_t off)
 {
 	return s->ops->read(s->impl, file, buf, len, off);
 }

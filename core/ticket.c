@@ -106,8 +106,8 @@ enum status ticket_refusal(uint8_t state)
 	}
 }
 
-static enum status plan_confirm(struct core *c, const struct cmd *cmd, uint64_t now,
-				struct rec *r, struct result *res)
+static enum status plan_confirm(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
+				struct result *res)
 {
 	const struct cmd_hold_ref *ref = &cmd->ref;
 	const struct event *ev = event_find(c, ref->event_id);
@@ -212,7 +212,8 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 	switch (cmd->type) {
 	case CMD_REDEEM:
 		if (tk->state == TICKET_REDEEMED) {
-			view_ticket(c, ev, index, &res->ticket); /* the first scan's gate and time */
+			view_ticket(c, ev, index,
+				    &res->ticket); /* the first scan's gate and time */
 			return ST_TICKET_ALREADY_REDEEMED;
 		}
 		st = ticket_refusal(tk->state);
@@ -241,8 +242,8 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 			return ST_TICKET_TABLE_FULL;
 		st = exchange_target(ev, x, &r->exchange.seat);
 		r->exchange.ticket_id = x->ticket_id;
-		r->exchange.new_ticket_id =
-			order_ticket_id(hold_at(ev, tk->hold), hold_at(ev, tk->hold)->tickets_issued);
+		r->exchange.new_ticket_id = order_ticket_id(hold_at(ev, tk->hold),
+							    hold_at(ev, tk->hold)->tickets_issued);
 		r->exchange.tier = x->tier;
 		r->exchange.price_minor = ev->tiers[x->tier < TIERS_MAX ? x->tier : 0].price_minor;
 		return st;
@@ -276,14 +277,14 @@ static int exchange_fits(const struct event *ev, const struct ticket *old, const
 		return 0;
 	if (t->kind == TIER_GA)
 		return r->exchange.seat == SEAT_NONE;
-	return r->exchange.seat < ev->seat_count && ev->seats[r->exchange.seat].tier == r->exchange.tier &&
+	return r->exchange.seat < ev->seat_count &&
+	       ev->seats[r->exchange.seat].tier == r->exchange.tier &&
 	       ev->seats[r->exchange.seat].state == SEAT_FREE;
 }
 
 /* Swaps ticket index (valid) for a new ticket of the same order, issued
  * before the old one is retired so it never takes the old one's slot. */
-static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *r,
-			    uint32_t *alerts)
+static void ticket_exchange(struct event *ev, uint32_t index, const struct rec *r, uint32_t *alerts)
 {
 	struct ticket *tk = ticket_at(ev, index);
 	uint8_t channel = hold_at(ev, tk->hold)->channel;
@@ -329,7 +330,8 @@ enum status apply_ticket(struct core *c, const struct rec *r, uint32_t *alerts)
 	uint8_t channel;
 	uint32_t index;
 
-	if (!ev || !(tk = ticket_by_id(c, ev, r->redeem.ticket_id, &index)) || tk->state != TICKET_VALID)
+	if (!ev || !(tk = ticket_by_id(c, ev, r->redeem.ticket_id, &index)) ||
+	    tk->state != TICKET_VALID)
 		return ST_RECORD_INVALID;
 	channel = hold_at(ev, tk->hold)->channel;
 	switch (r->type) {

@@ -27,8 +27,9 @@ void token_claims_of(const struct ticket_view *t, uint64_t starts_at_ms, uint32_
 	out->valid_until_s = TOKEN_UNTIL_NONE;
 	if (!starts_at_ms)
 		return;
-	uint64_t from_ms = starts_at_ms > TOKEN_VALID_BEFORE_START_MS ?
-				   starts_at_ms - TOKEN_VALID_BEFORE_START_MS : 0;
+	uint64_t from_ms = starts_at_ms > TOKEN_VALID_BEFORE_START_MS
+				   ? starts_at_ms - TOKEN_VALID_BEFORE_START_MS
+				   : 0;
 	uint64_t until_s = (starts_at_ms + TOKEN_VALID_AFTER_START_MS) / 1000;
 	out->valid_from_s = from_ms / 1000 < TOKEN_UNTIL_NONE ? (uint32_t)(from_ms / 1000)
 							      : TOKEN_UNTIL_NONE - 1;
@@ -230,4 +231,5 @@ static_assert(TOKEN_TEXT_CHARS == TOKEN_BYTES / 3 * 4, "base64 of whole 3-byte g
 static_assert(TOKEN_SIGNED_BYTES + crypto_sign_BYTES == TOKEN_BYTES, "claims and signature");
 static_assert(crypto_sign_PUBLICKEYBYTES == TOKEN_PUBLIC_KEY_BYTES &&
 		      crypto_sign_SECRETKEYBYTES == TOKEN_SECRET_KEY_BYTES &&
-		      crypto_sign_SEEDBYTES == TOKEN_SEED_BYTES, "libsodium's Ed25519 sizes");
+		      crypto_sign_SEEDBYTES == TOKEN_SEED_BYTES,
+	      "libsodium's Ed25519 sizes");

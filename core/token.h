@@ -143,6 +143,7 @@ int token_b64_decode(const char *text, size_t len, uint8_t *bin, size_t n);
 
 /* A key pair from a 32-byte seed (deterministic: tests, onsale-demo). */
 void token_keypair_from_seed(const uint8_t seed[TOKEN_SEED_BYTES],
-			     uint8_t pk[TOKEN_PUBLIC_KEY_BYTES], uint8_t sk[TOKEN_SECRET_KEY_BYTES]);
+			     uint8_t pk[TOKEN_PUBLIC_KEY_BYTES],
+			     uint8_t sk[TOKEN_SECRET_KEY_BYTES]);
 
 #endif

@@ -74,8 +74,9 @@ enum walfmt_verdict walfmt_decode_header(const uint8_t *p, size_t avail, uint8_t
 	/* Only now are the fields trusted. */
 	uint32_t body_bytes = get_u32(p + WALFMT_OFF_BODY_BYTES);
 	uint64_t lsn = get_u64(p + WALFMT_OFF_LSN);
-	if (get_u32(p + WALFMT_OFF_MAGIC) != WALFMT_FRAME_MAGIC || p[WALFMT_OFF_VERSION] != WALFMT_VERSION ||
-	    p[WALFMT_OFF_SHARD] != shard || body_bytes > RECORD_BYTES_MAX || lsn == 0)
+	if (get_u32(p + WALFMT_OFF_MAGIC) != WALFMT_FRAME_MAGIC ||
+	    p[WALFMT_OFF_VERSION] != WALFMT_VERSION || p[WALFMT_OFF_SHARD] != shard ||
+	    body_bytes > RECORD_BYTES_MAX || lsn == 0)
 		return WALFMT_BAD_FIELD;
 	f->lsn = lsn;
 	f->synced_lsn = get_u64(p + WALFMT_OFF_SYNCED_LSN);
@@ -100,7 +101,8 @@ enum walfmt_verdict walfmt_decode(const uint8_t *p, size_t avail, uint8_t shard,
 		return WALFMT_SHORT;
 	const uint8_t *body = p + WALFMT_FRAME_HEADER_BYTES;
 	if (!walfmt_sum_eq(get_sum(p + WALFMT_OFF_BODY_SUM), sum(body, h.body_bytes)) ||
-	    !all_zero(body + h.body_bytes, h.frame_bytes - WALFMT_FRAME_HEADER_BYTES - h.body_bytes))
+	    !all_zero(body + h.body_bytes,
+		      h.frame_bytes - WALFMT_FRAME_HEADER_BYTES - h.body_bytes))
 		return WALFMT_BAD_BODY; /* padding is checked too: every byte is covered */
 	h.body = body;
 	*f = h;
@@ -127,8 +129,10 @@ enum walfmt_verdict walfmt_segment_decode(const uint8_t *p, size_t avail, uint8_
 	assert(p && s);
 	if (avail < WALFMT_SEGMENT_HEADER_USED_BYTES)
 		return all_zero(p, avail) ? WALFMT_ZERO : WALFMT_SHORT;
-	if (!walfmt_sum_eq(get_sum(p + WALFMT_SEG_OFF_HEADER_SUM), sum(p, WALFMT_SEG_OFF_HEADER_SUM)))
-		return all_zero(p, WALFMT_SEGMENT_HEADER_USED_BYTES) ? WALFMT_ZERO : WALFMT_BAD_HEADER;
+	if (!walfmt_sum_eq(get_sum(p + WALFMT_SEG_OFF_HEADER_SUM),
+			   sum(p, WALFMT_SEG_OFF_HEADER_SUM)))
+		return all_zero(p, WALFMT_SEGMENT_HEADER_USED_BYTES) ? WALFMT_ZERO
+								     : WALFMT_BAD_HEADER;
 	if (get_u32(p + WALFMT_SEG_OFF_MAGIC) != WALFMT_SEGMENT_MAGIC ||
 	    p[WALFMT_SEG_OFF_VERSION] != WALFMT_VERSION || p[WALFMT_SEG_OFF_SHARD] != shard ||
 	    get_u64(p + WALFMT_SEG_OFF_FIRST_LSN) == 0)

@@ -155,7 +155,8 @@ static inline struct walfmt_sum walfmt_chain_origin(void)
  * padding zeroed. Returns the chain value of the new record, which is the
  * prev_chain of the next one. body_bytes must be <= RECORD_BYTES_MAX. */
 struct walfmt_sum walfmt_encode(uint8_t *out, uint8_t shard, uint64_t lsn, uint64_t synced_lsn,
-				struct walfmt_sum prev_chain, const void *body, uint32_t body_bytes);
+				struct walfmt_sum prev_chain, const void *body,
+				uint32_t body_bytes);
 
 /* Verifies the frame at p (avail bytes readable) for shard. The header
  * checksum is checked before any other header field is used. */

@@ -190,11 +190,11 @@ enum status plan_xchg(struct core *c, const struct cmd *cmd, uint64_t now, struc
  * their bookkeeping are the same). */
 static enum status apply_in(struct core *c, const struct rec *r, uint32_t *alerts)
 {
-	struct rec h = { .type = CMD_HOLD, .event_id = r->event_id, .now_ms = r->now_ms };
-	struct rec cf = { .type = CMD_CONFIRM, .event_id = r->event_id, .now_ms = r->now_ms };
+	struct rec h = {.type = CMD_HOLD, .event_id = r->event_id, .now_ms = r->now_ms};
+	struct rec cf = {.type = CMD_CONFIRM, .event_id = r->event_id, .now_ms = r->now_ms};
 	const struct event *ev = event_find(c, r->event_id);
 	const struct hold *before;
-	struct cmd_xchg key = { .customer_id = r->xchg.customer_id, .ticket_id = r->xchg.ticket_id };
+	struct cmd_xchg key = {.customer_id = r->xchg.customer_id, .ticket_id = r->xchg.ticket_id};
 	enum status st;
 
 	if (!ev || order_before(ev, &key, &before) != ST_OK || before)
@@ -269,11 +269,14 @@ uint32_t core_xchgs_pending(const struct core *c, struct xchg_pending *out, uint
 				continue;
 			if (n < cap) {
 				h = hold_at(ev, tk->hold);
-				out[n] = (struct xchg_pending){
-					.event_id = ev->cfg.event_id, .ticket_id = ticket_id_of(ev, i),
-					.customer_id = h->customer_id, .seat = TARGET_SEAT(tk->fee_minor),
-					.tier = TARGET_TIER(tk->fee_minor), .channel = h->channel,
-					.peer_shard = TARGET_PEER(tk->fee_minor) };
+				out[n] = (struct xchg_pending){.event_id = ev->cfg.event_id,
+							       .ticket_id = ticket_id_of(ev, i),
+							       .customer_id = h->customer_id,
+							       .seat = TARGET_SEAT(tk->fee_minor),
+							       .tier = TARGET_TIER(tk->fee_minor),
+							       .channel = h->channel,
+							       .peer_shard = TARGET_PEER(
+								       tk->fee_minor)};
 			}
 			n++;
 		}

@@ -18,8 +18,8 @@ static unsigned bucket_of(uint64_t v)
 	if (v < 2048)
 		return (unsigned)v;
 	unsigned lz = (unsigned)__builtin_clzll(v);
-	unsigned msb = 63u - lz;       /* >= 11 */
-	unsigned shift = msb - 10u;    /* v >> shift is in [1024, 2048) */
+	unsigned msb = 63u - lz;    /* >= 11 */
+	unsigned shift = msb - 10u; /* v >> shift is in [1024, 2048) */
 	if (shift > HIST_EXP_MAX)
 		return HIST_BUCKETS - 1;
 	return 2048u + (shift - 1u) * 1024u + (unsigned)((v >> shift) - 1024u);

@@ -42,8 +42,8 @@ static inline uint64_t load_sum(const void *base, size_t n, size_t stride, size_
 {
 	uint64_t s = 0;
 	for (size_t k = 0; k < n; k++)
-		s += atomic_load_explicit((const _Atomic uint64_t *)((const char *)base + k * stride +
-								    off),
+		s += atomic_load_explicit((const _Atomic uint64_t *)((const char *)base +
+								     k * stride + off),
 					  memory_order_relaxed);
 	return s;
 }
@@ -51,7 +51,7 @@ static inline uint64_t load_sum(const void *base, size_t n, size_t stride, size_
 /* Sum of count consecutive _Atomic uint64_t counters (an array such as
  * done[op]) starting at offset off, over n structs stride bytes apart. */
 static inline uint64_t load_sum_array(const void *base, size_t n, size_t stride, size_t off,
-				     size_t count)
+				      size_t count)
 {
 	uint64_t s = 0;
 	for (size_t o = 0; o < count; o++)
@@ -62,7 +62,7 @@ static inline uint64_t load_sum_array(const void *base, size_t n, size_t stride,
 /* out = the histograms hist[op] (op < 0: all n_ops of them), hist an
  * array of n_ops struct hist at offset off, of n structs stride apart. */
 static inline void load_snap(struct hist_snap *out, const void *base, size_t n, size_t stride,
-			    size_t off, int n_ops, int op)
+			     size_t off, int n_ops, int op)
 {
 	hist_snap_clear(out);
 	for (size_t k = 0; k < n; k++)

@@ -58,6 +58,8 @@ struct opts_cmd {
 };
 
 /* An opts_cmd over a whole static table. */
+/* initializer macros stay as written: clang-format 14 would make blocks of them */
+// clang-format off
 #define OPTS_CMD(prog_, intro_, table) \
 	{.prog = (prog_), .intro = (intro_), .opt = (table), \
 	 .n_opt = sizeof(table) / sizeof((table)[0])}
@@ -75,6 +77,7 @@ struct opts_cmd {
 	{(name), (meta), (help), OPT_KIND_REAL, OPT_TYPED_(dst, double), 0, 0, (positive)}
 #define OPT_FN(name, meta, dst, fn, help)                                                      \
 	{(name), (meta), (help), OPT_KIND_FN, (dst), 0, 0, 0, (fn)}
+// clang-format on
 
 /* A macro's value as a string, for help texts: OPTS_STR(CONNECTIONS_MAX). */
 #define OPTS_STR_(x) #x

@@ -146,7 +146,8 @@ void report_json(FILE *f, const struct report_run *r)
 		const struct hist_snap *s = &r->per_op[o];
 		fputc(',', f);
 		json_str(f, r->op_names[o]);
-		fprintf(f, ":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,\"max_us\":%s}",
+		fprintf(f,
+			":{\"count\":%llu,\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,\"max_us\":%s}",
 			(unsigned long long)s->total, report_us(hist_snap_pct(s, 50)),
 			report_us(hist_snap_pct(s, 99)), report_us(hist_snap_pct(s, 99.9)),
 			report_us(s->max));
@@ -199,10 +200,10 @@ const struct report_tick *report_timeline_tick(struct report_timeline *tl,
 	*tl->prev = *cur;
 	tl->last_t = t;
 	tl->last = (struct report_tick){.t = t,
-				    .ops_per_s = dt > 0 ? (double)tl->diff->total / dt : 0,
-				    .p99_us = (double)hist_snap_pct(tl->diff, 99) / 1000.0,
-				    .errors = errors,
-				    .units_left = units_left};
+					.ops_per_s = dt > 0 ? (double)tl->diff->total / dt : 0,
+					.p99_us = (double)hist_snap_pct(tl->diff, 99) / 1000.0,
+					.errors = errors,
+					.units_left = units_left};
 	if (tl->n < REPORT_TIMELINE_MAX)
 		tl->ticks[tl->n++] = tl->last;
 	return &tl->last;

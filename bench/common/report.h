@@ -65,9 +65,9 @@ struct report_run {
 	uint64_t units_sold, refused, errors;
 	const char *verify; /* "ok", "skipped" or what broke; NULL = "skipped" */
 	unsigned n_ops;
-	const char *const *op_names;  /* n_ops names */
-	const struct hist_snap *per_op; /* n_ops summed histograms */
-	const struct report_tick *ticks;  /* timeline, may be NULL */
+	const char *const *op_names;     /* n_ops names */
+	const struct hist_snap *per_op;  /* n_ops summed histograms */
+	const struct report_tick *ticks; /* timeline, may be NULL */
 	size_t n_ticks;
 	/* Appended verbatim inside the JSON object when not NULL/empty:
 	 * "\"key\":value,..." (no leading or trailing comma). */

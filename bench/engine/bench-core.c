@@ -51,7 +51,7 @@ static uint8_t rec_bytes[RECORD_BYTES_MAX];
 
 static enum status exec(struct core *c, const struct cmd *cmd, uint64_t now, struct result *res)
 {
-	struct rec_buf rb = { rec_bytes, sizeof rec_bytes, 0 };
+	struct rec_buf rb = {rec_bytes, sizeof rec_bytes, 0};
 
 	return core_execute(c, cmd, now, res, &rb);
 }
@@ -66,7 +66,7 @@ static void must(enum status st, const char *what)
 
 static void make_event(struct core *c, uint32_t id, uint32_t units, uint64_t now)
 {
-	struct cmd cmd = { .type = CMD_EVENT_CREATE };
+	struct cmd cmd = {.type = CMD_EVENT_CREATE};
 	struct result res;
 
 	cmd.event.event_id = id;
@@ -80,7 +80,7 @@ static void make_event(struct core *c, uint32_t id, uint32_t units, uint64_t now
 static void make_tier(struct core *c, uint32_t ev, uint8_t tier, uint8_t kind, uint32_t cap,
 		      uint64_t now)
 {
-	struct cmd cmd = { .type = CMD_TIER_ADD };
+	struct cmd cmd = {.type = CMD_TIER_ADD};
 	struct result res;
 
 	cmd.tier.event_id = ev;
@@ -94,7 +94,7 @@ static void make_tier(struct core *c, uint32_t ev, uint8_t tier, uint8_t kind, u
 /* Confirms (80 %) or releases (20 %) a hold just taken. */
 static void finish(struct core *c, uint32_t ev, const struct result *held, uint64_t now)
 {
-	struct cmd cmd = { .type = CMD_CONFIRM };
+	struct cmd cmd = {.type = CMD_CONFIRM};
 	struct result res;
 
 	cmd.ref.event_id = ev;
@@ -116,9 +116,9 @@ static struct ga_result bench_ga(const struct opts *o)
 {
 	struct core *c = core_create(0);
 	uint64_t now = 1800000000000ull, t0;
-	struct cmd cmd = { .type = CMD_HOLD };
+	struct cmd cmd = {.type = CMD_HOLD};
 	struct result res;
-	struct ga_result r = { 0, 0 };
+	struct ga_result r = {0, 0};
 
 	make_event(c, 1, o->ga_units, now);
 	make_tier(c, 1, 0, TIER_GA, o->ga_units, now);
@@ -148,7 +148,7 @@ static void load_venue(struct core *c, const struct opts *o, uint64_t now)
 {
 	struct row_spec *rows = calloc(o->rows, sizeof *rows);
 	struct seat_spec *seats = calloc((size_t)o->rows * o->seats_per_row, sizeof *seats);
-	struct cmd cmd = { .type = CMD_SECTION_LOAD };
+	struct cmd cmd = {.type = CMD_SECTION_LOAD};
 	struct result res;
 
 	for (uint8_t t = 0; t < 4; t++)
@@ -196,8 +196,8 @@ static struct best_result bench_best(const struct opts *o)
 	struct core *c = core_create(0);
 	uint64_t now = 1800000000000ull;
 	uint32_t *lat = malloc(sizeof(uint32_t) * venue * 2);
-	struct best_result r = { 0 };
-	struct cmd cmd = { .type = CMD_HOLD };
+	struct best_result r = {0};
+	struct cmd cmd = {.type = CMD_HOLD};
 	struct result res;
 
 	make_event(c, 2, venue, now);
@@ -242,25 +242,28 @@ static struct best_result bench_best(const struct opts *o)
 
 static void usage(FILE *to)
 {
-	fprintf(to,
-		"usage: bench-core [options]\n"
-		"  The state machine in process on one core: GA hold+confirm/release pairs\n"
-		"  until a GA tier sells out, then best-available holds until a seated\n"
-		"  venue sells out. Prints a table and, last, one JSON line.\n"
-		"  --ga-units N        GA tier size (default 1000000)\n"
-		"  --sections N        venue sections (default 50)\n"
-		"  --rows N            rows per section (default 40)\n"
-		"  --seats-per-row N   (default 50; venue = sections x rows x seats)\n"
-		"  --seed N            random seed (default 1)\n"
-		"  --help\n");
+	fprintf(to, "usage: bench-core [options]\n"
+		    "  The state machine in process on one core: GA hold+confirm/release pairs\n"
+		    "  until a GA tier sells out, then best-available holds until a seated\n"
+		    "  venue sells out. Prints a table and, last, one JSON line.\n"
+		    "  --ga-units N        GA tier size (default 1000000)\n"
+		    "  --sections N        venue sections (default 50)\n"
+		    "  --rows N            rows per section (default 40)\n"
+		    "  --seats-per-row N   (default 50; venue = sections x rows x seats)\n"
+		    "  --seed N            random seed (default 1)\n"
+		    "  --help\n");
 }
 
 static void parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
-		{ "ga-units", 1, 0, 'g' }, { "sections", 1, 0, 's' }, { "rows", 1, 0, 'r' },
-		{ "seats-per-row", 1, 0, 'p' }, { "seed", 1, 0, 'S' }, { "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{"ga-units", 1, 0, 'g'},
+		{"sections", 1, 0, 's'},
+		{"rows", 1, 0, 'r'},
+		{"seats-per-row", 1, 0, 'p'},
+		{"seed", 1, 0, 'S'},
+		{"help", 0, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	int ch;
 
@@ -289,7 +292,7 @@ static void parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 1000000, 50, 40, 50, 1 };
+	struct opts o = {1000000, 50, 40, 50, 1};
 	struct ga_result ga;
 	struct best_result best;
 	double ga_rate, best_rate;

@@ -40,7 +40,7 @@ static uint64_t rnd(void)
 
 static enum status exec(struct core *c, struct cmd *cmd, struct result *res)
 {
-	struct rec_buf rb = { rec_bytes, sizeof rec_bytes, 0 };
+	struct rec_buf rb = {rec_bytes, sizeof rec_bytes, 0};
 
 	return core_execute(c, cmd, 1800000000000ull, res, &rb);
 }
@@ -72,7 +72,7 @@ static struct mem measure(const struct core *c)
 
 static void event_state(struct core *c, struct cmd_event *e, uint8_t type, uint8_t state)
 {
-	struct cmd cmd = { .type = type };
+	struct cmd cmd = {.type = type};
 	struct result res;
 
 	e->state = state;
@@ -83,7 +83,7 @@ static void event_state(struct core *c, struct cmd_event *e, uint8_t type, uint8
 /* Creates the event and sells it out; returns the tickets issued. */
 static uint64_t sell_out(struct core *c, struct cmd_event *e, uint32_t units)
 {
-	struct cmd cmd = { .type = CMD_TIER_ADD };
+	struct cmd cmd = {.type = CMD_TIER_ADD};
 	struct result res;
 	uint64_t tickets = 0;
 
@@ -91,22 +91,26 @@ static uint64_t sell_out(struct core *c, struct cmd_event *e, uint32_t units)
 	e->public_start_ms = 1;
 	snprintf(e->name, sizeof e->name, "bench %u", e->event_id);
 	event_state(c, e, CMD_EVENT_CREATE, EVENT_ON_SALE);
-	cmd.tier = (struct cmd_tier){ .event_id = e->event_id, .kind = TIER_GA, .capacity = units,
-				      .price_minor = 2500 };
+	cmd.tier = (struct cmd_tier){.event_id = e->event_id,
+				     .kind = TIER_GA,
+				     .capacity = units,
+				     .price_minor = 2500};
 	must(exec(c, &cmd, &res), "tier");
 	for (;;) {
 		uint64_t x = rnd();
-		struct cmd h = { .type = CMD_HOLD };
+		struct cmd h = {.type = CMD_HOLD};
 
-		h.hold = (struct cmd_hold){ .event_id = e->event_id, .mode = HOLD_GA,
-					    .qty = (uint8_t)(1 + (x & 3)),
-					    .customer_id = 1 + (x >> 8) % 5000000, .idem_key = x | 1 };
+		h.hold = (struct cmd_hold){.event_id = e->event_id,
+					   .mode = HOLD_GA,
+					   .qty = (uint8_t)(1 + (x & 3)),
+					   .customer_id = 1 + (x >> 8) % 5000000,
+					   .idem_key = x | 1};
 		if (exec(c, &h, &res) != ST_OK) {
 			h.hold.qty = 1; /* the last few units */
 			if (exec(c, &h, &res) != ST_OK)
 				break;
 		}
-		cmd = (struct cmd){ .type = rnd() % 5 ? CMD_CONFIRM : CMD_HOLD_RELEASE };
+		cmd = (struct cmd){.type = rnd() % 5 ? CMD_CONFIRM : CMD_HOLD_RELEASE};
 		cmd.ref.event_id = e->event_id;
 		cmd.ref.hold_id = res.hold.hold_id;
 		cmd.ref.amount_minor = res.hold.amount_due_minor;
@@ -115,7 +119,7 @@ static uint64_t sell_out(struct core *c, struct cmd_event *e, uint32_t units)
 			continue;
 		tickets += res.hold.qty;
 		if (rnd() % 20 == 0) {
-			cmd = (struct cmd){ .type = CMD_REFUND };
+			cmd = (struct cmd){.type = CMD_REFUND};
 			cmd.ticket.event_id = e->event_id;
 			cmd.ticket.ticket_id = res.hold.first_ticket_id;
 			must(exec(c, &cmd, &res), "refund");
@@ -142,8 +146,8 @@ int main(int argc, char **argv)
 {
 	uint32_t units = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
 	struct core *c = core_create(0);
-	struct cmd_event e = { .event_id = 1 };
-	struct cmd retire = { .type = CMD_EVENT_RETIRE };
+	struct cmd_event e = {.event_id = 1};
+	struct cmd retire = {.type = CMD_EVENT_RETIRE};
 	struct result res;
 	struct mem empty, sold, retired, again;
 	uint64_t tickets, t0, retire_ns;
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
 	must(exec(c, &retire, &res), "retire");
 	retire_ns = now_ns() - t0;
 	retired = measure(c);
-	e = (struct cmd_event){ .event_id = 2 };
+	e = (struct cmd_event){.event_id = 2};
 	sell_out(c, &e, units);
 	again = measure(c);
 	printf("%u-unit GA event, %" PRIu64 " tickets issued; EVENT_RETIRE took %.2f ms\n", units,
@@ -174,7 +178,8 @@ int main(int argc, char **argv)
 	printf("{\"units\":%u,\"tickets\":%" PRIu64 ",\"rss_sold\":%" PRIu64
 	       ",\"rss_retired\":%" PRIu64 ",\"heap_sold\":%" PRIu64 ",\"heap_retired\":%" PRIu64
 	       ",\"state_sold\":%" PRIu64 ",\"state_retired\":%" PRIu64 ",\"rss_again\":%" PRIu64
-	       ",\"retire_ms\":%.3f}\n", units, tickets, sold.rss_bytes, retired.rss_bytes, sold.heap_bytes,
+	       ",\"retire_ms\":%.3f}\n",
+	       units, tickets, sold.rss_bytes, retired.rss_bytes, sold.heap_bytes,
 	       retired.heap_bytes, sold.state_bytes, retired.state_bytes, again.rss_bytes,
 	       retire_ns / 1e6);
 	core_destroy(c);

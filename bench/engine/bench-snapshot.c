@@ -45,7 +45,7 @@
 #define GA_UNITS 1000000u
 #define SEATS 100000u
 #define SECTION_ROWS 50u
-#define ROW_SEATS 40u /* 2,000 seats a section, 50 sections */
+#define ROW_SEATS 40u          /* 2,000 seats a section, 50 sections */
 #define TURN_HIST_MAX 1000000u /* turn times kept for percentiles */
 #define SNAPSHOTS_NOTED_MAX 64u
 
@@ -128,10 +128,15 @@ static int load_venue(struct shard_store *s)
 		rows[r].first_number = 1;
 	}
 	for (unsigned i = 0; i < SECTION_ROWS * ROW_SEATS; i++)
-		seats[i] = (struct seat_spec){.tier = 1, .rank = (uint16_t)(i / ROW_SEATS * 64 + i % ROW_SEATS)};
+		seats[i] = (struct seat_spec){.tier = 1,
+					      .rank = (uint16_t)(i / ROW_SEATS * 64 +
+								 i % ROW_SEATS)};
 	for (unsigned sec = 0; sec < SEATS / (SECTION_ROWS * ROW_SEATS); sec++) {
-		c.section = (struct cmd_section){.event_id = EVENT, .section = (uint16_t)sec,
-						 .row_count = SECTION_ROWS, .rows = rows, .seats = seats};
+		c.section = (struct cmd_section){.event_id = EVENT,
+						 .section = (uint16_t)sec,
+						 .row_count = SECTION_ROWS,
+						 .rows = rows,
+						 .seats = seats};
 		snprintf(c.section.name, sizeof c.section.name, "S%u", sec);
 		if (exec(s, &c, &res))
 			return -1;
@@ -152,8 +157,11 @@ static int load_event(struct shard_store *s)
 	for (uint8_t t = 0; t < 2; t++) {
 		memset(&c, 0, sizeof c);
 		c.type = CMD_TIER_ADD;
-		c.tier = (struct cmd_tier){.event_id = EVENT, .tier = t, .kind = t ? TIER_RESERVED : TIER_GA,
-					   .capacity = t ? 0 : GA_UNITS, .price_minor = 4500};
+		c.tier = (struct cmd_tier){.event_id = EVENT,
+					   .tier = t,
+					   .kind = t ? TIER_RESERVED : TIER_GA,
+					   .capacity = t ? 0 : GA_UNITS,
+					   .price_minor = 4500};
 		if (exec(s, &c, &res))
 			return -1;
 	}
@@ -173,8 +181,9 @@ static int hold_then(struct shard_store *s, uint8_t type, uint64_t customer)
 	if (hold(s, customer, &res))
 		return -1;
 	struct cmd c = {.type = type};
-	c.ref = (struct cmd_hold_ref){.event_id = EVENT, .hold_id = res.hold.hold_id,
-				 .amount_minor = res.hold.amount_due_minor};
+	c.ref = (struct cmd_hold_ref){.event_id = EVENT,
+				      .hold_id = res.hold.hold_id,
+				      .amount_minor = res.hold.amount_due_minor};
 	return exec(s, &c, &res);
 }
 
@@ -245,11 +254,13 @@ static int open_store(const struct config *cfg, struct storage *st, int dir_fd,
 	if (rc)
 		return rc;
 	uint64_t p = cfg->policy_records;
-	struct shard_store_options o = {
-		.snapshot_records = p, .snapshot_fork = true, .snapshot_dir_fd = dir_fd,
-		.archive_dir_fd = -1, .on_snapshot = on_snapshot,
-		.snapshot_wal_bytes = p == SHARD_SNAPSHOT_OFF ? p : 0,
-		.snapshot_interval_ms = p == SHARD_SNAPSHOT_OFF ? p : 0};
+	struct shard_store_options o = {.snapshot_records = p,
+					.snapshot_fork = true,
+					.snapshot_dir_fd = dir_fd,
+					.archive_dir_fd = -1,
+					.on_snapshot = on_snapshot,
+					.snapshot_wal_bytes = p == SHARD_SNAPSHOT_OFF ? p : 0,
+					.snapshot_interval_ms = p == SHARD_SNAPSHOT_OFF ? p : 0};
 	rc = shard_store_open(s, st, &o, rec);
 	if (rc) {
 		fprintf(stderr, "bench-snapshot: open: %s: %s\n", strerror(-rc), rec->message);
@@ -293,15 +304,15 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 	else
 		snprintf(policy, sizeof policy, "%" PRIu64, cfg->policy_records);
 	printf("\"policy_records\":\"%s\",\"records\":%" PRIu64
-	       ",\"seconds\":%.1f,\"turn\":%u,\"snapshots\":%" PRIu64 ",\"snapshot_failures\":%" PRIu64
-	       ",\"snapshot_start_us_max\":%" PRIu64 ",\"snapshot_start_cpu_us_max\":%" PRIu64
-	       ",\"snapshot_write_ms_last\":%" PRIu64
+	       ",\"seconds\":%.1f,\"turn\":%u,\"snapshots\":%" PRIu64
+	       ",\"snapshot_failures\":%" PRIu64 ",\"snapshot_start_us_max\":%" PRIu64
+	       ",\"snapshot_start_cpu_us_max\":%" PRIu64 ",\"snapshot_write_ms_last\":%" PRIu64
 	       ",\"turn_us_p50\":%u,\"turn_us_p99\":%u,\"turn_us_p999\":%u,\"turn_us_max\":%" PRIu64
 	       ",\"segments_removed\":%" PRIu64 ",",
 	       policy, shard_store_last_lsn(s), secs, cfg->turn, ss->snapshots,
 	       ss->snapshot_failures, ss->snapshot_start_us_max, ss->snapshot_start_cpu_us_max,
-	       ss->snapshot_write_us_last / 1000, pct(t, 0.5),
-	       pct(t, 0.99), pct(t, 0.999), t->max_us, ss->segments_removed);
+	       ss->snapshot_write_us_last / 1000, pct(t, 0.5), pct(t, 0.99), pct(t, 0.999),
+	       t->max_us, ss->segments_removed);
 }
 
 /* How much of recovery is loading the newest snapshot alone. */
@@ -334,7 +345,8 @@ static int run(const struct config *cfg)
 		t[i] = (struct turns){.us = malloc(TURN_HIST_MAX * sizeof *t[i].us)};
 	mkdir(cfg->dir, 0755);
 	int dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!t[0].us || !t[1].us || !t[2].us || dir_fd < 0 || open_store(cfg, &st, dir_fd, &s, &rec))
+	if (!t[0].us || !t[1].us || !t[2].us || dir_fd < 0 ||
+	    open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
 	if (load_event(s) || sell(s, cfg->sold))
 		return 1;
@@ -390,10 +402,13 @@ static void usage(void)
 static int parse(int argc, char **argv, struct config *c)
 {
 	static const struct option opts[] = {
-		{"records", required_argument, NULL, 'r'}, {"sold", required_argument, NULL, 's'},
+		{"records", required_argument, NULL, 'r'},
+		{"sold", required_argument, NULL, 's'},
 		{"policy-records", required_argument, NULL, 'p'},
-		{"turn", required_argument, NULL, 't'},    {"dir", required_argument, NULL, 'd'},
-		{"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
+		{"turn", required_argument, NULL, 't'},
+		{"dir", required_argument, NULL, 'd'},
+		{"keep", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -415,7 +430,9 @@ static int parse(int argc, char **argv, struct config *c)
 
 int main(int argc, char **argv)
 {
-	struct config cfg = {.dir = "./var/bench-snapshot", .records = 10000000, .sold = 300000,
+	struct config cfg = {.dir = "./var/bench-snapshot",
+			     .records = 10000000,
+			     .sold = 300000,
 			     .turn = 32};
 	if (parse(argc, argv, &cfg))
 		return 2;

@@ -33,7 +33,7 @@
 
 #define STAMPS (1u << 23) /* append times of records not yet durable */
 #define BATCHES_MAX (1u << 20)
-#define LAT_BUCKETS 4096  /* commit latency histogram, 10 us per bucket */
+#define LAT_BUCKETS 4096 /* commit latency histogram, 10 us per bucket */
 #define BURST 512
 #define BENCH_BATCH_BYTES (1u << 20)
 
@@ -136,15 +136,25 @@ struct config {
 static int parse(int argc, char **argv, struct config *c)
 {
 	static const struct option opts[] = {
-		{"seconds", required_argument, 0, 's'}, {"dir", required_argument, 0, 'd'},
-		{"record-bytes", required_argument, 0, 'r'}, {"buffered", no_argument, 0, 'b'},
-		{"outstanding", required_argument, 0, 'o'}, {"segment-mib", required_argument, 0, 'm'},
+		{"seconds", required_argument, 0, 's'},
+		{"dir", required_argument, 0, 'd'},
+		{"record-bytes", required_argument, 0, 'r'},
+		{"buffered", no_argument, 0, 'b'},
+		{"outstanding", required_argument, 0, 'o'},
+		{"segment-mib", required_argument, 0, 'm'},
 		{"batch-kib", required_argument, 0, 'k'},
 		{"recovery-sales", required_argument, 0, 'R'},
-		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
-	*c = (struct config){3.0, "./var/bench-wal", 64, STORAGE_URING_DIRECT, 0,
-			     WAL_SEGMENT_BYTES_DEFAULT, BENCH_BATCH_BYTES, 300000};
+	*c = (struct config){3.0,
+			     "./var/bench-wal",
+			     64,
+			     STORAGE_URING_DIRECT,
+			     0,
+			     WAL_SEGMENT_BYTES_DEFAULT,
+			     BENCH_BATCH_BYTES,
+			     300000};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -205,9 +215,9 @@ static double run_writer(struct wal *w, struct bench *b, const struct config *c)
 
 struct recovery_figures {
 	uint64_t records;
-	double records_per_s;  /* WAL read + core_apply */
-	double open_ms;        /* shard_store_open: the same plus checks and hash */
-	double serialize_ms;   /* the memory copy a snapshot stops the shard for */
+	double records_per_s; /* WAL read + core_apply */
+	double open_ms;       /* shard_store_open: the same plus checks and hash */
+	double serialize_ms;  /* the memory copy a snapshot stops the shard for */
 	double write_ms, load_ms;
 	uint64_t snapshot_bytes;
 };
@@ -323,7 +333,8 @@ static int measure_recovery(const struct config *cfg, struct recovery_figures *f
 	storage_list(&st, remove_file, &cl);
 	struct shard_store *s;
 	struct shard_store_recovery rec;
-	struct shard_store_options o = {.shard = 0, .segment_bytes = cfg->segment_bytes,
+	struct shard_store_options o = {.shard = 0,
+					.segment_bytes = cfg->segment_bytes,
 					.snapshot_records = UINT64_MAX,
 					.snapshot_wal_bytes = UINT64_MAX};
 	rc = shard_store_open(&s, &st, &o, &rec);
@@ -402,8 +413,8 @@ static int measure_wal(const struct config *c, struct bench *b, struct wal_figur
 	storage_destroy(&st);
 	rmdir(c->dir);
 	if (err || rc || scan.records != f->durable) {
-		fprintf(stderr, "bench-wal: failed: wal %d, read %d, replayed %llu of %llu\n", err, rc,
-			(unsigned long long)scan.records, (unsigned long long)f->durable);
+		fprintf(stderr, "bench-wal: failed: wal %d, read %d, replayed %llu of %llu\n", err,
+			rc, (unsigned long long)scan.records, (unsigned long long)f->durable);
 		return 1;
 	}
 	return 0;

@@ -36,7 +36,7 @@ int flow_selling;
 
 static _Atomic uint8_t empty[TIERS_MAX]; /* the tier refused one unit */
 static _Atomic long live_holds;
-static _Atomic uint8_t *seat_sold; /* seat-pick: by seat index */
+static _Atomic uint8_t *seat_sold;  /* seat-pick: by seat index */
 static _Atomic uint32_t pick_front; /* best[] before it is all sold */
 static _Atomic unsigned workers_done;
 static _Atomic unsigned rechecks;
@@ -72,8 +72,8 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 		return;
 	if (w->n_orders == w->cap_orders) {
 		size_t cap = w->cap_orders ? w->cap_orders * 2 : 4096;
-		struct run_order *o =
-			cap <= RUN_ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
+		struct run_order *o = cap <= RUN_ORDERS_MAX ? realloc(w->orders, cap * sizeof *o)
+							    : NULL;
 		if (!o) {
 			w->failed = 1;
 			return;
@@ -82,8 +82,9 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 		w->cap_orders = cap;
 	}
 	w->orders[w->n_orders++] = (struct run_order){.order_id = h->hold_id,
-						     .first_ticket = h->first_ticket_id,
-						     .qty = h->qty, .tier = h->tier};
+						      .first_ticket = h->first_ticket_id,
+						      .qty = h->qty,
+						      .tier = h->tier};
 }
 
 /* Submits cmd for slot i as operation op: 1, 0 when the window or buffer
@@ -144,8 +145,8 @@ static int start_hold(struct run_worker *w, unsigned i, uint64_t t0)
 static uint32_t pick_front_now(void)
 {
 	uint32_t f0 = atomic_load(&pick_front), f = f0;
-	while (f < venue.n_seats && atomic_load_explicit(&seat_sold[venue.best[f]],
-							   memory_order_relaxed))
+	while (f < venue.n_seats &&
+	       atomic_load_explicit(&seat_sold[venue.best[f]], memory_order_relaxed))
 		f++;
 	while (f0 < f && !atomic_compare_exchange_weak(&pick_front, &f0, f))
 		;
@@ -357,7 +358,8 @@ static void query_done(struct run_worker *w, const struct onsale_completion *cp,
 	}
 	/* a buyer who sees free units tries again */
 	for (unsigned t = venue.tier_lo; t <= venue.tier_hi && t < cp->res.avail.tier_count; t++)
-		if (cp->res.avail.tiers[t].free && atomic_load_explicit(&empty[t], memory_order_relaxed))
+		if (cp->res.avail.tiers[t].free &&
+		    atomic_load_explicit(&empty[t], memory_order_relaxed))
 			reopen(w, t);
 }
 
@@ -365,7 +367,7 @@ static void refund_done(struct run_worker *w, struct run_slot *s,
 			const struct onsale_completion *cp, int rec)
 {
 	struct run_order *o = &w->orders[s->order];
-	o->pending &= (uint8_t)~(1u << s->unit);
+	o->pending &= (uint8_t) ~(1u << s->unit);
 	if (cp->rc != ST_OK) {
 		error_seen(w, OP_REFUND, cp->rc, rec);
 		return;
@@ -382,7 +384,8 @@ static void scan_wrong(struct run_worker *w, const struct run_slot *s,
 	static _Atomic unsigned said;
 	load_count(&w->errors, 1);
 	if (atomic_fetch_add(&said, 1) < 5)
-		fprintf(stderr, "onsale-bench: %s of ticket %llu: %s, gate %u at %llu (first: gate %u at %llu)\n",
+		fprintf(stderr,
+			"onsale-bench: %s of ticket %llu: %s, gate %u at %llu (first: gate %u at %llu)\n",
 			s->op == OP_RESCAN ? "second scan" : "scan", (unsigned long long)s->ticket,
 			run_why(cp->rc), cp->res.ticket.gate_id,
 			(unsigned long long)cp->res.ticket.redeemed_at_ms, s->gate,
@@ -394,7 +397,8 @@ static int redeem_done(struct run_worker *w, unsigned i, const struct onsale_com
 	struct run_slot *s = &w->slots[i];
 	if (s->op == OP_RESCAN) {
 		if (cp->rc == ST_TICKET_ALREADY_REDEEMED && cp->res.ticket.gate_id == s->gate &&
-		    cp->res.ticket.redeemed_at_ms == s->first_ms && cp->res.ticket.ticket_id == s->ticket)
+		    cp->res.ticket.redeemed_at_ms == s->first_ms &&
+		    cp->res.ticket.ticket_id == s->ticket)
 			load_count(&w->rescans_refused, 1);
 		else
 			scan_wrong(w, s, cp);

@@ -36,13 +36,13 @@ static uint64_t sum_field(size_t off)
 static uint64_t sum_ops(void)
 {
 	return load_sum_array(run_workers, run_opt.connections, sizeof *run_workers,
-			     offsetof(struct run_worker, done), RUN_OPS);
+			      offsetof(struct run_worker, done), RUN_OPS);
 }
 
 static void snap_all(struct hist_snap *s, int op) /* op < 0: every type */
 {
 	load_snap(s, run_workers, run_opt.connections, sizeof *run_workers,
-		 offsetof(struct run_worker, hist), RUN_OPS, op);
+		  offsetof(struct run_worker, hist), RUN_OPS, op);
 }
 
 /* Units still to sell, or (gate-rush) tickets still to scan. */
@@ -119,16 +119,15 @@ static const struct opt options[] = {
 	       "mixed: weights of holds, queries, refunds (40,50,10)"),
 	OPT_UINT("double-scan", "PCT", &run_opt.double_scan_pct, 0, 100,
 		 "gate-rush: tickets scanned twice (2)"),
-	OPT_U64("seed", "N", &run_opt.seed, 0, UINT64_MAX,
-		"random seed (also picks the event id)"),
+	OPT_U64("seed", "N", &run_opt.seed, 0, UINT64_MAX, "random seed (also picks the event id)"),
 	OPT_FLAG("json", &run_opt.json, "print one JSON object last"),
 	OPT_FLAG("verify", &run_opt.verify,
 		 "check the outcome through the server; exit 1 if broken"),
 };
 
-static const struct opts_cmd cmd = OPTS_CMD("onsale-bench",
-	"Flash-crowd load against a running onsaled; creates its own event.\n",
-	options);
+static const struct opts_cmd cmd =
+	OPTS_CMD("onsale-bench",
+		 "Flash-crowd load against a running onsaled; creates its own event.\n", options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -247,11 +246,11 @@ static double measure(struct report_timeline *tl)
 			atomic_store(&run_stop, 1);
 		if (t - last_tick >= 1000000000u) {
 			snap_all(&cur, -1);
-			report_progress(
-				stderr,
-				report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
-						     sum_field(offsetof(struct run_worker, errors)),
-						     units_left()));
+			report_progress(stderr,
+					report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+							     sum_field(offsetof(struct run_worker,
+										errors)),
+							     units_left()));
 			last_tick = t;
 		}
 	}
@@ -263,7 +262,7 @@ static double measure(struct report_timeline *tl)
 	if (secs - tl->last_t >= 0.05) { /* the last part of a second */
 		snap_all(&cur, -1);
 		report_timeline_tick(tl, &cur, secs, sum_field(offsetof(struct run_worker, errors)),
-				 units_left());
+				     units_left());
 	}
 	return secs;
 }
@@ -288,15 +287,24 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		 (unsigned long long)sum_field(offsetof(struct run_worker, rescans)),
 		 (unsigned long long)sum_field(offsetof(struct run_worker, rescans_refused)));
 	struct report_run run = {
-		.system = "onsale", .scenario = run_opt.scenario_name, .event_id = venue.event_id,
-		.units = venue.capacity, .connections = run_opt.connections, .depth = run_opt.depth,
-		.rate = run_opt.rate, .seconds = secs,
+		.system = "onsale",
+		.scenario = run_opt.scenario_name,
+		.event_id = venue.event_id,
+		.units = venue.capacity,
+		.connections = run_opt.connections,
+		.depth = run_opt.depth,
+		.rate = run_opt.rate,
+		.seconds = secs,
 		.units_sold = sum_field(offsetof(struct run_worker, units_sold)),
 		/* refused holds; gate-rush: second scans refused as they must be */
 		.refused = sum_field(offsetof(struct run_worker, refused)) +
 			   sum_field(offsetof(struct run_worker, rescans_refused)),
-		.errors = sum_field(offsetof(struct run_worker, errors)), .verify = vres,
-		.n_ops = n, .op_names = names, .per_op = per_op, .ticks = tl->ticks,
+		.errors = sum_field(offsetof(struct run_worker, errors)),
+		.verify = vres,
+		.n_ops = n,
+		.op_names = names,
+		.per_op = per_op,
+		.ticks = tl->ticks,
 		.n_ticks = tl->n,
 		.extra_json = run_opt.sc == SC_MIXED || run_opt.sc == SC_GATE ? extra : NULL};
 	report_table(stdout, &run);

@@ -9,10 +9,18 @@
 const char *const run_op_names[RUN_OPS] = {"hold",   "confirm", "release", "query",
 					   "refund", "redeem",  "rescan"};
 
-struct run_opts run_opt = {.host = "127.0.0.1", .config = "var/onsaled.conf",
-			   .scenario_name = "ga-flash", .port = ONSALE_PORT_DEFAULT,
-			   .connections = 4, .depth = 32, .units = 100000, .seats = 20000,
-			   .double_scan_pct = 2, .mix_hold = 40, .mix_query = 50, .mix_refund = 10,
+struct run_opts run_opt = {.host = "127.0.0.1",
+			   .config = "var/onsaled.conf",
+			   .scenario_name = "ga-flash",
+			   .port = ONSALE_PORT_DEFAULT,
+			   .connections = 4,
+			   .depth = 32,
+			   .units = 100000,
+			   .seats = 20000,
+			   .double_scan_pct = 2,
+			   .mix_hold = 40,
+			   .mix_query = 50,
+			   .mix_refund = 10,
 			   .confirm_pct = 80};
 struct run_worker *run_workers;
 _Atomic int run_stop, run_recording;

@@ -50,9 +50,9 @@ struct run_opts {
 	double duration, warmup, rate;
 	uint64_t ops, seed;
 	int json, verify;
-	unsigned double_scan_pct;              /* gate-rush */
+	unsigned double_scan_pct;                 /* gate-rush */
 	unsigned mix_hold, mix_query, mix_refund; /* mixed: weights of started actions */
-	unsigned confirm_pct;                  /* holds confirmed, the rest released */
+	unsigned confirm_pct;                     /* holds confirmed, the rest released */
 	enum run_scenario sc;
 };
 
@@ -85,11 +85,11 @@ struct run_worker {
 	_Atomic uint64_t redeemed, rescans, rescans_refused, units_refunded;
 	struct run_order *orders;
 	size_t n_orders, cap_orders;
-	size_t redeem_next;  /* gate-rush: next order, unit to scan */
+	size_t redeem_next; /* gate-rush: next order, unit to scan */
 	uint8_t redeem_unit;
 	int failed;
-	uint64_t next_due; /* open loop: intended start of the next flow */
-	uint64_t interval; /* open loop: ns between starts; 0 closed loop */
+	uint64_t next_due;            /* open loop: intended start of the next flow */
+	uint64_t interval;            /* open loop: ns between starts; 0 closed loop */
 	uint64_t starts, completions; /* flows started, replies, this phase */
 };
 
@@ -100,10 +100,10 @@ struct venue {
 	uint64_t capacity;
 	/* seated tiers: seat ids, and the order of seats from best to worst */
 	uint32_t n_seats;
-	uint32_t *seat_id;   /* seat index (load order) -> global seat id */
-	uint8_t *seat_tier;  /* by seat index */
-	uint16_t *seat_row;  /* by seat index: row over all sections */
-	uint32_t *best;      /* seat indexes, best first */
+	uint32_t *seat_id;  /* seat index (load order) -> global seat id */
+	uint8_t *seat_tier; /* by seat index */
+	uint16_t *seat_row; /* by seat index: row over all sections */
+	uint32_t *best;     /* seat indexes, best first */
 };
 
 extern struct run_opts run_opt;
@@ -121,7 +121,7 @@ int venue_setup(struct onsale *admin);
 void venue_free(void);
 
 /* flow.c */
-void flow_init(void);         /* before the threads start */
+void flow_init(void);              /* before the threads start */
 void *flow_worker_main(void *arg); /* one phase of a run */
 /* gate-rush's unmeasured sell-out phase instead of the scenario's load */
 extern int flow_selling;

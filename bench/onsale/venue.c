@@ -36,8 +36,8 @@ static int has_ga(void)
 static uint32_t seat_score(uint32_t i)
 {
 	unsigned pos = i % VENUE_ROW_SEATS; /* rows are full but the last */
-	unsigned off =
-		pos < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - pos : pos - VENUE_ROW_SEATS / 2;
+	unsigned off = pos < VENUE_ROW_SEATS / 2 ? VENUE_ROW_SEATS / 2 - pos
+						 : pos - VENUE_ROW_SEATS / 2;
 	return (uint32_t)venue.seat_row[i] * 64u + off;
 }
 
@@ -100,9 +100,13 @@ static int load_sections(struct onsale *c)
 	if (alloc_seat_map(run_opt.seats))
 		return -ENOMEM;
 	for (uint16_t s = 0; left; s++) {
-		unsigned nseats, nrows = fill_section(rows, seats, &left, row0, total_rows, &nseats);
-		struct cmd_section sec = {.event_id = venue.event_id, .section = s,
-					  .row_count = (uint16_t)nrows, .rows = rows, .seats = seats};
+		unsigned nseats,
+			nrows = fill_section(rows, seats, &left, row0, total_rows, &nseats);
+		struct cmd_section sec = {.event_id = venue.event_id,
+					  .section = s,
+					  .row_count = (uint16_t)nrows,
+					  .rows = rows,
+					  .seats = seats};
 		snprintf(sec.name, sizeof sec.name, "Bench %u", (unsigned)s + 1u);
 		int rc = onsale_section_load(c, &sec, &res);
 		if (rc)
@@ -135,7 +139,9 @@ static int add_tiers(struct onsale *c)
 			return rc;
 	}
 	for (uint8_t k = 1; seated() && k <= VENUE_SEAT_TIERS; k++) {
-		struct cmd_tier t = {.event_id = venue.event_id, .tier = k, .kind = TIER_RESERVED,
+		struct cmd_tier t = {.event_id = venue.event_id,
+				     .tier = k,
+				     .kind = TIER_RESERVED,
 				     .price_minor = VENUE_PRICE + 1000u * (VENUE_SEAT_TIERS - k)};
 		snprintf(t.name, sizeof t.name, "Tier %u", k);
 		if ((rc = onsale_tier_add(c, &t, &res)))
@@ -151,10 +157,14 @@ static int create(struct onsale *c)
 	/* mixed resells refunded units: room for their new tickets and holds */
 	if (run_opt.sc == SC_MIXED)
 		units = units * 4 < EVENT_UNITS_MAX ? units * 4 : EVENT_UNITS_MAX;
-	struct cmd_event ev = {.event_id = venue.event_id, .state = EVENT_ON_SALE,
-			       .customer_limit = 0, .units_max = (uint32_t)units,
-			       .starts_at_ms = wall_ms() + 86400000ull, .presale_start_ms = 1,
-			       .public_start_ms = 2, .sales_end_ms = wall_ms() + 86400000ull};
+	struct cmd_event ev = {.event_id = venue.event_id,
+			       .state = EVENT_ON_SALE,
+			       .customer_limit = 0,
+			       .units_max = (uint32_t)units,
+			       .starts_at_ms = wall_ms() + 86400000ull,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2,
+			       .sales_end_ms = wall_ms() + 86400000ull};
 	snprintf(ev.name, sizeof ev.name, "onsale-bench %s", run_opt.scenario_name);
 	snprintf(ev.venue, sizeof ev.venue, "Bench venue");
 	int rc = onsale_event_create(c, &ev, &res);

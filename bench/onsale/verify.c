@@ -24,7 +24,7 @@ static int cmp_u32(const void *a, const void *b)
 struct checked {
 	struct run_order *all;
 	size_t n_orders, n_tickets;
-	uint32_t *seats; /* seats of live (valid or redeemed) tickets */
+	uint32_t *seats;             /* seats of live (valid or redeemed) tickets */
 	size_t n_seats, seated_live; /* seated units the orders say are live */
 	uint64_t redeemed;
 };
@@ -51,9 +51,10 @@ static const char *check_ticket(struct checked *k, const struct run_order *o, un
 {
 	unsigned want = expected_state(o, u);
 	if (t->order_id != o->order_id || t->state != want) {
-		snprintf(buf, bufsz, "ticket %llu: order %llu state %u, expected order %llu state %u",
-			 (unsigned long long)t->ticket_id, (unsigned long long)t->order_id, t->state,
-			 (unsigned long long)o->order_id, want);
+		snprintf(buf, bufsz,
+			 "ticket %llu: order %llu state %u, expected order %llu state %u",
+			 (unsigned long long)t->ticket_id, (unsigned long long)t->order_id,
+			 t->state, (unsigned long long)o->order_id, want);
 		return buf;
 	}
 	if (t->seat != SEAT_NONE && want != TICKET_REFUNDED)
@@ -65,8 +66,7 @@ static const char *check_ticket(struct checked *k, const struct run_order *o, un
 
 /* Pipelined lookups on the admin connection: pass 0 Q_ORDER per order,
  * pass 1 Q_TICKET per ticket (cookie = order index << 5 | unit). */
-static const char *lookups(struct onsale *c, struct checked *k, int pass, char *buf,
-			   size_t bufsz)
+static const char *lookups(struct onsale *c, struct checked *k, int pass, char *buf, size_t bufsz)
 {
 	struct onsale_completion cps[64];
 	size_t next = 0;
@@ -107,7 +107,8 @@ static const char *lookups(struct onsale *c, struct checked *k, int pass, char *
 			if (cps[j].rc != ST_OK) {
 				snprintf(buf, bufsz, "%s %llu of an acknowledged confirm: %s",
 					 pass ? "ticket" : "order",
-					 (unsigned long long)(pass ? o->first_ticket + u : o->order_id),
+					 (unsigned long long)(pass ? o->first_ticket + u
+								   : o->order_id),
 					 run_why(cps[j].rc));
 				bad = buf;
 			} else if (pass == 0) {
@@ -137,7 +138,8 @@ static int gather(struct checked *k)
 			units += o->qty;
 			if (o->tier != VENUE_GA_TIER || run_opt.sc == SC_SEAT ||
 			    run_opt.sc == SC_PICK)
-				k->seated_live += (size_t)o->qty - (size_t)__builtin_popcount(o->refunded);
+				k->seated_live += (size_t)o->qty -
+						  (size_t)__builtin_popcount(o->refunded);
 		}
 	k->n_orders = total;
 	k->seats = malloc((units ? units : 1) * sizeof *k->seats);
@@ -178,8 +180,8 @@ static const char *check_tiers(const struct result *res, uint64_t *cap, uint64_t
 		const struct tier_view *v = &res->avail.tiers[t];
 		if ((uint64_t)v->free + v->held + v->sold + v->killed != v->capacity) {
 			snprintf(buf, bufsz,
-				 "tier %u: free %u + held %u + sold %u + killed %u != capacity %u", t,
-				 v->free, v->held, v->sold, v->killed, v->capacity);
+				 "tier %u: free %u + held %u + sold %u + killed %u != capacity %u",
+				 t, v->free, v->held, v->sold, v->killed, v->capacity);
 			return buf;
 		}
 		*cap += v->capacity;
@@ -222,8 +224,8 @@ static const char *check_counts(struct onsale *c, uint64_t *sold, char *buf, siz
 			 (unsigned long long)venue.capacity);
 		return buf;
 	}
-	uint64_t acked =
-		atomic_load(&run_units_confirmed_all) - atomic_load(&run_units_refunded_all);
+	uint64_t acked = atomic_load(&run_units_confirmed_all) -
+			 atomic_load(&run_units_refunded_all);
 	for (unsigned w = 0; w < run_opt.connections; w++)
 		if (run_workers[w].failed) { /* replies lost: outcomes unknown */
 			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", w);
@@ -231,8 +233,10 @@ static const char *check_counts(struct onsale *c, uint64_t *sold, char *buf, siz
 		}
 	/* every reply came: a refused confirm or refund changed nothing */
 	if (*sold > cap || *sold != acked) {
-		snprintf(buf, bufsz, "%llu units sold of %llu, %llu acknowledged (confirms less refunds)",
-			 (unsigned long long)*sold, (unsigned long long)cap, (unsigned long long)acked);
+		snprintf(buf, bufsz,
+			 "%llu units sold of %llu, %llu acknowledged (confirms less refunds)",
+			 (unsigned long long)*sold, (unsigned long long)cap,
+			 (unsigned long long)acked);
 		return buf;
 	}
 	return NULL;
@@ -250,7 +254,8 @@ static const char *check_gate(struct onsale *c, const struct checked *k, char *b
 	if (bad)
 		return bad;
 	if (server != scans || k->redeemed != scans) {
-		snprintf(buf, bufsz, "server counts %llu redeemed, tickets show %llu, run acknowledged %llu",
+		snprintf(buf, bufsz,
+			 "server counts %llu redeemed, tickets show %llu, run acknowledged %llu",
 			 (unsigned long long)server, (unsigned long long)k->redeemed,
 			 (unsigned long long)scans);
 		return buf;

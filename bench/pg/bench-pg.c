@@ -71,8 +71,8 @@ static const struct opt options[] = {
 		 "holds neither confirmed nor released: left to expire\n"
 		 "and be swept back (0)"),
 	OPT_UINT("hold-ttl", "MS", &pg_opt.hold_ttl_ms, 1, HOLD_TTL_MS_MAX,
-		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most "
-		 OPTS_STR(HOLD_TTL_MS_MAX) ")"),
+		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most " OPTS_STR(
+			 HOLD_TTL_MS_MAX) ")"),
 	OPT_U64("seed", "N", &pg_opt.seed, 0, UINT64_MAX, "random seed"),
 	OPT_FLAG("json", &pg_opt.json, "print one JSON object last"),
 	OPT_FLAG("verify", &pg_opt.verify, "check the outcome with SQL; exit 1 if broken"),
@@ -81,13 +81,14 @@ static const struct opt options[] = {
 		 "(counts, seats; not its acknowledged orders)"),
 };
 
-static const struct opts_cmd cmd = OPTS_CMD("bench-pg",
-	"onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
+static const struct opts_cmd cmd =
+	OPTS_CMD("bench-pg",
+		 "onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
 		 "`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
 		 "every operation is one stored-function transaction (synchronous_commit as\n"
 		 "the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
 		 "server).\n",
-	options);
+		 options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -122,7 +123,7 @@ static double run(PGconn *admin, struct report_timeline *tl)
 		usleep(10000);
 		uint64_t t = load_now_ns();
 		uint64_t ops = load_sum_array(pg_workers, pg_opt.connections, sizeof *pg_workers,
-					     offsetof(struct worker, done), OPS);
+					      offsetof(struct worker, done), OPS);
 		if ((pg_opt.duration > 0 && (double)(t - t_start) / 1e9 >= pg_opt.duration) ||
 		    (pg_opt.ops && ops >= pg_opt.ops))
 			atomic_store(&pg_stop, 1);
@@ -137,9 +138,10 @@ static double run(PGconn *admin, struct report_timeline *tl)
 			fprintf(stderr, "bench-pg: %lld holds expired\n", expired);
 		snap_all(&cur, -1);
 		report_progress(stderr,
-			    report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
-					     sum_field(offsetof(struct worker, errors)),
-					     pg_capacity - atomic_load(&pg_units_confirmed)));
+				report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
+						     sum_field(offsetof(struct worker, errors)),
+						     pg_capacity -
+							     atomic_load(&pg_units_confirmed)));
 		last = t;
 	}
 	for (unsigned k = 0; k < pg_opt.connections; k++)
@@ -148,7 +150,7 @@ static double run(PGconn *admin, struct report_timeline *tl)
 	if (secs - tl->last_t >= 0.05) { /* the last part second */
 		snap_all(&cur, -1);
 		report_timeline_tick(tl, &cur, secs, sum_field(offsetof(struct worker, errors)),
-				 pg_capacity - atomic_load(&pg_units_confirmed));
+				     pg_capacity - atomic_load(&pg_units_confirmed));
 	}
 	return secs > 0 ? secs : 1e-9;
 }

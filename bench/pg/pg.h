@@ -26,20 +26,20 @@ enum pg_op { OP_HOLD, OP_CONFIRM, OP_RELEASE, OPS };
 enum pg_scenario { SC_GA, SC_SEAT };
 
 /* Every limit and constant of the peer. The venue matches onsale-bench's. */
-#define SEAT_TIERS	   4
-#define TIERS		   (SEAT_TIERS + 1)
-#define ROW_SEATS	   40
-#define SECTION_ROWS	   100
-#define PRICE		   5000
-#define CUSTOMERS	   65536
-#define HOLD_TTL_MS	   600000 /* default hold TTL: onsale's, 10 minutes */
-#define HOLD_TTL_MS_MAX	   3600000
-#define ROW_TRIES	   64	/* seat rows a best-available hold looks at */
-#define SWEEP_MAX	   5000 /* holds expired per sweep (one a second) */
-#define CONNECTIONS_MAX	   200	/* bench/scripts/peer-pg.sh allows 256 */
-#define UNITS_MAX	   10000000u
-#define RECHECKS_MAX	   100 /* sold-out rechecks at the end of a run */
-#define DURATION_DEFAULT_S 15  /* PostgreSQL sells some thousand units/s */
+#define SEAT_TIERS 4
+#define TIERS (SEAT_TIERS + 1)
+#define ROW_SEATS 40
+#define SECTION_ROWS 100
+#define PRICE 5000
+#define CUSTOMERS 65536
+#define HOLD_TTL_MS 600000 /* default hold TTL: onsale's, 10 minutes */
+#define HOLD_TTL_MS_MAX 3600000
+#define ROW_TRIES 64        /* seat rows a best-available hold looks at */
+#define SWEEP_MAX 5000      /* holds expired per sweep (one a second) */
+#define CONNECTIONS_MAX 200 /* bench/scripts/peer-pg.sh allows 256 */
+#define UNITS_MAX 10000000u
+#define RECHECKS_MAX 100      /* sold-out rechecks at the end of a run */
+#define DURATION_DEFAULT_S 15 /* PostgreSQL sells some thousand units/s */
 
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;
@@ -72,7 +72,7 @@ struct worker {
 
 extern struct opts pg_opt;
 extern unsigned pg_tier_lo, pg_tier_hi; /* tiers in play */
-extern uint64_t pg_capacity;		/* units of the event */
+extern uint64_t pg_capacity;            /* units of the event */
 extern _Atomic int pg_stop;
 extern _Atomic uint8_t pg_empty[TIERS]; /* a tier refused one unit */
 extern _Atomic long pg_live_holds;

@@ -180,7 +180,7 @@ int pg_verify_only(PGconn *admin)
 		bad = "out of memory";
 	} else if (!query_one(admin, "SELECT count(*) FROM seat", &seats, vbuf, sizeof vbuf) &&
 		   !query_one(admin, "SELECT coalesce(sum(capacity), 0) FROM tier", &cap, vbuf,
-			  sizeof vbuf)) {
+			      sizeof vbuf)) {
 		pg_opt.sc = seats ? SC_SEAT : SC_GA; /* the scenario the run left */
 		pg_tier_lo = seats ? 1 : 0;
 		pg_tier_hi = seats ? SEAT_TIERS : 0;

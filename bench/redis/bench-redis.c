@@ -41,17 +41,17 @@ static const char *const op_names[OPS] = {"hold", "confirm", "release"};
 enum scenario { SC_GA, SC_SEAT };
 
 /* Every limit and constant of the peer. */
-#define CUSTOMERS 65536        /* as onsale-bench */
-#define HOLD_TTL_MS 600000     /* onsale's default hold TTL, 10 minutes */
-#define RECLAIM_MAX 16         /* expired holds given back per script call */
+#define CUSTOMERS 65536    /* as onsale-bench */
+#define HOLD_TTL_MS 600000 /* onsale's default hold TTL, 10 minutes */
+#define RECLAIM_MAX 16     /* expired holds given back per script call */
 #define CONNECTIONS_MAX 256
 #define DEPTH_MAX 4096
 #define UNITS_MAX 10000000u
 #define SEATS_MAX 1000000u
-#define RECHECKS_MAX 100       /* sold-out rechecks at the end of a run */
+#define RECHECKS_MAX 100 /* sold-out rechecks at the end of a run */
 #define CONNECT_TIMEOUT_S 5
-#define SETUP_BATCH 512        /* set-up commands pipelined at once */
-#define ORDERS_MAX UNITS_MAX   /* acknowledged confirms kept per connection (--verify) */
+#define SETUP_BATCH 512      /* set-up commands pipelined at once */
+#define ORDERS_MAX UNITS_MAX /* acknowledged confirms kept per connection (--verify) */
 
 struct opts {
 	const char *host, *scenario_name;
@@ -85,9 +85,15 @@ struct worker {
 	int failed;
 };
 
-static struct opts O = {.host = "127.0.0.1", .scenario_name = "ga-flash", .port = 6379,
-			.connections = 4, .depth = 32, .units = 100000, .seats = 20000,
-			.ttl_ms = HOLD_TTL_MS, .confirm_pct = 80};
+static struct opts O = {.host = "127.0.0.1",
+			.scenario_name = "ga-flash",
+			.port = 6379,
+			.connections = 4,
+			.depth = 32,
+			.units = 100000,
+			.seats = 20000,
+			.ttl_ms = HOLD_TTL_MS,
+			.confirm_pct = 80};
 static struct redis_event ev;
 static char sha[REDIS_SCRIPTS][41];
 static char appendfsync[16] = "unknown"; /* the server's, for the JSON */
@@ -227,7 +233,8 @@ static int setup(redisContext *c)
 	if (ev.rows && write_seats(c))
 		return -1;
 	for (unsigned t = ev.tier_lo; t <= ev.tier_hi; t++) {
-		redisAppendCommand(c, "SET %s %llu", stock_key[t], (unsigned long long)ev.tier_cap[t]);
+		redisAppendCommand(c, "SET %s %llu", stock_key[t],
+				   (unsigned long long)ev.tier_cap[t]);
 		redisAppendCommand(c, "HSET %scap %u %llu", ev.p, t,
 				   (unsigned long long)ev.tier_cap[t]);
 		redisAppendCommand(c, "HSET %sprice %u %d", ev.p, t, REDIS_PRICE);
@@ -272,8 +279,8 @@ static void add_order(struct worker *w, uint64_t id, unsigned qty)
 		return;
 	if (w->n_orders == w->cap_orders) {
 		size_t cap = w->cap_orders ? w->cap_orders * 2 : 4096;
-		struct redis_order *o =
-			cap <= ORDERS_MAX ? realloc(w->orders, cap * sizeof *o) : NULL;
+		struct redis_order *o = cap <= ORDERS_MAX ? realloc(w->orders, cap * sizeof *o)
+							  : NULL;
 		if (!o) {
 			w->failed = 1;
 			return;
@@ -309,8 +316,8 @@ static int start_hold(struct worker *w, unsigned i)
 		t = t == hi ? lo : t + 1;
 	if (atomic_load_explicit(&empty[t], memory_order_relaxed))
 		return 0;
-	unsigned qty =
-		w->small[t] ? 1 : (unsigned)(1 + load_rnd(&w->rng) % (O.sc == SC_GA ? 4 : 6));
+	unsigned qty = w->small[t] ? 1
+				   : (unsigned)(1 + load_rnd(&w->rng) % (O.sc == SC_GA ? 4 : 6));
 	s->tier = (uint8_t)t;
 	s->qty = (uint8_t)qty;
 	int rc = redisAppendCommand(w->c, "EVALSHA %s 1 %s %s %u %u %llu %u %u %u",
@@ -340,10 +347,11 @@ static void hold_done(struct worker *w, unsigned i, const redisReply *r)
 		w->small[s->tier] = 0;
 		uint64_t dice = load_rnd(&w->rng) % 100;
 		if (dice >= O.abandon_pct) {
-			int confirm = dice < O.abandon_pct + (100 - O.abandon_pct) * O.confirm_pct / 100;
+			int confirm = dice <
+				      O.abandon_pct + (100 - O.abandon_pct) * O.confirm_pct / 100;
 			enum redis_script sc = confirm ? REDIS_CONFIRM : REDIS_RELEASE;
-			int rc = redisAppendCommand(w->c, "EVALSHA %s 1 %sh:%llu %s %llu", sha[sc], ev.p,
-						    (unsigned long long)s->hold_id, ev.p,
+			int rc = redisAppendCommand(w->c, "EVALSHA %s 1 %sh:%llu %s %llu", sha[sc],
+						    ev.p, (unsigned long long)s->hold_id, ev.p,
 						    (unsigned long long)s->hold_id);
 			if (sent(w, i, rc, confirm ? OP_CONFIRM : OP_RELEASE) < 0)
 				w->failed = 1;
@@ -483,7 +491,7 @@ static void tick(struct report_timeline *tl, double t, int show)
 	snap_ops(&cur, -1);
 	const struct report_tick *k =
 		report_timeline_tick(tl, &cur, t, sum_field(offsetof(struct worker, errors)),
-				 ev.capacity - atomic_load(&units_confirmed_all));
+				     ev.capacity - atomic_load(&units_confirmed_all));
 	if (show)
 		report_progress(stderr, k);
 }
@@ -525,14 +533,23 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		 "\"appendfsync\":\"%s\"",
 		 O.limit, O.ttl_ms,
 		 (unsigned long long)sum_field(offsetof(struct worker, abandoned)), appendfsync);
-	struct report_run r = {.system = "redis", .scenario = O.scenario_name,
-			   .event_id = ev.id, .units = ev.capacity, .connections = O.connections, .depth = O.depth,
-			   .seconds = secs,
-			   .units_sold = sum_field(offsetof(struct worker, units_sold)),
-			   .refused = sum_field(offsetof(struct worker, refused)),
-			   .errors = sum_field(offsetof(struct worker, errors)), .verify = vres,
-			   .n_ops = OPS, .op_names = op_names, .per_op = per_op, .ticks = tl->ticks,
-			   .n_ticks = tl->n, .extra_json = extra};
+	struct report_run r = {.system = "redis",
+			       .scenario = O.scenario_name,
+			       .event_id = ev.id,
+			       .units = ev.capacity,
+			       .connections = O.connections,
+			       .depth = O.depth,
+			       .seconds = secs,
+			       .units_sold = sum_field(offsetof(struct worker, units_sold)),
+			       .refused = sum_field(offsetof(struct worker, refused)),
+			       .errors = sum_field(offsetof(struct worker, errors)),
+			       .verify = vres,
+			       .n_ops = OPS,
+			       .op_names = op_names,
+			       .per_op = per_op,
+			       .ticks = tl->ticks,
+			       .n_ticks = tl->n,
+			       .extra_json = extra};
 	report_table(stdout, &r);
 	if (O.json)
 		report_json(stdout, &r);
@@ -575,13 +592,14 @@ static const struct opt options[] = {
 		 "acknowledged confirms, which only the run knew)"),
 };
 
-static const struct opts_cmd cmd = OPTS_CMD("bench-redis",
-	"onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
+static const struct opts_cmd cmd =
+	OPTS_CMD("bench-redis",
+		 "onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
 		 "compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
 		 "event under its own keys each run. Durability is the server's setting;\n"
 		 "bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync\n"
 		 "always.\n",
-	options);
+		 options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -645,7 +663,7 @@ static const char *verify(redisContext *admin, char *buf, size_t bufsz)
 	for (unsigned k = 0; k < O.connections; k++)
 		lists[k] = (struct redis_orders){.o = W[k].orders, .n = W[k].n_orders};
 	const char *broke = redis_verify(admin, &ev, lists, O.connections,
-				      atomic_load(&units_confirmed_all), buf, bufsz);
+					 atomic_load(&units_confirmed_all), buf, bufsz);
 	free(lists);
 	return broke ? broke : "ok";
 }
@@ -658,7 +676,8 @@ static int verify_only(redisContext *c)
 	redisReply *r = redisCommand(c, "HMGET %smeta scenario units seats", ev.p);
 	int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		 r->element[0]->type == REDIS_REPLY_STRING &&
-		 r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING;
+		 r->element[1]->type == REDIS_REPLY_STRING &&
+		 r->element[2]->type == REDIS_REPLY_STRING;
 	if (ok) {
 		O.sc = strcmp(r->element[0]->str, "seat-flash") ? SC_GA : SC_SEAT;
 		O.units = (unsigned)strtoul(r->element[1]->str, NULL, 10);
@@ -666,7 +685,8 @@ static int verify_only(redisContext *c)
 	}
 	freeReplyObject(r);
 	if (!ok) {
-		fprintf(stderr, "bench-redis: no event %u on %s:%u\n", O.verify_only, O.host, O.port);
+		fprintf(stderr, "bench-redis: no event %u on %s:%u\n", O.verify_only, O.host,
+			O.port);
 		return 1;
 	}
 	layout();

@@ -19,11 +19,11 @@
 #define REDIS_GA_TIER 0
 
 struct redis_event {
-	uint32_t id;                /* N from INCR onsale_peer:events */
-	char p[32];                 /* key prefix "{eN}:" */
-	unsigned tier_lo, tier_hi;  /* tiers in play */
+	uint32_t id;               /* N from INCR onsale_peer:events */
+	char p[32];                /* key prefix "{eN}:" */
+	unsigned tier_lo, tier_hi; /* tiers in play */
 	uint64_t capacity;
-	unsigned rows;              /* seated: rows of REDIS_ROW_SEATS (last one shorter) */
+	unsigned rows; /* seated: rows of REDIS_ROW_SEATS (last one shorter) */
 	unsigned row_lo[REDIS_TIERS], row_hi[REDIS_TIERS];
 	uint64_t tier_cap[REDIS_TIERS];
 };

@@ -45,59 +45,60 @@
 
 /* Shared by every script: prefix, time, hold values, giving units back,
  * reclaiming expired holds, creating a hold. */
-#define REDIS_LUA_COMMON                                                                  \
-	"local p = ARGV[1]\n"                                                          \
-	"local sizes = {}\n"                                                           \
-	"for n = 1, " LUA_STR(REDIS_HOLD_MAX) " do sizes[n] = n end\n"                     \
-	"local function now_ms()\n"                                                    \
-	"  local t = redis.call('TIME')\n"                                             \
-	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"         \
-	"end\n"                                                                        \
-	"local function parse(v)\n"                                                    \
-	"  local t, c, q, row, first = string.match(v, '^(%d+)|(%d+)|(%d+)|(%-?%d+)|(%d+)')\n" \
-	"  return t, c, tonumber(q), tonumber(row), tonumber(first)\n"                 \
-	"end\n"                                                                        \
-	"local function give_back(t, c, q, row, first)\n"                              \
-	"  redis.call('INCRBY', p .. 'stock:' .. t, q)\n"                              \
-	"  redis.call('HINCRBY', p .. 'cust', c, -q)\n"                                \
-	"  if row < 0 then return end\n"                                               \
-	"  redis.call('SETRANGE', p .. 'row:' .. row, first, string.rep('.', q))\n"    \
-	"  local hk = p .. 'hint:' .. t\n"                                             \
-	"  local h = redis.call('HMGET', hk, unpack(sizes))\n"                         \
-	"  for n = 1, #sizes do\n"                                                     \
-	"    if tonumber(h[n]) > row then redis.call('HSET', hk, n, row) end\n"        \
-	"  end\n"                                                                      \
-	"end\n"                                                                        \
-	"local function reclaim(now, max)\n"                                           \
-	"  local due = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, max)\n" \
-	"  for _, m in ipairs(due) do\n"                                               \
-	"    local id, v = string.match(m, '^(%d+)|(.*)$')\n"                          \
-	"    redis.call('ZREM', p .. 'exp', m)\n"                                      \
-	"    redis.call('DEL', p .. 'h:' .. id)\n"                                     \
-	"    give_back(parse(v))\n"                                                    \
-	"  end\n"                                                                      \
-	"  return #due\n"                                                              \
-	"end\n"                                                                        \
-	"local function new_hold(now, t, c, q, row, first, ttl)\n"                     \
-	"  redis.call('DECRBY', p .. 'stock:' .. t, q)\n"                              \
-	"  redis.call('HINCRBY', p .. 'cust', c, q)\n"                                 \
-	"  local id = redis.call('INCR', p .. 'seq')\n"                                \
-	"  local v = t .. '|' .. c .. '|' .. q .. '|' .. row .. '|' .. first\n"        \
-	"  redis.call('SET', p .. 'h:' .. id, v, 'PX', ttl)\n"                         \
-	"  redis.call('ZADD', p .. 'exp', now + ttl, id .. '|' .. v)\n"                \
-	"  return id\n"                                                                \
-	"end\n"
+#define REDIS_LUA_COMMON                                                                                                \
+	"local p = ARGV[1]\n"                                                                                           \
+	"local sizes = {}\n"                                                                                            \
+	"for n = 1, " LUA_STR(                                                                                          \
+		REDIS_HOLD_MAX) " do sizes[n] = n end\n"                                                                \
+				"local function now_ms()\n"                                                             \
+				"  local t = redis.call('TIME')\n"                                                      \
+				"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                  \
+				"end\n"                                                                                 \
+				"local function parse(v)\n"                                                             \
+				"  local t, c, q, row, first = string.match(v, '^(%d+)|(%d+)|(%d+)|(%-?%d+)|(%d+)')\n"  \
+				"  return t, c, tonumber(q), tonumber(row), tonumber(first)\n"                          \
+				"end\n"                                                                                 \
+				"local function give_back(t, c, q, row, first)\n"                                       \
+				"  redis.call('INCRBY', p .. 'stock:' .. t, q)\n"                                       \
+				"  redis.call('HINCRBY', p .. 'cust', c, -q)\n"                                         \
+				"  if row < 0 then return end\n"                                                        \
+				"  redis.call('SETRANGE', p .. 'row:' .. row, first, string.rep('.', q))\n"             \
+				"  local hk = p .. 'hint:' .. t\n"                                                      \
+				"  local h = redis.call('HMGET', hk, unpack(sizes))\n"                                  \
+				"  for n = 1, #sizes do\n"                                                              \
+				"    if tonumber(h[n]) > row then redis.call('HSET', hk, n, row) end\n"                 \
+				"  end\n"                                                                               \
+				"end\n"                                                                                 \
+				"local function reclaim(now, max)\n"                                                    \
+				"  local due = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, max)\n" \
+				"  for _, m in ipairs(due) do\n"                                                        \
+				"    local id, v = string.match(m, '^(%d+)|(.*)$')\n"                                   \
+				"    redis.call('ZREM', p .. 'exp', m)\n"                                               \
+				"    redis.call('DEL', p .. 'h:' .. id)\n"                                              \
+				"    give_back(parse(v))\n"                                                             \
+				"  end\n"                                                                               \
+				"  return #due\n"                                                                       \
+				"end\n"                                                                                 \
+				"local function new_hold(now, t, c, q, row, first, ttl)\n"                              \
+				"  redis.call('DECRBY', p .. 'stock:' .. t, q)\n"                                       \
+				"  redis.call('HINCRBY', p .. 'cust', c, q)\n"                                          \
+				"  local id = redis.call('INCR', p .. 'seq')\n"                                         \
+				"  local v = t .. '|' .. c .. '|' .. q .. '|' .. row .. '|' .. first\n"                 \
+				"  redis.call('SET', p .. 'h:' .. id, v, 'PX', ttl)\n"                                  \
+				"  redis.call('ZADD', p .. 'exp', now + ttl, id .. '|' .. v)\n"                         \
+				"  return id\n"                                                                         \
+				"end\n"
 
 /* Hold scripts: KEYS[1] the tier's stock key; ARGV p, tier, qty, customer,
  * limit (0: counted, not capped), ttl ms, reclaim max. */
-#define REDIS_LUA_HOLD_CHECKS                                                             \
-	"local t, q, c = ARGV[2], tonumber(ARGV[3]), ARGV[4]\n"                        \
-	"local limit, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])\n"                    \
-	"local now = now_ms()\n"                                                       \
-	"reclaim(now, tonumber(ARGV[7]))\n"                                            \
-	"if tonumber(redis.call('GET', KEYS[1]) or '0') < q then return -1 end\n"      \
+#define REDIS_LUA_HOLD_CHECKS                                                                     \
+	"local t, q, c = ARGV[2], tonumber(ARGV[3]), ARGV[4]\n"                                   \
+	"local limit, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])\n"                               \
+	"local now = now_ms()\n"                                                                  \
+	"reclaim(now, tonumber(ARGV[7]))\n"                                                       \
+	"if tonumber(redis.call('GET', KEYS[1]) or '0') < q then return -1 end\n"                 \
 	"if limit > 0 and tonumber(redis.call('HGET', p .. 'cust', c) or '0') + q > limit then\n" \
-	"  return -2\n"                                                                \
+	"  return -2\n"                                                                           \
 	"end\n"
 
 static const char ga_hold[] = REDIS_LUA_COMMON REDIS_LUA_HOLD_CHECKS
@@ -133,13 +134,13 @@ static const char seat_hold[] = REDIS_LUA_COMMON REDIS_LUA_HOLD_CHECKS
 	"return new_hold(now, t, c, q, r, first, ttl)\n";
 
 /* Confirm and release: KEYS[1] the hold's key; ARGV p, hold id. */
-#define REDIS_LUA_TAKE_HOLD                                                               \
-	"local v = redis.call('GET', KEYS[1])\n"                                       \
-	"if not v then return -1 end\n"                                                \
-	"if redis.call('ZREM', p .. 'exp', ARGV[2] .. '|' .. v) == 0 then\n"           \
+#define REDIS_LUA_TAKE_HOLD                                                                  \
+	"local v = redis.call('GET', KEYS[1])\n"                                             \
+	"if not v then return -1 end\n"                                                      \
+	"if redis.call('ZREM', p .. 'exp', ARGV[2] .. '|' .. v) == 0 then\n"                 \
 	"  return redis.error_reply('hold ' .. ARGV[2] .. ' missing from the expiry set')\n" \
-	"end\n"                                                                        \
-	"redis.call('DEL', KEYS[1])\n"                                                 \
+	"end\n"                                                                              \
+	"redis.call('DEL', KEYS[1])\n"                                                       \
 	"local t, c, q, row, first = parse(v)\n"
 
 static const char confirm[] = REDIS_LUA_COMMON REDIS_LUA_TAKE_HOLD
@@ -169,4 +170,4 @@ static const char avail[] = REDIS_LUA_COMMON
 
 const char *const redis_lua[REDIS_SCRIPTS] = {ga_hold, seat_hold, confirm, release, avail};
 const char *const redis_lua_names[REDIS_SCRIPTS] = {"ga_hold", "seat_hold", "confirm", "release",
-					      "avail"};
+						    "avail"};

@@ -186,14 +186,17 @@ static const char *acknowledged(redisContext *c, const struct redis_event *ev,
 				struct val v;
 				if (redisGetReply(c, (void **)&o) != REDIS_OK)
 					return "verify: connection lost";
-				if (!missing && (o->type != REDIS_REPLY_STRING || parse_val(o->str, &v) < 0 ||
-						 v.qty != lists[l].o[k + m].qty))
+				if (!missing &&
+				    (o->type != REDIS_REPLY_STRING || parse_val(o->str, &v) < 0 ||
+				     v.qty != lists[l].o[k + m].qty))
 					missing = lists[l].o[k + m].id;
 				freeReplyObject(o);
 			}
 			if (missing) {
-				snprintf(buf, bufsz, "acknowledged confirm of hold %llu: no order or"
-					 " another quantity", missing);
+				snprintf(buf, bufsz,
+					 "acknowledged confirm of hold %llu: no order or"
+					 " another quantity",
+					 missing);
 				return buf;
 			}
 			*n_acked += n;
@@ -228,7 +231,8 @@ static const char *rows(redisContext *c, const struct redis_event *ev, const cha
 			freeReplyObject(o);
 		}
 		if (bad_row >= 0) {
-			snprintf(buf, bufsz, "row %d: its seats are not what the orders and holds say",
+			snprintf(buf, bufsz,
+				 "row %d: its seats are not what the orders and holds say",
 				 bad_row);
 			return buf;
 		}
@@ -252,14 +256,15 @@ static const char *tiers(redisContext *c, const struct redis_event *ev, struct t
 			snprintf(buf, bufsz, "tier %u oversold: %lld sold of %lld, %lld free", k,
 				 x->sold, x->cap, x->free_);
 		else if (x->free_ + x->held + x->sold != x->cap)
-			snprintf(buf, bufsz, "tier %u: free %lld + held %lld + sold %lld != capacity %lld",
-				 k, x->free_, x->held, x->sold, x->cap);
+			snprintf(buf, bufsz,
+				 "tier %u: free %lld + held %lld + sold %lld != capacity %lld", k,
+				 x->free_, x->held, x->sold, x->cap);
 		else if (x->orders_units != x->sold)
 			snprintf(buf, bufsz, "tier %u: orders hold %lld units, %lld sold", k,
 				 x->orders_units, x->sold);
 		else if (free_seats && free_seats[k] != x->free_)
-			snprintf(buf, bufsz, "tier %u: %lld free seats in its rows, counter %lld", k,
-				 free_seats[k], x->free_);
+			snprintf(buf, bufsz, "tier %u: %lld free seats in its rows, counter %lld",
+				 k, free_seats[k], x->free_);
 		else
 			continue;
 		return buf;
@@ -304,8 +309,9 @@ const char *redis_verify(redisContext *c, const struct redis_event *ev,
 		return buf;
 	}
 	if (cust != held + sold || bought != sold) {
-		snprintf(buf, bufsz, "customers hold %lld and bought %lld units; %lld held, %lld sold",
-			 cust, bought, held, sold);
+		snprintf(buf, bufsz,
+			 "customers hold %lld and bought %lld units; %lld held, %lld sold", cust,
+			 bought, held, sold);
 		return buf;
 	}
 	if ((unsigned long long)sold < confirmed) {
@@ -313,7 +319,9 @@ const char *redis_verify(redisContext *c, const struct redis_event *ev,
 			 (unsigned long long)confirmed);
 		return buf;
 	}
-	fprintf(stderr, "verify: %lld units sold of %llu, %lld held; %zu orders, %zu acknowledged"
-		" confirms checked\n", sold, (unsigned long long)ev->capacity, held, n_orders, n_acked);
+	fprintf(stderr,
+		"verify: %lld units sold of %llu, %lld held; %zu orders, %zu acknowledged"
+		" confirms checked\n",
+		sold, (unsigned long long)ev->capacity, held, n_orders, n_acked);
 	return NULL;
 }

@@ -34,16 +34,19 @@
 #include "net/client/onsale.h"
 #include "net/proto/proto.h"
 
-static_assert(ONSALE_ROLE_ADMIN == (int)PROTO_ROLE_ADMIN && ONSALE_ROLE_PLATFORM ==
-	      (int)PROTO_ROLE_PLATFORM && ONSALE_ROLE_BOX_OFFICE == (int)PROTO_ROLE_BOX_OFFICE &&
-	      ONSALE_ROLE_SCANNER == (int)PROTO_ROLE_SCANNER, "roles as on the wire");
+static_assert(ONSALE_ROLE_ADMIN == (int)PROTO_ROLE_ADMIN &&
+		      ONSALE_ROLE_PLATFORM == (int)PROTO_ROLE_PLATFORM &&
+		      ONSALE_ROLE_BOX_OFFICE == (int)PROTO_ROLE_BOX_OFFICE &&
+		      ONSALE_ROLE_SCANNER == (int)PROTO_ROLE_SCANNER,
+	      "roles as on the wire");
 static_assert((int)ONSALE_OP_SECTION_SEATS == (int)PROTO_OP_Q_SECTION_SEATS &&
-	      (int)ONSALE_OP_HELLO == (int)PROTO_OP_HELLO &&
-	      (int)ONSALE_OP_PING == (int)PROTO_OP_PING &&
-	      (int)ONSALE_OP_STATS == (int)PROTO_OP_STATS, "opcodes as on the wire");
+		      (int)ONSALE_OP_HELLO == (int)PROTO_OP_HELLO &&
+		      (int)ONSALE_OP_PING == (int)PROTO_OP_PING &&
+		      (int)ONSALE_OP_STATS == (int)PROTO_OP_STATS,
+	      "opcodes as on the wire");
 static_assert(ONSALE_STAT_SLOTS == PROTO_STAT_SLOTS &&
-	      (int)ONSALE_STAT_STOCK_TRANSFERS == (int)PROTO_STAT_STOCK_TRANSFERS &&
-	      (int)ONSALE_STAT_DISK_FULL_EVENTS == (int)PROTO_STAT_DISK_FULL_EVENTS,
+		      (int)ONSALE_STAT_STOCK_TRANSFERS == (int)PROTO_STAT_STOCK_TRANSFERS &&
+		      (int)ONSALE_STAT_DISK_FULL_EVENTS == (int)PROTO_STAT_DISK_FULL_EVENTS,
 	      "server counters as on the wire");
 static_assert(ONSALE_KEY_BYTES == PROTO_KEY_BYTES, "key size as on the wire");
 static_assert(ONSALE_BUFFER_BYTES_MIN >= PROTO_FRAME_BYTES_MAX, "a buffer holds any frame");
@@ -222,7 +225,7 @@ static int io_now(struct onsale *c)
  * or the deadline passes. */
 static void io_wait(struct onsale *c, int64_t deadline)
 {
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 
 	if (c->tx.head < c->tx.tail)
 		p.events |= POLLOUT;
@@ -232,8 +235,8 @@ static void io_wait(struct onsale *c, int64_t deadline)
 
 /* ---- replies to completions ---- */
 
-static void fill_completion(struct onsale_completion *out, const struct slot *s,
-			    uint64_t id, const struct proto_reply *rep)
+static void fill_completion(struct onsale_completion *out, const struct slot *s, uint64_t id,
+			    const struct proto_reply *rep)
 {
 	out->request_id = id;
 	out->cookie = s->cookie;
@@ -243,9 +246,8 @@ static void fill_completion(struct onsale_completion *out, const struct slot *s,
 	out->res = rep->res;
 	switch (s->opcode) {
 	case PROTO_OP_HELLO:
-		out->hello = (struct onsale_hello_info){ rep->hello.role, rep->hello.shard_id,
-							 rep->hello.shard_count,
-							 rep->hello.now_ms };
+		out->hello = (struct onsale_hello_info){rep->hello.role, rep->hello.shard_id,
+							rep->hello.shard_count, rep->hello.now_ms};
 		break;
 	case PROTO_OP_STATS:
 		memcpy(out->server.counters, rep->server.counters, sizeof(out->server.counters));
@@ -264,8 +266,7 @@ static void fill_completion(struct onsale_completion *out, const struct slot *s,
 		out->keys.count = rep->keys.count;
 		out->keys.wire = rep->keys.wire;
 		break;
-	default:
-		memset(&out->server, 0, sizeof(out->server));
+	default: memset(&out->server, 0, sizeof(out->server));
 	}
 }
 
@@ -455,8 +456,8 @@ int onsale_call(struct onsale *c, const struct cmd *cmd, struct result *res)
 int onsale_query_section_seats(struct onsale *c, uint32_t event_id, uint16_t section,
 			       struct onsale_seat_states *out)
 {
-	struct proto_request req = { .opcode = PROTO_OP_Q_SECTION_SEATS,
-				     .seats = { event_id, section } };
+	struct proto_request req = {.opcode = PROTO_OP_Q_SECTION_SEATS,
+				    .seats = {event_id, section}};
 	struct onsale_completion done;
 	int rc = call(c, &req, &done);
 
@@ -469,7 +470,7 @@ int onsale_query_section_seats(struct onsale *c, uint32_t event_id, uint16_t sec
 
 int onsale_ping(struct onsale *c)
 {
-	struct proto_request req = { .opcode = PROTO_OP_PING };
+	struct proto_request req = {.opcode = PROTO_OP_PING};
 	struct onsale_completion done;
 
 	return call(c, &req, &done);
@@ -477,7 +478,7 @@ int onsale_ping(struct onsale *c)
 
 int onsale_server_stats(struct onsale *c, struct onsale_server_stats *out)
 {
-	struct proto_request req = { .opcode = PROTO_OP_STATS };
+	struct proto_request req = {.opcode = PROTO_OP_STATS};
 	struct onsale_completion done;
 	int rc = call(c, &req, &done);
 
@@ -494,8 +495,8 @@ static void tokens_copy(const struct onsale_completion *done, struct onsale_toke
 		memcpy(out->bytes, done->tokens.bytes, (size_t)out->count * TOKEN_BYTES);
 }
 
-int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
-		       struct result *res, struct onsale_tokens *tokens)
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd, struct result *res,
+		       struct onsale_tokens *tokens)
 {
 	struct onsale_completion done;
 	struct proto_request req;
@@ -516,8 +517,8 @@ int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
 	return rc;
 }
 
-int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
-			 uint64_t cookie, uint64_t *request_id)
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd, uint64_t cookie,
+			 uint64_t *request_id)
 {
 	struct proto_request req;
 	int rc = cmd_request(cmd, &req);
@@ -534,8 +535,8 @@ int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd
 int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token[TOKEN_BYTES],
 			uint32_t gate_id, struct result *res)
 {
-	struct proto_request req = { .opcode = PROTO_OP_REDEEM_TOKEN,
-				     .redeem = { .event_id = event_id, .gate_id = gate_id } };
+	struct proto_request req = {.opcode = PROTO_OP_REDEEM_TOKEN,
+				    .redeem = {.event_id = event_id, .gate_id = gate_id}};
 	struct onsale_completion done;
 	int rc;
 
@@ -547,10 +548,10 @@ int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token
 
 int onsale_ticket_keys(struct onsale *c, struct token_keys *keys)
 {
-	struct proto_request req = { .opcode = PROTO_OP_TICKET_KEYS };
+	struct proto_request req = {.opcode = PROTO_OP_TICKET_KEYS};
 	struct onsale_completion done;
 	int rc = call(c, &req, &done);
-	struct proto_ticket_keys wire = { .count = done.keys.count, .wire = done.keys.wire };
+	struct proto_ticket_keys wire = {.count = done.keys.count, .wire = done.keys.wire};
 
 	memset(keys, 0, sizeof(*keys));
 	for (unsigned i = 0; rc == ST_OK && i < wire.count; i++) {
@@ -603,15 +604,14 @@ int onsale_submit(struct onsale *c, const struct cmd *cmd, uint64_t cookie, uint
 int onsale_submit_section_seats(struct onsale *c, uint32_t event_id, uint16_t section,
 				uint64_t cookie, uint64_t *request_id)
 {
-	struct proto_request req = { .opcode = PROTO_OP_Q_SECTION_SEATS,
-				     .seats = { event_id, section } };
+	struct proto_request req = {.opcode = PROTO_OP_Q_SECTION_SEATS,
+				    .seats = {event_id, section}};
 
 	return submit(c, &req, cookie, request_id);
 }
 
 int onsale_submit_hello(struct onsale *c, enum onsale_role role,
-			const uint8_t key[ONSALE_KEY_BYTES], uint64_t cookie,
-			uint64_t *request_id)
+			const uint8_t key[ONSALE_KEY_BYTES], uint64_t cookie, uint64_t *request_id)
 {
 	struct proto_request req;
 
@@ -621,14 +621,14 @@ int onsale_submit_hello(struct onsale *c, enum onsale_role role,
 
 int onsale_submit_ping(struct onsale *c, uint64_t cookie, uint64_t *request_id)
 {
-	struct proto_request req = { .opcode = PROTO_OP_PING };
+	struct proto_request req = {.opcode = PROTO_OP_PING};
 
 	return submit(c, &req, cookie, request_id);
 }
 
 int onsale_submit_stats(struct onsale *c, uint64_t cookie, uint64_t *request_id)
 {
-	struct proto_request req = { .opcode = PROTO_OP_STATS };
+	struct proto_request req = {.opcode = PROTO_OP_STATS};
 
 	return submit(c, &req, cookie, request_id);
 }
@@ -682,7 +682,7 @@ int onsale_error(const struct onsale *c)
 /* Waits for a non-blocking connect: 0 or -errno. */
 static int connect_wait(int fd, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int64_t deadline = deadline_of(timeout_ms);
 	socklen_t len = sizeof(int);
 	int rc, soerr = 0;
@@ -725,8 +725,9 @@ out_close_fd:
 /* Tries every address host resolves to: a socket, or the last -errno. */
 static int connect_host(const char *host, uint16_t port, int timeout_ms)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *list, *ai;
 	char service[8];
 	int rc;
@@ -758,7 +759,7 @@ static int options_check(const struct onsale_options *o)
 
 static struct onsale_options options_or_default(const struct onsale_options *opt)
 {
-	struct onsale_options o = { 0 };
+	struct onsale_options o = {0};
 
 	if (opt)
 		o = *opt;

@@ -54,8 +54,7 @@ int onsale_key_from_hex(const char *hex, uint8_t key[ONSALE_KEY_BYTES])
 	return key_parse(hex, key);
 }
 
-int onsale_key_from_config(const char *path, enum onsale_role role,
-			   uint8_t key[ONSALE_KEY_BYTES])
+int onsale_key_from_config(const char *path, enum onsale_role role, uint8_t key[ONSALE_KEY_BYTES])
 {
 	char line[CONFIG_LINE_BYTES];
 	size_t name_len;

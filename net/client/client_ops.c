@@ -24,8 +24,8 @@ void onsale_prep_presale_code_add(struct cmd *cmd, uint32_t event_id, const char
 	       code_len < PRESALE_CODE_BYTES_MAX ? code_len : PRESALE_CODE_BYTES_MAX);
 }
 
-static void prep_hold(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t mode,
-		      uint8_t qty, uint64_t customer_id, uint64_t idem_key)
+static void prep_hold(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t mode, uint8_t qty,
+		      uint64_t customer_id, uint64_t idem_key)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->type = CMD_HOLD;
@@ -44,9 +44,8 @@ void onsale_prep_hold_ga(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8
 	prep_hold(cmd, event_id, tier, HOLD_GA, qty, customer_id, idem_key);
 }
 
-void onsale_prep_hold_seats(struct cmd *cmd, uint32_t event_id, uint8_t tier,
-			    const uint32_t *seats, uint8_t count, uint64_t customer_id,
-			    uint64_t idem_key)
+void onsale_prep_hold_seats(struct cmd *cmd, uint32_t event_id, uint8_t tier, const uint32_t *seats,
+			    uint8_t count, uint64_t customer_id, uint64_t idem_key)
 {
 	prep_hold(cmd, event_id, tier, HOLD_SEATS, count, customer_id, idem_key);
 	/* more than HOLD_UNITS_MAX seats: the first ones are sent with the
@@ -69,8 +68,7 @@ static void prep_hold_ref(struct cmd *cmd, uint8_t type, uint32_t event_id, uint
 	cmd->ref.hold_id = hold_id;
 }
 
-void onsale_prep_hold_extend(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
-			     uint32_t ttl_ms)
+void onsale_prep_hold_extend(struct cmd *cmd, uint32_t event_id, uint64_t hold_id, uint32_t ttl_ms)
 {
 	prep_hold_ref(cmd, CMD_HOLD_EXTEND, event_id, hold_id);
 	cmd->ref.ttl_ms = ttl_ms;
@@ -90,8 +88,7 @@ void onsale_prep_confirm(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
 		memcpy(cmd->ref.payment_ref, payment_ref, strnlen(payment_ref, PAYMENT_REF_BYTES));
 }
 
-static void prep_ticket_ref(struct cmd *cmd, uint8_t type, uint32_t event_id,
-			    uint64_t ticket_id)
+static void prep_ticket_ref(struct cmd *cmd, uint8_t type, uint32_t event_id, uint64_t ticket_id)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->type = type;
@@ -99,15 +96,14 @@ static void prep_ticket_ref(struct cmd *cmd, uint8_t type, uint32_t event_id,
 	cmd->ticket.ticket_id = ticket_id;
 }
 
-void onsale_prep_redeem(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
-			uint32_t gate_id)
+void onsale_prep_redeem(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint32_t gate_id)
 {
 	prep_ticket_ref(cmd, CMD_REDEEM, event_id, ticket_id);
 	cmd->ticket.gate_id = gate_id;
 }
 
-void onsale_prep_refund(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
-			uint64_t fee_minor, int kill)
+void onsale_prep_refund(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint64_t fee_minor,
+			int kill)
 {
 	prep_ticket_ref(cmd, CMD_REFUND, event_id, ticket_id);
 	cmd->ticket.fee_minor = fee_minor;
@@ -144,34 +140,34 @@ void onsale_prep_lookup(struct cmd *cmd, uint8_t type, uint32_t event_id, uint64
 
 int onsale_event_create(struct onsale *c, const struct cmd_event *ev, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_EVENT_CREATE, .event = *ev };
+	struct cmd cmd = {.type = CMD_EVENT_CREATE, .event = *ev};
 
 	return onsale_call(c, &cmd, res);
 }
 
 int onsale_event_update(struct onsale *c, const struct cmd_event *ev, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_EVENT_UPDATE, .event = *ev };
+	struct cmd cmd = {.type = CMD_EVENT_UPDATE, .event = *ev};
 
 	return onsale_call(c, &cmd, res);
 }
 
 int onsale_tier_add(struct onsale *c, const struct cmd_tier *tier, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_TIER_ADD, .tier = *tier };
+	struct cmd cmd = {.type = CMD_TIER_ADD, .tier = *tier};
 
 	return onsale_call(c, &cmd, res);
 }
 
 int onsale_section_load(struct onsale *c, const struct cmd_section *sec, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_SECTION_LOAD, .section = *sec };
+	struct cmd cmd = {.type = CMD_SECTION_LOAD, .section = *sec};
 
 	return onsale_call(c, &cmd, res);
 }
 
-int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code,
-			    uint8_t code_len, uint32_t use_limit, struct result *res)
+int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code, uint8_t code_len,
+			    uint32_t use_limit, struct result *res)
 {
 	struct cmd cmd;
 
@@ -181,7 +177,7 @@ int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *cod
 
 int onsale_event_retire(struct onsale *c, uint32_t event_id, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_EVENT_RETIRE };
+	struct cmd cmd = {.type = CMD_EVENT_RETIRE};
 
 	cmd.query.event_id = event_id;
 	return onsale_call(c, &cmd, res);
@@ -189,7 +185,7 @@ int onsale_event_retire(struct onsale *c, uint32_t event_id, struct result *res)
 
 int onsale_hold(struct onsale *c, const struct cmd_hold *hold, struct result *res)
 {
-	struct cmd cmd = { .type = CMD_HOLD, .hold = *hold };
+	struct cmd cmd = {.type = CMD_HOLD, .hold = *hold};
 
 	return onsale_call(c, &cmd, res);
 }
@@ -230,8 +226,7 @@ int onsale_hold_extend(struct onsale *c, uint32_t event_id, uint64_t hold_id, ui
 	return onsale_call(c, &cmd, res);
 }
 
-int onsale_hold_release(struct onsale *c, uint32_t event_id, uint64_t hold_id,
-			struct result *res)
+int onsale_hold_release(struct onsale *c, uint32_t event_id, uint64_t hold_id, struct result *res)
 {
 	struct cmd cmd;
 
@@ -319,14 +314,12 @@ int onsale_query_hold(struct onsale *c, uint32_t event_id, uint64_t hold_id, str
 	return lookup(c, CMD_Q_HOLD, event_id, hold_id, res);
 }
 
-int onsale_query_order(struct onsale *c, uint32_t event_id, uint64_t order_id,
-		       struct result *res)
+int onsale_query_order(struct onsale *c, uint32_t event_id, uint64_t order_id, struct result *res)
 {
 	return lookup(c, CMD_Q_ORDER, event_id, order_id, res);
 }
 
-int onsale_query_ticket(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
-			struct result *res)
+int onsale_query_ticket(struct onsale *c, uint32_t event_id, uint64_t ticket_id, struct result *res)
 {
 	return lookup(c, CMD_Q_TICKET, event_id, ticket_id, res);
 }
@@ -362,10 +355,10 @@ int onsale_query_ticket_token(struct onsale *c, uint32_t event_id, uint64_t tick
 	return onsale_call_tokens(c, ONSALE_OP_Q_TICKET_TOKEN, &cmd, res, tokens);
 }
 
-int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
-			 uint64_t since_seq, struct result *res)
+int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard, uint64_t since_seq,
+			 struct result *res)
 {
-	struct cmd cmd = { .type = CMD_Q_REVOKED };
+	struct cmd cmd = {.type = CMD_Q_REVOKED};
 
 	cmd.revoked.event_id = event_id;
 	cmd.revoked.shard = shard;

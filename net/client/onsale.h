@@ -148,31 +148,31 @@ struct onsale_seat_states {
  */
 struct onsale_completion {
 	uint64_t request_id;
-	uint64_t cookie;  /* as given to the submit call */
+	uint64_t cookie; /* as given to the submit call */
 	int rc;
-	uint8_t opcode;   /* enum cmd_type for core commands, else enum onsale_op */
+	uint8_t opcode;           /* enum cmd_type for core commands, else enum onsale_op */
 	uint8_t bad_frame_reason; /* rc == ST_BAD_FRAME: why (docs/PROTOCOL.md) */
-	struct result res; /* core commands */
+	struct result res;        /* core commands */
 	union {
-		struct onsale_hello_info hello;     /* ONSALE_OP_HELLO */
-		struct onsale_server_stats server;  /* ONSALE_OP_STATS */
+		struct onsale_hello_info hello;    /* ONSALE_OP_HELLO */
+		struct onsale_server_stats server; /* ONSALE_OP_STATS */
 		struct {
 			uint32_t first_seat;
 			uint32_t seat_count;
 			/* seat_count bytes in the receive buffer, valid until the
 			 * next poll, wait or synchronous call on the connection */
 			const uint8_t *states;
-		} seats;                            /* ONSALE_OP_SECTION_SEATS */
+		} seats; /* ONSALE_OP_SECTION_SEATS */
 		struct {
 			uint8_t count;
 			/* count x TOKEN_BYTES in the receive buffer, valid as
 			 * seats.states; token k is ticket first_ticket_id + k */
 			const uint8_t *bytes;
-		} tokens;               /* ONSALE_OP_CONFIRM_TOKENS, ONSALE_OP_Q_TICKET_TOKEN */
+		} tokens; /* ONSALE_OP_CONFIRM_TOKENS, ONSALE_OP_Q_TICKET_TOKEN */
 		struct {
 			uint8_t count;
 			const uint8_t *wire; /* as seats.states; onsale_ticket_keys() reads it */
-		} keys;                 /* ONSALE_OP_TICKET_KEYS */
+		} keys;                      /* ONSALE_OP_TICKET_KEYS */
 	};
 };
 
@@ -233,8 +233,7 @@ int onsale_key_from_hex(const char *hex, uint8_t key[ONSALE_KEY_BYTES]);
 /* role's key from onsaled's config file (`<role>_key=<64 hex>` lines, see
  * onsaled --help): 0, -ENOENT when the file has none, -EINVAL when it is
  * malformed, or the -errno of opening the file. */
-int onsale_key_from_config(const char *path, enum onsale_role role,
-			   uint8_t key[ONSALE_KEY_BYTES]);
+int onsale_key_from_config(const char *path, enum onsale_role role, uint8_t key[ONSALE_KEY_BYTES]);
 
 /* ---- request builders: fill *cmd (zeroing it first) ---- */
 
@@ -243,21 +242,18 @@ void onsale_prep_presale_code_add(struct cmd *cmd, uint32_t event_id, const char
 /* Online channel, the event's TTL, no presale code, no flags. */
 void onsale_prep_hold_ga(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t qty,
 			 uint64_t customer_id, uint64_t idem_key);
-void onsale_prep_hold_seats(struct cmd *cmd, uint32_t event_id, uint8_t tier,
-			    const uint32_t *seats, uint8_t count, uint64_t customer_id,
-			    uint64_t idem_key);
+void onsale_prep_hold_seats(struct cmd *cmd, uint32_t event_id, uint8_t tier, const uint32_t *seats,
+			    uint8_t count, uint64_t customer_id, uint64_t idem_key);
 void onsale_prep_hold_best(struct cmd *cmd, uint32_t event_id, uint8_t tier, uint8_t qty,
 			   uint64_t customer_id, uint64_t idem_key);
-void onsale_prep_hold_extend(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
-			     uint32_t ttl_ms);
+void onsale_prep_hold_extend(struct cmd *cmd, uint32_t event_id, uint64_t hold_id, uint32_t ttl_ms);
 void onsale_prep_hold_release(struct cmd *cmd, uint32_t event_id, uint64_t hold_id);
 /* payment_ref: a string, cut to PAYMENT_REF_BYTES; NULL for none. */
 void onsale_prep_confirm(struct cmd *cmd, uint32_t event_id, uint64_t hold_id,
 			 uint64_t amount_minor, const char *payment_ref);
-void onsale_prep_redeem(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
-			uint32_t gate_id);
-void onsale_prep_refund(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id,
-			uint64_t fee_minor, int kill);
+void onsale_prep_redeem(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint32_t gate_id);
+void onsale_prep_refund(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint64_t fee_minor,
+			int kill);
 /* seat: the target seat number, or SEAT_NONE for GA / best available. */
 void onsale_prep_exchange(struct cmd *cmd, uint32_t event_id, uint64_t ticket_id, uint8_t tier,
 			  uint32_t seat);
@@ -278,8 +274,8 @@ int onsale_event_update(struct onsale *c, const struct cmd_event *ev, struct res
 int onsale_tier_add(struct onsale *c, const struct cmd_tier *tier, struct result *res);
 /* res->section: the section's first seat number and seat count. */
 int onsale_section_load(struct onsale *c, const struct cmd_section *sec, struct result *res);
-int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code,
-			    uint8_t code_len, uint32_t use_limit, struct result *res);
+int onsale_presale_code_add(struct onsale *c, uint32_t event_id, const char *code, uint8_t code_len,
+			    uint32_t use_limit, struct result *res);
 /* Frees a closed event's tables on every shard, keeping its summary: its
  * final statistics and availability still answer Q_STATS, Q_AVAILABILITY
  * and Q_EVENT (retired = 1); anything else about it is event_retired, and
@@ -297,8 +293,7 @@ int onsale_hold_best(struct onsale *c, uint32_t event_id, uint8_t tier, uint8_t 
 		     uint64_t customer_id, uint64_t idem_key, struct result *res);
 int onsale_hold_extend(struct onsale *c, uint32_t event_id, uint64_t hold_id, uint32_t ttl_ms,
 		       struct result *res);
-int onsale_hold_release(struct onsale *c, uint32_t event_id, uint64_t hold_id,
-			struct result *res);
+int onsale_hold_release(struct onsale *c, uint32_t event_id, uint64_t hold_id, struct result *res);
 int onsale_confirm(struct onsale *c, uint32_t event_id, uint64_t hold_id, uint64_t amount_minor,
 		   const char *payment_ref, struct result *res);
 int onsale_redeem(struct onsale *c, uint32_t event_id, uint64_t ticket_id, uint32_t gate_id,
@@ -310,10 +305,8 @@ int onsale_exchange(struct onsale *c, uint32_t event_id, uint64_t ticket_id, uin
 
 int onsale_query_event(struct onsale *c, uint32_t event_id, struct result *res);
 int onsale_query_availability(struct onsale *c, uint32_t event_id, struct result *res);
-int onsale_query_hold(struct onsale *c, uint32_t event_id, uint64_t hold_id,
-		      struct result *res);
-int onsale_query_order(struct onsale *c, uint32_t event_id, uint64_t order_id,
-		       struct result *res);
+int onsale_query_hold(struct onsale *c, uint32_t event_id, uint64_t hold_id, struct result *res);
+int onsale_query_order(struct onsale *c, uint32_t event_id, uint64_t order_id, struct result *res);
 int onsale_query_ticket(struct onsale *c, uint32_t event_id, uint64_t ticket_id,
 			struct result *res);
 int onsale_query_stats(struct onsale *c, uint32_t event_id, uint8_t tier, struct result *res);
@@ -355,8 +348,8 @@ int onsale_redeem_token(struct onsale *c, uint32_t event_id, const uint8_t token
 int onsale_ticket_keys(struct onsale *c, struct token_keys *keys);
 /* One page of shard's revoked ticket ids of event_id after since_seq
  * (res->revoked). */
-int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard,
-			 uint64_t since_seq, struct result *res);
+int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard, uint64_t since_seq,
+			 struct result *res);
 /* Everything revoked since the last sync of st, from every shard: fn is
  * called once per ticket id (ids seen by an earlier sync are not repeated)
  * and *count says how many. ST_OK, or the status / -errno of the first page
@@ -372,10 +365,10 @@ int onsale_ticket_keys_load(const char *path, struct token_keys *keys);
 /* The general forms: a CMD_CONFIRM sent as ONSALE_OP_CONFIRM_TOKENS or a
  * CMD_Q_TICKET as ONSALE_OP_Q_TICKET_TOKEN (-EINVAL for anything else).
  * An asynchronous completion has its tokens in tokens.count / tokens.bytes. */
-int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
-		       struct result *res, struct onsale_tokens *tokens);
-int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd,
-			 uint64_t cookie, uint64_t *request_id);
+int onsale_call_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd, struct result *res,
+		       struct onsale_tokens *tokens);
+int onsale_submit_tokens(struct onsale *c, uint8_t opcode, const struct cmd *cmd, uint64_t cookie,
+			 uint64_t *request_id);
 int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t hold_id,
 				 uint64_t amount_minor, const char *payment_ref, uint64_t cookie,
 				 uint64_t *request_id);
@@ -389,13 +382,11 @@ int onsale_submit_confirm_tokens(struct onsale *c, uint32_t event_id, uint64_t h
  * connection's failure. Nothing is written before onsale_flush() or
  * onsale_poll(), except to make room in a full send buffer.
  */
-int onsale_submit(struct onsale *c, const struct cmd *cmd, uint64_t cookie,
-		  uint64_t *request_id);
+int onsale_submit(struct onsale *c, const struct cmd *cmd, uint64_t cookie, uint64_t *request_id);
 int onsale_submit_section_seats(struct onsale *c, uint32_t event_id, uint16_t section,
 				uint64_t cookie, uint64_t *request_id);
 int onsale_submit_hello(struct onsale *c, enum onsale_role role,
-			const uint8_t key[ONSALE_KEY_BYTES], uint64_t cookie,
-			uint64_t *request_id);
+			const uint8_t key[ONSALE_KEY_BYTES], uint64_t cookie, uint64_t *request_id);
 int onsale_submit_ping(struct onsale *c, uint64_t cookie, uint64_t *request_id);
 int onsale_submit_stats(struct onsale *c, uint64_t cookie, uint64_t *request_id);
 

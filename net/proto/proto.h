@@ -272,12 +272,15 @@ static_assert(HOLD_UNITS_MAX <= PROTO_HOLD_SEATS, "a hold's seats fit its wire s
 static_assert(TIERS_MAX <= 255, "tier_count is a u8");
 static_assert(CHANNELS == 3, "the STATS view has three channel blocks");
 static_assert(PROTO_BODY_BYTES_MAX >= PROTO_SECTION_HEAD_BYTES +
-		SECTION_ROWS_MAX * PROTO_ROW_BYTES + SECTION_SEATS_MAX * PROTO_SEAT_BYTES,
+					      SECTION_ROWS_MAX * PROTO_ROW_BYTES +
+					      SECTION_SEATS_MAX * PROTO_SEAT_BYTES,
 	      "the largest section load fits one frame");
-static_assert(PROTO_BODY_BYTES_MAX >= PROTO_REPLY_HEAD_BYTES + PROTO_SEATS_HEAD_BYTES +
-		SECTION_SEATS_MAX, "the largest seat-state reply fits one frame");
+static_assert(PROTO_BODY_BYTES_MAX >=
+		      PROTO_REPLY_HEAD_BYTES + PROTO_SEATS_HEAD_BYTES + SECTION_SEATS_MAX,
+	      "the largest seat-state reply fits one frame");
 static_assert(PROTO_BODY_BYTES_MAX >= PROTO_REPLY_HEAD_BYTES + PROTO_AVAIL_HEAD_BYTES +
-		TIERS_MAX * PROTO_TIER_BYTES, "the largest availability fits one frame");
+					      TIERS_MAX * PROTO_TIER_BYTES,
+	      "the largest availability fits one frame");
 
 struct proto_hello {
 	uint8_t role; /* enum proto_role */

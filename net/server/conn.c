@@ -155,7 +155,8 @@ static size_t encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap)
 		r->extra.opcode = r->opcode;
 		r->extra.res = r->res;
 		if (r->opcode == PROTO_OP_STATS) {
-			r->extra.server.counters[PROTO_STAT_UPTIME_MS] = s->now_ms - s->srv->started_ms;
+			r->extra.server.counters[PROTO_STAT_UPTIME_MS] = s->now_ms -
+									 s->srv->started_ms;
 			r->extra.server.counters[PROTO_STAT_SHARDS] = s->srv->n;
 		}
 		if (r->opcode == PROTO_OP_Q_SECTION_SEATS) {
@@ -203,8 +204,8 @@ void conn_reply(void *shard, struct req *r)
 }
 
 /* A head-only reply decided here, without a request slot. */
-static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *pr,
-		      enum status st, const struct proto_hello_reply *hello)
+static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *pr, enum status st,
+		      const struct proto_hello_reply *hello)
 {
 	struct conn *c = &s->conns[ci];
 	metrics_reply(s, pr->opcode, st, 0);
@@ -219,8 +220,8 @@ static void reply_now(struct shard *s, uint32_t ci, const struct proto_request *
 
 /* A reply tickets.c encoded at the end of c's output (it fits: reading
  * stops at half full). */
-static void reply_put(struct shard *s, uint32_t ci, const struct proto_request *pr,
-		      enum status st, size_t n)
+static void reply_put(struct shard *s, uint32_t ci, const struct proto_request *pr, enum status st,
+		      size_t n)
 {
 	metrics_reply(s, pr->opcode, st, 0);
 	s->conns[ci].out_len += (uint32_t)n;
@@ -263,8 +264,10 @@ static void hello(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		return;
 	}
 	c->role = role;
-	struct proto_hello_reply h = {.role = role, .shard_id = s->id,
-				      .shard_count = (uint16_t)s->srv->n, .now_ms = s->now_ms};
+	struct proto_hello_reply h = {.role = role,
+				      .shard_id = s->id,
+				      .shard_count = (uint16_t)s->srv->n,
+				      .now_ms = s->now_ms};
 	reply_now(s, ci, pr, ST_OK, &h);
 }
 
@@ -288,7 +291,8 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	}
 	if (pr->opcode == PROTO_OP_TICKET_KEYS) {
 		reply_put(s, ci, pr, ST_OK,
-			  tickets_keys_reply(s, pr, c->out + c->out_len, CONN_OUT_BYTES - c->out_len));
+			  tickets_keys_reply(s, pr, c->out + c->out_len,
+					     CONN_OUT_BYTES - c->out_len));
 		return 0;
 	}
 	if (pr->opcode == PROTO_OP_REDEEM_TOKEN)
@@ -304,7 +308,7 @@ static void bad_frame(struct shard *s, uint32_t ci, const struct proto_request *
 {
 	struct conn *c = &s->conns[ci];
 	size_t n = proto_encode_bad_frame(c->out + c->out_len, CONN_OUT_BYTES - c->out_len,
-					  pr->request_id, pr->opcode, (enum proto_bad)-why);
+					  pr->request_id, pr->opcode, (enum proto_bad) - why);
 	c->out_len += (uint32_t)n;
 	c->closing = true;
 	s->ctr.bad_frames++;
@@ -321,7 +325,8 @@ static void parse(struct shard *s, uint32_t ci)
 			mark_stalled(s, ci);
 			break;
 		}
-		long n = proto_decode_request(c->in + c->in_off, c->in_len - c->in_off, &pr, s->secbuf);
+		long n = proto_decode_request(c->in + c->in_off, c->in_len - c->in_off, &pr,
+					      s->secbuf);
 		if (n == 0)
 			break;
 		if (n < 0) {

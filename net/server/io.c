@@ -73,7 +73,6 @@ void io_arm_wal(struct shard *s)
 	s->wal_armed = true;
 }
 
-
 uint64_t io_now_ms(void)
 {
 	struct timespec t;

@@ -168,9 +168,9 @@ static int check_dirs(const char *data_dir, uint32_t count, const struct meta_di
 		int k = d->stray >= 0 ? d->stray : __builtin_ctzll(extra);
 		log_msg(LOG_ERROR, LOG_SHARD_NONE,
 			"%s records %u shards (file %s/" META_NAME ") but also has "
-				"shard-%d/, which belongs to no shard of that count; onsaled will "
-				"not start. Find out where it came from (onsale-wal stats --data %s "
-				"--shard %d) and restore the data directory from a backup; %s",
+			"shard-%d/, which belongs to no shard of that count; onsaled will "
+			"not start. Find out where it came from (onsale-wal stats --data %s "
+			"--shard %d) and restore the data directory from a backup; %s",
 			data_dir, count, data_dir, k, data_dir, k, resharding_note);
 		return -EINVAL;
 	}
@@ -178,8 +178,8 @@ static int check_dirs(const char *data_dir, uint32_t count, const struct meta_di
 		int k = __builtin_ctzll(missing);
 		log_msg(LOG_ERROR, LOG_SHARD_NONE,
 			"%s records %u shards but shard-%d/ is missing: its "
-				"inventory, holds and tickets would be lost; onsaled will not start. "
-				"Restore shard-%d/ from a backup (docs/OPERATIONS.md, Backups)",
+			"inventory, holds and tickets would be lost; onsaled will not start. "
+			"Restore shard-%d/ from a backup (docs/OPERATIONS.md, Backups)",
 			data_dir, count, k, k);
 		return -EINVAL;
 	}
@@ -195,9 +195,10 @@ static int refuse_count(const char *data_dir, uint32_t count, uint32_t shards, b
 	else
 		snprintf(where, sizeof where, "shard-0..shard-%u found, no " META_NAME " file yet",
 			 count - 1);
-	log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s holds the data of %u shard%s (%s) but --shards is "
-		"%u; onsaled will not start. Start it with --shards %u; %s", data_dir, count,
-		count == 1 ? "" : "s", where, shards, count, resharding_note);
+	log_msg(LOG_ERROR, LOG_SHARD_NONE,
+		"%s holds the data of %u shard%s (%s) but --shards is "
+		"%u; onsaled will not start. Start it with --shards %u; %s",
+		data_dir, count, count == 1 ? "" : "s", where, shards, count, resharding_note);
 	return -EINVAL;
 }
 
@@ -210,9 +211,9 @@ static int adopt(const char *data_dir, uint32_t shards, const struct meta_dirs *
 	if (d->stray >= 0 || d->present != all_below(count)) {
 		log_msg(LOG_ERROR, LOG_SHARD_NONE,
 			"%s has no " META_NAME " file and its shard-<k> directories "
-				"are not shard-0..shard-K-1 (shard-%d/ is %s), so the shard count "
-				"its data was written with is unknown; onsaled will not start. "
-				"Restore the data directory from a backup; %s",
+			"are not shard-0..shard-K-1 (shard-%d/ is %s), so the shard count "
+			"its data was written with is unknown; onsaled will not start. "
+			"Restore the data directory from a backup; %s",
 			data_dir, d->stray >= 0 ? d->stray : __builtin_ctzll(~d->present),
 			d->stray >= 0 ? "too high" : "missing", resharding_note);
 		return -EINVAL;
@@ -221,8 +222,9 @@ static int adopt(const char *data_dir, uint32_t shards, const struct meta_dirs *
 		return refuse_count(data_dir, count, shards, false);
 	int rc = count_write(data_dir, count);
 	if (!rc)
-		log_msg(LOG_INFO, LOG_SHARD_NONE, "%s: recorded its shard count %u in %s/" META_NAME,
-			data_dir, count, data_dir);
+		log_msg(LOG_INFO, LOG_SHARD_NONE,
+			"%s: recorded its shard count %u in %s/" META_NAME, data_dir, count,
+			data_dir);
 	return rc;
 }
 

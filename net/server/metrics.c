@@ -37,8 +37,9 @@ static_assert(ST_TOKEN_REVOKED < METRICS_STATUSES, "every status has its counter
 static const uint32_t latency_us_bounds[METRICS_LATENCY_BUCKETS - 1] = {
 	25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 /* Snapshot write time buckets (ms). */
-static const uint32_t snapshot_ms_bounds[METRICS_SNAPSHOT_BUCKETS - 1] = {
-	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+static const uint32_t snapshot_ms_bounds[METRICS_SNAPSHOT_BUCKETS - 1] = {10,   25,    50,   100,
+									  250,  500,   1000, 2500,
+									  5000, 10000, 30000};
 
 /* jemalloc's control interface when onsaled is linked with it (weak: the
  * test programs and ASan builds run on the libc allocator and export no
@@ -232,21 +233,33 @@ struct stat_series {
 };
 
 static const struct stat_series stat_series[] = {
-	{PROTO_STAT_CONNECTIONS_OPEN, true, "onsale_connections_open", "Client connections open now."},
-	{PROTO_STAT_CONNECTIONS_TOTAL, false, "onsale_connections_total", "Client connections accepted."},
-	{PROTO_STAT_REQUESTS, false, "onsale_requests_total", "Request frames decoded (STATS requests)."},
-	{PROTO_STAT_BAD_FRAMES, false, "onsale_bad_frames_total", "Malformed frames (the connection is closed)."},
-	{PROTO_STAT_REFUSED, false, "onsale_refused_total", "Requests refused unauthenticated or forbidden."},
+	{PROTO_STAT_CONNECTIONS_OPEN, true, "onsale_connections_open",
+	 "Client connections open now."},
+	{PROTO_STAT_CONNECTIONS_TOTAL, false, "onsale_connections_total",
+	 "Client connections accepted."},
+	{PROTO_STAT_REQUESTS, false, "onsale_requests_total",
+	 "Request frames decoded (STATS requests)."},
+	{PROTO_STAT_BAD_FRAMES, false, "onsale_bad_frames_total",
+	 "Malformed frames (the connection is closed)."},
+	{PROTO_STAT_REFUSED, false, "onsale_refused_total",
+	 "Requests refused unauthenticated or forbidden."},
 	{PROTO_STAT_BYTES_IN, false, "onsale_received_bytes_total", "Bytes received from clients."},
 	{PROTO_STAT_BYTES_OUT, false, "onsale_sent_bytes_total", "Bytes sent to clients."},
 	{PROTO_STAT_WAL_RECORDS, false, "onsale_wal_records_total", "WAL records appended."},
-	{PROTO_STAT_WAL_BYTES, false, "onsale_wal_written_bytes_total", "Bytes of WAL batch writes (whole pages)."},
-	{PROTO_STAT_WAL_FSYNCS, false, "onsale_wal_fsyncs_total", "WAL batch fdatasyncs completed."},
-	{PROTO_STAT_HOLDS_EXPIRED, false, "onsale_holds_expired_total", "Holds expired by the timer."},
-	{PROTO_STAT_STOCK_TRANSFERS, false, "onsale_stock_transfers_total", "GA stock transfers between shards."},
-	{PROTO_STAT_WAL_ERRORS, true, "onsale_wal_stopped", "1 when the shard's WAL stopped on a failed write or fdatasync."},
-	{PROTO_STAT_WAL_PAUSED, true, "onsale_wal_paused", "1 while the shard refuses changes for lack of disk space."},
-	{PROTO_STAT_DISK_FULL_EVENTS, false, "onsale_disk_full_events_total", "Times the shard paused for lack of disk space."},
+	{PROTO_STAT_WAL_BYTES, false, "onsale_wal_written_bytes_total",
+	 "Bytes of WAL batch writes (whole pages)."},
+	{PROTO_STAT_WAL_FSYNCS, false, "onsale_wal_fsyncs_total",
+	 "WAL batch fdatasyncs completed."},
+	{PROTO_STAT_HOLDS_EXPIRED, false, "onsale_holds_expired_total",
+	 "Holds expired by the timer."},
+	{PROTO_STAT_STOCK_TRANSFERS, false, "onsale_stock_transfers_total",
+	 "GA stock transfers between shards."},
+	{PROTO_STAT_WAL_ERRORS, true, "onsale_wal_stopped",
+	 "1 when the shard's WAL stopped on a failed write or fdatasync."},
+	{PROTO_STAT_WAL_PAUSED, true, "onsale_wal_paused",
+	 "1 while the shard refuses changes for lack of disk space."},
+	{PROTO_STAT_DISK_FULL_EVENTS, false, "onsale_disk_full_events_total",
+	 "Times the shard paused for lack of disk space."},
 };
 
 static void render_stats(const struct server *srv, struct out *o)
@@ -283,9 +296,11 @@ static void render_ops(const struct server *srv, struct out *o)
 			for (unsigned st = 0; st < METRICS_STATUSES; st++) {
 				uint64_t v = metrics_get(&m->ops[op][st]);
 				if (v)
-					put(o, "onsale_operations_total{shard=\"%u\",op=\"%s\","
-					       "status=\"%s\"} %" PRIu64 "\n", k,
-					    proto_op_name((uint8_t)op), status_name((enum status)st), v);
+					put(o,
+					    "onsale_operations_total{shard=\"%u\",op=\"%s\","
+					    "status=\"%s\"} %" PRIu64 "\n",
+					    k, proto_op_name((uint8_t)op),
+					    status_name((enum status)st), v);
 			}
 	}
 }
@@ -309,20 +324,23 @@ static void render_hist(struct out *o, const struct hist *h, uint32_t shard)
 			put(o, "%s_bucket{shard=\"%u\",le=\"%g\"} %" PRIu64 "\n", h->name, shard,
 			    h->bounds[i] * h->scale, cum);
 		else
-			put(o, "%s_bucket{shard=\"%u\",le=\"+Inf\"} %" PRIu64 "\n", h->name, shard, cum);
+			put(o, "%s_bucket{shard=\"%u\",le=\"+Inf\"} %" PRIu64 "\n", h->name, shard,
+			    cum);
 	}
 	put(o, "%s_sum{shard=\"%u\"} %.6f\n%s_count{shard=\"%u\"} %" PRIu64 "\n", h->name, shard,
 	    h->sum, h->name, shard, cum);
 }
 
-static const uint32_t batch_records_bounds[WAL_BATCH_RECORDS_BUCKETS - 1] = {
-	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+static const uint32_t batch_records_bounds[WAL_BATCH_RECORDS_BUCKETS - 1] = {1,   2,   4,   8,
+									     16,  32,  64,  128,
+									     256, 512, 1024};
 
 static void render_hists(const struct server *srv, struct out *o)
 {
-	static const char *const names[4] = {
-		"onsale_request_duration_seconds", "onsale_wal_batch_records",
-		"onsale_wal_fsync_duration_seconds", "onsale_snapshot_duration_seconds"};
+	static const char *const names[4] = {"onsale_request_duration_seconds",
+					     "onsale_wal_batch_records",
+					     "onsale_wal_fsync_duration_seconds",
+					     "onsale_snapshot_duration_seconds"};
 	static const char *const helps[4] = {
 		"Time from the loop turn a request arrived in to its reply (durable for changes).",
 		"WAL records per durable batch (group commit).",
@@ -333,14 +351,16 @@ static void render_hists(const struct server *srv, struct out *o)
 		for (uint32_t k = 0; k < srv->n; k++) {
 			const struct shard_metrics *m = &srv->shards[k].met;
 			struct hist h[4] = {
-				{names[0], m->latency, latency_us_bounds, METRICS_LATENCY_BUCKETS, 1e-6,
-				 metrics_get(&m->latency_ns_sum) / 1e9},
+				{names[0], m->latency, latency_us_bounds, METRICS_LATENCY_BUCKETS,
+				 1e-6, metrics_get(&m->latency_ns_sum) / 1e9},
 				{names[1], m->wal_batch_records, batch_records_bounds,
 				 WAL_BATCH_RECORDS_BUCKETS, 1,
 				 (double)metrics_get(&m->wal_batch_records_sum)},
-				{names[2], m->wal_fsync_us, wal_fsync_us_bounds, WAL_FSYNC_US_BUCKETS,
-				 1e-6, metrics_get(&m->wal_fsync_us_sum) / 1e6},
-				{names[3], m->snapshot, snapshot_ms_bounds, METRICS_SNAPSHOT_BUCKETS, 1e-3,
+				{names[2], m->wal_fsync_us, wal_fsync_us_bounds,
+				 WAL_FSYNC_US_BUCKETS, 1e-6,
+				 metrics_get(&m->wal_fsync_us_sum) / 1e6},
+				{names[3], m->snapshot, snapshot_ms_bounds,
+				 METRICS_SNAPSHOT_BUCKETS, 1e-3,
 				 metrics_get(&m->snapshot_us_sum) / 1e6},
 			};
 			render_hist(o, &h[f], k);
@@ -440,8 +460,9 @@ static void render_events(const struct server *srv, struct out *o, struct event_
 			for (unsigned t = 0; t < TIERS_MAX; t++) {
 				if (!(sums[i].defined & (1u << t)))
 					continue;
-				uint64_t v = f == 0 ? sums[i].sold[t] : f == 1 ? sums[i].held[t]
-									   : sums[i].free[t];
+				uint64_t v = f == 0   ? sums[i].sold[t]
+					     : f == 1 ? sums[i].held[t]
+						      : sums[i].free[t];
 				put(o, "%s{event=\"%u\",tier=\"%u\"} %" PRIu64 "\n", names[f],
 				    sums[i].id, t, v);
 			}
@@ -455,7 +476,8 @@ static void render_host(const struct server *srv, struct out *o)
 		family(o, "onsale_disk_free_bytes", "gauge",
 		       "Bytes free to onsaled on the data directory's filesystem.");
 		put(o, "onsale_disk_free_bytes %" PRIu64 "\n", (uint64_t)v.f_bavail * v.f_frsize);
-		family(o, "onsale_disk_size_bytes", "gauge", "Size of the data directory's filesystem.");
+		family(o, "onsale_disk_size_bytes", "gauge",
+		       "Size of the data directory's filesystem.");
 		put(o, "onsale_disk_size_bytes %" PRIu64 "\n", (uint64_t)v.f_blocks * v.f_frsize);
 	}
 	if (!mallctl)
@@ -469,7 +491,8 @@ static void render_host(const struct server *srv, struct out *o)
 	len = sizeof resident;
 	if (mallctl("stats.resident", &resident, &len, NULL, 0))
 		return;
-	family(o, "onsale_jemalloc_allocated_bytes", "gauge", "Bytes the application allocated (jemalloc).");
+	family(o, "onsale_jemalloc_allocated_bytes", "gauge",
+	       "Bytes the application allocated (jemalloc).");
 	put(o, "onsale_jemalloc_allocated_bytes %zu\n", allocated);
 	family(o, "onsale_jemalloc_resident_bytes", "gauge",
 	       "Bytes in physically resident data pages mapped by jemalloc.");

@@ -36,7 +36,7 @@ struct metrics_conn {
 	uint64_t deadline_ns;
 	uint32_t in_len;
 	char in[METRICS_REQUEST_BYTES_MAX];
-	char *out; /* HEAD_BYTES_MAX + METRICS_BODY_BYTES_MAX */
+	char *out;               /* HEAD_BYTES_MAX + METRICS_BODY_BYTES_MAX */
 	size_t out_len, out_off; /* out_len 0: still reading the request */
 };
 
@@ -44,9 +44,9 @@ struct metrics_http {
 	struct server *srv;
 	int listen_fd, stop_fd;
 	pthread_t thread;
-	char *body;     /* METRICS_BODY_BYTES_MAX */
-	void *scratch;  /* metrics_scratch_bytes() */
-	uint8_t *mem;   /* the mapping behind out buffers and body */
+	char *body;    /* METRICS_BODY_BYTES_MAX */
+	void *scratch; /* metrics_scratch_bytes() */
+	uint8_t *mem;  /* the mapping behind out buffers and body */
 	size_t mem_bytes;
 	struct metrics_conn conns[METRICS_CONNS_MAX];
 };
@@ -87,15 +87,18 @@ static void answer(struct metrics_http *h, struct metrics_conn *c, bool too_long
 		status = "405 Method Not Allowed", body = "only GET /metrics\n";
 	} else if (strncmp(c->in + 4, "/metrics", 8) || (c->in[12] != ' ' && c->in[12] != '?')) {
 		status = "404 Not Found", body = "only GET /metrics\n";
-	} else if (!(body_len = metrics_render(h->srv, h->body, METRICS_BODY_BYTES_MAX, h->scratch))) {
+	} else if (!(body_len = metrics_render(h->srv, h->body, METRICS_BODY_BYTES_MAX,
+					       h->scratch))) {
 		status = "500 Internal Server Error", body = "metrics larger than the buffer\n";
 	}
 	if (body != h->body) {
 		type = "text/plain; charset=utf-8";
 		body_len = strlen(body);
 	}
-	int n = snprintf(c->out, HEAD_BYTES_MAX, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, type, body_len);
+	int n = snprintf(c->out, HEAD_BYTES_MAX,
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 status, type, body_len);
 	memcpy(c->out + n, body, body_len);
 	c->out_len = (size_t)n + body_len;
 	c->out_off = 0;

@@ -78,7 +78,8 @@ unsigned msg_drain(struct shard *s)
 		struct ring_pair *p = pair(s->srv, (uint8_t)from, s->id);
 		void *v;
 		/* bounded per turn so one busy peer cannot starve the sockets */
-		for (unsigned i = 0; i < MSG_RING_SLOTS && ck_ring_dequeue_spsc(&p->ring, p->buf, &v); i++) {
+		for (unsigned i = 0;
+		     i < MSG_RING_SLOTS && ck_ring_dequeue_spsc(&p->ring, p->buf, &v); i++) {
 			node_deliver(&s->node, v);
 			n++;
 		}

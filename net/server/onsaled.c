@@ -94,8 +94,19 @@ static int parse_threshold(const char *arg, bool binary, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_GEN = 256, OPT_NO_FSYNC, OPT_NO_PIN, OPT_SNAP_RECORDS, OPT_SNAP_BYTES, OPT_SNAP_SECONDS,
-       OPT_WAL_ARCHIVE, OPT_WAL_SEGMENT, OPT_METRICS, OPT_TICKET_KEY_NEW, OPT_TICKET_KEY_RETIRE };
+enum {
+	OPT_GEN = 256,
+	OPT_NO_FSYNC,
+	OPT_NO_PIN,
+	OPT_SNAP_RECORDS,
+	OPT_SNAP_BYTES,
+	OPT_SNAP_SECONDS,
+	OPT_WAL_ARCHIVE,
+	OPT_WAL_SEGMENT,
+	OPT_METRICS,
+	OPT_TICKET_KEY_NEW,
+	OPT_TICKET_KEY_RETIRE
+};
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -122,11 +133,14 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 static int parse(struct server_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'}, {"shards", required_argument, NULL, 's'},
-		{"data", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"shards", required_argument, NULL, 's'},
+		{"data", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'c'},
 		{"gen-config", required_argument, NULL, OPT_GEN},
 		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
-		{"no-pin", no_argument, NULL, OPT_NO_PIN}, {"help", no_argument, NULL, 'h'},
+		{"no-pin", no_argument, NULL, OPT_NO_PIN},
+		{"help", no_argument, NULL, 'h'},
 		{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
 		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
 		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
@@ -179,7 +193,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		case OPT_TICKET_KEY_RETIRE:
 			n = strtol(optarg, NULL, 10);
 			if (n < 1 || n > INT32_MAX)
-				return fprintf(stderr, "onsaled: bad --ticket-key-retire %s\n", optarg), 2;
+				return fprintf(stderr, "onsaled: bad --ticket-key-retire %s\n",
+					       optarg),
+				       2;
 			cfg->ticket_key_retire = (uint32_t)n;
 			break;
 		case 'h': usage(stdout); return -1;
@@ -202,8 +218,10 @@ int main(int argc, char **argv)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
 	if (rc) {
-		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"config\" path=\"%s\" err=\"%s\""
-			 " hint=\"onsaled --gen-config FILE makes one\"", cfg.config_path, strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"config\" path=\"%s\" err=\"%s\""
+			 " hint=\"onsaled --gen-config FILE makes one\"",
+			 cfg.config_path, strerror(-rc));
 		return 1;
 	}
 	/* signals go to sigwait in server_run, never to a shard thread */

@@ -34,7 +34,6 @@ struct metrics_http;
 struct server;
 struct shard;
 
-
 /* ---- configuration -------------------------------------------------------- */
 
 struct server_config {
@@ -43,13 +42,13 @@ struct server_config {
 	uint32_t shards;
 	char data_dir[256];
 	char config_path[256];
-	bool no_fsync;     /* benchmarking only: fdatasync is skipped */
-	bool demo;         /* load the demo event if the data has no events */
-	bool pin;          /* pin shard threads to cores */
+	bool no_fsync; /* benchmarking only: fdatasync is skipped */
+	bool demo;     /* load the demo event if the data has no events */
+	bool pin;      /* pin shard threads to cores */
 	/* snapshot policy (net/store/shard_store.h): 0 the default,
 	 * SHARD_SNAPSHOT_OFF (UINT64_MAX) never */
 	uint64_t snapshot_records, snapshot_bytes, snapshot_interval_ms;
-	char wal_archive[256]; /* "": WAL segments are removed, not archived */
+	char wal_archive[256];      /* "": WAL segments are removed, not archived */
 	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
 	/* Prometheus text on http://metrics_host:metrics_port/metrics
 	 * (metrics_http.c); metrics_off: no listener */
@@ -71,14 +70,14 @@ struct server_tickets {
 /* ---- connections ------------------------------------------------------------ */
 
 struct conn {
-	int fd;          /* -1: slot free */
+	int fd; /* -1: slot free */
 	uint32_t gen;
-	uint8_t role;    /* enum proto_role */
+	uint8_t role; /* enum proto_role */
 	bool recv_busy, send_busy;
-	bool closing;    /* no more reading; close once the output is sent */
-	bool dead;       /* closed: the slot frees when no I/O is in flight */
-	bool stalled;    /* stopped parsing for lack of a slot */
-	bool dirty;      /* output to send at the end of the turn */
+	bool closing; /* no more reading; close once the output is sent */
+	bool dead;    /* closed: the slot frees when no I/O is in flight */
+	bool stalled; /* stopped parsing for lack of a slot */
+	bool dirty;   /* output to send at the end of the turn */
 	uint32_t inflight;
 	uint32_t in_len, in_off;
 	uint32_t out_len, out_sending;
@@ -129,7 +128,7 @@ struct shard_metrics {
 	struct metrics_event *events; /* EVENTS_MAX */
 	/* the shard's own */
 	uint64_t published_ms, events_published_ms;
-	uint64_t *req_start_ns; /* SHARD_REQS_MAX, by request slot */
+	uint64_t *req_start_ns;        /* SHARD_REQS_MAX, by request slot */
 	uint64_t reply_ns, reply_turn; /* the clock read by this turn's first reply */
 	uint64_t bucket_start_ns;      /* the arrival turn whose bucket is known */
 	unsigned bucket;
@@ -146,8 +145,8 @@ struct shard {
 	pthread_t thread;
 	struct io_uring ring;
 	int listen_fd;
-	int wake_fd;                /* eventfd: peers write it when we sleep */
-	_Atomic int sleeping;       /* read by peers */
+	int wake_fd;          /* eventfd: peers write it when we sleep */
+	_Atomic int sleeping; /* read by peers */
 	uint64_t wake_val;
 	bool accept_armed, wake_armed, wal_armed, timer_armed;
 	int wal_fd;
@@ -166,7 +165,7 @@ struct shard {
 	uint64_t sent_to; /* bit per peer written this turn (wake them) */
 
 	struct shard_counters ctr;
-	struct proto_section_buf *secbuf; /* decode scratch */
+	struct proto_section_buf *secbuf;            /* decode scratch */
 	uint8_t tokens[HOLD_UNITS_MAX][TOKEN_BYTES]; /* a reply's tokens, signed as it is encoded */
 	uint64_t now_ms, started_ms;
 	uint64_t turn_ns; /* monotonic, at the turn's start: when its requests arrived */
@@ -178,7 +177,7 @@ struct server {
 	uint32_t n; /* shards */
 	struct shard *shards;
 	struct ring_pair *rings; /* [from * n + to] */
-	_Atomic int stop; /* 1: stop taking requests and drain; 2: leave the loops */
+	_Atomic int stop;        /* 1: stop taking requests and drain; 2: leave the loops */
 	struct server_tickets tickets;
 	uint64_t started_ms;
 	struct metrics_http *http; /* NULL: no metrics listener */

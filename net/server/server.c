@@ -87,16 +87,17 @@ static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_sta
 {
 	struct store_dirs *d = user;
 	if (!lsn && st->snapshot_error) { /* a snapshot at LSN 0 (an empty store) is no failure */
-		log_line(LOG_ERROR, d->shard, "msg=\"snapshot failed\" err=\"%s\" failures=%" PRIu64
+		log_line(LOG_ERROR, d->shard,
+			 "msg=\"snapshot failed\" err=\"%s\" failures=%" PRIu64
 			 " retry=\"at the next threshold, the WAL keeps everything\"",
 			 strerror(-st->snapshot_error), st->snapshot_failures);
 		return;
 	}
 	metrics_snapshot_written(d->sh, st->snapshot_write_us_last);
-	log_line(LOG_INFO, d->shard, "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64
-		 " start_us=%" PRIu64 " cpu_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64
-		 " faults=%" PRIu64 " segments_removed=%" PRIu64 " segments_archived=%" PRIu64
-		 "%s%s%s",
+	log_line(LOG_INFO, d->shard,
+		 "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64 " start_us=%" PRIu64
+		 " cpu_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64 " faults=%" PRIu64
+		 " segments_removed=%" PRIu64 " segments_archived=%" PRIu64 "%s%s%s",
 		 st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_last,
 		 st->snapshot_start_cpu_us_max, st->snapshot_write_us_last / 1000,
 		 st->snapshot_faults_last, st->segments_removed, st->segments_archived,
@@ -131,8 +132,10 @@ static int open_archive(const struct server *srv, struct store_dirs *d)
 	if (fstat(d->archive_fd, &a) || fstat(d->dir_fd, &b))
 		return -errno;
 	if (a.st_dev != b.st_dev) {
-		log_msg(LOG_ERROR, d->shard, "--wal-archive %s is on another filesystem than the "
-			"data directory; segments are archived by rename", dir);
+		log_msg(LOG_ERROR, d->shard,
+			"--wal-archive %s is on another filesystem than the "
+			"data directory; segments are archived by rename",
+			dir);
 		return -EXDEV;
 	}
 	return 0;
@@ -175,8 +178,7 @@ static struct shard_store_options store_options(const struct server *srv, struct
 	};
 }
 
-static void log_recovery(uint8_t shard, int rc, const struct shard_store_recovery *rec,
-			 int direct)
+static void log_recovery(uint8_t shard, int rc, const struct shard_store_recovery *rec, int direct)
 {
 	char detail[512];
 	log_line(rc ? LOG_ERROR : LOG_INFO, shard,
@@ -299,14 +301,17 @@ static int wait_for_signal(const struct server *srv)
 
 static void serving(struct server *srv)
 {
-	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
-		 " fsync=%s", srv->n, srv->cfg.listen_host, srv->cfg.listen_port,
-		 srv->cfg.data_dir, srv->cfg.no_fsync ? "false" : "true");
+	log_line(LOG_INFO, LOG_SHARD_NONE,
+		 "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
+		 " fsync=%s",
+		 srv->n, srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.data_dir,
+		 srv->cfg.no_fsync ? "false" : "true");
 	int rc = metrics_http_start(srv);
 	if (rc)
-		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"metrics listener failed; serving without "
-			 "/metrics\" addr=%s:%u err=\"%s\"", srv->cfg.metrics_host,
-			 srv->cfg.metrics_port, strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"metrics listener failed; serving without "
+			 "/metrics\" addr=%s:%u err=\"%s\"",
+			 srv->cfg.metrics_host, srv->cfg.metrics_port, strerror(-rc));
 	else if (srv->http)
 		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"metrics\" url=http://%s:%u/metrics",
 			 srv->cfg.metrics_host, srv->cfg.metrics_port);
@@ -320,8 +325,8 @@ static int serve(struct server *srv)
 		nodes[k] = &srv->shards[k].node;
 	int rc = node_recover(nodes, srv->n);
 	if (rc) {
-		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"recovery across shards failed\" err=\"%s\"",
-			 strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"recovery across shards failed\" err=\"%s\"", strerror(-rc));
 		return rc;
 	}
 	srv->started_ms = io_now_ms();
@@ -332,7 +337,8 @@ static int serve(struct server *srv)
 		serving(srv);
 		int sig = wait_for_signal(srv);
 		notify_stopping();
-		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"stopping\" signal=\"%s\"", strsignal(sig));
+		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"stopping\" signal=\"%s\"",
+			 strsignal(sig));
 		metrics_http_stop(srv);
 	}
 	stop_and_drain(srv);
@@ -356,7 +362,9 @@ static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
 			shard_store_close(s->store);
 		dirs_close(d);
 		log_line(rc ? LOG_ERROR : LOG_INFO, (int)k, "msg=\"%s\"%s%s%s",
-			 rc ? "stop failed" : clean ? "synced, snapshot written" : "closed",
+			 rc      ? "stop failed"
+			 : clean ? "synced, snapshot written"
+				 : "closed",
 			 rc ? " err=\"" : "", rc ? strerror(-rc) : "", rc ? "\"" : "");
 		if (rc && !first)
 			first = rc;
@@ -385,7 +393,8 @@ int server_run(const struct server_config *cfg)
 		goto out_free_srv;
 	memset(srv->shards, 0, bytes);
 	if (cfg->no_fsync)
-		log_msg(LOG_WARN, LOG_SHARD_NONE, "--no-fsync: acknowledged changes are NOT durable "
+		log_msg(LOG_WARN, LOG_SHARD_NONE,
+			"--no-fsync: acknowledged changes are NOT durable "
 			"against power loss or a kernel crash. For benchmarks only.");
 	rc = msg_rings_init(srv);
 	for (; !rc && inited < srv->n; inited++)
@@ -398,7 +407,8 @@ int server_run(const struct server_config *cfg)
 			srv->shards[k].listen_fd = fd;
 	}
 	if (rc) {
-		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"start-up failed\" err=\"%s\"", strerror(-rc));
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"start-up failed\" err=\"%s\"",
+			 strerror(-rc));
 		goto out_fini_shards;
 	}
 	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);

@@ -103,20 +103,11 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			s->accept_armed = false;
 		break;
-	case UD_RECV:
-		conn_received(s, ci, cqe->res);
-		break;
-	case UD_SEND:
-		conn_sent(s, ci, cqe->res);
-		break;
-	case UD_WAKE:
-		s->wake_armed = false;
-		break;
-	case UD_WAL:
-		s->wal_armed = false;
-		break;
-	case UD_IGNORE:
-		break;
+	case UD_RECV: conn_received(s, ci, cqe->res); break;
+	case UD_SEND: conn_sent(s, ci, cqe->res); break;
+	case UD_WAKE: s->wake_armed = false; break;
+	case UD_WAL: s->wal_armed = false; break;
+	case UD_IGNORE: break;
 	default: /* every submission on this ring sets one of the kinds above */
 		assert(0 && "a completion of unknown kind");
 	}
@@ -126,7 +117,8 @@ static unsigned reap(struct shard *s)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
-	io_uring_for_each_cqe(&s->ring, head, cqe) {
+	io_uring_for_each_cqe(&s->ring, head, cqe)
+	{
 		completion(s, cqe);
 		n++;
 	}
@@ -212,7 +204,8 @@ void *shard_main(void *arg)
 			stop_listening(s);
 		/* a background snapshot is finished by a later turn */
 		unsigned timeout = stop || shard_store_snapshot_running(s->store)
-					   ? 10 : sooner(s->tick_ms, space_ms);
+					   ? 10
+					   : sooner(s->tick_ms, space_ms);
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

@@ -92,7 +92,8 @@ static int scan(const char *dir, struct key_scan *ks)
 		return -errno;
 	memset(ks, 0, sizeof *ks);
 	for (struct dirent *e; (e = readdir(d));) {
-		uint32_t live = id_of(e->d_name, "key"), id = live ? live : id_of(e->d_name, "retired");
+		uint32_t live = id_of(e->d_name, "key"),
+			 id = live ? live : id_of(e->d_name, "retired");
 		if (id > ks->max_id)
 			ks->max_id = id;
 		if (live && ks->count < TOKEN_KEYS_MAX)
@@ -161,9 +162,10 @@ static int key_load(const char *dir, uint32_t id, struct server_tickets *out)
 static int pub_write(const char *dir, const struct token_keys *keys)
 {
 	char text[TOKEN_KEYS_MAX * 80 + 200], b64[64];
-	size_t len = (size_t)snprintf(text, sizeof text,
-				      "# onsale ticket keys: <key id> <Ed25519 public key, base64url>;"
-				      " tokens name their key id\n");
+	size_t len = (size_t)
+		snprintf(text, sizeof text,
+			 "# onsale ticket keys: <key id> <Ed25519 public key, base64url>;"
+			 " tokens name their key id\n");
 	for (uint32_t i = 0; i < keys->count; i++) {
 		token_b64_encode(keys->keys[i].pk, TOKEN_PUBLIC_KEY_BYTES, b64, sizeof b64);
 		len += (size_t)snprintf(text + len, sizeof text - len, "%u %s\n",
@@ -184,7 +186,8 @@ static int rotate(const struct server_config *cfg, const char *dir, struct key_s
 		if (ks->count >= TOKEN_KEYS_MAX || ks->too_many) {
 			log_msg(LOG_ERROR, LOG_SHARD_NONE,
 				"%u ticket keys are in use already: retire one (--ticket-key-retire ID) "
-				"before adding another", TOKEN_KEYS_MAX);
+				"before adding another",
+				TOKEN_KEYS_MAX);
 			return -ENOSPC;
 		}
 		rc = key_create(dir, ks->max_id + 1);

@@ -39,9 +39,12 @@ static uint8_t sign_order(struct shard *s, const struct hold_view *h)
 		return 0;
 	uint64_t starts = starts_ms(s, h->event_id);
 	for (uint8_t k = 0; k < h->qty; k++) {
-		struct ticket_view v = {.ticket_id = h->first_ticket_id + k, .order_id = h->hold_id,
-					.customer_id = h->customer_id, .event_id = h->event_id,
-					.tier = h->tier, .state = TICKET_VALID};
+		struct ticket_view v = {.ticket_id = h->first_ticket_id + k,
+					.order_id = h->hold_id,
+					.customer_id = h->customer_id,
+					.event_id = h->event_id,
+					.tier = h->tier,
+					.state = TICKET_VALID};
 		v.seat = h->seats[0] == SEAT_NONE ? SEAT_NONE : h->seats[k];
 		sign_one(s, &v, starts, s->tokens[k]);
 	}
@@ -71,8 +74,9 @@ size_t tickets_encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap)
 	rep->res = r->res;
 	rep->tokens.bytes = &s->tokens[0][0];
 	if (r->res.status == ST_OK)
-		rep->tokens.count = r->opcode == PROTO_OP_CONFIRM_TOKENS ? sign_order(s, &r->res.hold)
-									  : sign_ticket(s, &r->res.ticket);
+		rep->tokens.count = r->opcode == PROTO_OP_CONFIRM_TOKENS
+					    ? sign_order(s, &r->res.hold)
+					    : sign_ticket(s, &r->res.ticket);
 	return proto_encode_reply(buf, cap, rep);
 }
 
@@ -103,8 +107,7 @@ enum status tickets_redeem_check(struct shard *s, const struct proto_request *pr
 	return ST_OK;
 }
 
-size_t tickets_keys_reply(struct shard *s, const struct proto_request *pr, uint8_t *buf,
-			  size_t cap)
+size_t tickets_keys_reply(struct shard *s, const struct proto_request *pr, uint8_t *buf, size_t cap)
 {
 	const struct token_keys *keys = &s->srv->tickets.keys;
 	struct proto_reply rep = {.request_id = pr->request_id, .opcode = pr->opcode};

@@ -28,7 +28,8 @@
 static uint32_t slot_of(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
 			uint64_t key)
 {
-	uint64_t z = customer_id ^ ((uint64_t)event_id << 32) ^ event_id ^ (key * 0x9e3779b97f4a7c15ull);
+	uint64_t z = customer_id ^ ((uint64_t)event_id << 32) ^ event_id ^
+		     (key * 0x9e3779b97f4a7c15ull);
 	z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdull;
 	z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ull;
 	return (uint32_t)(z ^ (z >> 33)) & ct->mask;
@@ -58,8 +59,8 @@ static struct count_slot *find(const struct counts *ct, uint32_t event_id, uint6
 {
 	for (uint32_t i = slot_of(ct, event_id, customer_id, key);; i = (i + 1) & ct->mask) {
 		struct count_slot *e = &ct->slots[i];
-		if (!e->customer_id || (e->customer_id == customer_id && e->event_id == event_id &&
-					e->key == key))
+		if (!e->customer_id ||
+		    (e->customer_id == customer_id && e->event_id == event_id && e->key == key))
 			return e;
 	}
 }
@@ -84,8 +85,7 @@ int counts_grow(struct counts *ct)
 	return 0;
 }
 
-uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
-		    uint64_t key)
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key)
 {
 	const struct count_slot *e = find(ct, event_id, customer_id, key);
 	return e->customer_id ? e->units : 0;

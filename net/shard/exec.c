@@ -26,18 +26,22 @@
 size_t exec_result_bytes(uint8_t type)
 {
 	switch (type) {
-	case CMD_HOLD: case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_HOLD_EXPIRE:
-	case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
-		return offsetof(struct result, hold) + sizeof(struct hold_view);
-	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
-		return offsetof(struct result, ticket) + sizeof(struct ticket_view);
-	default:
-		return sizeof(struct result);
+	case CMD_HOLD:
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_HOLD_EXPIRE:
+	case CMD_CONFIRM:
+	case CMD_Q_HOLD:
+	case CMD_Q_ORDER: return offsetof(struct result, hold) + sizeof(struct hold_view);
+	case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_EXCHANGE:
+	case CMD_Q_TICKET: return offsetof(struct result, ticket) + sizeof(struct ticket_view);
+	default: return sizeof(struct result);
 	}
 }
 
-enum status exec_cmd(struct node *nd, const struct cmd *cmd, struct result *res,
-		     uint64_t *wait_lsn)
+enum status exec_cmd(struct node *nd, const struct cmd *cmd, struct result *res, uint64_t *wait_lsn)
 {
 	memset(res, 0, exec_result_bytes(cmd->type)); /* what the answer shows */
 	return shard_store_execute(nd->store, cmd, nd->now_ms, res, wait_lsn);
@@ -56,22 +60,28 @@ static uint32_t seat_global(const struct node *nd, uint32_t seat)
 void exec_globalize(struct node *nd, uint8_t type, struct result *res)
 {
 	switch (type) {
-	case CMD_HOLD: case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_HOLD_EXPIRE:
-	case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
+	case CMD_HOLD:
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_HOLD_EXPIRE:
+	case CMD_CONFIRM:
+	case CMD_Q_HOLD:
+	case CMD_Q_ORDER:
 		if (res->hold.seats[0] == SEAT_NONE)
 			break;
 		for (unsigned i = 0; i < res->hold.qty && i < HOLD_UNITS_MAX; i++)
 			res->hold.seats[i] = seat_global(nd, res->hold.seats[i]);
 		break;
-	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
-		res->ticket.seat = seat_global(nd, res->ticket.seat);
-		break;
+	case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_EXCHANGE:
+	case CMD_Q_TICKET: res->ticket.seat = seat_global(nd, res->ticket.seat); break;
 	case CMD_SECTION_LOAD:
 		if (res->status == ST_OK)
-			res->section.seat_first = seat_global(nd, (uint32_t)res->section.seat_first);
+			res->section.seat_first = seat_global(nd,
+							      (uint32_t)res->section.seat_first);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -101,8 +111,10 @@ void exec_code_give(struct node *nd, uint32_t event_id, uint8_t code_index, stru
 	else
 		m = pool_msg_alloc(nd);
 	if (!m) {
-		log_line(LOG_WARN, nd->id, "msg=\"message pool empty, a use of a presale code "
-			 "stays counted until restart\" code=%u event=%u", code_index, event_id);
+		log_line(LOG_WARN, nd->id,
+			 "msg=\"message pool empty, a use of a presale code "
+			 "stays counted until restart\" code=%u event=%u",
+			 code_index, event_id);
 		return;
 	}
 	m->kind = MSG_CODE_GIVE;
@@ -121,8 +133,10 @@ static void unreserve_at_home(struct node *nd, uint32_t event_id, uint64_t custo
 		return;
 	struct msg *u = pool_msg_alloc(nd);
 	if (!u) {
-		log_line(LOG_WARN, nd->id, "msg=\"message pool empty, a customer count stays high "
-			 "until restart\" customer=%llu", (unsigned long long)customer_id);
+		log_line(LOG_WARN, nd->id,
+			 "msg=\"message pool empty, a customer count stays high "
+			 "until restart\" customer=%llu",
+			 (unsigned long long)customer_id);
 		return;
 	}
 	u->kind = MSG_UNRESERVE;
@@ -143,8 +157,10 @@ void exec_count_moved(struct node *nd, uint32_t event_id, uint64_t customer_id, 
 		unreserve_at_home(nd, event_id, customer_id, 1); /* no longer elsewhere */
 	else if (home == nd->id &&
 		 counts_add(&nd->counts, event_id, customer_id, 0, 1)) /* now elsewhere */
-		log_line(LOG_WARN, nd->id, "msg=\"count table full, a customer count stays low "
-			 "until restart\" customer=%llu", (unsigned long long)customer_id);
+		log_line(LOG_WARN, nd->id,
+			 "msg=\"count table full, a customer count stays low "
+			 "until restart\" customer=%llu",
+			 (unsigned long long)customer_id);
 }
 
 /* A hold that used a presale code ended here: its owner, if another
@@ -163,12 +179,8 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	if (res->status != ST_OK || res->replayed)
 		return;
 	switch (cmd->type) {
-	case CMD_HOLD:
-		nd->holds_live++;
-		break;
-	case CMD_CONFIRM:
-		nd->holds_live -= nd->holds_live > 0;
-		break;
+	case CMD_HOLD: nd->holds_live++; break;
+	case CMD_CONFIRM: nd->holds_live -= nd->holds_live > 0; break;
 	case CMD_HOLD_RELEASE:
 	case CMD_HOLD_EXPIRE:
 		nd->holds_live -= nd->holds_live > 0;
@@ -182,8 +194,7 @@ void exec_after(struct node *nd, const struct cmd *cmd, const struct result *res
 	case CMD_EVENT_RETIRE: /* closed and gone: no hold can come to count */
 		counts_drop_event(&nd->counts, cmd->query.event_id);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -362,7 +373,7 @@ static void seats(struct node *nd, struct msg *m)
 	long n = core_section_seats(shard_store_core(nd->store), m->cmd.query.event_id,
 				    (uint16_t)m->score, m->big, SECTION_SEATS_MAX, &first);
 	memset(&m->res, 0, sizeof m->res);
-	m->res.status = n < 0 ? (enum status)-n : ST_OK;
+	m->res.status = n < 0 ? (enum status) - n : ST_OK;
 	m->res.section.seat_first = n < 0 ? 0 : seat_global(nd, first);
 	m->res.section.seat_count = n < 0 ? 0 : (uint32_t)n;
 	m->wait_lsn = shard_store_last_lsn(nd->store);
@@ -415,7 +426,8 @@ void exec_expire(struct node *nd)
 	struct result res;
 	uint64_t wait;
 	/* bounded per call: a burst of expiries cannot starve the sockets */
-	for (unsigned i = 0; i < 4096 && shard_store_next_expiry(nd->store, nd->now_ms, &cmd); i++) {
+	for (unsigned i = 0; i < 4096 && shard_store_next_expiry(nd->store, nd->now_ms, &cmd);
+	     i++) {
 		if (exec_cmd(nd, &cmd, &res, &wait) == ST_OK)
 			nd->ctr.holds_expired++;
 		exec_after(nd, &cmd, &res);

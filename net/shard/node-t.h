@@ -46,39 +46,39 @@ struct shard_store;
 /* ---- messages between nodes ------------------------------------------------- */
 
 enum msg_kind {
-	MSG_EXEC = 1,      /* execute cmd on the target's store, result back */
-	MSG_PROBE = 2,     /* best available without taking: score back */
-	MSG_RESERVE = 3,   /* home shard: count qty units against the customer */
-	MSG_UNRESERVE = 4, /* home shard: give them back (one-way, returns empty) */
-	MSG_STOCK_ASK = 5, /* giver: STOCK_OUT up to cmd.stock.qty units */
-	MSG_STATS = 6,     /* server counters of the target */
-	MSG_SEATS = 7,     /* seat states of a section into big */
-	MSG_STOCK_ACK = 8,  /* giver: the taker has transfers up to cmd.stock durable */
-	MSG_CODE_TAKE = 9,  /* presale code owner: count one use of the hold's code */
-	MSG_CODE_GIVE = 10, /* presale code owner: code `score` has one use less */
+	MSG_EXEC = 1,        /* execute cmd on the target's store, result back */
+	MSG_PROBE = 2,       /* best available without taking: score back */
+	MSG_RESERVE = 3,     /* home shard: count qty units against the customer */
+	MSG_UNRESERVE = 4,   /* home shard: give them back (one-way, returns empty) */
+	MSG_STOCK_ASK = 5,   /* giver: STOCK_OUT up to cmd.stock.qty units */
+	MSG_STATS = 6,       /* server counters of the target */
+	MSG_SEATS = 7,       /* seat states of a section into big */
+	MSG_STOCK_ACK = 8,   /* giver: the taker has transfers up to cmd.stock durable */
+	MSG_CODE_TAKE = 9,   /* presale code owner: count one use of the hold's code */
+	MSG_CODE_GIVE = 10,  /* presale code owner: code `score` has one use less */
 	MSG_UNITS_TAKE = 11, /* event home: room for cmd.tier.capacity more units? */
 	MSG_UNITS_GIVE = 12, /* event home: `score` of them were placed */
 	MSG_STOCK_GIVE = 13, /* taker: STOCK_IN of a transfer pending too long */
-	MSG_XCHG_IN = 14,  /* an exchange's seat node: XCHG_IN (the request's own message) */
-	MSG_XCHG_END = 15, /* back to the ticket's node: XCHG_END with the IN's answer */
+	MSG_XCHG_IN = 14,    /* an exchange's seat node: XCHG_IN (the request's own message) */
+	MSG_XCHG_END = 15,   /* back to the ticket's node: XCHG_END with the IN's answer */
 };
 
 struct msg {
 	struct msg *next; /* local lists: durable FIFO, overflow, inbox */
 	uint8_t kind;
-	uint8_t owner;    /* whose pool */
-	uint8_t at;       /* the shard it is sent to */
-	uint8_t reserved; /* MSG_EXEC of a hold: the home shard counted it */
-	uint8_t over_limit; /* MSG_EXEC of a hold: only a replay of its key may pass */
-	uint8_t code_taken; /* MSG_EXEC of a hold: its presale code's owner counted it */
-	uint8_t code_over;  /* MSG_EXEC of a hold: the code is used up unless a replay */
-	uint8_t code_check; /* MSG_EXEC of a hold: this node owns its code and counts it */
+	uint8_t owner;       /* whose pool */
+	uint8_t at;          /* the shard it is sent to */
+	uint8_t reserved;    /* MSG_EXEC of a hold: the home shard counted it */
+	uint8_t over_limit;  /* MSG_EXEC of a hold: only a replay of its key may pass */
+	uint8_t code_taken;  /* MSG_EXEC of a hold: its presale code's owner counted it */
+	uint8_t code_over;   /* MSG_EXEC of a hold: the code is used up unless a replay */
+	uint8_t code_check;  /* MSG_EXEC of a hold: this node owns its code and counts it */
 	uint8_t peers_tried; /* stock: peers asked so far */
-	uint8_t back;     /* on its way back to its owner */
-	uint8_t forward;  /* in the durable FIFO: sent to `at` (not returned) once durable */
-	uint32_t req;     /* owner's request slot, NIL32: none */
-	uint32_t index;   /* slot in the owner's pool */
-	uint32_t score;   /* MSG_PROBE: score back; MSG_SEATS: the section asked;
+	uint8_t back;        /* on its way back to its owner */
+	uint8_t forward;     /* in the durable FIFO: sent to `at` (not returned) once durable */
+	uint32_t req;        /* owner's request slot, NIL32: none */
+	uint32_t index;      /* slot in the owner's pool */
+	uint32_t score;      /* MSG_PROBE: score back; MSG_SEATS: the section asked;
 			   * MSG_EXEC of a hold: 1 when the tier here is below its
 			   * low-stock threshold after it */
 	uint64_t wait_lsn;
@@ -94,49 +94,49 @@ struct msg {
 /* ---- client requests (coordinator side) ------------------------------------ */
 
 enum req_step {
-	STEP_ONE = 0,     /* one message, its result is the reply */
-	STEP_BROADCAST,   /* admin: every shard, first refusal wins */
-	STEP_SUM,         /* query: every shard, results summed */
-	STEP_RESERVE,     /* hold: waiting for the home shard's reservation */
-	STEP_PROBE,       /* best available: waiting for every shard's probe */
-	STEP_HOLD,        /* hold: waiting for the executing shard */
-	STEP_STATS,       /* server stats from every shard */
-	STEP_CODE,        /* hold: waiting for the presale code's owner */
-	STEP_UNITS,       /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
-	STEP_LOW_STOCK,   /* hold: the tier's free units summed over every shard */
+	STEP_ONE = 0,      /* one message, its result is the reply */
+	STEP_BROADCAST,    /* admin: every shard, first refusal wins */
+	STEP_SUM,          /* query: every shard, results summed */
+	STEP_RESERVE,      /* hold: waiting for the home shard's reservation */
+	STEP_PROBE,        /* best available: waiting for every shard's probe */
+	STEP_HOLD,         /* hold: waiting for the executing shard */
+	STEP_STATS,        /* server stats from every shard */
+	STEP_CODE,         /* hold: waiting for the presale code's owner */
+	STEP_UNITS,        /* TIER_ADD, SECTION_LOAD: waiting for the event's home */
+	STEP_LOW_STOCK,    /* hold: the tier's free units summed over every shard */
 	STEP_RETIRE_CHECK, /* EVENT_RETIRE: every shard's event first (closed, no holds) */
 };
 
 struct req {
 	uint32_t next; /* free list, or the driver's waiting-reply list */
-	uint32_t conn;     /* the driver's: who asked */
+	uint32_t conn; /* the driver's: who asked */
 	uint32_t conn_gen;
 	uint64_t request_id;
 	uint8_t opcode;
 	uint8_t step;
-	uint8_t pending;   /* messages out */
-	uint8_t tries;     /* best available: candidates tried */
-	bool reserved;     /* units are reserved at the home shard */
-	bool keyed;        /* its idempotency key is marked in flight at home */
-	bool over_limit;   /* home said: over the limit unless it is a replay */
-	uint8_t replay_at; /* best available: the shard that has the key, or NIL8 */
+	uint8_t pending;    /* messages out */
+	uint8_t tries;      /* best available: candidates tried */
+	bool reserved;      /* units are reserved at the home shard */
+	bool keyed;         /* its idempotency key is marked in flight at home */
+	bool over_limit;    /* home said: over the limit unless it is a replay */
+	uint8_t replay_at;  /* best available: the shard that has the key, or NIL8 */
 	uint8_t code_owner; /* the presale code's owner, NIL8: no code or one shard */
 	uint8_t code_index; /* the code the owner counted, PRESALE_CODE_NONE: none */
 	bool code_asked;    /* the owner answered */
 	bool code_over;     /* the owner said: used up, unless it is a replay */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
-	bool low_here;      /* the hold left its tier below the threshold where it ran */
+	bool low_here; /* the hold left its tier below the threshold where it ran */
 	/* what a query to every shard adds up: STEP_LOW_STOCK the tier's free
 	 * units and its threshold, STEP_RETIRE_CHECK live holds and shards
 	 * that do not have the event closed */
 	uint32_t tally[2];
-	bool have_res;     /* res holds the first answer (SUM, BROADCAST) */
+	bool have_res; /* res holds the first answer (SUM, BROADCAST) */
 	uint8_t exec_shard;
-	uint8_t *big;      /* a big buffer held for the reply */
+	uint8_t *big; /* a big buffer held for the reply */
 	struct cmd cmd;
 	struct result res;
-	struct proto_reply extra; /* STATS, seat-state replies */
+	struct proto_reply extra;   /* STATS, seat-state replies */
 	uint32_t score[SHARDS_MAX]; /* best available probes, UINT32_MAX: none */
 };
 
@@ -146,7 +146,7 @@ struct count_slot {
 	uint64_t customer_id; /* 0: empty */
 	uint64_t key;         /* 0: units; else an idempotency key in flight */
 	uint32_t event_id;
-	uint32_t units;       /* on shards other than this one */
+	uint32_t units; /* on shards other than this one */
 };
 
 /* counts entries of presale codes: (event, CODE_CUSTOMER, code index + 1),
@@ -199,8 +199,8 @@ struct node {
 
 	struct msg *msgs;
 	struct msg *msg_free;
-	_Atomic uint32_t msgs_used; /* the server's stop reads it from another thread */
-	struct msg *inbox_head, *inbox_tail;     /* messages to myself */
+	_Atomic uint32_t msgs_used;          /* the server's stop reads it from another thread */
+	struct msg *inbox_head, *inbox_tail; /* messages to myself */
 	struct msg *durable_head, *durable_tail; /* waiting for their LSN */
 
 	uint8_t *bigbufs;

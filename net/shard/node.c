@@ -89,7 +89,9 @@ static int counts_and_holds(struct node *const *nodes, uint32_t n)
 		uint32_t events = core_event_ids(core, ids, EVENTS_MAX);
 		nodes[k]->holds_live = 0;
 		for (uint32_t e = 0; e < events; e++) {
-			struct count_ctx c = {.nodes = nodes, .n = n, .at = (uint8_t)k,
+			struct count_ctx c = {.nodes = nodes,
+					      .n = n,
+					      .at = (uint8_t)k,
 					      .event_id = ids[e]};
 			if (core_event_limit(core, ids[e]))
 				core_customers_each(core, ids[e], count_one, &c);
@@ -97,8 +99,8 @@ static int counts_and_holds(struct node *const *nodes, uint32_t n)
 				c.err = code_uses(nodes, n, k, ids[e]);
 			uint32_t units_max, placed = core_units_placed(core, ids[e], &units_max);
 			if (!c.err && placed)
-				c.err = counts_add(&nodes[ids[e] % n]->counts, ids[e], EVENT_UNITS, 0,
-						   placed);
+				c.err = counts_add(&nodes[ids[e] % n]->counts, ids[e], EVENT_UNITS,
+						   0, placed);
 			if (c.err)
 				return c.err;
 			nodes[k]->holds_live += core_live_holds(core, ids[e]);
@@ -123,7 +125,8 @@ static int recount(struct node *const *nodes, uint32_t n)
 			       (nodes[k]->counts.mask + 1ull) * sizeof *nodes[k]->counts.slots);
 			nodes[k]->counts.used = 0;
 		}
-		log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"recovery: a node's count table grew for "
+		log_line(LOG_INFO, LOG_SHARD_NONE,
+			 "msg=\"recovery: a node's count table grew for "
 			 "the state it recovered\"");
 	}
 	return rc;

@@ -234,7 +234,8 @@ unsigned pool_release_durable(struct node *nd)
 		n++;
 		if (stopped && m->wait_lsn > durable && m->forward) {
 			if (m->req == NIL32) {
-				pool_msg_free(nd, m); /* an acknowledgement of what is not durable */
+				pool_msg_free(nd,
+					      m); /* an acknowledgement of what is not durable */
 				continue;
 			}
 			m->forward = 0; /* a request on its way on (an exchange): back, told */

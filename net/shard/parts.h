@@ -49,8 +49,7 @@ struct msg *pool_take_inbox(struct node *nd);
 int counts_init(struct counts *ct, uint32_t max);
 void counts_fini(struct counts *ct);
 /* key 0: the customer's units elsewhere; else 1 while that key is in flight. */
-uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id,
-		    uint64_t key);
+uint32_t counts_get(const struct counts *ct, uint32_t event_id, uint64_t customer_id, uint64_t key);
 /* Twice the slots, every entry kept (start-up only). 0 or -ENOMEM/-ENOSPC. */
 int counts_grow(struct counts *ct);
 /* Adds delta (clamped at 0). 0, or -ENOSPC when the table is full. */
@@ -144,8 +143,8 @@ void sell_exchange(struct node *nd, struct msg *m);
 void sell_again(struct node *nd, struct msg *m);
 
 /* route.c */
-int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
-		  const struct proto_request *pr, const struct proto_section_buf *sec);
+int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
+		  const struct proto_section_buf *sec);
 void route_done(struct node *nd, struct msg *m);
 
 #endif

@@ -38,7 +38,8 @@ static void reply(struct node *nd, struct req *r)
 	nd->env.reply(nd->env.user, r);
 }
 
-static void send_msg(struct node *nd, struct req *r, uint8_t kind, uint8_t to, const struct cmd *cmd)
+static void send_msg(struct node *nd, struct req *r, uint8_t kind, uint8_t to,
+		     const struct cmd *cmd)
 {
 	struct msg *m = pool_msg_alloc(nd);
 	assert(m); /* callers check msgs_free first */
@@ -134,9 +135,7 @@ static void sum(struct req *r, const struct result *b)
 		a->event.tickets_issued += b->event.tickets_issued;
 		a->event.section_count += b->event.section_count;
 		break;
-	case CMD_Q_AVAILABILITY:
-		sum_tiers(&a->avail, &b->avail);
-		break;
+	case CMD_Q_AVAILABILITY: sum_tiers(&a->avail, &b->avail); break;
 	case CMD_Q_STATS:
 		for (unsigned ch = 0; ch < CHANNELS; ch++) {
 			struct channel_stats *x = &a->stats.channels[ch];
@@ -148,11 +147,8 @@ static void sum(struct req *r, const struct result *b)
 			x->refunded += y->refunded;
 		}
 		break;
-	case CMD_Q_CUSTOMER:
-		a->customer.units += b->customer.units;
-		break;
-	default:
-		break;
+	case CMD_Q_CUSTOMER: a->customer.units += b->customer.units; break;
+	default: break;
 	}
 }
 
@@ -363,7 +359,8 @@ static void probed(struct node *nd, struct req *r, struct msg *m)
 		return;
 	}
 	if (r->over_limit || r->code_over) {
-		refuse_hold(nd, r, r->over_limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED, m);
+		refuse_hold(nd, r, r->over_limit ? ST_CUSTOMER_LIMIT : ST_PRESALE_CODE_EXHAUSTED,
+			    m);
 		return;
 	}
 	int k = next_candidate(nd, r);
@@ -381,7 +378,8 @@ static int hold_start(struct node *nd, struct req *r)
 
 	r->exec_shard = nd->id;
 	if (h->code_len && n > 1 && h->code_len <= PRESALE_CODE_BYTES_MAX)
-		r->code_owner = exec_code_owner(nd, core_code_key(h->event_id, h->code, h->code_len));
+		r->code_owner = exec_code_owner(nd,
+						core_code_key(h->event_id, h->code, h->code_len));
 	if (h->mode == HOLD_GA) {
 		r->exec_shard = home;
 	} else if (h->mode == HOLD_SEATS && shaped) {
@@ -432,7 +430,8 @@ static int section_load(struct node *nd, struct req *r, const struct proto_secti
 	r->big = pool_big_alloc(nd);
 	if (!r->big)
 		return -EAGAIN;
-	static_assert(sizeof(struct proto_section_buf) <= PROTO_FRAME_BYTES_MAX, "fits a big buffer");
+	static_assert(sizeof(struct proto_section_buf) <= PROTO_FRAME_BYTES_MAX,
+		      "fits a big buffer");
 	struct proto_section_buf *b = (struct proto_section_buf *)(void *)r->big;
 	memcpy(b, sec, sizeof *b);
 	r->cmd.section.rows = b->rows;
@@ -534,10 +533,11 @@ static void retire_check(struct node *nd, struct req *r)
 
 static void retire_checked(struct node *nd, struct req *r)
 {
-	enum status st = r->have_res ? r->res.status
-			 : r->tally[0] ? ST_EVENT_HOLDS_LIVE
-			 : r->tally[1] ? ST_EVENT_NOT_CLOSED
-			 : pool_msgs_free(nd) < nd->n ? ST_OVERLOADED : ST_OK;
+	enum status st = r->have_res                  ? r->res.status
+			 : r->tally[0]                ? ST_EVENT_HOLDS_LIVE
+			 : r->tally[1]                ? ST_EVENT_NOT_CLOSED
+			 : pool_msgs_free(nd) < nd->n ? ST_OVERLOADED
+						      : ST_OK;
 	if (st != ST_OK) {
 		memset(&r->res, 0, sizeof r->res);
 		r->res.status = st;
@@ -551,17 +551,18 @@ static void retire_checked(struct node *nd, struct req *r)
 static int core_request(struct node *nd, struct req *r, const struct proto_section_buf *sec)
 {
 	switch (r->cmd.type) {
-	case CMD_TIER_ADD:
-		units_first(nd, r);
-		return 0;
-	case CMD_EVENT_RETIRE:
-		retire_check(nd, r);
-		return 0;
-	case CMD_EVENT_CREATE: case CMD_EVENT_UPDATE: case CMD_PRESALE_CODE_ADD:
+	case CMD_TIER_ADD: units_first(nd, r); return 0;
+	case CMD_EVENT_RETIRE: retire_check(nd, r); return 0;
+	case CMD_EVENT_CREATE:
+	case CMD_EVENT_UPDATE:
+	case CMD_PRESALE_CODE_ADD:
 		r->step = STEP_BROADCAST;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
-	case CMD_Q_EVENT: case CMD_Q_AVAILABILITY: case CMD_Q_STATS: case CMD_Q_CUSTOMER:
+	case CMD_Q_EVENT:
+	case CMD_Q_AVAILABILITY:
+	case CMD_Q_STATS:
+	case CMD_Q_CUSTOMER:
 		r->step = STEP_SUM;
 		broadcast(nd, r, MSG_EXEC);
 		return 0;
@@ -571,23 +572,27 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 			units_first(nd, r);
 		return rc;
 	}
-	case CMD_HOLD:
-		return hold_start(nd, r);
-	case CMD_HOLD_EXTEND: case CMD_HOLD_RELEASE: case CMD_CONFIRM: case CMD_Q_HOLD: case CMD_Q_ORDER:
-		return by_id(nd, r, r->cmd.ref.hold_id, ST_HOLD_UNKNOWN);
-	case CMD_REDEEM: case CMD_REFUND: case CMD_EXCHANGE: case CMD_Q_TICKET:
-		return by_id(nd, r, r->cmd.ticket.ticket_id, ST_TICKET_UNKNOWN);
+	case CMD_HOLD: return hold_start(nd, r);
+	case CMD_HOLD_EXTEND:
+	case CMD_HOLD_RELEASE:
+	case CMD_CONFIRM:
+	case CMD_Q_HOLD:
+	case CMD_Q_ORDER: return by_id(nd, r, r->cmd.ref.hold_id, ST_HOLD_UNKNOWN);
+	case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_EXCHANGE:
+	case CMD_Q_TICKET: return by_id(nd, r, r->cmd.ticket.ticket_id, ST_TICKET_UNKNOWN);
 	case CMD_Q_REVOKED: /* the shard it names, as a ticket id names its shard */
-		return by_id(nd, r, (uint64_t)(r->cmd.revoked.shard < 256 ? r->cmd.revoked.shard : 255)
-					    << ID_SHARD_SHIFT, ST_BAD_ARGUMENT);
-	default:
-		fail(nd, r, ST_BAD_COMMAND);
-		return 0;
+		return by_id(nd, r,
+			     (uint64_t)(r->cmd.revoked.shard < 256 ? r->cmd.revoked.shard : 255)
+				     << ID_SHARD_SHIFT,
+			     ST_BAD_ARGUMENT);
+	default: fail(nd, r, ST_BAD_COMMAND); return 0;
 	}
 }
 
-int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen,
-		  const struct proto_request *pr, const struct proto_section_buf *sec)
+int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
+		  const struct proto_section_buf *sec)
 {
 	if (pool_msgs_free(nd) < nd->n + 2)
 		return -EAGAIN;
@@ -623,18 +628,14 @@ static void answered(struct req *r, const struct msg *m)
 		r->units_placed += m->cmd.type == CMD_TIER_ADD ? m->cmd.tier.capacity
 							       : m->res.section.seat_count;
 	switch (r->step) {
-	case STEP_ONE:
-		take_result(r, &m->res);
-		break;
+	case STEP_ONE: take_result(r, &m->res); break;
 	case STEP_BROADCAST:
 		if (!r->have_res || (r->res.status == ST_OK && m->res.status != ST_OK)) {
 			r->res = m->res;
 			r->have_res = true;
 		}
 		break;
-	case STEP_SUM:
-		sum(r, &m->res);
-		break;
+	case STEP_SUM: sum(r, &m->res); break;
 	case STEP_STATS:
 		for (unsigned i = 0; i < PROTO_STAT_SLOTS; i++)
 			r->extra.server.counters[i] += m->counters[i];
@@ -661,8 +662,7 @@ static void answered(struct req *r, const struct msg *m)
 		else if (m->res.status == ST_OK)
 			r->score[m->at] = m->score;
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -683,18 +683,10 @@ void route_done(struct node *nd, struct msg *m)
 	/* follow-ups reuse m: a shard's pool never looks empty while a
 	 * request is still moving (shutdown), and they cannot fail */
 	switch (r->step) {
-	case STEP_RESERVE:
-		reserved(nd, r, m);
-		break;
-	case STEP_PROBE:
-		probed(nd, r, m);
-		break;
-	case STEP_CODE:
-		code_taken(nd, r, m);
-		break;
-	case STEP_UNITS:
-		units_taken(nd, r, m);
-		break;
+	case STEP_RESERVE: reserved(nd, r, m); break;
+	case STEP_PROBE: probed(nd, r, m); break;
+	case STEP_CODE: code_taken(nd, r, m); break;
+	case STEP_UNITS: units_taken(nd, r, m); break;
 	case STEP_LOW_STOCK:
 		pool_msg_free(nd, m);
 		low_stock_summed(nd, r);
@@ -703,9 +695,7 @@ void route_done(struct node *nd, struct msg *m)
 		pool_msg_free(nd, m);
 		retire_checked(nd, r);
 		break;
-	case STEP_HOLD:
-		hold_done(nd, r, m);
-		break;
+	case STEP_HOLD: hold_done(nd, r, m); break;
 	default:
 		if (r->units_taken)
 			units_settle(nd, r, m);

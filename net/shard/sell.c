@@ -54,9 +54,10 @@ void sell_hold(struct node *nd, struct msg *m)
 	/* a retry of a hold taken here is answered with it, limit or not */
 	bool replay = h->idem_key && core_idem_hold(shard_store_core(nd->store), h->event_id,
 						    h->customer_id, h->idem_key);
-	enum status refuse = replay ? ST_OK
+	enum status refuse = replay              ? ST_OK
 			     : over_limit(nd, m) ? ST_CUSTOMER_LIMIT
-			     : code_over(nd, m) ? ST_PRESALE_CODE_EXHAUSTED : ST_OK;
+			     : code_over(nd, m)  ? ST_PRESALE_CODE_EXHAUSTED
+						 : ST_OK;
 	if (refuse != ST_OK) {
 		memset(&m->res, 0, sizeof m->res);
 		m->res.status = refuse;

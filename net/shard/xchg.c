@@ -59,8 +59,11 @@ static void leave_for(struct node *nd, struct msg *m, uint8_t peer, uint32_t sea
 	uint64_t customer_id = 0;
 	uint8_t channel = 0;
 	assert(peer < nd->n && peer != nd->id);
-	out.xchg = (struct cmd_xchg){.event_id = x.event_id, .tier = x.tier, .peer_shard = peer,
-				     .seat = seat, .ticket_id = x.ticket_id};
+	out.xchg = (struct cmd_xchg){.event_id = x.event_id,
+				     .tier = x.tier,
+				     .peer_shard = peer,
+				     .seat = seat,
+				     .ticket_id = x.ticket_id};
 	if (exec_cmd(nd, &out, &m->res, &m->wait_lsn) != ST_OK ||
 	    order_of(nd, x.event_id, m->res.ticket.order_id, &customer_id, &channel) != ST_OK) {
 		exec_finish(nd, m); /* refused: nothing is leaving */
@@ -127,13 +130,16 @@ static void end(struct node *nd, struct msg *m)
 	enum status st = m->res.status;
 	assert(x->peer_shard == nd->id);
 	if (st != ST_OUTCOME_UNKNOWN) {
-		e.xchg = (struct cmd_xchg){.event_id = x->event_id, .ticket_id = x->ticket_id,
+		e.xchg = (struct cmd_xchg){.event_id = x->event_id,
+					   .ticket_id = x->ticket_id,
 					   .status = (uint8_t)st,
-					   .new_ticket_id = st == ST_OK ? m->res.ticket.ticket_id : 0};
+					   .new_ticket_id = st == ST_OK ? m->res.ticket.ticket_id
+									: 0};
 		if (exec_cmd(nd, &e, &res, &m->wait_lsn) != ST_OK)
-			log_line(LOG_WARN, nd->id, "msg=\"end of an exchange refused\" "
-				 "ticket=%016" PRIx64 " status=%s", x->ticket_id,
-				 status_name(res.status));
+			log_line(LOG_WARN, nd->id,
+				 "msg=\"end of an exchange refused\" "
+				 "ticket=%016" PRIx64 " status=%s",
+				 x->ticket_id, status_name(res.status));
 		else if (st == ST_OK && ++nd->ctr.exchanges_moved)
 			exec_count_moved(nd, x->event_id, x->customer_id,
 					 (uint8_t)(m->res.ticket.seat >> SEAT_SHARD_SHIFT));
@@ -141,8 +147,10 @@ static void end(struct node *nd, struct msg *m)
 	m->kind = MSG_EXEC;
 	m->forward = 0;
 	if (x->seat == SEAT_NONE) { /* best available: the ticket ref again */
-		struct cmd_ticket_ref ref = {.event_id = x->event_id, .ticket_id = x->ticket_id,
-					     .tier = x->tier, .seat = SEAT_NONE};
+		struct cmd_ticket_ref ref = {.event_id = x->event_id,
+					     .ticket_id = x->ticket_id,
+					     .tier = x->tier,
+					     .seat = SEAT_NONE};
 		m->cmd.type = CMD_EXCHANGE;
 		m->cmd.ticket = ref;
 		if (st == ST_SOLD_OUT && xchg_best_elsewhere(nd, m))
@@ -167,25 +175,32 @@ static int resume(struct node *a, struct node *b, const struct xchg_pending *p)
 	struct result res, ended;
 	uint64_t wait;
 	enum status st;
-	in.xchg = (struct cmd_xchg){.event_id = p->event_id, .tier = p->tier, .channel = p->channel,
-				    .peer_shard = a->id, .seat = p->seat,
-				    .ticket_id = p->ticket_id, .customer_id = p->customer_id};
+	in.xchg = (struct cmd_xchg){.event_id = p->event_id,
+				    .tier = p->tier,
+				    .channel = p->channel,
+				    .peer_shard = a->id,
+				    .seat = p->seat,
+				    .ticket_id = p->ticket_id,
+				    .customer_id = p->customer_id};
 	st = exec_cmd(b, &in, &res, &wait);
 	if (st == ST_DISK_FULL || st == ST_UNAVAILABLE || st == ST_INTERNAL)
 		return -EAGAIN; /* b cannot decide now: the ticket stays leaving */
 	int rc = shard_store_sync(b->store);
 	if (rc)
 		return rc;
-	e.xchg = (struct cmd_xchg){.event_id = p->event_id, .ticket_id = p->ticket_id,
+	e.xchg = (struct cmd_xchg){.event_id = p->event_id,
+				   .ticket_id = p->ticket_id,
 				   .status = (uint8_t)st,
 				   .new_ticket_id = st == ST_OK ? res.ticket.ticket_id : 0};
 	if (exec_cmd(a, &e, &ended, &wait) != ST_OK)
 		return -EUCLEAN;
 	a->ctr.exchanges_moved += st == ST_OK;
 	a->ctr.exchanges_resumed++;
-	log_line(LOG_INFO, a->id, "msg=\"an exchange cut by a stop ended\" ticket=%016" PRIx64
-		 " seat_shard=%u outcome=%s status=%s", p->ticket_id, b->id,
-		 st == ST_OK ? "exchanged" : "refused", res.replayed ? "made_before" : status_name(st));
+	log_line(LOG_INFO, a->id,
+		 "msg=\"an exchange cut by a stop ended\" ticket=%016" PRIx64
+		 " seat_shard=%u outcome=%s status=%s",
+		 p->ticket_id, b->id, st == ST_OK ? "exchanged" : "refused",
+		 res.replayed ? "made_before" : status_name(st));
 	return 0;
 }
 
@@ -196,14 +211,17 @@ int xchg_recover(struct node *const *nodes, uint32_t n)
 		const struct core *core = shard_store_core(nodes[k]->store);
 		uint32_t left = core_xchgs_pending(core, pending, XCHG_RECOVER_BATCH);
 		while (left) {
-			uint32_t batch = left < XCHG_RECOVER_BATCH ? left : XCHG_RECOVER_BATCH, done = 0;
+			uint32_t batch = left < XCHG_RECOVER_BATCH ? left : XCHG_RECOVER_BATCH,
+				 done = 0;
 			for (uint32_t i = 0; i < batch; i++) {
 				const struct xchg_pending *p = &pending[i];
 				if (p->peer_shard >= n) {
-					log_line(LOG_ERROR, (int)k, "msg=\"a ticket is leaving for "
+					log_line(LOG_ERROR, (int)k,
+						 "msg=\"a ticket is leaving for "
 						 "a shard that does not run: start with the shard "
 						 "count the data was written with\" seat_shard=%u "
-						 "shards=%u", p->peer_shard, n);
+						 "shards=%u",
+						 p->peer_shard, n);
 					return -EUCLEAN;
 				}
 				int rc = resume(nodes[k], nodes[p->peer_shard], p);

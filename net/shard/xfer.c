@@ -89,7 +89,8 @@ static enum status take(struct node *nd, const struct cmd_stock *given, uint8_t 
 	if (st == ST_OK && !res->replayed)
 		nd->ctr.stock_transfers++;
 	if (st != ST_OK)
-		log_line(LOG_WARN, nd->id, "msg=\"STOCK_IN refused; the transfer stays pending on "
+		log_line(LOG_WARN, nd->id,
+			 "msg=\"STOCK_IN refused; the transfer stays pending on "
 			 "its giver and is sent again\" transfer=%016" PRIx64 " giver=%u status=%s",
 			 given->transfer_id, giver, status_name(st));
 	return st;
@@ -129,9 +130,10 @@ void xfer_acked(struct node *nd, struct msg *k)
 	uint64_t wait;
 	assert(k->cmd.stock.peer_shard == k->owner);
 	if (exec_cmd(nd, &k->cmd, &res, &wait) != ST_OK)
-		log_line(LOG_WARN, nd->id, "msg=\"acknowledgement of a transfer refused\" "
-			 "transfer=%016" PRIx64 " status=%s", k->cmd.stock.transfer_id,
-			 status_name(res.status));
+		log_line(LOG_WARN, nd->id,
+			 "msg=\"acknowledgement of a transfer refused\" "
+			 "transfer=%016" PRIx64 " status=%s",
+			 k->cmd.stock.transfer_id, status_name(res.status));
 	pool_return(nd, k);
 }
 
@@ -170,7 +172,8 @@ static void resend(struct node *nd, uint8_t t, const struct xfer *pending, uint3
 		g->kind = MSG_STOCK_GIVE;
 		g->cmd.type = CMD_STOCK_IN;
 		g->cmd.stock = (struct cmd_stock){.event_id = pending[i].event_id,
-						  .tier = pending[i].tier, .qty = pending[i].qty,
+						  .tier = pending[i].tier,
+						  .qty = pending[i].qty,
 						  .transfer_id = pending[i].transfer_id};
 		g->at = t;
 		g->forward = 1;
@@ -188,8 +191,9 @@ bool xfer_tick(struct node *nd)
 		return core_xfers_any(core);
 	nd->resend_at_ms = nd->now_ms + XFER_RESEND_MS;
 	for (uint32_t t = 0; t < nd->n; t++) {
-		uint32_t count = t == nd->id ? 0 : core_xfers_pending(core, (uint8_t)t, pending,
-								      XFER_PENDING_MAX);
+		uint32_t count = t == nd->id ? 0
+					     : core_xfers_pending(core, (uint8_t)t, pending,
+								  XFER_PENDING_MAX);
 		uint64_t oldest = count ? XFER_SEQ(pending[0].transfer_id) : 0;
 		if (count && oldest == nd->oldest_seen[t])
 			resend(nd, (uint8_t)t, pending, count);
@@ -211,7 +215,8 @@ static int redeliver(struct node *g, struct node *t)
 	struct result res;
 	uint64_t wait;
 	for (i = 0; i < count; i++) {
-		struct cmd_stock given = {.event_id = pending[i].event_id, .tier = pending[i].tier,
+		struct cmd_stock given = {.event_id = pending[i].event_id,
+					  .tier = pending[i].tier,
 					  .qty = pending[i].qty,
 					  .transfer_id = pending[i].transfer_id};
 		if (take(t, &given, g->id, &res, &wait) != ST_OK)
@@ -227,8 +232,10 @@ static int redeliver(struct node *g, struct node *t)
 	ack.stock.peer_shard = t->id;
 	ack.stock.transfer_id = pending[i - 1].transfer_id;
 	exec_cmd(g, &ack, &res, &wait);
-	log_line(LOG_INFO, g->id, "msg=\"stock transfers were not acknowledged\" taker=%u "
-		 "transfers=%u applied_now=%u applied_before=%u", t->id, count, applied, i - applied);
+	log_line(LOG_INFO, g->id,
+		 "msg=\"stock transfers were not acknowledged\" taker=%u "
+		 "transfers=%u applied_now=%u applied_before=%u",
+		 t->id, count, applied, i - applied);
 	g->ctr.stock_redelivered += i;
 	return 0;
 }
@@ -241,9 +248,11 @@ int xfer_recover(struct node *const *nodes, uint32_t n)
 		for (uint32_t t = n; t < SHARDS_MAX; t++) {
 			uint32_t count = core_xfers_pending(core, (uint8_t)t, one, 1);
 			if (count) {
-				log_msg(LOG_ERROR, g, "%u stock transfers to shard %u but only "
+				log_msg(LOG_ERROR, g,
+					"%u stock transfers to shard %u but only "
 					"%u shards run: start with the shard count the data "
-					"was written with", count, t, n);
+					"was written with",
+					count, t, n);
 				return -EUCLEAN;
 			}
 		}

@@ -61,19 +61,19 @@ struct shard_store {
 	uint64_t last_lsn;
 	uint32_t rec_len; /* of the last execute's record, 0: none */
 	bool has_snapshot;
-	uint64_t snapshot_lsn;         /* newest snapshot known valid */
-	uint64_t since_records;        /* appended since it */
+	uint64_t snapshot_lsn;  /* newest snapshot known valid */
+	uint64_t since_records; /* appended since it */
 	uint64_t since_bytes;
-	bool paused;            /* changes refused: no segment for their records */
-	bool space_noted;       /* the missing spare was logged */
+	bool paused;      /* changes refused: no segment for their records */
+	bool space_noted; /* the missing spare was logged */
 	uint64_t paused_at_ms, retry_at_ms;
-	uint64_t now_ms;               /* newest time execute or tick gave */
-	uint64_t since_ms;             /* time of the last snapshot start */
-	struct snapshot_job job;       /* the background snapshot */
+	uint64_t now_ms;         /* newest time execute or tick gave */
+	uint64_t since_ms;       /* time of the last snapshot start */
+	struct snapshot_job job; /* the background snapshot */
 	bool job_running;
-	uint64_t job_keep_lsn;         /* the snapshot kept besides the job's */
+	uint64_t job_keep_lsn; /* the snapshot kept besides the job's */
 	uint64_t job_t0_us;
-	uint64_t job_faults0;          /* the thread's minor faults at its start */
+	uint64_t job_faults0; /* the thread's minor faults at its start */
 	struct shard_store_stats stats;
 	uint8_t rec[RECORD_BYTES_MAX]; /* core_execute writes records here */
 };
@@ -185,7 +185,8 @@ static int check_continuity(struct shard_store *s, const struct wal_scan *scan,
 {
 	uint64_t from = s->snapshot_lsn + 1;
 	if (scan->end.next_lsn < from)
-		return refuse(rec, "snapshot covers LSN %" PRIu64 " but the WAL ends at LSN %" PRIu64,
+		return refuse(rec,
+			      "snapshot covers LSN %" PRIu64 " but the WAL ends at LSN %" PRIu64,
 			      s->snapshot_lsn, scan->end.next_lsn - 1);
 	struct walfmt_sum at = scan->end.next_lsn == from ? scan->end.chain : scan->from_chain;
 	if (scan->end.next_lsn != from && !scan->has_from_chain)
@@ -206,8 +207,9 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	rec->damage = scan->damage;
 	if (rc == 1) {
 		rec->refused_lsn = r.refused_lsn;
-		return refuse(rec, "WAL record LSN %" PRIu64 " (segment %" PRIu64 ", offset %" PRIu64
-				   ") refused by the state machine: %s",
+		return refuse(rec,
+			      "WAL record LSN %" PRIu64 " (segment %" PRIu64 ", offset %" PRIu64
+			      ") refused by the state machine: %s",
 			      r.refused_lsn, r.segment, r.offset, status_name(r.why));
 	}
 	if (rc == -ERANGE)
@@ -219,12 +221,14 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	}
 	const struct wal_damage *d = &scan->damage;
 	if (scan->status == WAL_READ_CORRUPT)
-		return refuse(rec, "WAL corrupt at segment %" PRIu64 ", offset %" PRIu64
-				   ", LSN %" PRIu64 ": %s",
+		return refuse(rec,
+			      "WAL corrupt at segment %" PRIu64 ", offset %" PRIu64 ", LSN %" PRIu64
+			      ": %s",
 			      d->segment, d->offset, d->lsn, d->what);
 	if (scan->status == WAL_READ_TORN_TAIL)
-		say(rec->message, "torn tail truncated at segment %" PRIu64 ", offset %" PRIu64
-				  ", LSN %" PRIu64 " (%s); ",
+		say(rec->message,
+		    "torn tail truncated at segment %" PRIu64 ", offset %" PRIu64 ", LSN %" PRIu64
+		    " (%s); ",
 		    d->segment, d->offset, d->lsn, d->what);
 	return 0;
 }
@@ -254,9 +258,11 @@ static int recover(struct shard_store *s, struct shard_store_recovery *rec)
 		return refuse(rec, "recovered state breaks an invariant: %s", bad);
 	s->last_lsn = rec->last_lsn = scan.end.next_lsn - 1;
 	rec->hash = changed ? core_state_hash(s->c) : snap.hash;
-	struct wal_options wo = {.shard = s->opt.shard, .segment_bytes = s->opt.segment_bytes,
+	struct wal_options wo = {.shard = s->opt.shard,
+				 .segment_bytes = s->opt.segment_bytes,
 				 .batch_bytes_max = s->opt.batch_bytes_max,
-				 .on_durable = s->opt.on_durable, .user = s->opt.user};
+				 .on_durable = s->opt.on_durable,
+				 .user = s->opt.user};
 	rc = wal_open(&s->w, s->st, &wo, &scan);
 	if (rc)
 		say(rec->message, "WAL open failed: %s; ", strerror(-rc));
@@ -456,7 +462,8 @@ int shard_store_snapshot_start(struct shard_store *s)
 	sum_to_bytes(wal_chain(s->w), chain);
 	uint64_t keep = s->has_snapshot ? s->snapshot_lsn : 0;
 	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
-				       .archive_fd = s->opt.archive_dir_fd, .shard = s->opt.shard};
+				       .archive_fd = s->opt.archive_dir_fd,
+				       .shard = s->opt.shard};
 	int rc = s->opt.snapshot_fork ? fork_job(s, &d, lsn, chain, keep)
 				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
 	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
@@ -622,7 +629,8 @@ static void stop(struct shard_store *s, int err)
 		int n = snprintf(what, sizeof what, "%s of ", op);
 		wal_segment_name(what + n, sizeof what - (size_t)n, s->opt.shard, seg);
 	}
-	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL STOPPED: this shard is stopped for good; "
+	log_line(LOG_ERROR, s->opt.shard,
+		 "msg=\"WAL STOPPED: this shard is stopped for good; "
 		 "restart to recover from the disk\" op=\"%s\" err=\"%s\" durable_lsn=%" PRIu64,
 		 what, strerror(-s->error), wal_durable_lsn(s->w));
 }
@@ -644,7 +652,8 @@ static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
 		s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
 	s->space_noted = true;
 	s->stats.disk_full_events++;
-	log_line(LOG_ERROR, s->opt.shard, "msg=\"WAL writes PAUSED: no disk space for the next "
+	log_line(LOG_ERROR, s->opt.shard,
+		 "msg=\"WAL writes PAUSED: no disk space for the next "
 		 "segment; changes are refused with disk_full (77), queries are served; free space "
 		 "in the data directory to resume\" err=\"%s\" retry_ms=%u",
 		 strerror(-err), WAL_SPACE_RETRY_MS);
@@ -653,8 +662,10 @@ static void pause_changes(struct shard_store *s, int err, uint64_t now_ms)
 static void resume_changes(struct shard_store *s, uint64_t now_ms)
 {
 	if (s->paused)
-		log_line(LOG_INFO, s->opt.shard, "msg=\"WAL writes resumed: the next segment is "
-			 "ready\" paused_ms=%" PRIu64, now_ms - s->paused_at_ms);
+		log_line(LOG_INFO, s->opt.shard,
+			 "msg=\"WAL writes resumed: the next segment is "
+			 "ready\" paused_ms=%" PRIu64,
+			 now_ms - s->paused_at_ms);
 	else if (s->space_noted)
 		log_line(LOG_INFO, s->opt.shard,
 			 "msg=\"WAL: disk space for the next segment is back\"");
@@ -686,7 +697,8 @@ static void note_space(struct shard_store *s, int err, uint64_t now_ms)
 		return;
 	s->space_noted = true;
 	s->retry_at_ms = now_ms + WAL_SPACE_RETRY_MS;
-	log_line(LOG_WARN, s->opt.shard, "msg=\"WAL: no disk space for the next segment; writes "
+	log_line(LOG_WARN, s->opt.shard,
+		 "msg=\"WAL: no disk space for the next segment; writes "
 		 "go on in the current one and pause when it is full\" err=\"%s\" retry_ms=%u",
 		 strerror(-err), WAL_SPACE_RETRY_MS);
 }
@@ -759,8 +771,9 @@ enum status shard_store_execute(struct shard_store *s, const struct cmd *cmd, ui
 {
 	*wait_lsn = 0;
 	s->rec_len = 0;
-	enum status room = s->error ? ST_UNAVAILABLE
-		: CMD_IS_QUERY(cmd->type) ? ST_OK : room_for_change(s, now_ms);
+	enum status room = s->error                  ? ST_UNAVAILABLE
+			   : CMD_IS_QUERY(cmd->type) ? ST_OK
+						     : room_for_change(s, now_ms);
 	if (room != ST_OK) { /* nothing executed */
 		res->status = room;
 		return room;

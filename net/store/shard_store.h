@@ -88,8 +88,8 @@ struct shard_store_stats;
 
 struct shard_store_options {
 	uint8_t shard;
-	uint64_t segment_bytes;   /* 0: WAL_SEGMENT_BYTES_DEFAULT */
-	uint32_t batch_bytes_max; /* 0: WAL_BATCH_BYTES_MAX */
+	uint64_t segment_bytes;        /* 0: WAL_SEGMENT_BYTES_DEFAULT */
+	uint32_t batch_bytes_max;      /* 0: WAL_BATCH_BYTES_MAX */
 	uint64_t snapshot_records;     /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	uint64_t snapshot_wal_bytes;   /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	uint64_t snapshot_interval_ms; /* 0: default; SHARD_SNAPSHOT_OFF: never */
@@ -99,16 +99,16 @@ struct shard_store_options {
 	 * else written in steps through st on later polls (simulated disk). */
 	bool snapshot_fork;
 	int snapshot_dir_fd;
-	int archive_dir_fd;            /* snapshot_fork: where archive moves to */
+	int archive_dir_fd; /* snapshot_fork: where archive moves to */
 	/* When set, a WAL segment no longer needed is handed to archive
 	 * (which moves it away durably; 0 or -errno) instead of removed. */
 	int (*archive)(void *user, const char *segment_name);
 	/* When set, called after each background snapshot is published, and
 	 * with lsn 0 when one failed (for the log). */
 	void (*on_snapshot)(void *user, uint64_t lsn, const struct shard_store_stats *stats);
-	void *snapshot_user;           /* for archive and on_snapshot */
-	bool no_shutdown_snapshot;     /* tests: shutdown only syncs */
-	wal_durable_fn on_durable;   /* may be NULL: poll shard_store_durable_lsn */
+	void *snapshot_user;       /* for archive and on_snapshot */
+	bool no_shutdown_snapshot; /* tests: shutdown only syncs */
+	wal_durable_fn on_durable; /* may be NULL: poll shard_store_durable_lsn */
 	void *user;
 };
 
@@ -119,32 +119,32 @@ struct shard_store_recovery {
 	uint64_t snapshot_lsn;
 	char snapshot_name[40];
 	uint64_t records_replayed;
-	uint64_t last_lsn;                /* last record of the recovered state */
-	enum wal_read_status wal_status;  /* clean, torn tail (truncated), corrupt */
-	struct wal_damage damage;         /* torn tail or corruption */
-	uint64_t refused_lsn;             /* a record the core refused (0: none) */
-	struct state_hash hash;           /* of the recovered state */
+	uint64_t last_lsn;               /* last record of the recovered state */
+	enum wal_read_status wal_status; /* clean, torn tail (truncated), corrupt */
+	struct wal_damage damage;        /* torn tail or corruption */
+	uint64_t refused_lsn;            /* a record the core refused (0: none) */
+	struct state_hash hash;          /* of the recovered state */
 	char message[SHARD_STORE_MESSAGE_BYTES];
 };
 
 struct shard_store_stats {
 	uint64_t executed, records;
 	uint64_t snapshots, snapshot_failures;
-	uint64_t snapshot_lsn;        /* newest snapshot written or loaded */
-	uint64_t snapshot_last_us;    /* time the last snapshot stopped the shard */
-	uint64_t snapshot_start_us_max;   /* longest start (fork or image copy) */
-	uint64_t snapshot_start_cpu_us_max; /* its CPU time: without waiting for a CPU */
+	uint64_t snapshot_lsn;               /* newest snapshot written or loaded */
+	uint64_t snapshot_last_us;           /* time the last snapshot stopped the shard */
+	uint64_t snapshot_start_us_max;      /* longest start (fork or image copy) */
+	uint64_t snapshot_start_cpu_us_max;  /* its CPU time: without waiting for a CPU */
 	uint64_t snapshot_start_cpu_us_last; /* the last start's CPU time */
 	/* Minor page faults the loop's thread took while the last background
 	 * snapshot ran (start to published): for a forked writer, mostly the
 	 * copy-on-write of pages the shard wrote while the child still shared
 	 * them. */
 	uint64_t snapshot_faults_last;
-	uint64_t snapshot_write_us_last;  /* start to written, last one */
-	uint64_t snapshot_image_us_last;  /* start to serialized (forked writer) */
+	uint64_t snapshot_write_us_last; /* start to written, last one */
+	uint64_t snapshot_image_us_last; /* start to serialized (forked writer) */
 	uint64_t segments_removed, segments_archived;
-	int snapshot_error;           /* last snapshot failure (-errno), 0: none */
-	uint64_t disk_full_events;    /* times changes were paused for lack of space */
+	int snapshot_error;        /* last snapshot failure (-errno), 0: none */
+	uint64_t disk_full_events; /* times changes were paused for lack of space */
 };
 
 /* Recovers the shard from st and opens its WAL for appending. 0, or:

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define SNAPSHOTS_LISTED_MAX 256u /* snapshot files looked at when loading */
+#define SNAPSHOTS_LISTED_MAX 256u             /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
 
 _Static_assert(SNAPSHOT_IO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "chunks keep O_DIRECT alignment");
@@ -99,7 +99,8 @@ static int read_all(struct storage *st, int file, uint8_t *buf, uint64_t len)
 {
 	for (uint64_t done = 0; done < len;) {
 		uint64_t left = len - done;
-		uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
+		uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left
+							    : SNAPSHOT_IO_CHUNK_BYTES;
 		int64_t got = storage_read(st, file, buf + done, n, done);
 		if (got < 0)
 			return (int)got;
@@ -136,8 +137,8 @@ out_unlink_tmp:
 	return rc;
 }
 
-int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
-		   const uint8_t chain[16], struct snapshot_info *out)
+int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		   struct snapshot_info *out)
 {
 	uint8_t *img;
 	uint64_t img_bytes;
@@ -199,8 +200,7 @@ static int step(struct snapshot_job *j, struct storage *st)
 	int rc;
 	int64_t done;
 	switch (j->step) {
-	case SNAPSHOT_STEP_CREATE:
-		return step_create(j, st);
+	case SNAPSHOT_STEP_CREATE: return step_create(j, st);
 	case SNAPSHOT_STEP_WRITE:
 		done = write_chunk(st, j->file, j->img, j->img_bytes, j->written);
 		if (done < 0)
@@ -217,16 +217,14 @@ static int step(struct snapshot_job *j, struct storage *st)
 			return rc;
 		j->step = SNAPSHOT_STEP_RENAME;
 		return 1;
-	case SNAPSHOT_STEP_RENAME:
-		return step_rename(j, st);
+	case SNAPSHOT_STEP_RENAME: return step_rename(j, st);
 	case SNAPSHOT_STEP_SYNC_DIR:
 		rc = storage_sync_dir(st);
 		if (rc)
 			return rc;
 		j->step = SNAPSHOT_STEP_PUBLISHED;
 		return 0;
-	case SNAPSHOT_STEP_PUBLISHED:
-		return 0;
+	case SNAPSHOT_STEP_PUBLISHED: return 0;
 	}
 	assert(0 && "a snapshot step out of range");
 	return -EINVAL;

@@ -59,8 +59,8 @@ struct snapshot_info {
 /* Writes c, covering the WAL up to lsn (with its chain value), as a new
  * snapshot in st's directory: temp file, fsync, rename, fsync directory.
  * 0 or -errno. */
-int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn,
-		   const uint8_t chain[16], struct snapshot_info *out);
+int snapshot_write(struct storage *st, const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		   struct snapshot_info *out);
 
 /* A snapshot written while the shard keeps serving (docs/WAL.md,
  * "Snapshots while serving"). The image is the state at lsn when the job
@@ -89,21 +89,21 @@ struct snapshot_fork_dirs {
 
 /* One shared page between a shard and its forked writer. */
 struct snapshot_shared {
-	_Atomic uint64_t durable_lsn; /* the shard keeps it current */
+	_Atomic uint64_t durable_lsn;                 /* the shard keeps it current */
 	uint64_t segments_removed, segments_archived; /* the writer's results */
-	int32_t retain_error;         /* the writer's retention (-errno), 0: none */
-	uint64_t image_us;            /* the writer's fork to image serialized */
+	int32_t retain_error;                         /* the writer's retention (-errno), 0: none */
+	uint64_t image_us;                            /* the writer's fork to image serialized */
 };
 
 struct snapshot_job {
 	uint64_t lsn;
-	uint64_t keep_lsn;       /* the snapshot kept besides this one */
-	pid_t pid;               /* the forked writer while it runs, else 0 */
+	uint64_t keep_lsn;              /* the snapshot kept besides this one */
+	pid_t pid;                      /* the forked writer while it runs, else 0 */
 	struct snapshot_shared *shared; /* forked: MAP_SHARED page, else NULL */
 	enum snapshot_step step;
-	uint64_t durable_lsn;    /* in-process: the WAL's, as last reported */
-	int file;                /* in-process: the temp file, 0: none */
-	uint8_t *img;            /* in-process: the image (mmap), NULL: none */
+	uint64_t durable_lsn; /* in-process: the WAL's, as last reported */
+	int file;             /* in-process: the temp file, 0: none */
+	uint8_t *img;         /* in-process: the image (mmap), NULL: none */
 	uint64_t img_bytes, written;
 };
 
@@ -114,7 +114,8 @@ struct snapshot_job {
  * removes or archives the WAL segments wholly before it, so the shard's
  * loop does no snapshot I/O at all (net/store/snapshot_fork.c). 0 or -errno. */
 int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
-		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn);
+		      const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		      uint64_t keep_lsn);
 /* Tells the job how far the WAL is durable. */
 void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn);
 /* Copies c at lsn into an image to be written in steps. 0 or -errno. */

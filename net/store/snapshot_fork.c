@@ -249,8 +249,8 @@ static int retain(const struct child *ch)
 {
 	struct seg_range r = {0};
 	int rc = scan_dir(ch, &r);
-	for (uint64_t seg = r.lo; !rc && r.count > 1 && seg < r.hi &&
-				  seg - r.lo < SNAPSHOT_SEGMENTS_SCAN_MAX; seg++) {
+	for (uint64_t seg = r.lo;
+	     !rc && r.count > 1 && seg < r.hi && seg - r.lo < SNAPSHOT_SEGMENTS_SCAN_MAX; seg++) {
 		uint64_t next_first = UINT64_MAX;
 		rc = first_lsn(ch, seg + 1, &next_first);
 		if (rc == ENOENT)
@@ -312,7 +312,8 @@ static int child_main(const struct child *ch, const struct core *c, const uint8_
 static pid_t fork_batch(void)
 {
 	struct sched_param none = {0};
-	bool batch = sched_getscheduler(0) == SCHED_OTHER && !sched_setscheduler(0, SCHED_BATCH, &none);
+	bool batch = sched_getscheduler(0) == SCHED_OTHER &&
+		     !sched_setscheduler(0, SCHED_BATCH, &none);
 	pid_t pid = fork();
 	if (pid != 0 && batch)
 		sched_setscheduler(0, SCHED_OTHER, &none);
@@ -320,7 +321,8 @@ static pid_t fork_batch(void)
 }
 
 int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
-		      const struct core *c, uint64_t lsn, const uint8_t chain[16], uint64_t keep_lsn)
+		      const struct core *c, uint64_t lsn, const uint8_t chain[16],
+		      uint64_t keep_lsn)
 {
 	memset(j, 0, sizeof *j);
 	j->lsn = lsn;
@@ -331,8 +333,12 @@ int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d
 		j->shared = NULL;
 		return -ENOMEM;
 	}
-	struct child ch = {.d = d, .sh = j->shared, .lsn = lsn, .keep_lsn = keep_lsn,
-			   .parent = getpid(), .t0_us = mono_us()};
+	struct child ch = {.d = d,
+			   .sh = j->shared,
+			   .lsn = lsn,
+			   .keep_lsn = keep_lsn,
+			   .parent = getpid(),
+			   .t0_us = mono_us()};
 	pid_t pid = fork_batch();
 	if (pid < 0) {
 		int rc = -errno;

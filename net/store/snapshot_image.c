@@ -118,12 +118,13 @@ void snapshot_image_info(struct snapshot_info *out, const uint8_t *h, uint64_t l
 	memcpy(out->chain, h + OFF_CHAIN, 16);
 	out->shard = h[OFF_SHARD];
 	out->body_bytes = get_u64(h + OFF_BODY_BYTES);
-	out->hash = (struct state_hash){get_u64(h + OFF_STATE_HASH), get_u64(h + OFF_STATE_HASH + 8)};
+	out->hash = (struct state_hash){get_u64(h + OFF_STATE_HASH),
+					get_u64(h + OFF_STATE_HASH + 8)};
 	snapshot_file_name(out->name, sizeof out->name, lsn, false);
 }
 
-int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16],
-		      uint8_t **out, uint64_t *out_bytes)
+int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], uint8_t **out,
+		   uint64_t *out_bytes)
 {
 	static const uint8_t zero[16];
 	if (!lsn && memcmp(chain, zero, 16))

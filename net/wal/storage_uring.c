@@ -56,7 +56,8 @@ static int fd_of(struct uring_storage *u, int file)
 static int ur_create(void *impl, const char *name, uint64_t bytes)
 {
 	struct uring_storage *u = impl;
-	int fd = openat(u->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | u->open_flags, 0644);
+	int fd = openat(u->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | u->open_flags,
+			0644);
 	if (fd < 0)
 		return -errno;
 	int rc = 0;

@@ -16,8 +16,8 @@ typedef void (*wal_durable_fn)(void *user, uint64_t durable_lsn);
 
 struct wal_options {
 	uint8_t shard;
-	uint64_t segment_bytes;   /* 0: WAL_SEGMENT_BYTES_DEFAULT */
-	uint32_t batch_bytes_max; /* 0: WAL_BATCH_BYTES_MAX; a multiple of WAL_PAGE_BYTES */
+	uint64_t segment_bytes;    /* 0: WAL_SEGMENT_BYTES_DEFAULT */
+	uint32_t batch_bytes_max;  /* 0: WAL_BATCH_BYTES_MAX; a multiple of WAL_PAGE_BYTES */
 	wal_durable_fn on_durable; /* may be NULL: poll wal_durable_lsn() */
 	void *user;
 };
@@ -27,12 +27,12 @@ struct wal_options {
  * hold nothing valid (a new segment whose first batch was lost): the writer
  * removes them. */
 struct wal_position {
-	bool has_segment;         /* false: no valid segment, start fresh */
-	uint64_t segment;         /* segment holding the end */
-	uint64_t segment_bytes;   /* its size, from its header */
-	uint64_t offset;          /* byte offset of the end in it */
-	uint64_t next_lsn;        /* LSN the next record gets */
-	struct walfmt_sum chain;  /* chain value of next_lsn - 1 */
+	bool has_segment;        /* false: no valid segment, start fresh */
+	uint64_t segment;        /* segment holding the end */
+	uint64_t segment_bytes;  /* its size, from its header */
+	uint64_t offset;         /* byte offset of the end in it */
+	uint64_t next_lsn;       /* LSN the next record gets */
+	struct walfmt_sum chain; /* chain value of next_lsn - 1 */
 	bool has_stale;
 	uint64_t stale_first, stale_last;
 };

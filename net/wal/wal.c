@@ -43,11 +43,11 @@ enum spare_state { SP_NONE, SP_ZEROING, SP_SYNCING, SP_READY, SP_FAILED };
 #define CQES_PER_POLL 8
 
 struct batch {
-	uint8_t *buf; /* WAL_PAGE_BYTES-aligned, batch_bytes_max + 2 pages */
-	uint64_t file_off; /* file offset of buf[0], page-aligned */
-	uint32_t used;     /* bytes of buf holding data */
-	uint32_t len;      /* bytes being written (used rounded up to a page) */
-	uint32_t written;  /* bytes of len the disk has taken */
+	uint8_t *buf;                 /* WAL_PAGE_BYTES-aligned, batch_bytes_max + 2 pages */
+	uint64_t file_off;            /* file offset of buf[0], page-aligned */
+	uint32_t used;                /* bytes of buf holding data */
+	uint32_t len;                 /* bytes being written (used rounded up to a page) */
+	uint32_t written;             /* bytes of len the disk has taken */
 	uint64_t first_lsn, last_lsn; /* last_lsn 0: no record yet */
 	uint64_t segment;
 	int file;
@@ -70,9 +70,9 @@ struct wal {
 	bool has_segment;
 	int seg_file;
 	uint64_t segment, seg_bytes, seg_off; /* seg_off 0: header not yet written */
-	uint8_t tail[WAL_PAGE_BYTES];          /* the partial page before seg_off */
-	uint8_t *zero;                         /* WAL_ZERO_CHUNK_BYTES of zeros */
-	enum spare_state spare;                /* the next segment, being prepared */
+	uint8_t tail[WAL_PAGE_BYTES];         /* the partial page before seg_off */
+	uint8_t *zero;                        /* WAL_ZERO_CHUNK_BYTES of zeros */
+	enum spare_state spare;               /* the next segment, being prepared */
 	int spare_file;
 	int spare_error;    /* SP_FAILED: why (-ENOSPC, -EDQUOT: out of space) */
 	uint64_t spare_off; /* bytes of the spare zeroed so far */
@@ -261,8 +261,10 @@ static int submit_write(struct wal *w, struct batch *b)
 	return rc;
 }
 
-const uint32_t wal_fsync_us_bounds[WAL_FSYNC_US_BUCKETS - 1] = {
-	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+const uint32_t wal_fsync_us_bounds[WAL_FSYNC_US_BUCKETS - 1] = {50,     100,   250,    500,
+								1000,   2500,  5000,   10000,
+								25000,  50000, 100000, 250000,
+								1000000};
 
 /* For statistics only: the time never decides anything here. */
 static uint64_t mono_ns(void)
@@ -386,8 +388,7 @@ static void wait_one(struct wal *w)
 
 static bool in_flight(const struct wal *w)
 {
-	return w->count &&
-	       (w->b[w->head].state == B_WRITING || w->b[w->head].state == B_SYNCING);
+	return w->count && (w->b[w->head].state == B_WRITING || w->b[w->head].state == B_SYNCING);
 }
 
 static int write_all(struct wal *w, int file, const uint8_t *buf, uint32_t len, uint64_t off);
@@ -782,7 +783,8 @@ int wal_open(struct wal **out, struct storage *st, const struct wal_options *opt
 	if (rc)
 		goto out_free_wal;
 	for (unsigned i = 0; i < WAL_BATCH_BUFFERS; i++) {
-		w->b[i].buf = aligned_alloc(WAL_PAGE_BYTES, w->opt.batch_bytes_max + 2 * WAL_PAGE_BYTES);
+		w->b[i].buf = aligned_alloc(WAL_PAGE_BYTES,
+					    w->opt.batch_bytes_max + 2 * WAL_PAGE_BYTES);
 		rc = -ENOMEM;
 		if (!w->b[i].buf)
 			goto out_free_buffers;

@@ -45,10 +45,10 @@ extern const uint32_t wal_fsync_us_bounds[WAL_FSYNC_US_BUCKETS - 1];
 
 struct wal_stats {
 	uint64_t records, batches, fsyncs, bytes_written, short_writes, segments_created;
-	uint64_t eagain; /* appends refused because every buffer was busy */
+	uint64_t eagain;      /* appends refused because every buffer was busy */
 	uint64_t spare_waits; /* rollover waits for the next segment's zeroing */
 	uint64_t batch_records[WAL_BATCH_RECORDS_BUCKETS]; /* histogram, as above */
-	uint64_t fsync_us[WAL_FSYNC_US_BUCKETS];          /* histogram, as above */
+	uint64_t fsync_us[WAL_FSYNC_US_BUCKETS];           /* histogram, as above */
 	uint64_t batch_records_sum, fsync_us_sum;
 };
 

@@ -23,7 +23,7 @@ struct cursor {
 	uint64_t size;
 	uint64_t base; /* buf holds file bytes [base, base + len) */
 	uint32_t len;
-	uint8_t *buf;  /* WAL_READ_CHUNK_BYTES, page-aligned */
+	uint8_t *buf; /* WAL_READ_CHUNK_BYTES, page-aligned */
 };
 
 struct reader {
@@ -142,7 +142,8 @@ static int view(struct reader *r, uint64_t pos, const uint8_t **p, size_t *avail
 		c->base = pos & ~(uint64_t)(WAL_PAGE_BYTES - 1);
 		c->len = 0;
 		if (c->base < c->size) {
-			int64_t n = storage_read(r->st, c->file, c->buf, WAL_READ_CHUNK_BYTES, c->base);
+			int64_t n = storage_read(r->st, c->file, c->buf, WAL_READ_CHUNK_BYTES,
+						 c->base);
 			if (n < 0)
 				return (int)n;
 			c->len = (uint32_t)n;
@@ -166,7 +167,8 @@ static void note(struct evidence *ev, uint64_t synced)
 /* Searches [from, end of file) of the open segment for valid frames. */
 static int scan_rest(struct reader *r, uint64_t from, uint64_t window_end, struct evidence *ev)
 {
-	uint64_t pos = (from + WALFMT_FRAME_ALIGN_BYTES - 1) & ~(uint64_t)(WALFMT_FRAME_ALIGN_BYTES - 1);
+	uint64_t pos = (from + WALFMT_FRAME_ALIGN_BYTES - 1) &
+		       ~(uint64_t)(WALFMT_FRAME_ALIGN_BYTES - 1);
 	while (pos < r->c.size) {
 		const uint8_t *p;
 		size_t avail;
@@ -180,7 +182,8 @@ static int scan_rest(struct reader *r, uint64_t from, uint64_t window_end, struc
 		if (word && pos < window_end)
 			ev->nonzero = true;
 		struct walfmt_frame f;
-		if (get_u32(p) == WALFMT_FRAME_MAGIC && walfmt_decode(p, avail, r->shard, &f) == WALFMT_OK) {
+		if (get_u32(p) == WALFMT_FRAME_MAGIC &&
+		    walfmt_decode(p, avail, r->shard, &f) == WALFMT_OK) {
 			note(ev, f.synced_lsn);
 			pos += f.frame_bytes;
 			continue;
@@ -311,7 +314,8 @@ static int walk_segment(struct reader *r, size_t i, size_t last, uint64_t from_l
 		if (i == last)
 			return finish(r, i, off, *expected, *chain, v);
 		if (v != WALFMT_ZERO)
-			set_damage(r, WAL_READ_CORRUPT, r->segs[i], off, *expected, v, frame_problem(v));
+			set_damage(r, WAL_READ_CORRUPT, r->segs[i], off, *expected, v,
+				   frame_problem(v));
 		return 0;
 	}
 }
@@ -344,11 +348,14 @@ static int no_valid_segment(struct reader *r)
 			   r->hdr_verdict[0], "segment header damaged");
 		return 0;
 	}
-	r->out->end = (struct wal_position){.segment = 0, .next_lsn = 1, .has_stale = true,
+	r->out->end = (struct wal_position){.segment = 0,
+					    .next_lsn = 1,
+					    .has_stale = true,
 					    .stale_first = r->segs[0],
 					    .stale_last = r->segs[r->nsegs - 1]};
 	if (ev.nonzero || r->hdr_verdict[0] != WALFMT_ZERO)
-		set_damage(r, WAL_READ_TORN_TAIL, 0, 0, 1, r->hdr_verdict[0], "segment header damaged");
+		set_damage(r, WAL_READ_TORN_TAIL, 0, 0, 1, r->hdr_verdict[0],
+			   "segment header damaged");
 	return 0;
 }
 

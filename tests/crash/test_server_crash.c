@@ -256,7 +256,8 @@ static void cycles(const char *const *args)
 	unsigned before = 0;
 	for (int cycle = 0; cycle < CYCLES; cycle++) {
 		struct killer k = {.pid = h.pid,
-				   .ms = KILL_MS_MIN + (unsigned)(rnd() % (KILL_MS_MAX - KILL_MS_MIN))};
+				   .ms = KILL_MS_MIN +
+					 (unsigned)(rnd() % (KILL_MS_MAX - KILL_MS_MIN))};
 		pthread_t t;
 		assert_int_equal(pthread_create(&t, NULL, kill_later, &k), 0);
 		load(&h, 21);
@@ -312,8 +313,10 @@ static void cut_transfer(void **state)
 	struct storage st;
 	struct shard_store *s;
 	struct shard_store_recovery rec;
-	struct shard_store_options o = {.shard = 0, .snapshot_records = UINT64_MAX,
-					.snapshot_wal_bytes = UINT64_MAX, .no_shutdown_snapshot = true};
+	struct shard_store_options o = {.shard = 0,
+					.snapshot_records = UINT64_MAX,
+					.snapshot_wal_bytes = UINT64_MAX,
+					.no_shutdown_snapshot = true};
 	snprintf(dir, sizeof dir, "%s/shard-0", h.dir);
 	assert_int_equal(storage_uring_open(&st, dir, 0), 0);
 	assert_int_equal(shard_store_open(&s, &st, &o, &rec), 0);

@@ -56,9 +56,9 @@ struct run {
 	struct sim_disk *disk;
 	struct storage st;
 	struct cmd_gen gen;
-	uint8_t *hist;                 /* record bodies back to back */
-	uint32_t off[LSN_MAX + 2];     /* body of LSN n at hist[off[n]], length off[n+1]-off[n] */
-	uint64_t last;                 /* last LSN in the history */
+	uint8_t *hist;             /* record bodies back to back */
+	uint32_t off[LSN_MAX + 2]; /* body of LSN n at hist[off[n]], length off[n+1]-off[n] */
+	uint64_t last;             /* last LSN in the history */
 	uint64_t acked;
 	struct shard_store_recovery rec;
 	const char *failure;
@@ -83,9 +83,11 @@ static void on_durable(void *user, uint64_t durable)
 
 static struct shard_store_options options(struct run *r, uint64_t snap_records)
 {
-	return (struct shard_store_options){.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
+	return (struct shard_store_options){.shard = SHARD,
+					    .segment_bytes = SEGMENT_BYTES,
 					    .snapshot_records = snap_records,
-					    .on_durable = on_durable, .user = r};
+					    .on_durable = on_durable,
+					    .user = r};
 }
 
 /* Hash of a fresh core after records 1..upto of the history. */
@@ -259,7 +261,8 @@ static const char *run_one(struct run *r, uint64_t seed, enum sim_disk_crash_mod
 		if (shard_store_durable_lsn(s) > r->acked)
 			r->acked = shard_store_durable_lsn(s);
 		enum sim_disk_crash_mode m = mode == SIM_CRASH_SOME_SURVIVE && rnd(r) % 2
-						     ? mode : SIM_CRASH_DROP_UNSYNCED;
+						     ? mode
+						     : SIM_CRASH_DROP_UNSYNCED;
 		sim_disk_crash(r->disk, m);
 		shard_store_close(s);
 	}
@@ -291,8 +294,9 @@ static void runs(enum sim_disk_crash_mode mode, uint64_t first_seed, uint64_t df
 		torn += r.torn;
 		stopped += r.stopped;
 		if (why) {
-			print_error("seed %" PRIu64 " failed: %s (acked %" PRIu64 ", recovered %" PRIu64
-				    "; %s); rerun: SEED=%" PRIu64 " build/tests/crash/test_shard_crash\n",
+			print_error("seed %" PRIu64 " failed: %s (acked %" PRIu64
+				    ", recovered %" PRIu64 "; %s); rerun: SEED=%" PRIu64
+				    " build/tests/crash/test_shard_crash\n",
 				    seed, why, r.acked, r.rec.last_lsn, r.rec.message, seed);
 			failures++;
 		}

@@ -42,15 +42,16 @@ struct run {
 	struct storage st;
 	struct shard_store *s;
 	uint64_t now_ms;
-	uint32_t n;                     /* updates sent */
+	uint32_t n;                               /* updates sent */
 	uint8_t hist[LSN_MAX + 1][REC_BYTES_MAX]; /* record body of each LSN */
 	uint32_t hist_len[LSN_MAX + 1];
-	uint64_t last;                  /* last LSN of the history */
+	uint64_t last; /* last LSN of the history */
 };
 
 static struct shard_store_options options(void)
 {
-	return (struct shard_store_options){.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
+	return (struct shard_store_options){.shard = SHARD,
+					    .segment_bytes = SEGMENT_BYTES,
 					    .snapshot_records = UINT64_MAX,
 					    .snapshot_wal_bytes = UINT64_MAX,
 					    .no_shutdown_snapshot = true};

@@ -52,8 +52,8 @@
 struct child {
 	struct shard_store *s;
 	int fd;
-	uint8_t *bytes;      /* bodies of records not yet reported */
-	uint32_t *off;       /* by LSN - base */
+	uint8_t *bytes; /* bodies of records not yet reported */
+	uint32_t *off;  /* by LSN - base */
 	uint64_t base, last, reported;
 	uint8_t out[PIPE_BUF];
 	size_t out_len;
@@ -107,7 +107,8 @@ static void child(const char *dir, uint64_t seed, uint32_t epoch, int fd)
 	static struct cmd_gen g;
 	struct storage st;
 	struct shard_store_recovery rec;
-	struct shard_store_options o = {.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
+	struct shard_store_options o = {.shard = SHARD,
+					.segment_bytes = SEGMENT_BYTES,
 					.snapshot_records = 3000 + seed % 5000};
 	unsigned flags = epoch % 2 ? STORAGE_URING_DIRECT : 0;
 	if (storage_uring_open(&st, dir, flags) || shard_store_open(&k.s, &st, &o, &rec))
@@ -126,7 +127,8 @@ static void child(const char *dir, uint64_t seed, uint32_t epoch, int fd)
 			struct result res;
 			uint64_t wait;
 			if (cmd_gen_next(&g, &c)) {
-				enum status stt = shard_store_execute(k.s, &c, g.now_ms, &res, &wait);
+				enum status stt = shard_store_execute(k.s, &c, g.now_ms, &res,
+								      &wait);
 				keep(&k);
 				cmd_gen_result(&g, &c, stt, &res);
 			}
@@ -192,7 +194,8 @@ static void drain(struct parent *p, int fd, long ms)
 		long left = -1;
 		if (ms >= 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+			left = ms -
+			       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 			if (left <= 0)
 				return;
 		}
@@ -227,15 +230,17 @@ static void recover_and_check(struct parent *p, const char *dir, uint32_t epoch)
 	assert_null(p->failure);
 	struct shard_store *s;
 	struct shard_store_recovery rec;
-	struct shard_store_options o = {.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
+	struct shard_store_options o = {.shard = SHARD,
+					.segment_bytes = SEGMENT_BYTES,
 					.snapshot_records = UINT64_MAX,
 					.no_shutdown_snapshot = true};
 	rc = shard_store_open(&s, &st, &o, &rec);
 	if (rc)
-		fail_msg("seed %" PRIu64 " epoch %u: recovery refused: %s", p->seed, epoch, rec.message);
+		fail_msg("seed %" PRIu64 " epoch %u: recovery refused: %s", p->seed, epoch,
+			 rec.message);
 	if (rec.last_lsn < reported)
-		fail_msg("seed %" PRIu64 ": reported durable %" PRIu64 ", recovered %" PRIu64, p->seed,
-			 reported, rec.last_lsn);
+		fail_msg("seed %" PRIu64 ": reported durable %" PRIu64 ", recovered %" PRIu64,
+			 p->seed, reported, rec.last_lsn);
 	struct state_hash want = core_state_hash(p->ref);
 	if (rec.last_lsn != p->acked || want.lo != rec.hash.lo || want.hi != rec.hash.hi)
 		fail_msg("seed %" PRIu64 " epoch %u: recovered state (LSN %" PRIu64

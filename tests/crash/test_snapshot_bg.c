@@ -89,11 +89,14 @@ static void run_init(struct run *r, uint64_t seed)
 	r->disk = sim_disk_create(seed);
 	sim_disk_storage(r->disk, &r->st);
 	cmd_gen_init(&r->gen, seed, T0_MS, 50); /* room for thousands of records */
-	r->opt = (struct shard_store_options){
-		.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
-		.snapshot_records = SHARD_SNAPSHOT_OFF, .snapshot_wal_bytes = SHARD_SNAPSHOT_OFF,
-		.snapshot_interval_ms = SHARD_SNAPSHOT_OFF,
-		.on_durable = on_durable, .user = r, .snapshot_user = r};
+	r->opt = (struct shard_store_options){.shard = SHARD,
+					      .segment_bytes = SEGMENT_BYTES,
+					      .snapshot_records = SHARD_SNAPSHOT_OFF,
+					      .snapshot_wal_bytes = SHARD_SNAPSHOT_OFF,
+					      .snapshot_interval_ms = SHARD_SNAPSHOT_OFF,
+					      .on_durable = on_durable,
+					      .user = r,
+					      .snapshot_user = r};
 }
 
 static void run_free(struct run *r)
@@ -111,7 +114,8 @@ static struct state_hash reference_hash(const struct run *r, uint64_t upto)
 	struct core *c = core_create(SHARD);
 	assert_non_null(c);
 	for (uint64_t n = 1; n <= upto; n++)
-		assert_int_equal(core_apply(c, r->hist + r->off[n], r->off[n + 1] - r->off[n]), ST_OK);
+		assert_int_equal(core_apply(c, r->hist + r->off[n], r->off[n + 1] - r->off[n]),
+				 ST_OK);
 	struct state_hash h = core_state_hash(c);
 	core_destroy(c);
 	return h;
@@ -240,7 +244,8 @@ static void crash_after_steps(int k, enum sim_disk_crash_mode mode, uint64_t see
 	if (mode == SIM_CRASH_DROP_UNSYNCED)
 		assert_int_equal(r.rec.snapshot_lsn, k < STEPS_TO_PUBLISHED ? before : at);
 	else /* a rename may or may not reach the disk without the dir fsync */
-		assert_true(r.rec.snapshot_lsn == (k < STEPS_TO_PUBLISHED - 1 ? before : r.rec.snapshot_lsn) &&
+		assert_true(r.rec.snapshot_lsn ==
+				    (k < STEPS_TO_PUBLISHED - 1 ? before : r.rec.snapshot_lsn) &&
 			    (r.rec.snapshot_lsn == before || r.rec.snapshot_lsn == at));
 	/* the log goes on from there and recovers again */
 	records(&r, 50);
@@ -288,7 +293,7 @@ static void segments_archived_only_after_the_snapshot_is_durable(void **state)
 	for (int polls = 0; !r.snapshot_lsn_at_archive && polls < POLLS_MAX; polls++)
 		shard_store_poll(r.s);
 	assert_int_equal(r.snapshot_lsn_at_archive, at); /* handed over after it was published */
-	shard_store_close(r.s); /* the power went in the archive call */
+	shard_store_close(r.s);                          /* the power went in the archive call */
 	r.s = NULL;
 	open_store(&r);
 	assert_int_equal(r.rec.snapshot_lsn, at); /* ... and durably so */

@@ -40,9 +40,9 @@ struct run {
 	struct sim_disk *disk;
 	struct storage st;
 	uint32_t epoch;
-	uint64_t acked;         /* records that must survive */
+	uint64_t acked;                 /* records that must survive */
 	uint32_t epoch_of[LSN_MAX + 1]; /* epoch that wrote each appended LSN */
-	uint64_t recovered;     /* records the last recovery found */
+	uint64_t recovered;             /* records the last recovery found */
 	const char *failure;
 };
 
@@ -176,8 +176,9 @@ static const char *run_one(struct run *r, uint64_t seed, enum sim_disk_crash_mod
 			wal_sync(w); /* sometimes crash right after everything is durable */
 		if (wal_durable_lsn(w) > r->acked)
 			r->acked = wal_durable_lsn(w);
-		enum sim_disk_crash_mode m = mode == SIM_CRASH_SOME_SURVIVE && rnd(r) % 2 ? mode
-											 : SIM_CRASH_DROP_UNSYNCED;
+		enum sim_disk_crash_mode m = mode == SIM_CRASH_SOME_SURVIVE && rnd(r) % 2
+						     ? mode
+						     : SIM_CRASH_DROP_UNSYNCED;
 		sim_disk_crash(r->disk, m);
 		wal_close(w);
 	}
@@ -203,10 +204,11 @@ static void runs(enum sim_disk_crash_mode mode, uint64_t first_seed)
 		const char *why = run_one(&r, seed, mode);
 		records += r.acked;
 		if (why) {
-			print_error("seed %llu failed: %s (acked %llu, recovered %llu); rerun: SEED=%llu %s\n",
-				    (unsigned long long)seed, why, (unsigned long long)r.acked,
-				    (unsigned long long)r.recovered, (unsigned long long)seed,
-				    "build/tests/crash/test_wal_crash");
+			print_error(
+				"seed %llu failed: %s (acked %llu, recovered %llu); rerun: SEED=%llu %s\n",
+				(unsigned long long)seed, why, (unsigned long long)r.acked,
+				(unsigned long long)r.recovered, (unsigned long long)seed,
+				"build/tests/crash/test_wal_crash");
 			failures++;
 		}
 	}

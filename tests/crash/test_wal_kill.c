@@ -113,13 +113,14 @@ static void recover_and_check(struct parent *p, const char *dir)
 	int rc = wal_read(&st, SHARD, 0, check, p, &s);
 	storage_destroy(&st);
 	if (p->failure)
-		fail_msg("seed %llu epoch %u: %s at LSN %llu", (unsigned long long)p->seed, p->epoch,
-			 p->failure, (unsigned long long)p->recovered + 1);
+		fail_msg("seed %llu epoch %u: %s at LSN %llu", (unsigned long long)p->seed,
+			 p->epoch, p->failure, (unsigned long long)p->recovered + 1);
 	assert_int_equal(rc, 0);
 	assert_int_not_equal(s.status, WAL_READ_CORRUPT);
 	if (p->recovered < p->acked)
-		fail_msg("seed %llu: reported durable %llu, recovered %llu", (unsigned long long)p->seed,
-			 (unsigned long long)p->acked, (unsigned long long)p->recovered);
+		fail_msg("seed %llu: reported durable %llu, recovered %llu",
+			 (unsigned long long)p->seed, (unsigned long long)p->acked,
+			 (unsigned long long)p->recovered);
 	p->acked = p->recovered; /* the next child continues after these */
 }
 

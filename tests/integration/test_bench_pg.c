@@ -169,8 +169,8 @@ static void bad_arguments(void **state)
 {
 	char cmd[1024];
 	(void)state;
-	const char *bad[] = {"--depth 0",    "--confirm 101",	     "--abandon 200",
-			     "--hold-ttl 0", "--connections 0",	     "--connections 9999",
+	const char *bad[] = {"--depth 0",    "--confirm 101",        "--abandon 200",
+			     "--hold-ttl 0", "--connections 0",      "--connections 9999",
 			     "--units x",    "--scenario seat-pick", "--duration -1",
 			     "extra"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

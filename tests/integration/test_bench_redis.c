@@ -74,7 +74,9 @@ static int setup_redis(void **state)
 	}
 	redis_port = 40000 + (unsigned)(getpid() % 20000);
 	return sh("bash -c '. bench/scripts/peer-redis.sh && redis_start %s/redis %u' >&2", tmpdir,
-		  redis_port) ? -1 : 0;
+		  redis_port)
+		       ? -1
+		       : 0;
 }
 
 static int teardown_redis(void **state)
@@ -98,7 +100,8 @@ static void need_server(void)
 /* A run that must sell out and verify; returns its event id. */
 static long long sold_out(const char *args, long long units)
 {
-	assert_int_equal(sh("%s --port %u %s --duration 20 --json --verify", prog, redis_port, args),
+	assert_int_equal(sh("%s --port %u %s --duration 20 --json --verify", prog, redis_port,
+			    args),
 			 0);
 	const char *json = last_line();
 	assert_non_null(strstr(json, "\"system\":\"redis\""));
@@ -165,9 +168,10 @@ static void expired_holds_sold_again(void **state)
 static void bad_options(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"--depth 0", "--connections 300", "--units x",
-					  "--scenario seat-pick", "--abandon 101",
-					  "--duration 0", "--verify-only 0", "stray"};
+	static const char *const bad[] = {"--depth 0",       "--connections 300",
+					  "--units x",       "--scenario seat-pick",
+					  "--abandon 101",   "--duration 0",
+					  "--verify-only 0", "stray"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
 		if (sh("%s %s 2>/dev/null", prog, bad[k]) != 2)
 			fail_msg("bench-redis %s did not exit 2", bad[k]);

@@ -97,7 +97,8 @@ static void seat_pick(void **state)
 static void mixed(void **state)
 {
 	(void)state;
-	run_ok("--scenario mixed --units 3000 --seats 1200 --duration 1.5 --json --verify", "mixed");
+	run_ok("--scenario mixed --units 3000 --seats 1200 --duration 1.5 --json --verify",
+	       "mixed");
 	assert_true(field("query\":{\"count") > 0);
 	assert_true(field("refund\":{\"count") > 0);
 	assert_int_equal(field("units_refunded"), field("refund\":{\"count"));
@@ -173,12 +174,9 @@ int main(int argc, char **argv)
 	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(flash),
-		cmocka_unit_test(seat_pick),
-		cmocka_unit_test(mixed),
-		cmocka_unit_test(gate_rush),
-		cmocka_unit_test(verify_catches),
-		cmocka_unit_test(bad_options),
+		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
+		cmocka_unit_test(verify_catches), cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -131,7 +131,9 @@ static void create_arena(void **state)
 	(void)state;
 	assert_int_equal(run("event create %s", arena), 0);
 	contains(out, "created event 3001 \"Arena Tour 2027\"");
-	contains(out, "5 tiers, 20 sections, 20000 seats, 5000 GA units, 1 presale codes, state on_sale");
+	contains(
+		out,
+		"5 tiers, 20 sections, 20000 seats, 5000 GA units, 1 presale codes, state on_sale");
 	assert_int_equal(run("event create %s", arena), 1);
 	contains(err, "onsale-ctl event create: event: refused: event_exists (11)");
 	assert_int_equal(run("event show " EVENT " --json"), 0);
@@ -204,12 +206,15 @@ static void box_office_and_exchange(void **state)
 	contains(out, "exchanged");
 	/* seats by name at the counter, with the venue file */
 	assert_int_equal(run("hold " EVENT " 2 --place 105:X:1-2 --venue %s --customer 45 --role "
-			     "box_office --confirm --json", arena), 0);
+			     "box_office --confirm --json",
+			     arena),
+			 0);
 	contains(out, "\"seat_names\":[\"Section 105 row X seat 1\",\"Section 105 row X seat 2\"]");
 	t = strtoull(strstr(out, "\"tickets\":[") + 11, NULL, 10);
 	assert_int_equal(run("show ticket " EVENT " %" PRIu64 " --venue %s", t, arena), 0);
 	contains(out, "(Section 105 row X seat 1)");
-	assert_int_equal(run("hold " EVENT " 2 --place 105:X:41 --venue %s --customer 45", arena), 2);
+	assert_int_equal(run("hold " EVENT " 2 --place 105:X:41 --venue %s --customer 45", arena),
+			 2);
 	contains(err, "Section 105 has no row X seat 41");
 	assert_int_equal(run("hold " EVENT " 2 --place 105:X:1 --customer 45"), 2);
 	contains(err, "--place needs --venue FILE");
@@ -219,7 +224,9 @@ static void figures(void **state)
 {
 	(void)state;
 	assert_int_equal(run("stats " EVENT), 0);
-	contains(out, "   1 reserved      4800     4793        0        1        6        154.00        1        1");
+	contains(
+		out,
+		"   1 reserved      4800     4793        0        1        6        154.00        1        1");
 	contains(out, "   1 online            0        1        154.00        1        1");
 	assert_int_equal(run("stats " EVENT " --json"), 0);
 	contains(out, "\"channels\":{\"online\":{");
@@ -285,7 +292,8 @@ static void seatmap(void **state)
 	assert_int_equal(run("seatmap " EVENT " %s --out %s", arena, svg), 0);
 	well_formed(svg);
 	assert_int_equal(circles(svg, n, &acc), 20000 + legend);
-	assert_int_equal(n[SEAT_SOLD] - 1, 4); /* the redeemed ticket, the exchanged-to seat, 105 X 1-2 */
+	assert_int_equal(n[SEAT_SOLD] - 1,
+			 4); /* the redeemed ticket, the exchanged-to seat, 105 X 1-2 */
 	assert_int_equal(n[SEAT_HELD] - 1, 0);
 	assert_int_equal(n[SEAT_KILLED_STATE] - 1, 6); /* the camera platform */
 	assert_int_equal(n[SEAT_FREE] - 2, 20000 - 10);
@@ -299,8 +307,8 @@ static void seatmap(void **state)
 	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
 	text[size] = 0;
 	fclose(f);
-	contains(text, ".s0{fill:" SEATMAP_FREE_RGB "}.s1{fill:" SEATMAP_HELD_RGB "}.s2{fill:"
-		 SEATMAP_SOLD_RGB "}.s3{fill:" SEATMAP_KILLED_RGB "}");
+	contains(text, ".s0{fill:" SEATMAP_FREE_RGB "}.s1{fill:" SEATMAP_HELD_RGB
+		       "}.s2{fill:" SEATMAP_SOLD_RGB "}.s3{fill:" SEATMAP_KILLED_RGB "}");
 	contains(text, "sold 4</text>");
 	contains(text, "Floor (GA): 5000 free, 0 held, 0 sold");
 	free(text);
@@ -309,8 +317,9 @@ static void seatmap(void **state)
 	assert_int_equal(circles(svg, n, &acc), 1000 + legend);
 	assert_int_equal(n[SEAT_KILLED_STATE] - 1, 6);
 	assert_int_equal(run("seatmap " EVENT " %s --json", arena), 0);
-	contains(out, "{\"section\":4,\"name\":\"Section 105\",\"seats\":1000,\"free\":992,\"held\":0,"
-		      "\"sold\":2,\"killed\":6}");
+	contains(out,
+		 "{\"section\":4,\"name\":\"Section 105\",\"seats\":1000,\"free\":992,\"held\":0,"
+		 "\"sold\":2,\"killed\":6}");
 }
 
 static void bad_input(void **state)
@@ -335,7 +344,8 @@ static void bad_input(void **state)
 	snprintf(path, sizeof path, "%s/bad.venue", h.dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fputs("event 9\ntier 1 \"T\" reserved price 10\nsection 0 \"S\" tier 1\nrow A seats 1-0\n", f);
+	fputs("event 9\ntier 1 \"T\" reserved price 10\nsection 0 \"S\" tier 1\nrow A seats 1-0\n",
+	      f);
 	fclose(f);
 	assert_int_equal(run("event create %s", path), 2);
 	contains(err, "bad.venue:4:13: seats FIRST-LAST: '1-0' is not a range like 1-40");
@@ -356,10 +366,11 @@ static void bad_input(void **state)
 static void help_everywhere(void **state)
 {
 	static const char *const cmds[] = {
-		"event create", "event update", "event show", "event retire", "tier add", "code add",
-		"hold", "confirm", "release", "extend", "refund", "exchange", "redeem", "show", "avail",
-		"server", "ping", "stats", "watch", "report", "seatmap", "ticket token",
-		"ticket verify", "ticket qr", "ticket print"};
+		"event create", "event update", "event show",    "event retire", "tier add",
+		"code add",     "hold",         "confirm",       "release",      "extend",
+		"refund",       "exchange",     "redeem",        "show",         "avail",
+		"server",       "ping",         "stats",         "watch",        "report",
+		"seatmap",      "ticket token", "ticket verify", "ticket qr",    "ticket print"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -439,7 +450,9 @@ static void e_tickets(void **state)
 	well_formed(svg);
 	qr_reads_back(png, tok);
 	snprintf(svg, sizeof svg, "%s/page.svg", h.dir);
-	assert_int_equal(run("ticket print " EVENT " %" PRIu64 " --venue %s --out %s", t, arena, svg), 0);
+	assert_int_equal(run("ticket print " EVENT " %" PRIu64 " --venue %s --out %s", t, arena,
+			     svg),
+			 0);
 	well_formed(svg);
 	if (have("rsvg-convert")) { /* the printed page scans as the phone's code */
 		char cmd[3 * PATH_MAX];

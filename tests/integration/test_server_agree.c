@@ -203,7 +203,8 @@ static void fill_section(struct onsale *c, const struct tv *tv, unsigned sec, un
 		for (unsigned j = 0; j < n; j++)
 			seats[j] = tv->seat_first[sec] + from + i + j;
 		assert_int_equal(onsale_hold_seats(c, tv->event_id, TV_TIER_A, seats, (uint8_t)n,
-						   900 + sec * 100 + i, 0, &res), ST_OK);
+						   900 + sec * 100 + i, 0, &res),
+				 ST_OK);
 	}
 }
 
@@ -278,7 +279,10 @@ static void presale_window(struct onsale *admin, uint32_t event_id)
 static int code_hold(struct onsale *c, uint32_t event_id, uint64_t customer, const char *code,
 		     struct result *res)
 {
-	struct cmd_hold h = {.event_id = event_id, .tier = TV_TIER_GA, .mode = HOLD_GA, .qty = 1,
+	struct cmd_hold h = {.event_id = event_id,
+			     .tier = TV_TIER_GA,
+			     .mode = HOLD_GA,
+			     .qty = 1,
 			     .customer_id = customer};
 	h.code_len = (uint8_t)strlen(code);
 	memcpy(h.code, code, h.code_len);
@@ -328,8 +332,11 @@ static void presale_code_once(void **state)
 static int add_ga_alert(struct onsale *admin, uint32_t event_id, uint8_t tier, uint32_t capacity,
 			uint32_t low_stock_threshold)
 {
-	struct cmd_tier t = {.event_id = event_id, .tier = tier, .kind = TIER_GA,
-			     .capacity = capacity, .price_minor = 1000,
+	struct cmd_tier t = {.event_id = event_id,
+			     .tier = tier,
+			     .kind = TIER_GA,
+			     .capacity = capacity,
+			     .price_minor = 1000,
 			     .low_stock_threshold = low_stock_threshold};
 	struct result res;
 	snprintf(t.name, sizeof t.name, "GA%u", tier);
@@ -345,8 +352,11 @@ static int add_section(struct onsale *admin, uint32_t event_id, uint16_t section
 {
 	struct row_spec row = {.label = "A", .seat_count = seats, .first_number = 1};
 	struct seat_spec sp[256];
-	struct cmd_section sec = {.event_id = event_id, .section = section, .row_count = 1,
-				  .rows = &row, .seats = sp};
+	struct cmd_section sec = {.event_id = event_id,
+				  .section = section,
+				  .row_count = 1,
+				  .rows = &row,
+				  .seats = sp};
 	struct result res;
 	for (unsigned i = 0; i < seats; i++)
 		sp[i] = (struct seat_spec){.tier = 5, .rank = (uint16_t)i};
@@ -363,8 +373,11 @@ static void units_max_over_shards(void **state)
 	srv_init(&h, argv0, 2);
 	assert_int_equal(srv_start(&h), 0);
 	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	struct cmd_event ev = {.event_id = 36, .state = EVENT_ON_SALE, .units_max = 100,
-			       .presale_start_ms = 1, .public_start_ms = 2};
+	struct cmd_event ev = {.event_id = 36,
+			       .state = EVENT_ON_SALE,
+			       .units_max = 100,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2};
 	snprintf(ev.name, sizeof ev.name, "Small");
 	assert_int_equal(onsale_event_create(admin, &ev, &res), ST_OK);
 	assert_int_equal(add_ga(admin, 36, 0, 101), ST_EVENT_FULL);
@@ -404,8 +417,11 @@ static void low_stock_is_the_tiers(void **state)
 	srv_init(&h, argv0, 2);
 	assert_int_equal(srv_start(&h), 0);
 	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
-	struct cmd_event ev = {.event_id = 37, .state = EVENT_ON_SALE, .units_max = 100,
-			       .presale_start_ms = 1, .public_start_ms = 2};
+	struct cmd_event ev = {.event_id = 37,
+			       .state = EVENT_ON_SALE,
+			       .units_max = 100,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2};
 	snprintf(ev.name, sizeof ev.name, "Alerts");
 	assert_int_equal(onsale_event_create(admin, &ev, &res), ST_OK);
 	assert_int_equal(add_ga_alert(admin, 37, 0, 20, 10), ST_OK); /* 10 + 10 */
@@ -445,7 +461,8 @@ static void exchange_into_ga_elsewhere(void **state)
 	uint32_t seat = tv.seat_first[0];
 	assert_int_equal(onsale_hold_seats(c, 38, TV_TIER_A, &seat, 1, cust + 1, 0, &held), ST_OK);
 	assert_int_equal(onsale_confirm(c, 38, held.hold.hold_id, held.hold.amount_due_minor, "pay",
-					&res), ST_OK);
+					&res),
+			 ST_OK);
 	uint64_t ticket = res.hold.first_ticket_id;
 	assert_int_equal(onsale_exchange(c, 38, ticket, 3, SEAT_NONE, &res), ST_OK);
 	assert_int_equal(res.ticket.tier, 3);
@@ -458,7 +475,8 @@ static void exchange_into_ga_elsewhere(void **state)
 	uint32_t seat2 = tv.seat_first[0] + 1;
 	assert_int_equal(onsale_hold_seats(c, 38, TV_TIER_A, &seat2, 1, cust + 2, 0, &held), ST_OK);
 	assert_int_equal(onsale_confirm(c, 38, held.hold.hold_id, held.hold.amount_due_minor, "pay",
-					&res), ST_OK);
+					&res),
+			 ST_OK);
 	assert_int_equal(onsale_exchange(c, 38, res.hold.first_ticket_id, 3, SEAT_NONE, &res),
 			 ST_SOLD_OUT);
 	onsale_close(c);
@@ -470,9 +488,11 @@ static void exchange_into_ga_elsewhere(void **state)
 static uint64_t buy_seat(struct onsale *c, uint32_t event_id, uint32_t seat, uint64_t cust)
 {
 	struct result held, res;
-	assert_int_equal(onsale_hold_seats(c, event_id, TV_TIER_A, &seat, 1, cust, 0, &held), ST_OK);
+	assert_int_equal(onsale_hold_seats(c, event_id, TV_TIER_A, &seat, 1, cust, 0, &held),
+			 ST_OK);
 	assert_int_equal(onsale_confirm(c, event_id, held.hold.hold_id, held.hold.amount_due_minor,
-					"pay", &res), ST_OK);
+					"pay", &res),
+			 ST_OK);
 	return res.hold.first_ticket_id;
 }
 

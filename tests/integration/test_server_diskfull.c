@@ -87,7 +87,8 @@ static long cpu_ticks(pid_t pid)
 	long utime = 0, stime = 0;
 	assert_non_null(p);
 	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-				&utime, &stime), 2);
+				&utime, &stime),
+			 2);
 	return utime + stime;
 }
 

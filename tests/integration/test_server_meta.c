@@ -126,12 +126,13 @@ static void another_count_refused(void **state)
 	uint64_t hold = sell(&h);
 	assert_int_equal(srv_stop(&h), 0);
 
-	expect_refused(&h, 3, (const char *const[]){"holds the data of 2 shards",
-						     "--shards is 3", "Start it with --shards 2",
-						     "resharding", NULL});
+	expect_refused(&h, 3,
+		       (const char *const[]){"holds the data of 2 shards", "--shards is 3",
+					     "Start it with --shards 2", "resharding", NULL});
 	assert_false(exists(&h, "shard-2")); /* refused before any shard was opened */
-	expect_refused(&h, 1, (const char *const[]){"holds the data of 2 shards",
-						     "Start it with --shards 2", NULL});
+	expect_refused(&h, 1,
+		       (const char *const[]){"holds the data of 2 shards",
+					     "Start it with --shards 2", NULL});
 	expect_intact(&h, 2, hold);
 	assert_true(exists(&h, "shards"));
 	srv_cleanup(&h);
@@ -148,9 +149,9 @@ static void count_adopted_from_dirs(void **state)
 	assert_int_equal(srv_stop(&h), 0);
 	move(&h, "shards", "shards.saved");
 
-	expect_refused(&h, 3, (const char *const[]){"holds the data of 2 shards",
-						     "shard-0..shard-1 found",
-						     "Start it with --shards 2", NULL});
+	expect_refused(&h, 3,
+		       (const char *const[]){"holds the data of 2 shards", "shard-0..shard-1 found",
+					     "Start it with --shards 2", NULL});
 	assert_false(exists(&h, "shards"));
 	expect_intact(&h, 2, hold);
 	assert_true(exists(&h, "shards")); /* recorded by the start that fit */
@@ -159,8 +160,9 @@ static void count_adopted_from_dirs(void **state)
 	/* shard dirs that are not shard-0..K-1 and no file: unknown count */
 	move(&h, "shards", "shards.saved");
 	move(&h, "shard-1", "shard-2");
-	expect_refused(&h, 2, (const char *const[]){"not shard-0..shard-K-1",
-						     "shard-1/ is missing", NULL});
+	expect_refused(&h, 2,
+		       (const char *const[]){"not shard-0..shard-K-1", "shard-1/ is missing",
+					     NULL});
 	expect_refused(&h, 3, (const char *const[]){"not shard-0..shard-K-1", NULL});
 	move(&h, "shard-2", "shard-1");
 	expect_intact(&h, 2, hold);

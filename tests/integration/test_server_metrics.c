@@ -68,7 +68,8 @@ static int teardown(void **state)
 static size_t http(const char *req, size_t req_len)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(metrics_port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(metrics_port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(send(fd, req, req_len, MSG_NOSIGNAL), (ssize_t)req_len);
@@ -134,10 +135,12 @@ static void load(struct onsale *plat, uint32_t event_id, unsigned holds, unsigne
 {
 	struct result res;
 	for (unsigned i = 0; i < holds; i++) {
-		assert_int_equal(onsale_hold_ga(plat, event_id, TV_TIER_GA, 1, 5000 + i, 0, &res), ST_OK);
+		assert_int_equal(onsale_hold_ga(plat, event_id, TV_TIER_GA, 1, 5000 + i, 0, &res),
+				 ST_OK);
 		if (i < confirms)
-			assert_int_equal(onsale_confirm(plat, event_id, res.hold.hold_id, TV_PRICE_GA,
-							"pay", &res), ST_OK);
+			assert_int_equal(onsale_confirm(plat, event_id, res.hold.hold_id,
+							TV_PRICE_GA, "pay", &res),
+					 ST_OK);
 	}
 	assert_int_equal(onsale_hold_ga(plat, event_id, TV_TIER_GA, 0, 9999, 0, &res),
 			 ST_BAD_ARGUMENT); /* one refusal counted */
@@ -146,7 +149,11 @@ static void load(struct onsale *plat, uint32_t event_id, unsigned holds, unsigne
 /* Every STATS counter the server fills, against the sum of its series. */
 static void compare(const char *text, const struct onsale_server_stats *ss)
 {
-	static const struct { int index; const char *name; bool grows; } map[] = {
+	static const struct {
+		int index;
+		const char *name;
+		bool grows;
+	} map[] = {
 		{ONSALE_STAT_CONNECTIONS_OPEN, "onsale_connections_open", false},
 		{ONSALE_STAT_CONNECTIONS_TOTAL, "onsale_connections_total", false},
 		{ONSALE_STAT_REQUESTS, "onsale_requests_total", true},
@@ -215,7 +222,8 @@ static void metrics_match_stats(void **state)
 	promtool(text);
 	compare(text, &ss);
 	assert_true(sum_of(text, "onsale_operations_total", "op=\"hold\",status=\"ok\"") >= 101);
-	assert_true(sum_of(text, "onsale_operations_total", "op=\"hold\",status=\"bad_argument\"") == 1);
+	assert_true(sum_of(text, "onsale_operations_total",
+			   "op=\"hold\",status=\"bad_argument\"") == 1);
 	assert_true(sum_of(text, "onsale_operations_total", "op=\"confirm\",status=\"ok\"") == 40);
 	assert_true(sum_of(text, "onsale_request_duration_seconds_count", NULL) >= 142);
 	assert_true(sum_of(text, "onsale_wal_fsync_duration_seconds_count", NULL) ==
@@ -248,10 +256,12 @@ static void metrics_top_events(void **state)
 		struct tv tv;
 		assert_int_equal(tv_load(admin, &tv, 100 + i, 40, 0, 0, 0), 0);
 		uint8_t first = i < 10 ? (uint8_t)(i + 1) : 10; /* a hold takes 16 units at most */
-		assert_int_equal(onsale_hold_ga(plat, 100 + i, TV_TIER_GA, first, 77, 0, &res), ST_OK);
+		assert_int_equal(onsale_hold_ga(plat, 100 + i, TV_TIER_GA, first, 77, 0, &res),
+				 ST_OK);
 		if (i >= 10)
-			assert_int_equal(onsale_hold_ga(plat, 100 + i, TV_TIER_GA, (uint8_t)(i - 9), 78,
-							0, &res), ST_OK);
+			assert_int_equal(onsale_hold_ga(plat, 100 + i, TV_TIER_GA, (uint8_t)(i - 9),
+							78, 0, &res),
+					 ST_OK);
 	}
 	usleep(1300 * 1000);
 	const char *text = get_metrics();
@@ -314,8 +324,9 @@ static void check_line(const char *line, unsigned *with_shard)
 	assert_int_equal(strncmp(line, "time=", 5), 0);
 	unsigned y, mo, d, hh, mm, ss, ms;
 	char z;
-	assert_int_equal(sscanf(line + 5, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c", &y, &mo, &d, &hh, &mm, &ss,
-				&ms, &z), 8);
+	assert_int_equal(sscanf(line + 5, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c", &y, &mo, &d, &hh, &mm,
+				&ss, &ms, &z),
+			 8);
 	assert_int_equal(z, 'Z');
 	assert_true(line[5 + 24] == ' ');
 	const char *p = line + 30;
@@ -350,7 +361,7 @@ static void logfmt(void **state)
 	}
 	fclose(f);
 	print_message("%u log lines, %u name a shard\n", lines, with_shard);
-	assert_true(lines >= 4);     /* recovered x 2, listening, metrics */
+	assert_true(lines >= 4);      /* recovered x 2, listening, metrics */
 	assert_true(with_shard >= 2); /* recovered, one per shard */
 }
 

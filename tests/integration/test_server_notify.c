@@ -65,7 +65,7 @@ static void ready_watchdog_stopping(void **state)
 	unsetenv("WATCHDOG_USEC");
 	unsigned status = 0, pings = 0;
 	assert_true(expect(fd, "READY=1", 10000, "STATUS=", &status));
-	assert_true(status >= 1); /* recovering */
+	assert_true(status >= 1);                           /* recovering */
 	struct onsale *c = srv_open(&h, ONSALE_ROLE_ADMIN); /* READY means it accepts */
 	assert_non_null(c);
 	assert_int_equal(onsale_ping(c), ST_OK);

@@ -103,8 +103,9 @@ static void run_ops(unsigned shards)
 	uint32_t target = tv.seat_first[1] + 30;
 	assert_int_equal(onsale_exchange(plat, 7, ticket, TV_TIER_A, target, &res), ST_OK);
 	assert_int_equal(res.ticket.seat, target);
-	assert_int_equal(onsale_exchange(plat, 7, res.ticket.ticket_id, TV_TIER_A,
-					 tv.seat_first[2], &res), ST_OK);
+	assert_int_equal(onsale_exchange(plat, 7, res.ticket.ticket_id, TV_TIER_A, tv.seat_first[2],
+					 &res),
+			 ST_OK);
 	assert_int_equal(res.ticket.seat, tv.seat_first[2]);
 
 	/* unknown ids, other queries, server */

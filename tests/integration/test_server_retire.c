@@ -103,10 +103,12 @@ static void sell(struct onsale *plat, uint64_t *ticket)
 	struct result res;
 
 	for (unsigned i = 0; i < HOLDS; i++) {
-		assert_status(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, HOLD_QTY, CUSTOMER, 1000 + i,
-					     &res), ST_OK);
-		assert_status(onsale_confirm(plat, EVENT_ID, res.hold.hold_id, HOLD_QTY * TV_PRICE_GA,
-					     "pay", &res), ST_OK);
+		assert_status(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, HOLD_QTY, CUSTOMER,
+					     1000 + i, &res),
+			      ST_OK);
+		assert_status(onsale_confirm(plat, EVENT_ID, res.hold.hold_id,
+					     HOLD_QTY * TV_PRICE_GA, "pay", &res),
+			      ST_OK);
 		*ticket = res.hold.first_ticket_id;
 	}
 	assert_status(onsale_hold_best(plat, EVENT_ID, TV_TIER_A, 3, 99, 7, &res), ST_OK);
@@ -226,9 +228,14 @@ static void slots_go_round(void **state)
 	assert_non_null(plat);
 	for (uint32_t i = 0; i <= EVENTS_MAX; i++) {
 		uint32_t id = 1000 + i;
-		struct cmd_event ev = {.event_id = id, .state = EVENT_ON_SALE, .units_max = 8,
-				       .presale_start_ms = 1, .public_start_ms = 2};
-		struct cmd_tier t = {.event_id = id, .kind = TIER_GA, .capacity = 4,
+		struct cmd_event ev = {.event_id = id,
+				       .state = EVENT_ON_SALE,
+				       .units_max = 8,
+				       .presale_start_ms = 1,
+				       .public_start_ms = 2};
+		struct cmd_tier t = {.event_id = id,
+				     .kind = TIER_GA,
+				     .capacity = 4,
 				     .price_minor = 100};
 
 		assert_status(onsale_event_create(admin, &ev, &res), ST_OK);

@@ -37,11 +37,28 @@ static int teardown(void **state)
 }
 
 static const uint8_t ops[] = {
-	PROTO_OP_EVENT_CREATE, PROTO_OP_EVENT_UPDATE, PROTO_OP_TIER_ADD, PROTO_OP_SECTION_LOAD,
-	PROTO_OP_PRESALE_CODE_ADD, PROTO_OP_EVENT_RETIRE, PROTO_OP_HOLD, PROTO_OP_HOLD_EXTEND, PROTO_OP_HOLD_RELEASE,
-	PROTO_OP_CONFIRM, PROTO_OP_REDEEM, PROTO_OP_REFUND, PROTO_OP_EXCHANGE, PROTO_OP_Q_EVENT,
-	PROTO_OP_Q_AVAILABILITY, PROTO_OP_Q_HOLD, PROTO_OP_Q_ORDER, PROTO_OP_Q_TICKET,
-	PROTO_OP_Q_STATS, PROTO_OP_Q_CUSTOMER, PROTO_OP_Q_SECTION_SEATS, PROTO_OP_PING,
+	PROTO_OP_EVENT_CREATE,
+	PROTO_OP_EVENT_UPDATE,
+	PROTO_OP_TIER_ADD,
+	PROTO_OP_SECTION_LOAD,
+	PROTO_OP_PRESALE_CODE_ADD,
+	PROTO_OP_EVENT_RETIRE,
+	PROTO_OP_HOLD,
+	PROTO_OP_HOLD_EXTEND,
+	PROTO_OP_HOLD_RELEASE,
+	PROTO_OP_CONFIRM,
+	PROTO_OP_REDEEM,
+	PROTO_OP_REFUND,
+	PROTO_OP_EXCHANGE,
+	PROTO_OP_Q_EVENT,
+	PROTO_OP_Q_AVAILABILITY,
+	PROTO_OP_Q_HOLD,
+	PROTO_OP_Q_ORDER,
+	PROTO_OP_Q_TICKET,
+	PROTO_OP_Q_STATS,
+	PROTO_OP_Q_CUSTOMER,
+	PROTO_OP_Q_SECTION_SEATS,
+	PROTO_OP_PING,
 	PROTO_OP_STATS,
 };
 
@@ -55,7 +72,7 @@ static int submit(struct onsale *c, uint8_t op)
 		return onsale_submit_ping(c, op, NULL);
 	if (op == PROTO_OP_STATS)
 		return onsale_submit_stats(c, op, NULL);
-	cmd.type = op; /* core opcodes are their command types */
+	cmd.type = op;            /* core opcodes are their command types */
 	cmd.hold.event_id = 4242; /* every body starts with the event id */
 	if (op == PROTO_OP_PRESALE_CODE_ADD)
 		cmd.code.code_len = 1;
@@ -79,7 +96,8 @@ static void matrix(void **state)
 				assert_int_equal(done.rc, ST_UNAUTHENTICATED);
 			else if (allowed)
 				assert_true(done.rc >= 0 && done.rc != ST_FORBIDDEN &&
-					    done.rc != ST_UNAUTHENTICATED && done.rc != ST_BAD_FRAME);
+					    done.rc != ST_UNAUTHENTICATED &&
+					    done.rc != ST_BAD_FRAME);
 			else
 				assert_int_equal(done.rc, ST_FORBIDDEN);
 		}

@@ -81,7 +81,8 @@ static void ga_sellout(void **state)
 	 * 64 in flight: a hold may be refused while stock is on its way
 	 * between two other shards, never more than the capacity is sold */
 	unsigned sold = ga_holds(11, 400, 5000);
-	assert_true(sold <= 301); /* how many the race sells depends on load; the rest is found below */
+	assert_true(sold <=
+		    301); /* how many the race sells depends on load; the rest is found below */
 	/* one at a time, what is left anywhere is found */
 	unsigned refused = 0;
 	for (uint64_t cust = 6000; refused < 2 * SHARDS; cust++) {

@@ -90,8 +90,13 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	snprintf(arch, sizeof arch, "/tmp/onsale-arch-XXXXXX");
 	assert_non_null(mkdtemp(arch));
 	srv_init(&h, argv0, 2);
-	const char *extra[] = {"--snapshot-records", "300", "--wal-segment-bytes", "256k",
-			       "--wal-archive", arch, NULL};
+	const char *extra[] = {"--snapshot-records",
+			       "300",
+			       "--wal-segment-bytes",
+			       "256k",
+			       "--wal-archive",
+			       arch,
+			       NULL};
 	memcpy(h.args, extra, sizeof extra);
 	assert_int_equal(srv_start(&h), 0);
 	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
@@ -114,7 +119,8 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	/* the last snapshots finish in the background: give them a moment */
 	for (int i = 0; i < 100 && log_lines(&h, "msg=\"snapshot written\"") < 6; i++)
 		usleep(20000);
-	print_message("%u confirms, %d snapshot lines\n", n, log_lines(&h, "msg=\"snapshot written\""));
+	print_message("%u confirms, %d snapshot lines\n", n,
+		      log_lines(&h, "msg=\"snapshot written\""));
 	assert_true(log_lines(&h, "msg=\"snapshot written\"") >= 6); /* several per shard */
 
 	int archived = 0;
@@ -123,7 +129,8 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 		snprintf(arch_shard, sizeof arch_shard, "%s/shard-%u", arch, k);
 		int segs = count_in(live, "wal-", ".seg");
 		print_message("shard %u: %d live segments, %d archived, %d snapshots\n", k, segs,
-			      count_in(arch_shard, "wal-", ".seg"), count_in(live, "snap-", ".osnp"));
+			      count_in(arch_shard, "wal-", ".seg"),
+			      count_in(live, "snap-", ".osnp"));
 		assert_true(segs <= LIVE_SEGMENTS_MAX);
 		assert_true(count_in(live, "snap-", ".osnp") <= 2);
 		archived += count_in(arch_shard, "wal-", ".seg");

@@ -22,9 +22,9 @@
 #define EV 11
 #define UNITS 8
 #define PRICE 700u
-#define ROUNDS 200u           /* 12 times the ticket table of a shard */
+#define ROUNDS 200u /* 12 times the ticket table of a shard */
 #define ROUNDS_AFTER_RESTART 40u
-#define TIME_MAX_MS 30000u    /* for all rounds of one server */
+#define TIME_MAX_MS 30000u /* for all rounds of one server */
 
 static const char *argv0;
 
@@ -38,10 +38,16 @@ static uint64_t mono_ms(void)
 
 static void create_event(struct onsale *admin)
 {
-	struct cmd_event ev = { .event_id = EV, .state = EVENT_ON_SALE, .units_max = UNITS,
-				.presale_start_ms = 1, .public_start_ms = 2 };
-	struct cmd_tier t = { .event_id = EV, .tier = 0, .kind = TIER_GA, .capacity = UNITS,
-			      .price_minor = PRICE };
+	struct cmd_event ev = {.event_id = EV,
+			       .state = EVENT_ON_SALE,
+			       .units_max = UNITS,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2};
+	struct cmd_tier t = {.event_id = EV,
+			     .tier = 0,
+			     .kind = TIER_GA,
+			     .capacity = UNITS,
+			     .price_minor = PRICE};
 	struct result res;
 
 	snprintf(ev.name, sizeof ev.name, "tables");
@@ -70,7 +76,8 @@ static uint64_t churn(struct onsale *plat, uint32_t n, uint64_t deadline_ms)
 			print_message("round %u: confirm: %s\n", i + 1, status_name(st));
 		assert_int_equal(st, ST_OK);
 		first = first ? first : res.hold.first_ticket_id;
-		assert_int_equal(onsale_refund(plat, EV, res.hold.first_ticket_id, 0, 0, &res), ST_OK);
+		assert_int_equal(onsale_refund(plat, EV, res.hold.first_ticket_id, 0, 0, &res),
+				 ST_OK);
 	}
 	assert_true(mono_ms() < deadline_ms);
 	return first;

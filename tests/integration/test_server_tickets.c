@@ -64,7 +64,8 @@ static void close_all(struct conns *c)
 static void buy(struct conns *c, uint32_t event_id, uint8_t qty, uint64_t customer,
 		struct result *res, struct onsale_tokens *tok)
 {
-	assert_int_equal(onsale_hold_ga(c->plat, event_id, TV_TIER_GA, qty, customer, 0, res), ST_OK);
+	assert_int_equal(onsale_hold_ga(c->plat, event_id, TV_TIER_GA, qty, customer, 0, res),
+			 ST_OK);
 	uint64_t hold = res->hold.hold_id;
 	assert_int_equal(onsale_confirm_tokens(c->plat, event_id, hold, qty * TV_PRICE_GA, "pay",
 					       res, tok),
@@ -169,12 +170,16 @@ static void revocations(struct conns *c, const struct result *order,
 	struct seen seen = {0};
 	struct onsale_tokens none;
 	uint64_t n;
-	uint64_t refunded = order->hold.first_ticket_id + 1, exchanged = order->hold.first_ticket_id + 2;
+	uint64_t refunded = order->hold.first_ticket_id + 1,
+		 exchanged = order->hold.first_ticket_id + 2;
 
 	assert_int_equal(onsale_refund(c->plat, EV, refunded, 0, 0, &res), ST_OK);
-	assert_int_equal(onsale_exchange(c->plat, EV, exchanged, TV_TIER_GA, SEAT_NONE, &res), ST_OK);
-	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[1], 3, &res), ST_TOKEN_REVOKED);
-	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[2], 3, &res), ST_TOKEN_REVOKED);
+	assert_int_equal(onsale_exchange(c->plat, EV, exchanged, TV_TIER_GA, SEAT_NONE, &res),
+			 ST_OK);
+	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[1], 3, &res),
+			 ST_TOKEN_REVOKED);
+	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[2], 3, &res),
+			 ST_TOKEN_REVOKED);
 	assert_int_equal(onsale_query_ticket_token(c->plat, EV, refunded, &res, &none), ST_OK);
 	assert_int_equal(res.ticket.state, TICKET_REFUNDED);
 	assert_int_equal(none.count, 0); /* a revoked ticket has no token */
@@ -189,11 +194,14 @@ static void revocations(struct conns *c, const struct result *order,
 	uint64_t sorted[2] = {refunded < exchanged ? refunded : exchanged,
 			      refunded < exchanged ? exchanged : refunded};
 	assert_int_equal(onsale_ticket_keys(c->scan, &keys), ST_OK);
-	assert_int_equal(token_check_revoked(&keys, tok->bytes[1], EV, wall_now_ms(), sorted, 2, &cl),
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[1], EV, wall_now_ms(), sorted, 2,
+					     &cl),
 			 ST_TOKEN_REVOKED);
-	assert_int_equal(token_check_revoked(&keys, tok->bytes[2], EV, wall_now_ms(), sorted, 2, &cl),
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[2], EV, wall_now_ms(), sorted, 2,
+					     &cl),
 			 ST_TOKEN_REVOKED);
-	assert_int_equal(token_check_revoked(&keys, tok->bytes[3], EV, wall_now_ms(), sorted, 2, &cl),
+	assert_int_equal(token_check_revoked(&keys, tok->bytes[3], EV, wall_now_ms(), sorted, 2,
+					     &cl),
 			 ST_OK);
 	assert_int_equal(onsale_revoked_sync(c->scan, rv, note, &seen, &n), ST_OK);
 	assert_int_equal(n, 0);
@@ -267,8 +275,7 @@ static void load_events(struct conns *c, struct tv *tv_main)
 /* An exchange to a seat another shard owns revokes the old ticket at its
  * end (XCHG_END): the old ticket's shard lists it, its token is refused,
  * and the new ticket's token (from the seat's shard) admits. */
-static void exchange_elsewhere(struct conns *c, const struct tv *tv,
-			       struct onsale_revocations *rv)
+static void exchange_elsewhere(struct conns *c, const struct tv *tv, struct onsale_revocations *rv)
 {
 	struct result res;
 	struct onsale_tokens tok, fresh;
@@ -279,7 +286,8 @@ static void exchange_elsewhere(struct conns *c, const struct tv *tv,
 	assert_int_not_equal(seat >> 24, target >> 24); /* two shards */
 	assert_int_equal(onsale_hold_seats(c->plat, EV, TV_TIER_A, &seat, 1, 2002, 0, &res), ST_OK);
 	assert_int_equal(onsale_confirm_tokens(c->plat, EV, res.hold.hold_id, TV_PRICE_A, "pay",
-					       &res, &tok), ST_OK);
+					       &res, &tok),
+			 ST_OK);
 	uint64_t old = res.hold.first_ticket_id;
 	assert_int_equal(onsale_exchange(c->plat, EV, old, TV_TIER_A, target, &res), ST_OK);
 	uint64_t new_id = res.ticket.ticket_id;
@@ -326,7 +334,8 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	keys_of(h, c, &keys);
 	assert_int_equal(keys.count, 2);
 	struct onsale_tokens replayed; /* derived from the recovered state: the same bytes */
-	assert_int_equal(onsale_query_ticket_token(c->plat, EV, cl.ticket_id, &res, &replayed), ST_OK);
+	assert_int_equal(onsale_query_ticket_token(c->plat, EV, cl.ticket_id, &res, &replayed),
+			 ST_OK);
 	assert_int_equal(replayed.count, 1);
 	assert_memory_equal(replayed.bytes[0], now.bytes[0], TOKEN_BYTES);
 

@@ -98,7 +98,8 @@ static void run_sale(struct sale *s)
 	f->now += HOUR_MS;
 	t2 = buy(s, 1, HOLD_BEST, 3, CHANNEL_BOX_OFFICE, 12);
 	buy(s, 0, HOLD_GA, 1, CHANNEL_KIOSK, 13);
-	assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, 1, hold_channel(f, 0, HOLD_GA, 1, 0, 14)), ST_OK);
+	assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, 1, hold_channel(f, 0, HOLD_GA, 1, 0, 14)),
+			 ST_OK);
 	uint64_t lapsing = hold_channel(f, 1, HOLD_BEST, 2, CHANNEL_ONLINE, 15);
 	f->now += HOUR_MS;
 	assert_int_equal(fx_hold_ref(f, CMD_HOLD_EXPIRE, 1, lapsing), ST_OK);
@@ -265,10 +266,13 @@ static void find_frame(const struct sale *s, uint64_t lsn, char *path, size_t ca
 		static uint8_t buf[SEGMENT_BYTES];
 		size_t n = fread(buf, 1, sizeof buf, fp);
 		fclose(fp);
-		for (size_t o = WALFMT_SEGMENT_HEADER_BYTES; o + WALFMT_FRAME_HEADER_BYTES <= n; o += 8) {
-			if (get_u32(buf + o) == WALFMT_FRAME_MAGIC && get_u64(buf + o + WALFMT_OFF_LSN) == lsn) {
+		for (size_t o = WALFMT_SEGMENT_HEADER_BYTES; o + WALFMT_FRAME_HEADER_BYTES <= n;
+		     o += 8) {
+			if (get_u32(buf + o) == WALFMT_FRAME_MAGIC &&
+			    get_u64(buf + o + WALFMT_OFF_LSN) == lsn) {
 				*off = o;
-				*frame_bytes = walfmt_frame_bytes(get_u32(buf + o + WALFMT_OFF_BODY_BYTES));
+				*frame_bytes = walfmt_frame_bytes(
+					get_u32(buf + o + WALFMT_OFF_BODY_BYTES));
 				return;
 			}
 		}
@@ -392,7 +396,8 @@ static int64_t csv_sum(const char *csv, const char *column)
 	assert_non_null(nl);
 	memcpy(head, csv, (size_t)(nl - csv));
 	head[nl - csv] = 0;
-	for (char *save = NULL, *t = strtok_r(head, ",", &save); t; t = strtok_r(NULL, ",", &save), col++)
+	for (char *save = NULL, *t = strtok_r(head, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save), col++)
 		if (!strcmp(t, column))
 			idx = col;
 	assert_true(idx >= 0);
@@ -517,7 +522,8 @@ static void test_truncate(void **state)
 	assert_int_equal(run_tool(&s, out, "truncate --shard 0 --at %" PRIu64, at), 3);
 	assert_int_equal(run_tool(&s, out, "dump"), 0);
 	assert_int_equal(count_lines(out, NULL), s.f->records); /* untouched */
-	assert_int_equal(run_tool(&s, out, "truncate --at %" PRIu64 " --yes-i-have-a-backup", at), 0);
+	assert_int_equal(run_tool(&s, out, "truncate --at %" PRIu64 " --yes-i-have-a-backup", at),
+			 0);
 	assert_non_null(strstr(out, "the WAL now ends at LSN 3"));
 	assert_non_null(strstr(out, "moved snapshot")); /* it covered dropped records */
 	assert_int_equal(run_tool(&s, out, "verify"), 0);
@@ -527,7 +533,9 @@ static void test_truncate(void **state)
 	prefix_hash(s.f, at - 1, want, sizeof want);
 	field_after(out, "state_hash ", got, sizeof got);
 	assert_string_equal(got, want);
-	assert_int_equal(run_tool(&s, out, "dump --file '%s/shard-0/truncated-%" PRIu64 ".walrec'", s.dir, at), 0);
+	assert_int_equal(run_tool(&s, out, "dump --file '%s/shard-0/truncated-%" PRIu64 ".walrec'",
+				  s.dir, at),
+			 0);
 	assert_int_equal(count_lines(out, NULL), s.f->records - at + 1);
 	assert_non_null(strstr(out, "lsn=4 "));
 	remove_data(s.dir);
@@ -546,12 +554,18 @@ static void test_truncate_after_corruption_salvages(void **state)
 	find_frame(&s, mid, path, sizeof path, &off, &bytes);
 	overwrite(path, off + 20, junk, sizeof junk); /* the LSN field: header sum fails */
 	assert_int_equal(run_tool(&s, out, "verify"), 2);
-	assert_int_equal(run_tool(&s, out, "truncate --at %" PRIu64 " --yes-i-have-a-backup", mid + 1), 3);
-	assert_int_equal(run_tool(&s, out, "truncate --at %" PRIu64 " --yes-i-have-a-backup --save '%s/cut.walrec'",
-				  mid, s.dir), 0);
+	assert_int_equal(run_tool(&s, out, "truncate --at %" PRIu64 " --yes-i-have-a-backup",
+				  mid + 1),
+			 3);
+	assert_int_equal(run_tool(&s, out,
+				  "truncate --at %" PRIu64
+				  " --yes-i-have-a-backup --save '%s/cut.walrec'",
+				  mid, s.dir),
+			 0);
 	assert_int_equal(run_tool(&s, out, "verify"), 0);
 	assert_int_equal(run_tool(&s, out, "dump --file '%s/cut.walrec'", s.dir), 0);
-	assert_int_equal(count_lines(out, NULL), s.f->records - mid); /* every whole frame after it */
+	assert_int_equal(count_lines(out, NULL),
+			 s.f->records - mid); /* every whole frame after it */
 	remove_data(s.dir);
 }
 
@@ -570,8 +584,8 @@ static void test_follow_streams_new_records(void **state)
 	if (pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execl(tool, tool, "follow", "--json", "--from", "1", "--interval-ms", "20", "--data",
-		      sale.dir, (char *)NULL);
+		execl(tool, tool, "follow", "--json", "--from", "1", "--interval-ms", "20",
+		      "--data", sale.dir, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -630,7 +644,8 @@ static void find_tool(const char *argv0)
 
 	snprintf(tool, sizeof tool, "%.*sbin/onsale-wal", n, argv0);
 	if (!cut || access(tool, X_OK))
-		snprintf(tool, sizeof tool, "%s/bin/onsale-wal", getenv("BUILD") ? getenv("BUILD") : "build");
+		snprintf(tool, sizeof tool, "%s/bin/onsale-wal",
+			 getenv("BUILD") ? getenv("BUILD") : "build");
 }
 
 int main(int argc, char **argv)

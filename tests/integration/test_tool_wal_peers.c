@@ -51,7 +51,7 @@
 #define EVENT_ID 7
 #define GA_CAPACITY 40 /* 20 per shard */
 #define HOLD_QTY 4
-#define HOLDS 7        /* 28 units: more than the home shard's 20 */
+#define HOLDS 7 /* 28 units: more than the home shard's 20 */
 #define CUSTOMER 4242
 #define OUT_BYTES (64u << 10)
 #define SCAN_BYTES (1u << 20) /* the test's records all lie in a segment's first MiB */
@@ -63,12 +63,12 @@ static char out[OUT_BYTES];
 
 #define X_EVENT_ID 8
 #define X_SHARDS 3
-#define X_GA_CAPACITY 30 /* 10 per shard */
-#define X_GA_HOLDS 3     /* of HOLD_QTY: 12 units, more than shard 1's 10 */
-static struct srv made_x;  /* the exchanges' directory */
-static uint64_t x_ticket;  /* the ticket exchanged, on shard 0 */
-static uint64_t x_fresh;   /* its new ticket, on shard 1 */
-#define CHURN_ROUNDS 1500  /* hold and release: past a 256 KiB segment */
+#define X_GA_CAPACITY 30  /* 10 per shard */
+#define X_GA_HOLDS 3      /* of HOLD_QTY: 12 units, more than shard 1's 10 */
+static struct srv made_x; /* the exchanges' directory */
+static uint64_t x_ticket; /* the ticket exchanged, on shard 0 */
+static uint64_t x_fresh;  /* its new ticket, on shard 1 */
+#define CHURN_ROUNDS 1500 /* hold and release: past a 256 KiB segment */
 
 /* One stock record as dump prints it. */
 struct stock_rec {
@@ -168,7 +168,9 @@ static void cut_alone(const struct srv *h, unsigned shard, uint64_t lsn)
 	snprintf(one, sizeof one, "%s/alone", h->dir);
 	sh("mkdir '%s' && ln -s '%s/shard-%u' '%s/shard-%u'", one, h->dir, shard, one, shard);
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup", one, shard, lsn), 0);
+				  " --yes-i-have-a-backup",
+				  one, shard, lsn),
+			 0);
 	sh("rm -r '%s'", one);
 }
 
@@ -183,7 +185,8 @@ static void corrupt(const struct srv *h, unsigned shard, uint64_t lsn)
 	assert_non_null(f);
 	size_t n = fread(buf, 1, sizeof buf, f);
 	for (size_t o = WALFMT_SEGMENT_HEADER_BYTES; o + WALFMT_FRAME_HEADER_BYTES < n; o += 8) {
-		if (get_u32(buf + o) != WALFMT_FRAME_MAGIC || get_u64(buf + o + WALFMT_OFF_LSN) != lsn)
+		if (get_u32(buf + o) != WALFMT_FRAME_MAGIC ||
+		    get_u64(buf + o + WALFMT_OFF_LSN) != lsn)
 			continue;
 		uint8_t byte = buf[o + WALFMT_FRAME_HEADER_BYTES + 4] ^ 0x40;
 		assert_int_equal(fseek(f, (long)(o + WALFMT_FRAME_HEADER_BYTES + 4), SEEK_SET), 0);
@@ -233,7 +236,8 @@ static void expect_exchange(struct srv *h, uint8_t state, uint64_t *fresh)
 		assert_int_equal(res.ticket.state, TICKET_VALID);
 	}
 	assert_int_equal(onsale_query_availability(c, X_EVENT_ID, &res), ST_OK);
-	assert_int_equal(res.avail.tiers[TV_TIER_A].sold, 2); /* the seat taken, and one of x_ticket's */
+	assert_int_equal(res.avail.tiers[TV_TIER_A].sold,
+			 2); /* the seat taken, and one of x_ticket's */
 	onsale_close(c);
 	assert_int_equal(srv_stop(h), 0);
 }
@@ -252,9 +256,11 @@ static int make_data(void **state)
 	assert_int_equal(tv_load(admin, &tv, EVENT_ID, GA_CAPACITY, 0, 0, 1), 0);
 	for (unsigned i = 0; i < HOLDS; i++) {
 		assert_int_equal(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, HOLD_QTY, CUSTOMER,
-						1000 + i, &res), ST_OK);
+						1000 + i, &res),
+				 ST_OK);
 		assert_int_equal(onsale_confirm(plat, EVENT_ID, res.hold.hold_id,
-						HOLD_QTY * TV_PRICE_GA, "pay", &res), ST_OK);
+						HOLD_QTY * TV_PRICE_GA, "pay", &res),
+				 ST_OK);
 	}
 	onsale_close(admin);
 	onsale_close(plat);
@@ -308,10 +314,12 @@ static void make_exchanges_in(struct srv *h, const char *const *args)
 	assert_int_equal(x_fresh >> 56, 1);
 	uint64_t cust = homed_on(1, 7000);
 	for (unsigned i = 0; i < X_GA_HOLDS; i++) {
-		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, HOLD_QTY, cust, 2000 + i,
-						&res), ST_OK);
+		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, HOLD_QTY, cust,
+						2000 + i, &res),
+				 ST_OK);
 		assert_int_equal(onsale_confirm(plat, X_EVENT_ID, res.hold.hold_id,
-						HOLD_QTY * TV_PRICE_GA, "pay", &res), ST_OK);
+						HOLD_QTY * TV_PRICE_GA, "pay", &res),
+				 ST_OK);
 	}
 	onsale_close(admin);
 	onsale_close(plat);
@@ -329,9 +337,11 @@ static void churn(struct srv *h, unsigned k, unsigned rounds)
 	assert_non_null(plat);
 	uint64_t cust = homed_on(k, 9000);
 	for (unsigned i = 0; i < rounds; i++) {
-		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, 1, cust, 0, &res), ST_OK);
+		assert_int_equal(onsale_hold_ga(plat, X_EVENT_ID, TV_TIER_GA, 1, cust, 0, &res),
+				 ST_OK);
 		assert_int_equal(res.hold.hold_id >> 56, k);
-		assert_int_equal(onsale_hold_release(plat, X_EVENT_ID, res.hold.hold_id, &res), ST_OK);
+		assert_int_equal(onsale_hold_release(plat, X_EVENT_ID, res.hold.hold_id, &res),
+				 ST_OK);
 	}
 	onsale_close(plat);
 	assert_int_equal(srv_stop(h), 0);
@@ -414,16 +424,21 @@ static void truncate_giver_takes_stock_in_along(void **state)
 	struct stock_rec o = find_one(h.dir, "stock_out");
 	struct stock_rec in = find_one(h.dir, "stock_in");
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, o.shard, o.lsn), 3);
+				  " --yes-i-have-a-backup",
+				  h.dir, o.shard, o.lsn),
+			 3);
 	expect_out("would split stock transfers or exchanges between shards");
 	char want[160];
-	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
+	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard,
+		 in.lsn);
 	expect_out(want);
 	expect_out("--with-peers");
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0); /* nothing was cut */
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup --with-peers", h.dir, o.shard, o.lsn), 0);
+				  " --yes-i-have-a-backup --with-peers",
+				  h.dir, o.shard, o.lsn),
+			 0);
 	expect_out("cutting other shards too");
 	snprintf(want, sizeof want, "shard %u: the WAL now ends at LSN %" PRIu64, in.shard,
 		 in.lsn - 1);
@@ -444,7 +459,9 @@ static void truncate_taker_takes_ack_along(void **state)
 	struct stock_rec in = find_one(h.dir, "stock_in");
 	struct stock_rec ack = find_one(h.dir, "stock_ack");
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, in.shard, in.lsn), 3);
+				  " --yes-i-have-a-backup",
+				  h.dir, in.shard, in.lsn),
+			 3);
 	char want[160];
 	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_ACK", ack.shard,
 		 ack.lsn);
@@ -452,7 +469,9 @@ static void truncate_taker_takes_ack_along(void **state)
 	expect_out("its units would be lost");
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup --with-peers", h.dir, in.shard, in.lsn), 0);
+				  " --yes-i-have-a-backup --with-peers",
+				  h.dir, in.shard, in.lsn),
+			 0);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("1 stock transfer(s) in the WALs, 1 in flight (20 units");
 	expect_capacity(&h); /* redelivered at start */
@@ -475,18 +494,22 @@ static void truncate_corrupt_giver_takes_stock_in_along(void **state)
 	expect_out("CORRUPT at LSN");
 	expect_out("shards: not checked together");
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, o.shard, o.lsn - 1), 3);
+				  " --yes-i-have-a-backup",
+				  h.dir, o.shard, o.lsn - 1),
+			 3);
 	char want[160];
-	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
+	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard,
+		 in.lsn);
 	expect_out(want);
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
-				  " --yes-i-have-a-backup --with-peers", h.dir, o.shard, o.lsn - 1), 0);
+				  " --yes-i-have-a-backup --with-peers",
+				  h.dir, o.shard, o.lsn - 1),
+			 0);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("shards: ok together: 0 stock transfer(s)");
 	expect_capacity(&h);
 	srv_cleanup(&h);
 }
-
 
 /* ---- exchanges to a seat on another shard ---- */
 
@@ -538,11 +561,15 @@ static void verify_finds_end_without_in(void **state)
 	x_recs(h.dir, &x);
 	cut_alone(&h, 1, x.in.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want, "shards: CORRUPT: shard 0 LSN %" PRIu64 ": XCHG_END of ticket "
-		 "0x%016" PRIx64, x.end2.lsn, x_ticket);
+	snprintf(want, sizeof want,
+		 "shards: CORRUPT: shard 0 LSN %" PRIu64 ": XCHG_END of ticket "
+		 "0x%016" PRIx64,
+		 x.end2.lsn, x_ticket);
 	expect_out(want);
-	snprintf(want, sizeof want, "exchanged for ticket 0x%016" PRIx64 ", but shard 1 has no "
-		 "XCHG_IN of it", x_fresh);
+	snprintf(want, sizeof want,
+		 "exchanged for ticket 0x%016" PRIx64 ", but shard 1 has no "
+		 "XCHG_IN of it",
+		 x_fresh);
 	expect_out(want);
 	expect_out("the old ticket is exchanged and no new one exists");
 	srv_cleanup(&h);
@@ -560,10 +587,13 @@ static void verify_finds_in_after_refusal(void **state)
 	x_recs(h.dir, &x);
 	cut_alone(&h, 0, x.out2.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want, "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
-		 "0x%016" PRIx64, x.in.lsn, x_ticket);
+	snprintf(want, sizeof want,
+		 "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		 "0x%016" PRIx64,
+		 x.in.lsn, x_ticket);
 	expect_out(want);
-	snprintf(want, sizeof want, "shard 0 ended its exchange refused at LSN %" PRIu64, x.end1.lsn);
+	snprintf(want, sizeof want, "shard 0 ended its exchange refused at LSN %" PRIu64,
+		 x.end1.lsn);
 	expect_out(want);
 	expect_out("the ticket is valid on shard 0 and its new seat sold on shard 1");
 	srv_cleanup(&h);
@@ -580,8 +610,10 @@ static void verify_finds_in_without_out(void **state)
 	x_recs(h.dir, &x);
 	cut_alone(&h, 0, x.out1.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want, "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
-		 "0x%016" PRIx64, x.in.lsn, x_ticket);
+	snprintf(want, sizeof want,
+		 "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		 "0x%016" PRIx64,
+		 x.in.lsn, x_ticket);
 	expect_out(want);
 	expect_out("shard 0 has no XCHG_OUT of it to shard 1");
 	srv_cleanup(&h);
@@ -599,17 +631,22 @@ static void truncate_seat_shard_takes_end_along(void **state)
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, x.in.lsn), 3);
+				  " --yes-i-have-a-backup",
+				  h.dir, x.in.lsn),
+			 3);
 	expect_out("would split stock transfers or exchanges between shards");
-	snprintf(want, sizeof want, "shard 0 from LSN %" PRIu64 ": its XCHG_END of ticket 0x%016"
-		 PRIx64, x.end2.lsn, x_ticket);
+	snprintf(want, sizeof want,
+		 "shard 0 from LSN %" PRIu64 ": its XCHG_END of ticket 0x%016" PRIx64, x.end2.lsn,
+		 x_ticket);
 	expect_out(want);
 	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
 	expect_out(want);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0); /* nothing was cut */
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
-				  " --yes-i-have-a-backup --with-peers", h.dir, x.in.lsn), 0);
+				  " --yes-i-have-a-backup --with-peers",
+				  h.dir, x.in.lsn),
+			 0);
 	snprintf(want, sizeof want, "shard 0: the WAL now ends at LSN %" PRIu64, x.end2.lsn - 1);
 	expect_out(want);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
@@ -633,15 +670,20 @@ static void truncate_ticket_shard_takes_in_along(void **state)
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, x.out2.lsn), 3);
-	snprintf(want, sizeof want, "shard 1 from LSN %" PRIu64 ": its XCHG_IN of ticket 0x%016"
-		 PRIx64, x.in.lsn, x_ticket);
+				  " --yes-i-have-a-backup",
+				  h.dir, x.out2.lsn),
+			 3);
+	snprintf(want, sizeof want,
+		 "shard 1 from LSN %" PRIu64 ": its XCHG_IN of ticket 0x%016" PRIx64, x.in.lsn,
+		 x_ticket);
 	expect_out(want);
 	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
 	expect_out(want);
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
-				  " --yes-i-have-a-backup --with-peers", h.dir, x.out2.lsn), 0);
+				  " --yes-i-have-a-backup --with-peers",
+				  h.dir, x.out2.lsn),
+			 0);
 	snprintf(want, sizeof want, "shard 1: the WAL now ends at LSN %" PRIu64, x.in.lsn - 1);
 	expect_out(want);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
@@ -660,7 +702,9 @@ static void truncate_between_out_and_end(void **state)
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
-				  " --yes-i-have-a-backup", h.dir, x.end2.lsn), 0);
+				  " --yes-i-have-a-backup",
+				  h.dir, x.end2.lsn),
+			 0);
 	assert_null(strstr(out, "other shards"));
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("1 ticket(s) leaving");

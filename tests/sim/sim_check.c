@@ -55,7 +55,8 @@ static uint64_t in_flight(struct sim *s, uint32_t event_id, uint8_t tier)
 		for (uint8_t t = 0; t < s->n; t++) {
 			if (g == t)
 				continue;
-			uint32_t count = core_xfers_pending(core_of(s, g), t, pending, XFER_PENDING_MAX);
+			uint32_t count = core_xfers_pending(core_of(s, g), t, pending,
+							    XFER_PENDING_MAX);
 			uint64_t applied = core_xfer_applied(core_of(s, t), g);
 			for (uint32_t i = 0; i < count && i < XFER_PENDING_MAX; i++)
 				if (XFER_SEQ(pending[i].transfer_id) > applied &&
@@ -81,9 +82,10 @@ static void check_conservation(struct sim *s)
 		}
 		uint64_t moving = in_flight(s, ev->event_id, 0);
 		if (capacity + moving != ev->ga_capacity)
-			return sim_fail(s, "GA units of event %u not conserved: %" PRIu64
-				       " on the nodes + %" PRIu64 " in flight != %u created",
-				       ev->event_id, capacity, moving, ev->ga_capacity);
+			return sim_fail(s,
+					"GA units of event %u not conserved: %" PRIu64
+					" on the nodes + %" PRIu64 " in flight != %u created",
+					ev->event_id, capacity, moving, ev->ga_capacity);
 	}
 }
 
@@ -100,9 +102,10 @@ static void check_units(struct sim *s)
 			placed += shard_store_error(s->store[k]) ? 0 : here; /* as for limits */
 		}
 		if (placed > units_max)
-			return sim_known(s, SIM_KNOWN_UNITS_OVER, "event %u has %" PRIu64 " units "
-					 "placed over all nodes, its units_max is %u", ev->event_id,
-					 placed, units_max);
+			return sim_known(s, SIM_KNOWN_UNITS_OVER,
+					 "event %u has %" PRIu64 " units "
+					 "placed over all nodes, its units_max is %u",
+					 ev->event_id, placed, units_max);
 	}
 }
 
@@ -129,8 +132,7 @@ static int add_units(void *ctx, uint64_t customer_id, uint32_t units)
 	return 0;
 }
 
-static void over_limit(struct sim *s, const struct sim_event *ev, uint64_t customer,
-		       uint32_t units)
+static void over_limit(struct sim *s, const struct sim_event *ev, uint64_t customer, uint32_t units)
 {
 	char where[64] = "";
 	for (uint8_t k = 0; k < s->n; k++) {
@@ -138,12 +140,13 @@ static void over_limit(struct sim *s, const struct sim_event *ev, uint64_t custo
 		core_customers_each(core_of(s, k), ev->event_id, add_units, &one);
 		for (uint32_t i = 0; i < one.count; i++)
 			if (one.customer[i] == customer)
-				snprintf(where + strlen(where), sizeof where - strlen(where), " %u:%u", k,
-					 one.units[i]);
+				snprintf(where + strlen(where), sizeof where - strlen(where),
+					 " %u:%u", k, one.units[i]);
 	}
-	sim_known(s, SIM_KNOWN_LIMIT_OVER, "customer %" PRIu64 " (home node %u) has %u units of "
-		  "event %u over all nodes (node:units%s), the limit is %u", customer,
-		  node_home(s->n, customer), units, ev->event_id, where, ev->limit);
+	sim_known(s, SIM_KNOWN_LIMIT_OVER,
+		  "customer %" PRIu64 " (home node %u) has %u units of "
+		  "event %u over all nodes (node:units%s), the limit is %u",
+		  customer, node_home(s->n, customer), units, ev->event_id, where, ev->limit);
 }
 
 /* A ticket leaving for another node (an exchange between its two ends)
@@ -208,19 +211,23 @@ static void check_codes(struct sim *s)
 				uint64_t key_k;
 				if (i >= core_code_count(core_of(s, k), ev->event_id))
 					return sim_fail(s, "node %u lost presale code %u", k, i);
-				uint32_t here = core_code_uses(core_of(s, k), ev->event_id, i, &key_k,
-							       &limit);
-				uses += shard_store_error(s->store[k]) ? 0 : here; /* as for limits */
+				uint32_t here = core_code_uses(core_of(s, k), ev->event_id, i,
+							       &key_k, &limit);
+				uses += shard_store_error(s->store[k]) ? 0
+								       : here; /* as for limits */
 				if (k && key_k != key)
-					return sim_fail(s, "presale code %u differs between nodes", i);
+					return sim_fail(s, "presale code %u differs between nodes",
+							i);
 				key = key_k;
 			}
 			if (limit != ev->code_use_limit)
-				return sim_fail(s, "presale code %u: use limit %u, created %u", i, limit,
-						ev->code_use_limit);
+				return sim_fail(s, "presale code %u: use limit %u, created %u", i,
+						limit, ev->code_use_limit);
 			if (uses > limit)
-				return sim_known(s, SIM_KNOWN_CODE_OVER, "presale code %u of event %u "
-						 "used %" PRIu64 " times over all nodes, its limit is %u",
+				return sim_known(s, SIM_KNOWN_CODE_OVER,
+						 "presale code %u of event %u "
+						 "used %" PRIu64
+						 " times over all nodes, its limit is %u",
 						 i, ev->event_id, uses, limit);
 		}
 	}
@@ -292,14 +299,16 @@ static void check_confirmed(struct sim *s, uint32_t i, const struct hold_view *h
 	static struct result now;
 	if (hold_now(s, h, CMD_Q_ORDER, &now) != ST_OK || now.hold.state != HOLD_CONFIRMED ||
 	    now.hold.first_ticket_id != h->first_ticket_id || !same_hold(h, &now.hold))
-		return sim_fail(s, "acknowledged confirm (request %u) of hold %016" PRIx64
-			       " lost: order %s, state %u", i, h->hold_id,
-			       status_name(hold_now(s, h, CMD_Q_ORDER, &now)), now.hold.state);
+		return sim_fail(s,
+				"acknowledged confirm (request %u) of hold %016" PRIx64
+				" lost: order %s, state %u",
+				i, h->hold_id, status_name(hold_now(s, h, CMD_Q_ORDER, &now)),
+				now.hold.state);
 	for (unsigned t = 0; t < h->qty; t++)
 		if (ticket_now(s, h->event_id, h->first_ticket_id + t, &now) != ST_OK ||
 		    now.ticket.order_id != h->hold_id)
 			return sim_fail(s, "ticket %u of acknowledged order %016" PRIx64 " lost", t,
-				       h->hold_id);
+					h->hold_id);
 }
 
 static void check_section(struct sim *s, uint32_t i)
@@ -308,9 +317,10 @@ static void check_section(struct sim *s, uint32_t i)
 	const struct sim_req *e = &s->reqs[i];
 	uint8_t k = (uint8_t)(e->res.section.seat_first >> SEAT_SHARD_SHIFT);
 	uint32_t first = 0;
-	long n = k < s->n ? core_section_seats(core_of(s, k), e->cmd.section.event_id,
-					       e->cmd.section.section, states, sizeof states, &first)
-			  : -1;
+	long n = k < s->n
+			 ? core_section_seats(core_of(s, k), e->cmd.section.event_id,
+					      e->cmd.section.section, states, sizeof states, &first)
+			 : -1;
 	if (n != (long)e->res.section.seat_count ||
 	    first != (e->res.section.seat_first & SEAT_LOCAL_MASK))
 		sim_fail(s, "acknowledged section %u of event %u lost or changed (%ld seats)",
@@ -331,16 +341,12 @@ static void check_acked(struct sim *s, uint32_t i)
 			sim_fail(s, "acknowledged hold %016" PRIx64 " (request %u) changed",
 				 h->hold_id, i);
 		break;
-	case CMD_CONFIRM:
-		check_confirmed(s, i, h);
-		break;
+	case CMD_CONFIRM: check_confirmed(s, i, h); break;
 	case CMD_HOLD_RELEASE:
 		if (hold_now(s, h, CMD_Q_HOLD, &now) != ST_OK || now.hold.state != HOLD_RELEASED)
 			sim_fail(s, "acknowledged release of %016" PRIx64 " lost", h->hold_id);
 		break;
-	case CMD_SECTION_LOAD:
-		check_section(s, i);
-		break;
+	case CMD_SECTION_LOAD: check_section(s, i); break;
 	case CMD_EXCHANGE:
 		if (e->cmd.ticket.seat != SEAT_NONE && e->res.ticket.seat != e->cmd.ticket.seat)
 			sim_fail(s, "exchange of ticket %016" PRIx64 " to seat %08x got seat %08x",
@@ -349,18 +355,21 @@ static void check_acked(struct sim *s, uint32_t i)
 		    now.ticket.state != TICKET_EXCHANGED ||
 		    now.ticket.replaced_by != e->res.ticket.ticket_id ||
 		    ticket_now(s, e->res.ticket.event_id, e->res.ticket.ticket_id, &now) != ST_OK)
-			sim_fail(s, "acknowledged exchange of ticket %016" PRIx64 " for %016" PRIx64
-				 " lost", e->cmd.ticket.ticket_id, e->res.ticket.ticket_id);
+			sim_fail(s,
+				 "acknowledged exchange of ticket %016" PRIx64 " for %016" PRIx64
+				 " lost",
+				 e->cmd.ticket.ticket_id, e->res.ticket.ticket_id);
 		break;
-	case CMD_REFUND: case CMD_REDEEM:
+	case CMD_REFUND:
+	case CMD_REDEEM:
 		if (ticket_now(s, e->res.ticket.event_id, e->res.ticket.ticket_id, &now) != ST_OK ||
-		    now.ticket.state != (e->cmd.type == CMD_REFUND ? TICKET_REFUNDED : TICKET_REDEEMED))
+		    now.ticket.state !=
+			    (e->cmd.type == CMD_REFUND ? TICKET_REFUNDED : TICKET_REDEEMED))
 			sim_fail(s, "acknowledged %s of ticket %016" PRIx64 " lost",
 				 e->cmd.type == CMD_REFUND ? "refund" : "redemption",
 				 e->res.ticket.ticket_id);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -387,13 +396,16 @@ static void check_home_counts(struct sim *s)
 		for (uint32_t c = 0; c < SIM_CUSTOMERS && !sim_failed(s); c++) {
 			uint64_t cust = SIM_CUSTOMER_BASE + c;
 			uint8_t home = node_home(s->n, cust);
-			uint32_t want = 0, have = counts_get(&s->node[home].counts, ev->event_id, cust, 0);
+			uint32_t want = 0,
+				 have = counts_get(&s->node[home].counts, ev->event_id, cust, 0);
 			for (uint8_t k = 0; k < s->n && ev->limit; k++)
 				want += k == home ? 0 : units_on(s, k, ev->event_id, cust);
 			if (have != want)
-				sim_fail(s, "node %u counts %u units of customer %" PRIu64 " of event %u "
-					    "elsewhere, the nodes have %u (limit %u)", home, have, cust,
-					 ev->event_id, want, ev->limit);
+				sim_fail(s,
+					 "node %u counts %u units of customer %" PRIu64
+					 " of event %u "
+					 "elsewhere, the nodes have %u (limit %u)",
+					 home, have, cust, ev->event_id, want, ev->limit);
 		}
 		for (uint8_t k = 0; k < s->n; k++) {
 			uint32_t units_max;
@@ -402,7 +414,8 @@ static void check_home_counts(struct sim *s)
 		uint32_t at_home = counts_get(&s->node[ev->event_id % s->n].counts, ev->event_id,
 					      EVENT_UNITS, 0);
 		if (!sim_failed(s) && at_home != placed)
-			sim_fail(s, "event %u's home counts %u units placed, the nodes have %" PRIu64,
+			sim_fail(s,
+				 "event %u's home counts %u units placed, the nodes have %" PRIu64,
 				 ev->event_id, at_home, placed);
 	}
 }
@@ -413,8 +426,10 @@ void sim_check_recovered(struct sim *s)
 	for (uint8_t g = 0; g < s->n && !sim_failed(s); g++)
 		for (uint8_t t = 0; t < s->n; t++)
 			if (t != g && core_xfers_pending(core_of(s, g), t, one, 1))
-				sim_fail(s, "node %u: transfers to node %u still pending after "
-					    "node_recover", g, t);
+				sim_fail(s,
+					 "node %u: transfers to node %u still pending after "
+					 "node_recover",
+					 g, t);
 	if (!sim_failed(s))
 		check_home_counts(s);
 	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++)
@@ -469,11 +484,15 @@ void sim_check_answer(struct sim *s, uint32_t i)
 	if (j == NIL32)
 		return;
 	char what[SIM_FAILURE_BYTES];
-	snprintf(what, sizeof what, "%s sent again (request %u, node %u) answered %s %016" PRIx64
+	snprintf(what, sizeof what,
+		 "%s sent again (request %u, node %u) answered %s %016" PRIx64
 		 ", but request %u (node %u) was acknowledged with %016" PRIx64,
-		 type == CMD_CONFIRM ? "confirm" : mode == HOLD_GA ? "GA hold"
-		 : mode == HOLD_SEATS ? "seat hold" : "best-available hold", i, a->at,
-		 status_name(a->res.status), named(a), j, s->reqs[j].at, named(&s->reqs[j]));
+		 type == CMD_CONFIRM  ? "confirm"
+		 : mode == HOLD_GA    ? "GA hold"
+		 : mode == HOLD_SEATS ? "seat hold"
+				      : "best-available hold",
+		 i, a->at, status_name(a->res.status), named(a), j, s->reqs[j].at,
+		 named(&s->reqs[j]));
 	if (type == CMD_HOLD && a->res.status == ST_CUSTOMER_LIMIT)
 		sim_known(s, SIM_KNOWN_LIMIT_IDEM, "%s", what);
 	else if (type == CMD_HOLD && a->res.status == ST_PRESALE_CODE_EXHAUSTED)

@@ -36,14 +36,16 @@ static const char *describe(const struct cmd *c)
 	static char line[160];
 	static const char *modes[] = {"GA", "seats", "best"};
 	if (c->type == CMD_HOLD)
-		snprintf(line, sizeof line, "hold %s event %u qty %u customer %" PRIu64
-			 " key %" PRIu64 " seat0 %08x code '%.*s'", modes[c->hold.mode % 3],
-			 c->hold.event_id, c->hold.qty, c->hold.customer_id, c->hold.idem_key,
-			 c->hold.seats[0], c->hold.code_len, c->hold.code);
+		snprintf(line, sizeof line,
+			 "hold %s event %u qty %u customer %" PRIu64 " key %" PRIu64
+			 " seat0 %08x code '%.*s'",
+			 modes[c->hold.mode % 3], c->hold.event_id, c->hold.qty,
+			 c->hold.customer_id, c->hold.idem_key, c->hold.seats[0], c->hold.code_len,
+			 c->hold.code);
 	else
 		snprintf(line, sizeof line, "cmd %u hold/ticket %016" PRIx64, c->type,
 			 c->type >= CMD_REDEEM && c->type <= CMD_EXCHANGE ? c->ticket.ticket_id
-									   : c->ref.hold_id);
+									  : c->ref.hold_id);
 	return line;
 }
 
@@ -202,7 +204,8 @@ static bool create_event(struct sim *s, struct sim_event *ev)
 		struct cmd pc = {.type = CMD_PRESALE_CODE_ADD};
 		pc.code.event_id = ev->event_id;
 		pc.code.use_limit = ev->code_use_limit;
-		pc.code.code_len = (uint8_t)snprintf(pc.code.code, sizeof pc.code.code, "code%u", i);
+		pc.code.code_len = (uint8_t)snprintf(pc.code.code, sizeof pc.code.code, "code%u",
+						     i);
 		if (!admin(s, &pc, NULL, NULL))
 			return false;
 	}
@@ -324,7 +327,8 @@ static bool ticket_ref(struct sim *s, struct cmd *c, uint8_t type)
 		while (!ev->section_seats[sec]) /* section 0 is always there */
 			sec = (sec + 1) % SIM_SECTIONS_MAX;
 		c->ticket.tier = 1;
-		c->ticket.seat = ev->seat_first[sec] + (uint32_t)sim_below(s, ev->section_seats[sec]);
+		c->ticket.seat = ev->seat_first[sec] +
+				 (uint32_t)sim_below(s, ev->section_seats[sec]);
 	}
 	return true;
 }

@@ -53,9 +53,9 @@ void sim_fail(struct sim *s, const char *fmt, ...)
 
 const char *sim_known_switch(enum sim_known k)
 {
-	static const char *names[SIM_KNOWN_COUNT] = {"SIM_BEST_IDEM", "SIM_LIMIT_IDEM",
+	static const char *names[SIM_KNOWN_COUNT] = {"SIM_BEST_IDEM",  "SIM_LIMIT_IDEM",
 						     "SIM_LIMIT_OVER", "SIM_CODE_OVER",
-						     "SIM_CODE_IDEM", "SIM_UNITS_OVER"};
+						     "SIM_CODE_IDEM",  "SIM_UNITS_OVER"};
 	return names[k];
 }
 
@@ -142,7 +142,8 @@ static bool pick_pair(struct sim *s, bool all, uint8_t *from, uint8_t *to)
 
 static bool open_store(struct sim *s, uint8_t k)
 {
-	struct shard_store_options o = {.shard = k, .segment_bytes = SEGMENT_BYTES,
+	struct shard_store_options o = {.shard = k,
+					.segment_bytes = SEGMENT_BYTES,
 					.batch_bytes_max = BATCH_BYTES,
 					.snapshot_records = s->snapshot_records,
 					.snapshot_wal_bytes = UINT64_MAX};
@@ -152,7 +153,8 @@ static bool open_store(struct sim *s, uint8_t k)
 		if (!rc)
 			return true;
 		if (rc != -EIO) {
-			sim_fail(s, "node %u refused to start: %s: %s", k, strerror(-rc), rec.message);
+			sim_fail(s, "node %u refused to start: %s: %s", k, strerror(-rc),
+				 rec.message);
 			return false;
 		}
 		sim_disk_crash(s->disk[k], SIM_CRASH_DROP_UNSYNCED); /* a failed read: again */
@@ -319,8 +321,9 @@ static void damage_snapshots(struct sim *s, uint8_t k)
 void sim_crash(struct sim *s)
 {
 	enum sim_disk_crash_mode mode = sim_below(s, 3) ? SIM_CRASH_DROP_UNSYNCED
-						       : SIM_CRASH_SOME_SURVIVE;
-	sim_trace(s, "crash (%s)\n", mode == SIM_CRASH_DROP_UNSYNCED ? "unsynced dropped" : "some survive");
+							: SIM_CRASH_SOME_SURVIVE;
+	sim_trace(s, "crash (%s)\n",
+		  mode == SIM_CRASH_DROP_UNSYNCED ? "unsynced dropped" : "some survive");
 	s->stats->crashes++;
 	sim_client_crash(s);
 	for (uint8_t k = 0; k < s->n; k++) {
@@ -361,7 +364,9 @@ static void poll_node(struct sim *s, uint8_t k)
 static void tick(struct sim *s)
 {
 	uint64_t r = sim_below(s, 10);
-	s->now_ms += r < 6 ? sim_below(s, 2000) : r < 9 ? sim_below(s, 20000) : sim_below(s, 200000);
+	s->now_ms += r < 6   ? sim_below(s, 2000)
+		     : r < 9 ? sim_below(s, 20000)
+			     : sim_below(s, 200000);
 	for (uint8_t k = 0; k < s->n; k++)
 		node_set_now(&s->node[k], s->now_ms);
 	uint8_t k = (uint8_t)sim_below(s, s->n);

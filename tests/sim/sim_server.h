@@ -45,13 +45,13 @@ enum sim_req_state {
 
 /* One client request and what came back. */
 struct sim_req {
-	struct cmd cmd;      /* as sent (a seat hold's seats are global ids) */
-	uint32_t first;      /* a retry: index of the request it repeats; else NIL32 */
-	uint8_t state;       /* enum sim_req_state */
-	uint8_t at;          /* the node it was sent to */
-	uint64_t step;       /* when it was sent */
+	struct cmd cmd; /* as sent (a seat hold's seats are global ids) */
+	uint32_t first; /* a retry: index of the request it repeats; else NIL32 */
+	uint8_t state;  /* enum sim_req_state */
+	uint8_t at;     /* the node it was sent to */
+	uint64_t step;  /* when it was sent */
 	uint64_t answered_step;
-	struct result res;   /* the answer: head and hold / ticket view */
+	struct result res; /* the answer: head and hold / ticket view */
 };
 
 struct sim_event {
@@ -62,7 +62,7 @@ struct sim_event {
 	uint8_t codes;           /* presale codes "code0".. (0: none) */
 	uint32_t code_use_limit; /* each code's uses over all nodes */
 	uint8_t sections;        /* loaded at setup; more may be loaded while selling */
-	uint32_t seat_first[SIM_SECTIONS_MAX]; /* global id of each section's first seat */
+	uint32_t seat_first[SIM_SECTIONS_MAX];    /* global id of each section's first seat */
 	uint16_t section_seats[SIM_SECTIONS_MAX]; /* 0: not acknowledged (yet) */
 };
 
@@ -82,7 +82,8 @@ enum sim_known {
 /* Totals over runs, printed at the end. */
 struct sim_stats {
 	uint64_t runs, steps, crashes, requests, answered, acked, busy, delivered;
-	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, checks, snapshots, snapshot_damage;
+	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, checks, snapshots,
+		snapshot_damage;
 	uint64_t fsync_failures, stopped, expiries;
 	uint64_t known_runs[SIM_KNOWN_COUNT]; /* runs in which a known deviation showed */
 	uint64_t known_seed[SIM_KNOWN_COUNT]; /* the first of them */
@@ -106,9 +107,9 @@ struct sim {
 	uint64_t seed, rng, step;
 	uint32_t n;
 	uint64_t now_ms;
-	bool strict[SIM_KNOWN_COUNT]; /* a known deviation fails the run */
+	bool strict[SIM_KNOWN_COUNT];     /* a known deviation fails the run */
 	bool known_seen[SIM_KNOWN_COUNT]; /* in this run */
-	bool trace;           /* SIM_TRACE=1: every action on stdout */
+	bool trace;                       /* SIM_TRACE=1: every action on stdout */
 	bool resend; /* node_tick every turn, as the server does (SIM_XFER_RESEND=0: not) */
 	struct sim_disk *disk[SIM_NODES_MAX];
 	struct storage st[SIM_NODES_MAX];
@@ -126,9 +127,9 @@ struct sim {
 	uint64_t crash_due_step; /* a stopped store: crash by then (0: none) */
 	uint64_t snapshot_records;
 	uint64_t checked_lsn[SIM_NODES_MAX]; /* every node's last LSN at the last check */
-	uint32_t wal_trimmed_mask; /* nodes whose WAL no longer starts at LSN 1 */
-	uint32_t damaged_mask;     /* nodes whose snapshots the run damaged */
-	char failure[SIM_FAILURE_BYTES]; /* empty while nothing broke */
+	uint32_t wal_trimmed_mask;           /* nodes whose WAL no longer starts at LSN 1 */
+	uint32_t damaged_mask;               /* nodes whose snapshots the run damaged */
+	char failure[SIM_FAILURE_BYTES];     /* empty while nothing broke */
 	struct sim_stats *stats;
 };
 

@@ -52,7 +52,7 @@ struct sim {
 	struct core *live, *replica;
 	uint8_t rec[RECORD_BYTES_MAX];
 	struct result res;
-	uint64_t holds[REMEMBER];   /* recent hold ids (event in the top bits of the slot below) */
+	uint64_t holds[REMEMBER]; /* recent hold ids (event in the top bits of the slot below) */
 	uint32_t hold_ev[REMEMBER];
 	uint64_t tickets[REMEMBER];
 	uint32_t ticket_ev[REMEMBER];
@@ -77,12 +77,12 @@ static uint32_t below(struct sim *s, uint32_t n)
 	return (uint32_t)(rnd(s) % n);
 }
 
-#define FAIL(s, ...)                                                                   \
-	do {                                                                           \
+#define FAIL(s, ...)                                                                           \
+	do {                                                                                   \
 		fprintf(stderr, "seed %" PRIu64 " step %" PRIu64 ": ", (s)->seed, (s)->steps); \
-		fprintf(stderr, __VA_ARGS__);                                          \
-		fprintf(stderr, "\n  re-run: SEED=%" PRIu64 " %s\n", (s)->seed, prog);   \
-		exit(1);                                                               \
+		fprintf(stderr, __VA_ARGS__);                                                  \
+		fprintf(stderr, "\n  re-run: SEED=%" PRIu64 " %s\n", (s)->seed, prog);         \
+		exit(1);                                                                       \
 	} while (0)
 
 static const char *prog;
@@ -95,7 +95,7 @@ static int status_expected(enum status st)
 
 static enum status run(struct sim *s, const struct cmd *cmd)
 {
-	struct rec_buf rb = { s->rec, sizeof s->rec, 0 };
+	struct rec_buf rb = {s->rec, sizeof s->rec, 0};
 	enum status st = core_execute(s->live, cmd, s->now, &s->res, &rb);
 
 	if (!status_expected(st))
@@ -116,7 +116,7 @@ static enum status run(struct sim *s, const struct cmd *cmd)
 
 static void build_event(struct sim *s, uint32_t id, uint32_t units, uint16_t limit)
 {
-	struct cmd c = { .type = CMD_EVENT_CREATE };
+	struct cmd c = {.type = CMD_EVENT_CREATE};
 
 	c.event.event_id = id;
 	c.event.state = EVENT_ON_SALE;
@@ -141,7 +141,7 @@ static void build_event(struct sim *s, uint32_t id, uint32_t units, uint16_t lim
 static void build_tier(struct sim *s, uint32_t ev, uint8_t tier, uint8_t kind, uint32_t cap,
 		       uint64_t price)
 {
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 
 	c.tier.event_id = ev;
 	c.tier.tier = tier;
@@ -159,7 +159,7 @@ static void build_section(struct sim *s, uint32_t ev, uint16_t section, uint8_t 
 {
 	static struct row_spec rows[12];
 	static struct seat_spec seats[12 * 20];
-	struct cmd c = { .type = CMD_SECTION_LOAD };
+	struct cmd c = {.type = CMD_SECTION_LOAD};
 	uint16_t nrows = (uint16_t)(3 + below(s, 8));
 	uint32_t n = 0;
 
@@ -205,7 +205,7 @@ static void setup(struct sim *s)
 
 static uint32_t pick_event(struct sim *s)
 {
-	static const uint32_t evs[] = { EV_GA, EV_SEATS, EV_MIXED };
+	static const uint32_t evs[] = {EV_GA, EV_SEATS, EV_MIXED};
 
 	return evs[below(s, 3)];
 }
@@ -230,7 +230,7 @@ static void remember_tickets(struct sim *s, uint32_t ev, uint64_t first, uint8_t
 
 static void do_hold(struct sim *s)
 {
-	struct cmd c = { .type = CMD_HOLD };
+	struct cmd c = {.type = CMD_HOLD};
 	uint32_t e = pick_event(s);
 
 	c.hold.event_id = e;
@@ -284,7 +284,7 @@ static void do_retry(struct sim *s)
 static void do_hold_ref(struct sim *s, uint8_t type)
 {
 	uint32_t i = below(s, REMEMBER);
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 	enum status st;
 
 	if (!s->holds[i])
@@ -292,13 +292,14 @@ static void do_hold_ref(struct sim *s, uint8_t type)
 	c.ref.event_id = s->hold_ev[i];
 	c.ref.hold_id = s->holds[i];
 	if (type == CMD_CONFIRM) {
-		struct cmd q = { .type = CMD_Q_HOLD };
+		struct cmd q = {.type = CMD_Q_HOLD};
 
 		q.ref = c.ref;
 		if (run(s, &q) != ST_OK)
 			return;
 		c.ref.amount_minor = s->res.hold.amount_due_minor + (below(s, 30) == 0);
-		snprintf(c.ref.payment_ref, sizeof c.ref.payment_ref, "psp-%" PRIu64, rnd(s) % 100000);
+		snprintf(c.ref.payment_ref, sizeof c.ref.payment_ref, "psp-%" PRIu64,
+			 rnd(s) % 100000);
 	}
 	st = run(s, &c);
 	if (st == ST_OK && type == CMD_CONFIRM) {
@@ -314,7 +315,7 @@ static void do_hold_ref(struct sim *s, uint8_t type)
 static void do_ticket(struct sim *s, uint8_t type)
 {
 	uint32_t i = below(s, REMEMBER);
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 	enum status st;
 
 	if (!s->tickets[i])
@@ -329,9 +330,9 @@ static void do_ticket(struct sim *s, uint8_t type)
 	}
 	if (type == CMD_EXCHANGE) {
 		c.ticket.tier = s->ticket_ev[i] == EV_GA      ? (uint8_t)below(s, 2)
-			      : s->ticket_ev[i] == EV_SEATS ? (below(s, 2) ? 0 : 3)
-			      : s->ticket_ev[i] == EV_CHURN ? 0
-							    : (uint8_t)below(s, 2);
+				: s->ticket_ev[i] == EV_SEATS ? (below(s, 2) ? 0 : 3)
+				: s->ticket_ev[i] == EV_CHURN ? 0
+							      : (uint8_t)below(s, 2);
 		if (below(s, 3) == 0)
 			c.ticket.seat = below(s, 250);
 	}
@@ -346,7 +347,8 @@ static void do_ticket(struct sim *s, uint8_t type)
 		c.ticket.gate_id = gate + 1;
 		if (run(s, &c) != ST_TICKET_ALREADY_REDEEMED || s->res.ticket.gate_id != gate ||
 		    s->res.ticket.redeemed_at_ms != s->now)
-			FAIL(s, "a second scan was not refused with the first scan's gate and time");
+			FAIL(s,
+			     "a second scan was not refused with the first scan's gate and time");
 	}
 }
 
@@ -354,7 +356,7 @@ static void do_ticket(struct sim *s, uint8_t type)
  * exchanged first, a few kept for the other steps to find). */
 static void do_churn(struct sim *s)
 {
-	struct cmd c = { .type = CMD_HOLD };
+	struct cmd c = {.type = CMD_HOLD};
 	uint64_t first;
 	uint8_t qty;
 
@@ -406,8 +408,9 @@ static void do_expire(struct sim *s)
 
 static void do_query(struct sim *s)
 {
-	static const uint8_t types[] = { CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS, CMD_Q_CUSTOMER };
-	struct cmd c = { .type = types[below(s, 4)] };
+	static const uint8_t types[] = {CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS,
+					CMD_Q_CUSTOMER};
+	struct cmd c = {.type = types[below(s, 4)]};
 
 	c.query.event_id = pick_event(s);
 	c.query.tier = (uint8_t)below(s, 4);
@@ -448,7 +451,7 @@ static void check_limits(struct sim *s)
 {
 	for (uint32_t e = EV_GA; e <= EV_CHURN; e++)
 		for (uint64_t cu = 1; cu <= CUSTOMERS; cu++) {
-			struct cmd q = { .type = CMD_Q_CUSTOMER };
+			struct cmd q = {.type = CMD_Q_CUSTOMER};
 
 			q.query.event_id = e;
 			q.query.customer_id = cu;
@@ -472,7 +475,10 @@ static void check(struct sim *s)
 
 static void grow(void *ctx, const void *p, size_t n)
 {
-	struct { uint8_t *b; size_t len, cap; } *g = ctx;
+	struct {
+		uint8_t *b;
+		size_t len, cap;
+	} *g = ctx;
 
 	if (g->len + n > g->cap) {
 		g->cap = (g->len + n) * 2;
@@ -486,8 +492,11 @@ static void grow(void *ctx, const void *p, size_t n)
  * copy replaces the replica, so replay continues from a snapshot. */
 static void check_snapshot(struct sim *s)
 {
-	struct { uint8_t *b; size_t len, cap; } g = { 0 };
-	struct serial_sink sink = { grow, &g };
+	struct {
+		uint8_t *b;
+		size_t len, cap;
+	} g = {0};
+	struct serial_sink sink = {grow, &g};
 	struct state_hash a = core_state_hash(s->live), b;
 	const char *why = NULL;
 	struct core *copy;

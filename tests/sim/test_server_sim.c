@@ -106,18 +106,21 @@ static void print_stats(const struct sim_stats *t, double seconds)
 	       " messages delivered, %" PRIu64 " stock transfers, %" PRIu64 " redelivered at "
 	       "recovery, %" PRIu64 " exchanges to a seat on another node (%" PRIu64 " ended at "
 	       "recovery), %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
-	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64 " stores stopped), %"
-	       PRIu64 " checks (after every step that wrote a record, and every recovery); "
-	       "%.1f s\n", t->runs, t->steps, t->crashes, t->requests,
-	       t->answered, t->acked, t->busy, t->delivered, t->transfers, t->redelivered,
-	       t->exchanges_moved, t->exchanges_resumed,
+	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64
+	       " stores stopped), %" PRIu64
+	       " checks (after every step that wrote a record, and every recovery); "
+	       "%.1f s\n",
+	       t->runs, t->steps, t->crashes, t->requests, t->answered, t->acked, t->busy,
+	       t->delivered, t->transfers, t->redelivered, t->exchanges_moved, t->exchanges_resumed,
 	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
 	       t->checks, seconds);
 	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
 		if (t->known_runs[k])
-			printf("server sim: known deviation in %" PRIu64 " runs (%s=1 makes it fail), "
-			       "first seed %" PRIu64 ": %s\n", t->known_runs[k], sim_known_switch(k),
-			       t->known_seed[k], t->known_first[k]);
+			printf("server sim: known deviation in %" PRIu64
+			       " runs (%s=1 makes it fail), "
+			       "first seed %" PRIu64 ": %s\n",
+			       t->known_runs[k], sim_known_switch(k), t->known_seed[k],
+			       t->known_first[k]);
 }
 
 static void seeded_runs_keep_every_invariant(void **state)
@@ -131,7 +134,8 @@ static void seeded_runs_keep_every_invariant(void **state)
 	s.resend = env_u64("SIM_XFER_RESEND", 1) != 0;
 	s.trace = env_u64("SIM_TRACE", 0) != 0;
 	uint64_t only = env_u64("SIM_SEED", 0);
-	uint64_t from = only ? only : 1, to = only ? only + 1 : 1 + env_u64("SIM_SEEDS", SEEDS_DEFAULT);
+	uint64_t from = only ? only : 1,
+		 to = only ? only + 1 : 1 + env_u64("SIM_SEEDS", SEEDS_DEFAULT);
 	uint64_t steps = env_u64("SIM_STEPS", 0), failures = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -141,8 +145,10 @@ static void seeded_runs_keep_every_invariant(void **state)
 		if (!why)
 			continue;
 		if (failures++ < FAILURES_SHOWN_MAX)
-			printf("seed %" PRIu64 " (%u nodes) failed at %s\n  rerun: SIM_SEED=%" PRIu64
-			       " build/tests/sim/test_server_sim\n", seed, s.n, why, seed);
+			printf("seed %" PRIu64
+			       " (%u nodes) failed at %s\n  rerun: SIM_SEED=%" PRIu64
+			       " build/tests/sim/test_server_sim\n",
+			       seed, s.n, why, seed);
 		fflush(stdout);
 	}
 	restore_stderr(saved);
@@ -187,13 +193,19 @@ static void recovery_grows_count_tables(void **state)
 		sim_disk_storage(disk[k], &st[k]);
 		o.shard = k;
 		assert_int_equal(shard_store_open(&store[k], &st[k], &o, &rec), 0);
-		c.event = (struct cmd_event){.event_id = EV, .state = EVENT_ON_SALE, .units_max = 4000,
-					     .customer_limit = 4, .presale_start_ms = 1,
+		c.event = (struct cmd_event){.event_id = EV,
+					     .state = EVENT_ON_SALE,
+					     .units_max = 4000,
+					     .customer_limit = 4,
+					     .presale_start_ms = 1,
 					     .public_start_ms = 2};
 		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
 		c = (struct cmd){.type = CMD_TIER_ADD};
-		c.tier = (struct cmd_tier){.event_id = EV, .tier = 0, .kind = TIER_GA,
-					   .capacity = k ? CUSTOMERS : 1, .price_minor = 1};
+		c.tier = (struct cmd_tier){.event_id = EV,
+					   .tier = 0,
+					   .kind = TIER_GA,
+					   .capacity = k ? CUSTOMERS : 1,
+					   .price_minor = 1};
 		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
 	}
 	/* customers homed on node 0, each holding a unit on node 1 */
@@ -201,8 +213,8 @@ static void recovery_grows_count_tables(void **state)
 		if (node_home(2, id) != 0)
 			continue;
 		struct cmd h = {.type = CMD_HOLD};
-		h.hold = (struct cmd_hold){.event_id = EV, .tier = 0, .mode = HOLD_GA, .qty = 1,
-					   .customer_id = id};
+		h.hold = (struct cmd_hold){
+			.event_id = EV, .tier = 0, .mode = HOLD_GA, .qty = 1, .customer_id = id};
 		assert_int_equal(shard_store_execute(store[1], &h, 1000, &res, &wait), ST_OK);
 		customer[i++] = id;
 	}

@@ -42,8 +42,7 @@ void cmd_gen_restart(struct cmd_gen *g)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void event_cmd(struct cmd_gen *g, struct cmd *c, uint32_t id, uint32_t units,
-		      uint16_t limit)
+static void event_cmd(struct cmd_gen *g, struct cmd *c, uint32_t id, uint32_t units, uint16_t limit)
 {
 	c->type = CMD_EVENT_CREATE;
 	c->event.event_id = id;
@@ -77,8 +76,8 @@ static void tier_cmd(struct cmd_gen *g, struct cmd *c, uint32_t ev, uint8_t tier
 	c->tier.low_stock_threshold = cap ? cap * g->scale / 10 : 5;
 }
 
-static void section_cmd(struct cmd_gen *g, struct cmd *c, uint32_t ev, uint16_t section,
-			uint8_t t0, uint8_t t1)
+static void section_cmd(struct cmd_gen *g, struct cmd *c, uint32_t ev, uint16_t section, uint8_t t0,
+			uint8_t t1)
 {
 	uint16_t nrows = (uint16_t)(3 + below(g, 8));
 	uint32_t n = 0;
@@ -171,8 +170,7 @@ static int hold_ref_cmd(struct cmd_gen *g, struct cmd *c, uint8_t type)
 	c->ref.hold_id = g->holds[i];
 	if (type == CMD_CONFIRM) {
 		c->ref.amount_minor = g->hold_due[i] + (below(g, 30) == 0);
-		snprintf(c->ref.payment_ref, sizeof c->ref.payment_ref, "psp-%u",
-			 below(g, 100000));
+		snprintf(c->ref.payment_ref, sizeof c->ref.payment_ref, "psp-%u", below(g, 100000));
 	}
 	return 1;
 }
@@ -193,8 +191,9 @@ static int ticket_cmd(struct cmd_gen *g, struct cmd *c, uint8_t type)
 	}
 	if (type == CMD_EXCHANGE) {
 		uint32_t ev = g->ticket_ev[i];
-		c->ticket.tier = ev == EV_GA ? (uint8_t)below(g, 2)
-				 : ev == EV_SEATS ? (below(g, 2) ? 0 : 3) : (uint8_t)below(g, 2);
+		c->ticket.tier = ev == EV_GA      ? (uint8_t)below(g, 2)
+				 : ev == EV_SEATS ? (below(g, 2) ? 0 : 3)
+						  : (uint8_t)below(g, 2);
 		if (below(g, 3) == 0)
 			c->ticket.seat = below(g, 250);
 	}
@@ -265,7 +264,8 @@ static int retire_cmd(struct cmd_gen *g, struct cmd *c)
 
 static int query_cmd(struct cmd_gen *g, struct cmd *c)
 {
-	static const uint8_t types[] = {CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS, CMD_Q_CUSTOMER};
+	static const uint8_t types[] = {CMD_Q_EVENT, CMD_Q_AVAILABILITY, CMD_Q_STATS,
+					CMD_Q_CUSTOMER};
 	c->type = types[below(g, 4)];
 	c->query.event_id = pick_event(g);
 	c->query.tier = (uint8_t)below(g, 4);

@@ -33,7 +33,7 @@ struct cmd_gen {
 	uint64_t tickets[CMD_GEN_REMEMBER];
 	uint32_t ticket_ev[CMD_GEN_REMEMBER];
 	struct cmd last_hold;
-	uint64_t churn_hold, churn_ticket; /* the churn's next confirm / refund */
+	uint64_t churn_hold, churn_ticket;  /* the churn's next confirm / refund */
 	uint32_t retire_count, retire_step; /* short-lived events: done, step of the next */
 	uint64_t retire_hold;
 	struct row_spec rows[12];

@@ -43,7 +43,7 @@ static void log_append(struct fx *f, const uint8_t *body, uint32_t len)
 
 enum status fx_exec(struct fx *f, const struct cmd *cmd)
 {
-	struct rec_buf rb = { f->rec, sizeof f->rec, 0 };
+	struct rec_buf rb = {f->rec, sizeof f->rec, 0};
 	enum status st = core_execute(f->c, cmd, f->now, &f->res, &rb);
 
 	f->last_rec_len = rb.len;
@@ -86,7 +86,7 @@ const char *fx_replay_check(const struct fx *f)
 
 enum status fx_event(struct fx *f, uint32_t event_id, uint32_t units_max, uint16_t limit)
 {
-	struct cmd c = { .type = CMD_EVENT_CREATE };
+	struct cmd c = {.type = CMD_EVENT_CREATE};
 
 	c.event.event_id = event_id;
 	c.event.state = EVENT_ON_SALE;
@@ -103,7 +103,7 @@ enum status fx_event(struct fx *f, uint32_t event_id, uint32_t units_max, uint16
 static enum status tier(struct fx *f, uint32_t event_id, uint8_t t, uint8_t kind, uint32_t cap,
 			uint64_t price)
 {
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 
 	c.tier.event_id = event_id;
 	c.tier.tier = t;
@@ -114,7 +114,8 @@ static enum status tier(struct fx *f, uint32_t event_id, uint8_t t, uint8_t kind
 	return fx_exec(f, &c);
 }
 
-enum status fx_ga_tier(struct fx *f, uint32_t event_id, uint8_t t, uint32_t capacity, uint64_t price)
+enum status fx_ga_tier(struct fx *f, uint32_t event_id, uint8_t t, uint32_t capacity,
+		       uint64_t price)
 {
 	return tier(f, event_id, t, TIER_GA, capacity, price);
 }
@@ -129,7 +130,7 @@ enum status fx_section(struct fx *f, uint32_t event_id, uint16_t section, uint16
 {
 	static struct row_spec rs[SECTION_ROWS_MAX];
 	static struct seat_spec ss[SECTION_SEATS_MAX];
-	struct cmd c = { .type = CMD_SECTION_LOAD };
+	struct cmd c = {.type = CMD_SECTION_LOAD};
 	uint32_t n = 0;
 
 	for (uint16_t r = 0; r < rows && r < SECTION_ROWS_MAX; r++) {
@@ -157,7 +158,7 @@ enum status fx_section(struct fx *f, uint32_t event_id, uint16_t section, uint16
 struct cmd fx_hold_cmd(uint32_t event_id, uint8_t tier, uint8_t mode, uint8_t qty,
 		       uint64_t customer)
 {
-	struct cmd c = { .type = CMD_HOLD };
+	struct cmd c = {.type = CMD_HOLD};
 
 	c.hold.event_id = event_id;
 	c.hold.tier = tier;
@@ -195,7 +196,7 @@ enum status fx_hold_seats(struct fx *f, uint32_t event_id, uint8_t t, const uint
 
 enum status fx_hold_ref(struct fx *f, uint8_t type, uint32_t event_id, uint64_t hold_id)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.ref.event_id = event_id;
 	c.ref.hold_id = hold_id;
@@ -204,7 +205,7 @@ enum status fx_hold_ref(struct fx *f, uint8_t type, uint32_t event_id, uint64_t 
 
 enum status fx_confirm(struct fx *f, uint32_t event_id, uint64_t hold_id, uint64_t amount)
 {
-	struct cmd c = { .type = CMD_CONFIRM };
+	struct cmd c = {.type = CMD_CONFIRM};
 
 	c.ref.event_id = event_id;
 	c.ref.hold_id = hold_id;
@@ -216,7 +217,7 @@ enum status fx_confirm(struct fx *f, uint32_t event_id, uint64_t hold_id, uint64
 
 enum status fx_ticket_op(struct fx *f, uint8_t type, uint32_t event_id, uint64_t ticket_id)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.ticket.event_id = event_id;
 	c.ticket.ticket_id = ticket_id;
@@ -227,7 +228,7 @@ enum status fx_ticket_op(struct fx *f, uint8_t type, uint32_t event_id, uint64_t
 
 enum status fx_query(struct fx *f, uint8_t type, uint32_t event_id, uint64_t id)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.query.event_id = event_id;
 	if (type == CMD_Q_HOLD || type == CMD_Q_ORDER)
@@ -269,8 +270,8 @@ static void grow_put(void *ctx, const void *src, size_t n)
 
 struct core *fx_snapshot_copy(const struct core *c, const char **why)
 {
-	struct grow_buf b = { 0 };
-	struct serial_sink sink = { grow_put, &b };
+	struct grow_buf b = {0};
+	struct serial_sink sink = {grow_put, &b};
 	struct core *copy = NULL;
 
 	*why = "out of memory";

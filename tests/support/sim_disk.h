@@ -78,7 +78,8 @@ void sim_disk_misdirect_next_write(struct sim_disk *d, int64_t delta_bytes);
  * inspection. Return 0 or -ENOENT / -EINVAL. */
 int sim_disk_flip_bit(struct sim_disk *d, const char *name, uint64_t off, unsigned bit);
 int sim_disk_zero(struct sim_disk *d, const char *name, uint64_t off, uint64_t len);
-int sim_disk_poke(struct sim_disk *d, const char *name, uint64_t off, const void *buf, uint64_t len);
+int sim_disk_poke(struct sim_disk *d, const char *name, uint64_t off, const void *buf,
+		  uint64_t len);
 int sim_disk_peek(struct sim_disk *d, const char *name, uint64_t off, void *buf, uint64_t len);
 int64_t sim_disk_file_bytes(struct sim_disk *d, const char *name);
 /* Unsynced writes pending (not yet covered by an fsync). */

@@ -18,8 +18,11 @@ static int section(struct onsale *admin, struct tv *tv, uint16_t idx, unsigned b
 {
 	struct row_spec rows[TV_ROWS];
 	struct seat_spec seats[TV_SECTION_SEATS];
-	struct cmd_section s = {.event_id = tv->event_id, .section = idx, .row_count = TV_ROWS,
-				.rows = rows, .seats = seats};
+	struct cmd_section s = {.event_id = tv->event_id,
+				.section = idx,
+				.row_count = TV_ROWS,
+				.rows = rows,
+				.seats = seats};
 	struct result res;
 	snprintf(s.name, sizeof s.name, "S%u", idx);
 	for (unsigned r = 0; r < TV_ROWS; r++) {
@@ -44,11 +47,15 @@ static int section(struct onsale *admin, struct tv *tv, uint16_t idx, unsigned b
 int tv_load(struct onsale *admin, struct tv *tv, uint32_t event_id, uint32_t ga_capacity,
 	    uint16_t customer_limit, uint32_t ttl_ms, unsigned best_section)
 {
-	struct cmd_event ev = {.event_id = event_id, .state = EVENT_ON_SALE,
-			       .customer_limit = customer_limit, .hold_ttl_ms = ttl_ms,
+	struct cmd_event ev = {.event_id = event_id,
+			       .state = EVENT_ON_SALE,
+			       .customer_limit = customer_limit,
+			       .hold_ttl_ms = ttl_ms,
 			       .units_max = ga_capacity + TV_SECTIONS * TV_SECTION_SEATS + 64,
-			       .starts_at_ms = wall_ms() + 86400000ull, .presale_start_ms = 1,
-			       .public_start_ms = 2, .sales_end_ms = wall_ms() + 86400000ull};
+			       .starts_at_ms = wall_ms() + 86400000ull,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2,
+			       .sales_end_ms = wall_ms() + 86400000ull};
 	struct result res;
 	int rc;
 	memset(tv, 0, sizeof *tv);
@@ -58,8 +65,11 @@ int tv_load(struct onsale *admin, struct tv *tv, uint32_t event_id, uint32_t ga_
 	snprintf(ev.venue, sizeof ev.venue, "Hall");
 	if ((rc = onsale_event_create(admin, &ev, &res)))
 		return rc;
-	struct cmd_tier t = {.event_id = event_id, .tier = TV_TIER_GA, .kind = TIER_GA,
-			     .capacity = ga_capacity, .price_minor = TV_PRICE_GA};
+	struct cmd_tier t = {.event_id = event_id,
+			     .tier = TV_TIER_GA,
+			     .kind = TIER_GA,
+			     .capacity = ga_capacity,
+			     .price_minor = TV_PRICE_GA};
 	snprintf(t.name, sizeof t.name, "Floor");
 	if ((rc = onsale_tier_add(admin, &t, &res)))
 		return rc;

@@ -94,7 +94,8 @@ int srv_start(struct srv *h)
 static int try_connect(uint16_t port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
 		close(fd);
@@ -121,8 +122,10 @@ int srv_spawn(struct srv *h)
 			dup2(fd, 1);
 		}
 		/* no metrics port unless a test asks (tests run side by side) */
-		const char *argv[11 + sizeof h->args / sizeof h->args[0]] = { /* NULL-ended */
-			h->bin, "-l", listen, "-s", shards, "-d", h->dir, "--no-pin", "--metrics", "off"};
+		const char *argv[11 + sizeof h->args / sizeof h->args[0]] = {
+			/* NULL-ended */
+			h->bin, "-l",   listen,     "-s",        shards,
+			"-d",   h->dir, "--no-pin", "--metrics", "off"};
 		for (size_t i = 0; i < sizeof h->args / sizeof h->args[0] && h->args[i]; i++)
 			argv[10 + i] = h->args[i];
 		execv(h->bin, (char *const *)argv);

@@ -31,8 +31,8 @@ int srv_prepare(struct srv *h);
 /* (Re)starts on the existing data dir; waits until it accepts. -ECHILD when
  * it exits first (its status in exit_status, its messages in dir/onsaled.log). */
 int srv_spawn(struct srv *h);
-int srv_stop(struct srv *h);  /* SIGTERM and wait; exit status */
-void srv_kill(struct srv *h); /* SIGKILL and wait */
+int srv_stop(struct srv *h);     /* SIGTERM and wait; exit status */
+void srv_kill(struct srv *h);    /* SIGKILL and wait */
 void srv_cleanup(struct srv *h); /* stop if running, remove the data dir */
 /* A connection authenticated as role (0: none). NULL on failure. */
 struct onsale *srv_open(struct srv *h, int role);

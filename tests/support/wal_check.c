@@ -25,7 +25,8 @@ static uint32_t body_len(uint64_t seed, uint64_t lsn, uint32_t epoch, uint32_t l
 
 static uint8_t pattern(uint64_t seed, uint64_t lsn, uint32_t epoch, uint32_t i)
 {
-	return (uint8_t)(mix(seed + lsn * 0x9e3779b97f4a7c15ull + epoch * 131 + (i >> 3)) >> (8 * (i & 7)));
+	return (uint8_t)(mix(seed + lsn * 0x9e3779b97f4a7c15ull + epoch * 131 + (i >> 3)) >>
+			 (8 * (i & 7)));
 }
 
 uint32_t wal_check_make(uint8_t *out, uint64_t seed, uint64_t lsn, uint32_t epoch, uint32_t len_max)
@@ -39,8 +40,8 @@ uint32_t wal_check_make(uint8_t *out, uint64_t seed, uint64_t lsn, uint32_t epoc
 	return len;
 }
 
-int wal_check_body(const uint8_t *body, uint32_t len, uint64_t seed, uint64_t lsn,
-		   uint32_t len_max, uint32_t *epoch)
+int wal_check_body(const uint8_t *body, uint32_t len, uint64_t seed, uint64_t lsn, uint32_t len_max,
+		   uint32_t *epoch)
 {
 	uint64_t l;
 	uint32_t e, n;

@@ -19,7 +19,8 @@ static struct hist_snap s, older;
 static void exact_and_relative(void **state)
 {
 	(void)state;
-	static const uint64_t vals[] = {0, 1, 999, 2047, 2048, 2049, 12345, 999999,
+	static const uint64_t vals[] = {0,       1,        999,           2047,
+					2048,    2049,     12345,         999999,
 					1234567, 98765432, 3000000000ull, 1ull << 40};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
 		static struct hist one;

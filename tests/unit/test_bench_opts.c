@@ -46,8 +46,7 @@ static const struct opt table[] = {
 	OPT_FN("mode", "M", &o.mode, mode_of, "a or b"),
 };
 
-static const struct opts_cmd cmd = {"prog", "Intro line.\n", table,
-				    sizeof table / sizeof table[0]};
+static const struct opts_cmd cmd = {"prog", "Intro line.\n", table, sizeof table / sizeof table[0]};
 
 static char err[512]; /* what the last parse printed on stderr */
 

@@ -157,14 +157,27 @@ static void json_numbers(void **state)
 	fill();
 	static const char *const names[] = {"hold", "confirm"};
 	const struct report_tick ticks[2] = {{1.0, 1500, 900.4, 0, 10}, {2.0, 500, 2000, 0, 0}};
-	struct report_run r = {.system = "onsale", .scenario = "ga-flash", .event_id = 42,
-			   .units = 1000, .connections = 2, .depth = 8, .seconds = 2.0,
-			   .units_sold = 800, .refused = 3, .errors = 1, .verify = "seat \"7\" twice",
-			   .n_ops = 2, .op_names = names, .per_op = per_op, .ticks = ticks,
-			   .n_ticks = 2, .extra_json = "\"double_scans\":5"};
+	struct report_run r = {.system = "onsale",
+			       .scenario = "ga-flash",
+			       .event_id = 42,
+			       .units = 1000,
+			       .connections = 2,
+			       .depth = 8,
+			       .seconds = 2.0,
+			       .units_sold = 800,
+			       .refused = 3,
+			       .errors = 1,
+			       .verify = "seat \"7\" twice",
+			       .n_ops = 2,
+			       .op_names = names,
+			       .per_op = per_op,
+			       .ticks = ticks,
+			       .n_ticks = 2,
+			       .extra_json = "\"double_scans\":5"};
 	char *j = run_json(&r);
 	assert_true(valid_json(j));
-	assert_non_null(strstr(j, "{\"system\":\"onsale\",\"scenario\":\"ga-flash\",\"event_id\":42,"));
+	assert_non_null(
+		strstr(j, "{\"system\":\"onsale\",\"scenario\":\"ga-flash\",\"event_id\":42,"));
 	assert_non_null(strstr(j, "\"ops\":2000,\"ops_per_s\":1000,\"holds_per_s\":500,"
 				  "\"confirms_per_s\":500,\"releases_per_s\":0,"));
 	/* all: 1000 values 1..1000 us and 1000 at 2000 us */
@@ -229,8 +242,13 @@ static void table(void **state)
 	(void)state;
 	static const char *const names[] = {"hold", "confirm"};
 	fill();
-	struct report_run r = {.system = "redis", .scenario = "seat-flash", .seconds = 2.0,
-			   .n_ops = 2, .op_names = names, .per_op = per_op, .verify = "ok"};
+	struct report_run r = {.system = "redis",
+			       .scenario = "seat-flash",
+			       .seconds = 2.0,
+			       .n_ops = 2,
+			       .op_names = names,
+			       .per_op = per_op,
+			       .verify = "ok"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -246,10 +264,8 @@ static void table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(us_format),
-		cmocka_unit_test(json_checker),
-		cmocka_unit_test(json_numbers),
-		cmocka_unit_test(timeline),
+		cmocka_unit_test(us_format),    cmocka_unit_test(json_checker),
+		cmocka_unit_test(json_numbers), cmocka_unit_test(timeline),
 		cmocka_unit_test(table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

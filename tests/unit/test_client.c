@@ -47,7 +47,7 @@ enum mode {
 #define FAKE_BATCH_MAX 8192u
 #define SEAT_STATES_SENT 10u
 
-static const uint8_t key_good[ONSALE_KEY_BYTES] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+static const uint8_t key_good[ONSALE_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 struct fake {
 	int lfd;
@@ -55,7 +55,7 @@ struct fake {
 	pthread_t thread;
 	enum mode mode;
 	unsigned close_after;
-	unsigned requests; /* decoded; read after the thread ended */
+	unsigned requests;     /* decoded; read after the thread ended */
 	_Atomic int close_now; /* set by the fake's thread, and by fake_stop */
 	uint8_t rx[FAKE_RX_BYTES];
 	uint8_t tx[FAKE_TX_BYTES];
@@ -75,8 +75,9 @@ static void answer_hold_ref(const struct proto_request *q, struct proto_reply *r
 	h->expires_at_ms = q->cmd.ref.ttl_ms;
 	h->amount_paid_minor = q->cmd.ref.amount_minor;
 	memcpy(h->payment_ref, q->cmd.ref.payment_ref, PAYMENT_REF_BYTES);
-	h->state = q->opcode == PROTO_OP_CONFIRM ? HOLD_CONFIRMED :
-		   q->opcode == PROTO_OP_HOLD_RELEASE ? HOLD_RELEASED : HOLD_LIVE;
+	h->state = q->opcode == PROTO_OP_CONFIRM        ? HOLD_CONFIRMED
+		   : q->opcode == PROTO_OP_HOLD_RELEASE ? HOLD_RELEASED
+							: HOLD_LIVE;
 }
 
 static void answer_ticket_ref(const struct proto_request *q, struct proto_reply *r)
@@ -89,9 +90,9 @@ static void answer_ticket_ref(const struct proto_request *q, struct proto_reply 
 	t->refund_fee_minor = q->cmd.ticket.fee_minor;
 	t->seat = q->cmd.ticket.seat;
 	t->tier = q->cmd.ticket.tier;
-	t->state = q->opcode == PROTO_OP_REDEEM ? TICKET_REDEEMED :
-		   q->opcode == PROTO_OP_REFUND ? (q->cmd.ticket.kill ? 9 : TICKET_REFUNDED) :
-						  TICKET_VALID;
+	t->state = q->opcode == PROTO_OP_REDEEM   ? TICKET_REDEEMED
+		   : q->opcode == PROTO_OP_REFUND ? (q->cmd.ticket.kill ? 9 : TICKET_REFUNDED)
+						  : TICKET_VALID;
 }
 
 static void answer_hold(const struct proto_request *q, struct proto_reply *r)
@@ -130,8 +131,9 @@ static void answer_query(const struct proto_request *q, struct proto_reply *r)
 		r->res.avail.event_id = qu->event_id;
 		r->res.avail.tier_count = 3;
 		for (unsigned t = 0; t < 3; t++)
-			r->res.avail.tiers[t] = (struct tier_view){ .capacity = 100 * (t + 1),
-								   .free = 10 * t, .defined = 1 };
+			r->res.avail.tiers[t] = (struct tier_view){.capacity = 100 * (t + 1),
+								   .free = 10 * t,
+								   .defined = 1};
 		break;
 	case PROTO_OP_Q_STATS:
 		r->res.stats.event_id = qu->event_id;
@@ -139,7 +141,7 @@ static void answer_query(const struct proto_request *q, struct proto_reply *r)
 		r->res.stats.channels[CHANNEL_BOX_OFFICE].sold = 42;
 		break;
 	case PROTO_OP_Q_CUSTOMER:
-		r->res.customer = (struct customer_view){ qu->event_id, qu->customer_id, 3, 4 };
+		r->res.customer = (struct customer_view){qu->event_id, qu->customer_id, 3, 4};
 		break;
 	}
 }
@@ -156,7 +158,7 @@ static void answer(struct fake *f, const struct proto_request *q, struct proto_r
 			f->close_now = 1;
 			break;
 		}
-		r->hello = (struct proto_hello_reply){ q->hello.role, 3, 8, 1234 };
+		r->hello = (struct proto_hello_reply){q->hello.role, 3, 8, 1234};
 		break;
 	case PROTO_OP_EVENT_CREATE:
 		r->res.status = q->cmd.event.event_id == 11 ? ST_EVENT_EXISTS : ST_OK;
@@ -166,28 +168,27 @@ static void answer(struct fake *f, const struct proto_request *q, struct proto_r
 		for (unsigned i = 0; i < q->cmd.section.row_count; i++)
 			r->res.section.seat_count += q->cmd.section.rows[i].seat_count;
 		break;
-	case PROTO_OP_HOLD:
-		answer_hold(q, r);
-		break;
-	case PROTO_OP_HOLD_EXTEND: case PROTO_OP_HOLD_RELEASE: case PROTO_OP_CONFIRM:
-	case PROTO_OP_Q_HOLD: case PROTO_OP_Q_ORDER:
-		answer_hold_ref(q, r);
-		break;
-	case PROTO_OP_REDEEM: case PROTO_OP_REFUND: case PROTO_OP_EXCHANGE: case PROTO_OP_Q_TICKET:
-		answer_ticket_ref(q, r);
-		break;
+	case PROTO_OP_HOLD: answer_hold(q, r); break;
+	case PROTO_OP_HOLD_EXTEND:
+	case PROTO_OP_HOLD_RELEASE:
+	case PROTO_OP_CONFIRM:
+	case PROTO_OP_Q_HOLD:
+	case PROTO_OP_Q_ORDER: answer_hold_ref(q, r); break;
+	case PROTO_OP_REDEEM:
+	case PROTO_OP_REFUND:
+	case PROTO_OP_EXCHANGE:
+	case PROTO_OP_Q_TICKET: answer_ticket_ref(q, r); break;
 	case PROTO_OP_Q_SECTION_SEATS:
 		for (unsigned i = 0; i < SEAT_STATES_SENT; i++)
 			f->states[i] = (uint8_t)(i % 4);
-		r->seats = (struct proto_seat_states){ 500 + q->seats.section, SEAT_STATES_SENT,
-						      f->states };
+		r->seats = (struct proto_seat_states){500 + q->seats.section, SEAT_STATES_SENT,
+						      f->states};
 		break;
 	case PROTO_OP_STATS:
 		for (unsigned i = 0; i < PROTO_STAT_SLOTS; i++)
 			r->server.counters[i] = 7 * i;
 		break;
-	default:
-		answer_query(q, r);
+	default: answer_query(q, r);
 	}
 }
 
@@ -211,9 +212,7 @@ static size_t reply_to(struct fake *f, const struct proto_request *q, size_t off
 	size_t cap = FAKE_TX_BYTES - off;
 
 	switch (f->mode) {
-	case M_GARBAGE:
-		memset(p, 'X', 32);
-		return 32;
+	case M_GARBAGE: memset(p, 'X', 32); return 32;
 	case M_BAD_FRAME:
 		f->close_now = 1;
 		return proto_encode_bad_frame(p, cap, q->request_id, q->opcode, PROTO_BAD_OPCODE);
@@ -234,7 +233,8 @@ static long serve_batch(struct fake *f, int fd, size_t len)
 	unsigned n = 0;
 	long k;
 
-	while (!f->close_now && n < FAKE_BATCH_MAX && out_len + PROTO_FRAME_BYTES_MAX <= FAKE_TX_BYTES &&
+	while (!f->close_now && n < FAKE_BATCH_MAX &&
+	       out_len + PROTO_FRAME_BYTES_MAX <= FAKE_TX_BYTES &&
 	       (k = proto_decode_request(f->rx + done, len - done, &q, &f->sec)) > 0) {
 		done += (size_t)k;
 		f->requests++;
@@ -287,7 +287,7 @@ static void *fake_main(void *arg)
 	struct fake *f = arg;
 	int fd = accept(f->lfd, NULL, NULL);
 
-	struct timeval bound = { .tv_sec = 5 };
+	struct timeval bound = {.tv_sec = 5};
 	uint8_t sink[4096];
 
 	if (fd < 0)
@@ -305,7 +305,7 @@ static void *fake_main(void *arg)
 
 static struct fake *fake_start(enum mode mode, unsigned close_after, int small_rcvbuf)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	struct fake *f = calloc(1, sizeof(*f));
 	int rcvbuf = 4096;
@@ -359,8 +359,8 @@ static void test_auth_and_admin(void **state)
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, NULL);
 	struct onsale_hello_info hi;
-	struct cmd_event ev = { .event_id = 7, .state = EVENT_ON_SALE, .units_max = 100 };
-	struct cmd_tier tier = { .event_id = 7, .tier = 1, .kind = TIER_RESERVED };
+	struct cmd_event ev = {.event_id = 7, .state = EVENT_ON_SALE, .units_max = 100};
+	struct cmd_tier tier = {.event_id = 7, .tier = 1, .kind = TIER_RESERVED};
 	struct result res;
 
 	(void)state;
@@ -389,14 +389,17 @@ static void test_section_load_large(void **state)
 	static struct seat_spec seats[SECTION_SEATS_MAX];
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, NULL);
-	struct cmd_section sec = { .event_id = 7, .section = 3, .row_count = SECTION_ROWS_MAX,
-				   .rows = rows, .seats = seats };
+	struct cmd_section sec = {.event_id = 7,
+				  .section = 3,
+				  .row_count = SECTION_ROWS_MAX,
+				  .rows = rows,
+				  .seats = seats};
 	struct result res;
 
 	(void)state;
 	for (unsigned i = 0; i < SECTION_ROWS_MAX; i++)
-		rows[i] = (struct row_spec){ .seat_count = SECTION_SEATS_MAX / SECTION_ROWS_MAX,
-					     .first_number = 1 };
+		rows[i] = (struct row_spec){.seat_count = SECTION_SEATS_MAX / SECTION_ROWS_MAX,
+					    .first_number = 1};
 	assert_int_equal(onsale_section_load(c, &sec, &res), ST_OK);
 	assert_int_equal(res.section.seat_first, 1003);
 	assert_int_equal(res.section.seat_count, SECTION_SEATS_MAX);
@@ -408,7 +411,7 @@ static void test_sales_calls(void **state)
 {
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, NULL);
-	const uint32_t seats[3] = { 17, 18, 19 };
+	const uint32_t seats[3] = {17, 18, 19};
 	struct result res;
 
 	(void)state;
@@ -494,7 +497,7 @@ static void test_queries(void **state)
 
 static void test_hello_refused(void **state)
 {
-	const uint8_t bad[ONSALE_KEY_BYTES] = { 9 };
+	const uint8_t bad[ONSALE_KEY_BYTES] = {9};
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, NULL);
 
@@ -522,7 +525,7 @@ static void test_hello_refused(void **state)
 
 static void test_connect_errors(void **state)
 {
-	struct onsale_options bad = { .window = ONSALE_WINDOW_MAX + 1 };
+	struct onsale_options bad = {.window = ONSALE_WINDOW_MAX + 1};
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	uint16_t port = f->port;
 	uint8_t key[ONSALE_KEY_BYTES];
@@ -530,14 +533,16 @@ static void test_connect_errors(void **state)
 
 	(void)state;
 	assert_int_equal(onsale_connect("127.0.0.1", port, &bad, &c), -EINVAL);
-	bad = (struct onsale_options){ .tx_bytes = 1024 };
+	bad = (struct onsale_options){.tx_bytes = 1024};
 	assert_int_equal(onsale_connect("127.0.0.1", port, &bad, &c), -EINVAL);
 	fake_stop(f); /* nothing listens on port now */
 	assert_int_equal(onsale_connect("127.0.0.1", port, NULL, &c), -ECONNREFUSED);
 	assert_null(c);
 	assert_int_equal(onsale_key_from_hex("00ff", key), -EINVAL);
 	assert_int_equal(onsale_key_from_hex("000102030405060708090a0b0c0d0e0f"
-					     "101112131415161718191a1b1c1d1e1F", key), 0);
+					     "101112131415161718191a1b1c1d1e1F",
+					     key),
+			 0);
 	assert_int_equal(key[31], 0x1f);
 }
 
@@ -553,10 +558,12 @@ static void test_key_from_config(void **state)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fprintf(f, "# onsaled role keys\n\n"
-		   "admin_key=%064d\n"
-		   "  platform_key=0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF\n"
-		   "scanner_key=12\n", 0);
+	fprintf(f,
+		"# onsaled role keys\n\n"
+		"admin_key=%064d\n"
+		"  platform_key=0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF\n"
+		"scanner_key=12\n",
+		0);
 	fclose(f);
 	assert_int_equal(onsale_key_from_config(path, ONSALE_ROLE_PLATFORM, key), 0);
 	assert_int_equal(key[0], 0x01);
@@ -572,7 +579,7 @@ static void test_key_from_config(void **state)
 
 static void test_sync_timeout(void **state)
 {
-	struct onsale_options opt = { .call_timeout_ms = 200 };
+	struct onsale_options opt = {.call_timeout_ms = 200};
 	struct fake *f = fake_start(M_SILENT, 0, 0);
 	struct onsale *c = client(f, &opt);
 	struct result res;
@@ -621,7 +628,7 @@ static void test_pipeline_10000(void **state)
 {
 	static struct onsale_completion done[64];
 	static uint8_t seen[PIPE_REQUESTS];
-	struct onsale_options opt = { .window = 512 };
+	struct onsale_options opt = {.window = 512};
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, &opt);
 	unsigned sent = 0, got = 0, inversions = 0;
@@ -659,7 +666,7 @@ static void test_pipeline_10000(void **state)
 
 static void test_window_limit(void **state)
 {
-	struct onsale_options opt = { .window = 16 };
+	struct onsale_options opt = {.window = 16};
 	struct fake *f = fake_start(M_SILENT, 0, 0);
 	struct onsale *c = client(f, &opt);
 	struct onsale_completion done;
@@ -688,7 +695,7 @@ static void test_window_limit(void **state)
 /* A server that stops reading: the send buffer fills, submit says -EAGAIN. */
 static void test_send_buffer_full(void **state)
 {
-	struct onsale_options opt = { .window = ONSALE_WINDOW_MAX, .tx_bytes = 64 * 1024 };
+	struct onsale_options opt = {.window = ONSALE_WINDOW_MAX, .tx_bytes = 64 * 1024};
 	struct fake *f = fake_start(M_STALL, 0, 1);
 	struct onsale *c = client(f, &opt);
 	int sndbuf = 4096, rc = 0;
@@ -711,7 +718,7 @@ static void test_event_loop(void **state)
 	struct onsale_completion done[16];
 	struct fake *f = fake_start(M_ECHO, 0, 0);
 	struct onsale *c = client(f, NULL);
-	struct pollfd p = { .fd = onsale_fd(c) };
+	struct pollfd p = {.fd = onsale_fd(c)};
 	unsigned got = 0;
 	int64_t until = ms_now() + 5000;
 	long pending;
@@ -746,8 +753,7 @@ static void test_event_loop(void **state)
 
 /* Submits count pings (cookie i) and reaps them all: how many ended with
  * rc == want_err; every other one must be ok. */
-static unsigned pipeline_until_failure(struct onsale *c, unsigned count, int want_err,
-				       unsigned *ok)
+static unsigned pipeline_until_failure(struct onsale *c, unsigned count, int want_err, unsigned *ok)
 {
 	static struct onsale_completion done[32];
 	static uint8_t seen[256];
@@ -844,20 +850,13 @@ static void test_server_bad_frame(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_auth_and_admin),
-		cmocka_unit_test(test_section_load_large),
-		cmocka_unit_test(test_sales_calls),
-		cmocka_unit_test(test_queries),
-		cmocka_unit_test(test_hello_refused),
-		cmocka_unit_test(test_connect_errors),
-		cmocka_unit_test(test_key_from_config),
-		cmocka_unit_test(test_sync_timeout),
-		cmocka_unit_test(test_pipeline_10000),
-		cmocka_unit_test(test_window_limit),
-		cmocka_unit_test(test_send_buffer_full),
-		cmocka_unit_test(test_event_loop),
-		cmocka_unit_test(test_disconnect),
-		cmocka_unit_test(test_bad_reply_bytes),
+		cmocka_unit_test(test_auth_and_admin),   cmocka_unit_test(test_section_load_large),
+		cmocka_unit_test(test_sales_calls),      cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_hello_refused),    cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_key_from_config),  cmocka_unit_test(test_sync_timeout),
+		cmocka_unit_test(test_pipeline_10000),   cmocka_unit_test(test_window_limit),
+		cmocka_unit_test(test_send_buffer_full), cmocka_unit_test(test_event_loop),
+		cmocka_unit_test(test_disconnect),       cmocka_unit_test(test_bad_reply_bytes),
 		cmocka_unit_test(test_server_bad_frame),
 	};
 

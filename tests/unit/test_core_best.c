@@ -39,7 +39,7 @@ static void load(struct fx *f, uint16_t section, const struct rowdef *def, uint1
 {
 	static struct row_spec rows[SECTION_ROWS_MAX];
 	static struct seat_spec seats[SECTION_SEATS_MAX];
-	struct cmd c = { .type = CMD_SECTION_LOAD };
+	struct cmd c = {.type = CMD_SECTION_LOAD};
 	uint32_t n = 0;
 
 	for (uint16_t r = 0; r < nrows; r++) {
@@ -55,7 +55,7 @@ static void load(struct fx *f, uint16_t section, const struct rowdef *def, uint1
 			seats[n].tier = k == 'b' ? TB : TA;
 			seats[n].flags = k == 'a' ? SEAT_ACCESSIBLE : k == 'k' ? SEAT_KILLED : 0;
 			seats[n].rank = (uint16_t)(r * 100 + (def[r].ranks ? def[r].ranks[s] - '0'
-									      : (d < 0 ? -d : d)));
+									   : (d < 0 ? -d : d)));
 		}
 	}
 	c.section.event_id = EV;
@@ -68,7 +68,7 @@ static void load(struct fx *f, uint16_t section, const struct rowdef *def, uint1
 
 static enum status best(struct fx *f, uint8_t tier, uint8_t qty, uint8_t flags)
 {
-	struct cmd c = { .type = CMD_HOLD };
+	struct cmd c = {.type = CMD_HOLD};
 
 	c.hold.event_id = EV;
 	c.hold.tier = tier;
@@ -125,15 +125,15 @@ static void best_row_by_rank(void **state)
 {
 	struct fx *f = event(100);
 	static const struct rowdef rows[] = {
-		{ "......", "999999" }, /* rank 9 */
-		{ "......", "999999" }, /* rank 109 */
-		{ "......", "999999" }, /* rank 209 */
+		{"......", "999999"}, /* rank 9 */
+		{"......", "999999"}, /* rank 109 */
+		{"......", "999999"}, /* rank 209 */
 	};
 	static const struct rowdef other[] = {
-		{ "........", "99999999" }, /* rank 9 */
-		{ "........", "00000000" }, /* rank 100 */
+		{"........", "99999999"}, /* rank 9 */
+		{"........", "00000000"}, /* rank 100 */
 	};
-	static const struct rowdef best_row[] = { { "....", "0000" } }; /* rank 0 */
+	static const struct rowdef best_row[] = {{"....", "0000"}}; /* rank 0 */
 
 	(void)state;
 	/* rows are ordered by rank, not by load order */
@@ -154,7 +154,7 @@ static void best_row_by_rank(void **state)
 static void best_placement_by_rank(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef row[] = { { "..........", "9876543210" } };
+	static const struct rowdef row[] = {{"..........", "9876543210"}};
 
 	(void)state;
 	load(f, 0, row, 1);
@@ -169,7 +169,7 @@ static void best_placement_by_rank(void **state)
 static void no_orphan_when_avoidable(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef row[] = { { ".....", "50005" } };
+	static const struct rowdef row[] = {{".....", "50005"}};
 
 	(void)state;
 	load(f, 0, row, 1);
@@ -182,7 +182,7 @@ static void no_orphan_when_avoidable(void **state)
 static void orphan_when_unavoidable(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef row[] = { { "....", "0009" } };
+	static const struct rowdef row[] = {{"....", "0009"}};
 	uint8_t st[4];
 
 	(void)state;
@@ -199,8 +199,8 @@ static void orphan_avoided_in_a_worse_row(void **state)
 {
 	struct fx *f = event(100);
 	static const struct rowdef rows[] = {
-		{ "....", NULL }, /* seats 0..3: any 3 leave an orphan */
-		{ "...", NULL },  /* seats 4..6: 3 fit exactly */
+		{"....", NULL}, /* seats 0..3: any 3 leave an orphan */
+		{"...", NULL},  /* seats 4..6: 3 fit exactly */
 	};
 
 	(void)state;
@@ -221,12 +221,12 @@ static void orphan_lookahead_bound(void **state)
 	struct rowdef rows[BA_ORPHAN_LOOKAHEAD_SEGMENTS + 2];
 
 	(void)state;
-	for (unsigned clean_at = BA_ORPHAN_LOOKAHEAD_SEGMENTS; clean_at <= BA_ORPHAN_LOOKAHEAD_SEGMENTS + 1;
-	     clean_at++) {
+	for (unsigned clean_at = BA_ORPHAN_LOOKAHEAD_SEGMENTS;
+	     clean_at <= BA_ORPHAN_LOOKAHEAD_SEGMENTS + 1; clean_at++) {
 		struct fx *f = event(100);
 
 		for (unsigned r = 0; r <= clean_at; r++)
-			rows[r] = (struct rowdef){ r == clean_at ? "..." : "....", NULL };
+			rows[r] = (struct rowdef){r == clean_at ? "..." : "....", NULL};
 		load(f, 0, rows, (uint16_t)(clean_at + 1));
 		if (clean_at == BA_ORPHAN_LOOKAHEAD_SEGMENTS)
 			best_is(f, TA, 3, 0, 4 * clean_at); /* within reach: the clean row */
@@ -241,8 +241,8 @@ static void accessible_seats(void **state)
 {
 	struct fx *f = event(100);
 	static const struct rowdef rows[] = {
-		{ "....aa....", NULL }, /* seats 0..9, centre seats 4, 5 accessible */
-		{ "a.a", NULL },        /* seats 10..12 */
+		{"....aa....", NULL}, /* seats 0..9, centre seats 4, 5 accessible */
+		{"a.a", NULL},        /* seats 10..12 */
 	};
 
 	(void)state;
@@ -268,7 +268,7 @@ static void accessible_seats(void **state)
 static void accessible_only_left(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef rows[] = { { "..aa..", NULL } };
+	static const struct rowdef rows[] = {{"..aa..", NULL}};
 	uint32_t seat = 2;
 
 	(void)state;
@@ -288,10 +288,10 @@ static void accessible_only_left(void **state)
 static void killed_seats(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef rows[] = { { "..k.k..", NULL } }; /* killed: 2, 4 */
+	static const struct rowdef rows[] = {{"..k.k..", NULL}}; /* killed: 2, 4 */
 	uint8_t st[7];
 	uint32_t seat = 2;
-	struct cmd q = { .type = CMD_Q_AVAILABILITY };
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 
 	(void)state;
 	load(f, 0, rows, 1);
@@ -333,7 +333,7 @@ static void scattered_seats(void **state)
 static void tiers_share_a_row(void **state)
 {
 	struct fx *f = event(100);
-	static const struct rowdef rows[] = { { ".....bbbbb", NULL } };
+	static const struct rowdef rows[] = {{".....bbbbb", NULL}};
 
 	(void)state;
 	load(f, 0, rows, 1);
@@ -374,9 +374,9 @@ static void stadium_sells_out(void **state)
 {
 	enum { SECTIONS = 50, ROWS = 40, PER_ROW = 50, SEATS = SECTIONS * ROWS * PER_ROW };
 	struct fx *f = event(SEATS);
-	static const uint8_t sizes[] = { 8, 2, 1 };
+	static const uint8_t sizes[] = {8, 2, 1};
 	uint32_t holds = 0, seats = 0;
-	struct cmd q = { .type = CMD_Q_AVAILABILITY };
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 
 	(void)state;
 	for (uint16_t s = 0; s < SECTIONS; s++)

@@ -24,7 +24,7 @@ static struct seat_spec seats[SECTION_SEATS_MAX + ROW_SEATS_MAX + 1];
 
 static struct cmd event_cmd(uint8_t type, uint32_t id, uint32_t units_max)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.event.event_id = id;
 	c.event.state = EVENT_ON_SALE;
@@ -41,7 +41,7 @@ static struct cmd event_cmd(uint8_t type, uint32_t id, uint32_t units_max)
 
 static struct cmd tier_cmd(uint32_t ev, uint8_t tier, uint8_t kind, uint32_t capacity)
 {
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 
 	c.tier.event_id = ev;
 	c.tier.tier = tier;
@@ -55,7 +55,7 @@ static struct cmd tier_cmd(uint32_t ev, uint8_t tier, uint8_t kind, uint32_t cap
 
 static struct cmd code_cmd(uint32_t ev, const char *code)
 {
-	struct cmd c = { .type = CMD_PRESALE_CODE_ADD };
+	struct cmd c = {.type = CMD_PRESALE_CODE_ADD};
 
 	c.code.event_id = ev;
 	c.code.code_len = (uint8_t)strlen(code);
@@ -67,7 +67,7 @@ static struct cmd code_cmd(uint32_t ev, const char *code)
 static struct cmd section_cmd(uint32_t ev, uint16_t section, uint16_t nrows, uint16_t per_row,
 			      uint8_t tier)
 {
-	struct cmd c = { .type = CMD_SECTION_LOAD };
+	struct cmd c = {.type = CMD_SECTION_LOAD};
 	uint32_t n = 0;
 
 	for (uint16_t r = 0; r < nrows && r <= SECTION_ROWS_MAX; r++) {
@@ -76,7 +76,7 @@ static struct cmd section_cmd(uint32_t ev, uint16_t section, uint16_t nrows, uin
 		rows[r].seat_count = per_row;
 		rows[r].first_number = 1;
 		for (uint16_t s = 0; s < per_row && n < sizeof seats / sizeof seats[0]; s++, n++)
-			seats[n] = (struct seat_spec){ .tier = tier, .flags = 0, .rank = s };
+			seats[n] = (struct seat_spec){.tier = tier, .flags = 0, .rank = s};
 	}
 	c.section.event_id = ev;
 	c.section.section = section;
@@ -483,7 +483,8 @@ static void section_load(void **state)
 	assert_int_equal(core_section_seats(f->c, EV, 1, st, sizeof st, &first), 6);
 	assert_int_equal(first, 40);
 	assert_int_equal(core_section_seats(f->c, EV, 1, st, 5, NULL), -(long)ST_BAD_ARGUMENT);
-	assert_int_equal(core_section_seats(f->c, EV, 2, st, sizeof st, NULL), -(long)ST_SEAT_UNKNOWN);
+	assert_int_equal(core_section_seats(f->c, EV, 2, st, sizeof st, NULL),
+			 -(long)ST_SEAT_UNKNOWN);
 	assert_int_equal(core_section_seats(f->c, EV, SECTIONS_MAX, st, sizeof st, NULL),
 			 -(long)ST_SEAT_UNKNOWN);
 	assert_int_equal(core_section_seats(f->c, EV + 1, 1, st, sizeof st, NULL),

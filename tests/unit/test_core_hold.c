@@ -38,7 +38,7 @@ static struct fx *setup(uint8_t shard, uint16_t limit)
 /* The event's settings as an update command, to change and execute. */
 static struct cmd event_update(struct fx *f)
 {
-	struct cmd c = { .type = CMD_EVENT_UPDATE };
+	struct cmd c = {.type = CMD_EVENT_UPDATE};
 
 	assert_int_equal(fx_query(f, CMD_Q_EVENT, EV, 0), ST_OK);
 	c.event = f->res.event.event;
@@ -84,7 +84,7 @@ static uint8_t hold_state(struct fx *f, uint64_t hold_id)
 
 static struct cmd ref_cmd(uint8_t type, uint64_t hold_id, uint32_t ttl_ms)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.ref.event_id = EV;
 	c.ref.hold_id = hold_id;
@@ -271,7 +271,7 @@ static void sales_windows(void **state)
 	struct cmd c = fx_hold_cmd(EV, GA, HOLD_GA, 1, 1), u;
 
 	(void)state;
-	static const uint8_t closed[] = { EVENT_DRAFT, EVENT_PAUSED, EVENT_CLOSED };
+	static const uint8_t closed[] = {EVENT_DRAFT, EVENT_PAUSED, EVENT_CLOSED};
 	for (unsigned i = 0; i < sizeof closed; i++) {
 		u = event_update(f);
 		u.event.state = closed[i];
@@ -306,7 +306,7 @@ static void sales_windows(void **state)
 
 static void add_code(struct fx *f, const char *code, uint32_t use_limit)
 {
-	struct cmd c = { .type = CMD_PRESALE_CODE_ADD };
+	struct cmd c = {.type = CMD_PRESALE_CODE_ADD};
 
 	c.code.event_id = EV;
 	c.code.code_len = (uint8_t)strlen(code);
@@ -366,7 +366,7 @@ static void presale(void **state)
 	/* a code of another event is not valid here */
 	assert_int_equal(fx_event(f, EV + 1, 10, 0), ST_OK);
 	{
-		struct cmd k = { .type = CMD_PRESALE_CODE_ADD };
+		struct cmd k = {.type = CMD_PRESALE_CODE_ADD};
 
 		k.code.event_id = EV + 1;
 		k.code.code_len = 5;
@@ -670,7 +670,9 @@ static void expiry_order(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 20; i++) {
-		c.hold.ttl_ms = (uint32_t)(HOLD_TTL_MS_MIN + (i * 7919u * 1009u) % (HOLD_TTL_MS_MAX - HOLD_TTL_MS_MIN));
+		c.hold.ttl_ms = (uint32_t)(HOLD_TTL_MS_MIN +
+					   (i * 7919u * 1009u) %
+						   (HOLD_TTL_MS_MAX - HOLD_TTL_MS_MIN));
 		c.hold.customer_id = i + 1;
 		id[i] = held(f, &c);
 		at[i] = t0 + c.hold.ttl_ms;
@@ -821,7 +823,8 @@ static void hold_table_never_full(void **state)
 			continue;
 		}
 		assert_int_equal(fx_confirm(f, EV, id, 100), ST_OK);
-		assert_int_equal(fx_ticket_op(f, CMD_REFUND, EV, f->res.hold.first_ticket_id), ST_OK);
+		assert_int_equal(fx_ticket_op(f, CMD_REFUND, EV, f->res.hold.first_ticket_id),
+				 ST_OK);
 	}
 	assert_int_equal(avail(f, GA).free, 1);
 	assert_int_equal(fx_query(f, CMD_Q_ORDER, EV, first), ST_HOLD_UNKNOWN); /* reused */
@@ -835,22 +838,14 @@ int main(void)
 {
 	const char *only = getenv("TEST_ONLY"); /* a cmocka filter pattern */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(ga_hold),
-		cmocka_unit_test(sold_out),
-		cmocka_unit_test(bad_arguments),
-		cmocka_unit_test(kind_mismatch),
-		cmocka_unit_test(customer_limit),
-		cmocka_unit_test(sales_windows),
-		cmocka_unit_test(presale),
-		cmocka_unit_test(specific_seats),
-		cmocka_unit_test(idempotency_key),
-		cmocka_unit_test(extend),
-		cmocka_unit_test(release),
-		cmocka_unit_test(expiry),
-		cmocka_unit_test(expiry_order),
-		cmocka_unit_test(expiry_after_clock_jump),
-		cmocka_unit_test(hold_slot_reuse),
-		cmocka_unit_test(hold_table_never_full),
+		cmocka_unit_test(ga_hold),         cmocka_unit_test(sold_out),
+		cmocka_unit_test(bad_arguments),   cmocka_unit_test(kind_mismatch),
+		cmocka_unit_test(customer_limit),  cmocka_unit_test(sales_windows),
+		cmocka_unit_test(presale),         cmocka_unit_test(specific_seats),
+		cmocka_unit_test(idempotency_key), cmocka_unit_test(extend),
+		cmocka_unit_test(release),         cmocka_unit_test(expiry),
+		cmocka_unit_test(expiry_order),    cmocka_unit_test(expiry_after_clock_jump),
+		cmocka_unit_test(hold_slot_reuse), cmocka_unit_test(hold_table_never_full),
 	};
 
 	if (only)

@@ -56,7 +56,7 @@ static void decode_ok(size_t len, struct rec *out)
 
 static void round_trip_event(void **state)
 {
-	uint8_t types[] = { CMD_EVENT_CREATE, CMD_EVENT_UPDATE };
+	uint8_t types[] = {CMD_EVENT_CREATE, CMD_EVENT_UPDATE};
 
 	(void)state;
 	for (unsigned i = 0; i < 2; i++) {
@@ -135,9 +135,9 @@ static struct seat_spec sec_seats[3 + 1 + ROW_SEATS_MAX];
 
 static struct cmd_section section_spec(void)
 {
-	struct cmd_section s = { .event_id = EV, .section = 17, .row_count = 3 };
+	struct cmd_section s = {.event_id = EV, .section = 17, .row_count = 3};
 	uint32_t n = 0;
-	static const uint16_t counts[3] = { 3, 1, ROW_SEATS_MAX };
+	static const uint16_t counts[3] = {3, 1, ROW_SEATS_MAX};
 
 	snprintf(s.name, NAME_BYTES, "north");
 	for (unsigned r = 0; r < 3; r++) {
@@ -146,9 +146,9 @@ static struct cmd_section section_spec(void)
 		sec_rows[r].seat_count = counts[r];
 		sec_rows[r].first_number = (uint16_t)(100 + r);
 		for (unsigned i = 0; i < counts[r]; i++, n++)
-			sec_seats[n] = (struct seat_spec){ .tier = (uint8_t)(n % 3),
-							   .flags = (uint8_t)(n % 8),
-							   .rank = (uint16_t)(n * 257) };
+			sec_seats[n] = (struct seat_spec){.tier = (uint8_t)(n % 3),
+							  .flags = (uint8_t)(n % 8),
+							  .rank = (uint16_t)(n * 257)};
 	}
 	s.rows = sec_rows;
 	s.seats = sec_seats;
@@ -231,7 +231,7 @@ static void round_trip_hold(void **state)
 static void round_trip_hold_refs(void **state)
 {
 	struct rec r = head(CMD_HOLD_EXTEND), d;
-	uint8_t ends[] = { CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE };
+	uint8_t ends[] = {CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE};
 	size_t n;
 
 	(void)state;
@@ -268,7 +268,7 @@ static void round_trip_hold_refs(void **state)
 static void round_trip_tickets_and_stock(void **state)
 {
 	struct rec r = head(CMD_REDEEM), d;
-	uint8_t stock[] = { CMD_STOCK_OUT, CMD_STOCK_IN };
+	uint8_t stock[] = {CMD_STOCK_OUT, CMD_STOCK_IN};
 	size_t n;
 
 	(void)state;
@@ -333,27 +333,30 @@ static struct rec filled(uint8_t type)
 	switch (type) {
 	case CMD_EVENT_CREATE:
 	case CMD_EVENT_UPDATE:
-		r.event = (struct cmd_event){ r.event_id, EVENT_CLOSED, 0x0102, 0x03040506,
-					      0x0708090a, 0x1112131415161718ull, 0x2122232425262728ull,
-					      0x3132333435363738ull, 0x4142434445464748ull };
+		r.event = (struct cmd_event){r.event_id,
+					     EVENT_CLOSED,
+					     0x0102,
+					     0x03040506,
+					     0x0708090a,
+					     0x1112131415161718ull,
+					     0x2122232425262728ull,
+					     0x3132333435363738ull,
+					     0x4142434445464748ull};
 		memset(r.event.name, 'n', NAME_BYTES);
 		memset(r.event.venue, 'v', NAME_BYTES);
 		break;
 	case CMD_TIER_ADD:
-		r.tier = (struct cmd_tier){ r.event_id, TIERS_MAX - 1, TIER_RESERVED, 0x01020304,
-					    0x05060708, 0x1112131415161718ull };
+		r.tier = (struct cmd_tier){r.event_id, TIERS_MAX - 1, TIER_RESERVED,
+					   0x01020304, 0x05060708,    0x1112131415161718ull};
 		memset(r.tier.name, 't', NAME_BYTES);
 		break;
-	case CMD_SECTION_LOAD:
-		r.section.section = 0x0102;
-		break;
+	case CMD_SECTION_LOAD: r.section.section = 0x0102; break;
 	case CMD_PRESALE_CODE_ADD:
 		r.code.code_index = PRESALE_CODES_MAX - 1;
 		r.code.use_limit = 0x01020304;
 		memset(r.code.hash, 0xa5, PRESALE_CODE_HASH_BYTES);
 		break;
-	case CMD_EVENT_RETIRE:
-		break;
+	case CMD_EVENT_RETIRE: break;
 	case CMD_HOLD:
 		r.hold.hold_id = 0x0102030405060708ull;
 		r.hold.customer_id = 0x1112131415161718ull;
@@ -371,9 +374,7 @@ static struct rec filled(uint8_t type)
 		r.extend.expires_at_ms = 0x1112131415161718ull;
 		break;
 	case CMD_HOLD_RELEASE:
-	case CMD_HOLD_EXPIRE:
-		r.end.hold_id = 0x0102030405060708ull;
-		break;
+	case CMD_HOLD_EXPIRE: r.end.hold_id = 0x0102030405060708ull; break;
 	case CMD_CONFIRM:
 		r.confirm.hold_id = 0x0102030405060708ull;
 		r.confirm.amount_minor = 0x1112131415161718ull;
@@ -399,8 +400,8 @@ static struct rec filled(uint8_t type)
 	case CMD_STOCK_OUT:
 	case CMD_STOCK_IN:
 	case CMD_STOCK_ACK:
-		r.stock = (struct cmd_stock){ r.event_id, TIERS_MAX - 1, SHARDS_MAX - 1, 0x01020304,
-					      0x0102030405060708ull };
+		r.stock = (struct cmd_stock){r.event_id, TIERS_MAX - 1, SHARDS_MAX - 1, 0x01020304,
+					     0x0102030405060708ull};
 		break;
 	case CMD_XCHG_OUT:
 	case CMD_XCHG_IN:
@@ -415,8 +416,7 @@ static struct rec filled(uint8_t type)
 		r.xchg.peer_shard = SHARDS_MAX - 1;
 		r.xchg.status = ST_SEAT_UNAVAILABLE;
 		break;
-	default:
-		fail_msg("record type %u has no filler: add one here", type);
+	default: fail_msg("record type %u has no filler: add one here", type);
 	}
 	return r;
 }
@@ -426,8 +426,11 @@ static struct rec filled(uint8_t type)
 static struct cmd_section section_of(const struct rec *d, struct row_spec *rows,
 				     struct seat_spec *seats)
 {
-	struct cmd_section s = { .event_id = d->event_id, .section = d->section.section,
-				 .row_count = d->section.row_count, .rows = rows, .seats = seats };
+	struct cmd_section s = {.event_id = d->event_id,
+				.section = d->section.section,
+				.row_count = d->section.row_count,
+				.rows = rows,
+				.seats = seats};
 
 	memcpy(s.name, d->section.name, NAME_BYTES);
 	for (unsigned i = 0; i < d->section.row_count; i++) {
@@ -436,9 +439,9 @@ static struct cmd_section section_of(const struct rec *d, struct row_spec *rows,
 		rows[i].first_number = get_u16(d->section.rows + 16 * i + 10);
 	}
 	for (unsigned i = 0; i < d->section.seat_count; i++)
-		seats[i] = (struct seat_spec){ .tier = d->section.seats[4 * i],
-					       .flags = d->section.seats[4 * i + 1],
-					       .rank = get_u16(d->section.seats + 4 * i + 2) };
+		seats[i] = (struct seat_spec){.tier = d->section.seats[4 * i],
+					      .flags = d->section.seats[4 * i + 1],
+					      .rank = get_u16(d->section.seats + 4 * i + 2)};
 	return s;
 }
 
@@ -493,9 +496,7 @@ static size_t sample(uint8_t type, uint8_t *out)
 		r.event.hold_ttl_ms = HOLD_TTL_MS_DEFAULT;
 		r.event.units_max = 10;
 		break;
-	case CMD_SECTION_LOAD:
-		r.section.section = 1;
-		break;
+	case CMD_SECTION_LOAD: r.section.section = 1; break;
 	case CMD_HOLD:
 		r.hold.qty = 2;
 		r.hold.seats[0] = 3;
@@ -508,10 +509,10 @@ static size_t sample(uint8_t type, uint8_t *out)
 }
 
 static const uint8_t all_types[] = {
-	CMD_EVENT_CREATE, CMD_EVENT_UPDATE, CMD_TIER_ADD, CMD_SECTION_LOAD, CMD_PRESALE_CODE_ADD,
-	CMD_EVENT_RETIRE, CMD_HOLD, CMD_HOLD_EXTEND, CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE, CMD_CONFIRM,
-	CMD_REDEEM, CMD_REFUND, CMD_EXCHANGE, CMD_STOCK_OUT, CMD_STOCK_IN, CMD_STOCK_ACK,
-	CMD_XCHG_OUT, CMD_XCHG_IN, CMD_XCHG_END,
+	CMD_EVENT_CREATE, CMD_EVENT_UPDATE, CMD_TIER_ADD,    CMD_SECTION_LOAD, CMD_PRESALE_CODE_ADD,
+	CMD_EVENT_RETIRE, CMD_HOLD,         CMD_HOLD_EXTEND, CMD_HOLD_RELEASE, CMD_HOLD_EXPIRE,
+	CMD_CONFIRM,      CMD_REDEEM,       CMD_REFUND,      CMD_EXCHANGE,     CMD_STOCK_OUT,
+	CMD_STOCK_IN,     CMD_STOCK_ACK,    CMD_XCHG_OUT,    CMD_XCHG_IN,      CMD_XCHG_END,
 };
 
 #define invalid(body, len) invalid_at(body, len, __LINE__)
@@ -520,7 +521,8 @@ static void invalid_at(const uint8_t *body, size_t len, int line)
 	struct rec d;
 
 	if (rec_decode(body, len, &d) != ST_RECORD_INVALID)
-		print_message("line %d: a %s body of %zu bytes decoded\n", line, rec_type_name(body[0]), len);
+		print_message("line %d: a %s body of %zu bytes decoded\n", line,
+			      rec_type_name(body[0]), len);
 	assert_string_equal(status_name(rec_decode(body, len, &d)), "record_invalid");
 }
 
@@ -552,7 +554,8 @@ static void decode_refuses_bad_shapes(void **state)
 	/* unknown types */
 	{
 		size_t n = sample(CMD_REDEEM, body);
-		static const uint8_t unknown[] = { 0, 7, 9, 18, 19, 26, 39, CMD_Q_EVENT, CMD_Q_STATS, 255 };
+		static const uint8_t unknown[] = {0,  7,  9,           18,          19,
+						  26, 39, CMD_Q_EVENT, CMD_Q_STATS, 255};
 
 		for (unsigned i = 0; i < sizeof unknown; i++) {
 			body[0] = unknown[i];
@@ -674,13 +677,14 @@ struct world {
 /* The id of an order's unit-th ticket (layout in core/limits.h). */
 static uint64_t order_ticket(uint64_t hold_id, uint8_t unit)
 {
-	return (hold_id & ~0xffffffffull) | (hold_id & ID_TICKET_SLOT_MASK) << ID_TICKET_SLOT_SHIFT | unit;
+	return (hold_id & ~0xffffffffull) |
+	       (hold_id & ID_TICKET_SLOT_MASK) << ID_TICKET_SLOT_SHIFT | unit;
 }
 
 static struct world build(void)
 {
 	struct world w;
-	struct cmd c = { .type = CMD_PRESALE_CODE_ADD };
+	struct cmd c = {.type = CMD_PRESALE_CODE_ADD};
 	uint32_t seat = 2;
 
 	w.f = fx_new(2);
@@ -710,7 +714,8 @@ static struct world build(void)
 	/* the replica: the log applied to a fresh core */
 	w.r = core_create(2);
 	for (size_t off = 0; off < w.f->log_len; off += 4 + get_u32(w.f->log + off))
-		assert_int_equal(core_apply(w.r, w.f->log + off + 4, get_u32(w.f->log + off)), ST_OK);
+		assert_int_equal(core_apply(w.r, w.f->log + off + 4, get_u32(w.f->log + off)),
+				 ST_OK);
 	assert_null(fx_replay_check(w.f));
 	return w;
 }
@@ -1033,13 +1038,13 @@ static void apply_unfit_section(void **state)
 {
 	struct world w = build();
 	struct rec r = rec_of(CMD_SECTION_LOAD);
-	struct row_spec rows[2] = { { .seat_count = 4 }, { .seat_count = 3 } };
+	struct row_spec rows[2] = {{.seat_count = 4}, {.seat_count = 3}};
 	static struct seat_spec seats[UNITS];
-	struct cmd_section sec = { .event_id = EV, .row_count = 2, .rows = rows, .seats = seats };
+	struct cmd_section sec = {.event_id = EV, .row_count = 2, .rows = rows, .seats = seats};
 
 	(void)state;
 	for (unsigned i = 0; i < sizeof seats / sizeof seats[0]; i++)
-		seats[i] = (struct seat_spec){ .tier = 1, .flags = 0, .rank = (uint16_t)i };
+		seats[i] = (struct seat_spec){.tier = 1, .flags = 0, .rank = (uint16_t)i};
 	r.section.section = 0; /* exists */
 	try_apply(&w, &r, &sec, ST_RECORD_INVALID);
 	r.section.section = SECTIONS_MAX;
@@ -1107,7 +1112,7 @@ static void htab_basics(void **state)
 		assert_true(htab_insert(&h, k[i], i + 10));
 	}
 	k[4] = 5000;
-	assert_false(htab_insert(&h, k[4], 1)); /* full */
+	assert_false(htab_insert(&h, k[4], 1));  /* full */
 	assert_false(htab_insert(&h, k[0], 99)); /* present */
 	assert_int_equal(*htab_find(&h, k[0]), 10);
 	assert_false(htab_insert(&h, 0, 1)); /* key 0 marks an empty slot */
@@ -1185,7 +1190,7 @@ static void htab_against_model(void **state)
 	enum { MAX = 48, KEYS = 96 };
 	struct htab h;
 	uint32_t val[KEYS];
-	uint8_t in[KEYS] = { 0 };
+	uint8_t in[KEYS] = {0};
 	unsigned count = 0;
 	uint64_t rng = 12345;
 
@@ -1215,7 +1220,8 @@ static void htab_against_model(void **state)
 		assert_int_equal(h.count, count);
 		if (step % 97 == 0)
 			for (unsigned j = 0; j < KEYS; j++) {
-				uint32_t *v = htab_find(&h, (uint64_t)j * 0x9e3779b97f4a7c15ull | 1);
+				uint32_t *v = htab_find(&h,
+							(uint64_t)j * 0x9e3779b97f4a7c15ull | 1);
 
 				assert_int_equal(v != NULL, in[j]);
 				if (v)
@@ -1233,39 +1239,64 @@ static void status_names(void **state)
 		enum status st;
 		const char *name;
 	} all[] = {
-		{ ST_OK, "ok" }, { ST_BAD_COMMAND, "bad_command" }, { ST_BAD_ARGUMENT, "bad_argument" },
-		{ ST_RECORD_INVALID, "record_invalid" }, { ST_EVENT_UNKNOWN, "event_unknown" },
-		{ ST_EVENT_EXISTS, "event_exists" }, { ST_EVENT_TABLE_FULL, "event_table_full" },
-		{ ST_EVENT_NOT_ON_SALE, "event_not_on_sale" },
-		{ ST_SALES_NOT_STARTED, "sales_not_started" }, { ST_SALES_ENDED, "sales_ended" },
-		{ ST_EVENT_FULL, "event_full" }, { ST_TIER_UNKNOWN, "tier_unknown" },
-		{ ST_TIER_EXISTS, "tier_exists" }, { ST_TIER_KIND_MISMATCH, "tier_kind_mismatch" },
-		{ ST_SECTION_EXISTS, "section_exists" }, { ST_SEATMAP_FULL, "seatmap_full" },
-		{ ST_SEAT_UNKNOWN, "seat_unknown" }, { ST_PRESALE_CODE_REQUIRED, "presale_code_required" },
-		{ ST_PRESALE_CODE_INVALID, "presale_code_invalid" },
-		{ ST_PRESALE_CODE_EXHAUSTED, "presale_code_exhausted" },
-		{ ST_PRESALE_CODE_TABLE_FULL, "presale_code_table_full" },
-		{ ST_PRESALE_CODE_EXISTS, "presale_code_exists" }, { ST_SOLD_OUT, "sold_out" },
-		{ ST_SEAT_UNAVAILABLE, "seat_unavailable" }, { ST_NO_ADJACENT_SEATS, "no_adjacent_seats" },
-		{ ST_CUSTOMER_LIMIT, "customer_limit" }, { ST_HOLD_UNKNOWN, "hold_unknown" },
-		{ ST_HOLD_EXPIRED, "hold_expired" }, { ST_HOLD_RELEASED, "hold_released" },
-		{ ST_HOLD_CONFIRMED, "hold_confirmed" }, { ST_HOLD_NOT_DUE, "hold_not_due" },
-		{ ST_HOLD_TABLE_FULL, "hold_table_full" }, { ST_AMOUNT_MISMATCH, "amount_mismatch" },
-		{ ST_TICKET_TABLE_FULL, "ticket_table_full" }, { ST_TICKET_UNKNOWN, "ticket_unknown" },
-		{ ST_TICKET_ALREADY_REDEEMED, "ticket_already_redeemed" },
-		{ ST_TICKET_REFUNDED, "ticket_refunded" }, { ST_TICKET_EXCHANGED, "ticket_exchanged" },
-		{ ST_TICKET_REDEEMED, "ticket_redeemed" }, { ST_UNAUTHENTICATED, "unauthenticated" },
-		{ ST_FORBIDDEN, "forbidden" }, { ST_BAD_FRAME, "bad_frame" },
-		{ ST_OVERLOADED, "overloaded" }, { ST_INTERNAL, "internal" },
-		{ ST_UNAVAILABLE, "unavailable" }, { ST_OUTCOME_UNKNOWN, "outcome_unknown" },
-		{ ST_DISK_FULL, "disk_full" }, { ST_EVENT_RETIRED, "event_retired" },
-		{ ST_EVENT_NOT_CLOSED, "event_not_closed" }, { ST_EVENT_HOLDS_LIVE, "event_holds_live" },
-		{ ST_EVENT_TRANSFER_PENDING, "event_transfer_pending" },
-		{ ST_RETIRED_TABLE_FULL, "retired_table_full" },
-		{ ST_TOKEN_INVALID, "token_invalid" }, { ST_TOKEN_KEY_UNKNOWN, "token_key_unknown" },
-		{ ST_TOKEN_OTHER_EVENT, "token_other_event" },
-		{ ST_TOKEN_NOT_YET_VALID, "token_not_yet_valid" },
-		{ ST_TOKEN_EXPIRED, "token_expired" }, { ST_TOKEN_REVOKED, "token_revoked" },
+		{ST_OK, "ok"},
+		{ST_BAD_COMMAND, "bad_command"},
+		{ST_BAD_ARGUMENT, "bad_argument"},
+		{ST_RECORD_INVALID, "record_invalid"},
+		{ST_EVENT_UNKNOWN, "event_unknown"},
+		{ST_EVENT_EXISTS, "event_exists"},
+		{ST_EVENT_TABLE_FULL, "event_table_full"},
+		{ST_EVENT_NOT_ON_SALE, "event_not_on_sale"},
+		{ST_SALES_NOT_STARTED, "sales_not_started"},
+		{ST_SALES_ENDED, "sales_ended"},
+		{ST_EVENT_FULL, "event_full"},
+		{ST_TIER_UNKNOWN, "tier_unknown"},
+		{ST_TIER_EXISTS, "tier_exists"},
+		{ST_TIER_KIND_MISMATCH, "tier_kind_mismatch"},
+		{ST_SECTION_EXISTS, "section_exists"},
+		{ST_SEATMAP_FULL, "seatmap_full"},
+		{ST_SEAT_UNKNOWN, "seat_unknown"},
+		{ST_PRESALE_CODE_REQUIRED, "presale_code_required"},
+		{ST_PRESALE_CODE_INVALID, "presale_code_invalid"},
+		{ST_PRESALE_CODE_EXHAUSTED, "presale_code_exhausted"},
+		{ST_PRESALE_CODE_TABLE_FULL, "presale_code_table_full"},
+		{ST_PRESALE_CODE_EXISTS, "presale_code_exists"},
+		{ST_SOLD_OUT, "sold_out"},
+		{ST_SEAT_UNAVAILABLE, "seat_unavailable"},
+		{ST_NO_ADJACENT_SEATS, "no_adjacent_seats"},
+		{ST_CUSTOMER_LIMIT, "customer_limit"},
+		{ST_HOLD_UNKNOWN, "hold_unknown"},
+		{ST_HOLD_EXPIRED, "hold_expired"},
+		{ST_HOLD_RELEASED, "hold_released"},
+		{ST_HOLD_CONFIRMED, "hold_confirmed"},
+		{ST_HOLD_NOT_DUE, "hold_not_due"},
+		{ST_HOLD_TABLE_FULL, "hold_table_full"},
+		{ST_AMOUNT_MISMATCH, "amount_mismatch"},
+		{ST_TICKET_TABLE_FULL, "ticket_table_full"},
+		{ST_TICKET_UNKNOWN, "ticket_unknown"},
+		{ST_TICKET_ALREADY_REDEEMED, "ticket_already_redeemed"},
+		{ST_TICKET_REFUNDED, "ticket_refunded"},
+		{ST_TICKET_EXCHANGED, "ticket_exchanged"},
+		{ST_TICKET_REDEEMED, "ticket_redeemed"},
+		{ST_UNAUTHENTICATED, "unauthenticated"},
+		{ST_FORBIDDEN, "forbidden"},
+		{ST_BAD_FRAME, "bad_frame"},
+		{ST_OVERLOADED, "overloaded"},
+		{ST_INTERNAL, "internal"},
+		{ST_UNAVAILABLE, "unavailable"},
+		{ST_OUTCOME_UNKNOWN, "outcome_unknown"},
+		{ST_DISK_FULL, "disk_full"},
+		{ST_EVENT_RETIRED, "event_retired"},
+		{ST_EVENT_NOT_CLOSED, "event_not_closed"},
+		{ST_EVENT_HOLDS_LIVE, "event_holds_live"},
+		{ST_EVENT_TRANSFER_PENDING, "event_transfer_pending"},
+		{ST_RETIRED_TABLE_FULL, "retired_table_full"},
+		{ST_TOKEN_INVALID, "token_invalid"},
+		{ST_TOKEN_KEY_UNKNOWN, "token_key_unknown"},
+		{ST_TOKEN_OTHER_EVENT, "token_other_event"},
+		{ST_TOKEN_NOT_YET_VALID, "token_not_yet_valid"},
+		{ST_TOKEN_EXPIRED, "token_expired"},
+		{ST_TOKEN_REVOKED, "token_revoked"},
 	};
 	unsigned named = 0;
 

@@ -24,7 +24,7 @@
 
 static enum status set_state(struct fx *f, uint32_t event_id, uint8_t state)
 {
-	struct cmd c = { .type = CMD_EVENT_UPDATE };
+	struct cmd c = {.type = CMD_EVENT_UPDATE};
 
 	assert_int_equal(fx_query(f, CMD_Q_EVENT, event_id, 0), ST_OK);
 	c.event = f->res.event.event;
@@ -34,7 +34,7 @@ static enum status set_state(struct fx *f, uint32_t event_id, uint8_t state)
 
 static enum status retire(struct fx *f, uint32_t event_id)
 {
-	struct cmd c = { .type = CMD_EVENT_RETIRE };
+	struct cmd c = {.type = CMD_EVENT_RETIRE};
 
 	c.query.event_id = event_id;
 	return fx_exec(f, &c);
@@ -255,10 +255,10 @@ static void replay_and_snapshot_agree(void **state)
 	struct fx *f = sold_event();
 	struct state_hash before, after, copied;
 	struct core *copy;
-	struct cmd q = { .type = CMD_Q_STATS };
+	struct cmd q = {.type = CMD_Q_STATS};
 	struct result res;
 	uint8_t none[1];
-	struct rec_buf rb = { none, 0, 0 };
+	struct rec_buf rb = {none, 0, 0};
 
 	(void)state;
 	assert_status(fx_event(f, EV + 1, 100, 0), ST_OK); /* stays live, moves in the table */
@@ -304,7 +304,7 @@ static void table_of_summaries_is_bounded(void **state)
 
 static enum status stock(struct fx *f, uint8_t type, uint8_t peer, struct cmd_stock *s)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.stock = *s;
 	c.stock.peer_shard = peer;
@@ -335,7 +335,7 @@ static uint32_t capacity(struct fx *f)
 static void transfer_to_a_retired_taker(void **state)
 {
 	struct fx *g, *t;
-	struct cmd_stock s = { .event_id = EV, .tier = GA, .qty = 10 };
+	struct cmd_stock s = {.event_id = EV, .tier = GA, .qty = 10};
 	struct xfer x[4];
 
 	(void)state;
@@ -355,9 +355,9 @@ static void transfer_to_a_retired_taker(void **state)
 	assert_int_equal(capacity(t), 60);
 	assert_int_equal(capacity(g) + capacity(t), 100);
 	/* a STOCK_OUT of a retired event is refused */
-	struct cmd_stock more = { .event_id = EV, .tier = GA, .qty = 1 };
+	struct cmd_stock more = {.event_id = EV, .tier = GA, .qty = 1};
 	assert_status(stock(t, CMD_STOCK_OUT, 0, &more), ST_EVENT_RETIRED);
-	struct cmd_stock a = { .transfer_id = XFER_ID(0, 1, core_xfer_applied(t->c, 0)) };
+	struct cmd_stock a = {.transfer_id = XFER_ID(0, 1, core_xfer_applied(t->c, 0))};
 	assert_status(stock(g, CMD_STOCK_ACK, 1, &a), ST_OK);
 	assert_status(retire(g, EV), ST_OK);
 	assert_int_equal(capacity(g) + capacity(t), 100);
@@ -372,7 +372,7 @@ static void transfer_to_a_retired_taker(void **state)
 static void transfer_applied_before_retiring(void **state)
 {
 	struct fx *g, *t;
-	struct cmd_stock s = { .event_id = EV, .tier = GA, .qty = 5 };
+	struct cmd_stock s = {.event_id = EV, .tier = GA, .qty = 5};
 	struct core *copy;
 
 	(void)state;
@@ -386,7 +386,7 @@ static void transfer_applied_before_retiring(void **state)
 	assert_status(stock(t, CMD_STOCK_IN, 0, &s), ST_OK);
 	assert_int_equal(t->res.replayed, 1);
 	assert_int_equal(capacity(t), 55);
-	struct cmd_stock a = { .transfer_id = s.transfer_id };
+	struct cmd_stock a = {.transfer_id = s.transfer_id};
 	assert_status(stock(g, CMD_STOCK_ACK, 1, &a), ST_OK);
 	assert_status(set_state(g, EV, EVENT_CLOSED), ST_OK);
 	assert_status(retire(g, EV), ST_OK);

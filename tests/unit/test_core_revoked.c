@@ -52,7 +52,8 @@ static void pages_in_order(void **state)
 	for (unsigned i = 0; i < REFUNDED - 1; i++)
 		assert_int_equal(fx_ticket_op(f, CMD_REFUND, EV, ids[i]), ST_OK);
 	struct cmd x = {.type = CMD_EXCHANGE}; /* the last revocation is an exchange */
-	x.ticket = (struct cmd_ticket_ref){.event_id = EV, .ticket_id = ids[REFUNDED - 1],
+	x.ticket = (struct cmd_ticket_ref){.event_id = EV,
+					   .ticket_id = ids[REFUNDED - 1],
 					   .seat = SEAT_NONE};
 	assert_int_equal(fx_exec(f, &x), ST_OK);
 

@@ -44,7 +44,7 @@ static void ids_unique_across_events(void **state)
 static void extend_capped_by_lifetime(void **state)
 {
 	struct fx *f = fx_new(0);
-	struct cmd c = { .type = CMD_HOLD_EXTEND };
+	struct cmd c = {.type = CMD_HOLD_EXTEND};
 	uint64_t id;
 	unsigned ok = 0;
 
@@ -71,7 +71,7 @@ static void extend_capped_by_lifetime(void **state)
 
 static void set_state(struct fx *f, uint8_t st)
 {
-	struct cmd c = { .type = CMD_Q_EVENT };
+	struct cmd c = {.type = CMD_Q_EVENT};
 
 	c.query.event_id = 1;
 	assert_int_equal(fx_exec(f, &c), ST_OK);
@@ -107,7 +107,7 @@ static void confirm_on_paused_and_closed(void **state)
 static void reserved_tier_without_seats_is_not_an_alert(void **state)
 {
 	struct fx *f = fx_new(0);
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 
 	(void)state;
 	assert_int_equal(fx_event(f, 1, 100, 0), ST_OK);

@@ -25,7 +25,7 @@ struct pair {
 
 static struct pair setup(uint32_t cap_each)
 {
-	struct pair p = { fx_new(0), fx_new(1) };
+	struct pair p = {fx_new(0), fx_new(1)};
 	assert_int_equal(fx_event(p.g, EV, 1000, 0), ST_OK);
 	assert_int_equal(fx_event(p.t, EV, 1000, 0), ST_OK);
 	assert_int_equal(fx_ga_tier(p.g, EV, GA, cap_each, 100), ST_OK);
@@ -41,7 +41,7 @@ static struct tier_view tier(struct fx *f)
 
 static struct cmd_stock out(struct fx *g, uint8_t taker, uint32_t qty, enum status want)
 {
-	struct cmd c = { .type = CMD_STOCK_OUT };
+	struct cmd c = {.type = CMD_STOCK_OUT};
 	c.stock.event_id = EV;
 	c.stock.tier = GA;
 	c.stock.peer_shard = taker;
@@ -53,7 +53,7 @@ static struct cmd_stock out(struct fx *g, uint8_t taker, uint32_t qty, enum stat
 
 static enum status in(struct fx *t, uint8_t giver, const struct cmd_stock *given)
 {
-	struct cmd c = { .type = CMD_STOCK_IN };
+	struct cmd c = {.type = CMD_STOCK_IN};
 	c.stock = *given;
 	c.stock.peer_shard = giver;
 	return fx_exec(t, &c);
@@ -61,7 +61,7 @@ static enum status in(struct fx *t, uint8_t giver, const struct cmd_stock *given
 
 static enum status ack(struct fx *g, uint8_t taker, uint64_t id)
 {
-	struct cmd c = { .type = CMD_STOCK_ACK };
+	struct cmd c = {.type = CMD_STOCK_ACK};
 	c.stock.peer_shard = taker;
 	c.stock.transfer_id = id;
 	return fx_exec(g, &c);
@@ -175,7 +175,7 @@ static void snapshot_carries_it(void **state)
 	out(p.g, 1, 5, ST_OK);
 	assert_int_equal(ack(p.g, 1, a.transfer_id), ST_OK);
 	assert_int_equal(in(p.t, 0, &a), ST_OK);
-	struct fx *both[2] = { p.g, p.t };
+	struct fx *both[2] = {p.g, p.t};
 	for (int k = 0; k < 2; k++) {
 		const char *why = NULL;
 		struct core *copy = fx_snapshot_copy(both[k]->c, &why);
@@ -203,38 +203,48 @@ static void random_redelivery_conserves(void **state)
 	(void)state;
 	for (unsigned seed = 1; seed <= 200; seed++) {
 		struct pair p = setup(50);
-		struct fx *fx[2] = { p.g, p.t };
+		struct fx *fx[2] = {p.g, p.t};
 		srandom(seed);
 		for (int step = 0; step < 200; step++) {
 			int g = (int)(random() % 2), t = 1 - g;
 			struct xfer x[XFER_PENDING_MAX];
 			uint32_t n = core_xfers_pending(fx[g]->c, (uint8_t)t, x, XFER_PENDING_MAX);
-			uint32_t in_flight[2] = { 0, 0 };
+			uint32_t in_flight[2] = {0, 0};
 			switch (random() % 3) {
 			case 0:
 				if (tier(fx[g]).free > 0)
-					out(fx[g], (uint8_t)t, 1 + (uint32_t)random() % tier(fx[g]).free, ST_OK);
+					out(fx[g], (uint8_t)t,
+					    1 + (uint32_t)random() % tier(fx[g]).free, ST_OK);
 				break;
 			case 1: /* redeliver everything pending, from the oldest */
 				for (uint32_t i = 0; i < n; i++) {
-					struct cmd_stock s = { .event_id = x[i].event_id, .tier = x[i].tier,
-							       .qty = x[i].qty, .transfer_id = x[i].transfer_id };
+					struct cmd_stock s = {.event_id = x[i].event_id,
+							      .tier = x[i].tier,
+							      .qty = x[i].qty,
+							      .transfer_id = x[i].transfer_id};
 					assert_int_equal(in(fx[t], (uint8_t)g, &s), ST_OK);
 				}
 				break;
 			default: /* acknowledge what the taker has */
-				if (n && XFER_SEQ(x[0].transfer_id) <= core_xfer_applied(fx[t]->c, (uint8_t)g))
-					assert_int_equal(ack(fx[g], (uint8_t)t,
-							     XFER_ID(g, t, core_xfer_applied(fx[t]->c, (uint8_t)g))),
-							 ST_OK);
+				if (n && XFER_SEQ(x[0].transfer_id) <=
+						 core_xfer_applied(fx[t]->c, (uint8_t)g))
+					assert_int_equal(
+						ack(fx[g], (uint8_t)t,
+						    XFER_ID(g, t,
+							    core_xfer_applied(fx[t]->c,
+									      (uint8_t)g))),
+						ST_OK);
 			}
 			for (int k = 0; k < 2; k++) {
-				n = core_xfers_pending(fx[k]->c, (uint8_t)(1 - k), x, XFER_PENDING_MAX);
+				n = core_xfers_pending(fx[k]->c, (uint8_t)(1 - k), x,
+						       XFER_PENDING_MAX);
 				for (uint32_t i = 0; i < n; i++)
-					if (XFER_SEQ(x[i].transfer_id) > core_xfer_applied(fx[1 - k]->c, (uint8_t)k))
+					if (XFER_SEQ(x[i].transfer_id) >
+					    core_xfer_applied(fx[1 - k]->c, (uint8_t)k))
 						in_flight[k] += x[i].qty;
 			}
-			assert_int_equal(tier(p.g).capacity + tier(p.t).capacity + in_flight[0] + in_flight[1],
+			assert_int_equal(tier(p.g).capacity + tier(p.t).capacity + in_flight[0] +
+						 in_flight[1],
 					 100);
 		}
 		assert_null(fx_replay_check(p.g));

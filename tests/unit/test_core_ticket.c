@@ -39,8 +39,8 @@ static uint64_t hold(struct fx *f, uint8_t tier, uint8_t qty, uint64_t customer)
 	struct cmd c;
 
 	assert_int_equal(fx_query(f, CMD_Q_AVAILABILITY, EV, 0), ST_OK);
-	c = fx_hold_cmd(EV, tier, f->res.avail.tiers[tier].kind == TIER_GA ? HOLD_GA : HOLD_BEST, qty,
-		     customer);
+	c = fx_hold_cmd(EV, tier, f->res.avail.tiers[tier].kind == TIER_GA ? HOLD_GA : HOLD_BEST,
+			qty, customer);
 
 	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
 	return f->res.hold.hold_id;
@@ -102,7 +102,7 @@ static void refused(struct fx *f, const struct cmd *c, enum status want)
 
 static struct cmd ticket_cmd(uint8_t type, uint64_t ticket_id)
 {
-	struct cmd c = { .type = type };
+	struct cmd c = {.type = type};
 
 	c.ticket.event_id = EV;
 	c.ticket.ticket_id = ticket_id;
@@ -187,7 +187,7 @@ static void confirm_issues_tickets(void **state)
 	seats[0] = f->res.hold.seats[0];
 	seats[1] = f->res.hold.seats[1];
 	assert_true(first2 < first || first2 >= first + 3); /* ids are unique */
-	assert_int_equal(first2 >> 32, id >> 32); /* an order's tickets carry its id */
+	assert_int_equal(first2 >> 32, id >> 32);           /* an order's tickets carry its id */
 	for (unsigned i = 0; i < 2; i++) {
 		tv = ticket(f, first2 + i);
 		assert_int_equal(tv.seat, seats[i]);
@@ -204,7 +204,7 @@ static void confirm_issues_tickets(void **state)
 static void confirm_refused(void **state)
 {
 	struct fx *f = setup(0);
-	struct cmd c = { .type = CMD_CONFIRM };
+	struct cmd c = {.type = CMD_CONFIRM};
 	uint64_t id, gone, late;
 
 	(void)state;
@@ -814,9 +814,9 @@ static void stats_per_tier_and_channel(void **state)
 static void low_stock_alerts(void **state)
 {
 	struct fx *f = fx_new(0);
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 	uint64_t big, small, more, big_first, x, t7;
-	struct cmd s = { .type = CMD_STOCK_OUT };
+	struct cmd s = {.type = CMD_STOCK_OUT};
 
 	(void)state;
 	assert_int_equal(fx_event(f, EV, 100, 0), ST_OK);
@@ -894,7 +894,7 @@ static void low_stock_alerts(void **state)
 static void low_stock_exchange_within_tier(void **state)
 {
 	struct fx *f = fx_new(0);
-	struct cmd c = { .type = CMD_TIER_ADD };
+	struct cmd c = {.type = CMD_TIER_ADD};
 	uint64_t t, h;
 
 	(void)state;

@@ -20,12 +20,15 @@
 #define STARTS_MS 1900000000000ull /* 2030-03-17 */
 #define HOUR_MS (60ull * 60 * 1000)
 
-static struct token_signer signer = { .key_id = 7 };
+static struct token_signer signer = {.key_id = 7};
 static struct token_keys keys;
 
 static const struct ticket_view ticket = {
-	.ticket_id = 0x0100000000000007ull, .order_id = 0x0100000000000003ull,
-	.event_id = 42, .seat = 1234, .tier = 3,
+	.ticket_id = 0x0100000000000007ull,
+	.order_id = 0x0100000000000003ull,
+	.event_id = 42,
+	.seat = 1234,
+	.tier = 3,
 };
 
 static void sign_ticket(const struct token_signer *s, const struct ticket_view *t,
@@ -92,7 +95,8 @@ static void text_round_trip(void **state)
 	assert_int_equal(token_to_text(tok, text), TOKEN_TEXT_CHARS);
 	assert_int_equal(strlen(text), TOKEN_TEXT_CHARS);
 	assert_int_equal(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				      "0123456789-_"), TOKEN_TEXT_CHARS);
+				      "0123456789-_"),
+			 TOKEN_TEXT_CHARS);
 	assert_int_equal(token_from_text(text, strlen(text), back), 0);
 	assert_memory_equal(tok, back, TOKEN_BYTES);
 	snprintf(padded, sizeof padded, " %s\n", text);
@@ -107,9 +111,9 @@ static void text_round_trip(void **state)
 
 static void other_key_refused(void **state)
 {
-	uint8_t tok[TOKEN_BYTES], seed[TOKEN_SEED_BYTES] = { 9 }, pk2[TOKEN_PUBLIC_KEY_BYTES];
-	struct token_signer other = { .key_id = 7 }; /* our key id, not our key */
-	struct token_keys theirs = { 0 };
+	uint8_t tok[TOKEN_BYTES], seed[TOKEN_SEED_BYTES] = {9}, pk2[TOKEN_PUBLIC_KEY_BYTES];
+	struct token_signer other = {.key_id = 7}; /* our key id, not our key */
+	struct token_keys theirs = {0};
 	struct token_claims cl;
 
 	(void)state;
@@ -161,10 +165,10 @@ static void window(void **state)
  * is retired (left out of the set), then they are refused as unknown. */
 static void rotation(void **state)
 {
-	uint8_t old_tok[TOKEN_BYTES], new_tok[TOKEN_BYTES], seed[TOKEN_SEED_BYTES] = { 8 };
+	uint8_t old_tok[TOKEN_BYTES], new_tok[TOKEN_BYTES], seed[TOKEN_SEED_BYTES] = {8};
 	uint8_t pk8[TOKEN_PUBLIC_KEY_BYTES];
-	struct token_signer next = { .key_id = 8 };
-	struct token_keys set = keys, retired = { 0 };
+	struct token_signer next = {.key_id = 8};
+	struct token_keys set = keys, retired = {0};
 	struct token_claims cl;
 
 	(void)state;
@@ -187,9 +191,9 @@ static void revoked_offline(void **state)
 {
 	uint8_t tok[TOKEN_BYTES];
 	struct token_claims cl;
-	const uint64_t none[1] = { 0 };
-	const uint64_t list[] = { 3, ticket.ticket_id - 1, ticket.ticket_id, UINT64_MAX };
-	const uint64_t others[] = { 3, ticket.ticket_id - 1, ticket.ticket_id + 1 };
+	const uint64_t none[1] = {0};
+	const uint64_t list[] = {3, ticket.ticket_id - 1, ticket.ticket_id, UINT64_MAX};
+	const uint64_t others[] = {3, ticket.ticket_id - 1, ticket.ticket_id + 1};
 
 	(void)state;
 	sign_ticket(&signer, &ticket, STARTS_MS, tok);
@@ -206,7 +210,7 @@ static void revoked_offline(void **state)
  * signed them, and they have no window. */
 static void version1_read(void **state)
 {
-	uint8_t tok[TOKEN_BYTES] = { 'O', 'T', 1, 3 };
+	uint8_t tok[TOKEN_BYTES] = {'O', 'T', 1, 3};
 	struct token_claims cl;
 
 	(void)state;
@@ -286,7 +290,7 @@ int main(void)
 		cmocka_unit_test(revoked_offline),
 		cmocka_unit_test(tokens_of_reused_slots),
 	};
-	uint8_t seed[TOKEN_SEED_BYTES] = { 1, 2, 3 }, pk[TOKEN_PUBLIC_KEY_BYTES];
+	uint8_t seed[TOKEN_SEED_BYTES] = {1, 2, 3}, pk[TOKEN_PUBLIC_KEY_BYTES];
 
 	if (sodium_init() < 0)
 		return 1;

@@ -57,25 +57,24 @@ static void samples(void **state)
 	sample("stadium.venue", 100000, 80, 100000);
 }
 
-static const char small[] =
-	"# a small hall\n"
-	"event 7\n"
-	"name \"Small Hall Night\"\n"
-	"venue \"Small Hall\"\n"
-	"state paused\n"
-	"presale 2027-06-01T10:00:00Z\n"
-	"public now+1h\n"
-	"end @1900000000000\n"
-	"limit 4\n"
-	"hold_ttl 90s\n"
-	"code FRIENDS uses 10\n"
-	"code PRESS\n"
-	"tier 0 \"Standing\" ga 300 price 25.5 low 30\n"
-	"tier 1 \"Stalls\" reserved price 40\n"
-	"tier 2 \"Boxes\" reserved price 95.25\n"
-	"section 3 \"Stalls\" tier 1 rank 100 rowstep 20\n"
-	"row A-C seats 1-5 accessible 1,5\n"
-	"row D seats 10-13 tier 2 12-13 killed 10 restricted all\n";
+static const char small[] = "# a small hall\n"
+			    "event 7\n"
+			    "name \"Small Hall Night\"\n"
+			    "venue \"Small Hall\"\n"
+			    "state paused\n"
+			    "presale 2027-06-01T10:00:00Z\n"
+			    "public now+1h\n"
+			    "end @1900000000000\n"
+			    "limit 4\n"
+			    "hold_ttl 90s\n"
+			    "code FRIENDS uses 10\n"
+			    "code PRESS\n"
+			    "tier 0 \"Standing\" ga 300 price 25.5 low 30\n"
+			    "tier 1 \"Stalls\" reserved price 40\n"
+			    "tier 2 \"Boxes\" reserved price 95.25\n"
+			    "section 3 \"Stalls\" tier 1 rank 100 rowstep 20\n"
+			    "row A-C seats 1-5 accessible 1,5\n"
+			    "row D seats 10-13 tier 2 12-13 killed 10 restricted all\n";
 
 static void small_file(void **state)
 {
@@ -125,8 +124,9 @@ static void small_file(void **state)
 
 static void labels(void **state)
 {
-	struct vfile *v = parse_ok("event 1\ntier 1 \"T\" reserved price 1\nsection 0 \"S\" tier 1\n"
-				   "row AY-BB seats 1-2\nrow 9-11 seats 1-1\nrow 2B seats 1-1\n");
+	struct vfile *v = parse_ok(
+		"event 1\ntier 1 \"T\" reserved price 1\nsection 0 \"S\" tier 1\n"
+		"row AY-BB seats 1-2\nrow 9-11 seats 1-1\nrow 2B seats 1-1\n");
 	static const char *const want[] = {"AY", "AZ", "BA", "BB", "9", "10", "11", "2B"};
 
 	(void)state;
@@ -165,10 +165,12 @@ static const struct {
 	 "t.venue:2:8: a tier's name: a \"quoted string\" under 48 bytes"},
 	{"event 1\ntier 2 \"F\" seated price 1\n",
 	 "t.venue:2:12: a tier is 'ga CAPACITY' or 'reserved'"},
-	{"event 1\ntier 2 \"F\" ga 10 price 1.999\n", "t.venue:2:24: price '1.999': like 89 or 89.50"},
+	{"event 1\ntier 2 \"F\" ga 10 price 1.999\n",
+	 "t.venue:2:24: price '1.999': like 89 or 89.50"},
 	{"event 1\ntier 2 \"F\" reserved price 1 area 1 2 3 4\n",
 	 "t.venue:2:29: unknown tier option 'area' (price, low)"},
-	{"event 1\ntier 32 \"F\" reserved price 1\n", "t.venue:2:6: tier 32 out of range (0 to 31)"},
+	{"event 1\ntier 32 \"F\" reserved price 1\n",
+	 "t.venue:2:6: tier 32 out of range (0 to 31)"},
 	{BASE "row A seats 1-2\n", "t.venue:3:1: a row before any section"},
 	{SEC "section 1 \"T\" tier 1\nrow A seats 1-2\n", "t.venue:3:1: section 0 has no rows"},
 	{SEC "row A seats 1-2\nsection 0 \"U\" tier 1\n", "t.venue:5:9: section 0 defined twice"},
@@ -212,8 +214,8 @@ static void bad_input(void **state)
 				     sizeof err);
 
 		if (rc != -EINVAL || strcmp(err, bad[i].err))
-			fail_msg("case %zu:\n  %s\n  got  %d \"%s\"\n  want \"%s\"", i, bad[i].text, rc,
-				 err, bad[i].err);
+			fail_msg("case %zu:\n  %s\n  got  %d \"%s\"\n  want \"%s\"", i, bad[i].text,
+				 rc, err, bad[i].err);
 		vfile_free(v);
 	}
 }

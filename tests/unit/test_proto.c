@@ -21,10 +21,33 @@
 /* ---- the documented protocol, restated ---- */
 
 enum kind { /* request and reply body kinds of docs/PROTOCOL.md */
-	K_NONE, K_EVENT, K_TIER, K_SECTION, K_CODE, K_HOLD, K_HOLD_REF, K_TICKET_REF, K_QUERY,
-	K_SEATS_Q, K_HELLO, V_HOLD, V_TICKET, V_AVAIL, V_STATS, V_EVENT, V_CUSTOMER, V_SECTION,
-	V_SEATS, V_HELLO, V_SERVER, K_REVOKED_Q, K_TOKEN_REDEEM, V_HOLD_TOKENS, V_TICKET_TOKEN,
-	V_KEYS, V_REVOKED
+	    K_NONE,
+	    K_EVENT,
+	    K_TIER,
+	    K_SECTION,
+	    K_CODE,
+	    K_HOLD,
+	    K_HOLD_REF,
+	    K_TICKET_REF,
+	    K_QUERY,
+	    K_SEATS_Q,
+	    K_HELLO,
+	    V_HOLD,
+	    V_TICKET,
+	    V_AVAIL,
+	    V_STATS,
+	    V_EVENT,
+	    V_CUSTOMER,
+	    V_SECTION,
+	    V_SEATS,
+	    V_HELLO,
+	    V_SERVER,
+	    K_REVOKED_Q,
+	    K_TOKEN_REDEEM,
+	    V_HOLD_TOKENS,
+	    V_TICKET_TOKEN,
+	    V_KEYS,
+	    V_REVOKED
 };
 
 #define N (1u << PROTO_ROLE_NONE)
@@ -35,41 +58,41 @@ enum kind { /* request and reply body kinds of docs/PROTOCOL.md */
 
 static const struct expect {
 	uint8_t op, cmd_type;
-	uint8_t req, rep;	   /* enum kind */
+	uint8_t req, rep;              /* enum kind */
 	uint16_t req_bytes, rep_bytes; /* fixed bodies; with a tail, the part before it */
 	uint8_t roles;
 	uint8_t variant; /* another opcode of cmd_type's command */
 } expect[] = {
-	{ PROTO_OP_EVENT_CREATE, CMD_EVENT_CREATE, K_EVENT, K_NONE, 144, 0, AD },
-	{ PROTO_OP_EVENT_UPDATE, CMD_EVENT_UPDATE, K_EVENT, K_NONE, 144, 0, AD },
-	{ PROTO_OP_TIER_ADD, CMD_TIER_ADD, K_TIER, K_NONE, 72, 0, AD },
-	{ PROTO_OP_SECTION_LOAD, CMD_SECTION_LOAD, K_SECTION, V_SECTION, 64, 16, AD },
-	{ PROTO_OP_PRESALE_CODE_ADD, CMD_PRESALE_CODE_ADD, K_CODE, K_NONE, 48, 0, AD },
-	{ PROTO_OP_EVENT_RETIRE, CMD_EVENT_RETIRE, K_QUERY, K_NONE, 16, 0, AD },
-	{ PROTO_OP_HOLD, CMD_HOLD, K_HOLD, V_HOLD, 128, 152, PL | BO },
-	{ PROTO_OP_HOLD_EXTEND, CMD_HOLD_EXTEND, K_HOLD_REF, V_HOLD, 56, 152, PL | BO },
-	{ PROTO_OP_HOLD_RELEASE, CMD_HOLD_RELEASE, K_HOLD_REF, V_HOLD, 56, 152, PL | BO },
-	{ PROTO_OP_CONFIRM, CMD_CONFIRM, K_HOLD_REF, V_HOLD, 56, 152, PL | BO },
-	{ PROTO_OP_REDEEM, CMD_REDEEM, K_TICKET_REF, V_TICKET, 32, 72, SC },
-	{ PROTO_OP_REFUND, CMD_REFUND, K_TICKET_REF, V_TICKET, 32, 72, PL | BO },
-	{ PROTO_OP_EXCHANGE, CMD_EXCHANGE, K_TICKET_REF, V_TICKET, 32, 72, PL | BO },
-	{ PROTO_OP_Q_EVENT, CMD_Q_EVENT, K_QUERY, V_EVENT, 16, 168, AD },
-	{ PROTO_OP_Q_AVAILABILITY, CMD_Q_AVAILABILITY, K_QUERY, V_AVAIL, 16, 8, AD | PL | BO },
-	{ PROTO_OP_Q_HOLD, CMD_Q_HOLD, K_HOLD_REF, V_HOLD, 56, 152, AD | PL | BO },
-	{ PROTO_OP_Q_ORDER, CMD_Q_ORDER, K_HOLD_REF, V_HOLD, 56, 152, AD | PL | BO },
-	{ PROTO_OP_Q_TICKET, CMD_Q_TICKET, K_TICKET_REF, V_TICKET, 32, 72, AD | PL | BO | SC },
-	{ PROTO_OP_Q_STATS, CMD_Q_STATS, K_QUERY, V_STATS, 16, 128, AD },
-	{ PROTO_OP_Q_CUSTOMER, CMD_Q_CUSTOMER, K_QUERY, V_CUSTOMER, 16, 24, AD | PL | BO },
-	{ PROTO_OP_Q_SECTION_SEATS, 0, K_SEATS_Q, V_SEATS, 8, 8, AD | PL | BO },
-	{ PROTO_OP_HELLO, 0, K_HELLO, V_HELLO, 40, 16, N | AD | PL | BO | SC },
-	{ PROTO_OP_PING, 0, K_NONE, K_NONE, 0, 0, AD | PL | BO | SC },
-	{ PROTO_OP_STATS, 0, K_NONE, V_SERVER, 0, 8 * PROTO_STAT_SLOTS, AD },
-	{ PROTO_OP_Q_REVOKED, CMD_Q_REVOKED, K_REVOKED_Q, V_REVOKED, 16, 32, AD | PL | BO | SC },
-	{ PROTO_OP_CONFIRM_TOKENS, CMD_CONFIRM, K_HOLD_REF, V_HOLD_TOKENS, 56, 160, PL | BO, 1 },
-	{ PROTO_OP_Q_TICKET_TOKEN, CMD_Q_TICKET, K_TICKET_REF, V_TICKET_TOKEN, 32, 80,
-	  AD | PL | BO, 1 },
-	{ PROTO_OP_REDEEM_TOKEN, 0, K_TOKEN_REDEEM, V_TICKET, 104, 72, SC },
-	{ PROTO_OP_TICKET_KEYS, 0, K_NONE, V_KEYS, 0, 8, AD | PL | BO | SC },
+	{PROTO_OP_EVENT_CREATE, CMD_EVENT_CREATE, K_EVENT, K_NONE, 144, 0, AD},
+	{PROTO_OP_EVENT_UPDATE, CMD_EVENT_UPDATE, K_EVENT, K_NONE, 144, 0, AD},
+	{PROTO_OP_TIER_ADD, CMD_TIER_ADD, K_TIER, K_NONE, 72, 0, AD},
+	{PROTO_OP_SECTION_LOAD, CMD_SECTION_LOAD, K_SECTION, V_SECTION, 64, 16, AD},
+	{PROTO_OP_PRESALE_CODE_ADD, CMD_PRESALE_CODE_ADD, K_CODE, K_NONE, 48, 0, AD},
+	{PROTO_OP_EVENT_RETIRE, CMD_EVENT_RETIRE, K_QUERY, K_NONE, 16, 0, AD},
+	{PROTO_OP_HOLD, CMD_HOLD, K_HOLD, V_HOLD, 128, 152, PL | BO},
+	{PROTO_OP_HOLD_EXTEND, CMD_HOLD_EXTEND, K_HOLD_REF, V_HOLD, 56, 152, PL | BO},
+	{PROTO_OP_HOLD_RELEASE, CMD_HOLD_RELEASE, K_HOLD_REF, V_HOLD, 56, 152, PL | BO},
+	{PROTO_OP_CONFIRM, CMD_CONFIRM, K_HOLD_REF, V_HOLD, 56, 152, PL | BO},
+	{PROTO_OP_REDEEM, CMD_REDEEM, K_TICKET_REF, V_TICKET, 32, 72, SC},
+	{PROTO_OP_REFUND, CMD_REFUND, K_TICKET_REF, V_TICKET, 32, 72, PL | BO},
+	{PROTO_OP_EXCHANGE, CMD_EXCHANGE, K_TICKET_REF, V_TICKET, 32, 72, PL | BO},
+	{PROTO_OP_Q_EVENT, CMD_Q_EVENT, K_QUERY, V_EVENT, 16, 168, AD},
+	{PROTO_OP_Q_AVAILABILITY, CMD_Q_AVAILABILITY, K_QUERY, V_AVAIL, 16, 8, AD | PL | BO},
+	{PROTO_OP_Q_HOLD, CMD_Q_HOLD, K_HOLD_REF, V_HOLD, 56, 152, AD | PL | BO},
+	{PROTO_OP_Q_ORDER, CMD_Q_ORDER, K_HOLD_REF, V_HOLD, 56, 152, AD | PL | BO},
+	{PROTO_OP_Q_TICKET, CMD_Q_TICKET, K_TICKET_REF, V_TICKET, 32, 72, AD | PL | BO | SC},
+	{PROTO_OP_Q_STATS, CMD_Q_STATS, K_QUERY, V_STATS, 16, 128, AD},
+	{PROTO_OP_Q_CUSTOMER, CMD_Q_CUSTOMER, K_QUERY, V_CUSTOMER, 16, 24, AD | PL | BO},
+	{PROTO_OP_Q_SECTION_SEATS, 0, K_SEATS_Q, V_SEATS, 8, 8, AD | PL | BO},
+	{PROTO_OP_HELLO, 0, K_HELLO, V_HELLO, 40, 16, N | AD | PL | BO | SC},
+	{PROTO_OP_PING, 0, K_NONE, K_NONE, 0, 0, AD | PL | BO | SC},
+	{PROTO_OP_STATS, 0, K_NONE, V_SERVER, 0, 8 * PROTO_STAT_SLOTS, AD},
+	{PROTO_OP_Q_REVOKED, CMD_Q_REVOKED, K_REVOKED_Q, V_REVOKED, 16, 32, AD | PL | BO | SC},
+	{PROTO_OP_CONFIRM_TOKENS, CMD_CONFIRM, K_HOLD_REF, V_HOLD_TOKENS, 56, 160, PL | BO, 1},
+	{PROTO_OP_Q_TICKET_TOKEN, CMD_Q_TICKET, K_TICKET_REF, V_TICKET_TOKEN, 32, 80, AD | PL | BO,
+	 1},
+	{PROTO_OP_REDEEM_TOKEN, 0, K_TOKEN_REDEEM, V_TICKET, 104, 72, SC},
+	{PROTO_OP_TICKET_KEYS, 0, K_NONE, V_KEYS, 0, 8, AD | PL | BO | SC},
 };
 #define EXPECTS (sizeof(expect) / sizeof(expect[0]))
 
@@ -135,7 +158,7 @@ static void fill_request(struct proto_request *r, const struct expect *e)
 
 static void fill_reply(struct proto_reply *r, const struct expect *e)
 {
-	static const enum status core_st[] = { ST_OK, ST_SOLD_OUT, ST_TICKET_ALREADY_REDEEMED };
+	static const enum status core_st[] = {ST_OK, ST_SOLD_OUT, ST_TICKET_ALREADY_REDEEMED};
 
 	rnd_fill(r, sizeof(*r));
 	r->opcode = e->op;
@@ -150,13 +173,14 @@ static void fill_reply(struct proto_reply *r, const struct expect *e)
 	}
 	if (e->rep == V_HOLD_TOKENS || e->rep == V_TICKET_TOKEN) {
 		rnd_fill(tokens, sizeof(tokens));
-		r->tokens.count = (uint8_t)(rnd() % (e->rep == V_HOLD_TOKENS ? HOLD_UNITS_MAX + 1 : 2));
+		r->tokens.count = (uint8_t)(rnd() %
+					    (e->rep == V_HOLD_TOKENS ? HOLD_UNITS_MAX + 1 : 2));
 		r->tokens.bytes = tokens;
 	}
 	if (e->rep == V_KEYS) {
 		rnd_fill(&keys, sizeof(keys));
 		keys.count = (uint32_t)(rnd() % (TOKEN_KEYS_MAX + 1));
-		r->keys = (struct proto_ticket_keys){ .count = (uint8_t)keys.count, .keys = &keys };
+		r->keys = (struct proto_ticket_keys){.count = (uint8_t)keys.count, .keys = &keys};
 	}
 	if (e->rep == V_REVOKED)
 		r->res.revoked.count = (uint16_t)(rnd() % (REVOKED_PAGE_MAX + 1));
@@ -292,7 +316,9 @@ static void same_reply(const struct proto_reply *a, const struct proto_reply *b,
 		EQ(seats.first_seat), EQ(seats.seat_count);
 		assert_memory_equal(a->seats.states, b->seats.states, a->seats.seat_count);
 		break;
-	case V_HELLO: EQ(hello.role), EQ(hello.shard_id), EQ(hello.shard_count), EQ(hello.now_ms); break;
+	case V_HELLO:
+		EQ(hello.role), EQ(hello.shard_id), EQ(hello.shard_count), EQ(hello.now_ms);
+		break;
 	case V_SERVER: EQA(server.counters); break;
 	case V_HOLD_TOKENS:
 	case V_TICKET_TOKEN:
@@ -301,7 +327,8 @@ static void same_reply(const struct proto_reply *a, const struct proto_reply *b,
 		else
 			same_ticket_view(&a->res.ticket, &b->res.ticket);
 		EQ(tokens.count);
-		assert_memory_equal(a->tokens.bytes, b->tokens.bytes, a->tokens.count * TOKEN_BYTES);
+		assert_memory_equal(a->tokens.bytes, b->tokens.bytes,
+				    a->tokens.count * TOKEN_BYTES);
 		break;
 	case V_KEYS:
 		EQ(keys.count);
@@ -390,7 +417,8 @@ static void test_reply_round_trip(void **state)
 			if (e->rep != V_AVAIL && e->rep != V_SEATS && e->rep < V_HOLD_TOKENS)
 				assert_int_equal(n, PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES +
 							    e->rep_bytes);
-			assert_true(n >= PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + e->rep_bytes);
+			assert_true(n >=
+				    PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + e->rep_bytes);
 			assert_int_equal(proto_decode_reply(frame, n, &b), (long)n);
 			same_reply(&a, &b, e);
 			if (e->rep == V_SEATS) /* states point into the frame */
@@ -450,7 +478,8 @@ static void test_result_same_bytes_as_reply(void **state)
 			assert_int_equal(m, n);
 			assert_memory_equal(frame2, frame, n);
 			assert_int_equal(proto_encode_result(frame2, n - 1, a.request_id, a.opcode,
-							     &a.res), 0);
+							     &a.res),
+					 0);
 		}
 }
 
@@ -458,9 +487,9 @@ static void test_result_same_bytes_as_reply(void **state)
 static void test_server_status_reply_is_head_only(void **state)
 {
 	static struct proto_reply a, b;
-	static const enum status server_st[] = { ST_UNAUTHENTICATED, ST_FORBIDDEN, ST_BAD_FRAME,
-						ST_OVERLOADED, ST_INTERNAL, ST_UNAVAILABLE,
-						ST_OUTCOME_UNKNOWN, ST_DISK_FULL };
+	static const enum status server_st[] = {ST_UNAUTHENTICATED, ST_FORBIDDEN, ST_BAD_FRAME,
+						ST_OVERLOADED,      ST_INTERNAL,  ST_UNAVAILABLE,
+						ST_OUTCOME_UNKNOWN, ST_DISK_FULL};
 	size_t n;
 
 	(void)state;
@@ -491,8 +520,8 @@ static void test_golden_bytes(void **state)
 {
 	static struct proto_request a;
 	static const uint8_t head[PROTO_HEADER_BYTES] = {
-		'O', 'N', 'S', 'L', 1, 0x0a, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0,
-		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+		'O', 'N', 'S', 'L', 1,    0x0a, 0,    0,    128,  0,    0,    0,
+		0,   0,   0,   0,   0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 	};
 	const uint8_t *body = frame + PROTO_HEADER_BYTES;
 
@@ -500,10 +529,17 @@ static void test_golden_bytes(void **state)
 	memset(&a, 0, sizeof(a));
 	a.opcode = PROTO_OP_HOLD;
 	a.request_id = 0x0102030405060708ull;
-	a.cmd.hold = (struct cmd_hold){ .event_id = 0x11223344, .tier = 5, .mode = HOLD_SEATS,
-					.qty = 2, .channel = CHANNEL_KIOSK, .code_len = 3,
-					.ttl_ms = 60000, .customer_id = 0xaabbccddeeff0011ull,
-					.idem_key = 9, .seats = { 0x100, 0x20304 }, .code = "abc" };
+	a.cmd.hold = (struct cmd_hold){.event_id = 0x11223344,
+				       .tier = 5,
+				       .mode = HOLD_SEATS,
+				       .qty = 2,
+				       .channel = CHANNEL_KIOSK,
+				       .code_len = 3,
+				       .ttl_ms = 60000,
+				       .customer_id = 0xaabbccddeeff0011ull,
+				       .idem_key = 9,
+				       .seats = {0x100, 0x20304},
+				       .code = "abc"};
 	assert_int_equal(proto_encode_request(frame, sizeof(frame), &a), PROTO_HEADER_BYTES + 128);
 	assert_memory_equal(frame, head, sizeof(head));
 	assert_memory_equal(body, "\x44\x33\x22\x11\x05\x01\x02\x02\x00\x03", 10);
@@ -520,7 +556,7 @@ static void test_retire_bytes(void **state)
 {
 	static struct proto_request b;
 	static struct proto_reply rep;
-	struct cmd c = { .type = CMD_EVENT_RETIRE };
+	struct cmd c = {.type = CMD_EVENT_RETIRE};
 	struct result res;
 	const uint8_t *body = frame + PROTO_HEADER_BYTES;
 
@@ -564,7 +600,7 @@ static void put32(uint8_t *p, uint32_t v)
 /* A valid PING request with id 42 in frame; returns its length. */
 static size_t ping(void)
 {
-	struct proto_request r = { .request_id = 42, .opcode = PROTO_OP_PING };
+	struct proto_request r = {.request_id = 42, .opcode = PROTO_OP_PING};
 
 	return proto_encode_request(frame, sizeof(frame), &r);
 }
@@ -600,8 +636,8 @@ static void test_bad_header(void **state)
 
 static void test_bad_opcode(void **state)
 {
-	static const uint8_t bad_ops[] = { 0, CMD_HOLD_EXPIRE, CMD_STOCK_OUT, CMD_STOCK_IN,
-					   0x38, 0x3f, 0x40, 0xff };
+	static const uint8_t bad_ops[] = {
+		0, CMD_HOLD_EXPIRE, CMD_STOCK_OUT, CMD_STOCK_IN, 0x38, 0x3f, 0x40, 0xff};
 	struct proto_request r;
 
 	(void)state;
@@ -749,8 +785,9 @@ static void test_encode_refusals(void **state)
 	(void)state;
 	n = ping();
 	assert_int_equal(n, PROTO_HEADER_BYTES);
-	assert_int_equal(proto_encode_request(frame, n - 1, &(struct proto_request){
-							.opcode = PROTO_OP_PING }), 0);
+	assert_int_equal(proto_encode_request(frame, n - 1,
+					      &(struct proto_request){.opcode = PROTO_OP_PING}),
+			 0);
 	fill_request(&a, ex(PROTO_OP_HOLD));
 	assert_int_equal(proto_encode_request(frame, PROTO_HEADER_BYTES + 127, &a), 0);
 	assert_int_equal(proto_encode_request(frame, PROTO_HEADER_BYTES + 128, &a),
@@ -863,7 +900,7 @@ static void test_role_matrix(void **state)
 		assert_int_equal(proto_role_allows(PROTO_ROLE_NONE, (uint8_t)op),
 				 op == PROTO_OP_HELLO);
 	assert_false(proto_role_allows((enum proto_role)PROTO_ROLES, PROTO_OP_PING));
-	assert_false(proto_role_allows((enum proto_role)-1, PROTO_OP_PING));
+	assert_false(proto_role_allows((enum proto_role) - 1, PROTO_OP_PING));
 	/* box office may do all the platform may */
 	for (unsigned op = 0; op < 256; op++)
 		if (proto_role_allows(PROTO_ROLE_PLATFORM, (uint8_t)op))

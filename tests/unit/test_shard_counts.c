@@ -65,7 +65,8 @@ static void drop_an_event(void **state)
 	assert_int_equal(counts_drop_event(&ct, 5), 200);
 	assert_int_equal(ct.used, 200);
 	for (uint64_t c = 1; c <= 400; c++)
-		assert_int_equal(counts_get(&ct, c % 2 ? 5 : 6, c, c % 7 == 0 ? c : 0), c % 2 ? 0 : 1);
+		assert_int_equal(counts_get(&ct, c % 2 ? 5 : 6, c, c % 7 == 0 ? c : 0),
+				 c % 2 ? 0 : 1);
 	counts_fini(&ct);
 }
 

@@ -151,9 +151,9 @@ static void every_header_field_checked(void **state)
 		uint32_t off, len;
 		const char *what;
 	} fields[] = {
-		{0, 4, "bad magic"},   {4, 1, "bad magic"},    {5, 1, "another shard"},
-		{6, 2, "bad magic"},   {8, 8, "LSN differs"},  {16, 16, NULL},
-		{32, 8, NULL},         {40, 16, "body checksum"}, {56, 16, "state hash"},
+		{0, 4, "bad magic"}, {4, 1, "bad magic"},       {5, 1, "another shard"},
+		{6, 2, "bad magic"}, {8, 8, "LSN differs"},     {16, 16, NULL},
+		{32, 8, NULL},       {40, 16, "body checksum"}, {56, 16, "state hash"},
 	};
 	for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
 		struct env e;
@@ -193,10 +193,14 @@ static void body_damage_falls_back(void **state)
 		two_snapshots(&e, name, &old_hash);
 		uint64_t body_bytes = core_serialized_bytes(e.f->c);
 		if (kind == 0)
-			assert_int_equal(sim_disk_flip_bit(e.disk, name, SNAPSHOT_HEADER_BYTES + 1, 0), 0);
+			assert_int_equal(sim_disk_flip_bit(e.disk, name, SNAPSHOT_HEADER_BYTES + 1,
+							   0),
+					 0);
 		else if (kind == 1) /* the last byte of the state stream */
 			assert_int_equal(sim_disk_flip_bit(e.disk, name,
-							   SNAPSHOT_HEADER_BYTES + body_bytes - 1, 2), 0);
+							   SNAPSHOT_HEADER_BYTES + body_bytes - 1,
+							   2),
+					 0);
 		else
 			assert_int_equal(sim_disk_zero(e.disk, name, 100, 64), 0);
 		expect_fallback(&e, old_hash, "body checksum");

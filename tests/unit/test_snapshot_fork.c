@@ -84,12 +84,16 @@ static void run_init(struct run *r, bool with_archive)
 	r->arch_fd = open(r->arch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(r->live_fd >= 0 && r->arch_fd >= 0);
 	cmd_gen_init(&r->gen, 7, T0_MS, 1000);
-	r->opt = (struct shard_store_options){
-		.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
-		.snapshot_records = SHARD_SNAPSHOT_OFF, .snapshot_wal_bytes = SHARD_SNAPSHOT_OFF,
-		.snapshot_interval_ms = SHARD_SNAPSHOT_OFF, .snapshot_fork = true,
-		.snapshot_dir_fd = r->live_fd, .archive_dir_fd = with_archive ? r->arch_fd : -1,
-		.archive = with_archive ? archive : NULL, .snapshot_user = r};
+	r->opt = (struct shard_store_options){.shard = SHARD,
+					      .segment_bytes = SEGMENT_BYTES,
+					      .snapshot_records = SHARD_SNAPSHOT_OFF,
+					      .snapshot_wal_bytes = SHARD_SNAPSHOT_OFF,
+					      .snapshot_interval_ms = SHARD_SNAPSHOT_OFF,
+					      .snapshot_fork = true,
+					      .snapshot_dir_fd = r->live_fd,
+					      .archive_dir_fd = with_archive ? r->arch_fd : -1,
+					      .archive = with_archive ? archive : NULL,
+					      .snapshot_user = r};
 }
 
 static void rm_dir(const char *path)
@@ -125,7 +129,8 @@ static struct state_hash reference_hash(const struct run *r, uint64_t upto)
 	struct core *c = core_create(SHARD);
 	assert_non_null(c);
 	for (uint64_t n = 1; n <= upto; n++)
-		assert_int_equal(core_apply(c, r->hist + r->off[n], r->off[n + 1] - r->off[n]), ST_OK);
+		assert_int_equal(core_apply(c, r->hist + r->off[n], r->off[n + 1] - r->off[n]),
+				 ST_OK);
 	struct state_hash h = core_state_hash(c);
 	core_destroy(c);
 	return h;
@@ -253,7 +258,10 @@ static void policy_snapshots_archive_the_wal_and_keep_it_bounded(void **state)
 		serve_until_done(&r);
 		int live = count_segments(r.live);
 		live_max = live > live_max ? live : live_max;
-		print_message("round %d: live %d archived %d snapshots %d err %d\n", round, live, (int)shard_store_stats(r.s)->segments_archived, (int)shard_store_stats(r.s)->snapshots, shard_store_stats(r.s)->snapshot_error);
+		print_message("round %d: live %d archived %d snapshots %d err %d\n", round, live,
+			      (int)shard_store_stats(r.s)->segments_archived,
+			      (int)shard_store_stats(r.s)->snapshots,
+			      shard_store_stats(r.s)->snapshot_error);
 	}
 	const struct shard_store_stats *stats = shard_store_stats(r.s);
 	assert_true(stats->snapshots >= 4);

@@ -13,7 +13,8 @@
 
 static uint8_t frame[WALFMT_FRAME_BYTES_MAX + 64];
 
-static uint32_t make(uint32_t body_bytes, uint64_t lsn, struct walfmt_sum prev, struct walfmt_sum *chain)
+static uint32_t make(uint32_t body_bytes, uint64_t lsn, struct walfmt_sum prev,
+		     struct walfmt_sum *chain)
 {
 	uint8_t body[256];
 	for (uint32_t i = 0; i < body_bytes && i < sizeof body; i++)
@@ -29,7 +30,8 @@ static void round_trip(void **state)
 		struct walfmt_sum chain;
 		uint32_t bytes = make(n, 42, walfmt_chain_origin(), &chain);
 		assert_int_equal(bytes % 8, 0);
-		assert_true(bytes >= WALFMT_FRAME_HEADER_BYTES + n && bytes < WALFMT_FRAME_HEADER_BYTES + n + 8);
+		assert_true(bytes >= WALFMT_FRAME_HEADER_BYTES + n &&
+			    bytes < WALFMT_FRAME_HEADER_BYTES + n + 8);
 		struct walfmt_frame f;
 		assert_int_equal(walfmt_decode(frame, bytes, 3, &f), WALFMT_OK);
 		assert_int_equal(f.lsn, 42);
@@ -92,7 +94,8 @@ static void zero_short_and_fields(void **state)
 	/* every cut of the frame is short (or zero when nothing is left) */
 	for (uint32_t cut = 1; cut < bytes; cut++) {
 		enum walfmt_verdict v = walfmt_decode(frame, cut, 3, &f);
-		assert_true(v == WALFMT_SHORT || (cut < WALFMT_FRAME_HEADER_BYTES && v == WALFMT_ZERO));
+		assert_true(v == WALFMT_SHORT ||
+			    (cut < WALFMT_FRAME_HEADER_BYTES && v == WALFMT_ZERO));
 		if (cut >= 4)
 			assert_int_equal(v, WALFMT_SHORT);
 	}

@@ -150,7 +150,8 @@ static void bit_flip_before_the_tail_is_corruption(void **state)
 {
 	struct env *e = *state;
 	for (uint64_t lsn = 1; lsn < RECORDS; lsn++) {
-		uint64_t spots[3] = {0, WALFMT_OFF_LSN, e->bytes[lsn] - 1 - (e->bytes[lsn] > 100 ? 8 : 0)};
+		uint64_t spots[3] = {0, WALFMT_OFF_LSN,
+				     e->bytes[lsn] - 1 - (e->bytes[lsn] > 100 ? 8 : 0)};
 		for (int k = 0; k < 3; k++) {
 			uint64_t at = e->off[lsn] + (spots[k] < e->bytes[lsn] ? spots[k] : 0);
 			assert_int_equal(sim_disk_flip_bit(e->disk, seg0, at, 3), 0);
@@ -160,7 +161,8 @@ static void bit_flip_before_the_tail_is_corruption(void **state)
 			assert_int_equal(s.damage.lsn, lsn);
 			assert_int_equal(s.damage.segment, 0);
 			assert_int_equal(s.damage.offset, e->off[lsn]);
-			assert_int_equal(count, lsn - 1); /* records before it were still delivered */
+			assert_int_equal(count,
+					 lsn - 1); /* records before it were still delivered */
 			/* and the writer refuses to start on it */
 			struct wal *w;
 			struct wal_options o = {.shard = SHARD, .segment_bytes = SEGMENT_BYTES};
@@ -268,11 +270,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(clean_log_reads_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_last_record_at_every_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(bit_flip_before_the_tail_is_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(zeroed_record_before_the_tail_is_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(writer_continues_after_a_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(bit_flip_before_the_tail_is_corruption, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(zeroed_record_before_the_tail_is_corruption, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(writer_continues_after_a_torn_tail, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(lost_segment_is_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(damage_in_an_earlier_segment_is_corruption, setup, teardown),
+		cmocka_unit_test_setup_teardown(damage_in_an_earlier_segment_is_corruption, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(read_error_is_reported, setup, teardown),
 		cmocka_unit_test(empty_directory_is_a_clean_empty_log),
 	};

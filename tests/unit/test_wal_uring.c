@@ -117,8 +117,7 @@ static void run(unsigned flags)
 	assert_int_equal(sb.st_size, SEGMENT_BYTES);
 	/* zero-filled before use: written extents only, also in the spare */
 	assert_int_equal(unwritten_extents(path), 0);
-	snprintf(path, sizeof path, "%s/wal-009-%012llu.seg", dir,
-		 (unsigned long long)segments);
+	snprintf(path, sizeof path, "%s/wal-009-%012llu.seg", dir, (unsigned long long)segments);
 	assert_int_equal(unwritten_extents(path), 0);
 
 	struct wal_scan s;

@@ -41,8 +41,11 @@ static void on_durable(void *user, uint64_t lsn)
 
 static void open_wal(struct env *e)
 {
-	struct wal_options o = {.shard = SHARD, .segment_bytes = SEGMENT_BYTES,
-				.batch_bytes_max = BATCH_BYTES, .on_durable = on_durable, .user = e};
+	struct wal_options o = {.shard = SHARD,
+				.segment_bytes = SEGMENT_BYTES,
+				.batch_bytes_max = BATCH_BYTES,
+				.on_durable = on_durable,
+				.user = e};
 	assert_int_equal(wal_open(&e->w, &e->st, &o, NULL), 0);
 }
 
@@ -301,9 +304,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(lone_record_goes_out_at_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(records_appended_during_a_sync_share_one_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(nothing_is_durable_before_its_fsync, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_fsync_stops_the_wal_for_good, setup, teardown),
+		cmocka_unit_test_setup_teardown(records_appended_during_a_sync_share_one_batch,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(nothing_is_durable_before_its_fsync, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(failed_fsync_stops_the_wal_for_good, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(short_writes_are_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(segments_roll_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(back_pressure_is_bounded, setup, teardown),

@@ -18,10 +18,10 @@
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_REFUSED = 1, /* the server answered with a refusal (a status) */
-	CTL_EXIT_USAGE = 2,   /* bad command line or bad input file */
-	CTL_EXIT_CONNECT = 3, /* no server, bad key, connection lost, timeout */
-	CTL_EXIT_IO = 4,      /* a local file could not be read or written */
+	CTL_EXIT_REFUSED = 1,  /* the server answered with a refusal (a status) */
+	CTL_EXIT_USAGE = 2,    /* bad command line or bad input file */
+	CTL_EXIT_CONNECT = 3,  /* no server, bad key, connection lost, timeout */
+	CTL_EXIT_IO = 4,       /* a local file could not be read or written */
 	CTL_EXIT_MISMATCH = 5, /* the venue file does not match the event on the server */
 };
 
@@ -37,19 +37,20 @@ struct ctl_opt {
 struct ctl;
 
 struct ctl_cmd {
-	const char *words;  /* "event create" */
-	const char *args;   /* positional, for help: "EVENT HOLD" */
+	const char *words; /* "event create" */
+	const char *args;  /* positional, for help: "EVENT HOLD" */
 	unsigned args_min, args_max;
-	enum onsale_role role; /* the role it connects as unless --role says */
-	int is_read;        /* takes --json */
-	const char *about;  /* a paragraph for --help */
+	enum onsale_role role;      /* the role it connects as unless --role says */
+	int is_read;                /* takes --json */
+	const char *about;          /* a paragraph for --help */
 	const struct ctl_opt *opts; /* ends with a NULL name; may be NULL */
 	int (*run)(struct ctl *c);
 };
 
 struct ctl {
 	const struct ctl_cmd *cmd;
-	const char *val[CTL_OPTS_MAX]; /* by index in cmd->opts: the value, "" for a flag, or NULL */
+	const char
+		*val[CTL_OPTS_MAX]; /* by index in cmd->opts: the value, "" for a flag, or NULL */
 	char *args[CTL_ARGS_MAX];
 	unsigned nargs;
 	const char *host;
@@ -62,8 +63,8 @@ struct ctl {
 	struct onsale_hello_info hello;
 };
 
-extern const struct ctl_cmd ctl_event_cmds[], ctl_sale_cmds[], ctl_query_cmds[],
-	ctl_watch_cmds[], ctl_seatmap_cmds[], ctl_ticket_cmds[];
+extern const struct ctl_cmd ctl_event_cmds[], ctl_sale_cmds[], ctl_query_cmds[], ctl_watch_cmds[],
+	ctl_seatmap_cmds[], ctl_ticket_cmds[];
 
 /* ctl_args.c */
 /* Parses argv (after the subcommand's words) into c: 0, or an exit code

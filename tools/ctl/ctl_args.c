@@ -17,8 +17,9 @@
 static const struct ctl_opt common_opts[] = {
 	{"host", "HOST", "server address (env ONSALE_HOST; default 127.0.0.1)"},
 	{"port", "PORT", "server port (env ONSALE_PORT; default 7400)"},
-	{"config", "FILE", "role keys, as onsaled --gen-config writes them (env ONSALE_CONFIG; "
-			   "default ./var/onsaled.conf)"},
+	{"config", "FILE",
+	 "role keys, as onsaled --gen-config writes them (env ONSALE_CONFIG; "
+	 "default ./var/onsaled.conf)"},
 	{"key", "HEX", "the role's 64-hex-digit key instead of --config (env ONSALE_KEY)"},
 	{"role", "ROLE", "admin, platform, box_office or scanner (default: the subcommand's)"},
 	{"json", NULL, "print the reply as one JSON object (reads only)"},
@@ -45,7 +46,8 @@ static void help_opts(const struct ctl_opt *o, FILE *out)
 	char head[48];
 
 	for (; o && o->name; o++) {
-		snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(head, sizeof head, "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
 		fprintf(out, "  %-22s %s\n", head, o->help);
 	}
 }
@@ -221,7 +223,8 @@ int ctl_seats(const char *s, uint32_t *seats, unsigned max, unsigned *count)
 		if (*end == '-') {
 			b = strtoull(end + 1, &end, 10);
 			if (b < a || b >= SEAT_NONE)
-				return say("--seats", s, "a range FIRST-LAST, first not above last");
+				return say("--seats", s,
+					   "a range FIRST-LAST, first not above last");
 		}
 		for (; a <= b; a++) {
 			if (*count == max) {

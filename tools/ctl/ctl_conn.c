@@ -66,11 +66,11 @@ int ctl_result(const struct ctl *c, int rc, const char *what)
 	if (rc == ST_OK)
 		return CTL_EXIT_OK;
 	if (rc < 0) {
-		fprintf(stderr, "onsale-ctl %s: %s: %s\n", c->cmd->words, what, onsale_strerror(rc));
+		fprintf(stderr, "onsale-ctl %s: %s: %s\n", c->cmd->words, what,
+			onsale_strerror(rc));
 		return CTL_EXIT_CONNECT;
 	}
 	fprintf(stderr, "onsale-ctl %s: %s: refused: %s (%d)%s\n", c->cmd->words, what,
-		status_name((enum status)rc), rc,
-		rc == ST_FORBIDDEN ? " (another --role?)" : "");
+		status_name((enum status)rc), rc, rc == ST_FORBIDDEN ? " (another --role?)" : "");
 	return CTL_EXIT_REFUSED;
 }

@@ -72,8 +72,10 @@ static int send_sections(struct ctl *c, const struct vfile *v)
 
 	for (unsigned i = 0; i < v->section_count; i++) {
 		const struct vfile_section *s = &v->sections[i];
-		struct cmd_section sec = {.event_id = v->event.event_id, .section = s->section,
-					  .row_count = s->row_count, .rows = &v->rows[s->row_first],
+		struct cmd_section sec = {.event_id = v->event.event_id,
+					  .section = s->section,
+					  .row_count = s->row_count,
+					  .rows = &v->rows[s->row_first],
 					  .seats = &v->seats[s->seat_first]};
 
 		memcpy(sec.name, s->name, sizeof sec.name);
@@ -155,7 +157,8 @@ static int update_time(struct ctl *c, const char *opt, uint64_t *dst)
 	const char *s = ctl_opt(c, opt);
 
 	if (s && vfile_time(s, ctl_wall_ms(), dst))
-		return ctl_usage_error(c, "--%s %s: 2027-06-01T20:00:00Z, now, now+7d or @MS", opt, s);
+		return ctl_usage_error(c, "--%s %s: 2027-06-01T20:00:00Z, now, now+7d or @MS", opt,
+				       s);
 	return 0;
 }
 
@@ -183,8 +186,10 @@ static int update_fields(struct ctl *c, struct cmd_event *e)
 		return ctl_usage_error(c, "--name: at most %zu bytes", sizeof e->name - 1);
 	if (s)
 		strcpy(e->name, s);
-	if (update_time(c, "starts", &e->starts_at_ms) || update_time(c, "presale", &e->presale_start_ms) ||
-	    update_time(c, "public", &e->public_start_ms) || update_time(c, "end", &e->sales_end_ms))
+	if (update_time(c, "starts", &e->starts_at_ms) ||
+	    update_time(c, "presale", &e->presale_start_ms) ||
+	    update_time(c, "public", &e->public_start_ms) ||
+	    update_time(c, "end", &e->sales_end_ms))
 		return CTL_EXIT_USAGE;
 	return 0;
 }
@@ -267,8 +272,10 @@ static void show_text(const struct event_view *ev, const struct availability_vie
 	       e->event_id, e->name, e->venue, ev->retired ? " (retired)" : "",
 	       vfile_state_name(e->state), e->customer_limit, e->hold_ttl_ms);
 	printf("  presale %s, public %s, sales end %s, show %s\n",
-	       ctl_fmt_time(a, sizeof a, e->presale_start_ms), ctl_fmt_time(b, sizeof b, e->public_start_ms),
-	       ctl_fmt_time(d, sizeof d, e->sales_end_ms), ctl_fmt_time(m, sizeof m, e->starts_at_ms));
+	       ctl_fmt_time(a, sizeof a, e->presale_start_ms),
+	       ctl_fmt_time(b, sizeof b, e->public_start_ms),
+	       ctl_fmt_time(d, sizeof d, e->sales_end_ms),
+	       ctl_fmt_time(m, sizeof m, e->starts_at_ms));
 	printf("  %u sections, %" PRIu32 " seats, %" PRIu32 " of %" PRIu32 " units placed, "
 	       "%" PRIu32 " live holds, %" PRIu32 " tickets issued\n",
 	       ev->section_count, ev->seat_count, ev->units_placed, e->units_max, ev->live_holds,
@@ -279,7 +286,8 @@ static void show_text(const struct event_view *ev, const struct availability_vie
 		const struct tier_view *v = &av->tiers[t];
 		if (v->defined)
 			printf("  %4u %-8s %9s %9" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32
-			       " %8" PRIu32 " %6" PRIu32 "%s\n", t, v->kind == TIER_GA ? "ga" : "reserved",
+			       " %8" PRIu32 " %6" PRIu32 "%s\n",
+			       t, v->kind == TIER_GA ? "ga" : "reserved",
 			       ctl_fmt_money(a, sizeof a, v->price_minor), v->capacity, v->free,
 			       v->held, v->sold, v->killed, v->low_stock_threshold,
 			       v->low_stock ? " LOW" : "");
@@ -378,7 +386,8 @@ static int code_add(struct ctl *c)
 	if (event_arg(c, 0, &id) || (uses && ctl_u64(uses, "--uses", 0, UINT32_MAX, &n)))
 		return CTL_EXIT_USAGE;
 	if (strlen(code) < 1 || strlen(code) > PRESALE_CODE_BYTES_MAX)
-		return ctl_usage_error(c, "a presale code is 1 to %u bytes", PRESALE_CODE_BYTES_MAX);
+		return ctl_usage_error(c, "a presale code is 1 to %u bytes",
+				       PRESALE_CODE_BYTES_MAX);
 	if ((rc = ctl_connect(c)) != 0)
 		return rc;
 	rc = onsale_presale_code_add(c->conn, id, code, (uint8_t)strlen(code), (uint32_t)n, &res);

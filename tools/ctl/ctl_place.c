@@ -59,9 +59,11 @@ static int section_first(struct ctl *c, uint32_t ev, unsigned i, uint32_t *first
 		if (rc != ST_OK)
 			return ctl_result(c, rc, "section");
 		if (st.seat_count != venue->sections[i].seat_count) {
-			fprintf(stderr, "onsale-ctl %s: %s has %" PRIu32 " seats on the server, %" PRIu32
-				" in the venue file: not this event's\n", c->cmd->words,
-				venue->sections[i].name, st.seat_count, venue->sections[i].seat_count);
+			fprintf(stderr,
+				"onsale-ctl %s: %s has %" PRIu32 " seats on the server, %" PRIu32
+				" in the venue file: not this event's\n",
+				c->cmd->words, venue->sections[i].name, st.seat_count,
+				venue->sections[i].seat_count);
 			return CTL_EXIT_MISMATCH;
 		}
 		first_seat[i] = st.first_seat;
@@ -98,7 +100,8 @@ static long seat_offset(const struct vfile_section *s, const char *label, size_t
 		const struct row_spec *row = &venue->rows[s->row_first + r];
 
 		if (strlen(row->label) == len && !strncmp(row->label, label, len)) {
-			if (number < row->first_number || number >= row->first_number + row->seat_count)
+			if (number < row->first_number ||
+			    number >= row->first_number + row->seat_count)
 				return -1;
 			return off + (long)(number - row->first_number);
 		}
@@ -127,8 +130,8 @@ int ctl_place_seats(struct ctl *c, uint32_t ev, const char *spec, uint32_t *seat
 	if (*end == '-')
 		b = strtoul(end + 1, &end, 10);
 	if (end == nums + 1 || *end || b < a || b - a >= max)
-		return ctl_usage_error(c, "--place %s: SEATS is a number or a range of at most %u", spec,
-				       max);
+		return ctl_usage_error(c, "--place %s: SEATS is a number or a range of at most %u",
+				       spec, max);
 	if ((rc = section_first(c, ev, (unsigned)i, &first)) != 0)
 		return rc;
 	for (*count = 0; a <= b; a++) {
@@ -136,7 +139,8 @@ int ctl_place_seats(struct ctl *c, uint32_t ev, const char *spec, uint32_t *seat
 
 		if (off < 0)
 			return ctl_usage_error(c, "--place %s: %s has no row %.*s seat %lu", spec,
-					       venue->sections[i].name, (int)(nums - row - 1), row + 1, a);
+					       venue->sections[i].name, (int)(nums - row - 1),
+					       row + 1, a);
 		seats[(*count)++] = first + (uint32_t)off;
 	}
 	return 0;
@@ -151,7 +155,8 @@ int ctl_seat_name(struct ctl *c, uint32_t ev, uint32_t seat, char *buf, size_t s
 		const struct vfile_section *s = &venue->sections[i];
 		uint32_t off;
 
-		if (section_first(c, ev, i, &first) || seat < first || seat - first >= s->seat_count)
+		if (section_first(c, ev, i, &first) || seat < first ||
+		    seat - first >= s->seat_count)
 			continue;
 		off = seat - first;
 		for (unsigned r = 0; r < s->row_count; r++) {

@@ -57,7 +57,8 @@ void ctl_print_hold(struct ctl *c, const struct hold_view *h, int replayed)
 	if (c->json)
 		return hold_json(c, h, replayed);
 	printf("hold %" PRIu64 " %s%s: event %" PRIu32 " tier %u, %u unit%s for customer %" PRIu64
-	       " (%s)\n", h->hold_id, ctl_hold_state_name(h->state), replayed ? " (replayed)" : "",
+	       " (%s)\n",
+	       h->hold_id, ctl_hold_state_name(h->state), replayed ? " (replayed)" : "",
 	       h->event_id, h->tier, h->qty, h->qty == 1 ? "" : "s", h->customer_id,
 	       ctl_channel_name(h->channel));
 	if (has_seats(h)) {
@@ -69,7 +70,8 @@ void ctl_print_hold(struct ctl *c, const struct hold_view *h, int replayed)
 			if (ctl_seat_name(c, h->event_id, h->seats[i], name, sizeof name))
 				printf("    %" PRIu32 ": %s\n", h->seats[i], name);
 	}
-	printf("  amount due %s, paid %s, expires %s\n", ctl_fmt_money(a, sizeof a, h->amount_due_minor),
+	printf("  amount due %s, paid %s, expires %s\n",
+	       ctl_fmt_money(a, sizeof a, h->amount_due_minor),
 	       ctl_fmt_money(b, sizeof b, h->amount_paid_minor),
 	       ctl_fmt_time(t, sizeof t, h->expires_at_ms));
 	if (h->state == HOLD_CONFIRMED)
@@ -110,7 +112,8 @@ void ctl_print_ticket(struct ctl *c, const struct ticket_view *t, int replayed)
 	if (c->json)
 		return ticket_json(c, t, replayed);
 	printf("ticket %" PRIu64 " %s%s: event %" PRIu32 " tier %u ", t->ticket_id,
-	       ctl_ticket_state_name(t->state), replayed ? " (replayed)" : "", t->event_id, t->tier);
+	       ctl_ticket_state_name(t->state), replayed ? " (replayed)" : "", t->event_id,
+	       t->tier);
 	if (t->seat == SEAT_NONE)
 		printf("general admission");
 	else if (ctl_seat_name(c, t->event_id, t->seat, name, sizeof name))
@@ -120,8 +123,8 @@ void ctl_print_ticket(struct ctl *c, const struct ticket_view *t, int replayed)
 	printf(", order %" PRIu64 ", customer %" PRIu64 ", price %s\n", t->order_id, t->customer_id,
 	       ctl_fmt_money(a, sizeof a, t->price_minor));
 	if (t->redeemed_at_ms)
-		printf("  redeemed %s at gate %" PRIu32 "\n", ctl_fmt_time(w, sizeof w, t->redeemed_at_ms),
-		       t->gate_id);
+		printf("  redeemed %s at gate %" PRIu32 "\n",
+		       ctl_fmt_time(w, sizeof w, t->redeemed_at_ms), t->gate_id);
 	if (t->state == TICKET_REFUNDED)
 		printf("  refunded, fee %s\n", ctl_fmt_money(a, sizeof a, t->refund_fee_minor));
 	if (t->replaced_by)
@@ -133,9 +136,10 @@ static void customer_print(const struct ctl *c, const struct customer_view *v)
 	struct ctl_json j = {.out = stdout};
 
 	if (!c->json) {
-		printf("customer %" PRIu64 " at event %" PRIu32 ": %" PRIu32 " units held or owned, "
-		       "limit %u%s\n", v->customer_id, v->event_id, v->units, v->limit,
-		       v->limit ? "" : " (none)");
+		printf("customer %" PRIu64 " at event %" PRIu32 ": %" PRIu32
+		       " units held or owned, "
+		       "limit %u%s\n",
+		       v->customer_id, v->event_id, v->units, v->limit, v->limit ? "" : " (none)");
 		return;
 	}
 	cj_open(&j, NULL, '{');
@@ -185,19 +189,21 @@ static void avail_print(const struct ctl *c, const struct availability_view *av)
 	char p[32];
 
 	if (c->json)
-		cj_open(&j, NULL, '{'), cj_u64(&j, "event_id", av->event_id), cj_open(&j, "tiers", '[');
+		cj_open(&j, NULL, '{'), cj_u64(&j, "event_id", av->event_id),
+			cj_open(&j, "tiers", '[');
 	else
-		printf("%4s %-8s %9s %9s %8s %8s %8s %8s\n", "tier", "kind", "price", "capacity", "free",
-		       "held", "sold", "killed");
+		printf("%4s %-8s %9s %9s %8s %8s %8s %8s\n", "tier", "kind", "price", "capacity",
+		       "free", "held", "sold", "killed");
 	for (unsigned t = 0; t < av->tier_count; t++) {
 		const struct tier_view *v = &av->tiers[t];
 		if (!v->defined)
 			continue;
 		if (!c->json) {
-			printf("%4u %-8s %9s %9" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32
-			       "%s\n", t, v->kind == TIER_GA ? "ga" : "reserved",
-			       ctl_fmt_money(p, sizeof p, v->price_minor), v->capacity, v->free, v->held,
-			       v->sold, v->killed, v->low_stock ? "  LOW" : "");
+			printf("%4u %-8s %9s %9" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32
+			       " %8" PRIu32 "%s\n",
+			       t, v->kind == TIER_GA ? "ga" : "reserved",
+			       ctl_fmt_money(p, sizeof p, v->price_minor), v->capacity, v->free,
+			       v->held, v->sold, v->killed, v->low_stock ? "  LOW" : "");
 			continue;
 		}
 		cj_open(&j, NULL, '{');
@@ -235,9 +241,10 @@ static int avail(struct ctl *c)
 static int server(struct ctl *c)
 {
 	static const char *const names[] = {
-		"uptime_ms", "shards", "connections_open", "connections_total", "requests",
-		"bad_frames", "refused", "bytes_in", "bytes_out", "wal_records", "wal_bytes",
-		"wal_fsyncs", "holds_expired", "stock_transfers", "wal_errors", "wal_paused",
+		"uptime_ms",       "shards",          "connections_open", "connections_total",
+		"requests",        "bad_frames",      "refused",          "bytes_in",
+		"bytes_out",       "wal_records",     "wal_bytes",        "wal_fsyncs",
+		"holds_expired",   "stock_transfers", "wal_errors",       "wal_paused",
 		"disk_full_events"};
 	struct onsale_server_stats st;
 	struct ctl_json j = {.out = stdout};
@@ -272,7 +279,8 @@ static int ping(struct ctl *c)
 	if (rc != ST_OK)
 		return ctl_result(c, rc, "ping");
 	if (!c->json) {
-		printf("%s:%u answers: shard %u of %u, server clock %" PRIu64 " ms, %" PRIu64 " ms\n",
+		printf("%s:%u answers: shard %u of %u, server clock %" PRIu64 " ms, %" PRIu64
+		       " ms\n",
 		       c->host, c->port, c->hello.shard_id, c->hello.shard_count, c->hello.now_ms,
 		       ctl_wall_ms() - t0);
 		return 0;
@@ -296,11 +304,13 @@ static const struct ctl_opt show_opts[] = {
 const struct ctl_cmd ctl_query_cmds[] = {
 	{"show", "hold|order|ticket|customer EVENT ID", 3, 3, ONSALE_ROLE_ADMIN, 1,
 	 "Looks up a hold, an order (its id is the hold's), a ticket, or a customer's units\n"
-	 "counted against the event's limit.", show_opts, show},
+	 "counted against the event's limit.",
+	 show_opts, show},
 	{"avail", "EVENT", 1, 1, ONSALE_ROLE_PLATFORM, 1,
 	 "Availability per tier: capacity, free, held, sold, killed, low-stock flag.", NULL, avail},
 	{"server", "", 0, 0, ONSALE_ROLE_ADMIN, 1,
-	 "The server's counters (STATS): uptime, shards, connections, requests, WAL.", NULL, server},
+	 "The server's counters (STATS): uptime, shards, connections, requests, WAL.", NULL,
+	 server},
 	{"ping", "", 0, 0, ONSALE_ROLE_PLATFORM, 1,
 	 "Connects, authenticates and pings: is the server there and is the key right?", NULL,
 	 ping},

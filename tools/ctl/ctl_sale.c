@@ -104,15 +104,15 @@ static int hold(struct ctl *c)
 	if (ctl_opt(c, "place")) {
 		unsigned n;
 
-		if ((rc = ctl_place_seats(c, h->event_id, ctl_opt(c, "place"), h->seats, HOLD_UNITS_MAX,
-					  &n)) != 0)
+		if ((rc = ctl_place_seats(c, h->event_id, ctl_opt(c, "place"), h->seats,
+					  HOLD_UNITS_MAX, &n)) != 0)
 			return rc;
 		h->qty = (uint8_t)n;
 	}
 	rc = onsale_hold(c->conn, h, &res);
 	if (rc == ST_OK && ctl_opt(c, "confirm")) /* a sale at the counter: paid at once */
-		rc = onsale_confirm(c->conn, h->event_id, res.hold.hold_id, res.hold.amount_due_minor,
-				    ctl_opt(c, "payment-ref"), &res);
+		rc = onsale_confirm(c->conn, h->event_id, res.hold.hold_id,
+				    res.hold.amount_due_minor, ctl_opt(c, "payment-ref"), &res);
 	if (rc == ST_OK)
 		ctl_print_hold(c, &res.hold, res.replayed);
 	return ctl_result(c, rc, ctl_opt(c, "confirm") ? "hold and confirm" : "hold");
@@ -169,7 +169,8 @@ static int release_or_extend(struct ctl *c)
 	if (c->cmd->words[0] == 'r')
 		rc = onsale_hold_release(c->conn, ev, hold_id, &res);
 	else
-		rc = onsale_hold_extend(c->conn, ev, hold_id, (uint32_t)(ms > UINT32_MAX ? 0 : ms), &res);
+		rc = onsale_hold_extend(c->conn, ev, hold_id, (uint32_t)(ms > UINT32_MAX ? 0 : ms),
+					&res);
 	if (rc == ST_OK)
 		ctl_print_hold(c, &res.hold, res.replayed);
 	return ctl_result(c, rc, c->cmd->words);
@@ -211,7 +212,8 @@ static int exchange(struct ctl *c)
 	uint32_t ev;
 	int rc;
 
-	if (ticket_ref(c, &ev, &ticket_id) || ctl_u64(c->args[2], "tier", 0, TIERS_MAX - 1, &tier) ||
+	if (ticket_ref(c, &ev, &ticket_id) ||
+	    ctl_u64(c->args[2], "tier", 0, TIERS_MAX - 1, &tier) ||
 	    (seat && ctl_u64(seat, "--seat", 0, SEAT_NONE - 1, &seat_no)))
 		return CTL_EXIT_USAGE;
 	if ((rc = ctl_venue_open(c)) != 0 || (rc = ctl_connect(c)) != 0)
@@ -239,7 +241,8 @@ static int redeem_token(struct ctl *c, uint32_t ev, uint32_t gate_id)
 	int rc;
 
 	if (token_from_text(ctl_opt(c, "token"), strlen(ctl_opt(c, "token")), tok))
-		return ctl_usage_error(c, "--token: %u base64url characters expected", TOKEN_TEXT_CHARS);
+		return ctl_usage_error(c, "--token: %u base64url characters expected",
+				       TOKEN_TEXT_CHARS);
 	if ((rc = ctl_connect(c)) != 0)
 		return rc;
 	rc = onsale_redeem_token(c->conn, ev, tok, gate_id, &res);
@@ -260,7 +263,8 @@ static int redeem(struct ctl *c)
 		return CTL_EXIT_USAGE;
 	if (ctl_opt(c, "token")) {
 		if (c->nargs != 1 || ctl_u64(c->args[0], "event", 1, UINT32_MAX, &x))
-			return c->nargs != 1 ? ctl_usage_error(c, "with --token: EVENT only") : CTL_EXIT_USAGE;
+			return c->nargs != 1 ? ctl_usage_error(c, "with --token: EVENT only")
+					     : CTL_EXIT_USAGE;
 		return redeem_token(c, (uint32_t)x, (uint32_t)gate_id);
 	}
 	if (c->nargs != 2)
@@ -325,16 +329,18 @@ const struct ctl_cmd ctl_sale_cmds[] = {
 	 "reserved tier), or the seats --seats names. Prints the hold: its id, expiry, amount due.",
 	 hold_opts, hold},
 	{"confirm", "EVENT HOLD", 2, 2, ONSALE_ROLE_PLATFORM, 1,
-	 "Confirms a paid hold: an order (same id) and one ticket per unit.", confirm_opts, confirm},
+	 "Confirms a paid hold: an order (same id) and one ticket per unit.", confirm_opts,
+	 confirm},
 	{"release", "EVENT HOLD", 2, 2, ONSALE_ROLE_PLATFORM, 1,
 	 "Releases a live hold: its units are free again.", NULL, release_or_extend},
-	{"extend", "EVENT HOLD", 2, 2, ONSALE_ROLE_PLATFORM, 1,
-	 "Gives a live hold more time.", extend_opts, release_or_extend},
+	{"extend", "EVENT HOLD", 2, 2, ONSALE_ROLE_PLATFORM, 1, "Gives a live hold more time.",
+	 extend_opts, release_or_extend},
 	{"refund", "EVENT TICKET", 2, 2, ONSALE_ROLE_PLATFORM, 1,
 	 "Refunds a valid ticket: its unit goes back on sale (or is killed).", refund_opts, refund},
 	{"exchange", "EVENT TICKET TIER", 3, 3, ONSALE_ROLE_PLATFORM, 1,
 	 "Swaps a valid ticket for one in TIER (a named seat, GA or best available), atomically.\n"
-	 "Prints the new ticket.", exchange_opts, exchange},
+	 "Prints the new ticket.",
+	 exchange_opts, exchange},
 	{"redeem", "EVENT [TICKET]", 1, 2, ONSALE_ROLE_SCANNER, 1,
 	 "Scans a ticket at a gate, by id or by its token (--token: forged, other event, out\n"
 	 "of window and revoked tokens refused). A second scan is refused\n"

@@ -37,9 +37,11 @@ static int fetch(struct ctl *c, const struct vfile *v, uint32_t ev)
 		if (rc != ST_OK)
 			return ctl_result(c, rc, what);
 		if (st.seat_count != s->seat_count) {
-			fprintf(stderr, "onsale-ctl seatmap: section %u has %" PRIu32 " seats on the server, "
-				"%" PRIu32 " in %s: not this event's venue file\n", s->section, st.seat_count,
-				s->seat_count, c->args[1]);
+			fprintf(stderr,
+				"onsale-ctl seatmap: section %u has %" PRIu32
+				" seats on the server, "
+				"%" PRIu32 " in %s: not this event's venue file\n",
+				s->section, st.seat_count, s->seat_count, c->args[1]);
 			return CTL_EXIT_MISMATCH;
 		}
 		memcpy(&states[s->seat_first], st.states, s->seat_count);
@@ -169,6 +171,7 @@ const struct ctl_cmd ctl_seatmap_cmds[] = {
 	 "Draws the seat map as SVG: every seat coloured by its state now (free, held,\n"
 	 "sold, killed), accessible seats ringed, with a legend. VENUE_FILE is the file the\n"
 	 "event was created from (the server keeps states, the file the rows' shape).\n"
-	 "--json prints the counts per section instead.", seatmap_opts, seatmap},
+	 "--json prints the counts per section instead.",
+	 seatmap_opts, seatmap},
 	{NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };

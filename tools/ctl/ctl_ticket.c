@@ -78,16 +78,19 @@ static void claims_print(const struct ctl *c, const struct token_claims *cl, enu
 	char a[32], b[32];
 
 	if (!c->json) {
-		printf("%s: ticket %" PRIu64 " of event %" PRIu32 ", tier %u, ", st == ST_OK ? "valid" :
-		       status_name(st), cl->ticket_id, cl->event_id, cl->tier);
+		printf("%s: ticket %" PRIu64 " of event %" PRIu32 ", tier %u, ",
+		       st == ST_OK ? "valid" : status_name(st), cl->ticket_id, cl->event_id,
+		       cl->tier);
 		if (cl->seat == SEAT_NONE)
 			printf("general admission");
 		else
 			printf("seat %" PRIu32, cl->seat);
 		printf(", key %" PRIu32 ", valid %s to %s\n", cl->key_id,
-		       cl->valid_from_s ? ctl_fmt_time(a, sizeof a, cl->valid_from_s * 1000ull) : "always",
+		       cl->valid_from_s ? ctl_fmt_time(a, sizeof a, cl->valid_from_s * 1000ull)
+					: "always",
 		       cl->valid_until_s != TOKEN_UNTIL_NONE
-			       ? ctl_fmt_time(b, sizeof b, cl->valid_until_s * 1000ull) : "forever");
+			       ? ctl_fmt_time(b, sizeof b, cl->valid_until_s * 1000ull)
+			       : "forever");
 		return;
 	}
 	cj_open(&j, NULL, '{');
@@ -114,8 +117,10 @@ static int read_token_text(struct ctl *c, const char *arg, uint8_t tok[TOKEN_BYT
 		arg = line;
 	}
 	if (token_from_text(arg, strlen(arg), tok)) {
-		fprintf(stderr, "onsale-ctl %s: refused: token_invalid (%d): not a token (%u base64url "
-			"characters)\n", c->cmd->words, ST_TOKEN_INVALID, TOKEN_TEXT_CHARS);
+		fprintf(stderr,
+			"onsale-ctl %s: refused: token_invalid (%d): not a token (%u base64url "
+			"characters)\n",
+			c->cmd->words, ST_TOKEN_INVALID, TOKEN_TEXT_CHARS);
 		return CTL_EXIT_REFUSED;
 	}
 	return 0;
@@ -123,7 +128,8 @@ static int read_token_text(struct ctl *c, const char *arg, uint8_t tok[TOKEN_BYT
 
 static int verify(struct ctl *c)
 {
-	const char *keys_path = ctl_opt(c, "keys"), *ev_s = ctl_opt(c, "event"), *at = ctl_opt(c, "at");
+	const char *keys_path = ctl_opt(c, "keys"), *ev_s = ctl_opt(c, "event"),
+		   *at = ctl_opt(c, "at");
 	static struct token_keys keys;
 	uint8_t tok[TOKEN_BYTES];
 	struct token_claims cl = {0};
@@ -136,7 +142,8 @@ static int verify(struct ctl *c)
 							 : "./var/keys/ticket-keys.pub";
 	if ((ev_s && ctl_u64(ev_s, "--event", 1, UINT32_MAX, &ev)) ||
 	    (at && vfile_time(at, now_ms, &now_ms)))
-		return at ? ctl_usage_error(c, "--at %s: a time like now or 2027-06-01T20:00:00Z", at)
+		return at ? ctl_usage_error(c, "--at %s: a time like now or 2027-06-01T20:00:00Z",
+					    at)
 			  : CTL_EXIT_USAGE;
 	if ((rc = onsale_ticket_keys_load(keys_path, &keys)) != 0) {
 		fprintf(stderr, "onsale-ctl %s: %s: %s\n", c->cmd->words, keys_path,
@@ -149,7 +156,8 @@ static int verify(struct ctl *c)
 	if (st == ST_OK || token_decode(tok, &cl) == 0)
 		claims_print(c, &cl, st);
 	if (st != ST_OK)
-		fprintf(stderr, "onsale-ctl %s: refused: %s (%d)\n", c->cmd->words, status_name(st), st);
+		fprintf(stderr, "onsale-ctl %s: refused: %s (%d)\n", c->cmd->words, status_name(st),
+			st);
 	return st == ST_OK ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
 }
 
@@ -197,7 +205,8 @@ static int token_text(struct ctl *c, char text[TOKEN_TEXT_CHARS + 1], struct res
 static int qr(struct ctl *c)
 {
 	static struct result res;
-	const char *png = ctl_opt(c, "png"), *svg = ctl_opt(c, "svg"), *scale_s = ctl_opt(c, "scale");
+	const char *png = ctl_opt(c, "png"), *svg = ctl_opt(c, "svg"),
+		   *scale_s = ctl_opt(c, "scale");
 	char text[TOKEN_TEXT_CHARS + 1];
 	uint64_t scale = 8;
 	struct qr q;
@@ -233,8 +242,8 @@ static void event_of(struct ctl *c, uint32_t ev, struct cmd_event *e)
 	if (onsale_query_event(c->conn, ev, &res) == ST_OK)
 		*e = res.event.event;
 	else if (v)
-		memcpy(e->name, v->event.name, sizeof e->name), memcpy(e->venue, v->event.venue,
-								       sizeof e->venue);
+		memcpy(e->name, v->event.name, sizeof e->name),
+			memcpy(e->venue, v->event.venue, sizeof e->venue);
 	else
 		snprintf(e->name, sizeof e->name, "Event %" PRIu32, ev);
 }
@@ -269,19 +278,23 @@ static int print_page(struct ctl *c)
 		fprintf(stderr, "onsale-ctl ticket print: %s: %s\n", path, strerror(errno));
 		return qr_free(&q), CTL_EXIT_IO;
 	}
-	struct ticket_page page = {e.name, e.venue, e.starts_at_ms,
-				   v && t.tier < TIERS_MAX ? v->tiers[t.tier].name : "", seat, &t,
-				   text_, &q};
+	struct ticket_page page = {
+		e.name,         e.venue,
+		e.starts_at_ms, v && t.tier < TIERS_MAX ? v->tiers[t.tier].name : "",
+		seat,           &t,
+		text_,          &q};
 	rc = ticket_page_svg(&page, out);
 	qr_free(&q);
 	if (fclose(out) || rc)
-		return fprintf(stderr, "onsale-ctl ticket print: %s: write failed\n", path), CTL_EXIT_IO;
+		return fprintf(stderr, "onsale-ctl ticket print: %s: write failed\n", path),
+		       CTL_EXIT_IO;
 	printf("ticket %" PRIu64 " printed to %s\n", ticket_id, path);
 	return 0;
 }
 
 static const struct ctl_opt verify_opts[] = {
-	{"keys", "FILE", "public keys (env ONSALE_TICKET_KEYS; default ./var/keys/ticket-keys.pub)"},
+	{"keys", "FILE",
+	 "public keys (env ONSALE_TICKET_KEYS; default ./var/keys/ticket-keys.pub)"},
 	{"event", "ID", "admit only tokens of this event"},
 	{"at", "TIME", "check the window at TIME instead of now"},
 	{NULL, NULL, NULL},
@@ -312,6 +325,7 @@ const struct ctl_cmd ctl_ticket_cmds[] = {
 	 "Renders a ticket's token as a QR code (libqrencode, error correction M).", qr_opts, qr},
 	{"ticket print", "EVENT TICKET", 2, 2, ONSALE_ROLE_ADMIN, 0,
 	 "Writes a printable ticket (event, date, seat, price, QR code and token) as SVG for\n"
-	 "the box office's paper tickets.", print_opts, print_page},
+	 "the box office's paper tickets.",
+	 print_opts, print_page},
 	{NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };

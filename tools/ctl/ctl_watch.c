@@ -73,16 +73,16 @@ static void table(const struct sample *s)
 		if (!v->defined)
 			continue;
 		printf("%4u %-8s %9" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32 " %8" PRIu32
-		       " %13s %8" PRIu64 " %8" PRIu64 "  %s\n", t, v->kind == TIER_GA ? "ga" : "reserved",
-		       v->capacity, v->free, v->held, v->sold, v->killed,
-		       ctl_fmt_money(r, sizeof r, a.revenue_minor), a.redeemed, a.refunded,
-		       v->low_stock ? "LOW STOCK" : "");
+		       " %13s %8" PRIu64 " %8" PRIu64 "  %s\n",
+		       t, v->kind == TIER_GA ? "ga" : "reserved", v->capacity, v->free, v->held,
+		       v->sold, v->killed, ctl_fmt_money(r, sizeof r, a.revenue_minor), a.redeemed,
+		       a.refunded, v->low_stock ? "LOW STOCK" : "");
 		all.held += a.held, all.sold += a.sold, all.revenue_minor += a.revenue_minor;
 		all.redeemed += a.redeemed, all.refunded += a.refunded;
 	}
 	printf("%4s %-8s %9s %8s %8" PRIu64 " %8" PRIu64 " %8s %13s %8" PRIu64 " %8" PRIu64 "\n",
-	       "all", "", "", "", all.held, all.sold, "", ctl_fmt_money(r, sizeof r, all.revenue_minor),
-	       all.redeemed, all.refunded);
+	       "all", "", "", "", all.held, all.sold, "",
+	       ctl_fmt_money(r, sizeof r, all.revenue_minor), all.redeemed, all.refunded);
 }
 
 static void channels(const struct sample *s)
@@ -95,7 +95,8 @@ static void channels(const struct sample *s)
 		for (unsigned ch = 0; s->avail.tiers[t].defined && ch < CHANNELS; ch++) {
 			const struct channel_stats *x = &s->stats[t].channels[ch];
 			if (x->held || x->sold || x->refunded)
-				printf("%4u %-10s %8" PRIu64 " %8" PRIu64 " %13s %8" PRIu64 " %8" PRIu64 "\n",
+				printf("%4u %-10s %8" PRIu64 " %8" PRIu64 " %13s %8" PRIu64
+				       " %8" PRIu64 "\n",
 				       t, ctl_channel_name(ch), x->held, x->sold,
 				       ctl_fmt_money(r, sizeof r, x->revenue_minor), x->redeemed,
 				       x->refunded);
@@ -211,7 +212,8 @@ static int watch(struct ctl *c)
 		fflush(stdout);
 		if (n && i + 1 == n)
 			break;
-		struct timespec d = {(time_t)(interval_ms / 1000), (long)(interval_ms % 1000) * 1000000};
+		struct timespec d = {(time_t)(interval_ms / 1000),
+				     (long)(interval_ms % 1000) * 1000000};
 		nanosleep(&d, NULL);
 	}
 	return 0;
@@ -235,8 +237,9 @@ static int report(struct ctl *c)
 	for (unsigned t = 0; t < s.avail.tier_count; t++)
 		for (unsigned ch = 0; s.avail.tiers[t].defined && ch < CHANNELS; ch++) {
 			const struct channel_stats *x = &s.stats[t].channels[ch];
-			printf("%s,%s,%" PRIu32 ",%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			       ",%" PRIu64 "\n", hour, at, ev, t, ctl_channel_name(ch), x->held, x->sold,
+			printf("%s,%s,%" PRIu32 ",%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			       ",%" PRIu64 ",%" PRIu64 "\n",
+			       hour, at, ev, t, ctl_channel_name(ch), x->held, x->sold,
 			       x->revenue_minor, x->redeemed, x->refunded);
 		}
 	return 0;
@@ -251,10 +254,12 @@ static const struct ctl_opt watch_opts[] = {
 const struct ctl_cmd ctl_watch_cmds[] = {
 	{"stats", "EVENT", 1, 1, ONSALE_ROLE_ADMIN, 1,
 	 "Sales per tier (capacity, free, held, sold, killed, revenue, redeemed, refunded,\n"
-	 "low-stock alert), then per tier and channel.", NULL, stats},
+	 "low-stock alert), then per tier and channel.",
+	 NULL, stats},
 	{"watch", "EVENT", 1, 1, ONSALE_ROLE_ADMIN, 1,
 	 "The stats table, refreshed; a line for each tier that falls below its low-stock\n"
-	 "threshold (or climbs back). --json prints one object per refresh.", watch_opts, watch},
+	 "threshold (or climbs back). --json prints one object per refresh.",
+	 watch_opts, watch},
 	{"report", "EVENT", 1, 1, ONSALE_ROLE_ADMIN, 1,
 	 "Sales as CSV, one row per tier and channel: units held and sold, net revenue,\n"
 	 "redemptions, refunds, as the live server counts them now; hour_utc is the hour of\n"

@@ -11,7 +11,7 @@
 
 #include "tools/ctl/ctl.h"
 
-static const struct ctl_cmd *const tables[] = {ctl_event_cmds, ctl_sale_cmds, ctl_query_cmds,
+static const struct ctl_cmd *const tables[] = {ctl_event_cmds, ctl_sale_cmds,    ctl_query_cmds,
 					       ctl_watch_cmds, ctl_seatmap_cmds, ctl_ticket_cmds};
 #define TABLES (sizeof tables / sizeof tables[0])
 
@@ -55,8 +55,8 @@ static int group(const char *word)
 	for (unsigned t = 0; t < TABLES; t++)
 		for (const struct ctl_cmd *c = tables[t]; c->words; c++)
 			if (!strncmp(c->words, word, n) && c->words[n] == ' ') {
-				fprintf(stderr, "%s  onsale-ctl %s %s\n", found ? "" : "usage:\n", c->words,
-					c->args);
+				fprintf(stderr, "%s  onsale-ctl %s %s\n", found ? "" : "usage:\n",
+					c->words, c->args);
 				found = 1;
 			}
 	return found;

@@ -35,12 +35,13 @@ void qr_free(struct qr *q)
 
 void qr_svg_path(const struct qr *q, double x, double y, double unit, FILE *out)
 {
-	fprintf(out, "<path fill=\"#000\" transform=\"translate(%.2f %.2f) scale(%.4f)\" d=\"", x, y,
-		unit);
+	fprintf(out, "<path fill=\"#000\" transform=\"translate(%.2f %.2f) scale(%.4f)\" d=\"", x,
+		y, unit);
 	for (int r = 0; r < q->width; r++)
 		for (int c = 0; c < q->width; c++)
 			if (q->data[r * q->width + c] & 1)
-				fprintf(out, "M%d %dh1v1h-1z", c + QR_QUIET_MODULES, r + QR_QUIET_MODULES);
+				fprintf(out, "M%d %dh1v1h-1z", c + QR_QUIET_MODULES,
+					r + QR_QUIET_MODULES);
 	fputs("\"/>\n", out);
 }
 
@@ -48,11 +49,12 @@ int qr_svg(const struct qr *q, int scale, FILE *out)
 {
 	int side = q->width + 2 * QR_QUIET_MODULES;
 
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	fprintf(out,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n"
-		"<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", side * scale, side * scale, side,
-		side, side, side);
+		"<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
+		side * scale, side * scale, side, side, side, side);
 	qr_svg_path(q, 0, 0, 1, out);
 	fputs("</svg>\n", out);
 	return ferror(out) ? -EIO : 0;

@@ -43,7 +43,8 @@ static void grow_section(struct bbox *b, const struct vfile_section *s, const st
 	double cx[4] = {0, w, 0, w}, cy[4] = {0, 0, h, h};
 
 	for (int k = 0; k < 4; k++)
-		grow(b, p->x + cx[k] * cos(r) - cy[k] * sin(r), p->y + cx[k] * sin(r) + cy[k] * cos(r));
+		grow(b, p->x + cx[k] * cos(r) - cy[k] * sin(r),
+		     p->y + cx[k] * sin(r) + cy[k] * cos(r));
 }
 
 /* Places every drawn section; returns the bounding box of everything. */
@@ -68,7 +69,8 @@ static struct bbox layout(const struct seatmap *m, struct place *pl, unsigned dr
 	}
 	if (drawn > 1 && v->stage[2])
 		grow(&b, v->stage[0] * PITCH_PX, v->stage[1] * PITCH_PX),
-			grow(&b, (v->stage[0] + v->stage[2]) * PITCH_PX, (v->stage[1] + v->stage[3]) * PITCH_PX);
+			grow(&b, (v->stage[0] + v->stage[2]) * PITCH_PX,
+			     (v->stage[1] + v->stage[3]) * PITCH_PX);
 	for (unsigned t = 0; drawn > 1 && m->ga && t < TIERS_MAX; t++) {
 		const struct vfile_area *a = &v->areas[t];
 		if (v->tier_mask >> t & 1 && a->placed)
@@ -110,9 +112,10 @@ static void section(const struct seatmap *m, unsigned i, const struct place *p, 
 	const struct vfile_section *s = &v->sections[i];
 	uint32_t seat = s->seat_first;
 
-	fprintf(out, "<g class=\"section\" id=\"section-%u\" transform=\"translate(%.1f %.1f) "
-		"rotate(%.1f)\">\n<text class=\"sl\" x=\"%.1f\" y=\"%.1f\">", s->section, p->x, p->y,
-		p->deg, s->width_seats * PITCH_PX / 2, PITCH_PX * 0.7);
+	fprintf(out,
+		"<g class=\"section\" id=\"section-%u\" transform=\"translate(%.1f %.1f) "
+		"rotate(%.1f)\">\n<text class=\"sl\" x=\"%.1f\" y=\"%.1f\">",
+		s->section, p->x, p->y, p->deg, s->width_seats * PITCH_PX / 2, PITCH_PX * 0.7);
 	text_escaped(out, s->name);
 	fputs("</text>\n", out);
 	for (unsigned r = 0; r < s->row_count; r++) {
@@ -127,9 +130,10 @@ static void section(const struct seatmap *m, unsigned i, const struct place *p, 
 			unsigned st = m->states[seat] & 3;
 
 			counts[st]++;
-			fprintf(out, "<circle class=\"s%u%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", st,
-				v->seats[seat].flags & SEAT_ACCESSIBLE ? " a" : "", x0 + (k + 0.5) * PITCH_PX,
-				y, SEAT_R_PX);
+			fprintf(out,
+				"<circle class=\"s%u%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n",
+				st, v->seats[seat].flags & SEAT_ACCESSIBLE ? " a" : "",
+				x0 + (k + 0.5) * PITCH_PX, y, SEAT_R_PX);
 		}
 	}
 	fputs("</g>\n", out);
@@ -140,23 +144,27 @@ static void areas(const struct seatmap *m, FILE *out)
 	const struct vfile *v = m->v;
 
 	if (v->stage[2])
-		fprintf(out, "<rect class=\"stage\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+		fprintf(out,
+			"<rect class=\"stage\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 			"height=\"%.1f\"/>\n<text class=\"al\" fill=\"#fff\" x=\"%.1f\" y=\"%.1f\">"
-			"STAGE</text>\n", v->stage[0] * PITCH_PX, v->stage[1] * PITCH_PX,
-			v->stage[2] * PITCH_PX, v->stage[3] * PITCH_PX,
-			(v->stage[0] + v->stage[2] / 2.0) * PITCH_PX, (v->stage[1] + v->stage[3] / 2.0) * PITCH_PX + 5);
+			"STAGE</text>\n",
+			v->stage[0] * PITCH_PX, v->stage[1] * PITCH_PX, v->stage[2] * PITCH_PX,
+			v->stage[3] * PITCH_PX, (v->stage[0] + v->stage[2] / 2.0) * PITCH_PX,
+			(v->stage[1] + v->stage[3] / 2.0) * PITCH_PX + 5);
 	for (unsigned t = 0; m->ga && t < TIERS_MAX; t++) {
 		const struct vfile_area *a = &v->areas[t];
 		const struct seatmap_ga *g = &m->ga[t];
 
 		if (!(v->tier_mask >> t & 1) || !a->placed)
 			continue;
-		fprintf(out, "<rect class=\"ga\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n"
-			"<text class=\"al\" x=\"%.1f\" y=\"%.1f\">", a->x * PITCH_PX, a->y * PITCH_PX,
-			a->w * PITCH_PX, a->h * PITCH_PX, (a->x + a->w / 2.0) * PITCH_PX,
-			(a->y + a->h / 2.0) * PITCH_PX);
+		fprintf(out,
+			"<rect class=\"ga\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n"
+			"<text class=\"al\" x=\"%.1f\" y=\"%.1f\">",
+			a->x * PITCH_PX, a->y * PITCH_PX, a->w * PITCH_PX, a->h * PITCH_PX,
+			(a->x + a->w / 2.0) * PITCH_PX, (a->y + a->h / 2.0) * PITCH_PX);
 		text_escaped(out, v->tiers[t].name);
-		fprintf(out, " (GA): %u free, %u held, %u sold</text>\n", g->free, g->held, g->sold);
+		fprintf(out, " (GA): %u free, %u held, %u sold</text>\n", g->free, g->held,
+			g->sold);
 	}
 }
 
@@ -166,19 +174,22 @@ static void legend(FILE *out, double x, double y, double k, const uint32_t count
 	static const char *const names[4] = {"free", "held", "sold", "killed"};
 
 	for (unsigned st = 0; st < 4; st++) {
-		fprintf(out, "<circle class=\"s%u\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>"
-			"<text class=\"lg\" font-size=\"%.0f\" x=\"%.1f\" y=\"%.1f\">%s %u</text>\n", st,
-			x + st * 150.0 * k, y, 7 * k, 14 * k, x + (st * 150.0 + 12) * k, y + 5 * k, names[st],
-			counts[st]);
+		fprintf(out,
+			"<circle class=\"s%u\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>"
+			"<text class=\"lg\" font-size=\"%.0f\" x=\"%.1f\" y=\"%.1f\">%s %u</text>\n",
+			st, x + st * 150.0 * k, y, 7 * k, 14 * k, x + (st * 150.0 + 12) * k,
+			y + 5 * k, names[st], counts[st]);
 	}
-	fprintf(out, "<circle class=\"s0 a\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>"
+	fprintf(out,
+		"<circle class=\"s0 a\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>"
 		"<text class=\"lg\" font-size=\"%.0f\" x=\"%.1f\" y=\"%.1f\">accessible (ring)</text>\n",
 		x + 600.0 * k, y, 7 * k, 14 * k, x + 612.0 * k, y + 5 * k);
 }
 
 static void head(FILE *out, const struct bbox *b, double w, double h)
 {
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	fprintf(out,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 		"viewBox=\"%.1f %.1f %.1f %.1f\">\n<style>\n"
 		".s0{fill:" SEATMAP_FREE_RGB "}.s1{fill:" SEATMAP_HELD_RGB "}"

@@ -25,8 +25,8 @@ struct seatmap_ga { /* a GA tier's figures, drawn in its area */
 
 struct seatmap {
 	const struct vfile *v;
-	const uint8_t *states; /* by venue seat index; enum seat_state */
-	const uint8_t *drawn;  /* by venue section index: 1 to draw it */
+	const uint8_t *states;       /* by venue seat index; enum seat_state */
+	const uint8_t *drawn;        /* by venue section index: 1 to draw it */
 	const struct seatmap_ga *ga; /* by tier; NULL: no GA areas */
 	const char *title;
 };

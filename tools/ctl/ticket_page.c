@@ -55,7 +55,8 @@ static void details(const struct ticket_page *p, FILE *out)
 	else if (t->seat == SEAT_NONE)
 		text(out, 8, 46, 5.5, "bold", "General admission");
 	else
-		snprintf(line, sizeof line, "Seat %" PRIu32, t->seat), text(out, 8, 46, 5.5, "bold", line);
+		snprintf(line, sizeof line, "Seat %" PRIu32, t->seat),
+			text(out, 8, 46, 5.5, "bold", line);
 	snprintf(line, sizeof line, "%s%stier %u, %" PRIu64 ".%02u", p->tier_name,
 		 p->tier_name[0] ? ", " : "", t->tier, t->price_minor / 100,
 		 (unsigned)(t->price_minor % 100));
@@ -72,14 +73,16 @@ int ticket_page_svg(const struct ticket_page *p, FILE *out)
 	size_t half = strlen(p->token) / 2;
 	char a[80], b[80];
 
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	fprintf(out,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%dmm\" height=\"%dmm\" "
 		"viewBox=\"0 0 %d %d\">\n<style>text{font-family:DejaVu Sans,Arial,sans-serif;"
 		"fill:#111}.tok text{font-family:DejaVu Sans Mono,monospace}</style>\n"
 		"<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
 		"<rect x=\"2\" y=\"2\" width=\"%d\" height=\"%d\" rx=\"4\" fill=\"none\" "
-		"stroke=\"#1565c0\" stroke-width=\"0.8\"/>\n", PAGE_W_MM, PAGE_H_MM, PAGE_W_MM,
-		PAGE_H_MM, PAGE_W_MM, PAGE_H_MM, PAGE_W_MM - 4, PAGE_H_MM - 4);
+		"stroke=\"#1565c0\" stroke-width=\"0.8\"/>\n",
+		PAGE_W_MM, PAGE_H_MM, PAGE_W_MM, PAGE_H_MM, PAGE_W_MM, PAGE_H_MM, PAGE_W_MM - 4,
+		PAGE_H_MM - 4);
 	details(p, out);
 	qr_svg_path(p->qr, PAGE_W_MM - QR_MM - 6, 10, unit, out);
 	text(out, PAGE_W_MM - QR_MM + 5, 66, 3, "normal", "scan at the gate");

@@ -14,13 +14,13 @@
 
 struct ticket_page {
 	const char *event_name;
-	const char *venue_name;  /* "" when not known */
-	uint64_t starts_at_ms;   /* 0: not known */
-	const char *tier_name;   /* "" when not known */
-	const char *seat_name;   /* "Section 105 row A seat 12", or "" */
+	const char *venue_name; /* "" when not known */
+	uint64_t starts_at_ms;  /* 0: not known */
+	const char *tier_name;  /* "" when not known */
+	const char *seat_name;  /* "Section 105 row A seat 12", or "" */
 	const struct ticket_view *ticket;
-	const char *token;       /* its text */
-	const struct qr *qr;     /* of the token */
+	const char *token;   /* its text */
+	const struct qr *qr; /* of the token */
 };
 
 /* 0, or -EIO when the stream failed. */

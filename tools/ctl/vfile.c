@@ -40,8 +40,8 @@ static int tokenize(struct vparse *p)
 		if (!*s || *s == '#')
 			return 0;
 		if (p->ntok == VP_TOKENS_MAX)
-			return vp_fail(p, (unsigned)(s - p->buf) + 1, "too many words on a line (at most %u)",
-				       VP_TOKENS_MAX);
+			return vp_fail(p, (unsigned)(s - p->buf) + 1,
+				       "too many words on a line (at most %u)", VP_TOKENS_MAX);
 		struct vtok *t = &p->tok[p->ntok++];
 		t->col = (unsigned)(s - p->buf) + 1;
 		t->quoted = *s == '"';
@@ -53,7 +53,8 @@ static int tokenize(struct vparse *p)
 			*end = 0;
 			s = end + 1;
 			if (*s && *s != ' ' && *s != '\t' && *s != '\r')
-				return vp_fail(p, (unsigned)(s - p->buf) + 1, "a space must follow a string");
+				return vp_fail(p, (unsigned)(s - p->buf) + 1,
+					       "a space must follow a string");
 			continue;
 		}
 		t->s = s;
@@ -80,7 +81,8 @@ static int parse_line(struct vparse *p)
 		if (strcmp(k->name, p->tok[0].s) == 0)
 			break;
 	if (!k->name)
-		return vp_fail(p, p->tok[0].col, "unknown keyword '%s' (see docs/CTL.md)", p->tok[0].s);
+		return vp_fail(p, p->tok[0].col, "unknown keyword '%s' (see docs/CTL.md)",
+			       p->tok[0].s);
 	if (k->once) {
 		if (p->seen & k->once)
 			return vp_fail(p, p->tok[0].col, "'%s' given twice", k->name);
@@ -118,11 +120,11 @@ static int finish(struct vparse *p)
 	return 0;
 }
 
-int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len,
-		uint64_t now_ms, char *err, size_t err_bytes)
+int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len, uint64_t now_ms,
+		char *err, size_t err_bytes)
 {
-	struct vparse p = {.v = v, .name = name, .now_ms = now_ms, .err = err,
-			   .err_bytes = err_bytes};
+	struct vparse p = {
+		.v = v, .name = name, .now_ms = now_ms, .err = err, .err_bytes = err_bytes};
 	size_t at = 0;
 
 	while (at < len) {
@@ -131,7 +133,8 @@ int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len,
 
 		p.line++;
 		if (n >= sizeof p.buf)
-			return vp_fail(&p, sizeof p.buf, "line longer than %zu bytes", sizeof p.buf - 1);
+			return vp_fail(&p, sizeof p.buf, "line longer than %zu bytes",
+				       sizeof p.buf - 1);
 		if (memchr(text + at, 0, n))
 			return vp_fail(&p, 1, "a NUL byte in the line");
 		memcpy(p.buf, text + at, n);
@@ -161,8 +164,7 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return (ssize_t)got;
 }
 
-int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err,
-	       size_t err_bytes)
+int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err, size_t err_bytes)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *text;
@@ -186,8 +188,8 @@ int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err,
 	if (rc)
 		snprintf(err, err_bytes, "%s: %s", path, strerror(-rc));
 	else if ((size_t)n == VFILE_BYTES_MAX)
-		rc = -EFBIG, snprintf(err, err_bytes, "%s: larger than %u bytes", path,
-				      VFILE_BYTES_MAX);
+		rc = -EFBIG,
+		snprintf(err, err_bytes, "%s: larger than %u bytes", path, VFILE_BYTES_MAX);
 	else
 		rc = vfile_parse(v, path, text, (size_t)n, now_ms, err, err_bytes);
 	free(text);

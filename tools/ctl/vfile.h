@@ -21,15 +21,15 @@
 #define VFILE_BYTES_MAX (16u << 20) /* a 100,000-seat stadium is ~20 KB */
 
 struct vfile_section {
-	uint16_t section;      /* index on the server, < SECTIONS_MAX */
-	uint16_t row_first;    /* into venue.rows */
+	uint16_t section;   /* index on the server, < SECTIONS_MAX */
+	uint16_t row_first; /* into venue.rows */
 	uint16_t row_count;
-	uint16_t width_seats;  /* the longest row: rows are centred on it */
-	uint32_t seat_first;   /* into venue.seats */
+	uint16_t width_seats; /* the longest row: rows are centred on it */
+	uint32_t seat_first;  /* into venue.seats */
 	uint32_t seat_count;
-	int32_t x, y;          /* seat map position of its top left, in seat units */
-	int16_t rotate_deg;    /* clockwise, about its top left */
-	uint8_t placed;        /* x, y given; else the seat map lays it out */
+	int32_t x, y;       /* seat map position of its top left, in seat units */
+	int16_t rotate_deg; /* clockwise, about its top left */
+	uint8_t placed;     /* x, y given; else the seat map lays it out */
 	char name[NAME_BYTES];
 };
 
@@ -67,13 +67,12 @@ void vfile_free(struct vfile *v);
 /* Parses text (len bytes, need not end in NUL) named name in messages;
  * now_ms is what "now" means in times. 0, or -EINVAL with the message in
  * err. v must be fresh from vfile_new. */
-int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len,
-		uint64_t now_ms, char *err, size_t err_bytes);
+int vfile_parse(struct vfile *v, const char *name, const char *text, size_t len, uint64_t now_ms,
+		char *err, size_t err_bytes);
 
 /* Reads the file at path and parses it: 0, -EINVAL (err: FILE:LINE:COL),
  * or the -errno of reading it (err says so). */
-int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err,
-	       size_t err_bytes);
+int vfile_load(struct vfile *v, const char *path, uint64_t now_ms, char *err, size_t err_bytes);
 
 /* The section with server index section, or NULL. */
 const struct vfile_section *vfile_section_find(const struct vfile *v, uint16_t section);

@@ -84,7 +84,8 @@ static int kw_hold_ttl(struct vparse *p)
 		return vp_fail(p, p->tok[1].col, "hold_ttl '%s': a duration like 10m, 90s, 1h",
 			       p->tok[1].s);
 	if (ms < HOLD_TTL_MS_MIN || ms > HOLD_TTL_MS_MAX)
-		return vp_fail(p, p->tok[1].col, "hold_ttl %s out of range (1s to 1h)", p->tok[1].s);
+		return vp_fail(p, p->tok[1].col, "hold_ttl %s out of range (1s to 1h)",
+			       p->tok[1].s);
 	p->v->event.hold_ttl_ms = (uint32_t)ms;
 	return 0;
 }
@@ -109,7 +110,8 @@ static int kw_code(struct vparse *p)
 	if (v->code_count == PRESALE_CODES_MAX)
 		return vp_fail(p, p->tok[0].col, "more than %u presale codes", PRESALE_CODES_MAX);
 	if (len < 1 || len > PRESALE_CODE_BYTES_MAX)
-		return vp_fail(p, t->col, "a presale code is 1 to %u bytes", PRESALE_CODE_BYTES_MAX);
+		return vp_fail(p, t->col, "a presale code is 1 to %u bytes",
+			       PRESALE_CODE_BYTES_MAX);
 	if (p->ntok == 3 || (p->ntok == 4 && strcmp(p->tok[2].s, "uses")))
 		return vp_fail(p, p->tok[2].col, "after the code: 'uses N' or nothing");
 	if (p->ntok == 4 && vp_uint(p, 3, "uses", 0, UINT32_MAX, &uses))
@@ -163,13 +165,14 @@ static int tier_options(struct vparse *p, unsigned i, struct cmd_tier *t, struct
 			t->low_stock_threshold = (uint32_t)n;
 		} else if (!strcmp(k, "area") && t->kind == TIER_GA) {
 			if (i + 4 >= p->ntok || box(p, i + 1, b))
-				return i + 4 >= p->ntok ? vp_fail(p, p->tok[i].col, "area X Y W H") : -EINVAL;
+				return i + 4 >= p->ntok ? vp_fail(p, p->tok[i].col, "area X Y W H")
+							: -EINVAL;
 			memcpy(&a->x, b, sizeof b);
 			a->placed = 1;
 			i += 3;
 		} else {
-			return vp_fail(p, p->tok[i].col, "unknown tier option '%s' (price, low%s)", k,
-				       t->kind == TIER_GA ? ", area" : "");
+			return vp_fail(p, p->tok[i].col, "unknown tier option '%s' (price, low%s)",
+				       k, t->kind == TIER_GA ? ", area" : "");
 		}
 	}
 	return 0;
@@ -185,11 +188,12 @@ static int kw_tier(struct vparse *p)
 	if (vp_uint(p, 1, "tier", 0, TIERS_MAX - 1, &idx))
 		return -EINVAL;
 	if (v->tier_mask >> idx & 1)
-		return vp_fail(p, p->tok[1].col, "tier %llu defined twice", (unsigned long long)idx);
+		return vp_fail(p, p->tok[1].col, "tier %llu defined twice",
+			       (unsigned long long)idx);
 	t.tier = (uint8_t)idx;
 	if (!p->tok[2].quoted || strlen(p->tok[2].s) >= sizeof t.name)
-		return vp_fail(p, p->tok[2].col, "a tier's name: a \"quoted string\" under %zu bytes",
-			       sizeof t.name);
+		return vp_fail(p, p->tok[2].col,
+			       "a tier's name: a \"quoted string\" under %zu bytes", sizeof t.name);
 	strcpy(t.name, p->tok[2].s);
 	if (!strcmp(p->tok[3].s, "ga")) {
 		if (p->ntok < 5 || vp_uint(p, 4, "capacity", 1, EVENT_UNITS_MAX, &cap))

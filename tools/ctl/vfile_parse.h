@@ -21,10 +21,18 @@ struct vtok {
 
 /* Lines that may be given once (bits of vparse.seen). */
 enum {
-	VP_SEEN_EVENT = 1u << 0, VP_SEEN_NAME = 1u << 1, VP_SEEN_VENUE = 1u << 2,
-	VP_SEEN_STATE = 1u << 3, VP_SEEN_STARTS = 1u << 4, VP_SEEN_PRESALE = 1u << 5,
-	VP_SEEN_PUBLIC = 1u << 6, VP_SEEN_END = 1u << 7, VP_SEEN_LIMIT = 1u << 8,
-	VP_SEEN_TTL = 1u << 9, VP_SEEN_UNITS = 1u << 10, VP_SEEN_STAGE = 1u << 11,
+	VP_SEEN_EVENT = 1u << 0,
+	VP_SEEN_NAME = 1u << 1,
+	VP_SEEN_VENUE = 1u << 2,
+	VP_SEEN_STATE = 1u << 3,
+	VP_SEEN_STARTS = 1u << 4,
+	VP_SEEN_PRESALE = 1u << 5,
+	VP_SEEN_PUBLIC = 1u << 6,
+	VP_SEEN_END = 1u << 7,
+	VP_SEEN_LIMIT = 1u << 8,
+	VP_SEEN_TTL = 1u << 9,
+	VP_SEEN_UNITS = 1u << 10,
+	VP_SEEN_STAGE = 1u << 11,
 };
 
 struct vparse {
@@ -61,8 +69,7 @@ int vp_fail(struct vparse *p, unsigned col, const char *fmt, ...)
 int vp_uint(struct vparse *p, unsigned i, const char *what, uint64_t min, uint64_t max,
 	    uint64_t *out);
 /* Token i as a signed number in [min, max]. */
-int vp_int(struct vparse *p, unsigned i, const char *what, int64_t min, int64_t max,
-	   int64_t *out);
+int vp_int(struct vparse *p, unsigned i, const char *what, int64_t min, int64_t max, int64_t *out);
 
 int vp_section(struct vparse *p);
 int vp_row(struct vparse *p);

@@ -33,8 +33,10 @@ static int section_tier(struct vparse *p, unsigned i, uint8_t *tier)
 		return vp_fail(p, p->tok[i].col, "tier %llu is not defined above",
 			       (unsigned long long)t);
 	if (p->v->tiers[t].kind != TIER_RESERVED)
-		return vp_fail(p, p->tok[i].col, "tier %llu is general admission: seats need a "
-			       "reserved tier", (unsigned long long)t);
+		return vp_fail(p, p->tok[i].col,
+			       "tier %llu is general admission: seats need a "
+			       "reserved tier",
+			       (unsigned long long)t);
 	*tier = (uint8_t)t;
 	return 0;
 }
@@ -68,8 +70,10 @@ static int section_option(struct vparse *p, unsigned i, struct vfile_section *s)
 		s->y = (int32_t)x, s->placed = 1;
 		return 3;
 	}
-	return vp_fail(p, p->tok[i].col, "unknown section option '%s' (tier, rank, rowstep, at X Y, "
-		       "rotate)", k);
+	return vp_fail(p, p->tok[i].col,
+		       "unknown section option '%s' (tier, rank, rowstep, at X Y, "
+		       "rotate)",
+		       k);
 }
 
 int vp_section(struct vparse *p)
@@ -86,10 +90,11 @@ int vp_section(struct vparse *p)
 	if (vp_uint(p, 1, "section", 0, SECTIONS_MAX - 1, &idx))
 		return -EINVAL;
 	if (vfile_section_find(v, (uint16_t)idx))
-		return vp_fail(p, p->tok[1].col, "section %llu defined twice", (unsigned long long)idx);
+		return vp_fail(p, p->tok[1].col, "section %llu defined twice",
+			       (unsigned long long)idx);
 	if (!p->tok[2].quoted || strlen(p->tok[2].s) >= NAME_BYTES)
-		return vp_fail(p, p->tok[2].col, "a section's name: a \"quoted string\" under %u bytes",
-			       NAME_BYTES);
+		return vp_fail(p, p->tok[2].col,
+			       "a section's name: a \"quoted string\" under %u bytes", NAME_BYTES);
 	s = &v->sections[v->section_count];
 	memset(s, 0, sizeof *s);
 	s->section = (uint16_t)idx;
@@ -149,8 +154,8 @@ static int seat_list(struct vparse *p, unsigned i, const struct row_tpl *r, uint
 				return vp_fail(p, col, "a range is FIRST-LAST: 1-4");
 		}
 		if (a > b || a < r->first_number || b > last)
-			return vp_fail(p, col, "seats %lu-%lu are not all in the row's seats %u-%u", a, b,
-				       r->first_number, last);
+			return vp_fail(p, col, "seats %lu-%lu are not all in the row's seats %u-%u",
+				       a, b, r->first_number, last);
 		memset(mark + (a - r->first_number), 1, b - a + 1);
 		s = end;
 		if (*s == ',' && s[1])
@@ -177,7 +182,8 @@ static int seat_range(struct vparse *p, unsigned i, struct row_tpl *r)
 	if (*end || b < a || a > UINT16_MAX || b > UINT16_MAX)
 		return vp_fail(p, t->col, "seats FIRST-LAST: '%s' is not a range like 1-40", t->s);
 	if (b - a + 1 > ROW_SEATS_MAX)
-		return vp_fail(p, t->col, "%lu seats in a row, at most %u", b - a + 1, ROW_SEATS_MAX);
+		return vp_fail(p, t->col, "%lu seats in a row, at most %u", b - a + 1,
+			       ROW_SEATS_MAX);
 	r->first_number = (uint16_t)a;
 	r->seat_count = (uint16_t)(b - a + 1);
 	return 0;
@@ -196,7 +202,8 @@ static int row_option(struct vparse *p, unsigned i, struct row_tpl *r)
 	if (!strcmp(k, "tier")) {
 		if (section_tier(p, i + 1, &tier))
 			return -EINVAL;
-		int list = i + 2 < p->ntok && p->tok[i + 2].s[0] >= '0' && p->tok[i + 2].s[0] <= '9';
+		int list = i + 2 < p->ntok && p->tok[i + 2].s[0] >= '0' &&
+			   p->tok[i + 2].s[0] <= '9';
 		if (!list)
 			memset(mark, 1, r->seat_count);
 		else if (seat_list(p, i + 2, r, mark))
@@ -220,8 +227,10 @@ static int row_option(struct vparse *p, unsigned i, struct row_tpl *r)
 			r->flags[s] |= mark[s] ? flag_bits[f] : 0;
 		return 2;
 	}
-	return vp_fail(p, p->tok[i].col, "unknown row option '%s' (tier, rank, accessible, "
-		       "restricted, killed)", k);
+	return vp_fail(p, p->tok[i].col,
+		       "unknown row option '%s' (tier, rank, accessible, "
+		       "restricted, killed)",
+		       k);
 }
 
 /* Row labels: "A", "A-Y", "AA-AZ" (letters, same length) or "1-40".
@@ -242,7 +251,8 @@ static int row_labels(struct vparse *p, char first[LABEL_BYTES], unsigned *count
 		return 0;
 	*numeric = 0;
 	const char *last = dash + 1;
-	if (strspn(first, "0123456789") == n && strspn(last, "0123456789") == strlen(last) && *last) {
+	if (strspn(first, "0123456789") == n && strspn(last, "0123456789") == strlen(last) &&
+	    *last) {
 		long a = atol(first), b = atol(last);
 		*numeric = 1;
 		*count = b >= a ? (unsigned)(b - a + 1) : 0;
@@ -253,8 +263,10 @@ static int row_labels(struct vparse *p, char first[LABEL_BYTES], unsigned *count
 			a = a * 26 + (first[i] - 'A'), b = b * 26 + (last[i] - 'A');
 		*count = b >= a ? (unsigned)(b - a + 1) : 0;
 	} else {
-		return vp_fail(p, t->col, "row range '%s': numbers (1-40) or capitals of one length "
-			       "(A-Z, AA-AZ)", t->s);
+		return vp_fail(p, t->col,
+			       "row range '%s': numbers (1-40) or capitals of one length "
+			       "(A-Z, AA-AZ)",
+			       t->s);
 	}
 	if (*count == 0)
 		return vp_fail(p, t->col, "row range '%s' runs backwards", t->s);
@@ -291,19 +303,20 @@ static int rows_add(struct vparse *p, const struct row_tpl *r, const char *first
 	struct vfile_section *s = &v->sections[v->section_count - 1];
 
 	if (s->row_count + count > SECTION_ROWS_MAX)
-		return vp_fail(p, p->tok[1].col, "more than %u rows in section %u", SECTION_ROWS_MAX,
-			       s->section);
+		return vp_fail(p, p->tok[1].col, "more than %u rows in section %u",
+			       SECTION_ROWS_MAX, s->section);
 	if (v->row_count + count > ROWS_MAX)
 		return vp_fail(p, p->tok[1].col, "more than %u rows in the venue", ROWS_MAX);
 	if (s->seat_count + (uint64_t)count * r->seat_count > SECTION_SEATS_MAX)
-		return vp_fail(p, p->tok[1].col, "more than %u seats in section %u", SECTION_SEATS_MAX,
-			       s->section);
+		return vp_fail(p, p->tok[1].col, "more than %u seats in section %u",
+			       SECTION_SEATS_MAX, s->section);
 	if (v->seat_count + (uint64_t)count * r->seat_count > SEATS_MAX)
 		return vp_fail(p, p->tok[1].col, "more than %u seats in the venue", SEATS_MAX);
 	for (unsigned k = 0; k < count; k++) {
 		struct row_spec *row = &v->rows[v->row_count++];
 		uint64_t base = r->rank >= 0 ? (uint64_t)r->rank + (uint64_t)k * p->section_rowstep
-					     : p->section_rank + (uint64_t)(s->row_count) * p->section_rowstep;
+					     : p->section_rank + (uint64_t)(s->row_count) *
+									 p->section_rowstep;
 
 		memset(row, 0, sizeof *row);
 		label_next(row->label, first, k, numeric);
@@ -312,12 +325,14 @@ static int rows_add(struct vparse *p, const struct row_tpl *r, const char *first
 		for (unsigned i = 0; i < r->seat_count; i++) {
 			struct seat_spec *seat = &v->seats[v->seat_count++];
 			unsigned off2 = 2 * i > r->seat_count - 1u ? 2 * i - (r->seat_count - 1u)
-								    : (r->seat_count - 1u) - 2 * i;
+								   : (r->seat_count - 1u) - 2 * i;
 			uint64_t rank = base + off2 / 2;
 
 			if (rank > UINT16_MAX)
-				return vp_fail(p, p->tok[1].col, "row %s: seat ranks pass %u (lower rank "
-					       "or rowstep)", row->label, UINT16_MAX);
+				return vp_fail(p, p->tok[1].col,
+					       "row %s: seat ranks pass %u (lower rank "
+					       "or rowstep)",
+					       row->label, UINT16_MAX);
 			*seat = (struct seat_spec){r->tier[i], r->flags[i], (uint16_t)rank};
 		}
 		s->row_count++;
@@ -351,7 +366,9 @@ int vp_row(struct vparse *p)
 	}
 	for (unsigned i = 0; i < r.seat_count; i++)
 		if (r.tier[i] == TIERS_MAX)
-			return vp_fail(p, p->tok[0].col, "seat %u has no tier (give 'tier T' on the row "
-				       "or its section)", r.first_number + i);
+			return vp_fail(p, p->tok[0].col,
+				       "seat %u has no tier (give 'tier T' on the row "
+				       "or its section)",
+				       r.first_number + i);
 	return rows_add(p, &r, first, count, numeric);
 }

@@ -49,8 +49,7 @@ int vp_uint(struct vparse *p, unsigned i, const char *what, uint64_t min, uint64
 	return 0;
 }
 
-int vp_int(struct vparse *p, unsigned i, const char *what, int64_t min, int64_t max,
-	   int64_t *out)
+int vp_int(struct vparse *p, unsigned i, const char *what, int64_t min, int64_t max, int64_t *out)
 {
 	const struct vtok *t = &p->tok[i];
 	char *end;

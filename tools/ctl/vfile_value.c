@@ -11,8 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const state_names[EVENT_STATE_COUNT] = {"draft", "on_sale", "paused",
-							   "closed"};
+static const char *const state_names[EVENT_STATE_COUNT] = {"draft", "on_sale", "paused", "closed"};
 
 /* Digits only, into *out without overflow past max. */
 static int digits(const char *s, size_t n, uint64_t max, uint64_t *out)

@@ -19,7 +19,6 @@
 #include "net/client/onsale.h"
 #include "tools/demo/demo_arena.h"
 
-
 static uint64_t wall_ms(void)
 {
 	struct timespec t;
@@ -31,8 +30,11 @@ static int section(struct onsale *c, uint16_t s)
 {
 	static struct row_spec rows[DEMO_ROWS];
 	static struct seat_spec seats[DEMO_ROWS * DEMO_SEATS_PER_ROW];
-	struct cmd_section sec = {.event_id = DEMO_EVENT, .section = s, .row_count = DEMO_ROWS,
-				  .rows = rows, .seats = seats};
+	struct cmd_section sec = {.event_id = DEMO_EVENT,
+				  .section = s,
+				  .row_count = DEMO_ROWS,
+				  .rows = rows,
+				  .seats = seats};
 	struct result res;
 	unsigned ring = s % 10 < 5 ? s % 10 : 9 - s % 10; /* 0: facing the stage */
 	snprintf(sec.name, sizeof sec.name, "Section %u", 101 + s);
@@ -54,19 +56,25 @@ static int section(struct onsale *c, uint16_t s)
 
 static int load(struct onsale *c)
 {
-	static const char *const names[] = {"Floor", "Lower bowl front", "Lower bowl",
-					    "Upper bowl", "Upper bowl rear"};
+	static const char *const names[] = {"Floor", "Lower bowl front", "Lower bowl", "Upper bowl",
+					    "Upper bowl rear"};
 	static const uint64_t prices[] = {8900, 19900, 14900, 9900, 6900};
 	struct result res;
-	struct cmd_event ev = {.event_id = DEMO_EVENT, .state = EVENT_ON_SALE, .customer_limit = 8,
-			       .units_max = DEMO_SECTIONS * DEMO_ROWS * DEMO_SEATS_PER_ROW + DEMO_FLOOR_UNITS,
-			       .starts_at_ms = wall_ms() + 7 * 86400000ull, .presale_start_ms = 1,
-			       .public_start_ms = 2, .sales_end_ms = wall_ms() + 7 * 86400000ull};
+	struct cmd_event ev = {.event_id = DEMO_EVENT,
+			       .state = EVENT_ON_SALE,
+			       .customer_limit = 8,
+			       .units_max = DEMO_SECTIONS * DEMO_ROWS * DEMO_SEATS_PER_ROW +
+					    DEMO_FLOOR_UNITS,
+			       .starts_at_ms = wall_ms() + 7 * 86400000ull,
+			       .presale_start_ms = 1,
+			       .public_start_ms = 2,
+			       .sales_end_ms = wall_ms() + 7 * 86400000ull};
 	snprintf(ev.name, sizeof ev.name, "onsale demo: Arena tour 2027");
 	snprintf(ev.venue, sizeof ev.venue, "Demo Arena");
 	int rc = onsale_event_create(c, &ev, &res);
 	for (uint8_t t = 0; !rc && t <= DEMO_SEAT_TIERS; t++) {
-		struct cmd_tier tier = {.event_id = DEMO_EVENT, .tier = t,
+		struct cmd_tier tier = {.event_id = DEMO_EVENT,
+					.tier = t,
 					.kind = t == DEMO_FLOOR_TIER ? TIER_GA : TIER_RESERVED,
 					.capacity = t == DEMO_FLOOR_TIER ? DEMO_FLOOR_UNITS : 0,
 					.low_stock_threshold = t == DEMO_FLOOR_TIER ? 250 : 100,
@@ -99,9 +107,9 @@ int main(int argc, char **argv)
 	uint16_t port = ONSALE_PORT_DEFAULT;
 	int only_show = 0, o;
 	static const struct option opts[] = {
-		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
+		{"host", required_argument, NULL, 'H'},   {"port", required_argument, NULL, 'p'},
 		{"config", required_argument, NULL, 'c'}, {"show", no_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"help", no_argument, NULL, 'h'},         {0},
 	};
 	while ((o = getopt_long(argc, argv, "H:p:c:sh", opts, NULL)) != -1) {
 		switch (o) {
@@ -112,7 +120,8 @@ int main(int argc, char **argv)
 		default:
 			printf("usage: onsale-demo-load [--host H] [--port P] [--config FILE] [--show]\n"
 			       "Loads the demo event %u into onsaled (admin key from FILE) unless it\n"
-			       "is there, then prints its availability.\n", DEMO_EVENT);
+			       "is there, then prints its availability.\n",
+			       DEMO_EVENT);
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -129,7 +138,8 @@ int main(int argc, char **argv)
 	}
 	rc = onsale_query_event(c, DEMO_EVENT, &res);
 	if (rc == ST_EVENT_UNKNOWN && !only_show) {
-		printf("loading demo event %u (20,000 seats in 4 tiers, 5,000 GA)...\n", DEMO_EVENT);
+		printf("loading demo event %u (20,000 seats in 4 tiers, 5,000 GA)...\n",
+		       DEMO_EVENT);
 		rc = load(c);
 		if (rc)
 			fprintf(stderr, "onsale-demo-load: load failed: %s\n",

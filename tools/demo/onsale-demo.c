@@ -19,7 +19,6 @@
 #include "core/token.h"
 #include "tools/demo/demo_arena.h"
 
-
 static uint8_t rec[RECORD_BYTES_MAX];
 static uint8_t *wal;
 static size_t wal_len, wal_cap, wal_records;
@@ -37,7 +36,7 @@ static uint64_t rnd(void)
 
 static enum status run(struct core *c, const struct cmd *cmd, uint64_t now, struct result *res)
 {
-	struct rec_buf rb = { rec, sizeof rec, 0 };
+	struct rec_buf rb = {rec, sizeof rec, 0};
 	enum status st = core_execute(c, cmd, now, res, &rb);
 
 	if (rb.len) {
@@ -65,11 +64,11 @@ static void must(enum status st, const char *what)
 
 static void build_arena(struct core *c, uint64_t now)
 {
-	static const char *tier_names[] = { "Floor GA", "Lower bowl", "Club", "Upper bowl", "Gods" };
-	static const uint64_t prices[] = { 8900, 14900, 24900, 6900, 3900 };
+	static const char *tier_names[] = {"Floor GA", "Lower bowl", "Club", "Upper bowl", "Gods"};
+	static const uint64_t prices[] = {8900, 14900, 24900, 6900, 3900};
 	static struct row_spec rows[DEMO_ROWS];
 	static struct seat_spec seats[DEMO_ROWS * DEMO_SEATS_PER_ROW];
-	struct cmd cmd = { .type = CMD_EVENT_CREATE };
+	struct cmd cmd = {.type = CMD_EVENT_CREATE};
 	struct result res;
 
 	cmd.event.event_id = DEMO_EVENT;
@@ -104,7 +103,8 @@ static void build_arena(struct core *c, uint64_t now)
 				int d = k - DEMO_SEATS_PER_ROW / 2;
 
 				sp->tier = (uint8_t)(1 + (r < 5 ? 1 : r < 15 ? 0 : r < 22 ? 2 : 3));
-				sp->rank = (uint16_t)(abs((int)s - DEMO_SECTIONS / 2) * 300 + r * 10 + abs(d));
+				sp->rank = (uint16_t)(abs((int)s - DEMO_SECTIONS / 2) * 300 +
+						      r * 10 + abs(d));
 				sp->flags = (r == DEMO_ROWS - 1 && k < 4) ? SEAT_ACCESSIBLE : 0;
 				if (r == 0 && s == 0 && k < 6)
 					sp->flags = SEAT_KILLED; /* camera platform */
@@ -128,15 +128,15 @@ struct tally {
 
 static void buyer(struct core *c, uint64_t now, struct tally *t)
 {
-	struct cmd cmd = { .type = CMD_HOLD };
+	struct cmd cmd = {.type = CMD_HOLD};
 	struct result res;
 	uint64_t x = rnd();
 
 	cmd.hold.event_id = DEMO_EVENT;
 	cmd.hold.customer_id = 1 + x % 400000;
-	cmd.hold.channel = (uint8_t)((x >> 20) % 10 == 0 ? CHANNEL_BOX_OFFICE
-				  : (x >> 20) % 10 == 1 ? CHANNEL_KIOSK
-							: CHANNEL_ONLINE);
+	cmd.hold.channel = (uint8_t)((x >> 20) % 10 == 0   ? CHANNEL_BOX_OFFICE
+				     : (x >> 20) % 10 == 1 ? CHANNEL_KIOSK
+							   : CHANNEL_ONLINE);
 	cmd.hold.idem_key = x | 1;
 	cmd.hold.tier = (uint8_t)((x >> 8) % (DEMO_SEAT_TIERS + 1));
 	cmd.hold.mode = cmd.hold.tier == DEMO_FLOOR_TIER ? HOLD_GA : HOLD_BEST;
@@ -174,7 +174,7 @@ static void buyer(struct core *c, uint64_t now, struct tally *t)
 
 static int sold_out(struct core *c, uint64_t now, uint32_t *free_units, uint32_t *held)
 {
-	struct cmd q = { .type = CMD_Q_AVAILABILITY };
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 	struct result res;
 
 	q.query.event_id = DEMO_EVENT;
@@ -189,8 +189,8 @@ static int sold_out(struct core *c, uint64_t now, uint32_t *free_units, uint32_t
 
 static void show_tiers(struct core *c, uint64_t now)
 {
-	static const char *channels[] = { "online", "box office", "kiosk" };
-	struct cmd q = { .type = CMD_Q_AVAILABILITY };
+	static const char *channels[] = {"online", "box office", "kiosk"};
+	struct cmd q = {.type = CMD_Q_AVAILABILITY};
 	struct result res, st;
 
 	q.query.event_id = DEMO_EVENT;
@@ -215,11 +215,12 @@ static void show_tiers(struct core *c, uint64_t now)
 
 static void show_ticket(struct core *c, uint64_t now)
 {
-	uint8_t seed[TOKEN_SEED_BYTES] = "onsale demo organiser key seed!", pk[TOKEN_PUBLIC_KEY_BYTES];
+	uint8_t seed[TOKEN_SEED_BYTES] = "onsale demo organiser key seed!",
+		pk[TOKEN_PUBLIC_KEY_BYTES];
 	uint8_t tok[TOKEN_BYTES];
-	struct token_signer signer = { .key_id = 1 };
-	struct token_keys keys = { 0 };
-	struct cmd cmd = { .type = CMD_Q_TICKET };
+	struct token_signer signer = {.key_id = 1};
+	struct token_keys keys = {0};
+	struct cmd cmd = {.type = CMD_Q_TICKET};
 	struct token_claims cl;
 	struct result res;
 	char text[TOKEN_TEXT_CHARS + 1];
@@ -276,7 +277,7 @@ int main(int argc, char **argv)
 	uint64_t now = 1800000000000ull, t0 = now;
 	uint32_t free_units = 0, held = 0;
 	uint64_t shown = 0;
-	struct tally t = { 0 };
+	struct tally t = {0};
 	struct cmd exp;
 	struct result res;
 
@@ -315,7 +316,8 @@ int main(int argc, char **argv)
 	       (now - t0) / 1000, t.holds, t.confirms, t.releases, t.expiries, t.refused, t.alerts);
 	show_tiers(c, now);
 	show_ticket(c, now);
-	printf("\ninvariants: %s\n", core_check_invariants(c) ? core_check_invariants(c) : "all hold");
+	printf("\ninvariants: %s\n",
+	       core_check_invariants(c) ? core_check_invariants(c) : "all hold");
 	if (!replay_matches(c))
 		return 1;
 	printf("\nNext: `make test` runs the test suite; docs/ARCHITECTURE.md explains the engine.\n");

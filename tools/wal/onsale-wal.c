@@ -20,10 +20,22 @@
 #include "tools/wal/wal_tool.h"
 
 enum opt {
-	O_DATA = 1 << 0, O_SHARD = 1 << 1, O_JSON = 1 << 2, O_FROM = 1 << 3, O_TO = 1 << 4,
-	O_EVENT = 1 << 5, O_TYPE = 1 << 6, O_FILE = 1 << 7, O_AT = 1 << 8, O_YES = 1 << 9,
-	O_SAVE = 1 << 10, O_INTERVAL = 1 << 11, O_HELP = 1 << 12, O_PEERS = 1 << 13,
-	O_ARCHIVE = 1 << 14, O_REVOKED = 1 << 15,
+	O_DATA = 1 << 0,
+	O_SHARD = 1 << 1,
+	O_JSON = 1 << 2,
+	O_FROM = 1 << 3,
+	O_TO = 1 << 4,
+	O_EVENT = 1 << 5,
+	O_TYPE = 1 << 6,
+	O_FILE = 1 << 7,
+	O_AT = 1 << 8,
+	O_YES = 1 << 9,
+	O_SAVE = 1 << 10,
+	O_INTERVAL = 1 << 11,
+	O_HELP = 1 << 12,
+	O_PEERS = 1 << 13,
+	O_ARCHIVE = 1 << 14,
+	O_REVOKED = 1 << 15,
 };
 #define O_WHERE (O_DATA | O_SHARD | O_HELP)
 #define O_READ (O_WHERE | O_ARCHIVE) /* subcommands that only read may span the archive */
@@ -42,16 +54,14 @@ static const struct subcommand subcommands[] = {
 	 "dump [--json] [--from LSN] [--to LSN] [--event ID] [--type NAME[,NAME]] [--file F.walrec]",
 	 "Prints each record as one line (text key=value, or JSON with --json): LSN, shard, time,\n"
 	 "type, event and the decoded fields. --file reads a file saved by truncate instead."},
-	{"verify", wt_cmd_verify, O_READ,
-	 "verify",
+	{"verify", wt_cmd_verify, O_READ, "verify",
 	 "Checks checksums and the hash chain, replays snapshot + WAL through the state machine,\n"
 	 "checks invariants (conservation, no double-sold seat) and unique ticket ids. Without\n"
 	 "--shard, also the shards together: stock transfers (no STOCK_IN without its STOCK_OUT,\n"
 	 "no STOCK_ACK of a transfer the taker lacks) and GA capacity over shards plus units in\n"
 	 "flight equal to the TIER_ADDs. Run it on a stopped server or a copy.\n"
 	 "Exit 0 healthy, 1 torn tail (the server truncates it at start), 2 corrupt, 3 error."},
-	{"replay", wt_cmd_replay, O_READ | O_TO,
-	 "replay [--to LSN]",
+	{"replay", wt_cmd_replay, O_READ | O_TO, "replay [--to LSN]",
 	 "Rebuilds the state (newest valid snapshot + WAL, or only up to --to LSN) and prints its\n"
 	 "state hash and a summary: events, tiers, holds live, tickets issued, records, last LSN."},
 	{"truncate", wt_cmd_truncate, O_WHERE | O_AT | O_YES | O_SAVE | O_PEERS,
@@ -62,13 +72,11 @@ static const struct subcommand subcommands[] = {
 	 "Refuses a cut that splits a stock transfer between shards (a STOCK_IN kept whose\n"
 	 "STOCK_OUT is cut, or a STOCK_ACK kept for a STOCK_IN cut) and lists the cuts on the\n"
 	 "other shards that keep it whole; --with-peers makes those cuts too."},
-	{"report", wt_cmd_report, O_READ | O_FILTER,
-	 "report [--from LSN] [--to LSN] [--event ID]",
+	{"report", wt_cmd_report, O_READ | O_FILTER, "report [--from LSN] [--to LSN] [--event ID]",
 	 "Sales CSV by hour (UTC), event, tier and channel: holds, confirms with units and money,\n"
 	 "releases, expiries, refunds with fees, redemptions, exchanges, net revenue.\n"
 	 "Columns are described in docs/OPERATIONS.md."},
-	{"stats", wt_cmd_stats, O_READ | O_JSON,
-	 "stats [--json]",
+	{"stats", wt_cmd_stats, O_READ | O_JSON, "stats [--json]",
 	 "Counts records by type with their bytes; segments, LSN range, time range, ending."},
 	{"follow", wt_cmd_follow,
 	 O_READ | O_JSON | O_FROM | O_EVENT | O_TYPE | O_INTERVAL | O_REVOKED,
@@ -163,7 +171,11 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 	case O_TYPE: return wt_type_mask_parse(arg, &o->type_mask) ? bad_value(opt, arg) : 0;
 	case O_HELP: return 0;
 	}
-	if (parse_u64(arg, opt == O_SHARD ? SHARDS_MAX - 1 : opt == O_EVENT || opt == O_INTERVAL ? UINT32_MAX : WT_LSN_MAX, &v))
+	if (parse_u64(arg,
+		      opt == O_SHARD                        ? SHARDS_MAX - 1
+		      : opt == O_EVENT || opt == O_INTERVAL ? UINT32_MAX
+							    : WT_LSN_MAX,
+		      &v))
 		return bad_value(opt, arg);
 	switch (opt) {
 	case O_SHARD: o->shard = (int)v; break;
@@ -177,7 +189,8 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 }
 
 /* Parses argv after the subcommand; *given gets the options seen. */
-static int parse(int argc, char **argv, const struct subcommand *s, struct wt_opts *o, unsigned *given)
+static int parse(int argc, char **argv, const struct subcommand *s, struct wt_opts *o,
+		 unsigned *given)
 {
 	int opt;
 
@@ -187,7 +200,8 @@ static int parse(int argc, char **argv, const struct subcommand *s, struct wt_op
 		if (opt == '?')
 			return -1;
 		if (!(s->opts & (unsigned)opt)) {
-			fprintf(stderr, "onsale-wal: %s does not take %s\n", s->name, argv[optind - 1]);
+			fprintf(stderr, "onsale-wal: %s does not take %s\n", s->name,
+				argv[optind - 1]);
 			return -1;
 		}
 		*given |= (unsigned)opt;
@@ -236,7 +250,8 @@ int main(int argc, char **argv)
 	const struct subcommand *s;
 	unsigned given;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? WT_EXIT_USAGE : WT_EXIT_OK;
 	}

@@ -65,7 +65,8 @@ static int open_segment(struct wt_cursor *c, uint64_t seg, struct walfmt_segment
 		storage_close(c->st, fd);
 		return (int)n;
 	}
-	if (walfmt_segment_decode(c->buf, (size_t)n, c->shard, h) != WALFMT_OK || h->segment != seg) {
+	if (walfmt_segment_decode(c->buf, (size_t)n, c->shard, h) != WALFMT_OK ||
+	    h->segment != seg) {
 		storage_close(c->st, fd);
 		return 0;
 	}

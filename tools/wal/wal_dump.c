@@ -29,7 +29,8 @@ static int dump_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t body_
 	return 0;
 }
 
-static int dump_saved(void *ctx, uint8_t shard, uint64_t lsn, const uint8_t *body, uint32_t body_bytes)
+static int dump_saved(void *ctx, uint8_t shard, uint64_t lsn, const uint8_t *body,
+		      uint32_t body_bytes)
 {
 	struct dump_ctx *d = ctx;
 

@@ -57,7 +57,8 @@ static int drain(struct feed *fd, const struct wt_filter *flt, bool show, const 
 	wt_cursor_refresh(&fd->c);
 	while ((rc = wt_cursor_next(&fd->c, &f, &at, &raw)) == 1) {
 		if (show && o->revocations)
-			wt_print_revocation(stdout, flt, fd->sh->id, f.lsn, f.body, f.body_bytes, json);
+			wt_print_revocation(stdout, flt, fd->sh->id, f.lsn, f.body, f.body_bytes,
+					    json);
 		else if (show)
 			wt_print_body(stdout, flt, fd->sh->id, f.lsn, f.body, f.body_bytes, json);
 		fd->printed = true;
@@ -69,7 +70,8 @@ static int drain(struct feed *fd, const struct wt_filter *flt, bool show, const 
 }
 
 /* Opens the shard's cursor once the shard has a segment. 1 open, 0 not yet. */
-static int try_open(struct feed *fd, const struct wt_opts *o, bool from_given, const struct wt_filter *flt)
+static int try_open(struct feed *fd, const struct wt_opts *o, bool from_given,
+		    const struct wt_filter *flt)
 {
 	int rc;
 
@@ -100,9 +102,11 @@ static int check_history(struct feed *fd)
 		return rc;
 	if (rc == 1 && f.lsn == fd->last_lsn && walfmt_sum_eq(f.chain, fd->last_chain))
 		return 0;
-	fprintf(stderr, "onsale-wal: shard %u: the log was rewritten at or before LSN %" PRIu64
-			" (the server restarted after a crash that lost records follow had shown); "
-			"resynchronise from a verified LSN\n", fd->sh->id, fd->last_lsn);
+	fprintf(stderr,
+		"onsale-wal: shard %u: the log was rewritten at or before LSN %" PRIu64
+		" (the server restarted after a crash that lost records follow had shown); "
+		"resynchronise from a verified LSN\n",
+		fd->sh->id, fd->last_lsn);
 	return 1;
 }
 
@@ -113,7 +117,8 @@ static void sleep_ms(uint32_t ms)
 	nanosleep(&ts, NULL); /* a signal ends it early */
 }
 
-static int poll_once(struct feed *feeds, size_t n, const struct wt_opts *o, const struct wt_filter *flt)
+static int poll_once(struct feed *feeds, size_t n, const struct wt_opts *o,
+		     const struct wt_filter *flt)
 {
 	bool from_given = o->from_lsn > 0;
 
@@ -122,7 +127,8 @@ static int poll_once(struct feed *feeds, size_t n, const struct wt_opts *o, cons
 
 		if (rc <= 0) {
 			if (rc < 0)
-				fprintf(stderr, "onsale-wal: shard %u: %s\n", feeds[i].sh->id, strerror(-rc));
+				fprintf(stderr, "onsale-wal: shard %u: %s\n", feeds[i].sh->id,
+					strerror(-rc));
 			if (rc < 0)
 				return WT_EXIT_USAGE;
 			continue;

@@ -32,8 +32,8 @@ static int open_one(const char *data_dir, const char *archive_dir, int k, struct
 
 	sh->id = (uint8_t)k;
 	if (snprintf(sh->dir, sizeof sh->dir, "%s/shard-%d", data_dir, k) >= (int)sizeof sh->dir ||
-	    (archive_dir && snprintf(arch, sizeof arch, "%s/shard-%d", archive_dir, k) >=
-				    (int)sizeof arch)) {
+	    (archive_dir &&
+	     snprintf(arch, sizeof arch, "%s/shard-%d", archive_dir, k) >= (int)sizeof arch)) {
 		fprintf(stderr, "onsale-wal: path too long: %s\n", data_dir);
 		return -1;
 	}
@@ -68,8 +68,8 @@ static int shards_present(const char *data_dir, uint64_t *present)
 	return 0;
 }
 
-int wt_shards_open(const char *data_dir, const char *archive_dir, int shard,
-		   struct wt_shard **out, size_t *count)
+int wt_shards_open(const char *data_dir, const char *archive_dir, int shard, struct wt_shard **out,
+		   size_t *count)
 {
 	uint64_t present;
 	struct wt_shard *sh;
@@ -130,11 +130,12 @@ void wt_report_damage(uint8_t shard, const struct wal_scan *scan)
 		fprintf(stderr,
 			"shard %u: torn tail at LSN %llu (%s offset %llu: %s); the records before it "
 			"are whole, and the server truncates the tail when it starts\n",
-			shard, (unsigned long long)d->lsn, seg, (unsigned long long)d->offset, d->what);
+			shard, (unsigned long long)d->lsn, seg, (unsigned long long)d->offset,
+			d->what);
 	else
 		fprintf(stderr,
 			"shard %u: CORRUPT at LSN %llu (%s offset %llu: %s, verdict %s); the server "
 			"refuses to start; see docs/OPERATIONS.md\n",
-			shard, (unsigned long long)d->lsn, seg, (unsigned long long)d->offset, d->what,
-			walfmt_verdict_name(d->verdict));
+			shard, (unsigned long long)d->lsn, seg, (unsigned long long)d->offset,
+			d->what, walfmt_verdict_name(d->verdict));
 }

@@ -57,10 +57,10 @@ static int push(struct wt_peers *p, const struct wt_xrec *x)
 
 static bool wanted(const uint8_t *body, uint32_t len)
 {
-	return len >= 1 && (body[0] == CMD_TIER_ADD || body[0] == CMD_STOCK_OUT ||
-			    body[0] == CMD_STOCK_IN || body[0] == CMD_STOCK_ACK ||
-			    body[0] == CMD_XCHG_OUT || body[0] == CMD_XCHG_IN ||
-			    body[0] == CMD_XCHG_END);
+	return len >= 1 &&
+	       (body[0] == CMD_TIER_ADD || body[0] == CMD_STOCK_OUT || body[0] == CMD_STOCK_IN ||
+		body[0] == CMD_STOCK_ACK || body[0] == CMD_XCHG_OUT || body[0] == CMD_XCHG_IN ||
+		body[0] == CMD_XCHG_END);
 }
 
 static int collect_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
@@ -195,16 +195,19 @@ static unsigned report_lost(const struct wt_peers *p, unsigned g, unsigned t,
 	unsigned found = 0;
 
 	for (; ack && ack < p->v + p->len && ack->type == CMD_STOCK_ACK &&
-	       ack->id >> 48 == XFER_ID(g, t, 0) >> 48; ack++, found++)
-		printf("shards: CORRUPT: shard %u LSN %" PRIu64 ": STOCK_ACK of transfer %016" PRIx64
-		       " (seq %" PRIu64 " to shard %u), but shard %u applied transfers from shard "
+	       ack->id >> 48 == XFER_ID(g, t, 0) >> 48;
+	     ack++, found++)
+		printf("shards: CORRUPT: shard %u LSN %" PRIu64
+		       ": STOCK_ACK of transfer %016" PRIx64 " (seq %" PRIu64
+		       " to shard %u), but shard %u applied transfers from shard "
 		       "%u only up to seq %" PRIu64 ": shard %u will not send seqs %" PRIu64
 		       "..%" PRIu64 " again and their units are lost\n",
 		       g, ack->lsn, ack->id, (uint64_t)XFER_SEQ(ack->id), t, t, g, s->t.in_seq, g,
 		       s->t.in_seq + 1, (uint64_t)XFER_SEQ(ack->id));
 	if (!found)
 		printf("shards: CORRUPT: shard %u has transfers to shard %u acknowledged up to seq "
-		       "%" PRIu64 ", but shard %u applied only up to seq %" PRIu64 " (units lost)\n",
+		       "%" PRIu64 ", but shard %u applied only up to seq %" PRIu64
+		       " (units lost)\n",
 		       g, t, s->g.acked_seq, t, s->t.in_seq);
 	return found ? found : 1;
 }
@@ -223,7 +226,8 @@ static unsigned check_pairs(const struct wt_peers *p, struct core *const *cores)
 			if (!cores[t]) {
 				if (s.g.out_seq)
 					printf("shards: CORRUPT: shard %u gave stock transfers to shard "
-					       "%u, which the data directory does not have\n", g, t);
+					       "%u, which the data directory does not have\n",
+					       g, t);
 				bad += s.g.out_seq != 0;
 				continue;
 			}
@@ -261,8 +265,12 @@ static bool given(const struct wt_peers *p, struct core *const *cores, const str
 	if (XFER_SEQ(in->id) - s.acked_seq > count)
 		return false;
 	const struct xfer *x = &pending[XFER_SEQ(in->id) - s.acked_seq - 1];
-	*out = (struct wt_xrec){.id = x->transfer_id, .event_id = x->event_id, .qty = x->qty,
-				.tier = x->tier, .shard = g, .type = CMD_STOCK_OUT};
+	*out = (struct wt_xrec){.id = x->transfer_id,
+				.event_id = x->event_id,
+				.qty = x->qty,
+				.tier = x->tier,
+				.shard = g,
+				.type = CMD_STOCK_OUT};
 	return true;
 }
 
@@ -271,8 +279,8 @@ static unsigned check_contents(const struct wt_peers *p, struct core *const *cor
 {
 	unsigned bad = 0;
 
-	for (size_t i = wt_peers_lower(p, CMD_STOCK_IN, 0); i < p->len && p->v[i].type == CMD_STOCK_IN;
-	     i++) {
+	for (size_t i = wt_peers_lower(p, CMD_STOCK_IN, 0);
+	     i < p->len && p->v[i].type == CMD_STOCK_IN; i++) {
 		const struct wt_xrec *in = &p->v[i];
 		struct wt_xrec o;
 
@@ -369,8 +377,9 @@ static int add_in_flight(struct sums *s, struct core *const *cores, unsigned g)
 
 	for (unsigned t = 0; t < SHARDS_MAX; t++) {
 		uint64_t applied = cores[t] && t != g ? core_xfer_applied(cores[t], (uint8_t)g) : 0;
-		uint32_t count = t == g ? 0 : core_xfers_pending(cores[g], (uint8_t)t, pending,
-								   XFER_PENDING_MAX);
+		uint32_t count = t == g ? 0
+					: core_xfers_pending(cores[g], (uint8_t)t, pending,
+							     XFER_PENDING_MAX);
 
 		for (uint32_t i = 0; i < count && i < XFER_PENDING_MAX; i++) {
 			struct tier_sum *ts;
@@ -419,7 +428,8 @@ static unsigned check_sums(const struct sums *s, unsigned *checked, unsigned *un
 		++*checked;
 		if (ts->created == ts->in_tiers + ts->in_flight)
 			continue;
-		printf("shards: CORRUPT: event %u tier %u: the TIER_ADDs created %" PRIu64 " units, "
+		printf("shards: CORRUPT: event %u tier %u: the TIER_ADDs created %" PRIu64
+		       " units, "
 		       "but the shards' tiers hold %" PRIu64 " and %" PRIu64 " are in flight "
 		       "(%+" PRId64 ")\n",
 		       ts->event_id, ts->tier, ts->created, ts->in_tiers, ts->in_flight,
@@ -444,8 +454,10 @@ int wt_peers_verify(const struct wt_peers *p, struct core *const *cores)
 	}
 	bad += check_sums(&s, &checked, &unchecked) + x.bad;
 	if (!bad)
-		printf("shards: ok together: %zu stock transfer(s) in the WALs, %" PRIu64 " in flight "
-		       "(%" PRIu64 " units, sent again at start); %" PRIu64 " exchange round(s) between "
+		printf("shards: ok together: %zu stock transfer(s) in the WALs, %" PRIu64
+		       " in flight "
+		       "(%" PRIu64 " units, sent again at start); %" PRIu64
+		       " exchange round(s) between "
 		       "shards in the WALs (%" PRIu64 " exchanged, %" PRIu64 " refused), %" PRIu64
 		       " ticket(s) leaving (ended at start); GA capacity over shards plus units in "
 		       "flight equals the TIER_ADDs for %u tier(s)%s%s\n",
@@ -453,8 +465,10 @@ int wt_peers_verify(const struct wt_peers *p, struct core *const *cores)
 		       x.leaving, checked,
 		       unchecked ? "; some tiers not compared: their TIER_ADD is only in a snapshot"
 				 : "",
-		       x.unchecked ? "; some exchange records not compared: their other side is only "
-				     "in a snapshot" : "");
+		       x.unchecked
+			       ? "; some exchange records not compared: their other side is only "
+				 "in a snapshot"
+			       : "");
 	free(s.v);
 	return bad ? WT_EXIT_CORRUPT : WT_EXIT_OK;
 }
@@ -480,8 +494,10 @@ static int replay_to(struct wt_shard *sh, uint64_t cut, struct core **out)
 	if (wt_replay_shard(sh, to, to, NULL, NULL, &r))
 		return -1;
 	if (r.refused != ST_OK) {
-		fprintf(stderr, "onsale-wal: shard %u: core refuses the record at LSN %" PRIu64
-				" (%s); run verify\n", sh->id, r.refused_lsn, status_name(r.refused));
+		fprintf(stderr,
+			"onsale-wal: shard %u: core refuses the record at LSN %" PRIu64
+			" (%s); run verify\n",
+			sh->id, r.refused_lsn, status_name(r.refused));
 		core_destroy(r.core);
 		return -1;
 	}
@@ -514,34 +530,39 @@ static int cut_at(struct planner *pl, const struct wt_xrec *x, unsigned other)
 	pl->stale[x->shard] = true;
 	fprintf(pl->why, "  shard %u from LSN %" PRIu64 ": ", x->shard, x->lsn);
 	if (x->type == CMD_STOCK_IN)
-		fprintf(pl->why, "its STOCK_IN of transfer %016" PRIx64 " (%u units of event %u tier "
-				 "%u) must go with the STOCK_OUT cut on shard %u; kept alone, the "
-				 "units would exist twice\n",
+		fprintf(pl->why,
+			"its STOCK_IN of transfer %016" PRIx64 " (%u units of event %u tier "
+			"%u) must go with the STOCK_OUT cut on shard %u; kept alone, the "
+			"units would exist twice\n",
 			x->id, x->qty, x->event_id, x->tier, other);
 	else if (x->type == CMD_STOCK_ACK)
-		fprintf(pl->why, "its STOCK_ACK of transfer %016" PRIx64 " covers a STOCK_IN cut on "
-				 "shard %u; kept, shard %u would never send that transfer again and "
-				 "its units would be lost\n",
+		fprintf(pl->why,
+			"its STOCK_ACK of transfer %016" PRIx64 " covers a STOCK_IN cut on "
+			"shard %u; kept, shard %u would never send that transfer again and "
+			"its units would be lost\n",
 			x->id, other, x->shard);
 	else if (x->type == CMD_XCHG_IN)
-		fprintf(pl->why, "its XCHG_IN of ticket 0x%016" PRIx64 " (event %u, the order for "
-				 "its new seat) must go with the XCHG_OUT cut on shard %u; kept, the "
-				 "old ticket and its new order would both be valid\n",
+		fprintf(pl->why,
+			"its XCHG_IN of ticket 0x%016" PRIx64 " (event %u, the order for "
+			"its new seat) must go with the XCHG_OUT cut on shard %u; kept, the "
+			"old ticket and its new order would both be valid\n",
 			x->id, x->event_id, other);
 	else
-		fprintf(pl->why, "its XCHG_END of ticket 0x%016" PRIx64 " (event %u, exchanged for "
-				 "ticket 0x%016" PRIx64 ") must go with the XCHG_IN cut on shard %u; "
-				 "kept, the old ticket would be exchanged and no new one exist (cut, "
-				 "the exchange is in flight and ended again at start)\n",
+		fprintf(pl->why,
+			"its XCHG_END of ticket 0x%016" PRIx64 " (event %u, exchanged for "
+			"ticket 0x%016" PRIx64 ") must go with the XCHG_IN cut on shard %u; "
+			"kept, the old ticket would be exchanged and no new one exist (cut, "
+			"the exchange is in flight and ended again at start)\n",
 			x->id, x->event_id, x->new_id, other);
 	return 1;
 }
 
 static int no_record(unsigned shard, const char *type, uint64_t id)
 {
-	fprintf(stderr, "onsale-wal: refusing: the cut needs shard %u cut at its %s of transfer "
-			"%016" PRIx64 ", which is no longer in its WAL (only in a snapshot): no cut "
-			"keeps both sides of that transfer together; restore from a backup instead\n",
+	fprintf(stderr,
+		"onsale-wal: refusing: the cut needs shard %u cut at its %s of transfer "
+		"%016" PRIx64 ", which is no longer in its WAL (only in a snapshot): no cut "
+		"keeps both sides of that transfer together; restore from a backup instead\n",
 		shard, type, id);
 	return -1;
 }
@@ -582,11 +603,12 @@ static int cut_xchg(void *ctx, const struct wt_xfind *f)
 	if (f->kind == WT_X_UNCHECKED)
 		return 0;
 	if (f->kind == WT_X_END_HIDDEN) {
-		fprintf(stderr, "onsale-wal: refusing: the cut drops shard %u's XCHG_IN of ticket "
-				"0x%016" PRIx64 " (event %u), and shard %u has that ticket exchanged "
-				"for it, but its XCHG_END is no longer in its WAL (only in a snapshot): "
-				"no cut keeps both sides of that exchange together; restore from a "
-				"backup instead\n",
+		fprintf(stderr,
+			"onsale-wal: refusing: the cut drops shard %u's XCHG_IN of ticket "
+			"0x%016" PRIx64 " (event %u), and shard %u has that ticket exchanged "
+			"for it, but its XCHG_END is no longer in its WAL (only in a snapshot): "
+			"no cut keeps both sides of that exchange together; restore from a "
+			"backup instead\n",
 			f->rec->shard, f->rec->id, f->rec->event_id, f->other);
 		return -1;
 	}

@@ -40,80 +40,110 @@ struct field {
 	uint16_t off; /* in struct rec */
 };
 
+/* initializer macros stay as written: clang-format 14 would make blocks of them */
+// clang-format off
 #define F(name, kind, member) {name, kind, sizeof(((struct rec *)0)->member), offsetof(struct rec, member)}
+// clang-format on
 #define FIELDS_MAX 12
 
 static const struct field event_fields[FIELDS_MAX] = {
-	F("state", K_STATE, event.state), F("name", K_STR, event.name),
-	F("venue", K_STR, event.venue), F("customer_limit", K_UINT, event.customer_limit),
-	F("hold_ttl_ms", K_UINT, event.hold_ttl_ms), F("units_max", K_UINT, event.units_max),
-	F("starts_at", K_TIME, event.starts_at_ms), F("presale_start", K_TIME, event.presale_start_ms),
-	F("public_start", K_TIME, event.public_start_ms), F("sales_end", K_TIME, event.sales_end_ms),
+	F("state", K_STATE, event.state),
+	F("name", K_STR, event.name),
+	F("venue", K_STR, event.venue),
+	F("customer_limit", K_UINT, event.customer_limit),
+	F("hold_ttl_ms", K_UINT, event.hold_ttl_ms),
+	F("units_max", K_UINT, event.units_max),
+	F("starts_at", K_TIME, event.starts_at_ms),
+	F("presale_start", K_TIME, event.presale_start_ms),
+	F("public_start", K_TIME, event.public_start_ms),
+	F("sales_end", K_TIME, event.sales_end_ms),
 };
 
 static const struct field hold_end_fields[FIELDS_MAX] = {F("hold", K_ID, end.hold_id)};
 
 static const struct field stock_fields[FIELDS_MAX] = {
-	F("transfer", K_ID, stock.transfer_id), F("tier", K_UINT, stock.tier),
-	F("qty", K_UINT, stock.qty), F("peer_shard", K_UINT, stock.peer_shard),
+	F("transfer", K_ID, stock.transfer_id),
+	F("tier", K_UINT, stock.tier),
+	F("qty", K_UINT, stock.qty),
+	F("peer_shard", K_UINT, stock.peer_shard),
 };
 
 static const struct field *const type_fields[CMD_TYPE_MAX] = {
 	[CMD_EVENT_CREATE] = event_fields,
 	[CMD_EVENT_UPDATE] = event_fields,
-	[CMD_TIER_ADD] = (const struct field[FIELDS_MAX]){
-		F("tier", K_UINT, tier.tier), F("kind", K_KIND, tier.kind),
-		F("capacity", K_UINT, tier.capacity), F("price_minor", K_UINT, tier.price_minor),
-		F("low_stock_threshold", K_UINT, tier.low_stock_threshold), F("name", K_STR, tier.name)},
-	[CMD_SECTION_LOAD] = (const struct field[FIELDS_MAX]){
-		F("section", K_UINT, section.section), F("rows", K_UINT, section.row_count),
-		F("seats", K_UINT, section.seat_count), F("name", K_STR, section.name)},
-	[CMD_PRESALE_CODE_ADD] = (const struct field[FIELDS_MAX]){
-		F("code_index", K_UINT, code.code_index), F("use_limit", K_UINT, code.use_limit),
-		F("code_hash", K_HASH, code.hash)},
+	[CMD_TIER_ADD] = (const struct field[FIELDS_MAX]){F("tier", K_UINT, tier.tier),
+							  F("kind", K_KIND, tier.kind),
+							  F("capacity", K_UINT, tier.capacity),
+							  F("price_minor", K_UINT,
+							    tier.price_minor),
+							  F("low_stock_threshold", K_UINT,
+							    tier.low_stock_threshold),
+							  F("name", K_STR, tier.name)},
+	[CMD_SECTION_LOAD] = (const struct field[FIELDS_MAX]){F("section", K_UINT, section.section),
+							      F("rows", K_UINT, section.row_count),
+							      F("seats", K_UINT,
+								section.seat_count),
+							      F("name", K_STR, section.name)},
+	[CMD_PRESALE_CODE_ADD] =
+		(const struct field[FIELDS_MAX]){F("code_index", K_UINT, code.code_index),
+						 F("use_limit", K_UINT, code.use_limit),
+						 F("code_hash", K_HASH, code.hash)},
 	/* no payload: the summary kept is the state's, at this point */
 	[CMD_EVENT_RETIRE] = (const struct field[FIELDS_MAX]){{0}},
-	[CMD_HOLD] = (const struct field[FIELDS_MAX]){
-		F("hold", K_ID, hold.hold_id), F("customer", K_CUST, hold.customer_id),
-		F("tier", K_UINT, hold.tier), F("channel", K_CHANNEL, hold.channel),
-		F("qty", K_UINT, hold.qty), F("seats", K_SEATS, hold.seats),
-		F("expires_at", K_TIME, hold.expires_at_ms), F("idem_key", K_ID, hold.idem_key),
-		F("code_index", K_UINT, hold.code_index)},
-	[CMD_HOLD_EXTEND] = (const struct field[FIELDS_MAX]){
-		F("hold", K_ID, extend.hold_id), F("expires_at", K_TIME, extend.expires_at_ms)},
+	[CMD_HOLD] = (const struct field[FIELDS_MAX]){F("hold", K_ID, hold.hold_id),
+						      F("customer", K_CUST, hold.customer_id),
+						      F("tier", K_UINT, hold.tier),
+						      F("channel", K_CHANNEL, hold.channel),
+						      F("qty", K_UINT, hold.qty),
+						      F("seats", K_SEATS, hold.seats),
+						      F("expires_at", K_TIME, hold.expires_at_ms),
+						      F("idem_key", K_ID, hold.idem_key),
+						      F("code_index", K_UINT, hold.code_index)},
+	[CMD_HOLD_EXTEND] = (const struct field[FIELDS_MAX]){F("hold", K_ID, extend.hold_id),
+							     F("expires_at", K_TIME,
+							       extend.expires_at_ms)},
 	[CMD_HOLD_RELEASE] = hold_end_fields,
 	[CMD_HOLD_EXPIRE] = hold_end_fields,
-	[CMD_CONFIRM] = (const struct field[FIELDS_MAX]){
-		F("hold", K_ID, confirm.hold_id), F("amount_minor", K_UINT, confirm.amount_minor),
-		F("first_ticket", K_ID, confirm.first_ticket_id),
-		F("payment_ref", K_STR, confirm.payment_ref)},
-	[CMD_REDEEM] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, redeem.ticket_id), F("gate", K_UINT, redeem.gate_id)},
-	[CMD_REFUND] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, refund.ticket_id), F("fee_minor", K_UINT, refund.fee_minor),
-		F("kill", K_BOOL, refund.kill)},
-	[CMD_EXCHANGE] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, exchange.ticket_id), F("new_ticket", K_ID, exchange.new_ticket_id),
-		F("tier", K_UINT, exchange.tier), F("seat", K_SEAT, exchange.seat),
-		F("price_minor", K_UINT, exchange.price_minor)},
+	[CMD_CONFIRM] =
+		(const struct field[FIELDS_MAX]){F("hold", K_ID, confirm.hold_id),
+						 F("amount_minor", K_UINT, confirm.amount_minor),
+						 F("first_ticket", K_ID, confirm.first_ticket_id),
+						 F("payment_ref", K_STR, confirm.payment_ref)},
+	[CMD_REDEEM] = (const struct field[FIELDS_MAX]){F("ticket", K_ID, redeem.ticket_id),
+							F("gate", K_UINT, redeem.gate_id)},
+	[CMD_REFUND] = (const struct field[FIELDS_MAX]){F("ticket", K_ID, refund.ticket_id),
+							F("fee_minor", K_UINT, refund.fee_minor),
+							F("kill", K_BOOL, refund.kill)},
+	[CMD_EXCHANGE] =
+		(const struct field[FIELDS_MAX]){F("ticket", K_ID, exchange.ticket_id),
+						 F("new_ticket", K_ID, exchange.new_ticket_id),
+						 F("tier", K_UINT, exchange.tier),
+						 F("seat", K_SEAT, exchange.seat),
+						 F("price_minor", K_UINT, exchange.price_minor)},
 	[CMD_STOCK_OUT] = stock_fields,
 	[CMD_STOCK_IN] = stock_fields,
 	/* the last transfer to peer_shard the taker has durable */
-	[CMD_STOCK_ACK] = (const struct field[FIELDS_MAX]){
-		F("transfer", K_ID, stock.transfer_id), F("peer_shard", K_UINT, stock.peer_shard)},
+	[CMD_STOCK_ACK] = (const struct field[FIELDS_MAX]){F("transfer", K_ID, stock.transfer_id),
+							   F("peer_shard", K_UINT,
+							     stock.peer_shard)},
 	/* an exchange to another shard's seat: the ticket's shard */
-	[CMD_XCHG_OUT] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, xchg.ticket_id), F("peer_shard", K_UINT, xchg.peer_shard),
-		F("tier", K_UINT, xchg.tier), F("seat", K_SEAT, xchg.seat)},
+	[CMD_XCHG_OUT] = (const struct field[FIELDS_MAX]){F("ticket", K_ID, xchg.ticket_id),
+							  F("peer_shard", K_UINT, xchg.peer_shard),
+							  F("tier", K_UINT, xchg.tier),
+							  F("seat", K_SEAT, xchg.seat)},
 	/* the seat's shard: a confirmed one-ticket order */
-	[CMD_XCHG_IN] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, xchg.ticket_id), F("order", K_ID, xchg.new_id),
-		F("customer", K_CUST, xchg.customer_id), F("peer_shard", K_UINT, xchg.peer_shard),
-		F("tier", K_UINT, xchg.tier), F("seat", K_SEAT, xchg.seat),
-		F("channel", K_CHANNEL, xchg.channel), F("price_minor", K_UINT, xchg.price_minor)},
-	[CMD_XCHG_END] = (const struct field[FIELDS_MAX]){
-		F("ticket", K_ID, xchg.ticket_id), F("new_ticket", K_ID, xchg.new_id),
-		F("status", K_UINT, xchg.status)},
+	[CMD_XCHG_IN] = (const struct field[FIELDS_MAX]){F("ticket", K_ID, xchg.ticket_id),
+							 F("order", K_ID, xchg.new_id),
+							 F("customer", K_CUST, xchg.customer_id),
+							 F("peer_shard", K_UINT, xchg.peer_shard),
+							 F("tier", K_UINT, xchg.tier),
+							 F("seat", K_SEAT, xchg.seat),
+							 F("channel", K_CHANNEL, xchg.channel),
+							 F("price_minor", K_UINT,
+							   xchg.price_minor)},
+	[CMD_XCHG_END] = (const struct field[FIELDS_MAX]){F("ticket", K_ID, xchg.ticket_id),
+							  F("new_ticket", K_ID, xchg.new_id),
+							  F("status", K_UINT, xchg.status)},
 };
 
 static const char *const channel_names[CHANNELS] = {"online", "box_office", "kiosk"};
@@ -136,7 +166,10 @@ static uint64_t get_uint(const uint8_t *p, uint8_t size)
 	case 1: memcpy(&v8, p, 1); return v8;
 	case 2: memcpy(&v16, p, 2); return v16;
 	case 4: memcpy(&v32, p, 4); return v32;
-	default: assert(size == 8); memcpy(&v64, p, 8); return v64;
+	default:
+		assert(size == 8);
+		memcpy(&v64, p, 8);
+		return v64;
 	}
 }
 
@@ -195,7 +228,9 @@ static void print_seats(FILE *out, const struct rec *r, bool json)
 static void print_value(FILE *out, const struct field *fd, const struct rec *r, bool json)
 {
 	const uint8_t *p = (const uint8_t *)r + fd->off;
-	uint64_t v = fd->kind == K_STR || fd->kind == K_SEATS || fd->kind == K_HASH ? 0 : get_uint(p, fd->size);
+	uint64_t v = fd->kind == K_STR || fd->kind == K_SEATS || fd->kind == K_HASH
+			     ? 0
+			     : get_uint(p, fd->size);
 	const char *q = json ? "\"" : "";
 	char when[40];
 
@@ -214,9 +249,13 @@ static void print_value(FILE *out, const struct field *fd, const struct rec *r, 
 	case K_STR:
 		(json ? print_json_string : print_text_string)(out, (const char *)p, fd->size);
 		break;
-	case K_CHANNEL: fprintf(out, "%s%s%s", q, name_of(channel_names, CHANNELS, (unsigned)v), q); break;
+	case K_CHANNEL:
+		fprintf(out, "%s%s%s", q, name_of(channel_names, CHANNELS, (unsigned)v), q);
+		break;
 	case K_KIND: fprintf(out, "%s%s%s", q, name_of(kind_names, 2, (unsigned)v), q); break;
-	case K_STATE: fprintf(out, "%s%s%s", q, name_of(state_names, EVENT_STATE_COUNT, (unsigned)v), q); break;
+	case K_STATE:
+		fprintf(out, "%s%s%s", q, name_of(state_names, EVENT_STATE_COUNT, (unsigned)v), q);
+		break;
 	case K_BOOL: fputs(v ? "true" : "false", out); break;
 	case K_SEAT:
 		if (v == SEAT_NONE)
@@ -252,7 +291,8 @@ static void print_head(FILE *out, uint8_t shard, uint64_t lsn, uint64_t now_ms, 
 
 	wt_format_time(when, sizeof when, now_ms);
 	if (json)
-		fprintf(out, "{\"lsn\":%" PRIu64 ",\"shard\":%u,\"time_ms\":%" PRIu64
+		fprintf(out,
+			"{\"lsn\":%" PRIu64 ",\"shard\":%u,\"time_ms\":%" PRIu64
 			",\"time\":\"%s\",\"type\":\"%s\"",
 			lsn, shard, now_ms, when, type);
 	else
@@ -280,10 +320,13 @@ void wt_print_record(FILE *out, uint8_t shard, uint64_t lsn, const struct rec *r
 void wt_print_undecodable(FILE *out, uint8_t shard, uint64_t lsn, uint32_t body_bytes, bool json)
 {
 	if (json)
-		fprintf(out, "{\"lsn\":%" PRIu64 ",\"shard\":%u,\"type\":\"undecodable\",\"bytes\":%u}\n",
+		fprintf(out,
+			"{\"lsn\":%" PRIu64
+			",\"shard\":%u,\"type\":\"undecodable\",\"bytes\":%u}\n",
 			lsn, shard, body_bytes);
 	else
-		fprintf(out, "lsn=%" PRIu64 " shard=%u undecodable bytes=%u\n", lsn, shard, body_bytes);
+		fprintf(out, "lsn=%" PRIu64 " shard=%u undecodable bytes=%u\n", lsn, shard,
+			body_bytes);
 }
 
 /* ---- filter ---- */
@@ -312,7 +355,8 @@ void wt_print_body(FILE *out, const struct wt_filter *flt, uint8_t shard, uint64
 	struct rec r;
 
 	if (rec_decode(body, body_bytes, &r) != ST_OK) {
-		if (lsn >= flt->from_lsn && lsn <= flt->to_lsn && !flt->has_event && !flt->type_mask)
+		if (lsn >= flt->from_lsn && lsn <= flt->to_lsn && !flt->has_event &&
+		    !flt->type_mask)
 			wt_print_undecodable(out, shard, lsn, body_bytes, json);
 		return;
 	}
@@ -338,8 +382,7 @@ static uint64_t revoked_by(const struct rec *r, const char **reason, uint64_t *n
 		*reason = "exchange";
 		*new_id = r->xchg.new_id;
 		return r->xchg.status == ST_OK ? r->xchg.ticket_id : 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -356,11 +399,13 @@ bool wt_print_revocation(FILE *out, const struct wt_filter *flt, uint8_t shard, 
 	if (!ticket)
 		return false;
 	print_head(out, shard, lsn, r.now_ms, "revoked", json);
-	fprintf(out, json ? ",\"event\":%" PRIu32 ",\"ticket\":\"0x%016" PRIx64 "\",\"reason\":\"%s\""
-			  : " event=%" PRIu32 " ticket=0x%016" PRIx64 " reason=%s",
+	fprintf(out,
+		json ? ",\"event\":%" PRIu32 ",\"ticket\":\"0x%016" PRIx64 "\",\"reason\":\"%s\""
+		     : " event=%" PRIu32 " ticket=0x%016" PRIx64 " reason=%s",
 		r.event_id, ticket, reason);
 	if (new_id)
-		fprintf(out, json ? ",\"new_ticket\":\"0x%016" PRIx64 "\"" : " new_ticket=0x%016" PRIx64,
+		fprintf(out,
+			json ? ",\"new_ticket\":\"0x%016" PRIx64 "\"" : " new_ticket=0x%016" PRIx64,
 			new_id);
 	fputs(json ? "}\n" : "\n", out);
 	return true;
@@ -377,7 +422,8 @@ int wt_type_mask_parse(const char *names, uint64_t *mask)
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int t = 0;
 
-		while (t < CMD_TYPE_MAX && (!type_fields[t] || strcmp(rec_type_name((uint8_t)t), tok)))
+		while (t < CMD_TYPE_MAX &&
+		       (!type_fields[t] || strcmp(rec_type_name((uint8_t)t), tok)))
 			t++;
 		if (t == CMD_TYPE_MAX) {
 			fprintf(stderr, "onsale-wal: unknown record type '%s' (known: ", tok);

@@ -108,8 +108,8 @@ static int read_frames(const char *path, const uint8_t *p, size_t len, wt_recfil
 		int rc;
 
 		if (v != WALFMT_OK) {
-			fprintf(stderr, "onsale-wal: %s: damaged frame at offset %zu (%s)\n", path, off,
-				walfmt_verdict_name(v));
+			fprintf(stderr, "onsale-wal: %s: damaged frame at offset %zu (%s)\n", path,
+				off, walfmt_verdict_name(v));
 			return -1;
 		}
 		rc = fn(ctx, shard, f.lsn, f.body, f.body_bytes);
@@ -141,7 +141,8 @@ int wt_recfile_read(const char *path, wt_recfile_fn fn, void *ctx)
 		goto out_close;
 	}
 	if (memcmp(p, RECFILE_MAGIC, 8) || get_u32(p + 8) != RECFILE_VERSION)
-		fprintf(stderr, "onsale-wal: %s: not a .walrec file (bad magic or version)\n", path);
+		fprintf(stderr, "onsale-wal: %s: not a .walrec file (bad magic or version)\n",
+			path);
 	else
 		rc = read_frames(path, p, (size_t)sb.st_size, fn, ctx);
 	munmap(p, (size_t)sb.st_size);

@@ -37,15 +37,30 @@
 #define HOUR_MS 3600000ull
 
 enum col {
-	C_HOLDS, C_HELD_UNITS, C_CONFIRMS, C_SOLD_UNITS, C_SALES, C_RELEASES, C_RELEASED_UNITS,
-	C_EXPIRIES, C_EXPIRED_UNITS, C_REFUNDS, C_REFUND_FEES, C_REFUNDED, C_REDEMPTIONS,
-	C_EXCHANGES_OUT, C_EXCHANGES_IN, C_NET_REVENUE, COLS
+	C_HOLDS,
+	C_HELD_UNITS,
+	C_CONFIRMS,
+	C_SOLD_UNITS,
+	C_SALES,
+	C_RELEASES,
+	C_RELEASED_UNITS,
+	C_EXPIRIES,
+	C_EXPIRED_UNITS,
+	C_REFUNDS,
+	C_REFUND_FEES,
+	C_REFUNDED,
+	C_REDEMPTIONS,
+	C_EXCHANGES_OUT,
+	C_EXCHANGES_IN,
+	C_NET_REVENUE,
+	COLS
 };
 
 static const char *const col_names[COLS] = {
-	"holds", "held_units", "confirms", "sold_units", "sales_minor", "releases", "released_units",
-	"expiries", "expired_units", "refunds", "refund_fees_minor", "refunded_minor", "redemptions",
-	"exchanges_out", "exchanges_in", "net_revenue_minor",
+	"holds",         "held_units",    "confirms",          "sold_units",
+	"sales_minor",   "releases",      "released_units",    "expiries",
+	"expired_units", "refunds",       "refund_fees_minor", "refunded_minor",
+	"redemptions",   "exchanges_out", "exchanges_in",      "net_revenue_minor",
 };
 
 struct row {
@@ -158,12 +173,14 @@ static void count_hold_ref(struct report *rp, struct core *c, const struct rec *
 	if (hold_where(c, r, r->end.hold_id, w, &units))
 		return;
 	if (confirm)
-		add(rp, w, (const int64_t[]){C_CONFIRMS, 1, C_SOLD_UNITS, units, C_SALES,
-					     (int64_t)r->confirm.amount_minor, C_NET_REVENUE,
-					     (int64_t)r->confirm.amount_minor, COLS});
+		add(rp, w,
+		    (const int64_t[]){C_CONFIRMS, 1, C_SOLD_UNITS, units, C_SALES,
+				      (int64_t)r->confirm.amount_minor, C_NET_REVENUE,
+				      (int64_t)r->confirm.amount_minor, COLS});
 	else
-		add(rp, w, (const int64_t[]){release ? C_RELEASES : C_EXPIRIES, 1,
-					     release ? C_RELEASED_UNITS : C_EXPIRED_UNITS, units, COLS});
+		add(rp, w,
+		    (const int64_t[]){release ? C_RELEASES : C_EXPIRIES, 1,
+				      release ? C_RELEASED_UNITS : C_EXPIRED_UNITS, units, COLS});
 }
 
 static void count_ticket(struct report *rp, struct core *c, const struct rec *r, struct where *w)
@@ -175,13 +192,15 @@ static void count_ticket(struct report *rp, struct core *c, const struct rec *r,
 	if (r->type == CMD_REDEEM) {
 		add(rp, w, (const int64_t[]){C_REDEMPTIONS, 1, COLS});
 	} else if (r->type == CMD_REFUND) {
-		add(rp, w, (const int64_t[]){C_REFUNDS, 1, C_REFUND_FEES, fee, C_REFUNDED, price - fee,
-					     C_NET_REVENUE, fee - price, COLS});
+		add(rp, w,
+		    (const int64_t[]){C_REFUNDS, 1, C_REFUND_FEES, fee, C_REFUNDED, price - fee,
+				      C_NET_REVENUE, fee - price, COLS});
 	} else {
 		add(rp, w, (const int64_t[]){C_EXCHANGES_OUT, 1, C_NET_REVENUE, -price, COLS});
 		w->tier = r->exchange.tier;
-		add(rp, w, (const int64_t[]){C_EXCHANGES_IN, 1, C_NET_REVENUE,
-					     (int64_t)r->exchange.price_minor, COLS});
+		add(rp, w,
+		    (const int64_t[]){C_EXCHANGES_IN, 1, C_NET_REVENUE,
+				      (int64_t)r->exchange.price_minor, COLS});
 	}
 }
 
@@ -200,14 +219,10 @@ static int count_record(void *ctx, struct core *c, uint64_t lsn, const struct re
 		break;
 	case CMD_HOLD_RELEASE:
 	case CMD_HOLD_EXPIRE:
-	case CMD_CONFIRM:
-		count_hold_ref(rp, c, r, &w);
-		break;
+	case CMD_CONFIRM: count_hold_ref(rp, c, r, &w); break;
 	case CMD_REDEEM:
 	case CMD_REFUND:
-	case CMD_EXCHANGE:
-		count_ticket(rp, c, r, &w);
-		break;
+	case CMD_EXCHANGE: count_ticket(rp, c, r, &w); break;
 	}
 	return rp->oom ? -1 : 0;
 }
@@ -259,8 +274,8 @@ static int note_snapshot(void *ctx, const char *name)
 	unsigned long long lsn;
 	int end = 0;
 
-	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) == 1 && !name[end] && lsn >= o->lsn_min &&
-	    lsn < o->lsn)
+	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) == 1 && !name[end] &&
+	    lsn >= o->lsn_min && lsn < o->lsn)
 		o->lsn = lsn;
 	return 0;
 }
@@ -280,14 +295,17 @@ static int replay_for_report(struct wt_shard *sh, struct report *rp, struct wt_r
 		rc = storage_list(&sh->st, note_snapshot, &old);
 	}
 	if (rc) {
-		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", sh->id, strerror(-rc));
+		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", sh->id,
+			strerror(-rc));
 		return -1;
 	}
 	if (scan.first_lsn <= 1)
 		old.lsn = 0;
 	else if (old.lsn > scan.first_lsn - 1 && old.lsn != WT_LSN_MAX)
-		fprintf(stderr, "shard %u: records %" PRIu64 "..%llu are before the oldest snapshot "
-				"kept: not in the report\n", sh->id, scan.first_lsn, (unsigned long long)old.lsn);
+		fprintf(stderr,
+			"shard %u: records %" PRIu64 "..%llu are before the oldest snapshot "
+			"kept: not in the report\n",
+			sh->id, scan.first_lsn, (unsigned long long)old.lsn);
 	return wt_replay_shard(sh, old.lsn, WT_LSN_MAX, count_record, rp, r);
 }
 

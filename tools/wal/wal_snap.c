@@ -29,9 +29,8 @@ int wt_snapshot_load(struct wt_shard *sh, uint64_t lsn_max, struct core **out, u
 	if (rc == 0) {
 		*lsn = info.lsn;
 		memcpy(chain, info.chain, sizeof info.chain);
-	}
-	else if (rc != -ENOENT)
-		fprintf(stderr, "onsale-wal: shard %u: loading a snapshot in %s: %s\n", sh->id, sh->dir,
-			strerror(-rc));
+	} else if (rc != -ENOENT)
+		fprintf(stderr, "onsale-wal: shard %u: loading a snapshot in %s: %s\n", sh->id,
+			sh->dir, strerror(-rc));
 	return rc;
 }

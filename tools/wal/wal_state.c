@@ -69,7 +69,8 @@ static int start_state(struct wt_shard *sh, uint64_t snapshot_lsn_max, struct wt
 {
 	int rc;
 
-	rc = wt_snapshot_load(sh, snapshot_lsn_max, &out->core, &out->snapshot_lsn, out->snapshot_chain);
+	rc = wt_snapshot_load(sh, snapshot_lsn_max, &out->core, &out->snapshot_lsn,
+			      out->snapshot_chain);
 	if (rc == 0) {
 		out->from_snapshot = true;
 		out->last_lsn = out->snapshot_lsn;
@@ -101,13 +102,14 @@ static void explain_read_error(struct wt_shard *sh, const struct wt_replay *out,
 {
 	if (rc == -ERANGE)
 		fprintf(stderr,
-			"onsale-wal: shard %u: records after LSN %" PRIu64 " are no longer in the WAL "
+			"onsale-wal: shard %u: records after LSN %" PRIu64
+			" are no longer in the WAL "
 			"(removed after a snapshot), and no snapshot at or before the LSN asked for "
 			"covers them\n",
 			sh->id, out->snapshot_lsn);
 	else
-		fprintf(stderr, "onsale-wal: shard %u: reading the WAL in %s: %s\n", sh->id, sh->dir,
-			strerror(-rc));
+		fprintf(stderr, "onsale-wal: shard %u: reading the WAL in %s: %s\n", sh->id,
+			sh->dir, strerror(-rc));
 }
 
 int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_lsn,

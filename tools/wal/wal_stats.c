@@ -67,7 +67,8 @@ static void print_text(uint8_t shard, const struct stats *s, const struct wal_sc
 
 	printf("shard %u\n  ending %s\n  segments %" PRIu64 "\n  records %" PRIu64
 	       "\n  frame_bytes %" PRIu64 "\n",
-	       shard, wal_read_status_name(scan->status), scan->segments, s->records, s->frame_bytes);
+	       shard, wal_read_status_name(scan->status), scan->segments, s->records,
+	       s->frame_bytes);
 	if (s->records)
 		printf("  lsn_range %" PRIu64 "..%" PRIu64 "\n", s->first_lsn, s->last_lsn);
 	if (s->first_ms) {
@@ -92,8 +93,8 @@ static void print_json(uint8_t shard, const struct stats *s, const struct wal_sc
 	       ",\"frame_bytes\":%" PRIu64 ",\"first_lsn\":%" PRIu64 ",\"last_lsn\":%" PRIu64
 	       ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"undecodable\":%" PRIu64
 	       ",\"types\":{",
-	       shard, wal_read_status_name(scan->status), scan->segments, s->records, s->frame_bytes,
-	       s->first_lsn, s->last_lsn, s->first_ms, s->last_ms, s->undecodable);
+	       shard, wal_read_status_name(scan->status), scan->segments, s->records,
+	       s->frame_bytes, s->first_lsn, s->last_lsn, s->first_ms, s->last_ms, s->undecodable);
 	for (int t = 0; t < CMD_TYPE_MAX; t++) {
 		if (!s->types[t].records)
 			continue;

@@ -36,10 +36,11 @@ static void print_tiers(FILE *out, const struct availability_view *a)
 
 		if (!t->defined)
 			continue;
-		fprintf(out, "    %-4u %-8s %9" PRIu32 " %9" PRIu32 " %9" PRIu32 " %9" PRIu32 " %9" PRIu32
-			" %12" PRIu64 "%s\n",
-			i, kind_names[t->kind & 1], t->capacity, t->free, t->held, t->sold, t->killed,
-			t->price_minor, t->low_stock ? "  low stock" : "");
+		fprintf(out,
+			"    %-4u %-8s %9" PRIu32 " %9" PRIu32 " %9" PRIu32 " %9" PRIu32
+			" %9" PRIu32 " %12" PRIu64 "%s\n",
+			i, kind_names[t->kind & 1], t->capacity, t->free, t->held, t->sold,
+			t->killed, t->price_minor, t->low_stock ? "  low stock" : "");
 	}
 }
 
@@ -54,11 +55,13 @@ static void print_event(FILE *out, struct core *c, uint32_t event_id, uint64_t *
 		fprintf(out, "  event %" PRIu32 ": not in the state\n", event_id);
 		return;
 	}
-	fprintf(out, "  event %" PRIu32 " \"%.*s\" %s: units placed %" PRIu32 ", holds live %" PRIu32
+	fprintf(out,
+		"  event %" PRIu32 " \"%.*s\" %s: units placed %" PRIu32 ", holds live %" PRIu32
 		", tickets issued %" PRIu32 "\n",
 		event_id, NAME_BYTES, e->event.name,
-		e->retired ? "retired"
-		: e->event.state < EVENT_STATE_COUNT ? state_names[e->event.state] : "unknown",
+		e->retired                           ? "retired"
+		: e->event.state < EVENT_STATE_COUNT ? state_names[e->event.state]
+						     : "unknown",
 		e->units_placed, e->live_holds, e->tickets_issued);
 	*holds += e->live_holds;
 	*tickets += e->tickets_issued;
@@ -102,8 +105,10 @@ void wt_summary_print(FILE *out, uint8_t shard, const struct wt_replay *r)
 static int replay_verdict(uint8_t shard, const struct wt_replay *r)
 {
 	if (r->chain_mismatch) {
-		fprintf(stderr, "shard %u: CORRUPT: the WAL after LSN %" PRIu64 " does not continue the "
-				"snapshot (chain values differ)\n", shard, r->snapshot_lsn);
+		fprintf(stderr,
+			"shard %u: CORRUPT: the WAL after LSN %" PRIu64 " does not continue the "
+			"snapshot (chain values differ)\n",
+			shard, r->snapshot_lsn);
 		return WT_EXIT_CORRUPT;
 	}
 	if (r->refused != ST_OK) {

@@ -50,19 +50,19 @@ enum wt_exit {
 /* Every option of every subcommand; each subcommand accepts a subset. */
 struct wt_opts {
 	const char *data_dir;
-	const char *archive_dir; /* NULL: the live WAL only */
-	int shard; /* -1: every shard found */
+	const char *archive_dir;   /* NULL: the live WAL only */
+	int shard;                 /* -1: every shard found */
 	uint64_t from_lsn, to_lsn; /* inclusive; to_lsn WT_LSN_MAX: no bound */
 	uint32_t event_id;
 	bool has_event;
 	uint64_t type_mask; /* bit per record type; 0: all */
 	bool json;
-	const char *file;   /* dump --file: a .walrec file instead of the WAL */
-	uint64_t at_lsn;    /* truncate */
+	const char *file; /* dump --file: a .walrec file instead of the WAL */
+	uint64_t at_lsn;  /* truncate */
 	bool has_at;
 	bool backup_confirmed;
 	const char *save;
-	bool with_peers;    /* truncate: cut other shards as the transfers need */
+	bool with_peers;      /* truncate: cut other shards as the transfers need */
 	uint32_t interval_ms; /* follow */
 	bool revocations;     /* follow: revoked e-tickets only */
 };
@@ -92,8 +92,8 @@ struct wt_shard {
  * shard >= 0), in order, each with a read-only storage (spanning
  * archive_dir/shard-<k>/ too when archive_dir is not NULL). Prints what is
  * wrong to stderr and returns -1 when none can be opened. */
-int wt_shards_open(const char *data_dir, const char *archive_dir, int shard,
-		   struct wt_shard **out, size_t *count);
+int wt_shards_open(const char *data_dir, const char *archive_dir, int shard, struct wt_shard **out,
+		   size_t *count);
 void wt_shards_close(struct wt_shard *shards, size_t count);
 
 /* Exit status for a scan outcome. */
@@ -113,11 +113,11 @@ struct wt_cursor {
 	int file; /* open segment handle, 0: none */
 	uint64_t segment;
 	uint64_t segment_bytes;
-	uint64_t size;        /* of the open segment file */
-	uint64_t offset;      /* of the next frame */
-	uint64_t next_lsn;    /* LSN the next frame must have */
+	uint64_t size;           /* of the open segment file */
+	uint64_t offset;         /* of the next frame */
+	uint64_t next_lsn;       /* LSN the next frame must have */
 	struct walfmt_sum chain; /* chain value of next_lsn - 1 */
-	uint64_t base;        /* buf holds file bytes [base, base + len) */
+	uint64_t base;           /* buf holds file bytes [base, base + len) */
 	uint32_t len;
 	uint8_t *buf;
 };
@@ -209,14 +209,14 @@ typedef int (*wt_apply_fn)(void *ctx, struct core *c, uint64_t lsn, const struct
 
 struct wt_replay {
 	struct core *core;
-	uint64_t snapshot_lsn;  /* 0: started from an empty state */
+	uint64_t snapshot_lsn; /* 0: started from an empty state */
 	bool from_snapshot;
 	uint8_t snapshot_chain[16];
-	bool chain_mismatch;    /* the WAL does not continue the snapshot */
-	uint64_t records;       /* applied from the WAL */
-	uint64_t last_lsn;      /* last LSN in the state */
+	bool chain_mismatch; /* the WAL does not continue the snapshot */
+	uint64_t records;    /* applied from the WAL */
+	uint64_t last_lsn;   /* last LSN in the state */
 	struct wal_scan scan;
-	enum status refused;    /* ST_OK, or why a record was refused */
+	enum status refused; /* ST_OK, or why a record was refused */
 	uint64_t refused_lsn;
 	uint64_t events[EVENTS_MAX]; /* event ids seen in records */
 	uint32_t event_count;
@@ -235,13 +235,13 @@ int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_
  * exchange record (XCHG_OUT, XCHG_IN, XCHG_END) as a shard's WAL holds it. */
 struct wt_xrec {
 	uint64_t lsn;
-	uint64_t id;       /* transfer id; the old ticket's id (XCHG_*); 0 for a TIER_ADD */
-	uint64_t new_id;   /* XCHG_IN: the new order; XCHG_END: the new ticket (0: refused) */
+	uint64_t id;     /* transfer id; the old ticket's id (XCHG_*); 0 for a TIER_ADD */
+	uint64_t new_id; /* XCHG_IN: the new order; XCHG_END: the new ticket (0: refused) */
 	uint32_t event_id;
-	uint32_t qty;      /* capacity for a TIER_ADD; 0 for a STOCK_ACK */
+	uint32_t qty; /* capacity for a TIER_ADD; 0 for a STOCK_ACK */
 	uint8_t type, shard, tier;
-	uint8_t peer;      /* XCHG_OUT: the seat's shard; XCHG_IN: the ticket's */
-	uint8_t status;    /* XCHG_END: 0 exchanged, else the refusal */
+	uint8_t peer;   /* XCHG_OUT: the seat's shard; XCHG_IN: the ticket's */
+	uint8_t status; /* XCHG_END: 0 exchanged, else the refusal */
 };
 
 /* Those records of every shard's kept WAL, sorted by type, id, event,
@@ -249,7 +249,7 @@ struct wt_xrec {
 struct wt_peers {
 	struct wt_xrec *v;
 	size_t len, cap;
-	uint64_t present; /* shard ids read */
+	uint64_t present;               /* shard ids read */
 	uint64_t first_lsn[SHARDS_MAX]; /* oldest record kept (1: the whole WAL; 0: none) */
 };
 

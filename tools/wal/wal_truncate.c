@@ -56,7 +56,8 @@ struct cut {
 
 static int path_of(char *out, const struct wt_shard *sh, const char *name)
 {
-	return snprintf(out, WT_PATH_BYTES, "%s/%s", sh->dir, name) >= WT_PATH_BYTES ? -ENAMETOOLONG : 0;
+	return snprintf(out, WT_PATH_BYTES, "%s/%s", sh->dir, name) >= WT_PATH_BYTES ? -ENAMETOOLONG
+										     : 0;
 }
 
 /* ---- 1. checks ---- */
@@ -72,8 +73,8 @@ static int note_kept(void *ctx, const char *name)
 	unsigned long long lsn;
 	int end = 0;
 
-	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) == 1 && !name[end] && lsn >= k->lsn_min &&
-	    lsn < k->lsn_below)
+	if (sscanf(name, "snap-%20llu.osnp%n", &lsn, &end) == 1 && !name[end] &&
+	    lsn >= k->lsn_min && lsn < k->lsn_below)
 		k->found = true;
 	return 0;
 }
@@ -85,30 +86,36 @@ static int check_snapshot_kept(struct cut *k, uint64_t first)
 
 	if (first <= 1 || (storage_list(&k->sh->st, note_kept, &ks) == 0 && ks.found))
 		return -1;
-	fprintf(stderr, "onsale-wal: refusing: records before LSN %" PRIu64 " live only in snapshots "
-			"that the cut would have to drop; the shard could not be rebuilt\n", first);
+	fprintf(stderr,
+		"onsale-wal: refusing: records before LSN %" PRIu64 " live only in snapshots "
+		"that the cut would have to drop; the shard could not be rebuilt\n",
+		first);
 	return WT_EXIT_USAGE;
 }
 
 static int check_cut(struct cut *k, const struct wal_scan *scan)
 {
 	uint64_t first = scan->first_lsn ? scan->first_lsn : 1;
-	uint64_t readable_end = scan->status == WAL_READ_CORRUPT ? scan->damage.lsn : scan->end.next_lsn;
+	uint64_t readable_end = scan->status == WAL_READ_CORRUPT ? scan->damage.lsn
+								 : scan->end.next_lsn;
 
 	if (k->at_lsn < first) {
-		fprintf(stderr, "onsale-wal: refusing: LSN %" PRIu64 " is before the oldest record kept "
-				"(%" PRIu64 "); earlier records live only in a snapshot\n",
+		fprintf(stderr,
+			"onsale-wal: refusing: LSN %" PRIu64 " is before the oldest record kept "
+			"(%" PRIu64 "); earlier records live only in a snapshot\n",
 			k->at_lsn, first);
 		return WT_EXIT_USAGE;
 	}
-	if (k->at_lsn > readable_end || (k->at_lsn == readable_end && scan->status == WAL_READ_CLEAN)) {
+	if (k->at_lsn > readable_end ||
+	    (k->at_lsn == readable_end && scan->status == WAL_READ_CLEAN)) {
 		if (scan->status == WAL_READ_CLEAN) {
-			printf("shard %u: nothing to drop: the log ends at LSN %" PRIu64 "\n", k->sh->id,
-			       scan->end.next_lsn - 1);
+			printf("shard %u: nothing to drop: the log ends at LSN %" PRIu64 "\n",
+			       k->sh->id, scan->end.next_lsn - 1);
 			return WT_EXIT_OK;
 		}
-		fprintf(stderr, "onsale-wal: refusing: the log is damaged at LSN %" PRIu64
-				"; a cut after it would leave the damage in place (cut at or before it)\n",
+		fprintf(stderr,
+			"onsale-wal: refusing: the log is damaged at LSN %" PRIu64
+			"; a cut after it would leave the damage in place (cut at or before it)\n",
 			readable_end);
 		return WT_EXIT_USAGE;
 	}
@@ -166,7 +173,8 @@ static int salvage_file(struct cut *k, const char *name, uint64_t from)
 	close(fd);
 	if (p == MAP_FAILED)
 		return -errno;
-	for (uint64_t pos = (from + 7) & ~7ull; !rc && pos + WALFMT_FRAME_HEADER_BYTES <= (uint64_t)sb.st_size;) {
+	for (uint64_t pos = (from + 7) & ~7ull;
+	     !rc && pos + WALFMT_FRAME_HEADER_BYTES <= (uint64_t)sb.st_size;) {
 		struct walfmt_frame f;
 
 		if (walfmt_decode(p + pos, (size_t)sb.st_size - pos, k->sh->id, &f) == WALFMT_OK &&
@@ -193,7 +201,8 @@ static int add_later(void *ctx, const char *name)
 	struct later *l = ctx;
 	uint64_t seg;
 
-	if (!wal_segment_parse(name, l->k->sh->id, &seg) && seg > l->k->segment && l->n < WAL_SEGMENTS_MAX)
+	if (!wal_segment_parse(name, l->k->sh->id, &seg) && seg > l->k->segment &&
+	    l->n < WAL_SEGMENTS_MAX)
 		l->segs[l->n++] = seg;
 	return 0;
 }
@@ -236,8 +245,9 @@ static int zero_rest(struct cut *k)
 		return rc ? rc : -errno;
 	rc = fstat(fd, &sb) ? -errno : 0;
 	for (uint64_t pos = k->offset; !rc && pos < (uint64_t)sb.st_size;) {
-		size_t len = (uint64_t)sb.st_size - pos < sizeof zeros ? (size_t)((uint64_t)sb.st_size - pos)
-								       : sizeof zeros;
+		size_t len = (uint64_t)sb.st_size - pos < sizeof zeros
+				     ? (size_t)((uint64_t)sb.st_size - pos)
+				     : sizeof zeros;
 		ssize_t w = pwrite(fd, zeros, len, (off_t)pos);
 
 		if (w < 0 && errno != EINTR)
@@ -321,8 +331,10 @@ static int save_all(struct cut *k, struct later *l)
 	else
 		close(k->rf.fd);
 	if (rc)
-		fprintf(stderr, "onsale-wal: saving the dropped records to %s failed: %s; nothing was "
-				"cut\n", k->save, strerror(-rc));
+		fprintf(stderr,
+			"onsale-wal: saving the dropped records to %s failed: %s; nothing was "
+			"cut\n",
+			k->save, strerror(-rc));
 	return rc;
 }
 
@@ -337,8 +349,10 @@ static int cut_all(struct cut *k, const struct later *l)
 	if (!rc)
 		rc = sync_dir(k->sh);
 	if (rc)
-		fprintf(stderr, "onsale-wal: cutting the WAL failed: %s; the dropped records are saved "
-				"in %s\n", strerror(-rc), k->save);
+		fprintf(stderr,
+			"onsale-wal: cutting the WAL failed: %s; the dropped records are saved "
+			"in %s\n",
+			strerror(-rc), k->save);
 	return rc;
 }
 
@@ -348,12 +362,14 @@ static int check_after(struct cut *k)
 	int rc = wal_read(&k->sh->st, k->sh->id, 0, NULL, NULL, &scan);
 
 	if (rc || scan.status != WAL_READ_CLEAN || scan.end.next_lsn != k->at_lsn) {
-		fprintf(stderr, "onsale-wal: after the cut the WAL does not end cleanly at LSN %" PRIu64
-				" (%s); run verify\n",
+		fprintf(stderr,
+			"onsale-wal: after the cut the WAL does not end cleanly at LSN %" PRIu64
+			" (%s); run verify\n",
 			k->at_lsn - 1, rc ? strerror(-rc) : wal_read_status_name(scan.status));
 		return WT_EXIT_CORRUPT;
 	}
-	printf("shard %u: the WAL now ends at LSN %" PRIu64 "; the server continues at LSN %" PRIu64 "\n",
+	printf("shard %u: the WAL now ends at LSN %" PRIu64 "; the server continues at LSN %" PRIu64
+	       "\n",
 	       k->sh->id, k->at_lsn - 1, k->at_lsn);
 	return WT_EXIT_OK;
 }
@@ -361,13 +377,16 @@ static int check_after(struct cut *k)
 static int refuse_args(const struct wt_opts *o, int target)
 {
 	if (!o->has_at)
-		fprintf(stderr, "onsale-wal: truncate needs --at LSN (see onsale-wal truncate --help)\n");
+		fprintf(stderr,
+			"onsale-wal: truncate needs --at LSN (see onsale-wal truncate --help)\n");
 	else if (target < 0)
 		fprintf(stderr, "onsale-wal: truncate works on one shard: give --shard K\n");
 	else if (!o->backup_confirmed)
-		fprintf(stderr, "onsale-wal: refusing to truncate: it deletes records from LSN %" PRIu64
-				" on. Stop the server, copy the data directory, then run again with "
-				"--yes-i-have-a-backup\n", o->at_lsn);
+		fprintf(stderr,
+			"onsale-wal: refusing to truncate: it deletes records from LSN %" PRIu64
+			" on. Stop the server, copy the data directory, then run again with "
+			"--yes-i-have-a-backup\n",
+			o->at_lsn);
 	else
 		return 0;
 	return 1;
@@ -380,7 +399,8 @@ static int cut_prepare(struct cut *k)
 	int rc = wal_read(&k->sh->st, k->sh->id, 0, NULL, NULL, &scan);
 
 	if (rc) {
-		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", k->sh->id, strerror(-rc));
+		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", k->sh->id,
+			strerror(-rc));
 		return WT_EXIT_USAGE;
 	}
 	return check_cut(k, &scan);
@@ -393,12 +413,14 @@ static int cut_run(struct cut *k, const char *save)
 	if (save)
 		snprintf(k->save, sizeof k->save, "%s", save);
 	else
-		snprintf(k->save, sizeof k->save, "%s/truncated-%" PRIu64 ".walrec", k->sh->dir, k->at_lsn);
+		snprintf(k->save, sizeof k->save, "%s/truncated-%" PRIu64 ".walrec", k->sh->dir,
+			 k->at_lsn);
 	if (save_all(k, &l))
 		return WT_EXIT_USAGE;
 	printf("shard %u: saved %" PRIu64 " dropped record(s) (%s%" PRIu64 " salvaged after the "
 	       "damage) to %s\n",
-	       k->sh->id, k->rf.records, k->chained_last ? "" : "none chained, ", k->salvaged, k->save);
+	       k->sh->id, k->rf.records, k->chained_last ? "" : "none chained, ", k->salvaged,
+	       k->save);
 	if (k->chained_last)
 		printf("  chained records dropped: LSN %" PRIu64 "..%" PRIu64 "\n", k->at_lsn,
 		       k->chained_last);
@@ -430,18 +452,21 @@ static int plan_peers(struct wt_shard *sh, size_t n, const struct wt_opts *o, in
 	fclose(f);
 	wt_peers_free(&p);
 	for (unsigned k = 0; k < SHARDS_MAX; k++) /* the shard's own cut may move earlier too */
-		others += k == (unsigned)target ? plan->at[k] != o->at_lsn : plan->at[k] != WT_LSN_MAX;
+		others += k == (unsigned)target ? plan->at[k] != o->at_lsn
+						: plan->at[k] != WT_LSN_MAX;
 	if (!rc && others && !o->with_peers) {
-		fprintf(stderr, "onsale-wal: refusing: the cut on shard %d at LSN %" PRIu64 " would "
-				"split stock transfers or exchanges between shards, which duplicates "
-				"or loses their units or tickets. These cuts keep each one whole:\n%s"
-				"Back up every shard directory, then run again with --with-peers to "
-				"make them (each shard saves its dropped records as this one does); "
-				"or restore from a backup instead (docs/OPERATIONS.md)\n",
+		fprintf(stderr,
+			"onsale-wal: refusing: the cut on shard %d at LSN %" PRIu64 " would "
+			"split stock transfers or exchanges between shards, which duplicates "
+			"or loses their units or tickets. These cuts keep each one whole:\n%s"
+			"Back up every shard directory, then run again with --with-peers to "
+			"make them (each shard saves its dropped records as this one does); "
+			"or restore from a backup instead (docs/OPERATIONS.md)\n",
 			target, o->at_lsn, why);
 		rc = -1;
 	} else if (!rc && why_bytes) {
-		printf("cutting other shards too, so no stock transfer or exchange is split:\n%s", why);
+		printf("cutting other shards too, so no stock transfer or exchange is split:\n%s",
+		       why);
 	}
 	free(why);
 	return rc;
@@ -495,8 +520,9 @@ int wt_cmd_truncate(struct wt_shard *sh, size_t n, const struct wt_opts *o)
 
 		worst = ex > worst ? ex : worst;
 		if (ex >= WT_EXIT_CORRUPT && i + 1 < count)
-			fprintf(stderr, "onsale-wal: stopped before cutting the other shards; fix this "
-					"one, then run the same command again\n");
+			fprintf(stderr,
+				"onsale-wal: stopped before cutting the other shards; fix this "
+				"one, then run the same command again\n");
 	}
 	return worst;
 }

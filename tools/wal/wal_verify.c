@@ -127,11 +127,13 @@ static int check_record(void *ctx, struct core *c, uint64_t lsn, const struct re
 	if (r->type == CMD_EXCHANGE)
 		return check_new_ticket(v, c, lsn, r->event_id, r->exchange.new_ticket_id);
 	if (r->type == CMD_XCHG_IN) /* the new order's one ticket */
-		return check_new_ticket(v, c, lsn, r->event_id, core_order_ticket_id(r->xchg.new_id, 0));
+		return check_new_ticket(v, c, lsn, r->event_id,
+					core_order_ticket_id(r->xchg.new_id, 0));
 	if (r->type != CMD_CONFIRM)
 		return 0;
 	for (int i = 0, n = units_of_hold(c, r->event_id, r->confirm.hold_id); !rc && i < n; i++)
-		rc = check_new_ticket(v, c, lsn, r->event_id, r->confirm.first_ticket_id + (uint64_t)i);
+		rc = check_new_ticket(v, c, lsn, r->event_id,
+				      r->confirm.first_ticket_id + (uint64_t)i);
 	return rc;
 }
 
@@ -141,17 +143,21 @@ static int judge_state(struct wt_shard *sh, const struct wt_replay *r, const str
 	const char *broken;
 
 	if (v->bad_ticket) {
-		printf("shard %u: CORRUPT: ticket id 0x%016" PRIx64 " issued again at LSN %" PRIu64 "\n",
+		printf("shard %u: CORRUPT: ticket id 0x%016" PRIx64 " issued again at LSN %" PRIu64
+		       "\n",
 		       sh->id, v->bad_ticket, v->bad_lsn);
 		return WT_EXIT_CORRUPT;
 	}
 	if (r->chain_mismatch) {
-		printf("shard %u: CORRUPT: the WAL after LSN %" PRIu64 " does not continue the snapshot "
-		       "(chain values differ)\n", sh->id, r->snapshot_lsn);
+		printf("shard %u: CORRUPT: the WAL after LSN %" PRIu64
+		       " does not continue the snapshot "
+		       "(chain values differ)\n",
+		       sh->id, r->snapshot_lsn);
 		return WT_EXIT_CORRUPT;
 	}
 	if (r->refused != ST_OK) {
-		printf("shard %u: CORRUPT: core refuses the record at LSN %" PRIu64 " (%s): it does not "
+		printf("shard %u: CORRUPT: core refuses the record at LSN %" PRIu64
+		       " (%s): it does not "
 		       "fit the state before it\n",
 		       sh->id, r->refused_lsn, status_name(r->refused));
 		return WT_EXIT_CORRUPT;
@@ -165,14 +171,15 @@ static int judge_state(struct wt_shard *sh, const struct wt_replay *r, const str
 	return WT_EXIT_OK;
 }
 
-static void print_healthy(struct wt_shard *sh, const struct wal_scan *full, const struct wt_replay *r,
-			  const struct verify_ctx *v)
+static void print_healthy(struct wt_shard *sh, const struct wal_scan *full,
+			  const struct wt_replay *r, const struct verify_ctx *v)
 {
 	struct state_hash h = core_state_hash(r->core);
 
 	printf("shard %u: %s: %" PRIu64 " segment(s), LSN %" PRIu64 "..%" PRIu64
 	       ", checksums and chain verified; replayed %" PRIu64 " record(s) from %s; invariants "
-	       "hold; %zu ticket id(s) issued, all unique; state_hash %016" PRIx64 "%016" PRIx64 "\n",
+	       "hold; %zu ticket id(s) issued, all unique; state_hash %016" PRIx64 "%016" PRIx64
+	       "\n",
 	       sh->id, full->status == WAL_READ_CLEAN ? "ok" : "ok before the torn tail",
 	       full->segments, full->first_lsn, full->end.next_lsn - 1, r->records,
 	       r->from_snapshot ? "a snapshot" : "an empty state", v->tickets.count, h.hi, h.lo);
@@ -189,7 +196,8 @@ static int verify_shard(struct wt_shard *sh, struct core **keep)
 	int ex;
 
 	if (rc) {
-		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", sh->id, strerror(-rc));
+		fprintf(stderr, "onsale-wal: shard %u: reading the WAL: %s\n", sh->id,
+			strerror(-rc));
 		return WT_EXIT_USAGE;
 	}
 	wt_report_damage(sh->id, &full);

@@ -225,7 +225,9 @@ static int judge_end(const struct xctx *x, const struct wt_xrec *end, struct wt_
 	struct ticket_view v;
 	enum status st;
 
-	*f = (struct wt_xfind){.kind = WT_X_END_ALONE, .rec = end, .other = b,
+	*f = (struct wt_xfind){.kind = WT_X_END_ALONE,
+			       .rec = end,
+			       .other = b,
 			       .new_ticket_id = end->new_id};
 	if (b >= SHARDS_MAX || b == end->shard || !x->cores[b]) {
 		f->missing = true;
@@ -312,16 +314,17 @@ static void why_in(const struct wt_xfind *f, char *buf, size_t cap)
 		snprintf(buf, cap, "shard %u has the ticket leaving for shard %u", f->other,
 			 f->leaving->peer_shard);
 	else if (f->ticket.state == TICKET_EXCHANGED)
-		snprintf(buf, cap, "shard %u exchanged it for ticket 0x%016" PRIx64 " instead", f->other,
-			 f->ticket.replaced_by);
+		snprintf(buf, cap, "shard %u exchanged it for ticket 0x%016" PRIx64 " instead",
+			 f->other, f->ticket.replaced_by);
 	else if (f->refused)
-		snprintf(buf, cap, "shard %u ended its exchange refused at LSN %" PRIu64 " (status %u, "
-			 "%s) and has no later round to shard %u in flight or exchanged", f->other,
-			 f->refused->lsn, f->refused->status, status_name(f->refused->status),
-			 in->shard);
+		snprintf(buf, cap,
+			 "shard %u ended its exchange refused at LSN %" PRIu64 " (status %u, "
+			 "%s) and has no later round to shard %u in flight or exchanged",
+			 f->other, f->refused->lsn, f->refused->status,
+			 status_name(f->refused->status), in->shard);
 	else if (!f->out_kept)
-		snprintf(buf, cap, "shard %u has no XCHG_OUT of it to shard %u in its WAL", f->other,
-			 in->shard);
+		snprintf(buf, cap, "shard %u has no XCHG_OUT of it to shard %u in its WAL",
+			 f->other, in->shard);
 	else
 		snprintf(buf, cap, "shard %u does not have it leaving for shard %u", f->other,
 			 in->shard);
@@ -356,8 +359,10 @@ static void print_end(const struct wt_xfind *f)
 	if (f->missing)
 		snprintf(where, sizeof where, "the data directory has no shard %u", f->other);
 	else
-		snprintf(where, sizeof where, "shard %u has no XCHG_IN of it and does not know that "
-			 "ticket", f->other);
+		snprintf(where, sizeof where,
+			 "shard %u has no XCHG_IN of it and does not know that "
+			 "ticket",
+			 f->other);
 	printf("shards: CORRUPT: shard %u LSN %" PRIu64 ": XCHG_END of ticket 0x%016" PRIx64
 	       " (event %u) exchanged for ticket 0x%016" PRIx64 ", but %s: the old ticket is "
 	       "exchanged and no new one exists\n",
@@ -383,8 +388,8 @@ static int print_finding(void *ctx, const struct wt_xfind *f)
 int wt_xchg_verify(const struct wt_peers *p, struct core *const *cores, struct wt_xsum *s)
 {
 	memset(s, 0, sizeof *s);
-	for (size_t i = wt_peers_lower(p, CMD_XCHG_OUT, 0); i < p->len && p->v[i].type <= CMD_XCHG_END;
-	     i++) {
+	for (size_t i = wt_peers_lower(p, CMD_XCHG_OUT, 0);
+	     i < p->len && p->v[i].type <= CMD_XCHG_END; i++) {
 		s->rounds += p->v[i].type == CMD_XCHG_OUT;
 		s->exchanged += p->v[i].type == CMD_XCHG_END && !p->v[i].status;
 		s->refused += p->v[i].type == CMD_XCHG_END && p->v[i].status;
