@@ -105,6 +105,8 @@ void cj_u64(struct ctl_json *j, const char *key, uint64_t x);
 void cj_str(struct ctl_json *j, const char *key, const char *s);
 void cj_bool(struct ctl_json *j, const char *key, int b);
 void cj_money(struct ctl_json *j, const char *key, uint64_t minor); /* a number, minor units */
+/* One tier of an availability view as a JSON object (avail, event show). */
+void cj_tier(struct ctl_json *j, unsigned tier, const struct tier_view *v);
 /* "149.50" into buf; returns buf. */
 const char *ctl_fmt_money(char *buf, size_t size, uint64_t minor);
 /* "2027-06-01T20:00:00Z" (or "-" for 0); returns buf. */

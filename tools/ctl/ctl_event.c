@@ -194,6 +194,20 @@ static int update_fields(struct ctl *c, struct cmd_event *e)
 	return 0;
 }
 
+/* The event the first argument names, connected and looked up: 0, or
+ * the exit status (the message is printed). */
+static int event_fetch(struct ctl *c, uint32_t *id, struct result *res)
+{
+	int rc;
+
+	if (event_arg(c, 0, id))
+		return CTL_EXIT_USAGE;
+	if ((rc = ctl_connect(c)) != 0)
+		return rc;
+	rc = onsale_query_event(c->conn, *id, res);
+	return rc == ST_OK ? 0 : ctl_result(c, rc, "event");
+}
+
 static int event_update(struct ctl *c)
 {
 	struct result res;
@@ -201,13 +215,8 @@ static int event_update(struct ctl *c)
 	uint32_t id;
 	int rc;
 
-	if (event_arg(c, 0, &id))
-		return CTL_EXIT_USAGE;
-	if ((rc = ctl_connect(c)) != 0)
+	if ((rc = event_fetch(c, &id, &res)) != 0)
 		return rc;
-	rc = onsale_query_event(c->conn, id, &res);
-	if (rc != ST_OK)
-		return ctl_result(c, rc, "event");
 	e = res.event.event;
 	if ((rc = update_fields(c, &e)) != 0)
 		return rc;
@@ -245,18 +254,7 @@ static void show_json(const struct event_view *ev, const struct availability_vie
 		const struct tier_view *v = &av->tiers[t];
 		if (!v->defined)
 			continue;
-		cj_open(&j, NULL, '{');
-		cj_u64(&j, "tier", t);
-		cj_str(&j, "kind", v->kind == TIER_GA ? "ga" : "reserved");
-		cj_money(&j, "price_minor", v->price_minor);
-		cj_u64(&j, "capacity", v->capacity);
-		cj_u64(&j, "free", v->free);
-		cj_u64(&j, "held", v->held);
-		cj_u64(&j, "sold", v->sold);
-		cj_u64(&j, "killed", v->killed);
-		cj_u64(&j, "low_stock_threshold", v->low_stock_threshold);
-		cj_bool(&j, "low_stock", v->low_stock);
-		cj_close(&j, '}');
+		cj_tier(&j, t, v);
 	}
 	cj_close(&j, ']');
 	cj_close(&j, '}');
@@ -300,13 +298,8 @@ static int event_show(struct ctl *c)
 	uint32_t id;
 	int rc;
 
-	if (event_arg(c, 0, &id))
-		return CTL_EXIT_USAGE;
-	if ((rc = ctl_connect(c)) != 0)
+	if ((rc = event_fetch(c, &id, &ev)) != 0)
 		return rc;
-	rc = onsale_query_event(c->conn, id, &ev);
-	if (rc != ST_OK)
-		return ctl_result(c, rc, "event");
 	rc = onsale_query_availability(c->conn, id, &av);
 	if (rc != ST_OK)
 		return ctl_result(c, rc, "availability");

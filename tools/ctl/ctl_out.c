@@ -113,3 +113,19 @@ const char *ctl_seat_state_name(unsigned state)
 	static const char *const n[] = {"free", "held", "sold", "killed"};
 	return name_of(n, 4, state);
 }
+
+void cj_tier(struct ctl_json *j, unsigned tier, const struct tier_view *v)
+{
+	cj_open(j, NULL, '{');
+	cj_u64(j, "tier", tier);
+	cj_str(j, "kind", v->kind == TIER_GA ? "ga" : "reserved");
+	cj_money(j, "price_minor", v->price_minor);
+	cj_u64(j, "capacity", v->capacity);
+	cj_u64(j, "free", v->free);
+	cj_u64(j, "held", v->held);
+	cj_u64(j, "sold", v->sold);
+	cj_u64(j, "killed", v->killed);
+	cj_u64(j, "low_stock_threshold", v->low_stock_threshold);
+	cj_bool(j, "low_stock", v->low_stock);
+	cj_close(j, '}');
+}

@@ -206,17 +206,7 @@ static void avail_print(const struct ctl *c, const struct availability_view *av)
 			       v->held, v->sold, v->killed, v->low_stock ? "  LOW" : "");
 			continue;
 		}
-		cj_open(&j, NULL, '{');
-		cj_u64(&j, "tier", t);
-		cj_str(&j, "kind", v->kind == TIER_GA ? "ga" : "reserved");
-		cj_money(&j, "price_minor", v->price_minor);
-		cj_u64(&j, "capacity", v->capacity);
-		cj_u64(&j, "free", v->free);
-		cj_u64(&j, "held", v->held);
-		cj_u64(&j, "sold", v->sold);
-		cj_u64(&j, "killed", v->killed);
-		cj_bool(&j, "low_stock", v->low_stock);
-		cj_close(&j, '}');
+		cj_tier(&j, t, v);
 	}
 	if (c->json)
 		cj_close(&j, ']'), cj_close(&j, '}');
