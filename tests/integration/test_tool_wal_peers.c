@@ -99,6 +99,19 @@ static void expect_out(const char *needle)
 		fail_msg("onsale-wal output lacks \"%s\":\n%s", needle, out);
 }
 
+/* expect_out of a formatted needle. */
+static void expect_outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void expect_outf(const char *fmt, ...)
+{
+	char needle[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(needle, sizeof needle, fmt, ap);
+	va_end(ap);
+	expect_out(needle);
+}
+
 static void sh(const char *fmt, ...)
 {
 	char cmd[2048];
@@ -428,10 +441,7 @@ static void truncate_giver_takes_stock_in_along(void **state)
 				  h.dir, o.shard, o.lsn),
 			 3);
 	expect_out("would split stock transfers or exchanges between shards");
-	char want[160];
-	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard,
-		 in.lsn);
-	expect_out(want);
+	expect_outf("shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
 	expect_out("--with-peers");
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0); /* nothing was cut */
 
@@ -440,9 +450,7 @@ static void truncate_giver_takes_stock_in_along(void **state)
 				  h.dir, o.shard, o.lsn),
 			 0);
 	expect_out("cutting other shards too");
-	snprintf(want, sizeof want, "shard %u: the WAL now ends at LSN %" PRIu64, in.shard,
-		 in.lsn - 1);
-	expect_out(want);
+	expect_outf("shard %u: the WAL now ends at LSN %" PRIu64, in.shard, in.lsn - 1);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("shards: ok together: 0 stock transfer(s)");
 	expect_capacity(&h);
@@ -462,10 +470,7 @@ static void truncate_taker_takes_ack_along(void **state)
 				  " --yes-i-have-a-backup",
 				  h.dir, in.shard, in.lsn),
 			 3);
-	char want[160];
-	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_ACK", ack.shard,
-		 ack.lsn);
-	expect_out(want);
+	expect_outf("shard %u from LSN %" PRIu64 ": its STOCK_ACK", ack.shard, ack.lsn);
 	expect_out("its units would be lost");
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
@@ -497,10 +502,7 @@ static void truncate_corrupt_giver_takes_stock_in_along(void **state)
 				  " --yes-i-have-a-backup",
 				  h.dir, o.shard, o.lsn - 1),
 			 3);
-	char want[160];
-	snprintf(want, sizeof want, "shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard,
-		 in.lsn);
-	expect_out(want);
+	expect_outf("shard %u from LSN %" PRIu64 ": its STOCK_IN", in.shard, in.lsn);
 	assert_int_equal(run_tool("truncate --data '%s' --shard %u --at %" PRIu64
 				  " --yes-i-have-a-backup --with-peers",
 				  h.dir, o.shard, o.lsn - 1),
@@ -556,21 +558,16 @@ static void verify_finds_end_without_in(void **state)
 	(void)state;
 	struct srv h;
 	struct x_recs x;
-	char want[200];
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	cut_alone(&h, 1, x.in.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want,
-		 "shards: CORRUPT: shard 0 LSN %" PRIu64 ": XCHG_END of ticket "
-		 "0x%016" PRIx64,
-		 x.end2.lsn, x_ticket);
-	expect_out(want);
-	snprintf(want, sizeof want,
-		 "exchanged for ticket 0x%016" PRIx64 ", but shard 1 has no "
-		 "XCHG_IN of it",
-		 x_fresh);
-	expect_out(want);
+	expect_outf("shards: CORRUPT: shard 0 LSN %" PRIu64 ": XCHG_END of ticket "
+		    "0x%016" PRIx64,
+		    x.end2.lsn, x_ticket);
+	expect_outf("exchanged for ticket 0x%016" PRIx64 ", but shard 1 has no "
+		    "XCHG_IN of it",
+		    x_fresh);
 	expect_out("the old ticket is exchanged and no new one exists");
 	srv_cleanup(&h);
 }
@@ -582,19 +579,14 @@ static void verify_finds_in_after_refusal(void **state)
 	(void)state;
 	struct srv h;
 	struct x_recs x;
-	char want[200];
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	cut_alone(&h, 0, x.out2.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want,
-		 "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
-		 "0x%016" PRIx64,
-		 x.in.lsn, x_ticket);
-	expect_out(want);
-	snprintf(want, sizeof want, "shard 0 ended its exchange refused at LSN %" PRIu64,
-		 x.end1.lsn);
-	expect_out(want);
+	expect_outf("shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		    "0x%016" PRIx64,
+		    x.in.lsn, x_ticket);
+	expect_outf("shard 0 ended its exchange refused at LSN %" PRIu64, x.end1.lsn);
 	expect_out("the ticket is valid on shard 0 and its new seat sold on shard 1");
 	srv_cleanup(&h);
 }
@@ -605,16 +597,13 @@ static void verify_finds_in_without_out(void **state)
 	(void)state;
 	struct srv h;
 	struct x_recs x;
-	char want[200];
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	cut_alone(&h, 0, x.out1.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 2);
-	snprintf(want, sizeof want,
-		 "shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
-		 "0x%016" PRIx64,
-		 x.in.lsn, x_ticket);
-	expect_out(want);
+	expect_outf("shards: CORRUPT: shard 1 LSN %" PRIu64 ": XCHG_IN of ticket "
+		    "0x%016" PRIx64,
+		    x.in.lsn, x_ticket);
 	expect_out("shard 0 has no XCHG_OUT of it to shard 1");
 	srv_cleanup(&h);
 }
@@ -627,7 +616,6 @@ static void truncate_seat_shard_takes_end_along(void **state)
 	(void)state;
 	struct srv h;
 	struct x_recs x;
-	char want[200];
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
@@ -635,20 +623,16 @@ static void truncate_seat_shard_takes_end_along(void **state)
 				  h.dir, x.in.lsn),
 			 3);
 	expect_out("would split stock transfers or exchanges between shards");
-	snprintf(want, sizeof want,
-		 "shard 0 from LSN %" PRIu64 ": its XCHG_END of ticket 0x%016" PRIx64, x.end2.lsn,
-		 x_ticket);
-	expect_out(want);
-	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
-	expect_out(want);
+	expect_outf("shard 0 from LSN %" PRIu64 ": its XCHG_END of ticket 0x%016" PRIx64,
+		    x.end2.lsn, x_ticket);
+	expect_outf("shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0); /* nothing was cut */
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard 1 --at %" PRIu64
 				  " --yes-i-have-a-backup --with-peers",
 				  h.dir, x.in.lsn),
 			 0);
-	snprintf(want, sizeof want, "shard 0: the WAL now ends at LSN %" PRIu64, x.end2.lsn - 1);
-	expect_out(want);
+	expect_outf("shard 0: the WAL now ends at LSN %" PRIu64, x.end2.lsn - 1);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("(0 exchanged, 1 refused), 1 ticket(s) leaving");
 	uint64_t fresh;
@@ -666,26 +650,21 @@ static void truncate_ticket_shard_takes_in_along(void **state)
 	(void)state;
 	struct srv h;
 	struct x_recs x;
-	char want[200];
 	copy_from(&h, &made_x);
 	x_recs(h.dir, &x);
 	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
 				  " --yes-i-have-a-backup",
 				  h.dir, x.out2.lsn),
 			 3);
-	snprintf(want, sizeof want,
-		 "shard 1 from LSN %" PRIu64 ": its XCHG_IN of ticket 0x%016" PRIx64, x.in.lsn,
-		 x_ticket);
-	expect_out(want);
-	snprintf(want, sizeof want, "shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
-	expect_out(want);
+	expect_outf("shard 1 from LSN %" PRIu64 ": its XCHG_IN of ticket 0x%016" PRIx64, x.in.lsn,
+		    x_ticket);
+	expect_outf("shard 2 from LSN %" PRIu64 ": its STOCK_ACK", x.ack.lsn);
 
 	assert_int_equal(run_tool("truncate --data '%s' --shard 0 --at %" PRIu64
 				  " --yes-i-have-a-backup --with-peers",
 				  h.dir, x.out2.lsn),
 			 0);
-	snprintf(want, sizeof want, "shard 1: the WAL now ends at LSN %" PRIu64, x.in.lsn - 1);
-	expect_out(want);
+	expect_outf("shard 1: the WAL now ends at LSN %" PRIu64, x.in.lsn - 1);
 	assert_int_equal(run_tool("verify --data '%s'", h.dir), 0);
 	expect_out("1 exchange round(s) between shards in the WALs (0 exchanged, 1 refused)");
 	expect_exchange(&h, TICKET_VALID, NULL);
