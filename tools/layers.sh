@@ -13,7 +13,8 @@ net/proto:   core
 net/wal:     core
 net/store:   core net/wal
 net/shard:   core net/proto net/wal net/store
-net/server:  core net/proto net/wal net/store net/shard
+net/guard:   core net/proto
+net/server:  core net/proto net/wal net/store net/shard net/guard
 net/client:  core net/proto
 tools/wal:   core net/wal net/store
 tools/demo:  core net/client
