@@ -409,6 +409,46 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define SHARD_REQS_MAX 4096u
 #endif
 
+/* ---- Fair shares of a shard (net/guard/fair.c) ---------------------------
+ * No few connections may take everything a shard has. Of its
+ * SHARD_REQS_MAX request slots the last SHARD_REQS_RESERVE are kept for
+ * (a quarter) for connections with fewer than CONN_INFLIGHT_SMALL requests in flight: once
+ * the shared part is taken, a connection already holding that many waits
+ * (it is not read) while a newcomer still gets in. 12 connections at
+ * CONN_INFLIGHT_MAX fill the shared part; the reserve then serves 128
+ * connections CONN_INFLIGHT_SMALL deep. */
+#ifndef SHARD_REQS_RESERVE
+#define SHARD_REQS_RESERVE (SHARD_REQS_MAX / 4u)
+#endif
+#ifndef CONN_INFLIGHT_SMALL
+#define CONN_INFLIGHT_SMALL 8u
+#endif
+
+/* Big buffers (section loads, seat-map replies) one connection may hold at
+ * once; it takes one only while its output buffer has room for the reply
+ * of each it holds, so the reply never waits in the buffer for the client
+ * to read. Over its share it waits (it is not read); others go on. */
+#ifndef CONN_BIGBUFS_MAX
+#define CONN_BIGBUFS_MAX 2u
+#endif
+
+/* A connection whose output made no send progress (the client reads
+ * nothing) for this long is closed, and its request slots freed; a
+ * connection whose output buffer is full with replies waiting in slots
+ * gets CONN_OUTPUT_FULL_MS at most. onsaled --output-deadline-ms changes
+ * the first. The second is short: such a client pins slots and buffers
+ * others need; a client that reads, however slowly, moves its output on. */
+#ifndef CONN_OUTPUT_DEADLINE_MS_DEFAULT
+#define CONN_OUTPUT_DEADLINE_MS_DEFAULT 10000u
+#endif
+#ifndef CONN_OUTPUT_FULL_MS
+#define CONN_OUTPUT_FULL_MS 1000u
+#endif
+/* How often a shard with output waiting on a socket checks those deadlines. */
+#ifndef CONN_OUTPUT_CHECK_MS
+#define CONN_OUTPUT_CHECK_MS 100u
+#endif
+
 /* Cross-shard messages a shard may have out at once (its pool). */
 #ifndef SHARD_MSGS_MAX
 #define SHARD_MSGS_MAX 8192u
@@ -481,6 +521,17 @@ static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536,
 	      "a recovery batch fits a static buffer");
 static_assert((MSG_RING_SLOTS & (MSG_RING_SLOTS - 1)) == 0, "ck_ring sizes are powers of two");
 static_assert(CONN_OUT_BYTES >= 2u * PROTO_FRAME_BYTES_MAX, "half the output buffer holds a frame");
+static_assert(SHARD_REQS_RESERVE >= CONN_INFLIGHT_SMALL && SHARD_REQS_RESERVE < SHARD_REQS_MAX,
+	      "the reserve serves a newcomer and leaves a shared part");
+static_assert(CONN_INFLIGHT_SMALL >= 1 && CONN_INFLIGHT_SMALL <= CONN_INFLIGHT_MAX,
+	      "a newcomer may use the reserve");
+static_assert(CONN_BIGBUFS_MAX >= 1 && CONN_BIGBUFS_MAX < SHARD_BIGBUFS,
+	      "one connection never holds every big buffer");
+static_assert(CONN_BIGBUFS_MAX * PROTO_FRAME_BYTES_MAX <= CONN_OUT_BYTES / 2,
+	      "the replies of a connection's big buffers fit the half of its output kept free");
+static_assert(CONN_OUTPUT_FULL_MS <= CONN_OUTPUT_DEADLINE_MS_DEFAULT &&
+		      CONN_OUTPUT_CHECK_MS <= CONN_OUTPUT_FULL_MS,
+	      "the deadlines are checked often enough");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");
 static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local seat");
 

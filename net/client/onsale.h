@@ -111,6 +111,11 @@ enum onsale_stat {
 	ONSALE_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
 	ONSALE_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
 	ONSALE_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
+
+	/* clients closed: their output deadline passed (they read nothing) */
+	ONSALE_STAT_CLOSED_NOT_READING = 17,
+	/* request slots in use now (requests in flight, replies waiting) */
+	ONSALE_STAT_REQS_IN_FLIGHT = 18,
 };
 #define ONSALE_STAT_SLOTS 24
 

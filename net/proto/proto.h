@@ -264,7 +264,12 @@ enum proto_stat {
 	PROTO_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
 	PROTO_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
 	PROTO_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
-	PROTO_STAT_COUNT = 17,
+
+	/* clients closed: their output deadline passed (they read nothing) */
+	PROTO_STAT_CLOSED_NOT_READING = 17,
+	/* request slots in use now (requests in flight, replies waiting) */
+	PROTO_STAT_REQS_IN_FLIGHT = 18,
+	PROTO_STAT_COUNT = 19,
 };
 
 static_assert(PROTO_STAT_COUNT <= PROTO_STAT_SLOTS, "counters fit the STATS reply");

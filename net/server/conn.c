@@ -9,11 +9,13 @@
  * connection takes everything encoded so far (replies batched per turn).
  *
  * Back-pressure, never loss: a connection stops being read (no recv armed,
- * its bytes left in the buffer) while it has CONN_INFLIGHT_MAX requests in
- * flight, while its output buffer is more than half full, or while the
- * shard has no request slot, message or big buffer for its next frame; it
- * is retried every turn. A reply that does not fit the output buffer waits
- * in its request slot until a send makes room.
+ * its bytes left in the buffer) while it is over its fair share of the
+ * shard (net/guard/fair.h: requests in flight, output bytes, big buffers)
+ * or while the shard has no request slot, message or big buffer for its
+ * next frame; it is retried every turn. A reply that does not fit the
+ * output buffer waits in its request slot until a send makes room; a big
+ * reply always fits (its room is reserved). A client whose output stands
+ * still past the output deadline is closed, which frees its slots.
  *
  * Rules (docs/PROTOCOL.md): HELLO first; a wrong key gets unauthenticated
  * and a close; a request before HELLO gets unauthenticated, a request the
@@ -33,6 +35,7 @@
 #include "net/server/server.h"
 #include "net/server/io.h"
 #include "net/server/metrics.h"
+#include "net/guard/fair.h"
 
 int conn_tables_init(struct shard *s)
 {
@@ -142,6 +145,74 @@ void conn_close_all(struct shard *s)
 			conn_close(s, i);
 }
 
+/* ---- fair shares (net/guard/fair.h) ----------------------------------------- */
+
+static struct fair_conn share(const struct conn *c)
+{
+	return (struct fair_conn){.inflight = c->inflight,
+				  .bigs = c->bigs,
+				  .out_bytes = c->out_len};
+}
+
+/* Opcodes whose request takes a big buffer (counted whether it got one). */
+static bool big_op(uint8_t opcode)
+{
+	return opcode == PROTO_OP_Q_SECTION_SEATS || opcode == PROTO_OP_SECTION_LOAD;
+}
+
+/* pr into the node within c's fair share. -EAGAIN: not now, leave it unread. */
+static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
+{
+	struct conn *c = &s->conns[ci];
+	struct fair_conn fc = share(c);
+	bool big = big_op(pr->opcode);
+	if (!fair_slot_ok(&fc, s->node.reqs_used) || (big && !fair_big_ok(&fc)))
+		return -EAGAIN;
+	/* counted first: the node may reply before it returns */
+	c->inflight++;
+	c->bigs += big;
+	metrics_request(s);
+	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
+	if (rc) {
+		c->inflight--;
+		c->bigs -= big;
+	}
+	return rc;
+}
+
+/* Closes the connections whose output stood still past the deadline
+ * (the client reads nothing); their request slots free as the node hands
+ * back their replies. Every CONN_OUTPUT_CHECK_MS while a send is out. */
+static void output_deadlines(struct shard *s)
+{
+	if (!s->out_watch || s->now_ms < s->out_check_at_ms)
+		return;
+	s->out_check_at_ms = s->now_ms + CONN_OUTPUT_CHECK_MS;
+	bool sending = false;
+	for (uint32_t ci = 0; ci < SERVER_CONNS_PER_SHARD_MAX; ci++) {
+		struct conn *c = &s->conns[ci];
+		if (c->fd < 0 || c->dead || !c->send_busy)
+			continue;
+		struct fair_output o = {.sending = true,
+					.replies_waiting = c->wait_head != NIL32,
+					.progress_ms = c->out_moved_ms};
+		enum fair_verdict v = fair_output_check(&o, s->now_ms,
+							s->srv->cfg.output_deadline_ms);
+		if (v == FAIR_OK) {
+			sending = true;
+			continue;
+		}
+		s->ctr.closed_not_reading++;
+		conn_close(s, ci);
+	}
+	s->out_watch = sending;
+}
+
+uint32_t conn_tick_ms(const struct shard *s)
+{
+	return s->out_watch ? CONN_OUTPUT_CHECK_MS : 0;
+}
+
 /* ---- replies ------------------------------------------------------------------- */
 
 static size_t encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap)
@@ -173,11 +244,15 @@ static size_t encode(struct shard *s, struct req *r, uint8_t *buf, size_t cap)
 static bool put(struct shard *s, uint32_t ci, struct req *r)
 {
 	struct conn *c = &s->conns[ci];
-	size_t n = encode(s, r, c->out + c->out_len, CONN_OUT_BYTES - c->out_len);
+	struct fair_conn fc = share(c);
+	bool big = big_op(r->opcode);
+	size_t n = encode(s, r, c->out + c->out_len, fair_put_room(&fc, big));
+	assert(n || !big); /* its room was kept */
 	if (!n)
 		return false;
 	c->out_len += (uint32_t)n;
 	c->inflight--;
+	c->bigs -= big;
 	mark_dirty(s, ci);
 	node_req_free(&s->node, r);
 	return true;
@@ -193,7 +268,8 @@ void conn_reply(void *shard, struct req *r)
 		node_req_free(&s->node, r); /* the client is gone */
 		return;
 	}
-	if (c->wait_head == NIL32 && put(s, r->conn, r))
+	/* a big reply goes ahead of waiting ones: replies may come in any order */
+	if ((c->wait_head == NIL32 || big_op(r->opcode)) && put(s, r->conn, r))
 		return;
 	r->next = NIL32;
 	if (c->wait_tail != NIL32)
@@ -243,11 +319,7 @@ static int redeem_token(struct shard *s, uint32_t ci, const struct proto_request
 					      pr->request_id, pr->opcode, &res));
 		return 0;
 	}
-	metrics_request(s);
-	int rc = node_request(&s->node, ci, c->gen, &rq, s->secbuf);
-	if (!rc)
-		c->inflight++;
-	return rc;
+	return route(s, ci, &rq);
 }
 
 static void hello(struct shard *s, uint32_t ci, const struct proto_request *pr)
@@ -297,11 +369,7 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	}
 	if (pr->opcode == PROTO_OP_REDEEM_TOKEN)
 		return redeem_token(s, ci, pr);
-	metrics_request(s);
-	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
-	if (!rc)
-		c->inflight++;
-	return rc;
+	return route(s, ci, pr);
 }
 
 static void bad_frame(struct shard *s, uint32_t ci, const struct proto_request *pr, long why)
@@ -320,7 +388,8 @@ static void parse(struct shard *s, uint32_t ci)
 	struct conn *c = &s->conns[ci];
 	struct proto_request pr;
 	while (!c->closing && c->in_off < c->in_len) {
-		if (c->inflight >= CONN_INFLIGHT_MAX || c->out_len > CONN_OUT_BYTES / 2 ||
+		struct fair_conn fc = share(c);
+		if (!fair_read_ok(&fc) ||
 		    atomic_load_explicit(&s->srv->stop, memory_order_relaxed)) {
 			mark_stalled(s, ci);
 			break;
@@ -391,6 +460,8 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 		return;
 	}
 	s->ctr.bytes_out += (uint64_t)res;
+	if (res > 0)
+		c->out_moved_ms = s->now_ms;
 	memmove(c->out, c->out + res, c->out_len - (uint32_t)res);
 	c->out_len -= (uint32_t)res;
 	while (c->wait_head != NIL32) {
@@ -408,8 +479,20 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 		conn_close(s, ci);
 }
 
+/* A send of c's output; its deadline counts from now. */
+static void arm_send(struct shard *s, uint32_t ci)
+{
+	s->conns[ci].out_moved_ms = s->now_ms;
+	if (!s->out_watch) {
+		s->out_watch = true;
+		s->out_check_at_ms = s->now_ms + CONN_OUTPUT_CHECK_MS;
+	}
+	io_arm_send(s, ci);
+}
+
 void conn_end_turn(struct shard *s)
 {
+	output_deadlines(s);
 	uint32_t ci = s->stalled_head;
 	s->stalled_head = NIL32;
 	while (ci != NIL32) { /* retry: slots may have freed */
@@ -429,7 +512,7 @@ void conn_end_turn(struct shard *s)
 		uint32_t next = c->next_dirty;
 		c->dirty = false;
 		if (c->fd >= 0 && !c->dead && !c->send_busy && c->out_len)
-			io_arm_send(s, ci);
+			arm_send(s, ci);
 		else if (c->fd >= 0 && !c->dead && c->closing && !c->out_len && !c->send_busy)
 			conn_close(s, ci);
 		ci = next;

@@ -130,6 +130,8 @@ static void publish_stats(struct shard *s)
 	set(&v[PROTO_STAT_REFUSED], c->refused);
 	set(&v[PROTO_STAT_BYTES_IN], c->bytes_in);
 	set(&v[PROTO_STAT_BYTES_OUT], c->bytes_out);
+	set(&v[PROTO_STAT_CLOSED_NOT_READING], c->closed_not_reading);
+	set(&v[PROTO_STAT_REQS_IN_FLIGHT], s->node.reqs_used);
 	set(&v[PROTO_STAT_WAL_RECORDS], shard_store_stats(st)->records);
 	set(&v[PROTO_STAT_WAL_BYTES], shard_store_wal_stats(st)->bytes_written);
 	set(&v[PROTO_STAT_WAL_FSYNCS], shard_store_wal_stats(st)->fsyncs);
@@ -260,6 +262,10 @@ static const struct stat_series stat_series[] = {
 	 "1 while the shard refuses changes for lack of disk space."},
 	{PROTO_STAT_DISK_FULL_EVENTS, false, "onsale_disk_full_events_total",
 	 "Times the shard paused for lack of disk space."},
+	{PROTO_STAT_CLOSED_NOT_READING, false, "onsale_closed_not_reading_total",
+	 "Clients closed because their output stood still past the output deadline."},
+	{PROTO_STAT_REQS_IN_FLIGHT, true, "onsale_requests_in_flight",
+	 "Request slots in use (requests in flight or replies waiting)."},
 };
 
 static void render_stats(const struct server *srv, struct out *o)

@@ -14,6 +14,9 @@
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 
+/* --output-deadline-ms at most: a day. */
+#define OUTPUT_DEADLINE_MS_MAX 86400000u
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -46,12 +49,16 @@ static void usage(FILE *f)
 		"                           use it, older keys keep verifying (DIR/keys/)\n"
 		"      --ticket-key-retire ID  retire ticket key ID at start: its tokens stop\n"
 		"                           verifying (docs/TICKETS.md)\n"
+		"      --output-deadline-ms N  close a client whose replies stand unsent\n"
+		"                           N ms (it reads nothing), %u..%u (default %u);\n"
+		"                           with replies waiting for room: %u ms at most\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
 		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
-		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000);
+		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, CONN_OUTPUT_CHECK_MS,
+		OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT, CONN_OUTPUT_FULL_MS);
 }
 
 /* HOST:PORT into host[64] and *port. 0 or -EINVAL. */
@@ -105,8 +112,25 @@ enum {
 	OPT_WAL_SEGMENT,
 	OPT_METRICS,
 	OPT_TICKET_KEY_NEW,
-	OPT_TICKET_KEY_RETIRE
+	OPT_TICKET_KEY_RETIRE,
+	OPT_OUTPUT_DEADLINE
 };
+
+/* --output-deadline-ms: 0, or 2 with a message. */
+static int parse_output_deadline(struct server_config *cfg, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || v < CONN_OUTPUT_CHECK_MS ||
+	    v > OUTPUT_DEADLINE_MS_MAX) {
+		fprintf(stderr, "onsaled: --output-deadline-ms %s: a number of ms, %u..%u\n", arg,
+			CONN_OUTPUT_CHECK_MS, OUTPUT_DEADLINE_MS_MAX);
+		return 2;
+	}
+	cfg->output_deadline_ms = (uint32_t)v;
+	return 0;
+}
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -149,6 +173,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
 		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
+		{"output-deadline-ms", required_argument, NULL, OPT_OUTPUT_DEADLINE},
 		{0},
 	};
 	int o;
@@ -197,6 +222,10 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 					       optarg),
 				       2;
 			cfg->ticket_key_retire = (uint32_t)n;
+			break;
+		case OPT_OUTPUT_DEADLINE:
+			if (parse_output_deadline(cfg, optarg))
+				return 2;
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;

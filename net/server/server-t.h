@@ -59,6 +59,9 @@ struct server_config {
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
 	bool ticket_key_new;        /* add a ticket signing key at start (ticket_keys.c) */
 	uint32_t ticket_key_retire; /* retire this ticket key id at start, 0: none */
+
+	/* close a client whose output stands still this long (net/guard/fair.h) */
+	uint32_t output_deadline_ms;
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */
@@ -79,6 +82,8 @@ struct conn {
 	bool stalled; /* stopped parsing for lack of a slot */
 	bool dirty;   /* output to send at the end of the turn */
 	uint32_t inflight;
+	uint32_t bigs;         /* of inflight, requests with a big buffer (fair.h) */
+	uint64_t out_moved_ms; /* the send was armed or last moved bytes then */
 	uint32_t in_len, in_off;
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
@@ -91,6 +96,7 @@ struct conn {
 
 struct shard_counters {
 	uint64_t conns_open, conns_total, requests, bad_frames, refused, bytes_in, bytes_out;
+	uint64_t closed_not_reading; /* output deadline passed (net/guard/fair.h) */
 };
 
 /* ---- metrics a shard publishes (metrics.c) ------------------------------------
@@ -160,6 +166,8 @@ struct shard {
 	struct conn *conns;
 	uint32_t conn_free; /* free slot search hint */
 	uint32_t dirty_head, stalled_head;
+	bool out_watch;           /* some send is outstanding: check output deadlines */
+	uint64_t out_check_at_ms; /* next check of them */
 
 	struct msg *over_head[SHARDS_MAX], *over_tail[SHARDS_MAX]; /* ring full */
 	uint64_t sent_to; /* bit per peer written this turn (wake them) */

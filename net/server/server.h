@@ -67,6 +67,8 @@ void conn_received(struct shard *s, uint32_t ci, int res);
 void conn_sent(struct shard *s, uint32_t ci, int res);
 void conn_end_turn(struct shard *s);
 void conn_close_all(struct shard *s);
+/* The ms after which the output deadlines want a turn (0: none). */
+uint32_t conn_tick_ms(const struct shard *s);
 /* The node's env.reply: the reply of a finished request, encoded into its
  * connection (or kept until there is room), then the request slot freed. */
 void conn_reply(void *shard, struct req *r);

@@ -38,6 +38,7 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->shards = n > 0 ? (uint32_t)(n > SHARDS_MAX ? SHARDS_MAX : n) : 1;
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
 	cfg->pin = true;
+	cfg->output_deadline_ms = CONN_OUTPUT_DEADLINE_MS_DEFAULT;
 	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
 	cfg->metrics_port = 9400;
 }

@@ -12,7 +12,8 @@
  * eventfd peers write when they sent us something while we slept
  * (msg.c), the WAL's completion eventfd, or — only while holds are
  * live — the expiry tick, or — only while the WAL waits for disk space —
- * the store's retry tick. An idle server makes no system calls. A stopped
+ * the store's retry tick, or — only while a send is out — the output
+ * deadline check (conn.c). An idle server makes no system calls. A stopped
  * store's WAL is no longer watched: its late completions would keep the
  * eventfd readable and the loop spinning, with nothing left to reap.
  *
@@ -49,6 +50,8 @@ static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
 	v[PROTO_STAT_REFUSED] = c->refused;
 	v[PROTO_STAT_BYTES_IN] = c->bytes_in;
 	v[PROTO_STAT_BYTES_OUT] = c->bytes_out;
+	v[PROTO_STAT_CLOSED_NOT_READING] = c->closed_not_reading;
+	v[PROTO_STAT_REQS_IN_FLIGHT] = s->node.reqs_used;
 }
 
 int shard_init(struct server *srv, uint8_t id)
@@ -205,7 +208,7 @@ void *shard_main(void *arg)
 		/* a background snapshot is finished by a later turn */
 		unsigned timeout = stop || shard_store_snapshot_running(s->store)
 					   ? 10
-					   : sooner(s->tick_ms, space_ms);
+					   : sooner(sooner(s->tick_ms, space_ms), conn_tick_ms(s));
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);
