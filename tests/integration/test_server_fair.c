@@ -53,6 +53,7 @@
 #define SEAT_READERS 8
 #endif
 #define NON_READERS_MAX 64
+#define SETTLE_MS 1500
 #define FLOOD_BYTES_MAX (2u << 20) /* per non-reader */
 #define FLOOD_REQUESTS 20000u
 #define TIME_MAX_MS 20000u
@@ -299,6 +300,7 @@ static void non_readers(void **state)
 	assert_non_null(admin);
 	stats(admin, &before);
 	write_unread(fds, NON_READERS, stream, len);
+	usleep(SETTLE_MS * 1000); /* the shard works through what it read */
 	struct onsale *plat = open_role(ONSALE_ROLE_PLATFORM);
 	assert_non_null(plat);
 	hold_and_confirm(plat, 0, 1001);
@@ -329,6 +331,7 @@ static void seat_maps(void **state)
 		len += i ? put_avail(stream + len, sizeof stream - len, 100 + i)
 			 : put_seats(stream + len, sizeof stream - len, 100 + i);
 	write_unread(fds, SEAT_READERS, stream, len);
+	usleep(SETTLE_MS * 1000);
 	struct onsale *plat = open_role(ONSALE_ROLE_PLATFORM);
 	struct onsale *admin = open_role(ONSALE_ROLE_ADMIN);
 	assert_non_null(plat);
