@@ -180,14 +180,22 @@ static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	return rc;
 }
 
+/* The output deadlines' clock: monotonic (a wall clock step must not
+ * close every client at once), read at the turn's start. */
+static uint64_t turn_ms(const struct shard *s)
+{
+	return s->turn_ns / 1000000u;
+}
+
 /* Closes the connections whose output stood still past the deadline
  * (the client reads nothing); their request slots free as the node hands
  * back their replies. Every CONN_OUTPUT_CHECK_MS while a send is out. */
 static void output_deadlines(struct shard *s)
 {
-	if (!s->out_watch || s->now_ms < s->out_check_at_ms)
+	uint64_t now_ms = turn_ms(s);
+	if (!s->out_watch || now_ms < s->out_check_at_ms)
 		return;
-	s->out_check_at_ms = s->now_ms + CONN_OUTPUT_CHECK_MS;
+	s->out_check_at_ms = now_ms + CONN_OUTPUT_CHECK_MS;
 	bool sending = false;
 	for (uint32_t ci = 0; ci < SERVER_CONNS_PER_SHARD_MAX; ci++) {
 		struct conn *c = &s->conns[ci];
@@ -196,8 +204,7 @@ static void output_deadlines(struct shard *s)
 		struct fair_output o = {.sending = true,
 					.replies_waiting = c->wait_head != NIL32,
 					.progress_ms = c->out_moved_ms};
-		enum fair_verdict v = fair_output_check(&o, s->now_ms,
-							s->srv->cfg.output_deadline_ms);
+		enum fair_verdict v = fair_output_check(&o, now_ms, s->srv->cfg.output_deadline_ms);
 		if (v == FAIR_OK) {
 			sending = true;
 			continue;
@@ -461,7 +468,7 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 	}
 	s->ctr.bytes_out += (uint64_t)res;
 	if (res > 0)
-		c->out_moved_ms = s->now_ms;
+		c->out_moved_ms = turn_ms(s);
 	memmove(c->out, c->out + res, c->out_len - (uint32_t)res);
 	c->out_len -= (uint32_t)res;
 	while (c->wait_head != NIL32) {
@@ -482,10 +489,10 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 /* A send of c's output; its deadline counts from now. */
 static void arm_send(struct shard *s, uint32_t ci)
 {
-	s->conns[ci].out_moved_ms = s->now_ms;
+	s->conns[ci].out_moved_ms = turn_ms(s);
 	if (!s->out_watch) {
 		s->out_watch = true;
-		s->out_check_at_ms = s->now_ms + CONN_OUTPUT_CHECK_MS;
+		s->out_check_at_ms = turn_ms(s) + CONN_OUTPUT_CHECK_MS;
 	}
 	io_arm_send(s, ci);
 }

@@ -83,7 +83,7 @@ struct conn {
 	bool dirty;   /* output to send at the end of the turn */
 	uint32_t inflight;
 	uint32_t bigs;         /* of inflight, requests with a big buffer (fair.h) */
-	uint64_t out_moved_ms; /* the send was armed or last moved bytes then */
+	uint64_t out_moved_ms; /* the send was armed or last moved bytes then (monotonic) */
 	uint32_t in_len, in_off;
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
@@ -167,7 +167,7 @@ struct shard {
 	uint32_t conn_free; /* free slot search hint */
 	uint32_t dirty_head, stalled_head;
 	bool out_watch;           /* some send is outstanding: check output deadlines */
-	uint64_t out_check_at_ms; /* next check of them */
+	uint64_t out_check_at_ms; /* next check of them (monotonic) */
 
 	struct msg *over_head[SHARDS_MAX], *over_tail[SHARDS_MAX]; /* ring full */
 	uint64_t sent_to; /* bit per peer written this turn (wake them) */
