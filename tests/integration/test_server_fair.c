@@ -15,6 +15,8 @@
  *   them and reads slowly; every one is answered exactly once, in order,
  *   and a platform client holds and confirms meanwhile.
  *
+ * - deadline_option: --output-deadline-ms out of range exits 2.
+ *
  * Every loop is bounded in count and time; the server listens on 127.0.0.1.
  */
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -422,6 +425,25 @@ static void flood(void **state)
 	onsale_close(plat);
 }
 
+/* onsaled --output-deadline-ms: out of range or not a number exits 2;
+ * --help names it. */
+static void deadline_option(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"5", "86400001", "abc", "-1", ""};
+	char cmd[1024];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(cmd, sizeof cmd, "'%s' --output-deadline-ms '%s' >/dev/null 2>&1", h.bin,
+			 bad[i]);
+		int rc = system(cmd);
+		assert_true(WIFEXITED(rc));
+		assert_int_equal(WEXITSTATUS(rc), 2);
+	}
+	snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- --output-deadline-ms", h.bin);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -430,6 +452,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(non_readers),
 		cmocka_unit_test(seat_maps),
 		cmocka_unit_test(flood),
+		cmocka_unit_test(deadline_option),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
