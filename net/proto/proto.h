@@ -264,7 +264,8 @@ enum proto_stat {
 	PROTO_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
 	PROTO_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
 	PROTO_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
-	PROTO_STAT_COUNT = 17,
+	PROTO_STAT_REQUESTS_SHED = 17,    /* answered 73 by load shedding (net/shard/shed.c) */
+	PROTO_STAT_COUNT = 18,
 };
 
 static_assert(PROTO_STAT_COUNT <= PROTO_STAT_SLOTS, "counters fit the STATS reply");

@@ -46,12 +46,19 @@ static void usage(FILE *f)
 		"                           use it, older keys keep verifying (DIR/keys/)\n"
 		"      --ticket-key-retire ID  retire ticket key ID at start: its tokens stop\n"
 		"                           verifying (docs/TICKETS.md)\n"
+		"      --shed-slots N       load shedding: with N requests of a shard's %u in\n"
+		"                           flight, new holds and availability/seat-map reads\n"
+		"                           get 73 overloaded at once (default %u; 0 or off:\n"
+		"                           never); confirms and the rest are never shed\n"
+		"      --shed-target-ms N   ... and a rising share of them while every reply of\n"
+		"                           %u ms took N ms or more (default %u; 0 or off: never)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
 		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
-		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000);
+		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, SHARD_REQS_MAX, SHED_SLOTS,
+		SHED_INTERVAL_MS, SHED_TARGET_MS);
 }
 
 /* HOST:PORT into host[64] and *port. 0 or -EINVAL. */
@@ -105,8 +112,33 @@ enum {
 	OPT_WAL_SEGMENT,
 	OPT_METRICS,
 	OPT_TICKET_KEY_NEW,
-	OPT_TICKET_KEY_RETIRE
+	OPT_TICKET_KEY_RETIRE,
+	OPT_SHED_SLOTS,
+	OPT_SHED_TARGET
 };
+
+/* --shed-slots N, --shed-target-ms N: 0 or off turns the signal off.
+ * 0, or 2 after saying what is wrong. */
+static int parse_shed_option(struct server_config *cfg, int o, const char *arg)
+{
+	bool slots = o == OPT_SHED_SLOTS;
+	unsigned long max = slots ? SHARD_REQS_MAX : SHED_INTERVAL_MS - 1;
+	unsigned long v = 0;
+	char *end = NULL;
+	if (strcmp(arg, "off")) {
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v > max)
+			return fprintf(stderr, "onsaled: bad --shed-%s %s (0..%lu or off)\n",
+				       slots ? "slots" : "target-ms", arg, max),
+			       2;
+	}
+	if (slots)
+		cfg->shed.slots = (uint32_t)v;
+	else
+		cfg->shed.target_ms = (uint32_t)v;
+	return 0;
+}
 
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
@@ -149,6 +181,8 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
 		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
+		{"shed-slots", required_argument, NULL, OPT_SHED_SLOTS},
+		{"shed-target-ms", required_argument, NULL, OPT_SHED_TARGET},
 		{0},
 	};
 	int o;
@@ -197,6 +231,11 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 					       optarg),
 				       2;
 			cfg->ticket_key_retire = (uint32_t)n;
+			break;
+		case OPT_SHED_SLOTS:
+		case OPT_SHED_TARGET:
+			if (parse_shed_option(cfg, o, optarg))
+				return 2;
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;

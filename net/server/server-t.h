@@ -59,6 +59,7 @@ struct server_config {
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
 	bool ticket_key_new;        /* add a ticket signing key at start (ticket_keys.c) */
 	uint32_t ticket_key_retire; /* retire this ticket key id at start, 0: none */
+	struct shed_config shed;    /* load shedding (net/shard/shed.c), 0: a signal off */
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */

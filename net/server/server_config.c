@@ -21,6 +21,7 @@
 
 #include "net/wal/log.h"
 #include "net/server/server.h"
+#include "net/shard/node.h"
 
 static const char *const key_names[PROTO_ROLES] = {
 	[PROTO_ROLE_ADMIN] = "admin_key",
@@ -38,6 +39,7 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->shards = n > 0 ? (uint32_t)(n > SHARDS_MAX ? SHARDS_MAX : n) : 1;
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
 	cfg->pin = true;
+	cfg->shed = shed_config_default();
 	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
 	cfg->metrics_port = 9400;
 }

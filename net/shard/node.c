@@ -25,6 +25,8 @@ int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *en
 	nd->id = id;
 	nd->n = n;
 	nd->env = *env;
+	struct shed_config shed = shed_config_default();
+	shed_init(&nd->shed, &shed);
 	int rc = pool_init(nd);
 	if (!rc)
 		rc = counts_init(&nd->counts, SHARD_REMOTE_COUNTS_MAX);
@@ -43,6 +45,11 @@ void node_attach(struct node *nd, struct shard_store *store)
 {
 	assert(core_shard_id(shard_store_core(store)) == nd->id);
 	nd->store = store;
+}
+
+void node_shed_config(struct node *nd, const struct shed_config *cfg)
+{
+	shed_init(&nd->shed, cfg);
 }
 
 /* ---- recovery ---------------------------------------------------------------- */

@@ -27,6 +27,11 @@ void node_fini(struct node *nd);
 /* The node's store, once recovered. */
 void node_attach(struct node *nd, struct shard_store *store);
 
+/* Load shedding (shed.c): core/limits.h's thresholds, and the node's own
+ * (any signal 0: off), set before requests come. */
+struct shed_config shed_config_default(void);
+void node_shed_config(struct node *nd, const struct shed_config *cfg);
+
 static inline void node_set_now(struct node *nd, uint64_t now_ms)
 {
 	nd->now_ms = now_ms;
