@@ -82,6 +82,7 @@ struct run_worker {
 	uint8_t small[TIERS_MAX]; /* ask this tier for one unit only */
 	struct hist hist[RUN_OPS];
 	_Atomic uint64_t done[RUN_OPS], errors, refused, units_sold;
+	_Atomic uint64_t shed[RUN_OPS]; /* answered 73 overloaded: not in done or hist */
 	_Atomic uint64_t redeemed, rescans, rescans_refused, units_refunded;
 	struct run_order *orders;
 	size_t n_orders, cap_orders;
