@@ -111,6 +111,7 @@ enum onsale_stat {
 	ONSALE_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
 	ONSALE_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
 	ONSALE_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
+	ONSALE_STAT_REQUESTS_SHED = 17,    /* answered 73 by load shedding: retry later */
 };
 #define ONSALE_STAT_SLOTS 24
 
