@@ -423,7 +423,8 @@ static int redeem_done(struct run_worker *w, unsigned i, const struct onsale_com
 /* Status 73: the server shed the request (overloaded, retry later). A
  * shed hold or query ends its flow as a buyer who gives up on this try
  * would (the slot starts a new one); the server never sheds the other
- * operations, so 73 on them is an error as well. Counted apart, never in
+ * operations, so 73 on them is an error as well. In the closed loop the
+ * slot pauses RUN_SHED_PAUSE_NS first. Counted apart, never in
  * the latency histograms: they hold the latency of served requests. */
 static void shed_seen(struct run_worker *w, struct run_slot *s, int rec)
 {
@@ -431,6 +432,8 @@ static void shed_seen(struct run_worker *w, struct run_slot *s, int rec)
 		load_count(&w->shed[s->op], 1);
 	s->busy = 0;
 	w->completions++;
+	if (!w->interval)
+		s->not_before = load_now_ns() + RUN_SHED_PAUSE_NS;
 	if (s->op == OP_HOLD)
 		atomic_fetch_sub(&live_holds, 1);
 	else if (s->op != OP_QUERY)
@@ -573,10 +576,10 @@ static void idle(const struct run_worker *w, uint64_t interval)
 /* Starts what idle slots have to do: the number started, or -errno. */
 static int start_idle(struct run_worker *w)
 {
-	uint64_t interval = w->interval;
+	uint64_t interval = w->interval, now = load_now_ns();
 	int started = 0;
 	for (unsigned i = 0; i < run_opt.depth; i++) {
-		if (w->slots[i].busy)
+		if (w->slots[i].busy || w->slots[i].not_before > now)
 			continue;
 		if (interval && load_now_ns() < w->next_due)
 			break;

@@ -24,7 +24,8 @@ cleanup() {
   onsale_stop
   [ -z "$tmp" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 143' INT TERM
 json=${BENCH_JSON:-var/bench.json}
 mkdir -p "$(dirname "$json")"
 : >"$json"

@@ -39,7 +39,8 @@ cleanup() {
   onsale_stop
   [ -z "$tmp" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 143' INT TERM
 
 # run SETTING ARGS...: one onsale-bench run on a fresh onsaled; its JSON
 # line on stdout, nothing when the setting cannot run here.
@@ -95,7 +96,9 @@ for setting in ${CURVE_SETTING:-shared dedicated}; do
     rates=$CURVE_RATES
   else
     echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
-    line=$(run "$setting" --units 1000000 --duration "$secs" "${extra[@]}") || {
+    # as many units as an event takes: the peak is of sales, not of
+    # refusals once sold out
+    line=$(run "$setting" --units 4000000 --duration "$secs" "${extra[@]}") || {
       echo "latency-curve: $setting skipped (no peak run)" >&2
       continue
     }
