@@ -19,13 +19,7 @@ build=${1:-build}
 shift || true
 . "$(dirname "$0")/peer-onsale.sh"
 . "$(dirname "$0")/cpu-settings.sh"
-tmp=
-cleanup() {
-  onsale_stop
-  [ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 143' INT TERM
+setting_traps
 json=${BENCH_JSON:-var/bench.json}
 mkdir -p "$(dirname "$json")"
 : >"$json"

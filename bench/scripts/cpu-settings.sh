@@ -17,6 +17,8 @@
 #                     runs BUILD/bin/onsale-bench ARGS... where SETTING says
 #   setting_json SETTING < JSON line > JSON line with "setting",
 #                     "server_cpus" and "bench_cpus" added
+#   setting_traps     on exit stops the server and removes $tmp (the
+#                     caller's data directory while one runs); a signal exits
 # SERVER_CPUS and BENCH_CPUS are taskset CPU lists; by default the upper
 # half of the online CPUs serve and the lower half load (2 CPUs: the
 # server on CPU 1, the load generator on CPU 0).
@@ -76,4 +78,15 @@ setting_json() {
   local cpus_s=all cpus_b=all
   [ "$1" = dedicated ] && cpus_s=$SERVER_CPUS cpus_b=$BENCH_CPUS
   sed -e "s/}\$/,\"setting\":\"$1\",\"server_cpus\":\"$cpus_s\",\"bench_cpus\":\"$cpus_b\"}/"
+}
+
+tmp=
+setting_cleanup() {
+  onsale_stop
+  [ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+setting_traps() {
+  trap setting_cleanup EXIT
+  trap 'exit 143' INT TERM
 }

@@ -15,9 +15,13 @@
 # var/latency-curve.json) and ends with a Markdown table of every point
 # for docs/PERFORMANCE.md. Variables: CURVE_RATES="10000 20000" (ops/s,
 # instead of the peak run and CURVE_POINTS), CURVE_SCENARIO (ga-flash),
-# CURVE_SECONDS (measured, 4), CURVE_WARMUP (1), CURVE_CONNECTIONS (8),
-# CURVE_DEPTH (256), and onsale-bench options after BUILD (they come last
-# and override). Bounded: (points + 1) x (warm-up + seconds) per setting,
+# CURVE_SECONDS (measured, 4), CURVE_WARMUP (1), CURVE_CONNECTIONS (16),
+# CURVE_DEPTH (256), CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
+# after BUILD (they come last and override). The peak is measured as `make
+# bench` does (8 x 256 in flight, below the shard's --shed-slots, so it is
+# of sales, not of 73s); the points offer 16 x 256, more than a shard takes
+# in, so past the peak the queue forms inside the server, where it can
+# shed, rather than only in the load generator's own slots. Bounded: (points + 1) x (warm-up + seconds) per setting,
 # about a minute each with the defaults.
 set -euo pipefail
 build=${1:-build}
@@ -30,17 +34,11 @@ scenario=${CURVE_SCENARIO:-ga-flash}
 secs=${CURVE_SECONDS:-4}
 warm=${CURVE_WARMUP:-1}
 json=${CURVE_JSON:-var/latency-curve.json}
-common=(--scenario "$scenario" --connections "${CURVE_CONNECTIONS:-8}"
+common=(--scenario "$scenario" --connections "${CURVE_CONNECTIONS:-16}"
         --depth "${CURVE_DEPTH:-256}" --seats 100000 --json)
 mkdir -p "$(dirname "$json")"
 : >"$json"
-tmp=
-cleanup() {
-  onsale_stop
-  [ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 143' INT TERM
+setting_traps
 
 # run SETTING ARGS...: one onsale-bench run on a fresh onsaled; its JSON
 # line on stdout, nothing when the setting cannot run here.
@@ -98,7 +96,8 @@ for setting in ${CURVE_SETTING:-shared dedicated}; do
     echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
     # as many units as an event takes: the peak is of sales, not of
     # refusals once sold out
-    line=$(run "$setting" --units 4000000 --duration "$secs" "${extra[@]}") || {
+    line=$(run "$setting" --units 4000000 --duration "$secs" \
+           --connections "${CURVE_PEAK_CONNECTIONS:-8}" "${extra[@]}") || {
       echo "latency-curve: $setting skipped (no peak run)" >&2
       continue
     }

@@ -20,6 +20,7 @@
 #include "tests/support/sim_disk.h"
 
 #define T0 1000000u
+#define QUEUE (SHED_QUEUE_MIN + 10u) /* in flight: a queue */
 
 static struct shed_config cfg(uint32_t slots, uint32_t target_ms)
 {
@@ -79,27 +80,27 @@ static void standing_queue_rises_and_falls(void **state)
 	struct shed_config c = cfg(0, SHED_TARGET_MS);
 	shed_init(&sh, &c);
 	uint64_t now = T0;
-	assert_int_equal(shed_count(&sh, now, 100, 64), 0);
+	assert_int_equal(shed_count(&sh, now, QUEUE, 64), 0);
 	/* a burst: some answers are fast, so no standing queue */
-	now = interval(&sh, now, 100, 0);
-	shed_answered(&sh, now, 100, now - 50);
-	now = interval(&sh, now, 100, 1);
-	assert_int_equal(shed_count(&sh, now, 100, 64), 0);
+	now = interval(&sh, now, QUEUE, 0);
+	shed_answered(&sh, now, QUEUE, now - 50);
+	now = interval(&sh, now, QUEUE, 1);
+	assert_int_equal(shed_count(&sh, now, QUEUE, 64), 0);
 	/* a standing queue: the share rises interval by interval */
 	unsigned before = 0;
 	for (unsigned k = 0; k < SHED_LEVELS / SHED_STEP_UP; k++) {
-		now = interval(&sh, now, 100, SHED_TARGET_MS + 5);
-		unsigned shed = shed_count(&sh, now, 100, 64);
+		now = interval(&sh, now, QUEUE, SHED_TARGET_MS + 5);
+		unsigned shed = shed_count(&sh, now, QUEUE, 64);
 		assert_true(shed > before);
 		before = shed;
 	}
 	assert_int_equal(before, 64); /* all of them */
 	/* the load falls: answers are fast again, the share falls to none */
 	unsigned k = 0;
-	while (shed_count(&sh, now, 100, 64) && k++ < 2 * SHED_LEVELS)
-		now = interval(&sh, now, 100, 0);
+	while (shed_count(&sh, now, QUEUE, 64) && k++ < 2 * SHED_LEVELS)
+		now = interval(&sh, now, QUEUE, 0);
 	assert_true(k >= SHED_LEVELS - 1 && k <= SHED_LEVELS);
-	assert_int_equal(shed_count(&sh, now, 100, 64), 0);
+	assert_int_equal(shed_count(&sh, now, QUEUE, 64), 0);
 }
 
 static void floor_idle_and_off(void **state)
