@@ -6,9 +6,10 @@
  * the burst, sent behind it, succeeds (a buyer who holds seats can pay);
  * every hold is OK or 73, nothing is lost (conservation, sold + held as
  * acknowledged), STATS counts the shed requests, and once the burst is
- * answered holds are taken again. Bounded: one burst of BURST requests,
+ * answered holds are taken again; bad option values exit 2. Bounded: one burst of BURST requests,
  * every wait with a timeout.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,12 +111,32 @@ static void burst_sheds_holds_confirm_pays(void **state)
 	srv_cleanup(&h);
 }
 
+/* A bad value is refused at start with exit status 2. */
+static void bad_options_exit_2(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {{"--shed-slots", "4097"},
+					     {"--shed-slots", "-1"},
+					     {"--shed-target-ms", "100"},
+					     {"--shed-target-ms", "10ms"}};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct srv h;
+		srv_init(&h, argv0, 1);
+		h.args[0] = bad[i][0];
+		h.args[1] = bad[i][1];
+		assert_int_equal(srv_start(&h), -ECHILD);
+		assert_int_equal(h.exit_status, 2);
+		srv_cleanup(&h);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(burst_sheds_holds_confirm_pays),
+		cmocka_unit_test(bad_options_exit_2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
