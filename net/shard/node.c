@@ -155,7 +155,14 @@ int node_recover(struct node *const *nodes, uint32_t n)
 int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
 		 const struct proto_section_buf *sec)
 {
-	return route_request(nd, conn, conn_gen, pr, sec);
+	return route_request(nd, conn, conn_gen, pr, sec, nd->now_ms);
+}
+
+int node_request_since(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		       const struct proto_request *pr, const struct proto_section_buf *sec,
+		       uint64_t arrived_ms)
+{
+	return route_request(nd, conn, conn_gen, pr, sec, arrived_ms);
 }
 
 static void arrived(struct node *nd, struct msg *m)

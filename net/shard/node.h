@@ -51,6 +51,14 @@ int node_recover(struct node *const *nodes, uint32_t n);
  * was done, offer it again later. */
 int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
 		 const struct proto_section_buf *sec);
+/* As node_request, for a request whose bytes arrived at arrived_ms (the
+ * driver's clock, <= now) and waited before it was taken in: a reader
+ * paused for lack of a slot. Its queue delay then counts from arrival, so
+ * load shedding (shed.c) also sees a queue that forms in front of the
+ * node, in sockets the driver stopped reading. */
+int node_request_since(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		       const struct proto_request *pr, const struct proto_section_buf *sec,
+		       uint64_t arrived_ms);
 
 /* A message from a peer (or one of ours coming back). */
 void node_deliver(struct node *nd, struct msg *m);

@@ -152,7 +152,7 @@ void sell_again(struct node *nd, struct msg *m);
 
 /* route.c */
 int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
-		  const struct proto_section_buf *sec);
+		  const struct proto_section_buf *sec, uint64_t arrived_ms);
 void route_done(struct node *nd, struct msg *m);
 
 #endif

@@ -137,7 +137,7 @@ static void floor_idle_and_off(void **state)
 #define REPLIES 64u
 
 static struct {
-	uint64_t id[REPLIES];
+	uint64_t id[REPLIES], start_ms[REPLIES];
 	struct result res[REPLIES];
 	unsigned n;
 } got;
@@ -153,6 +153,7 @@ static void answered(void *user, struct req *r)
 	struct node *nd = user;
 	assert_true(got.n < REPLIES);
 	got.id[got.n] = r->request_id;
+	got.start_ms[got.n] = r->start_ms;
 	got.res[got.n++] = r->res;
 	node_req_free(nd, r);
 }
@@ -264,6 +265,22 @@ static void node_sheds_holds_confirm_pays(void **state)
 	sync_and_poll(&nd, store);
 	assert_int_equal(answer(9)->status, ST_OK);
 	assert_int_equal(nd.ctr.requests_shed, 2);
+
+	/* a request that waited in front of the node counts from its arrival
+	 * (never from after now) */
+	struct cmd h = {.type = CMD_HOLD};
+	h.hold = (struct cmd_hold){
+		.event_id = EV, .tier = 0, .mode = HOLD_GA, .qty = 1, .customer_id = 10};
+	struct proto_request pr = {.request_id = 10, .opcode = PROTO_OP_HOLD};
+	pr.cmd = h;
+	assert_int_equal(node_request_since(&nd, 1, 1, &pr, NULL, T0 + 10 - 30), 0);
+	pr.request_id = 11;
+	pr.cmd.hold.customer_id = 11;
+	assert_int_equal(node_request_since(&nd, 1, 1, &pr, NULL, T0 + 10 + 30), 0);
+	sync_and_poll(&nd, store);
+	assert_int_equal(answer(10)->status, ST_OK);
+	assert_int_equal(got.start_ms[got.n - 2], T0 + 10 - 30);
+	assert_int_equal(got.start_ms[got.n - 1], T0 + 10);
 
 	node_fini(&nd);
 	shard_store_close(store);
