@@ -38,7 +38,7 @@ TESTS       := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 SHELL_TESTS := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.sh)))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format format-check clean
+.PHONY: all deps layers test run demo bench bench-curve bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format format-check clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -180,11 +180,25 @@ bench-wal: deps
 # directory, free port, keys from --gen-config), runs ga-flash and
 # seat-flash with --json --verify, prints their JSON lines and stops the server. Extra options as
 # BENCH_ARGS="--connections 2 --depth 64" (after the defaults: 1,000,000
-# units, 100,000 seats, 8 x 256). The in-process core and WAL
+# units, 100,000 seats, 8 x 256). It does so in two CPU settings
+# (bench/scripts/cpu-settings.sh): shared (onsaled on every CPU, the load
+# beside it) and dedicated (onsaled on SERVER_CPUS, the load on
+# BENCH_CPUS; on 2 CPUs one shard on CPU 1, the load on CPU 0);
+# BENCH_SETTING=shared or =dedicated runs one. The in-process core and WAL
 # benchmarks stay `make bench-core` and `make bench-wal`.
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
+	@BENCH_SETTING="$(BENCH_SETTING)" bench/scripts/bench-local.sh $(BUILD) $(BENCH_ARGS)
+BENCH_SETTING ?= shared dedicated
+
+# bench-curve: the open-loop latency curve (bench/scripts/latency-curve.sh):
+# per CPU setting (CURVE_SETTING, default both) the closed-loop peak, then
+# offered loads up to 1.5 x the peak, each on a fresh onsaled; JSON lines
+# in var/latency-curve.json and a Markdown table for docs/PERFORMANCE.md.
+# About a minute per setting. Extra onsale-bench options as CURVE_ARGS.
+bench-curve: deps
+	@$(MAKE) --no-print-directory all
+	@bench/scripts/latency-curve.sh $(BUILD) $(CURVE_ARGS)
 
 # compare: onsale, Redis and PostgreSQL side by side on ga-flash
 # and seat-flash at matched durability (bench/scripts/compare.sh); installs the

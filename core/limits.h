@@ -516,6 +516,48 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define SHARD_WAIT_MS_MAX 0u
 #endif
 
+/* Load shedding (net/shard/shed.c): a shard over capacity answers new
+ * demand (holds, availability and seat-map reads) with status 73 at once
+ * instead of queueing it; confirms, releases, refunds, redeems, exchanges
+ * and admin requests are never shed (they wait for a slot as before).
+ * Two signals, each tunable in onsaled (--shed-slots, --shed-target-ms):
+ *
+ *  - slots: with SHED_SLOTS requests of the shard's SHARD_REQS_MAX in
+ *    flight, every new hold is shed, so the last quarter of the slots is
+ *    kept for buyers who already hold seats and want to pay;
+ *  - queue delay (CoDel-like): when every request the shard answered in
+ *    one SHED_INTERVAL_MS took at least SHED_TARGET_MS from intake to
+ *    reply (a standing queue, not a burst) while SHED_QUEUE_MIN or more
+ *    were in flight, the shed share of new holds rises by SHED_STEP_UP
+ *    sixteenths; each interval under the target lowers it by one. A
+ *    fully shedding shard is back to no shedding 1.6 s after its load
+ *    falls. 10 ms is ten times the goal for a hold's p99
+ *    (docs/PERFORMANCE.md): a healthy shard never answers everything that
+ *    slowly for 100 ms, only a queue does. The in-flight floor, one
+ *    pipelining connection's window (CONN_INFLIGHT_MAX), keeps a slow disk
+ *    or a CPU taken by other processes (replies slow at light load) from
+ *    shedding: a machine shared by seven test runs shed 44 % of holds at
+ *    a tenth of the peak with a floor of 16 (docs/PERFORMANCE.md). */
+#ifndef SHED_SLOTS
+#define SHED_SLOTS (SHARD_REQS_MAX - SHARD_REQS_MAX / 4u)
+#endif
+#ifndef SHED_TARGET_MS
+#define SHED_TARGET_MS 10u
+#endif
+#ifndef SHED_INTERVAL_MS
+#define SHED_INTERVAL_MS 100u
+#endif
+#ifndef SHED_QUEUE_MIN
+#define SHED_QUEUE_MIN CONN_INFLIGHT_MAX
+#endif
+#define SHED_LEVELS 16u /* the shed share of new holds in sixteenths */
+#define SHED_STEP_UP 2u
+
+static_assert(SHED_SLOTS >= 1 && SHED_SLOTS <= SHARD_REQS_MAX,
+	      "the slot threshold is a slot count");
+static_assert(SHED_INTERVAL_MS > SHED_TARGET_MS, "an interval sees several target delays");
+static_assert(SHED_STEP_UP >= 1 && SHED_STEP_UP <= SHED_LEVELS, "a step is a share");
+
 static_assert((XFER_PENDING_MAX & (XFER_PENDING_MAX - 1)) == 0, "pending transfers: a ring by seq");
 static_assert(XCHG_RECOVER_BATCH >= 1 && XCHG_RECOVER_BATCH <= 65536,
 	      "a recovery batch fits a static buffer");

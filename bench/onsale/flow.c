@@ -420,11 +420,35 @@ static int redeem_done(struct run_worker *w, unsigned i, const struct onsale_com
 	return follow_up(w, i, &cmd, OP_RESCAN);
 }
 
+/* Status 73: the server shed the request (overloaded, retry later). A
+ * shed hold or query ends its flow as a buyer who gives up on this try
+ * would (the slot starts a new one); the server never sheds the other
+ * operations, so 73 on them is an error as well. In the closed loop the
+ * slot pauses RUN_SHED_PAUSE_NS first. Counted apart, never in
+ * the latency histograms: they hold the latency of served requests. */
+static void shed_seen(struct run_worker *w, struct run_slot *s, int rec)
+{
+	if (rec)
+		load_count(&w->shed[s->op], 1);
+	s->busy = 0;
+	w->completions++;
+	if (!w->interval)
+		s->not_before = load_now_ns() + RUN_SHED_PAUSE_NS;
+	if (s->op == OP_HOLD)
+		atomic_fetch_sub(&live_holds, 1);
+	else if (s->op != OP_QUERY)
+		error_seen(w, (enum run_op)s->op, ST_OVERLOADED, rec);
+}
+
 /* One completion: records it and submits the slot's next step if any. */
 static int complete(struct run_worker *w, const struct onsale_completion *cp, uint64_t t1)
 {
 	struct run_slot *s = &w->slots[cp->cookie];
 	int rec = atomic_load_explicit(&run_recording, memory_order_relaxed);
+	if (cp->rc == ST_OVERLOADED) {
+		shed_seen(w, s, rec);
+		return 0;
+	}
 	if (rec) {
 		hist_record(&w->hist[s->op], t1 - s->t0);
 		load_count(&w->done[s->op], 1);
@@ -552,10 +576,10 @@ static void idle(const struct run_worker *w, uint64_t interval)
 /* Starts what idle slots have to do: the number started, or -errno. */
 static int start_idle(struct run_worker *w)
 {
-	uint64_t interval = w->interval;
+	uint64_t interval = w->interval, now = load_now_ns();
 	int started = 0;
 	for (unsigned i = 0; i < run_opt.depth; i++) {
-		if (w->slots[i].busy)
+		if (w->slots[i].busy || w->slots[i].not_before > now)
 			continue;
 		if (interval && load_now_ns() < w->next_due)
 			break;

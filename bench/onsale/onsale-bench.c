@@ -267,6 +267,57 @@ static double measure(struct report_timeline *tl)
 	return secs;
 }
 
+/* Requests of op answered 73 (shed), and the share of its replies they are. */
+static uint64_t shed_of(int op, double *fraction)
+{
+	uint64_t shed = load_sum(run_workers, run_opt.connections, sizeof *run_workers,
+				 offsetof(struct run_worker, shed) + (size_t)op * sizeof(uint64_t));
+	uint64_t served = load_sum(run_workers, run_opt.connections, sizeof *run_workers,
+				   offsetof(struct run_worker, done) +
+					   (size_t)op * sizeof(uint64_t));
+	*fraction = shed + served ? (double)shed / (double)(shed + served) : 0.0;
+	return shed;
+}
+
+/* "shed":{"hold":N,...,"all":N},"shed_fraction":{"hold":F,...,"all":F}:
+ * load shedding apart from refusals (sold out, seats taken) and errors. */
+static void shed_json(char *buf, size_t cap)
+{
+	char counts[384] = "", fractions[512] = "";
+	size_t nc = 0, nf = 0;
+	uint64_t all = 0;
+	double f;
+	for (int o = 0; o < RUN_OPS; o++) {
+		uint64_t shed = shed_of(o, &f);
+		all += shed;
+		nc += (size_t)snprintf(counts + nc, sizeof counts - nc, "\"%s\":%llu,",
+				       run_op_names[o], (unsigned long long)shed);
+		nf += (size_t)snprintf(fractions + nf, sizeof fractions - nf, "\"%s\":%.6f,",
+				       run_op_names[o], f);
+	}
+	uint64_t served = sum_ops();
+	snprintf(buf, cap, "\"shed\":{%s\"all\":%llu},\"shed_fraction\":{%s\"all\":%.6f}", counts,
+		 (unsigned long long)all, fractions,
+		 all + served ? (double)all / (double)(all + served) : 0.0);
+}
+
+/* One line under the table when anything was shed. */
+static void shed_table(FILE *f)
+{
+	double fr;
+	uint64_t all = 0;
+	for (int o = 0; o < RUN_OPS; o++)
+		all += shed_of(o, &fr);
+	if (!all)
+		return;
+	fprintf(f, "shed (73 overloaded, not in the latencies above):");
+	for (int o = 0; o < RUN_OPS; o++)
+		if (shed_of(o, &fr))
+			fprintf(f, " %s %llu (%.1f%%)", run_op_names[o],
+				(unsigned long long)shed_of(o, &fr), 100.0 * fr);
+	fprintf(f, "\n");
+}
+
 static void report(double secs, const struct report_timeline *tl, const char *vres)
 {
 	static struct hist_snap per_op[RUN_OPS];
@@ -278,14 +329,16 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		if (per_op[n].total || (o <= OP_RELEASE && run_opt.sc != SC_GATE))
 			names[n++] = run_op_names[o];
 	}
-	char extra[256];
-	snprintf(extra, sizeof extra,
-		 "\"units_refunded\":%llu,\"redeemed\":%llu,\"double_scans\":%llu,"
-		 "\"double_scans_refused\":%llu",
-		 (unsigned long long)sum_field(offsetof(struct run_worker, units_refunded)),
-		 (unsigned long long)sum_field(offsetof(struct run_worker, redeemed)),
-		 (unsigned long long)sum_field(offsetof(struct run_worker, rescans)),
-		 (unsigned long long)sum_field(offsetof(struct run_worker, rescans_refused)));
+	char extra[1024];
+	int len = snprintf(
+		extra, sizeof extra,
+		"\"units_refunded\":%llu,\"redeemed\":%llu,\"double_scans\":%llu,"
+		"\"double_scans_refused\":%llu,",
+		(unsigned long long)sum_field(offsetof(struct run_worker, units_refunded)),
+		(unsigned long long)sum_field(offsetof(struct run_worker, redeemed)),
+		(unsigned long long)sum_field(offsetof(struct run_worker, rescans)),
+		(unsigned long long)sum_field(offsetof(struct run_worker, rescans_refused)));
+	shed_json(extra + len, sizeof extra - (size_t)len);
 	struct report_run run = {
 		.system = "onsale",
 		.scenario = run_opt.scenario_name,
@@ -306,8 +359,9 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		.per_op = per_op,
 		.ticks = tl->ticks,
 		.n_ticks = tl->n,
-		.extra_json = run_opt.sc == SC_MIXED || run_opt.sc == SC_GATE ? extra : NULL};
+		.extra_json = extra};
 	report_table(stdout, &run);
+	shed_table(stdout);
 	if (run_opt.sc == SC_MIXED || run_opt.sc == SC_GATE)
 		printf("%s\n", extra);
 	if (run_opt.json)

@@ -65,9 +65,15 @@ struct run_order {
 	uint8_t redeemed; /* bit per ticket: first scan acknowledged */
 };
 
+/* Closed loop: a slot whose hold or query was shed (73) waits this long
+ * before it starts again, as a client told "retry later" would; retrying
+ * at once would only measure a storm of 73s. */
+#define RUN_SHED_PAUSE_NS 1000000u
+
 struct run_slot {
 	uint64_t t0, hold_id, amount, ticket, first_ms;
-	size_t order; /* refund: index in the worker's orders */
+	uint64_t not_before; /* closed loop: no new start before (shed) */
+	size_t order;        /* refund: index in the worker's orders */
 	uint32_t gate;
 	uint8_t op, tier, qty, busy, unit;
 	uint32_t seats[HOLD_UNITS_MAX]; /* seat-pick: the seats asked for */
@@ -82,6 +88,7 @@ struct run_worker {
 	uint8_t small[TIERS_MAX]; /* ask this tier for one unit only */
 	struct hist hist[RUN_OPS];
 	_Atomic uint64_t done[RUN_OPS], errors, refused, units_sold;
+	_Atomic uint64_t shed[RUN_OPS]; /* answered 73 overloaded: not in done or hist */
 	_Atomic uint64_t redeemed, rescans, rescans_refused, units_refunded;
 	struct run_order *orders;
 	size_t n_orders, cap_orders;

@@ -1,42 +1,50 @@
 #!/usr/bin/env bash
 # bench-local.sh BUILD [onsale-bench options...]: what `make bench` runs.
-# Starts a fresh onsaled (peer-onsale.sh here: data in a temporary
+# For each CPU setting in BENCH_SETTING (default "shared dedicated"; see
+# cpu-settings.sh: shared = onsaled on every CPU with the load generator
+# beside it, dedicated = onsaled on SERVER_CPUS, the load generator on
+# BENCH_CPUS; on 2 CPUs one shard on CPU 1 and the load on CPU 0) it
+# starts a fresh onsaled (peer-onsale.sh here: data in a temporary
 # directory, a free port on 127.0.0.1, role keys from onsaled --gen-config,
 # durable: fdatasync on), runs onsale-bench ga-flash and seat-flash against
 # it with --json --verify (those two at the issue's sizes and the load
 # where onsale peaks on this 2-core machine: --units 1000000 --seats 100000
 # --connections 8 --depth 256; extra options come after and override them),
-# prints the JSON line of
-# each (and saves them in $BENCH_JSON, default var/bench.json, for make
-# bench-plots), stops the server and removes the data. Exits non-zero if a
-# run or its verify failed. SCENARIOS="seat-pick mixed gate-rush" runs those
-# instead.
+# prints the JSON line of each with its "setting" (and saves them in
+# $BENCH_JSON, default var/bench.json, for make bench-plots), stops the
+# server and removes the data. Exits non-zero if a run or its verify
+# failed. SCENARIOS="seat-pick mixed gate-rush" runs those instead.
 set -euo pipefail
 build=${1:-build}
 shift || true
 . "$(dirname "$0")/peer-onsale.sh"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-bench.XXXXXX")
-cleanup() {
-  onsale_stop
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-port=$(peer_free_port)
-onsale_start "$build" "$tmp" "$port"
+. "$(dirname "$0")/cpu-settings.sh"
+setting_traps
 json=${BENCH_JSON:-var/bench.json}
 mkdir -p "$(dirname "$json")"
 : >"$json"
 status=0
-for sc in ${SCENARIOS:-ga-flash seat-flash}; do
-  sized=()
-  case $sc in
-    ga-flash | seat-flash) sized=(--units 1000000 --seats 100000 --connections 8 --depth 256) ;;
-  esac
-  echo "== onsale-bench --scenario $sc --json --verify $* (server 127.0.0.1:$port, $tmp)" >&2
-  out=$("$build/bin/onsale-bench" --port "$port" --config "$tmp/onsaled.conf" \
-        --scenario "$sc" "${sized[@]}" --json --verify "$@") || status=1
-  printf '%s\n' "$out" >&2
-  printf '%s\n' "$out" | tail -n 1 | tee -a "$json"
+for setting in ${BENCH_SETTING:-shared dedicated}; do
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-bench.XXXXXX")
+  port=$(peer_free_port)
+  rc=0
+  setting_start "$build" "$tmp" "$port" "$setting" || rc=$?
+  if [ $rc -eq 3 ]; then rm -rf "$tmp"; tmp=; continue; fi
+  [ $rc -eq 0 ] || exit $rc
+  for sc in ${SCENARIOS:-ga-flash seat-flash}; do
+    sized=()
+    case $sc in
+      ga-flash | seat-flash) sized=(--units 1000000 --seats 100000 --connections 8 --depth 256) ;;
+    esac
+    echo "== $setting: onsale-bench --scenario $sc --json --verify $* (server 127.0.0.1:$port, $tmp)" >&2
+    out=$(setting_bench "$build" --port "$port" --config "$tmp/onsaled.conf" \
+          --scenario "$sc" "${sized[@]}" --json --verify "$@") || status=1
+    printf '%s\n' "$out" >&2
+    printf '%s\n' "$out" | tail -n 1 | setting_json "$setting" | tee -a "$json"
+  done
+  onsale_stop
+  rm -rf "$tmp"
+  tmp=
 done
 echo "bench-local: JSON lines saved in $json" >&2
 exit $status

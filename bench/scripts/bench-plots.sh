@@ -68,7 +68,8 @@ trap 'rm -rf "$tmp"' EXIT
 JQ_DEFS='
 def clean: tostring | gsub("[^A-Za-z0-9 ._/@:,()+=×-]"; "_");
 def runlabel: ("\(.system // "onsale") \(.scenario)"
-            + (if (.rate // 0) > 0 then " at \(.rate) ops/s" else "" end)) | clean;
+            + (if (.rate // 0) > 0 then " at \(.rate) ops/s" else "" end)
+            + (if .setting then " (\(.setting))" else "" end)) | clean;
 def commas: (. + 0.5 | floor | tostring | explode | reverse) as $d
             | [range(0; $d | length; 3) as $i | $d[$i:$i + 3] | reverse | implode]
             | reverse | join(",");

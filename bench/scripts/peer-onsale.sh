@@ -10,7 +10,8 @@
 #                              durable (fdatasync on, onsaled's default);
 #                              returns once it accepts connections;
 #                              ONSALED_ARGS: more onsaled options
-#                              (e.g. "--shards 1")
+#                              (e.g. "--shards 1"); ONSALE_WRAP: a command
+#                              it runs under (e.g. "taskset -c 1")
 #   onsale_stop                stops it (SIGTERM, waits); the caller removes DIR
 # Only one onsaled per shell: its pid is kept in ONSALE_PID.
 
@@ -32,9 +33,10 @@ onsale_start() {
   local port=${3:?onsale_start BUILD DIR PORT} i
   mkdir -p "$dir" || return 1
   "$build/bin/onsaled" --gen-config "$dir/onsaled.conf" >/dev/null || return 1
-  local -a more
+  local -a more wrap
   read -r -a more <<<"${ONSALED_ARGS:-}"
-  "$build/bin/onsaled" -l "127.0.0.1:$port" -d "$dir/data" -c "$dir/onsaled.conf" \
+  read -r -a wrap <<<"${ONSALE_WRAP:-}"
+  "${wrap[@]}" "$build/bin/onsaled" -l "127.0.0.1:$port" -d "$dir/data" -c "$dir/onsaled.conf" \
     "${more[@]}" >"$dir/onsaled.log" 2>&1 &
   ONSALE_PID=$!
   for ((i = 0; i < ONSALE_START_WAIT_S * 10; i++)); do

@@ -116,6 +116,7 @@ enum onsale_stat {
 	ONSALE_STAT_CLOSED_NOT_READING = 17,
 	/* request slots in use now (requests in flight, replies waiting) */
 	ONSALE_STAT_REQS_IN_FLIGHT = 18,
+	ONSALE_STAT_REQUESTS_SHED = 19, /* answered 73 by load shedding: retry later */
 };
 #define ONSALE_STAT_SLOTS 24
 

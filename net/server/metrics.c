@@ -140,6 +140,7 @@ static void publish_stats(struct shard *s)
 	set(&v[PROTO_STAT_WAL_ERRORS], shard_store_error(st) != 0);
 	set(&v[PROTO_STAT_WAL_PAUSED], shard_store_paused(st));
 	set(&v[PROTO_STAT_DISK_FULL_EVENTS], shard_store_stats(st)->disk_full_events);
+	set(&v[PROTO_STAT_REQUESTS_SHED], s->node.ctr.requests_shed);
 	set(&s->met.holds_live, s->node.holds_live);
 	const struct wal_stats *w = shard_store_wal_stats(st);
 	for (unsigned i = 0; i < WAL_BATCH_RECORDS_BUCKETS; i++)
@@ -266,6 +267,9 @@ static const struct stat_series stat_series[] = {
 	 "Clients closed because their output stood still past the output deadline."},
 	{PROTO_STAT_REQS_IN_FLIGHT, true, "onsale_requests_in_flight",
 	 "Request slots in use (requests in flight or replies waiting)."},
+	{PROTO_STAT_REQUESTS_SHED, false, "onsale_requests_shed_total",
+	 "Requests answered 73 (overloaded) by load shedding; per opcode: "
+	 "onsale_operations_total{status=\"overloaded\"}."},
 };
 
 static void render_stats(const struct server *srv, struct out *o)

@@ -52,13 +52,20 @@ static void usage(FILE *f)
 		"      --output-deadline-ms N  close a client whose replies stand unsent\n"
 		"                           N ms (it reads nothing), %u..%u (default %u);\n"
 		"                           with replies waiting for room: %u ms at most\n"
+		"      --shed-slots N       load shedding: with N requests of a shard's %u in\n"
+		"                           flight, new holds and availability/seat-map reads\n"
+		"                           get 73 overloaded at once (default %u; 0 or off:\n"
+		"                           never); confirms and the rest are never shed\n"
+		"      --shed-target-ms N   ... and a rising share of them while every reply of\n"
+		"                           %u ms took N ms or more (default %u; 0 or off: never)\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
 		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
 		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, CONN_OUTPUT_CHECK_MS,
-		OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT, CONN_OUTPUT_FULL_MS);
+		OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT, CONN_OUTPUT_FULL_MS,
+		SHARD_REQS_MAX, SHED_SLOTS, SHED_INTERVAL_MS, SHED_TARGET_MS);
 }
 
 /* HOST:PORT into host[64] and *port. 0 or -EINVAL. */
@@ -113,7 +120,9 @@ enum {
 	OPT_METRICS,
 	OPT_TICKET_KEY_NEW,
 	OPT_TICKET_KEY_RETIRE,
-	OPT_OUTPUT_DEADLINE
+	OPT_OUTPUT_DEADLINE,
+	OPT_SHED_SLOTS,
+	OPT_SHED_TARGET
 };
 
 /* --output-deadline-ms: 0, or 2 with a message. */
@@ -129,6 +138,29 @@ static int parse_output_deadline(struct server_config *cfg, const char *arg)
 		return 2;
 	}
 	cfg->output_deadline_ms = (uint32_t)v;
+	return 0;
+}
+
+/* --shed-slots N, --shed-target-ms N: 0 or off turns the signal off.
+ * 0, or 2 after saying what is wrong. */
+static int parse_shed_option(struct server_config *cfg, int o, const char *arg)
+{
+	bool slots = o == OPT_SHED_SLOTS;
+	unsigned long max = slots ? SHARD_REQS_MAX : SHED_INTERVAL_MS - 1;
+	unsigned long v = 0;
+	char *end = NULL;
+	if (strcmp(arg, "off")) {
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v > max)
+			return fprintf(stderr, "onsaled: bad --shed-%s %s (0..%lu or off)\n",
+				       slots ? "slots" : "target-ms", arg, max),
+			       2;
+	}
+	if (slots)
+		cfg->shed.slots = (uint32_t)v;
+	else
+		cfg->shed.target_ms = (uint32_t)v;
 	return 0;
 }
 
@@ -174,6 +206,8 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
 		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
 		{"output-deadline-ms", required_argument, NULL, OPT_OUTPUT_DEADLINE},
+		{"shed-slots", required_argument, NULL, OPT_SHED_SLOTS},
+		{"shed-target-ms", required_argument, NULL, OPT_SHED_TARGET},
 		{0},
 	};
 	int o;
@@ -225,6 +259,11 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			break;
 		case OPT_OUTPUT_DEADLINE:
 			if (parse_output_deadline(cfg, optarg))
+				return 2;
+			break;
+		case OPT_SHED_SLOTS:
+		case OPT_SHED_TARGET:
+			if (parse_shed_option(cfg, o, optarg))
 				return 2;
 			break;
 		case 'h': usage(stdout); return -1;

@@ -62,6 +62,7 @@ struct server_config {
 
 	/* close a client whose output stands still this long (net/guard/fair.h) */
 	uint32_t output_deadline_ms;
+	struct shed_config shed; /* load shedding (net/shard/shed.c), 0: a signal off */
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */

@@ -21,6 +21,7 @@
 
 #include "net/wal/log.h"
 #include "net/server/server.h"
+#include "net/shard/node.h"
 
 static const char *const key_names[PROTO_ROLES] = {
 	[PROTO_ROLE_ADMIN] = "admin_key",
@@ -39,6 +40,7 @@ void server_config_defaults(struct server_config *cfg)
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
 	cfg->pin = true;
 	cfg->output_deadline_ms = CONN_OUTPUT_DEADLINE_MS_DEFAULT;
+	cfg->shed = shed_config_default();
 	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
 	cfg->metrics_port = 9400;
 }

@@ -72,6 +72,8 @@ int shard_init(struct server *srv, uint8_t id)
 	struct node_env env = {.send = msg_send, .reply = conn_reply, .stats = stats, .user = s};
 	rc = node_init(&s->node, id, srv->n, &env);
 	if (!rc)
+		node_shed_config(&s->node, &srv->cfg.shed);
+	if (!rc)
 		rc = conn_tables_init(s);
 	if (!rc)
 		rc = metrics_shard_init(s);

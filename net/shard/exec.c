@@ -394,6 +394,7 @@ static void stats(struct node *nd, struct msg *m)
 	v[PROTO_STAT_WAL_ERRORS] = shard_store_error(nd->store) != 0;
 	v[PROTO_STAT_WAL_PAUSED] = shard_store_paused(nd->store);
 	v[PROTO_STAT_DISK_FULL_EVENTS] = shard_store_stats(nd->store)->disk_full_events;
+	v[PROTO_STAT_REQUESTS_SHED] = nd->ctr.requests_shed;
 	pool_return(nd, m);
 }
 

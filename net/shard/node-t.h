@@ -17,6 +17,7 @@
  * Layers (each calls only the ones above it in this list):
  *   node_pool.c   pools of messages and requests, the local inbox, the
  *                 durable FIFO, sending through the env
+ *   shed.c        load shedding: a request taken in, or answered 73 at once
  *   counts.c      per-customer units on other shards (home shard)
  *   exec.c        executor: commands on the store, customer reservations
  *   xfer.c        GA stock transfers: ask, give, take, acknowledge
@@ -126,7 +127,8 @@ struct req {
 	bool code_over;     /* the owner said: used up, unless it is a replay */
 	bool units_taken;   /* the event's home counts units_asked for it */
 	uint32_t units_asked, units_placed;
-	bool low_here; /* the hold left its tier below the threshold where it ran */
+	bool low_here;     /* the hold left its tier below the threshold where it ran */
+	uint64_t start_ms; /* taken in: its queue delay at the reply (shed.c) */
 	/* what a query to every shard adds up: STEP_LOW_STOCK the tier's free
 	 * units and its threshold, STEP_RETIRE_CHECK live holds and shards
 	 * that do not have the event closed */
@@ -182,6 +184,26 @@ struct node_counters {
 	uint64_t holds_expired, stock_transfers, stock_redelivered;
 	uint64_t exchanges_moved;   /* tickets exchanged to a seat on another node */
 	uint64_t exchanges_resumed; /* of them, ended at a start after a stop cut them */
+	uint64_t requests_shed;     /* answered 73 by load shedding (shed.c) */
+};
+
+/* ---- load shedding (shed.c) ------------------------------------------------------ */
+
+/* 0 turns a signal off; shed_config_default gives core/limits.h's values. */
+struct shed_config {
+	uint32_t slots;     /* requests in flight from which every new hold is shed */
+	uint32_t target_ms; /* queue delay target */
+	uint32_t interval_ms;
+	uint32_t queue_min; /* in flight, at least, for the delay signal to count */
+};
+
+struct shed {
+	struct shed_config cfg;
+	uint64_t interval_start_ms;
+	uint32_t min_sojourn_ms; /* of the requests answered this interval, UINT32_MAX: none */
+	uint32_t level;          /* sixteenths of new holds shed, 0..SHED_LEVELS */
+	uint32_t seq;            /* sheddable requests seen: spreads the share */
+	uint64_t shed_by_opcode[PROTO_OP_LIMIT];
 };
 
 /* ---- a node --------------------------------------------------------------------- */
@@ -208,6 +230,7 @@ struct node {
 
 	struct counts counts;
 	struct node_counters ctr;
+	struct shed shed;
 
 	/* transfers this node gave: the oldest pending seq per taker at the
 	 * last resend tick (xfer.c) */

@@ -25,6 +25,8 @@ int node_init(struct node *nd, uint8_t id, uint32_t n, const struct node_env *en
 	nd->id = id;
 	nd->n = n;
 	nd->env = *env;
+	struct shed_config shed = shed_config_default();
+	shed_init(&nd->shed, &shed);
 	int rc = pool_init(nd);
 	if (!rc)
 		rc = counts_init(&nd->counts, SHARD_REMOTE_COUNTS_MAX);
@@ -43,6 +45,11 @@ void node_attach(struct node *nd, struct shard_store *store)
 {
 	assert(core_shard_id(shard_store_core(store)) == nd->id);
 	nd->store = store;
+}
+
+void node_shed_config(struct node *nd, const struct shed_config *cfg)
+{
+	shed_init(&nd->shed, cfg);
 }
 
 /* ---- recovery ---------------------------------------------------------------- */
@@ -148,7 +155,14 @@ int node_recover(struct node *const *nodes, uint32_t n)
 int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
 		 const struct proto_section_buf *sec)
 {
-	return route_request(nd, conn, conn_gen, pr, sec);
+	return route_request(nd, conn, conn_gen, pr, sec, nd->now_ms);
+}
+
+int node_request_since(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		       const struct proto_request *pr, const struct proto_section_buf *sec,
+		       uint64_t arrived_ms)
+{
+	return route_request(nd, conn, conn_gen, pr, sec, arrived_ms);
 }
 
 static void arrived(struct node *nd, struct msg *m)

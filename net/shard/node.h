@@ -27,6 +27,11 @@ void node_fini(struct node *nd);
 /* The node's store, once recovered. */
 void node_attach(struct node *nd, struct shard_store *store);
 
+/* Load shedding (shed.c): core/limits.h's thresholds, and the node's own
+ * (any signal 0: off), set before requests come. */
+struct shed_config shed_config_default(void);
+void node_shed_config(struct node *nd, const struct shed_config *cfg);
+
 static inline void node_set_now(struct node *nd, uint64_t now_ms)
 {
 	nd->now_ms = now_ms;
@@ -46,6 +51,14 @@ int node_recover(struct node *const *nodes, uint32_t n);
  * was done, offer it again later. */
 int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
 		 const struct proto_section_buf *sec);
+/* As node_request, for a request whose bytes arrived at arrived_ms (the
+ * driver's clock, <= now) and waited before it was taken in: a reader
+ * paused for lack of a slot. Its queue delay then counts from arrival, so
+ * load shedding (shed.c) also sees a queue that forms in front of the
+ * node, in sockets the driver stopped reading. */
+int node_request_since(struct node *nd, uint32_t conn, uint32_t conn_gen,
+		       const struct proto_request *pr, const struct proto_section_buf *sec,
+		       uint64_t arrived_ms);
 
 /* A message from a peer (or one of ours coming back). */
 void node_deliver(struct node *nd, struct msg *m);

@@ -4,6 +4,7 @@
  * layer order: each calls only the ones above it.
  *
  *   pool_*    node_pool.c   messages, requests, big buffers, inbox, durable FIFO
+ *   shed_*    shed.c        load shedding: take a request in or answer 73
  *   counts_*  counts.c      per-customer units on other shards (home node)
  *   exec_*    exec.c        executor: commands on the store
  *   xfer_*    xfer.c        GA stock transfers between nodes
@@ -15,6 +16,13 @@
 #define ONSALE_SHARD_PARTS_H
 
 #include "net/shard/node.h"
+
+/* shed.c: cfg's signals (0: off); 73 for the request now? (counted);
+ * the reply of a request taken in at start_ms (a queue-delay sample). */
+void shed_init(struct shed *sh, const struct shed_config *cfg);
+bool shed_sheddable(uint8_t opcode);
+bool shed_refuse(struct shed *sh, uint64_t now_ms, uint32_t in_flight, uint8_t opcode);
+void shed_answered(struct shed *sh, uint64_t now_ms, uint32_t in_flight, uint64_t start_ms);
 
 /* node_pool.c */
 int pool_init(struct node *nd);
@@ -144,7 +152,7 @@ void sell_again(struct node *nd, struct msg *m);
 
 /* route.c */
 int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
-		  const struct proto_section_buf *sec);
+		  const struct proto_section_buf *sec, uint64_t arrived_ms);
 void route_done(struct node *nd, struct msg *m);
 
 #endif

@@ -35,6 +35,7 @@
 
 static void reply(struct node *nd, struct req *r)
 {
+	shed_answered(&nd->shed, nd->now_ms, nd->reqs_used, r->start_ms);
 	nd->env.reply(nd->env.user, r);
 }
 
@@ -592,7 +593,7 @@ static int core_request(struct node *nd, struct req *r, const struct proto_secti
 }
 
 int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
-		  const struct proto_section_buf *sec)
+		  const struct proto_section_buf *sec, uint64_t arrived_ms)
 {
 	if (pool_msgs_free(nd) < nd->n + 2)
 		return -EAGAIN;
@@ -603,6 +604,14 @@ int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struc
 	r->conn_gen = conn_gen;
 	r->request_id = pr->request_id;
 	r->opcode = pr->opcode;
+	r->start_ms = arrived_ms < nd->now_ms ? arrived_ms : nd->now_ms;
+	if (shed_refuse(&nd->shed, nd->now_ms, nd->reqs_used - 1, pr->opcode)) {
+		nd->ctr.requests_shed++;
+		memset(&r->res, 0, sizeof r->res);
+		r->res.status = ST_OVERLOADED;
+		nd->env.reply(nd->env.user, r); /* not a queue-delay sample */
+		return 0;
+	}
 	int rc;
 	if (pr->opcode == PROTO_OP_STATS) {
 		r->step = STEP_STATS;

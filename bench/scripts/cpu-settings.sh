@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# cpu-settings.sh: where the server and the load generator run, for
+# bench-local.sh (`make bench`) and latency-curve.sh (`make bench-curve`).
+# Source it (after peer-onsale.sh) and call
+#   setting_start BUILD DIR PORT SETTING
+#                     onsaled as onsale_start does, in SETTING:
+#                       shared     as deployed on a small box: onsaled with
+#                                  one shard per online CPU, pinned, and the
+#                                  load generator anywhere (they queue for
+#                                  the same CPUs);
+#                       dedicated  onsaled on SERVER_CPUS only (taskset,
+#                                  --no-pin, one shard per CPU there) and
+#                                  the load generator on BENCH_CPUS only;
+#                     returns 3 (after a message) when SETTING cannot run
+#                     here (dedicated on one CPU, taskset missing)
+#   setting_bench BUILD ARGS...
+#                     runs BUILD/bin/onsale-bench ARGS... where SETTING says
+#   setting_json SETTING < JSON line > JSON line with "setting",
+#                     "server_cpus" and "bench_cpus" added
+#   setting_traps     on exit stops the server and removes $tmp (the
+#                     caller's data directory while one runs); a signal exits
+# SERVER_CPUS and BENCH_CPUS are taskset CPU lists; by default the upper
+# half of the online CPUs serve and the lower half load (2 CPUs: the
+# server on CPU 1, the load generator on CPU 0).
+
+CPU_SETTING=
+cpu_n=$(nproc 2>/dev/null || echo 1)
+
+# cpu_range LO HI: a taskset list ("1" or "2-3").
+cpu_range() {
+  if [ "$1" -ge "$2" ]; then echo "$1"; else echo "$1-$2"; fi
+}
+SERVER_CPUS=${SERVER_CPUS:-$(cpu_range $((cpu_n / 2)) $((cpu_n - 1)))}
+BENCH_CPUS=${BENCH_CPUS:-$(cpu_range 0 $((cpu_n / 2 > 0 ? cpu_n / 2 - 1 : 0)))}
+
+# cpu_count LIST: CPUs in a taskset list ("1", "2-3", "0,2-5").
+cpu_count() {
+  local n=0 part a b
+  IFS=, read -r -a parts <<<"$1"
+  for part in "${parts[@]}"; do
+    a=${part%-*} b=${part#*-}
+    n=$((n + b - a + 1))
+  done
+  echo "$n"
+}
+
+setting_start() {
+  local build=$1 dir=$2 port=$3 setting=$4
+  CPU_SETTING=$setting
+  case $setting in
+    shared) onsale_start "$build" "$dir" "$port" ;;
+    dedicated)
+      if [ "$cpu_n" -lt 2 ] || ! command -v taskset >/dev/null; then
+        echo "cpu-settings: dedicated needs 2 CPUs and taskset; skipped" >&2
+        return 3
+      fi
+      local shards
+      shards=$(cpu_count "$SERVER_CPUS")
+      ONSALE_WRAP="taskset -c $SERVER_CPUS" \
+        ONSALED_ARGS="--shards $shards --no-pin ${ONSALED_ARGS:-}" \
+        onsale_start "$build" "$dir" "$port"
+      ;;
+    *) echo "cpu-settings: unknown setting $setting (shared or dedicated)" >&2; return 2 ;;
+  esac
+}
+
+setting_bench() {
+  local build=$1
+  shift
+  if [ "$CPU_SETTING" = dedicated ]; then
+    taskset -c "$BENCH_CPUS" "$build/bin/onsale-bench" "$@"
+  else
+    "$build/bin/onsale-bench" "$@"
+  fi
+}
+
+setting_json() {
+  local cpus_s=all cpus_b=all
+  [ "$1" = dedicated ] && cpus_s=$SERVER_CPUS cpus_b=$BENCH_CPUS
+  sed -e "s/}\$/,\"setting\":\"$1\",\"server_cpus\":\"$cpus_s\",\"bench_cpus\":\"$cpus_b\"}/"
+}
+
+tmp=
+setting_cleanup() {
+  onsale_stop
+  [ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+setting_traps() {
+  trap setting_cleanup EXIT
+  trap 'exit 143' INT TERM
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test_bench_curve.sh: bench/scripts/latency-curve.sh (make bench-curve) in a
+# tiny run: two offered loads in each CPU setting (dedicated only where
+# there are 2 CPUs), 1 s each against a fresh onsaled on 127.0.0.1. Checks
+# the output's shape: one JSON line per point with every field, the offered
+# load as asked, served operations, shed fractions between 0 and 1, and a
+# Markdown table with one row per point. Needs jq. About 10 seconds.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$here/../..
+build=${LAYERS_BUILD:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-bench-curve.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check DESCRIPTION COMMAND...: one assertion
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
+}
+jqt() { jq -e "$@" >/dev/null; } # jqt ARGS...: a jq test, quiet
+command -v jq >/dev/null || { echo "skip: no jq"; exit 0; }
+[ -x "$build/bin/onsaled" ] || { echo "FAIL no $build/bin/onsaled"; exit 1; }
+
+settings="shared dedicated"
+[ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || settings=shared
+n_settings=$(wc -w <<<"$settings")
+CURVE_SETTING=$settings CURVE_RATES="2000 4000" CURVE_SECONDS=1 CURVE_WARMUP=0 \
+  CURVE_JSON="$tmp/curve.json" CURVE_CONNECTIONS=2 CURVE_DEPTH=16 \
+  timeout 120 "$root/bench/scripts/latency-curve.sh" "$build" >"$tmp/out" 2>"$tmp/err"
+check "exit 0" [ $? -eq 0 ] || sed 's/^/    /' "$tmp/err"
+
+check "one JSON line per point" [ "$(wc -l <"$tmp/curve.json")" -eq $((2 * n_settings)) ]
+fields='["setting","scenario","peak_ops_per_s","offered_ops_per_s","achieved_ops_per_s",
+         "p50_us","p99_us","p999_us","hold_p50_us","hold_p99_us","hold_p999_us",
+         "shed_fraction","hold_shed_fraction","seconds","load_avg"]'
+check "every field in every line" \
+  jqt -s --argjson f "$fields" 'all(.[]; . as $o | all($f[]; . as $k | $o | has($k)))' "$tmp/curve.json"
+check "offered loads as asked, per setting" \
+  jqt -s --arg s "$settings" '[.[] | "\(.setting) \(.offered_ops_per_s)"]
+    == [($s | split(" ")[]) as $x | "\($x) 2000", "\($x) 4000"]' "$tmp/curve.json"
+check "served operations, latencies in order" \
+  jqt -s 'all(.[]; .achieved_ops_per_s > 0 and .p50_us > 0 and .p50_us <= .p99_us
+                    and .p99_us <= .p999_us)' "$tmp/curve.json"
+check "shed fractions in [0, 1]" \
+  jqt -s 'all(.[]; .shed_fraction >= 0 and .shed_fraction <= 1
+                    and .hold_shed_fraction >= 0 and .hold_shed_fraction <= 1)' "$tmp/curve.json"
+check "table header" grep -q '^| setting | offered ops/s | achieved ops/s | p50 us | p99 us | p99.9 us | hold p99 us | shed | hold shed |$' "$tmp/out"
+check "one table row per point" [ "$(grep -c '^| \(shared\|dedicated\) | [0-9]' "$tmp/out")" -eq $((2 * n_settings)) ]
+check "load average and time under the table" grep -q 'load average at the end: .* UTC$' "$tmp/out"
+echo "$fails failed"
+[ "$fails" -eq 0 ]
