@@ -46,7 +46,9 @@ static_assert((int)ONSALE_OP_SECTION_SEATS == (int)PROTO_OP_Q_SECTION_SEATS &&
 	      "opcodes as on the wire");
 static_assert(ONSALE_STAT_SLOTS == PROTO_STAT_SLOTS &&
 		      (int)ONSALE_STAT_STOCK_TRANSFERS == (int)PROTO_STAT_STOCK_TRANSFERS &&
-		      (int)ONSALE_STAT_DISK_FULL_EVENTS == (int)PROTO_STAT_DISK_FULL_EVENTS,
+		      (int)ONSALE_STAT_DISK_FULL_EVENTS == (int)PROTO_STAT_DISK_FULL_EVENTS &&
+		      (int)ONSALE_STAT_CONNECTIONS_TIMED_OUT ==
+			      (int)PROTO_STAT_CONNECTIONS_TIMED_OUT,
 	      "server counters as on the wire");
 static_assert(ONSALE_KEY_BYTES == PROTO_KEY_BYTES, "key size as on the wire");
 static_assert(ONSALE_BUFFER_BYTES_MIN >= PROTO_FRAME_BYTES_MAX, "a buffer holds any frame");

@@ -108,9 +108,11 @@ enum onsale_stat {
 	ONSALE_STAT_WAL_FSYNCS = 11,
 	ONSALE_STAT_HOLDS_EXPIRED = 12,
 	ONSALE_STAT_STOCK_TRANSFERS = 13,
-	ONSALE_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
-	ONSALE_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
-	ONSALE_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
+	ONSALE_STAT_WAL_ERRORS = 14,            /* shards stopped by a failed WAL write/fsync */
+	ONSALE_STAT_WAL_PAUSED = 15,            /* shards refusing changes for lack of space now */
+	ONSALE_STAT_DISK_FULL_EVENTS = 16,      /* times a shard paused for lack of space */
+	ONSALE_STAT_CONNECTIONS_REFUSED = 17,   /* over a connection limit */
+	ONSALE_STAT_CONNECTIONS_TIMED_OUT = 18, /* closed by a deadline */
 };
 #define ONSALE_STAT_SLOTS 24
 

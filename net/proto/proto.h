@@ -261,10 +261,12 @@ enum proto_stat {
 	PROTO_STAT_WAL_FSYNCS = 11,
 	PROTO_STAT_HOLDS_EXPIRED = 12,
 	PROTO_STAT_STOCK_TRANSFERS = 13,
-	PROTO_STAT_WAL_ERRORS = 14,       /* shards stopped by a failed WAL write/fsync */
-	PROTO_STAT_WAL_PAUSED = 15,       /* shards refusing changes for lack of space now */
-	PROTO_STAT_DISK_FULL_EVENTS = 16, /* times a shard paused for lack of space */
-	PROTO_STAT_COUNT = 17,
+	PROTO_STAT_WAL_ERRORS = 14,            /* shards stopped by a failed WAL write/fsync */
+	PROTO_STAT_WAL_PAUSED = 15,            /* shards refusing changes for lack of space now */
+	PROTO_STAT_DISK_FULL_EVENTS = 16,      /* times a shard paused for lack of space */
+	PROTO_STAT_CONNECTIONS_REFUSED = 17,   /* over a connection limit: status, then closed */
+	PROTO_STAT_CONNECTIONS_TIMED_OUT = 18, /* closed by a deadline (HELLO, frame, idle) */
+	PROTO_STAT_COUNT = 19,
 };
 
 static_assert(PROTO_STAT_COUNT <= PROTO_STAT_SLOTS, "counters fit the STATS reply");

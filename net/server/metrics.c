@@ -130,6 +130,8 @@ static void publish_stats(struct shard *s)
 	set(&v[PROTO_STAT_REFUSED], c->refused);
 	set(&v[PROTO_STAT_BYTES_IN], c->bytes_in);
 	set(&v[PROTO_STAT_BYTES_OUT], c->bytes_out);
+	set(&v[PROTO_STAT_CONNECTIONS_REFUSED], c->conns_refused);
+	set(&v[PROTO_STAT_CONNECTIONS_TIMED_OUT], c->conns_timed_out);
 	set(&v[PROTO_STAT_WAL_RECORDS], shard_store_stats(st)->records);
 	set(&v[PROTO_STAT_WAL_BYTES], shard_store_wal_stats(st)->bytes_written);
 	set(&v[PROTO_STAT_WAL_FSYNCS], shard_store_wal_stats(st)->fsyncs);
@@ -260,6 +262,10 @@ static const struct stat_series stat_series[] = {
 	 "1 while the shard refuses changes for lack of disk space."},
 	{PROTO_STAT_DISK_FULL_EVENTS, false, "onsale_disk_full_events_total",
 	 "Times the shard paused for lack of disk space."},
+	{PROTO_STAT_CONNECTIONS_REFUSED, false, "onsale_connections_refused_total",
+	 "Connections refused over a connection limit (status too_many_connections)."},
+	{PROTO_STAT_CONNECTIONS_TIMED_OUT, false, "onsale_connections_timed_out_total",
+	 "Connections closed by a deadline: HELLO, a frame in progress, idle (status timeout)."},
 };
 
 static void render_stats(const struct server *srv, struct out *o)

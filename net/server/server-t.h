@@ -25,6 +25,9 @@
 #include "core/limits.h"
 #include "core/storage.h"
 #include "core/token.h"
+#include "net/guard/accept_pause.h"
+#include "net/guard/addr_limit.h"
+#include "net/guard/deadline.h"
 #include "net/proto/proto.h"
 #include "net/shard/node-t.h"
 #include "net/wal/wal.h"
@@ -59,6 +62,23 @@ struct server_config {
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
 	bool ticket_key_new;        /* add a ticket signing key at start (ticket_keys.c) */
 	uint32_t ticket_key_retire; /* retire this ticket key id at start, 0: none */
+	/* connection policy (net/guard/, docs/OPERATIONS.md): deadlines (0:
+	 * off), limits over every shard (conns_max 0: every table slot,
+	 * conns_per_addr_max 0: none); guard_from_args: bit per GUARD_KEY_*
+	 * set by an option, which the config file does not override */
+	struct deadline_config deadlines;
+	uint32_t conns_max, conns_per_addr_max;
+	uint32_t guard_from_args;
+};
+
+/* The connection policy's settings, as options and config keys. */
+enum guard_key {
+	GUARD_KEY_HELLO,
+	GUARD_KEY_FRAME,
+	GUARD_KEY_IDLE,
+	GUARD_KEY_CONNS,
+	GUARD_KEY_CONNS_PER_ADDR,
+	GUARD_KEYS
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */
@@ -83,14 +103,20 @@ struct conn {
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
 	uint32_t next_dirty, next_stalled;
-	uint8_t *in;  /* CONN_IN_BYTES */
-	uint8_t *out; /* CONN_OUT_BYTES */
+	/* deadlines (net/guard/deadline.h), monotonic ms */
+	bool partial; /* a frame has begun and is not complete */
+	uint64_t accepted_ms, active_ms, partial_ms;
+	struct addr_key peer; /* counted in the shard's addr_limit */
+	uint8_t *in;          /* CONN_IN_BYTES */
+	uint8_t *out;         /* CONN_OUT_BYTES */
 };
 
 /* ---- a shard ------------------------------------------------------------------ */
 
 struct shard_counters {
 	uint64_t conns_open, conns_total, requests, bad_frames, refused, bytes_in, bytes_out;
+	uint64_t conns_refused;   /* over a connection limit: refused with a status */
+	uint64_t conns_timed_out; /* closed by a deadline */
 };
 
 /* ---- metrics a shard publishes (metrics.c) ------------------------------------
@@ -160,6 +186,13 @@ struct shard {
 	struct conn *conns;
 	uint32_t conn_free; /* free slot search hint */
 	uint32_t dirty_head, stalled_head;
+	/* the connection policy (net/guard/): this shard's quotas, deadline
+	 * sweep and accept pause; guard_ms: monotonic ms at the turn's start */
+	struct addr_limit limit;
+	struct addr_slot *limit_slots;
+	struct deadline_sweep sweep;
+	struct accept_pause accept_pause;
+	uint64_t guard_ms;
 
 	struct msg *over_head[SHARDS_MAX], *over_tail[SHARDS_MAX]; /* ring full */
 	uint64_t sent_to; /* bit per peer written this turn (wake them) */

@@ -36,6 +36,7 @@
 #include "net/server/io.h"
 #include "net/server/metrics.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 /* The node's env.stats: this shard's own counters for STATS. */
 static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
@@ -49,6 +50,8 @@ static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
 	v[PROTO_STAT_REFUSED] = c->refused;
 	v[PROTO_STAT_BYTES_IN] = c->bytes_in;
 	v[PROTO_STAT_BYTES_OUT] = c->bytes_out;
+	v[PROTO_STAT_CONNECTIONS_REFUSED] = c->conns_refused;
+	v[PROTO_STAT_CONNECTIONS_TIMED_OUT] = c->conns_timed_out;
 }
 
 int shard_init(struct server *srv, uint8_t id)
@@ -87,6 +90,7 @@ void shard_fini(struct shard *s)
 		munmap(s->conns[0].in,
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
+	free(s->limit_slots);
 	free(s->secbuf);
 	metrics_shard_fini(s);
 	node_fini(&s->node);
@@ -100,6 +104,13 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 	case UD_ACCEPT:
 		if (cqe->res >= 0)
 			conn_accepted(s, cqe->res);
+		else if (accept_pause_failed(&s->accept_pause, cqe->res, s->guard_ms))
+			log_line(LOG_WARN, s->id,
+				 "msg=\"accept paused\" err=\"%s\" open=%llu pause_ms=%u"
+				 " hint=\"out of files or memory: raise the file limit (ulimit -n)"
+				 " or lower --max-connections\"",
+				 strerror(-cqe->res), (unsigned long long)s->ctr.conns_open,
+				 GUARD_ACCEPT_PAUSE_MS);
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			s->accept_armed = false;
 		break;
@@ -131,6 +142,7 @@ static uint32_t turn(struct shard *s, bool intake)
 {
 	s->now_ms = io_now_ms();
 	s->turn_ns = metrics_now_ns();
+	s->guard_ms = s->turn_ns / 1000000u;
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
@@ -141,10 +153,11 @@ static uint32_t turn(struct shard *s, bool intake)
 		node_expire(&s->node);
 	s->tick_ms = node_tick(&s->node);
 	shard_store_flush(s->store);
+	conn_sweep(s);
 	conn_end_turn(s);
 	msg_end_turn(s);
 	metrics_publish(s);
-	if (intake)
+	if (intake && accept_pause_may_arm(&s->accept_pause, s->guard_ms))
 		io_arm_accept(s);
 	io_arm_wake(s);
 	io_arm_wal(s);
@@ -205,7 +218,8 @@ void *shard_main(void *arg)
 		/* a background snapshot is finished by a later turn */
 		unsigned timeout = stop || shard_store_snapshot_running(s->store)
 					   ? 10
-					   : sooner(s->tick_ms, space_ms);
+					   : sooner(sooner(s->tick_ms, space_ms),
+						    conn_guard_wait_ms(s));
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);
