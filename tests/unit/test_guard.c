@@ -189,7 +189,8 @@ static void accept_pause_on_emfile(void **state)
 	accept_pause_resume(&ap); /* a connection closed */
 	assert_true(accept_pause_may_arm(&ap, T0 + GUARD_ACCEPT_PAUSE_MS + 1));
 	assert_false(accept_pause_failed(&ap, -ENFILE, T0 + GUARD_ACCEPT_LOG_MS - 1));
-	assert_true(accept_pause_failed(&ap, -ENFILE, T0 + GUARD_ACCEPT_LOG_MS)); /* a while later */
+	assert_true(
+		accept_pause_failed(&ap, -ENFILE, T0 + GUARD_ACCEPT_LOG_MS)); /* a while later */
 	assert_int_equal(ap.pauses, 3);
 }
 
