@@ -188,36 +188,42 @@ static void raise_file_limit(const struct server_config *cfg)
 			 (unsigned long long)rl.rlim_cur, (unsigned long long)conns);
 }
 
+static const struct option opts[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"shards", required_argument, NULL, 's'},
+	{"data", required_argument, NULL, 'd'},
+	{"config", required_argument, NULL, 'c'},
+	{"gen-config", required_argument, NULL, OPT_GEN},
+	{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+	{"no-pin", no_argument, NULL, OPT_NO_PIN},
+	{"help", no_argument, NULL, 'h'},
+	{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
+	{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
+	{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
+	{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
+	{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
+	{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
+	{"hello-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_HELLO},
+	{"frame-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_FRAME},
+	{"idle-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_IDLE},
+	{"max-connections", required_argument, NULL, OPT_GUARD + GUARD_KEY_CONNS},
+	{"max-connections-per-address", required_argument, NULL,
+	 OPT_GUARD + GUARD_KEY_CONNS_PER_ADDR},
+	{0},
+};
+
 static int parse(struct server_config *cfg, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"shards", required_argument, NULL, 's'},
-		{"data", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},
-		{"gen-config", required_argument, NULL, OPT_GEN},
-		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
-		{"no-pin", no_argument, NULL, OPT_NO_PIN},
-		{"help", no_argument, NULL, 'h'},
-		{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
-		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
-		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
-		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
-		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
-		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
-		{"hello-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_HELLO},
-		{"frame-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_FRAME},
-		{"idle-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_IDLE},
-		{"max-connections", required_argument, NULL, OPT_GUARD + GUARD_KEY_CONNS},
-		{"max-connections-per-address", required_argument, NULL,
-		 OPT_GUARD + GUARD_KEY_CONNS_PER_ADDR},
-		{0},
-	};
 	int o;
 	long n;
 	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
+		if (o >= OPT_GUARD && o < OPT_GUARD + GUARD_KEYS) {
+			if (parse_guard_option(cfg, (enum guard_key)(o - OPT_GUARD), optarg))
+				return 2;
+			continue;
+		}
 		switch (o) {
 		case 'l':
 			if (parse_addr(optarg, cfg->listen_host, &cfg->listen_port))
@@ -263,15 +269,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			cfg->ticket_key_retire = (uint32_t)n;
 			break;
 		case 'h': usage(stdout); return -1;
-		default:
-			if (o >= OPT_GUARD && o < OPT_GUARD + GUARD_KEYS) {
-				if (parse_guard_option(cfg, (enum guard_key)(o - OPT_GUARD),
-						       optarg))
-					return 2;
-				break;
-			}
-			usage(stderr);
-			return 2;
+		default: usage(stderr); return 2;
 		}
 	}
 	return 0;
