@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "net/proto/proto.h"
+#include "tests/support/proc_stat.h"
 #include "tests/support/srv_event.h"
 #include "tests/support/srv_harness.h"
 
@@ -349,18 +350,10 @@ static void flood_past_the_limits(void **state)
 	srv_cleanup(&h);
 }
 
-/* The server's resident memory in KiB (VmRSS). */
 static long rss_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
+	long kib = proc_rss_kib(pid);
+	assert_true(kib > 0);
 	return kib;
 }
 
@@ -401,23 +394,11 @@ static void ten_thousand_idle_connections(void **state)
 	srv_cleanup(&h);
 }
 
-/* CPU time (user + system) of a process, in clock ticks. */
 static long cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')'); /* fields after the command name */
-	assert_non_null(p);
-	long utime = 0, stime = 0;
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-				&utime, &stime),
-			 2);
-	return utime + stime;
+	long ticks = proc_cpu_ticks(pid);
+	assert_true(ticks >= 0);
+	return ticks;
 }
 
 static int open_files(pid_t pid)
