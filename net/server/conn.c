@@ -163,12 +163,16 @@ void conn_accepted(struct shard *s, int fd)
 		close(fd);
 		return;
 	}
+	/* the quota first: O(1), while the slot search walks the table; a slot
+	 * is held exactly while its connection is counted, so the quota (at
+	 * most the table) leaves one free */
 	struct addr_key peer = peer_of(fd);
-	uint32_t ci = free_slot(s);
-	if (ci == NIL32 || addr_limit_admit(&s->limit, &peer) != ST_OK) {
+	if (addr_limit_admit(&s->limit, &peer) != ST_OK) {
 		refuse(s, fd);
 		return;
 	}
+	uint32_t ci = free_slot(s);
+	assert(ci != NIL32);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = &s->conns[ci];
