@@ -6,13 +6,17 @@
  * route requests —, sends, wake-ups, WAL readiness), drain the rings from
  * the peers and the local inbox, reap the WAL (durable LSN moves: waiting
  * results go back), expire due holds, then end the turn: send the filling
- * WAL batch, one send per connection with output, retry stalled
+ * WAL batch, time out connections past a deadline (a sweep at most every
+ * GUARD_SWEEP_MS), one send per connection with output, retry stalled
  * connections, wake the peers written to. Then sleep in io_uring until
  * something happens: the listener (multishot accept), a socket, the
  * eventfd peers write when they sent us something while we slept
  * (msg.c), the WAL's completion eventfd, or — only while holds are
  * live — the expiry tick, or — only while the WAL waits for disk space —
- * the store's retry tick. An idle server makes no system calls. A stopped
+ * the store's retry tick, or — only while connections are open — the
+ * deadline sweep (GUARD_SWEEP_MS), or — only while accepting is paused for
+ * lack of files — the end of the pause. A server with no connections and
+ * nothing to do makes no system calls. A stopped
  * store's WAL is no longer watched: its late completions would keep the
  * eventfd readable and the loop spinning, with nothing left to reap.
  *
