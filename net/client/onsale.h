@@ -145,7 +145,9 @@ struct onsale_seat_states {
  * One finished request. rc is what a synchronous call would have returned:
  * the reply's status (>= 0, also in res.status), or -errno when no reply
  * came (the connection failed: -ECONNRESET, -EPIPE, -EPROTO for a reply
- * that could not be decoded, -ETIMEDOUT after a sync call's timeout); then
+ * that could not be decoded, -ETIMEDOUT after a sync call's timeout or a
+ * server deadline (status 78), -ECONNREFUSED when the server refused the
+ * connection over a connection limit (status 79)); then
  * res is zero and the outcome is unknown.
  */
 struct onsale_completion {
