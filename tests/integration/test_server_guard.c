@@ -346,6 +346,21 @@ static void flood_past_the_limits(void **state)
 	for (int a = 0; a < ADDRS; a++)
 		for (int i = 0; i < EACH; i++)
 			close(fds[a][i]);
+	/* libonsale from 127.0.0.1 (the admin's address) past its 8: refused */
+	struct onsale *more[12] = {0};
+	int opened = 0, refused_open = 0;
+	for (int i = 0; i < 12; i++) {
+		int rc = onsale_open("127.0.0.1", h.port, ONSALE_ROLE_PLATFORM,
+				     h.keys[ONSALE_ROLE_PLATFORM], NULL, &more[i]);
+		if (rc == 0)
+			opened++;
+		else
+			assert_int_equal(rc, -ECONNREFUSED), refused_open++;
+	}
+	assert_true(opened <= 7 && refused_open >= 5);
+	for (int i = 0; i < 12; i++)
+		if (more[i])
+			onsale_close(more[i]);
 	onsale_close(admin);
 	srv_cleanup(&h);
 }
