@@ -382,9 +382,14 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * never grows. When one is full the shard stops reading from the connection
  * that needs it (back-pressure) until a slot frees; nothing is dropped. */
 
-/* Connections one shard serves at once; more are accepted and closed. */
+/* Connections one shard serves at once (its table; more are refused with
+ * status too_many_connections and closed). 8,192 lets a two-shard server
+ * hold 10,000 idle connections: the table costs ~100 bytes a slot, and a
+ * connection's buffers (CONN_IN_BYTES + CONN_OUT_BYTES, 384 KiB) are
+ * reserved MAP_NORESERVE, backed only where a connection touches them
+ * (docs/OPERATIONS.md, "Connections and memory", has the measurement). */
 #ifndef SERVER_CONNS_PER_SHARD_MAX
-#define SERVER_CONNS_PER_SHARD_MAX 1024u
+#define SERVER_CONNS_PER_SHARD_MAX 8192u
 #endif
 
 /* Requests in flight on one connection; at the limit the shard stops reading
@@ -576,6 +581,69 @@ static_assert(CONN_OUTPUT_FULL_MS <= CONN_OUTPUT_DEADLINE_MS_DEFAULT &&
 	      "the deadlines are checked often enough");
 static_assert(SHARD_MSGS_MAX >= 4u * SHARDS_MAX, "room for a broadcast to every shard");
 static_assert(SEATS_MAX <= (1u << 24), "a global seat id is shard << 24 | local seat");
+
+/* ---- Connection policy (net/guard/) ----------------------------------------
+ * Deadlines and connection limits onsaled holds its clients to; each is an
+ * option and a config key (docs/OPERATIONS.md, "Deadlines and connection
+ * limits"), these are the defaults. A deadline of 0 is off. */
+
+/* A connection must authenticate (HELLO) this soon after it is accepted:
+ * a client's HELLO is its first frame, sent as soon as it connects. */
+#ifndef GUARD_HELLO_MS_DEFAULT
+#define GUARD_HELLO_MS_DEFAULT 5000u
+#endif
+
+/* A frame must be complete this soon after its first byte arrived
+ * (slowloris). The largest frame is 64 KiB: 10 s is 6.5 KB/s. */
+#ifndef GUARD_FRAME_MS_DEFAULT
+#define GUARD_FRAME_MS_DEFAULT 10000u
+#endif
+
+/* A connection with nothing in flight, no partial frame and nothing to
+ * send is closed after this long. 10 minutes: longer than the idle time of
+ * common connection pools (HikariCP and the like default to 10 minutes
+ * and ping or replace a connection before then), short enough that
+ * forgotten sockets of a dead client do not pile up over an on-sale. */
+#ifndef GUARD_IDLE_MS_DEFAULT
+#define GUARD_IDLE_MS_DEFAULT 600000u
+#endif
+
+/* How often a shard with connections open looks for deadlines passed: the
+ * deadlines are this coarse, and the sweep (one pass over the table) costs
+ * nothing per turn. */
+#ifndef GUARD_SWEEP_MS
+#define GUARD_SWEEP_MS 250u
+#endif
+
+/* Connections one peer address may hold open, over every shard (0: no
+ * limit). 64 covers a platform node's pool several times; many clients
+ * behind one NAT need it raised. */
+#ifndef GUARD_CONNS_PER_ADDR_DEFAULT
+#define GUARD_CONNS_PER_ADDR_DEFAULT 64u
+#endif
+
+/* When accept fails for lack of files or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM), the shard stops accepting for this long, or until one
+ * of its connections closes; the log says so at most once per
+ * GUARD_ACCEPT_LOG_MS. */
+#ifndef GUARD_ACCEPT_PAUSE_MS
+#define GUARD_ACCEPT_PAUSE_MS 100u
+#endif
+#ifndef GUARD_ACCEPT_LOG_MS
+#define GUARD_ACCEPT_LOG_MS 10000u
+#endif
+
+static_assert(GUARD_SWEEP_MS >= 10 && GUARD_SWEEP_MS <= 1000,
+	      "deadlines coarse enough to cost nothing, fine enough to hold");
+static_assert(GUARD_HELLO_MS_DEFAULT >= 2 * GUARD_SWEEP_MS &&
+		      GUARD_FRAME_MS_DEFAULT >= 2 * GUARD_SWEEP_MS,
+	      "a deadline spans several sweeps");
+static_assert(GUARD_IDLE_MS_DEFAULT == 0 || GUARD_IDLE_MS_DEFAULT >= GUARD_FRAME_MS_DEFAULT,
+	      "idle is the longest deadline");
+static_assert(GUARD_CONNS_PER_ADDR_DEFAULT <= SERVER_CONNS_PER_SHARD_MAX,
+	      "one address fits a shard's table");
+static_assert(GUARD_ACCEPT_PAUSE_MS >= 10 && GUARD_ACCEPT_PAUSE_MS <= GUARD_ACCEPT_LOG_MS,
+	      "a pause long enough not to spin");
 
 /* ---- Metrics and logs (net/server/metrics*.c) -------------------------------
  * onsaled serves Prometheus text on its own port from its own thread; the

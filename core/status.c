@@ -64,6 +64,8 @@ static const char *const names[] = {
 	[ST_UNAVAILABLE] = "unavailable",
 	[ST_OUTCOME_UNKNOWN] = "outcome_unknown",
 	[ST_DISK_FULL] = "disk_full",
+	[ST_TIMEOUT] = "timeout",
+	[ST_TOO_MANY_CONNECTIONS] = "too_many_connections",
 };
 
 const char *status_name(enum status st)

@@ -84,6 +84,12 @@ enum status {
 	/* the shard's WAL is paused for lack of disk space: nothing was
 	 * applied; retry later (queries still work) */
 	ST_DISK_FULL = 77,
+	/* a deadline passed (HELLO, a frame in progress, idle): sent unasked
+	 * (request id 0, opcode 0), then the connection is closed */
+	ST_TIMEOUT = 78,
+	/* the server or this peer address has all the connections it may:
+	 * sent unasked on a new connection, which is then closed */
+	ST_TOO_MANY_CONNECTIONS = 79,
 
 	/* e-ticket tokens (core/token.h): a scanner and REDEEM_TOKEN refuse */
 	ST_TOKEN_INVALID = 80,       /* bad form, or the signature fails: forged or altered */

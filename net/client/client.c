@@ -48,7 +48,9 @@ static_assert(ONSALE_STAT_SLOTS == PROTO_STAT_SLOTS &&
 		      (int)ONSALE_STAT_STOCK_TRANSFERS == (int)PROTO_STAT_STOCK_TRANSFERS &&
 		      (int)ONSALE_STAT_DISK_FULL_EVENTS == (int)PROTO_STAT_DISK_FULL_EVENTS &&
 		      (int)ONSALE_STAT_REQS_IN_FLIGHT == (int)PROTO_STAT_REQS_IN_FLIGHT &&
-		      (int)ONSALE_STAT_REQUESTS_SHED == (int)PROTO_STAT_REQUESTS_SHED,
+		      (int)ONSALE_STAT_REQUESTS_SHED == (int)PROTO_STAT_REQUESTS_SHED &&
+		      (int)ONSALE_STAT_CONNECTIONS_TIMED_OUT ==
+			      (int)PROTO_STAT_CONNECTIONS_TIMED_OUT,
 	      "server counters as on the wire");
 static_assert(ONSALE_KEY_BYTES == PROTO_KEY_BYTES, "key size as on the wire");
 static_assert(ONSALE_BUFFER_BYTES_MIN >= PROTO_FRAME_BYTES_MAX, "a buffer holds any frame");
@@ -274,7 +276,8 @@ static void fill_completion(struct onsale_completion *out, const struct slot *s,
 
 /* The next whole reply in the receive buffer as a completion: 1, 0 when
  * none is complete, -EPROTO when the bytes are not a reply to a request
- * in flight. */
+ * in flight, -ETIMEDOUT or -ECONNREFUSED when the server says it closes
+ * the connection (a deadline passed, or it has too many connections). */
 static int next_reply(struct onsale *c, struct onsale_completion *out)
 {
 	struct bytes *rx = &c->rx;
@@ -286,6 +289,13 @@ static int next_reply(struct onsale *c, struct onsale_completion *out)
 	len = proto_decode_reply(rx->buf + rx->head, rx->tail - rx->head, &rep);
 	if (len <= 0)
 		return len == 0 ? 0 : -EPROTO;
+	if (rep.request_id == 0 &&
+	    (rep.res.status == ST_TIMEOUT || rep.res.status == ST_TOO_MANY_CONNECTIONS)) {
+		/* sent unasked before the server closes (docs/PROTOCOL.md,
+		 * connection rule 8): every request in flight fails with it */
+		rx->head += (size_t)len;
+		return rep.res.status == ST_TIMEOUT ? -ETIMEDOUT : -ECONNREFUSED;
+	}
 	idx = slot_of_reply(c, &rep);
 	if (idx < 0)
 		return -EPROTO;

@@ -116,7 +116,9 @@ enum onsale_stat {
 	ONSALE_STAT_CLOSED_NOT_READING = 17,
 	/* request slots in use now (requests in flight, replies waiting) */
 	ONSALE_STAT_REQS_IN_FLIGHT = 18,
-	ONSALE_STAT_REQUESTS_SHED = 19, /* answered 73 by load shedding: retry later */
+	ONSALE_STAT_REQUESTS_SHED = 19,         /* answered 73 by load shedding: retry later */
+	ONSALE_STAT_CONNECTIONS_REFUSED = 20,   /* over a connection limit */
+	ONSALE_STAT_CONNECTIONS_TIMED_OUT = 21, /* closed by a deadline */
 };
 #define ONSALE_STAT_SLOTS 24
 
@@ -149,7 +151,9 @@ struct onsale_seat_states {
  * One finished request. rc is what a synchronous call would have returned:
  * the reply's status (>= 0, also in res.status), or -errno when no reply
  * came (the connection failed: -ECONNRESET, -EPIPE, -EPROTO for a reply
- * that could not be decoded, -ETIMEDOUT after a sync call's timeout); then
+ * that could not be decoded, -ETIMEDOUT after a sync call's timeout or a
+ * server deadline (status 78), -ECONNREFUSED when the server refused the
+ * connection over a connection limit (status 79)); then
  * res is zero and the outcome is unknown.
  */
 struct onsale_completion {

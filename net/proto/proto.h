@@ -269,8 +269,10 @@ enum proto_stat {
 	PROTO_STAT_CLOSED_NOT_READING = 17,
 	/* request slots in use now (requests in flight, replies waiting) */
 	PROTO_STAT_REQS_IN_FLIGHT = 18,
-	PROTO_STAT_REQUESTS_SHED = 19, /* answered 73 by load shedding (net/shard/shed.c) */
-	PROTO_STAT_COUNT = 20,
+	PROTO_STAT_REQUESTS_SHED = 19,         /* answered 73 by load shedding (net/shard/shed.c) */
+	PROTO_STAT_CONNECTIONS_REFUSED = 20,   /* over a connection limit: status, then closed */
+	PROTO_STAT_CONNECTIONS_TIMED_OUT = 21, /* closed by a deadline (HELLO, frame, idle) */
+	PROTO_STAT_COUNT = 22,
 };
 
 static_assert(PROTO_STAT_COUNT <= PROTO_STAT_SLOTS, "counters fit the STATS reply");

@@ -17,12 +17,20 @@
  * reply always fits (its room is reserved). A client whose output stands
  * still past the output deadline is closed, which frees its slots.
  *
+ * Connection policy (net/guard/, docs/OPERATIONS.md): a connection over
+ * the shard's quota, in all or for its peer address, is refused with
+ * status too_many_connections and closed, never accepted and dropped
+ * silently; one that passes a deadline (HELLO, a frame in progress, idle)
+ * gets status timeout, is read no more and closes once that is sent. The
+ * deadlines are checked by a sweep every GUARD_SWEEP_MS (conn_sweep).
+ *
  * Rules (docs/PROTOCOL.md): HELLO first; a wrong key gets unauthenticated
  * and a close; a request before HELLO gets unauthenticated, a request the
  * role may not send gets forbidden, both head-only and the connection
  * stays; a bad frame gets one bad_frame reply and a close, and nothing
  * after it is read.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,11 +39,39 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "net/server/server.h"
 #include "net/server/io.h"
 #include "net/server/metrics.h"
 #include "net/guard/fair.h"
+
+/* The per-address table: a power of two at least twice the table. */
+#define LIMIT_SLOTS (2u * SERVER_CONNS_PER_SHARD_MAX)
+static_assert((LIMIT_SLOTS & (LIMIT_SLOTS - 1)) == 0, "a power of two");
+
+/* This shard's quotas of the server-wide connection limits
+ * (net/guard/addr_limit.h): at least one each. */
+static int limits_init(struct shard *s)
+{
+	const struct server_config *cfg = &s->srv->cfg;
+	uint32_t n = s->srv->n, all = cfg->conns_max, per = cfg->conns_per_addr_max;
+	uint32_t total_max = all ? addr_limit_share(all, n, s->id) : SERVER_CONNS_PER_SHARD_MAX;
+	if (!total_max)
+		total_max = 1;
+	if (total_max > SERVER_CONNS_PER_SHARD_MAX)
+		total_max = SERVER_CONNS_PER_SHARD_MAX;
+	uint32_t per_max = per ? addr_limit_share(per, n, s->id) : 0;
+	if (per && !per_max)
+		per_max = 1;
+	s->limit_slots = per ? calloc(LIMIT_SLOTS, sizeof *s->limit_slots) : NULL;
+	if (per && !s->limit_slots)
+		return -ENOMEM;
+	uint64_t seed;
+	randombytes_buf(&seed, sizeof seed);
+	addr_limit_init(&s->limit, s->limit_slots, per ? LIMIT_SLOTS : 0, total_max, per_max, seed);
+	return 0;
+}
 
 int conn_tables_init(struct shard *s)
 {
@@ -43,6 +79,9 @@ int conn_tables_init(struct shard *s)
 	s->conns = calloc(SERVER_CONNS_PER_SHARD_MAX, sizeof *s->conns);
 	if (!s->conns)
 		return -ENOMEM;
+	int rc = limits_init(s);
+	if (rc)
+		return rc;
 	/* reserved at start, backed by memory only where connections touch it */
 	uint8_t *mem = mmap(NULL, per * SERVER_CONNS_PER_SHARD_MAX, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -78,20 +117,65 @@ static void mark_stalled(struct shard *s, uint32_t ci)
 	s->stalled_head = ci;
 }
 
-void conn_accepted(struct shard *s, int fd)
+static struct addr_key peer_of(int fd)
 {
-	uint32_t ci = NIL32;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct addr_key k = {{0}};
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return k; /* already reset: counted under the zero address */
+	if (ss.ss_family == AF_INET)
+		return addr_key_ipv4(ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr));
+	if (ss.ss_family == AF_INET6)
+		memcpy(k.b, &((struct sockaddr_in6 *)&ss)->sin6_addr, sizeof k.b);
+	return k;
+}
+
+/* Over a limit: status too_many_connections, unasked, then the close. The
+ * socket is fresh, its send buffer empty, so the reply goes out whole;
+ * what the peer already sent is read first, so the close is a FIN after
+ * the reply and not a reset that could discard it. */
+static void refuse(struct shard *s, int fd)
+{
+	static const struct proto_reply rep = {.res.status = ST_TOO_MANY_CONNECTIONS};
+	uint8_t buf[PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES];
+	size_t n = proto_encode_reply(buf, sizeof buf, &rep);
+	assert(n == sizeof buf);
+	if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n)
+		shutdown(fd, SHUT_WR);
+	uint8_t sink[512];
+	for (int k = 0; k < 4 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; k++)
+		;
+	close(fd);
+	s->ctr.conns_refused++;
+}
+
+static uint32_t free_slot(const struct shard *s)
+{
 	for (uint32_t k = 0; k < SERVER_CONNS_PER_SHARD_MAX; k++) {
 		uint32_t i = (s->conn_free + k) % SERVER_CONNS_PER_SHARD_MAX;
-		if (s->conns[i].fd < 0) {
-			ci = i;
-			break;
-		}
+		if (s->conns[i].fd < 0)
+			return i;
 	}
-	if (ci == NIL32 || atomic_load(&s->srv->stop)) {
+	return NIL32;
+}
+
+void conn_accepted(struct shard *s, int fd)
+{
+	if (atomic_load(&s->srv->stop)) {
 		close(fd);
 		return;
 	}
+	/* the quota first: O(1), while the slot search walks the table; a slot
+	 * is held exactly while its connection is counted, so the quota (at
+	 * most the table) leaves one free */
+	struct addr_key peer = peer_of(fd);
+	if (addr_limit_admit(&s->limit, &peer) != ST_OK) {
+		refuse(s, fd);
+		return;
+	}
+	uint32_t ci = free_slot(s);
+	assert(ci != NIL32);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = &s->conns[ci];
@@ -103,6 +187,8 @@ void conn_accepted(struct shard *s, int fd)
 	c->in = in;
 	c->out = out;
 	c->wait_head = c->wait_tail = NIL32;
+	c->peer = peer;
+	c->accepted_ms = c->active_ms = s->guard_ms;
 	s->conn_free = (ci + 1) % SERVER_CONNS_PER_SHARD_MAX;
 	s->ctr.conns_open++;
 	s->ctr.conns_total++;
@@ -125,6 +211,8 @@ static void release(struct shard *s, uint32_t ci)
 	c->fd = -1;
 	c->gen++; /* requests still out will find their connection gone */
 	s->ctr.conns_open--;
+	addr_limit_release(&s->limit, &c->peer);
+	accept_pause_resume(&s->accept_pause); /* a file is free again */
 }
 
 static void conn_close(struct shard *s, uint32_t ci)
@@ -403,8 +491,12 @@ static void parse(struct shard *s, uint32_t ci)
 		}
 		long n = proto_decode_request(c->in + c->in_off, c->in_len - c->in_off, &pr,
 					      s->secbuf);
-		if (n == 0)
+		if (n == 0) {
+			if (!c->partial)
+				c->partial_ms = s->guard_ms; /* the frame deadline starts */
+			c->partial = true;
 			break;
+		}
 		if (n < 0) {
 			bad_frame(s, ci, &pr, n);
 			break;
@@ -414,6 +506,7 @@ static void parse(struct shard *s, uint32_t ci)
 			break;
 		}
 		c->in_off += (uint32_t)n;
+		c->partial = false;
 		s->ctr.requests++;
 	}
 	if (c->in_off == c->in_len) {
@@ -445,9 +538,12 @@ void conn_received(struct shard *s, uint32_t ci, int res)
 			maybe_read(s, ci);
 			return;
 		}
+		if (c->closing && (c->out_len || c->send_busy))
+			return; /* a deadline's status goes out first; conn_sent closes */
 		conn_close(s, ci);
 		return;
 	}
+	c->active_ms = s->guard_ms;
 	s->ctr.bytes_in += (uint64_t)res;
 	c->in_len += (uint32_t)res;
 	parse(s, ci);
@@ -469,6 +565,7 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 	s->ctr.bytes_out += (uint64_t)res;
 	if (res > 0)
 		c->out_moved_ms = turn_ms(s);
+	c->active_ms = s->guard_ms;
 	memmove(c->out, c->out + res, c->out_len - (uint32_t)res);
 	c->out_len -= (uint32_t)res;
 	while (c->wait_head != NIL32) {
@@ -524,4 +621,62 @@ void conn_end_turn(struct shard *s)
 			conn_close(s, ci);
 		ci = next;
 	}
+}
+
+/* ---- deadlines --------------------------------------------------------------------- */
+
+/* A deadline passed: status timeout, unasked (request id 0, opcode 0),
+ * then the close once it is sent. Nothing more is read: an armed recv
+ * is ended by the shutdown of the read side. */
+static void expire(struct shard *s, uint32_t ci)
+{
+	static const struct proto_reply rep = {.res.status = ST_TIMEOUT};
+	struct conn *c = &s->conns[ci];
+	c->out_len += (uint32_t)proto_encode_reply(c->out + c->out_len, CONN_OUT_BYTES - c->out_len,
+						   &rep);
+	c->closing = true;
+	if (c->recv_busy)
+		shutdown(c->fd, SHUT_RD);
+	s->ctr.conns_timed_out++;
+	mark_dirty(s, ci);
+}
+
+static struct deadline_conn deadline_view(const struct conn *c)
+{
+	return (struct deadline_conn){
+		.accepted_ms = c->accepted_ms,
+		.active_ms = c->active_ms,
+		.partial_ms = c->partial_ms,
+		.partial = c->partial,
+		.authenticated = c->role != PROTO_ROLE_NONE,
+		.busy = c->inflight || c->out_len || c->send_busy || c->wait_head != NIL32,
+		.stalled = c->stalled,
+	};
+}
+
+void conn_sweep(struct shard *s)
+{
+	const struct deadline_config *cfg = &s->srv->cfg.deadlines;
+	if (!s->ctr.conns_open || !deadline_any(cfg) || !deadline_sweep_due(&s->sweep, s->guard_ms))
+		return;
+	for (uint32_t ci = 0; ci < SERVER_CONNS_PER_SHARD_MAX; ci++) {
+		const struct conn *c = &s->conns[ci];
+		if (c->fd < 0 || c->closing)
+			continue;
+		struct deadline_conn d = deadline_view(c);
+		if (deadline_due(cfg, &d, s->guard_ms) != DEADLINE_NONE)
+			expire(s, ci);
+	}
+}
+
+uint32_t conn_guard_wait_ms(const struct shard *s)
+{
+	uint32_t sweep_ms = s->ctr.conns_open && deadline_any(&s->srv->cfg.deadlines)
+				    ? deadline_sweep_wait_ms(&s->sweep, s->guard_ms)
+				    : 0;
+	uint32_t pause_ms = accept_pause_wait_ms(&s->accept_pause, s->guard_ms);
+	return !sweep_ms             ? pause_ms
+	       : !pause_ms           ? sweep_ms
+	       : sweep_ms < pause_ms ? sweep_ms
+				     : pause_ms;
 }

@@ -132,6 +132,8 @@ static void publish_stats(struct shard *s)
 	set(&v[PROTO_STAT_BYTES_OUT], c->bytes_out);
 	set(&v[PROTO_STAT_CLOSED_NOT_READING], c->closed_not_reading);
 	set(&v[PROTO_STAT_REQS_IN_FLIGHT], s->node.reqs_used);
+	set(&v[PROTO_STAT_CONNECTIONS_REFUSED], c->conns_refused);
+	set(&v[PROTO_STAT_CONNECTIONS_TIMED_OUT], c->conns_timed_out);
 	set(&v[PROTO_STAT_WAL_RECORDS], shard_store_stats(st)->records);
 	set(&v[PROTO_STAT_WAL_BYTES], shard_store_wal_stats(st)->bytes_written);
 	set(&v[PROTO_STAT_WAL_FSYNCS], shard_store_wal_stats(st)->fsyncs);
@@ -270,6 +272,10 @@ static const struct stat_series stat_series[] = {
 	{PROTO_STAT_REQUESTS_SHED, false, "onsale_requests_shed_total",
 	 "Requests answered 73 (overloaded) by load shedding; per opcode: "
 	 "onsale_operations_total{status=\"overloaded\"}."},
+	{PROTO_STAT_CONNECTIONS_REFUSED, false, "onsale_connections_refused_total",
+	 "Connections refused over a connection limit (status too_many_connections)."},
+	{PROTO_STAT_CONNECTIONS_TIMED_OUT, false, "onsale_connections_timed_out_total",
+	 "Connections closed by a deadline: HELLO, a frame in progress, idle (status timeout)."},
 };
 
 static void render_stats(const struct server *srv, struct out *o)

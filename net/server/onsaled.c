@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "net/wal/log.h"
 #include "net/server/server.h"
@@ -58,6 +59,18 @@ static void usage(FILE *f)
 		"                           never); confirms and the rest are never shed\n"
 		"      --shed-target-ms N   ... and a rising share of them while every reply of\n"
 		"                           %u ms took N ms or more (default %u; 0 or off: never)\n"
+		"Connection policy (also config keys of the same name with '_'; options win;\n"
+		"docs/OPERATIONS.md). A client past a deadline gets status timeout and is\n"
+		"closed; one over a limit gets status too_many_connections and is closed.\n"
+		"      --hello-timeout-ms N HELLO within N ms of connecting (default %u; 0 off)\n"
+		"      --frame-timeout-ms N a frame complete within N ms of its first byte\n"
+		"                           (default %u; 0 off)\n"
+		"      --idle-timeout-ms N  close a connection idle for N ms: nothing in flight,\n"
+		"                           nothing partial (default %u = 10 min; 0 off)\n"
+		"      --max-connections N  connections open at once, over every shard\n"
+		"                           (default 0: every slot, %u per shard)\n"
+		"      --max-connections-per-address N  from one peer address (default %u;\n"
+		"                           0 no limit); both split evenly over the shards\n"
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
@@ -65,7 +78,9 @@ static void usage(FILE *f)
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
 		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, CONN_OUTPUT_CHECK_MS,
 		OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT, CONN_OUTPUT_FULL_MS,
-		SHARD_REQS_MAX, SHED_SLOTS, SHED_INTERVAL_MS, SHED_TARGET_MS);
+		SHARD_REQS_MAX, SHED_SLOTS, SHED_INTERVAL_MS, SHED_TARGET_MS,
+		GUARD_HELLO_MS_DEFAULT, GUARD_FRAME_MS_DEFAULT, GUARD_IDLE_MS_DEFAULT,
+		SERVER_CONNS_PER_SHARD_MAX, GUARD_CONNS_PER_ADDR_DEFAULT);
 }
 
 /* HOST:PORT into host[64] and *port. 0 or -EINVAL. */
@@ -122,7 +137,8 @@ enum {
 	OPT_TICKET_KEY_RETIRE,
 	OPT_OUTPUT_DEADLINE,
 	OPT_SHED_SLOTS,
-	OPT_SHED_TARGET
+	OPT_SHED_TARGET,
+	OPT_GUARD /* + enum guard_key */
 };
 
 /* --output-deadline-ms: 0, or 2 with a message. */
@@ -186,33 +202,87 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 	return 0;
 }
 
+/* A connection policy option: a number of ms or connections; the
+ * config file keeps its hands off it. 0, or 2 with a message. */
+static int parse_guard_option(struct server_config *cfg, enum guard_key k, const char *arg)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s", server_config_guard_name(k));
+	for (char *p = name; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	if (server_config_guard_set(cfg, k, arg) || strchr(arg, ' ')) {
+		fprintf(stderr, "onsaled: --%s takes a number 0..%u, not \"%s\"\n", name,
+			UINT32_MAX, arg);
+		return 2;
+	}
+	cfg->guard_from_args |= 1u << k;
+	return 0;
+}
+
+/* The file limit up to the hard limit: every connection is a file. */
+static void raise_file_limit(const struct server_config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (rl.rlim_cur != was && setrlimit(RLIMIT_NOFILE, &rl))
+		rl.rlim_cur = was;
+	uint64_t conns = cfg->conns_max ? cfg->conns_max
+					: (uint64_t)cfg->shards * SERVER_CONNS_PER_SHARD_MAX;
+	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"file limit\" was=%llu now=%llu hard=%llu",
+		 (unsigned long long)was, (unsigned long long)rl.rlim_cur,
+		 (unsigned long long)rl.rlim_max);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < conns + 64)
+		log_line(LOG_WARN, LOG_SHARD_NONE,
+			 "msg=\"file limit below the connection limit\" files=%llu connections=%llu"
+			 " hint=\"connections past it are not accepted until others close"
+			 " (accept pauses); raise the hard limit (LimitNOFILE=) or lower"
+			 " --max-connections\"",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)conns);
+}
+
+static const struct option opts[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"shards", required_argument, NULL, 's'},
+	{"data", required_argument, NULL, 'd'},
+	{"config", required_argument, NULL, 'c'},
+	{"gen-config", required_argument, NULL, OPT_GEN},
+	{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+	{"no-pin", no_argument, NULL, OPT_NO_PIN},
+	{"help", no_argument, NULL, 'h'},
+	{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
+	{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
+	{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
+	{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
+	{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
+	{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
+	{"hello-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_HELLO},
+	{"frame-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_FRAME},
+	{"idle-timeout-ms", required_argument, NULL, OPT_GUARD + GUARD_KEY_IDLE},
+	{"max-connections", required_argument, NULL, OPT_GUARD + GUARD_KEY_CONNS},
+	{"max-connections-per-address", required_argument, NULL,
+	 OPT_GUARD + GUARD_KEY_CONNS_PER_ADDR},
+	{"output-deadline-ms", required_argument, NULL, OPT_OUTPUT_DEADLINE},
+	{"shed-slots", required_argument, NULL, OPT_SHED_SLOTS},
+	{"shed-target-ms", required_argument, NULL, OPT_SHED_TARGET},
+	{0},
+};
+
 static int parse(struct server_config *cfg, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"shards", required_argument, NULL, 's'},
-		{"data", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},
-		{"gen-config", required_argument, NULL, OPT_GEN},
-		{"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
-		{"no-pin", no_argument, NULL, OPT_NO_PIN},
-		{"help", no_argument, NULL, 'h'},
-		{"snapshot-records", required_argument, NULL, OPT_SNAP_RECORDS},
-		{"snapshot-bytes", required_argument, NULL, OPT_SNAP_BYTES},
-		{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
-		{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
-		{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
-		{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
-		{"output-deadline-ms", required_argument, NULL, OPT_OUTPUT_DEADLINE},
-		{"shed-slots", required_argument, NULL, OPT_SHED_SLOTS},
-		{"shed-target-ms", required_argument, NULL, OPT_SHED_TARGET},
-		{0},
-	};
 	int o;
 	long n;
 	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
+		if (o >= OPT_GUARD && o < OPT_GUARD + GUARD_KEYS) {
+			if (parse_guard_option(cfg, (enum guard_key)(o - OPT_GUARD), optarg))
+				return 2;
+			continue;
+		}
 		switch (o) {
 		case 'l':
 			if (parse_addr(optarg, cfg->listen_host, &cfg->listen_port))
@@ -299,6 +369,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_file_limit(&cfg);
 	rc = server_run(&cfg);
 	return rc ? 1 : 0;
 }

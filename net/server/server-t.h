@@ -25,6 +25,9 @@
 #include "core/limits.h"
 #include "core/storage.h"
 #include "core/token.h"
+#include "net/guard/accept_pause.h"
+#include "net/guard/addr_limit.h"
+#include "net/guard/deadline.h"
 #include "net/proto/proto.h"
 #include "net/shard/node-t.h"
 #include "net/wal/wal.h"
@@ -63,6 +66,23 @@ struct server_config {
 	/* close a client whose output stands still this long (net/guard/fair.h) */
 	uint32_t output_deadline_ms;
 	struct shed_config shed; /* load shedding (net/shard/shed.c), 0: a signal off */
+	/* connection policy (net/guard/, docs/OPERATIONS.md): deadlines (0:
+	 * off), limits over every shard (conns_max 0: every table slot,
+	 * conns_per_addr_max 0: none); guard_from_args: bit per GUARD_KEY_*
+	 * set by an option, which the config file does not override */
+	struct deadline_config deadlines;
+	uint32_t conns_max, conns_per_addr_max;
+	uint32_t guard_from_args;
+};
+
+/* The connection policy's settings, as options and config keys. */
+enum guard_key {
+	GUARD_KEY_HELLO,
+	GUARD_KEY_FRAME,
+	GUARD_KEY_IDLE,
+	GUARD_KEY_CONNS,
+	GUARD_KEY_CONNS_PER_ADDR,
+	GUARD_KEYS
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */
@@ -89,8 +109,12 @@ struct conn {
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
 	uint32_t next_dirty, next_stalled;
-	uint8_t *in;  /* CONN_IN_BYTES */
-	uint8_t *out; /* CONN_OUT_BYTES */
+	/* deadlines (net/guard/deadline.h), monotonic ms */
+	bool partial; /* a frame has begun and is not complete */
+	uint64_t accepted_ms, active_ms, partial_ms;
+	struct addr_key peer; /* counted in the shard's addr_limit */
+	uint8_t *in;          /* CONN_IN_BYTES */
+	uint8_t *out;         /* CONN_OUT_BYTES */
 };
 
 /* ---- a shard ------------------------------------------------------------------ */
@@ -98,6 +122,8 @@ struct conn {
 struct shard_counters {
 	uint64_t conns_open, conns_total, requests, bad_frames, refused, bytes_in, bytes_out;
 	uint64_t closed_not_reading; /* output deadline passed (net/guard/fair.h) */
+	uint64_t conns_refused;      /* over a connection limit: refused with a status */
+	uint64_t conns_timed_out;    /* closed by a deadline */
 };
 
 /* ---- metrics a shard publishes (metrics.c) ------------------------------------
@@ -169,6 +195,13 @@ struct shard {
 	uint32_t dirty_head, stalled_head;
 	bool out_watch;           /* some send is outstanding: check output deadlines */
 	uint64_t out_check_at_ms; /* next check of them (monotonic) */
+	/* the connection policy (net/guard/): this shard's quotas, deadline
+	 * sweep and accept pause; guard_ms: monotonic ms at the turn's start */
+	struct addr_limit limit;
+	struct addr_slot *limit_slots;
+	struct deadline_sweep sweep;
+	struct accept_pause accept_pause;
+	uint64_t guard_ms;
 
 	struct msg *over_head[SHARDS_MAX], *over_tail[SHARDS_MAX]; /* ring full */
 	uint64_t sent_to; /* bit per peer written this turn (wake them) */

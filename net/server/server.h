@@ -32,6 +32,11 @@ int server_config_parse(struct server_config *cfg, const char *text, size_t len,
 /* Writes a config file with fresh random keys (mode 0600). 0 or -errno. */
 int server_config_generate(const char *path);
 int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
+/* A connection policy setting from its text (a decimal number): 0, or
+ * -EINVAL and nothing set. Its config key's name (also the option's, with
+ * '-' for '_'). */
+int server_config_guard_set(struct server_config *cfg, enum guard_key k, const char *value);
+const char *server_config_guard_name(enum guard_key k);
 
 /* meta.c: creates the data directory if missing and checks the shard
  * count it records against shards (records it on the first start), before
@@ -69,6 +74,12 @@ void conn_end_turn(struct shard *s);
 void conn_close_all(struct shard *s);
 /* The ms after which the output deadlines want a turn (0: none). */
 uint32_t conn_tick_ms(const struct shard *s);
+/* Closes the connections past a deadline (status timeout first), at most
+ * once per GUARD_SWEEP_MS. */
+void conn_sweep(struct shard *s);
+/* Ms the loop may sleep before the deadline sweep or the end of an
+ * accept pause wants a turn (0: neither). */
+uint32_t conn_guard_wait_ms(const struct shard *s);
 /* The node's env.reply: the reply of a finished request, encoded into its
  * connection (or kept until there is room), then the request slot freed. */
 void conn_reply(void *shard, struct req *r);

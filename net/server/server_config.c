@@ -9,13 +9,22 @@
  *   box_office_key=<64 hex>
  *   scanner_key=<64 hex>
  *
+ * and may set the connection policy (docs/OPERATIONS.md, "Deadlines and
+ * connection limits"), a decimal number each, which an option of the same
+ * name overrides:
+ *
+ *   hello_timeout_ms=  frame_timeout_ms=  idle_timeout_ms=
+ *   max_connections=   max_connections_per_address=
+ *
  * A role without a key cannot authenticate. `onsaled --gen-config FILE`
  * (and `make run`) writes one with fresh random keys, mode 0600.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +52,58 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->shed = shed_config_default();
 	snprintf(cfg->metrics_host, sizeof cfg->metrics_host, "127.0.0.1");
 	cfg->metrics_port = 9400;
+	cfg->deadlines = (struct deadline_config){.hello_ms = GUARD_HELLO_MS_DEFAULT,
+						  .frame_ms = GUARD_FRAME_MS_DEFAULT,
+						  .idle_ms = GUARD_IDLE_MS_DEFAULT};
+	cfg->conns_per_addr_max = GUARD_CONNS_PER_ADDR_DEFAULT;
+}
+
+static const char *const guard_names[GUARD_KEYS] = {
+	[GUARD_KEY_HELLO] = "hello_timeout_ms",
+	[GUARD_KEY_FRAME] = "frame_timeout_ms",
+	[GUARD_KEY_IDLE] = "idle_timeout_ms",
+	[GUARD_KEY_CONNS] = "max_connections",
+	[GUARD_KEY_CONNS_PER_ADDR] = "max_connections_per_address",
+};
+
+const char *server_config_guard_name(enum guard_key k)
+{
+	assert(k < GUARD_KEYS);
+	return guard_names[k];
+}
+
+int server_config_guard_set(struct server_config *cfg, enum guard_key k, const char *value)
+{
+	assert(k < GUARD_KEYS);
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno || end == value || value[0] == '-' || v > UINT32_MAX ||
+	    (*end && *end != '\n' && *end != '\r' && *end != ' '))
+		return -EINVAL;
+	uint32_t *field[GUARD_KEYS] = {
+		[GUARD_KEY_HELLO] = &cfg->deadlines.hello_ms,
+		[GUARD_KEY_FRAME] = &cfg->deadlines.frame_ms,
+		[GUARD_KEY_IDLE] = &cfg->deadlines.idle_ms,
+		[GUARD_KEY_CONNS] = &cfg->conns_max,
+		[GUARD_KEY_CONNS_PER_ADDR] = &cfg->conns_per_addr_max,
+	};
+	*field[k] = (uint32_t)v;
+	return 0;
+}
+
+/* A connection policy line (name=value): 1 taken, 0 not one, -EINVAL. An
+ * option given for the same setting wins over the file. */
+static int guard_line(struct server_config *cfg, const char *name, const char *value)
+{
+	for (int k = 0; k < GUARD_KEYS; k++) {
+		if (strcmp(name, guard_names[k]))
+			continue;
+		if (cfg->guard_from_args & (1u << k))
+			return 1;
+		return server_config_guard_set(cfg, (enum guard_key)k, value) ? -EINVAL : 1;
+	}
+	return 0;
 }
 
 static int hexval(char c)
@@ -76,6 +137,14 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 	char *eq = strchr(p, '=');
 	if (eq) {
 		*eq = 0;
+		int g = guard_line(cfg, p, eq + 1);
+		if (g > 0)
+			return 0;
+		if (g < 0) {
+			log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s:%d: %s= takes a number", path, no,
+				p);
+			return -EINVAL;
+		}
 		for (int r = 1; r < PROTO_ROLES; r++) {
 			if (strcmp(p, key_names[r]))
 				continue;

@@ -6,14 +6,18 @@
  * route requests —, sends, wake-ups, WAL readiness), drain the rings from
  * the peers and the local inbox, reap the WAL (durable LSN moves: waiting
  * results go back), expire due holds, then end the turn: send the filling
- * WAL batch, one send per connection with output, retry stalled
+ * WAL batch, time out connections past a deadline (a sweep at most every
+ * GUARD_SWEEP_MS), one send per connection with output, retry stalled
  * connections, wake the peers written to. Then sleep in io_uring until
  * something happens: the listener (multishot accept), a socket, the
  * eventfd peers write when they sent us something while we slept
  * (msg.c), the WAL's completion eventfd, or — only while holds are
  * live — the expiry tick, or — only while the WAL waits for disk space —
  * the store's retry tick, or — only while a send is out — the output
- * deadline check (conn.c). An idle server makes no system calls. A stopped
+ * deadline check (conn.c), or — only while connections are open — the
+ * deadline sweep (GUARD_SWEEP_MS), or — only while accepting is paused for
+ * lack of files — the end of the pause. A server with no connections and
+ * nothing to do makes no system calls. A stopped
  * store's WAL is no longer watched: its late completions would keep the
  * eventfd readable and the loop spinning, with nothing left to reap.
  *
@@ -37,6 +41,7 @@
 #include "net/server/io.h"
 #include "net/server/metrics.h"
 #include "net/store/shard_store.h"
+#include "net/wal/log.h"
 
 /* The node's env.stats: this shard's own counters for STATS. */
 static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
@@ -52,6 +57,8 @@ static void stats(void *shard, uint64_t v[PROTO_STAT_SLOTS])
 	v[PROTO_STAT_BYTES_OUT] = c->bytes_out;
 	v[PROTO_STAT_CLOSED_NOT_READING] = c->closed_not_reading;
 	v[PROTO_STAT_REQS_IN_FLIGHT] = s->node.reqs_used;
+	v[PROTO_STAT_CONNECTIONS_REFUSED] = c->conns_refused;
+	v[PROTO_STAT_CONNECTIONS_TIMED_OUT] = c->conns_timed_out;
 }
 
 int shard_init(struct server *srv, uint8_t id)
@@ -92,6 +99,7 @@ void shard_fini(struct shard *s)
 		munmap(s->conns[0].in,
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
+	free(s->limit_slots);
 	free(s->secbuf);
 	metrics_shard_fini(s);
 	node_fini(&s->node);
@@ -105,6 +113,13 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 	case UD_ACCEPT:
 		if (cqe->res >= 0)
 			conn_accepted(s, cqe->res);
+		else if (accept_pause_failed(&s->accept_pause, cqe->res, s->guard_ms))
+			log_line(LOG_WARN, s->id,
+				 "msg=\"accept paused\" err=\"%s\" open=%llu pause_ms=%u"
+				 " hint=\"out of files or memory: raise the file limit (ulimit -n)"
+				 " or lower --max-connections\"",
+				 strerror(-cqe->res), (unsigned long long)s->ctr.conns_open,
+				 GUARD_ACCEPT_PAUSE_MS);
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			s->accept_armed = false;
 		break;
@@ -136,6 +151,7 @@ static uint32_t turn(struct shard *s, bool intake)
 {
 	s->now_ms = io_now_ms();
 	s->turn_ns = metrics_now_ns();
+	s->guard_ms = s->turn_ns / 1000000u;
 	node_set_now(&s->node, s->now_ms);
 	reap(s);
 	msg_drain(s);
@@ -146,10 +162,11 @@ static uint32_t turn(struct shard *s, bool intake)
 		node_expire(&s->node);
 	s->tick_ms = node_tick(&s->node);
 	shard_store_flush(s->store);
+	conn_sweep(s);
 	conn_end_turn(s);
 	msg_end_turn(s);
 	metrics_publish(s);
-	if (intake)
+	if (intake && accept_pause_may_arm(&s->accept_pause, s->guard_ms))
 		io_arm_accept(s);
 	io_arm_wake(s);
 	io_arm_wal(s);
@@ -210,7 +227,9 @@ void *shard_main(void *arg)
 		/* a background snapshot is finished by a later turn */
 		unsigned timeout = stop || shard_store_snapshot_running(s->store)
 					   ? 10
-					   : sooner(sooner(s->tick_ms, space_ms), conn_tick_ms(s));
+					   : sooner(sooner(sooner(s->tick_ms, space_ms),
+							   conn_tick_ms(s)),
+						    conn_guard_wait_ms(s));
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "tests/support/srv_event.h"
+#include "tests/support/proc_stat.h"
 #include "tests/support/srv_harness.h"
 
 #define DISK_SIZE "4m"
@@ -73,23 +74,11 @@ static uint64_t fill_disk(const char *path)
 	return total;
 }
 
-/* CPU time the process used so far, in clock ticks (user + system). */
 static long cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')'); /* fields after the command name */
-	long utime = 0, stime = 0;
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-				&utime, &stime),
-			 2);
-	return utime + stime;
+	long ticks = proc_cpu_ticks(pid);
+	assert_true(ticks >= 0);
+	return ticks;
 }
 
 static bool log_has(const struct df *d, const char *what)

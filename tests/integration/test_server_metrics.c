@@ -171,6 +171,8 @@ static void compare(const char *text, const struct onsale_server_stats *ss)
 		{ONSALE_STAT_DISK_FULL_EVENTS, "onsale_disk_full_events_total", false},
 		{ONSALE_STAT_CLOSED_NOT_READING, "onsale_closed_not_reading_total", false},
 		{ONSALE_STAT_REQUESTS_SHED, "onsale_requests_shed_total", false},
+		{ONSALE_STAT_CONNECTIONS_REFUSED, "onsale_connections_refused_total", false},
+		{ONSALE_STAT_CONNECTIONS_TIMED_OUT, "onsale_connections_timed_out_total", false},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
 		double m = sum_of(text, map[i].name, NULL);

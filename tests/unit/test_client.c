@@ -40,6 +40,7 @@ enum mode {
 	M_GARBAGE,   /* answer the first request with bytes that are no frame */
 	M_WRONG_ID,  /* answer the first request with an id never sent */
 	M_BAD_FRAME, /* answer the first request with a bad-frame reply, then close */
+	M_UNASKED,   /* at the first request, status unasked_status unasked, then close */
 };
 
 #define FAKE_RX_BYTES (1u << 20)
@@ -55,8 +56,9 @@ struct fake {
 	pthread_t thread;
 	enum mode mode;
 	unsigned close_after;
-	unsigned requests;     /* decoded; read after the thread ended */
-	_Atomic int close_now; /* set by the fake's thread, and by fake_stop */
+	uint16_t unasked_status; /* M_UNASKED */
+	unsigned requests;       /* decoded; read after the thread ended */
+	_Atomic int close_now;   /* set by the fake's thread, and by fake_stop */
 	uint8_t rx[FAKE_RX_BYTES];
 	uint8_t tx[FAKE_TX_BYTES];
 	uint8_t out[FAKE_TX_BYTES];
@@ -216,6 +218,11 @@ static size_t reply_to(struct fake *f, const struct proto_request *q, size_t off
 	case M_BAD_FRAME:
 		f->close_now = 1;
 		return proto_encode_bad_frame(p, cap, q->request_id, q->opcode, PROTO_BAD_OPCODE);
+	case M_UNASKED:
+		f->close_now = 1;
+		memset(&r, 0, sizeof r); /* request id 0, opcode 0 */
+		r.res.status = (enum status)f->unasked_status;
+		return proto_encode_reply(p, cap, &r);
 	default:
 		answer(f, q, &r);
 		if (f->mode == M_WRONG_ID)
@@ -817,6 +824,35 @@ static void test_bad_reply_bytes(void **state)
 	fake_stop(f);
 }
 
+/* A status the server sends unasked before it closes (a deadline passed:
+ * 78, too many connections: 79) fails every request in flight with an
+ * error that says so, not as a protocol error. */
+static void test_server_unasked_status(void **state)
+{
+	static const struct {
+		uint16_t status;
+		int err;
+	} cases[] = {{ST_TIMEOUT, -ETIMEDOUT}, {ST_TOO_MANY_CONNECTIONS, -ECONNREFUSED}};
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		struct fake *f = fake_start(M_UNASKED, 0, 0);
+		f->unasked_status = cases[k].status;
+		struct onsale *c = client(f, NULL);
+		struct onsale_completion done;
+		unsigned failed = 0;
+		for (unsigned i = 0; i < 4; i++)
+			assert_int_equal(onsale_submit_ping(c, i, NULL), 0);
+		while (onsale_wait(c, &done, 5000) == 1) {
+			assert_int_equal(done.rc, cases[k].err);
+			failed++;
+		}
+		assert_int_equal(failed, 4);
+		assert_int_equal(onsale_error(c), cases[k].err);
+		onsale_close(c);
+		fake_stop(f);
+	}
+}
+
 /* The server's bad-frame reply completes its request (status 72 and the
  * reason); the close after it fails the rest. */
 static void test_server_bad_frame(void **state)
@@ -850,14 +886,22 @@ static void test_server_bad_frame(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_auth_and_admin),   cmocka_unit_test(test_section_load_large),
-		cmocka_unit_test(test_sales_calls),      cmocka_unit_test(test_queries),
-		cmocka_unit_test(test_hello_refused),    cmocka_unit_test(test_connect_errors),
-		cmocka_unit_test(test_key_from_config),  cmocka_unit_test(test_sync_timeout),
-		cmocka_unit_test(test_pipeline_10000),   cmocka_unit_test(test_window_limit),
-		cmocka_unit_test(test_send_buffer_full), cmocka_unit_test(test_event_loop),
-		cmocka_unit_test(test_disconnect),       cmocka_unit_test(test_bad_reply_bytes),
+		cmocka_unit_test(test_auth_and_admin),
+		cmocka_unit_test(test_section_load_large),
+		cmocka_unit_test(test_sales_calls),
+		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_hello_refused),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_key_from_config),
+		cmocka_unit_test(test_sync_timeout),
+		cmocka_unit_test(test_pipeline_10000),
+		cmocka_unit_test(test_window_limit),
+		cmocka_unit_test(test_send_buffer_full),
+		cmocka_unit_test(test_event_loop),
+		cmocka_unit_test(test_disconnect),
+		cmocka_unit_test(test_bad_reply_bytes),
 		cmocka_unit_test(test_server_bad_frame),
+		cmocka_unit_test(test_server_unasked_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1286,6 +1286,8 @@ static void status_names(void **state)
 		{ST_UNAVAILABLE, "unavailable"},
 		{ST_OUTCOME_UNKNOWN, "outcome_unknown"},
 		{ST_DISK_FULL, "disk_full"},
+		{ST_TIMEOUT, "timeout"},
+		{ST_TOO_MANY_CONNECTIONS, "too_many_connections"},
 		{ST_EVENT_RETIRED, "event_retired"},
 		{ST_EVENT_NOT_CLOSED, "event_not_closed"},
 		{ST_EVENT_HOLDS_LIVE, "event_holds_live"},

@@ -230,17 +230,29 @@ static int avail(struct ctl *c)
 
 static int server(struct ctl *c)
 {
-	static const char *const names[] = {"uptime_ms",        "shards",
-					    "connections_open", "connections_total",
-					    "requests",         "bad_frames",
-					    "refused",          "bytes_in",
-					    "bytes_out",        "wal_records",
-					    "wal_bytes",        "wal_fsyncs",
-					    "holds_expired",    "stock_transfers",
-					    "wal_errors",       "wal_paused",
-					    "disk_full_events", "closed_not_reading",
-					    "reqs_in_flight",   "requests_shed"};
-	static_assert(sizeof names / sizeof names[0] == ONSALE_STAT_REQUESTS_SHED + 1,
+	static const char *const names[] = {"uptime_ms",
+					    "shards",
+					    "connections_open",
+					    "connections_total",
+					    "requests",
+					    "bad_frames",
+					    "refused",
+					    "bytes_in",
+					    "bytes_out",
+					    "wal_records",
+					    "wal_bytes",
+					    "wal_fsyncs",
+					    "holds_expired",
+					    "stock_transfers",
+					    "wal_errors",
+					    "wal_paused",
+					    "disk_full_events",
+					    "closed_not_reading",
+					    "reqs_in_flight",
+					    "requests_shed",
+					    "connections_refused",
+					    "connections_timed_out"};
+	static_assert(sizeof names / sizeof names[0] == ONSALE_STAT_CONNECTIONS_TIMED_OUT + 1,
 		      "a name for every counter the server fills");
 	struct onsale_server_stats st;
 	struct ctl_json j = {.out = stdout};
