@@ -298,10 +298,16 @@ static void config_seeds(void)
 		"\n  # comment\n\tplatform_key="
 		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \r\n";
 	static const char *const bad = "admin_key=0011\n";
+	static const char *const next =
+		"platform_key=1111111111111111111111111111111111111111111111111111111111111111\n"
+		"platform_key_next=2222222222222222222222222222222222222222222222222222222222222222\n"
+		"# rotation\n"
+		"admin_key_next=abcdefABCDEF0123456789abcdefABCDEF0123456789abcdefABCDEF01234567\n";
 
 	save("config", "full", full, strlen(full));
 	save("config", "some", some, strlen(some));
 	save("config", "bad", bad, strlen(bad));
+	save("config", "next", next, strlen(next));
 }
 
 int main(int argc, char **argv)
