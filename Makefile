@@ -245,11 +245,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELP) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(FUZZ_HELP) $(LIBS) $(LDLIBS)
 # fuzz_snapshot links its own build of core/ (and the snapshot file
-# checks) with small limits, as the server simulator does: a state stream
-# may declare up to EVENTS_MAX events of EVENT_UNITS_MAX units, and the
-# loader sizes an event's tables from that before reading its contents, so
-# with the production limits a 10 kB input asks for gigabytes (legitimately:
-# a live event that size needs them) and the fuzzer stops on out-of-memory.
+# checks) with small limits, as the server simulator does. The hold and
+# ticket tables the loader fills are bounded by the stream's length (a
+# count the bytes left cannot hold is refused first), but an event's two
+# hash maps are sized from its units_max when it is read, as when it is
+# created live: with the production limits about 260 MB per event of
+# EVENT_UNITS_MAX units, each about 230 bytes of stream, so a few kB of
+# valid stream still ask for gigabytes (legitimately: a live event that
+# size needs them) and the fuzzer would stop on out-of-memory.
 FUZZ_SMALL_LIMITS := -DEVENTS_MAX=8u -DEVENT_UNITS_MAX=65536u -DSEATS_MAX=16384u -DMETRICS_EVENTS_TOP=8u
 FUZZ_SMALL_OBJS   := $(patsubst %.c,$(BUILD)/small/%.o,$(call lib_srcs,core) net/store/snapshot_image.c)
 $(BUILD)/small/%.o: %.c
