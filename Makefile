@@ -38,7 +38,7 @@ TESTS       := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 SHELL_TESTS := $(foreach k,$(TEST_KINDS),$(sort $(wildcard tests/$(k)/test_*.sh)))
 
 .SECONDARY: # keep intermediate objects (test helpers), so nothing rebuilds twice
-.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan fuzz analyze format format-check clean
+.PHONY: all deps layers test run demo bench bench-core bench-wal compare bench-plots asan ubsan memcheck fuzz analyze format format-check clean
 all: $(PROGS) $(TESTS)
 
 deps:
@@ -213,6 +213,26 @@ ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=undefined" SAN_QUICK=0 test
+
+# ---- valgrind memcheck ----
+# The integration tests against a real onsaled, each test program and every
+# onsaled it starts under valgrind memcheck (tests/support/memcheck.sh; logs
+# in build/memcheck/memcheck-logs/). Its own build: glibc malloc instead of
+# jemalloc (memcheck tracks glibc's), and shards that sleep at most 1 ms in
+# io_uring_enter (valgrind 3.19 holds its big lock in that call: see
+# SHARD_WAIT_MS_MAX in core/limits.h). Not part of `make test`: it takes
+# minutes (tests/README.md, "Valgrind").
+MEMCHECK_TESTS := test_server_ops test_server_roles test_server_keys test_server_tickets \
+                  test_server_meta test_server_retire test_server_notify test_server_metrics \
+                  test_server_snapshot test_server_shards test_ctl
+.PHONY: memcheck
+memcheck:
+	@$(MAKE) --no-print-directory BUILD=build/memcheck \
+	  EXTRA_CFLAGS="-DSHARD_WAIT_MS_MAX=1 -DONSALE_CALL_TIMEOUT_MS_DEFAULT=120000" \
+	  JEMALLOC= build/memcheck/bin/onsaled build/memcheck/bin/onsale-ctl build/memcheck/bin/onsale-wal \
+	  $(patsubst %,build/memcheck/tests/integration/%,$(MEMCHECK_TESTS))
+	tests/support/memcheck.sh build/memcheck \
+	  $(patsubst %,build/memcheck/tests/integration/%,$(MEMCHECK_TESTS))
 
 # ---- sanitizers and fuzzing ----
 # One clang build with AddressSanitizer and UndefinedBehaviorSanitizer,
