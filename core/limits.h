@@ -512,6 +512,14 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define SHARD_EXPIRY_TICK_MS 100u
 #endif
 
+/* Keys a role accepts at once: its key and, while a key is rotated, the
+ * next one (config lines <role>_key and <role>_key_next; docs/OPERATIONS.md,
+ * "How to rotate a key"). Every HELLO is compared with all of them, present
+ * or not, so the time it takes says nothing about which one matched. */
+#ifndef ROLE_KEYS_PER_ROLE
+#define ROLE_KEYS_PER_ROLE 2u
+#endif
+
 /* Longest a shard sleeps in io_uring_enter, 0: until something happens.
  * Only for profiling: valgrind 3.19 (Debian bookworm) does not treat
  * io_uring_enter as a blocking call, so a shard asleep in it keeps
@@ -692,3 +700,5 @@ static_assert(METRICS_EVENTS_TOP >= 1 && METRICS_EVENTS_TOP <= EVENTS_MAX,
 	      "top events fit a shard's");
 static_assert(METRICS_CONNS_MAX >= 1 && METRICS_CONNS_MAX <= 64, "a small poll set");
 static_assert(METRICS_BODY_BYTES_MAX >= (1u << 20), "room for every shard's series");
+static_assert(ROLE_KEYS_PER_ROLE >= 2 && ROLE_KEYS_PER_ROLE <= 8,
+	      "a key and its successor; every HELLO compares them all");

@@ -201,13 +201,72 @@ static void walk_seatmap(struct walk *w, struct event *ev)
 	}
 }
 
+static void count_stream(void *ctx, const void *p, size_t n)
+{
+	(void)p;
+	*(size_t *)ctx += n;
+}
+
+/* Stream bytes of one item, as walk_item writes it (every field is fixed
+ * in size, so any item will do). */
+static size_t item_bytes(void (*walk_item)(struct walk *, void *), void *item)
+{
+	size_t n = 0;
+	struct serial_sink sink = {count_stream, &n};
+	struct walk w = {.sink = &sink};
+
+	walk_item(&w, item);
+	return n + w.len;
+}
+
+/* Reading: whether count items (each as walk_item walks it) are in what is
+ * left of the stream. A count is read before its items, and the table for
+ * them is allocated before they are read: without this, a few bytes
+ * declaring the most holds and tickets an event may have made the loader
+ * fault in gigabytes. */
+static bool items_fit(struct walk *w, uint64_t count, void (*walk_item)(struct walk *, void *),
+		      void *item)
+{
+	return !w->reading || count * item_bytes(walk_item, item) <= (size_t)(w->end - w->in);
+}
+
+static void walk_hold(struct walk *w, void *item)
+{
+	struct hold *h = item;
+
+	F(w, h->id);
+	F(w, h->customer_id);
+	F(w, h->idem_key);
+	F(w, h->created_ms);
+	F(w, h->expires_at_ms);
+	F(w, h->amount_minor);
+	F(w, h->ended_next);
+	F(w, h->reuse);
+	F(w, h->ticket_head);
+	F(w, h->tier);
+	F(w, h->channel);
+	F(w, h->qty);
+	F(w, h->state);
+	F(w, h->code_index);
+	F(w, h->tickets_issued);
+	F(w, h->tickets_live);
+	FA(w, h->payment_ref);
+	FA(w, h->seats);
+}
+
 static void walk_holds(struct walk *w, struct event *ev)
 {
+	struct hold any = {0};
+
 	F(w, ev->holds_used);
 	F(w, ev->ended_head);
 	F(w, ev->ended_tail);
 	if (ev->holds_used > ev->holds_max) {
 		fail(w, "more holds than the event has room for");
+		return;
+	}
+	if (!items_fit(w, ev->holds_used, walk_hold, &any)) {
+		fail(w, "more holds than the stream has bytes for");
 		return;
 	}
 	if (w->reading && event_holds_ensure(ev, ev->holds_used)) {
@@ -217,24 +276,7 @@ static void walk_holds(struct walk *w, struct event *ev)
 	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
 		struct hold *h = hold_at(ev, i);
 
-		F(w, h->id);
-		F(w, h->customer_id);
-		F(w, h->idem_key);
-		F(w, h->created_ms);
-		F(w, h->expires_at_ms);
-		F(w, h->amount_minor);
-		F(w, h->ended_next);
-		F(w, h->reuse);
-		F(w, h->ticket_head);
-		F(w, h->tier);
-		F(w, h->channel);
-		F(w, h->qty);
-		F(w, h->state);
-		F(w, h->code_index);
-		F(w, h->tickets_issued);
-		F(w, h->tickets_live);
-		FA(w, h->payment_ref);
-		FA(w, h->seats);
+		walk_hold(w, h);
 		if (h->tier >= TIERS_MAX || h->channel >= CHANNELS || h->qty == 0 ||
 		    h->qty > HOLD_UNITS_MAX || (uint32_t)h->id != i || h->customer_id == 0) {
 			fail(w, "hold out of range");
@@ -243,8 +285,28 @@ static void walk_holds(struct walk *w, struct event *ev)
 	}
 }
 
+static void walk_ticket(struct walk *w, void *item)
+{
+	struct ticket *tk = item;
+
+	F(w, tk->price_minor);
+	F(w, tk->redeemed_at_ms);
+	F(w, tk->fee_minor);
+	F(w, tk->hold);
+	F(w, tk->seat);
+	F(w, tk->gate_id);
+	F(w, tk->order_next);
+	F(w, tk->free_next);
+	F(w, tk->unit);
+	F(w, tk->replaced_by);
+	F(w, tk->tier);
+	F(w, tk->state);
+}
+
 static void walk_tickets(struct walk *w, struct event *ev)
 {
+	struct ticket any = {0};
+
 	F(w, ev->tickets_used);
 	F(w, ev->tfree_head);
 	F(w, ev->tfree_tail);
@@ -254,6 +316,10 @@ static void walk_tickets(struct walk *w, struct event *ev)
 		fail(w, "more tickets than the event has room for");
 		return;
 	}
+	if (!items_fit(w, ev->tickets_used, walk_ticket, &any)) {
+		fail(w, "more tickets than the stream has bytes for");
+		return;
+	}
 	if (w->reading && event_tickets_ensure(ev, ev->tickets_used)) {
 		fail(w, "out of memory");
 		return;
@@ -261,18 +327,7 @@ static void walk_tickets(struct walk *w, struct event *ev)
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
 		struct ticket *tk = ticket_at(ev, i);
 
-		F(w, tk->price_minor);
-		F(w, tk->redeemed_at_ms);
-		F(w, tk->fee_minor);
-		F(w, tk->hold);
-		F(w, tk->seat);
-		F(w, tk->gate_id);
-		F(w, tk->order_next);
-		F(w, tk->free_next);
-		F(w, tk->unit);
-		F(w, tk->replaced_by);
-		F(w, tk->tier);
-		F(w, tk->state);
+		walk_ticket(w, tk);
 		if ((tk->hold >= ev->holds_used && tk->hold != NIL) || tk->tier >= TIERS_MAX ||
 		    (tk->hold == NIL &&
 		     (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED))) {

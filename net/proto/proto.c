@@ -17,6 +17,7 @@
  * come back as statuses, and the connection stays open.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <string.h>
 #include "net/proto/proto.h"
 
@@ -189,8 +190,8 @@ static const struct field hold_view_f[] = {
 	HV(tier, 52),
 	HV(state, 53),
 	HV(channel, 54),
-	HV(qty, 55),
-	A(struct hold_view, seats, 56),
+	HV(qty, PROTO_HOLD_VIEW_QTY_OFF),
+	A(struct hold_view, seats, PROTO_HOLD_VIEW_SEATS_OFF),
 	A(struct hold_view, payment_ref, 120),
 };
 
@@ -632,6 +633,16 @@ static size_t section_seat_count(const struct cmd_section *s)
 	return seats;
 }
 
+/* A row longer than ROW_SEATS_MAX is a count over a limit, like the section's
+ * own counts: the frame is refused (reason 7), not the command. */
+static bool section_rows_fit(const struct cmd_section *s)
+{
+	for (unsigned i = 0; i < s->row_count; i++)
+		if (s->rows[i].seat_count > ROW_SEATS_MAX)
+			return false;
+	return true;
+}
+
 static size_t section_bytes(size_t rows, size_t seats)
 {
 	return PROTO_SECTION_HEAD_BYTES + rows * PROTO_ROW_BYTES + seats * PROTO_SEAT_BYTES;
@@ -644,7 +655,9 @@ static long section_body_bytes(const struct cmd_section *s)
 	if (s->row_count > SECTION_ROWS_MAX || (s->row_count && (!s->rows || !s->seats)))
 		return -1;
 	seats = section_seat_count(s);
-	return seats > SECTION_SEATS_MAX ? -1 : (long)section_bytes(s->row_count, seats);
+	if (seats > SECTION_SEATS_MAX || !section_rows_fit(s))
+		return -1;
+	return (long)section_bytes(s->row_count, seats);
 }
 
 /* Body bytes of msg (a proto_request or proto_reply, as the layout says);
@@ -753,7 +766,7 @@ static long get_section(const uint8_t *body, uint32_t body_len, struct cmd_secti
 	unpack_array(&rows_a, sec->rows, body + PROTO_SECTION_HEAD_BYTES, s->row_count);
 	s->rows = sec->rows;
 	sum = section_seat_count(s);
-	if (sum != seats)
+	if (sum != seats || !section_rows_fit(s))
 		return -PROTO_BAD_BODY;
 	unpack_array(&seats_a, sec->seats, body + section_bytes(s->row_count, 0), seats);
 	s->seats = sec->seats;
@@ -981,6 +994,21 @@ size_t proto_encode_cmd(uint8_t *buf, size_t cap, uint64_t request_id, const str
 	return req.opcode ? proto_encode_request(buf, cap, &req) : 0;
 }
 
+/* A hold view's seat slots past its qty go out as zero, as PROTOCOL.md says,
+ * whatever the core keeps there (SEAT_NONE). The first qty slots are sent as
+ * they are: seat numbers, or SEAT_NONE for a GA hold. */
+static void zero_unused_seats(const struct layout *l, uint8_t *body)
+{
+	unsigned qty;
+
+	if (l != &rep_layouts[RP_HOLD] && l != &rep_layouts[RP_HOLD_TOKENS])
+		return;
+	qty = body[PROTO_HOLD_VIEW_QTY_OFF];
+	if (qty < PROTO_HOLD_SEATS)
+		memset(body + PROTO_HOLD_VIEW_SEATS_OFF + 4 * qty, 0,
+		       4 * (size_t)(PROTO_HOLD_SEATS - qty));
+}
+
 size_t proto_encode_reply(uint8_t *buf, size_t cap, const struct proto_reply *rep)
 {
 	const struct layout *l = reply_layout(rep->opcode, rep->res.status);
@@ -998,6 +1026,7 @@ size_t proto_encode_reply(uint8_t *buf, size_t cap, const struct proto_reply *re
 		return 0;
 	pack(reply_head_f, COUNT(reply_head_f), rep, buf + PROTO_HEADER_BYTES);
 	pack_layout(l, rep, 0, body);
+	zero_unused_seats(l, body);
 	put_tail(l, rep, body);
 	return PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + (size_t)body_len;
 }
@@ -1034,6 +1063,7 @@ size_t proto_encode_result(uint8_t *buf, size_t cap, uint64_t request_id, uint8_
 		return 0;
 	pack(result_head_f, COUNT(result_head_f), res, buf + PROTO_HEADER_BYTES);
 	pack_layout(l, res, RP(res), buf + PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
+	zero_unused_seats(l, buf + PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
 	return PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + (size_t)l->bytes;
 }
 

@@ -93,6 +93,7 @@
  *    24    8 amount_due_minor 32 8 first_ticket_id 40 8 amount_paid_minor
  *    48    4 event_id   52 1 tier   53 1 state   54 1 channel   55 1 qty
  *    56   64 seats: PROTO_HOLD_SEATS x u32     120 32 payment_ref
+ *   seats: the first qty are seat numbers (SEAT_NONE for GA), the rest zero
  *
  * TICKET view: REDEEM, REFUND, EXCHANGE, Q_TICKET (72)
  *     0    8 ticket_id        8 8 order_id      16 8 customer_id
@@ -172,8 +173,10 @@
 #define PROTO_BODY_BYTES_MAX (PROTO_FRAME_BYTES_MAX - PROTO_HEADER_BYTES)
 #define PROTO_F_REPLY 1u
 #define PROTO_KEY_BYTES 32
-#define PROTO_HOLD_SEATS 16 /* seat slots in HOLD bodies and hold views */
-#define PROTO_STAT_SLOTS 24 /* u64 counters in a STATS reply */
+#define PROTO_HOLD_SEATS 16           /* seat slots in HOLD bodies and hold views */
+#define PROTO_HOLD_VIEW_QTY_OFF 55u   /* hold view: qty, u8 */
+#define PROTO_HOLD_VIEW_SEATS_OFF 56u /* hold view: seats; past qty zero */
+#define PROTO_STAT_SLOTS 24           /* u64 counters in a STATS reply */
 
 /* Body sizes the byte tables above give; the codec's layouts are checked
  * against them by proto_check_tables(). */

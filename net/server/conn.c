@@ -419,11 +419,10 @@ static int redeem_token(struct shard *s, uint32_t ci, const struct proto_request
 
 static void hello(struct shard *s, uint32_t ci, const struct proto_request *pr)
 {
-	const struct server_config *cfg = &s->srv->cfg;
 	uint8_t role = pr->hello.role;
 	struct conn *c = &s->conns[ci];
-	if (role == PROTO_ROLE_NONE || role >= PROTO_ROLES || !cfg->has_key[role] ||
-	    sodium_memcmp(pr->hello.key, cfg->keys[role], PROTO_KEY_BYTES) != 0) {
+	role_keys_pickup(&s->srv->role_keys, &s->role_keys_seq, &s->role_keys);
+	if (!role_keys_check(&s->role_keys, role, pr->hello.key)) {
 		s->ctr.refused++;
 		c->role = PROTO_ROLE_NONE;
 		reply_now(s, ci, pr, ST_UNAUTHENTICATED, NULL);

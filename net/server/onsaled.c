@@ -74,6 +74,10 @@ static void usage(FILE *f)
 		"  -h, --help               this text\n"
 		"It recovers every shard from DIR at start and logs what it found (logfmt\n"
 		"lines on stderr); SIGINT or SIGTERM stops it cleanly (drain, sync, snapshot).\n"
+		"SIGHUP reads the config file's role keys again: connections keep their\n"
+		"role, new HELLOs use the new keys; a file that does not parse changes\n"
+		"nothing. <role>_key_next= names a second key a role accepts while keys\n"
+		"are rotated (docs/OPERATIONS.md).\n"
 		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
 		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
 		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, CONN_OUTPUT_CHECK_MS,
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP); /* reload the role keys */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_file_limit(&cfg);

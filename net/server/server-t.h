@@ -60,6 +60,8 @@ struct server_config {
 	bool metrics_off;
 	bool has_key[PROTO_ROLES];
 	uint8_t keys[PROTO_ROLES][PROTO_KEY_BYTES];
+	bool has_key_next[PROTO_ROLES]; /* <role>_key_next: also accepted (rotation) */
+	uint8_t keys_next[PROTO_ROLES][PROTO_KEY_BYTES];
 	bool ticket_key_new;        /* add a ticket signing key at start (ticket_keys.c) */
 	uint32_t ticket_key_retire; /* retire this ticket key id at start, 0: none */
 
@@ -83,6 +85,26 @@ enum guard_key {
 	GUARD_KEY_CONNS,
 	GUARD_KEY_CONNS_PER_ADDR,
 	GUARD_KEYS
+};
+
+/* ---- role keys (role_keys.c) ------------------------------------------------ */
+
+/* The keys a HELLO may present, by role; present[r][i]: 1 when key[r][i]
+ * is one (0 or 1, used as a mask by the constant-time check). */
+struct role_keys {
+	uint8_t present[PROTO_ROLES][ROLE_KEYS_PER_ROLE];
+	uint8_t key[PROTO_ROLES][ROLE_KEYS_PER_ROLE][PROTO_KEY_BYTES];
+};
+
+#define ROLE_KEYS_WORDS ((sizeof(struct role_keys) + 7) / 8)
+
+/* The role keys as the main thread last published them (at start, then on
+ * each SIGHUP that read a good file): a sequence lock over relaxed atomic
+ * words. seq is odd while the main thread writes, and seq / 2 is the
+ * generation; a shard copies the words when seq moved since its copy. */
+struct role_keys_pub {
+	_Atomic uint32_t seq;
+	_Atomic uint64_t words[ROLE_KEYS_WORDS];
 };
 
 /* E-ticket keys (ticket_keys.c): read-only once the server serves. */
@@ -212,6 +234,8 @@ struct shard {
 	uint64_t now_ms, started_ms;
 	uint64_t turn_ns; /* monotonic, at the turn's start: when its requests arrived */
 	struct shard_metrics met;
+	struct role_keys role_keys; /* this shard's copy of srv->role_keys */
+	uint32_t role_keys_seq;     /* the sequence it was copied at; 0: none yet */
 };
 
 struct server {
@@ -222,7 +246,8 @@ struct server {
 	_Atomic int stop;        /* 1: stop taking requests and drain; 2: leave the loops */
 	struct server_tickets tickets;
 	uint64_t started_ms;
-	struct metrics_http *http; /* NULL: no metrics listener */
+	struct metrics_http *http;      /* NULL: no metrics listener */
+	struct role_keys_pub role_keys; /* written by the main thread only */
 };
 
 #endif

@@ -7,7 +7,8 @@
  * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
  * logged), recover across shards (node_recover: pending stock transfers
  * applied once, derived counts rebuilt), then start one thread per shard,
- * pinned to a core, and wait for SIGINT or SIGTERM.
+ * pinned to a core, and wait for SIGINT or SIGTERM (SIGHUP: reload the
+ * role keys, server_config.c).
  *
  * Stop: (1) shards stop accepting and reading requests but keep running
  * their loops, so requests already taken finish, messages come back and
@@ -275,26 +276,29 @@ static int start_shards(struct server *srv)
 	return 0;
 }
 
-/* Waits for SIGINT or SIGTERM; meanwhile pings systemd's watchdog when
- * the unit has one (notify.c). */
-static int wait_for_signal(const struct server *srv)
+/* Waits for SIGINT or SIGTERM, reloading the role keys on each SIGHUP;
+ * meanwhile pings systemd's watchdog when the unit has one (notify.c). */
+static int wait_for_signal(struct server *srv)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	uint64_t every_ms = notify_watchdog_ms();
-	if (!every_ms) {
-		int sig = 0;
-		sigwait(&set, &sig);
-		return sig;
-	}
 	struct timespec ts = {.tv_sec = (time_t)(every_ms / 1000),
 			      .tv_nsec = (long)(every_ms % 1000) * 1000000};
 	for (;;) {
-		notify_watchdog(srv);
-		int sig = sigtimedwait(&set, NULL, &ts);
-		if (sig > 0)
+		int sig = 0;
+		if (every_ms) {
+			notify_watchdog(srv);
+			sig = sigtimedwait(&set, NULL, &ts);
+		} else {
+			sigwait(&set, &sig);
+		}
+		if (sig == SIGHUP)
+			server_keys_reload(srv);
+		else if (sig > 0)
 			return sig;
 	}
 }
@@ -385,6 +389,9 @@ int server_run(const struct server_config *cfg)
 		return -ENOMEM;
 	srv->cfg = *cfg;
 	srv->n = cfg->shards;
+	struct role_keys keys;
+	role_keys_from_config(cfg, &keys);
+	role_keys_publish(&srv->role_keys, &keys); /* shards copy them at their first HELLO */
 	rc = -ENOMEM;
 	uint32_t inited = 0, opened = 0;
 	size_t bytes = (sizeof *srv->shards * srv->n + 63) & ~(size_t)63; /* C11: a multiple */

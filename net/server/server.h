@@ -13,6 +13,7 @@
  * Beside them, called from any of them, each with its own header:
  *   metrics_* metrics.c, metrics_http.c  counters, /metrics (metrics.h)
  *   notify_*  notify.c                    sd_notify (notify.h)
+ *   role_keys_* role_keys.c               role keys: publish, copy, check
  * and the log, lower down: net/wal/log.h (log_*, logfmt lines on stderr).
  */
 #ifndef ONSALE_SERVER_H
@@ -37,6 +38,27 @@ int server_parse_hex_key(const char *hex, uint8_t out[PROTO_KEY_BYTES]);
  * '-' for '_'). */
 int server_config_guard_set(struct server_config *cfg, enum guard_key k, const char *value);
 const char *server_config_guard_name(enum guard_key k);
+
+/* SIGHUP: reads srv->cfg.config_path again and publishes its role keys
+ * (role_keys.c); a file that cannot be read, does not parse or names no key
+ * is logged and the current keys stay. 0 or -errno. */
+int server_keys_reload(struct server *srv);
+
+/* role_keys.c: the role keys HELLO is checked against, published by the
+ * main thread at start and on SIGHUP (server_keys_reload), copied by shards.
+ * role_keys_from_config: the keys a parsed config file names.
+ * role_keys_publish: the main thread (the only writer) makes keys the
+ *   current ones for every shard's next HELLO.
+ * role_keys_pickup: a shard's copy of the current keys into *out, when they
+ *   changed since *seq (then updated); false when unchanged or caught in the
+ *   middle of a publish (the old copy stays, to be taken later).
+ * role_keys_check: whether key opens role, in time independent of the key
+ *   and of which slot matched (every slot of the role is compared). */
+void role_keys_from_config(const struct server_config *cfg, struct role_keys *out);
+void role_keys_publish(struct role_keys_pub *pub, const struct role_keys *keys);
+bool role_keys_pickup(const struct role_keys_pub *pub, uint32_t *seq, struct role_keys *out);
+bool role_keys_check(const struct role_keys *keys, unsigned role,
+		     const uint8_t key[PROTO_KEY_BYTES]);
 
 /* meta.c: creates the data directory if missing and checks the shard
  * count it records against shards (records it on the first start), before

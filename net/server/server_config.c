@@ -18,6 +18,12 @@
  *
  * A role without a key cannot authenticate. `onsaled --gen-config FILE`
  * (and `make run`) writes one with fresh random keys, mode 0600.
+ *
+ * While a key is rotated, `<role>_key_next=<64 hex>` names a second key the
+ * role also accepts (docs/OPERATIONS.md, "How to rotate a key"). SIGHUP
+ * reads the file again (server_keys_reload): connections keep their role,
+ * later HELLOs are checked against the new keys; a file that does not parse
+ * or names no key at all is logged and the keys in use stay.
  */
 #include <assert.h>
 #include <errno.h>
@@ -31,6 +37,8 @@
 #include "net/wal/log.h"
 #include "net/server/server.h"
 #include "net/shard/node.h"
+
+#define NEXT_SUFFIX "_next"
 
 static const char *const key_names[PROTO_ROLES] = {
 	[PROTO_ROLE_ADMIN] = "admin_key",
@@ -146,15 +154,20 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 			return -EINVAL;
 		}
 		for (int r = 1; r < PROTO_ROLES; r++) {
-			if (strcmp(p, key_names[r]))
+			size_t n = strlen(key_names[r]);
+			bool next = !strcmp(p + n, NEXT_SUFFIX);
+
+			if (strncmp(p, key_names[r], n) || (p[n] && !next))
 				continue;
-			if (server_parse_hex_key(eq + 1, cfg->keys[r]))
+			if (server_parse_hex_key(eq + 1, next ? cfg->keys_next[r] : cfg->keys[r]))
 				break;
-			cfg->has_key[r] = true;
+			*(next ? &cfg->has_key_next[r] : &cfg->has_key[r]) = true;
 			return 0;
 		}
 	}
-	log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s:%d: expected <role>_key=<64 hex digits>", path, no);
+	log_msg(LOG_ERROR, LOG_SHARD_NONE,
+		"%s:%d: expected <role>_key=<64 hex digits> or <role>_key_next=<64 hex digits>",
+		path, no);
 	return -EINVAL;
 }
 
@@ -214,5 +227,43 @@ int server_config_generate(const char *path)
 	}
 	int rc = fflush(f) || fsync(fd) ? -errno : 0;
 	fclose(f);
+	return rc;
+}
+
+static unsigned keys_named(const struct server_config *cfg)
+{
+	unsigned n = 0;
+
+	for (int r = 1; r < PROTO_ROLES; r++)
+		n += (unsigned)cfg->has_key[r] + (unsigned)cfg->has_key_next[r];
+	return n;
+}
+
+int server_keys_reload(struct server *srv)
+{
+	struct server_config cfg;
+	struct role_keys keys;
+	unsigned n = 0;
+	int rc;
+
+	memset(&cfg, 0, sizeof cfg);
+	rc = server_config_load(&cfg, srv->cfg.config_path);
+	n = rc ? 0 : keys_named(&cfg);
+	rc = rc ? rc : n ? 0 : -ENOKEY;
+	if (rc) {
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"role keys not reloaded; the keys in use stay\" path=\"%s\""
+			 " err=\"%s\"",
+			 srv->cfg.config_path, strerror(-rc));
+	} else {
+		role_keys_from_config(&cfg, &keys);
+		role_keys_publish(&srv->role_keys, &keys);
+		log_line(LOG_INFO, LOG_SHARD_NONE,
+			 "msg=\"role keys reloaded\" path=\"%s\" keys=%u generation=%u",
+			 srv->cfg.config_path, n,
+			 atomic_load_explicit(&srv->role_keys.seq, memory_order_relaxed) / 2);
+		sodium_memzero(&keys, sizeof keys);
+	}
+	sodium_memzero(&cfg, sizeof cfg);
 	return rc;
 }

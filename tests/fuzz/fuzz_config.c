@@ -41,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(server_config_parse(&b, text, size, "fuzz") == 0);
 		check(memcmp(a.keys, b.keys, sizeof a.keys) == 0);
 		check(memcmp(a.has_key, b.has_key, sizeof a.has_key) == 0);
+		check(memcmp(a.keys_next, b.keys_next, sizeof a.keys_next) == 0);
+		check(memcmp(a.has_key_next, b.has_key_next, sizeof a.has_key_next) == 0);
 	}
 	free(text);
 	return 0;

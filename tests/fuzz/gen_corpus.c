@@ -179,6 +179,37 @@ static void commands(void)
 	core_destroy(c);
 }
 
+/* A stream whose one event declares the most holds (or tickets) its
+ * units_max allows and holds none of them: refused before their tables are
+ * allocated. units_max 65536 fits fuzz_snapshot's small limits. Offsets
+ * from the end: holds_used 37, tickets_used 25 (test_core_serial.c). */
+static void declared_counts(void)
+{
+	static const uint32_t units_max = 65536;
+	struct core *c = core_create(SHARD_SNAPSHOT);
+	struct cmd cmd = {.type = CMD_EVENT_CREATE};
+	struct result res;
+	uint8_t rec[RECORD_BYTES_MAX];
+	struct rec_buf rb = {rec, sizeof rec, 0};
+	struct buf b;
+	struct serial_sink sink = {buf_write, &b};
+
+	cmd.event.event_id = 9;
+	cmd.event.units_max = units_max;
+	if (core_execute(c, &cmd, 1000, &res, &rb) != ST_OK)
+		abort();
+	b.len = 0;
+	b.p = malloc(core_serialized_bytes(c));
+	core_serialize(c, &sink);
+	put_u32(b.p + b.len - 37, units_max * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN);
+	save("snapshot", "declared-holds", b.p, b.len);
+	put_u32(b.p + b.len - 37, 0);
+	put_u32(b.p + b.len - 25, units_max * TICKETS_PER_UNIT_MAX);
+	save("snapshot", "declared-tickets", b.p, b.len);
+	free(b.p);
+	core_destroy(c);
+}
+
 /* Records only the cross-shard layer makes. */
 static void cross_shard_records(void)
 {
@@ -298,10 +329,16 @@ static void config_seeds(void)
 		"\n  # comment\n\tplatform_key="
 		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \r\n";
 	static const char *const bad = "admin_key=0011\n";
+	static const char *const next =
+		"platform_key=1111111111111111111111111111111111111111111111111111111111111111\n"
+		"platform_key_next=2222222222222222222222222222222222222222222222222222222222222222\n"
+		"# rotation\n"
+		"admin_key_next=abcdefABCDEF0123456789abcdefABCDEF0123456789abcdefABCDEF01234567\n";
 
 	save("config", "full", full, strlen(full));
 	save("config", "some", some, strlen(some));
 	save("config", "bad", bad, strlen(bad));
+	save("config", "next", next, strlen(next));
 }
 
 int main(int argc, char **argv)
@@ -314,6 +351,7 @@ int main(int argc, char **argv)
 	recipe[0] = 0x80;
 	recipe_len = 2;
 	commands();
+	declared_counts();
 	cross_shard_records();
 	server_frames();
 	wal_seeds();

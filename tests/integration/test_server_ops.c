@@ -1,7 +1,7 @@
 /*
  * test_server_ops.c — a real onsaled (1 and 3 shards) driven through
  * libonsale: every operation end to end, global seat ids, sums over shards,
- * idempotency, server stats.
+ * idempotency, server stats, hold views as PROTOCOL.md lays them out.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,6 +78,8 @@ static void run_ops(unsigned shards)
 	assert_int_equal(onsale_hold_seats(plat, 7, TV_TIER_B, seats, 2, 1002, 0, &res), ST_OK);
 	assert_int_equal(res.hold.seats[0], seats[0]);
 	assert_int_equal(res.hold.seats[1], seats[1]);
+	for (unsigned i = 2; i < HOLD_UNITS_MAX; i++)
+		assert_int_equal(res.hold.seats[i], 0); /* unused slots are zero (PROTOCOL.md) */
 	hold = res.hold.hold_id;
 	static struct onsale_seat_states st;
 	assert_int_equal(onsale_query_section_seats(plat, 7, 4, &st), ST_OK);

@@ -159,6 +159,24 @@ static void expect_bad(const uint8_t *bytes, size_t len, int reason)
 	close(fd);
 }
 
+/* A section whose one row has ROW_SEATS_MAX + 1 seats (the counts agree):
+ * a count over a limit is bad_body, then the close (it was status 2 and the
+ * connection stayed open). */
+static void row_too_long(void)
+{
+	enum { seats = ROW_SEATS_MAX + 1, body = 64 + 12 + 4 * seats };
+	static uint8_t f[PROTO_HEADER_BYTES + body];
+	uint8_t *b = f + PROTO_HEADER_BYTES;
+
+	put_header(f, 1, PROTO_OP_SECTION_LOAD, 0, body, 7);
+	memset(b, 0, body);
+	b[0] = 1;                                         /* event 1 */
+	b[6] = 1;                                         /* row_count 1 */
+	b[8] = seats & 0xff, b[9] = seats >> 8;           /* seat_count */
+	b[64 + 8] = seats & 0xff, b[64 + 9] = seats >> 8; /* the row's seat_count */
+	expect_bad(f, sizeof f, PROTO_BAD_BODY);
+}
+
 static void bad_frames(void **state)
 {
 	(void)state;
@@ -185,6 +203,7 @@ static void bad_frames(void **state)
 	b[PROTO_HEADER_BYTES + 6] = 1; /* row_count 1 */
 	b[PROTO_HEADER_BYTES + 8] = 4; /* seat_count 4: 16 bytes missing */
 	expect_bad(b, PROTO_HEADER_BYTES + 64 + 12, PROTO_BAD_BODY_LENGTH);
+	row_too_long();
 	/* after a good request on the same connection */
 	int fd = srv_raw(&h);
 	put_header(b, 1, PROTO_OP_PING, 0, 0, 9);

@@ -2,7 +2,11 @@
  * test_core_serial.c — core_deserialize refuses damaged state streams with
  * a reason instead of asserting or reading out of bounds: the streams that
  * once crashed fuzz_snapshot (tests/fuzz/corpus-snapshot/crash-*, read from
- * the source tree: make test runs from its top), and a hand-made one.
+ * the source tree: make test runs from its top), and hand-made ones; and
+ * the memory a stream can make it allocate is bounded by the stream's
+ * length: a count of holds or tickets the bytes left cannot hold is refused
+ * before their tables are allocated (a 250-byte stream declaring the most
+ * holds an event may have made it fault in hundreds of megabytes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +14,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/bytes.h"
+#include "core/core.h"
 #include "core/serial.h"
 
 static const char *refused(const uint8_t *p, size_t len)
@@ -75,11 +81,102 @@ static void fuzz_crashes(void **state)
 		    "valid ticket's seat is not sold to it (seat sold twice?)");
 }
 
+/* The process's peak resident memory, MiB (VmHWM). */
+static long peak_mib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = atol(line + 6);
+	fclose(f);
+	assert_true(kib > 0);
+	return kib / 1024;
+}
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+
+static void buf_write(void *ctx, const void *bytes, size_t n)
+{
+	struct buf *b = ctx;
+
+	memcpy(b->p + b->len, bytes, n);
+	b->len += n;
+}
+
+/* The stream of a shard with one empty event of units_max units. */
+static struct buf one_event(uint32_t units_max)
+{
+	static uint8_t rec[RECORD_BYTES_MAX];
+	struct core *c = core_create(0);
+	struct cmd cmd;
+	struct result res;
+	struct rec_buf rb = {rec, sizeof rec, 0};
+	struct buf b;
+	struct serial_sink sink = {buf_write, &b};
+
+	assert_non_null(c);
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_EVENT_CREATE;
+	cmd.event.event_id = 1;
+	cmd.event.units_max = units_max;
+	assert_int_equal(core_execute(c, &cmd, 1000, &res, &rb), ST_OK);
+	b.len = 0;
+	b.p = malloc(core_serialized_bytes(c));
+	assert_non_null(b.p);
+	core_serialize(c, &sink);
+	core_destroy(c);
+	return b;
+}
+
+/* From the end of one_event's stream: holds_used, ended_head, ended_tail,
+ * tickets_used, tfree_head, tfree_tail, tfree_count, tickets_issued (u32
+ * each), u32 retired count, u8 peer count. */
+#define HOLDS_USED_FROM_END 37u
+#define TICKETS_USED_FROM_END 25u
+
+static void declared_counts_bounded(void **state)
+{
+	const uint32_t units_max = 1u << 20;
+	struct buf b;
+	long before;
+
+	(void)state;
+	b = one_event(units_max);
+	assert_int_equal(get_u32(b.p + b.len - HOLDS_USED_FROM_END), 0);
+	assert_int_equal(get_u32(b.p + b.len - HOLDS_USED_FROM_END + 4), UINT32_MAX); /* NIL */
+	assert_int_equal(get_u32(b.p + b.len - TICKETS_USED_FROM_END), 0);
+	assert_int_equal(get_u32(b.p + b.len - TICKETS_USED_FROM_END + 4), UINT32_MAX);
+	refused(b.p, b.len - 1); /* one byte short: refused */
+
+	/* the most holds the event may have; none of them in the stream */
+	before = peak_mib();
+	put_u32(b.p + b.len - HOLDS_USED_FROM_END,
+		units_max * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN);
+	assert_string_equal(refused(b.p, b.len), "more holds than the stream has bytes for");
+	/* 2 M holds of 100-odd bytes each would be hundreds of MiB more */
+	print_message("peak resident %ld -> %ld MiB\n", before, peak_mib());
+	assert_true(peak_mib() - before < 128);
+
+	put_u32(b.p + b.len - HOLDS_USED_FROM_END, 0);
+	put_u32(b.p + b.len - TICKETS_USED_FROM_END, units_max * TICKETS_PER_UNIT_MAX);
+	assert_string_equal(refused(b.p, b.len), "more tickets than the stream has bytes for");
+	assert_true(peak_mib() - before < 128);
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(shard_out_of_range),
 		cmocka_unit_test(fuzz_crashes),
+		cmocka_unit_test(declared_counts_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,10 @@ static void fill_section(struct cmd_section *s, unsigned rows)
 
 	rnd_fill(&sec_in, sizeof(sec_in));
 	for (unsigned i = 0; i < rows; i++) {
-		sec_in.rows[i].seat_count = (uint16_t)(rnd() % (SECTION_SEATS_MAX / rows + 1));
+		unsigned most = SECTION_SEATS_MAX / rows;
+
+		most = most < ROW_SEATS_MAX ? most : ROW_SEATS_MAX;
+		sec_in.rows[i].seat_count = (uint16_t)(rnd() % (most + 1));
 		seats += sec_in.rows[i].seat_count;
 	}
 	assert_true(seats <= SECTION_SEATS_MAX);
@@ -259,7 +262,10 @@ static void same_hold_view(const struct hold_view *a, const struct hold_view *b)
 {
 	EQ(hold_id), EQ(customer_id), EQ(expires_at_ms), EQ(amount_due_minor);
 	EQ(first_ticket_id), EQ(amount_paid_minor), EQ(event_id), EQ(tier), EQ(state);
-	EQ(channel), EQ(qty), EQA(seats), EQA(payment_ref);
+	EQ(channel), EQ(qty), EQA(payment_ref);
+	assert_memory_equal(a->seats, b->seats, sizeof(a->seats[0]) * a->qty);
+	for (unsigned i = a->qty; i < PROTO_HOLD_SEATS; i++)
+		assert_int_equal(b->seats[i], 0); /* unused slots travel as zero */
 }
 
 static void same_ticket_view(const struct ticket_view *a, const struct ticket_view *b)
@@ -740,6 +746,72 @@ static void test_bad_section(void **state)
 	assert_int_equal(proto_decode_request(frame, n, &r, &sec_out), -PROTO_BAD_BODY);
 }
 
+/* A hold view's seat slots past qty are zero on the wire (PROTOCOL.md), by
+ * both encoders, though the core keeps SEAT_NONE there; a GA hold keeps
+ * SEAT_NONE in its first qty slots. */
+static void test_hold_view_unused_seats_zero(void **state)
+{
+	static struct proto_reply a;
+	struct result res;
+	const uint8_t *seats = frame + PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + 56;
+	size_t n;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	res.status = ST_OK;
+	res.hold.qty = 2;
+	memset(res.hold.seats, 0xff, sizeof(res.hold.seats));
+	res.hold.seats[0] = 7, res.hold.seats[1] = 8;
+	for (int by_result = 0; by_result < 2; by_result++) {
+		memset(frame, 0xee, 512);
+		a = (struct proto_reply){.opcode = PROTO_OP_Q_HOLD, .res = res};
+		n = by_result ? proto_encode_result(frame, sizeof(frame), 1, PROTO_OP_Q_HOLD, &res)
+			      : proto_encode_reply(frame, sizeof(frame), &a);
+		assert_int_equal(n, PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES + 152);
+		assert_int_equal(seats[0], 7);
+		assert_int_equal(seats[4], 8);
+		for (unsigned i = 8; i < 4 * PROTO_HOLD_SEATS; i++)
+			assert_int_equal(seats[i], 0);
+	}
+	res.hold.qty = 3; /* GA: SEAT_NONE in the used slots */
+	memset(res.hold.seats, 0xff, sizeof(res.hold.seats));
+	n = proto_encode_result(frame, sizeof(frame), 1, PROTO_OP_HOLD, &res);
+	for (unsigned i = 0; i < 4 * PROTO_HOLD_SEATS; i++)
+		assert_int_equal(seats[i], i < 12 ? 0xff : 0);
+}
+
+/* A row over ROW_SEATS_MAX is a count over a limit: a bad frame (reason 7),
+ * decoded or encoded, while a row of exactly ROW_SEATS_MAX is fine. */
+static void test_section_row_too_long(void **state)
+{
+	static struct proto_request a;
+	struct proto_request r;
+	long n;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&sec_in, 0, sizeof(sec_in));
+	a.opcode = PROTO_OP_SECTION_LOAD;
+	a.cmd.section.row_count = 1;
+	a.cmd.section.rows = sec_in.rows;
+	a.cmd.section.seats = sec_in.seats;
+	sec_in.rows[0].seat_count = ROW_SEATS_MAX;
+	n = (long)proto_encode_request(frame, sizeof(frame), &a);
+	assert_int_equal(n, PROTO_HEADER_BYTES + 64 + 12 + ROW_SEATS_MAX * 4);
+	assert_int_equal(proto_decode_request(frame, (size_t)n, &r, &sec_out), n);
+
+	/* the same frame with one more seat in the row and in the count */
+	uint8_t *body = frame + PROTO_HEADER_BYTES;
+	put32(frame + 8, (uint32_t)(n + 4 - PROTO_HEADER_BYTES));
+	put32(body + 8, ROW_SEATS_MAX + 1);
+	body[64 + 8] = (ROW_SEATS_MAX + 1) & 0xff, body[64 + 9] = (ROW_SEATS_MAX + 1) >> 8;
+	memset(frame + n, 0, 4);
+	assert_int_equal(proto_decode_request(frame, (size_t)n + 4, &r, &sec_out), -PROTO_BAD_BODY);
+
+	sec_in.rows[0].seat_count = ROW_SEATS_MAX + 1;
+	assert_int_equal(proto_encode_request(frame, sizeof(frame), &a), 0);
+}
+
 static void test_bad_reply_bodies(void **state)
 {
 	static struct proto_reply a, b;
@@ -937,6 +1009,8 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_bad_body_length),
 		cmocka_unit_test(test_bad_section),
+		cmocka_unit_test(test_section_row_too_long),
+		cmocka_unit_test(test_hold_view_unused_seats_zero),
 		cmocka_unit_test(test_bad_reply_bodies),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_incremental_prefixes),
