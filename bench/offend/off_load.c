@@ -1,0 +1,132 @@
+/*
+ * off_load.c — offenders that are authenticated and send valid requests,
+ * only too many of them: a pipelining flood of availability queries, many
+ * seat-map queries in flight (each reply is a large buffer on the server),
+ * and a bot that holds inventory for a crowd of customers as fast as the
+ * server answers. The bot's holds live HOLD_TTL_MS_MIN; afterwards it
+ * checks that no customer got past the event's limit (their counts live
+ * on their home shards, the bot's connections on any shard) and that its
+ * tier's held units come back once the holds expire.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/common/load.h"
+#include "bench/offend/offend.h"
+#include "net/proto/proto.h"
+
+#define PIPE_CONNS 4u
+#define PIPE_BATCH 64u
+#define PIPE_WINDOW 4096u
+#define SEATMAP_CONNS 16u
+#define SEATMAP_WINDOW 16u
+#define BOT_CONNS 4u
+#define BOT_WINDOW 256u
+#define BOT_TRIES (OFF_CUSTOMER_LIMIT + 2u) /* holds per customer per round */
+#define BOT_FRAME_BYTES (PROTO_HEADER_BYTES + 128u)
+/* What the bot leaves the server to expire its holds: the TTL, a timer
+ * wheel tick and the WAL's fsync. */
+#define BOT_EXPIRY_WAIT_MS (HOLD_TTL_MS_MIN + 1000u)
+
+void off_load_pipeline(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+{
+	static uint8_t batch[PIPE_BATCH * (PROTO_HEADER_BYTES + 16)];
+	size_t len = 0;
+	for (unsigned i = 0; i < PIPE_BATCH; i++) {
+		struct cmd cmd;
+		onsale_prep_query(&cmd, CMD_Q_AVAILABILITY, env->event_id, 0, 0);
+		len += proto_encode_cmd(batch + len, sizeof batch - len, i + 2, &cmd);
+	}
+	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
+			     .key = env->keys[ONSALE_ROLE_PLATFORM],
+			     .batch = batch,
+			     .batch_len = len,
+			     .batch_frames = PIPE_BATCH,
+			     .conns = PIPE_CONNS,
+			     .window = PIPE_WINDOW,
+			     .read = 1};
+	off_raw_pipeline(env, &p, seen, end_ns);
+}
+
+void off_load_seatmap(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+{
+	uint8_t batch[OFF_SECTIONS * (PROTO_HEADER_BYTES + 8)];
+	size_t len = 0;
+	for (unsigned k = 0; k < OFF_SECTIONS; k++) {
+		struct proto_request req = {.request_id = k + 2,
+					    .opcode = PROTO_OP_Q_SECTION_SEATS};
+		req.seats.event_id = env->event_id;
+		req.seats.section = (uint16_t)k;
+		len += proto_encode_request(batch + len, sizeof batch - len, &req);
+	}
+	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
+			     .key = env->keys[ONSALE_ROLE_PLATFORM],
+			     .batch = batch,
+			     .batch_len = len,
+			     .batch_frames = OFF_SECTIONS,
+			     .conns = SEATMAP_CONNS,
+			     .window = SEATMAP_WINDOW,
+			     .read = 1};
+	off_raw_pipeline(env, &p, seen, end_ns);
+}
+
+/* The bot's customers' largest count, and its tier's held units. */
+static int bot_look(const struct off_env *env, uint32_t *units_max, uint32_t *held)
+{
+	struct onsale *c;
+	struct result res;
+	int rc = onsale_open(env->host, env->port, ONSALE_ROLE_PLATFORM,
+			     env->keys[ONSALE_ROLE_PLATFORM], NULL, &c);
+	if (rc)
+		return rc;
+	*units_max = 0;
+	for (unsigned k = 0; !rc && k < OFF_BOT_CUSTOMERS; k++) {
+		rc = onsale_query_customer(c, env->event_id, 8000000 + k, &res);
+		if (!rc && res.customer.units > *units_max)
+			*units_max = res.customer.units;
+	}
+	if (!rc)
+		rc = onsale_query_availability(c, env->event_id, &res);
+	*held = rc ? 0 : res.avail.tiers[OFF_TIER_BOT].held;
+	onsale_close(c);
+	return rc;
+}
+
+void off_load_bot(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+{
+	static uint8_t batch[OFF_BOT_CUSTOMERS * BOT_TRIES * BOT_FRAME_BYTES];
+	size_t len = 0;
+	for (unsigned i = 0; i < OFF_BOT_CUSTOMERS * BOT_TRIES; i++) {
+		struct cmd cmd;
+		onsale_prep_hold_ga(&cmd, env->event_id, OFF_TIER_BOT, 1, 8000000 + i / BOT_TRIES,
+				    0);
+		cmd.hold.ttl_ms = HOLD_TTL_MS_MIN;
+		len += proto_encode_cmd(batch + len, sizeof batch - len, i + 2, &cmd);
+	}
+	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
+			     .key = env->keys[ONSALE_ROLE_PLATFORM],
+			     .batch = batch,
+			     .batch_len = len,
+			     .batch_frames = OFF_BOT_CUSTOMERS * BOT_TRIES,
+			     .conns = BOT_CONNS,
+			     .window = BOT_WINDOW,
+			     .read = 1};
+	/* the bot stops early enough for its holds to expire in the phase */
+	uint64_t wait_ns = BOT_EXPIRY_WAIT_MS * 1000000ull, now = load_now_ns();
+	uint64_t stop = end_ns > now + 2 * wait_ns ? end_ns - wait_ns : now + wait_ns;
+	off_raw_pipeline(env, &p, seen, stop);
+	uint32_t units_max = 0, held_stop = 0, held_after = 0;
+	int rc = bot_look(env, &units_max, &held_stop);
+	uint64_t looked = load_now_ns();
+	if (looked < stop + wait_ns)
+		usleep((unsigned)((stop + wait_ns - looked) / 1000u));
+	uint32_t unused;
+	if (!rc)
+		rc = bot_look(env, &unused, &held_after);
+	snprintf(seen->note, sizeof seen->note,
+		 "\"customers\":%u,\"customer_limit\":%u,\"customer_units_max\":%u,"
+		 "\"held_at_stop\":%u,\"held_after_ttl\":%u,\"ttl_ms\":%u,\"look\":\"%s\"",
+		 OFF_BOT_CUSTOMERS, OFF_CUSTOMER_LIMIT, units_max, held_stop, held_after,
+		 HOLD_TTL_MS_MIN, onsale_strerror(rc));
+}
