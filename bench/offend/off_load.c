@@ -8,6 +8,7 @@
  * on their home shards, the bot's connections on any shard) and that its
  * tier's held units come back once the holds expire.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #define BOT_FRAME_BYTES (PROTO_HEADER_BYTES + 128u)
 /* What the bot leaves the server to expire its holds: the TTL, a timer
  * wheel tick and the WAL's fsync. */
+#define BOT_LOOK_WAIT_MS 2000
 #define BOT_EXPIRY_WAIT_MS (HOLD_TTL_MS_MIN + 1000u)
 
 void off_load_pipeline(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
@@ -71,24 +73,34 @@ void off_load_seatmap(const struct off_env *env, struct off_seen *seen, uint64_t
 	off_raw_pipeline(env, &p, seen, end_ns);
 }
 
-/* The bot's customers' largest count, and its tier's held units. */
+/* The bot's tier's held units, then its customers' largest count, all
+ * pipelined on one connection so the look takes milliseconds, not a hold's
+ * lifetime. */
 static int bot_look(const struct off_env *env, uint32_t *units_max, uint32_t *held)
 {
 	struct onsale *c;
-	struct result res;
+	struct onsale_options opt = {.window = OFF_BOT_CUSTOMERS + 1};
+	struct onsale_completion d;
+	struct cmd q;
 	int rc = onsale_open(env->host, env->port, ONSALE_ROLE_PLATFORM,
-			     env->keys[ONSALE_ROLE_PLATFORM], NULL, &c);
+			     env->keys[ONSALE_ROLE_PLATFORM], &opt, &c);
 	if (rc)
 		return rc;
-	*units_max = 0;
+	*units_max = *held = 0;
+	onsale_prep_query(&q, CMD_Q_AVAILABILITY, env->event_id, 0, 0);
+	rc = onsale_submit(c, &q, 0, NULL);
 	for (unsigned k = 0; !rc && k < OFF_BOT_CUSTOMERS; k++) {
-		rc = onsale_query_customer(c, env->event_id, 8000000 + k, &res);
-		if (!rc && res.customer.units > *units_max)
-			*units_max = res.customer.units;
+		onsale_prep_query(&q, CMD_Q_CUSTOMER, env->event_id, 0, 8000000 + k);
+		rc = onsale_submit(c, &q, k + 1, NULL);
 	}
-	if (!rc)
-		rc = onsale_query_availability(c, env->event_id, &res);
-	*held = rc ? 0 : res.avail.tiers[OFF_TIER_BOT].held;
+	for (unsigned k = 0; !rc && k <= OFF_BOT_CUSTOMERS; k++) {
+		if (onsale_wait(c, &d, BOT_LOOK_WAIT_MS) != 1 || d.rc != ST_OK)
+			rc = d.rc ? d.rc : -ETIMEDOUT;
+		else if (d.cookie == 0)
+			*held = d.res.avail.tiers[OFF_TIER_BOT].held;
+		else if (d.res.customer.units > *units_max)
+			*units_max = d.res.customer.units;
+	}
 	onsale_close(c);
 	return rc;
 }
