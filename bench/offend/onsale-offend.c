@@ -29,7 +29,7 @@
 #include "bench/offend/offend.h"
 
 /* Time after a phase for the server to close what the offender left. */
-#define SETTLE_MS 1000u
+#define SETTLE_MS 500u
 #define KINDS_MAX 16u
 
 struct kind {
