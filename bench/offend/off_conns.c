@@ -118,7 +118,6 @@ void off_conns_noread(const struct off_env *env, struct off_seen *seen, uint64_t
 		len += proto_encode_cmd(batch + len, sizeof batch - len, i + 2, &cmd);
 	}
 	struct off_pipe p = {.role = ONSALE_ROLE_SCANNER,
-			     .key = env->keys[ONSALE_ROLE_SCANNER],
 			     .batch = batch,
 			     .batch_len = len,
 			     .batch_frames = NOREAD_BATCH,

@@ -7,6 +7,7 @@
  * reply, and from the confirm's submission to its reply: what a buyer
  * would wait. It samples the server's RSS while it runs.
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -135,6 +136,7 @@ static void *run_good(void *p)
 int off_good_start(const struct off_env *env, struct off_good *g, struct off_good_run *run,
 		   uint64_t end_ns)
 {
+	assert(env->rate > 0 && g->c);
 	arg = (struct good_arg){.env = env, .g = g, .run = run, .end_ns = end_ns};
 	return -pthread_create(&thread, NULL, run_good, &arg);
 }

@@ -41,7 +41,6 @@ void off_load_pipeline(const struct off_env *env, struct off_seen *seen, uint64_
 		len += proto_encode_cmd(batch + len, sizeof batch - len, i + 2, &cmd);
 	}
 	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
-			     .key = env->keys[ONSALE_ROLE_PLATFORM],
 			     .batch = batch,
 			     .batch_len = len,
 			     .batch_frames = PIPE_BATCH,
@@ -63,7 +62,6 @@ void off_load_seatmap(const struct off_env *env, struct off_seen *seen, uint64_t
 		len += proto_encode_request(batch + len, sizeof batch - len, &req);
 	}
 	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
-			     .key = env->keys[ONSALE_ROLE_PLATFORM],
 			     .batch = batch,
 			     .batch_len = len,
 			     .batch_frames = OFF_SECTIONS,
@@ -117,7 +115,6 @@ void off_load_bot(const struct off_env *env, struct off_seen *seen, uint64_t end
 		len += proto_encode_cmd(batch + len, sizeof batch - len, i + 2, &cmd);
 	}
 	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
-			     .key = env->keys[ONSALE_ROLE_PLATFORM],
 			     .batch = batch,
 			     .batch_len = len,
 			     .batch_frames = OFF_BOT_CUSTOMERS * BOT_TRIES,

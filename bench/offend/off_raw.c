@@ -6,6 +6,7 @@
  * small state per connection serves thousands of them.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -58,6 +59,7 @@ int off_raw_connect(const struct off_env *env, unsigned k, struct off_seen *seen
 {
 	struct sockaddr_in to, from = {.sin_family = AF_INET};
 	int one = 1;
+	assert(env->sources > 0);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || resolve(env, &to))
 		goto out_fail;
@@ -86,6 +88,7 @@ out_fail:
 size_t off_raw_hello(uint8_t *buf, size_t cap, uint8_t role, const uint8_t *key, uint64_t rid)
 {
 	struct proto_request req = {.request_id = rid, .opcode = PROTO_OP_HELLO};
+	assert(key && role);
 	req.hello.role = role;
 	memcpy(req.hello.key, key, PROTO_KEY_BYTES);
 	return proto_encode_request(buf, cap, &req);
@@ -216,7 +219,7 @@ static int pipe_open(const struct off_env *env, const struct off_pipe *p, unsign
 	c->opened_ns = load_now_ns();
 	if (c->fd < 0 || !p->role)
 		return c->fd;
-	size_t n = off_raw_hello(hello, sizeof hello, p->role, p->key, 1);
+	size_t n = off_raw_hello(hello, sizeof hello, p->role, env->keys[p->role], 1);
 	if (off_raw_send(c->fd, hello, n) == (long)n) {
 		seen->frames_sent++, seen->bytes_sent += n;
 		c->hellos = 1;
@@ -267,6 +270,9 @@ void off_raw_pipeline(const struct off_env *env, const struct off_pipe *p, struc
 	static struct pipe_conn conns[OFF_PIPE_CONNS_MAX];
 	struct pollfd pf[OFF_PIPE_CONNS_MAX];
 	unsigned n = p->conns < OFF_PIPE_CONNS_MAX ? p->conns : OFF_PIPE_CONNS_MAX;
+	assert(p->batch_frames > 0 && p->batch_len % p->batch_frames == 0);
+	assert(p->role < sizeof env->keys / sizeof env->keys[0]);
+	assert(!p->read || p->window > 0);
 	for (unsigned k = 0; k < n; k++)
 		pipe_open(env, p, k, &conns[k], seen);
 	for (uint64_t now; (now = load_now_ns()) < end_ns;) {

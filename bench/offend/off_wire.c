@@ -175,7 +175,6 @@ static void pipelined_holds(const struct off_env *env, struct off_seen *seen, ui
 	for (unsigned i = 0; i < PIPE_BATCH; i++)
 		len += hold_frame(env, batch + len, sizeof batch - len, i + 2);
 	struct off_pipe p = {.role = role,
-			     .key = role ? env->keys[role] : NULL,
 			     .batch = batch,
 			     .batch_len = len,
 			     .batch_frames = PIPE_BATCH,

@@ -129,14 +129,13 @@ void off_raw_closed(struct off_seen *seen, uint64_t opened_ns, uint64_t now_ns);
  * the connection is gone. */
 long off_raw_send(int fd, const void *buf, size_t len);
 /* A pipelined offender: conns connections (at most OFF_PIPE_CONNS_MAX),
- * each says HELLO as role with key (role 0: no HELLO), then sends batch
+ * each says HELLO as role with its key (role 0: no HELLO), then sends batch
  * (batch_frames frames of one size) again and again, at most window
  * frames ahead of its replies; read 0: never reads, sends while the
  * socket takes bytes. Until end_ns. */
 #define OFF_PIPE_CONNS_MAX 64u
 struct off_pipe {
 	uint8_t role;
-	const uint8_t *key;
 	const uint8_t *batch;
 	size_t batch_len;
 	unsigned batch_frames;
