@@ -26,9 +26,13 @@
 #define BOT_WINDOW 256u
 #define BOT_TRIES (OFF_CUSTOMER_LIMIT + 2u) /* holds per customer per round */
 #define BOT_FRAME_BYTES (PROTO_HEADER_BYTES + 128u)
-/* What the bot leaves the server to expire its holds: the TTL, a timer
- * wheel tick and the WAL's fsync. */
+/* A look's replies are waited for this long each. */
 #define BOT_LOOK_WAIT_MS 2000
+/* Looks at the held units after the bot stops: every 100 ms, 5 s at most. */
+#define BOT_LOOK_GAP_MS 100u
+#define BOT_LOOKS_MAX 50u
+/* What the bot leaves the server to expire its holds within the phase: the
+ * TTL, a timer wheel tick and the WAL's fsync. */
 #define BOT_EXPIRY_WAIT_MS (HOLD_TTL_MS_MIN + 1000u)
 
 void off_load_pipeline(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
@@ -125,17 +129,20 @@ void off_load_bot(const struct off_env *env, struct off_seen *seen, uint64_t end
 	uint64_t wait_ns = BOT_EXPIRY_WAIT_MS * 1000000ull, now = load_now_ns();
 	uint64_t stop = end_ns > now + 2 * wait_ns ? end_ns - wait_ns : now + wait_ns;
 	off_raw_pipeline(env, &p, seen, stop);
-	uint32_t units_max = 0, held_stop = 0, held_after = 0;
+	uint32_t units_max = 0, held_stop = 0, held, unused;
 	int rc = bot_look(env, &units_max, &held_stop);
-	uint64_t looked = load_now_ns();
-	if (looked < stop + wait_ns)
-		usleep((unsigned)((stop + wait_ns - looked) / 1000u));
-	uint32_t unused;
-	if (!rc)
-		rc = bot_look(env, &unused, &held_after);
+	held = held_stop;
+	/* how long until every hold expired and gave its unit back (bounded) */
+	uint64_t back_ms = 0;
+	for (unsigned i = 0; !rc && held && i < BOT_LOOKS_MAX; i++) {
+		usleep(BOT_LOOK_GAP_MS * 1000u);
+		rc = bot_look(env, &unused, &held);
+		back_ms = (load_now_ns() - stop) / 1000000u;
+	}
 	snprintf(seen->note, sizeof seen->note,
 		 "\"customers\":%u,\"customer_limit\":%u,\"customer_units_max\":%u,"
-		 "\"held_at_stop\":%u,\"held_after_ttl\":%u,\"ttl_ms\":%u,\"look\":\"%s\"",
-		 OFF_BOT_CUSTOMERS, OFF_CUSTOMER_LIMIT, units_max, held_stop, held_after,
-		 HOLD_TTL_MS_MIN, onsale_strerror(rc));
+		 "\"held_at_stop\":%u,\"held_after_ttl\":%u,\"returned_ms\":%llu,\"ttl_ms\":%u,"
+		 "\"look\":\"%s\"",
+		 OFF_BOT_CUSTOMERS, OFF_CUSTOMER_LIMIT, units_max, held_stop, held,
+		 (unsigned long long)back_ms, HOLD_TTL_MS_MIN, onsale_strerror(rc));
 }

@@ -7,9 +7,11 @@
  * gets what docs/PROTOCOL.md promises (bad_frame with its reason and a
  * close, or a close once it hangs up), the server's open connection count
  * returns to where it was, the good client never sees an error, and every
- * confirm it was acknowledged is there afterwards. test_server_roles.c
- * covers the rest of the malformed headers, requests before HELLO, wrong
- * roles and wrong keys.
+ * confirm it was acknowledged is there afterwards. Pipelined requests
+ * before HELLO or of a role that may not send them are refused one by one
+ * on a connection that stays open; a wrong key is refused and closed.
+ * test_server_roles.c has the role-by-opcode matrix and the rest of the
+ * malformed headers.
  */
 #include <errno.h>
 #include <poll.h>
@@ -114,7 +116,12 @@ static int setup(void **state)
 	onsale_close(admin);
 	if (rc)
 		return -1;
-	return pthread_create(&good.thread, NULL, good_run, NULL) ? -1 : 0;
+	if (pthread_create(&good.thread, NULL, good_run, NULL))
+		return -1;
+	/* its connection counts in every "before" below once it has confirmed */
+	for (int i = 0; i < CLOSE_WAIT_MS / 10 && !atomic_load(&good.confirms); i++)
+		usleep(10 * 1000);
+	return atomic_load(&good.confirms) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -197,6 +204,16 @@ static size_t put_header(uint8_t *b, uint8_t op, uint32_t body_len, uint64_t rid
 	b[5] = op;
 	for (int i = 0; i < 4; i++)
 		b[8 + i] = (uint8_t)(body_len >> (8 * i));
+	return n;
+}
+
+static size_t hello(uint8_t *b, uint8_t role, const uint8_t *key)
+{
+	struct proto_request req = {.request_id = 1, .opcode = PROTO_OP_HELLO};
+	req.hello.role = role;
+	memcpy(req.hello.key, key, PROTO_KEY_BYTES);
+	size_t n = proto_encode_request(b, 64, &req);
+	assert_true(n > 0);
 	return n;
 }
 
@@ -301,6 +318,71 @@ static void garbage_streams(void **state)
 	onsale_close(admin);
 }
 
+/* Reads n whole replies from fd (bounded by the receive timeout); each
+ * must have status want, but the first when first_ok (a HELLO's reply). */
+static void expect_replies(int fd, unsigned n, int first_ok, int want)
+{
+	static uint8_t buf[64 * 1024];
+	size_t got = 0, off = 0;
+	for (unsigned seen = 0; seen < n;) {
+		struct proto_reply rep;
+		long f = proto_decode_reply(buf + off, got - off, &rep);
+		assert_true(f >= 0);
+		if (f > 0) {
+			assert_int_equal(rep.res.status, first_ok && !seen ? ST_OK : want);
+			off += (size_t)f, seen++;
+			continue;
+		}
+		ssize_t r = recv(fd, buf + got, sizeof buf - got, 0);
+		assert_true(r > 0); /* neither closed nor silent */
+		got += (size_t)r;
+	}
+}
+
+/* Pipelined holds before HELLO, and as a role that may not hold: each is
+ * refused (unauthenticated, forbidden) and the connection stays open; a
+ * HELLO with a wrong key, or another role's key, is refused and closed. */
+static void refused_alongside(void **state)
+{
+	(void)state;
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	uint64_t before = open_connections(admin);
+	static uint8_t b[64 * (PROTO_HEADER_BYTES + 128) + 64];
+	int fd[2];
+	for (int k = 0; k < 2; k++) {
+		size_t len = 0;
+		fd[k] = raw_connect();
+		if (k == 1)
+			len = hello(b, ONSALE_ROLE_SCANNER, h.keys[ONSALE_ROLE_SCANNER]);
+		for (unsigned i = 0; i < 64; i++) {
+			struct cmd cmd;
+			onsale_prep_hold_ga(&cmd, EVENT_ID, TV_TIER_GA, 1, 900 + i, 0);
+			len += proto_encode_cmd(b + len, sizeof b - len, i + 2, &cmd);
+		}
+		assert_int_equal(send(fd[k], b, len, MSG_NOSIGNAL), (ssize_t)len);
+		expect_replies(fd[k], 64 + (unsigned)k, k, k ? ST_FORBIDDEN : ST_UNAUTHENTICATED);
+	}
+	uint8_t key[ONSALE_KEY_BYTES];
+	memcpy(key, h.keys[ONSALE_ROLE_PLATFORM], sizeof key);
+	key[31] ^= 0x80;
+	const uint8_t *wrong[] = {key, h.keys[ONSALE_ROLE_SCANNER]};
+	for (int k = 0; k < 2; k++) {
+		int f = raw_connect();
+		size_t len = hello(b, ONSALE_ROLE_PLATFORM, wrong[k]);
+		uint8_t rep[256];
+		assert_int_equal(send(f, b, len, MSG_NOSIGNAL), (ssize_t)len);
+		long got = read_to_close(f, rep, sizeof rep);
+		assert_int_equal(got, PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
+		assert_int_equal(check_replies(rep, (size_t)got), ST_UNAUTHENTICATED);
+		close(f);
+	}
+	expect_open(admin, before + 2); /* the refused stay open */
+	close(fd[0]);
+	close(fd[1]);
+	expect_open(admin, before);
+	onsale_close(admin);
+}
+
 /* Runs last: the good client stops, never saw an error, and every confirm
  * it was acknowledged is a confirmed order. */
 static void good_client_lost_nothing(void **state)
@@ -328,6 +410,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(decided_early),
 		cmocka_unit_test(truncated),
 		cmocka_unit_test(garbage_streams),
+		cmocka_unit_test(refused_alongside),
 		cmocka_unit_test(good_client_lost_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
