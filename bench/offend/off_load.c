@@ -22,6 +22,8 @@
 #define PIPE_WINDOW 4096u
 #define SEATMAP_CONNS 16u
 #define SEATMAP_WINDOW 16u
+#define SEATMAP_NOREAD_CONNS 16u
+#define SEATMAP_PROBE_MS 2000
 #define BOT_CONNS 4u
 #define BOT_WINDOW 256u
 #define BOT_TRIES (OFF_CUSTOMER_LIMIT + 2u) /* holds per customer per round */
@@ -54,25 +56,73 @@ void off_load_pipeline(const struct off_env *env, struct off_seen *seen, uint64_
 	off_raw_pipeline(env, &p, seen, end_ns);
 }
 
-void off_load_seatmap(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+/* One seat-map query of each section into batch: its length. */
+static size_t seatmap_batch(const struct off_env *env, uint8_t *batch, size_t cap)
 {
-	uint8_t batch[OFF_SECTIONS * (PROTO_HEADER_BYTES + 8)];
 	size_t len = 0;
 	for (unsigned k = 0; k < OFF_SECTIONS; k++) {
 		struct proto_request req = {.request_id = k + 2,
 					    .opcode = PROTO_OP_Q_SECTION_SEATS};
 		req.seats.event_id = env->event_id;
 		req.seats.section = (uint16_t)k;
-		len += proto_encode_request(batch + len, sizeof batch - len, &req);
+		len += proto_encode_request(batch + len, cap - len, &req);
 	}
+	return len;
+}
+
+void off_load_seatmap(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+{
+	uint8_t batch[OFF_SECTIONS * (PROTO_HEADER_BYTES + 8)];
 	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
 			     .batch = batch,
-			     .batch_len = len,
+			     .batch_len = seatmap_batch(env, batch, sizeof batch),
 			     .batch_frames = OFF_SECTIONS,
 			     .conns = SEATMAP_CONNS,
 			     .window = SEATMAP_WINDOW,
 			     .read = 1};
 	off_raw_pipeline(env, &p, seen, end_ns);
+}
+
+/* A newcomer's seat-map query: "ok" or what it got instead. */
+static const char *seatmap_probe(const struct off_env *env)
+{
+	static struct onsale_seat_states states;
+	struct onsale *c;
+	struct onsale_options opt = {.connect_timeout_ms = SEATMAP_PROBE_MS,
+				     .call_timeout_ms = SEATMAP_PROBE_MS};
+	int rc = onsale_open(env->host, env->port, ONSALE_ROLE_PLATFORM,
+			     env->keys[ONSALE_ROLE_PLATFORM], &opt, &c);
+	if (!rc) {
+		rc = onsale_query_section_seats(c, env->event_id, 0, &states);
+		onsale_close(c);
+	}
+	return rc ? onsale_strerror(rc) : "ok";
+}
+
+static void seatmap_probe_during(const struct off_env *env, struct off_seen *seen)
+{
+	snprintf(seen->note, sizeof seen->note, "\"probe_during\":\"%s\"", seatmap_probe(env));
+}
+
+/* Seat-map queries on connections that never read their replies: each
+ * reply holds one of a shard's SHARD_BIGBUFS large buffers until it can
+ * be written. A newcomer's seat-map query is tried half-way and again once
+ * the offender has gone. */
+void off_load_seatmap_noread(const struct off_env *env, struct off_seen *seen, uint64_t end_ns)
+{
+	uint8_t batch[OFF_SECTIONS * (PROTO_HEADER_BYTES + 8)];
+	struct off_pipe p = {.role = ONSALE_ROLE_PLATFORM,
+			     .batch = batch,
+			     .batch_len = seatmap_batch(env, batch, sizeof batch),
+			     .batch_frames = OFF_SECTIONS,
+			     .conns = SEATMAP_NOREAD_CONNS,
+			     .window = UINT64_MAX,
+			     .read = 0,
+			     .at_half = seatmap_probe_during};
+	off_raw_pipeline(env, &p, seen, end_ns);
+	size_t len = strlen(seen->note);
+	snprintf(seen->note + len, sizeof seen->note - len, ",\"probe_after\":\"%s\"",
+		 seatmap_probe(env));
 }
 
 /* The bot's tier's held units, then its customers' largest count, all

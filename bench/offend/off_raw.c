@@ -275,7 +275,12 @@ void off_raw_pipeline(const struct off_env *env, const struct off_pipe *p, struc
 	assert(!p->read || p->window > 0);
 	for (unsigned k = 0; k < n; k++)
 		pipe_open(env, p, k, &conns[k], seen);
+	uint64_t half = load_now_ns() + (end_ns - load_now_ns()) / 2;
 	for (uint64_t now; (now = load_now_ns()) < end_ns;) {
+		if (p->at_half && now >= half) {
+			p->at_half(env, seen);
+			half = UINT64_MAX;
+		}
 		for (unsigned k = 0; k < n; k++)
 			pf[k] = (struct pollfd){.fd = conns[k].fd,
 						.events = POLLOUT | (p->read ? POLLIN : POLLRDHUP)};

@@ -142,6 +142,8 @@ struct off_pipe {
 	unsigned conns;
 	uint64_t window;
 	int read;
+	/* called once when half the time is gone, connections still open */
+	void (*at_half)(const struct off_env *env, struct off_seen *seen);
 };
 void off_raw_pipeline(const struct off_env *env, const struct off_pipe *p, struct off_seen *seen,
 		      uint64_t end_ns);
@@ -152,7 +154,7 @@ unsigned long off_raw_nofile(unsigned long want);
 off_kind_fn off_wire_slowloris, off_wire_garbage, off_wire_malformed, off_wire_prehello,
 	off_wire_wrong_role, off_wire_wrong_key;
 off_kind_fn off_conns_flood, off_conns_idle, off_conns_noread;
-off_kind_fn off_load_pipeline, off_load_seatmap, off_load_bot;
+off_kind_fn off_load_pipeline, off_load_seatmap, off_load_seatmap_noread, off_load_bot;
 
 /* off_venue.c */
 /* Creates event env->event_id (on sale now; the good, bot and seated tiers). */

@@ -50,6 +50,7 @@ static const struct kind kinds[] = {
 	{"no-read", off_conns_noread},
 	{"pipeline", off_load_pipeline},
 	{"seatmap", off_load_seatmap},
+	{"seatmap-noread", off_load_seatmap_noread},
 	{"bot", off_load_bot},
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -117,7 +118,8 @@ static const struct opt options[] = {
 	OPT_FN("kinds", "LIST", &n_chosen, kinds_of,
 	       "offenders to run, comma-separated (all): slowloris,\n"
 	       "garbage, malformed, before-hello, wrong-role, wrong-key,\n"
-	       "conn-flood, idle, no-read, pipeline, seatmap, bot;\n"
+	       "conn-flood, idle, no-read, pipeline, seatmap,\n"
+	       "seatmap-noread, bot;\n"
 	       "the client alone always runs first and last"),
 	OPT_REAL("duration", "S", &env.seconds, 1, "seconds per phase (5)"),
 	OPT_REAL("rate", "R", &env.rate, 1,
