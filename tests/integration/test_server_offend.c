@@ -183,16 +183,22 @@ static int check_replies(const uint8_t *buf, size_t len)
 	return last;
 }
 
-/* Sends bytes, expects one bad_frame reply with reason and the close. */
-static void expect_bad(const uint8_t *bytes, size_t len, int reason)
+/* Sends bytes, expects one bad_frame reply with reason and the close; the
+ * reply echoes opcode and request_id (rid) only when the magic and version
+ * were right and the whole header arrived, else both are 0. */
+static void expect_bad(const uint8_t *bytes, size_t len, int reason, uint8_t op, uint64_t rid)
 {
 	int fd = raw_connect();
 	uint8_t rep[256];
+	struct proto_reply r;
 	assert_int_equal(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
 	long got = read_to_close(fd, rep, sizeof rep);
 	assert_int_equal(got, PROTO_HEADER_BYTES + PROTO_REPLY_HEAD_BYTES);
 	assert_int_equal(check_replies(rep, (size_t)got), ST_BAD_FRAME);
-	assert_int_equal(rep[PROTO_HEADER_BYTES + 1], reason);
+	assert_int_equal(proto_decode_reply(rep, (size_t)got, &r), got);
+	assert_int_equal(r.bad_reason, reason);
+	assert_int_equal(r.opcode, op);
+	assert_int_equal(r.request_id, rid);
 	close(fd);
 }
 
@@ -223,13 +229,15 @@ static void decided_early(void **state)
 {
 	(void)state;
 	uint8_t b[PROTO_HEADER_BYTES];
-	expect_bad((const uint8_t *)"X", 1, PROTO_BAD_MAGIC);
-	expect_bad((const uint8_t *)"ONSX", 4, PROTO_BAD_MAGIC);
-	expect_bad((const uint8_t *)"ONSL\x02", 5, PROTO_BAD_VERSION);
+	expect_bad((const uint8_t *)"X", 1, PROTO_BAD_MAGIC, 0, 0);
+	expect_bad((const uint8_t *)"ONSX", 4, PROTO_BAD_MAGIC, 0, 0);
+	expect_bad((const uint8_t *)"ONSL\x02", 5, PROTO_BAD_VERSION, 0, 0);
 	put_header(b, PROTO_OP_HOLD, PROTO_BODY_BYTES_MAX + 1, 7);
-	expect_bad(b, sizeof b, PROTO_BAD_TOO_LONG);
+	expect_bad(b, sizeof b, PROTO_BAD_TOO_LONG, PROTO_OP_HOLD, 7);
 	put_header(b, 0x0d, 0, 8); /* hold expiry: internal, never on the wire */
-	expect_bad(b, sizeof b, PROTO_BAD_OPCODE);
+	expect_bad(b, sizeof b, PROTO_BAD_OPCODE, 0x0d, 8);
+	b[4] = 2; /* a whole header, but a bad version: nothing is echoed */
+	expect_bad(b, sizeof b, PROTO_BAD_VERSION, 0, 0);
 }
 
 /* Frames cut short: the server waits for the rest, sends nothing, and
