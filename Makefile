@@ -200,6 +200,16 @@ bench-curve: deps
 	@$(MAKE) --no-print-directory all
 	@bench/scripts/latency-curve.sh $(BUILD) $(CURVE_ARGS)
 
+# bench-offenders: onsale-offend (bench/offend/) against a fresh onsaled
+# (bench/scripts/offend-local.sh): a well-behaved client's latency alone and
+# beside each offender kind, what the offender saw, the server's RSS; the
+# table on stderr, JSON lines in var/offend.json. About 90 s; shorter as
+# OFFEND_ARGS="--duration 2 --kinds slowloris,idle".
+.PHONY: bench-offenders
+bench-offenders: deps
+	@$(MAKE) --no-print-directory all
+	@bench/scripts/offend-local.sh $(BUILD) $(OFFEND_ARGS)
+
 # compare: onsale, Redis and PostgreSQL side by side on ga-flash
 # and seat-flash at matched durability (bench/scripts/compare.sh); installs the
 # servers and jq if missing (runtime only: `make` does not need them).

@@ -1,0 +1,141 @@
+/*
+ * test_bench_offend.c — onsale-offend against a real onsaled (2 shards),
+ * briefly, on the kinds whose outcome the protocol fixes: malformed frames
+ * get bad_frame, a wrong key gets unauthenticated and the close, and the inventory bot never gets a customer
+ * past the event's limit however its connections spread over the shards,
+ * while its holds expire and give their units back. The run must exit 0
+ * with every acknowledged confirm found; bad options exit 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "tests/support/srv_harness.h"
+
+static struct srv S;
+static char offend[600];
+static char out[1 << 16];
+
+static int setup(void **state)
+{
+	(void)state;
+	return srv_start(&S);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	srv_cleanup(&S);
+	return 0;
+}
+
+/* Runs onsale-offend with args; its stdout (JSON lines) in out[]; returns
+ * its exit status. */
+static int run(const char *args)
+{
+	char cmd[1400], line[4096];
+	size_t len = 0;
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --config %s/onsaled.conf --server-pid %d --seed 11 --sources 4 %s",
+		 offend, S.port, S.dir, (int)S.pid, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	out[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout); /* into the test log */
+		len += (size_t)snprintf(out + len, sizeof out - len, "%s", line);
+		assert_true(len < sizeof out);
+	}
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The JSON line of kind, copied into line. */
+static void kind_line(const char *kind, char *line, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "{\"kind\":\"%s\"", kind);
+	const char *p = strstr(out, pat);
+	if (!p)
+		fail_msg("no line of %s", kind);
+	const char *end = strchr(p, '\n');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+	assert_true(n < cap);
+	memcpy(line, p, n);
+	line[n] = 0;
+}
+
+/* The number after "key": in line (after from, when given). */
+static uint64_t field(const char *line, const char *from, const char *key)
+{
+	char pat[64];
+	const char *p = from ? strstr(line, from) : line;
+	assert_non_null(p);
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	p = strstr(p, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, line);
+	return strtoull(p + strlen(pat), NULL, 10);
+}
+
+static void offenders(void **state)
+{
+	(void)state;
+	char line[4096];
+	assert_int_equal(run("--duration 1 --rate 50 --json "
+			     "--kinds malformed,wrong-key,bot"),
+			 0);
+	kind_line("alone", line, sizeof line);
+	assert_true(field(line, NULL, "confirms") > 0);
+	assert_int_equal(field(line, NULL, "errors"), 0);
+	assert_true(field(line, "rss_kib", "before") > 0);
+
+	kind_line("malformed", line, sizeof line);
+	assert_true(field(line, "\"statuses\"", "72") > 0);
+	assert_true(field(line, "\"offender\"", "closed") > 0);
+	kind_line("wrong-key", line, sizeof line);
+	assert_true(field(line, "\"statuses\"", "70") > 0);
+	assert_int_equal(field(line, "\"offender\"", "closed"),
+			 field(line, "\"offender\"", "connects"));
+
+	kind_line("bot", line, sizeof line);
+	assert_true(field(line, "\"statuses\"", "43") > 0); /* customer_limit */
+	uint64_t units = field(line, NULL, "customer_units_max");
+	assert_true(units >= 1 && units <= field(line, NULL, "customer_limit"));
+	assert_int_equal(field(line, NULL, "held_after_ttl"), 0);
+
+	kind_line("verify", line, sizeof line);
+	assert_non_null(strstr(line, "\"result\":\"ok\""));
+	assert_true(field(line, NULL, "confirms") > 0);
+}
+
+static void bad_options(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--help"), 0);
+	assert_non_null(strstr(out, "--kinds"));
+	assert_int_equal(run("--duration 0"), 2);
+	assert_int_equal(run("--kinds slowloris,nope"), 2);
+	assert_int_equal(run("--idle 0"), 2);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	const char *slash = strrchr(argv[0], '/');
+	int dlen = slash ? (int)(slash - argv[0]) : 1;
+	snprintf(offend, sizeof offend, "%.*s/../../bin/onsale-offend", dlen,
+		 slash ? argv[0] : ".");
+	srv_init(&S, argv[0], 2);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(offenders),
+		cmocka_unit_test(bad_options),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
