@@ -207,6 +207,7 @@ static void release(struct shard *s, uint32_t ci)
 		node_req_free(&s->node, r);
 	}
 	c->wait_tail = NIL32;
+	c->held_since_ms = 0;
 	close(c->fd);
 	c->fd = -1;
 	c->gen++; /* requests still out will find their connection gone */
@@ -260,7 +261,11 @@ static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	c->inflight++;
 	c->bigs += big;
 	metrics_request(s);
-	int rc = node_request(&s->node, ci, c->gen, pr, s->secbuf);
+	/* a request held back in our buffer queued since then: load shedding
+	 * (net/shard/shed.c) counts its delay from there */
+	int rc = c->held_since_ms
+			 ? node_request_since(&s->node, ci, c->gen, pr, s->secbuf, c->held_since_ms)
+			 : node_request(&s->node, ci, c->gen, pr, s->secbuf);
 	if (rc) {
 		c->inflight--;
 		c->bigs -= big;
@@ -477,6 +482,16 @@ static void bad_frame(struct shard *s, uint32_t ci, const struct proto_request *
 	mark_dirty(s, ci);
 }
 
+/* Stops parsing a connection that has whole requests waiting (over its
+ * share, or the shard out of slots) and notes since when they wait. */
+static void hold_back(struct shard *s, uint32_t ci)
+{
+	struct conn *c = &s->conns[ci];
+	if (!c->held_since_ms)
+		c->held_since_ms = s->now_ms;
+	mark_stalled(s, ci);
+}
+
 static void parse(struct shard *s, uint32_t ci)
 {
 	struct conn *c = &s->conns[ci];
@@ -485,7 +500,7 @@ static void parse(struct shard *s, uint32_t ci)
 		struct fair_conn fc = share(c);
 		if (!fair_read_ok(&fc) ||
 		    atomic_load_explicit(&s->srv->stop, memory_order_relaxed)) {
-			mark_stalled(s, ci);
+			hold_back(s, ci);
 			break;
 		}
 		long n = proto_decode_request(c->in + c->in_off, c->in_len - c->in_off, &pr,
@@ -501,7 +516,7 @@ static void parse(struct shard *s, uint32_t ci)
 			break;
 		}
 		if (handle(s, ci, &pr) == -EAGAIN) {
-			mark_stalled(s, ci);
+			hold_back(s, ci);
 			break;
 		}
 		c->in_off += (uint32_t)n;
@@ -510,6 +525,7 @@ static void parse(struct shard *s, uint32_t ci)
 	}
 	if (c->in_off == c->in_len) {
 		c->in_off = c->in_len = 0;
+		c->held_since_ms = 0;
 	} else if (CONN_IN_BYTES - c->in_len < PROTO_FRAME_BYTES_MAX) {
 		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
 		c->in_len -= c->in_off;
