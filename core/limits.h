@@ -264,17 +264,7 @@ static_assert(BA_GROUP_SEGMENTS == 64, "one summary bit per row in a uint64_t");
 #ifndef SNAPSHOT_SEGMENTS_SCAN_MAX
 #define SNAPSHOT_SEGMENTS_SCAN_MAX 4096u
 #endif
-/* The writer runs SCHED_IDLE: it takes only CPU the shards leave, so it
- * never delays a request, but under sustained full load it could starve.
- * After this long the shard raises it to SCHED_BATCH at nice 19 (where
- * the process may: root, CAP_SYS_NICE or RLIMIT_NICE), a small share that
- * still finishes it; a normal writer lives 0.2-4 s (docs/PERFORMANCE.md). */
-#ifndef SNAPSHOT_IDLE_MS_MAX
-#define SNAPSHOT_IDLE_MS_MAX 10000u
-#endif
 static_assert(SNAPSHOT_DURABLE_WAIT_MS_MAX >= 1000, "the writer outwaits a slow fdatasync");
-static_assert(SNAPSHOT_IDLE_MS_MAX >= 1000 && SNAPSHOT_IDLE_MS_MAX < SNAPSHOT_DURABLE_WAIT_MS_MAX,
-	      "an idle writer gets a CPU well before it would give up on the WAL");
 static_assert(SNAPSHOT_SEGMENTS_SCAN_MAX >= 16, "retention can reach past two intervals of log");
 
 /* The recovery reader reads segments in chunks of this size; a frame never

@@ -105,8 +105,6 @@ struct snapshot_job {
 	int file;             /* in-process: the temp file, 0: none */
 	uint8_t *img;         /* in-process: the image (mmap), NULL: none */
 	uint64_t img_bytes, written;
-	uint64_t forked_us; /* forked: CLOCK_MONOTONIC at the fork */
-	bool raised;        /* forked: moved from SCHED_IDLE to batch (tried) */
 };
 
 /* Forks a writer of c at lsn into d->dir_fd. The writer writes and syncs

@@ -17,9 +17,8 @@
  * unlinkat, getdents64) —
  * no io_uring ring, no allocator lock another thread may have held, no
  * stdio. It first closes every inherited descriptor but its two
- * directories (sockets, rings), so the shard's closes take effect at once. It runs SCHED_IDLE on any
- * core, so it takes only CPU time the shards leave (raised to batch at nice
- * 19 if it starves: SNAPSHOT_IDLE_MS_MAX).
+ * directories (sockets, rings), so the shard's closes take effect at once. It runs at a lower priority on any core, so the forking shard's
+ * pinned core stays the shard's.
  *
  * Order in the child, each step only after the one before succeeded:
  *   1. serialize, let go of the core's tables, write "snap-<lsn>.osnp.tmp"
@@ -58,9 +57,9 @@
 #include "core/wal_format.h"
 #include "net/wal/wal_read.h"
 
-/* The writer's nice value where SCHED_IDLE is refused, and once it has
- * been raised out of it (SNAPSHOT_IDLE_MS_MAX in core/limits.h). */
-#define SNAPSHOT_CHILD_NICE 19
+/* The writer's nice value: the shards keep their cores first, the snapshot
+ * takes what is left (the policy bounds how much it has to do). */
+#define SNAPSHOT_CHILD_NICE 10
 
 struct child {
 	const struct snapshot_fork_dirs *d;
@@ -290,13 +289,7 @@ static int child_main(const struct child *ch, const struct core *c, const uint8_
 	for (int i = 0; i < CPU_SETSIZE; i++)
 		CPU_SET(i, &all);
 	sched_setaffinity(0, sizeof all, &all);
-	/* SCHED_IDLE: a shard that wakes takes the core from the writer at
-	 * once, and the writer runs only in the time the shards leave (nice
-	 * 10 still took a tenth of a busy core and delayed wake-ups: the
-	 * seconds with a writer alive had 5-10x the request p99) */
-	struct sched_param none = {0};
-	if (sched_setscheduler(0, SCHED_IDLE, &none))
-		(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_CHILD_NICE);
+	(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_CHILD_NICE);
 	int rc = write_temp(ch, c, chain);
 	if (!rc)
 		rc = wait_durable(ch);
@@ -355,23 +348,8 @@ int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d
 	if (pid == 0)
 		_exit(child_main(&ch, c, chain));
 	j->pid = pid;
-	j->forked_us = ch.t0_us;
 	j->step = SNAPSHOT_STEP_WRITE;
 	return 0;
-}
-
-/* A writer starved at SCHED_IDLE by a shard that never idles is raised to
- * batch at nice 19: still below the shards, but a share of its own, so a
- * snapshot always ends. Best effort: without the privilege it stays idle
- * and the policy waits for it (one writer per shard at a time). */
-static void raise_starved(struct snapshot_job *j)
-{
-	if (j->raised || mono_us() - j->forked_us < SNAPSHOT_IDLE_MS_MAX * 1000ull)
-		return;
-	j->raised = true;
-	struct sched_param none = {0};
-	if (!sched_setscheduler(j->pid, SCHED_BATCH, &none))
-		(void)!setpriority(PRIO_PROCESS, (id_t)j->pid, SNAPSHOT_CHILD_NICE);
 }
 
 void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn)
@@ -384,9 +362,6 @@ void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn)
 int snapshot_fork_poll(struct snapshot_job *j, bool block)
 {
 	int status;
-	if (block)
-		j->forked_us = 0; /* a stop waits for it: no more idling */
-	raise_starved(j);
 	pid_t r = waitpid(j->pid, &status, block ? 0 : WNOHANG);
 	if (r == 0 || (r < 0 && errno == EINTR))
 		return 1;
