@@ -18,8 +18,9 @@
  *   - snapshot_start_us_max: the longest time the loop spent starting a
  *     snapshot (the fork); per snapshot, fork_us (wall), fork_cpu_us and
  *     faults (the loop thread's minor faults while the child lived: its
- *     copy-on-write), image_ms (fork to state serialized in the child)
- *     and written_ms (fork to published);
+ *     copy-on-write), image_ms (fork to state serialized in the child),
+ *     written_ms (fork to published) and writer_cpu_ms (the writer's CPU
+ *     time, which it takes from the shards on a small machine);
  *   - after the last record, the store is dropped without a clean stop (a
  *     crash); the newest snapshot is loaded alone (snapshot_load_ms, its
  *     size), then the store is reopened: recovery_ms and the records it
@@ -68,7 +69,7 @@ struct turns {
 struct noted {
 	uint64_t fork_us[SNAPSHOTS_NOTED_MAX], cpu_us[SNAPSHOTS_NOTED_MAX];
 	uint64_t faults[SNAPSHOTS_NOTED_MAX], image_ms[SNAPSHOTS_NOTED_MAX];
-	uint64_t written_ms[SNAPSHOTS_NOTED_MAX];
+	uint64_t written_ms[SNAPSHOTS_NOTED_MAX], writer_cpu_ms[SNAPSHOTS_NOTED_MAX];
 	unsigned n;
 };
 
@@ -83,6 +84,7 @@ static void on_snapshot(void *user, uint64_t lsn, const struct shard_store_stats
 	noted.cpu_us[noted.n] = st->snapshot_start_cpu_us_last;
 	noted.image_ms[noted.n] = st->snapshot_image_us_last / 1000;
 	noted.written_ms[noted.n] = st->snapshot_write_us_last / 1000;
+	noted.writer_cpu_ms[noted.n] = st->snapshot_writer_cpu_us_last / 1000;
 	noted.faults[noted.n++] = st->snapshot_faults_last;
 }
 
@@ -297,6 +299,7 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 	print_list("faults", noted.faults, noted.n);
 	print_list("image_ms", noted.image_ms, noted.n);
 	print_list("written_ms", noted.written_ms, noted.n);
+	print_list("writer_cpu_ms", noted.writer_cpu_ms, noted.n);
 	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
 	char policy[24];
 	if (cfg->policy_records == SHARD_SNAPSHOT_OFF)
