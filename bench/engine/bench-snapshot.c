@@ -340,9 +340,24 @@ static int time_load(const struct config *cfg)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* What a forked writer does before it lets go of the core's tables (the
- * copy-on-write window): the image of the state, here on the loop's own
- * thread, without a fork, so that it is repeatable. */
+/* Recovery after a crash, timed: wall, CPU, what it replayed. */
+static int open_timed(const struct config *cfg, struct storage *st, int dir_fd,
+		      struct shard_store **s)
+{
+	struct shard_store_recovery rec;
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
+	if (open_store(cfg, st, dir_fd, s, &rec))
+		return 1;
+	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
+	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
+	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
+	       rec.records_replayed, rec.last_lsn);
+	return 0;
+}
+
+/* The whole-state image the in-process writer makes (the snapshot of a
+ * clean stop; the forked writer streams instead), timed with its minor
+ * faults, without a fork, so that it is repeatable. */
 static int time_image(const struct core *c)
 {
 	static const uint8_t chain[16];
@@ -368,7 +383,6 @@ static int reopen(const struct config *cfg)
 {
 	struct storage st;
 	struct shard_store *s;
-	struct shard_store_recovery rec;
 	int dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0) {
 		fprintf(stderr, "bench-snapshot: %s: %s\n", cfg->dir, strerror(errno));
@@ -377,13 +391,8 @@ static int reopen(const struct config *cfg)
 	printf("{\"bench\":\"snapshot-reopen\",");
 	if (time_load(cfg))
 		return 1;
-	uint64_t t0 = now_ns(), c0 = cpu_ns();
-	if (open_store(cfg, &st, dir_fd, &s, &rec))
+	if (open_timed(cfg, &st, dir_fd, &s))
 		return 1;
-	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
-	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
-	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
-	       rec.records_replayed, rec.last_lsn);
 	int rc = time_image(shard_store_core(s));
 	shard_store_close(s); /* as a crash would: the directory stays as it was */
 	storage_destroy(&st);
@@ -415,20 +424,14 @@ static int run(const struct config *cfg)
 	storage_destroy(&st);
 	if (time_load(cfg))
 		return 1;
-	t0 = now_ns();
-	uint64_t c0 = cpu_ns();
-	if (open_store(cfg, &st, dir_fd, &s, &rec))
+	if (open_timed(cfg, &st, dir_fd, &s))
 		return 1;
-	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
-	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
-	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
-	       rec.records_replayed, rec.last_lsn);
 	/* and after a clean stop (a snapshot at the last record, no replay) */
 	if (shard_store_shutdown(s))
 		return 1;
 	storage_destroy(&st);
 	t0 = now_ns();
-	c0 = cpu_ns();
+	uint64_t c0 = cpu_ns();
 	if (open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
 	printf("\"recovery_clean_ms\":%.0f,\"recovery_clean_cpu_ms\":%.0f"
