@@ -10,8 +10,9 @@
 # (--snapshot-seconds 2) and then with every trigger off, under
 # `onsale-bench --scenario mixed --units 1000000 --seats 100000
 # --connections 8 --depth 64`. One line per run: ops/s, p99, p99.9, max,
-# the mean of the per-second p99 of the seconds with and without a
-# snapshot being written (from the bench's timeline), the snapshots written
+# the mean per-second p99 of the slow seconds (p99 above twice the run's
+# median: the bench does not know when a snapshot ran, so this is only a
+# hint) and of the others (from the bench's timeline), the snapshots written
 # while serving and the fork's CPU (mean and max over the "snapshot
 # written" log lines; the snapshot a clean stop writes has no fork).
 # Restart: `bench-snapshot --records N` of each BUILD (one shard store, the
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --restart-records) restart_records=$2; shift 2 ;;
     --no-stall) stall=0; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "snapshot-stall: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -39,7 +40,9 @@ for n in "$runs" "$duration" "$restart_records"; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "snapshot-stall: not a number: $n" >&2; exit 2; }
 done
 for b in "$@"; do
-  [ -x "$b/bin/onsaled" ] || { echo "snapshot-stall: no $b/bin/onsaled" >&2; exit 2; }
+  for p in onsaled onsale-bench bench-snapshot; do
+    [ -x "$b/bin/$p" ] || { echo "snapshot-stall: no $b/bin/$p (make BUILD=$b)" >&2; exit 2; }
+  done
 done
 . "$(dirname "$0")/peer-onsale.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-stall.XXXXXX")
