@@ -219,6 +219,19 @@ static int count_segments(const char *path)
 	return n;
 }
 
+/* The newest snapshot verifies, is at lsn and holds want; its body's size. */
+static uint64_t newest_is(struct run *r, uint64_t lsn, struct state_hash want)
+{
+	struct core *c;
+	struct snapshot_info info;
+	char why[256];
+	assert_int_equal(snapshot_load_newest(&r->st, SHARD, &c, &info, why, sizeof why), 0);
+	assert_int_equal(info.lsn, lsn);
+	hash_eq(core_state_hash(c), want);
+	core_destroy(c);
+	return info.body_bytes;
+}
+
 static void forked_snapshot_holds_the_state_at_its_lsn(void **state)
 {
 	(void)state;
@@ -236,13 +249,7 @@ static void forked_snapshot_holds_the_state_at_its_lsn(void **state)
 	assert_int_equal(stats->snapshot_lsn, at);
 	assert_int_equal(stats->snapshot_failures, 0);
 
-	struct core *c;
-	struct snapshot_info info;
-	char why[256];
-	assert_int_equal(snapshot_load_newest(&r.st, SHARD, &c, &info, why, sizeof why), 0);
-	assert_int_equal(info.lsn, at);
-	hash_eq(core_state_hash(c), want);
-	core_destroy(c);
+	newest_is(&r, at, want);
 	reopen(&r);
 	assert_int_equal(r.rec.snapshot_lsn, at);
 	run_free(&r);
@@ -296,15 +303,8 @@ static void a_state_of_many_chunks_loads_whole(void **state)
 	serve_until_done(&r);
 	assert_int_equal(shard_store_stats(r.s)->snapshot_failures, 0);
 
-	struct core *loaded;
-	struct snapshot_info info;
-	char why[256];
-	assert_int_equal(snapshot_load_newest(&r.st, SHARD, &loaded, &info, why, sizeof why), 0);
-	assert_int_equal(info.lsn, at);
-	print_message("state of %llu bytes\n", (unsigned long long)info.body_bytes);
-	assert_true(info.body_bytes > 2ull * SNAPSHOT_IO_CHUNK_BYTES);
-	hash_eq(core_state_hash(loaded), reference_hash(&r, at));
-	core_destroy(loaded);
+	uint64_t bytes = newest_is(&r, at, reference_hash(&r, at));
+	assert_true(bytes > 2ull * SNAPSHOT_IO_CHUNK_BYTES);
 	run_free(&r);
 }
 
