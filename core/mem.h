@@ -48,15 +48,26 @@ static inline void *mem_table_alloc(size_t n)
 			v[i] = 0;
 		return p;
 	}
-	size_t huge = mem_huge_round(n);
-	char *m = mmap(NULL, huge + MEM_HUGE_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t huge = mem_huge_round(n), head = 0;
+	/* Linux 6.7+ places an anonymous mapping of whole 2 MiB units on a
+	 * 2 MiB boundary itself, right below the one before: tables then lie
+	 * side by side, so a fork's flip of them is one madvise per run of
+	 * tables (net/store/shard_store.c). Elsewhere, map 2 MiB more and trim;
+	 * that leaves gaps between tables. */
+	char *m = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
-	size_t head = (MEM_HUGE_BYTES - (uintptr_t)m % MEM_HUGE_BYTES) % MEM_HUGE_BYTES;
-	if (head)
-		munmap(m, head);
-	munmap(m + head + huge, MEM_HUGE_BYTES - head);
+	if ((uintptr_t)m % MEM_HUGE_BYTES) {
+		munmap(m, huge);
+		m = mmap(NULL, huge + MEM_HUGE_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		head = (MEM_HUGE_BYTES - (uintptr_t)m % MEM_HUGE_BYTES) % MEM_HUGE_BYTES;
+		if (head)
+			munmap(m, head);
+		munmap(m + head + huge, MEM_HUGE_BYTES - head);
+	}
 	v = m + head;
 	madvise(m + head, huge, MADV_HUGEPAGE);
 	for (size_t i = 0; i < huge; i += MEM_PAGE_BYTES)

@@ -18,8 +18,9 @@
  *   - snapshot_start_us_max: the longest time the loop spent starting a
  *     snapshot (the fork); per snapshot, fork_us (wall), fork_cpu_us and
  *     faults (the loop thread's minor faults while the child lived: its
- *     copy-on-write), image_ms (fork to state serialized in the child)
- *     and written_ms (fork to published);
+ *     copy-on-write), image_ms (fork to state serialized in the child),
+ *     written_ms (fork to published) and writer_cpu_ms (the writer's CPU
+ *     time, which it takes from the shards on a small machine);
  *   - after the last record, the store is dropped without a clean stop (a
  *     crash); the newest snapshot is loaded alone (snapshot_load_ms, its
  *     size), then the store is reopened: recovery_ms and the records it
@@ -33,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +56,7 @@ struct config {
 	const char *dir;
 	uint64_t records, sold, policy_records;
 	unsigned turn;
-	bool keep;
+	bool keep, reopen;
 };
 
 struct turns {
@@ -66,7 +69,7 @@ struct turns {
 struct noted {
 	uint64_t fork_us[SNAPSHOTS_NOTED_MAX], cpu_us[SNAPSHOTS_NOTED_MAX];
 	uint64_t faults[SNAPSHOTS_NOTED_MAX], image_ms[SNAPSHOTS_NOTED_MAX];
-	uint64_t written_ms[SNAPSHOTS_NOTED_MAX];
+	uint64_t written_ms[SNAPSHOTS_NOTED_MAX], writer_cpu_ms[SNAPSHOTS_NOTED_MAX];
 	unsigned n;
 };
 
@@ -81,6 +84,7 @@ static void on_snapshot(void *user, uint64_t lsn, const struct shard_store_stats
 	noted.cpu_us[noted.n] = st->snapshot_start_cpu_us_last;
 	noted.image_ms[noted.n] = st->snapshot_image_us_last / 1000;
 	noted.written_ms[noted.n] = st->snapshot_write_us_last / 1000;
+	noted.writer_cpu_ms[noted.n] = st->snapshot_writer_cpu_us_last / 1000;
 	noted.faults[noted.n++] = st->snapshot_faults_last;
 }
 
@@ -295,6 +299,7 @@ static void report(const struct config *cfg, struct shard_store *s, struct turns
 	print_list("faults", noted.faults, noted.n);
 	print_list("image_ms", noted.image_ms, noted.n);
 	print_list("written_ms", noted.written_ms, noted.n);
+	print_list("writer_cpu_ms", noted.writer_cpu_ms, noted.n);
 	qsort(t->us, t->n, sizeof *t->us, cmp_u32);
 	char policy[24];
 	if (cfg->policy_records == SHARD_SNAPSHOT_OFF)
@@ -335,6 +340,66 @@ static int time_load(const struct config *cfg)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* Recovery after a crash, timed: wall, CPU, what it replayed. */
+static int open_timed(const struct config *cfg, struct storage *st, int dir_fd,
+		      struct shard_store **s)
+{
+	struct shard_store_recovery rec;
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
+	if (open_store(cfg, st, dir_fd, s, &rec))
+		return 1;
+	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
+	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
+	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
+	       rec.records_replayed, rec.last_lsn);
+	return 0;
+}
+
+/* The whole-state image the in-process writer makes (the snapshot of a
+ * clean stop; the forked writer streams instead), timed with its minor
+ * faults, without a fork, so that it is repeatable. */
+static int time_image(const struct core *c)
+{
+	static const uint8_t chain[16];
+	uint8_t *img;
+	struct rusage r0, r1;
+	getrusage(RUSAGE_SELF, &r0);
+	uint64_t bytes, t0 = now_ns(), c0 = cpu_ns();
+	int rc = snapshot_image(c, 0, chain, &img, &bytes);
+	if (rc)
+		return 1;
+	getrusage(RUSAGE_SELF, &r1);
+	printf("\"image_ms\":%.0f,\"image_cpu_ms\":%.0f,\"image_faults\":%ld}\n",
+	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6,
+	       r1.ru_minflt - r0.ru_minflt);
+	munmap(img, bytes);
+	return 0;
+}
+
+/* --reopen: recovery alone, from a directory an earlier run left
+ * (--keep), as a restart after a crash would do it; repeatable, so that
+ * it can be profiled and compared between builds. */
+static int reopen(const struct config *cfg)
+{
+	struct storage st;
+	struct shard_store *s;
+	int dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0) {
+		fprintf(stderr, "bench-snapshot: %s: %s\n", cfg->dir, strerror(errno));
+		return 1;
+	}
+	printf("{\"bench\":\"snapshot-reopen\",");
+	if (time_load(cfg))
+		return 1;
+	if (open_timed(cfg, &st, dir_fd, &s))
+		return 1;
+	int rc = time_image(shard_store_core(s));
+	shard_store_close(s); /* as a crash would: the directory stays as it was */
+	storage_destroy(&st);
+	close(dir_fd);
+	return rc;
+}
+
 static int run(const struct config *cfg)
 {
 	struct storage st;
@@ -359,20 +424,14 @@ static int run(const struct config *cfg)
 	storage_destroy(&st);
 	if (time_load(cfg))
 		return 1;
-	t0 = now_ns();
-	uint64_t c0 = cpu_ns();
-	if (open_store(cfg, &st, dir_fd, &s, &rec))
+	if (open_timed(cfg, &st, dir_fd, &s))
 		return 1;
-	printf("\"recovery_ms\":%.0f,\"recovery_cpu_ms\":%.0f,\"snapshot_lsn\":%" PRIu64
-	       ",\"records_replayed\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",",
-	       (double)(now_ns() - t0) / 1e6, (double)(cpu_ns() - c0) / 1e6, rec.snapshot_lsn,
-	       rec.records_replayed, rec.last_lsn);
 	/* and after a clean stop (a snapshot at the last record, no replay) */
 	if (shard_store_shutdown(s))
 		return 1;
 	storage_destroy(&st);
 	t0 = now_ns();
-	c0 = cpu_ns();
+	uint64_t c0 = cpu_ns();
 	if (open_store(cfg, &st, dir_fd, &s, &rec))
 		return 1;
 	printf("\"recovery_clean_ms\":%.0f,\"recovery_clean_cpu_ms\":%.0f"
@@ -390,13 +449,15 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench-snapshot [--records N] [--sold N] [--policy-records N|off]\n"
-		"                      [--turn N] [--dir DIR] [--keep]\n"
+		"                      [--turn N] [--dir DIR] [--keep] [--reopen]\n"
 		"  --records N         hold + release records after the sales (default 10M)\n"
 		"  --sold N            GA units sold first (default 300000)\n"
 		"  --policy-records N  snapshot every N records; off: no policy snapshots\n"
 		"                      (default: the onsaled default policy)\n"
 		"  --turn N            hold + release pairs per loop turn (default 32)\n"
-		"  --dir DIR           where (default ./var/bench-snapshot; removed unless --keep)\n");
+		"  --dir DIR           where (default ./var/bench-snapshot; removed unless --keep)\n"
+		"  --reopen            only recover DIR (left by --keep) as after a crash, timed;\n"
+		"                      DIR is kept\n");
 }
 
 static int parse(int argc, char **argv, struct config *c)
@@ -408,6 +469,7 @@ static int parse(int argc, char **argv, struct config *c)
 		{"turn", required_argument, NULL, 't'},
 		{"dir", required_argument, NULL, 'd'},
 		{"keep", no_argument, NULL, 'k'},
+		{"reopen", no_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -422,6 +484,7 @@ static int parse(int argc, char **argv, struct config *c)
 		case 't': c->turn = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': c->dir = optarg; break;
 		case 'k': c->keep = true; break;
+		case 'o': c->reopen = c->keep = true; break;
 		default: usage(); return -1;
 		}
 	}
@@ -436,7 +499,7 @@ int main(int argc, char **argv)
 			     .turn = 32};
 	if (parse(argc, argv, &cfg))
 		return 2;
-	int rc = run(&cfg);
+	int rc = cfg.reopen ? reopen(&cfg) : run(&cfg);
 	if (!cfg.keep) {
 		char cmd[600];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", cfg.dir);

@@ -140,8 +140,9 @@ struct shard_store_stats {
 	 * copy-on-write of pages the shard wrote while the child still shared
 	 * them. */
 	uint64_t snapshot_faults_last;
-	uint64_t snapshot_write_us_last; /* start to written, last one */
-	uint64_t snapshot_image_us_last; /* start to serialized (forked writer) */
+	uint64_t snapshot_write_us_last;      /* start to written, last one */
+	uint64_t snapshot_image_us_last;      /* start to serialized (forked writer) */
+	uint64_t snapshot_writer_cpu_us_last; /* the forked writer's CPU time, all of it */
 	uint64_t segments_removed, segments_archived;
 	int snapshot_error;        /* last snapshot failure (-errno), 0: none */
 	uint64_t disk_full_events; /* times changes were paused for lack of space */

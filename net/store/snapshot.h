@@ -93,6 +93,7 @@ struct snapshot_shared {
 	uint64_t segments_removed, segments_archived; /* the writer's results */
 	int32_t retain_error;                         /* the writer's retention (-errno), 0: none */
 	uint64_t image_us;                            /* the writer's fork to image serialized */
+	uint64_t cpu_us;                              /* the writer's CPU time when it ended */
 };
 
 struct snapshot_job {
@@ -139,6 +140,11 @@ void snapshot_job_end(struct snapshot_job *j, struct storage *st);
  * forked child may call it. 0 or -errno. */
 int snapshot_image(const struct core *c, uint64_t lsn, const uint8_t chain[16], uint8_t **img,
 		   uint64_t *img_bytes);
+/* The header of an image written as a stream (snapshot_fork.c): h is
+ * SNAPSHOT_HEADER_BYTES; body_sum the XXH3-128 of the body, low half
+ * first, little-endian. */
+void snapshot_image_header(uint8_t *h, uint8_t shard, uint64_t lsn, const uint8_t chain[16],
+			   uint64_t body_bytes, const uint8_t body_sum[16]);
 /* "snap-<lsn>.osnp" (temp: with ".tmp"), and back: 0 or -EINVAL. */
 void snapshot_file_name(char *out, size_t cap, uint64_t lsn, bool temp);
 int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);

@@ -21,8 +21,9 @@
  * pinned core stays the shard's.
  *
  * Order in the child, each step only after the one before succeeded:
- *   1. serialize, let go of the core's tables, write "snap-<lsn>.osnp.tmp"
- *      (O_DIRECT where the filesystem takes it), fsync it;
+ *   1. serialize into "snap-<lsn>.osnp.tmp" a chunk at a time (O_DIRECT
+ *      where the filesystem takes it), let go of the core's tables, write
+ *      the header over the first page, fsync it;
  *   2. wait until the parent reports the WAL durable up to lsn (a snapshot
  *      must never be ahead of the log it continues);
  *   3. rename into place, fsync the directory: the snapshot now exists;
@@ -52,8 +53,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no allocation in the child */
+#include <xxhash.h>
+
+#include "core/bytes.h"
 #include "core/limits.h"
 #include "core/mem.h"
+#include "core/serial.h"
 #include "core/wal_format.h"
 #include "net/wal/wal_read.h"
 
@@ -100,43 +106,109 @@ static int open_temp(const struct child *ch, const char *tmp)
 	return fd;
 }
 
-static int write_temp(const struct child *ch, const struct core *c, const uint8_t chain[16])
+/* The image, streamed: the state is serialized into one chunk-sized
+ * buffer that is written (O_DIRECT) and synced each time it fills, and the
+ * header, which needs the body's size and sum, is written over the first
+ * page last. No image of the whole state in memory: mapping and zeroing
+ * one (375 MB) and a first pass to size it were most of the writer's CPU
+ * time, which it takes from the shards on a small machine
+ * (docs/PERFORMANCE.md, "Snapshot stall"). */
+struct stream {
+	int fd, err;          /* err: a positive errno; the rest is skipped */
+	uint8_t *buf, *first; /* SNAPSHOT_IO_CHUNK_BYTES; the file's first page */
+	size_t used;          /* bytes in buf */
+	uint64_t off, body_bytes;
+	XXH3_state_t sum; /* of the body */
+};
+
+/* Writes buf's used bytes, zero-padded to len (whole pages), at off. */
+static void stream_flush(struct stream *w, size_t len)
 {
-	char tmp[40];
-	snapshot_file_name(tmp, sizeof tmp, ch->lsn, true);
-	uint8_t *img;
-	uint64_t img_bytes;
-	int rc = snapshot_image(c, ch->lsn, chain, &img, &img_bytes);
-	if (rc)
-		return -rc;
-	ch->sh->image_us = mono_us() - ch->t0_us;
-	/* The image holds the state now: while the child shared the core's
-	 * tables, every page the shard wrote was copied (and split out of its
-	 * huge page, which the next fork then copies page by page). Letting go
-	 * of them here ends that for the seconds the write and fsync take; the
-	 * child never reads the core again. */
-	event_tables_each(c, let_go, NULL);
-	int fd = open_temp(ch, tmp);
-	if (fd < 0)
-		return errno;
-	for (uint64_t done = 0; done < img_bytes;) {
-		uint64_t left = img_bytes - done;
-		ssize_t n = pwrite(fd, img + done,
-				   left < SNAPSHOT_IO_CHUNK_BYTES ? left : SNAPSHOT_IO_CHUNK_BYTES,
-				   (off_t)done);
+	size_t skip = w->off ? 0 : SNAPSHOT_HEADER_BYTES;
+	XXH3_128bits_update(&w->sum, w->buf + skip, w->used - skip);
+	memset(w->buf + w->used, 0, len - w->used);
+	if (!w->off)
+		memcpy(w->first, w->buf, MEM_PAGE_BYTES);
+	for (size_t done = 0; done < len && !w->err;) {
+		ssize_t n = pwrite(w->fd, w->buf + done, len - done, (off_t)(w->off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		done += (uint64_t)n;
-		/* a chunk at a time to the disk: one fsync of hundreds of MB of
-		 * page cache at the end queued the shard's WAL fdatasyncs behind
-		 * it (bench-snapshot: a 423 ms loop turn), as Redis's
-		 * rdb-save-incremental-fsync avoids */
-		if (done % SNAPSHOT_IO_CHUNK_BYTES == 0 && fdatasync(fd))
-			return errno;
+			w->err = n < 0 ? errno : EIO;
+		else
+			done += (size_t)n;
 	}
-	return fsync(fd) ? errno : 0; /* fd and img go with the process */
+	/* a chunk at a time to the disk: one fsync of hundreds of MB of page
+	 * cache at the end queued the shard's WAL fdatasyncs behind it
+	 * (bench-snapshot: a 423 ms loop turn), as Redis's
+	 * rdb-save-incremental-fsync avoids */
+	if (!w->err && fdatasync(w->fd))
+		w->err = errno;
+	w->off += len;
+	w->used = 0;
+}
+
+static void stream_write(void *ctx, const void *bytes, size_t len)
+{
+	struct stream *w = ctx;
+	const uint8_t *p = bytes;
+	w->body_bytes += len;
+	while (len && !w->err) {
+		size_t n = SNAPSHOT_IO_CHUNK_BYTES - w->used;
+		n = n < len ? n : len;
+		memcpy(w->buf + w->used, p, n);
+		w->used += n, p += n, len -= n;
+		if (w->used == SNAPSHOT_IO_CHUNK_BYTES)
+			stream_flush(w, SNAPSHOT_IO_CHUNK_BYTES);
+	}
+}
+
+/* The last chunk, then the header over the first page, then fsync. */
+static int stream_end(const struct child *ch, struct stream *w, const struct core *c,
+		      const uint8_t chain[16])
+{
+	if (w->used)
+		stream_flush(w, (w->used + MEM_PAGE_BYTES - 1) & ~(size_t)(MEM_PAGE_BYTES - 1));
+	if (w->err)
+		return w->err;
+	XXH128_hash_t h = XXH3_128bits_digest(&w->sum);
+	uint8_t sum[16];
+	put_u64(sum, h.low64);
+	put_u64(sum + 8, h.high64);
+	snapshot_image_header(w->first, core_shard_id(c), ch->lsn, chain, w->body_bytes, sum);
+	ssize_t n = pwrite(w->fd, w->first, MEM_PAGE_BYTES, 0);
+	if (n != MEM_PAGE_BYTES)
+		return n < 0 ? errno : EIO;
+	return fsync(w->fd) ? errno : 0;
+}
+
+static int write_temp(const struct child *ch, const struct core *c, const uint8_t chain[16])
+{
+	static const uint8_t zero[16];
+	char tmp[40];
+	snapshot_file_name(tmp, sizeof tmp, ch->lsn, true);
+	if (!ch->lsn && memcmp(chain, zero, 16))
+		return EINVAL;
+	struct stream w = {.used = SNAPSHOT_HEADER_BYTES};
+	w.buf = mmap(NULL, SNAPSHOT_IO_CHUNK_BYTES + MEM_PAGE_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (w.buf == MAP_FAILED)
+		return ENOMEM;
+	w.first = w.buf + SNAPSHOT_IO_CHUNK_BYTES;
+	w.fd = open_temp(ch, tmp);
+	if (w.fd < 0)
+		return errno;
+	XXH3_128bits_reset(&w.sum);
+	struct serial_sink sink = {stream_write, &w};
+	core_serialize(c, &sink);
+	ch->sh->image_us = mono_us() - ch->t0_us;
+	/* The state is written but for the last chunk: while the child shared
+	 * the core's tables, every page the shard wrote was copied (and split
+	 * out of its huge page, which the next fork then copies page by page).
+	 * Letting go of them here ends that for the fsync and the wait for the
+	 * WAL; the child never reads the core again. */
+	event_tables_each(c, let_go, NULL);
+	return stream_end(ch, &w, c, chain); /* fd and buf go with the process */
 }
 
 static int wait_durable(const struct child *ch)
@@ -297,10 +369,12 @@ static int child_main(const struct child *ch, const struct core *c, const uint8_
 		rc = ESRCH; /* orphaned: a restarted shard owns the directory now */
 	if (!rc)
 		rc = publish(ch);
-	if (rc)
-		return rc;
-	ch->sh->retain_error = -retain(ch); /* published: the snapshot stands */
-	return 0;
+	if (!rc)
+		ch->sh->retain_error = -retain(ch); /* published: the snapshot stands */
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	ch->sh->cpu_us = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+	return rc;
 }
 
 /* fork() with the child created SCHED_BATCH: a batch task never preempts

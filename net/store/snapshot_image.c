@@ -110,6 +110,13 @@ static void encode_header(uint8_t *h, uint8_t shard, uint64_t lsn, const uint8_t
 	put_sum(h + OFF_HEADER_SUM, XXH3_128bits(h, OFF_HEADER_SUM));
 }
 
+void snapshot_image_header(uint8_t *h, uint8_t shard, uint64_t lsn, const uint8_t chain[16],
+			   uint64_t body_bytes, const uint8_t body_sum[16])
+{
+	XXH128_hash_t sum = {get_u64(body_sum), get_u64(body_sum + 8)};
+	encode_header(h, shard, lsn, chain, body_bytes, sum);
+}
+
 void snapshot_image_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn)
 {
 	if (!out)

@@ -3,7 +3,8 @@
  * on real files through io_uring storage, as onsaled takes them:
  *
  *   - the snapshot holds exactly the state at its LSN while commands keep
- *     running in the parent (the child sees the fork-time image);
+ *     running in the parent (the child sees the fork-time image), also a
+ *     state of many of the writer's chunks;
  *   - the child publishes and applies retention itself: with an archive
  *     directory the segments move there, oldest first, and the live WAL
  *     stays bounded over many policy snapshots; a restart recovers the
@@ -40,6 +41,8 @@
 #define SEGMENT_BYTES (128u << 10)
 #define T0_MS 1800000000000ull
 #define WAIT_MS_MAX 20000
+#define BIG_UNITS 200000u /* a large tier, and holds on it: */
+#define BIG_HOLDS 120000u /* a state of several snapshot chunks */
 
 struct run {
 	char dir[64], live[96], arch[96];
@@ -216,6 +219,19 @@ static int count_segments(const char *path)
 	return n;
 }
 
+/* The newest snapshot verifies, is at lsn and holds want; its body's size. */
+static uint64_t newest_is(struct run *r, uint64_t lsn, struct state_hash want)
+{
+	struct core *c;
+	struct snapshot_info info;
+	char why[256];
+	assert_int_equal(snapshot_load_newest(&r->st, SHARD, &c, &info, why, sizeof why), 0);
+	assert_int_equal(info.lsn, lsn);
+	hash_eq(core_state_hash(c), want);
+	core_destroy(c);
+	return info.body_bytes;
+}
+
 static void forked_snapshot_holds_the_state_at_its_lsn(void **state)
 {
 	(void)state;
@@ -233,15 +249,62 @@ static void forked_snapshot_holds_the_state_at_its_lsn(void **state)
 	assert_int_equal(stats->snapshot_lsn, at);
 	assert_int_equal(stats->snapshot_failures, 0);
 
-	struct core *c;
-	struct snapshot_info info;
-	char why[256];
-	assert_int_equal(snapshot_load_newest(&r.st, SHARD, &c, &info, why, sizeof why), 0);
-	assert_int_equal(info.lsn, at);
-	hash_eq(core_state_hash(c), want);
-	core_destroy(c);
+	newest_is(&r, at, want);
 	reopen(&r);
 	assert_int_equal(r.rec.snapshot_lsn, at);
+	run_free(&r);
+}
+
+/* Executes c at T0_MS and keeps its record in the history. */
+static void execute(struct run *r, const struct cmd *c)
+{
+	struct result res;
+	uint64_t wait;
+	assert_int_equal(shard_store_execute(r->s, c, T0_MS, &res, &wait), ST_OK);
+	uint32_t len;
+	const uint8_t *body = shard_store_last_record(r->s, &len);
+	uint64_t lsn = r->last + 1;
+	assert_true(len && lsn <= LSN_MAX && r->off[lsn] + len <= HIST_BYTES_MAX);
+	memcpy(r->hist + r->off[lsn], body, len);
+	r->off[lsn + 1] = r->off[lsn] + len;
+	r->last = lsn;
+}
+
+/* The writer streams the image a chunk at a time and writes the header
+ * last: a state of many chunks (a large GA tier's tables) loads whole. */
+static void a_state_of_many_chunks_loads_whole(void **state)
+{
+	(void)state;
+	static struct run r;
+	run_init(&r, false);
+	open_store(&r);
+	struct cmd c = {.type = CMD_EVENT_CREATE};
+	c.event = (struct cmd_event){.event_id = 9000,
+				     .state = EVENT_ON_SALE,
+				     .units_max = BIG_UNITS,
+				     .presale_start_ms = 1,
+				     .public_start_ms = 1};
+	execute(&r, &c);
+	c = (struct cmd){.type = CMD_TIER_ADD};
+	c.tier = (struct cmd_tier){.event_id = 9000,
+				   .tier = 0,
+				   .kind = TIER_GA,
+				   .capacity = BIG_UNITS,
+				   .price_minor = 100};
+	execute(&r, &c);
+	for (uint32_t i = 0; i < BIG_HOLDS; i++) {
+		c = (struct cmd){.type = CMD_HOLD};
+		c.hold = (struct cmd_hold){.event_id = 9000, .qty = 1, .customer_id = 1 + i};
+		execute(&r, &c);
+	}
+	records(&r, 300);
+	uint64_t at = r.last;
+	assert_int_equal(shard_store_snapshot_start(r.s), 0);
+	serve_until_done(&r);
+	assert_int_equal(shard_store_stats(r.s)->snapshot_failures, 0);
+
+	uint64_t bytes = newest_is(&r, at, reference_hash(&r, at));
+	assert_true(bytes > 2ull * SNAPSHOT_IO_CHUNK_BYTES);
 	run_free(&r);
 }
 
@@ -388,6 +451,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(forked_snapshot_holds_the_state_at_its_lsn),
+		cmocka_unit_test(a_state_of_many_chunks_loads_whole),
 		cmocka_unit_test(policy_snapshots_archive_the_wal_and_keep_it_bounded),
 		cmocka_unit_test(closing_kills_a_running_writer),
 		cmocka_unit_test(a_failed_writer_is_counted_and_retried),
