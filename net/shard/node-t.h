@@ -129,6 +129,7 @@ struct req {
 	uint32_t units_asked, units_placed;
 	bool low_here;     /* the hold left its tier below the threshold where it ran */
 	uint64_t start_ms; /* taken in: its queue delay at the reply (shed.c) */
+	bool answered;     /* handed to the driver's reply callback */
 	/* what a query to every shard adds up: STEP_LOW_STOCK the tier's free
 	 * units and its threshold, STEP_RETIRE_CHECK live holds and shards
 	 * that do not have the event closed */
@@ -218,6 +219,9 @@ struct node {
 
 	struct req *reqs;
 	uint32_t req_free, reqs_used;
+	/* of reqs_used: answered, the reply waiting in the driver for a client
+	 * that does not read (not the node's load: shedding leaves them out) */
+	uint32_t reqs_answered;
 
 	struct msg *msgs;
 	struct msg *msg_free;

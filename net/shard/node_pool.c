@@ -120,7 +120,7 @@ struct req *pool_req_alloc(struct node *nd)
 	r->next = NIL32;
 	r->step = STEP_ONE;
 	r->pending = r->tries = 0;
-	r->reserved = r->have_res = r->keyed = r->over_limit = false;
+	r->reserved = r->have_res = r->keyed = r->over_limit = r->answered = false;
 	r->replay_at = r->code_owner = NIL8;
 	r->code_index = PRESALE_CODE_NONE;
 	r->code_asked = r->units_taken = r->code_over = r->low_here = false;
@@ -147,6 +147,11 @@ uint32_t node_req_index(const struct node *nd, const struct req *r)
 void node_req_free(struct node *nd, struct req *r)
 {
 	assert(nd->reqs_used > 0);
+	if (r->answered) {
+		assert(nd->reqs_answered > 0);
+		nd->reqs_answered--;
+		r->answered = false;
+	}
 	pool_big_free(nd, r->big);
 	r->big = NULL;
 	r->next = nd->req_free;

@@ -33,10 +33,26 @@
 #include "core/inspect.h"
 #include "net/shard/parts.h"
 
+/* Hands r to the driver, which frees it once the reply is encoded: until
+ * then (a client that does not read) it is no work of the node's. */
+static void answer(struct node *nd, struct req *r)
+{
+	assert(!r->answered);
+	r->answered = true;
+	nd->reqs_answered++;
+	nd->env.reply(nd->env.user, r);
+}
+
+/* Requests the node is working on: what load shedding weighs. */
+static uint32_t working(const struct node *nd)
+{
+	return nd->reqs_used - nd->reqs_answered;
+}
+
 static void reply(struct node *nd, struct req *r)
 {
-	shed_answered(&nd->shed, nd->now_ms, nd->reqs_used, r->start_ms);
-	nd->env.reply(nd->env.user, r);
+	shed_answered(&nd->shed, nd->now_ms, working(nd), r->start_ms);
+	answer(nd, r);
 }
 
 static void send_msg(struct node *nd, struct req *r, uint8_t kind, uint8_t to,
@@ -605,11 +621,11 @@ int route_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struc
 	r->request_id = pr->request_id;
 	r->opcode = pr->opcode;
 	r->start_ms = arrived_ms < nd->now_ms ? arrived_ms : nd->now_ms;
-	if (shed_refuse(&nd->shed, nd->now_ms, nd->reqs_used - 1, pr->opcode)) {
+	if (shed_refuse(&nd->shed, nd->now_ms, working(nd) - 1, pr->opcode)) {
 		nd->ctr.requests_shed++;
 		memset(&r->res, 0, sizeof r->res);
 		r->res.status = ST_OVERLOADED;
-		nd->env.reply(nd->env.user, r); /* not a queue-delay sample */
+		answer(nd, r); /* not a queue-delay sample */
 		return 0;
 	}
 	int rc;

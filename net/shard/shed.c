@@ -11,8 +11,11 @@
  * never shed; when every slot is taken they wait (back-pressure) as before.
  *
  * Two signals:
- *   slots        in-flight requests at or over cfg.slots: every sheddable
- *                request is shed (immediate, for bursts);
+ *   slots        requests the node is working on at or over cfg.slots:
+ *                every sheddable request is shed (immediate, for bursts);
+ *                answered requests whose replies wait in the driver for a
+ *                client that does not read are not counted (they are no
+ *                load, and the fair shares of net/guard/ deal with them);
  *   queue delay  CoDel's idea on the shard's intake-to-reply time: an
  *                interval in which even the fastest answer took at least
  *                cfg.target_ms means a standing queue, not a burst. Each

@@ -140,6 +140,9 @@ static struct {
 	uint64_t id[REPLIES], start_ms[REPLIES];
 	struct result res[REPLIES];
 	unsigned n;
+	bool park; /* keep the requests, as a driver does for a client that does not read */
+	struct req *parked[REPLIES]; /* ... these, freed later */
+	unsigned parked_n;
 } got;
 
 static void no_peer(void *user, struct msg *m, uint8_t to)
@@ -155,7 +158,10 @@ static void answered(void *user, struct req *r)
 	got.id[got.n] = r->request_id;
 	got.start_ms[got.n] = r->start_ms;
 	got.res[got.n++] = r->res;
-	node_req_free(nd, r);
+	if (got.park)
+		got.parked[got.parked_n++] = r;
+	else
+		node_req_free(nd, r);
 }
 
 /* The answer to request id, NULL while there is none. */
@@ -281,6 +287,25 @@ static void node_sheds_holds_confirm_pays(void **state)
 	assert_int_equal(answer(10)->status, ST_OK);
 	assert_int_equal(got.start_ms[got.n - 2], T0 + 10 - 30);
 	assert_int_equal(got.start_ms[got.n - 1], T0 + 10);
+
+	/* replies a client does not read hold their slots in the driver, but
+	 * they are no work of the node's: they do not make it shed */
+	got.park = true;
+	for (uint64_t id = 12; id <= 17; id++) { /* one at a time: none in flight together */
+		hold(&nd, id);
+		sync_and_poll(&nd, store);
+	}
+	assert_int_equal(got.parked_n, 6);
+	assert_true(nd.reqs_used >= 6);
+	got.park = false;
+	hold(&nd, 18);
+	sync_and_poll(&nd, store);
+	assert_int_equal(answer(18)->status, ST_OK);
+	assert_int_equal(nd.ctr.requests_shed, 2);
+	for (unsigned i = 0; i < got.parked_n; i++)
+		node_req_free(&nd, got.parked[i]);
+	assert_int_equal(nd.reqs_used, 0);
+	assert_int_equal(nd.reqs_answered, 0);
 
 	node_fini(&nd);
 	shard_store_close(store);
