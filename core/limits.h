@@ -536,8 +536,12 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * Two signals, each tunable in onsaled (--shed-slots, --shed-target-ms):
  *
  *  - slots: with SHED_SLOTS requests of the shard's SHARD_REQS_MAX in
- *    flight, every new hold is shed, so the last quarter of the slots is
- *    kept for buyers who already hold seats and want to pay;
+ *    flight, every new hold is shed, so the last eighth of the slots is
+ *    kept for buyers who already hold seats and want to pay. It lies
+ *    halfway into the fair shares' reserve (SHARD_REQS_RESERVE): a few
+ *    deep pipelines stop at the reserve and are not read (fair.c), so
+ *    they alone never make the shard shed a light client's holds; only
+ *    many clients at once (real overload) reach it;
  *  - queue delay (CoDel-like): when every request the shard answered in
  *    one SHED_INTERVAL_MS took at least SHED_TARGET_MS from intake to
  *    reply (a standing queue, not a burst) while SHED_QUEUE_MIN or more
@@ -552,7 +556,7 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  *    shedding: a machine shared by seven test runs shed 44 % of holds at
  *    a tenth of the peak with a floor of 16 (docs/PERFORMANCE.md). */
 #ifndef SHED_SLOTS
-#define SHED_SLOTS (SHARD_REQS_MAX - SHARD_REQS_MAX / 4u)
+#define SHED_SLOTS (SHARD_REQS_MAX - SHARD_REQS_RESERVE / 2u)
 #endif
 #ifndef SHED_TARGET_MS
 #define SHED_TARGET_MS 10u
@@ -568,6 +572,8 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 
 static_assert(SHED_SLOTS >= 1 && SHED_SLOTS <= SHARD_REQS_MAX,
 	      "the slot threshold is a slot count");
+static_assert(SHED_SLOTS > SHARD_REQS_MAX - SHARD_REQS_RESERVE,
+	      "deep pipelines stopped by their fair share alone do not shed others' holds");
 static_assert(SHED_INTERVAL_MS > SHED_TARGET_MS, "an interval sees several target delays");
 static_assert(SHED_STEP_UP >= 1 && SHED_STEP_UP <= SHED_LEVELS, "a step is a share");
 

@@ -261,14 +261,19 @@ static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	c->inflight++;
 	c->bigs += big;
 	metrics_request(s);
-	/* a request held back in our buffer queued since then: load shedding
-	 * (net/shard/shed.c) counts its delay from there */
+	/* a request the shard had no room for queued since then: load
+	 * shedding (net/shard/shed.c) counts its delay from there. A wait over
+	 * the connection's own share is the client's, not the shard's queue. */
 	int rc = c->held_since_ms
 			 ? node_request_since(&s->node, ci, c->gen, pr, s->secbuf, c->held_since_ms)
 			 : node_request(&s->node, ci, c->gen, pr, s->secbuf);
 	if (rc) {
 		c->inflight--;
 		c->bigs -= big;
+		if (rc == -EAGAIN && !c->held_since_ms)
+			c->held_since_ms = s->now_ms;
+	} else {
+		c->held_since_ms = 0;
 	}
 	return rc;
 }
@@ -482,16 +487,6 @@ static void bad_frame(struct shard *s, uint32_t ci, const struct proto_request *
 	mark_dirty(s, ci);
 }
 
-/* Stops parsing a connection that has whole requests waiting (over its
- * share, or the shard out of slots) and notes since when they wait. */
-static void hold_back(struct shard *s, uint32_t ci)
-{
-	struct conn *c = &s->conns[ci];
-	if (!c->held_since_ms)
-		c->held_since_ms = s->now_ms;
-	mark_stalled(s, ci);
-}
-
 static void parse(struct shard *s, uint32_t ci)
 {
 	struct conn *c = &s->conns[ci];
@@ -500,7 +495,7 @@ static void parse(struct shard *s, uint32_t ci)
 		struct fair_conn fc = share(c);
 		if (!fair_read_ok(&fc) ||
 		    atomic_load_explicit(&s->srv->stop, memory_order_relaxed)) {
-			hold_back(s, ci);
+			mark_stalled(s, ci);
 			break;
 		}
 		long n = proto_decode_request(c->in + c->in_off, c->in_len - c->in_off, &pr,
@@ -516,7 +511,7 @@ static void parse(struct shard *s, uint32_t ci)
 			break;
 		}
 		if (handle(s, ci, &pr) == -EAGAIN) {
-			hold_back(s, ci);
+			mark_stalled(s, ci);
 			break;
 		}
 		c->in_off += (uint32_t)n;
@@ -525,7 +520,6 @@ static void parse(struct shard *s, uint32_t ci)
 	}
 	if (c->in_off == c->in_len) {
 		c->in_off = c->in_len = 0;
-		c->held_since_ms = 0;
 	} else if (CONN_IN_BYTES - c->in_len < PROTO_FRAME_BYTES_MAX) {
 		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
 		c->in_len -= c->in_off;

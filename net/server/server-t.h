@@ -130,7 +130,7 @@ struct conn {
 	uint32_t in_len, in_off;
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
-	uint64_t held_since_ms;        /* node clock: requests held back since (0: none) */
+	uint64_t held_since_ms;        /* node clock: the shard had no room since (0: none) */
 	uint32_t next_dirty, next_stalled;
 	/* deadlines (net/guard/deadline.h), monotonic ms */
 	bool partial; /* a frame has begun and is not complete */
