@@ -429,6 +429,15 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define CONN_INFLIGHT_SMALL 8u
 #endif
 
+/* Refusals in a row (unauthenticated, forbidden) a connection may draw:
+ * the next one is answered and the connection closed. They take no slot,
+ * so without this a client pipelining requests it may not send is
+ * answered as fast as the shard can, taking its turn from everyone. */
+#ifndef CONN_REFUSED_ROW_MAX
+#define CONN_REFUSED_ROW_MAX 64u
+#endif
+static_assert(CONN_REFUSED_ROW_MAX >= 1, "a refusal is answered before any close");
+
 /* Big buffers (section loads, seat-map replies) one connection may hold at
  * once; it takes one only while its output buffer has room for the reply
  * of each it holds, so the reply never waits in the buffer for the client

@@ -54,3 +54,8 @@ enum fair_verdict fair_output_check(const struct fair_output *o, uint64_t now_ms
 		return FAIR_FULL;
 	return still_ms >= deadline_ms ? FAIR_STALLED : FAIR_OK;
 }
+
+bool fair_refusals_close(uint32_t refused_row)
+{
+	return refused_row > CONN_REFUSED_ROW_MAX;
+}

@@ -19,6 +19,9 @@
  *   CONN_INFLIGHT_MAX requests in flight and its queued output plus its
  *   reservations fill at most half its output buffer; so one reply
  *   decided at once (a largest frame at most) always fits.
+ * - Refusals: requests before HELLO or that the role may not send take no
+ *   slot and are answered at once; more than CONN_REFUSED_ROW_MAX of them
+ *   in a row close the connection (after the reply of the last).
  * - Output: a connection whose send made no progress for the output
  *   deadline is closed (the client reads nothing), sooner
  *   (CONN_OUTPUT_FULL_MS) when replies wait in slots for room in its full
@@ -60,6 +63,9 @@ bool fair_big_ok(const struct fair_conn *c);
 /* Output bytes a reply may use now: a big one (its buffer's reservation
  * is its own) or another. */
 size_t fair_put_room(const struct fair_conn *c, bool big);
+/* After a refusal (unauthenticated, forbidden) that made refused_row in a
+ * row: whether to close the connection once that reply is sent. */
+bool fair_refusals_close(uint32_t refused_row);
 /* What to do about a connection's output at now_ms. */
 enum fair_verdict fair_output_check(const struct fair_output *o, uint64_t now_ms,
 				    uint32_t deadline_ms);

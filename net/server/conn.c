@@ -459,8 +459,11 @@ static int handle(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		s->ctr.refused++;
 		reply_now(s, ci, pr, c->role == PROTO_ROLE_NONE ? ST_UNAUTHENTICATED : ST_FORBIDDEN,
 			  NULL);
+		if (fair_refusals_close(++c->refused_row))
+			c->closing = true; /* nothing more is read; closes once sent */
 		return 0;
 	}
+	c->refused_row = 0;
 	if (pr->opcode == PROTO_OP_PING) {
 		reply_now(s, ci, pr, ST_OK, NULL);
 		return 0;

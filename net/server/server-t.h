@@ -125,6 +125,7 @@ struct conn {
 	bool stalled; /* stopped parsing for lack of a slot */
 	bool dirty;   /* output to send at the end of the turn */
 	uint32_t inflight;
+	uint32_t refused_row;  /* refusals in a row (net/guard/fair.h) */
 	uint32_t bigs;         /* of inflight, requests with a big buffer (fair.h) */
 	uint64_t out_moved_ms; /* the send was armed or last moved bytes then (monotonic) */
 	uint32_t in_len, in_off;

@@ -410,6 +410,42 @@ static void good_client_lost_nothing(void **state)
 	onsale_close(c);
 }
 
+/* Refusals in a row past CONN_REFUSED_ROW_MAX close the connection: each
+ * request up to the one over the limit is answered, then the close; the
+ * rest of the pipeline is not read. */
+static void refusals_in_a_row_close(void **state)
+{
+	(void)state;
+	enum { SENT = CONN_REFUSED_ROW_MAX + 40 };
+	static uint8_t b[SENT * (PROTO_HEADER_BYTES + 128)];
+	static uint8_t rep[(SENT + 1) * (PROTO_HEADER_BYTES + 64)];
+	for (int k = 0; k < 2; k++) {
+		int fd = raw_connect();
+		size_t len = k ? hello(b, ONSALE_ROLE_SCANNER, h.keys[ONSALE_ROLE_SCANNER]) : 0;
+		for (unsigned i = 0; i < SENT; i++) {
+			struct cmd cmd;
+			onsale_prep_hold_ga(&cmd, EVENT_ID, TV_TIER_GA, 1, 700 + i, 0);
+			len += proto_encode_cmd(b + len, sizeof b - len, i + 2, &cmd);
+		}
+		assert_int_equal(send(fd, b, len, MSG_NOSIGNAL), (ssize_t)len);
+		long got = read_to_close(fd, rep, sizeof rep);
+		assert_true(got > 0); /* closed, in time */
+		size_t off = 0;
+		unsigned replies = 0;
+		while (off < (size_t)got) {
+			struct proto_reply r;
+			long n = proto_decode_reply(rep + off, (size_t)got - off, &r);
+			assert_true(n > 0);
+			if (!(k && replies == 0)) /* the scanner's HELLO is answered ok */
+				assert_int_equal(r.res.status,
+						 k ? ST_FORBIDDEN : ST_UNAUTHENTICATED);
+			off += (size_t)n, replies++;
+		}
+		assert_int_equal(replies, CONN_REFUSED_ROW_MAX + 1 + (unsigned)k);
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -419,6 +455,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(truncated),
 		cmocka_unit_test(garbage_streams),
 		cmocka_unit_test(refused_alongside),
+		cmocka_unit_test(refusals_in_a_row_close),
 		cmocka_unit_test(good_client_lost_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

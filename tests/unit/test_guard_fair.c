@@ -121,12 +121,20 @@ static void output_deadlines(void **state)
 	assert_int_equal(fair_output_check(&o, 999, deadline_ms), FAIR_OK);
 }
 
+static void refusals_in_a_row(void **state)
+{
+	(void)state;
+	assert_false(fair_refusals_close(1));
+	assert_false(fair_refusals_close(CONN_REFUSED_ROW_MAX));
+	assert_true(fair_refusals_close(CONN_REFUSED_ROW_MAX + 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slots_leave_a_reserve), cmocka_unit_test(slot_cap_per_connection),
 		cmocka_unit_test(big_buffers_keep_room), cmocka_unit_test(reading_stops_at_half),
-		cmocka_unit_test(output_deadlines),
+		cmocka_unit_test(output_deadlines),      cmocka_unit_test(refusals_in_a_row),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
