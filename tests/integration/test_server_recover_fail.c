@@ -84,26 +84,6 @@ static void repair(struct damage *d)
 		flip(&again, d->path[k], d->at[k]);
 }
 
-static long log_size(const struct srv *h)
-{
-	char path[320];
-	struct stat st;
-	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
-	return stat(path, &st) ? 0 : (long)st.st_size;
-}
-
-static void log_since(const struct srv *h, long offset, char *buf, size_t bytes)
-{
-	char path[320];
-	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, offset, SEEK_SET), 0);
-	size_t n = fread(buf, 1, bytes - 1, f);
-	buf[n] = 0;
-	fclose(f);
-}
-
 /* Holds and confirms units units for customers homed on both shards. */
 static void sell(struct srv *h, uint32_t units)
 {
@@ -176,10 +156,10 @@ static void one_shard_fails_the_other_recovers_and_closes(void **state)
 
 	struct damage d = {0};
 	damage_shard0(&h, &d);
-	long from = log_size(&h);
+	long from = srv_log_size(&h);
 	assert_int_not_equal(exit_status(&h), 0);
 	char log[8192];
-	log_since(&h, from, log, sizeof log);
+	srv_log_since(&h, from, log, sizeof log);
 	expect_in_log(log, "shard=0 msg=\"recovery failed\"");
 	expect_in_log(log, "shard=1 msg=\"recovered\"");
 	expect_in_log(log, "shard=1 msg=\"closed\"");
