@@ -416,7 +416,9 @@ static int serve(struct server *srv)
 static int shutdown_stores(struct server *srv, bool clean)
 {
 	int first = 0;
-	for (uint32_t k = 0; k < srv->n; k++) {
+	/* every shard, not srv->n: start_shards lowers that to the threads
+	 * it started when one cannot be */
+	for (uint32_t k = 0; k < srv->cfg.shards; k++) {
 		struct shard *s = &srv->shards[k];
 		if (!s->store)
 			continue; /* its recovery failed: nothing open */
