@@ -5,7 +5,8 @@
  * allocate every shard's tables and bind its SO_REUSEPORT listener
  * (the kernel spreads new connections over the shards), recover every
  * shard's store from <data>/shard-<k>/ (snapshot + WAL; what was found is
- * logged), recover across shards (node_recover: pending stock transfers
+ * logged), all shards in parallel, one thread each, then recover across
+ * shards (node_recover: pending stock transfers
  * applied once, derived counts rebuilt), then start one thread per shard,
  * pinned to a core, and wait for SIGINT or SIGTERM (SIGHUP: reload the
  * role keys, server_config.c).
@@ -19,6 +20,7 @@
  * stays pending on its giver until acknowledged and is applied at the
  * next start.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -222,7 +224,10 @@ static int open_store(struct server *srv, struct shard *s)
 	return rc;
 }
 
-static void pin(struct shard *s)
+/* Thread t on shard s's core when --pin: the shard's loop, and before it
+ * the thread that recovers the shard's store, so that the core's tables
+ * are first touched (placed) on the core that will use them. */
+static void pin_to(const struct shard *s, pthread_t t)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (!s->srv->cfg.pin || cpus <= 0)
@@ -230,7 +235,62 @@ static void pin(struct shard *s)
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	CPU_SET((int)(s->id % cpus), &set);
-	pthread_setaffinity_np(s->thread, sizeof set, &set);
+	pthread_setaffinity_np(t, sizeof set, &set);
+}
+
+static void pin(struct shard *s)
+{
+	pin_to(s, s->thread);
+}
+
+struct open_job {
+	struct server *srv;
+	struct shard *s;
+	pthread_t thread;
+	bool threaded;
+	int rc;
+};
+
+/* A shard's store, opened on its own thread: nothing open_store reaches
+ * (its storage, directories, store and core, log_line's one write) is
+ * shared with another shard's. A shard that failed keeps no storage. */
+static void *open_one(void *arg)
+{
+	struct open_job *j = arg;
+	if (j->threaded)
+		pin_to(j->s, pthread_self());
+	j->rc = open_store(j->srv, j->s);
+	if (j->rc)
+		storage_destroy(&j->s->st);
+	return NULL;
+}
+
+/* Every shard's store, recovered in parallel (snapshot load and WAL
+ * replay are per shard; restart time is then the slowest shard's, not
+ * the sum). All are joined before returning: the first failure by shard
+ * index is returned and the stores that did open stay for
+ * shutdown_stores to close. A thread that cannot be created is replaced
+ * by recovering that shard here. */
+static int open_stores(struct server *srv)
+{
+	struct open_job jobs[SHARDS_MAX];
+	assert(srv->n <= SHARDS_MAX);
+	for (uint32_t k = 0; k < srv->n; k++) {
+		struct open_job *j = &jobs[k];
+		*j = (struct open_job){.srv = srv, .s = &srv->shards[k], .threaded = true};
+		if (pthread_create(&j->thread, NULL, open_one, j)) {
+			j->threaded = false;
+			open_one(j);
+		}
+	}
+	int first = 0;
+	for (uint32_t k = 0; k < srv->n; k++) {
+		if (jobs[k].threaded)
+			pthread_join(jobs[k].thread, NULL);
+		if (jobs[k].rc && !first)
+			first = jobs[k].rc;
+	}
+	return first;
 }
 
 static void wake_all(struct server *srv)
@@ -353,11 +413,15 @@ static int serve(struct server *srv)
 
 /* clean: sync and snapshot (only after the shards drained: no transfer is
  * half done); else close without I/O, leaving the WAL for the next start. */
-static int shutdown_stores(struct server *srv, uint32_t opened, bool clean)
+static int shutdown_stores(struct server *srv, bool clean)
 {
 	int first = 0;
-	for (uint32_t k = 0; k < opened; k++) {
+	/* every shard, not srv->n: start_shards lowers that to the threads
+	 * it started when one cannot be */
+	for (uint32_t k = 0; k < srv->cfg.shards; k++) {
 		struct shard *s = &srv->shards[k];
+		if (!s->store)
+			continue; /* its recovery failed: nothing open */
 		int rc = 0;
 		struct store_dirs *d = shard_store_options_of(s->store)->snapshot_user;
 		if (clean)
@@ -393,7 +457,7 @@ int server_run(const struct server_config *cfg)
 	role_keys_from_config(cfg, &keys);
 	role_keys_publish(&srv->role_keys, &keys); /* shards copy them at their first HELLO */
 	rc = -ENOMEM;
-	uint32_t inited = 0, opened = 0;
+	uint32_t inited = 0;
 	size_t bytes = (sizeof *srv->shards * srv->n + 63) & ~(size_t)63; /* C11: a multiple */
 	srv->shards = aligned_alloc(64, bytes);
 	if (!srv->shards)
@@ -419,18 +483,12 @@ int server_run(const struct server_config *cfg)
 		goto out_fini_shards;
 	}
 	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);
-	for (; opened < srv->n; opened++) {
-		rc = open_store(srv, &srv->shards[opened]);
-		if (rc) {
-			storage_destroy(&srv->shards[opened].st);
-			goto out_close_stores;
-		}
-	}
-	rc = ticket_keys_open(cfg, &srv->tickets); /* the data directory exists now */
+	rc = open_stores(srv);
+	if (!rc)
+		rc = ticket_keys_open(cfg, &srv->tickets); /* the data directory exists now */
 	if (!rc)
 		rc = serve(srv);
-out_close_stores:;
-	int rc2 = shutdown_stores(srv, opened, rc == 0);
+	int rc2 = shutdown_stores(srv, rc == 0);
 	if (!rc)
 		rc = rc2;
 out_fini_shards:

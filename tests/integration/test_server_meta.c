@@ -26,37 +26,16 @@
 
 static const char *argv0;
 
-/* What onsaled logged from offset on (the log is appended to by every start). */
-static void log_since(const struct srv *h, long offset, char *buf, size_t bytes)
-{
-	char path[320];
-	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, offset, SEEK_SET), 0);
-	size_t n = fread(buf, 1, bytes - 1, f);
-	buf[n] = 0;
-	fclose(f);
-}
-
-static long log_size(const struct srv *h)
-{
-	char path[320];
-	struct stat st;
-	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
-	return stat(path, &st) ? 0 : (long)st.st_size;
-}
-
 /* Starts with shards; expects a refusal whose message holds every one of
  * the NULL-terminated strings. */
 static void expect_refused(struct srv *h, unsigned shards, const char *const *says)
 {
 	char log[4096];
-	long from = log_size(h);
+	long from = srv_log_size(h);
 	h->shards = shards;
 	assert_int_equal(srv_spawn(h), -ECHILD);
 	assert_int_not_equal(h->exit_status, 0);
-	log_since(h, from, log, sizeof log);
+	srv_log_since(h, from, log, sizeof log);
 	for (; *says; says++)
 		if (!strstr(log, *says))
 			fail_msg("onsaled's log lacks \"%s\":\n%s", *says, log);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,4 +236,25 @@ struct onsale *srv_open(struct srv *h, int role)
 int srv_raw(struct srv *h)
 {
 	return try_connect(h->port);
+}
+
+long srv_log_size(const struct srv *h)
+{
+	char path[320];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
+	return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+void srv_log_since(const struct srv *h, long offset, char *buf, size_t bytes)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/onsaled.log", h->dir);
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t n = fseek(f, offset, SEEK_SET) ? 0 : fread(buf, 1, bytes - 1, f);
+	buf[n] = 0;
+	fclose(f);
 }

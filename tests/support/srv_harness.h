@@ -38,5 +38,9 @@ void srv_cleanup(struct srv *h); /* stop if running, remove the data dir */
 struct onsale *srv_open(struct srv *h, int role);
 /* A raw TCP socket to the server (for malformed frames). */
 int srv_raw(struct srv *h);
+/* The size of dir/onsaled.log (every start appends to it), and what it
+ * holds from offset on, NUL-terminated in buf (cut to bytes - 1). */
+long srv_log_size(const struct srv *h);
+void srv_log_since(const struct srv *h, long offset, char *buf, size_t bytes);
 
 #endif
