@@ -277,7 +277,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 SAN_TESTS    := unit/test_core_record unit/test_core_serial unit/test_core_hold \
                 unit/test_core_event unit/test_core_best unit/test_core_ticket \
                 unit/test_core_stock unit/test_core_retire unit/test_core_rules \
-                unit/test_core_token unit/test_proto unit/test_client unit/test_wal_format \
+                unit/test_core_token unit/test_core_xchg unit/test_proto unit/test_client unit/test_wal_format \
                 unit/test_wal_read unit/test_snapshot sim/test_core_sim sim/test_server_sim
 SAN_ENV      := SEEDS=10 SIM_SEEDS=150
 SAN_BUILD    := $(BUILD)/san

@@ -26,6 +26,7 @@
  * EXCHANGED, fee_minor the new ticket's id (a same-shard exchange leaves
  * fee_minor 0 and names its new ticket by unit in replaced_by).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,6 +106,25 @@ static enum status order_before(const struct event *ev, const struct cmd_xchg *x
 	return ST_OK;
 }
 
+/* B: the ticket of an exchange's order whose slot was reused since (it
+ * was refunded or exchanged in turn, and its slot was the oldest free one
+ * when the table was full), from what the order keeps. The exchange still
+ * happened, so a repeated IN answers it: its id, seat, tier and price;
+ * state 0, as the ticket is no longer stored. */
+static void view_gone_ticket(const struct event *ev, const struct hold *order,
+			     struct ticket_view *v)
+{
+	assert(order->state == HOLD_CONFIRMED && order->qty == 1 && order->tickets_live == 0);
+	memset(v, 0, sizeof *v);
+	v->ticket_id = order_ticket_id(order, 0);
+	v->order_id = order->id;
+	v->customer_id = order->customer_id;
+	v->price_minor = order->amount_minor;
+	v->event_id = ev->cfg.event_id;
+	v->seat = order->seats[0];
+	v->tier = order->tier;
+}
+
 static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t now, struct rec *r,
 			   struct result *res)
 {
@@ -123,10 +143,11 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 		return st;
 	if (before) { /* sent again after a crash: the first answer */
 		if (before->ticket_head == NIL)
-			return ST_TICKET_EXCHANGED; /* its ticket is gone again: nothing to answer with */
-		if (!ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
+			view_gone_ticket(ev, before, &res->ticket);
+		else if (ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
+			view_ticket(c, ev, index, &res->ticket);
+		else
 			return ST_TICKET_UNKNOWN;
-		view_ticket(c, ev, index, &res->ticket);
 		res->replayed = 1;
 		return ST_OK;
 	}
