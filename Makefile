@@ -203,12 +203,15 @@ bench-curve: deps
 # bench-offenders: onsale-offend (bench/offend/) against a fresh onsaled
 # (bench/scripts/offend-local.sh): a well-behaved client's latency alone and
 # beside each offender kind, what the offender saw, the server's RSS; the
-# table on stderr, JSON lines in var/offend.json. About 90 s; shorter as
+# table on stderr, JSON lines in var/offend.json; in the shared and dedicated
+# CPU settings (OFFEND_SETTING=shared or =dedicated runs one). About 90 s
+# each; shorter as
 # OFFEND_ARGS="--duration 2 --kinds slowloris,idle".
 .PHONY: bench-offenders
 bench-offenders: deps
 	@$(MAKE) --no-print-directory all
-	@bench/scripts/offend-local.sh $(BUILD) $(OFFEND_ARGS)
+	@OFFEND_SETTING="$(OFFEND_SETTING)" bench/scripts/offend-local.sh $(BUILD) $(OFFEND_ARGS)
+OFFEND_SETTING ?= shared dedicated
 
 # compare: onsale, Redis and PostgreSQL side by side on ga-flash
 # and seat-flash at matched durability (bench/scripts/compare.sh); installs the

@@ -17,9 +17,12 @@
  * instead (the table then goes to stderr). bench/scripts/offend-local.sh
  * (`make bench-offenders`) runs it against a fresh onsaled.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +60,10 @@ static const struct kind kinds[] = {
 /* The client alone once more at the end: how far the machine's own noise
  * moved its latency meanwhile. */
 static const struct kind alone_after = {"alone-after", NULL};
+/* The client alone before "alone", not reported: the server's first holds
+ * on a fresh event map its tables, which no later phase pays. */
+static const struct kind warm_up = {"warm-up", NULL};
+static double warmup_seconds = 1;
 _Static_assert(N_KINDS + 1 <= KINDS_MAX, "every kind and alone-after fit a run");
 
 /* One phase's results. */
@@ -78,7 +85,7 @@ static struct off_env env = {.host = "127.0.0.1",
 			     .idle_conns = 10000,
 			     .flood_conns = 3000};
 static const char *config = "var/onsaled.conf";
-static unsigned server_pid, event_id, port = ONSALE_PORT_DEFAULT;
+static unsigned server_pid, event_id, port = ONSALE_PORT_DEFAULT, offender_nice;
 static int json;
 static const struct kind *chosen[KINDS_MAX];
 static unsigned n_chosen;
@@ -122,6 +129,8 @@ static const struct opt options[] = {
 	       "seatmap-noread, bot;\n"
 	       "the client alone always runs first and last"),
 	OPT_REAL("duration", "S", &env.seconds, 1, "seconds per phase (5)"),
+	OPT_REAL("warmup", "S", &warmup_seconds, 0,
+		 "seconds of the client alone before \"alone\", not reported (1)"),
 	OPT_REAL("rate", "R", &env.rate, 1,
 		 "the client's holds per second, each confirmed (200;\n"
 		 "keep it well below the server's peak)"),
@@ -136,6 +145,10 @@ static const struct opt options[] = {
 		 "default: RSS not reported"),
 	OPT_UINT("event", "ID", &event_id, 1, UINT32_MAX, "event id to create (from the seed)"),
 	OPT_U64("seed", "N", &env.seed, 0, UINT64_MAX, "random seed (the time)"),
+	OPT_UINT("offender-nice", "N", &offender_nice, 0, 19,
+		 "the offender's thread runs at this nice value (0), the\n"
+		 "client's at the process's own: 19 stands for an offender on\n"
+		 "another machine, whose CPU is not the server's or the client's"),
 	OPT_FLAG("json", &json, "one JSON object per kind on stdout (table on stderr)"),
 };
 
@@ -160,6 +173,37 @@ static int load_keys(void)
 	return 0;
 }
 
+struct offender {
+	const struct kind *kind;
+	struct row *row;
+	uint64_t end_ns;
+};
+
+static void *offender_main(void *arg)
+{
+	struct offender *o = arg;
+	/* Linux: the nice value of this thread alone */
+	if (offender_nice && setpriority(PRIO_PROCESS, 0, (int)offender_nice))
+		fprintf(stderr, "onsale-offend: nice %u: %s\n", offender_nice, strerror(errno));
+	o->kind->fn(&env, &o->row->seen, o->end_ns);
+	return NULL;
+}
+
+/* Kind k's offender until end_ns, in a thread of its own so that its nice
+ * value is its own (the client's thread keeps the process's). */
+static void offend(const struct kind *k, struct row *r, uint64_t end_ns)
+{
+	struct offender o = {.kind = k, .row = r, .end_ns = end_ns};
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, offender_main, &o);
+	if (rc) {
+		fprintf(stderr, "onsale-offend: offender thread: %s\n", strerror(rc));
+		offender_main(&o);
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
 static void one_phase(const struct kind *k, struct row *r)
 {
 	struct hist_snap *snap = malloc(sizeof *snap);
@@ -175,7 +219,7 @@ static void one_phase(const struct kind *k, struct row *r)
 	uint64_t end = load_now_ns() + (uint64_t)(env.seconds * 1e9);
 	if (good.c && off_good_start(&env, &good, &run, end) == 0) {
 		if (k->fn)
-			k->fn(&env, &r->seen, end);
+			offend(k, r, end);
 		off_good_join();
 	}
 	usleep(SETTLE_MS * 1000u);
@@ -244,10 +288,11 @@ static void json_row(FILE *f, const struct row *r)
 {
 	const struct off_seen *s = &r->seen;
 	fprintf(f,
-		"{\"kind\":\"%s\",\"seconds\":%g,\"rate\":%g,\"good\":{\"holds\":%llu,"
+		"{\"kind\":\"%s\",\"seconds\":%g,\"rate\":%g,\"offender_nice\":%u,"
+		"\"good\":{\"holds\":%llu,"
 		"\"confirms\":%llu,\"errors\":%llu,\"errors_by_status\":{%s},\"p50_us\":%s,"
 		"\"p99_us\":%s,\"p999_us\":%s,\"p99_ratio\":%.3f},",
-		r->kind->name, env.seconds, env.rate, (unsigned long long)r->holds,
+		r->kind->name, env.seconds, env.rate, offender_nice, (unsigned long long)r->holds,
 		(unsigned long long)r->confirms, (unsigned long long)r->errors,
 		counts(r->good_status, OFF_STATUS_SLOTS, 1), report_us(r->p50_ns),
 		report_us(r->p99_ns), report_us(r->p999_ns), ratio(r));
@@ -286,6 +331,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "onsale-offend: event %u on %s:%u: %s\n", env.event_id, env.host,
 			env.port, onsale_strerror(rc));
 		return 1;
+	}
+	if (warmup_seconds > 0) {
+		double seconds = env.seconds;
+		env.seconds = warmup_seconds;
+		fprintf(stderr, "== %s (%g s)\n", warm_up.name, env.seconds);
+		one_phase(&warm_up, &rows[0]);
+		env.seconds = seconds;
 	}
 	for (unsigned i = 0; i < n_chosen; i++) {
 		fprintf(stderr, "== %s (%g s)\n", chosen[i]->name, env.seconds);

@@ -88,7 +88,7 @@ static void offenders(void **state)
 {
 	(void)state;
 	char line[4096];
-	assert_int_equal(run("--duration 1 --rate 50 --json "
+	assert_int_equal(run("--duration 1 --rate 50 --json --offender-nice 19 "
 			     "--kinds malformed,wrong-key,bot"),
 			 0);
 	kind_line("alone", line, sizeof line);
@@ -97,6 +97,7 @@ static void offenders(void **state)
 	assert_true(field(line, "rss_kib", "before") > 0);
 
 	kind_line("malformed", line, sizeof line);
+	assert_int_equal(field(line, NULL, "offender_nice"), 19);
 	assert_true(field(line, "\"statuses\"", "72") > 0);
 	assert_true(field(line, "\"offender\"", "closed") > 0);
 	kind_line("wrong-key", line, sizeof line);
@@ -123,6 +124,7 @@ static void bad_options(void **state)
 	assert_int_equal(run("--duration 0"), 2);
 	assert_int_equal(run("--kinds slowloris,nope"), 2);
 	assert_int_equal(run("--idle 0"), 2);
+	assert_int_equal(run("--offender-nice 20"), 2);
 }
 
 int main(int argc, char **argv)

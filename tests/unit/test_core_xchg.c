@@ -16,8 +16,8 @@
 #include "tests/support/fixture.h"
 
 #define EV 5
-#define RES 1        /* section 0: 1 row x 4 seats, at 4000 */
-#define UNITS 4      /* the event's units_max: a ticket table of 8 */
+#define RES 1                            /* section 0: 1 row x 4 seats, at 4000 */
+#define UNITS 4                          /* the event's units_max: a ticket table of 8 */
 #define OLD_TICKET 0x0000000100000203ull /* the ticket leaving shard 0 */
 #define CUSTOMER 77
 
