@@ -529,6 +529,20 @@ static_assert(CONN_REFUSED_ROW_MAX >= 1, "a refusal is answered before any close
 #define ROLE_KEYS_PER_ROLE 2u
 #endif
 
+/* Accepts a shard keeps armed on its listener (one-shot each, re-armed at
+ * the end of a turn): at most this many connections enter per loop turn.
+ * A multishot accept took every connection waiting in the listen queue in
+ * one go, inside whichever system call ran its task work: after a storm
+ * of connects (10,000 from an idle-connection flood) the shard spent up to
+ * 400 ms accepting and refusing them while its clients' requests waited.
+ * The rest wait in the kernel's listen queue (its backlog, somaxconn),
+ * which is where a storm belongs. */
+#ifndef SHARD_ACCEPTS_ARMED
+#define SHARD_ACCEPTS_ARMED 16u
+#endif
+static_assert(SHARD_ACCEPTS_ARMED >= 1 && SHARD_ACCEPTS_ARMED <= 256,
+	      "a few connections per turn, not a queue's worth");
+
 /* Longest a shard sleeps in io_uring_enter, 0: until something happens.
  * Only for profiling: valgrind 3.19 (Debian bookworm) does not treat
  * io_uring_enter as a blocking call, so a shard asleep in it keeps

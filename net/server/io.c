@@ -6,6 +6,7 @@
  * connections (conn.c) call it. Each request carries its kind and
  * connection in its user data (UD) for the loop's completion handler.
  */
+#include <assert.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -45,12 +46,15 @@ void io_arm_send(struct shard *s, uint32_t ci)
 
 void io_arm_accept(struct shard *s)
 {
-	if (s->accept_armed || s->listen_fd < 0)
+	assert(s->accepts_armed <= SHARD_ACCEPTS_ARMED);
+	if (s->listen_fd < 0)
 		return;
-	struct io_uring_sqe *sqe = sqe_get(s);
-	io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD(UD_ACCEPT, 0));
-	s->accept_armed = true;
+	while (s->accepts_armed < SHARD_ACCEPTS_ARMED) {
+		struct io_uring_sqe *sqe = sqe_get(s);
+		io_uring_prep_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, UD(UD_ACCEPT, 0));
+		s->accepts_armed++;
+	}
 }
 
 void io_arm_wake(struct shard *s)

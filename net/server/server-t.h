@@ -205,7 +205,8 @@ struct shard {
 	int wake_fd;          /* eventfd: peers write it when we sleep */
 	_Atomic int sleeping; /* read by peers */
 	uint64_t wake_val;
-	bool accept_armed, wake_armed, wal_armed, timer_armed;
+	uint16_t accepts_armed; /* one-shot accepts on the listener, <= SHARD_ACCEPTS_ARMED */
+	bool wake_armed, wal_armed, timer_armed;
 	int wal_fd;
 	struct __kernel_timespec tick;
 

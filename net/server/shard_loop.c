@@ -9,7 +9,7 @@
  * WAL batch, time out connections past a deadline (a sweep at most every
  * GUARD_SWEEP_MS), one send per connection with output, retry stalled
  * connections, wake the peers written to. Then sleep in io_uring until
- * something happens: the listener (multishot accept), a socket, the
+ * something happens: the listener (one-shot accepts), a socket, the
  * eventfd peers write when they sent us something while we slept
  * (msg.c), the WAL's completion eventfd, or — only while holds are
  * live — the expiry tick, or — only while the WAL waits for disk space —
@@ -23,7 +23,8 @@
  *
  * Receives are plain one-shot recvs into each connection's own buffer
  * (provided buffer rings would copy every frame that straddles two
- * buffers); accepts are multishot.
+ * buffers); accepts are one-shot, SHARD_ACCEPTS_ARMED of them armed at a
+ * time, so a storm of connects enters a few per turn.
  */
 #include <assert.h>
 #include <errno.h>
@@ -120,8 +121,8 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 				 " or lower --max-connections\"",
 				 strerror(-cqe->res), (unsigned long long)s->ctr.conns_open,
 				 GUARD_ACCEPT_PAUSE_MS);
-		if (!(cqe->flags & IORING_CQE_F_MORE))
-			s->accept_armed = false;
+		assert(s->accepts_armed > 0 && !(cqe->flags & IORING_CQE_F_MORE));
+		s->accepts_armed--;
 		break;
 	case UD_RECV: conn_received(s, ci, cqe->res); break;
 	case UD_SEND: conn_sent(s, ci, cqe->res); break;
@@ -200,7 +201,7 @@ static void sleep_until_work(struct shard *s, unsigned timeout_ms)
 	atomic_store(&s->sleeping, 0);
 }
 
-/* New clients are refused. shutdown first: the armed multishot accept holds
+/* New clients are refused. shutdown first: the armed accepts hold
  * the socket open until the ring is torn down, which the kernel finishes
  * after the process is gone; a listener left open meanwhile would take
  * connections meant for the next onsaled on this port and reset them. */
