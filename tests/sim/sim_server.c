@@ -163,7 +163,10 @@ static bool open_store(struct sim *s, uint8_t k)
 	return false;
 }
 
-static bool nodes_up(struct sim *s)
+/* The nodes over the open stores, recovered as onsaled does at start: 0,
+ * or node_recover's error (not yet a failure: see restart), or -ENOMEM
+ * (the run failed). */
+static int nodes_up(struct sim *s)
 {
 	struct node *ptrs[SIM_NODES_MAX];
 	struct node_env env = {.send = on_send, .reply = sim_on_reply};
@@ -172,7 +175,7 @@ static bool nodes_up(struct sim *s)
 		env.user = &s->ctx[k];
 		if (node_init(&s->node[k], k, s->n, &env)) {
 			sim_fail(s, "node_init %u: out of memory", k);
-			return false;
+			return -ENOMEM;
 		}
 		node_attach(&s->node[k], s->store[k]);
 		node_set_now(&s->node[k], s->now_ms);
@@ -180,10 +183,7 @@ static bool nodes_up(struct sim *s)
 	}
 	s->up = true;
 	s->epoch++;
-	int rc = node_recover(ptrs, s->n);
-	if (rc)
-		sim_fail(s, "node_recover: %s", strerror(-rc));
-	return rc == 0;
+	return node_recover(ptrs, s->n);
 }
 
 /* What a node's counters say goes into the totals before the node goes. */
@@ -236,7 +236,10 @@ bool sim_start(struct sim *s, uint64_t seed, struct sim_stats *stats)
 			return false;
 	}
 	stats->runs++;
-	if (!nodes_up(s) || !sim_client_setup(s))
+	int rc = nodes_up(s);
+	if (rc && rc != -ENOMEM)
+		sim_fail(s, "node_recover: %s", strerror(-rc));
+	if (rc || !sim_client_setup(s))
 		return false;
 	for (uint8_t k = 0; k < s->n; k++) /* the events exist: now the disks may fail */
 		set_faults(s, k);
@@ -318,6 +321,39 @@ static void damage_snapshots(struct sim *s, uint8_t k)
 
 /* ---- a crash of the whole process ---------------------------------------------------- */
 
+/* Opens every store and recovers the nodes. Recovery writes records (the
+ * transfers and exchanges it ends); when one of those writes fails, the
+ * store stops with EIO and node_recover fails: onsaled exits with an error
+ * and its operator starts it again, which is what this does, a bounded
+ * number of times, after dropping what was not synced. */
+static void restart(struct sim *s)
+{
+	for (int tries = 0;; tries++) {
+		for (uint8_t k = 0; k < s->n; k++)
+			if (!open_store(s, k))
+				return;
+		int rc = nodes_up(s);
+		if (!rc) {
+			sim_check_recovered(s);
+			return;
+		}
+		if (rc == -ENOMEM)
+			return;
+		if (rc != -EIO || tries + 1 == OPEN_TRIES_MAX) {
+			sim_fail(s, "node_recover: %s (start %d)", strerror(-rc), tries + 1);
+			return;
+		}
+		sim_trace(s, "recovery failed: %s; started again\n", strerror(-rc));
+		s->stats->recoveries_failed++;
+		for (uint8_t k = 0; k < s->n; k++) {
+			sim_disk_crash(s->disk[k], SIM_CRASH_DROP_UNSYNCED);
+			shard_store_close(s->store[k]);
+			s->store[k] = NULL;
+		}
+		nodes_down(s);
+	}
+}
+
 void sim_crash(struct sim *s)
 {
 	enum sim_disk_crash_mode mode = sim_below(s, 3) ? SIM_CRASH_DROP_UNSYNCED
@@ -338,11 +374,7 @@ void sim_crash(struct sim *s)
 	for (uint8_t k = 0; k < s->n; k++)
 		if (sim_below(s, 6) == 0)
 			damage_snapshots(s, k);
-	for (uint8_t k = 0; k < s->n; k++)
-		if (!open_store(s, k))
-			return;
-	if (nodes_up(s))
-		sim_check_recovered(s);
+	restart(s);
 }
 
 /* ---- the actions ------------------------------------------------------------------------ */

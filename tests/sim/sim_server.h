@@ -85,6 +85,7 @@ struct sim_stats {
 	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, checks, snapshots,
 		snapshot_damage;
 	uint64_t fsync_failures, stopped, expiries;
+	uint64_t recoveries_failed;           /* a write of recovery failed: started again */
 	uint64_t known_runs[SIM_KNOWN_COUNT]; /* runs in which a known deviation showed */
 	uint64_t known_seed[SIM_KNOWN_COUNT]; /* the first of them */
 	char known_first[SIM_KNOWN_COUNT][SIM_FAILURE_BYTES]; /* and what it was */

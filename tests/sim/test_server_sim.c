@@ -108,12 +108,13 @@ static void print_stats(const struct sim_stats *t, double seconds)
 	       "recovery), %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
 	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64
 	       " stores stopped), %" PRIu64
+	       " recoveries failed on a write and started again, %" PRIu64
 	       " checks (after every step that wrote a record, and every recovery); "
 	       "%.1f s\n",
 	       t->runs, t->steps, t->crashes, t->requests, t->answered, t->acked, t->busy,
 	       t->delivered, t->transfers, t->redelivered, t->exchanges_moved, t->exchanges_resumed,
 	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
-	       t->checks, seconds);
+	       t->recoveries_failed, t->checks, seconds);
 	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
 		if (t->known_runs[k])
 			printf("server sim: known deviation in %" PRIu64
