@@ -409,6 +409,18 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #define CONN_OUT_BYTES (4u * PROTO_FRAME_BYTES_MAX)
 #endif
 
+/* The kernel's send buffer of each client socket (SO_SNDBUF; the kernel
+ * doubles it). Left to autotuning it grows to tcp_wmem's maximum (4 MiB on
+ * Debian), so a client that stops reading has megabytes of replies made
+ * and copied for it before its connection stalls, and 10,000 connections
+ * could pin 40 GiB of kernel memory. 256 KiB is several times what a
+ * pipelining client has in flight (256 requests) on a LAN. */
+#ifndef CONN_SNDBUF_BYTES
+#define CONN_SNDBUF_BYTES (256u * 1024u)
+#endif
+static_assert(CONN_SNDBUF_BYTES >= CONN_OUT_BYTES / 2,
+	      "the kernel takes at least half a full output buffer");
+
 /* Client requests in flight per shard (all its connections together). */
 #ifndef SHARD_REQS_MAX
 #define SHARD_REQS_MAX 4096u

@@ -176,8 +176,9 @@ void conn_accepted(struct shard *s, int fd)
 	}
 	uint32_t ci = free_slot(s);
 	assert(ci != NIL32);
-	int one = 1;
+	int one = 1, sndbuf = (int)CONN_SNDBUF_BYTES;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	struct conn *c = &s->conns[ci];
 	uint32_t gen = c->gen + 1;
 	uint8_t *in = c->in, *out = c->out;
