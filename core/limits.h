@@ -541,6 +541,15 @@ static_assert(CONN_REFUSED_ROW_MAX >= 1, "a refusal is answered before any close
 #define ROLE_KEYS_PER_ROLE 2u
 #endif
 
+/* The listen backlog of each shard's listener (one per shard, SO_REUSEPORT):
+ * connections the kernel completes before the shard accepts them. A storm
+ * of connects waits here (SHARD_ACCEPTS_ARMED a turn are taken); past it
+ * the kernel drops SYNs and clients retry after about a second. Linux
+ * caps it at net.core.somaxconn (4,096 by default since 5.4). */
+#ifndef SERVER_LISTEN_BACKLOG
+#define SERVER_LISTEN_BACKLOG 4096
+#endif
+
 /* Accepts a shard keeps armed on its listener (one-shot each, re-armed at
  * the end of a turn): at most this many connections enter per loop turn.
  * A multishot accept took every connection waiting in the listen queue in

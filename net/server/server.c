@@ -56,7 +56,7 @@ static int listen_on(const struct server_config *cfg)
 	int one = 1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1024)) {
+	    bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, SERVER_LISTEN_BACKLOG)) {
 		int rc = -errno;
 		close(fd);
 		return rc;
