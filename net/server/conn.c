@@ -77,7 +77,8 @@ int conn_tables_init(struct shard *s)
 {
 	size_t per = (size_t)CONN_IN_BYTES + CONN_OUT_BYTES;
 	s->conns = calloc(SERVER_CONNS_PER_SHARD_MAX, sizeof *s->conns);
-	if (!s->conns)
+	s->free_slots = calloc(SERVER_CONNS_PER_SHARD_MAX, sizeof *s->free_slots);
+	if (!s->conns || !s->free_slots)
 		return -ENOMEM;
 	int rc = limits_init(s);
 	if (rc)
@@ -88,11 +89,13 @@ int conn_tables_init(struct shard *s)
 	if (mem == MAP_FAILED)
 		return -errno;
 	for (uint32_t i = 0; i < SERVER_CONNS_PER_SHARD_MAX; i++) {
+		s->free_slots[i] = SERVER_CONNS_PER_SHARD_MAX - 1 - i; /* slot 0 on top */
 		s->conns[i].fd = -1;
 		s->conns[i].in = mem + per * i;
 		s->conns[i].out = s->conns[i].in + CONN_IN_BYTES;
 		s->conns[i].wait_head = s->conns[i].wait_tail = NIL32;
 	}
+	s->free_count = SERVER_CONNS_PER_SHARD_MAX;
 	s->dirty_head = s->stalled_head = NIL32;
 	return 0;
 }
@@ -150,14 +153,15 @@ static void refuse(struct shard *s, int fd)
 	s->ctr.conns_refused++;
 }
 
-static uint32_t free_slot(const struct shard *s)
+/* A slot with no connection, the one freed last (its buffers' touched
+ * pages are the likeliest to be resident still). */
+static uint32_t free_slot(struct shard *s)
 {
-	for (uint32_t k = 0; k < SERVER_CONNS_PER_SHARD_MAX; k++) {
-		uint32_t i = (s->conn_free + k) % SERVER_CONNS_PER_SHARD_MAX;
-		if (s->conns[i].fd < 0)
-			return i;
-	}
-	return NIL32;
+	if (!s->free_count)
+		return NIL32;
+	uint32_t ci = s->free_slots[--s->free_count];
+	assert(ci < SERVER_CONNS_PER_SHARD_MAX && s->conns[ci].fd < 0);
+	return ci;
 }
 
 void conn_accepted(struct shard *s, int fd)
@@ -166,9 +170,8 @@ void conn_accepted(struct shard *s, int fd)
 		close(fd);
 		return;
 	}
-	/* the quota first: O(1), while the slot search walks the table; a slot
-	 * is held exactly while its connection is counted, so the quota (at
-	 * most the table) leaves one free */
+	/* the quota first: a slot is held exactly while its connection is
+	 * counted, so the quota (at most the table) leaves one free */
 	struct addr_key peer = peer_of(fd);
 	if (addr_limit_admit(&s->limit, &peer) != ST_OK) {
 		refuse(s, fd);
@@ -190,7 +193,6 @@ void conn_accepted(struct shard *s, int fd)
 	c->wait_head = c->wait_tail = NIL32;
 	c->peer = peer;
 	c->accepted_ms = c->active_ms = s->guard_ms;
-	s->conn_free = (ci + 1) % SERVER_CONNS_PER_SHARD_MAX;
 	s->ctr.conns_open++;
 	s->ctr.conns_total++;
 	io_arm_recv(s, ci);
@@ -212,6 +214,8 @@ static void release(struct shard *s, uint32_t ci)
 	close(c->fd);
 	c->fd = -1;
 	c->gen++; /* requests still out will find their connection gone */
+	assert(s->free_count < SERVER_CONNS_PER_SHARD_MAX);
+	s->free_slots[s->free_count++] = ci;
 	s->ctr.conns_open--;
 	addr_limit_release(&s->limit, &c->peer);
 	accept_pause_resume(&s->accept_pause); /* a file is free again */

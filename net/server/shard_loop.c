@@ -101,6 +101,7 @@ void shard_fini(struct shard *s)
 		       ((size_t)CONN_IN_BYTES + CONN_OUT_BYTES) * SERVER_CONNS_PER_SHARD_MAX);
 	free(s->conns);
 	free(s->limit_slots);
+	free(s->free_slots);
 	free(s->secbuf);
 	metrics_shard_fini(s);
 	node_fini(&s->node);
