@@ -106,15 +106,15 @@ static enum status order_before(const struct event *ev, const struct cmd_xchg *x
 	return ST_OK;
 }
 
-/* B: the ticket of an exchange's order whose slot was reused since (it
- * was refunded or exchanged in turn, and its slot was the oldest free one
- * when the table was full), from what the order keeps. The exchange still
- * happened, so a repeated IN answers it: its id, seat, tier and price;
- * state 0, as the ticket is no longer stored. */
+/* B: the first ticket of an exchange's order once its slot was reused (it
+ * was refunded, or exchanged in turn, here or away, and its slot was the
+ * oldest free one when the table was full), from what the order keeps. The
+ * exchange still happened, so a repeated IN answers it: its id, seat, tier
+ * and price; state 0, as the ticket is no longer stored. */
 static void view_gone_ticket(const struct event *ev, const struct hold *order,
 			     struct ticket_view *v)
 {
-	assert(order->state == HOLD_CONFIRMED && order->qty == 1 && order->tickets_live == 0);
+	assert(order->state == HOLD_CONFIRMED && order->qty == 1);
 	memset(v, 0, sizeof *v);
 	v->ticket_id = order_ticket_id(order, 0);
 	v->order_id = order->id;
@@ -142,12 +142,10 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 	if (st != ST_OK)
 		return st;
 	if (before) { /* sent again after a crash: the first answer */
-		if (before->ticket_head == NIL)
-			view_gone_ticket(ev, before, &res->ticket);
-		else if (ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
+		if (ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
 			view_ticket(c, ev, index, &res->ticket);
 		else
-			return ST_TICKET_UNKNOWN;
+			view_gone_ticket(ev, before, &res->ticket);
 		res->replayed = 1;
 		return ST_OK;
 	}

@@ -157,12 +157,42 @@ static void in_again_after_slot_reused(void **state)
 	fx_free(f);
 }
 
+/* ... and when the exchange's ticket was exchanged again on B (its order
+ * then chains the new ticket, unit 1) before its slot was reused. Before,
+ * this answered ticket_unknown: A ended the exchange refused. */
+static void in_again_after_exchange_here(void **state)
+{
+	struct fx *f = setup();
+	struct cmd c = in_cmd(2);
+	struct ticket_view v;
+	uint64_t t;
+
+	(void)state;
+	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+	t = f->res.ticket.ticket_id;
+	c = (struct cmd){.type = CMD_EXCHANGE};
+	c.ticket.event_id = EV;
+	c.ticket.ticket_id = t;
+	c.ticket.tier = RES;
+	c.ticket.seat = 3;
+	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+	for (uint32_t i = 1; i <= UNITS * TICKETS_PER_UNIT_MAX; i++)
+		buy_and_refund(f, i % 3); /* seats 0-2: seat 3 stays sold */
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t), ST_TICKET_UNKNOWN);
+	v = in_again(f, t);
+	assert_int_equal(v.seat, 2);
+	assert_int_equal(tier_free(f), UNITS - 1);
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(in_makes_one_order),
 		cmocka_unit_test(in_again_after_refund),
 		cmocka_unit_test(in_again_after_slot_reused),
+		cmocka_unit_test(in_again_after_exchange_here),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
