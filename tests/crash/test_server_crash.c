@@ -276,8 +276,11 @@ static void cycles(const char *const *args)
 	unsigned taken = log_lines(&h, "msg=\"snapshot written\"");
 	printf("%u snapshots written (the clean stop's included), %u failed\n", taken,
 	       log_lines(&h, "msg=\"snapshot failed\""));
+	/* the policy really ran under the load: more than the clean stop's one
+	 * per shard (how many more depends on how much the load got done
+	 * between kills, which a busy machine shrinks: 6 cycles once wrote 5) */
 	if (args)
-		assert_true(taken >= CYCLES); /* the policy really ran under the load */
+		assert_true(taken > SHARDS);
 	srv_cleanup(&h);
 }
 
@@ -290,7 +293,7 @@ static void crash_cycles(void **state)
 static void crash_cycles_snapshotting(void **state)
 {
 	(void)state;
-	static const char *const policy[] = {"--snapshot-records", "300", NULL};
+	static const char *const policy[] = {"--snapshot-records", "100", NULL};
 	cycles(policy);
 }
 
