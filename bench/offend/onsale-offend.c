@@ -196,9 +196,10 @@ static void offend(const struct kind *k, struct row *r, uint64_t end_ns)
 	struct offender o = {.kind = k, .row = r, .end_ns = end_ns};
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, offender_main, &o);
-	if (rc) {
-		fprintf(stderr, "onsale-offend: offender thread: %s\n", strerror(rc));
-		offender_main(&o);
+	if (rc) { /* here, unniced: the client's threads inherit this one's nice */
+		fprintf(stderr, "onsale-offend: offender thread: %s; it runs unniced\n",
+			strerror(rc));
+		k->fn(&env, &r->seen, end_ns);
 		return;
 	}
 	pthread_join(t, NULL);

@@ -323,9 +323,11 @@ static void damage_snapshots(struct sim *s, uint8_t k)
 
 /* Opens every store and recovers the nodes. Recovery writes records (the
  * transfers and exchanges it ends); when one of those writes fails, the
- * store stops with EIO and node_recover fails: onsaled exits with an error
+ * store stops with EIO and node_recover fails (with that error, or with
+ * what the stopped store's answer made of it): onsaled exits with an error
  * and its operator starts it again, which is what this does, a bounded
- * number of times, after dropping what was not synced. */
+ * number of times, after dropping what was not synced. A recovery that
+ * fails with every store sound fails the run. */
 static void restart(struct sim *s)
 {
 	for (int tries = 0;; tries++) {
@@ -339,7 +341,10 @@ static void restart(struct sim *s)
 		}
 		if (rc == -ENOMEM)
 			return;
-		if (rc != -EIO || tries + 1 == OPEN_TRIES_MAX) {
+		bool disk_failed = false; /* an injected write error stopped a store */
+		for (uint8_t k = 0; k < s->n; k++)
+			disk_failed |= shard_store_error(s->store[k]) == -EIO;
+		if (!disk_failed || tries + 1 == OPEN_TRIES_MAX) {
 			sim_fail(s, "node_recover: %s (start %d)", strerror(-rc), tries + 1);
 			return;
 		}
