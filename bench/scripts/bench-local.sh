@@ -25,11 +25,9 @@ mkdir -p "$(dirname "$json")"
 : >"$json"
 status=0
 for setting in ${BENCH_SETTING:-shared dedicated}; do
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-bench.XXXXXX")
-  port=$(peer_free_port)
   rc=0
-  setting_start "$build" "$tmp" "$port" "$setting" || rc=$?
-  if [ $rc -eq 3 ]; then rm -rf "$tmp"; tmp=; continue; fi
+  setting_up "$build" "$setting" || rc=$?
+  if [ $rc -eq 3 ]; then continue; fi
   [ $rc -eq 0 ] || exit $rc
   for sc in ${SCENARIOS:-ga-flash seat-flash}; do
     sized=()
@@ -42,9 +40,7 @@ for setting in ${BENCH_SETTING:-shared dedicated}; do
     printf '%s\n' "$out" >&2
     printf '%s\n' "$out" | tail -n 1 | setting_json "$setting" | tee -a "$json"
   done
-  onsale_stop
-  rm -rf "$tmp"
-  tmp=
+  setting_cleanup
 done
 echo "bench-local: JSON lines saved in $json" >&2
 exit $status

@@ -17,6 +17,11 @@
 #                     runs BUILD/bin/onsale-bench ARGS... where SETTING says
 #   setting_json SETTING < JSON line > JSON line with "setting",
 #                     "server_cpus" and "bench_cpus" added
+#   setting_up BUILD SETTING
+#                     a fresh data directory in $tmp, a free port in $port
+#                     and onsaled there in SETTING (setting_start); on a
+#                     failure (3: SETTING cannot run here) nothing is left
+#   setting_cleanup   stops onsaled and removes $tmp
 #   setting_traps     on exit stops the server and removes $tmp (the
 #                     caller's data directory while one runs); a signal exits
 # SERVER_CPUS and BENCH_CPUS are taskset CPU lists; by default the upper
@@ -81,9 +86,20 @@ setting_json() {
 }
 
 tmp=
+port=
 setting_cleanup() {
   onsale_stop
   [ -z "$tmp" ] || rm -rf "$tmp"
+  tmp=
+}
+
+setting_up() {
+  local rc=0
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-$2.XXXXXX")
+  port=$(peer_free_port) || rc=$?
+  [ "$rc" -ne 0 ] || setting_start "$1" "$tmp" "$port" "$2" || rc=$?
+  [ "$rc" -eq 0 ] || setting_cleanup
+  return "$rc"
 }
 
 setting_traps() {

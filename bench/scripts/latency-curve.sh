@@ -43,19 +43,15 @@ setting_traps
 # run SETTING ARGS...: one onsale-bench run on a fresh onsaled; its JSON
 # line on stdout, nothing when the setting cannot run here.
 run() {
-  local setting=$1 port rc=0 out
+  local setting=$1 rc=0 out
   shift
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-curve.XXXXXX")
-  port=$(peer_free_port)
-  setting_start "$build" "$tmp" "$port" "$setting" || rc=$?
+  setting_up "$build" "$setting" || rc=$?
   if [ $rc -eq 0 ]; then
     out=$(setting_bench "$build" --port "$port" --config "$tmp/onsaled.conf" \
           "${common[@]}" "$@" 2>/dev/null) || rc=$?
     printf '%s\n' "$out" | tail -n 1 | grep '^{' || rc=1
   fi
-  onsale_stop
-  rm -rf "$tmp"
-  tmp=
+  setting_cleanup
   return $rc
 }
 

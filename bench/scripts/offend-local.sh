@@ -28,11 +28,9 @@ mkdir -p "$(dirname "$json")"
 : >"$json"
 status=0
 for setting in ${OFFEND_SETTING:-shared dedicated}; do
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/onsale-offend.XXXXXX")
-  port=$(peer_free_port)
   rc=0
-  setting_start "$build" "$tmp" "$port" "$setting" || rc=$?
-  if [ "$rc" -eq 3 ]; then rm -rf "$tmp"; tmp=; continue; fi
+  setting_up "$build" "$setting" || rc=$?
+  if [ "$rc" -eq 3 ]; then continue; fi
   [ "$rc" -eq 0 ] || exit "$rc"
   nice=0
   wrap=()
@@ -46,9 +44,7 @@ for setting in ${OFFEND_SETTING:-shared dedicated}; do
     --server-pid "$ONSALE_PID" --offender-nice "$nice" --json "$@" >"$tmp/offend.json" ||
     status=1
   setting_json "$setting" <"$tmp/offend.json" | tee -a "$json"
-  onsale_stop
-  rm -rf "$tmp"
-  tmp=
+  setting_cleanup
 done
 echo "offend-local: JSON lines saved in $json" >&2
 exit $status
