@@ -90,16 +90,32 @@ static struct ticket_view in_again(struct fx *f, uint64_t want_ticket)
 	return v;
 }
 
+/* The first IN, for seat 2: a new order; its ticket's id. */
+static uint64_t first_in(struct fx *f)
+{
+	struct cmd c = in_cmd(2);
+
+	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
+	assert_int_equal(f->res.replayed, 0);
+	return f->res.ticket.ticket_id;
+}
+
+/* Tickets bought and refunded on the seats below `seats` until every slot
+ * of the table was taken again: ticket t (retired before) is gone. */
+static void reuse_every_slot(struct fx *f, uint32_t seats, uint64_t t)
+{
+	for (uint32_t i = 1; i <= UNITS * TICKETS_PER_UNIT_MAX; i++)
+		buy_and_refund(f, i % seats);
+	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t), ST_TICKET_UNKNOWN);
+}
+
 static void in_makes_one_order(void **state)
 {
 	struct fx *f = setup();
-	struct cmd c = in_cmd(2);
-	uint64_t t;
+	uint64_t t = first_in(f);
+	struct cmd c;
 
 	(void)state;
-	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
-	assert_int_equal(f->res.replayed, 0);
-	t = f->res.ticket.ticket_id;
 	assert_int_equal(f->res.ticket.seat, 2);
 	assert_int_equal(f->res.ticket.state, TICKET_VALID);
 	assert_int_equal(tier_free(f), 3);
@@ -119,12 +135,9 @@ static void in_makes_one_order(void **state)
 static void in_again_after_refund(void **state)
 {
 	struct fx *f = setup();
-	struct cmd c = in_cmd(2);
-	uint64_t t;
+	uint64_t t = first_in(f);
 
 	(void)state;
-	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
-	t = f->res.ticket.ticket_id;
 	refund(f, t);
 	assert_int_equal(in_again(f, t).state, TICKET_REFUNDED);
 	assert_null(fx_replay_check(f));
@@ -138,17 +151,12 @@ static void in_again_after_refund(void **state)
 static void in_again_after_slot_reused(void **state)
 {
 	struct fx *f = setup();
-	struct cmd c = in_cmd(2);
+	uint64_t t = first_in(f);
 	struct ticket_view v;
-	uint64_t t;
 
 	(void)state;
-	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
-	t = f->res.ticket.ticket_id;
 	refund(f, t);
-	for (uint32_t i = 1; i <= UNITS * TICKETS_PER_UNIT_MAX; i++)
-		buy_and_refund(f, i % UNITS);
-	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t), ST_TICKET_UNKNOWN);
+	reuse_every_slot(f, UNITS, t);
 	v = in_again(f, t);
 	assert_int_equal(v.seat, 2);
 	assert_int_equal(v.tier, RES);
@@ -163,22 +171,17 @@ static void in_again_after_slot_reused(void **state)
 static void in_again_after_exchange_here(void **state)
 {
 	struct fx *f = setup();
-	struct cmd c = in_cmd(2);
+	uint64_t t = first_in(f);
+	struct cmd c = {.type = CMD_EXCHANGE};
 	struct ticket_view v;
-	uint64_t t;
 
 	(void)state;
-	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
-	t = f->res.ticket.ticket_id;
-	c = (struct cmd){.type = CMD_EXCHANGE};
 	c.ticket.event_id = EV;
 	c.ticket.ticket_id = t;
 	c.ticket.tier = RES;
 	c.ticket.seat = 3;
 	assert_string_equal(status_name(fx_exec(f, &c)), "ok");
-	for (uint32_t i = 1; i <= UNITS * TICKETS_PER_UNIT_MAX; i++)
-		buy_and_refund(f, i % 3); /* seats 0-2: seat 3 stays sold */
-	assert_int_equal(fx_query(f, CMD_Q_TICKET, EV, t), ST_TICKET_UNKNOWN);
+	reuse_every_slot(f, 3, t); /* seats 0-2: seat 3 stays sold */
 	v = in_again(f, t);
 	assert_int_equal(v.seat, 2);
 	assert_int_equal(tier_free(f), UNITS - 1);
