@@ -179,9 +179,8 @@ void conn_accepted(struct shard *s, int fd)
 	}
 	uint32_t ci = free_slot(s);
 	assert(ci != NIL32);
-	int one = 1, sndbuf = (int)CONN_SNDBUF_BYTES;
+	int one = 1; /* the send buffer's size comes from the listener (server.c) */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	struct conn *c = &s->conns[ci];
 	uint32_t gen = c->gen + 1;
 	uint8_t *in = c->in, *out = c->out;
@@ -220,7 +219,6 @@ static void release(struct shard *s, uint32_t ci)
 		node_req_free(&s->node, r);
 	}
 	c->wait_tail = NIL32;
-	c->held_since_ms = 0;
 	close(c->fd);
 	c->fd = -1;
 	c->gen++; /* requests still out will find their connection gone */
@@ -258,18 +256,12 @@ static struct fair_conn share(const struct conn *c)
 				  .out_bytes = c->out_len};
 }
 
-/* Opcodes whose request takes a big buffer (counted whether it got one). */
-static bool big_op(uint8_t opcode)
-{
-	return opcode == PROTO_OP_Q_SECTION_SEATS || opcode == PROTO_OP_SECTION_LOAD;
-}
-
 /* pr into the node within c's fair share. -EAGAIN: not now, leave it unread. */
 static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 {
 	struct conn *c = &s->conns[ci];
 	struct fair_conn fc = share(c);
-	bool big = big_op(pr->opcode);
+	bool big = node_op_big(pr->opcode);
 	if (!fair_slot_ok(&fc, s->node.reqs_used) || (big && !fair_big_ok(&fc)))
 		return -EAGAIN;
 	/* counted first: the node may reply before it returns */
@@ -279,9 +271,8 @@ static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	/* a request the shard had no room for queued since then: load
 	 * shedding (net/shard/shed.c) counts its delay from there. A wait over
 	 * the connection's own share is the client's, not the shard's queue. */
-	int rc = c->held_since_ms
-			 ? node_request_since(&s->node, ci, c->gen, pr, s->secbuf, c->held_since_ms)
-			 : node_request(&s->node, ci, c->gen, pr, s->secbuf);
+	int rc = node_request_since(&s->node, ci, c->gen, pr, s->secbuf,
+				    c->held_since_ms ? c->held_since_ms : s->now_ms);
 	if (rc) {
 		c->inflight--;
 		c->bigs -= big;
@@ -293,19 +284,12 @@ static int route(struct shard *s, uint32_t ci, const struct proto_request *pr)
 	return rc;
 }
 
-/* The output deadlines' clock: monotonic (a wall clock step must not
- * close every client at once), read at the turn's start. */
-static uint64_t turn_ms(const struct shard *s)
-{
-	return s->turn_ns / 1000000u;
-}
-
 /* Closes the connections whose output stood still past the deadline
  * (the client reads nothing); their request slots free as the node hands
  * back their replies. Every CONN_OUTPUT_CHECK_MS while a send is out. */
 static void output_deadlines(struct shard *s)
 {
-	uint64_t now_ms = turn_ms(s);
+	uint64_t now_ms = s->guard_ms;
 	if (!s->out_watch || now_ms < s->out_check_at_ms)
 		return;
 	s->out_check_at_ms = now_ms + CONN_OUTPUT_CHECK_MS;
@@ -365,7 +349,7 @@ static bool put(struct shard *s, uint32_t ci, struct req *r)
 {
 	struct conn *c = &s->conns[ci];
 	struct fair_conn fc = share(c);
-	bool big = big_op(r->opcode);
+	bool big = node_op_big(r->opcode);
 	size_t n = encode(s, r, c->out + c->out_len, fair_put_room(&fc, big));
 	assert(n || !big); /* its room was kept */
 	if (!n)
@@ -389,7 +373,7 @@ void conn_reply(void *shard, struct req *r)
 		return;
 	}
 	/* a big reply goes ahead of waiting ones: replies may come in any order */
-	if ((c->wait_head == NIL32 || big_op(r->opcode)) && put(s, r->conn, r))
+	if ((c->wait_head == NIL32 || node_op_big(r->opcode)) && put(s, r->conn, r))
 		return;
 	r->next = NIL32;
 	if (c->wait_tail != NIL32)
@@ -591,7 +575,7 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 	}
 	s->ctr.bytes_out += (uint64_t)res;
 	if (res > 0)
-		c->out_moved_ms = turn_ms(s);
+		c->out_moved_ms = s->guard_ms;
 	c->active_ms = s->guard_ms;
 	memmove(c->out, c->out + res, c->out_len - (uint32_t)res);
 	c->out_len -= (uint32_t)res;
@@ -613,10 +597,10 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 /* A send of c's output; its deadline counts from now. */
 static void arm_send(struct shard *s, uint32_t ci)
 {
-	s->conns[ci].out_moved_ms = turn_ms(s);
+	s->conns[ci].out_moved_ms = s->guard_ms;
 	if (!s->out_watch) {
 		s->out_watch = true;
-		s->out_check_at_ms = turn_ms(s) + CONN_OUTPUT_CHECK_MS;
+		s->out_check_at_ms = s->guard_ms + CONN_OUTPUT_CHECK_MS;
 	}
 	io_arm_send(s, ci);
 }
@@ -702,8 +686,5 @@ uint32_t conn_guard_wait_ms(const struct shard *s)
 				    ? deadline_sweep_wait_ms(&s->sweep, s->guard_ms)
 				    : 0;
 	uint32_t pause_ms = accept_pause_wait_ms(&s->accept_pause, s->guard_ms);
-	return !sweep_ms             ? pause_ms
-	       : !pause_ms           ? sweep_ms
-	       : sweep_ms < pause_ms ? sweep_ms
-				     : pause_ms;
+	return io_sooner_ms(sweep_ms, pause_ms);
 }

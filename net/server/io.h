@@ -18,6 +18,12 @@ void io_arm_send(struct shard *s, uint32_t ci);
 void io_arm_accept(struct shard *s);
 void io_arm_wake(struct shard *s);
 void io_arm_wal(struct shard *s);
+/* The sooner of two waits in ms, 0 meaning none. */
+static inline uint32_t io_sooner_ms(uint32_t a_ms, uint32_t b_ms)
+{
+	return !a_ms ? b_ms : !b_ms ? a_ms : a_ms < b_ms ? a_ms : b_ms;
+}
+
 /* Wall-clock ms: the time the shard loop hands its node each turn. */
 uint64_t io_now_ms(void);
 

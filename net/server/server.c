@@ -53,9 +53,11 @@ static int listen_on(const struct server_config *cfg)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	int one = 1;
+	/* accepted sockets inherit the send buffer's size (CONN_SNDBUF_BYTES) */
+	int one = 1, sndbuf = (int)CONN_SNDBUF_BYTES;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, SERVER_LISTEN_BACKLOG)) {
 		int rc = -errno;
 		close(fd);

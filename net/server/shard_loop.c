@@ -175,11 +175,6 @@ static uint32_t turn(struct shard *s, bool intake)
 	return space_ms;
 }
 
-static unsigned sooner(unsigned a_ms, unsigned b_ms)
-{
-	return !a_ms ? b_ms : !b_ms ? a_ms : a_ms < b_ms ? a_ms : b_ms;
-}
-
 /* Blocks until there is something to do. */
 static void sleep_until_work(struct shard *s, unsigned timeout_ms)
 {
@@ -229,9 +224,10 @@ void *shard_main(void *arg)
 		/* a background snapshot is finished by a later turn */
 		unsigned timeout = stop || shard_store_snapshot_running(s->store)
 					   ? 10
-					   : sooner(sooner(sooner(s->tick_ms, space_ms),
-							   conn_tick_ms(s)),
-						    conn_guard_wait_ms(s));
+					   : io_sooner_ms(io_sooner_ms(io_sooner_ms(s->tick_ms,
+										    space_ms),
+								       conn_tick_ms(s)),
+							  conn_guard_wait_ms(s));
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

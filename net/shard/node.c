@@ -152,6 +152,11 @@ int node_recover(struct node *const *nodes, uint32_t n)
 
 /* ---- a turn ------------------------------------------------------------------- */
 
+bool node_op_big(uint8_t opcode)
+{
+	return opcode == PROTO_OP_Q_SECTION_SEATS || opcode == PROTO_OP_SECTION_LOAD;
+}
+
 int node_request(struct node *nd, uint32_t conn, uint32_t conn_gen, const struct proto_request *pr,
 		 const struct proto_section_buf *sec)
 {

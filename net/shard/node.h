@@ -60,6 +60,10 @@ int node_request_since(struct node *nd, uint32_t conn, uint32_t conn_gen,
 		       const struct proto_request *pr, const struct proto_section_buf *sec,
 		       uint64_t arrived_ms);
 
+/* Requests of this opcode take one of the node's big buffers (seat-map
+ * queries, section loads): the driver's fair share of them counts these. */
+bool node_op_big(uint8_t opcode);
+
 /* A message from a peer (or one of ours coming back). */
 void node_deliver(struct node *nd, struct msg *m);
 
