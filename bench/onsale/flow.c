@@ -1,5 +1,5 @@
 /*
- * flow.c — one onsale-bench worker thread: a platform or
+ * flow.c — one onsale-bench worker: a platform or
  * scanner connection with --depth slots, each a client with one request in
  * flight. What a slot starts depends on the scenario:
  *
@@ -20,10 +20,14 @@
  *                         first scan's gate and time.
  *
  * Latency is measured from submit (closed loop) or from the intended start
- * (open loop, --rate) to completion, per operation type.
+ * (open loop, --rate) to completion, per operation type. A load thread
+ * (flow_thread_main) drives one worker or several (--threads).
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,32 +549,28 @@ static int fail(struct run_worker *w, int rc)
 	return rc;
 }
 
-/* Open loop with nothing to do: sleeps until a reply or the next start.
- * When every slot is busy, a start that is already due must wait for a
- * reply anyway: sleep on the socket then, rather than return at once and
- * spin (a spinning bench thread takes the cores from the server it
- * measures, which is what held open-loop runs at a fraction of the rate). */
-static void wait_due(struct run_worker *w, long pending)
+/* How long a worker with nothing to read may wait (ns): open loop, until
+ * its next start is due (0: now), unless every slot is busy, when a due
+ * start must wait for a reply anyway; closed loop or stopping, for a
+ * reply. At most 100 ms, so a stop is seen. */
+#define WAIT_NS_MAX 100000000u
+static uint64_t wait_due_ns(const struct run_worker *w, int stopping)
 {
 	uint64_t t = load_now_ns(), wait = w->next_due > t ? w->next_due - t : 0;
-	if (onsale_inflight(w->c) >= run_opt.depth || wait > 100000000u)
-		wait = 100000000u;
-	struct pollfd pfd = {.fd = onsale_fd(w->c),
-			     .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
-	struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
-	if (wait)
-		ppoll(&pfd, 1, &ts, NULL);
+	if (!w->interval || stopping || onsale_inflight(w->c) >= run_opt.depth ||
+	    wait > WAIT_NS_MAX)
+		wait = WAIT_NS_MAX;
+	return wait;
 }
 
-static void idle(const struct run_worker *w, uint64_t interval)
+/* Nothing in flight and nothing started (a closed-loop slot paused after a
+ * 73, an open-loop start not yet due): how long to wait (ns). */
+static uint64_t idle_ns(const struct run_worker *w)
 {
 	uint64_t t = load_now_ns();
-	if (interval && w->next_due > t && w->next_due - t < 200000u) {
-		struct timespec ts = {0, (long)(w->next_due - t)};
-		nanosleep(&ts, NULL);
-	} else {
-		usleep(200);
-	}
+	if (w->interval && w->next_due > t && w->next_due - t < 200000u)
+		return w->next_due - t;
+	return 200000u;
 }
 
 /* Starts what idle slots have to do: the number started, or -errno. */
@@ -595,47 +595,102 @@ static int start_idle(struct run_worker *w)
 	return started;
 }
 
-void *flow_worker_main(void *arg)
+/* One pass over worker w, never blocking: false when it is done (finished
+ * or failed). Else *wait_ns is how long it may wait before the next pass
+ * (0: pass again at once) and *pfd its socket with the events to wait for
+ * (fd -1: nothing in flight, only time). ready: its socket may have
+ * replies (a poll said so, or the last pass took a full batch); set for
+ * the next pass. */
+static bool step(struct run_worker *w, bool *ready, struct pollfd *pfd, uint64_t *wait_ns)
 {
-	struct run_worker *w = arg;
 	struct onsale_completion cps[64];
-	w->starts = w->completions = 0;
-	w->interval = start_interval(w); /* open loop: this connection's share */
-	w->next_due = load_now_ns();
+	int stopping = atomic_load_explicit(&run_stop, memory_order_relaxed);
+	int started = stopping ? 0 : start_idle(w);
+	if (started < 0) {
+		fail(w, started);
+		return false;
+	}
+	pfd->fd = -1;
+	if (!onsale_inflight(w->c)) {
+		if (stopping || (!started && finished(w)))
+			return false;
+		*wait_ns = started ? 0 : idle_ns(w);
+		return true;
+	}
+	long pending = onsale_flush(w->c);
+	int n = *ready ? onsale_poll(w->c, cps, 64, 0) : 0;
+	if (n < 0) {
+		fail(w, n);
+		return false;
+	}
+	*ready = n == 64; /* more may wait in the library's buffer */
+	uint64_t t1 = load_now_ns();
+	for (int k = 0; k < n; k++) {
+		int rc = complete(w, &cps[k], t1);
+		if (rc < 0) {
+			fail(w, rc);
+			return false;
+		}
+	}
+	/* replies still to come: the poll learns when they are there */
+	*pfd = (struct pollfd){.fd = onsale_fd(w->c),
+			       .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
+	*wait_ns = n > 0 ? 0 : wait_due_ns(w, stopping);
+	return true;
+}
+
+/* One load thread: the workers index, index + run_opt.threads, ... in
+ * turns, each pass over all of them, then one ppoll over the sockets of
+ * those that wait: at once when one was busy (only to learn which sockets
+ * are ready), else until the soonest wait ends. A waiting worker's socket
+ * is read only when the poll said it is ready; so a thread drives many
+ * connections with one system call per pass plus what their I/O needs,
+ * instead of one blocking thread per connection (threads on one CPU
+ * queue for it and their wake-ups add to the latency measured). */
+void *flow_thread_main(void *arg)
+{
+	unsigned index = (unsigned)(uintptr_t)arg, n = 0;
+	struct run_worker *mine[RUN_CONNECTIONS_MAX];
+	struct pollfd pfds[RUN_CONNECTIONS_MAX];
+	unsigned at[RUN_CONNECTIONS_MAX]; /* pfds[i] is mine[at[i]]'s */
+	bool ready[RUN_CONNECTIONS_MAX], done[RUN_CONNECTIONS_MAX];
+	assert(run_opt.threads >= 1 && index < run_opt.threads);
+	for (unsigned k = index; k < run_opt.connections; k += run_opt.threads) {
+		struct run_worker *w = &run_workers[k];
+		w->starts = w->completions = 0;
+		w->interval = start_interval(w); /* open loop: this connection's share */
+		w->next_due = load_now_ns();
+		ready[n] = true;
+		done[n] = false;
+		mine[n++] = w;
+	}
 	for (;;) {
-		int stopping = atomic_load_explicit(&run_stop, memory_order_relaxed);
-		int started = stopping ? 0 : start_idle(w);
-		if (started < 0) {
-			fail(w, started);
-			return NULL;
-		}
-		if (!onsale_inflight(w->c)) {
-			if (stopping || (!started && finished(w)))
-				break;
-			if (!started)
-				idle(w, w->interval);
-			continue;
-		}
-		long pending = onsale_flush(w->c);
-		int n;
-		if (!w->interval) {
-			n = onsale_poll(w->c, cps, 64, 100);
-		} else if (!(n = onsale_poll(w->c, cps, 64, 0))) {
-			wait_due(w, pending);
-			continue;
-		}
-		if (n < 0) {
-			fail(w, n);
-			return NULL;
-		}
-		uint64_t t1 = load_now_ns();
-		for (int k = 0; k < n; k++) {
-			int rc = complete(w, &cps[k], t1);
-			if (rc < 0) {
-				fail(w, rc);
-				return NULL;
+		unsigned live = 0, nfds = 0;
+		uint64_t wait = WAIT_NS_MAX;
+		for (unsigned i = 0; i < n; i++) {
+			struct pollfd pfd;
+			uint64_t w_ns;
+			if (done[i] || !step(mine[i], &ready[i], &pfd, &w_ns)) {
+				done[i] = true;
+				continue;
+			}
+			live++;
+			if (w_ns < wait)
+				wait = w_ns;
+			if (pfd.fd >= 0) {
+				at[nfds] = i;
+				pfds[nfds++] = pfd;
 			}
 		}
+		if (!live)
+			break;
+		if (!nfds && !wait)
+			continue;
+		struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+		if (ppoll(pfds, nfds, &ts, NULL) > 0)
+			for (unsigned k = 0; k < nfds; k++)
+				if (pfds[k].revents)
+					ready[at[k]] = true;
 	}
 	return NULL;
 }

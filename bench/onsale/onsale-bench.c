@@ -4,7 +4,8 @@
  *
  * Creates its own event through the admin role (bench/onsale/venue.c), then
  * drives it over --connections platform (gate-rush: scanner) connections,
- * one thread each, with --depth requests in flight per connection
+ * one thread each unless --threads says fewer (a thread then drives several
+ * with one poll), with --depth requests in flight per connection
  * (bench/onsale/flow.c), closed loop or open loop (--rate). Latency per
  * operation type goes into log-linear histograms (bench/common/hist.c); a
  * progress line each second, the summary table and the JSON object come
@@ -96,8 +97,11 @@ static const struct opt options[] = {
 		"role keys (var/onsaled.conf; admin_key, platform_key,\n"
 		"scanner_key for gate-rush)"),
 	OPT_FN("scenario", "S", &run_opt, scenario_of, scenario_help),
-	OPT_UINT("connections", "N", &run_opt.connections, 1, 256,
-		 "connections, one thread each (4)"),
+	OPT_UINT("connections", "N", &run_opt.connections, 1, RUN_CONNECTIONS_MAX,
+		 "connections (4)"),
+	OPT_UINT("threads", "N", &run_opt.threads, 1, RUN_CONNECTIONS_MAX,
+		 "load threads, each driving every N-th connection\n"
+		 "(default: one per connection)"),
 	OPT_UINT("depth", "N", &run_opt.depth, 1, ONSALE_WINDOW_MAX,
 		 "requests in flight per connection (32)"),
 	OPT_REAL("duration", "S", &run_opt.duration, 0,
@@ -152,6 +156,10 @@ static int parse(int argc, char **argv)
 		return rc;
 	if (run_opt.sc == SC_MIXED && (uint64_t)run_opt.units + run_opt.seats > EVENT_UNITS_MAX)
 		return opts_bad(&cmd, "--units + --seats", "more than an event holds");
+	if (!run_opt.threads)
+		run_opt.threads = run_opt.connections;
+	if (run_opt.threads > run_opt.connections)
+		return opts_bad(&cmd, "--threads", "more than --connections");
 	if (run_opt.duration <= 0 && !run_opt.ops)
 		run_opt.duration = run_opt.sc == SC_MIXED ? 10 : 30;
 	return 0;
@@ -181,16 +189,18 @@ static int open_workers(void)
 	return 0;
 }
 
+static pthread_t load_threads[RUN_CONNECTIONS_MAX];
+
 static void run_threads(void)
 {
-	for (unsigned k = 0; k < run_opt.connections; k++)
-		pthread_create(&run_workers[k].th, NULL, flow_worker_main, &run_workers[k]);
+	for (unsigned t = 0; t < run_opt.threads; t++)
+		pthread_create(&load_threads[t], NULL, flow_thread_main, (void *)(uintptr_t)t);
 }
 
 static void join_threads(void)
 {
-	for (unsigned k = 0; k < run_opt.connections; k++)
-		pthread_join(run_workers[k].th, NULL);
+	for (unsigned t = 0; t < run_opt.threads; t++)
+		pthread_join(load_threads[t], NULL);
 }
 
 /* gate-rush: every unit sold (not measured) on the platform connections,

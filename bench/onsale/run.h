@@ -1,13 +1,14 @@
 /*
  * run.h — onsale-bench's shared state: the options, the event under load,
- * the worker threads with their pipelined slots, and the parts that use
+ * the workers (a connection each) with their pipelined slots, and the parts that use
  * them (all in bench/onsale/):
  *
  *   run.c           this state, defined once
  *   onsale-bench.c  options, phases of a run, report
  *   venue.c         creating the scenario's event (GA, seats, both)
- *   flow.c          a worker thread: what each slot sends next and what a
- *                   completion means, for every scenario
+ *   flow.c          a worker: what each slot sends next and what a
+ *                   completion means, for every scenario; the load
+ *                   threads that drive the workers
  *   verify.c        checking the outcome through the server
  *
  * Every slot of a worker is one client (buyer, scanner) with one request
@@ -41,12 +42,15 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
 #define RUN_PICK_HOT_PCT 80u
 #define RUN_PICK_BEST_PCT 5u
 #define RUN_PICK_WALK_MAX 4096u /* seats looked at for one pick */
+/* Connections (workers) at most, and so load threads. */
+#define RUN_CONNECTIONS_MAX 256u
 /* Confirmed orders a mixed-scenario worker may refund from at most. */
 #define RUN_ORDERS_MAX (4u << 20)
 
 struct run_opts {
 	const char *host, *config, *scenario_name;
 	unsigned port, connections, depth, units, seats;
+	unsigned threads; /* load threads, each driving connections k, k + threads, ... */
 	double duration, warmup, rate;
 	uint64_t ops, seed;
 	int json, verify;
@@ -80,7 +84,6 @@ struct run_slot {
 };
 
 struct run_worker {
-	pthread_t th;
 	unsigned id;
 	struct onsale *c;
 	uint64_t rng;
@@ -128,8 +131,10 @@ int venue_setup(struct onsale *admin);
 void venue_free(void);
 
 /* flow.c */
-void flow_init(void);              /* before the threads start */
-void *flow_worker_main(void *arg); /* one phase of a run */
+void flow_init(void); /* before the threads start */
+/* One phase of a run on load thread arg (an index below run_opt.threads,
+ * cast to a pointer). */
+void *flow_thread_main(void *arg);
 /* gate-rush's unmeasured sell-out phase instead of the scenario's load */
 extern int flow_selling;
 

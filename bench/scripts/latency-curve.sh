@@ -16,7 +16,8 @@
 # for docs/PERFORMANCE.md. Variables: CURVE_RATES="10000 20000" (ops/s,
 # instead of the peak run and CURVE_POINTS), CURVE_SCENARIO (ga-flash),
 # CURVE_SECONDS (measured, 4), CURVE_WARMUP (1), CURVE_CONNECTIONS (16),
-# CURVE_DEPTH (256), CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
+# CURVE_DEPTH (256), CURVE_THREADS (load threads for the points; default
+# one per connection), CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
 # after BUILD (they come last and override). The peak is measured as `make
 # bench` does (8 x 256 in flight, below the shard's --shed-slots, so it is
 # of sales, not of 73s); the points offer 16 x 256, more than a shard takes
@@ -36,6 +37,8 @@ warm=${CURVE_WARMUP:-1}
 json=${CURVE_JSON:-var/latency-curve.json}
 common=(--scenario "$scenario" --connections "${CURVE_CONNECTIONS:-16}"
         --depth "${CURVE_DEPTH:-256}" --seats 100000 --json)
+points=()
+[ -z "${CURVE_THREADS:-}" ] || points=(--threads "$CURVE_THREADS")
 mkdir -p "$(dirname "$json")"
 : >"$json"
 setting_traps
@@ -69,7 +72,7 @@ point() { # point SETTING PEAK RATE: one point's JSON line into $json
   local setting=$1 peak=$2 rate=$3 line
   echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
   line=$(run "$setting" --rate "$rate" --units "$(units_for "$rate")" \
-         --duration "$secs" --warmup "$warm" "${extra[@]}") || {
+         --duration "$secs" --warmup "$warm" "${points[@]}" "${extra[@]}") || {
     echo "latency-curve: $setting at $rate ops/s failed" >&2
     return 1
   }

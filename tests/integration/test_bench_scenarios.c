@@ -121,6 +121,23 @@ static void gate_rush(void **state)
 	assert_null(strstr(json, "\"hold\":{")); /* no holds measured */
 }
 
+/* Several connections per load thread (--threads): a closed loop sells
+ * out; an open loop keeps its rate and stops on time (a thread that polled
+ * only the sockets of waiting workers never read a due worker's replies
+ * and spun past --duration). */
+static void threads(void **state)
+{
+	(void)state;
+	run_ok("--scenario ga-flash --units 3000 --connections 5 --threads 2 --json --verify",
+	       "ga-flash");
+	assert_int_equal(field("units_sold"), 3000);
+	run_ok("--scenario mixed --units 3000 --seats 1200 --connections 4 --threads 1"
+	       " --rate 2000 --duration 1 --json --verify",
+	       "mixed");
+	assert_true(field("ops") >= 1000 && field("ops") <= 3000);
+	assert_true(field("seconds") < 3);
+}
+
 /* A sale the bench did not make (as an oversell by a bug would look):
  * mixed runs 1.5 s; once it names its event, one more unit is sold on the
  * side. --verify must see sold != acknowledged and exit 1. */
@@ -164,6 +181,7 @@ static void bad_options(void **state)
 	assert_int_equal(run("--mix 0,0,0"), 2);
 	assert_int_equal(run("--double-scan 101"), 2);
 	assert_int_equal(run("--connections 0"), 2);
+	assert_int_equal(run("--threads 3"), 2); /* more than --connections 2 */
 }
 
 int main(int argc, char **argv)
@@ -174,9 +192,10 @@ int main(int argc, char **argv)
 	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
-		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
-		cmocka_unit_test(verify_catches), cmocka_unit_test(bad_options),
+		cmocka_unit_test(flash),       cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),       cmocka_unit_test(gate_rush),
+		cmocka_unit_test(threads),     cmocka_unit_test(verify_catches),
+		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
