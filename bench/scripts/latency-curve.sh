@@ -7,7 +7,7 @@
 # of that peak, default up to 1.5: past it), each against a fresh onsaled
 # so no point inherits another's data. Per point it prints a JSON line
 #   {"setting","scenario","peak_ops_per_s","offered_ops_per_s",
-#    "achieved_ops_per_s","p50_us","p99_us","p999_us","hold_p50_us",
+#    "connections","load_threads","achieved_ops_per_s","p50_us","p99_us","p999_us","hold_p50_us",
 #    "hold_p99_us","hold_p999_us","shed_fraction","hold_shed_fraction",
 #    "seconds","load_avg"}
 # (achieved and the latencies count served requests; shed ones, status 73,
@@ -17,7 +17,10 @@
 # instead of the peak run and CURVE_POINTS), CURVE_SCENARIO (ga-flash),
 # CURVE_SECONDS (measured, 4), CURVE_WARMUP (1), CURVE_CONNECTIONS (16),
 # CURVE_DEPTH (256), CURVE_THREADS (load threads for the points; default
-# one per connection), CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
+# in the dedicated setting one per CPU of BENCH_CPUS, at most one per
+# connection: 16 threads on one CPU queue for it and their wake-ups add to
+# the tail measured; in the shared one a thread per connection),
+# CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
 # after BUILD (they come last and override). The peak is measured as `make
 # bench` does (8 x 256 in flight, below the shard's --shed-slots, so it is
 # of sales, not of 73s); the points offer 16 x 256, more than a shard takes
@@ -37,8 +40,6 @@ warm=${CURVE_WARMUP:-1}
 json=${CURVE_JSON:-var/latency-curve.json}
 common=(--scenario "$scenario" --connections "${CURVE_CONNECTIONS:-16}"
         --depth "${CURVE_DEPTH:-256}" --seats 100000 --json)
-points=()
-[ -z "${CURVE_THREADS:-}" ] || points=(--threads "$CURVE_THREADS")
 mkdir -p "$(dirname "$json")"
 : >"$json"
 setting_traps
@@ -68,8 +69,21 @@ units_for() {
   echo "$u"
 }
 
+# threads_for SETTING: the points' --threads option, if any
+threads_for() {
+  if [ -n "${CURVE_THREADS:-}" ]; then
+    echo "--threads $CURVE_THREADS"
+  elif [ "$1" = dedicated ]; then
+    local n conns=${CURVE_CONNECTIONS:-16}
+    n=$(cpu_count "$BENCH_CPUS")
+    echo "--threads $((n < conns ? n : conns))"
+  fi
+}
+
 point() { # point SETTING PEAK RATE: one point's JSON line into $json
   local setting=$1 peak=$2 rate=$3 line
+  local -a points
+  read -r -a points <<<"$(threads_for "$setting")"
   echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
   line=$(run "$setting" --rate "$rate" --units "$(units_for "$rate")" \
          --duration "$secs" --warmup "$warm" "${points[@]}" "${extra[@]}") || {
@@ -77,8 +91,9 @@ point() { # point SETTING PEAK RATE: one point's JSON line into $json
     return 1
   }
   jq -c --arg s "$setting" --argjson peak "$peak" --argjson rate "$rate" \
-     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '{
+     --argjson threads "${points[1]:-null}" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '{
        setting: $s, scenario, peak_ops_per_s: $peak, offered_ops_per_s: $rate,
+       connections, load_threads: ($threads // .connections),
        achieved_ops_per_s: (.ops_per_s | floor), p50_us, p99_us, p999_us,
        hold_p50_us: .hold.p50_us, hold_p99_us: .hold.p99_us, hold_p999_us: .hold.p999_us,
        shed_fraction: .shed_fraction.all, hold_shed_fraction: .shed_fraction.hold,

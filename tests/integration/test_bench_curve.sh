@@ -4,7 +4,7 @@
 # there are 2 CPUs), 1 s each against a fresh onsaled on 127.0.0.1. Checks
 # the output's shape: one JSON line per point with every field, the offered
 # load as asked, served operations, shed fractions between 0 and 1, and a
-# Markdown table with one row per point. Needs jq. About 10 seconds.
+# Markdown table with one row per point, the load threads per setting. Needs jq. About 10 seconds.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/../..
@@ -29,7 +29,8 @@ CURVE_SETTING=$settings CURVE_RATES="2000 4000" CURVE_SECONDS=1 CURVE_WARMUP=0 \
 check "exit 0" [ $? -eq 0 ] || sed 's/^/    /' "$tmp/err"
 
 check "one JSON line per point" [ "$(wc -l <"$tmp/curve.json")" -eq $((2 * n_settings)) ]
-fields='["setting","scenario","peak_ops_per_s","offered_ops_per_s","achieved_ops_per_s",
+fields='["setting","scenario","peak_ops_per_s","offered_ops_per_s","connections",
+         "load_threads","achieved_ops_per_s",
          "p50_us","p99_us","p999_us","hold_p50_us","hold_p99_us","hold_p999_us",
          "shed_fraction","hold_shed_fraction","seconds","load_avg"]'
 check "every field in every line" \
@@ -37,6 +38,10 @@ check "every field in every line" \
 check "offered loads as asked, per setting" \
   jqt -s --arg s "$settings" '[.[] | "\(.setting) \(.offered_ops_per_s)"]
     == [($s | split(" ")[]) as $x | "\($x) 2000", "\($x) 4000"]' "$tmp/curve.json"
+check "load threads: one per connection shared, one per load CPU dedicated" \
+  jqt -s --argjson cpus "$(( $(nproc) / 2 ))" 'all(.[]; if .setting == "dedicated"
+      then .load_threads == ([$cpus, .connections] | min) else .load_threads == .connections end)' \
+  "$tmp/curve.json"
 check "served operations, latencies in order" \
   jqt -s 'all(.[]; .achieved_ops_per_s > 0 and .p50_us > 0 and .p50_us <= .p99_us
                     and .p99_us <= .p999_us)' "$tmp/curve.json"
