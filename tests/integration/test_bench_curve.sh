@@ -23,7 +23,7 @@ command -v jq >/dev/null || { echo "skip: no jq"; exit 0; }
 settings="shared dedicated"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || settings=shared
 n_settings=$(wc -w <<<"$settings")
-CURVE_SETTING=$settings CURVE_RATES="2000 4000" CURVE_SECONDS=1 CURVE_WARMUP=0 \
+BENCH_SETTLE_S=0 CURVE_SETTING=$settings CURVE_RATES="2000 4000" CURVE_SECONDS=1 CURVE_WARMUP=0 \
   CURVE_JSON="$tmp/curve.json" CURVE_CONNECTIONS=2 CURVE_DEPTH=16 \
   timeout 120 "$root/bench/scripts/latency-curve.sh" "$build" >"$tmp/out" 2>"$tmp/err"
 check "exit 0" [ $? -eq 0 ] || sed 's/^/    /' "$tmp/err"
