@@ -120,6 +120,29 @@ uint32_t addr_limit_share(uint32_t limit, uint32_t shards, uint32_t shard_id)
 	return limit / shards + (shard_id < limit % shards ? 1 : 0);
 }
 
+bool addr_limit_splits(uint32_t limit, uint32_t shards)
+{
+	assert(shards > 0);
+	return limit == 0 || limit >= shards;
+}
+
+static uint32_t quota(uint32_t limit, uint32_t shards, uint32_t shard_id, uint32_t table_max)
+{
+	uint32_t q = addr_limit_share(limit, shards, shard_id);
+	assert(q >= 1);
+	return q < table_max ? q : table_max;
+}
+
+void addr_limit_quotas(uint32_t conns_max, uint32_t per_addr_max, uint32_t shards,
+		       uint32_t shard_id, uint32_t table_max, uint32_t *total_quota,
+		       uint32_t *per_addr_quota)
+{
+	assert(table_max > 0 && addr_limit_splits(conns_max, shards) &&
+	       addr_limit_splits(per_addr_max, shards));
+	*total_quota = conns_max ? quota(conns_max, shards, shard_id, table_max) : table_max;
+	*per_addr_quota = per_addr_max ? quota(per_addr_max, shards, shard_id, table_max) : 0;
+}
+
 struct addr_key addr_key_ipv4(uint32_t ipv4)
 {
 	struct addr_key k = {.b = {[10] = 0xff, [11] = 0xff}};

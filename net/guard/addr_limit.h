@@ -15,6 +15,7 @@
 #ifndef ONSALE_GUARD_ADDR_LIMIT_H
 #define ONSALE_GUARD_ADDR_LIMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/status.h"
@@ -57,6 +58,18 @@ uint32_t addr_limit_count(const struct addr_limit *al, const struct addr_key *ad
  * shards, the remainder one each to the first shards, so the quotas add
  * up to limit exactly. */
 uint32_t addr_limit_share(uint32_t limit, uint32_t shards, uint32_t shard_id);
+
+/* Whether a server-wide limit (0: none) can be split over shards: every
+ * shard's quota at least 1, since a shard takes whatever connections the
+ * kernel hashes to its listener. A smaller limit is refused at start. */
+bool addr_limit_splits(uint32_t limit, uint32_t shards);
+
+/* Shard shard_id's quotas: in all of conns_max (0: table_max, every slot
+ * of its table) and per address of per_addr_max (0: no limit), neither
+ * over table_max. Both limits must split (addr_limit_splits). */
+void addr_limit_quotas(uint32_t conns_max, uint32_t per_addr_max, uint32_t shards,
+		       uint32_t shard_id, uint32_t table_max, uint32_t *total_quota,
+		       uint32_t *per_addr_quota);
 
 /* The IPv4 address a.b.c.d (host order) as a key. */
 struct addr_key addr_key_ipv4(uint32_t ipv4);

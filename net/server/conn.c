@@ -51,25 +51,20 @@
 static_assert((LIMIT_SLOTS & (LIMIT_SLOTS - 1)) == 0, "a power of two");
 
 /* This shard's quotas of the server-wide connection limits
- * (net/guard/addr_limit.h): at least one each. */
+ * (net/guard/addr_limit.h). */
 static int limits_init(struct shard *s)
 {
 	const struct server_config *cfg = &s->srv->cfg;
-	uint32_t n = s->srv->n, all = cfg->conns_max, per = cfg->conns_per_addr_max;
-	uint32_t total_max = all ? addr_limit_share(all, n, s->id) : SERVER_CONNS_PER_SHARD_MAX;
-	if (!total_max)
-		total_max = 1;
-	if (total_max > SERVER_CONNS_PER_SHARD_MAX)
-		total_max = SERVER_CONNS_PER_SHARD_MAX;
-	uint32_t per_max = per ? addr_limit_share(per, n, s->id) : 0;
-	if (per && !per_max)
-		per_max = 1;
-	s->limit_slots = per ? calloc(LIMIT_SLOTS, sizeof *s->limit_slots) : NULL;
-	if (per && !s->limit_slots)
+	uint32_t total_max, per_max;
+	addr_limit_quotas(cfg->conns_max, cfg->conns_per_addr_max, s->srv->n, s->id,
+			  SERVER_CONNS_PER_SHARD_MAX, &total_max, &per_max);
+	s->limit_slots = per_max ? calloc(LIMIT_SLOTS, sizeof *s->limit_slots) : NULL;
+	if (per_max && !s->limit_slots)
 		return -ENOMEM;
 	uint64_t seed;
 	randombytes_buf(&seed, sizeof seed);
-	addr_limit_init(&s->limit, s->limit_slots, per ? LIMIT_SLOTS : 0, total_max, per_max, seed);
+	addr_limit_init(&s->limit, s->limit_slots, per_max ? LIMIT_SLOTS : 0, total_max, per_max,
+			seed);
 	return 0;
 }
 

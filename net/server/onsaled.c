@@ -208,19 +208,49 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 
 /* A connection policy option: a number of ms or connections; the
  * config file keeps its hands off it. 0, or 2 with a message. */
-static int parse_guard_option(struct server_config *cfg, enum guard_key k, const char *arg)
+/* The option of a connection policy setting: its config name with
+ * dashes ("max-connections"). */
+static void guard_option_name(enum guard_key k, char name[64])
 {
-	char name[64];
-	snprintf(name, sizeof name, "%s", server_config_guard_name(k));
+	snprintf(name, 64, "%s", server_config_guard_name(k));
 	for (char *p = name; *p; p++)
 		if (*p == '_')
 			*p = '-';
+}
+
+static int parse_guard_option(struct server_config *cfg, enum guard_key k, const char *arg)
+{
+	char name[64];
+	guard_option_name(k, name);
 	if (server_config_guard_set(cfg, k, arg) || strchr(arg, ' ')) {
 		fprintf(stderr, "onsaled: --%s takes a number 0..%u, not \"%s\"\n", name,
 			UINT32_MAX, arg);
 		return 2;
 	}
 	cfg->guard_from_args |= 1u << k;
+	return 0;
+}
+
+/* The connection limits split into per-shard quotas of at least one
+ * (net/guard/addr_limit.h): a limit below the shard count is refused with
+ * what to do, not quietly raised. 0, or 2 after the message. */
+static int check_limits(const struct server_config *cfg)
+{
+	static const enum guard_key keys[] = {GUARD_KEY_CONNS, GUARD_KEY_CONNS_PER_ADDR};
+	const uint32_t values[] = {cfg->conns_max, cfg->conns_per_addr_max};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (addr_limit_splits(values[i], cfg->shards))
+			continue;
+		char name[64];
+		guard_option_name(keys[i], name);
+		fprintf(stderr,
+			"onsaled: --%s %u (%s= in the config) is below the %u shards: each shard"
+			" admits its own share of it, at least one; give at least %u, or 0 for no"
+			" limit\n",
+			name, values[i], server_config_guard_name(keys[i]), cfg->shards,
+			cfg->shards);
+		return 2;
+	}
 	return 0;
 }
 
@@ -366,6 +396,9 @@ int main(int argc, char **argv)
 			 cfg.config_path, strerror(-rc));
 		return 1;
 	}
+	rc = check_limits(&cfg);
+	if (rc)
+		return rc;
 	/* signals go to sigwait in server_run, never to a shard thread */
 	sigset_t set;
 	sigemptyset(&set);

@@ -163,6 +163,44 @@ static void start(struct srv *h, unsigned shards, const char *const *args)
 	assert_int_equal(srv_start(h), 0);
 }
 
+/* A connection limit below the shard count cannot give every shard a
+ * quota: onsaled exits 2 and says what to give, from the option or the
+ * config file alike (before, it quietly let each shard take one, so
+ * --max-connections 1 on 2 shards held 2). */
+static void limit_below_the_shards_refused(void **state)
+{
+	(void)state;
+	static const char *const runs[][2] = {{"--max-connections", "1"},
+					      {"--max-connections-per-address", "1"},
+					      {NULL, NULL}};
+	for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		struct srv h;
+		char path[600], log[2048];
+		srv_init(&h, argv0, 2);
+		assert_int_equal(srv_prepare(&h), 0);
+		h.args[0] = runs[i][0];
+		h.args[1] = runs[i][1];
+		if (!runs[i][0]) { /* the config file's line instead of an option */
+			snprintf(path, sizeof path, "%s/onsaled.conf", h.dir);
+			FILE *f = fopen(path, "a");
+			assert_non_null(f);
+			fputs("max_connections=1\n", f);
+			fclose(f);
+		}
+		assert_int_equal(srv_spawn(&h), -ECHILD);
+		assert_int_equal(h.exit_status, 2);
+		snprintf(path, sizeof path, "%s/onsaled.log", h.dir);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		size_t n = fread(log, 1, sizeof log - 1, f);
+		fclose(f);
+		log[n] = 0;
+		assert_non_null(strstr(log, "is below the 2 shards"));
+		assert_non_null(strstr(log, "give at least 2, or 0 for no limit"));
+		srv_cleanup(&h);
+	}
+}
+
 /* 3,000 sockets from one address that connect and never send a byte:
  * they get the address's 64 connections and no more (the rest read
  * too_many_connections), and a platform client still connects and buys. */
@@ -484,6 +522,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(limit_below_the_shards_refused),
 		cmocka_unit_test(silent_flood_leaves_room_for_a_buyer),
 		cmocka_unit_test(hello_deadline),
 		cmocka_unit_test(slowloris_frame_deadline),

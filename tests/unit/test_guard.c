@@ -171,6 +171,40 @@ static void share_adds_up(void **state)
 	assert_int_equal(addr_limit_share(5, 2, 1), 2);
 }
 
+/* The quotas a shard takes: a share of at least 1 of each limit, never over
+ * its table; 0 in all means the whole table, 0 per address no limit; a
+ * limit below the shard count does not split (onsaled refuses it). */
+static void quotas_split_or_refuse(void **state)
+{
+	(void)state;
+	uint32_t total, per;
+	assert_true(addr_limit_splits(0, 4));
+	assert_true(addr_limit_splits(4, 4));
+	assert_false(addr_limit_splits(3, 4));
+	assert_false(addr_limit_splits(1, 2));
+	addr_limit_quotas(0, 0, 2, 1, 8192, &total, &per);
+	assert_int_equal(total, 8192);
+	assert_int_equal(per, 0);
+	addr_limit_quotas(5, 64, 2, 0, 8192, &total, &per);
+	assert_int_equal(total, 3);
+	assert_int_equal(per, 32);
+	addr_limit_quotas(5, 3, 2, 1, 8192, &total, &per);
+	assert_int_equal(total, 2);
+	assert_int_equal(per, 1);
+	addr_limit_quotas(100000, 100000, 2, 0, 8192, &total, &per);
+	assert_int_equal(total, 8192); /* the table is the cap */
+	assert_int_equal(per, 8192);
+	for (uint32_t n = 1; n <= 16; n++) {
+		uint32_t sum = 0;
+		for (uint32_t k = 0; k < n; k++) {
+			addr_limit_quotas(n + 5, n, n, k, 8192, &total, &per);
+			assert_true(total >= 1 && per == 1);
+			sum += total;
+		}
+		assert_int_equal(sum, n + 5); /* the server holds no more than the limit */
+	}
+}
+
 static void accept_pause_on_emfile(void **state)
 {
 	(void)state;
@@ -204,6 +238,7 @@ int main(void)
 		cmocka_unit_test(limit_per_address_and_in_all),
 		cmocka_unit_test(limit_table_matches_a_plain_count),
 		cmocka_unit_test(share_adds_up),
+		cmocka_unit_test(quotas_split_or_refuse),
 		cmocka_unit_test(accept_pause_on_emfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
