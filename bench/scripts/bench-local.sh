@@ -26,10 +26,14 @@ mkdir -p "$(dirname "$json")"
 status=0
 for setting in ${BENCH_SETTING:-shared dedicated}; do
   rc=0
+  setting_settle
   setting_up "$build" "$setting" || rc=$?
   if [ $rc -eq 3 ]; then continue; fi
   [ $rc -eq 0 ] || exit $rc
+  later=
   for sc in ${SCENARIOS:-ga-flash seat-flash}; do
+    [ -z "$later" ] || setting_settle # the previous scenario ran on this server
+    later=1
     sized=()
     case $sc in
       ga-flash | seat-flash) sized=(--units 1000000 --seats 100000 --connections 8 --depth 256) ;;

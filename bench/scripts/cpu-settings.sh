@@ -21,9 +21,10 @@
 #                     a fresh data directory in $tmp, a free port in $port
 #                     and onsaled there in SETTING (setting_start); on a
 #                     failure (3: SETTING cannot run here) nothing is left
-#   setting_cleanup   stops onsaled, removes $tmp, syncs and waits
-#                     BENCH_SETTLE_S seconds (default 4) for the disk to
-#                     settle before the next run
+#   setting_cleanup   stops onsaled and removes $tmp
+#   setting_settle    before every run (not in a subshell: it remembers
+#                     that one ran): after the first, sync and wait
+#                     BENCH_SETTLE_S seconds (default 4) for the disk
 #   setting_traps     on exit stops the server and removes $tmp (the
 #                     caller's data directory while one runs); a signal exits
 # SERVER_CPUS and BENCH_CPUS are taskset CPU lists; by default the upper
@@ -32,6 +33,10 @@
 
 CPU_SETTING=
 BENCH_SETTLE_S=${BENCH_SETTLE_S:-4}
+[[ $BENCH_SETTLE_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
+  echo "cpu-settings: BENCH_SETTLE_S must be seconds (a number), not \"$BENCH_SETTLE_S\"" >&2
+  exit 2
+}
 cpu_n=$(nproc 2>/dev/null || echo 1)
 
 # cpu_range LO HI: a taskset list ("1" or "2-3").
@@ -92,16 +97,22 @@ tmp=
 port=
 setting_cleanup() {
   onsale_stop
-  [ -n "$tmp" ] || return 0
-  rm -rf "$tmp"
+  [ -z "$tmp" ] || rm -rf "$tmp"
   tmp=
-  # let the disk settle before the next run: on the virtual disk here a
-  # run's writes slowed the next run's fdatasyncs for a few seconds (a
-  # 61,000 ops/s point after a 304,000 one: hold p99 165-248 ms and 1-3 %
-  # shed with no pause, whether the data was removed, kept or the server
-  # killed; 9.0-9.7 ms with 4 s)
-  sync
-  sleep "$BENCH_SETTLE_S"
+}
+
+# Let the disk settle before a run that follows another: on the virtual
+# disk here a run's writes slowed the next run's fdatasyncs for a few
+# seconds (a 61,000 ops/s point after a 304,000 one: hold p99 165-248 ms
+# and 1-3 % shed with no pause, whether the data was removed, kept or the
+# server killed; 9.0-9.7 ms with 4 s).
+setting_ran=
+setting_settle() {
+  if [ -n "$setting_ran" ]; then
+    sync
+    sleep "$BENCH_SETTLE_S"
+  fi
+  setting_ran=1
 }
 
 setting_up() {

@@ -7,9 +7,9 @@
 # of that peak, default up to 1.5: past it), each against a fresh onsaled
 # so no point inherits another's data. Per point it prints a JSON line
 #   {"setting","scenario","peak_ops_per_s","offered_ops_per_s",
-#    "connections","load_threads","achieved_ops_per_s","p50_us","p99_us","p999_us","hold_p50_us",
-#    "hold_p99_us","hold_p999_us","shed_fraction","hold_shed_fraction",
-#    "seconds","load_avg"}
+#    "connections","load_threads","achieved_ops_per_s","p50_us","p99_us",
+#    "p999_us","hold_p50_us","hold_p99_us","hold_p999_us","shed_fraction",
+#    "hold_shed_fraction","seconds","load_avg"}
 # (achieved and the latencies count served requests; shed ones, status 73,
 # are the shed fractions), saves them in CURVE_JSON (default
 # var/latency-curve.json) and ends with a Markdown table of every point
@@ -45,7 +45,8 @@ mkdir -p "$(dirname "$json")"
 setting_traps
 
 # run SETTING ARGS...: one onsale-bench run on a fresh onsaled; its JSON
-# line on stdout, nothing when the setting cannot run here.
+# line on stdout, nothing when the setting cannot run here. Called in a
+# command substitution, so its caller settles the disk first.
 run() {
   local setting=$1 rc=0 out
   shift
@@ -69,12 +70,26 @@ units_for() {
   echo "$u"
 }
 
-# threads_for SETTING: the points' --threads option, if any
+# extra_opt NAME: the value of onsale-bench option NAME among the extra
+# options after BUILD (the last one given), or nothing
+extra_opt() {
+  local v= i
+  for ((i = 0; i < ${#extra[@]}; i++)); do
+    [ "${extra[i]}" != "$1" ] || v=${extra[i + 1]:-}
+  done
+  echo "$v"
+}
+
+# threads_for SETTING: the points' --threads option, if any (none when
+# the extra options give one: theirs comes last and wins)
 threads_for() {
+  [ -z "$(extra_opt --threads)" ] || return 0
   if [ -n "${CURVE_THREADS:-}" ]; then
     echo "--threads $CURVE_THREADS"
   elif [ "$1" = dedicated ]; then
-    local n conns=${CURVE_CONNECTIONS:-16}
+    local n conns
+    conns=$(extra_opt --connections)
+    conns=${conns:-${CURVE_CONNECTIONS:-16}}
     n=$(cpu_count "$BENCH_CPUS")
     echo "--threads $((n < conns ? n : conns))"
   fi
@@ -85,15 +100,16 @@ point() { # point SETTING PEAK RATE: one point's JSON line into $json
   local -a points
   read -r -a points <<<"$(threads_for "$setting")"
   echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
+  setting_settle
   line=$(run "$setting" --rate "$rate" --units "$(units_for "$rate")" \
          --duration "$secs" --warmup "$warm" "${points[@]}" "${extra[@]}") || {
     echo "latency-curve: $setting at $rate ops/s failed" >&2
     return 1
   }
   jq -c --arg s "$setting" --argjson peak "$peak" --argjson rate "$rate" \
-     --argjson threads "${points[1]:-null}" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '{
+     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '{
        setting: $s, scenario, peak_ops_per_s: $peak, offered_ops_per_s: $rate,
-       connections, load_threads: ($threads // .connections),
+       connections, load_threads: .threads,
        achieved_ops_per_s: (.ops_per_s | floor), p50_us, p99_us, p999_us,
        hold_p50_us: .hold.p50_us, hold_p99_us: .hold.p99_us, hold_p999_us: .hold.p999_us,
        shed_fraction: .shed_fraction.all, hold_shed_fraction: .shed_fraction.hold,
@@ -108,6 +124,7 @@ for setting in ${CURVE_SETTING:-shared dedicated}; do
     rates=$CURVE_RATES
   else
     echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
+    setting_settle
     # as many units as an event takes: the peak is of sales, not of
     # refusals once sold out
     line=$(run "$setting" --units 4000000 --duration "$secs" \

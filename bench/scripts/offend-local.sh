@@ -29,6 +29,7 @@ mkdir -p "$(dirname "$json")"
 status=0
 for setting in ${OFFEND_SETTING:-shared dedicated}; do
   rc=0
+  setting_settle
   setting_up "$build" "$setting" || rc=$?
   if [ "$rc" -eq 3 ]; then continue; fi
   [ "$rc" -eq 0 ] || exit "$rc"

@@ -167,7 +167,9 @@ void conn_accepted(struct shard *s, int fd)
 	}
 	/* the quota first: a slot is held exactly while its connection is
 	 * counted, so the quota (at most the table) leaves one free */
-	struct addr_key peer = peer_of(fd);
+	struct addr_key peer = {{0}}; /* asked for only where a per-address limit counts it */
+	if (s->limit.per_addr_max)
+		peer = peer_of(fd);
 	if (addr_limit_admit(&s->limit, &peer) != ST_OK) {
 		refuse(s, fd);
 		return;

@@ -20,6 +20,7 @@ jqt() { jq -e "$@" >/dev/null; } # jqt ARGS...: a jq test, quiet
 command -v jq >/dev/null || { echo "skip: no jq"; exit 0; }
 [ -x "$build/bin/onsaled" ] || { echo "FAIL no $build/bin/onsaled"; exit 1; }
 
+unset SERVER_CPUS BENCH_CPUS # the defaults: the load on the lower half of the CPUs
 settings="shared dedicated"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || settings=shared
 n_settings=$(wc -w <<<"$settings")
