@@ -344,7 +344,8 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		extra, sizeof extra,
 		"\"threads\":%u,\"units_refunded\":%llu,\"redeemed\":%llu,\"double_scans\":%llu,"
 		"\"double_scans_refused\":%llu,",
-		run_opt.threads, (unsigned long long)sum_field(offsetof(struct run_worker, units_refunded)),
+		run_opt.threads,
+		(unsigned long long)sum_field(offsetof(struct run_worker, units_refunded)),
 		(unsigned long long)sum_field(offsetof(struct run_worker, redeemed)),
 		(unsigned long long)sum_field(offsetof(struct run_worker, rescans)),
 		(unsigned long long)sum_field(offsetof(struct run_worker, rescans_refused)));
