@@ -16,10 +16,11 @@
 # for docs/PERFORMANCE.md. Variables: CURVE_RATES="10000 20000" (ops/s,
 # instead of the peak run and CURVE_POINTS), CURVE_SCENARIO (ga-flash),
 # CURVE_SECONDS (measured, 4), CURVE_WARMUP (1), CURVE_CONNECTIONS (16),
-# CURVE_DEPTH (256), CURVE_THREADS (load threads for the points; default
-# in the dedicated setting one per CPU of BENCH_CPUS, at most one per
-# connection: 16 threads on one CPU queue for it and their wake-ups add to
-# the tail measured; in the shared one a thread per connection),
+# CURVE_DEPTH (256), CURVE_THREADS (load threads of the peak run and the
+# points; default in the dedicated setting one per CPU of BENCH_CPUS, at
+# most one per connection: 16 threads on one CPU queue for it and their
+# wake-ups add to the tail measured; in the shared one a thread per
+# connection),
 # CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
 # after BUILD (they come last and override). The peak is measured as `make
 # bench` does (8 x 256 in flight, below the shard's --shed-slots, so it is
@@ -80,8 +81,9 @@ extra_opt() {
   echo "$v"
 }
 
-# threads_for SETTING: the points' --threads option, if any (none when
-# the extra options give one: theirs comes last and wins)
+# threads_for SETTING CONNECTIONS: a run's --threads option, if any, for
+# CONNECTIONS unless the extra options give --connections (none when they
+# give --threads: theirs comes last and wins)
 threads_for() {
   [ -z "$(extra_opt --threads)" ] || return 0
   if [ -n "${CURVE_THREADS:-}" ]; then
@@ -89,7 +91,7 @@ threads_for() {
   elif [ "$1" = dedicated ]; then
     local n conns
     conns=$(extra_opt --connections)
-    conns=${conns:-${CURVE_CONNECTIONS:-16}}
+    conns=${conns:-$2}
     n=$(cpu_count "$BENCH_CPUS")
     echo "--threads $((n < conns ? n : conns))"
   fi
@@ -98,7 +100,7 @@ threads_for() {
 point() { # point SETTING PEAK RATE: one point's JSON line into $json
   local setting=$1 peak=$2 rate=$3 line
   local -a points
-  read -r -a points <<<"$(threads_for "$setting")"
+  read -r -a points <<<"$(threads_for "$setting" "${CURVE_CONNECTIONS:-16}")"
   echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
   setting_settle
   line=$(run "$setting" --rate "$rate" --units "$(units_for "$rate")" \
@@ -126,9 +128,11 @@ for setting in ${CURVE_SETTING:-shared dedicated}; do
     echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
     setting_settle
     # as many units as an event takes: the peak is of sales, not of
-    # refusals once sold out
+    # refusals once sold out; the load threads as for the points (one
+    # load thread gave a dedicated ga-flash peak 13-25 % higher than 8)
+    read -r -a peak_threads <<<"$(threads_for "$setting" "${CURVE_PEAK_CONNECTIONS:-8}")"
     line=$(run "$setting" --units 4000000 --duration "$secs" \
-           --connections "${CURVE_PEAK_CONNECTIONS:-8}" "${extra[@]}") || {
+           --connections "${CURVE_PEAK_CONNECTIONS:-8}" "${peak_threads[@]}" "${extra[@]}") || {
       echo "latency-curve: $setting skipped (no peak run)" >&2
       continue
     }
