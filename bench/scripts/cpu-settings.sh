@@ -23,8 +23,9 @@
 #                     failure (3: SETTING cannot run here) nothing is left
 #   setting_cleanup   stops onsaled and removes $tmp
 #   setting_settle    before every run (not in a subshell: it remembers
-#                     that one ran): after the first, sync and wait
-#                     BENCH_SETTLE_S seconds (default 4) for the disk
+#                     that one ran): after the first, sync and wait until
+#                     the disk answers one-page syncs fast for 3 s, at
+#                     most BENCH_SETTLE_S seconds (default 30; 0: none)
 #   setting_traps     on exit stops the server and removes $tmp (the
 #                     caller's data directory while one runs); a signal exits
 # SERVER_CPUS and BENCH_CPUS are taskset CPU lists; by default the upper
@@ -32,9 +33,9 @@
 # server on CPU 1, the load generator on CPU 0).
 
 CPU_SETTING=
-BENCH_SETTLE_S=${BENCH_SETTLE_S:-4}
-[[ $BENCH_SETTLE_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
-  echo "cpu-settings: BENCH_SETTLE_S must be seconds (a number), not \"$BENCH_SETTLE_S\"" >&2
+BENCH_SETTLE_S=${BENCH_SETTLE_S:-30}
+[[ $BENCH_SETTLE_S =~ ^[0-9]+$ ]] || {
+  echo "cpu-settings: BENCH_SETTLE_S must be whole seconds, not \"$BENCH_SETTLE_S\"" >&2
   exit 2
 }
 cpu_n=$(nproc 2>/dev/null || echo 1)
@@ -102,15 +103,37 @@ setting_cleanup() {
 }
 
 # Let the disk settle before a run that follows another: on the virtual
-# disk here a run's writes slowed the next run's fdatasyncs for a few
-# seconds (a 61,000 ops/s point after a 304,000 one: hold p99 165-248 ms
-# and 1-3 % shed with no pause, whether the data was removed, kept or the
-# server killed; 9.0-9.7 ms with 4 s).
+# disk here a run's writes slowed the next run's fdatasyncs for seconds
+# after it (the guest's disk idle meanwhile: the host's doing). A 61,000
+# ops/s point after a 304,000 one: hold p99 165-248 ms and 1-3 % shed with
+# no pause, whether the data was removed, kept or the server killed; after
+# a 4,000,000-unit peak run, one-page fdatasyncs of 50-74 ms for 7 s. So:
+# sync, then probe one-page dsync writes (dd: a process each, 15-21 ms
+# here) every 50 ms until none took SETTLE_SLOW_MS more than the fastest
+# for SETTLE_QUIET_S seconds, at most BENCH_SETTLE_S.
+SETTLE_SLOW_MS=20
+SETTLE_QUIET_S=3
 setting_ran=
 setting_settle() {
-  if [ -n "$setting_ran" ]; then
+  if [ -n "$setting_ran" ] && [ "$BENCH_SETTLE_S" != 0 ]; then
     sync
-    sleep "$BENCH_SETTLE_S"
+    local probe t0 t1 ms min_ms=999999 quiet_since now start end
+    probe=$(mktemp "${TMPDIR:-/tmp}/onsale-settle.XXXXXX")
+    now=$(date +%s%N)
+    start=$now quiet_since=$now
+    end=$((now + BENCH_SETTLE_S * 1000000000))
+    while [ "$now" -lt "$end" ] && [ $((now - quiet_since)) -lt $((SETTLE_QUIET_S * 1000000000)) ]; do
+      t0=$(date +%s%N)
+      dd if=/dev/zero of="$probe" bs=4k count=1 oflag=dsync conv=notrunc status=none
+      t1=$(date +%s%N)
+      ms=$(((t1 - t0) / 1000000))
+      [ "$ms" -ge "$min_ms" ] || min_ms=$ms
+      [ "$ms" -le $((min_ms + SETTLE_SLOW_MS)) ] || quiet_since=$t1
+      sleep 0.05
+      now=$(date +%s%N)
+    done
+    rm -f "$probe"
+    echo "== disk settled in $(((now - start) / 100000000))00 ms" >&2
   fi
   setting_ran=1
 }

@@ -101,8 +101,8 @@ point() { # point SETTING PEAK RATE: one point's JSON line into $json
   local setting=$1 peak=$2 rate=$3 line
   local -a points
   read -r -a points <<<"$(threads_for "$setting" "${CURVE_CONNECTIONS:-16}")"
-  echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
   setting_settle
+  echo "== $setting: --rate $rate ($scenario, $secs s)" >&2
   line=$(run "$setting" --rate "$rate" --units "$(units_for "$rate")" \
          --duration "$secs" --warmup "$warm" "${points[@]}" "${extra[@]}") || {
     echo "latency-curve: $setting at $rate ops/s failed" >&2
@@ -125,8 +125,8 @@ for setting in ${CURVE_SETTING:-shared dedicated}; do
     peak=0
     rates=$CURVE_RATES
   else
-    echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
     setting_settle
+    echo "== $setting: closed loop for the peak ($scenario, $secs s)" >&2
     # as many units as an event takes: the peak is of sales, not of
     # refusals once sold out; the load threads as for the points (one
     # load thread gave a dedicated ga-flash peak 13-25 % higher than 8)
