@@ -640,13 +640,14 @@ static bool step(struct run_worker *w, bool *ready, struct pollfd *pfd, uint64_t
 }
 
 /* One load thread: the workers index, index + run_opt.threads, ... in
- * turns, each pass over all of them, then one ppoll over the sockets of
- * those that wait: at once when one was busy (only to learn which sockets
- * are ready), else until the soonest wait ends. A waiting worker's socket
- * is read only when the poll said it is ready; so a thread drives many
- * connections with one system call per pass plus what their I/O needs,
- * instead of one blocking thread per connection (threads on one CPU
- * queue for it and their wake-ups add to the latency measured). */
+ * turns: each pass steps all of them, then one ppoll over the sockets of
+ * those with requests in flight, returning at once when one of them has
+ * more to do now (then it only learns which sockets are ready), else
+ * waiting until the soonest start is due. A socket is read only when the
+ * poll said it is ready (or its last read took a full batch); so a thread
+ * drives many connections with one system call per pass plus what their
+ * I/O needs, instead of one blocking thread per connection (threads on one
+ * CPU queue for it, and their wake-ups add to the latency measured). */
 void *flow_thread_main(void *arg)
 {
 	unsigned index = (unsigned)(uintptr_t)arg, n = 0;
