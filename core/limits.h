@@ -410,8 +410,9 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
 #endif
 
 /* The kernel's send buffer of each client socket (SO_SNDBUF; the kernel
- * caps it at net.core.wmem_max, 208 KiB by default, and doubles it). Left to autotuning it grows to tcp_wmem's maximum (4 MiB on
- * Debian), so a client that stops reading has megabytes of replies made
+ * caps it at net.core.wmem_max, 208 KiB by default, and doubles it). Left
+ * to autotuning it grows to tcp_wmem's maximum (4 MiB on Debian), so a
+ * client that stops reading has megabytes of replies made
  * and copied for it before its connection stalls, and 10,000 connections
  * could pin 40 GiB of kernel memory. 256 KiB is several times what a
  * pipelining client has in flight (256 requests) on a LAN. */

@@ -601,9 +601,10 @@ static int start_idle(struct run_worker *w)
  * (fd -1: nothing in flight, only time). ready: its socket may have
  * replies (a poll said so, or the last pass took a full batch); set for
  * the next pass. */
+#define STEP_REPLIES_MAX 64u /* completions taken per pass */
 static bool step(struct run_worker *w, bool *ready, struct pollfd *pfd, uint64_t *wait_ns)
 {
-	struct onsale_completion cps[64];
+	struct onsale_completion cps[STEP_REPLIES_MAX];
 	int stopping = atomic_load_explicit(&run_stop, memory_order_relaxed);
 	int started = stopping ? 0 : start_idle(w);
 	if (started < 0) {
@@ -618,13 +619,13 @@ static bool step(struct run_worker *w, bool *ready, struct pollfd *pfd, uint64_t
 		return true;
 	}
 	long pending = onsale_flush(w->c);
-	int n = *ready ? onsale_poll(w->c, cps, 64, 0) : 0;
+	int n = *ready ? onsale_poll(w->c, cps, STEP_REPLIES_MAX, 0) : 0;
 	if (n < 0) {
 		fail(w, n);
 		return false;
 	}
-	*ready = n == 64; /* more may wait in the library's buffer */
-	uint64_t t1 = load_now_ns();
+	*ready = n == (int)STEP_REPLIES_MAX; /* more may wait in the library's buffer */
+	uint64_t t1 = n > 0 ? load_now_ns() : 0;
 	for (int k = 0; k < n; k++) {
 		int rc = complete(w, &cps[k], t1);
 		if (rc < 0) {

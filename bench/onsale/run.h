@@ -1,7 +1,7 @@
 /*
  * run.h — onsale-bench's shared state: the options, the event under load,
- * the workers (a connection each) with their pipelined slots, and the parts that use
- * them (all in bench/onsale/):
+ * the workers (a connection each) with their pipelined slots, and the
+ * parts that use them (all in bench/onsale/):
  *
  *   run.c           this state, defined once
  *   onsale-bench.c  options, phases of a run, report

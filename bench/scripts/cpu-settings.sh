@@ -105,9 +105,10 @@ setting_cleanup() {
 # Let the disk settle before a run that follows another: on the virtual
 # disk here a run's writes slowed the next run's fdatasyncs for seconds
 # after it (the guest's disk idle meanwhile: the host's doing). A 61,000
-# ops/s point after a 304,000 one: hold p99 165-248 ms and 1-3 % shed with
-# no pause, whether the data was removed, kept or the server killed; after
-# a 4,000,000-unit peak run, one-page fdatasyncs of 50-74 ms for 7 s. So:
+# ops/s point after a 304,000 one: hold p99 150-248 ms and 0.3-1.7 % shed
+# with no pause, whether the data was removed, kept or the server killed;
+# after a 4,000,000-unit peak run, one-page fdatasyncs of 50-74 ms for 7 s.
+# So:
 # sync, then probe one-page dsync writes (dd: a process each, 15-21 ms
 # here) every 50 ms until none took SETTLE_SLOW_MS more than the fastest
 # for SETTLE_QUIET_S seconds, at most BENCH_SETTLE_S.

@@ -20,9 +20,8 @@
 # points; default in the dedicated setting one per CPU of BENCH_CPUS, at
 # most one per connection: 16 threads on one CPU queue for it and their
 # wake-ups add to the tail measured; in the shared one a thread per
-# connection),
-# CURVE_PEAK_CONNECTIONS (8), and onsale-bench options
-# after BUILD (they come last and override). The peak is measured as `make
+# connection), CURVE_PEAK_CONNECTIONS (8), and onsale-bench options after
+# BUILD (they come last and override). The peak is measured as `make
 # bench` does (8 x 256 in flight, below the shard's --shed-slots, so it is
 # of sales, not of 73s); the points offer 16 x 256, more than a shard takes
 # in, so past the peak the queue forms inside the server, where it can

@@ -206,8 +206,6 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 	return 0;
 }
 
-/* A connection policy option: a number of ms or connections; the
- * config file keeps its hands off it. 0, or 2 with a message. */
 /* The option of a connection policy setting: its config name with
  * dashes ("max-connections"). */
 static void guard_option_name(enum guard_key k, char name[64])
@@ -218,6 +216,8 @@ static void guard_option_name(enum guard_key k, char name[64])
 			*p = '-';
 }
 
+/* A connection policy option: a number of ms or connections; the
+ * config file keeps its hands off it. 0, or 2 with a message. */
 static int parse_guard_option(struct server_config *cfg, enum guard_key k, const char *arg)
 {
 	char name[64];

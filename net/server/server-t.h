@@ -216,9 +216,8 @@ struct shard {
 	uint32_t tick_ms; /* the node's timed work wants a turn after this (0: none) */
 
 	struct conn *conns;
-	uint32_t
-		*free_slots; /* slots with no connection, a stack: the last freed is reused first */
-	uint32_t free_count;
+	/* slots with no connection, a stack: the last freed is reused first */
+	uint32_t *free_slots, free_count;
 	uint32_t dirty_head, stalled_head;
 	bool out_watch;           /* some send is outstanding: check output deadlines */
 	uint64_t out_check_at_ms; /* next check of them (monotonic) */

@@ -4,7 +4,8 @@
 # there are 2 CPUs), 1 s each against a fresh onsaled on 127.0.0.1. Checks
 # the output's shape: one JSON line per point with every field, the offered
 # load as asked, served operations, shed fractions between 0 and 1, and a
-# Markdown table with one row per point, the load threads per setting. Needs jq. About 10 seconds.
+# Markdown table with one row per point, the load threads per setting.
+# Needs jq. About 10 seconds.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/../..

@@ -189,12 +189,7 @@ static void limit_below_the_shards_refused(void **state)
 		}
 		assert_int_equal(srv_spawn(&h), -ECHILD);
 		assert_int_equal(h.exit_status, 2);
-		snprintf(path, sizeof path, "%s/onsaled.log", h.dir);
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		size_t n = fread(log, 1, sizeof log - 1, f);
-		fclose(f);
-		log[n] = 0;
+		srv_log_since(&h, 0, log, sizeof log);
 		assert_non_null(strstr(log, "is below the 2 shards"));
 		assert_non_null(strstr(log, "give at least 2, or 0 for no limit"));
 		srv_cleanup(&h);
