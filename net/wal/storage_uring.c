@@ -322,22 +322,15 @@ static int make_dirs(const char *dir)
 	return 0;
 }
 
-int storage_uring_open(struct storage *out, const char *dir, unsigned flags)
+/* The rest of an open, once u->dir_fd is the directory's own descriptor. */
+static int open_ring(struct storage *out, struct uring_storage *u, unsigned flags)
 {
-	struct uring_storage *u = calloc(1, sizeof *u);
-	if (!u)
-		return -ENOMEM;
-	int rc = make_dirs(dir);
-	if (rc)
-		goto out_free;
-	u->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (u->dir_fd < 0) {
-		rc = -errno;
-		goto out_free;
+	int rc = io_uring_queue_init(STORAGE_OPS_INFLIGHT_MAX, &u->ring, 0);
+	if (rc) {
+		close(u->dir_fd);
+		free(u);
+		return rc;
 	}
-	rc = io_uring_queue_init(STORAGE_OPS_INFLIGHT_MAX, &u->ring, 0);
-	if (rc)
-		goto out_close_dir;
 	u->event_fd = -1;
 	u->open_flags = flags & STORAGE_URING_DIRECT ? O_DIRECT : 0;
 	if (flags & STORAGE_URING_DIRECT_TRY && direct_works(u->dir_fd))
@@ -348,10 +341,35 @@ int storage_uring_open(struct storage *out, const char *dir, unsigned flags)
 	out->ops = &uring_ops;
 	out->impl = u;
 	return 0;
+}
 
-out_close_dir:
-	close(u->dir_fd);
-out_free:
-	free(u);
-	return rc;
+int storage_uring_open(struct storage *out, const char *dir, unsigned flags)
+{
+	struct uring_storage *u = calloc(1, sizeof *u);
+	if (!u)
+		return -ENOMEM;
+	int rc = make_dirs(dir);
+	if (!rc) {
+		u->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = u->dir_fd < 0 ? -errno : 0;
+	}
+	if (rc) {
+		free(u);
+		return rc;
+	}
+	return open_ring(out, u, flags);
+}
+
+int storage_uring_open_at(struct storage *out, int dir_fd, unsigned flags)
+{
+	struct uring_storage *u = calloc(1, sizeof *u);
+	if (!u)
+		return -ENOMEM;
+	u->dir_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u->dir_fd < 0) {
+		int rc = -errno;
+		free(u);
+		return rc;
+	}
+	return open_ring(out, u, flags);
 }

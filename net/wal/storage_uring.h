@@ -17,6 +17,10 @@
 /* Opens (creating it if missing) the directory dir as a storage instance
  * with its own ring. Returns 0 or -errno. */
 int storage_uring_open(struct storage *out, const char *dir, unsigned flags);
+/* The same on the directory dir_fd names (through a descriptor of its own:
+ * dir_fd may be closed afterwards), e.g. a second instance on a shard's
+ * directory for another thread. Returns 0 or -errno. */
+int storage_uring_open_at(struct storage *out, int dir_fd, unsigned flags);
 /* 1 when st (a storage_uring instance) opens its files O_DIRECT. */
 int storage_uring_direct(const struct storage *st);
 

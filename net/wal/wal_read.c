@@ -227,10 +227,18 @@ static int read_headers(struct reader *r)
 		const uint8_t *p;
 		size_t avail;
 		int rc = cursor_open(r, r->segs[i]);
-		if (!rc)
-			rc = view(r, 0, &p, &avail);
 		if (rc)
 			return rc;
+		/* one page, not a chunk: a header is all this pass needs, and a
+		 * reader following the log reads every header on each pass */
+		int64_t n = r->c.size ? storage_read(r->st, r->c.file, r->c.buf, WAL_PAGE_BYTES, 0)
+				      : 0;
+		if (n < 0)
+			return (int)n;
+		p = r->c.buf;
+		avail = (size_t)n;
+		r->c.base = 0;
+		r->c.len = (uint32_t)n;
 		r->hdr_verdict[i] = walfmt_segment_decode(p, avail, r->shard, &r->hdr[i]);
 		if (r->hdr_verdict[i] == WALFMT_OK && r->hdr[i].segment != r->segs[i])
 			r->hdr_verdict[i] = WALFMT_BAD_FIELD;
@@ -278,13 +286,12 @@ static int finish(struct reader *r, size_t i, uint64_t off, uint64_t expected,
 
 /* Walks segment i's frames from its header; *next says whether the log
  * continues in segment i + 1. */
-static int walk_segment(struct reader *r, size_t i, size_t last, uint64_t from_lsn,
+static int walk_segment(struct reader *r, size_t i, size_t last, uint64_t off, uint64_t from_lsn,
 			wal_record_fn fn, void *ctx, uint64_t *expected, struct walfmt_sum *chain)
 {
 	int rc = cursor_open(r, r->segs[i]);
 	if (rc)
 		return rc;
-	uint64_t off = WALFMT_SEGMENT_HEADER_BYTES;
 	for (;;) {
 		const uint8_t *p;
 		size_t avail;
@@ -301,6 +308,8 @@ static int walk_segment(struct reader *r, size_t i, size_t last, uint64_t from_l
 			if (fn && f.lsn >= from_lsn) {
 				r->out->at_segment = r->segs[i];
 				r->out->at_offset = off;
+				r->out->at_chain = f.chain;
+				r->out->at_next_offset = off + f.frame_bytes;
 				rc = fn(ctx, f.lsn, f.body, f.body_bytes);
 				if (rc)
 					return rc;
@@ -359,7 +368,8 @@ static int no_valid_segment(struct reader *r)
 	return 0;
 }
 
-static int scan(struct reader *r, uint64_t from_lsn, wal_record_fn fn, void *ctx)
+static int scan(struct reader *r, uint64_t from_lsn, const struct wal_resume *resume,
+		wal_record_fn fn, void *ctx)
 {
 	struct wal_scan *out = r->out;
 	for (size_t i = 1; i < r->nsegs; i++) {
@@ -398,19 +408,28 @@ static int scan(struct reader *r, uint64_t from_lsn, wal_record_fn fn, void *ctx
 		return -ERANGE;
 	uint64_t expected = r->hdr[start].first_lsn;
 	struct walfmt_sum chain = r->hdr[start].chain_start;
+	uint64_t off = WALFMT_SEGMENT_HEADER_BYTES;
+	if (resume && r->segs[start] == resume->segment &&
+	    resume->offset >= WALFMT_SEGMENT_HEADER_BYTES) {
+		expected = resume->next_lsn;
+		chain = resume->chain;
+		off = resume->offset;
+	}
 	out->first_lsn = r->hdr[0].first_lsn;
 	for (size_t i = start; i <= last; i++) {
 		if (i > start && !continues(r, i, expected, chain))
 			return 0;
-		rc = walk_segment(r, i, last, from_lsn, fn, ctx, &expected, &chain);
+		rc = walk_segment(r, i, last, i == start ? off : WALFMT_SEGMENT_HEADER_BYTES,
+				  from_lsn, fn, ctx, &expected, &chain);
 		if (rc || out->status == WAL_READ_CORRUPT)
 			return rc;
 	}
 	return 0;
 }
 
-int wal_read(struct storage *st, uint8_t shard, uint64_t from_lsn, wal_record_fn fn, void *ctx,
-	     struct wal_scan *out)
+static int read_log(struct storage *st, uint8_t shard, uint64_t from_lsn,
+		    const struct wal_resume *resume, wal_record_fn fn, void *ctx,
+		    struct wal_scan *out)
 {
 	struct reader r = {.st = st, .shard = shard, .out = out};
 	int rc = -ENOMEM;
@@ -433,7 +452,7 @@ int wal_read(struct storage *st, uint8_t shard, uint64_t from_lsn, wal_record_fn
 	r.hdr_verdict = calloc(r.nsegs, sizeof *r.hdr_verdict);
 	if (!r.hdr || !r.hdr_verdict)
 		goto out_free_headers;
-	rc = scan(&r, from_lsn, fn, ctx);
+	rc = scan(&r, from_lsn, resume, fn, ctx);
 	cursor_close(&r);
 out_free_headers:
 	free(r.hdr);
@@ -443,4 +462,16 @@ out_free_buf:
 out_free_segs:
 	free(r.segs);
 	return rc;
+}
+
+int wal_read(struct storage *st, uint8_t shard, uint64_t from_lsn, wal_record_fn fn, void *ctx,
+	     struct wal_scan *out)
+{
+	return read_log(st, shard, from_lsn, NULL, fn, ctx, out);
+}
+
+int wal_read_resume(struct storage *st, uint8_t shard, const struct wal_resume *resume,
+		    wal_record_fn fn, void *ctx, struct wal_scan *out)
+{
+	return read_log(st, shard, resume->next_lsn, resume, fn, ctx, out);
 }

@@ -53,9 +53,21 @@ struct wal_scan {
 	 * against the log it continues. */
 	bool has_from_chain;
 	struct walfmt_sum from_chain;
-	/* Where the record being handed to the callback sits: valid during
-	 * the callback and after it stopped the scan (nonzero return). */
+	/* Where the record being handed to the callback sits, and its chain
+	 * value: valid during the callback and after it stopped the scan
+	 * (nonzero return). */
 	uint64_t at_segment, at_offset;
+	struct walfmt_sum at_chain;
+	uint64_t at_next_offset; /* where the record after it starts */
+};
+
+/* Where a reader left off: the record next_lsn starts at offset of
+ * segment, and chain is the chain value of next_lsn - 1. After a callback
+ * stopped the scan at record L: {at_segment, at_next_offset, L + 1,
+ * at_chain}. */
+struct wal_resume {
+	uint64_t segment, offset, next_lsn;
+	struct walfmt_sum chain;
 };
 
 /* Called for each record with lsn >= from_lsn, in order. Nonzero stops the
@@ -68,6 +80,13 @@ typedef int (*wal_record_fn)(void *ctx, uint64_t lsn, const uint8_t *body, uint3
  * oldest record kept). */
 int wal_read(struct storage *st, uint8_t shard, uint64_t from_lsn, wal_record_fn fn, void *ctx,
 	     struct wal_scan *out);
+
+/* As wal_read from resume->next_lsn, but starting at resume's segment and
+ * offset instead of its segment's first record: a reader that follows a
+ * growing log reads each record once. A resume point whose segment is gone
+ * reads as wal_read would. */
+int wal_read_resume(struct storage *st, uint8_t shard, const struct wal_resume *resume,
+		    wal_record_fn fn, void *ctx, struct wal_scan *out);
 
 /* Segment file names: "wal-SSS-NNNNNNNNNNNN.seg" (shard, segment number). */
 int wal_segment_name(char *out, size_t cap, uint8_t shard, uint64_t segment);
