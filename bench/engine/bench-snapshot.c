@@ -3,8 +3,8 @@
  * they buy at restart (docs/PERFORMANCE.md, "Snapshots while serving").
  *
  * One shard store on a real directory, as onsaled runs it (io_uring
- * storage, O_DIRECT where the filesystem takes it, forked snapshot
- * writer). It loads a 1,000,000-unit GA tier and a 100,000-seat venue,
+ * storage, O_DIRECT where the filesystem takes it, the snapshot writer
+ * of --writer: replay, onsaled's default, or fork). It loads a 1,000,000-unit GA tier and a 100,000-seat venue,
  * sells --sold GA units (hold + confirm) so the state is that of a
  * running on-sale, then appends --records records of GA holds and their
  * releases (the state stays the same size while the log grows) with the
@@ -57,6 +57,7 @@ struct config {
 	uint64_t records, sold, policy_records;
 	unsigned turn;
 	bool keep, reopen;
+	enum shard_snapshot_writer writer;
 };
 
 struct turns {
@@ -259,7 +260,7 @@ static int open_store(const struct config *cfg, struct storage *st, int dir_fd,
 		return rc;
 	uint64_t p = cfg->policy_records;
 	struct shard_store_options o = {.snapshot_records = p,
-					.snapshot_fork = true,
+					.snapshot_writer = cfg->writer,
 					.snapshot_dir_fd = dir_fd,
 					.archive_dir_fd = -1,
 					.on_snapshot = on_snapshot,
@@ -415,7 +416,8 @@ static int run(const struct config *cfg)
 		return 1;
 	if (load_event(s) || sell(s, cfg->sold))
 		return 1;
-	printf("{\"bench\":\"snapshot\",");
+	printf("{\"bench\":\"snapshot\",\"writer\":\"%s\",",
+	       cfg->writer == SHARD_SNAPSHOT_FORK ? "fork" : "replay");
 	uint64_t t0 = now_ns();
 	if (churn(s, cfg, t))
 		return 1;
@@ -449,12 +451,15 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench-snapshot [--records N] [--sold N] [--policy-records N|off]\n"
-		"                      [--turn N] [--dir DIR] [--keep] [--reopen]\n"
+		"                      [--turn N] [--writer replay|fork] [--dir DIR] [--keep]\n"
+		"                      [--reopen]\n"
 		"  --records N         hold + release records after the sales (default 10M)\n"
 		"  --sold N            GA units sold first (default 300000)\n"
 		"  --policy-records N  snapshot every N records; off: no policy snapshots\n"
 		"                      (default: the onsaled default policy)\n"
 		"  --turn N            hold + release pairs per loop turn (default 32)\n"
+		"  --writer W          who writes policy snapshots: replay (a thread replaying\n"
+		"                      the WAL into a copy; default, as onsaled) or fork\n"
 		"  --dir DIR           where (default ./var/bench-snapshot; removed unless --keep)\n"
 		"  --reopen            only recover DIR (left by --keep) as after a crash, timed;\n"
 		"                      DIR is kept\n");
@@ -467,6 +472,7 @@ static int parse(int argc, char **argv, struct config *c)
 		{"sold", required_argument, NULL, 's'},
 		{"policy-records", required_argument, NULL, 'p'},
 		{"turn", required_argument, NULL, 't'},
+		{"writer", required_argument, NULL, 'w'},
 		{"dir", required_argument, NULL, 'd'},
 		{"keep", no_argument, NULL, 'k'},
 		{"reopen", no_argument, NULL, 'o'},
@@ -482,6 +488,14 @@ static int parse(int argc, char **argv, struct config *c)
 								  : SHARD_SNAPSHOT_OFF;
 			break;
 		case 't': c->turn = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'w':
+			if (strcmp(optarg, "replay") && strcmp(optarg, "fork")) {
+				usage();
+				return -1;
+			}
+			c->writer = strcmp(optarg, "fork") ? SHARD_SNAPSHOT_REPLAY
+							   : SHARD_SNAPSHOT_FORK;
+			break;
 		case 'd': c->dir = optarg; break;
 		case 'k': c->keep = true; break;
 		case 'o': c->reopen = c->keep = true; break;
@@ -496,7 +510,8 @@ int main(int argc, char **argv)
 	struct config cfg = {.dir = "./var/bench-snapshot",
 			     .records = 10000000,
 			     .sold = 300000,
-			     .turn = 32};
+			     .turn = 32,
+			     .writer = SHARD_SNAPSHOT_REPLAY};
 	if (parse(argc, argv, &cfg))
 		return 2;
 	int rc = cfg.reopen ? reopen(&cfg) : run(&cfg);

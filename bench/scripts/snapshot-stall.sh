@@ -7,35 +7,49 @@
 # Stall: for each run, for each BUILD in turn (alternated, so that the
 # machine's other load falls on all of them alike), a fresh 2-shard onsaled
 # (peer-onsale.sh: loopback, data on disk, fdatasync on) with snapshots on
-# (--snapshot-seconds 2) and then with every trigger off, under
+# (--snapshot-seconds 2), once per writer of --writers, and then with every
+# trigger off, under
 # `onsale-bench --scenario mixed --units 1000000 --seats 100000
 # --connections 8 --depth 64`. One line per run: ops/s, p99, p99.9, max,
 # the mean per-second p99 of the slow seconds (p99 above twice the run's
 # median: the bench does not know when a snapshot ran, so this is only a
 # hint) and of the others (from the bench's timeline), the snapshots written
-# while serving and the fork's CPU (mean and max over the "snapshot
-# written" log lines; the snapshot a clean stop writes has no fork).
+# while serving, the CPU the shard's loop spent starting each (the fork's;
+# mean and max over the "snapshot written" log lines; the snapshot a clean
+# stop writes has none), the writer's CPU per snapshot (mean), and the
+# server's peak resident memory (VmHWM).
 # Restart: `bench-snapshot --records N` of each BUILD (one shard store, the
 # default policy), its recovery after a crash: wall, CPU, records replayed.
 # The load average and the time go with every line: compare builds only
 # within one invocation.
 #
 # Options: --runs N (default 2), --duration S (default 10), --restart-records
-# N (default 50000000; 0: skip the restart), --no-stall (restart only).
+# N (default 50000000; 0: skip the restart), --no-stall (restart only),
+# --writers LIST (comma-separated: replay, fork, default = the build's own
+# default, no option passed; default "default", which also works for builds
+# older than --snapshot-writer).
 set -euo pipefail
-runs=2 duration=10 restart_records=50000000 stall=1
+runs=2 duration=10 restart_records=50000000 stall=1 writers=default
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --restart-records) restart_records=$2; shift 2 ;;
     --no-stall) stall=0; shift ;;
+    --writers) writers=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "snapshot-stall: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
 done
 [ $# -ge 1 ] || { echo "snapshot-stall: give at least one BUILD (see --help)" >&2; exit 2; }
+IFS=, read -r -a writer_list <<<"$writers"
+for w in "${writer_list[@]}"; do
+  case $w in
+    replay | fork | default) ;;
+    *) echo "snapshot-stall: --writers takes replay, fork, default, not $w" >&2; exit 2 ;;
+  esac
+done
 for n in "$runs" "$duration" "$restart_records"; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "snapshot-stall: not a number: $n" >&2; exit 2; }
 done
@@ -50,11 +64,13 @@ trap 'onsale_stop; rm -rf "$tmp"' EXIT INT TERM
 
 loadavg() { awk '{print $1}' /proc/loadavg; }
 
-# one_run BUILD MODE: one onsaled, one bench, one line
+# one_run BUILD MODE: one onsaled, one bench, one line; MODE is a writer
+# (snapshots on) or off
 one_run() {
-  local build=$1 mode=$2 args out port log
+  local build=$1 mode=$2 args out port log hwm
   case $mode in
-    on) args="--snapshot-seconds 2" ;;
+    default) args="--snapshot-seconds 2" ;;
+    replay | fork) args="--snapshot-seconds 2 --snapshot-writer $mode" ;;
     off) args="--snapshot-records off --snapshot-bytes off --snapshot-seconds off" ;;
   esac
   rm -rf "$tmp/srv"
@@ -65,12 +81,15 @@ one_run() {
   out=$("$build/bin/onsale-bench" --port "$port" --config "$tmp/srv/onsaled.conf" \
         --scenario mixed --units 1000000 --seats 100000 --connections 8 --depth 64 \
         --duration "$duration" --json --verify 2>/dev/null | tail -n 1) || true
+  hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$ONSALE_PID/status" 2>/dev/null || echo "?")
   onsale_stop
   log="$tmp/srv/onsaled.log"
   printf '%s\n' "$out" | jq -r --arg b "$build" --arg m "$mode" --arg t "$t0" \
-    --arg l "$l0 $(loadavg)" \
+    --arg l "$l0 $(loadavg)" --arg hwm "$hwm" \
     --argjson forks "$(grep -o 'msg="snapshot written".*' "$log" | grep -o ' cpu_us=[0-9]*' |
-                       cut -d= -f2 | jq -s 'map(select(. > 0))')" '
+                       cut -d= -f2 | jq -s 'map(select(. > 0))')" \
+    --argjson writer "$(grep -o 'msg="snapshot written".*' "$log" |
+                        grep -o ' writer_cpu_ms=[0-9]*' | cut -d= -f2 | jq -s '.')" '
     def mean: if length == 0 then null else (add / length | floor) end;
     # a second is a snapshot second when its p99 is above twice the
     # run median of them: the bench does not know when snapshots ran
@@ -81,13 +100,16 @@ one_run() {
       "\([$p[] | select(. > 2 * $med)] | length)/\($p | length) mean " +
       "\([$p[] | select(. > 2 * $med)] | mean) us, other seconds " +
       "\([$p[] | select(. <= 2 * $med)] | mean) us; snapshots \($forks | length)" +
-      " fork cpu mean \($forks | mean) max \($forks | max) us; verify \(.verify)"'
+      " start cpu mean \($forks | mean) max \($forks | max) us, writer cpu mean" +
+      " \($writer | mean) ms; peak RSS \($hwm) MiB; verify \(.verify)"'
 }
 
 if [ "$stall" = 1 ]; then
   for ((r = 1; r <= runs; r++)); do
     for b in "$@"; do
-      one_run "$b" on
+      for w in "${writer_list[@]}"; do
+        one_run "$b" "$w"
+      done
       one_run "$b" off
     done
   done

@@ -39,6 +39,10 @@ static void usage(FILE *f)
 		"      --snapshot-seconds N ... or N seconds with anything logged (default %llu)\n"
 		"                           0 or off: that trigger never fires; with all three\n"
 		"                           off, snapshots are taken only at a clean stop\n"
+		"      --snapshot-writer W  who writes them while the shard serves: replay (a\n"
+		"                           thread with a second copy of the state, replayed\n"
+		"                           from the WAL: no fork, twice the memory; default)\n"
+		"                           or fork (a child process: copy on write)\n"
 		"      --wal-archive DIR    move WAL segments no snapshot needs any more to\n"
 		"                           DIR/shard-<k>/ (same filesystem as --data) instead\n"
 		"                           of removing them: the WAL is the audit log\n"
@@ -136,6 +140,7 @@ enum {
 	OPT_SNAP_SECONDS,
 	OPT_WAL_ARCHIVE,
 	OPT_WAL_SEGMENT,
+	OPT_SNAP_WRITER,
 	OPT_METRICS,
 	OPT_TICKET_KEY_NEW,
 	OPT_TICKET_KEY_RETIRE,
@@ -187,6 +192,17 @@ static int parse_shed_option(struct server_config *cfg, int o, const char *arg)
 static int parse_snapshot_option(struct server_config *cfg, int o, const char *arg)
 {
 	uint64_t v;
+	if (o == OPT_SNAP_WRITER) {
+		if (!strcmp(arg, "replay"))
+			cfg->snapshot_writer = SHARD_SNAPSHOT_REPLAY;
+		else if (!strcmp(arg, "fork"))
+			cfg->snapshot_writer = SHARD_SNAPSHOT_FORK;
+		else
+			return fprintf(stderr,
+				       "onsaled: --snapshot-writer replay or fork, not %s\n", arg),
+			       2;
+		return 0;
+	}
 	if (o == OPT_WAL_ARCHIVE) {
 		if (snprintf(cfg->wal_archive, sizeof cfg->wal_archive, "%s", arg) >=
 		    (int)sizeof cfg->wal_archive)
@@ -292,6 +308,7 @@ static const struct option opts[] = {
 	{"snapshot-seconds", required_argument, NULL, OPT_SNAP_SECONDS},
 	{"wal-archive", required_argument, NULL, OPT_WAL_ARCHIVE},
 	{"wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT},
+	{"snapshot-writer", required_argument, NULL, OPT_SNAP_WRITER},
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"ticket-key-new", no_argument, NULL, OPT_TICKET_KEY_NEW},
 	{"ticket-key-retire", required_argument, NULL, OPT_TICKET_KEY_RETIRE},
@@ -343,6 +360,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		case OPT_SNAP_SECONDS:
 		case OPT_WAL_ARCHIVE:
 		case OPT_WAL_SEGMENT:
+		case OPT_SNAP_WRITER:
 			if (parse_snapshot_option(cfg, o, optarg))
 				return 2;
 			break;

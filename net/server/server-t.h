@@ -51,6 +51,9 @@ struct server_config {
 	/* snapshot policy (net/store/shard_store.h): 0 the default,
 	 * SHARD_SNAPSHOT_OFF (UINT64_MAX) never */
 	uint64_t snapshot_records, snapshot_bytes, snapshot_interval_ms;
+	/* who writes them while serving: SHARD_SNAPSHOT_REPLAY or _FORK
+	 * (0: SERVER_SNAPSHOT_WRITER_DEFAULT, net/server/server.c) */
+	uint8_t snapshot_writer;
 	char wal_archive[256];      /* "": WAL segments are removed, not archived */
 	uint64_t wal_segment_bytes; /* 0: WAL_SEGMENT_BYTES_DEFAULT */
 	/* Prometheus text on http://metrics_host:metrics_port/metrics

@@ -45,6 +45,12 @@
 #include "net/wal/storage_nosync.h"
 #include "net/wal/storage_uring.h"
 
+/* Who writes snapshots while the shards serve, unless --snapshot-writer
+ * says: the replaying thread (no fork, no copy-on-write in the shard's
+ * loop; the state twice in memory). docs/PERFORMANCE.md, "Snapshot stall",
+ * compares the two. */
+#define SERVER_SNAPSHOT_WRITER_DEFAULT SHARD_SNAPSHOT_REPLAY
+
 static int listen_on(const struct server_config *cfg)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port)};
@@ -88,6 +94,11 @@ static int archive_segment(void *user, const char *name)
 	return fsync(d->archive_fd) ? -errno : 0;
 }
 
+static enum shard_snapshot_writer snapshot_writer(const struct server_config *cfg)
+{
+	return cfg->snapshot_writer ? cfg->snapshot_writer : SERVER_SNAPSHOT_WRITER_DEFAULT;
+}
+
 static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_stats *st)
 {
 	struct store_dirs *d = user;
@@ -102,10 +113,12 @@ static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_sta
 	log_line(LOG_INFO, d->shard,
 		 "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64 " start_us=%" PRIu64
 		 " cpu_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64 " faults=%" PRIu64
-		 " segments_removed=%" PRIu64 " segments_archived=%" PRIu64 "%s%s%s",
+		 " writer_cpu_ms=%" PRIu64 " segments_removed=%" PRIu64
+		 " segments_archived=%" PRIu64 "%s%s%s",
 		 st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_last,
 		 st->snapshot_start_cpu_us_max, st->snapshot_write_us_last / 1000,
-		 st->snapshot_faults_last, st->segments_removed, st->segments_archived,
+		 st->snapshot_faults_last, st->snapshot_writer_cpu_us_last / 1000,
+		 st->segments_removed, st->segments_archived,
 		 st->snapshot_error ? " last_err=\"" : "",
 		 st->snapshot_error ? strerror(-st->snapshot_error) : "",
 		 st->snapshot_error ? "\"" : "");
@@ -174,7 +187,7 @@ static struct shard_store_options store_options(const struct server *srv, struct
 		.snapshot_records = srv->cfg.snapshot_records,
 		.snapshot_wal_bytes = srv->cfg.snapshot_bytes,
 		.snapshot_interval_ms = srv->cfg.snapshot_interval_ms,
-		.snapshot_fork = true,
+		.snapshot_writer = snapshot_writer(&srv->cfg),
 		.snapshot_dir_fd = d->dir_fd,
 		.archive_dir_fd = d->archive_fd,
 		.archive = d->archive_fd >= 0 ? archive_segment : NULL,
@@ -369,9 +382,10 @@ static void serving(struct server *srv)
 {
 	log_line(LOG_INFO, LOG_SHARD_NONE,
 		 "msg=\"listening\" shards=%u addr=%s:%u data=\"%s\""
-		 " fsync=%s",
+		 " fsync=%s snapshot_writer=%s",
 		 srv->n, srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.data_dir,
-		 srv->cfg.no_fsync ? "false" : "true");
+		 srv->cfg.no_fsync ? "false" : "true",
+		 snapshot_writer(&srv->cfg) == SHARD_SNAPSHOT_FORK ? "fork" : "replay");
 	int rc = metrics_http_start(srv);
 	if (rc)
 		log_line(LOG_ERROR, LOG_SHARD_NONE,

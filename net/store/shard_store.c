@@ -71,7 +71,8 @@ struct shard_store {
 	uint64_t since_ms;       /* time of the last snapshot start */
 	struct snapshot_job job; /* the background snapshot */
 	bool job_running;
-	uint64_t job_keep_lsn; /* the snapshot kept besides the job's */
+	struct snapshot_replay *replay; /* SHARD_SNAPSHOT_REPLAY: from the first job */
+	uint64_t job_keep_lsn;          /* the snapshot kept besides the job's */
 	uint64_t job_t0_us;
 	uint64_t job_faults0; /* the thread's minor faults at its start */
 	struct shard_store_stats stats;
@@ -105,6 +106,21 @@ static uint64_t thread_faults(void)
 {
 	struct rusage ru;
 	return getrusage(RUSAGE_THREAD, &ru) ? 0 : (uint64_t)ru.ru_minflt;
+}
+
+/* Ends the background job, whichever writer runs it (a replaying one is
+ * polled and ended here: snapshot.c does not call up into it). */
+static void job_end(struct shard_store *s)
+{
+	snapshot_replay_end(&s->job);
+	snapshot_job_end(&s->job, s->st);
+}
+
+static int job_poll(struct shard_store *s, bool block)
+{
+	if (s->job.replay)
+		return snapshot_replay_poll(&s->job, block);
+	return snapshot_job_poll(&s->job, s->st, block);
 }
 
 static void sum_to_bytes(struct walfmt_sum s, uint8_t out[16])
@@ -305,7 +321,8 @@ void shard_store_close(struct shard_store *s)
 	if (!s)
 		return;
 	if (s->job_running)
-		snapshot_job_end(&s->job, s->st);
+		job_end(s);
+	snapshot_replay_destroy(s->replay);
 	wal_close(s->w);
 	core_destroy(s->c);
 	free(s);
@@ -422,7 +439,7 @@ static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
 
 static void job_failed(struct shard_store *s, int rc)
 {
-	snapshot_job_end(&s->job, s->st);
+	job_end(s);
 	s->job_running = false;
 	s->stats.snapshot_failures++;
 	s->stats.snapshot_error = rc;
@@ -486,6 +503,15 @@ static int fork_job(struct shard_store *s, const struct snapshot_fork_dirs *d, u
 	return rc;
 }
 
+/* The replaying writer's thread starts with the first job: a store that
+ * never snapshots while serving (tests, tools) has no thread. */
+static int replay_job(struct shard_store *s, const struct snapshot_fork_dirs *d, uint64_t lsn,
+		      const uint8_t chain[16], uint64_t keep)
+{
+	int rc = s->replay ? 0 : snapshot_replay_create(&s->replay, d);
+	return rc ? rc : snapshot_job_replay(&s->job, s->replay, lsn, chain, keep);
+}
+
 int shard_store_snapshot_start(struct shard_store *s)
 {
 	if (s->error)
@@ -502,8 +528,12 @@ int shard_store_snapshot_start(struct shard_store *s)
 	struct snapshot_fork_dirs d = {.dir_fd = s->opt.snapshot_dir_fd,
 				       .archive_fd = s->opt.archive_dir_fd,
 				       .shard = s->opt.shard};
-	int rc = s->opt.snapshot_fork ? fork_job(s, &d, lsn, chain, keep)
-				      : snapshot_job_begin(&s->job, s->c, lsn, chain);
+	int rc;
+	switch (s->opt.snapshot_writer) {
+	case SHARD_SNAPSHOT_FORK: rc = fork_job(s, &d, lsn, chain, keep); break;
+	case SHARD_SNAPSHOT_REPLAY: rc = replay_job(s, &d, lsn, chain, keep); break;
+	default: rc = snapshot_job_begin(&s->job, s->c, lsn, chain); break;
+	}
 	uint64_t took_us = now_us() - t0, cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
 	s->since_ms = s->now_ms;
@@ -525,7 +555,8 @@ int shard_store_snapshot_start(struct shard_store *s)
 	return 0;
 }
 
-/* A forked writer published and applied retention itself: only note it. */
+/* A writer outside the loop (forked, replaying) published and applied
+ * retention itself: only note it. */
 static void job_published(struct shard_store *s)
 {
 	const struct snapshot_shared *sh = s->job.shared;
@@ -536,7 +567,7 @@ static void job_published(struct shard_store *s)
 	if (sh->retain_error)
 		s->stats.snapshot_error = sh->retain_error;
 	uint64_t lsn = s->job.lsn;
-	snapshot_job_end(&s->job, s->st);
+	job_end(s);
 	s->job_running = false;
 	s->stats.snapshots++;
 	s->has_snapshot = true;
@@ -550,7 +581,7 @@ static void job_published(struct shard_store *s)
  * durable up to its LSN, or it would wait for the parent that waits for it. */
 static int job_prepare(struct shard_store *s, bool block)
 {
-	if (s->job.pid && !block) {
+	if ((s->job.pid || s->job.replay) && !block) {
 		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
 		return 0;
 	}
@@ -568,8 +599,8 @@ static int job_advance(struct shard_store *s, bool block)
 	int rc = job_prepare(s, block);
 	if (rc)
 		return rc;
-	bool forked = s->job.pid != 0;
-	rc = snapshot_job_poll(&s->job, s->st, block);
+	bool outside = s->job.pid || s->job.replay;
+	rc = job_poll(s, block);
 	if (rc == 1)
 		return 0;
 	if (rc) {
@@ -579,12 +610,12 @@ static int job_advance(struct shard_store *s, bool block)
 	s->stats.snapshot_write_us_last = now_us() - s->job_t0_us;
 	uint64_t faults = thread_faults(); /* 0 when a stop on another thread finished it */
 	s->stats.snapshot_faults_last = faults > s->job_faults0 ? faults - s->job_faults0 : 0;
-	if (forked) {
+	if (outside) {
 		job_published(s);
 		return 0;
 	}
 	uint64_t lsn = s->job.lsn;
-	snapshot_job_end(&s->job, s->st);
+	job_end(s);
 	s->job_running = false;
 	return retain(s, lsn, s->job_keep_lsn);
 }
@@ -611,6 +642,7 @@ static bool snapshot_due(const struct shard_store *s)
 
 static void maybe_snapshot(struct shard_store *s)
 {
+	snapshot_replay_durable(s->replay, wal_durable_lsn(s->w));
 	if (s->job_running)
 		job_advance(s, false);
 	else if (snapshot_due(s))

@@ -86,6 +86,19 @@ _Static_assert(SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT >= 60000, "time snapshots are 
 struct shard_store;
 struct shard_store_stats;
 
+/* Who writes a snapshot while the shard serves (docs/WAL.md, "Snapshots
+ * while serving"). A forked or replaying writer publishes and applies the
+ * retention rule itself, on snapshot_dir_fd (moving segments to
+ * archive_dir_fd when archive is set). */
+enum shard_snapshot_writer {
+	SHARD_SNAPSHOT_STEPS,  /* an image copied at the start, written through
+				* st in steps on later polls (simulated disk) */
+	SHARD_SNAPSHOT_FORK,   /* a forked child writes the state as of the fork
+				* (copy on write; net/store/snapshot_fork.c) */
+	SHARD_SNAPSHOT_REPLAY, /* a thread with a second copy of the state,
+				* replayed from the WAL (net/store/snapshot_replay.c) */
+};
+
 struct shard_store_options {
 	uint8_t shard;
 	uint64_t segment_bytes;        /* 0: WAL_SEGMENT_BYTES_DEFAULT */
@@ -93,13 +106,10 @@ struct shard_store_options {
 	uint64_t snapshot_records;     /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	uint64_t snapshot_wal_bytes;   /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	uint64_t snapshot_interval_ms; /* 0: default; SHARD_SNAPSHOT_OFF: never */
-	/* Policy snapshots run in the background: forked into snapshot_dir_fd
-	 * (the directory st is on) when snapshot_fork (the writer also applies
-	 * retention, moving segments to archive_dir_fd when archive is set),
-	 * else written in steps through st on later polls (simulated disk). */
-	bool snapshot_fork;
-	int snapshot_dir_fd;
-	int archive_dir_fd; /* snapshot_fork: where archive moves to */
+	/* Policy snapshots run in the background, by snapshot_writer: */
+	enum shard_snapshot_writer snapshot_writer;
+	int snapshot_dir_fd; /* fork, replay: the directory st is on */
+	int archive_dir_fd;  /* fork, replay: where archive moves to */
 	/* When set, a WAL segment no longer needed is handed to archive
 	 * (which moves it away durably; 0 or -errno) instead of removed. */
 	int (*archive)(void *user, const char *segment_name);

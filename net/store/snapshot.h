@@ -79,28 +79,30 @@ enum snapshot_step {
 	SNAPSHOT_STEP_PUBLISHED, /* the snapshot exists (forked: retention done too) */
 };
 
-/* What a forked writer needs to publish on its own and apply the
- * retention rule with plain syscalls. */
+/* What a writer outside the shard's loop (forked or replaying) needs to
+ * publish on its own and apply the retention rule with plain syscalls. */
 struct snapshot_fork_dirs {
 	int dir_fd;     /* the shard's directory (the one its storage is on) */
 	int archive_fd; /* -1: segments are removed, else moved in here */
 	uint8_t shard;
 };
 
-/* One shared page between a shard and its forked writer. */
+/* What a shard and its writer outside the loop share: a page of its own
+ * for a forked writer, in the replaying writer's memory for a thread. */
 struct snapshot_shared {
 	_Atomic uint64_t durable_lsn;                 /* the shard keeps it current */
 	uint64_t segments_removed, segments_archived; /* the writer's results */
 	int32_t retain_error;                         /* the writer's retention (-errno), 0: none */
-	uint64_t image_us;                            /* the writer's fork to image serialized */
-	uint64_t cpu_us;                              /* the writer's CPU time when it ended */
+	uint64_t image_us; /* the writer's start (fork, request) to image serialized */
+	uint64_t cpu_us;   /* the writer's CPU time for the job when it ended */
 };
 
 struct snapshot_job {
 	uint64_t lsn;
 	uint64_t keep_lsn;              /* the snapshot kept besides this one */
 	pid_t pid;                      /* the forked writer while it runs, else 0 */
-	struct snapshot_shared *shared; /* forked: MAP_SHARED page, else NULL */
+	struct snapshot_replay *replay; /* the replaying writer while it runs, else NULL */
+	struct snapshot_shared *shared; /* forked, replaying: shared results, else NULL */
 	enum snapshot_step step;
 	uint64_t durable_lsn; /* in-process: the WAL's, as last reported */
 	int file;             /* in-process: the temp file, 0: none */
@@ -117,6 +119,33 @@ struct snapshot_job {
 int snapshot_job_fork(struct snapshot_job *j, const struct snapshot_fork_dirs *d,
 		      const struct core *c, uint64_t lsn, const uint8_t chain[16],
 		      uint64_t keep_lsn);
+/* The replaying writer (net/store/snapshot_replay.c): a thread that keeps
+ * a second copy of the shard's state, brings it up to a job's LSN from the
+ * WAL files on the shard's directory (d->dir_fd) when a job starts, and
+ * writes, publishes and retains as a forked writer does; between jobs it
+ * follows the log's durable records. The loop neither forks nor copies
+ * anything. create starts the thread (the copy is loaded
+ * at the first job), destroy cancels a job in flight and joins it. */
+struct snapshot_replay;
+int snapshot_replay_create(struct snapshot_replay **out, const struct snapshot_fork_dirs *d);
+void snapshot_replay_destroy(struct snapshot_replay *r);
+/* Hands r the job of a snapshot at lsn (chain: record lsn's chain value,
+ * which the copy must reach) keeping keep_lsn; the loop reports the WAL's
+ * durable LSN with snapshot_job_durable. 0 or -errno. */
+int snapshot_job_replay(struct snapshot_job *j, struct snapshot_replay *r, uint64_t lsn,
+			const uint8_t chain[16], uint64_t keep_lsn);
+/* As snapshot_job_poll for a replaying job: 1 running, 0 published and
+ * retained, -errno failed (block: waits). The caller polls a replaying job
+ * here and ends it with snapshot_replay_end (cancels a job in flight and
+ * waits for the thread to let go of it) before snapshot_job_end: this file
+ * loads snapshots with snapshot.c's loader, so snapshot.c does not call
+ * back into it. */
+int snapshot_replay_poll(struct snapshot_job *j, bool block);
+void snapshot_replay_end(struct snapshot_job *j);
+/* Between jobs the writer follows the log up to the durable LSN the loop
+ * reports here (r may be NULL: nothing to tell). */
+void snapshot_replay_durable(struct snapshot_replay *r, uint64_t durable_lsn);
+
 /* Tells the job how far the WAL is durable. */
 void snapshot_job_durable(struct snapshot_job *j, uint64_t durable_lsn);
 /* Copies c at lsn into an image to be written in steps. 0 or -errno. */

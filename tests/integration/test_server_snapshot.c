@@ -6,7 +6,9 @@
  *   - the live WAL directories stay bounded, the rest is in the archive;
  *   - after a SIGKILL and a restart every acknowledged confirm is there,
  *     and inventory is conserved;
- * and a bad threshold or an archive on another filesystem is refused.
+ * with either snapshot writer (--snapshot-writer replay, the default, and
+ * fork); and a bad threshold, an unknown writer or an archive on another
+ * filesystem is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,7 +84,7 @@ static void check_conservation(struct onsale *c)
 
 static void snapshots_while_serving_bound_the_wal(void **state)
 {
-	(void)state;
+	const char *writer = *state;
 	static uint64_t confirmed[CONFIRMS_MAX];
 	char arch[64], arch_shard[96], live[320];
 	struct srv h;
@@ -96,6 +98,8 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 			       "256k",
 			       "--wal-archive",
 			       arch,
+			       "--snapshot-writer",
+			       writer,
 			       NULL};
 	memcpy(h.args, extra, sizeof extra);
 	assert_int_equal(srv_start(&h), 0);
@@ -122,6 +126,9 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	print_message("%u confirms, %d snapshot lines\n", n,
 		      log_lines(&h, "msg=\"snapshot written\""));
 	assert_true(log_lines(&h, "msg=\"snapshot written\"") >= 6); /* several per shard */
+	char listening[64];
+	snprintf(listening, sizeof listening, "snapshot_writer=%s", writer);
+	assert_int_equal(log_lines(&h, listening), 1);
 
 	int archived = 0;
 	for (unsigned k = 0; k < 2; k++) {
@@ -172,6 +179,11 @@ static void bad_snapshot_options_refused(void **state)
 	memcpy(h.args, bad_threshold, sizeof bad_threshold);
 	assert_int_not_equal(srv_start(&h), 0);
 	srv_cleanup(&h);
+	srv_init(&h, argv0, 1);
+	const char *bad_writer[] = {"--snapshot-writer", "thread", NULL};
+	memcpy(h.args, bad_writer, sizeof bad_writer);
+	assert_int_not_equal(srv_start(&h), 0);
+	srv_cleanup(&h);
 	/* /dev/shm is tmpfs, the data directory is under /tmp: a rename
 	 * cannot move segments there */
 	if (access("/dev/shm", W_OK) == 0) {
@@ -197,7 +209,10 @@ int main(int argc, char **argv)
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(snapshots_while_serving_bound_the_wal),
+		{"replay: snapshots_while_serving_bound_the_wal",
+		 snapshots_while_serving_bound_the_wal, NULL, NULL, (void *)"replay"},
+		{"fork: snapshots_while_serving_bound_the_wal",
+		 snapshots_while_serving_bound_the_wal, NULL, NULL, (void *)"fork"},
 		cmocka_unit_test(bad_snapshot_options_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

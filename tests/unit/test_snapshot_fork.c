@@ -1,6 +1,8 @@
 /*
- * test_snapshot_fork.c — snapshots by a forked writer (net/store/snapshot_fork.c)
- * on real files through io_uring storage, as onsaled takes them:
+ * test_snapshot_fork.c — snapshots while serving by a writer outside the
+ * shard's loop, forked (net/store/snapshot_fork.c) or replaying
+ * (net/store/snapshot_replay.c): every case runs with both, on real files
+ * through io_uring storage, as onsaled takes them:
  *
  *   - the snapshot holds exactly the state at its LSN while commands keep
  *     running in the parent (the child sees the fork-time image), also a
@@ -11,7 +13,9 @@
  *     state of the whole history;
  *   - a store closed while its writer runs kills it: nothing is published,
  *     the temp file is gone after the next open, and recovery is exact;
- *   - archiving never overwrites an archived segment of the same name.
+ *   - archiving never overwrites an archived segment of the same name;
+ *   - (replaying) the writer's copy of the state follows snapshots taken on
+ *     request that retained the WAL it needed: it loads the newest again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,7 +76,7 @@ static int archive(void *user, const char *name)
 	return fsync(r->arch_fd) ? -errno : 0;
 }
 
-static void run_init(struct run *r, bool with_archive)
+static void run_init(struct run *r, bool with_archive, void **state)
 {
 	memset(r, 0, sizeof *r);
 	r->hist = malloc(HIST_BYTES_MAX);
@@ -92,7 +96,8 @@ static void run_init(struct run *r, bool with_archive)
 					      .snapshot_records = SHARD_SNAPSHOT_OFF,
 					      .snapshot_wal_bytes = SHARD_SNAPSHOT_OFF,
 					      .snapshot_interval_ms = SHARD_SNAPSHOT_OFF,
-					      .snapshot_fork = true,
+					      .snapshot_writer = *(
+						      enum shard_snapshot_writer *)*state,
 					      .snapshot_dir_fd = r->live_fd,
 					      .archive_dir_fd = with_archive ? r->arch_fd : -1,
 					      .archive = with_archive ? archive : NULL,
@@ -232,11 +237,10 @@ static uint64_t newest_is(struct run *r, uint64_t lsn, struct state_hash want)
 	return info.body_bytes;
 }
 
-static void forked_snapshot_holds_the_state_at_its_lsn(void **state)
+static void snapshot_holds_the_state_at_its_lsn(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, false);
+	run_init(&r, false, state);
 	open_store(&r);
 	records(&r, 3000);
 	uint64_t at = r.last;
@@ -274,9 +278,8 @@ static void execute(struct run *r, const struct cmd *c)
  * last: a state of many chunks (a large GA tier's tables) loads whole. */
 static void a_state_of_many_chunks_loads_whole(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, false);
+	run_init(&r, false, state);
 	open_store(&r);
 	struct cmd c = {.type = CMD_EVENT_CREATE};
 	c.event = (struct cmd_event){.event_id = 9000,
@@ -310,9 +313,8 @@ static void a_state_of_many_chunks_loads_whole(void **state)
 
 static void policy_snapshots_archive_the_wal_and_keep_it_bounded(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, true);
+	run_init(&r, true, state);
 	r.opt.snapshot_records = 2500;
 	open_store(&r);
 	int live_max = 0;
@@ -360,9 +362,8 @@ static int count_temps(const char *path)
 
 static void closing_kills_a_running_writer(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, false);
+	run_init(&r, false, state);
 	open_store(&r);
 	records(&r, 2000);
 	assert_int_equal(shard_store_snapshot(r.s), 0);
@@ -384,9 +385,8 @@ static void closing_kills_a_running_writer(void **state)
  * shard goes on, nothing is published, and the next one is tried. */
 static void a_failed_writer_is_counted_and_retried(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, false);
+	run_init(&r, false, state);
 	char file[128];
 	snprintf(file, sizeof file, "%s/not-a-dir", r.dir);
 	int bad = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -415,9 +415,8 @@ static void a_failed_writer_is_counted_and_retried(void **state)
  * the live one stays, and the failure is reported. */
 static void archive_never_overwrites(void **state)
 {
-	(void)state;
 	static struct run r;
-	run_init(&r, true);
+	run_init(&r, true, state);
 	r.opt.snapshot_records = 1500;
 	char name[STORAGE_NAME_BYTES_MAX], path[512];
 	wal_segment_name(name, sizeof name, SHARD, 0);
@@ -447,15 +446,63 @@ static void archive_never_overwrites(void **state)
 	run_free(&r);
 }
 
+/* The writer's copy outlives WAL retention by snapshots taken on request
+ * (at stop, or asked for): the log it would replay from is gone, so it
+ * loads the newest snapshot again, and what it writes is still exact. */
+static void the_copy_follows_snapshots_taken_on_request(void **state)
+{
+	static struct run r;
+	run_init(&r, false, state);
+	open_store(&r);
+	records(&r, 2000);
+	assert_int_equal(shard_store_snapshot_start(r.s), 0);
+	serve_until_done(&r);
+	uint64_t removed = shard_store_stats(r.s)->segments_removed;
+	for (int i = 0; i < 3; i++) {
+		records(&r, 2000);
+		assert_int_equal(shard_store_snapshot(r.s), 0);
+	}
+	assert_true(shard_store_stats(r.s)->segments_removed > removed); /* retention ran */
+	records(&r, 2000);
+	uint64_t at = r.last;
+	struct state_hash want = reference_hash(&r, at);
+	assert_int_equal(shard_store_snapshot_start(r.s), 0);
+	serve_until_done(&r);
+	const struct shard_store_stats *stats = shard_store_stats(r.s);
+	assert_int_equal(stats->snapshot_failures, 0);
+	assert_int_equal(stats->snapshots, 5);
+	newest_is(&r, at, want);
+	records(&r, 2000); /* and once more from the reloaded copy */
+	at = r.last;
+	want = reference_hash(&r, at);
+	assert_int_equal(shard_store_snapshot_start(r.s), 0);
+	serve_until_done(&r);
+	assert_int_equal(stats->snapshot_failures, 0);
+	newest_is(&r, at, want);
+	reopen(&r);
+	assert_int_equal(r.rec.snapshot_lsn, at);
+	run_free(&r);
+}
+
+static enum shard_snapshot_writer forked = SHARD_SNAPSHOT_FORK;
+static enum shard_snapshot_writer replaying = SHARD_SNAPSHOT_REPLAY;
+
+#define WITH(w, f)                            \
+	{                                     \
+#w ": " #f, f, NULL, NULL, &w \
+	}
+#define BOTH(f) WITH(forked, f), WITH(replaying, f)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(forked_snapshot_holds_the_state_at_its_lsn),
-		cmocka_unit_test(a_state_of_many_chunks_loads_whole),
-		cmocka_unit_test(policy_snapshots_archive_the_wal_and_keep_it_bounded),
-		cmocka_unit_test(closing_kills_a_running_writer),
-		cmocka_unit_test(a_failed_writer_is_counted_and_retried),
-		cmocka_unit_test(archive_never_overwrites),
+		BOTH(snapshot_holds_the_state_at_its_lsn),
+		BOTH(a_state_of_many_chunks_loads_whole),
+		BOTH(policy_snapshots_archive_the_wal_and_keep_it_bounded),
+		BOTH(closing_kills_a_running_writer),
+		BOTH(a_failed_writer_is_counted_and_retried),
+		BOTH(archive_never_overwrites),
+		WITH(replaying, the_copy_follows_snapshots_taken_on_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
