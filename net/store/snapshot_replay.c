@@ -41,6 +41,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -130,12 +131,18 @@ static int load_copy(struct snapshot_replay *r)
 static int apply_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
 {
 	struct snapshot_replay *r = ctx;
+	const struct wal_scan *sc = r->scan;
 	if (atomic_load_explicit(&r->cancel, memory_order_relaxed))
 		return REPLAY_STOP_CANCEL;
 	assert(lsn == r->c_lsn + 1 && lsn <= r->upto && "the replay continues the copy");
+	if (!r->has_pos) { /* the copy was loaded: does the log continue it? */
+		uint8_t before[16];
+		sum_bytes(sc->from_chain, before);
+		if (!sc->has_from_chain || memcmp(before, r->c_chain, sizeof before))
+			return REPLAY_STOP_REFUSED;
+	}
 	if (core_apply(r->c, body, len) != ST_OK)
 		return REPLAY_STOP_REFUSED;
-	const struct wal_scan *sc = r->scan;
 	r->c_lsn = lsn;
 	sum_bytes(sc->at_chain, r->c_chain);
 	r->pos = (struct wal_resume){sc->at_segment, sc->at_next_offset, lsn + 1, sc->at_chain};
@@ -146,7 +153,8 @@ static int apply_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
 /* Applies the records after the copy up to upto (reading on from where
  * the last replay stopped): 0 (also when the log ends first), -ERANGE the
  * WAL after the copy is gone, -ECANCELED, -EUCLEAN a record did not apply
- * (the copy is dropped: half applied, it is no state of the log), -errno. */
+ * or the log does not continue a loaded copy (the copy is dropped: it is
+ * no state of the log), -errno. */
 static int replay_to(struct snapshot_replay *r, uint64_t upto)
 {
 	struct wal_scan scan;
@@ -164,23 +172,27 @@ static int replay_to(struct snapshot_replay *r, uint64_t upto)
 	return rc == REPLAY_STOP_DONE ? 0 : rc;
 }
 
-/* Brings the copy to the job's LSN; 0 or -errno. */
+/* Brings the copy to the job's LSN; 0 or -errno. A copy that cannot get
+ * there (the WAL after it was retained away, or it is past the job's LSN)
+ * is loaded again once. */
 static int catch_up(struct snapshot_replay *r)
 {
 	int rc = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!r->c && (rc = load_copy(r)))
 			return rc;
-		if (r->c_lsn >= r->lsn)
-			break;
-		rc = replay_to(r, r->lsn);
+		if (r->c_lsn > r->lsn) {
+			drop_copy(r);
+			continue;
+		}
+		rc = r->c_lsn < r->lsn ? replay_to(r, r->lsn) : 0;
 		if (rc != -ERANGE)
 			break;
-		drop_copy(r); /* retention went past the copy: start again */
+		drop_copy(r);
 	}
 	if (rc)
 		return rc;
-	if (r->c_lsn != r->lsn)
+	if (!r->c || r->c_lsn != r->lsn)
 		return -EUCLEAN; /* the log ends before, or a snapshot is past it */
 	if (memcmp(r->c_chain, r->chain, sizeof r->chain)) {
 		drop_copy(r); /* not the shard's log: never written */
@@ -190,10 +202,12 @@ static int catch_up(struct snapshot_replay *r)
 }
 
 /* Between jobs: what became durable, into the copy (once there is one). A
- * failure waits for the next job, which loads the copy again if it must. */
-static void follow(struct snapshot_replay *r)
+ * failure waits for the next job, which loads the copy again if it must.
+ * durable was read under the lock a job is handed over with: a job handed
+ * over after it has an LSN at or past it, so a follow pass never takes
+ * the copy past a job waiting to be taken. */
+static void follow(struct snapshot_replay *r, uint64_t durable)
 {
-	uint64_t durable = atomic_load(&r->durable);
 	if (!r->c || !r->st_open || durable <= r->c_lsn)
 		return;
 	if (replay_to(r, durable) == -ERANGE)
@@ -218,10 +232,17 @@ static int run_job(struct snapshot_replay *r)
 		rc = -catch_up(r);
 	if (!rc)
 		rc = snapshot_stream_write(&w, r->c, r->chain);
+	if (!rc && atomic_load(&r->cancel))
+		rc = ECANCELED;
 	if (!rc)
 		rc = snapshot_stream_publish(&w);
 	if (!rc)
 		r->sh.retain_error = -snapshot_stream_retain(&w); /* published: it stands */
+	if (rc) { /* unlike a killed child's, this temp file can go now */
+		char tmp[40];
+		snapshot_file_name(tmp, sizeof tmp, r->lsn, true);
+		unlinkat(r->d.dir_fd, tmp, 0);
+	}
 	r->sh.cpu_us = thread_cpu_us() - cpu0;
 	return -rc;
 }
@@ -254,13 +275,14 @@ static void *thread_main(void *arg)
 		if (r->quit)
 			break;
 		bool job = r->requested;
+		uint64_t durable = atomic_load_explicit(&r->durable, memory_order_acquire);
 		r->requested = false;
 		pthread_mutex_unlock(&r->mu);
 		if (job) {
 			r->result = run_job(r);
 			atomic_store(&r->done, true);
 		} else {
-			follow(r);
+			follow(r, durable);
 		}
 		pthread_mutex_lock(&r->mu);
 	}
@@ -364,5 +386,5 @@ void snapshot_replay_end(struct snapshot_job *j)
 void snapshot_replay_durable(struct snapshot_replay *r, uint64_t durable_lsn)
 {
 	if (r)
-		atomic_store_explicit(&r->durable, durable_lsn, memory_order_relaxed);
+		atomic_store_explicit(&r->durable, durable_lsn, memory_order_release);
 }

@@ -186,7 +186,9 @@ int snapshot_stream_wait_durable(const struct snapshot_writer *wr)
 {
 	struct timespec ms = {0, 1000000};
 	for (unsigned waited_ms = 0; atomic_load(&wr->sh->durable_lsn) < wr->lsn; waited_ms++) {
-		if (waited_ms >= SNAPSHOT_DURABLE_WAIT_MS_MAX || snapshot_writer_stopped(wr))
+		if (snapshot_writer_stopped(wr))
+			return ECANCELED;
+		if (waited_ms >= SNAPSHOT_DURABLE_WAIT_MS_MAX)
 			return ETIMEDOUT;
 		nanosleep(&ms, NULL);
 	}

@@ -44,7 +44,9 @@
 #define HIST_BYTES_MAX (48u << 20)
 #define SEGMENT_BYTES (128u << 10)
 #define T0_MS 1800000000000ull
-#define WAIT_MS_MAX 20000
+#ifndef WAIT_MS_MAX
+#define WAIT_MS_MAX 20000 /* a sanitizer build may give more: -DWAIT_MS_MAX=... */
+#endif
 #define BIG_UNITS 200000u /* a large tier, and holds on it: */
 #define BIG_HOLDS 120000u /* a state of several snapshot chunks */
 
