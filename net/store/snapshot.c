@@ -232,6 +232,7 @@ static int step(struct snapshot_job *j, struct storage *st)
 
 int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
 {
+	assert(!j->replay && "a replaying job is polled with snapshot_replay_poll");
 	if (j->pid)
 		return snapshot_fork_poll(j, block);
 	int rc;
@@ -243,6 +244,7 @@ int snapshot_job_poll(struct snapshot_job *j, struct storage *st, bool block)
 
 void snapshot_job_end(struct snapshot_job *j, struct storage *st)
 {
+	assert(!j->replay && "a replaying job is ended with snapshot_replay_end first");
 	snapshot_fork_end(j);
 	if (j->file)
 		storage_close(st, j->file);
