@@ -116,6 +116,13 @@ static void job_end(struct shard_store *s)
 	snapshot_job_end(&s->job, s->st);
 }
 
+/* The job runs outside the loop (forked or replaying): it publishes and
+ * retains itself, and waits for the durable LSN the loop reports. */
+static bool job_outside(const struct shard_store *s)
+{
+	return s->job.pid || s->job.replay;
+}
+
 static int job_poll(struct shard_store *s, bool block)
 {
 	if (s->job.replay)
@@ -581,7 +588,7 @@ static void job_published(struct shard_store *s)
  * durable up to its LSN, or it would wait for the parent that waits for it. */
 static int job_prepare(struct shard_store *s, bool block)
 {
-	if ((s->job.pid || s->job.replay) && !block) {
+	if (job_outside(s) && !block) {
 		snapshot_job_durable(&s->job, wal_durable_lsn(s->w));
 		return 0;
 	}
@@ -599,7 +606,7 @@ static int job_advance(struct shard_store *s, bool block)
 	int rc = job_prepare(s, block);
 	if (rc)
 		return rc;
-	bool outside = s->job.pid || s->job.replay;
+	bool outside = job_outside(s);
 	rc = job_poll(s, block);
 	if (rc == 1)
 		return 0;

@@ -35,7 +35,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,12 +60,7 @@ static int child_main(const struct snapshot_writer *ch, const struct core *c,
 		      const uint8_t chain[16])
 {
 	close_inherited(ch->d);
-	cpu_set_t all;
-	CPU_ZERO(&all);
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		CPU_SET(i, &all);
-	sched_setaffinity(0, sizeof all, &all);
-	(void)!setpriority(PRIO_PROCESS, 0, SNAPSHOT_WRITER_NICE);
+	snapshot_writer_lower_priority();
 	int rc = snapshot_stream_write(ch, c, chain);
 	if (!rc)
 		rc = snapshot_stream_wait_durable(ch);

@@ -43,13 +43,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,21 +245,10 @@ static int run_job(struct snapshot_replay *r)
 	return -rc;
 }
 
-/* Any core, below the shards (the creating shard's thread may be pinned). */
-static void lower_priority(void)
-{
-	cpu_set_t all;
-	CPU_ZERO(&all);
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		CPU_SET(i, &all);
-	sched_setaffinity(0, sizeof all, &all);
-	(void)!setpriority(PRIO_PROCESS, (id_t)gettid(), SNAPSHOT_WRITER_NICE);
-}
-
 static void *thread_main(void *arg)
 {
 	struct snapshot_replay *r = arg;
-	lower_priority();
+	snapshot_writer_lower_priority();
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		struct timespec at;

@@ -43,6 +43,10 @@ struct snapshot_writer {
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t snapshot_mono_us(void);
+/* The calling thread (a forked child's only one, or the replaying
+ * thread) on any core at SNAPSHOT_WRITER_NICE: the thread that forks or
+ * creates it may be pinned to its shard's core, which stays the shard's. */
+void snapshot_writer_lower_priority(void);
 /* Whether the writer should give up (orphaned or cancelled). */
 bool snapshot_writer_stopped(const struct snapshot_writer *w);
 
