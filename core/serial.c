@@ -42,12 +42,15 @@ struct walk {
 	int reading;
 	const char *bad; /* reading: why the stream was refused */
 	struct serial_sink *sink;
+	struct serial_source *source; /* reading: the bytes after [in, end) */
 	const uint8_t *in, *end;
-	uint8_t buf[512];
+	uint64_t rest; /* reading: stream bytes the source has still to give */
+	uint8_t buf[4096];
 	size_t len;
 };
 
-static void out(struct walk *w, const void *p, size_t n)
+/* The slow paths of field(): the buffer is full, or the stream ends. */
+static __attribute__((noinline)) void out(struct walk *w, const void *p, size_t n)
 {
 	if (w->len + n > sizeof w->buf) {
 		w->sink->write(w->sink->ctx, w->buf, w->len);
@@ -61,24 +64,57 @@ static void out(struct walk *w, const void *p, size_t n)
 	w->len += n;
 }
 
-static void in(struct walk *w, void *p, size_t n)
+/* The next piece of the stream from the source: 0, or -1 (w->bad set)
+ * when it has none although the stream is not over. */
+static int refill(struct walk *w)
 {
-	if (w->bad || (size_t)(w->end - w->in) < n) {
+	const uint8_t *p = NULL;
+	size_t n = w->rest && w->source ? w->source->read(w->source->ctx, &p) : 0;
+	if (n == 0 || n > w->rest) {
 		w->bad = w->bad ? w->bad : "truncated";
-		memset(p, 0, n);
-		return;
+		return -1;
 	}
-	memcpy(p, w->in, n);
-	w->in += n;
+	w->in = p, w->end = p + n;
+	w->rest -= n;
+	return 0;
 }
 
-/* One field, either way. Host and stream are both little-endian (bytes.h). */
-static void field(struct walk *w, void *p, size_t n)
+static __attribute__((noinline)) void in(struct walk *w, void *p, size_t n)
 {
-	if (w->reading)
-		in(w, p, n);
-	else
+	uint8_t *to = p;
+	if (!w->bad && (size_t)(w->end - w->in) + w->rest < n)
+		w->bad = "truncated";
+	while (!w->bad && n) {
+		if (w->in == w->end && refill(w))
+			break;
+		size_t k = (size_t)(w->end - w->in) < n ? (size_t)(w->end - w->in) : n;
+		memcpy(to, w->in, k);
+		w->in += k, to += k, n -= k;
+	}
+	if (w->bad)
+		memset(to, 0, n);
+}
+
+/* One field, either way. Host and stream are both little-endian (bytes.h).
+ * Inlined with n a constant at every call, a field is a load and a store
+ * while the buffer has room or the stream has bytes: this walk is most of
+ * the time a snapshot, a load and the state hash take (docs/PERFORMANCE.md,
+ * "Restart"). */
+static inline __attribute__((always_inline)) void field(struct walk *w, void *p, size_t n)
+{
+	if (w->reading) {
+		if (__builtin_expect(!w->bad && (size_t)(w->end - w->in) >= n, 1)) {
+			memcpy(p, w->in, n);
+			w->in += n;
+		} else {
+			in(w, p, n);
+		}
+	} else if (__builtin_expect(w->len + n <= sizeof w->buf, 1)) {
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+	} else {
 		out(w, p, n);
+	}
 }
 
 #define F(w, x) field((w), &(x), sizeof(x))
@@ -227,7 +263,8 @@ static size_t item_bytes(void (*walk_item)(struct walk *, void *), void *item)
 static bool items_fit(struct walk *w, uint64_t count, void (*walk_item)(struct walk *, void *),
 		      void *item)
 {
-	return !w->reading || count * item_bytes(walk_item, item) <= (size_t)(w->end - w->in);
+	return !w->reading ||
+	       count * item_bytes(walk_item, item) <= (size_t)(w->end - w->in) + w->rest;
 }
 
 static void walk_hold(struct walk *w, void *item)
@@ -619,14 +656,14 @@ static int slot_taken(const struct core *c, uint8_t slot)
 	return 0;
 }
 
-struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
+struct core *core_deserialize_from(struct serial_source *src, uint64_t len, const char **why)
 {
-	struct walk w = {.reading = 1, .in = p, .end = p + len};
+	struct walk w = {.reading = 1, .source = src, .rest = len};
 	uint32_t version = 0, count = 0;
 	uint8_t shard = 0, slot_next = 0;
 	struct core *c;
 
-	assert(p || len == 0);
+	assert(src || len == 0);
 	F(&w, version);
 	F(&w, shard);
 	F(&w, slot_next);
@@ -660,7 +697,7 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 		walk_retireds(&w, c);
 	if (c && !w.bad)
 		walk_xfers(&w, c);
-	if (!w.bad && w.in != w.end)
+	if (!w.bad && (w.in != w.end || w.rest))
 		fail(&w, "trailing bytes");
 	if (!w.bad && c && core_check_invariants(c))
 		fail(&w, core_check_invariants(c));
@@ -671,4 +708,27 @@ struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 		return NULL;
 	}
 	return c;
+}
+
+struct whole {
+	const uint8_t *p;
+	size_t len;
+};
+
+static size_t read_whole(void *ctx, const uint8_t **bytes)
+{
+	struct whole *wh = ctx;
+	size_t n = wh->len;
+	*bytes = wh->p;
+	wh->len = 0;
+	return n;
+}
+
+struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
+{
+	struct whole wh = {p, len};
+	struct serial_source src = {read_whole, &wh};
+
+	assert(p || len == 0);
+	return core_deserialize_from(&src, len, why);
 }

@@ -15,9 +15,14 @@
  * loading ignores and snapshot_remove_temps deletes.
  *
  * Loading trusts nothing it has not checked: header sum first, then the
- * fields, the body sum, core_deserialize (every field and invariant), and
- * finally the state hash of the loaded core against the header. A damaged
- * snapshot is skipped with a line in `why` and the next older one is tried.
+ * body, read in SNAPSHOT_IO_CHUNK_BYTES chunks into one buffer, summed and
+ * deserialized as it passes (core_deserialize_from checks every field, and
+ * every invariant at the end), the body sum once it is all read (a core
+ * built from a body with a bad sum is thrown away), and finally the state
+ * hash of the loaded core against the header. A damaged snapshot is
+ * skipped with a line in `why` and the next older one is tried. (Reading
+ * the whole file into one buffer first cost a third of a restart: every
+ * page of a 375 MB buffer faulted in and filled, docs/PERFORMANCE.md.)
  */
 #include "net/store/snapshot.h"
 
@@ -31,15 +36,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/serial.h"
+
 #define SNAPSHOTS_LISTED_MAX 256u             /* snapshot files looked at when loading */
 #define SNAPSHOT_COOKIE (0x534e4150ull << 32) /* "SNAP": not a WAL cookie */
 
 _Static_assert(SNAPSHOT_IO_CHUNK_BYTES % WAL_PAGE_BYTES == 0, "chunks keep O_DIRECT alignment");
-
-static uint64_t round_page(uint64_t v)
-{
-	return (v + WAL_PAGE_BYTES - 1) & ~(uint64_t)(WAL_PAGE_BYTES - 1);
-}
 
 /* ---- synchronous I/O over the asynchronous interface ------------------ */
 
@@ -95,20 +97,30 @@ static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t 
 	return sync_file(st, file);
 }
 
-static int read_all(struct storage *st, int file, uint8_t *buf, uint64_t len)
+/* The file in chunks into one buffer, for snapshot_image_check_from. */
+struct file_reader {
+	struct storage *st;
+	int file;
+	uint8_t *buf; /* SNAPSHOT_IO_CHUNK_BYTES, page-aligned (O_DIRECT) */
+	uint64_t off, bytes;
+	int err; /* -errno of a failed read; -ENODATA: shorter than its size */
+};
+
+static size_t read_chunk(void *ctx, const uint8_t **bytes)
 {
-	for (uint64_t done = 0; done < len;) {
-		uint64_t left = len - done;
-		uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left
-							    : SNAPSHOT_IO_CHUNK_BYTES;
-		int64_t got = storage_read(st, file, buf + done, n, done);
-		if (got < 0)
-			return (int)got;
-		if ((uint64_t)got < n)
-			return -ENODATA; /* the file is shorter than its size said */
-		done += n;
+	struct file_reader *r = ctx;
+	uint64_t left = r->bytes - r->off;
+	uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
+	if (r->err || !n)
+		return 0;
+	int64_t got = storage_read(r->st, r->file, r->buf, n, r->off);
+	if (got < 0 || (uint64_t)got < n) {
+		r->err = got < 0 ? (int)got : -ENODATA;
+		return 0;
 	}
-	return 0;
+	r->off += n;
+	*bytes = r->buf;
+	return n;
 }
 
 /* Writes the finished image under a temp name, syncs, renames into place. */
@@ -290,30 +302,30 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 	int rc = storage_size(st, file, &bytes);
 	if (rc)
 		goto out_close;
-	const char *bad = "shorter than its header";
-	uint8_t *img = NULL;
-	if (bytes >= SNAPSHOT_HEADER_BYTES) {
-		rc = -ENOMEM;
-		img = aligned_alloc(WAL_PAGE_BYTES, round_page(bytes));
-		if (!img)
-			goto out_close;
-		rc = read_all(st, file, img, bytes);
-		if (rc == -ENODATA)
-			bad = "shorter than its size";
-		else if (rc)
-			goto out_free_img;
-		else
-			bad = snapshot_image_check(img, bytes, shard, lsn, out);
+	struct file_reader r = {st, file,  aligned_alloc(WAL_PAGE_BYTES, SNAPSHOT_IO_CHUNK_BYTES),
+				0,  bytes, 0};
+	struct serial_source src = {read_chunk, &r};
+	uint8_t header[SNAPSHOT_HEADER_BYTES];
+	rc = -ENOMEM;
+	if (!r.buf)
+		goto out_close;
+	const char *bad = snapshot_image_check_from(&src, bytes, shard, lsn, out, header);
+	rc = r.err == -ENODATA ? 0 : r.err;
+	if (rc) {
+		if (!bad)
+			core_destroy(*out);
+		goto out_free;
 	}
+	bad = r.err == -ENODATA ? "shorter than its size" : bad;
 	rc = 1;
 	if (!bad) {
-		snapshot_image_info(info, img, lsn);
+		snapshot_image_info(info, header, lsn);
 		rc = 0;
 	} else {
 		snapshot_note(why, why_cap, "%s: %s, skipped; ", name, bad);
 	}
-out_free_img:
-	free(img);
+out_free:
+	free(r.buf);
 out_close:
 	storage_close(st, file);
 	return rc;

@@ -43,6 +43,8 @@
 #include "core/core.h"
 #include "core/storage.h"
 
+struct serial_source; /* core/serial.h */
+
 #define SNAPSHOT_HEADER_BYTES 88u
 #define SNAPSHOT_NAME_BYTES 31u /* "snap-" + 20 digits + ".osnp" + NUL */
 #define SNAPSHOT_IO_CHUNK_BYTES (8u << 20)
@@ -182,6 +184,14 @@ int snapshot_parse_name(const char *name, uint64_t *lsn, bool temp);
  * core, else what is wrong), and fills out (may be NULL) from its header. */
 const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
 				 uint64_t lsn, struct core **out);
+/* The same, the file read in pieces from its start (the first at least
+ * the header; core/serial.h says what a source is): the body is summed and
+ * deserialized as it passes, so no copy of the whole file is needed. A
+ * refused body is read to its end, so damage is reported as a bad sum.
+ * header receives the file's header (for snapshot_image_info). */
+const char *snapshot_image_check_from(struct serial_source *file, uint64_t file_bytes,
+				      uint8_t shard, uint64_t lsn, struct core **out,
+				      uint8_t header[SNAPSHOT_HEADER_BYTES]);
 void snapshot_image_info(struct snapshot_info *out, const uint8_t *h, uint64_t lsn);
 
 /* net/store/snapshot_fork.c, for snapshot_job_poll and _end. */

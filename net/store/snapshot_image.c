@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "core/serial.h"
@@ -183,27 +184,92 @@ static const char *check_header(const uint8_t *h, uint8_t shard, uint64_t name_l
 	return NULL;
 }
 
-/* Verifies a whole image; on success *out is the loaded core. */
-const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
-				 uint64_t lsn, struct core **out)
+/* The body as core_deserialize_from reads it: the pieces of the file
+ * after the header, cut at the body's end, summed as they pass. */
+struct body {
+	struct serial_source *file;
+	const uint8_t *first; /* what the header's piece held of the body */
+	size_t first_len;
+	uint64_t left; /* body bytes not yet given */
+	XXH3_state_t sum;
+};
+
+static size_t body_read(void *ctx, const uint8_t **bytes)
 {
-	const char *bad = check_header(img, shard, lsn, file_bytes);
+	struct body *b = ctx;
+	size_t n = b->first_len;
+	if (b->first)
+		*bytes = b->first, b->first = NULL;
+	else
+		n = b->left ? b->file->read(b->file->ctx, bytes) : 0;
+	n = n < b->left ? n : (size_t)b->left;
+	b->left -= n;
+	if (n)
+		XXH3_128bits_update(&b->sum, *bytes, n);
+	return n;
+}
+
+const char *snapshot_image_check_from(struct serial_source *file, uint64_t file_bytes,
+				      uint8_t shard, uint64_t lsn, struct core **out,
+				      uint8_t header[SNAPSHOT_HEADER_BYTES])
+{
+	const uint8_t *p = NULL;
+	size_t n = file->read(file->ctx, &p);
+	if (n < SNAPSHOT_HEADER_BYTES || file_bytes < SNAPSHOT_HEADER_BYTES)
+		return "shorter than its header";
+	memcpy(header, p, SNAPSHOT_HEADER_BYTES); /* the piece is the reader's to reuse */
+	const char *bad = check_header(header, shard, lsn, file_bytes);
 	if (bad)
 		return bad;
-	uint64_t body_bytes = get_u64(img + OFF_BODY_BYTES);
-	const uint8_t *body = img + SNAPSHOT_HEADER_BYTES;
-	if (!sum_eq(img + OFF_BODY_SUM, XXH3_128bits(body, body_bytes)))
-		return "bad body checksum";
+	struct body b = {.file = file,
+			 .first = p + SNAPSHOT_HEADER_BYTES,
+			 .first_len = n - SNAPSHOT_HEADER_BYTES,
+			 .left = get_u64(header + OFF_BODY_BYTES)};
+	struct serial_source body = {body_read, &b};
 	const char *why = "state refused";
-	struct core *c = core_deserialize(body, body_bytes, &why);
-	if (!c)
+	XXH3_128bits_reset(&b.sum);
+	struct core *c = core_deserialize_from(&body, b.left, &why);
+	while (b.left && body_read(&b, &p)) /* a refused stream: is it damage? */
+		;
+	if (b.left)
+		why = "shorter than its size";
+	else if (!sum_eq(header + OFF_BODY_SUM, XXH3_128bits_digest(&b.sum)))
+		why = "bad body checksum";
+	else if (c)
+		why = NULL;
+	if (why) {
+		core_destroy(c);
 		return why;
+	}
 	struct state_hash h = core_state_hash(c);
-	if (core_shard_id(c) != shard || h.lo != get_u64(img + OFF_STATE_HASH) ||
-	    h.hi != get_u64(img + OFF_STATE_HASH + 8)) {
+	if (core_shard_id(c) != shard || h.lo != get_u64(header + OFF_STATE_HASH) ||
+	    h.hi != get_u64(header + OFF_STATE_HASH + 8)) {
 		core_destroy(c);
 		return "state hash differs from the header";
 	}
 	*out = c;
 	return NULL;
+}
+
+struct whole {
+	const uint8_t *p;
+	uint64_t len;
+};
+
+static size_t whole_read(void *ctx, const uint8_t **bytes)
+{
+	struct whole *w = ctx;
+	size_t n = (size_t)w->len;
+	*bytes = w->p;
+	w->len = 0;
+	return n;
+}
+
+const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
+				 uint64_t lsn, struct core **out)
+{
+	struct whole w = {img, file_bytes};
+	struct serial_source file = {whole_read, &w};
+	uint8_t header[SNAPSHOT_HEADER_BYTES];
+	return snapshot_image_check_from(&file, file_bytes, shard, lsn, out, header);
 }

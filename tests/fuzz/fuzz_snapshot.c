@@ -10,7 +10,10 @@
  *
  * - top bit clear: the bytes are a state stream. A stream that loads must
  *   pass core_check_invariants (core_deserialize checks it) and survive a
- *   round trip: serialized again it loads again, to the same bytes.
+ *   round trip: serialized again it loads again, to the same bytes. Read
+ *   in pieces (core_deserialize_from, as snapshot files are loaded), cut
+ *   where its own bytes say, it must be refused for the same reason or
+ *   load the same state.
  * - 0x80-0xbf: the rest is a stream wrapped by the harness in a header
  *   with the right checksums and LSN, so the file checks pass and the
  *   stream and state hash checks are reached through snapshot_image_check.
@@ -62,16 +65,40 @@ static struct buf serialize(const struct core *c)
 	return b;
 }
 
+/* Pieces of 1 to 64 bytes, each as long as the byte it starts with says. */
+struct pieces {
+	const uint8_t *p;
+	size_t left;
+};
+
+static size_t piece_read(void *ctx, const uint8_t **bytes)
+{
+	struct pieces *q = ctx;
+	size_t n = q->left ? 1u + q->p[0] % 64u : 0;
+
+	n = n < q->left ? n : q->left;
+	*bytes = q->p;
+	q->p += n, q->left -= n;
+	return n;
+}
+
 static void stream(const uint8_t *data, size_t size)
 {
-	const char *why = NULL;
+	const char *why = NULL, *why_pieces = NULL;
 	struct core *c = core_deserialize(data, size, &why), *again;
+	struct pieces q = {data, size};
+	struct serial_source src = {piece_read, &q};
+	struct core *in_pieces = core_deserialize_from(&src, size, &why_pieces);
 	struct buf one, two;
 
+	check((c == NULL) == (in_pieces == NULL));
 	if (!c) {
-		check(why != NULL);
+		check(why != NULL && why_pieces != NULL && strcmp(why, why_pieces) == 0);
 		return;
 	}
+	struct state_hash h1 = core_state_hash(c), h2 = core_state_hash(in_pieces);
+	check(h1.lo == h2.lo && h1.hi == h2.hi);
+	core_destroy(in_pieces);
 	check(core_check_invariants(c) == NULL);
 	one = serialize(c);
 	again = core_deserialize(one.p, one.len, &why);

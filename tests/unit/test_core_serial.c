@@ -6,7 +6,9 @@
  * the memory a stream can make it allocate is bounded by the stream's
  * length: a count of holds or tickets the bytes left cannot hold is refused
  * before their tables are allocated (a 250-byte stream declaring the most
- * holds an event may have made it fault in hundreds of megabytes).
+ * holds an event may have made it fault in hundreds of megabytes); and a
+ * stream read in pieces of any size (core_deserialize_from, as snapshots
+ * are loaded) loads exactly the state the whole stream does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include "core/bytes.h"
 #include "core/core.h"
 #include "core/serial.h"
+#include "tests/support/fixture.h"
 
 static const char *refused(const uint8_t *p, size_t len)
 {
@@ -171,12 +174,84 @@ static void declared_counts_bounded(void **state)
 	free(b.p);
 }
 
+/* Hands out the stream in pieces of size bytes; none after stop bytes. */
+struct pieces {
+	const uint8_t *p;
+	size_t left, size, stop;
+	unsigned reads;
+};
+
+static size_t piece_read(void *ctx, const uint8_t **bytes)
+{
+	struct pieces *q = ctx;
+	size_t n = q->left < q->size ? q->left : q->size;
+
+	n = n < q->stop ? n : q->stop;
+	*bytes = q->p;
+	q->p += n, q->left -= n, q->stop -= n;
+	q->reads++;
+	return n;
+}
+
+static void pieces_load_the_same_state(void **state)
+{
+	static const size_t sizes[] = {1, 2, 3, 7, 64, 4095, 4096, 100000};
+	struct fx *f = fx_new(0);
+	uint32_t seats[2] = {3, 4};
+	struct buf b;
+	struct serial_sink sink = {buf_write, &b};
+
+	(void)state;
+	assert_int_equal(fx_event(f, 1, 1000, 0), ST_OK);
+	assert_int_equal(fx_ga_tier(f, 1, 0, 500, 2500), ST_OK);
+	assert_int_equal(fx_event(f, 2, 1000, 0), ST_OK);
+	assert_int_equal(fx_reserved_tier(f, 2, 0, 9000), ST_OK);
+	assert_int_equal(fx_section(f, 2, 0, 10, 20, 0), ST_OK);
+	for (uint64_t cust = 1; cust <= 40; cust++) {
+		assert_int_equal(fx_hold_ga(f, 1, 0, 1 + cust % 4, cust), ST_OK);
+		if (cust % 3 == 0)
+			assert_int_equal(fx_confirm(f, 1, f->res.hold.hold_id,
+						    f->res.hold.amount_due_minor),
+					 ST_OK);
+	}
+	assert_int_equal(fx_hold_seats(f, 2, 0, seats, 2, 77), ST_OK);
+	assert_int_equal(fx_hold_best(f, 2, 0, 4, 78), ST_OK);
+	b.len = 0;
+	b.p = malloc(core_serialized_bytes(f->c));
+	assert_non_null(b.p);
+	core_serialize(f->c, &sink);
+	struct state_hash want = core_state_hash(f->c);
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		struct pieces q = {b.p, b.len, sizes[i], SIZE_MAX, 0};
+		struct serial_source src = {piece_read, &q};
+		const char *why = NULL;
+		struct core *c = core_deserialize_from(&src, b.len, &why);
+
+		assert_non_null(c);
+		struct state_hash got = core_state_hash(c);
+		assert_memory_equal(&got, &want, sizeof got);
+		assert_int_equal(q.left, 0);
+		assert_true(q.reads >= (b.len + sizes[i] - 1) / sizes[i]);
+		core_destroy(c);
+	}
+	/* a source that runs dry early (an I/O error) refuses the stream */
+	struct pieces dry = {b.p, b.len, 64, b.len / 2, 0};
+	struct serial_source src = {piece_read, &dry};
+	const char *why = NULL;
+	assert_null(core_deserialize_from(&src, b.len, &why));
+	assert_string_equal(why, "truncated");
+	free(b.p);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(shard_out_of_range),
 		cmocka_unit_test(fuzz_crashes),
 		cmocka_unit_test(declared_counts_bounded),
+		cmocka_unit_test(pieces_load_the_same_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
