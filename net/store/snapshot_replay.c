@@ -17,9 +17,10 @@
  * stores to start a job and one load per turn to see it end: no fork, no
  * copy-on-write, no page-table copy, whatever the state's size.
  *
- * Between jobs the thread follows the log: every REPLAY_FOLLOW_MS it
- * applies the records that became durable since (the loop publishes the
- * durable LSN on each poll), resuming where it stopped reading
+ * Between jobs the thread follows the log: every REPLAY_FOLLOW_MS (at
+ * once after a pass that took longer) it applies the records that became
+ * durable since (the loop publishes the durable LSN on each poll),
+ * resuming where it stopped reading
  * (wal_read_resume), so that a job has only the last few records to apply
  * before it serializes, and the snapshot is not older than the state for
  * the time a long replay would take (the records arriving meanwhile would
@@ -248,11 +249,16 @@ static int run_job(struct snapshot_replay *r)
 static void *thread_main(void *arg)
 {
 	struct snapshot_replay *r = arg;
+	struct timespec at; /* the start of the last pass, then the next one's */
 	snapshot_writer_lower_priority();
+	clock_gettime(CLOCK_MONOTONIC, &at);
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		struct timespec at;
-		clock_gettime(CLOCK_MONOTONIC, &at);
+		/* REPLAY_FOLLOW_MS after the last pass began, not after it ended:
+		 * a pass that took longer (its records arrived as fast as the
+		 * thread applies them) is followed at once, or the copy fell
+		 * further behind with every pass and a job had seconds of
+		 * records to apply first (docs/PERFORMANCE.md) */
 		at.tv_nsec += REPLAY_FOLLOW_MS * 1000000L;
 		at.tv_sec += at.tv_nsec / 1000000000L;
 		at.tv_nsec %= 1000000000L;
@@ -265,6 +271,7 @@ static void *thread_main(void *arg)
 		uint64_t durable = atomic_load_explicit(&r->durable, memory_order_acquire);
 		r->requested = false;
 		pthread_mutex_unlock(&r->mu);
+		clock_gettime(CLOCK_MONOTONIC, &at);
 		if (job) {
 			r->result = run_job(r);
 			atomic_store(&r->done, true);
