@@ -100,6 +100,7 @@ static int write_all(struct storage *st, int file, const uint8_t *buf, uint64_t 
 /* The file in chunks into one buffer, for snapshot_image_check_from. */
 struct file_reader {
 	struct storage *st;
+	const atomic_bool *cancel; /* NULL: never */
 	int file;
 	uint8_t *buf; /* SNAPSHOT_IO_CHUNK_BYTES, page-aligned (O_DIRECT) */
 	uint64_t off, bytes;
@@ -111,6 +112,8 @@ static size_t read_chunk(void *ctx, const uint8_t **bytes)
 	struct file_reader *r = ctx;
 	uint64_t left = r->bytes - r->off;
 	uint32_t n = left < SNAPSHOT_IO_CHUNK_BYTES ? (uint32_t)left : SNAPSHOT_IO_CHUNK_BYTES;
+	if (!r->err && r->cancel && atomic_load_explicit(r->cancel, memory_order_relaxed))
+		r->err = -ECANCELED;
 	if (r->err || !n)
 		return 0;
 	int64_t got = storage_read(r->st, r->file, r->buf, n, r->off);
@@ -290,8 +293,8 @@ void snapshot_note(char *why, size_t cap, const char *fmt, ...)
 
 /* Reads and verifies snapshot lsn. 0 (*out set), 1 (damaged: reported), or
  * -errno on an I/O error. */
-static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core **out,
-		    struct snapshot_info *info, char *why, size_t why_cap)
+static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, const atomic_bool *cancel,
+		    struct core **out, struct snapshot_info *info, char *why, size_t why_cap)
 {
 	char name[40];
 	uint64_t bytes;
@@ -302,8 +305,10 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, struct core
 	int rc = storage_size(st, file, &bytes);
 	if (rc)
 		goto out_close;
-	struct file_reader r = {st, file,  aligned_alloc(WAL_PAGE_BYTES, SNAPSHOT_IO_CHUNK_BYTES),
-				0,  bytes, 0};
+	struct file_reader r = {st,   cancel,
+				file, aligned_alloc(WAL_PAGE_BYTES, SNAPSHOT_IO_CHUNK_BYTES),
+				0,    bytes,
+				0};
 	struct serial_source src = {read_chunk, &r};
 	uint8_t header[SNAPSHOT_HEADER_BYTES];
 	rc = -ENOMEM;
@@ -372,8 +377,8 @@ static int list_snapshots(struct storage *st, struct snap_list *l, bool temps)
 	return 0;
 }
 
-int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
-			 struct snapshot_info *info, char *why, size_t why_cap)
+static int load_newest(struct storage *st, uint8_t shard, const atomic_bool *cancel,
+		       struct core **out, struct snapshot_info *info, char *why, size_t why_cap)
 {
 	if (why && why_cap)
 		why[0] = 0;
@@ -382,7 +387,7 @@ int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
 		return -ENOMEM;
 	int rc = list_snapshots(st, l, false);
 	for (size_t i = 0; !rc && i < l->count; i++) {
-		rc = load_one(st, shard, l->lsn[i], out, info, why, why_cap);
+		rc = load_one(st, shard, l->lsn[i], cancel, out, info, why, why_cap);
 		if (rc == 1)
 			rc = 0; /* damaged: try the next older one */
 		else if (!rc)
@@ -393,6 +398,19 @@ int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
 out_free_list:
 	free(l);
 	return rc;
+}
+
+int snapshot_load_newest(struct storage *st, uint8_t shard, struct core **out,
+			 struct snapshot_info *info, char *why, size_t why_cap)
+{
+	return load_newest(st, shard, NULL, out, info, why, why_cap);
+}
+
+int snapshot_load_newest_or_cancel(struct storage *st, uint8_t shard, const atomic_bool *cancel,
+				   struct core **out, struct snapshot_info *info)
+{
+	assert(cancel);
+	return load_newest(st, shard, cancel, out, info, NULL, 0);
 }
 
 static int remove_listed(struct storage *st, const struct snap_list *l, uint64_t keep_lsn,

@@ -34,8 +34,9 @@
  * at stop retained past it) or a record failed to apply.
  *
  * The thread runs at SNAPSHOT_WRITER_NICE on any core. One job at a time;
- * a cancelled job (snapshot_replay_end) stops at the next record, chunk
- * or millisecond of waiting, and publishes nothing.
+ * a cancelled job (snapshot_replay_end) stops at the next record applied,
+ * chunk written or read (loading the copy) or millisecond of waiting, and
+ * publishes nothing.
  */
 #include "net/store/snapshot.h"
 #include "net/store/snapshot_stream.h"
@@ -114,7 +115,7 @@ static int load_copy(struct snapshot_replay *r)
 {
 	struct snapshot_info info;
 	drop_copy(r);
-	int rc = snapshot_load_newest(&r->st, r->d.shard, &r->c, &info, NULL, 0);
+	int rc = snapshot_load_newest_or_cancel(&r->st, r->d.shard, &r->cancel, &r->c, &info);
 	if (rc == -ENOENT) {
 		r->c = core_create(r->d.shard);
 		memset(r->c_chain, 0, sizeof r->c_chain);

@@ -5,7 +5,7 @@
  * the field check itself is what refuses), or to the body is
  * refused and reported, and loading falls back to the next older snapshot;
  * temp files of an interrupted write are ignored and removed; older
- * snapshots are removed on request.
+ * snapshots are removed on request; a load asked to stop stops.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +81,27 @@ static void round_trip_keeps_state_and_header(void **state)
 	core_destroy(c);
 	/* lsn 0 carries no chain value */
 	assert_int_equal(snapshot_write(&e.st, e.f->c, 0, e.chain, NULL), -EINVAL);
+	env_close(&e);
+}
+
+/* The replaying writer's load: stopped by its flag, loaded without it. */
+static void a_cancelled_load_loads_nothing(void **state)
+{
+	(void)state;
+	struct env e;
+	env_open(&e);
+	assert_int_equal(snapshot_write(&e.st, e.f->c, 5, e.chain, NULL), 0);
+	atomic_bool cancel = true;
+	struct core *c = NULL;
+	struct snapshot_info info;
+	assert_int_equal(snapshot_load_newest_or_cancel(&e.st, SHARD, &cancel, &c, &info),
+			 -ECANCELED);
+	assert_null(c);
+	atomic_store(&cancel, false);
+	assert_int_equal(snapshot_load_newest_or_cancel(&e.st, SHARD, &cancel, &c, &info), 0);
+	assert_int_equal(info.lsn, 5);
+	hash_eq(core_state_hash(c), core_state_hash(e.f->c));
+	core_destroy(c);
 	env_close(&e);
 }
 
@@ -271,6 +292,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip_keeps_state_and_header),
 		cmocka_unit_test(no_snapshot_is_enoent),
+		cmocka_unit_test(a_cancelled_load_loads_nothing),
 		cmocka_unit_test(every_header_bit_flip_falls_back),
 		cmocka_unit_test(every_header_field_checked),
 		cmocka_unit_test(body_damage_falls_back),
