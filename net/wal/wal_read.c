@@ -164,6 +164,30 @@ static void note(struct evidence *ev, uint64_t synced)
 	ev->any = true;
 }
 
+/* How many bytes of zeros p starts with, in whole frame-aligned words
+ * (avail at least one word): a segment is zero-filled ahead of its
+ * writer, so most of what scan_rest looks at is zeros, and a word at a
+ * time through view() made every recovery and every onsale-wal read of a
+ * mostly empty 64 MiB segment cost 40 ms of CPU. */
+_Static_assert(WALFMT_FRAME_ALIGN_BYTES == sizeof(uint64_t), "a frame-aligned word is a u64");
+static size_t zero_words(const uint8_t *p, size_t avail)
+{
+	size_t k = 0;
+	for (; k + 64 <= avail; k += 64) {
+		uint64_t w[8];
+		memcpy(w, p + k, sizeof w);
+		if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7])
+			break;
+	}
+	for (; k + WALFMT_FRAME_ALIGN_BYTES <= avail; k += WALFMT_FRAME_ALIGN_BYTES) {
+		uint64_t w;
+		memcpy(&w, p + k, sizeof w);
+		if (w)
+			break;
+	}
+	return k;
+}
+
 /* Searches [from, end of file) of the open segment for valid frames. */
 static int scan_rest(struct reader *r, uint64_t from, uint64_t window_end, struct evidence *ev)
 {
@@ -177,9 +201,12 @@ static int scan_rest(struct reader *r, uint64_t from, uint64_t window_end, struc
 			return rc;
 		if (avail < WALFMT_FRAME_ALIGN_BYTES)
 			break;
-		uint64_t word;
-		memcpy(&word, p, sizeof word);
-		if (word && pos < window_end)
+		size_t zeros = zero_words(p, avail);
+		if (zeros) { /* nothing there: no frame, no evidence */
+			pos += zeros;
+			continue;
+		}
+		if (pos < window_end)
 			ev->nonzero = true;
 		struct walfmt_frame f;
 		if (get_u32(p) == WALFMT_FRAME_MAGIC &&
