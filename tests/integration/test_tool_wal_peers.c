@@ -47,6 +47,7 @@
 #include "net/shard/node.h"
 #include "tests/support/srv_event.h"
 #include "tests/support/srv_harness.h"
+#include "tests/support/tool_run.h"
 
 #define EVENT_ID 7
 #define GA_CAPACITY 40 /* 20 per shard */
@@ -76,28 +77,9 @@ struct stock_rec {
 	uint64_t lsn;
 };
 
-/* Runs onsale-wal with stdout and stderr into out; returns its exit status. */
-static int run_tool(const char *fmt, ...)
-{
-	char args[1024], cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", tool, args);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void expect_out(const char *needle)
-{
-	if (!strstr(out, needle))
-		fail_msg("onsale-wal output lacks \"%s\":\n%s", needle, out);
-}
+/* onsale-wal with stdout and stderr into out; its exit status. */
+#define run_tool(...) tool_run(tool, out, sizeof out, __VA_ARGS__)
+#define expect_out(needle) tool_expect(out, needle)
 
 /* expect_out of a formatted needle. */
 static void expect_outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
