@@ -90,15 +90,19 @@ static const char *check_seats(const struct event *ev, struct tally *t)
 	return NULL;
 }
 
-static void customer_count(struct htab *m, uint64_t customer, uint32_t n)
+/* Adds n units to customer in m; 0 when m has no room for another
+ * customer (it is sized by the event's own count: more customers than that
+ * is itself a broken invariant). */
+static int customer_count(struct htab *m, uint64_t customer, uint32_t n)
 {
 	uint32_t *v = htab_find(m, customer);
 
 	if (v)
 		*v += n;
-	else
-		htab_insert(m, customer, n);
+	return v || htab_insert(m, customer, n);
 }
+
+#define CUSTOMERS_MISCOUNTED "customer count table has the wrong number of customers"
 
 static const char *check_holds(const struct event *ev, struct tally *t, struct htab *cust)
 {
@@ -113,7 +117,8 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 			continue;
 		live++;
 		t->held[h->tier] += h->qty;
-		customer_count(cust, h->customer_id, h->qty);
+		if (!customer_count(cust, h->customer_id, h->qty))
+			return CUSTOMERS_MISCOUNTED;
 		for (uint8_t j = 0; h->seats[0] != SEAT_NONE && j < h->qty; j++) {
 			uint32_t s = h->seats[j];
 
@@ -130,7 +135,8 @@ static const char *check_holds(const struct event *ev, struct tally *t, struct h
 		if (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED)
 			continue;
 		t->sold[tk->tier]++;
-		customer_count(cust, hold_at(ev, tk->hold)->customer_id, 1);
+		if (!customer_count(cust, hold_at(ev, tk->hold)->customer_id, 1))
+			return CUSTOMERS_MISCOUNTED;
 		if (tk->seat != SEAT_NONE &&
 		    (tk->seat >= ev->seat_count || ev->seats[tk->seat].state != SEAT_SOLD ||
 		     ev->seats[tk->seat].owner != i))
@@ -235,7 +241,7 @@ static const char *check_ticket_pool(const struct event *ev)
 static const char *check_customers(const struct event *ev, const struct htab *cust)
 {
 	if (cust->count != ev->customers.count)
-		return "customer count table has the wrong number of customers";
+		return CUSTOMERS_MISCOUNTED;
 	for (uint32_t i = 0; i <= cust->mask; i++) {
 		const uint32_t *v;
 
@@ -275,7 +281,11 @@ static const char *check_event(const struct event *ev)
 	struct htab cust;
 	const char *bad;
 
-	if (!t || htab_init(&cust, ev->cfg.units_max + 1)) {
+	/* room for one customer more than the event counts, so a miscount
+	 * either way shows; sized by units_max, as the event's own table is,
+	 * it was most of a restart's time to zero for a large event
+	 * (docs/PERFORMANCE.md, "Restart under 3 s") */
+	if (!t || htab_init(&cust, ev->customers.count + 1)) {
 		free(t);
 		return "out of memory while checking";
 	}

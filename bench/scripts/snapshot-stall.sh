@@ -18,6 +18,10 @@
 # mean and max over the "snapshot written" log lines; the snapshot a clean
 # stop writes has none), the writer's CPU per snapshot (mean), and the
 # server's peak resident memory (VmHWM).
+# With --kill, each run with snapshots on ends with `kill -9` instead of a
+# stop, and onsaled is started again on its data: the line ends with the
+# time from that start until it listens again (every shard recovered) and
+# the records each shard replayed.
 # Restart: `bench-snapshot --records N` of each BUILD (one shard store, the
 # default policy), its recovery after a crash: wall, CPU, records replayed.
 # The load average and the time go with every line: compare builds only
@@ -27,9 +31,12 @@
 # N (default 50000000; 0: skip the restart), --no-stall (restart only),
 # --writers LIST (comma-separated: replay, fork, default = the build's own
 # default, no option passed; default "default", which also works for builds
-# older than --snapshot-writer).
+# older than --snapshot-writer), --kill (above), --snapshot-args "ARGS"
+# (the onsaled options of the runs with snapshots on, instead of
+# "--snapshot-seconds 2").
 set -euo pipefail
-runs=2 duration=10 restart_records=50000000 stall=1 writers=default
+runs=2 duration=10 restart_records=50000000 stall=1 writers=default kill_restart=0
+snapshot_args="--snapshot-seconds 2"
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -37,6 +44,8 @@ while [ $# -gt 0 ]; do
     --restart-records) restart_records=$2; shift 2 ;;
     --no-stall) stall=0; shift ;;
     --writers) writers=$2; shift 2 ;;
+    --kill) kill_restart=1; shift ;;
+    --snapshot-args) snapshot_args=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "snapshot-stall: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
@@ -64,13 +73,43 @@ trap 'onsale_stop; rm -rf "$tmp"' EXIT INT TERM
 
 loadavg() { awk '{print $1}' /proc/loadavg; }
 
+# killed_restart BUILD ARGS: kill -9 the running onsaled, start it again on
+# its data (its log moved to onsaled.log.0); sets restart to how long it
+# took to listen and what each shard replayed. The new one is left running
+# (ONSALE_PID: not in a subshell, so onsale_stop stops it).
+killed_restart() {
+  local build=$1 args=$2 port t0 i
+  local -a more
+  read -r -a more <<<"$args"
+  kill -KILL "$ONSALE_PID"
+  wait "$ONSALE_PID" 2>/dev/null || true
+  mv "$tmp/srv/onsaled.log" "$tmp/srv/onsaled.log.0"
+  port=$(peer_free_port) # the dead one's listeners go away asynchronously
+  t0=$(date +%s%N)
+  "$build/bin/onsaled" -l "127.0.0.1:$port" -d "$tmp/srv/data" -c "$tmp/srv/onsaled.conf" \
+    "${more[@]}" >"$tmp/srv/onsaled.log" 2>&1 &
+  ONSALE_PID=$!
+  for ((i = 0; i < 6000; i++)); do
+    grep -q 'msg="listening"' "$tmp/srv/onsaled.log" && break
+    kill -0 "$ONSALE_PID" 2>/dev/null || break
+    sleep 0.01
+  done
+  if grep -q 'msg="listening"' "$tmp/srv/onsaled.log"; then
+    restart="; kill -9 restart $(( ($(date +%s%N) - t0) / 1000000 )) ms, records replayed"
+    restart+=" $(grep -o 'msg="recovered".*' "$tmp/srv/onsaled.log" |
+         grep -o 'records_replayed=[0-9]*' | cut -d= -f2 | paste -sd';')"
+  else
+    restart="; kill -9 restart FAILED: $(tail -n 3 "$tmp/srv/onsaled.log" | tr '\n' ' ')"
+  fi
+}
+
 # one_run BUILD MODE: one onsaled, one bench, one line; MODE is a writer
 # (snapshots on) or off
 one_run() {
-  local build=$1 mode=$2 args out port log hwm
+  local build=$1 mode=$2 args out port log hwm restart=
   case $mode in
-    default) args="--snapshot-seconds 2" ;;
-    replay | fork) args="--snapshot-seconds 2 --snapshot-writer $mode" ;;
+    default) args="$snapshot_args" ;;
+    replay | fork) args="$snapshot_args --snapshot-writer $mode" ;;
     off) args="--snapshot-records off --snapshot-bytes off --snapshot-seconds off" ;;
   esac
   rm -rf "$tmp/srv"
@@ -82,10 +121,14 @@ one_run() {
         --scenario mixed --units 1000000 --seats 100000 --connections 8 --depth 64 \
         --duration "$duration" --json --verify 2>/dev/null | tail -n 1) || true
   hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$ONSALE_PID/status" 2>/dev/null || echo "?")
-  onsale_stop
   log="$tmp/srv/onsaled.log"
+  if [ "$kill_restart" = 1 ] && [ "$mode" != off ]; then
+    killed_restart "$build" "$args"
+    log="$tmp/srv/onsaled.log.0"
+  fi
+  onsale_stop
   printf '%s\n' "$out" | jq -r --arg b "$build" --arg m "$mode" --arg t "$t0" \
-    --arg l "$l0 $(loadavg)" --arg hwm "$hwm" \
+    --arg l "$l0 $(loadavg)" --arg hwm "$hwm" --arg restart "$restart" \
     --argjson forks "$(grep -o 'msg="snapshot written".*' "$log" | grep -o ' cpu_us=[0-9]*' |
                        cut -d= -f2 | jq -s 'map(select(. > 0))')" \
     --argjson writer "$(grep -o 'msg="snapshot written".*' "$log" |
@@ -101,7 +144,7 @@ one_run() {
       "\([$p[] | select(. > 2 * $med)] | mean) us, other seconds " +
       "\([$p[] | select(. <= 2 * $med)] | mean) us; snapshots \($forks | length)" +
       " start cpu mean \($forks | mean) max \($forks | max) us, writer cpu mean" +
-      " \($writer | mean) ms; peak RSS \($hwm) MiB; verify \(.verify)"'
+      " \($writer | mean) ms; peak RSS \($hwm) MiB; verify \(.verify)\($restart)"'
 }
 
 if [ "$stall" = 1 ]; then
