@@ -26,7 +26,8 @@ size_t core_serialized_bytes(const struct core *c);
 /* Where a stream of known length is read from in pieces: read points
  * *bytes at the next piece and returns its size, 0 when it has none (an
  * I/O error: the stream is then refused as truncated). Pieces may be of
- * any size; each stays valid until the next read. */
+ * any size up to what is left of the stream (a longer one is refused as
+ * truncated too); each stays valid until the next read. */
 struct serial_source {
 	size_t (*read)(void *ctx, const uint8_t **bytes);
 	void *ctx;

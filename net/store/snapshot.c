@@ -317,8 +317,10 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, const atomi
 	const char *bad = snapshot_image_check_from(&src, bytes, shard, lsn, out, header);
 	rc = r.err == -ENODATA ? 0 : r.err;
 	if (rc) {
-		if (!bad)
+		if (!bad) {
 			core_destroy(*out);
+			*out = NULL;
+		}
 		goto out_free;
 	}
 	bad = r.err == -ENODATA ? "shorter than its size" : bad;

@@ -198,10 +198,11 @@ static size_t body_read(void *ctx, const uint8_t **bytes)
 {
 	struct body *b = ctx;
 	size_t n = b->first_len;
-	if (b->first)
-		*bytes = b->first, b->first = NULL;
+	if (b->first && n) /* the header's piece held some of the body */
+		*bytes = b->first;
 	else
 		n = b->left ? b->file->read(b->file->ctx, bytes) : 0;
+	b->first = NULL, b->first_len = 0;
 	n = n < b->left ? n : (size_t)b->left;
 	b->left -= n;
 	if (n)

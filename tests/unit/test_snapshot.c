@@ -5,7 +5,9 @@
  * the field check itself is what refuses), or to the body is
  * refused and reported, and loading falls back to the next older snapshot;
  * temp files of an interrupted write are ignored and removed; older
- * snapshots are removed on request; a load asked to stop stops.
+ * snapshots are removed on request; a load asked to stop stops; a file
+ * read in pieces of any size (the header alone first, odd sizes after)
+ * verifies and loads as read whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 #include <xxhash.h>
 
@@ -81,6 +84,65 @@ static void round_trip_keeps_state_and_header(void **state)
 	core_destroy(c);
 	/* lsn 0 carries no chain value */
 	assert_int_equal(snapshot_write(&e.st, e.f->c, 0, e.chain, NULL), -EINVAL);
+	env_close(&e);
+}
+
+/* Pieces of an image: the first first_len bytes, then size at a time. */
+struct pieces {
+	const uint8_t *p;
+	size_t left, first_len, size;
+};
+
+static size_t piece_read(void *ctx, const uint8_t **bytes)
+{
+	struct pieces *q = ctx;
+	size_t n = q->first_len ? q->first_len : q->size;
+
+	n = n < q->left ? n : q->left;
+	q->first_len = 0;
+	*bytes = q->p;
+	q->p += n, q->left -= n;
+	return n;
+}
+
+static const char *check_in_pieces(const uint8_t *img, uint64_t bytes, size_t first, size_t size,
+				   struct core **c)
+{
+	struct pieces q = {img, bytes, first, size};
+	struct serial_source src = {piece_read, &q};
+	uint8_t header[SNAPSHOT_HEADER_BYTES];
+
+	*c = NULL;
+	return snapshot_image_check_from(&src, bytes, SHARD, 5, c, header);
+}
+
+static void an_image_in_pieces_loads_as_whole(void **state)
+{
+	(void)state;
+	static const size_t cuts[][2] = {{SNAPSHOT_HEADER_BYTES, 7},
+					 {SNAPSHOT_HEADER_BYTES, 4096},
+					 {SNAPSHOT_HEADER_BYTES + 5, 1},
+					 {4096, 100000}};
+	struct env e;
+	env_open(&e);
+	uint8_t *img;
+	uint64_t bytes;
+	assert_int_equal(snapshot_image(e.f->c, 5, e.chain, &img, &bytes), 0);
+	struct state_hash want = core_state_hash(e.f->c);
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		struct core *c;
+		const char *bad = check_in_pieces(img, bytes, cuts[i][0], cuts[i][1], &c);
+		if (bad)
+			fail_msg("pieces %zu then %zu: %s", cuts[i][0], cuts[i][1], bad);
+		hash_eq(core_state_hash(c), want);
+		core_destroy(c);
+	}
+	img[SNAPSHOT_HEADER_BYTES + 40] ^= 0x10; /* one bit of the body */
+	struct core *c;
+	assert_string_equal(check_in_pieces(img, bytes, SNAPSHOT_HEADER_BYTES, 7, &c),
+			    "bad body checksum");
+	assert_null(c);
+	munmap(img, bytes);
 	env_close(&e);
 }
 
@@ -293,6 +355,7 @@ int main(void)
 		cmocka_unit_test(round_trip_keeps_state_and_header),
 		cmocka_unit_test(no_snapshot_is_enoent),
 		cmocka_unit_test(a_cancelled_load_loads_nothing),
+		cmocka_unit_test(an_image_in_pieces_loads_as_whole),
 		cmocka_unit_test(every_header_bit_flip_falls_back),
 		cmocka_unit_test(every_header_field_checked),
 		cmocka_unit_test(body_damage_falls_back),
