@@ -204,7 +204,6 @@ struct shed {
 	uint32_t min_sojourn_ms; /* of the requests answered this interval, UINT32_MAX: none */
 	uint32_t level;          /* sixteenths of new holds shed, 0..SHED_LEVELS */
 	uint32_t seq;            /* sheddable requests seen: spreads the share */
-	uint64_t shed_by_opcode[PROTO_OP_LIMIT];
 };
 
 /* ---- a node --------------------------------------------------------------------- */
