@@ -116,12 +116,13 @@ static void completion(struct shard *s, struct io_uring_cqe *cqe)
 		if (cqe->res >= 0)
 			conn_accepted(s, cqe->res);
 		else if (accept_pause_failed(&s->accept_pause, cqe->res, s->guard_ms))
-			log_line(LOG_WARN, s->id,
-				 "msg=\"accept paused\" err=\"%s\" open=%llu pause_ms=%u"
-				 " hint=\"out of files or memory: raise the file limit (ulimit -n)"
-				 " or lower --max-connections\"",
-				 strerror(-cqe->res), (unsigned long long)s->ctr.conns_open,
-				 GUARD_ACCEPT_PAUSE_MS);
+			log_line(
+				LOG_WARN, s->id,
+				"msg=\"accept paused\" err=\"%s\" open=%llu pause_ms=%u pauses=%llu"
+				" hint=\"out of files or memory: raise the file limit (ulimit -n)"
+				" or lower --max-connections\"",
+				strerror(-cqe->res), (unsigned long long)s->ctr.conns_open,
+				GUARD_ACCEPT_PAUSE_MS, (unsigned long long)s->accept_pause.pauses);
 		assert(s->accepts_armed > 0 && !(cqe->flags & IORING_CQE_F_MORE));
 		s->accepts_armed--;
 		break;

@@ -499,6 +499,7 @@ static void out_of_files_pauses_accept(void **state)
 	print_message("server CPU over 2 s out of files: %ld ticks of %ld/s\n", spent, hz);
 	assert_true(spent < hz / 2); /* a spinning shard burns ~2 s of it */
 	assert_int_equal(log_count(&h, "accept paused"), 1);
+	assert_int_equal(log_count(&h, "pauses=1 "), 1); /* the first of many */
 	for (int i = 0; i < SOCKS; i++)
 		close(fds[i]);
 	struct onsale *plat = NULL;
