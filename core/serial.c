@@ -267,6 +267,24 @@ static bool items_fit(struct walk *w, uint64_t count, void (*walk_item)(struct w
 	       count * item_bytes(walk_item, item) <= (size_t)(w->end - w->in) + w->rest;
 }
 
+/* Reading: whether count items (each as walk_item walks it) fit what is
+ * left of the stream, and then the table grown to them (ensure); else the
+ * walk fails with why_bytes or "out of memory". Writing: true. */
+static bool table_fits(struct walk *w, struct event *ev, uint32_t count,
+		       void (*walk_item)(struct walk *, void *), void *item,
+		       int (*ensure)(struct event *, uint32_t), const char *why_bytes)
+{
+	if (!items_fit(w, count, walk_item, item)) {
+		fail(w, why_bytes);
+		return false;
+	}
+	if (w->reading && ensure(ev, count)) {
+		fail(w, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 static void walk_hold(struct walk *w, void *item)
 {
 	struct hold *h = item;
@@ -302,14 +320,9 @@ static void walk_holds(struct walk *w, struct event *ev)
 		fail(w, "more holds than the event has room for");
 		return;
 	}
-	if (!items_fit(w, ev->holds_used, walk_hold, &any)) {
-		fail(w, "more holds than the stream has bytes for");
+	if (!table_fits(w, ev, ev->holds_used, walk_hold, &any, event_holds_ensure,
+			"more holds than the stream has bytes for"))
 		return;
-	}
-	if (w->reading && event_holds_ensure(ev, ev->holds_used)) {
-		fail(w, "out of memory");
-		return;
-	}
 	for (uint32_t i = 0; !w->bad && i < ev->holds_used; i++) {
 		struct hold *h = hold_at(ev, i);
 
@@ -353,14 +366,9 @@ static void walk_tickets(struct walk *w, struct event *ev)
 		fail(w, "more tickets than the event has room for");
 		return;
 	}
-	if (!items_fit(w, ev->tickets_used, walk_ticket, &any)) {
-		fail(w, "more tickets than the stream has bytes for");
+	if (!table_fits(w, ev, ev->tickets_used, walk_ticket, &any, event_tickets_ensure,
+			"more tickets than the stream has bytes for"))
 		return;
-	}
-	if (w->reading && event_tickets_ensure(ev, ev->tickets_used)) {
-		fail(w, "out of memory");
-		return;
-	}
 	for (uint32_t i = 0; !w->bad && i < ev->tickets_used; i++) {
 		struct ticket *tk = ticket_at(ev, i);
 
