@@ -718,24 +718,20 @@ struct core *core_deserialize_from(struct serial_source *src, uint64_t len, cons
 	return c;
 }
 
-struct whole {
-	const uint8_t *p;
-	size_t len;
-};
-
-static size_t read_whole(void *ctx, const uint8_t **bytes)
+size_t serial_bytes_read(void *ctx, const uint8_t **bytes)
 {
-	struct whole *wh = ctx;
-	size_t n = wh->len;
-	*bytes = wh->p;
-	wh->len = 0;
+	struct serial_bytes *b = ctx;
+	size_t n = (size_t)b->len;
+
+	*bytes = b->p;
+	b->p += n, b->len = 0;
 	return n;
 }
 
 struct core *core_deserialize(const uint8_t *p, size_t len, const char **why)
 {
-	struct whole wh = {p, len};
-	struct serial_source src = {read_whole, &wh};
+	struct serial_bytes bytes = {p, len};
+	struct serial_source src = {serial_bytes_read, &bytes};
 
 	assert(p || len == 0);
 	return core_deserialize_from(&src, len, why);

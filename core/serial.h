@@ -33,6 +33,14 @@ struct serial_source {
 	void *ctx;
 };
 
+/* A source of bytes already in memory, all in one piece: serial_bytes_read
+ * with a struct serial_bytes as its ctx. */
+struct serial_bytes {
+	const uint8_t *p;
+	uint64_t len;
+};
+size_t serial_bytes_read(void *ctx, const uint8_t **bytes);
+
 /* A new core from a stream; checks every field and then every invariant.
  * NULL (and *why, a static string) when the stream is refused. */
 struct core *core_deserialize(const uint8_t *bytes, size_t len, const char **why);

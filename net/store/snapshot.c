@@ -305,25 +305,22 @@ static int load_one(struct storage *st, uint8_t shard, uint64_t lsn, const atomi
 	int rc = storage_size(st, file, &bytes);
 	if (rc)
 		goto out_close;
-	struct file_reader r = {st,   cancel,
-				file, aligned_alloc(WAL_PAGE_BYTES, SNAPSHOT_IO_CHUNK_BYTES),
-				0,    bytes,
-				0};
+	struct file_reader r = {.st = st,
+				.cancel = cancel,
+				.file = file,
+				.buf = aligned_alloc(WAL_PAGE_BYTES, SNAPSHOT_IO_CHUNK_BYTES),
+				.bytes = bytes};
 	struct serial_source src = {read_chunk, &r};
 	uint8_t header[SNAPSHOT_HEADER_BYTES];
 	rc = -ENOMEM;
 	if (!r.buf)
 		goto out_close;
 	const char *bad = snapshot_image_check_from(&src, bytes, shard, lsn, out, header);
+	assert((!r.err || bad) && "a failed read leaves the body short: nothing loaded");
 	rc = r.err == -ENODATA ? 0 : r.err;
-	if (rc) {
-		if (!bad) {
-			core_destroy(*out);
-			*out = NULL;
-		}
+	if (rc)
 		goto out_free;
-	}
-	bad = r.err == -ENODATA ? "shorter than its size" : bad;
+	bad = r.err ? "shorter than its size" : bad;
 	rc = 1;
 	if (!bad) {
 		snapshot_image_info(info, header, lsn);

@@ -252,25 +252,11 @@ const char *snapshot_image_check_from(struct serial_source *file, uint64_t file_
 	return NULL;
 }
 
-struct whole {
-	const uint8_t *p;
-	uint64_t len;
-};
-
-static size_t whole_read(void *ctx, const uint8_t **bytes)
-{
-	struct whole *w = ctx;
-	size_t n = (size_t)w->len;
-	*bytes = w->p;
-	w->len = 0;
-	return n;
-}
-
 const char *snapshot_image_check(const uint8_t *img, uint64_t file_bytes, uint8_t shard,
 				 uint64_t lsn, struct core **out)
 {
-	struct whole w = {img, file_bytes};
-	struct serial_source file = {whole_read, &w};
+	struct serial_bytes whole = {img, file_bytes};
+	struct serial_source file = {serial_bytes_read, &whole};
 	uint8_t header[SNAPSHOT_HEADER_BYTES];
 	return snapshot_image_check_from(&file, file_bytes, shard, lsn, out, header);
 }

@@ -23,6 +23,7 @@
 #include "core/core.h"
 #include "core/serial.h"
 #include "tests/support/fixture.h"
+#include "tests/support/pieces.h"
 
 static const char *refused(const uint8_t *p, size_t len)
 {
@@ -174,25 +175,6 @@ static void declared_counts_bounded(void **state)
 	free(b.p);
 }
 
-/* Hands out the stream in pieces of size bytes; none after stop bytes. */
-struct pieces {
-	const uint8_t *p;
-	size_t left, size, stop;
-	unsigned reads;
-};
-
-static size_t piece_read(void *ctx, const uint8_t **bytes)
-{
-	struct pieces *q = ctx;
-	size_t n = q->left < q->size ? q->left : q->size;
-
-	n = n < q->stop ? n : q->stop;
-	*bytes = q->p;
-	q->p += n, q->left -= n, q->stop -= n;
-	q->reads++;
-	return n;
-}
-
 static void pieces_load_the_same_state(void **state)
 {
 	static const size_t sizes[] = {1, 2, 3, 7, 64, 4095, 4096, 100000};
@@ -223,8 +205,8 @@ static void pieces_load_the_same_state(void **state)
 	struct state_hash want = core_state_hash(f->c);
 
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		struct pieces q = {b.p, b.len, sizes[i], SIZE_MAX, 0};
-		struct serial_source src = {piece_read, &q};
+		struct pieces q = {.p = b.p, .left = b.len, .size = sizes[i], .stop = SIZE_MAX};
+		struct serial_source src = pieces_source(&q);
 		const char *why = NULL;
 		struct core *c = core_deserialize_from(&src, b.len, &why);
 
@@ -236,8 +218,8 @@ static void pieces_load_the_same_state(void **state)
 		core_destroy(c);
 	}
 	/* a source that runs dry early (an I/O error) refuses the stream */
-	struct pieces dry = {b.p, b.len, 64, b.len / 2, 0};
-	struct serial_source src = {piece_read, &dry};
+	struct pieces dry = {.p = b.p, .left = b.len, .size = 64, .stop = b.len / 2};
+	struct serial_source src = pieces_source(&dry);
 	const char *why = NULL;
 	assert_null(core_deserialize_from(&src, b.len, &why));
 	assert_string_equal(why, "truncated");

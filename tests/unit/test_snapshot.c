@@ -25,6 +25,7 @@
 #include "net/store/snapshot.h"
 #include "tests/support/sim_disk.h"
 #include "tests/support/fixture.h"
+#include "tests/support/pieces.h"
 
 #define SHARD 4
 
@@ -87,29 +88,11 @@ static void round_trip_keeps_state_and_header(void **state)
 	env_close(&e);
 }
 
-/* Pieces of an image: the first first_len bytes, then size at a time. */
-struct pieces {
-	const uint8_t *p;
-	size_t left, first_len, size;
-};
-
-static size_t piece_read(void *ctx, const uint8_t **bytes)
-{
-	struct pieces *q = ctx;
-	size_t n = q->first_len ? q->first_len : q->size;
-
-	n = n < q->left ? n : q->left;
-	q->first_len = 0;
-	*bytes = q->p;
-	q->p += n, q->left -= n;
-	return n;
-}
-
 static const char *check_in_pieces(const uint8_t *img, uint64_t bytes, size_t first, size_t size,
 				   struct core **c)
 {
-	struct pieces q = {img, bytes, first, size};
-	struct serial_source src = {piece_read, &q};
+	struct pieces q = {.p = img, .left = bytes, .first = first, .size = size, .stop = SIZE_MAX};
+	struct serial_source src = pieces_source(&q);
 	uint8_t header[SNAPSHOT_HEADER_BYTES];
 
 	*c = NULL;
