@@ -242,13 +242,12 @@ static const char *check_customers(const struct event *ev, const struct htab *cu
 {
 	if (cust->count != ev->customers.count)
 		return CUSTOMERS_MISCOUNTED;
-	for (uint32_t i = 0; i <= cust->mask; i++) {
-		const uint32_t *v;
+	uint64_t pos = 0;
 
-		if (!cust->slots[i].key)
-			continue;
-		v = htab_find(&ev->customers, cust->slots[i].key);
-		if (!v || *v != cust->slots[i].val)
+	for (const struct htab_slot *e; (e = htab_next(cust, &pos));) {
+		const uint32_t *v = htab_find(&ev->customers, e->key);
+
+		if (!v || *v != e->val)
 			return "customer units differ from their holds and tickets";
 	}
 	return NULL;
@@ -281,10 +280,10 @@ static const char *check_event(const struct event *ev)
 	struct htab cust;
 	const char *bad;
 
-	/* room for one customer more than the event counts, so a miscount
-	 * either way shows; sized by units_max, as the event's own table is,
-	 * it was most of a restart's time to zero for a large event
-	 * (docs/PERFORMANCE.md, "Restart under 3 s") */
+	/* bounded by one customer more than the event counts, so a miscount
+	 * either way shows (when it was sized by units_max it was most of a
+	 * restart's time to zero for a large event: docs/PERFORMANCE.md,
+	 * "Restart under 3 s") */
 	if (!t || htab_init(&cust, ev->customers.count + 1)) {
 		free(t);
 		return "out of memory while checking";

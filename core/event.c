@@ -2,11 +2,11 @@
  * event.c — events, tiers and presale codes: the admin side of the state
  * machine, and the allocation of every per-event table.
  *
- * An event's tables are sized when the event is created from its declared
- * `units_max`; the seat map is allocated at its first section, the hash maps
- * at creation, and the hold and ticket tables chunk by chunk as they first
- * grow into a chunk (event_*_ensure). Once a table has stopped growing the
- * sales commands allocate nothing.
+ * An event's tables are bounded by its declared `units_max` but take memory
+ * as they fill: the seat map at its first section, the hold and ticket
+ * tables chunk by chunk as they first grow into a chunk (event_*_ensure),
+ * the hash maps a segment at a time as their keys arrive (htab.h). Once a
+ * table has stopped growing the sales commands allocate nothing.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -103,11 +103,6 @@ static void chunks_each(void *const *chunks, uint32_t count, uint32_t per_chunk,
 		fn(ctx, chunks[i], chunk_bytes(i, per_chunk, max, slot_bytes));
 }
 
-static size_t htab_bytes(const struct htab *h)
-{
-	return ((size_t)h->mask + 1) * sizeof *h->slots;
-}
-
 void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx)
 {
 	for (uint32_t i = 0; i < c->event_count; i++) {
@@ -116,8 +111,8 @@ void event_tables_each(const struct core *c, mem_range_fn *fn, void *ctx)
 			    ev->holds_max, sizeof(struct hold), fn, ctx);
 		chunks_each((void *const *)ev->ticket_chunks, ev->ticket_chunk_count,
 			    TICKET_CHUNK_SLOTS, ev->tickets_max, sizeof(struct ticket), fn, ctx);
-		fn(ctx, ev->idem.slots, htab_bytes(&ev->idem));
-		fn(ctx, ev->customers.slots, htab_bytes(&ev->customers));
+		htab_slabs_each(&ev->idem, fn, ctx);
+		htab_slabs_each(&ev->customers, fn, ctx);
 	}
 }
 
@@ -132,6 +127,9 @@ void event_tables_fit(struct event *ev)
 	(void)event_holds_grow(ev, (uint32_t)(holds < ev->holds_max ? holds : ev->holds_max));
 	(void)event_tickets_grow(ev,
 				 (uint32_t)(tickets < ev->tickets_max ? tickets : ev->tickets_max));
+	/* a customer and a key per unit split the maps no further */
+	(void)htab_grow(&ev->customers, ev->units_placed);
+	(void)htab_grow(&ev->idem, ev->units_placed);
 }
 
 struct event *event_new(const struct cmd_event *cfg)
@@ -150,13 +148,14 @@ struct event *event_new(const struct cmd_event *cfg)
 				 sizeof *ev->hold_chunks);
 	ev->ticket_chunks = calloc(chunks_for(ev->tickets_max, TICKET_CHUNK_SLOTS),
 				   sizeof *ev->ticket_chunks);
-	if (!ev->hold_chunks || !ev->ticket_chunks || htab_init(&ev->idem, ev->holds_max) ||
+	/* an idempotency key per hold slot, and a spare: a hold reserves room
+	 * for its key before the ended hold whose slot it takes lets go of its
+	 * own (apply_hold) */
+	if (!ev->hold_chunks || !ev->ticket_chunks || htab_init(&ev->idem, ev->holds_max + 1) ||
 	    htab_init(&ev->customers, cfg->units_max)) {
 		event_free(ev);
 		return NULL;
 	}
-	mem_table_fork(ev->idem.slots, htab_bytes(&ev->idem), false);
-	mem_table_fork(ev->customers.slots, htab_bytes(&ev->customers), false);
 	return ev;
 }
 

@@ -26,6 +26,12 @@ uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
 	return h ? h : 1;
 }
 
+int customer_room(struct event *ev, uint64_t customer_id)
+{
+	return htab_find(&ev->customers, customer_id) ? 0
+						      : htab_reserve(&ev->customers, customer_id);
+}
+
 void customer_add(struct event *ev, uint64_t customer_id, int32_t delta)
 {
 	uint32_t *n = htab_find(&ev->customers, customer_id);
@@ -34,7 +40,7 @@ void customer_add(struct event *ev, uint64_t customer_id, int32_t delta)
 	if (!n) {
 		assert(delta > 0);
 		ok = htab_insert(&ev->customers, customer_id, (uint32_t)delta);
-		assert(ok); /* customers with units <= units placed <= table size */
+		assert(ok); /* room reserved by apply_hold, or by a snapshot's reader */
 		(void)ok;
 		return;
 	}
@@ -313,6 +319,20 @@ static void slot_take(struct event *ev, uint32_t slot)
 	}
 }
 
+/* Room in the event's maps for what a hold adds: its customer, if new,
+ * and its idempotency key, made before anything changes. Neither map is at
+ * its bound here (customers with units <= units placed <= units_max; an
+ * idempotency key per hold slot, and one spare for the key of the ended
+ * hold this one may replace); they fail for lack of memory only. */
+static int hold_maps_reserve(struct event *ev, const struct rec *r)
+{
+	int err = customer_room(ev, r->hold.customer_id);
+
+	if (!err && r->hold.idem_key)
+		err = htab_reserve(&ev->idem, hold_idem_key(r->hold.customer_id, r->hold.idem_key));
+	return err;
+}
+
 enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 {
 	struct event *ev = event_find(c, r->event_id);
@@ -324,6 +344,8 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 		return ST_RECORD_INVALID;
 	if (slot == ev->holds_used && event_holds_ensure(ev, slot + 1))
 		return ST_INTERNAL; /* out of memory for a new chunk: nothing changed */
+	if (hold_maps_reserve(ev, r))
+		return ST_INTERNAL; /* out of memory for a map segment: nothing changed */
 	slot_take(ev, slot);
 	h = hold_at(ev, slot);
 	h->id = r->hold.hold_id;
@@ -354,8 +376,12 @@ enum status apply_hold(struct core *c, const struct rec *r, uint32_t *alerts)
 	customer_add(ev, h->customer_id, h->qty);
 	if (h->code_index != PRESALE_CODE_NONE)
 		ev->codes[h->code_index].uses++;
-	if (h->idem_key)
-		htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), slot);
+	if (h->idem_key) {
+		bool ok = htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), slot);
+
+		assert(ok); /* reserved above */
+		(void)ok;
+	}
 	wheel_insert(ev, slot);
 	ev->live_holds++;
 	ev->tickets_reserved += h->qty;

@@ -14,12 +14,11 @@ int core_customers_each(const struct core *c, uint32_t event_id, core_customer_f
 	if (!ev)
 		return -(int)event_missing(c, event_id);
 	h = &ev->customers;
-	for (uint64_t i = 0; h->slots && i <= h->mask; i++) {
-		int rc;
+	uint64_t pos = 0;
 
-		if (!h->slots[i].key || !h->slots[i].val)
-			continue;
-		rc = fn(ctx, h->slots[i].key, h->slots[i].val);
+	for (const struct htab_slot *e; (e = htab_next(h, &pos));) {
+		int rc = e->val ? fn(ctx, e->key, e->val) : 0;
+
 		if (rc)
 			return rc;
 	}

@@ -125,6 +125,25 @@
 #define TABLE_CHUNK_BYTES (2u << 20)
 #endif
 
+/* Hash maps (core/htab.c: idempotency keys, customer counts, event ids)
+ * grow a segment at a time: a segment is an open-addressing table of this
+ * many 16-byte slots (64 KiB; a map bounded below half of it is one smaller
+ * segment), split in two once it is 3/4 full. A split moves one segment's
+ * entries (a few microseconds), never the whole map, so a map's memory
+ * follows the keys it holds, not its bound. */
+#ifndef HTAB_SEG_SLOTS
+#define HTAB_SEG_SLOTS 4096u
+#endif
+
+/* Leading hash bits that pick a key's segment: a map's directory has at
+ * most 2^this entries (4 MiB of them; evenly hashed keys need about
+ * log2(entries / 2,300) + 3 bits, 15 for the largest event's map). A
+ * segment whose keys share every one of these bits cannot split: the map
+ * then refuses a key there, as it does past its entry bound. */
+#ifndef HTAB_DEPTH_MAX
+#define HTAB_DEPTH_MAX 20u
+#endif
+
 /* Fixed-size text fields, NUL-padded, not necessarily NUL-terminated. */
 #define NAME_BYTES 48
 #define LABEL_BYTES 8
@@ -207,6 +226,11 @@ static_assert(HOLD_UNITS_MAX <= ORDER_TICKETS_MAX && ORDER_TICKETS_MAX <= ID_TIC
 	      "a confirm's tickets fit an order; unit numbers fit the ticket id's low byte");
 static_assert(HOLD_UNITS_MAX <= 255, "hold unit count is a uint8_t");
 static_assert(TABLE_CHUNK_BYTES >= (64u << 10), "a chunk is worth an allocation");
+static_assert(HTAB_SEG_SLOTS >= 16 && (HTAB_SEG_SLOTS & (HTAB_SEG_SLOTS - 1)) == 0,
+	      "hash map segments are a power of two slots");
+static_assert(
+	HTAB_DEPTH_MAX + 32 <= 64 && HTAB_DEPTH_MAX <= 30,
+	"segment bits and slot bits of a key's hash do not overlap; the directory is indexed by uint32_t");
 static_assert((WHEEL_SLOTS & (WHEEL_SLOTS - 1)) == 0, "wheel slots are a power of two");
 static_assert(HOLD_TTL_MS_MIN <= HOLD_TTL_MS_DEFAULT && HOLD_TTL_MS_DEFAULT <= HOLD_TTL_MS_MAX,
 	      "default hold TTL within bounds");

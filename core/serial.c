@@ -577,7 +577,8 @@ struct state_hash core_state_hash(const struct core *c)
 
 /* ---- reading: rebuild what is derived ---- */
 
-static int rebuild_event(struct event *ev)
+/* Why the derived tables could not be rebuilt, or NULL. */
+static const char *rebuild_event(struct event *ev)
 {
 	for (unsigned i = 0; i < TIERS_MAX; i++)
 		if (ev->tiers[i].defined)
@@ -588,28 +589,36 @@ static int rebuild_event(struct event *ev)
 	}
 	for (uint32_t i = 0; i < ev->holds_used; i++) {
 		struct hold *h = hold_at(ev, i);
+		uint64_t key = h->idem_key ? hold_idem_key(h->customer_id, h->idem_key) : 0;
 
-		if (h->idem_key &&
-		    !htab_insert(&ev->idem, hold_idem_key(h->customer_id, h->idem_key), i))
-			return -1;
+		if (key && htab_find(&ev->idem, key))
+			return "duplicate idempotency key";
+		if (key && !htab_insert(&ev->idem, key, i))
+			return "out of memory";
 		if (h->state != HOLD_LIVE)
 			continue;
 		ev->live_holds++;
 		ev->tickets_reserved += h->qty;
 		wheel_insert(ev, i);
+		if (customer_room(ev, h->customer_id))
+			return "out of memory";
 		customer_add(ev, h->customer_id, h->qty);
 	}
 	for (uint32_t i = 0; i < ev->tickets_used; i++) {
 		const struct ticket *tk = ticket_at(ev, i);
+		uint64_t customer = hold_at(ev, tk->hold)->customer_id;
 
-		if (tk->state == TICKET_VALID || tk->state == TICKET_REDEEMED)
-			customer_add(ev, hold_at(ev, tk->hold)->customer_id, 1);
+		if (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED)
+			continue;
+		if (customer_room(ev, customer))
+			return "out of memory";
+		customer_add(ev, customer, 1);
 	}
-	return 0;
+	return NULL;
 }
 
-/* Customer counts are rebuilt into a table sized for units_max customers
- * (customer_add asserts it has room), so the units a stream says are held
+/* Customer counts are rebuilt into a map bounded by units_max customers
+ * (customer_room refuses past it), so the units a stream says are held
  * and sold must fit the event before they are counted; conservation,
  * checked after, is finer. */
 static int units_fit(const struct event *ev)
@@ -630,6 +639,7 @@ static struct event *read_event(struct walk *w)
 {
 	struct cmd_event cfg = {0};
 	struct event *ev;
+	const char *why;
 
 	walk_cfg(w, &cfg);
 	if (w->bad || cfg.event_id == 0 || cfg.units_max == 0 || cfg.units_max > EVENT_UNITS_MAX ||
@@ -647,8 +657,8 @@ static struct event *read_event(struct walk *w)
 		fail(w, "more units held and sold than the event has");
 	if (!w->bad)
 		event_tables_fit(ev); /* as live: sized for the units it owns */
-	if (!w->bad && rebuild_event(ev))
-		fail(w, "duplicate idempotency key");
+	if (!w->bad && (why = rebuild_event(ev)))
+		fail(w, why);
 	if (w->bad) {
 		event_free(ev);
 		return NULL;

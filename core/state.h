@@ -72,7 +72,8 @@ static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
  * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
 int event_holds_grow(struct event *ev, uint32_t n);
 /* Chunks for two holds per unit placed (+ HOLDS_RETAINED_MIN) and a ticket
- * per unit, allocated now (best effort). */
+ * per unit, and map segments for a customer and a key per unit, allocated
+ * now (best effort). */
 void event_tables_fit(struct event *ev);
 int event_tickets_grow(struct event *ev, uint32_t n);
 
@@ -94,6 +95,10 @@ uint64_t hold_idem_key(uint64_t customer_id, uint64_t key); /* idempotency map k
 void seat_take(struct event *ev, uint32_t seat, uint8_t state, uint32_t owner);
 void seat_release(struct event *ev, uint32_t seat, uint8_t state);
 void tier_check_low_stock(struct event *ev, uint8_t tier, uint32_t *alerts);
+/* Room for customer_id in the event's customer counts (0 if it is there):
+ * 0 or a negative errno (htab_reserve). customer_add of a customer not
+ * there asserts this was made. */
+int customer_room(struct event *ev, uint64_t customer_id);
 void customer_add(struct event *ev, uint64_t customer_id, int32_t delta);
 void presale_code_hash(uint32_t event_id, const char *code, uint8_t len, uint8_t *out);
 /* ST_OK for a valid ticket, else what a change of it is refused with. */

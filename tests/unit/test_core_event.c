@@ -728,6 +728,59 @@ static void tables_grow_in_chunks(void **state)
 	fx_free(f);
 }
 
+/* The idempotency and customer maps take memory for the units a shard
+ * owns, not for units_max: an event of EVENT_UNITS_MAX units took 384 MiB
+ * of them on every shard at creation, placed or not. A GA tier sizes them
+ * for a customer and a key per unit (event_tables_fit), so ten thousand
+ * holds by distinct customers, each with a key, split nothing; a snapshot
+ * read back rebuilds them with every key still found. */
+static void maps_grow_with_their_keys(void **state)
+{
+	enum { HOLDS = 10000 };
+	struct fx *f = fx_new(0);
+	const char *why = NULL;
+	const struct event *ev;
+	struct core *copy;
+	size_t empty, placed;
+	uint32_t segs;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, EVENT_UNITS_MAX, 4), ST_OK);
+	ev = event_find(f->c, EV);
+	empty = htab_bytes(&ev->idem) + htab_bytes(&ev->customers);
+	assert_true(empty < (512u << 10));
+	assert_int_equal(fx_ga_tier(f, EV, 0, 2 * HOLDS, 100), ST_OK);
+	placed = htab_bytes(&ev->idem) + htab_bytes(&ev->customers);
+	/* 20,000 units: 16 segments of 64 KiB a map, taken in one slab */
+	assert_true(placed > empty && placed < (5u << 19));
+	assert_int_equal(ev->customers.seg_count, 16);
+	segs = ev->idem.seg_count + ev->customers.seg_count;
+	for (uint32_t i = 0; i < HOLDS; i++) {
+		struct cmd c = fx_hold_cmd(EV, 0, HOLD_GA, 1, 1000 + i);
+
+		c.hold.idem_key = 77;
+		assert_int_equal(fx_exec(f, &c), ST_OK);
+		assert_int_equal(f->res.replayed, 0);
+	}
+	assert_int_equal(ev->idem.seg_count + ev->customers.seg_count, segs);
+	assert_int_equal(ev->idem.count, HOLDS);
+	assert_int_equal(ev->customers.count, HOLDS);
+	copy = fx_snapshot_copy(f->c, &why);
+	assert_non_null(copy);
+	ev = event_find(copy, EV);
+	for (uint32_t i = 0; i < HOLDS; i++) {
+		const uint32_t *slot = htab_find(&ev->idem, hold_idem_key(1000 + i, 77));
+
+		assert_non_null(slot);
+		assert_int_equal(hold_at(ev, *slot)->customer_id, 1000 + i);
+		assert_int_equal(customer_units(ev, 1000 + i), 1);
+	}
+	assert_true(core_state_hash(copy).lo == core_state_hash(f->c).lo);
+	core_destroy(copy);
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const char *only = getenv("TEST_ONLY"); /* a cmocka filter pattern, e.g. "section_*" */
@@ -749,6 +802,7 @@ int main(void)
 		cmocka_unit_test(queries),
 		cmocka_unit_test(state_hash_depends_on_state),
 		cmocka_unit_test(tables_grow_in_chunks),
+		cmocka_unit_test(maps_grow_with_their_keys),
 	};
 
 	if (only)

@@ -2,8 +2,7 @@
  * test_core_record.c — WAL record bodies and replay: every record type
  * round-trips through rec_encode/rec_decode; malformed bodies are refused;
  * a well-formed record that does not fit the state is refused by
- * core_apply and changes nothing. Also the bounded hash map (htab) and the
- * status names.
+ * core_apply and changes nothing. Also the status names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <xxhash.h>
 
 #include "core/bytes.h"
-#include "core/htab.h"
 #include "core/record.h"
 #include "tests/support/fixture.h"
 
@@ -1076,161 +1073,6 @@ static void apply_unfit_section(void **state)
 	destroy(&w);
 }
 
-/* ---- htab ---- */
-
-static uint32_t home(const struct htab *h, uint64_t key)
-{
-	return (uint32_t)XXH3_64bits(&key, sizeof key) & h->mask;
-}
-
-/* The n-th key (from 1) whose home slot is want. */
-static uint64_t key_at(const struct htab *h, uint32_t want, unsigned nth, uint64_t from)
-{
-	for (uint64_t k = from;; k++)
-		if (home(h, k) == want && --nth == 0)
-			return k;
-}
-
-static int32_t where(const struct htab *h, uint64_t key)
-{
-	for (uint32_t i = 0; i <= h->mask; i++)
-		if (h->slots[i].key == key)
-			return (int32_t)i;
-	return -1;
-}
-
-static void htab_basics(void **state)
-{
-	struct htab h;
-	uint64_t k[5];
-
-	(void)state;
-	assert_int_equal(htab_init(&h, 4), 0);
-	assert_int_equal(h.mask, 15); /* twice the entries, a power of two, at least 16 */
-	for (unsigned i = 0; i < 4; i++) {
-		k[i] = 1000 + i * 7;
-		assert_true(htab_insert(&h, k[i], i + 10));
-	}
-	k[4] = 5000;
-	assert_false(htab_insert(&h, k[4], 1));  /* full */
-	assert_false(htab_insert(&h, k[0], 99)); /* present */
-	assert_int_equal(*htab_find(&h, k[0]), 10);
-	assert_false(htab_insert(&h, 0, 1)); /* key 0 marks an empty slot */
-	assert_null(htab_find(&h, 0));
-	assert_false(htab_remove(&h, 0));
-	assert_null(htab_find(&h, k[4]));
-	assert_false(htab_remove(&h, k[4]));
-	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(*htab_find(&h, k[i]), i + 10);
-	*htab_find(&h, k[2]) = 77; /* values are updated in place */
-	assert_int_equal(*htab_find(&h, k[2]), 77);
-	assert_true(htab_remove(&h, k[1]));
-	assert_false(htab_remove(&h, k[1]));
-	assert_null(htab_find(&h, k[1]));
-	assert_int_equal(h.count, 3);
-	assert_true(htab_insert(&h, k[4], 4)); /* room again */
-	assert_int_equal(*htab_find(&h, k[4]), 4);
-	htab_fini(&h);
-	assert_int_equal(htab_init(&h, 1000), 0);
-	assert_int_equal(h.mask, 2047);
-	htab_fini(&h);
-}
-
-static void htab_backward_shift(void **state)
-{
-	struct htab h;
-	uint64_t p, q, s, x1, x2, y;
-
-	(void)state;
-	assert_int_equal(htab_init(&h, 7), 0);
-	/* P and Q share home 3, S's home is 4: P@3 S@4 Q@5 */
-	p = key_at(&h, 3, 1, 1);
-	q = key_at(&h, 3, 2, 1);
-	s = key_at(&h, 4, 1, 1);
-	assert_true(htab_insert(&h, p, 1));
-	assert_true(htab_insert(&h, s, 2));
-	assert_true(htab_insert(&h, q, 3));
-	assert_int_equal(where(&h, p), 3);
-	assert_int_equal(where(&h, s), 4);
-	assert_int_equal(where(&h, q), 5);
-	/* removing P: S stays at its home, Q moves back into the hole */
-	assert_true(htab_remove(&h, p));
-	assert_int_equal(where(&h, s), 4);
-	assert_int_equal(where(&h, q), 3);
-	assert_int_equal(h.slots[5].key, 0);
-	assert_int_equal(*htab_find(&h, q), 3);
-	assert_int_equal(*htab_find(&h, s), 2);
-	assert_null(htab_find(&h, p));
-	/* a cluster that wraps past the last slot: X1@15 X2@0 Y@1 */
-	x1 = key_at(&h, 15, 1, 1);
-	x2 = key_at(&h, 15, 2, 1);
-	y = key_at(&h, 0, 1, 1);
-	assert_true(htab_insert(&h, x1, 10));
-	assert_true(htab_insert(&h, x2, 11));
-	assert_true(htab_insert(&h, y, 12));
-	assert_int_equal(where(&h, x2), 0);
-	assert_int_equal(where(&h, y), 1);
-	assert_true(htab_remove(&h, x1));
-	assert_int_equal(where(&h, x2), 15);
-	assert_int_equal(where(&h, y), 0);
-	assert_int_equal(h.slots[1].key, 0);
-	assert_int_equal(*htab_find(&h, x2), 11);
-	assert_int_equal(*htab_find(&h, y), 12);
-	/* removing the last of a cluster leaves the rest in place */
-	assert_true(htab_remove(&h, y));
-	assert_int_equal(where(&h, x2), 15);
-	assert_int_equal(*htab_find(&h, x2), 11);
-	assert_int_equal(h.count, 3);
-	htab_fini(&h);
-}
-
-/* Random inserts and removes on a crowded table agree with a plain list. */
-static void htab_against_model(void **state)
-{
-	enum { MAX = 48, KEYS = 96 };
-	struct htab h;
-	uint32_t val[KEYS];
-	uint8_t in[KEYS] = {0};
-	unsigned count = 0;
-	uint64_t rng = 12345;
-
-	(void)state;
-	assert_int_equal(htab_init(&h, MAX), 0);
-	for (unsigned step = 0; step < 20000; step++) {
-		unsigned i;
-		uint64_t key;
-
-		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-		i = (unsigned)(rng >> 33) % KEYS;
-		key = (uint64_t)i * 0x9e3779b97f4a7c15ull | 1; /* nonzero, spread */
-		if ((rng >> 20) & 1) {
-			bool ok = htab_insert(&h, key, step);
-
-			assert_int_equal(ok, !in[i] && count < MAX);
-			if (ok) {
-				in[i] = 1;
-				val[i] = step;
-				count++;
-			}
-		} else {
-			assert_int_equal(htab_remove(&h, key), in[i]);
-			count -= in[i];
-			in[i] = 0;
-		}
-		assert_int_equal(h.count, count);
-		if (step % 97 == 0)
-			for (unsigned j = 0; j < KEYS; j++) {
-				uint32_t *v = htab_find(&h,
-							(uint64_t)j * 0x9e3779b97f4a7c15ull | 1);
-
-				assert_int_equal(v != NULL, in[j]);
-				if (v)
-					assert_int_equal(*v, val[j]);
-			}
-	}
-	htab_fini(&h);
-}
-
 /* ---- status names ---- */
 
 static void status_names(void **state)
@@ -1330,9 +1172,6 @@ int main(void)
 		cmocka_unit_test(apply_unfit_tickets),
 		cmocka_unit_test(apply_unfit_admin),
 		cmocka_unit_test(apply_unfit_section),
-		cmocka_unit_test(htab_basics),
-		cmocka_unit_test(htab_backward_shift),
-		cmocka_unit_test(htab_against_model),
 		cmocka_unit_test(status_names),
 	};
 
