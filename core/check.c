@@ -95,11 +95,11 @@ static const char *check_seats(const struct event *ev, struct tally *t)
  * is itself a broken invariant). */
 static int customer_count(struct htab *m, uint64_t customer, uint32_t n)
 {
-	uint32_t *v = htab_find(m, customer);
+	uint32_t *v = htab_upsert(m, customer);
 
 	if (v)
 		*v += n;
-	return v || htab_insert(m, customer, n);
+	return v != NULL;
 }
 
 #define CUSTOMERS_MISCOUNTED "customer count table has the wrong number of customers"

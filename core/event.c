@@ -127,9 +127,9 @@ void event_tables_fit(struct event *ev)
 	(void)event_holds_grow(ev, (uint32_t)(holds < ev->holds_max ? holds : ev->holds_max));
 	(void)event_tickets_grow(ev,
 				 (uint32_t)(tickets < ev->tickets_max ? tickets : ev->tickets_max));
-	/* a customer and a key per unit split the maps no further */
+	/* a customer per unit and a key per hold slot split the maps no further */
 	(void)htab_grow(&ev->customers, ev->units_placed);
-	(void)htab_grow(&ev->idem, ev->units_placed);
+	(void)htab_grow(&ev->idem, (uint32_t)(holds < ev->holds_max ? holds : ev->holds_max));
 }
 
 struct event *event_new(const struct cmd_event *cfg)

@@ -28,24 +28,22 @@ uint64_t hold_idem_key(uint64_t customer_id, uint64_t key)
 
 int customer_room(struct event *ev, uint64_t customer_id)
 {
-	return htab_find(&ev->customers, customer_id) ? 0
-						      : htab_reserve(&ev->customers, customer_id);
+	return htab_reserve(&ev->customers, customer_id);
 }
 
 void customer_add(struct event *ev, uint64_t customer_id, int32_t delta)
 {
-	uint32_t *n = htab_find(&ev->customers, customer_id);
-	bool ok;
+	uint32_t *n;
 
-	if (!n) {
-		assert(delta > 0);
-		ok = htab_insert(&ev->customers, customer_id, (uint32_t)delta);
-		assert(ok); /* room reserved by apply_hold, or by a snapshot's reader */
-		(void)ok;
+	if (delta > 0) {
+		n = htab_upsert(&ev->customers, customer_id);
+		assert(n); /* room reserved by apply_hold, or by a snapshot's reader */
+		*n += (uint32_t)delta;
 		return;
 	}
-	assert(delta >= 0 || *n >= (uint32_t)-delta);
-	*n += (uint32_t)delta;
+	n = htab_find(&ev->customers, customer_id);
+	assert(n && *n >= (uint32_t)-delta);
+	*n -= (uint32_t)-delta;
 	if (*n == 0)
 		htab_remove(&ev->customers, customer_id);
 }

@@ -120,18 +120,16 @@ void htab_fini(struct htab *h)
 	memset(h, 0, sizeof *h);
 }
 
-/* The slot holding key in s, or NULL. */
-static struct htab_slot *seg_find(const struct htab *h, const struct htab_seg *s, uint64_t x,
-				  uint64_t key)
+/* The slot of key in its segment, or the empty slot where it would go. */
+static inline struct htab_slot *probe(const struct htab *h, const struct htab_seg *s, uint64_t x,
+				      uint64_t key)
 {
-	uint32_t mask = h->seg_slots - 1;
+	uint32_t mask = h->seg_slots - 1, i;
 
-	for (uint32_t i = (uint32_t)x & mask;; i = (i + 1) & mask) {
+	for (i = (uint32_t)x & mask; s->slots[i].key != 0; i = (i + 1) & mask)
 		if (s->slots[i].key == key)
-			return &s->slots[i];
-		if (s->slots[i].key == 0)
-			return NULL;
-	}
+			break;
+	return &s->slots[i];
 }
 
 /* Puts key in the first empty slot from its home in s (s has one). */
@@ -149,12 +147,12 @@ static void seg_place(const struct htab *h, struct htab_seg *s, uint64_t x, uint
 uint32_t *htab_find(const struct htab *h, uint64_t key)
 {
 	assert(h && h->dir);
-	if (key == 0)
+	if (key == 0 || h->count == 0) /* most maps of retired events are empty */
 		return NULL;
 	uint64_t x = hash_of(key);
-	struct htab_slot *slot = seg_find(h, seg_of(h, x), x, key);
+	struct htab_slot *slot = probe(h, seg_of(h, x), x, key);
 
-	return slot ? &slot->val : NULL;
+	return slot->key == key ? &slot->val : NULL;
 }
 
 static int dir_double(struct htab *h)
@@ -182,6 +180,8 @@ static void seg_split_keys(const struct htab *h, struct htab_seg *s, struct htab
 {
 	uint32_t mask = h->seg_slots - 1, empty = 0;
 
+	if (s->count == 0)
+		return; /* a map grown ahead splits empty segments */
 	while (s->slots[empty].key != 0)
 		empty++;
 	for (uint32_t i = 0; i <= mask; i++) {
@@ -237,10 +237,8 @@ static int split(struct htab *h, uint64_t x, uint32_t want)
 }
 
 /* Splits the segment of hash x until it has room for one more key. */
-static int room_for(struct htab *h, uint64_t x)
+static int split_for(struct htab *h, uint64_t x)
 {
-	if (h->count >= h->count_max)
-		return -ENOSPC;
 	while (seg_of(h, x)->count >= h->seg_fill) {
 		int err = split(h, x, 1);
 
@@ -281,20 +279,47 @@ int htab_grow(struct htab *h, uint32_t n)
 int htab_reserve(struct htab *h, uint64_t key)
 {
 	assert(h && h->dir && key != 0);
-	return room_for(h, hash_of(key));
+	uint64_t x = hash_of(key);
+
+	if (probe(h, seg_of(h, x), x, key)->key == key)
+		return 0;
+	if (h->count >= h->count_max)
+		return -ENOSPC;
+	return seg_of(h, x)->count < h->seg_fill ? 0 : split_for(h, x);
+}
+
+uint32_t *htab_upsert(struct htab *h, uint64_t key)
+{
+	assert(h && h->dir);
+	if (key == 0)
+		return NULL;
+	uint64_t x = hash_of(key);
+	struct htab_seg *s = seg_of(h, x);
+	struct htab_slot *slot = probe(h, s, x, key);
+
+	if (slot->key == key)
+		return &slot->val;
+	if (h->count >= h->count_max)
+		return NULL;
+	if (s->count >= h->seg_fill) { /* the slow path: a split first */
+		if (split_for(h, x))
+			return NULL;
+		s = seg_of(h, x);
+		slot = probe(h, s, x, key);
+	}
+	*slot = (struct htab_slot){.key = key};
+	s->count++;
+	h->count++;
+	return &slot->val;
 }
 
 bool htab_insert(struct htab *h, uint64_t key, uint32_t val)
 {
-	assert(h && h->dir);
-	if (key == 0)
-		return false;
-	uint64_t x = hash_of(key);
+	uint32_t count = h->count, *v = htab_upsert(h, key);
 
-	if (seg_find(h, seg_of(h, x), x, key) || room_for(h, x))
-		return false;
-	seg_place(h, seg_of(h, x), x, key, val);
-	h->count++;
+	if (!v || h->count == count)
+		return false; /* no room, or there already */
+	*v = val;
 	return true;
 }
 

@@ -77,15 +77,21 @@ uint32_t *htab_find(const struct htab *h, uint64_t key);
  * was split stays split; the map is whole either way). */
 int htab_grow(struct htab *h, uint32_t n);
 
-/* Makes room so that an insert of key (absent, nonzero) succeeds: 0, or
- * -ENOSPC (the map holds count_max entries, or the key's segment cannot
- * split any more) or -ENOMEM; the map's entries are unchanged either way.
- * For callers that must not fail once they have started a change. */
+/* Makes room so that an insert of key (nonzero) succeeds: 0 (also when
+ * key is there already), or -ENOSPC (the map holds count_max entries, or
+ * the key's segment cannot split any more) or -ENOMEM; the map's entries
+ * are unchanged either way. For callers that must not fail once they have
+ * started a change. */
 int htab_reserve(struct htab *h, uint64_t key);
 
 /* Inserts key (must be absent, nonzero) with val. False when it is present
  * or zero, or when htab_reserve would fail. */
 bool htab_insert(struct htab *h, uint64_t key, uint32_t val);
+
+/* The value of key, inserted as 0 if it is absent; NULL when key is zero
+ * or an insert would fail (htab_reserve). Valid until the next insert or
+ * remove. One probe where a find and an insert take two. */
+uint32_t *htab_upsert(struct htab *h, uint64_t key);
 
 /* Removes key; returns whether it was present. */
 bool htab_remove(struct htab *h, uint64_t key);

@@ -72,8 +72,8 @@ static inline struct ticket *ticket_at(const struct event *ev, uint32_t slot)
  * when a table first grows into them). 0 or -ENOMEM; nothing else changes. */
 int event_holds_grow(struct event *ev, uint32_t n);
 /* Chunks for two holds per unit placed (+ HOLDS_RETAINED_MIN) and a ticket
- * per unit, and map segments for a customer and a key per unit, allocated
- * now (best effort). */
+ * per unit, and map segments for a customer per unit and a key per hold
+ * slot, allocated now (best effort). */
 void event_tables_fit(struct event *ev);
 int event_tickets_grow(struct event *ev, uint32_t n);
 

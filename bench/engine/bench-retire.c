@@ -9,7 +9,9 @@
  * use (mallinfo2: heap in use + mmapped), and the state's serialized size
  * (what a snapshot writes); then the same after a second event of the same
  * size is created and sold in the freed table slot, to show the memory is
- * reused rather than grown. Last line: one JSON object.
+ * reused rather than grown; last, what one more event of the same size
+ * costs a shard that owns none of its units (created, no tier: what every
+ * other shard of a server pays for an event). Last line: one JSON object.
  */
 #include <malloc.h>
 #include <inttypes.h>
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
 	struct cmd_event e = {.event_id = 1};
 	struct cmd retire = {.type = CMD_EVENT_RETIRE};
 	struct result res;
-	struct mem empty, sold, retired, again;
+	struct mem empty, sold, retired, again, unplaced;
 	uint64_t tickets, t0, retire_ns;
 
 	if (!c || units == 0 || units > EVENT_UNITS_MAX) {
@@ -168,6 +170,9 @@ int main(int argc, char **argv)
 	e = (struct cmd_event){.event_id = 2};
 	sell_out(c, &e, units);
 	again = measure(c);
+	e = (struct cmd_event){.event_id = 3, .units_max = units, .public_start_ms = 1};
+	event_state(c, &e, CMD_EVENT_CREATE, EVENT_ON_SALE);
+	unplaced = measure(c);
 	printf("%u-unit GA event, %" PRIu64 " tickets issued; EVENT_RETIRE took %.2f ms\n", units,
 	       tickets, retire_ns / 1e6);
 	printf("%-34s %12s %12s %14s\n", "", "RSS MiB", "malloc MiB", "state bytes");
@@ -175,13 +180,15 @@ int main(int argc, char **argv)
 	print_row("sold out and closed", sold);
 	print_row("retired", retired);
 	print_row("a second one sold out in its slot", again);
+	print_row("and a third created, none placed", unplaced);
 	printf("{\"units\":%u,\"tickets\":%" PRIu64 ",\"rss_sold\":%" PRIu64
 	       ",\"rss_retired\":%" PRIu64 ",\"heap_sold\":%" PRIu64 ",\"heap_retired\":%" PRIu64
 	       ",\"state_sold\":%" PRIu64 ",\"state_retired\":%" PRIu64 ",\"rss_again\":%" PRIu64
-	       ",\"retire_ms\":%.3f}\n",
+	       ",\"unplaced_rss\":%" PRId64 ",\"unplaced_heap\":%" PRId64 ",\"retire_ms\":%.3f}\n",
 	       units, tickets, sold.rss_bytes, retired.rss_bytes, sold.heap_bytes,
 	       retired.heap_bytes, sold.state_bytes, retired.state_bytes, again.rss_bytes,
-	       retire_ns / 1e6);
+	       (int64_t)(unplaced.rss_bytes - again.rss_bytes),
+	       (int64_t)(unplaced.heap_bytes - again.heap_bytes), retire_ns / 1e6);
 	core_destroy(c);
 	return 0;
 }

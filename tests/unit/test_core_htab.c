@@ -117,9 +117,18 @@ static void basics(void **state)
 	assert_false(htab_remove(&h, k[1]));
 	assert_null(htab_find(&h, k[1]));
 	assert_int_equal(h.count, 3);
+	assert_int_equal(htab_reserve(&h, k[0]), 0); /* there already */
 	assert_int_equal(htab_reserve(&h, k[4]), 0);
 	assert_true(htab_insert(&h, k[4], 4)); /* room again */
 	assert_int_equal(*htab_find(&h, k[4]), 4);
+	assert_int_equal(htab_reserve(&h, k[1]), -ENOSPC);
+	assert_null(htab_upsert(&h, k[1])); /* full */
+	assert_null(htab_upsert(&h, 0));
+	assert_ptr_equal(htab_upsert(&h, k[4]), htab_find(&h, k[4])); /* found, not added */
+	assert_int_equal(h.count, 4);
+	assert_true(htab_remove(&h, k[4]));
+	assert_int_equal(*htab_upsert(&h, k[1]), 0); /* added as 0 */
+	assert_int_equal(h.count, 4);
 	check_structure(&h);
 	htab_fini(&h);
 	assert_int_equal(htab_init(&h, 1000), 0);
