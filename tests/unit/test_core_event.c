@@ -729,11 +729,11 @@ static void tables_grow_in_chunks(void **state)
 }
 
 /* The idempotency and customer maps take memory for the units a shard
- * owns, not for units_max: an event of EVENT_UNITS_MAX units took 384 MiB
+ * owns, not for units_max: an event of EVENT_UNITS_MAX units took 640 MiB
  * of them on every shard at creation, placed or not. A GA tier sizes them
- * for a customer per unit and a key per hold slot (event_tables_fit), so ten thousand
- * holds by distinct customers, each with a key, split nothing; a snapshot
- * read back rebuilds them with every key still found. */
+ * for a customer per unit and a key per hold slot (event_tables_fit), so
+ * ten thousand holds by distinct customers, each with a key, split
+ * nothing; a snapshot read back rebuilds them with every key still found. */
 static void maps_grow_with_their_keys(void **state)
 {
 	enum { HOLDS = 10000 };
