@@ -606,10 +606,13 @@ static const char *rebuild_event(struct event *ev)
 	}
 	for (uint32_t i = 0; i < ev->tickets_used; i++) {
 		const struct ticket *tk = ticket_at(ev, i);
-		uint64_t customer = hold_at(ev, tk->hold)->customer_id;
+		uint64_t customer;
 
+		/* only a valid or redeemed ticket has an order: a refunded one
+		 * whose order's slot went to a new hold has none (NIL) */
 		if (tk->state != TICKET_VALID && tk->state != TICKET_REDEEMED)
 			continue;
+		customer = hold_at(ev, tk->hold)->customer_id;
 		if (customer_room(ev, customer))
 			return "out of memory";
 		customer_add(ev, customer, 1);

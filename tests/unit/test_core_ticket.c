@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/state.h"
 #include "tests/support/fixture.h"
 
 #define EV 3
@@ -74,7 +75,7 @@ static struct channel_stats stats(struct fx *f, uint8_t tier, uint8_t channel)
 	return f->res.stats.channels[channel];
 }
 
-static uint32_t customer_units(struct fx *f, uint64_t customer)
+static uint32_t units_held_by(struct fx *f, uint64_t customer)
 {
 	assert_int_equal(fx_query(f, CMD_Q_CUSTOMER, EV, customer), ST_OK);
 	return f->res.customer.units;
@@ -179,7 +180,7 @@ static void confirm_issues_tickets(void **state)
 	assert_int_equal(stats(f, GA, CHANNEL_BOX_OFFICE).sold, 3);
 	assert_int_equal(stats(f, GA, CHANNEL_BOX_OFFICE).revenue_minor, 4500);
 	assert_int_equal(stats(f, GA, CHANNEL_BOX_OFFICE).held, 0);
-	assert_int_equal(customer_units(f, 77), 3);
+	assert_int_equal(units_held_by(f, 77), 3);
 	/* seats: one ticket per seat, each seat sold to its ticket */
 	id = hold(f, RES, 2, 78);
 	assert_int_equal(fx_confirm(f, EV, id, 8000), ST_OK);
@@ -313,7 +314,7 @@ static void redeem(void **state)
 	assert_int_equal(stats(f, GA, CHANNEL_ONLINE).redeemed, 1);
 	/* a redeemed ticket still counts as sold and owned */
 	assert_int_equal(avail(f, GA).sold, 3);
-	assert_int_equal(customer_units(f, 1), 3);
+	assert_int_equal(units_held_by(f, 1), 3);
 	/* refunded and exchanged tickets do not get in */
 	c = refund_cmd(t + 1, 0, 0);
 	assert_int_equal(fx_exec(f, &c), ST_OK);
@@ -361,7 +362,7 @@ static void refund(void **state)
 	assert_int_equal(cs.sold, 2);
 	assert_int_equal(cs.refunded, 1);
 	assert_int_equal(cs.revenue_minor, 4500 - 1500 + 200); /* the fee is kept */
-	assert_int_equal(customer_units(f, 1), 2);
+	assert_int_equal(units_held_by(f, 1), 2);
 	/* a repeat is answered, not applied */
 	assert_int_equal(fx_exec(f, &c), ST_OK);
 	assert_int_equal(f->res.replayed, 1);
@@ -375,7 +376,7 @@ static void refund(void **state)
 	assert_int_equal(avail(f, GA).killed, 1);
 	assert_int_equal(avail(f, GA).capacity, 10);
 	assert_int_equal(stats(f, GA, CHANNEL_ONLINE).revenue_minor, 3200);
-	assert_int_equal(customer_units(f, 1), 1);
+	assert_int_equal(units_held_by(f, 1), 1);
 	/* a redeemed ticket is not refunded */
 	c = ticket_cmd(CMD_REDEEM, t + 2);
 	assert_int_equal(fx_exec(f, &c), ST_OK);
@@ -393,7 +394,7 @@ static void refund(void **state)
 	refused(f, &c, ST_TICKET_EXCHANGED);
 	c = refund_cmd(t + 1, 0, 0);
 	assert_int_equal(fx_exec(f, &c), ST_OK);
-	assert_int_equal(customer_units(f, 2), 0);
+	assert_int_equal(units_held_by(f, 2), 0);
 	assert_null(fx_replay_check(f));
 	fx_free(f);
 }
@@ -461,7 +462,7 @@ static void exchange_ga(void **state)
 	assert_int_equal(stats(f, GA, CHANNEL_ONLINE).revenue_minor, 1500);
 	assert_int_equal(stats(f, GA2, CHANNEL_ONLINE).sold, 1);
 	assert_int_equal(stats(f, GA2, CHANNEL_ONLINE).revenue_minor, 2500);
-	assert_int_equal(customer_units(f, 1), 2);
+	assert_int_equal(units_held_by(f, 1), 2);
 	/* the old ticket cannot be exchanged again, the new one can */
 	refused(f, &c, ST_TICKET_EXCHANGED);
 	c = exchange_cmd(fresh.ticket_id, GA, SEAT_NONE);
@@ -723,6 +724,41 @@ static void order_slot_reused_after_refunds(void **state)
 	fx_free(f);
 }
 
+/* A refunded ticket whose order's hold slot went to a new hold keeps no
+ * order (its hold link is NIL), and a snapshot taken then must load: the
+ * reader once looked up the order of every ticket before asking whether
+ * it was valid, and read far outside the hold table (a server with refunds
+ * and hold churn could not restart from its own snapshot). */
+static void snapshot_with_an_orderless_refund(void **state)
+{
+	struct fx *f = fx_new(0);
+	const struct event *ev;
+	uint32_t orderless = 0;
+	uint64_t t;
+	struct cmd c;
+
+	(void)state;
+	assert_int_equal(fx_event(f, EV, 3, 0), ST_OK);
+	assert_int_equal(fx_ga_tier(f, EV, GA, 3, 100), ST_OK);
+	ev = event_find(f->c, EV);
+	buy(f, GA, 2, 1);
+	t = buy(f, GA, 1, 2);
+	c = refund_cmd(t, 0, 0);
+	assert_int_equal(fx_exec(f, &c), ST_OK);
+	/* released holds take fresh slots, then the oldest ended one: the
+	 * refunded order's */
+	for (uint32_t i = 0; !orderless && i < 3 * TICKETS_PER_UNIT_MAX + HOLDS_RETAINED_MIN + 8;
+	     i++) {
+		assert_int_equal(fx_hold_ref(f, CMD_HOLD_RELEASE, EV, hold(f, GA, 1, 3)), ST_OK);
+		for (uint32_t k = 0; k < ev->tickets_used; k++)
+			orderless += ticket_at(ev, k)->hold == NIL;
+	}
+	assert_int_equal(orderless, 1);
+	core_destroy(snapshot_copy(f->c));
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 /* An order issues at most ORDER_TICKETS_MAX tickets (its units, then one
  * per exchange): the unit number is the low byte of the ticket id. */
 static void exchanges_per_order_bounded(void **state)
@@ -942,6 +978,7 @@ int main(void)
 		cmocka_unit_test(reused_ticket_id_unknown),
 		cmocka_unit_test(hold_granted_confirms),
 		cmocka_unit_test(order_slot_reused_after_refunds),
+		cmocka_unit_test(snapshot_with_an_orderless_refund),
 		cmocka_unit_test(exchanges_per_order_bounded),
 		cmocka_unit_test(stats_per_tier_and_channel),
 		cmocka_unit_test(low_stock_alerts),
