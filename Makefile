@@ -289,7 +289,8 @@ memcheck:
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 20
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_TESTS    := unit/test_core_record unit/test_core_htab unit/test_core_serial unit/test_core_hold \
+SAN_TESTS    := unit/test_core_record unit/test_core_htab unit/test_core_htab_limits \
+                unit/test_core_serial unit/test_core_hold \
                 unit/test_core_event unit/test_core_best unit/test_core_ticket \
                 unit/test_core_stock unit/test_core_retire unit/test_core_rules \
                 unit/test_core_token unit/test_core_xchg unit/test_proto unit/test_client unit/test_wal_format \

@@ -321,7 +321,9 @@ static void slot_take(struct event *ev, uint32_t slot)
  * and its idempotency key, made before anything changes. Neither map is at
  * its bound here (customers with units <= units placed <= units_max; an
  * idempotency key per hold slot, and one spare for the key of the ended
- * hold this one may replace); they fail for lack of memory only. */
+ * hold this one may replace); they fail for lack of memory, or (keys
+ * crafted against a known hash seed, core/htab.h) for a segment that can
+ * split no more. Either refuses the hold with nothing changed. */
 static int hold_maps_reserve(struct event *ev, const struct rec *r)
 {
 	int err = customer_room(ev, r->hold.customer_id);

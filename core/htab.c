@@ -19,9 +19,17 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+/* htab_seed's secret; 0 (xxh3's default) until a program sets it. */
+static uint64_t secret;
+
+void htab_seed(uint64_t seed)
+{
+	secret = seed;
+}
+
 static inline uint64_t hash_of(uint64_t key)
 {
-	return XXH3_64bits(&key, sizeof key);
+	return XXH3_64bits_withSeed(&key, sizeof key, secret);
 }
 
 /* The directory entry of hash x: its leading depth bits (none at depth 0). */

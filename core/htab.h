@@ -22,9 +22,17 @@
  * (mem_table_alloc: resident, huge-page hinted, and kept from forks), so a
  * large map is probed through huge pages as a single table was.
  *
- * The layout of the map depends only on the order of inserts and removes,
- * never on addresses or time, but nothing outside may depend on it: the
- * state hash and snapshots carry what the maps are rebuilt from.
+ * Keys are chosen by clients, and keys whose hashes share their leading
+ * bits crowd one corner of the directory: with a known hash, a client
+ * could insert and remove batches of such keys until the map has used up
+ * its segments (it never merges them) and must refuse keys far below its
+ * bound. So a server hashes with a secret seed (htab_seed, drawn at
+ * start; nothing persisted depends on it). Tests and simulations keep the
+ * default, 0, and with it the map's layout depends only on the order of
+ * inserts and removes. Nothing outside may depend on the layout: the
+ * state hash and snapshots carry what the maps are rebuilt from, and a
+ * map refuses a key only past its bound (or, with crafted keys and a
+ * known seed, as above).
  */
 #ifndef ONSALE_HTAB_H
 #define ONSALE_HTAB_H
@@ -61,6 +69,11 @@ struct htab {
 	uint32_t seg_slots, seg_fill; /* slots per segment (power of two); entries that split one */
 	uint32_t count, count_max;
 };
+
+/* The seed of every map's hash: a program that faces clients calls it
+ * once, with a secret, before it creates any map (a map hashed with one
+ * seed cannot be read with another). */
+void htab_seed(uint64_t seed);
 
 /* An empty map for up to count_max entries: one segment, sized for all of
  * them when they fit one. 0 or -ENOMEM (nothing to fini then). */

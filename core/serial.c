@@ -594,14 +594,14 @@ static const char *rebuild_event(struct event *ev)
 		if (key && htab_find(&ev->idem, key))
 			return "duplicate idempotency key";
 		if (key && !htab_insert(&ev->idem, key, i))
-			return "out of memory";
+			return "no room for an idempotency key (memory, or a map that can split no more)";
 		if (h->state != HOLD_LIVE)
 			continue;
 		ev->live_holds++;
 		ev->tickets_reserved += h->qty;
 		wheel_insert(ev, i);
 		if (customer_room(ev, h->customer_id))
-			return "out of memory";
+			return "no room for a customer's count (memory, or a map that can split no more)";
 		customer_add(ev, h->customer_id, h->qty);
 	}
 	for (uint32_t i = 0; i < ev->tickets_used; i++) {
@@ -614,7 +614,7 @@ static const char *rebuild_event(struct event *ev)
 			continue;
 		customer = hold_at(ev, tk->hold)->customer_id;
 		if (customer_room(ev, customer))
-			return "out of memory";
+			return "no room for a customer's count (memory, or a map that can split no more)";
 		customer_add(ev, customer, 1);
 	}
 	return NULL;

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sodium.h>
 
+#include "core/htab.h"
 #include "net/wal/log.h"
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
@@ -426,6 +428,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_file_limit(&cfg);
+	/* the maps' hash is secret from the clients who choose their keys
+	 * (core/htab.h); before any shard makes a map */
+	uint64_t seed;
+	if (sodium_init() < 0)
+		return 1;
+	randombytes_buf(&seed, sizeof seed);
+	htab_seed(seed);
 	rc = server_run(&cfg);
 	return rc ? 1 : 0;
 }

@@ -16,7 +16,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
+#include "core/htab.h"
 #include "tools/wal/wal_tool.h"
 
 enum opt {
@@ -267,5 +269,12 @@ int main(int argc, char **argv)
 		sub_help(s);
 		return WT_EXIT_OK;
 	}
+	/* replaying a log must never refuse a key the server took: hash the
+	 * maps with a secret too, as onsaled does (core/htab.h) */
+	uint64_t seed;
+	if (sodium_init() < 0)
+		return WT_EXIT_USAGE;
+	randombytes_buf(&seed, sizeof seed);
+	htab_seed(seed);
 	return run(s, &o);
 }
