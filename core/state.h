@@ -82,6 +82,10 @@ static inline int event_holds_ensure(struct event *ev, uint32_t n)
 	return n <= ev->hold_chunk_count * HOLD_CHUNK_SLOTS ? 0 : event_holds_grow(ev, n);
 }
 
+/* Makes the slots the next n tickets may take addressable (ticket.c):
+ * 0 or -ENOMEM, nothing else changes. */
+int tickets_ensure(struct event *ev, uint32_t n);
+
 static inline int event_tickets_ensure(struct event *ev, uint32_t n)
 {
 	return n <= ev->ticket_chunk_count * TICKET_CHUNK_SLOTS ? 0 : event_tickets_grow(ev, n);

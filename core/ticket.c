@@ -43,8 +43,7 @@ static uint32_t ticket_slot_take(struct event *ev)
 	return index;
 }
 
-/* Makes the slots the next n tickets may take addressable. */
-static int tickets_ensure(struct event *ev, uint32_t n)
+int tickets_ensure(struct event *ev, uint32_t n)
 {
 	uint32_t room = ev->tickets_max - ev->tickets_used;
 

@@ -211,13 +211,17 @@ static enum status apply_in(struct core *c, const struct rec *r, uint32_t *alert
 {
 	struct rec h = {.type = CMD_HOLD, .event_id = r->event_id, .now_ms = r->now_ms};
 	struct rec cf = {.type = CMD_CONFIRM, .event_id = r->event_id, .now_ms = r->now_ms};
-	const struct event *ev = event_find(c, r->event_id);
+	struct event *ev = event_find(c, r->event_id);
 	const struct hold *before;
 	struct cmd_xchg key = {.customer_id = r->xchg.customer_id, .ticket_id = r->xchg.ticket_id};
 	enum status st;
 
 	if (!ev || order_before(ev, &key, &before) != ST_OK || before)
 		return ST_RECORD_INVALID;
+	/* the confirm below must not fail after the hold: its ticket's chunk
+	 * first (out of memory: nothing changed) */
+	if (tickets_ensure(ev, 1))
+		return ST_INTERNAL;
 	h.hold.hold_id = r->xchg.new_id;
 	h.hold.customer_id = r->xchg.customer_id;
 	h.hold.idem_key = r->xchg.ticket_id;
