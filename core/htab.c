@@ -140,15 +140,11 @@ static inline struct htab_slot *probe(const struct htab *h, const struct htab_se
 	return &s->slots[i];
 }
 
-/* Puts key in the first empty slot from its home in s (s has one). */
+/* Puts key (absent) in the first empty slot from its home in s (s has one). */
 static void seg_place(const struct htab *h, struct htab_seg *s, uint64_t x, uint64_t key,
 		      uint32_t val)
 {
-	uint32_t mask = h->seg_slots - 1, i;
-
-	for (i = (uint32_t)x & mask; s->slots[i].key != 0; i = (i + 1) & mask)
-		;
-	s->slots[i] = (struct htab_slot){.key = key, .val = val};
+	*probe(h, s, x, key) = (struct htab_slot){.key = key, .val = val};
 	s->count++;
 }
 
@@ -338,11 +334,11 @@ bool htab_remove(struct htab *h, uint64_t key)
 		return false;
 	uint64_t x = hash_of(key);
 	struct htab_seg *s = seg_of(h, x);
-	uint32_t mask = h->seg_slots - 1, i, j;
+	struct htab_slot *slot = probe(h, s, x, key);
+	uint32_t mask = h->seg_slots - 1, i = (uint32_t)(slot - s->slots), j;
 
-	for (i = (uint32_t)x & mask; s->slots[i].key != key; i = (i + 1) & mask)
-		if (s->slots[i].key == 0)
-			return false;
+	if (slot->key != key)
+		return false;
 	/* Backward shift: an entry later in the cluster moves into the hole
 	 * unless its home lies cyclically in (hole, j]. */
 	for (j = (i + 1) & mask; s->slots[j].key != 0; j = (j + 1) & mask) {
