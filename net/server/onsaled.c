@@ -212,7 +212,14 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 		return 0;
 	}
 	if (parse_threshold(arg, o == OPT_SNAP_BYTES || o == OPT_WAL_SEGMENT, &v))
-		return fprintf(stderr, "onsaled: bad snapshot threshold %s\n", arg), 2;
+		return fprintf(stderr,
+			       "onsaled: bad --%s %s (a number, k, M or G after it, or off)\n",
+			       o == OPT_SNAP_RECORDS  ? "snapshot-records"
+			       : o == OPT_SNAP_BYTES  ? "snapshot-bytes"
+			       : o == OPT_WAL_SEGMENT ? "wal-segment-bytes"
+						      : "snapshot-seconds",
+			       arg),
+		       2;
 	if (o == OPT_SNAP_RECORDS)
 		cfg->snapshot_records = v;
 	else if (o == OPT_SNAP_BYTES)
