@@ -174,11 +174,22 @@ static void bad_snapshot_options_refused(void **state)
 {
 	(void)state;
 	struct srv h;
-	srv_init(&h, argv0, 1);
-	const char *bad_threshold[] = {"--snapshot-records", "lots", NULL};
-	memcpy(h.args, bad_threshold, sizeof bad_threshold);
-	assert_int_not_equal(srv_start(&h), 0);
-	srv_cleanup(&h);
+	/* each named as itself (all once said "bad snapshot threshold") */
+	static const char *const bad[][3] = {{"--snapshot-records", "lots",
+					      "--snapshot-records lots"},
+					     {"--snapshot-bytes", "-1", "--snapshot-bytes -1"},
+					     {"--snapshot-seconds", "1h", "--snapshot-seconds 1h"},
+					     {"--wal-segment-bytes", "1m",
+					      "--wal-segment-bytes 1m"}};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		srv_init(&h, argv0, 1);
+		h.args[0] = bad[i][0];
+		h.args[1] = bad[i][1];
+		assert_int_equal(srv_start(&h), -ECHILD);
+		assert_int_equal(h.exit_status, 2);
+		assert_int_equal(log_lines(&h, bad[i][2]), 1);
+		srv_cleanup(&h);
+	}
 	srv_init(&h, argv0, 1);
 	const char *bad_writer[] = {"--snapshot-writer", "thread", NULL};
 	memcpy(h.args, bad_writer, sizeof bad_writer);
