@@ -9,7 +9,7 @@
  * for every seed and another for every snapshot it reads back then
  * page-faults all of that memory in again each time: on this project's
  * paravirtualized machines that was most of test_core_sim's time (113 s for
- * its million commands; 46 s with the heap kept) and test_core_stock's
+ * its million commands; 38 s with the heap kept) and test_core_stock's
  * (3.2 s; 0.07 s). Kept in the heap, freed tables are reused, still zeroed
  * by mem_table_alloc. onsaled uses jemalloc and is not affected; nor are
  * the sanitizer builds, whose allocator ignores these settings.
