@@ -179,23 +179,12 @@ void conn_accepted(struct shard *s, int fd)
 	int one = 1; /* the send buffer's size comes from the listener (server.c) */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = &s->conns[ci];
-	uint32_t gen = c->gen + 1;
-	uint8_t *in = c->in, *out = c->out;
-	/* a slot freed earlier in this turn may still be linked in the turn's
-	 * dirty or stalled list (free_slot hands back the last freed first):
-	 * its links stay, and conn_end_turn's walks take the new connection as
-	 * they find it */
-	bool dirty = c->dirty, stalled = c->stalled;
-	uint32_t next_dirty = c->next_dirty, next_stalled = c->next_stalled;
-	memset(c, 0, sizeof *c);
-	c->dirty = dirty;
-	c->stalled = stalled;
-	c->next_dirty = next_dirty;
-	c->next_stalled = next_stalled;
+	/* what the slot keeps comes before fd (server-t.h); a slot freed
+	 * earlier in this turn (free_slot hands back the last freed first)
+	 * stays linked where it is */
+	memset(&c->fd, 0, sizeof *c - offsetof(struct conn, fd));
 	c->fd = fd;
-	c->gen = gen;
-	c->in = in;
-	c->out = out;
+	c->gen++;
 	c->wait_head = c->wait_tail = NIL32;
 	c->peer = peer;
 	c->accepted_ms = c->active_ms = s->guard_ms;

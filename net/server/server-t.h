@@ -14,11 +14,13 @@
 #ifndef ONSALE_SERVER_T_H
 #define ONSALE_SERVER_T_H
 
+#include <assert.h>
 #include <ck_ring.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/cmd-t.h"
@@ -119,14 +121,22 @@ struct server_tickets {
 /* ---- connections ------------------------------------------------------------ */
 
 struct conn {
-	int fd; /* -1: slot free */
+	/* The slot's, kept from one connection to the next (conn_accepted):
+	 * the generation, the buffers, and the links of the turn's dirty and
+	 * stalled lists, which a slot freed and taken again within one turn
+	 * may still be in (the walks take the new connection as they find it). */
 	uint32_t gen;
+	bool stalled; /* stopped parsing for lack of a slot */
+	bool dirty;   /* output to send at the end of the turn */
+	uint32_t next_dirty, next_stalled;
+	uint8_t *in;  /* CONN_IN_BYTES */
+	uint8_t *out; /* CONN_OUT_BYTES */
+	/* The connection's, zeroed when one is accepted: from fd on. */
+	int fd;       /* -1: slot free */
 	uint8_t role; /* enum proto_role */
 	bool recv_busy, send_busy;
 	bool closing; /* no more reading; close once the output is sent */
 	bool dead;    /* closed: the slot frees when no I/O is in flight */
-	bool stalled; /* stopped parsing for lack of a slot */
-	bool dirty;   /* output to send at the end of the turn */
 	uint32_t inflight;
 	uint32_t refused_row;  /* refusals in a row (net/guard/fair.h) */
 	uint32_t bigs;         /* of inflight, requests with a big buffer (fair.h) */
@@ -135,14 +145,15 @@ struct conn {
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
 	uint64_t held_since_ms;        /* node clock: the shard had no room since (0: none) */
-	uint32_t next_dirty, next_stalled;
 	/* deadlines (net/guard/deadline.h), monotonic ms */
 	bool partial; /* a frame has begun and is not complete */
 	uint64_t accepted_ms, active_ms, partial_ms;
 	struct addr_key peer; /* counted in the shard's addr_limit */
-	uint8_t *in;          /* CONN_IN_BYTES */
-	uint8_t *out;         /* CONN_OUT_BYTES */
 };
+static_assert(offsetof(struct conn, gen) < offsetof(struct conn, fd) &&
+		      offsetof(struct conn, next_stalled) < offsetof(struct conn, fd) &&
+		      offsetof(struct conn, out) < offsetof(struct conn, fd),
+	      "conn_accepted zeroes from fd on: what a slot keeps comes first");
 
 /* ---- a shard ------------------------------------------------------------------ */
 
