@@ -140,6 +140,12 @@ uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *un
 	return ev ? ev->units_placed : 0;
 }
 
+enum status core_event_missing(const struct core *c, uint32_t event_id)
+{
+	assert(c && !event_find(c, event_id));
+	return event_missing(c, event_id);
+}
+
 uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,
 			uint32_t *low_stock_threshold)
 {

@@ -56,6 +56,10 @@ uint64_t core_idem_hold(const struct core *c, uint32_t event_id, uint64_t custom
  * its units_max (0 when the event is unknown). */
 uint32_t core_units_placed(const struct core *c, uint32_t event_id, uint32_t *units_max);
 
+/* Why an event id names no event here: ST_EVENT_RETIRED (it did, and was
+ * retired) or ST_EVENT_UNKNOWN. */
+enum status core_event_missing(const struct core *c, uint32_t event_id);
+
 /* Free units of a tier on this shard and its low-stock threshold (0: no
  * alerts, or the tier is unknown). */
 uint32_t core_tier_free(const struct core *c, uint32_t event_id, uint8_t tier,

@@ -333,11 +333,12 @@ static void units_take(struct node *nd, struct msg *m)
 		return;
 	uint32_t ev = m->cmd.tier.event_id, asked = m->cmd.tier.capacity, units_max;
 	struct counts *ct = &nd->counts;
-	core_units_placed(shard_store_core(nd->store), ev, &units_max);
+	const struct core *core = shard_store_core(nd->store);
+	core_units_placed(core, ev, &units_max);
 	uint64_t placed = counts_get(ct, ev, EVENT_UNITS, 0) + counts_get(ct, ev, EVENT_UNITS, 1);
 	memset(&m->res, 0, sizeof m->res);
 	if (!units_max)
-		m->res.status = ST_EVENT_UNKNOWN;
+		m->res.status = core_event_missing(core, ev); /* retired or never made */
 	else if (placed + asked > units_max)
 		m->res.status = ST_EVENT_FULL;
 	else if (counts_add(ct, ev, EVENT_UNITS, 1, asked))

@@ -134,6 +134,20 @@ static void expect_retired(struct srv *h, const struct final *f, uint64_t ticket
 	assert_status(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, 1, 5, 0, &res), ST_EVENT_RETIRED);
 	assert_status(onsale_hold_best(plat, EVENT_ID, TV_TIER_A, 1, 5, 0, &res), ST_EVENT_RETIRED);
 	assert_status(onsale_event_create(admin, &ev, &res), ST_EVENT_RETIRED);
+	/* placing units goes through the event's home first (they answered
+	 * event_unknown) */
+	struct cmd_tier tier = {
+		.event_id = EVENT_ID, .tier = 9, .kind = TIER_GA, .capacity = 1, .price_minor = 1};
+	assert_status(onsale_tier_add(admin, &tier, &res), ST_EVENT_RETIRED);
+	struct row_spec row = {.label = "A", .seat_count = 1, .first_number = 1};
+	struct seat_spec seat = {.tier = TV_TIER_A};
+	struct cmd_section sec = {.event_id = EVENT_ID,
+				  .section = 40,
+				  .row_count = 1,
+				  .name = "late",
+				  .rows = &row,
+				  .seats = &seat};
+	assert_status(onsale_section_load(admin, &sec, &res), ST_EVENT_RETIRED);
 	onsale_close(admin);
 	onsale_close(plat);
 }
