@@ -75,7 +75,11 @@ void exec_globalize(struct node *nd, uint8_t type, struct result *res)
 	case CMD_REDEEM:
 	case CMD_REFUND:
 	case CMD_EXCHANGE:
-	case CMD_Q_TICKET: res->ticket.seat = seat_global(nd, res->ticket.seat); break;
+	case CMD_Q_TICKET:
+		/* a refusal's view is all zero (PROTOCOL.md): it names no seat */
+		if (res->ticket.ticket_id)
+			res->ticket.seat = seat_global(nd, res->ticket.seat);
+		break;
 	case CMD_SECTION_LOAD:
 		if (res->status == ST_OK)
 			res->section.seat_first = seat_global(nd,

@@ -113,6 +113,25 @@ static void ga_sellout(void **state)
 	assert_int_equal(ga_holds(11, 10, 9000), 0);
 }
 
+/* A refused ticket request's view is all zero, whichever shard its id
+ * names (a ticket of shard k > 0 got seat k << 24: local seat 0 made
+ * global). */
+static void refusals_name_no_seat(void **state)
+{
+	(void)state;
+	struct tv tv;
+	struct result res;
+	assert_int_equal(tv_load(admin, &tv, 14, 30, 0, 0, 0), 0);
+	for (uint64_t k = 0; k < SHARDS; k++) {
+		uint64_t id = k << 56 | 0x12345;
+		assert_int_equal(onsale_query_ticket(plat, 14, id, &res), ST_TICKET_UNKNOWN);
+		assert_int_equal(res.ticket.seat, 0);
+		assert_int_equal(onsale_refund(plat, 14, id, 0, 0, &res), ST_TICKET_UNKNOWN);
+		assert_int_equal(res.ticket.seat, 0);
+		assert_int_equal(res.ticket.ticket_id, 0);
+	}
+}
+
 static void best_across(void **state)
 {
 	(void)state;
@@ -200,6 +219,7 @@ int main(int argc, char **argv)
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ga_sellout),
+		cmocka_unit_test(refusals_name_no_seat),
 		cmocka_unit_test(best_across),
 		cmocka_unit_test(limit_across),
 	};
