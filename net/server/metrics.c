@@ -192,14 +192,34 @@ void metrics_publish(struct shard *s)
 {
 	struct shard_metrics *m = &s->met;
 	metrics_add(&m->turns, 1);
+	m->stats_behind = m->events_behind = true;
 	if (s->now_ms - m->published_ms < METRICS_PUBLISH_MS)
 		return;
 	m->published_ms = s->now_ms;
 	publish_stats(s);
+	m->stats_behind = false;
 	if (s->now_ms - m->events_published_ms < METRICS_EVENTS_PUBLISH_MS)
 		return;
 	m->events_published_ms = s->now_ms;
 	publish_events(s);
+	m->events_behind = false;
+}
+
+static uint32_t left_ms(uint64_t now_ms, uint64_t since_ms, uint32_t period_ms)
+{
+	uint64_t passed = now_ms - since_ms;
+	return passed >= period_ms ? 1 : (uint32_t)(period_ms - passed);
+}
+
+uint32_t metrics_wait_ms(const struct shard *s)
+{
+	const struct shard_metrics *m = &s->met;
+	uint32_t stats = m->stats_behind ? left_ms(s->now_ms, m->published_ms, METRICS_PUBLISH_MS)
+					 : 0;
+	uint32_t events = m->events_behind ? left_ms(s->now_ms, m->events_published_ms,
+						     METRICS_EVENTS_PUBLISH_MS)
+					   : 0;
+	return !stats || (events && events < stats) ? events : stats;
 }
 
 /* ---- the text exposition (the metrics thread) ------------------------------------ */

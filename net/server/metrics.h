@@ -54,6 +54,10 @@ static inline uint64_t metrics_request_start(const struct shard *s, uint32_t ind
 void metrics_snapshot_written(struct shard *s, uint64_t write_us);
 /* At the end of a turn: copies the figures due (cheap when none is). */
 void metrics_publish(struct shard *s);
+/* In how many ms the figures of a turn metrics_publish did not copy yet
+ * are due (0: every turn's are copied): an idle shard wakes for them, so
+ * /metrics never stays behind STATS (at most 1 wake-up per figure). */
+uint32_t metrics_wait_ms(const struct shard *s);
 uint64_t metrics_now_ns(void);
 
 /* metrics.c, on the metrics thread: the text exposition (format 0.0.4)

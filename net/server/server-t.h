@@ -199,9 +199,10 @@ struct shard_metrics {
 	struct metrics_event *events; /* EVENTS_MAX */
 	/* the shard's own */
 	uint64_t published_ms, events_published_ms;
-	uint64_t *req_start_ns;        /* SHARD_REQS_MAX, by request slot */
-	uint64_t reply_ns, reply_turn; /* the clock read by this turn's first reply */
-	uint64_t bucket_start_ns;      /* the arrival turn whose bucket is known */
+	bool stats_behind, events_behind; /* a turn ran since they were copied */
+	uint64_t *req_start_ns;           /* SHARD_REQS_MAX, by request slot */
+	uint64_t reply_ns, reply_turn;    /* the clock read by this turn's first reply */
+	uint64_t bucket_start_ns;         /* the arrival turn whose bucket is known */
 	unsigned bucket;
 };
 

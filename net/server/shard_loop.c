@@ -16,8 +16,11 @@
  * the store's retry tick, or — only while a send is out — the output
  * deadline check (conn.c), or — only while connections are open — the
  * deadline sweep (GUARD_SWEEP_MS), or — only while accepting is paused for
- * lack of files — the end of the pause. A server with no connections and
- * nothing to do makes no system calls. A stopped
+ * lack of files — the end of the pause, or — only until a quiet shard's
+ * last figures are copied for /metrics (metrics_wait_ms) and, with records
+ * logged since the last snapshot, until the time policy takes one — those
+ * moments. A server with no connections and nothing left to do makes no
+ * system calls. A stopped
  * store's WAL is no longer watched: its late completions would keep the
  * eventfd readable and the loop spinning, with nothing left to reap.
  *
@@ -229,6 +232,8 @@ void *shard_main(void *arg)
 										    space_ms),
 								       conn_tick_ms(s)),
 							  conn_guard_wait_ms(s));
+		timeout = io_sooner_ms(io_sooner_ms(timeout, metrics_wait_ms(s)),
+				       shard_store_snapshot_wait_ms(s->store));
 		sleep_until_work(s, timeout);
 	}
 	stop_listening(s);

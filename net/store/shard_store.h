@@ -236,6 +236,11 @@ int shard_store_snapshot_start(struct shard_store *s);
 /* Whether a background snapshot is running (the loop should come back to
  * poll even when idle). */
 bool shard_store_snapshot_running(const struct shard_store *s);
+/* In how many ms the time policy (snapshot_interval_ms) makes a snapshot
+ * due, by the time last given (1 if due now), or 0 when time alone will
+ * not (nothing logged since the last one, or the time trigger off): a
+ * quiet shard wakes for it. */
+uint32_t shard_store_snapshot_wait_ms(const struct shard_store *s);
 
 uint64_t shard_store_durable_lsn(const struct shard_store *s);
 /* LSN of the last record appended (durable or not); 0 before any. */

@@ -169,6 +169,34 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	waitpid(pid, NULL, 0);
 }
 
+/* --snapshot-seconds alone takes a snapshot of a shard that has gone
+ * quiet (no connection, no live hold): such a shard slept until the next
+ * request, and its WAL waited with it. */
+static void time_policy_on_a_quiet_shard(void **state)
+{
+	(void)state;
+	struct srv h;
+	struct tv tv;
+	srv_init(&h, argv0, 2);
+	const char *args[] = {"--snapshot-seconds",
+			      "1",
+			      "--snapshot-records",
+			      "off",
+			      "--snapshot-bytes",
+			      "off",
+			      NULL};
+	memcpy(h.args, args, sizeof args);
+	assert_int_equal(srv_start(&h), 0);
+	struct onsale *admin = srv_open(&h, ONSALE_ROLE_ADMIN);
+	assert_non_null(admin);
+	assert_int_equal(tv_load(admin, &tv, EVENT, 100, 0, 0, 0), 0);
+	onsale_close(admin);
+	for (int i = 0; i < 400 && log_lines(&h, "snapshot written") < 2; i++)
+		usleep(10000); /* due 1 s after the first records, on each shard */
+	assert_int_equal(log_lines(&h, "snapshot written"), 2);
+	srv_cleanup(&h);
+}
+
 /* What an operator gets wrong is refused before the server listens. */
 static void bad_snapshot_options_refused(void **state)
 {
@@ -224,6 +252,7 @@ int main(int argc, char **argv)
 		 snapshots_while_serving_bound_the_wal, NULL, NULL, (void *)"replay"},
 		{"fork: snapshots_while_serving_bound_the_wal",
 		 snapshots_while_serving_bound_the_wal, NULL, NULL, (void *)"fork"},
+		cmocka_unit_test(time_policy_on_a_quiet_shard),
 		cmocka_unit_test(bad_snapshot_options_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
