@@ -41,6 +41,7 @@
 #include "net/server/notify.h"
 #include "net/server/server.h"
 #include "net/server/io.h"
+#include "net/store/data_lock.h"
 #include "net/store/shard_store.h"
 #include "net/wal/storage_nosync.h"
 #include "net/wal/storage_uring.h"
@@ -457,13 +458,10 @@ static int shutdown_stores(struct server *srv, bool clean)
 	return first;
 }
 
-int server_run(const struct server_config *cfg)
+/* The server, on a data directory this process holds. */
+static int run_on(const struct server_config *cfg)
 {
-	/* before anything is bound or recovered: a data dir of another shard
-	 * count would lose shards and move customers' home shards */
-	int rc = meta_shards_open(cfg->data_dir, cfg->shards);
-	if (rc)
-		return rc;
+	int rc;
 	struct server *srv = calloc(1, sizeof *srv);
 	if (!srv)
 		return -ENOMEM;
@@ -517,5 +515,34 @@ out_fini_shards:
 	free(srv->shards);
 out_free_srv:
 	free(srv);
+	return rc;
+}
+
+int server_run(const struct server_config *cfg)
+{
+	/* before anything is bound or recovered: a data dir of another shard
+	 * count would lose shards and move customers' home shards (this also
+	 * makes the directory on a first start) */
+	int rc = meta_shards_open(cfg->data_dir, cfg->shards);
+	if (rc)
+		return rc;
+	/* a second writer of the directory would interleave its WAL appends
+	 * with ours and lose what both acknowledged */
+	long holder;
+	rc = data_lock_take(cfg->data_dir, &holder);
+	if (rc == -EBUSY)
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"data directory in use\" data=\"%s\" pid=%ld"
+			 " hint=\"another onsaled, or onsale-wal truncate, is running on it;"
+			 " stop it first (one process per data directory)\"",
+			 cfg->data_dir, holder);
+	else if (rc)
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"data directory lock failed\" data=\"%s\" err=\"%s\"", cfg->data_dir,
+			 strerror(-rc));
+	if (rc)
+		return rc;
+	rc = run_on(cfg);
+	data_lock_release();
 	return rc;
 }

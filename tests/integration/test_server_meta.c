@@ -4,7 +4,8 @@
  * fails with a message naming the count the data has, and the data is
  * intact when started with the right one. Also: a data directory from
  * before the count was recorded adopts it from its shard-<k> directories,
- * and shard directories that do not fit the count are refused.
+ * and shard directories that do not fit the count are refused; and a
+ * second writer (onsaled, onsale-wal truncate) of a directory in use.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include "tests/support/srv_event.h"
 #include "tests/support/srv_harness.h"
+#include "tests/support/tool_run.h"
 
 #define EVENT_ID 7
 #define GA_CAPACITY 120
@@ -117,6 +119,36 @@ static void another_count_refused(void **state)
 	srv_cleanup(&h);
 }
 
+/* One process per data directory: a second onsaled on it (on another
+ * port) and a truncate under it are refused, naming the running server;
+ * they once ran, and acknowledged sales were lost. */
+static void second_writer_refused(void **state)
+{
+	(void)state;
+	struct srv h, twin;
+	char out[4096], tool[600], pid[32];
+	const char *slash = strrchr(argv0, '/');
+	snprintf(tool, sizeof tool, "%.*s/../../bin/onsale-wal", slash ? (int)(slash - argv0) : 1,
+		 slash ? argv0 : ".");
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	uint64_t hold = sell(&h);
+	snprintf(pid, sizeof pid, "pid=%ld", (long)h.pid);
+	twin = h;
+	twin.port = 0; /* a port of its own */
+	twin.pid = -1;
+	expect_refused(&twin, 2, (const char *const[]){"data directory in use", pid, NULL});
+	assert_int_equal(tool_run(tool, out, sizeof out,
+				  "truncate --data '%s' --shard 0 --at 2 --yes-i-have-a-backup",
+				  h.dir),
+			 3);
+	tool_expect(out, "in use by process");
+	assert_int_equal(tool_run(tool, out, sizeof out, "verify --data '%s'", h.dir), 0);
+	assert_int_equal(srv_stop(&h), 0);
+	expect_intact(&h, 2, hold);
+	srv_cleanup(&h);
+}
+
 /* A data directory written before the count was recorded. */
 static void count_adopted_from_dirs(void **state)
 {
@@ -190,6 +222,7 @@ int main(int argc, char **argv)
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(another_count_refused),
+		cmocka_unit_test(second_writer_refused),
 		cmocka_unit_test(count_adopted_from_dirs),
 		cmocka_unit_test(dirs_checked_against_count),
 	};

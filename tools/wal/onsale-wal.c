@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/htab.h"
+#include "net/store/data_lock.h"
 #include "tools/wal/wal_tool.h"
 
 enum opt {
@@ -237,6 +238,20 @@ static int run(const struct subcommand *s, const struct wt_opts *o)
 
 	if (s->run == wt_cmd_dump && o->file)
 		return wt_cmd_dump_file(o);
+	/* a cut under a running server removes what it is writing */
+	long holder;
+	int rc = s->run == wt_cmd_truncate ? data_lock_take(o->data_dir, &holder) : 0;
+	if (rc == -EBUSY) {
+		fprintf(stderr,
+			"onsale-wal: %s is in use by process %ld (a running onsaled?): stop it"
+			" before truncate\n",
+			o->data_dir, holder);
+		return WT_EXIT_USAGE;
+	}
+	if (rc) {
+		fprintf(stderr, "onsale-wal: %s: cannot lock: %s\n", o->data_dir, strerror(-rc));
+		return WT_EXIT_USAGE;
+	}
 	/* truncate reads every shard: a cut may have to go with cuts on peers */
 	if (wt_shards_open(o->data_dir, o->archive_dir, s->run == wt_cmd_truncate ? -1 : o->shard,
 			   &shards, &n))
