@@ -575,6 +575,17 @@ static_assert(CONN_REFUSED_ROW_MAX >= 1, "a refusal is answered before any close
 #define SERVER_LISTEN_BACKLOG 4096
 #endif
 
+/* A --listen address something else listens on is asked again this often,
+ * this far apart (1 s in all), before the start fails: the listener of a
+ * process killed a moment ago lives until the kernel has torn its io_uring
+ * down (net/server/server.c, address_free). */
+#ifndef SERVER_LISTEN_PROBES
+#define SERVER_LISTEN_PROBES 20
+#endif
+#ifndef SERVER_LISTEN_PROBE_MS
+#define SERVER_LISTEN_PROBE_MS 50
+#endif
+
 /* Accepts a shard keeps armed on its listener (one-shot each, re-armed at
  * the end of a turn): at most this many connections enter per loop turn.
  * A multishot accept took every connection waiting in the listen queue in

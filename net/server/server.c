@@ -52,6 +52,41 @@
  * compares the two. */
 #define SERVER_SNAPSHOT_WRITER_DEFAULT SHARD_SNAPSHOT_REPLAY
 
+/* Whether anything listens on the address already: every shard's
+ * listener sets SO_REUSEPORT, which would let this server share a port
+ * another onsaled (on other data) listens on, and the kernel would split
+ * the clients between the two. A socket without it cannot share: bound
+ * and closed before the listeners, it finds an owner first (0 or
+ * -EADDRINUSE). */
+static int address_probe(const struct server_config *cfg)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port)};
+	if (!cfg->listen_port || inet_pton(AF_INET, cfg->listen_host, &a.sin_addr) != 1)
+		return 0; /* an ephemeral port is never shared; a bad host fails below */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof a))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* address_probe, again for a while when taken: the listener of a process
+ * killed a moment ago lives until the kernel has torn its io_uring down
+ * (milliseconds; a running server's stays). */
+static int address_free(const struct server_config *cfg)
+{
+	int rc = address_probe(cfg);
+	for (unsigned i = 0; rc == -EADDRINUSE && i < SERVER_LISTEN_PROBES; i++) {
+		struct timespec t = {0, SERVER_LISTEN_PROBE_MS * 1000000L};
+		nanosleep(&t, NULL);
+		rc = address_probe(cfg);
+	}
+	return rc;
+}
+
 static int listen_on(const struct server_config *cfg)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port)};
@@ -484,6 +519,12 @@ static int run_on(const struct server_config *cfg)
 	rc = msg_rings_init(srv);
 	for (; !rc && inited < srv->n; inited++)
 		rc = shard_init(srv, (uint8_t)inited);
+	if (!rc && (rc = address_free(cfg)))
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"cannot listen\" addr=%s:%u err=\"%s\"%s",
+			 cfg->listen_host, (unsigned)cfg->listen_port, strerror(-rc),
+			 rc == -EADDRINUSE ? " hint=\"another process (another onsaled?) listens"
+					     " there: stop it or choose another --listen\""
+					   : "");
 	for (uint32_t k = 0; !rc && k < srv->n; k++) {
 		int fd = listen_on(cfg);
 		if (fd < 0)

@@ -121,7 +121,7 @@ static void another_count_refused(void **state)
 
 /* One process per data directory: a second onsaled on it (on another
  * port) and a truncate under it are refused, naming the running server;
- * they once ran, and acknowledged sales were lost. */
+ * they once ran, and acknowledged sales were lost. One server per port. */
 static void second_writer_refused(void **state)
 {
 	(void)state;
@@ -144,6 +144,23 @@ static void second_writer_refused(void **state)
 			 3);
 	tool_expect(out, "in use by process");
 	assert_int_equal(tool_run(tool, out, sizeof out, "verify --data '%s'", h.dir), 0);
+
+	/* and a second onsaled on other data but the same port: the shards'
+	 * SO_REUSEPORT let it listen there too, and clients were split */
+	struct srv other;
+	char bin[600];
+	snprintf(bin, sizeof bin, "%.*s/../../bin/onsaled", slash ? (int)(slash - argv0) : 1,
+		 slash ? argv0 : ".");
+	srv_init(&other, argv0, 1);
+	assert_int_equal(srv_prepare(&other), 0);
+	assert_int_equal(tool_run("timeout", out, sizeof out,
+				  "10 '%s' -l 127.0.0.1:%u -s 1 -d '%s' --no-pin --metrics off",
+				  bin, (unsigned)h.port, other.dir),
+			 1);
+	tool_expect(out, "cannot listen");
+	tool_expect(out, "Address already in use");
+	srv_cleanup(&other);
+
 	assert_int_equal(srv_stop(&h), 0);
 	expect_intact(&h, 2, hold);
 	srv_cleanup(&h);
