@@ -14,6 +14,7 @@
 
 #include "core/htab.h"
 #include "net/wal/log.h"
+#include "net/wal/wal.h"
 #include "net/server/server.h"
 #include "net/store/shard_store.h"
 
@@ -48,8 +49,9 @@ static void usage(FILE *f)
 		"      --wal-archive DIR    move WAL segments no snapshot needs any more to\n"
 		"                           DIR/shard-<k>/ (same filesystem as --data) instead\n"
 		"                           of removing them: the WAL is the audit log\n"
-		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G (default 64M;\n"
-		"                           small ones for tests: archiving goes by segment)\n"
+		"      --wal-segment-bytes N  WAL segment size, suffix k/M/G, a multiple of 4k\n"
+		"                           from 72k to 4G (default 64M; small ones for tests:\n"
+		"                           archiving goes by segment)\n"
 		"      --metrics HOST:PORT  serve Prometheus metrics on http://HOST:PORT/metrics\n"
 		"                           (default 127.0.0.1:9400); off: no metrics port\n"
 		"      --ticket-key-new     add an e-ticket signing key at start: new tokens\n"
@@ -224,9 +226,15 @@ static int parse_snapshot_option(struct server_config *cfg, int o, const char *a
 		cfg->snapshot_records = v;
 	else if (o == OPT_SNAP_BYTES)
 		cfg->snapshot_bytes = v;
-	else if (o == OPT_WAL_SEGMENT)
-		cfg->wal_segment_bytes = v == SHARD_SNAPSHOT_OFF ? 0 : v; /* checked by wal_open */
-	else
+	else if (o == OPT_WAL_SEGMENT) {
+		if (v == SHARD_SNAPSHOT_OFF || !wal_segment_bytes_ok(v))
+			return fprintf(stderr,
+				       "onsaled: bad --wal-segment-bytes %s (a multiple of 4k from"
+				       " %lluk to 4G)\n",
+				       arg, (unsigned long long)(wal_segment_bytes_min() >> 10)),
+			       2;
+		cfg->wal_segment_bytes = v;
+	} else
 		cfg->snapshot_interval_ms = v == SHARD_SNAPSHOT_OFF ? v : v * 1000;
 	return 0;
 }

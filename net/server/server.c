@@ -204,8 +204,16 @@ static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
 	*d = (struct store_dirs){.shard = shard, .sh = &srv->shards[shard], .archive_fd = -1};
 	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = d->dir_fd < 0 ? -errno : 0;
-	if (!rc && srv->cfg.wal_archive[0])
-		rc = open_archive(srv, d);
+	if (rc)
+		log_line(LOG_ERROR, shard,
+			 "msg=\"cannot open the shard directory\" dir=\"%s\" err=\"%s\"", dir,
+			 strerror(-rc));
+	if (!rc && srv->cfg.wal_archive[0] && (rc = open_archive(srv, d)) && rc != -EXDEV)
+		log_line(LOG_ERROR, shard,
+			 "msg=\"cannot open the WAL archive\" archive=\"%s\" err=\"%s\""
+			 " hint=\"--wal-archive names a directory (made if missing, its parent must"
+			 " exist) on the data directory's filesystem\"",
+			 srv->cfg.wal_archive, strerror(-rc));
 	if (rc) {
 		dirs_close(d);
 		return rc;

@@ -636,15 +636,25 @@ const struct wal_stats *wal_stats(const struct wal *w)
 
 /* ---- open: options, truncation of a torn tail ----------------------- */
 
-static int check_options(struct wal_options *o)
+uint64_t wal_segment_bytes_min(void)
 {
 	uint64_t frame_max = WALFMT_SEGMENT_HEADER_BYTES + WALFMT_FRAME_BYTES_MAX;
+	return (frame_max + WAL_PAGE_BYTES - 1) / WAL_PAGE_BYTES * WAL_PAGE_BYTES;
+}
+
+bool wal_segment_bytes_ok(uint64_t bytes)
+{
+	return bytes % WAL_PAGE_BYTES == 0 && bytes >= wal_segment_bytes_min() &&
+	       bytes <= WAL_SEGMENT_BYTES_MAX;
+}
+
+static int check_options(struct wal_options *o)
+{
 	if (!o->segment_bytes)
 		o->segment_bytes = WAL_SEGMENT_BYTES_DEFAULT;
 	if (!o->batch_bytes_max)
 		o->batch_bytes_max = WAL_BATCH_BYTES_MAX;
-	if (o->segment_bytes % WAL_PAGE_BYTES || o->segment_bytes < frame_max ||
-	    o->segment_bytes > WAL_SEGMENT_BYTES_MAX)
+	if (!wal_segment_bytes_ok(o->segment_bytes))
 		return -EINVAL;
 	if (o->batch_bytes_max % WAL_PAGE_BYTES || o->batch_bytes_max > WAL_BATCH_BYTES_MAX ||
 	    o->batch_bytes_max < 2 * (RECORD_BYTES_MAX + WAL_PAGE_BYTES))

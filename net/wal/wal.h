@@ -52,6 +52,12 @@ struct wal_stats {
 	uint64_t batch_records_sum, fsync_us_sum;
 };
 
+/* Whether a segment size is one wal_open takes: a multiple of
+ * WAL_PAGE_BYTES, from wal_segment_bytes_min() (a header and the largest
+ * frame) to WAL_SEGMENT_BYTES_MAX. */
+bool wal_segment_bytes_ok(uint64_t bytes);
+uint64_t wal_segment_bytes_min(void);
+
 /* Opens the writer of opt->shard on st. scan is a finished wal_read of the
  * same WAL (NULL: wal_open scans it itself). A corrupt WAL is refused with
  * -EUCLEAN. A torn tail is truncated: the bytes after the end are zeroed and

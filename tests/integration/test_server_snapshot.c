@@ -203,12 +203,13 @@ static void bad_snapshot_options_refused(void **state)
 	(void)state;
 	struct srv h;
 	/* each named as itself (all once said "bad snapshot threshold") */
-	static const char *const bad[][3] = {{"--snapshot-records", "lots",
-					      "--snapshot-records lots"},
-					     {"--snapshot-bytes", "-1", "--snapshot-bytes -1"},
-					     {"--snapshot-seconds", "1h", "--snapshot-seconds 1h"},
-					     {"--wal-segment-bytes", "1m",
-					      "--wal-segment-bytes 1m"}};
+	static const char *const bad[][3] = {
+		{"--snapshot-records", "lots", "--snapshot-records lots"},
+		{"--snapshot-bytes", "-1", "--snapshot-bytes -1"},
+		{"--snapshot-seconds", "1h", "--snapshot-seconds 1h"},
+		{"--wal-segment-bytes", "1m", "--wal-segment-bytes 1m"},
+		{"--wal-segment-bytes", "65k", "from 72k to 4G"},
+		{"--wal-segment-bytes", "off", "--wal-segment-bytes off"}};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		srv_init(&h, argv0, 1);
 		h.args[0] = bad[i][0];
@@ -223,13 +224,23 @@ static void bad_snapshot_options_refused(void **state)
 	memcpy(h.args, bad_writer, sizeof bad_writer);
 	assert_int_not_equal(srv_start(&h), 0);
 	srv_cleanup(&h);
+	/* an archive that cannot be made is said (it exited without a word) */
+	srv_init(&h, argv0, 1);
+	const char *no_parent[] = {"--wal-archive", "/nonexistent-onsale-parent/archive", NULL};
+	memcpy(h.args, no_parent, sizeof no_parent);
+	int rc = srv_start(&h); /* it listens before the stores open: may look up */
+	for (int i = 0; i < 500 && log_lines(&h, "cannot open the WAL archive") < 1; i++)
+		usleep(10000);
+	assert_int_equal(log_lines(&h, "cannot open the WAL archive"), 1);
+	assert_true(rc == -ECHILD || srv_stop(&h) == 1);
+	srv_cleanup(&h);
 	/* /dev/shm is tmpfs, the data directory is under /tmp: a rename
 	 * cannot move segments there */
 	if (access("/dev/shm", W_OK) == 0) {
 		srv_init(&h, argv0, 1);
 		const char *other_fs[] = {"--wal-archive", "/dev/shm/onsale-test-archive", NULL};
 		memcpy(h.args, other_fs, sizeof other_fs);
-		int rc = srv_start(&h); /* it listens before the stores open: may look up */
+		rc = srv_start(&h);
 		for (int i = 0; i < 500 && log_lines(&h, "another filesystem") < 1; i++)
 			usleep(10000);
 		assert_true(log_lines(&h, "another filesystem") >= 1);
