@@ -28,10 +28,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net/wal/log.h"
@@ -209,6 +211,16 @@ int server_config_generate(const char *path)
 	if (sodium_init() < 0)
 		return -EIO;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) { /* its directory (the data directory): made */
+		char dir[PATH_MAX];
+		const char *slash = strrchr(path, '/');
+		if (slash && slash != path && (size_t)(slash - path) < sizeof dir) {
+			memcpy(dir, path, (size_t)(slash - path));
+			dir[slash - path] = 0;
+			if (!mkdir(dir, 0755)) /* else errno says why not */
+				fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		}
+	}
 	if (fd < 0)
 		return -errno;
 	FILE *f = fdopen(fd, "w");

@@ -1,14 +1,18 @@
 /*
  * test_server_config.c — onsaled's config file (net/server/server_config.c)
  * for the connection policy: the defaults, the keys, a bad value refused,
- * and an option given on the command line winning over the file.
+ * and an option given on the command line winning over the file; and
+ * --gen-config's file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "net/server/server.h"
@@ -71,12 +75,33 @@ static void guard_option_wins_over_the_file(void **state)
 			    "max_connections_per_address");
 }
 
+/* --gen-config makes the file's directory (the data directory of a fresh
+ * tree: `onsaled --gen-config var/onsaled.conf` failed there), one level:
+ * a path further from anything that exists is still refused. */
+static void generate_makes_its_directory(void **state)
+{
+	(void)state;
+	char top[] = "/tmp/onsale-genconf-XXXXXX", path[256];
+	assert_non_null(mkdtemp(top));
+	snprintf(path, sizeof path, "%s/var/onsaled.conf", top);
+	assert_int_equal(server_config_generate(path), 0);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_int_equal(server_config_generate(path), -EEXIST); /* never overwritten */
+	unlink(path);
+	snprintf(path, sizeof path, "%s/var", top);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/a/b/onsaled.conf", top);
+	assert_int_equal(server_config_generate(path), -ENOENT);
+	rmdir(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(guard_defaults_and_keys),
 		cmocka_unit_test(guard_bad_values_refused),
 		cmocka_unit_test(guard_option_wins_over_the_file),
+		cmocka_unit_test(generate_makes_its_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
