@@ -550,9 +550,10 @@ static void retire_check(struct node *nd, struct req *r)
 
 static void retire_checked(struct node *nd, struct req *r)
 {
+	/* in core's order (core/retire.c): what to change first is said first */
 	enum status st = r->have_res                  ? r->res.status
-			 : r->tally[0]                ? ST_EVENT_HOLDS_LIVE
 			 : r->tally[1]                ? ST_EVENT_NOT_CLOSED
+			 : r->tally[0]                ? ST_EVENT_HOLDS_LIVE
 			 : pool_msgs_free(nd) < nd->n ? ST_OVERLOADED
 						      : ST_OK;
 	if (st != ST_OK) {

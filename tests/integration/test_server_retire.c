@@ -174,6 +174,9 @@ static void retire_on_two_shards(void **state)
 	assert_status(onsale_event_retire(plat, EVENT_ID, &res), ST_FORBIDDEN);
 	assert_status(onsale_hold_ga(plat, EVENT_ID, TV_TIER_GA, 1, 6, 0, &res), ST_OK);
 	hold = res.hold.hold_id;
+	/* still on sale, with a hold: closing it is what to do first (it
+	 * answered event_holds_live, and after the release event_not_closed) */
+	assert_status(onsale_event_retire(admin, EVENT_ID, &res), ST_EVENT_NOT_CLOSED);
 	set_state(admin, EVENT_CLOSED);
 	/* every shard is asked first: a live hold anywhere refuses it on all */
 	assert_status(onsale_event_retire(admin, EVENT_ID, &res), ST_EVENT_HOLDS_LIVE);
