@@ -111,8 +111,8 @@ static int count_read(const char *data_dir, uint32_t *count)
 	if (v < 1 || v > SHARDS_MAX || !end || strcmp(end, "\n")) {
 		log_msg(LOG_ERROR, LOG_SHARD_NONE,
 			"%s does not hold one line \"shards=<N>\" with N in 1..%u; onsaled will "
-			"not start. Write the shard count this data directory was written with "
-			"into it (its shard-<k> directories are 0..N-1)",
+			"not start. Treat it as damage: restore the data directory, or this "
+			"file, from a backup (docs/OPERATIONS.md, \"The shard count\")",
 			path, SHARDS_MAX);
 		return -EINVAL;
 	}
