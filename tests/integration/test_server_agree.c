@@ -141,9 +141,15 @@ static void snapshot_fallback_no_oversell(void **state)
 	assert_int_equal(srv_stop(&h), 0);
 
 	damage_newest_snapshot(&h, 1); /* shard 1 falls back to the older one */
+	long from = srv_log_size(&h);
 	assert_int_equal(srv_spawn(&h), 0);
 	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
-	struct tier_view t = ga(c, 31);
+	struct tier_view t = ga(c, 31); /* answered: the shards have recovered */
+	char log[8192];
+	srv_log_since(&h, from, log, sizeof log);
+	const char *warn = strstr(log, "level=warn shard=1 msg=\"damaged snapshot skipped\"");
+	if (!warn) /* said as a warning, not only inside the info line */
+		fail_msg("no warning for the damaged snapshot:\n%s", log);
 	assert_int_equal(t.capacity, 100);
 	assert_int_equal(t.held, 60);
 	assert_int_equal(t.free, 40);
