@@ -77,6 +77,18 @@ int wt_shards_open(const char *data_dir, const char *archive_dir, int shard, str
 
 	if (shards_present(data_dir, &present))
 		return -1;
+	/* a shard that never archived has no directory there; the archive
+	 * itself missing is a wrong path (it read the live WAL alone) */
+	struct stat st;
+	int bad = !archive_dir             ? 0
+		  : stat(archive_dir, &st) ? errno
+		  : !S_ISDIR(st.st_mode)   ? ENOTDIR
+					   : 0;
+	if (bad) {
+		fprintf(stderr, "onsale-wal: cannot open archive directory %s: %s\n", archive_dir,
+			strerror(bad));
+		return -1;
+	}
 	if (shard >= 0)
 		present &= 1ull << shard;
 	if (!present) {
