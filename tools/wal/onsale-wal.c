@@ -75,7 +75,8 @@ static const struct subcommand subcommands[] = {
 	 "Refuses a cut that splits a stock transfer between shards (a STOCK_IN kept whose\n"
 	 "STOCK_OUT is cut, or a STOCK_ACK kept for a STOCK_IN cut) and lists the cuts on the\n"
 	 "other shards that keep it whole; --with-peers makes those cuts too."},
-	{"report", wt_cmd_report, O_READ | O_FILTER, "report [--from LSN] [--to LSN] [--event ID]",
+	{"report", wt_cmd_report, O_READ | O_FILTER,
+	 "report [--from LSN] [--to LSN] [--event ID] [--type NAMES]",
 	 "Sales CSV by hour (UTC), event, tier and channel: holds, confirms with units and money,\n"
 	 "releases, expiries, refunds with fees, redemptions, exchanges, net revenue.\n"
 	 "Columns are described in docs/OPERATIONS.md."},
@@ -87,7 +88,7 @@ static const struct subcommand subcommands[] = {
 	 "Streams records as the server writes them (a change feed), like dump, until SIGINT.\n"
 	 "Without --from it starts after the current end. Exits 2 if the log is rewritten under it.\n"
 	 "--revocations: instead, one line per revoked e-ticket (a refund, an exchange, or an\n"
-	 "exchange to another shard once it ended): revoked ticket=ID event=ID reason=..."},
+	 "exchange to another shard once it ended): revoked event=ID ticket=ID reason=..."},
 };
 #define SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -126,7 +127,8 @@ static void usage(FILE *out)
 
 static void sub_help(const struct subcommand *s)
 {
-	printf("usage: onsale-wal %s [--data DIR] [--shard K]%s\n\n%s\n", s->usage,
+	printf("usage: onsale-wal %s [--data DIR]%s%s\n\n%s\n", s->usage,
+	       strstr(s->usage, "--shard K") ? "" : " [--shard K]", /* truncate's is not optional */
 	       s->opts & O_ARCHIVE ? " [--archive ADIR]" : "", s->help);
 	if (s->opts & O_TYPE) {
 		printf("\nRecord types: ");
