@@ -353,6 +353,12 @@ static void bad_input(void **state)
 	contains(err, "--json is for reads");
 	assert_int_equal(run("ping --key %064d", 0), 3);
 	contains(err, "key refused");
+	char kept[PATH_MAX]; /* a key file that cannot be read is a local file: 4 (it said 3) */
+	memcpy(kept, conf, sizeof kept);
+	snprintf(conf, sizeof conf, "/nonexistent-onsale/onsaled.conf");
+	assert_int_equal(run("ping"), 4);
+	contains(err, "/nonexistent-onsale/onsaled.conf: No such file or directory");
+	memcpy(conf, kept, sizeof conf);
 	assert_int_equal(run("stats " EVENT " --role platform"), 1);
 	contains(err, "forbidden (71) (another --role?)");
 	assert_int_equal(run("show ticket " EVENT " 12345"), 1);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t ctl_wall_ms(void)
 {
@@ -35,6 +36,10 @@ int ctl_connect(struct ctl *c)
 			fprintf(stderr, "onsale-ctl %s: --key: 64 hex digits expected\n", w);
 			return CTL_EXIT_USAGE;
 		}
+	} else if (access(c->config, R_OK)) { /* the file itself: a local file (CTL.md) */
+		fprintf(stderr, "onsale-ctl %s: %s: %s (--config FILE, or --key HEX)\n", w,
+			c->config, strerror(errno));
+		return CTL_EXIT_IO;
 	} else if ((rc = onsale_key_from_config(c->config, c->role, key)) != 0) {
 		fprintf(stderr, "onsale-ctl %s: %s key from %s: %s%s\n", w, role_name(c->role),
 			c->config, rc == -ENOENT ? "no such key or file" : onsale_strerror(rc),
