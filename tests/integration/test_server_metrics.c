@@ -43,16 +43,23 @@ static uint16_t free_port(void)
 
 static uint16_t metrics_port;
 
+/* A 2-shard server with its metrics on a free port, which becomes
+ * metrics_port; arg (64 bytes) holds the option's value while it runs. */
+static int start_with_metrics(struct srv *s, char *arg)
+{
+	srv_init(s, argv0, 2);
+	metrics_port = free_port();
+	snprintf(arg, 64, "127.0.0.1:%u", metrics_port);
+	s->args[0] = "--metrics";
+	s->args[1] = arg;
+	return srv_start(s);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	body = malloc(BODY_BYTES_MAX);
-	srv_init(&h, argv0, 2);
-	metrics_port = free_port();
-	snprintf(metrics_arg, sizeof metrics_arg, "127.0.0.1:%u", metrics_port);
-	h.args[0] = "--metrics";
-	h.args[1] = metrics_arg;
-	return body ? srv_start(&h) : -1;
+	return body ? start_with_metrics(&h, metrics_arg) : -1;
 }
 
 static int teardown(void **state)
@@ -299,12 +306,7 @@ static void metrics_catch_up_when_idle(void **state)
 	struct srv quiet;
 	char arg[64];
 	uint16_t port = metrics_port;
-	srv_init(&quiet, argv0, 2);
-	metrics_port = free_port();
-	snprintf(arg, sizeof arg, "127.0.0.1:%u", metrics_port);
-	quiet.args[0] = "--metrics";
-	quiet.args[1] = arg;
-	assert_int_equal(srv_start(&quiet), 0);
+	assert_int_equal(start_with_metrics(&quiet, arg), 0);
 	struct onsale *admin = srv_open(&quiet, ONSALE_ROLE_ADMIN);
 	struct onsale *plat = srv_open(&quiet, ONSALE_ROLE_PLATFORM);
 	assert_non_null(admin);
