@@ -93,6 +93,13 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 
 /* Submits cmd for slot i as operation op: 1, 0 when the window or buffer
  * is full now, or -errno. */
+/* A request sent while recording, against --ops (start_next). */
+static void counted_sent(void)
+{
+	if (run_opt.ops && atomic_load_explicit(&run_recording, memory_order_relaxed))
+		atomic_fetch_add_explicit(&run_started, 1, memory_order_relaxed);
+}
+
 static int submit(struct run_worker *w, unsigned i, const struct cmd *cmd, enum run_op op,
 		  uint64_t t0)
 {
@@ -103,6 +110,7 @@ static int submit(struct run_worker *w, unsigned i, const struct cmd *cmd, enum 
 	if (rc)
 		return rc == -EBUSY || rc == -EAGAIN ? 0 : rc;
 	s->busy = 1;
+	counted_sent();
 	return 1;
 }
 
@@ -115,8 +123,10 @@ static int follow_up(struct run_worker *w, unsigned i, const struct cmd *cmd, en
 	s->t0 = load_now_ns();
 	while ((rc = onsale_submit(w->c, cmd, i, NULL)) == -EAGAIN)
 		onsale_flush(w->c);
-	if (!rc)
+	if (!rc) {
 		s->busy = 1;
+		counted_sent();
+	}
 	return rc;
 }
 
@@ -273,10 +283,8 @@ static int start_redeem(struct run_worker *w, unsigned i, uint64_t t0)
 
 /* Starts the next request of an idle slot: 1 submitted, 0 nothing to do
  * now, -errno on a connection failure. */
-static int start_next(struct run_worker *w, unsigned i, uint64_t t0)
+static int start_one(struct run_worker *w, unsigned i, uint64_t t0)
 {
-	if (atomic_load_explicit(&run_stop, memory_order_relaxed))
-		return 0;
 	if (flow_selling)
 		return start_hold(w, i, t0);
 	switch (run_opt.sc) {
@@ -285,6 +293,23 @@ static int start_next(struct run_worker *w, unsigned i, uint64_t t0)
 	case SC_GATE: return start_redeem(w, i, t0);
 	default: return start_hold(w, i, t0);
 	}
+}
+
+static int start_next(struct run_worker *w, unsigned i, uint64_t t0)
+{
+	if (atomic_load_explicit(&run_stop, memory_order_relaxed))
+		return 0;
+	/* --ops: requests are counted as they are sent (counted_sent), and
+	 * no new flow starts once N were: the main thread's check every 10 ms
+	 * let hundreds more start. A flow under way still ends (a hold's
+	 * confirm or release), so a run ends with at most N plus one request
+	 * per flow in flight. */
+	if (run_opt.ops && atomic_load_explicit(&run_recording, memory_order_relaxed) &&
+	    atomic_load_explicit(&run_started, memory_order_relaxed) >= run_opt.ops) {
+		atomic_store(&run_stop, 1);
+		return 0;
+	}
+	return start_one(w, i, t0);
 }
 
 /* An unexpected refusal: counted while measuring, the first few said. */

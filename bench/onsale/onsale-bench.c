@@ -106,7 +106,9 @@ static const struct opt options[] = {
 		 "requests in flight per connection (32)"),
 	OPT_REAL("duration", "S", &run_opt.duration, 0,
 		 "stop after S seconds (default: done or 30 s)"),
-	OPT_U64("ops", "N", &run_opt.ops, 0, UINT64_MAX, "stop after N operations"),
+	OPT_U64("ops", "N", &run_opt.ops, 0, UINT64_MAX,
+		"stop after N operations (and one more per flow under way:\n"
+		"a hold taken is still confirmed or released)"),
 	OPT_REAL("warmup", "S", &run_opt.warmup, 0, "seconds not measured at the start (0)"),
 	OPT_REAL("rate", "R", &run_opt.rate, 0,
 		 "open loop: R operations/s in all (flows started on\n"
@@ -220,6 +222,7 @@ static int sell_out(const uint8_t *key_scanner)
 		(unsigned long long)atomic_load(&run_units_confirmed_all),
 		(double)(load_now_ns() - t0) / 1e9);
 	atomic_store(&run_stop, 0);
+	atomic_store(&run_started, 0);
 	struct onsale_options copt = {.window = run_opt.depth};
 	for (unsigned k = 0; k < run_opt.connections; k++) {
 		onsale_close(run_workers[k].c);

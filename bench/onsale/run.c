@@ -24,6 +24,7 @@ struct run_opts run_opt = {.host = "127.0.0.1",
 			   .confirm_pct = 80};
 struct run_worker *run_workers;
 _Atomic int run_stop, run_recording;
+_Atomic uint64_t run_started;
 _Atomic uint64_t run_units_confirmed_all, run_units_refunded_all;
 
 const char *run_why(int rc)

@@ -120,6 +120,9 @@ extern struct run_opts run_opt;
 extern struct venue venue;
 extern struct run_worker *run_workers;
 extern _Atomic int run_stop, run_recording;
+/* Requests sent while recording, against --ops (flow.c): no new flow
+ * starts once they reach it. */
+extern _Atomic uint64_t run_started;
 extern _Atomic uint64_t run_units_confirmed_all; /* also unmeasured */
 extern _Atomic uint64_t run_units_refunded_all;
 
