@@ -425,10 +425,13 @@ int main(int argc, char **argv)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
 	if (rc) {
-		log_line(LOG_ERROR, LOG_SHARD_NONE,
-			 "msg=\"config\" path=\"%s\" err=\"%s\""
-			 " hint=\"onsaled --gen-config FILE makes one\"",
-			 cfg.config_path, strerror(-rc));
+		log_line(
+			LOG_ERROR, LOG_SHARD_NONE,
+			"msg=\"config\" path=\"%s\" err=\"%s\" hint=\"%s\"", cfg.config_path,
+			strerror(-rc),
+			rc == -ENOENT
+				? "onsaled --gen-config FILE makes one"
+				: "correct the line named above; the file's keys stay as they are");
 		return 1;
 	}
 	rc = check_limits(&cfg);

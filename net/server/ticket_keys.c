@@ -125,8 +125,19 @@ static int key_retire(const char *dir, uint32_t id)
 	snprintf(to, sizeof to, "%.330s/ticket-%u.retired", dir, id);
 	if (rename(from, to)) {
 		int rc = -errno;
-		log_msg(LOG_ERROR, LOG_SHARD_NONE, "--ticket-key-retire %u: %s: %s", id, from,
-			strerror(errno));
+		if (rc == -ENOENT && access(to, F_OK) == 0) { /* a repeat: nothing to do */
+			log_line(LOG_INFO, LOG_SHARD_NONE,
+				 "msg=\"ticket key retired already\" key_id=%u", id);
+			return 0;
+		}
+		if (rc == -ENOENT)
+			log_msg(LOG_ERROR, LOG_SHARD_NONE,
+				"--ticket-key-retire %u: there is no ticket key %u in %s"
+				" (its ids are in ticket-keys.pub there)",
+				id, id, dir);
+		else
+			log_msg(LOG_ERROR, LOG_SHARD_NONE, "--ticket-key-retire %u: %s: %s", id,
+				from, strerror(-rc));
 		return rc;
 	}
 	log_line(LOG_INFO, LOG_SHARD_NONE, "msg=\"ticket key retired\" key_id=%u", id);
@@ -174,14 +185,10 @@ static int pub_write(const char *dir, const struct token_keys *keys)
 	return file_write(dir, PUB_NAME, text, len, 0644);
 }
 
-/* Retire, then add a key when asked or when none is left. */
+/* Add a key when asked or when none is left. */
 static int rotate(const struct server_config *cfg, const char *dir, struct key_scan *ks)
 {
-	int rc = 0;
-	if (cfg->ticket_key_retire)
-		rc = key_retire(dir, cfg->ticket_key_retire);
-	if (!rc)
-		rc = scan(dir, ks);
+	int rc = scan(dir, ks);
 	if (!rc && (cfg->ticket_key_new || ks->count == 0)) {
 		if (ks->count >= TOKEN_KEYS_MAX || ks->too_many) {
 			log_msg(LOG_ERROR, LOG_SHARD_NONE,
@@ -206,6 +213,8 @@ int ticket_keys_open(const struct server_config *cfg, struct server_tickets *out
 	memset(out, 0, sizeof *out);
 	snprintf(dir, sizeof dir, "%.300s/" KEYS_DIR, cfg->data_dir);
 	int rc = mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+	if (!rc && cfg->ticket_key_retire && (rc = key_retire(dir, cfg->ticket_key_retire)))
+		return rc; /* said why */
 	if (!rc)
 		rc = rotate(cfg, dir, &ks);
 	if (!rc && ks.too_many)

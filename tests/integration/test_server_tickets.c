@@ -348,6 +348,13 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[3], 3, &res),
 			 ST_TOKEN_KEY_UNKNOWN);
 	assert_int_equal(onsale_redeem_token(c->scan, EV, now.bytes[0], 3, &res), ST_OK);
+
+	/* the same option again (left in a unit file): nothing to do, it
+	 * starts (it failed, saying the keys directory did not exist) */
+	restart(h, c, "--ticket-key-retire", "1");
+	keys_of(h, c, &keys);
+	assert_int_equal(keys.count, 1);
+	assert_int_equal(keys.keys[0].key_id, 2);
 }
 
 static void run(unsigned shards)
