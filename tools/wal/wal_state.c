@@ -100,13 +100,20 @@ static void check_snapshot_chain(struct wt_replay *out)
 
 static void explain_read_error(struct wt_shard *sh, const struct wt_replay *out, int rc)
 {
-	if (rc == -ERANGE)
+	if (rc == -ERANGE && out->from_snapshot)
 		fprintf(stderr,
 			"onsale-wal: shard %u: records after LSN %" PRIu64
-			" are no longer in the WAL "
-			"(removed after a snapshot), and no snapshot at or before the LSN asked for "
-			"covers them\n",
-			sh->id, out->snapshot_lsn);
+			" are no longer in the WAL (removed after a later snapshot), and the"
+			" snapshot at LSN %" PRIu64 " is the newest at or before the LSN asked"
+			" for (--to); --archive DIR reads archived segments\n",
+			sh->id, out->snapshot_lsn, out->snapshot_lsn);
+	else if (rc == -ERANGE)
+		fprintf(stderr,
+			"onsale-wal: shard %u: the WAL no longer starts at LSN 1 (segments removed"
+			" after a snapshot), and no snapshot of this shard could be read (damaged or"
+			" none at or before --to): onsaled cannot start it either. Restore its"
+			" snapshots from a backup, or read the archived segments with --archive DIR\n",
+			sh->id);
 	else
 		fprintf(stderr, "onsale-wal: shard %u: reading the WAL in %s: %s\n", sh->id,
 			sh->dir, strerror(-rc));
