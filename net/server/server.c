@@ -577,16 +577,14 @@ out_free_srv:
 
 int server_run(const struct server_config *cfg)
 {
-	/* before anything is bound or recovered: a data dir of another shard
-	 * count would lose shards and move customers' home shards (this also
-	 * makes the directory on a first start) */
-	int rc = meta_shards_open(cfg->data_dir, cfg->shards);
-	if (rc)
-		return rc;
-	/* a second writer of the directory would interleave its WAL appends
-	 * with ours and lose what both acknowledged */
+	/* first (the directory made on a first start), before its shard count
+	 * is read or written: a second writer of the directory would
+	 * interleave its WAL appends with ours and lose what both
+	 * acknowledged */
 	long holder;
-	rc = data_lock_take(cfg->data_dir, &holder);
+	int rc = mkdir(cfg->data_dir, 0755) && errno != EEXIST ? -errno : 0;
+	if (!rc)
+		rc = data_lock_take(cfg->data_dir, SERVER_LOCK_TRIES, SERVER_LOCK_TRY_MS, &holder);
 	if (rc == -EBUSY)
 		log_line(LOG_ERROR, LOG_SHARD_NONE,
 			 "msg=\"data directory in use\" data=\"%s\" pid=%ld"
@@ -595,11 +593,15 @@ int server_run(const struct server_config *cfg)
 			 cfg->data_dir, holder);
 	else if (rc)
 		log_line(LOG_ERROR, LOG_SHARD_NONE,
-			 "msg=\"data directory lock failed\" data=\"%s\" err=\"%s\"", cfg->data_dir,
+			 "msg=\"data directory unusable\" data=\"%s\" err=\"%s\"", cfg->data_dir,
 			 strerror(-rc));
 	if (rc)
 		return rc;
-	rc = run_on(cfg);
+	/* before anything is bound or recovered: a data dir of another shard
+	 * count would lose shards and move customers' home shards */
+	rc = meta_shards_open(cfg->data_dir, cfg->shards);
+	if (!rc)
+		rc = run_on(cfg);
 	data_lock_release();
 	return rc;
 }

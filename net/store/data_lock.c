@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DATA_LOCK_NAME "lock"
@@ -36,7 +37,7 @@ static long holder_of(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-int data_lock_take(const char *data_dir, long *holder)
+int data_lock_take(const char *data_dir, unsigned tries, unsigned wait_ms, long *holder)
 {
 	char path[PATH_MAX], pid[24];
 	*holder = 0;
@@ -47,15 +48,20 @@ int data_lock_take(const char *data_dir, long *holder)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	int rc;
+	for (unsigned i = 0;
+	     (rc = flock(fd, LOCK_EX | LOCK_NB) ? -errno : 0) == -EWOULDBLOCK && i < tries; i++) {
+		struct timespec t = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L};
+		nanosleep(&t, NULL);
+	}
+	if (rc) {
 		*holder = holder_of(fd);
 		close(fd);
-		return rc;
+		return rc == -EWOULDBLOCK ? -EBUSY : rc;
 	}
 	int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) {
-		int rc = -errno;
+		rc = -errno;
 		close(fd);
 		return rc;
 	}

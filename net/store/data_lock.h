@@ -20,9 +20,12 @@
 #define ONSALE_DATA_LOCK_H
 
 /* Takes the lock of data_dir for the rest of the process: 0, or -EBUSY
- * when another process holds it (its pid in *holder, 0 if unknown), or
- * -errno when the lock file cannot be opened. */
-int data_lock_take(const char *data_dir, long *holder);
+ * when another process holds it (its pid in *holder, 0 if unknown) and
+ * still did after tries attempts wait_ms apart, or -errno when the lock
+ * file cannot be opened. (The kernel drops a killed process's lock late in
+ * its exit, after its memory is gone: a restart right after kill -9 of a
+ * large server can find it held for a moment.) */
+int data_lock_take(const char *data_dir, unsigned tries, unsigned wait_ms, long *holder);
 /* Lets the lock go (the process is done with the directory). */
 void data_lock_release(void);
 

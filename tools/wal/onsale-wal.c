@@ -242,7 +242,7 @@ static int run(const struct subcommand *s, const struct wt_opts *o)
 		return wt_cmd_dump_file(o);
 	/* a cut under a running server removes what it is writing */
 	long holder;
-	int rc = s->run == wt_cmd_truncate ? data_lock_take(o->data_dir, &holder) : 0;
+	int rc = s->run == wt_cmd_truncate ? data_lock_take(o->data_dir, 0, 0, &holder) : 0;
 	if (rc == -EBUSY) {
 		fprintf(stderr,
 			"onsale-wal: %s is in use by process %ld (a running onsaled?): stop it"
