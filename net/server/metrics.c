@@ -214,11 +214,14 @@ static uint32_t left_ms(uint64_t now_ms, uint64_t since_ms, uint32_t period_ms)
 uint32_t metrics_wait_ms(const struct shard *s)
 {
 	const struct shard_metrics *m = &s->met;
-	uint32_t stats = m->stats_behind ? left_ms(s->now_ms, m->published_ms, METRICS_PUBLISH_MS)
-					 : 0;
-	uint32_t events = m->events_behind ? left_ms(s->now_ms, m->events_published_ms,
-						     METRICS_EVENTS_PUBLISH_MS)
-					   : 0;
+	uint32_t stats_due = left_ms(s->now_ms, m->published_ms, METRICS_PUBLISH_MS);
+	uint32_t events_due = left_ms(s->now_ms, m->events_published_ms, METRICS_EVENTS_PUBLISH_MS);
+	/* the events are copied only by a call that copies the stats too: not
+	 * before those are due (else a wake-up every 1 ms until they are) */
+	if (events_due < stats_due)
+		events_due = stats_due;
+	uint32_t stats = m->stats_behind ? stats_due : 0,
+		 events = m->events_behind ? events_due : 0;
 	return !stats || (events && events < stats) ? events : stats;
 }
 

@@ -664,9 +664,10 @@ bool shard_store_snapshot_running(const struct shard_store *s)
 uint32_t shard_store_snapshot_wait_ms(const struct shard_store *s)
 {
 	uint64_t every = s->opt.snapshot_interval_ms, passed = s->now_ms - s->since_ms;
-	if (s->error || !s->since_records || every == SHARD_SNAPSHOT_OFF ||
+	if (s->error || s->job_running || !s->since_records || every == SHARD_SNAPSHOT_OFF ||
 	    (s->has_snapshot && s->last_lsn == s->snapshot_lsn))
-		return 0; /* (the last: snapshot_start would refuse, and not reset the count) */
+		return 0; /* (a running job: the loop polls it anyway; the last:
+			   * snapshot_start would refuse, and not reset the count) */
 	if (passed >= every)
 		return 1;
 	return every - passed > UINT32_MAX ? UINT32_MAX : (uint32_t)(every - passed);

@@ -238,8 +238,8 @@ int shard_store_snapshot_start(struct shard_store *s);
 bool shard_store_snapshot_running(const struct shard_store *s);
 /* In how many ms the time policy (snapshot_interval_ms) makes a snapshot
  * due, by the time last given (1 if due now), or 0 when time alone will
- * not (nothing logged since the last one, or the time trigger off): a
- * quiet shard wakes for it. */
+ * not (nothing logged since the last one, the time trigger off, or one
+ * running, which the loop polls anyway): a quiet shard wakes for it. */
 uint32_t shard_store_snapshot_wait_ms(const struct shard_store *s);
 
 uint64_t shard_store_durable_lsn(const struct shard_store *s);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "tests/support/srv_event.h"
+#include "tests/support/proc_stat.h"
 #include "tests/support/srv_harness.h"
 
 #define BODY_BYTES_MAX (4u << 20)
@@ -330,6 +331,27 @@ static void metrics_catch_up_when_idle(void **state)
 	const char *text = get_metrics();
 	assert_true(sum_of(text, "onsale_tier_sold_units", "event=\"200\",tier=\"0\"") == 15);
 	assert_true(sum_of(text, "onsale_tier_available_units", "event=\"200\",tier=\"0\"") == 25);
+	/* and then it sleeps: nothing due, nothing to wake for (a wait of 1 ms
+	 * for figures the stats' period held back once made it spin) */
+	long before = proc_wakeups(quiet.pid);
+	usleep(1000 * 1000);
+	long woke = proc_wakeups(quiet.pid) - before;
+	print_message("quiet server: %ld wake-ups in 1 s\n", woke);
+	assert_true(before >= 0 && woke <= 5);
+	/* the events' figures falling due within 100 ms of a stats copy are
+	 * copied with the next stats, one wake-up (it woke every 1 ms until
+	 * then): a request copies both, one 950 ms later the stats only */
+	plat = srv_open(&quiet, ONSALE_ROLE_PLATFORM);
+	assert_non_null(plat);
+	assert_int_equal(onsale_ping(plat), ST_OK);
+	usleep(950 * 1000);
+	assert_int_equal(onsale_ping(plat), ST_OK);
+	onsale_close(plat);
+	before = proc_wakeups(quiet.pid);
+	usleep(400 * 1000);
+	woke = proc_wakeups(quiet.pid) - before;
+	print_message("events due after the stats: %ld wake-ups in 400 ms\n", woke);
+	assert_true(woke <= 10);
 	srv_cleanup(&quiet);
 	metrics_port = port;
 }
