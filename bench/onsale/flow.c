@@ -93,10 +93,12 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 
 /* Submits cmd for slot i as operation op: 1, 0 when the window or buffer
  * is full now, or -errno. */
-/* A request sent while recording, against --ops (start_next). */
-static void counted_sent(void)
+/* A request sent while recording, against --ops (start_next); one the
+ * server sheds is taken back (shed_seen): it is no operation. */
+static void counted_sent(struct run_slot *s)
 {
-	if (run_opt.ops && atomic_load_explicit(&run_recording, memory_order_relaxed))
+	s->counted = run_opt.ops && atomic_load_explicit(&run_recording, memory_order_relaxed);
+	if (s->counted)
 		atomic_fetch_add_explicit(&run_started, 1, memory_order_relaxed);
 }
 
@@ -110,7 +112,7 @@ static int submit(struct run_worker *w, unsigned i, const struct cmd *cmd, enum 
 	if (rc)
 		return rc == -EBUSY || rc == -EAGAIN ? 0 : rc;
 	s->busy = 1;
-	counted_sent();
+	counted_sent(s);
 	return 1;
 }
 
@@ -125,7 +127,7 @@ static int follow_up(struct run_worker *w, unsigned i, const struct cmd *cmd, en
 		onsale_flush(w->c);
 	if (!rc) {
 		s->busy = 1;
-		counted_sent();
+		counted_sent(s);
 	}
 	return rc;
 }
@@ -459,6 +461,8 @@ static void shed_seen(struct run_worker *w, struct run_slot *s, int rec)
 {
 	if (rec)
 		load_count(&w->shed[s->op], 1);
+	if (s->counted)
+		atomic_fetch_sub_explicit(&run_started, 1, memory_order_relaxed);
 	s->busy = 0;
 	w->completions++;
 	if (!w->interval)

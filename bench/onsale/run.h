@@ -80,6 +80,7 @@ struct run_slot {
 	size_t order;        /* refund: index in the worker's orders */
 	uint32_t gate;
 	uint8_t op, tier, qty, busy, unit;
+	uint8_t counted;                /* the request in flight is counted against --ops */
 	uint32_t seats[HOLD_UNITS_MAX]; /* seat-pick: the seats asked for */
 };
 
