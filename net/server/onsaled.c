@@ -425,13 +425,12 @@ int main(int argc, char **argv)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
 	if (rc) {
-		log_line(
-			LOG_ERROR, LOG_SHARD_NONE,
-			"msg=\"config\" path=\"%s\" err=\"%s\" hint=\"%s\"", cfg.config_path,
-			strerror(-rc),
-			rc == -ENOENT
-				? "onsaled --gen-config FILE makes one"
-				: "correct the line named above; the file's keys stay as they are");
+		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"config\" path=\"%s\" err=\"%s\"%s",
+			 cfg.config_path, strerror(-rc),
+			 rc == -ENOENT   ? " hint=\"onsaled --gen-config FILE makes one\""
+			 : rc == -EINVAL ? " hint=\"correct the line named above; the file's keys"
+					   " stay as they are\""
+					 : "");
 		return 1;
 	}
 	rc = check_limits(&cfg);
