@@ -701,6 +701,26 @@ static void verify_exchange_pruned(void **state)
 	}
 }
 
+/* A shard whose early segments are gone and whose every snapshot is
+ * damaged cannot start (onsaled refuses it): verify calls that damage,
+ * exit 2, and says what to do (it exited 3, "usage or I/O", and spoke of
+ * an LSN asked for when none was). */
+static void verify_snapshots_unreadable(void **state)
+{
+	(void)state;
+	const char *small[] = {"--wal-segment-bytes", "256k", "--snapshot-records", "200", NULL};
+	struct srv h;
+	make_exchanges_in(&h, small);
+	churn(&h, 0, CHURN_ROUNDS);
+	assert_int_equal(count_of(h.dir, "xchg_out,xchg_end"), 0); /* its early WAL is gone */
+	sh("for f in '%s'/shard-0/snap-*.osnp; do printf '\\377' |"
+	   " dd of=\"$f\" bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+	   h.dir);
+	assert_int_equal(run_tool("verify --data '%s' --shard 0", h.dir), 2);
+	tool_expect(out, "onsaled cannot start it either");
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -723,6 +743,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(truncate_ticket_shard_takes_in_along),
 		cmocka_unit_test(truncate_between_out_and_end),
 		cmocka_unit_test(verify_exchange_pruned),
+		cmocka_unit_test(verify_snapshots_unreadable),
 	};
 	return cmocka_run_group_tests(tests, make_all, remove_data);
 }

@@ -139,6 +139,7 @@ int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_
 	if (rc == STOP_REFUSED && a.hook_rc < 0)
 		rc = a.hook_rc;
 	if (rc < 0) {
+		out->records_gone = rc == -ERANGE;
 		explain_read_error(sh, out, rc);
 		core_destroy(out->core);
 		out->core = NULL;

@@ -39,7 +39,7 @@
 enum wt_exit {
 	WT_EXIT_OK = 0,      /* healthy */
 	WT_EXIT_TORN = 1,    /* torn tail: the server truncates it at start */
-	WT_EXIT_CORRUPT = 2, /* damage before the tail, or a broken invariant */
+	WT_EXIT_CORRUPT = 2, /* damage before the tail, a broken invariant, or records gone */
 	WT_EXIT_USAGE = 3,   /* bad arguments or an I/O error */
 };
 
@@ -213,6 +213,7 @@ struct wt_replay {
 	bool from_snapshot;
 	uint8_t snapshot_chain[16];
 	bool chain_mismatch; /* the WAL does not continue the snapshot */
+	bool records_gone;   /* failed: the WAL no longer holds what follows the state */
 	uint64_t records;    /* applied from the WAL */
 	uint64_t last_lsn;   /* last LSN in the state */
 	struct wal_scan scan;

@@ -203,7 +203,9 @@ static int verify_shard(struct wt_shard *sh, struct core **keep)
 	wt_report_damage(sh->id, &full);
 	if (wt_replay_shard(sh, WT_LSN_MAX, WT_LSN_MAX, check_record, &v, &r)) {
 		free(v.tickets.slots);
-		return full.status == WAL_READ_CORRUPT ? WT_EXIT_CORRUPT : WT_EXIT_USAGE;
+		/* records the server needs are gone: damage, not an I/O error */
+		return full.status == WAL_READ_CORRUPT || r.records_gone ? WT_EXIT_CORRUPT
+									 : WT_EXIT_USAGE;
 	}
 	ex = judge_state(sh, &r, &v);
 	if (ex == WT_EXIT_OK) {
