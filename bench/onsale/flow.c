@@ -91,8 +91,6 @@ static void add_order(struct run_worker *w, const struct hold_view *h)
 						      .tier = h->tier};
 }
 
-/* Submits cmd for slot i as operation op: 1, 0 when the window or buffer
- * is full now, or -errno. */
 /* A request sent while recording, against --ops (start_next); one the
  * server sheds is taken back (shed_seen): it is no operation. */
 static void counted_sent(struct run_slot *s)
@@ -102,6 +100,8 @@ static void counted_sent(struct run_slot *s)
 		atomic_fetch_add_explicit(&run_started, 1, memory_order_relaxed);
 }
 
+/* Submits cmd for slot i as operation op: 1, 0 when the window or buffer
+ * is full now, or -errno. */
 static int submit(struct run_worker *w, unsigned i, const struct cmd *cmd, enum run_op op,
 		  uint64_t t0)
 {

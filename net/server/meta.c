@@ -231,11 +231,6 @@ static int adopt(const char *data_dir, uint32_t shards, const struct meta_dirs *
 int meta_shards_open(const char *data_dir, uint32_t shards)
 {
 	assert(shards >= 1 && shards <= SHARDS_MAX);
-	if (mkdir(data_dir, 0755) && errno != EEXIST) {
-		int rc = -errno;
-		log_msg(LOG_ERROR, LOG_SHARD_NONE, "%s: %s", data_dir, strerror(-rc));
-		return rc;
-	}
 	struct meta_dirs d = {.present = 0, .stray = -1};
 	int rc = dirs_scan(data_dir, &d);
 	if (rc) {

@@ -60,8 +60,8 @@ bool role_keys_pickup(const struct role_keys_pub *pub, uint32_t *seq, struct rol
 bool role_keys_check(const struct role_keys *keys, unsigned role,
 		     const uint8_t key[PROTO_KEY_BYTES]);
 
-/* meta.c: creates the data directory if missing and checks the shard
- * count it records against shards (records it on the first start), before
+/* meta.c: checks the shard count the data directory (made and locked by
+ * server_run) records against shards (records it on the first start), before
  * any shard is recovered. 0, or -errno with what the data holds and what to
  * do on stderr (-EINVAL: refused, another count or missing shard dirs). */
 int meta_shards_open(const char *data_dir, uint32_t shards);
