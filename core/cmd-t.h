@@ -191,7 +191,9 @@ struct xfer {
  * seat's shard): ticket_id (the old one: the new order's idempotency key),
  * customer_id, channel, tier, seat and peer_shard (the ticket's shard);
  * END: ticket_id, status (the IN's answer) and new_ticket_id when it is
- * ok. Seats are the seat's shard's own numbers. */
+ * ok. Seats are the seat's shard's own numbers. An IN with `again` is a
+ * client's repeat of an exchange done: it answers the order the first IN
+ * made, if tier and seat name what it got, and never makes one. */
 struct cmd_xchg {
 	uint32_t event_id;
 	uint8_t tier;
@@ -199,6 +201,7 @@ struct cmd_xchg {
 	uint8_t peer_shard;
 	uint8_t status; /* END: enum status of the IN */
 	uint32_t seat;
+	uint8_t again; /* IN: replay only */
 	uint64_t ticket_id;
 	uint64_t customer_id;
 	uint64_t new_ticket_id;

@@ -55,6 +55,12 @@ enum status revoked_page(const struct core *c, const struct event *ev, const str
 			 struct revoked_view *out);
 /* Valid, and being exchanged to another shard (xchg.c). */
 bool ticket_leaving(const struct ticket *tk);
+/* A repeat of an exchange names what the first one got: its tier, and its
+ * seat unless it asked for a GA unit or the best seat (SEAT_NONE). */
+static inline bool xchg_target_is(uint8_t tier, uint32_t seat, uint8_t got_tier, uint32_t got_seat)
+{
+	return tier == got_tier && (seat == SEAT_NONE || seat == got_seat);
+}
 
 /* Hold and ticket slots, in their chunks. The slot must be below
  * holds_used / tickets_used, or made addressable by event_*_ensure first. */

@@ -189,6 +189,29 @@ static enum status exchange_target(const struct event *ev, const struct cmd_tick
 	return ev->seats[x->seat].state == SEAT_FREE ? ST_OK : ST_SEAT_UNAVAILABLE;
 }
 
+/* A repeat of an exchange done on this shard: the new ticket's view, when
+ * the request names what it got (xchg_target_is) and the ticket is still
+ * stored. An exchange to another shard is answered there (fee_minor holds
+ * the new ticket's id: net/shard/xchg.c sends the repeat on); any other
+ * repeat is refused as before. */
+static enum status exchange_again(const struct core *c, const struct event *ev,
+				  const struct ticket *old, const struct cmd_ticket_ref *x,
+				  struct result *res)
+{
+	const struct ticket *tk;
+	uint32_t index;
+
+	assert(old->state == TICKET_EXCHANGED);
+	if (old->fee_minor)
+		return ST_TICKET_EXCHANGED;
+	tk = ticket_by_id(c, ev, order_ticket_id(hold_at(ev, old->hold), old->replaced_by), &index);
+	if (!tk || !xchg_target_is(x->tier, x->seat, tk->tier, tk->seat))
+		return ST_TICKET_EXCHANGED;
+	view_ticket(c, ev, index, &res->ticket);
+	res->replayed = 1;
+	return ST_OK;
+}
+
 enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, struct rec *r,
 			struct result *res)
 {
@@ -233,6 +256,8 @@ enum status plan_ticket(struct core *c, const struct cmd *cmd, uint64_t now, str
 		r->refund.kill = x->kill;
 		return st;
 	default: /* CMD_EXCHANGE */
+		if (tk->state == TICKET_EXCHANGED)
+			return exchange_again(c, ev, tk, x, res);
 		st = ticket_refusal(tk->state);
 		if (st != ST_OK)
 			return st;

@@ -21,6 +21,11 @@
  * can be in flight then. B's refusal is not remembered: until A's END is
  * durable nobody has been told, so a second IN may decide anew.
  *
+ * A client's repeat of a done exchange reaches A, whose ticket names the
+ * new one on B; the server asks B with an IN marked `again`, which only
+ * answers the first order (a same-shard exchange is answered by
+ * plan_ticket from the old ticket).
+ *
  * A leaving ticket: state VALID, replaced_by XCHG_LEAVING, fee_minor the
  * target (peer << 40 | tier << 32 | seat). An exchanged-away ticket: state
  * EXCHANGED, fee_minor the new ticket's id (a same-shard exchange leaves
@@ -141,7 +146,10 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 	st = order_before(ev, x, &before);
 	if (st != ST_OK)
 		return st;
-	if (before) { /* sent again after a crash: the first answer */
+	if (x->again &&
+	    (!before || !xchg_target_is(x->tier, x->seat, before->tier, before->seats[0])))
+		return ST_TICKET_EXCHANGED; /* not what was made, or forgotten */
+	if (before) { /* sent again after a crash, or a client's repeat: the first answer */
 		if (ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
 			view_ticket(c, ev, index, &res->ticket);
 		else

@@ -183,9 +183,10 @@ struct node_env {
 
 struct node_counters {
 	uint64_t holds_expired, stock_transfers, stock_redelivered;
-	uint64_t exchanges_moved;   /* tickets exchanged to a seat on another node */
-	uint64_t exchanges_resumed; /* of them, ended at a start after a stop cut them */
-	uint64_t requests_shed;     /* answered 73 by load shedding (shed.c) */
+	uint64_t exchanges_moved;    /* tickets exchanged to a seat on another node */
+	uint64_t exchanges_resumed;  /* of them, ended at a start after a stop cut them */
+	uint64_t exchanges_repeated; /* repeats of them answered by the new ticket's node */
+	uint64_t requests_shed;      /* answered 73 by load shedding (shed.c) */
 };
 
 /* ---- load shedding (shed.c) ------------------------------------------------------ */

@@ -129,6 +129,10 @@ bool xfer_tick(struct node *nd);
 int xfer_recover(struct node *const *nodes, uint32_t n);
 
 /* xchg.c */
+/* A MSG_EXEC exchange of a ticket already exchanged to another node's
+ * seat: the repeat goes there, to be answered with the first result
+ * (core/xchg.c `again`); false when the core here answers. */
+bool xchg_again(struct node *nd, struct msg *m);
 /* A MSG_EXEC exchange (its seat a global id) to a seat on another node:
  * starts it (XCHG_OUT) and takes m on its way; false when the seat is
  * this node's (made local) or none. */

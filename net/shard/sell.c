@@ -90,6 +90,8 @@ void sell_exchange(struct node *nd, struct msg *m)
 {
 	const struct cmd_ticket_ref *x = &m->cmd.ticket;
 	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
+	if (xchg_again(nd, m))
+		return; /* a repeat: the new ticket's node answers */
 	if (xchg_start(nd, m))
 		return; /* a seat on another node: on its way */
 	exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn);

@@ -12,6 +12,10 @@
  *                         valid again  [WAL]              MSG_XCHG_END (answer)
  *   <-------------------- once durable: B's answer (the new ticket)
  *
+ * A repeat of a done exchange (xchg_again) goes to B as an IN marked
+ * `again`, which answers the order the first IN made and makes none; B
+ * sends the answer straight back to the coordinator.
+ *
  * The request's one message travels the whole way, so nothing is
  * allocated and no answer can be lost in between. A node whose store
  * stopped sends it straight back to the coordinator with the status that
@@ -106,11 +110,65 @@ bool xchg_best_elsewhere(struct node *nd, struct msg *m)
 	return true;
 }
 
+bool xchg_again(struct node *nd, struct msg *m)
+{
+	const struct cmd_ticket_ref x = m->cmd.ticket;
+	struct cmd q = {.type = CMD_Q_TICKET};
+	struct result old;
+	uint64_t wait;
+	uint8_t b;
+	assert(m->kind == MSG_EXEC && m->cmd.type == CMD_EXCHANGE);
+	q.ticket.event_id = x.event_id;
+	q.ticket.ticket_id = x.ticket_id;
+	if (nd->n == 1 || exec_cmd(nd, &q, &old, &wait) != ST_OK ||
+	    old.ticket.state != TICKET_EXCHANGED)
+		return false;
+	b = (uint8_t)(old.ticket.replaced_by >> ID_SHARD_SHIFT);
+	if (b == nd->id || b >= nd->n || (x.seat != SEAT_NONE && x.seat >> SEAT_SHARD_SHIFT != b))
+		return false; /* exchanged here, or not for that seat: the core answers */
+	m->kind = MSG_XCHG_IN;
+	m->cmd.type = CMD_XCHG_IN;
+	m->cmd.xchg = (struct cmd_xchg){.event_id = x.event_id,
+					.tier = x.tier,
+					.peer_shard = nd->id,
+					.seat = x.seat == SEAT_NONE ? SEAT_NONE
+								    : x.seat & SEAT_LOCAL_MASK,
+					.again = 1,
+					.ticket_id = x.ticket_id,
+					.customer_id = old.ticket.customer_id};
+	m->wait_lsn = wait; /* the end of the exchange durable first */
+	m->at = b;
+	m->forward = 1;
+	pool_when_durable(nd, m);
+	return true;
+}
+
+/* B: the answer to a repeat, straight back to the coordinator. */
+static void answer_again(struct node *nd, struct msg *m)
+{
+	const struct cmd_xchg x = m->cmd.xchg;
+	if (exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn) == ST_OK) {
+		exec_globalize(nd, CMD_Q_TICKET, &m->res);
+		nd->ctr.exchanges_repeated++;
+	}
+	m->kind = MSG_EXEC;
+	m->cmd.type = CMD_EXCHANGE;
+	m->cmd.ticket = (struct cmd_ticket_ref){.event_id = x.event_id,
+						.ticket_id = x.ticket_id,
+						.tier = x.tier,
+						.seat = x.seat};
+	exec_finish(nd, m);
+}
+
 /* B: the order for the seat, then back to A once it is durable. */
 static void take_seat(struct node *nd, struct msg *m)
 {
 	uint8_t a = m->cmd.xchg.peer_shard;
 	assert(a < nd->n && a != nd->id);
+	if (m->cmd.xchg.again) {
+		answer_again(nd, m);
+		return;
+	}
 	if (exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn) == ST_OK)
 		exec_globalize(nd, CMD_Q_TICKET, &m->res);
 	m->kind = MSG_XCHG_END;

@@ -512,6 +512,19 @@ static void ticket_is(struct onsale *c, uint32_t event_id, uint64_t id, uint8_t 
 	assert_int_equal(q.ticket.seat, seat);
 }
 
+/* The exchange of `old` to tier/seat again: answered with the new ticket
+ * (`fresh`, at `seat`) as a replay, wherever it is. */
+static void exchange_again(struct onsale *c, uint32_t event_id, uint64_t old, uint8_t tier,
+			   uint32_t to, uint64_t fresh, uint32_t seat)
+{
+	struct result res;
+	assert_int_equal(onsale_exchange(c, event_id, old, tier, to, &res), ST_OK);
+	assert_int_equal(res.replayed, 1);
+	assert_true(res.ticket.ticket_id == fresh);
+	assert_int_equal(res.ticket.seat, seat);
+	assert_int_equal(res.ticket.state, TICKET_VALID);
+}
+
 static void exchange_to_seat_elsewhere(void **state)
 {
 	(void)state;
@@ -541,6 +554,11 @@ static void exchange_to_seat_elsewhere(void **state)
 	assert_int_equal(fresh >> 56, 1);
 	ticket_is(c, 39, ticket, TICKET_EXCHANGED, fresh, mine);
 	assert_int_equal(onsale_refund(c, 39, ticket, 0, 0, &q), ST_TICKET_EXCHANGED);
+	/* a repeat (a lost reply) gets the first answer; another seat is refused */
+	exchange_again(c, 39, ticket, TV_TIER_A, target, fresh, target);
+	assert_int_equal(onsale_exchange(c, 39, ticket, TV_TIER_A, target + 1, &q),
+			 ST_TICKET_EXCHANGED);
+	assert_true(q.ticket.ticket_id == 0);
 	/* the old seat is free again, the new one is sold; one unit counted */
 	assert_int_equal(onsale_query_availability(c, 39, &q), ST_OK);
 	assert_int_equal(q.avail.tiers[TV_TIER_A].sold, 2);
@@ -555,15 +573,27 @@ static void exchange_to_seat_elsewhere(void **state)
 	c = srv_open(&h, ONSALE_ROLE_PLATFORM);
 	ticket_is(c, 39, ticket, TICKET_EXCHANGED, fresh, mine);
 	ticket_is(c, 39, fresh, TICKET_VALID, 0, target);
+	exchange_again(c, 39, ticket, TV_TIER_A, target, fresh, target);
 	uint32_t back = tv.seat_first[0] + 5;
 	assert_int_equal(onsale_exchange(c, 39, fresh, TV_TIER_A, back, &res), ST_OK);
 	assert_int_equal(res.ticket.seat, back);
 	assert_int_equal(res.ticket.ticket_id >> 56, 0);
 	ticket_is(c, 39, fresh, TICKET_EXCHANGED, res.ticket.ticket_id, target);
+	/* on one shard: the repeat is answered there, also as best available */
+	uint64_t third = res.ticket.ticket_id;
+	uint32_t near = tv.seat_first[0] + 6;
+	assert_int_equal(onsale_exchange(c, 39, third, TV_TIER_A, near, &res), ST_OK);
+	assert_int_equal(res.ticket.ticket_id >> 56, 0);
+	exchange_again(c, 39, third, TV_TIER_A, near, res.ticket.ticket_id, near);
+	exchange_again(c, 39, third, TV_TIER_A, SEAT_NONE, res.ticket.ticket_id, near);
+	assert_int_equal(onsale_exchange(c, 39, third, TV_TIER_A, near + 1, &q),
+			 ST_TICKET_EXCHANGED);
+	third = res.ticket.ticket_id;
 	assert_int_equal(onsale_query_customer(c, 39, cust, &q), ST_OK);
 	assert_int_equal(q.customer.units, 1);
 	assert_int_equal(onsale_query_availability(c, 39, &q), ST_OK);
 	assert_int_equal(q.avail.tiers[TV_TIER_A].sold, 3);
+	ticket_is(c, 39, third, TICKET_VALID, 0, near);
 	onsale_close(c);
 	srv_cleanup(&h);
 }
@@ -585,6 +615,7 @@ static void exchange_best_elsewhere(void **state)
 	assert_true(res.ticket.seat >= tv.seat_first[1] &&
 		    res.ticket.seat < tv.seat_first[1] + TV_SECTION_SEATS);
 	ticket_is(c, 40, ticket, TICKET_EXCHANGED, res.ticket.ticket_id, tv.seat_first[0]);
+	exchange_again(c, 40, ticket, TV_TIER_A, SEAT_NONE, res.ticket.ticket_id, res.ticket.seat);
 	/* the old seat is free again; with every tier A seat taken, refused */
 	buy_seat(c, 40, tv.seat_first[0], 81);
 	uint64_t second = res.ticket.ticket_id;

@@ -19,8 +19,9 @@
  *                  its tickets), release, refund, redemption, exchange and
  *                  section load is there
  *   one answer     every OK answer for one idempotency key names one hold;
- *                  every OK answer for one confirm names one order; a retry
- *                  of something acknowledged is not refused. Known
+ *                  every OK answer for one confirm names one order, for one
+ *                  refund its ticket, for one exchange one new ticket; a
+ *                  retry of something acknowledged is not refused. Known
  *                  deviations are counted, not failed, unless switched on:
  *                  a best-available retry answered with another hold
  *                  (SIM_BEST_IDEM=1), a hold retry refused by the nodes'
@@ -449,10 +450,29 @@ static bool transient(enum status st)
 	return st == ST_OVERLOADED || st == ST_UNAVAILABLE || st == ST_OUTCOME_UNKNOWN;
 }
 
-/* The id an OK answer names: the hold (holds) or its tickets (confirms). */
+/* The id an OK answer names: the hold (holds), its tickets (confirms), the
+ * ticket refunded or the new ticket an exchange made. */
 static uint64_t named(const struct sim_req *e)
 {
-	return e->cmd.type == CMD_CONFIRM ? e->res.hold.first_ticket_id : e->res.hold.hold_id;
+	switch (e->cmd.type) {
+	case CMD_CONFIRM: return e->res.hold.first_ticket_id;
+	case CMD_REFUND:
+	case CMD_EXCHANGE: return e->res.ticket.ticket_id;
+	default: return e->res.hold.hold_id;
+	}
+}
+
+static const char *what_of(const struct sim_req *e)
+{
+	switch (e->cmd.type) {
+	case CMD_CONFIRM: return "confirm";
+	case CMD_REFUND: return "refund";
+	case CMD_EXCHANGE: return "exchange";
+	default:
+		return e->cmd.hold.mode == HOLD_GA      ? "GA hold"
+		       : e->cmd.hold.mode == HOLD_SEATS ? "seat hold"
+							: "best-available hold";
+	}
 }
 
 /* Another answer of the group that contradicts answer i, or NIL32. */
@@ -478,7 +498,8 @@ void sim_check_answer(struct sim *s, uint32_t i)
 {
 	const struct sim_req *a = &s->reqs[i];
 	uint8_t type = a->cmd.type, mode = a->cmd.hold.mode;
-	if ((type != CMD_HOLD || !a->cmd.hold.idem_key) && type != CMD_CONFIRM)
+	if ((type != CMD_HOLD || !a->cmd.hold.idem_key) && type != CMD_CONFIRM &&
+	    type != CMD_REFUND && type != CMD_EXCHANGE)
 		return;
 	uint32_t j = contradiction(s, a->first == NIL32 ? i : a->first, i);
 	if (j == NIL32)
@@ -487,11 +508,7 @@ void sim_check_answer(struct sim *s, uint32_t i)
 	snprintf(what, sizeof what,
 		 "%s sent again (request %u, node %u) answered %s %016" PRIx64
 		 ", but request %u (node %u) was acknowledged with %016" PRIx64,
-		 type == CMD_CONFIRM  ? "confirm"
-		 : mode == HOLD_GA    ? "GA hold"
-		 : mode == HOLD_SEATS ? "seat hold"
-				      : "best-available hold",
-		 i, a->at, status_name(a->res.status), named(a), j, s->reqs[j].at,
+		 what_of(a), i, a->at, status_name(a->res.status), named(a), j, s->reqs[j].at,
 		 named(&s->reqs[j]));
 	if (type == CMD_HOLD && a->res.status == ST_CUSTOMER_LIMIT)
 		sim_known(s, SIM_KNOWN_LIMIT_IDEM, "%s", what);

@@ -324,6 +324,13 @@ static bool ticket_ref(struct sim *s, struct cmd *c, uint8_t type)
 	if (type == CMD_EXCHANGE && sim_below(s, 2)) { /* a named seat, on any node */
 		const struct sim_event *ev = event_of(s, h->event_id);
 		uint32_t sec = (uint32_t)sim_below(s, SIM_SECTIONS_MAX);
+		/* mostly another node's: the exchange that takes three steps */
+		bool away = sim_below(s, 4) != 0;
+		for (uint32_t k = 0; k < SIM_SECTIONS_MAX; k++, sec = (sec + 1) % SIM_SECTIONS_MAX)
+			if (ev->section_seats[sec] &&
+			    (!away || ev->seat_first[sec] >> SEAT_SHARD_SHIFT !=
+					      h->hold_id >> ID_SHARD_SHIFT))
+				break;
 		while (!ev->section_seats[sec]) /* section 0 is always there */
 			sec = (sec + 1) % SIM_SECTIONS_MAX;
 		c->ticket.tier = 1;
@@ -353,10 +360,30 @@ static bool more_seats(struct sim *s, struct cmd *c, struct sim_event *ev)
 	return true;
 }
 
-/* The same request again (same key, same hold id), to any node. */
+/* The same request again (same key, same hold or ticket id), to any node. */
+/* An acknowledged exchange whose new ticket is on another node, or NIL32. */
+static uint32_t pick_exchange_away(struct sim *s)
+{
+	uint32_t found = NIL32, seen = 0;
+	for (uint32_t i = 0; i < s->reqs_used; i++) {
+		const struct sim_req *e = &s->reqs[i];
+		if (e->cmd.type == CMD_EXCHANGE && e->first == NIL32 &&
+		    e->state == SIM_REQ_ANSWERED && e->res.status == ST_OK &&
+		    e->res.ticket.ticket_id >> ID_SHARD_SHIFT !=
+			    e->cmd.ticket.ticket_id >> ID_SHARD_SHIFT &&
+		    sim_below(s, ++seen) == 0)
+			found = i;
+	}
+	return found;
+}
+
 static void retry(struct sim *s, uint8_t type, uint8_t at)
 {
-	uint32_t i = pick(s, type, false, type == CMD_HOLD);
+	/* an exchange again: one that was done (else it is seldom a repeat),
+	 * mostly one that took three steps */
+	uint32_t i = type == CMD_EXCHANGE && sim_below(s, 2) ? pick_exchange_away(s) : NIL32;
+	if (i == NIL32)
+		i = pick(s, type, type == CMD_EXCHANGE, type == CMD_HOLD);
 	if (i != NIL32)
 		send_req(s, at, &s->reqs[i].cmd, i, NULL);
 }
@@ -384,10 +411,15 @@ void sim_client_step(struct sim *s)
 	else if (r < 77)
 		have = ticket_ref(s, &c, CMD_REDEEM);
 	else if (r < 93)
-		return retry(s, r < 89 ? CMD_HOLD : CMD_CONFIRM, at);
+		return retry(s,
+			     r < 85   ? CMD_HOLD
+			     : r < 89 ? CMD_CONFIRM
+			     : r < 90 ? CMD_REFUND
+				      : CMD_EXCHANGE,
+			     at);
 	else if (r < 94)
 		have = more_seats(s, &c, ev);
-	else if (r < 97)
+	else if (r < 98)
 		have = ticket_ref(s, &c, CMD_EXCHANGE);
 	else
 		query(s, &c, ev);

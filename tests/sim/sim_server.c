@@ -194,6 +194,7 @@ static void nodes_down(struct sim *s)
 		s->stats->redelivered += s->node[k].ctr.stock_redelivered;
 		s->stats->exchanges_moved += s->node[k].ctr.exchanges_moved;
 		s->stats->exchanges_resumed += s->node[k].ctr.exchanges_resumed;
+		s->stats->exchanges_repeated += s->node[k].ctr.exchanges_repeated;
 		s->stats->expiries += s->node[k].ctr.holds_expired;
 		node_fini(&s->node[k]);
 	}

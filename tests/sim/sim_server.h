@@ -82,8 +82,8 @@ enum sim_known {
 /* Totals over runs, printed at the end. */
 struct sim_stats {
 	uint64_t runs, steps, crashes, requests, answered, acked, busy, delivered;
-	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, checks, snapshots,
-		snapshot_damage;
+	uint64_t transfers, redelivered, exchanges_moved, exchanges_resumed, exchanges_repeated,
+		checks, snapshots, snapshot_damage;
 	uint64_t fsync_failures, stopped, expiries;
 	uint64_t recoveries_failed;           /* a write of recovery failed: started again */
 	uint64_t known_runs[SIM_KNOWN_COUNT]; /* runs in which a known deviation showed */

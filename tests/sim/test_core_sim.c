@@ -338,7 +338,14 @@ static void do_ticket(struct sim *s, uint8_t type)
 	}
 	st = run(s, &c);
 	if (st == ST_OK && type == CMD_EXCHANGE) {
-		s->tickets[i] = s->res.ticket.ticket_id;
+		uint64_t fresh = s->res.ticket.ticket_id;
+		uint32_t seat = s->res.ticket.seat;
+
+		if (run(s, &c) != ST_OK || !s->res.replayed || s->res.ticket.ticket_id != fresh ||
+		    s->res.ticket.seat != seat)
+			FAIL(s, "a repeated exchange did not return the same new ticket: %s",
+			     status_name(s->res.status));
+		s->tickets[i] = fresh;
 		return;
 	}
 	if (st == ST_OK && type == CMD_REDEEM) {

@@ -105,16 +105,16 @@ static void print_stats(const struct sim_stats *t, double seconds)
 	       " requests (%" PRIu64 " answered, %" PRIu64 " OK, %" PRIu64 " busy), %" PRIu64
 	       " messages delivered, %" PRIu64 " stock transfers, %" PRIu64 " redelivered at "
 	       "recovery, %" PRIu64 " exchanges to a seat on another node (%" PRIu64 " ended at "
-	       "recovery), %" PRIu64 " expiries, %" PRIu64 " snapshots, %" PRIu64
-	       " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64
+	       "recovery, %" PRIu64 " repeats answered there), %" PRIu64 " expiries, %" PRIu64
+	       " snapshots, %" PRIu64 " snapshots damaged, %" PRIu64 " failed fsyncs (%" PRIu64
 	       " stores stopped), %" PRIu64
 	       " recoveries failed on a write and started again, %" PRIu64
 	       " checks (after every step that wrote a record, and every recovery); "
 	       "%.1f s\n",
 	       t->runs, t->steps, t->crashes, t->requests, t->answered, t->acked, t->busy,
 	       t->delivered, t->transfers, t->redelivered, t->exchanges_moved, t->exchanges_resumed,
-	       t->expiries, t->snapshots, t->snapshot_damage, t->fsync_failures, t->stopped,
-	       t->recoveries_failed, t->checks, seconds);
+	       t->exchanges_repeated, t->expiries, t->snapshots, t->snapshot_damage,
+	       t->fsync_failures, t->stopped, t->recoveries_failed, t->checks, seconds);
 	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
 		if (t->known_runs[k])
 			printf("server sim: known deviation in %" PRIu64

@@ -101,6 +101,20 @@ static void refused(struct fx *f, const struct cmd *c, enum status want)
 	assert_int_equal(a.hi, b.hi);
 }
 
+/* A repeat answered with ticket `id` (replayed), no record, nothing changed. */
+static void replayed(struct fx *f, const struct cmd *c, uint64_t id)
+{
+	struct state_hash a = core_state_hash(f->c), b;
+
+	assert_string_equal(status_name(fx_exec(f, c)), "ok");
+	assert_int_equal(f->res.replayed, 1);
+	assert_int_equal(f->res.ticket.ticket_id, id);
+	assert_int_equal(f->last_rec_len, 0);
+	b = core_state_hash(f->c);
+	assert_int_equal(a.lo, b.lo);
+	assert_int_equal(a.hi, b.hi);
+}
+
 static struct cmd ticket_cmd(uint8_t type, uint64_t ticket_id)
 {
 	struct cmd c = {.type = type};
@@ -463,10 +477,17 @@ static void exchange_ga(void **state)
 	assert_int_equal(stats(f, GA2, CHANNEL_ONLINE).sold, 1);
 	assert_int_equal(stats(f, GA2, CHANNEL_ONLINE).revenue_minor, 2500);
 	assert_int_equal(units_held_by(f, 1), 2);
-	/* the old ticket cannot be exchanged again, the new one can */
+	/* a repeat is answered with the new ticket and changes nothing; the
+	 * old ticket cannot be exchanged for anything else, the new one can */
+	replayed(f, &c, fresh.ticket_id);
+	c = exchange_cmd(t, GA, SEAT_NONE);
 	refused(f, &c, ST_TICKET_EXCHANGED);
 	c = exchange_cmd(fresh.ticket_id, GA, SEAT_NONE);
 	assert_int_equal(fx_exec(f, &c), ST_OK);
+	/* the new ticket exchanged in turn: the first repeat still names it */
+	c = exchange_cmd(t, GA2, SEAT_NONE);
+	replayed(f, &c, fresh.ticket_id);
+	assert_int_equal(f->res.ticket.state, TICKET_EXCHANGED);
 	assert_int_equal(avail(f, GA).sold, 2);
 	assert_int_equal(avail(f, GA2).sold, 0);
 	/* GA target sold out */
@@ -513,6 +534,17 @@ static void exchange_seats(void **state)
 	assert_int_equal(avail(f, RES2).sold, 1);
 	assert_int_equal(stats(f, RES, CHANNEL_ONLINE).revenue_minor, 4000);
 	assert_int_equal(stats(f, RES2, CHANNEL_ONLINE).revenue_minor, 6000);
+	/* a repeat names its seat or asks for the best one: the first answer;
+	 * another seat, or the tier's best seat while it names another tier,
+	 * is not a repeat */
+	replayed(f, &c, fresh.ticket_id);
+	assert_int_equal(f->res.ticket.seat, 12);
+	c = exchange_cmd(t, RES2, SEAT_NONE);
+	replayed(f, &c, fresh.ticket_id);
+	c = exchange_cmd(t, RES2, 13);
+	refused(f, &c, ST_TICKET_EXCHANGED);
+	c = exchange_cmd(t, RES, SEAT_NONE);
+	refused(f, &c, ST_TICKET_EXCHANGED);
 	/* to the best available seat of a tier */
 	c = exchange_cmd(fresh.ticket_id, RES, SEAT_NONE);
 	assert_int_equal(fx_exec(f, &c), ST_OK);

@@ -2,7 +2,8 @@
  * test_core_xchg.c — the seat's side of a cross-shard exchange (XCHG_IN,
  * core/xchg.c) on one core: the order it makes, and the same IN sent again
  * at a restart answered with that first order whatever became of its ticket
- * since, also once the ticket's slot was reused.
+ * since, also once the ticket's slot was reused; a client's repeat (`again`)
+ * answered the same way, and never making an order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,6 +190,38 @@ static void in_again_after_exchange_here(void **state)
 	fx_free(f);
 }
 
+/* A client's repeat of the exchange (an IN marked again): the first order
+ * when it names what that got, else refused; it never makes an order. */
+static void repeat_only_answers(void **state)
+{
+	struct fx *f = setup();
+	struct cmd c = in_cmd(2);
+	uint64_t t;
+
+	(void)state;
+	c.xchg.again = 1;
+	assert_string_equal(status_name(fx_exec(f, &c)), "ticket_exchanged");
+	assert_int_equal(f->last_rec_len, 0);
+	assert_int_equal(tier_free(f), UNITS);
+	t = first_in(f);
+	for (uint32_t seat = 0; seat <= 4; seat++) { /* 4: SEAT_NONE below */
+		c = in_cmd(seat == 4 ? SEAT_NONE : seat);
+		c.xchg.again = 1;
+		assert_string_equal(status_name(fx_exec(f, &c)),
+				    seat == 2 || seat == 4 ? "ok" : "ticket_exchanged");
+		assert_int_equal(f->last_rec_len, 0);
+		if (seat == 2 || seat == 4)
+			assert_int_equal(f->res.ticket.ticket_id, t);
+	}
+	c = in_cmd(SEAT_NONE);
+	c.xchg.again = 1;
+	c.xchg.tier = 0; /* not the tier it got */
+	assert_string_equal(status_name(fx_exec(f, &c)), "ticket_exchanged");
+	assert_int_equal(tier_free(f), UNITS - 1);
+	assert_null(fx_replay_check(f));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +229,7 @@ int main(void)
 		cmocka_unit_test(in_again_after_refund),
 		cmocka_unit_test(in_again_after_slot_reused),
 		cmocka_unit_test(in_again_after_exchange_here),
+		cmocka_unit_test(repeat_only_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
