@@ -3,7 +3,7 @@
  * implementations need outside their write paths: a file's size and a full
  * pread (retried on EINTR and short reads, stopping at end of file). Used
  * by net/wal/storage_uring.c (recovery reads, not on the io_uring write path)
- * and tools/wal/wal_rostore.c (onsale-wal's read-only store).
+ * and net/wal/storage_ro.c (the read-only store).
  */
 #ifndef ONSALE_FD_IO_H
 #define ONSALE_FD_IO_H

@@ -3,7 +3,7 @@
  *
  * Layout (docs/OPERATIONS.md): <data>/shard-<k>/ holds shard k's WAL
  * segments and snapshots. Each shard found gets a read-only storage
- * (wal_rostore.c). Also here: how a scan outcome becomes an exit status and
+ * (net/wal/storage_ro.h, with the archive when --archive names one). Also here: how a scan outcome becomes an exit status and
  * a message, so every subcommand words damage the same way.
  */
 #include "tools/wal/wal_tool.h"
@@ -37,8 +37,7 @@ static int open_one(const char *data_dir, const char *archive_dir, int k, struct
 		fprintf(stderr, "onsale-wal: path too long: %s\n", data_dir);
 		return -1;
 	}
-	rc = archive_dir ? wt_store_open_archive(&sh->st, sh->dir, arch)
-			 : wt_store_open(&sh->st, sh->dir);
+	rc = storage_ro_open(&sh->st, sh->dir, archive_dir ? arch : NULL);
 	if (rc) {
 		fprintf(stderr, "onsale-wal: cannot open %s: %s\n", sh->dir, strerror(-rc));
 		return -1;

@@ -4,7 +4,7 @@
  *
  * Kept apart from the replay loop (wal_state.c) so the one place that
  * depends on the snapshot file code is small. Snapshots after the LSN are
- * hidden from the loader by the read-only storage (wal_rostore.c); damaged
+ * hidden from the loader by the read-only storage (net/wal/storage_ro.c); damaged
  * ones are skipped by the loader and reported here on stderr.
  */
 #include "tools/wal/wal_tool.h"
@@ -21,9 +21,9 @@ int wt_snapshot_load(struct wt_shard *sh, uint64_t lsn_max, struct core **out, u
 	char why[512];
 	int rc;
 
-	wt_store_hide_snapshots_after(&sh->st, lsn_max);
+	storage_ro_hide_snapshots_after(&sh->st, lsn_max);
 	rc = snapshot_load_newest(&sh->st, sh->id, out, &info, why, sizeof why);
-	wt_store_hide_snapshots_after(&sh->st, WT_LSN_MAX);
+	storage_ro_hide_snapshots_after(&sh->st, WT_LSN_MAX);
 	if (why[0])
 		fprintf(stderr, "shard %u: damaged snapshot(s) skipped: %s\n", sh->id, why);
 	if (rc == 0) {

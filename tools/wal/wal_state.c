@@ -111,8 +111,9 @@ static void explain_read_error(struct wt_shard *sh, const struct wt_replay *out,
 		fprintf(stderr,
 			"onsale-wal: shard %u: the WAL no longer starts at LSN 1 (segments removed"
 			" after a snapshot), and no snapshot of this shard could be read (damaged or"
-			" none at or before --to): onsaled cannot start it either. Restore its"
-			" snapshots from a backup, or read the archived segments with --archive DIR\n",
+			" none at or before --to): onsaled cannot start it either, unless its"
+			" --wal-archive holds the segments removed (then it reads them). Read them"
+			" here with --archive DIR, or restore the snapshots from a backup\n",
 			sh->id);
 	else
 		fprintf(stderr, "onsale-wal: shard %u: reading the WAL in %s: %s\n", sh->id,

@@ -3,7 +3,6 @@
  * WAL tool, and what they share. The program is a thin main over these
  * files, each with one purpose:
  *
- *   wal_rostore.c   a read-only storage (core/storage.h) on a shard directory
  *   wal_open.c      finding the shard directories of a data directory
  *   wal_cursor.c    walking raw frames with their segment and offset
  *   wal_dump.c      dump: records as text or JSON lines
@@ -22,6 +21,9 @@
  *   wal_truncate.c  truncate: save, cut, check that the server can open it
  *   wal_follow.c    follow: the change feed
  *
+ * Shards are read through net/wal/storage_ro.h (read-only, with the
+ * archive when one is named).
+ *
  * Exit statuses are the tool's contract with scripts (docs/OPERATIONS.md).
  */
 #ifndef ONSALE_WAL_TOOL_H
@@ -34,6 +36,7 @@
 #include "core/core.h"
 #include "core/storage.h"
 #include "core/wal_format.h"
+#include "net/wal/storage_ro.h"
 #include "net/wal/wal_read.h"
 
 enum wt_exit {
@@ -66,19 +69,6 @@ struct wt_opts {
 	uint32_t interval_ms; /* follow */
 	bool revocations;     /* follow: revoked e-tickets only */
 };
-
-/* ---- wal_rostore.c ---- */
-
-/* A storage instance on dir that can only open, size, read and list; every
- * other operation fails with -EROFS. Files are opened O_RDONLY, so the tool
- * works on a read-only mount or a backup. snapshot_lsn_max hides snapshot
- * files (snap-<lsn>.osnp) with a larger LSN from list (replay --to). */
-int wt_store_open(struct storage *out, const char *dir);
-/* As wt_store_open, and files missing from dir are looked for in
- * archive_dir (WAL segments onsaled --wal-archive moved there): list shows
- * both, so the WAL readers see one log. archive_dir may be missing. */
-int wt_store_open_archive(struct storage *out, const char *dir, const char *archive_dir);
-void wt_store_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max);
 
 /* ---- wal_open.c ---- */
 

@@ -1,24 +1,29 @@
 /*
- * wal_rostore.c — a read-only storage instance (core/storage.h) on one
- * shard directory, for onsale-wal's inspecting subcommands.
+ * storage_ro.c — a read-only storage instance (core/storage.h) on one
+ * shard directory, and optionally the WAL archive beside it.
  *
  * The recovery reader (net/wal/wal_read.c) and the snapshot loader only open,
  * size, read and list; this implementation offers just those with plain
- * syscalls and O_RDONLY files, so inspecting a WAL can never change it, needs
- * no io_uring, and works on a read-only mount or a copy. Every writing
- * operation fails with -EROFS. It can also hide snapshots newer than an LSN
- * from the listing, which is how `replay --to` picks an older snapshot
- * through the unchanged snapshot loader. With an archive directory
- * (onsaled --wal-archive) a file missing from the shard directory is
- * opened from the archive and listed from there, so the WAL readers see
- * the archived segments and the live ones as one log.
+ * syscalls and O_RDONLY files, so reading a WAL through it can never change
+ * it, needs no io_uring, and works on a read-only mount or a copy. Every
+ * writing operation fails with -EROFS. With an archive directory (onsaled
+ * --wal-archive) a file missing from the shard directory is opened from
+ * the archive and listed from there, so the WAL reader sees the archived
+ * segments and the live ones as one log: onsale-wal's inspecting
+ * subcommands read through it, and so does a shard's recovery when its
+ * live WAL no longer reaches back to the state it starts from
+ * (net/store/shard_store.c). It can also hide snapshots newer than an LSN
+ * from the listing, which is how `onsale-wal replay --to` picks an older
+ * snapshot through the unchanged snapshot loader.
  */
-#include "tools/wal/wal_tool.h"
+#include "net/wal/storage_ro.h"
 #include "net/wal/fd_io.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -207,21 +212,15 @@ static const struct storage_ops ro_ops = {
 	.destroy = ro_destroy,
 };
 
-int wt_store_open(struct storage *out, const char *dir)
+static int ro_new(struct storage *out, int dir_fd, int archive_fd)
 {
 	struct ro_store *s = calloc(1, sizeof *s);
 
 	if (!s)
 		return -ENOMEM;
-	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dir_fd < 0) {
-		int rc = -errno;
-
-		free(s);
-		return rc;
-	}
+	s->dir_fd = dir_fd;
+	s->archive_fd = archive_fd;
 	s->snapshot_lsn_max = UINT64_MAX;
-	s->archive_fd = -1;
 	for (int h = 0; h <= (int)STORAGE_FILES_MAX; h++)
 		s->fds[h] = -1;
 	out->ops = &ro_ops;
@@ -229,25 +228,56 @@ int wt_store_open(struct storage *out, const char *dir)
 	return 0;
 }
 
-int wt_store_open_archive(struct storage *out, const char *dir, const char *archive_dir)
+/* Closes what ro_new did not take. */
+static int ro_new_or_close(struct storage *out, int dir_fd, int archive_fd)
 {
-	int rc = wt_store_open(out, dir);
-	struct ro_store *s;
+	int rc = ro_new(out, dir_fd, archive_fd);
 
-	if (rc)
-		return rc;
-	s = out->impl;
-	s->archive_fd = open(archive_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->archive_fd < 0 && errno != ENOENT) {
-		rc = -errno;
-		storage_destroy(out);
+	if (rc) {
+		close(dir_fd);
+		if (archive_fd >= 0)
+			close(archive_fd);
 	}
 	return rc;
 }
 
-void wt_store_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max)
+int storage_ro_open(struct storage *out, const char *dir, const char *archive_dir)
+{
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), archive_fd = -1;
+
+	if (dir_fd < 0)
+		return -errno;
+	if (archive_dir) {
+		archive_fd = open(archive_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (archive_fd < 0 && errno != ENOENT) {
+			int rc = -errno;
+
+			close(dir_fd);
+			return rc;
+		}
+	}
+	return ro_new_or_close(out, dir_fd, archive_fd);
+}
+
+int storage_ro_open_fds(struct storage *out, int dir_fd, int archive_fd)
+{
+	int d = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0), a = -1;
+
+	if (d < 0)
+		return -errno;
+	if (archive_fd >= 0 && (a = fcntl(archive_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		int rc = -errno;
+
+		close(d);
+		return rc;
+	}
+	return ro_new_or_close(out, d, a);
+}
+
+void storage_ro_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max)
 {
 	struct ro_store *s = st->impl;
 
+	assert(st->ops == &ro_ops);
 	s->snapshot_lsn_max = snapshot_lsn_max;
 }
