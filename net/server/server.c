@@ -252,14 +252,21 @@ static void log_recovery(uint8_t shard, int rc, const struct shard_store_recover
 		 rec->wal_status == WAL_READ_TORN_TAIL ? "truncated" : "none", rec->hash.hi,
 		 rec->hash.lo, direct ? "O_DIRECT" : "buffered",
 		 log_quote(detail, sizeof detail, rec->message));
+	if (!rc && rec->from_archive)
+		log_line(LOG_WARN, shard,
+			 "msg=\"recovered with the WAL archive\" hint=\"no snapshot after the"
+			 " shard directory's first WAL record could be read; the archived segments"
+			 " filled in, and a snapshot was written so the next start needs them no"
+			 " more (see detail)\"");
 	/* a damaged snapshot is damage, though the shard starts: said where a
 	 * grep for warnings finds it (net/store/snapshot.c notes "skipped") */
 	if (!rc && strstr(rec->message, ", skipped"))
 		log_line(LOG_WARN, shard,
 			 "msg=\"damaged snapshot skipped\" detail=\"%s\" hint=\"the shard started"
-			 " from an older snapshot and its WAL; copy the damaged file away to"
-			 " investigate (the next snapshot of the same LSN replaces it)\"",
-			 detail);
+			 " from %s; copy the damaged file away to investigate (the next snapshot"
+			 " of the same LSN replaces it)\"",
+			 detail,
+			 rec->has_snapshot ? "an older snapshot and its WAL" : "its whole WAL");
 }
 
 static int open_store(struct server *srv, struct shard *s)

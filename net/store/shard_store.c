@@ -10,6 +10,11 @@
  * the snapshot's LSN and the chain value there is the snapshot's); check the
  * invariants and hash the state again only when replay changed it; then
  * open the writer at the end of the log (which truncates a torn tail).
+ * When the shard directory's WAL no longer reaches back to the state loaded
+ * (every snapshot past its start damaged) and an archive is configured,
+ * the WAL is read through the archive and the directory as one log
+ * (net/wal/storage_ro.h), and a snapshot is written before the shard
+ * serves, so the next start needs the archive no more.
  *
  * Retention: the two newest snapshots and the WAL from the older of them
  * are kept, so a damaged newest snapshot falls back to the previous one plus
@@ -50,6 +55,7 @@
 #include "core/mem.h"
 #include "net/store/snapshot.h"
 #include "net/wal/log.h"
+#include "net/wal/storage_ro.h"
 #include "net/wal/wal.h"
 
 struct shard_store {
@@ -220,11 +226,38 @@ static int check_continuity(struct shard_store *s, const struct wal_scan *scan,
 	return 0;
 }
 
+/* The live WAL starts after `from`: the same read through the archive
+ * and the shard directory as one log. -ERANGE when the archive lacks it
+ * too; -ENOENT when no archive is configured. */
+static int replay_archived(struct shard_store *s, uint64_t from, struct replay *r,
+			   struct wal_scan *scan, struct shard_store_recovery *rec)
+{
+	struct storage ro;
+	if (!s->opt.archive || s->opt.archive_dir_fd < 0 || s->opt.snapshot_dir_fd < 0)
+		return -ENOENT;
+	int rc = storage_ro_open_fds(&ro, s->opt.snapshot_dir_fd, s->opt.archive_dir_fd);
+	if (rc)
+		return rc;
+	rc = wal_read(&ro, s->opt.shard, from, replay_one, r, scan);
+	storage_destroy(&ro);
+	if (rc != -ERANGE) {
+		rec->from_archive = true;
+		say(rec->message,
+		    "the shard directory's WAL starts after LSN %" PRIu64
+		    ": read with the archived segments; ",
+		    from);
+	}
+	return rc;
+}
+
 static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_store_recovery *rec)
 {
 	struct replay r = {.c = s->c, .scan = scan};
 	uint64_t from = s->snapshot_lsn + 1;
 	int rc = wal_read(s->st, s->opt.shard, from, replay_one, &r, scan);
+	int archived = rc == -ERANGE ? replay_archived(s, from, &r, scan, rec) : 0;
+	if (archived != -ENOENT && rc == -ERANGE)
+		rc = archived;
 	rec->records_replayed = scan->records;
 	rec->wal_status = scan->status;
 	rec->damage = scan->damage;
@@ -236,8 +269,10 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 			      r.refused_lsn, r.segment, r.offset, status_name(r.why));
 	}
 	if (rc == -ERANGE)
-		return refuse(rec, "WAL records from LSN %" PRIu64 " (after the snapshot) are gone",
-			      from);
+		return refuse(rec, "WAL records from LSN %" PRIu64 " (%s) are gone%s", from,
+			      s->has_snapshot ? "after the snapshot" : "no snapshot loaded",
+			      archived == -ENOENT ? " (no WAL archive configured)"
+						  : ", from the WAL archive too");
 	if (rc) {
 		say(rec->message, "WAL read failed: %s; ", strerror(-rc));
 		return rc;
@@ -313,6 +348,16 @@ int shard_store_open(struct shard_store **out, struct storage *st,
 	int rc = recover(s, rec);
 	if (rc)
 		goto out_free_store;
+	if (rec->from_archive) { /* the next start from this state, not the archive */
+		int failed = shard_store_snapshot(s);
+		if (failed)
+			say(rec->message,
+			    "; the snapshot after it failed: %s (the next start reads"
+			    " the archive again)",
+			    strerror(-failed));
+		else
+			say(rec->message, "; snapshot written at LSN %" PRIu64, s->snapshot_lsn);
+	}
 	s->stats.snapshot_lsn = s->snapshot_lsn;
 	*out = s;
 	return 0;

@@ -108,8 +108,10 @@ struct shard_store_options {
 	uint64_t snapshot_interval_ms; /* 0: default; SHARD_SNAPSHOT_OFF: never */
 	/* Policy snapshots run in the background, by snapshot_writer: */
 	enum shard_snapshot_writer snapshot_writer;
-	int snapshot_dir_fd; /* fork, replay: the directory st is on */
-	int archive_dir_fd;  /* fork, replay: where archive moves to */
+	int snapshot_dir_fd; /* fork, replay, recovery: the directory st is on */
+	/* fork, replay: where archive moves to; recovery reads archived
+	 * segments from it when the directory's WAL starts too late */
+	int archive_dir_fd;
 	/* When set, a WAL segment no longer needed is handed to archive
 	 * (which moves it away durably; 0 or -errno) instead of removed. */
 	int (*archive)(void *user, const char *segment_name);
@@ -133,6 +135,7 @@ struct shard_store_recovery {
 	enum wal_read_status wal_status; /* clean, torn tail (truncated), corrupt */
 	struct wal_damage damage;        /* torn tail or corruption */
 	uint64_t refused_lsn;            /* a record the core refused (0: none) */
+	bool from_archive;               /* the WAL was read with archived segments */
 	struct state_hash hash;          /* of the recovered state */
 	char message[SHARD_STORE_MESSAGE_BYTES];
 };
@@ -161,7 +164,8 @@ struct shard_store_stats {
 /* Recovers the shard from st and opens its WAL for appending. 0, or:
  *   -EUCLEAN  the data on disk is inconsistent (damage before the WAL's
  *             tail, a record the core refuses, a snapshot the WAL does not
- *             continue, WAL records missing): the shard must not start;
+ *             continue, WAL records missing from the directory and, when
+ *             archive is set, from archive_dir_fd too): the shard must not start;
  *             rec->message says where (segment, offset, LSN);
  *   -errno    I/O error or out of memory.
  * rec is filled in every case. st must outlive the store. */

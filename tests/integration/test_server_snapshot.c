@@ -6,6 +6,9 @@
  *   - the live WAL directories stay bounded, the rest is in the archive;
  *   - after a SIGKILL and a restart every acknowledged confirm is there,
  *     and inventory is conserved;
+ *   - with every snapshot of a shard damaged, it starts from the archived
+ *     and the live WAL (it refused), and from then on needs the archive
+ *     no more;
  * with either snapshot writer (--snapshot-writer replay, the default, and
  * fork); and a bad threshold, an unknown writer or an archive on another
  * filesystem is refused.
@@ -30,6 +33,7 @@
 #define EVENT 9
 #define GA_UNITS 20000u
 #define CONFIRMS_MAX 2500u
+#define CONFIRMS_AFTER 1500u /* after the start from the archive */
 #define LOAD_MS_MAX 60000u
 #define LIVE_SEGMENTS_MAX 10 /* per shard: ~2 policy intervals + the spare */
 
@@ -82,10 +86,28 @@ static void check_conservation(struct onsale *c)
 	}
 }
 
+/* The server started again: every acknowledged confirm is there, and
+ * inventory is conserved. */
+static struct onsale *restarted(struct srv *h, const uint64_t *confirmed, unsigned n)
+{
+	struct result res;
+	assert_int_equal(srv_spawn(h), 0);
+	struct onsale *plat = srv_open(h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(plat);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(onsale_query_order(plat, EVENT, confirmed[i], &res), ST_OK);
+		assert_int_equal(res.hold.state, HOLD_CONFIRMED);
+	}
+	assert_int_equal(onsale_query_availability(plat, EVENT, &res), ST_OK);
+	assert_int_equal(res.avail.tiers[TV_TIER_GA].sold, n);
+	check_conservation(plat);
+	return plat;
+}
+
 static void snapshots_while_serving_bound_the_wal(void **state)
 {
 	const char *writer = *state;
-	static uint64_t confirmed[CONFIRMS_MAX];
+	static uint64_t confirmed[CONFIRMS_MAX + CONFIRMS_AFTER];
 	char arch[64], arch_shard[96], live[320];
 	struct srv h;
 	struct result res;
@@ -148,16 +170,37 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	onsale_close(admin);
 	onsale_close(plat);
 	srv_kill(&h);
-	assert_int_equal(srv_spawn(&h), 0);
-	plat = srv_open(&h, ONSALE_ROLE_PLATFORM);
-	assert_non_null(plat);
-	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(onsale_query_order(plat, EVENT, confirmed[i], &res), ST_OK);
-		assert_int_equal(res.hold.state, HOLD_CONFIRMED);
+	plat = restarted(&h, confirmed, n);
+
+	/* every snapshot of shard 0 damaged at a clean stop: its WAL from LSN
+	 * 1 is only in the archive, which the start reads (it refused to
+	 * start), then writes a snapshot so the next start needs it no more */
+	onsale_close(plat);
+	assert_int_equal(srv_stop(&h), 0);
+	char damage[512];
+	snprintf(damage, sizeof damage,
+		 "for f in '%s'/shard-0/snap-*.osnp; do printf '\\377' |"
+		 " dd of=\"$f\" bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+		 h.dir);
+	assert_int_equal(system(damage), 0);
+	plat = restarted(&h, confirmed, n);
+	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 1);
+	/* selling on, the writer snapshots from there */
+	int written = log_lines(&h, "msg=\"snapshot written\"");
+	for (uint64_t i = 0; n < CONFIRMS_MAX + CONFIRMS_AFTER &&
+			     log_lines(&h, "msg=\"snapshot written\"") < written + 2;
+	     i++) {
+		if (onsale_hold_ga(plat, EVENT, TV_TIER_GA, 1, 90000 + i, 1 + i, &res) == ST_OK &&
+		    onsale_confirm(plat, EVENT, res.hold.hold_id, TV_PRICE_GA, "pay", &res) ==
+			    ST_OK)
+			confirmed[n++] = res.hold.hold_id;
 	}
-	assert_int_equal(onsale_query_availability(plat, EVENT, &res), ST_OK);
-	assert_int_equal(res.avail.tiers[TV_TIER_GA].sold, n);
-	check_conservation(plat);
+	assert_true(log_lines(&h, "msg=\"snapshot written\"") >= written + 2);
+	assert_int_equal(log_lines(&h, "msg=\"snapshot failed\""), 0);
+	onsale_close(plat);
+	srv_kill(&h);
+	plat = restarted(&h, confirmed, n);
+	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 1);
 	onsale_close(plat);
 	srv_cleanup(&h);
 	char *rm[] = {"/bin/rm", "-rf", arch, NULL};
