@@ -539,7 +539,11 @@ static int run_on(const struct server_config *cfg)
 		log_msg(LOG_WARN, LOG_SHARD_NONE,
 			"--no-fsync: acknowledged changes are NOT durable "
 			"against power loss or a kernel crash. For benchmarks only.");
-	rc = msg_rings_init(srv);
+	/* before any port or shard: an unknown --ticket-key-retire is said at
+	 * once, not after a long recovery */
+	rc = ticket_keys_open(cfg, &srv->tickets);
+	if (!rc)
+		rc = msg_rings_init(srv);
 	for (; !rc && inited < srv->n; inited++)
 		rc = shard_init(srv, (uint8_t)inited);
 	if (!rc && (rc = address_free(cfg)))
@@ -562,8 +566,6 @@ static int run_on(const struct server_config *cfg)
 	}
 	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);
 	rc = open_stores(srv);
-	if (!rc)
-		rc = ticket_keys_open(cfg, &srv->tickets); /* the data directory exists now */
 	if (!rc)
 		rc = serve(srv);
 	int rc2 = shutdown_stores(srv, rc == 0);

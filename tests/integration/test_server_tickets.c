@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -355,6 +356,24 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	keys_of(h, c, &keys);
 	assert_int_equal(keys.count, 1);
 	assert_int_equal(keys.keys[0].key_id, 2);
+
+	/* a key that does not exist: refused before any shard is recovered
+	 * (it was refused after them, a long wait on a large WAL) */
+	close_all(c);
+	assert_int_equal(srv_stop(h), 0);
+	long at = srv_log_size(h);
+	h->args[0] = "--ticket-key-retire";
+	h->args[1] = "99";
+	assert_int_equal(srv_spawn(h), -ECHILD);
+	char said[4096];
+	srv_log_since(h, at, said, sizeof said);
+	assert_non_null(strstr(said, "there is no ticket key 99"));
+	assert_null(strstr(said, "msg=\"recovered\""));
+	h->args[0] = NULL;
+	assert_int_equal(srv_spawn(h), 0);
+	open_all(h, c);
+	keys_of(h, c, &keys);
+	assert_int_equal(keys.count, 1);
 }
 
 static void run(unsigned shards)
