@@ -14,7 +14,9 @@
  *     is durable, the archive plus the live WAL is the whole log, and the
  *     live WAL stays bounded;
  *   - the policy starts a snapshot by records, by WAL bytes and by time,
- *     never when nothing was appended, and not while one runs.
+ *     never when nothing was appended, and not while one runs; the time
+ *     policy asks the loop to wake when it falls due, and not while a job
+ *     runs or nothing is new.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -403,20 +405,39 @@ static void policy_by_time(void **state)
 	assert_int_equal(shard_store_poll_at(r.s, T0_MS + 60000), 0);
 	assert_false(shard_store_snapshot_running(r.s)); /* nothing appended: none */
 	assert_int_equal(shard_store_snapshot_start(r.s), -EALREADY);
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 0); /* a quiet shard sleeps */
 	records(&r, 3);
 	/* later than any time the commands carried (each moves < 3 s) */
 	uint64_t u = r.gen.now_ms + 10000000;
 	assert_int_equal(shard_store_poll_at(r.s, u), 0);
 	assert_true(shard_store_snapshot_running(r.s));
+	/* the job runs past its interval (a big state) while records come:
+	 * the loop polls it anyway, the time policy asks no wake-up of its
+	 * own (it asked one every millisecond) */
+	records(&r, 3);
+	assert_int_equal(shard_store_poll_at(r.s, u + 5000), 0);
+	assert_true(shard_store_snapshot_running(r.s));
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 0);
 	for (int i = 0; i < POLLS_MAX && shard_store_snapshot_running(r.s); i++)
-		shard_store_poll_at(r.s, u);
+		shard_store_poll_at(r.s, u + 5000);
 	assert_int_equal(shard_store_stats(r.s)->snapshots, 1);
+	/* the records since the job are due at once, then 1 s after each */
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 1);
+	assert_int_equal(shard_store_poll_at(r.s, u + 5000), 0);
+	for (int i = 0; i < POLLS_MAX && shard_store_snapshot_running(r.s); i++)
+		shard_store_poll_at(r.s, u + 5000);
+	assert_int_equal(shard_store_stats(r.s)->snapshots, 2);
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 0); /* nothing new since */
+	u += 5000;
 	records(&r, 3);
 	assert_true(r.gen.now_ms < u);
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 1000); /* a wake-up when due */
 	assert_int_equal(shard_store_poll_at(r.s, u + 999), 0);
 	assert_false(shard_store_snapshot_running(r.s));
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 1);
 	assert_int_equal(shard_store_poll_at(r.s, u + 1000), 0);
 	assert_true(shard_store_snapshot_running(r.s));
+	assert_int_equal(shard_store_snapshot_wait_ms(r.s), 0);
 	run_free(&r);
 }
 
