@@ -193,7 +193,8 @@ struct xfer {
  * END: ticket_id, status (the IN's answer) and new_ticket_id when it is
  * ok. Seats are the seat's shard's own numbers. An IN with `again` is a
  * client's repeat of an exchange done: it answers the order the first IN
- * made, if tier and seat name what it got, and never makes one. */
+ * made, if tier and seat name what it got and its ticket is still stored,
+ * and never makes one. */
 struct cmd_xchg {
 	uint32_t event_id;
 	uint8_t tier;

@@ -114,7 +114,8 @@ static enum status order_before(const struct event *ev, const struct cmd_xchg *x
 /* B: the first ticket of an exchange's order once its slot was reused (it
  * was refunded, or exchanged in turn, here or away, and its slot was the
  * oldest free one when the table was full), from what the order keeps. The
- * exchange still happened, so a repeated IN answers it: its id, seat, tier
+ * exchange still happened, so an IN sent again at a restart answers it (a
+ * client's repeat is refused instead): its id, seat, tier
  * and price; state 0, as the ticket is no longer stored. */
 static void view_gone_ticket(const struct event *ev, const struct hold *order,
 			     struct ticket_view *v)
@@ -152,6 +153,8 @@ static enum status plan_in(struct core *c, const struct cmd_xchg *x, uint64_t no
 	if (before) { /* sent again after a crash, or a client's repeat: the first answer */
 		if (ticket_by_id(c, ev, order_ticket_id(before, 0), &index))
 			view_ticket(c, ev, index, &res->ticket);
+		else if (x->again) /* a client sees stored tickets only, as on one shard */
+			return ST_TICKET_EXCHANGED;
 		else
 			view_gone_ticket(ev, before, &res->ticket);
 		res->replayed = 1;

@@ -162,6 +162,11 @@ static void in_again_after_slot_reused(void **state)
 	assert_int_equal(v.seat, 2);
 	assert_int_equal(v.tier, RES);
 	assert_int_equal(tier_free(f), UNITS);
+	/* a client's repeat sees stored tickets only: refused, as on one shard */
+	struct cmd c = in_cmd(2);
+	c.xchg.again = 1;
+	assert_string_equal(status_name(fx_exec(f, &c)), "ticket_exchanged");
+	assert_int_equal(f->last_rec_len, 0);
 	assert_null(fx_replay_check(f));
 	fx_free(f);
 }
