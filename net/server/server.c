@@ -540,8 +540,9 @@ static int run_on(const struct server_config *cfg)
 			"--no-fsync: acknowledged changes are NOT durable "
 			"against power loss or a kernel crash. For benchmarks only.");
 	/* before any port or shard: an unknown --ticket-key-retire is said at
-	 * once, not after a long recovery */
-	rc = ticket_keys_open(cfg, &srv->tickets);
+	 * once, not after a long recovery (the keys change only once the
+	 * shards recovered: a failed start leaves them as they were) */
+	rc = ticket_keys_check(cfg);
 	if (!rc)
 		rc = msg_rings_init(srv);
 	for (; !rc && inited < srv->n; inited++)
@@ -566,6 +567,8 @@ static int run_on(const struct server_config *cfg)
 	}
 	notify_status("recovering %u shards from %s", srv->n, cfg->data_dir);
 	rc = open_stores(srv);
+	if (!rc)
+		rc = ticket_keys_open(cfg, &srv->tickets);
 	if (!rc)
 		rc = serve(srv);
 	int rc2 = shutdown_stores(srv, rc == 0);

@@ -118,6 +118,14 @@ static int key_create(const char *dir, uint32_t id)
 	return rc;
 }
 
+static void no_such_key(const char *dir, uint32_t id)
+{
+	log_msg(LOG_ERROR, LOG_SHARD_NONE,
+		"--ticket-key-retire %u: there is no ticket key %u in %s"
+		" (its ids are in ticket-keys.pub there)",
+		id, id, dir);
+}
+
 static int key_retire(const char *dir, uint32_t id)
 {
 	char from[PATH_BYTES], to[PATH_BYTES];
@@ -131,10 +139,7 @@ static int key_retire(const char *dir, uint32_t id)
 			return 0;
 		}
 		if (rc == -ENOENT)
-			log_msg(LOG_ERROR, LOG_SHARD_NONE,
-				"--ticket-key-retire %u: there is no ticket key %u in %s"
-				" (its ids are in ticket-keys.pub there)",
-				id, id, dir);
+			no_such_key(dir, id);
 		else
 			log_msg(LOG_ERROR, LOG_SHARD_NONE, "--ticket-key-retire %u: %s: %s", id,
 				from, strerror(-rc));
@@ -202,6 +207,21 @@ static int rotate(const struct server_config *cfg, const char *dir, struct key_s
 			rc = scan(dir, ks);
 	}
 	return rc;
+}
+
+int ticket_keys_check(const struct server_config *cfg)
+{
+	char dir[PATH_BYTES], key[PATH_BYTES], retired[PATH_BYTES];
+	uint32_t id = cfg->ticket_key_retire;
+	if (!id)
+		return 0;
+	snprintf(dir, sizeof dir, "%.300s/" KEYS_DIR, cfg->data_dir);
+	snprintf(key, sizeof key, "%.330s/ticket-%u.key", dir, id);
+	snprintf(retired, sizeof retired, "%.330s/ticket-%u.retired", dir, id);
+	if (access(key, F_OK) == 0 || access(retired, F_OK) == 0)
+		return 0;
+	no_such_key(dir, id);
+	return -ENOENT;
 }
 
 int ticket_keys_open(const struct server_config *cfg, struct server_tickets *out)

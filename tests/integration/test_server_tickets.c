@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -369,11 +372,28 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	srv_log_since(h, at, said, sizeof said);
 	assert_non_null(strstr(said, "there is no ticket key 99"));
 	assert_null(strstr(said, "msg=\"recovered\""));
+	/* a start that fails (its port taken) changes no key: a retried
+	 * --ticket-key-new added a key per attempt */
+	int busy = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(h->port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(busy, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(busy, 1), 0);
+	h->args[0] = "--ticket-key-new";
+	h->args[1] = NULL;
+	srv_spawn(h); /* may take our listener for the server's */
+	int st = 0;
+	for (int i = 0; i < 1000 && h->pid > 0 && waitpid(h->pid, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	assert_true(h->pid <= 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 1)); /* refused */
+	h->pid = -1;
+	close(busy);
 	h->args[0] = NULL;
 	assert_int_equal(srv_spawn(h), 0);
 	open_all(h, c);
 	keys_of(h, c, &keys);
 	assert_int_equal(keys.count, 1);
+	assert_int_equal(keys.keys[0].key_id, 2);
 }
 
 static void run(unsigned shards)
