@@ -253,11 +253,16 @@ static void log_recovery(uint8_t shard, int rc, const struct shard_store_recover
 		 rec->hash.lo, direct ? "O_DIRECT" : "buffered",
 		 log_quote(detail, sizeof detail, rec->message));
 	if (!rc && rec->from_archive)
-		log_line(LOG_WARN, shard,
-			 "msg=\"recovered with the WAL archive\" hint=\"no snapshot after the"
-			 " shard directory's first WAL record could be read; the archived segments"
-			 " filled in, and a snapshot was written so the next start needs them no"
-			 " more (see detail)\"");
+		log_line(
+			LOG_WARN, shard,
+			"msg=\"recovered with the WAL archive\" hint=\"no snapshot after the"
+			" shard directory's first WAL record could be read; the archived segments"
+			" filled in%s\"",
+			rec->archive_snapshot_error
+				? ", and the snapshot that would make them unneeded failed (see"
+				  " detail): the next start reads them again; the writer reads"
+				  " them meanwhile"
+				: ", and a snapshot was written so the next start needs them no more");
 	/* a damaged snapshot is damage, though the shard starts: said where a
 	 * grep for warnings finds it (net/store/snapshot.c notes "skipped") */
 	if (!rc && strstr(rec->message, ", skipped"))

@@ -43,6 +43,7 @@
  */
 #include "net/store/shard_store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -226,15 +227,19 @@ static int check_continuity(struct shard_store *s, const struct wal_scan *scan,
 	return 0;
 }
 
+static bool has_archive(const struct shard_store *s)
+{
+	return s->opt.archive && s->opt.archive_dir_fd >= 0 && s->opt.snapshot_dir_fd >= 0;
+}
+
 /* The live WAL starts after `from`: the same read through the archive
- * and the shard directory as one log. -ERANGE when the archive lacks it
- * too; -ENOENT when no archive is configured. */
+ * and the shard directory as one log (-ERANGE when the archive lacks it
+ * too). */
 static int replay_archived(struct shard_store *s, uint64_t from, struct replay *r,
 			   struct wal_scan *scan, struct shard_store_recovery *rec)
 {
 	struct storage ro;
-	if (!s->opt.archive || s->opt.archive_dir_fd < 0 || s->opt.snapshot_dir_fd < 0)
-		return -ENOENT;
+	assert(has_archive(s));
 	int rc = storage_ro_open_fds(&ro, s->opt.snapshot_dir_fd, s->opt.archive_dir_fd);
 	if (rc)
 		return rc;
@@ -255,9 +260,8 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	struct replay r = {.c = s->c, .scan = scan};
 	uint64_t from = s->snapshot_lsn + 1;
 	int rc = wal_read(s->st, s->opt.shard, from, replay_one, &r, scan);
-	int archived = rc == -ERANGE ? replay_archived(s, from, &r, scan, rec) : 0;
-	if (archived != -ENOENT && rc == -ERANGE)
-		rc = archived;
+	if (rc == -ERANGE && has_archive(s))
+		rc = replay_archived(s, from, &r, scan, rec);
 	rec->records_replayed = scan->records;
 	rec->wal_status = scan->status;
 	rec->damage = scan->damage;
@@ -271,8 +275,8 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	if (rc == -ERANGE)
 		return refuse(rec, "WAL records from LSN %" PRIu64 " (%s) are gone%s", from,
 			      s->has_snapshot ? "after the snapshot" : "no snapshot loaded",
-			      archived == -ENOENT ? " (no WAL archive configured)"
-						  : ", from the WAL archive too");
+			      has_archive(s) ? ", from the WAL archive too"
+					     : " (no WAL archive configured)");
 	if (rc) {
 		say(rec->message, "WAL read failed: %s; ", strerror(-rc));
 		return rc;
@@ -291,6 +295,32 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	return 0;
 }
 
+static int newest_named(void *ctx, const char *name)
+{
+	uint64_t lsn, *newest = ctx;
+	if (!snapshot_parse_name(name, &lsn, false) && lsn > *newest)
+		*newest = lsn;
+	return 0;
+}
+
+/* A snapshot file, readable or not, is only ever written once the WAL is
+ * durable to its LSN: one past the recovered log means WAL records were
+ * lost (segments removed or moved by hand), not that there were none. */
+static int check_snapshot_names(struct shard_store *s, uint64_t last_lsn,
+				struct shard_store_recovery *rec)
+{
+	uint64_t newest = 0;
+	int rc = storage_list(s->st, newest_named, &newest);
+	if (rc)
+		return rc;
+	if (newest > last_lsn)
+		return refuse(rec,
+			      "snapshot file snap-%020" PRIu64 ".osnp names LSN %" PRIu64
+			      " but the WAL ends at LSN %" PRIu64 ": WAL records are missing",
+			      newest, newest, last_lsn);
+	return 0;
+}
+
 static int recover(struct shard_store *s, struct shard_store_recovery *rec)
 {
 	struct wal_scan scan;
@@ -303,6 +333,8 @@ static int recover(struct shard_store *s, struct shard_store_recovery *rec)
 	rc = replay(s, &scan, rec);
 	if (!rc)
 		rc = check_continuity(s, &scan, &snap, rec);
+	if (!rc)
+		rc = check_snapshot_names(s, scan.end.next_lsn - 1, rec);
 	if (rc)
 		return rc;
 	/* A snapshot and nothing after it (a clean stop) was checked whole as
@@ -349,12 +381,12 @@ int shard_store_open(struct shard_store **out, struct storage *st,
 	if (rc)
 		goto out_free_store;
 	if (rec->from_archive) { /* the next start from this state, not the archive */
-		int failed = shard_store_snapshot(s);
-		if (failed)
+		rec->archive_snapshot_error = shard_store_snapshot(s);
+		if (rec->archive_snapshot_error)
 			say(rec->message,
 			    "; the snapshot after it failed: %s (the next start reads"
 			    " the archive again)",
-			    strerror(-failed));
+			    strerror(-rec->archive_snapshot_error));
 		else
 			say(rec->message, "; snapshot written at LSN %" PRIu64, s->snapshot_lsn);
 	}

@@ -136,6 +136,8 @@ struct shard_store_recovery {
 	struct wal_damage damage;        /* torn tail or corruption */
 	uint64_t refused_lsn;            /* a record the core refused (0: none) */
 	bool from_archive;               /* the WAL was read with archived segments */
+	int archive_snapshot_error;      /* from_archive: the snapshot written before
+					  * serving failed (-errno), 0: written */
 	struct state_hash hash;          /* of the recovered state */
 	char message[SHARD_STORE_MESSAGE_BYTES];
 };

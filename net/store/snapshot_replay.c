@@ -26,6 +26,10 @@
  * the time a long replay would take (the records arriving meanwhile would
  * make the next job longer still).
  *
+ * When the copy is older than the shard directory's WAL (the shard
+ * started from its archive and the snapshot it then wrote failed), the
+ * records are read through the archive (net/wal/storage_ro.h).
+ *
  * The price: the state twice in memory (the copy stays between
  * snapshots), and the thread's CPU to replay every record once more
  * (recovery's speed, ~3 M records/s) and to serialize. The copy is loaded
@@ -54,6 +58,7 @@
 #include <unistd.h>
 
 #include "core/bytes.h"
+#include "net/wal/storage_ro.h"
 #include "net/wal/storage_uring.h"
 #include "net/wal/wal_read.h"
 
@@ -155,13 +160,29 @@ static int apply_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
  * WAL after the copy is gone, -ECANCELED, -EUCLEAN a record did not apply
  * or the log does not continue a loaded copy (the copy is dropped: it is
  * no state of the log), -errno. */
+static int read_on(struct snapshot_replay *r, struct storage *st, struct wal_scan *scan)
+{
+	return r->has_pos ? wal_read_resume(st, r->d.shard, &r->pos, apply_one, r, scan)
+			  : wal_read(st, r->d.shard, r->c_lsn + 1, apply_one, r, scan);
+}
+
 static int replay_to(struct snapshot_replay *r, uint64_t upto)
 {
 	struct wal_scan scan;
 	r->upto = upto;
 	r->scan = &scan;
-	int rc = r->has_pos ? wal_read_resume(&r->st, r->d.shard, &r->pos, apply_one, r, &scan)
-			    : wal_read(&r->st, r->d.shard, r->c_lsn + 1, apply_one, r, &scan);
+	int rc = read_on(r, &r->st, &scan);
+	if (rc == -ERANGE && r->d.archive_fd >= 0) {
+		/* the copy is older than the shard directory's WAL (the shard
+		 * started from its archive, and no snapshot since): read on
+		 * through the archive, as recovery did */
+		struct storage ro;
+		rc = storage_ro_open_fds(&ro, r->d.dir_fd, r->d.archive_fd);
+		if (!rc) {
+			rc = read_on(r, &ro, &scan);
+			storage_destroy(&ro);
+		}
+	}
 	r->scan = NULL;
 	if (rc == REPLAY_STOP_REFUSED) {
 		drop_copy(r);

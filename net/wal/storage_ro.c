@@ -98,7 +98,7 @@ static int hidden(const struct ro_store *s, const char *name)
 /* Lists dir_fd's regular files; skip_fd >= 0: not those it has too. */
 static int list_dir(struct ro_store *s, int dir_fd, int skip_fd, storage_list_fn fn, void *ctx)
 {
-	int fd = dup(dir_fd);
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *e;
 	int rc = 0;
@@ -261,11 +261,13 @@ int storage_ro_open(struct storage *out, const char *dir, const char *archive_di
 
 int storage_ro_open_fds(struct storage *out, int dir_fd, int archive_fd)
 {
-	int d = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0), a = -1;
+	/* opened again, not duplicated: listing moves no offset of the caller's */
+	int d = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), a = -1;
 
 	if (d < 0)
 		return -errno;
-	if (archive_fd >= 0 && (a = fcntl(archive_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+	if (archive_fd >= 0 &&
+	    (a = openat(archive_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		int rc = -errno;
 
 		close(d);

@@ -15,7 +15,7 @@
  * for there and list shows both, live ones first. 0 or -errno. */
 int storage_ro_open(struct storage *out, const char *dir, const char *archive_dir);
 /* The same on directories already open (archive_fd -1: none); the storage
- * keeps duplicates of them, the caller keeps its own. */
+ * opens them again (its own offsets), the caller keeps its own. */
 int storage_ro_open_fds(struct storage *out, int dir_fd, int archive_fd);
 /* Hides snapshot files (snap-<lsn>.osnp) with a larger LSN from list. */
 void storage_ro_hide_snapshots_after(struct storage *st, uint64_t snapshot_lsn_max);

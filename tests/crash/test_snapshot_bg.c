@@ -12,7 +12,8 @@
  *     directory fsync happened;
  *   - WAL segments go to the archive (or away) only after the new snapshot
  *     is durable, the archive plus the live WAL is the whole log, and the
- *     live WAL stays bounded;
+ *     live WAL stays bounded; a snapshot file past the WAL's end (the
+ *     segments gone) refuses the start;
  *   - the policy starts a snapshot by records, by WAL bytes and by time,
  *     never when nothing was appended, and not while one runs; the time
  *     policy asks the loop to wake when it falls due, and not while a job
@@ -353,6 +354,48 @@ static void archive_and_live_wal_are_the_whole_log(void **state)
 	run_free(&r);
 }
 
+struct names {
+	char name[8][STORAGE_NAME_BYTES_MAX];
+	unsigned count;
+};
+
+static int segment_names(void *ctx, const char *name)
+{
+	struct names *n = ctx;
+	uint64_t seg;
+	if (!wal_segment_parse(name, SHARD, &seg) && n->count < 8)
+		snprintf(n->name[n->count++], STORAGE_NAME_BYTES_MAX, "%s", name);
+	return 0;
+}
+
+/* Every snapshot damaged and every WAL segment gone from the directory
+ * (moved by hand): the log reads as empty, but a snapshot file names an
+ * LSN past it, so records are missing: refused (it started empty). */
+static void snapshot_past_the_wal_refuses(void **state)
+{
+	(void)state;
+	struct run r = {0};
+	run_init(&r, 47);
+	open_store(&r);
+	records(&r, 50);
+	assert_int_equal(shard_store_snapshot(r.s), 0);
+	uint64_t at = shard_store_stats(r.s)->snapshot_lsn;
+	assert_true(at >= 50);
+	shard_store_close(r.s);
+	r.s = NULL;
+	char snap[40];
+	snapshot_file_name(snap, sizeof snap, at, false);
+	assert_int_equal(sim_disk_flip_bit(r.disk, snap, 100, 3), 0);
+	struct names n = {.count = 0};
+	assert_int_equal(storage_list(&r.st, segment_names, &n), 0);
+	assert_true(n.count >= 1);
+	for (unsigned i = 0; i < n.count; i++)
+		assert_int_equal(storage_unlink(&r.st, n.name[i]), 0);
+	assert_int_equal(shard_store_open(&r.s, &r.st, &r.opt, &r.rec), -EUCLEAN);
+	assert_non_null(strstr(r.rec.message, "WAL records are missing"));
+	run_free(&r);
+}
+
 /* ---- policy --------------------------------------------------------------- */
 
 static void policy_by_records(void **state)
@@ -448,6 +491,7 @@ int main(void)
 		cmocka_unit_test(crash_at_each_step_of_a_background_snapshot),
 		cmocka_unit_test(segments_archived_only_after_the_snapshot_is_durable),
 		cmocka_unit_test(archive_and_live_wal_are_the_whole_log),
+		cmocka_unit_test(snapshot_past_the_wal_refuses),
 		cmocka_unit_test(policy_by_records),
 		cmocka_unit_test(policy_by_wal_bytes),
 		cmocka_unit_test(policy_by_time),

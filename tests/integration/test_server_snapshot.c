@@ -15,6 +15,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
@@ -33,7 +34,7 @@
 #define EVENT 9
 #define GA_UNITS 20000u
 #define CONFIRMS_MAX 2500u
-#define CONFIRMS_AFTER 1500u /* after the start from the archive */
+#define CONFIRMS_AFTER 3000u /* after the starts from the archive */
 #define LOAD_MS_MAX 60000u
 #define LIVE_SEGMENTS_MAX 10 /* per shard: ~2 policy intervals + the spare */
 
@@ -102,6 +103,41 @@ static struct onsale *restarted(struct srv *h, const uint64_t *confirmed, unsign
 	assert_int_equal(res.avail.tiers[TV_TIER_GA].sold, n);
 	check_conservation(plat);
 	return plat;
+}
+
+/* Every snapshot file of shard 0 damaged (a byte flipped), and with
+ * newest_dir the newest one replaced by a directory of its name (a
+ * snapshot written at that LSN then fails). */
+static void damage_snapshots(const struct srv *h, bool newest_dir)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "cd '%s'/shard-0 && for f in snap-*.osnp; do printf '\\377' |"
+		 " dd of=\"$f\" bs=1 seek=100 conv=notrunc 2>/dev/null; done%s",
+		 h->dir,
+		 newest_dir ? " && f=$(ls snap-*.osnp | tail -1) && rm \"$f\" && mkdir \"$f\""
+			    : "");
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Confirms (ids into confirmed) until the log shows two more snapshots
+ * written, and none failed. */
+static void sell_until_snapshots(const struct srv *h, struct onsale *plat, uint64_t *confirmed,
+				 unsigned *n, uint64_t customers)
+{
+	struct result res;
+	int written = log_lines(h, "msg=\"snapshot written\"");
+	for (uint64_t i = 0; *n < CONFIRMS_MAX + CONFIRMS_AFTER &&
+			     log_lines(h, "msg=\"snapshot written\"") < written + 2;
+	     i++) {
+		if (onsale_hold_ga(plat, EVENT, TV_TIER_GA, 1, 90000 + customers + i, 1 + i,
+				   &res) == ST_OK &&
+		    onsale_confirm(plat, EVENT, res.hold.hold_id, TV_PRICE_GA, "pay", &res) ==
+			    ST_OK)
+			confirmed[(*n)++] = res.hold.hold_id;
+	}
+	assert_true(log_lines(h, "msg=\"snapshot written\"") >= written + 2);
+	assert_int_equal(log_lines(h, "msg=\"snapshot failed\""), 0);
 }
 
 static void snapshots_while_serving_bound_the_wal(void **state)
@@ -177,30 +213,29 @@ static void snapshots_while_serving_bound_the_wal(void **state)
 	 * start), then writes a snapshot so the next start needs it no more */
 	onsale_close(plat);
 	assert_int_equal(srv_stop(&h), 0);
-	char damage[512];
-	snprintf(damage, sizeof damage,
-		 "for f in '%s'/shard-0/snap-*.osnp; do printf '\\377' |"
-		 " dd of=\"$f\" bs=1 seek=100 conv=notrunc 2>/dev/null; done",
-		 h.dir);
-	assert_int_equal(system(damage), 0);
+	damage_snapshots(&h, false);
 	plat = restarted(&h, confirmed, n);
 	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 1);
 	/* selling on, the writer snapshots from there */
-	int written = log_lines(&h, "msg=\"snapshot written\"");
-	for (uint64_t i = 0; n < CONFIRMS_MAX + CONFIRMS_AFTER &&
-			     log_lines(&h, "msg=\"snapshot written\"") < written + 2;
-	     i++) {
-		if (onsale_hold_ga(plat, EVENT, TV_TIER_GA, 1, 90000 + i, 1 + i, &res) == ST_OK &&
-		    onsale_confirm(plat, EVENT, res.hold.hold_id, TV_PRICE_GA, "pay", &res) ==
-			    ST_OK)
-			confirmed[n++] = res.hold.hold_id;
-	}
-	assert_true(log_lines(&h, "msg=\"snapshot written\"") >= written + 2);
-	assert_int_equal(log_lines(&h, "msg=\"snapshot failed\""), 0);
+	sell_until_snapshots(&h, plat, confirmed, &n, 2000);
 	onsale_close(plat);
 	srv_kill(&h);
 	plat = restarted(&h, confirmed, n);
 	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 1);
+	/* again, and the snapshot at the start fails (its name is taken by a
+	 * directory): the writer reads the archive until its own snapshot
+	 * (the replaying one failed every snapshot) */
+	onsale_close(plat);
+	assert_int_equal(srv_stop(&h), 0);
+	damage_snapshots(&h, true);
+	plat = restarted(&h, confirmed, n);
+	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 2);
+	assert_int_equal(log_lines(&h, "the snapshot that would make them unneeded failed"), 1);
+	sell_until_snapshots(&h, plat, confirmed, &n, 4000);
+	onsale_close(plat);
+	srv_kill(&h);
+	plat = restarted(&h, confirmed, n);
+	assert_int_equal(log_lines(&h, "recovered with the WAL archive"), 2);
 	onsale_close(plat);
 	srv_cleanup(&h);
 	char *rm[] = {"/bin/rm", "-rf", arch, NULL};
