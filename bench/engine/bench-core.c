@@ -6,13 +6,15 @@
  *         by its confirm (80 %) or release (20 %); a pair counts once.
  *   best: a 100,000-seat venue (50 sections x 40 rows x 50 seats, 4 tiers);
  *         best-available holds of 1-6 adjacent seats, each confirmed (80 %)
- *         or released (20 %), until every tier is sold out. Each hold's
- *         execution is timed alone for the latency percentiles.
+ *         or released (20 %; no more releases than seats, which bounds the
+ *         run), until every tier is sold out. Each hold's execution is timed
+ *         alone for the latency percentiles.
  * Records are encoded exactly as for the WAL and then dropped: this measures
  * the engine, not the disk (see bench-wal for that).
  *
  * Prints a table, then one JSON object as the last line.
  */
+#include <assert.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +23,11 @@
 #include <time.h>
 
 #include "core/core.h"
+
+/* The best-available run: a hold asks for 1-BEST_QTY_MAX adjacent seats of
+ * one of BEST_TIERS tiers. */
+#define BEST_QTY_MAX 6u
+#define BEST_TIERS 4u
 
 struct opts {
 	uint32_t ga_units;
@@ -91,21 +98,24 @@ static void make_tier(struct core *c, uint32_t ev, uint8_t tier, uint8_t kind, u
 	must(exec(c, &cmd, now, &res), "tier add");
 }
 
-/* Confirms (80 %) or releases (20 %) a hold just taken. */
-static void finish(struct core *c, uint32_t ev, const struct result *held, uint64_t now)
+/* Confirms (80 %) or, if may_release, releases (20 %) a hold just taken;
+ * returns 1 if it released it. */
+static int finish(struct core *c, uint32_t ev, const struct result *held, uint64_t now,
+		  int may_release)
 {
 	struct cmd cmd = {.type = CMD_CONFIRM};
 	struct result res;
 
 	cmd.ref.event_id = ev;
 	cmd.ref.hold_id = held->hold.hold_id;
-	if (rnd() % 5 == 0) {
+	if (rnd() % 5 == 0 && may_release) {
 		cmd.type = CMD_HOLD_RELEASE;
 	} else {
 		cmd.ref.amount_minor = held->hold.amount_due_minor;
 		memcpy(cmd.ref.payment_ref, "psp-bench", 9);
 	}
 	must(exec(c, &cmd, now, &res), "confirm/release");
+	return cmd.type == CMD_HOLD_RELEASE;
 }
 
 struct ga_result {
@@ -136,7 +146,7 @@ static struct ga_result bench_ga(const struct opts *o)
 			if (exec(c, &cmd, now, &res) != ST_OK)
 				break;
 		}
-		finish(c, 1, &res, now);
+		finish(c, 1, &res, now, 1);
 		r.pairs++;
 	}
 	r.ns = now_ns() - t0;
@@ -151,7 +161,7 @@ static void load_venue(struct core *c, const struct opts *o, uint64_t now)
 	struct cmd cmd = {.type = CMD_SECTION_LOAD};
 	struct result res;
 
-	for (uint8_t t = 0; t < 4; t++)
+	for (uint8_t t = 0; t < BEST_TIERS; t++)
 		make_tier(c, 2, t, TIER_RESERVED, 0, now);
 	for (uint32_t s = 0; s < o->sections; s++) {
 		for (uint32_t r = 0; r < o->rows; r++) {
@@ -162,7 +172,7 @@ static void load_venue(struct core *c, const struct opts *o, uint64_t now)
 				struct seat_spec *sp = &seats[r * o->seats_per_row + k];
 				int d = (int)k - (int)o->seats_per_row / 2;
 
-				sp->tier = (uint8_t)(s * 4 / o->sections);
+				sp->tier = (uint8_t)(s * BEST_TIERS / o->sections);
 				sp->rank = (uint16_t)((s % 10) * 1000 + r * 20 + (d < 0 ? -d : d));
 			}
 		}
@@ -190,22 +200,37 @@ struct best_result {
 	uint32_t p50, p90, p99, p999, max;
 };
 
+/* The attempts bench_best makes at most, the size of its latency buffer:
+ * a confirmed hold takes at least one seat for good (venue of them at
+ * most), holds are released at most venue times, and a refused attempt
+ * lowers the quantity asked for (at most BEST_QTY_MAX per tier, so an empty
+ * tier or a venue of fragments still costs a few attempts). */
+static uint64_t best_attempts_max(uint32_t venue)
+{
+	return 2ull * venue + BEST_TIERS * BEST_QTY_MAX;
+}
+
 static struct best_result bench_best(const struct opts *o)
 {
 	uint32_t venue = o->sections * o->rows * o->seats_per_row;
 	struct core *c = core_create(0);
-	uint64_t now = 1800000000000ull;
-	uint32_t *lat = malloc(sizeof(uint32_t) * venue * 2);
+	uint64_t now = 1800000000000ull, releases = 0;
+	uint64_t attempts_max = best_attempts_max(venue);
+	uint32_t *lat = malloc(sizeof(uint32_t) * attempts_max);
 	struct best_result r = {0};
 	struct cmd cmd = {.type = CMD_HOLD};
 	struct result res;
 
+	if (!c || !lat) {
+		fprintf(stderr, "bench-core: out of memory for a %u-seat venue\n", venue);
+		exit(1);
+	}
 	make_event(c, 2, venue, now);
 	load_venue(c, o, now);
 	cmd.hold.event_id = 2;
 	cmd.hold.mode = HOLD_BEST;
-	for (uint8_t tier = 0; tier < 4; tier++) {
-		uint8_t qty_max = 6;
+	for (uint8_t tier = 0; tier < BEST_TIERS; tier++) {
+		uint8_t qty_max = BEST_QTY_MAX;
 
 		cmd.hold.tier = tier;
 		while (qty_max > 0) {
@@ -217,6 +242,7 @@ static struct best_result bench_best(const struct opts *o)
 			t0 = now_ns();
 			st = exec(c, &cmd, now, &res);
 			t1 = now_ns();
+			assert(r.attempts < attempts_max);
 			lat[r.attempts++] = (uint32_t)(t1 - t0);
 			r.ns += t1 - t0;
 			if (st != ST_OK) {
@@ -226,7 +252,7 @@ static struct best_result bench_best(const struct opts *o)
 			r.holds++;
 			if (rnd() % 5 != 0)
 				r.seats += cmd.hold.qty;
-			finish(c, 2, &res, now);
+			releases += finish(c, 2, &res, now, releases < venue);
 		}
 	}
 	qsort(lat, r.attempts, sizeof *lat, cmp_u32);
