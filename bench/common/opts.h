@@ -1,7 +1,9 @@
 /*
  * opts.h — the command line of the load generators (onsale-bench,
- * bench-redis, bench-pg). Each program describes the options it takes in
- * one table of struct opt (the options they share read the same in each:
+ * bench-redis, bench-pg) and of the in-process benches of bench/engine/
+ * (bench-core, bench-wal, bench-snapshot, bench-retire). Each program
+ * describes the options it takes in one table of struct opt (the options
+ * the load generators share read the same in each:
  * --host, --port, --scenario, --connections, --depth, --duration, --ops,
  * --units, --seats, --confirm, --seed, --json, --verify; then its extras).
  * opts_parse() runs getopt_long over that table and stores each value

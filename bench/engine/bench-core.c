@@ -15,13 +15,13 @@
  * Prints a table, then one JSON object as the last line.
  */
 #include <assert.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench/common/opts.h"
 #include "core/core.h"
 
 /* The best-available run: a hold asks for 1-BEST_QTY_MAX adjacent seats of
@@ -266,54 +266,46 @@ static struct best_result bench_best(const struct opts *o)
 	return r;
 }
 
-static void usage(FILE *to)
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
+static int parse(int argc, char **argv, struct opts *o)
 {
-	fprintf(to, "usage: bench-core [options]\n"
-		    "  The state machine in process on one core: GA hold+confirm/release pairs\n"
-		    "  until a GA tier sells out, then best-available holds until a seated\n"
-		    "  venue sells out. Prints a table and, last, one JSON line.\n"
-		    "  --ga-units N        GA tier size (default 1000000)\n"
-		    "  --sections N        venue sections (default 50)\n"
-		    "  --rows N            rows per section (default 40)\n"
-		    "  --seats-per-row N   (default 50; venue = sections x rows x seats)\n"
-		    "  --seed N            random seed (default 1)\n"
-		    "  --help\n");
-}
-
-static void parse(int argc, char **argv, struct opts *o)
-{
-	static const struct option longs[] = {
-		{"ga-units", 1, 0, 'g'},
-		{"sections", 1, 0, 's'},
-		{"rows", 1, 0, 'r'},
-		{"seats-per-row", 1, 0, 'p'},
-		{"seed", 1, 0, 'S'},
-		{"help", 0, 0, 'h'},
-		{0, 0, 0, 0},
+	const struct opt options[] = {
+		OPT_UINT("ga-units", "N", &o->ga_units, 1, EVENT_UNITS_MAX,
+			 "GA tier size (default 1000000)"),
+		OPT_UINT("sections", "N", &o->sections, 1, SECTIONS_MAX,
+			 "venue sections (default 50)"),
+		OPT_UINT("rows", "N", &o->rows, 1, SECTION_ROWS_MAX,
+			 "rows per section (default 40)"),
+		OPT_UINT("seats-per-row", "N", &o->seats_per_row, 1, ROW_SEATS_MAX,
+			 "seats per row (default 50); the venue, sections x rows\n"
+			 "x seats, within core/limits.h's SEATS_MAX and\n"
+			 "SECTION_SEATS_MAX"),
+		OPT_U64("seed", "N", &o->seed, 0, UINT64_MAX, "random seed (default 1)"),
 	};
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
-
-		switch (ch) {
-		case 'g': o->ga_units = (uint32_t)v; break;
-		case 's': o->sections = (uint32_t)v; break;
-		case 'r': o->rows = (uint32_t)v; break;
-		case 'p': o->seats_per_row = (uint32_t)v; break;
-		case 'S': o->seed = v; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
-		}
+	const struct opts_cmd cmd =
+		OPTS_CMD("bench-core",
+			 "The state machine in process on one core: GA hold+confirm/release pairs\n"
+			 "until a GA tier sells out, then best-available holds until a seated\n"
+			 "venue sells out. Prints a table and, last, one JSON line.\n",
+			 options);
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	char what[96], why[64];
+	if (o->rows * o->seats_per_row > SECTION_SEATS_MAX) {
+		snprintf(what, sizeof what, "--rows %u x --seats-per-row %u", o->rows,
+			 o->seats_per_row);
+		snprintf(why, sizeof why, "more than %u seats a section",
+			 (unsigned)SECTION_SEATS_MAX);
+		return opts_bad(&cmd, what, why);
 	}
-	if (o->ga_units == 0 || o->ga_units > EVENT_UNITS_MAX || o->sections == 0 ||
-	    o->sections > SECTIONS_MAX || o->rows == 0 || o->rows > SECTION_ROWS_MAX ||
-	    o->seats_per_row == 0 || o->seats_per_row > ROW_SEATS_MAX ||
-	    o->rows * o->seats_per_row > SECTION_SEATS_MAX ||
-	    (uint64_t)o->sections * o->rows * o->seats_per_row > SEATS_MAX) {
-		fprintf(stderr, "bench-core: sizes out of range (see core/limits.h)\n");
-		exit(2);
+	if ((uint64_t)o->sections * o->rows * o->seats_per_row > SEATS_MAX) {
+		snprintf(what, sizeof what, "--sections %u x --rows %u x --seats-per-row %u",
+			 o->sections, o->rows, o->seats_per_row);
+		snprintf(why, sizeof why, "more than %u seats", SEATS_MAX);
+		return opts_bad(&cmd, what, why);
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -323,7 +315,9 @@ int main(int argc, char **argv)
 	struct best_result best;
 	double ga_rate, best_rate;
 
-	parse(argc, argv, &o);
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
 	rng_state = o.seed;
 	ga = bench_ga(&o);
 	best = bench_best(&o);

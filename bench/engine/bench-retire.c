@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common/opts.h"
 #include "core/core.h"
 #include "core/serial.h"
 
@@ -144,9 +145,29 @@ static void print_row(const char *what, struct mem m)
 	       m.heap_bytes / 1048576.0, m.state_bytes);
 }
 
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
+static int parse(int argc, char **argv, unsigned *units)
+{
+	const struct opt options[] = {
+		OPT_UINT("units", "N", units, 1, EVENT_UNITS_MAX,
+			 "GA units of each event (default 1000000)"),
+	};
+	const struct opts_cmd cmd = OPTS_CMD(
+		"bench-retire",
+		"What EVENT_RETIRE gives back: memory and state size of one shard before\n"
+		"and after a sold-out GA event is retired, then with a second sold in its\n"
+		"slot and a third created with nothing placed. Prints a table and, last,\n"
+		"one JSON line.\n",
+		options);
+	return opts_parse(&cmd, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
-	uint32_t units = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+	unsigned units = 1000000;
+	int rc = parse(argc, argv, &units);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
 	struct core *c = core_create(0);
 	struct cmd_event e = {.event_id = 1};
 	struct cmd retire = {.type = CMD_EVENT_RETIRE};
@@ -154,9 +175,9 @@ int main(int argc, char **argv)
 	struct mem empty, sold, retired, again, unplaced;
 	uint64_t tickets, t0, retire_ns;
 
-	if (!c || units == 0 || units > EVENT_UNITS_MAX) {
-		fprintf(stderr, "usage: bench-retire [units, 1..%u]\n", EVENT_UNITS_MAX);
-		return 2;
+	if (!c) {
+		fprintf(stderr, "bench-retire: out of memory\n");
+		return 1;
 	}
 	empty = measure(c);
 	tickets = sell_out(c, &e, units);

@@ -27,9 +27,9 @@
  *     replayed; then it is stopped cleanly (a snapshot at the last record)
  *     and reopened again: recovery_clean_ms.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common/opts.h"
 #include "net/store/shard_store.h"
 #include "net/store/snapshot.h"
 #include "net/wal/storage_uring.h"
@@ -51,12 +52,17 @@
 #define ROW_SEATS 40u          /* 2,000 seats a section, 50 sections */
 #define TURN_HIST_MAX 1000000u /* turn times kept for percentiles */
 #define SNAPSHOTS_NOTED_MAX 64u
+/* The options' ranges: --records and --turn bound the run; --sold at most
+ * half the GA tier, so that the churn's holds always find units. */
+#define RECORDS_MAX 1000000000u
+#define TURN_MAX 65536u
+#define SOLD_MAX (GA_UNITS / 2)
 
 struct config {
 	const char *dir;
 	uint64_t records, sold, policy_records;
 	unsigned turn;
-	bool keep, reopen;
+	int keep, reopen;
 	enum shard_snapshot_writer writer;
 };
 
@@ -447,62 +453,66 @@ static int run(const struct config *cfg)
 	return 0;
 }
 
-static void usage(void)
+/* --policy-records: N (a whole number below SHARD_SNAPSHOT_OFF) or "off". */
+static const char *policy_value(const char *arg, void *dst)
 {
-	fprintf(stderr,
-		"usage: bench-snapshot [--records N] [--sold N] [--policy-records N|off]\n"
-		"                      [--turn N] [--writer replay|fork] [--dir DIR] [--keep]\n"
-		"                      [--reopen]\n"
-		"  --records N         hold + release records after the sales (default 10M)\n"
-		"  --sold N            GA units sold first (default 300000)\n"
-		"  --policy-records N  snapshot every N records; off: no policy snapshots\n"
-		"                      (default: the onsaled default policy)\n"
-		"  --turn N            hold + release pairs per loop turn (default 32)\n"
-		"  --writer W          who writes policy snapshots: replay (a thread replaying\n"
-		"                      the WAL into a copy; default, as onsaled) or fork\n"
-		"  --dir DIR           where (default ./var/bench-snapshot; removed unless --keep)\n"
-		"  --reopen            only recover DIR (left by --keep) as after a crash, timed;\n"
-		"                      DIR is kept\n");
+	uint64_t *records = dst;
+	char *end;
+	if (!strcmp(arg, "off")) {
+		*records = SHARD_SNAPSHOT_OFF;
+		return NULL;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (!isdigit((unsigned char)arg[0]) || *end || errno || v >= SHARD_SNAPSHOT_OFF)
+		return "a whole number or off";
+	*records = v;
+	return NULL;
 }
 
+/* --writer: replay or fork. */
+static const char *writer_value(const char *arg, void *dst)
+{
+	enum shard_snapshot_writer *w = dst;
+	if (strcmp(arg, "replay") && strcmp(arg, "fork"))
+		return "replay or fork";
+	*w = strcmp(arg, "fork") ? SHARD_SNAPSHOT_REPLAY : SHARD_SNAPSHOT_FORK;
+	return NULL;
+}
+
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv, struct config *c)
 {
-	static const struct option opts[] = {
-		{"records", required_argument, NULL, 'r'},
-		{"sold", required_argument, NULL, 's'},
-		{"policy-records", required_argument, NULL, 'p'},
-		{"turn", required_argument, NULL, 't'},
-		{"writer", required_argument, NULL, 'w'},
-		{"dir", required_argument, NULL, 'd'},
-		{"keep", no_argument, NULL, 'k'},
-		{"reopen", no_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	const struct opt options[] = {
+		OPT_U64("records", "N", &c->records, 0, RECORDS_MAX,
+			"hold + release records after the sales (default 10M)"),
+		OPT_U64("sold", "N", &c->sold, 0, SOLD_MAX, "GA units sold first (default 300000)"),
+		OPT_FN("policy-records", "N", &c->policy_records, policy_value,
+		       "snapshot every N records; off: no policy snapshots\n"
+		       "(default: the onsaled default policy)"),
+		OPT_UINT("turn", "N", &c->turn, 1, TURN_MAX,
+			 "hold + release pairs per loop turn (default 32)"),
+		OPT_FN("writer", "W", &c->writer, writer_value,
+		       "who writes policy snapshots: replay (a thread replaying\n"
+		       "the WAL into a copy; default, as onsaled) or fork"),
+		OPT_STR("dir", "DIR", &c->dir,
+			"where (default ./var/bench-snapshot; removed unless --keep)"),
+		OPT_FLAG("keep", &c->keep, "leave DIR as the run left it"),
+		OPT_FLAG("reopen", &c->reopen,
+			 "only recover DIR (left by --keep) as after a crash, timed;\n"
+			 "DIR is kept"),
 	};
-	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-		switch (o) {
-		case 'r': c->records = strtoull(optarg, NULL, 10); break;
-		case 's': c->sold = strtoull(optarg, NULL, 10); break;
-		case 'p':
-			c->policy_records = strcmp(optarg, "off") ? strtoull(optarg, NULL, 10)
-								  : SHARD_SNAPSHOT_OFF;
-			break;
-		case 't': c->turn = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'w':
-			if (strcmp(optarg, "replay") && strcmp(optarg, "fork")) {
-				usage();
-				return -1;
-			}
-			c->writer = strcmp(optarg, "fork") ? SHARD_SNAPSHOT_REPLAY
-							   : SHARD_SNAPSHOT_FORK;
-			break;
-		case 'd': c->dir = optarg; break;
-		case 'k': c->keep = true; break;
-		case 'o': c->reopen = c->keep = true; break;
-		default: usage(); return -1;
-		}
-	}
-	return c->turn && c->sold <= GA_UNITS / 2 ? 0 : -1;
+	const struct opts_cmd cmd =
+		OPTS_CMD("bench-snapshot",
+			 "What snapshots while serving cost a shard, and what they buy at restart\n"
+			 "(docs/PERFORMANCE.md). Prints one JSON line.\n",
+			 options);
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	if (c->reopen)
+		c->keep = 1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -512,9 +522,10 @@ int main(int argc, char **argv)
 			     .sold = 300000,
 			     .turn = 32,
 			     .writer = SHARD_SNAPSHOT_REPLAY};
-	if (parse(argc, argv, &cfg))
-		return 2;
-	int rc = cfg.reopen ? reopen(&cfg) : run(&cfg);
+	int rc = parse(argc, argv, &cfg);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
+	rc = cfg.reopen ? reopen(&cfg) : run(&cfg);
 	if (!cfg.keep) {
 		char cmd[600];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", cfg.dir);

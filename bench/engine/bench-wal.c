@@ -15,14 +15,15 @@
  *             [--outstanding N] [--segment-mib N] [--batch-kib N]
  *             [--recovery-sales N]
  */
+#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common/opts.h"
 #include "core/core.h"
 #include "core/serial.h"
 #include "net/store/shard_store.h"
@@ -36,6 +37,22 @@
 #define LAT_BUCKETS 4096 /* commit latency histogram, 10 us per bucket */
 #define BURST 512
 #define BENCH_BATCH_BYTES (1u << 20)
+#define SALE_EVENT 1
+#define SALE_UNITS 1000000u /* the GA event --recovery-sales sells from */
+
+/* The options' ranges. A batch is whole pages with room for two records of
+ * the largest size, as wal_open checks (net/wal/wal.c); a segment at least
+ * the smallest wal_open takes (checked after the parse). */
+#define SECONDS_MAX 600
+#define SEGMENT_MIB_MAX (WAL_SEGMENT_BYTES_MAX >> 20)
+#define BATCH_KIB_STEP (WAL_PAGE_BYTES >> 10)
+#define BATCH_KIB_MIN                                                                       \
+	((2u * (RECORD_BYTES_MAX + WAL_PAGE_BYTES) + WAL_PAGE_BYTES - 1) / WAL_PAGE_BYTES * \
+	 BATCH_KIB_STEP)
+#define BATCH_KIB_MAX (WAL_BATCH_BYTES_MAX >> 10)
+static_assert(WAL_PAGE_BYTES % 1024 == 0, "--batch-kib counts whole pages");
+static_assert(BENCH_BATCH_BYTES <= WAL_BATCH_BYTES_MAX && BENCH_BATCH_BYTES % WAL_PAGE_BYTES == 0,
+	      "the default batch is one wal_open takes");
 
 struct bench {
 	uint64_t *stamp_ns;
@@ -105,76 +122,78 @@ static int remove_file(void *ctx, const char *name)
 	return 0;
 }
 
-static void usage(void)
-{
-	printf("usage: bench-wal [--seconds N] [--dir DIR] [--record-bytes N] [--buffered]\n"
-	       "                 [--outstanding N] [--segment-mib N] [--batch-kib N]\n"
-	       "  --seconds N       how long to append (default 3)\n"
-	       "  --dir DIR         directory on the disk to measure (default ./var/bench-wal;\n"
-	       "                    created, and removed afterwards)\n"
-	       "  --record-bytes N  record body size (default 64)\n"
-	       "  --buffered        page-cache writes instead of O_DIRECT\n"
-	       "  --outstanding N   at most N records appended but not yet durable\n"
-	       "                    (default 0: as many as the batch buffers hold)\n"
-	       "  --segment-mib N   segment file size (default 64)\n"
-	       "  --batch-kib N     largest batch per write + fdatasync (default 1024)\n"
-	       "  --recovery-sales N  GA units sold (hold + confirm) before the recovery and\n"
-	       "                    snapshot measurements (default 300000; 0 skips them)\n");
-}
-
 struct config {
 	double seconds;
 	const char *dir;
-	uint32_t record_bytes;
+	unsigned record_bytes;
+	int buffered;
 	unsigned flags;
 	uint64_t outstanding;
+	unsigned segment_mib, batch_kib;
 	uint64_t segment_bytes;
 	uint32_t batch_bytes;
-	uint32_t recovery_sales;
+	unsigned recovery_sales;
 };
 
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv, struct config *c)
 {
-	static const struct option opts[] = {
-		{"seconds", required_argument, 0, 's'},
-		{"dir", required_argument, 0, 'd'},
-		{"record-bytes", required_argument, 0, 'r'},
-		{"buffered", no_argument, 0, 'b'},
-		{"outstanding", required_argument, 0, 'o'},
-		{"segment-mib", required_argument, 0, 'm'},
-		{"batch-kib", required_argument, 0, 'k'},
-		{"recovery-sales", required_argument, 0, 'R'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	const struct opt options[] = {
+		OPT_REAL("seconds", "N", &c->seconds, 1,
+			 "how long to append (default 3, at most " OPTS_STR(SECONDS_MAX) ")"),
+		OPT_STR("dir", "DIR", &c->dir,
+			"directory on the disk to measure (default ./var/bench-wal;\n"
+			"created, and removed afterwards)"),
+		OPT_UINT("record-bytes", "N", &c->record_bytes, 1, RECORD_BYTES_MAX,
+			 "record body size (default 64)"),
+		OPT_FLAG("buffered", &c->buffered, "page-cache writes instead of O_DIRECT"),
+		OPT_U64("outstanding", "N", &c->outstanding, 0, UINT64_MAX,
+			"at most N records appended but not yet durable\n"
+			"(default 0: as many as the batch buffers hold)"),
+		OPT_UINT("segment-mib", "N", &c->segment_mib, 1, SEGMENT_MIB_MAX,
+			 "segment file size (default 64)"),
+		OPT_UINT("batch-kib", "N", &c->batch_kib, BATCH_KIB_MIN, BATCH_KIB_MAX,
+			 "largest batch per write + fdatasync (default and most\n"
+			 "1024; whole 4 KiB pages, room for two largest records)"),
+		OPT_UINT("recovery-sales", "N", &c->recovery_sales, 0, SALE_UNITS,
+			 "GA units sold (hold + confirm) before the recovery and\n"
+			 "snapshot measurements (default 300000; 0 skips them)"),
 	};
-	*c = (struct config){3.0,
-			     "./var/bench-wal",
-			     64,
-			     STORAGE_URING_DIRECT,
-			     0,
-			     WAL_SEGMENT_BYTES_DEFAULT,
-			     BENCH_BATCH_BYTES,
-			     300000};
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': c->seconds = atof(optarg); break;
-		case 'd': c->dir = optarg; break;
-		case 'r': c->record_bytes = (uint32_t)atoi(optarg); break;
-		case 'b': c->flags &= ~STORAGE_URING_DIRECT; break;
-		case 'o': c->outstanding = strtoull(optarg, NULL, 10); break;
-		case 'm': c->segment_bytes = strtoull(optarg, NULL, 10) << 20; break;
-		case 'k': c->batch_bytes = (uint32_t)strtoul(optarg, NULL, 10) << 10; break;
-		case 'R': c->recovery_sales = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'h': usage(); exit(0);
-		default: usage(); return -1;
-		}
+	const struct opts_cmd cmd =
+		OPTS_CMD("bench-wal",
+			 "How fast the WAL makes records durable on this disk, then recovery and\n"
+			 "snapshots of a real shard. Prints a table and, last, one JSON line.\n",
+			 options);
+	*c = (struct config){.seconds = 3.0,
+			     .dir = "./var/bench-wal",
+			     .record_bytes = 64,
+			     .segment_mib = WAL_SEGMENT_BYTES_DEFAULT >> 20,
+			     .batch_kib = BENCH_BATCH_BYTES >> 10,
+			     .recovery_sales = 300000};
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	char what[64], why[64];
+	if (c->seconds > SECONDS_MAX) {
+		snprintf(what, sizeof what, "--seconds %g", c->seconds);
+		return opts_bad(&cmd, what, "not a number in (0, " OPTS_STR(SECONDS_MAX) "]");
 	}
-	if (c->seconds <= 0 || c->seconds > 600 || c->record_bytes > RECORD_BYTES_MAX ||
-	    c->recovery_sales > 1000000) {
-		usage();
-		return -1;
+	if (c->batch_kib % BATCH_KIB_STEP) {
+		snprintf(what, sizeof what, "--batch-kib %u", c->batch_kib);
+		snprintf(why, sizeof why, "not a multiple of %u in %u-%u", BATCH_KIB_STEP,
+			 BATCH_KIB_MIN, BATCH_KIB_MAX);
+		return opts_bad(&cmd, what, why);
 	}
+	c->segment_bytes = (uint64_t)c->segment_mib << 20;
+	if (!wal_segment_bytes_ok(c->segment_bytes)) { /* a build with other WAL limits */
+		snprintf(what, sizeof what, "--segment-mib %u", c->segment_mib);
+		snprintf(why, sizeof why, "below the smallest segment, %llu KiB",
+			 (unsigned long long)(wal_segment_bytes_min() >> 10));
+		return opts_bad(&cmd, what, why);
+	}
+	c->flags = c->buffered ? 0 : STORAGE_URING_DIRECT;
+	c->batch_bytes = c->batch_kib << 10;
+	assert(c->batch_bytes >= BATCH_KIB_MIN << 10 && c->batch_bytes <= WAL_BATCH_BYTES_MAX);
 	return 0;
 }
 
@@ -209,9 +228,6 @@ static double run_writer(struct wal *w, struct bench *b, const struct config *c)
 }
 
 /* ---- recovery and snapshots of a real shard ---------------------------- */
-
-#define SALE_EVENT 1
-#define SALE_UNITS 1000000u
 
 struct recovery_figures {
 	uint64_t records;
@@ -470,8 +486,9 @@ static void print_figures(const struct config *c, struct bench *b, const struct 
 int main(int argc, char **argv)
 {
 	struct config c;
-	if (parse(argc, argv, &c))
-		return 2;
+	int rc = parse(argc, argv, &c);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
 	static struct bench b;
 	b.stamp_ns = calloc(STAMPS, sizeof *b.stamp_ns);
 	b.batch_records = calloc(BATCHES_MAX, sizeof *b.batch_records);
@@ -482,7 +499,7 @@ int main(int argc, char **argv)
 		return 1;
 	struct recovery_figures rf = {0};
 	if (c.recovery_sales) {
-		int rc = measure_recovery(&c, &rf);
+		rc = measure_recovery(&c, &rf);
 		if (rc) {
 			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n",
 				strerror(-rc));
