@@ -174,8 +174,9 @@ bench-core: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-core
 
-# WAL durability benchmark on the real disk (./var/bench-wal, removed after);
-# pass options as BENCH_WAL_ARGS="--seconds 5 --dir /mnt/x".
+# WAL durability benchmark on the real disk (a fresh directory in
+# ./var/bench-wal, removed after: nothing else there is touched); pass
+# options as BENCH_WAL_ARGS="--seconds 5 --dir /mnt/x".
 bench-wal: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/bin/bench-wal $(BENCH_WAL_ARGS)

@@ -26,6 +26,11 @@
  *     size), then the store is reopened: recovery_ms and the records it
  *     replayed; then it is stopped cleanly (a snapshot at the last record)
  *     and reopened again: recovery_clean_ms.
+ * The store lives in a fresh directory inside --dir (bench/common/rundir.h:
+ * DIR/bench-snapshot.XXXXXX), removed afterwards and at SIGINT or SIGTERM
+ * unless --keep (its path is then printed on stderr, for --reopen --dir);
+ * nothing else in DIR is touched. --reopen opens the directory it is given
+ * as it is and removes nothing.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -41,6 +46,7 @@
 #include <unistd.h>
 
 #include "bench/common/opts.h"
+#include "bench/common/rundir.h"
 #include "net/store/shard_store.h"
 #include "net/store/snapshot.h"
 #include "net/wal/storage_uring.h"
@@ -57,6 +63,7 @@
 #define RECORDS_MAX 1000000000u
 #define TURN_MAX 65536u
 #define SOLD_MAX (GA_UNITS / 2)
+#define DIR_DEFAULT "./var/bench-snapshot" /* made with ./var if missing */
 
 struct config {
 	const char *dir;
@@ -415,7 +422,6 @@ static int run(const struct config *cfg)
 	struct turns t[3];
 	for (int i = 0; i < 3; i++)
 		t[i] = (struct turns){.us = malloc(TURN_HIST_MAX * sizeof *t[i].us)};
-	mkdir(cfg->dir, 0755);
 	int dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!t[0].us || !t[1].us || !t[2].us || dir_fd < 0 ||
 	    open_store(cfg, &st, dir_fd, &s, &rec))
@@ -496,28 +502,31 @@ static int parse(int argc, char **argv, struct config *c)
 		       "who writes policy snapshots: replay (a thread replaying\n"
 		       "the WAL into a copy; default, as onsaled) or fork"),
 		OPT_STR("dir", "DIR", &c->dir,
-			"where (default ./var/bench-snapshot; removed unless --keep)"),
-		OPT_FLAG("keep", &c->keep, "leave DIR as the run left it"),
+			"where (default " DIR_DEFAULT "). The run\n"
+			"writes only in a fresh DIR/bench-snapshot.XXXXXX,\n"
+			"removed afterwards, also at SIGINT or SIGTERM (a\n"
+			"SIGKILL leaves it). A missing DIR is made where its\n"
+			"parent exists (./var too for the default) and\n"
+			"removed after if left empty"),
+		OPT_FLAG("keep", &c->keep,
+			 "leave the run's directory as the run left it; its path\n"
+			 "is printed on stderr (a run stopped by a signal is\n"
+			 "removed all the same)"),
 		OPT_FLAG("reopen", &c->reopen,
-			 "only recover DIR (left by --keep) as after a crash, timed;\n"
-			 "DIR is kept"),
+			 "only recover DIR (a directory a --keep run left) as after\n"
+			 "a crash, timed; DIR is kept as it is"),
 	};
 	const struct opts_cmd cmd =
 		OPTS_CMD("bench-snapshot",
 			 "What snapshots while serving cost a shard, and what they buy at restart\n"
 			 "(docs/PERFORMANCE.md). Prints one JSON line.\n",
 			 options);
-	int rc = opts_parse(&cmd, argc, argv);
-	if (rc)
-		return rc;
-	if (c->reopen)
-		c->keep = 1;
-	return 0;
+	return opts_parse(&cmd, argc, argv);
 }
 
 int main(int argc, char **argv)
 {
-	struct config cfg = {.dir = "./var/bench-snapshot",
+	struct config cfg = {.dir = DIR_DEFAULT,
 			     .records = 10000000,
 			     .sold = 300000,
 			     .turn = 32,
@@ -525,12 +534,22 @@ int main(int argc, char **argv)
 	int rc = parse(argc, argv, &cfg);
 	if (rc)
 		return rc == OPTS_HELP ? 0 : rc;
-	rc = cfg.reopen ? reopen(&cfg) : run(&cfg);
-	if (!cfg.keep) {
-		char cmd[600];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", cfg.dir);
-		if (system(cmd))
-			rc = 1;
+	if (cfg.reopen)
+		return reopen(&cfg);
+	static struct rundir rd;
+	rc = rundir_make(&rd, cfg.dir, "bench-snapshot", strcmp(cfg.dir, DIR_DEFAULT) ? 1 : 2);
+	if (rc) {
+		fprintf(stderr, "bench-snapshot: --dir %s: cannot make a directory in it: %s\n",
+			cfg.dir, strerror(-rc));
+		return 1;
+	}
+	cfg.dir = rd.path;
+	rc = run(&cfg);
+	if (cfg.keep) {
+		rundir_keep(&rd);
+		fprintf(stderr, "bench-snapshot: kept %s\n", rd.path);
+	} else {
+		rundir_remove(&rd);
 	}
 	return rc;
 }

@@ -9,7 +9,10 @@
  * 1,000,000-unit GA event (a hold and a confirm each), and the bench times
  * the WAL read + core_apply of those records on a fresh core, a snapshot
  * write of the resulting state, and a snapshot load. Prints a table, then
- * one JSON object as the last line. The directories are removed afterwards.
+ * one JSON object as the last line. All is written in a fresh directory
+ * inside --dir (bench/common/rundir.h: DIR/bench-wal.XXXXXX, the shard's in
+ * its recovery/), removed afterwards and at SIGINT or SIGTERM; nothing
+ * else in DIR is touched.
  *
  *   bench-wal [--seconds N] [--dir DIR] [--record-bytes N] [--buffered]
  *             [--outstanding N] [--segment-mib N] [--batch-kib N]
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "bench/common/opts.h"
+#include "bench/common/rundir.h"
 #include "core/core.h"
 #include "core/serial.h"
 #include "net/store/shard_store.h"
@@ -38,7 +42,8 @@
 #define BURST 512
 #define BENCH_BATCH_BYTES (1u << 20)
 #define SALE_EVENT 1
-#define SALE_UNITS 1000000u /* the GA event --recovery-sales sells from */
+#define SALE_UNITS 1000000u           /* the GA event --recovery-sales sells from */
+#define DIR_DEFAULT "./var/bench-wal" /* made with ./var if missing */
 
 /* The options' ranges. A batch is whole pages with room for two records of
  * the largest size, as wal_open checks (net/wal/wal.c); a segment at least
@@ -124,7 +129,8 @@ static int remove_file(void *ctx, const char *name)
 
 struct config {
 	double seconds;
-	const char *dir;
+	const char *dir;     /* --dir: where to make the run's directory */
+	const char *run_dir; /* the run's directory, made in dir */
 	unsigned record_bytes;
 	int buffered;
 	unsigned flags;
@@ -142,8 +148,12 @@ static int parse(int argc, char **argv, struct config *c)
 		OPT_REAL("seconds", "N", &c->seconds, 1,
 			 "how long to append (default 3, at most " OPTS_STR(SECONDS_MAX) ")"),
 		OPT_STR("dir", "DIR", &c->dir,
-			"directory on the disk to measure (default ./var/bench-wal;\n"
-			"created, and removed afterwards)"),
+			"directory on the disk to measure (default\n" DIR_DEFAULT
+			"). The run writes only in a fresh\n"
+			"DIR/bench-wal.XXXXXX, removed afterwards, also at\n"
+			"SIGINT or SIGTERM (a SIGKILL leaves it). A missing DIR\n"
+			"is made where its parent exists (./var too for the\n"
+			"default) and removed after if left empty"),
 		OPT_UINT("record-bytes", "N", &c->record_bytes, 1, RECORD_BYTES_MAX,
 			 "record body size (default 64)"),
 		OPT_FLAG("buffered", &c->buffered, "page-cache writes instead of O_DIRECT"),
@@ -165,7 +175,7 @@ static int parse(int argc, char **argv, struct config *c)
 			 "snapshots of a real shard. Prints a table and, last, one JSON line.\n",
 			 options);
 	*c = (struct config){.seconds = 3.0,
-			     .dir = "./var/bench-wal",
+			     .dir = DIR_DEFAULT,
 			     .record_bytes = 64,
 			     .segment_mib = WAL_SEGMENT_BYTES_DEFAULT >> 20,
 			     .batch_kib = BENCH_BATCH_BYTES >> 10,
@@ -339,14 +349,13 @@ static int measure_snapshots(struct storage *st, const struct core *c, uint64_t 
 
 static int measure_recovery(const struct config *cfg, struct recovery_figures *f)
 {
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s-recovery", cfg->dir);
+	char dir[RUNDIR_PATH_BYTES + 16];
+	snprintf(dir, sizeof dir, "%s/recovery", cfg->run_dir);
 	struct storage st;
 	int rc = storage_uring_open(&st, dir, cfg->flags);
 	if (rc)
 		return rc;
 	struct cleanup cl = {&st};
-	storage_list(&st, remove_file, &cl);
 	struct shard_store *s;
 	struct shard_store_recovery rec;
 	struct shard_store_options o = {.shard = 0,
@@ -395,13 +404,12 @@ struct wal_figures {
 static int measure_wal(const struct config *c, struct bench *b, struct wal_figures *f)
 {
 	struct storage st;
-	int rc = storage_uring_open(&st, c->dir, c->flags);
+	int rc = storage_uring_open(&st, c->run_dir, c->flags);
 	if (rc) {
-		fprintf(stderr, "bench-wal: %s: %s\n", c->dir, strerror(-rc));
+		fprintf(stderr, "bench-wal: %s: %s\n", c->run_dir, strerror(-rc));
 		return 1;
 	}
 	struct cleanup cl = {&st};
-	storage_list(&st, remove_file, &cl); /* leftovers of an interrupted run */
 	struct wal *w;
 	struct wal_options o = {.shard = 0,
 				.segment_bytes = c->segment_bytes,
@@ -411,6 +419,7 @@ static int measure_wal(const struct config *c, struct bench *b, struct wal_figur
 	rc = wal_open(&w, &st, &o, NULL);
 	if (rc) {
 		fprintf(stderr, "bench-wal: wal_open: %s\n", strerror(-rc));
+		storage_destroy(&st);
 		return 1;
 	}
 	f->secs = run_writer(w, b, c);
@@ -425,9 +434,8 @@ static int measure_wal(const struct config *c, struct bench *b, struct wal_figur
 	f->replay_s = (double)(now_ns() - r0) / 1e9;
 	f->replayed = scan.records;
 
-	storage_list(&st, remove_file, &cl);
+	storage_list(&st, remove_file, &cl); /* the disk space, before recovery's run */
 	storage_destroy(&st);
-	rmdir(c->dir);
 	if (err || rc || scan.records != f->durable) {
 		fprintf(stderr, "bench-wal: failed: wal %d, read %d, replayed %llu of %llu\n", err,
 			rc, (unsigned long long)scan.records, (unsigned long long)f->durable);
@@ -483,6 +491,25 @@ static void print_figures(const struct config *c, struct bench *b, const struct 
 	       rf->serialize_ms, rf->write_ms, rf->load_ms);
 }
 
+/* The measurements, in c->run_dir: 0, or 1 after saying what failed. */
+static int measure(const struct config *c, struct bench *b)
+{
+	struct wal_figures wf;
+	if (measure_wal(c, b, &wf))
+		return 1;
+	struct recovery_figures rf = {0};
+	if (c->recovery_sales) {
+		int rc = measure_recovery(c, &rf);
+		if (rc) {
+			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n",
+				strerror(-rc));
+			return 1;
+		}
+	}
+	print_figures(c, b, &wf, &rf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config c;
@@ -494,20 +521,17 @@ int main(int argc, char **argv)
 	b.batch_records = calloc(BATCHES_MAX, sizeof *b.batch_records);
 	if (!b.stamp_ns || !b.batch_records)
 		return 1;
-	struct wal_figures wf;
-	if (measure_wal(&c, &b, &wf))
+	static struct rundir rd;
+	rc = rundir_make(&rd, c.dir, "bench-wal", strcmp(c.dir, DIR_DEFAULT) ? 1 : 2);
+	if (rc) {
+		fprintf(stderr, "bench-wal: --dir %s: cannot make a directory in it: %s\n", c.dir,
+			strerror(-rc));
 		return 1;
-	struct recovery_figures rf = {0};
-	if (c.recovery_sales) {
-		rc = measure_recovery(&c, &rf);
-		if (rc) {
-			fprintf(stderr, "bench-wal: recovery measurement failed: %s\n",
-				strerror(-rc));
-			return 1;
-		}
 	}
-	print_figures(&c, &b, &wf, &rf);
+	c.run_dir = rd.path;
+	rc = measure(&c, &b);
+	rundir_remove(&rd);
 	free(b.stamp_ns);
 	free(b.batch_records);
-	return 0;
+	return rc;
 }
