@@ -581,7 +581,7 @@ static int fail(struct run_worker *w, int rc)
 /* How long a worker with nothing to read may wait (ns): open loop, until
  * its next start is due (0: now), unless every slot is busy, when a due
  * start must wait for a reply anyway; closed loop or stopping, for a
- * reply. At most 100 ms, so a stop is seen. */
+ * reply. At most 100 ms, so a stop and the end of the drain are seen. */
 #define WAIT_NS_MAX 100000000u
 static uint64_t wait_due_ns(const struct run_worker *w, int stopping)
 {
@@ -590,6 +590,22 @@ static uint64_t wait_due_ns(const struct run_worker *w, int stopping)
 	    wait > WAIT_NS_MAX)
 		wait = WAIT_NS_MAX;
 	return wait;
+}
+
+/* Stopping with replies still in flight: true once RUN_DRAIN_MS passed
+ * since this worker saw the stop, with what is still in flight counted
+ * missing. The drain had no limit: a server stopped (SIGSTOP) kept
+ * onsale-bench waiting for as long as it was stopped. */
+static bool drain_over(struct run_worker *w)
+{
+	uint64_t now = load_now_ns();
+	if (!w->drain_end)
+		w->drain_end = now + (uint64_t)RUN_DRAIN_MS * 1000000u;
+	if (now < w->drain_end)
+		return false;
+	w->missing = onsale_inflight(w->c);
+	assert(w->missing > 0);
+	return true;
 }
 
 /* Nothing in flight and nothing started (a closed-loop slot paused after a
@@ -624,8 +640,8 @@ static int start_idle(struct run_worker *w)
 	return started;
 }
 
-/* One pass over worker w, never blocking: false when it is done (finished
- * or failed). Else *wait_ns is how long it may wait before the next pass
+/* One pass over worker w, never blocking: false when it is done (finished,
+ * failed, or stopped with its drain over). Else *wait_ns is how long it may wait before the next pass
  * (0: pass again at once) and *pfd its socket with the events to wait for
  * (fd -1: nothing in flight, only time). ready: its socket may have
  * replies (a poll said so, or the last pass took a full batch); set for
@@ -647,6 +663,8 @@ static bool step(struct run_worker *w, bool *ready, struct pollfd *pfd, uint64_t
 		*wait_ns = started ? 0 : idle_ns(w);
 		return true;
 	}
+	if (stopping && drain_over(w))
+		return false;
 	long pending = onsale_flush(w->c);
 	int n = *ready ? onsale_poll(w->c, cps, STEP_REPLIES_MAX, 0) : 0;
 	if (n < 0) {
@@ -689,6 +707,8 @@ void *flow_thread_main(void *arg)
 	for (unsigned k = index; k < run_opt.connections; k += run_opt.threads) {
 		struct run_worker *w = &run_workers[k];
 		w->starts = w->completions = 0;
+		w->drain_end = 0;
+		w->missing = 0;
 		w->interval = start_interval(w); /* open loop: this connection's share */
 		w->next_due = load_now_ns();
 		ready[n] = true;

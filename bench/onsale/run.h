@@ -46,6 +46,12 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
 #define RUN_CONNECTIONS_MAX 256u
 /* Confirmed orders a mixed-scenario worker may refund from at most. */
 #define RUN_ORDERS_MAX (4u << 20)
+/* Once the run stops (--duration, --ops, sold out, a failed connection)
+ * a worker waits this long at most for the replies it still has in
+ * flight; those that have not come by then are missing (the server
+ * stalled or is gone): the run says how many and exits 1. --verify's
+ * look-ups give up the same way when no reply comes for this long. */
+#define RUN_DRAIN_MS 3000
 
 struct run_opts {
 	const char *host, *config, *scenario_name;
@@ -102,6 +108,8 @@ struct run_worker {
 	uint64_t next_due;            /* open loop: intended start of the next flow */
 	uint64_t interval;            /* open loop: ns between starts; 0 closed loop */
 	uint64_t starts, completions; /* flows started, replies, this phase */
+	uint64_t drain_end;           /* stopping: replies wait until then (0: not yet) */
+	unsigned missing;             /* replies not come RUN_DRAIN_MS after the stop */
 };
 
 /* What the event under load is, filled by venue_setup. */

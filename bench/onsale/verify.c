@@ -7,7 +7,8 @@
  * that every acknowledged order is confirmed with its quantity, that each
  * of its tickets is in the state the run left it (valid, refunded,
  * redeemed), that no seat is in two live tickets, and for gate-rush that
- * the server counts every scan the run saw acknowledged.
+ * the server counts every scan the run saw acknowledged. A run with
+ * replies missing (the server stopped answering) fails at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,12 +66,15 @@ static const char *check_ticket(struct checked *k, const struct run_order *o, un
 }
 
 /* Pipelined lookups on the admin connection: pass 0 Q_ORDER per order,
- * pass 1 Q_TICKET per ticket (cookie = order index << 5 | unit). */
+ * pass 1 Q_TICKET per ticket (cookie = order index << 5 | unit). They
+ * give up once RUN_DRAIN_MS pass without a reply (they waited for as
+ * long as a stopped server kept them waiting). */
 static const char *lookups(struct onsale *c, struct checked *k, int pass, char *buf, size_t bufsz)
 {
 	struct onsale_completion cps[64];
 	size_t next = 0;
 	unsigned unit = 0;
+	uint64_t last_reply = load_now_ns();
 	for (;;) {
 		while (next < k->n_orders) {
 			const struct run_order *o = &k->all[next];
@@ -98,6 +102,14 @@ static const char *lookups(struct onsale *c, struct checked *k, int pass, char *
 		int n = onsale_poll(c, cps, 64, 1000);
 		if (n < 0) {
 			snprintf(buf, bufsz, "verify connection: %s", run_why(n));
+			return buf;
+		}
+		uint64_t now = load_now_ns();
+		if (n > 0) {
+			last_reply = now;
+		} else if (now - last_reply >= (uint64_t)RUN_DRAIN_MS * 1000000u) {
+			snprintf(buf, bufsz, "verify: %u look-ups unanswered for %.1f s",
+				 onsale_inflight(c), RUN_DRAIN_MS / 1000.0);
 			return buf;
 		}
 		for (int j = 0; j < n; j++) {
@@ -211,6 +223,18 @@ static const char *check_counts(struct onsale *c, uint64_t *sold, char *buf, siz
 {
 	struct result res;
 	uint64_t cap;
+	*sold = 0;
+	for (unsigned w = 0; w < run_opt.connections; w++) {
+		if (run_workers[w].failed) { /* replies lost: outcomes unknown */
+			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", w);
+			return buf;
+		}
+		if (run_workers[w].missing) { /* the server did not answer: nor would it now */
+			snprintf(buf, bufsz, "connection %u: %u replies missing (outcomes unknown)",
+				 w, run_workers[w].missing);
+			return buf;
+		}
+	}
 	int rc = onsale_query_availability(c, venue.event_id, &res);
 	if (rc) {
 		snprintf(buf, bufsz, "availability query: %s", run_why(rc));
@@ -226,11 +250,6 @@ static const char *check_counts(struct onsale *c, uint64_t *sold, char *buf, siz
 	}
 	uint64_t acked = atomic_load(&run_units_confirmed_all) -
 			 atomic_load(&run_units_refunded_all);
-	for (unsigned w = 0; w < run_opt.connections; w++)
-		if (run_workers[w].failed) { /* replies lost: outcomes unknown */
-			snprintf(buf, bufsz, "connection %u failed (orders not all recorded)", w);
-			return buf;
-		}
 	/* every reply came: a refused confirm or refund changed nothing */
 	if (*sold > cap || *sold != acked) {
 		snprintf(buf, bufsz,

@@ -4,9 +4,12 @@
  * must exit 0, say verify "ok" in its JSON line, and show what the
  * scenario is about (seat-pick collisions refused, mixed queries and
  * refunds, gate-rush every ticket scanned once and every second scan
- * refused). A unit sold on the side fails the verify; bad options exit 2.
+ * refused). A unit sold on the side fails the verify; a server stopped
+ * (SIGSTOP) mid-run ends it within bounds, exit 1; bad
+ * options exit 2.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "tests/support/srv_harness.h"
@@ -186,6 +190,56 @@ static void verify_catches(void **state)
 	assert_non_null(strstr(json, "acknowledged"));
 }
 
+/* Runs onsale-bench with args as run() does, bounded by timeout(1) at
+ * 20 s; stop_ms after it names its event (< 0: before it starts) the
+ * server is stopped (SIGSTOP) and it is continued once onsale-bench
+ * exits. Its exit status (124: still running at 20 s); *secs how long it
+ * ran. */
+static int run_server_stopped(const char *args, int stop_ms, double *secs)
+{
+	char cmd[1400], line[sizeof json];
+	struct timespec t0, t1, nap = {stop_ms / 1000, (stop_ms % 1000) * 1000000L};
+	snprintf(cmd, sizeof cmd,
+		 "timeout 20 %s --port %u --config %s/onsaled.conf --connections 2 --depth 8"
+		 " --seed 7 %s 2>&1",
+		 bench, S.port, S.dir, args);
+	if (stop_ms < 0)
+		kill(S.pid, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout);
+		memcpy(json, line, sizeof json);
+		if (stop_ms >= 0 && strstr(line, "connections x depth")) {
+			nanosleep(&nap, NULL);
+			kill(S.pid, SIGSTOP);
+		}
+	}
+	int st = pclose(p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(S.pid, SIGCONT);
+	*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A server that stops answering mid-run (SIGSTOP): the run ends
+ * RUN_DRAIN_MS (3 s) after --duration, says how many replies are missing
+ * and exits 1, and --verify fails on them without asking the server. It
+ * waited for the replies for as long as the server stayed stopped. */
+static void server_stops(void **state)
+{
+	(void)state;
+	double secs;
+	int rc = run_server_stopped(
+		"--scenario ga-flash --units 200000 --duration 1 --verify --json", 400, &secs);
+	assert_int_equal(rc, 1);
+	assert_true(secs < 12);
+	assert_true(field("replies_missing") > 0);
+	assert_non_null(strstr(json, "replies missing (outcomes unknown)"));
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -207,7 +261,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
 		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
 		cmocka_unit_test(threads),        cmocka_unit_test(ops_bound),
-		cmocka_unit_test(verify_catches), cmocka_unit_test(bad_options),
+		cmocka_unit_test(verify_catches), cmocka_unit_test(server_stops),
+		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
