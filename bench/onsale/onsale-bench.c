@@ -138,7 +138,9 @@ static const struct opts_cmd cmd = OPTS_CMD(
 	"onsale-bench",
 	"Flash-crowd load against a running onsaled; creates its own event.\n"
 	"Replies still outstanding " OPTS_STR(RUN_DRAIN_MS) " ms after the run stops are reported\n"
-	"missing (the server stalled or is gone): exit 1.\n",
+	"missing (the server stalled or is gone): exit 1. Set-up and --verify calls\n"
+	"wait " OPTS_STR(RUN_SETUP_MS_BASE) " ms plus " OPTS_STR(RUN_SETUP_MS_PER_MUNIT) " ms per million units of the event\n"
+	"(" OPTS_STR(RUN_SETUP_MS_MAX) " ms at most) for an answer.\n",
 	options);
 // clang-format on
 
@@ -178,7 +180,8 @@ static int parse(int argc, char **argv)
 
 static int open_workers(void)
 {
-	struct onsale_options copt = {.window = run_opt.depth};
+	struct onsale_options copt = {.window = run_opt.depth,
+				      .call_timeout_ms = RUN_SETUP_MS_BASE};
 	run_workers = calloc(run_opt.connections, sizeof *run_workers);
 	if (!run_workers)
 		return -ENOMEM;
@@ -233,7 +236,8 @@ static int sell_out(const uint8_t *key_scanner)
 		(double)(load_now_ns() - t0) / 1e9);
 	atomic_store(&run_stop, 0);
 	atomic_store(&run_started, 0);
-	struct onsale_options copt = {.window = run_opt.depth};
+	struct onsale_options copt = {.window = run_opt.depth,
+				      .call_timeout_ms = RUN_SETUP_MS_BASE};
 	for (unsigned k = 0; k < run_opt.connections; k++) {
 		onsale_close(run_workers[k].c);
 		int rc = onsale_open(run_opt.host, run_opt.port, ONSALE_ROLE_SCANNER, key_scanner,
@@ -416,6 +420,13 @@ static int load_keys(uint8_t *key_scanner)
 	return 0;
 }
 
+/* The admin connection's call timeout (run.h, RUN_SETUP_MS_BASE). */
+static int setup_timeout_ms(void)
+{
+	uint64_t ms = RUN_SETUP_MS_BASE + venue_units_max() * RUN_SETUP_MS_PER_MUNIT / 1000000u;
+	return ms < RUN_SETUP_MS_MAX ? (int)ms : RUN_SETUP_MS_MAX;
+}
+
 static void close_all(struct onsale *admin)
 {
 	for (unsigned k = 0; run_workers && k < run_opt.connections; k++) {
@@ -437,10 +448,7 @@ int main(int argc, char **argv)
 		return rc == OPTS_HELP ? 0 : rc;
 	if (load_keys(key_scanner))
 		return 1;
-	/* Creating a large event pre-faults its tables on every shard (about
-	 * 570 MB for 1,000,000 units), which on a loaded machine takes longer
-	 * than a normal call: set-up and verify calls may take a minute. */
-	struct onsale_options aopt = {.call_timeout_ms = 60000};
+	struct onsale_options aopt = {.call_timeout_ms = setup_timeout_ms()};
 	if ((rc = onsale_open(run_opt.host, run_opt.port, ONSALE_ROLE_ADMIN, key_admin, &aopt,
 			      &admin))) {
 		fprintf(stderr, "onsale-bench: %s:%u: %s\n", run_opt.host, run_opt.port,

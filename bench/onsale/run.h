@@ -52,6 +52,16 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
  * stalled or is gone): the run says how many and exits 1. --verify's
  * look-ups give up the same way when no reply comes for this long. */
 #define RUN_DRAIN_MS 3000
+/* The admin connection's calls (creating the event, --verify's) wait at
+ * most RUN_SETUP_MS_BASE plus RUN_SETUP_MS_PER_MUNIT per million units
+ * the event has room for, RUN_SETUP_MS_MAX at most; the load connections'
+ * calls (HELLO, the sold-out check) RUN_SETUP_MS_BASE. Creating an event
+ * pre-faults its tables on every shard (about 570 MB for 1,000,000 units;
+ * 4,000,000 took 6.6 s on the 2-core machine at load 5); every call waited
+ * a minute, so a server stopped at the start held a 2 s run for 60 s. */
+#define RUN_SETUP_MS_BASE 5000
+#define RUN_SETUP_MS_PER_MUNIT 15000
+#define RUN_SETUP_MS_MAX 60000
 
 struct run_opts {
 	const char *host, *config, *scenario_name;
@@ -141,6 +151,7 @@ const char *run_why(int rc); /* a status or -errno in words */
  * set), 0 or a status / -errno. */
 int venue_setup(struct onsale *admin);
 void venue_free(void);
+uint64_t venue_units_max(void); /* the room the event of run_opt.sc gets */
 
 /* flow.c */
 void flow_init(void); /* before the threads start */

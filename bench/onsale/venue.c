@@ -150,17 +150,22 @@ static int add_tiers(struct onsale *c)
 	return seated() ? load_sections(c) : 0;
 }
 
-static int create(struct onsale *c)
+uint64_t venue_units_max(void)
 {
-	struct result res;
 	uint64_t units = (has_ga() ? run_opt.units : 0) + (seated() ? run_opt.seats : 0);
 	/* mixed resells refunded units: room for their new tickets and holds */
 	if (run_opt.sc == SC_MIXED)
 		units = units * 4 < EVENT_UNITS_MAX ? units * 4 : EVENT_UNITS_MAX;
+	return units;
+}
+
+static int create(struct onsale *c)
+{
+	struct result res;
 	struct cmd_event ev = {.event_id = venue.event_id,
 			       .state = EVENT_ON_SALE,
 			       .customer_limit = 0,
-			       .units_max = (uint32_t)units,
+			       .units_max = (uint32_t)venue_units_max(),
 			       .starts_at_ms = wall_ms() + 86400000ull,
 			       .presale_start_ms = 1,
 			       .public_start_ms = 2,

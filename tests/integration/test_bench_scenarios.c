@@ -5,8 +5,8 @@
  * scenario is about (seat-pick collisions refused, mixed queries and
  * refunds, gate-rush every ticket scanned once and every second scan
  * refused). A unit sold on the side fails the verify; a server stopped
- * (SIGSTOP) mid-run ends it within bounds, exit 1; bad
- * options exit 2.
+ * (SIGSTOP) mid-run or before it ends the run within bounds, exit 1;
+ * bad options exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -240,6 +240,19 @@ static void server_stops(void **state)
 	assert_non_null(strstr(json, "replies missing (outcomes unknown)"));
 }
 
+/* A server stopped before the run: the set-up's calls give up after 5 s
+ * plus 15 s per million units (here 5 s) and it exits 1. It waited 60 s
+ * whatever --duration said. */
+static void server_stopped_at_start(void **state)
+{
+	(void)state;
+	double secs;
+	int rc = run_server_stopped("--scenario ga-flash --units 3000 --duration 1", -1, &secs);
+	assert_int_equal(rc, 1);
+	assert_true(secs < 12);
+	assert_non_null(strstr(json, "timed out"));
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -258,10 +271,15 @@ int main(int argc, char **argv)
 	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
-		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
-		cmocka_unit_test(threads),        cmocka_unit_test(ops_bound),
-		cmocka_unit_test(verify_catches), cmocka_unit_test(server_stops),
+		cmocka_unit_test(flash),
+		cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),
+		cmocka_unit_test(gate_rush),
+		cmocka_unit_test(threads),
+		cmocka_unit_test(ops_bound),
+		cmocka_unit_test(verify_catches),
+		cmocka_unit_test(server_stops),
+		cmocka_unit_test(server_stopped_at_start),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
