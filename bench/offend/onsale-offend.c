@@ -69,6 +69,7 @@ _Static_assert(N_KINDS + 1 <= KINDS_MAX, "every kind and alone-after fit a run")
 /* One phase's results. */
 struct row {
 	const struct kind *kind;
+	char error[192]; /* why the phase failed; "" when it did not */
 	uint64_t p50_ns, p99_ns, p999_ns;
 	uint64_t holds, confirms, errors;
 	uint64_t good_status[OFF_STATUS_SLOTS];
@@ -205,24 +206,45 @@ static void offend(const struct kind *k, struct row *r, uint64_t end_ns)
 	pthread_join(t, NULL);
 }
 
-static void one_phase(const struct kind *k, struct row *r)
+/* The client's connection for a phase: the one before unless it failed
+ * (counted in the phase it failed in), then a new one. 0, or the phase
+ * fails: the server is gone or not answering. */
+static int good_connection(struct row *r)
+{
+	if (good.c && !onsale_error(good.c))
+		return 0;
+	onsale_close(good.c);
+	int rc = off_good_open(&env, &good); /* good.c NULL when it fails */
+	if (rc)
+		snprintf(r->error, sizeof r->error, "the client cannot connect: %s",
+			 onsale_strerror(rc));
+	return rc;
+}
+
+/* Kind k's phase into r: 0, or -1 when it failed so that the run must
+ * stop (r->error says why). */
+static int one_phase(const struct kind *k, struct row *r)
 {
 	struct hist_snap *snap = malloc(sizeof *snap);
 	memset(&run, 0, sizeof run);
 	memset(r, 0, sizeof *r);
 	r->kind = k;
 	r->rss_before = off_venue_rss_kib(&env);
-	if (onsale_error(good.c)) { /* lost in the phase before: counted there */
-		onsale_close(good.c);
-		if (off_good_open(&env, &good))
-			good.c = NULL;
+	if (good_connection(r)) {
+		free(snap);
+		r->open_after = -1;
+		return -1;
 	}
 	uint64_t end = load_now_ns() + (uint64_t)(env.seconds * 1e9);
-	if (good.c && off_good_start(&env, &good, &run, end) == 0) {
-		if (k->fn)
-			offend(k, r, end);
-		off_good_join();
+	int rc = off_good_start(&env, &good, &run, end);
+	if (rc) {
+		snprintf(r->error, sizeof r->error, "client thread: %s", strerror(-rc));
+		free(snap);
+		return -1;
 	}
+	if (k->fn)
+		offend(k, r, end);
+	off_good_join();
 	usleep(SETTLE_MS * 1000u);
 	r->rss_during = run.rss_max_kib;
 	r->rss_after = off_venue_rss_kib(&env);
@@ -237,6 +259,7 @@ static void one_phase(const struct kind *k, struct row *r)
 		r->p999_ns = hist_snap_pct(snap, 99.9);
 		free(snap);
 	}
+	return 0;
 }
 
 /* "70:12 72:3" of the nonzero counters (at most the first few). */
@@ -256,47 +279,68 @@ static const char *counts(const uint64_t *c, unsigned n, int as_json)
 	return b;
 }
 
-static double ratio(const struct row *r)
+/* A latency of r for the table or JSON: "-" or null when its phase
+ * failed (the client's replies did not come: no figure stands for them). */
+static const char *latency(const struct row *r, uint64_t ns, int as_json)
 {
-	return rows[0].p99_ns ? (double)r->p99_ns / (double)rows[0].p99_ns : 0;
+	return r->error[0] ? (as_json ? "null" : "-") : report_us(ns);
 }
 
-static void table(FILE *f)
+/* r's p99 over the p99 alone: "-" or null when either phase failed. */
+static const char *ratio(const struct row *r, int as_json)
+{
+	static char buf[4][32];
+	static unsigned turn;
+	char *b = buf[turn++ % 4];
+	if (r->error[0] || rows[0].error[0] || !rows[0].p99_ns)
+		return as_json ? "null" : "-";
+	snprintf(b, sizeof buf[0], as_json ? "%.3f" : "%.2f",
+		 (double)r->p99_ns / (double)rows[0].p99_ns);
+	return b;
+}
+
+/* The first n_run rows, then a line for each that failed. */
+static void table(FILE *f, unsigned n_run)
 {
 	fprintf(f, "%-12s %8s %8s %8s %6s %6s | %7s %8s %-18s %7s %13s %6s | %s\n", "kind",
 		"p50 us", "p99 us", "p99.9 us", "x p99", "errors", "conns", "replies", "statuses",
 		"closed", "close ms", "open", "RSS MiB before/during/after");
-	for (unsigned i = 0; i < n_chosen; i++) {
+	for (unsigned i = 0; i < n_run; i++) {
 		const struct row *r = &rows[i];
 		char close_ms[32];
 		snprintf(close_ms, sizeof close_ms, "%llu-%llu",
 			 (unsigned long long)r->seen.close_ms_min,
 			 (unsigned long long)r->seen.close_ms_max);
 		fprintf(f,
-			"%-12s %8s %8s %8s %6.2f %6llu | %7llu %8llu %-18s %7llu %13s %6llu | "
+			"%-12s %8s %8s %8s %6s %6llu | %7llu %8llu %-18s %7llu %13s %6llu | "
 			"%.1f/%.1f/%.1f\n",
-			r->kind->name, report_us(r->p50_ns), report_us(r->p99_ns),
-			report_us(r->p999_ns), ratio(r), (unsigned long long)r->errors,
+			r->kind->name, latency(r, r->p50_ns, 0), latency(r, r->p99_ns, 0),
+			latency(r, r->p999_ns, 0), ratio(r, 0), (unsigned long long)r->errors,
 			(unsigned long long)r->seen.connects, (unsigned long long)r->seen.replies,
 			counts(r->seen.status, OFF_STATUS_SLOTS, 0),
 			(unsigned long long)r->seen.closed, r->seen.closed ? close_ms : "-",
 			(unsigned long long)r->seen.open_at_end, r->rss_before / 1024.0,
 			r->rss_during / 1024.0, r->rss_after / 1024.0);
 	}
+	for (unsigned i = 0; i < n_run; i++)
+		if (rows[i].error[0])
+			fprintf(f, "%s failed: %s\n", rows[i].kind->name, rows[i].error);
 }
 
 static void json_row(FILE *f, const struct row *r)
 {
 	const struct off_seen *s = &r->seen;
 	fprintf(f,
-		"{\"kind\":\"%s\",\"seconds\":%g,\"rate\":%g,\"offender_nice\":%u,"
+		"{\"kind\":\"%s\",%s%s%s\"seconds\":%g,\"rate\":%g,\"offender_nice\":%u,"
 		"\"good\":{\"holds\":%llu,"
 		"\"confirms\":%llu,\"errors\":%llu,\"errors_by_status\":{%s},\"p50_us\":%s,"
-		"\"p99_us\":%s,\"p999_us\":%s,\"p99_ratio\":%.3f},",
-		r->kind->name, env.seconds, env.rate, offender_nice, (unsigned long long)r->holds,
-		(unsigned long long)r->confirms, (unsigned long long)r->errors,
-		counts(r->good_status, OFF_STATUS_SLOTS, 1), report_us(r->p50_ns),
-		report_us(r->p99_ns), report_us(r->p999_ns), ratio(r));
+		"\"p99_us\":%s,\"p999_us\":%s,\"p99_ratio\":%s},",
+		r->kind->name, r->error[0] ? "\"error\":\"" : "", r->error,
+		r->error[0] ? "\"," : "", env.seconds, env.rate, offender_nice,
+		(unsigned long long)r->holds, (unsigned long long)r->confirms,
+		(unsigned long long)r->errors, counts(r->good_status, OFF_STATUS_SLOTS, 1),
+		latency(r, r->p50_ns, 1), latency(r, r->p99_ns, 1), latency(r, r->p999_ns, 1),
+		ratio(r, 1));
 	fprintf(f,
 		"\"offender\":{\"connects\":%llu,\"connect_fails\":%llu,\"frames_sent\":%llu,"
 		"\"bytes_sent\":%llu,\"replies\":%llu,\"statuses\":{%s},\"bad_reasons\":{%s},"
@@ -312,6 +356,48 @@ static void json_row(FILE *f, const struct row *r)
 		"\"server_open_after\":%ld}\n",
 		(unsigned long long)r->rss_before, (unsigned long long)r->rss_during,
 		(unsigned long long)r->rss_after, r->open_after);
+}
+
+/* Runs the warm-up and the chosen phases until one fails so that the run
+ * must stop: the phases run (rows 0 .. return - 1), *stopped_at the kind
+ * it stopped at (NULL: it did not), *failed set when any phase failed. */
+static unsigned phases(const struct kind **stopped_at, int *failed)
+{
+	*stopped_at = NULL;
+	*failed = 0;
+	if (warmup_seconds > 0) {
+		double seconds = env.seconds;
+		env.seconds = warmup_seconds;
+		fprintf(stderr, "== %s (%g s)\n", warm_up.name, env.seconds);
+		int rc = one_phase(&warm_up, &rows[0]);
+		env.seconds = seconds;
+		if (rows[0].error[0]) {
+			fprintf(stderr, "onsale-offend: %s failed: %s\n", warm_up.name,
+				rows[0].error);
+			*failed = 1;
+		}
+		if (rc) {
+			*stopped_at = &warm_up;
+			return 0;
+		}
+	}
+	for (unsigned i = 0; i < n_chosen; i++) {
+		fprintf(stderr, "== %s (%g s)\n", chosen[i]->name, env.seconds);
+		int rc = one_phase(chosen[i], &rows[i]);
+		if (rows[i].error[0]) {
+			fprintf(stderr, "onsale-offend: %s failed: %s\n", chosen[i]->name,
+				rows[i].error);
+			*failed = 1;
+		}
+		if (json)
+			json_row(stdout, &rows[i]);
+		fflush(stdout);
+		if (rc) {
+			*stopped_at = chosen[i];
+			return i + 1;
+		}
+	}
+	return n_chosen;
 }
 
 int main(int argc, char **argv)
@@ -333,29 +419,27 @@ int main(int argc, char **argv)
 			env.port, onsale_strerror(rc));
 		return 1;
 	}
-	if (warmup_seconds > 0) {
-		double seconds = env.seconds;
-		env.seconds = warmup_seconds;
-		fprintf(stderr, "== %s (%g s)\n", warm_up.name, env.seconds);
-		one_phase(&warm_up, &rows[0]);
-		env.seconds = seconds;
+	const struct kind *stopped_at;
+	int failed;
+	unsigned n_run = phases(&stopped_at, &failed);
+	static char why[160];
+	const char *lost = NULL;
+	if (stopped_at) { /* the server is gone or not answering: no check could run */
+		fprintf(stderr, "onsale-offend: the run stops at %s\n", stopped_at->name);
+		snprintf(why, sizeof why, "not checked: the run stopped at %s", stopped_at->name);
+		lost = why;
+	} else {
+		lost = off_venue_verify(&env, &good);
 	}
-	for (unsigned i = 0; i < n_chosen; i++) {
-		fprintf(stderr, "== %s (%g s)\n", chosen[i]->name, env.seconds);
-		one_phase(chosen[i], &rows[i]);
-		if (json)
-			json_row(stdout, &rows[i]);
-		fflush(stdout);
-	}
-	const char *lost = off_venue_verify(&env, &good);
-	table(json ? stderr : stdout);
+	uint64_t checked = stopped_at ? 0 : good.n_confirmed;
+	table(json ? stderr : stdout, n_run);
 	if (json)
 		printf("{\"kind\":\"verify\",\"confirms\":%llu,\"checked\":%llu,\"result\":\"%s\"}\n",
-		       (unsigned long long)good.n_confirmed_all,
-		       (unsigned long long)good.n_confirmed, lost ? lost : "ok");
+		       (unsigned long long)good.n_confirmed_all, (unsigned long long)checked,
+		       lost ? lost : "ok");
 	fprintf(stderr, "verify: %llu confirms acknowledged, %llu looked up: %s\n",
-		(unsigned long long)good.n_confirmed_all, (unsigned long long)good.n_confirmed,
+		(unsigned long long)good.n_confirmed_all, (unsigned long long)checked,
 		lost ? lost : "ok");
 	onsale_close(good.c);
-	return lost ? 1 : 0;
+	return lost || failed ? 1 : 0;
 }

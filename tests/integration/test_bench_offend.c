@@ -4,9 +4,11 @@
  * get bad_frame, a wrong key gets unauthenticated and the close, and the inventory bot never gets a customer
  * past the event's limit however its connections spread over the shards,
  * while its holds expire and give their units back. The run must exit 0
- * with every acknowledged confirm found; bad options exit 2.
+ * with every acknowledged confirm found. A server killed mid-run stops
+ * the run with the phase it failed in named, exit 1; bad options exit 2.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +118,59 @@ static void offenders(void **state)
 	assert_true(field(line, NULL, "confirms") > 0);
 }
 
+/* Runs onsale-offend with args as run() does, its stderr too into out[],
+ * bounded by timeout(1) at 30 s; once a line holds when, the server gets
+ * sig (SIGKILL: killed and reaped; SIGSTOP: continued once onsale-offend
+ * exits). Its exit status (124: still running at 30 s). */
+static int run_signalling(const char *args, const char *when, int sig)
+{
+	static unsigned seed = 100; /* a new event each time */
+	char cmd[1400], line[4096];
+	size_t len = 0;
+	int sent = 0;
+	snprintf(cmd, sizeof cmd,
+		 "timeout 30 %s --port %u --config %s/onsaled.conf --seed %u --sources 4 %s 2>&1",
+		 offend, S.port, S.dir, seed++, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	out[0] = 0;
+	while (fgets(line, sizeof line, p)) {
+		fputs(line, stdout);
+		if (len < sizeof out)
+			len += (size_t)snprintf(out + len, sizeof out - len, "%s", line);
+		if (!sent && strstr(line, when)) {
+			sent = 1;
+			if (sig == SIGKILL)
+				srv_kill(&S);
+			else
+				kill(S.pid, sig);
+		}
+	}
+	int st = pclose(p);
+	if (sent && sig == SIGSTOP)
+		kill(S.pid, SIGCONT);
+	assert_true(sent);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The server killed (SIGKILL) as a phase starts: the client's next
+ * connection is refused, that phase fails, the run stops there and exits
+ * 1. It crashed (exit 139): the phase after that one asked a connection
+ * the failed reconnect had left NULL. */
+static void server_dies(void **state)
+{
+	(void)state;
+	int rc =
+		run_signalling("--duration 1 --warmup 0 --rate 50 --json --kinds wrong-key,garbage",
+			       "== wrong-key", SIGKILL);
+	assert_int_equal(srv_spawn(&S), 0); /* for the tests after this one */
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "garbage failed: the client cannot connect"));
+	assert_non_null(strstr(out, "the run stops at garbage"));
+	assert_null(strstr(out, "== alone-after"));
+	assert_non_null(strstr(out, "\"result\":\"not checked: the run stopped at garbage\""));
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -137,6 +192,7 @@ int main(int argc, char **argv)
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(offenders),
+		cmocka_unit_test(server_dies),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
