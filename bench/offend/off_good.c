@@ -5,7 +5,9 @@
  * latency, not as fewer requests), and each hold that comes back ok is
  * confirmed at once. Latency runs from the hold's intended start to its
  * reply, and from the confirm's submission to its reply: what a buyer
- * would wait. It samples the server's RSS while it runs.
+ * would wait. It samples the server's RSS while it runs. After the phase
+ * it waits OFF_GOOD_DRAIN_MS for the replies still to come and counts
+ * those that do not (onsale-offend.c fails the phase then).
  */
 #include <assert.h>
 #include <errno.h>
@@ -19,8 +21,6 @@
 /* Requests in flight at most; a server that falls this far behind shows
  * as errors (the schedule is not held back). */
 #define GOOD_WINDOW 1024u
-/* Replies waited for after the phase ends before they count as errors. */
-#define GOOD_DRAIN_MS 3000
 #define RSS_SAMPLE_NS (200u * 1000000u)
 #define CUSTOMER_BASE 1000000000ull
 #define COOKIE_CONFIRM (1ull << 63)
@@ -66,6 +66,8 @@ static void completed(const struct off_env *env, struct off_good *g, struct off_
 {
 	uint64_t now = load_now_ns();
 	uint64_t started = d->cookie & ~COOKIE_CONFIRM;
+	if (!(d->cookie & COOKIE_CONFIRM) && d->rc >= 0)
+		run->hold_replies++;
 	if (d->rc != ST_OK) {
 		failed(run, d->rc);
 		return;
@@ -123,13 +125,21 @@ static void *run_good(void *p)
 			a->run->rss_max_kib = kib > a->run->rss_max_kib ? kib : a->run->rss_max_kib;
 			rss_at = now + RSS_SAMPLE_NS;
 		}
-		if (reap(a, next < a->end_ns ? next : a->end_ns) < 0)
-			return NULL; /* connection lost: the caller sees onsale_error() */
+		int rc = reap(a, next < a->end_ns ? next : a->end_ns);
+		if (rc < 0) {
+			a->run->lost = rc; /* the next phase connects again */
+			return NULL;
+		}
 	}
-	uint64_t drain_end = load_now_ns() + (uint64_t)GOOD_DRAIN_MS * 1000000u;
-	while (onsale_inflight(a->g->c) && load_now_ns() < drain_end)
-		if (reap(a, drain_end) < 0)
-			break;
+	uint64_t drain_end = load_now_ns() + (uint64_t)OFF_GOOD_DRAIN_MS * 1000000u;
+	while (onsale_inflight(a->g->c) && load_now_ns() < drain_end) {
+		int rc = reap(a, drain_end);
+		if (rc < 0) {
+			a->run->lost = rc;
+			return NULL;
+		}
+	}
+	a->run->unanswered = onsale_inflight(a->g->c);
 	return NULL;
 }
 

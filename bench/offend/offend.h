@@ -47,6 +47,14 @@
 #define OFF_ROW_SEATS 125u
 #define OFF_CUSTOMER_LIMIT 4u
 #define OFF_BOT_CUSTOMERS 256u
+/* The client waits this long after a phase for the replies still to come;
+ * those that do not are unanswered: the phase fails and the run stops
+ * (the server stalled or is gone; each later phase would only wait). */
+#define OFF_GOOD_DRAIN_MS 3000u
+/* A phase also fails when the client had replies to fewer than this share
+ * of the holds due in it (--rate x --duration): a stalled or lost server
+ * shows as a failed phase, never as a fast one with few requests. */
+#define OFF_GOOD_REPLIED_PCT_MIN 90u
 
 /* What the whole run shares (read-only while offenders run). */
 struct off_env {
@@ -84,6 +92,9 @@ struct off_good_run {
 	_Atomic uint64_t holds, confirms, errors;
 	uint64_t status[OFF_STATUS_SLOTS]; /* refusals and failures by status */
 	uint64_t rss_max_kib;              /* sampled while it ran */
+	uint64_t hold_replies;             /* holds answered, ok or not */
+	unsigned unanswered;               /* in flight OFF_GOOD_DRAIN_MS after the end */
+	int lost;                          /* the connection failed with this -errno */
 };
 
 /* The client's connection and the confirms it was acknowledged (all phases). */

@@ -221,6 +221,34 @@ static int good_connection(struct row *r)
 	return rc;
 }
 
+/* Whether the client's phase just ended failed (r->error says why): -1
+ * when the run must stop (replies unanswered: the server stalled or is
+ * gone), else 0. A phase with few or no replies reported p99 0, as if
+ * the server had been fast. */
+static int client_failed(struct row *r)
+{
+	uint64_t due = (uint64_t)(env.rate * env.seconds);
+	if (run.unanswered) {
+		snprintf(r->error, sizeof r->error,
+			 "%u requests unanswered %.1f s after the phase (the server stalled or is "
+			 "gone)",
+			 run.unanswered, OFF_GOOD_DRAIN_MS / 1000.0);
+		onsale_close(good.c); /* not to be reused with requests in flight */
+		good.c = NULL;
+		return -1;
+	}
+	if (run.lost)
+		snprintf(r->error, sizeof r->error,
+			 "the client's connection failed: %s (replies to %llu of %llu holds due)",
+			 onsale_strerror(run.lost), (unsigned long long)run.hold_replies,
+			 (unsigned long long)due);
+	else if (run.hold_replies * 100u < due * OFF_GOOD_REPLIED_PCT_MIN)
+		snprintf(r->error, sizeof r->error,
+			 "replies to %llu of %llu holds due (the server stalled or fell behind)",
+			 (unsigned long long)run.hold_replies, (unsigned long long)due);
+	return 0;
+}
+
 /* Kind k's phase into r: 0, or -1 when it failed so that the run must
  * stop (r->error says why). */
 static int one_phase(const struct kind *k, struct row *r)
@@ -245,10 +273,11 @@ static int one_phase(const struct kind *k, struct row *r)
 	if (k->fn)
 		offend(k, r, end);
 	off_good_join();
+	int stop = client_failed(r);
 	usleep(SETTLE_MS * 1000u);
 	r->rss_during = run.rss_max_kib;
 	r->rss_after = off_venue_rss_kib(&env);
-	r->open_after = off_venue_open_conns(&env);
+	r->open_after = stop ? -1 : off_venue_open_conns(&env); /* it would only wait */
 	r->holds = run.holds, r->confirms = run.confirms, r->errors = run.errors;
 	memcpy(r->good_status, run.status, sizeof r->good_status);
 	if (snap) {
@@ -259,7 +288,7 @@ static int one_phase(const struct kind *k, struct row *r)
 		r->p999_ns = hist_snap_pct(snap, 99.9);
 		free(snap);
 	}
-	return 0;
+	return stop;
 }
 
 /* "70:12 72:3" of the nonzero counters (at most the first few). */

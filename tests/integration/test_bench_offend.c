@@ -4,8 +4,9 @@
  * get bad_frame, a wrong key gets unauthenticated and the close, and the inventory bot never gets a customer
  * past the event's limit however its connections spread over the shards,
  * while its holds expire and give their units back. The run must exit 0
- * with every acknowledged confirm found. A server killed mid-run stops
- * the run with the phase it failed in named, exit 1; bad options exit 2.
+ * with every acknowledged confirm found. A server killed or stopped
+ * (SIGSTOP) mid-run fails the phase, whose latencies are null, and stops
+ * the run, exit 1; bad options exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -171,6 +172,28 @@ static void server_dies(void **state)
 	assert_non_null(strstr(out, "\"result\":\"not checked: the run stopped at garbage\""));
 }
 
+/* The server stopped (SIGSTOP) as "alone" starts: no reply comes, so the
+ * phase fails with its requests unanswered 3 s after its end, its
+ * latencies are null, not 0, and the run stops there, exit 1. It
+ * reported holds 0, errors 0, p99 0 for every later phase, as if the
+ * server had been fast. */
+static void server_stalls(void **state)
+{
+	(void)state;
+	char line[4096];
+	int rc = run_signalling("--duration 1 --warmup 0 --rate 50 --json --kinds wrong-key",
+				"== alone (", SIGSTOP);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "alone failed: "));
+	assert_non_null(strstr(out, " requests unanswered 3.0 s after the phase"));
+	assert_non_null(strstr(out, "the run stops at alone"));
+	kind_line("alone", line, sizeof line);
+	assert_non_null(strstr(line, "\"error\":\""));
+	assert_non_null(strstr(line, "\"p99_us\":null"));
+	assert_non_null(strstr(line, "\"p99_ratio\":null"));
+	assert_null(strstr(out, "== wrong-key"));
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -193,6 +216,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(offenders),
 		cmocka_unit_test(server_dies),
+		cmocka_unit_test(server_stalls),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
