@@ -82,15 +82,18 @@ static void crowd(const struct off_env *env, struct off_seen *seen, uint64_t end
 	long kept = open_during >= 0 && open_before >= 0 ? open_during - open_before : 0;
 	for (unsigned k = 0; open_during < 0 && k < n; k++)
 		kept += fds[k] >= 0;
-	double per = measure && kept > 0 && rss_during > rss_before
-			     ? (double)(rss_during - rss_before) * 1024.0 / (double)kept
-			     : 0;
+	char per[32] = "null"; /* RSS not known: no figure */
+	if (rss_before && rss_during)
+		snprintf(per, sizeof per, "%.0f",
+			 measure && kept > 0 && rss_during > rss_before
+				 ? (double)(rss_during - rss_before) * 1024.0 / (double)kept
+				 : 0);
 	snprintf(seen->note, sizeof seen->note,
 		 "\"asked\":%u,\"open_ms\":%llu,\"server_open_before\":%ld,"
-		 "\"server_open_during\":%ld,\"newcomer\":\"%s\",\"rss_before_kib\":%llu,"
-		 "\"kept\":%ld,\"rss_crowd_kib\":%llu,\"bytes_per_conn\":%.0f",
+		 "\"server_open_during\":%ld,\"newcomer\":\"%s\",\"rss_before_kib\":%s,"
+		 "\"kept\":%ld,\"rss_crowd_kib\":%s,\"bytes_per_conn\":%s",
 		 n, (unsigned long long)open_ms, open_before, open_during, nc,
-		 (unsigned long long)rss_before, kept, (unsigned long long)rss_during, per);
+		 off_venue_kib_json(rss_before), kept, off_venue_kib_json(rss_during), per);
 	for (unsigned k = 0; k < n; k++)
 		if (fds[k] >= 0) {
 			seen->open_at_end++;

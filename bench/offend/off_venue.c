@@ -128,6 +128,17 @@ uint64_t off_venue_rss_kib(const struct off_env *env)
 	return kib;
 }
 
+const char *off_venue_kib_json(uint64_t kib)
+{
+	static char buf[8][24];
+	static unsigned turn;
+	char *b = buf[turn++ % 8];
+	if (!kib)
+		return "null";
+	snprintf(b, sizeof buf[0], "%llu", (unsigned long long)kib);
+	return b;
+}
+
 long off_venue_open_conns(const struct off_env *env)
 {
 	struct onsale *c;

@@ -172,8 +172,11 @@ off_kind_fn off_load_pipeline, off_load_seatmap, off_load_seatmap_noread, off_lo
 int off_venue_create(struct off_env *env);
 /* Every confirm g was acknowledged is a confirmed order: NULL, or what broke. */
 const char *off_venue_verify(const struct off_env *env, const struct off_good *g);
-/* The server's VmRSS in KiB, 0 when not known. */
+/* The server's VmRSS in KiB, 0 when not known (no --server-pid, or it
+ * is gone). */
 uint64_t off_venue_rss_kib(const struct off_env *env);
+/* kib as a JSON value, "null" when 0 (not known); rotates over 8 buffers. */
+const char *off_venue_kib_json(uint64_t kib);
 /* The server's open connection count (STATS), or -1. */
 long off_venue_open_conns(const struct off_env *env);
 

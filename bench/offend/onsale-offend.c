@@ -115,7 +115,7 @@ static const char *kinds_of(const char *list, void *dst)
 			return "a comma-separated list of the kinds below, or all";
 		chosen[n_chosen++] = &kinds[i];
 	}
-	return NULL;
+	return n_chosen > 1 ? NULL : "a comma-separated list of the kinds below, or all";
 }
 
 static const struct opt options[] = {
@@ -143,7 +143,7 @@ static const struct opt options[] = {
 		 "offender source addresses 127.0.0.2 onwards (8)"),
 	OPT_UINT("server-pid", "PID", &server_pid, 1, 4194304,
 		 "the server's pid, for its RSS (/proc/PID/status);\n"
-		 "default: RSS not reported"),
+		 "default: RSS not reported (- in the table, null in JSON)"),
 	OPT_UINT("event", "ID", &event_id, 1, UINT32_MAX, "event id to create (from the seed)"),
 	OPT_U64("seed", "N", &env.seed, 0, UINT64_MAX, "random seed (the time)"),
 	OPT_UINT("offender-nice", "N", &offender_nice, 0, 19,
@@ -328,6 +328,18 @@ static const char *ratio(const struct row *r, int as_json)
 	return b;
 }
 
+/* RSS in MiB for the table, "-" when not known (0). */
+static const char *rss_mib(uint64_t kib)
+{
+	static char buf[4][24];
+	static unsigned turn;
+	char *b = buf[turn++ % 4];
+	if (!kib)
+		return "-";
+	snprintf(b, sizeof buf[0], "%.1f", kib / 1024.0);
+	return b;
+}
+
 /* The first n_run rows, then a line for each that failed. */
 static void table(FILE *f, unsigned n_run)
 {
@@ -342,14 +354,14 @@ static void table(FILE *f, unsigned n_run)
 			 (unsigned long long)r->seen.close_ms_max);
 		fprintf(f,
 			"%-12s %8s %8s %8s %6s %6llu | %7llu %8llu %-18s %7llu %13s %6llu | "
-			"%.1f/%.1f/%.1f\n",
+			"%s/%s/%s\n",
 			r->kind->name, latency(r, r->p50_ns, 0), latency(r, r->p99_ns, 0),
 			latency(r, r->p999_ns, 0), ratio(r, 0), (unsigned long long)r->errors,
 			(unsigned long long)r->seen.connects, (unsigned long long)r->seen.replies,
 			counts(r->seen.status, OFF_STATUS_SLOTS, 0),
 			(unsigned long long)r->seen.closed, r->seen.closed ? close_ms : "-",
-			(unsigned long long)r->seen.open_at_end, r->rss_before / 1024.0,
-			r->rss_during / 1024.0, r->rss_after / 1024.0);
+			(unsigned long long)r->seen.open_at_end, rss_mib(r->rss_before),
+			rss_mib(r->rss_during), rss_mib(r->rss_after));
 	}
 	for (unsigned i = 0; i < n_run; i++)
 		if (rows[i].error[0])
@@ -380,11 +392,13 @@ static void json_row(FILE *f, const struct row *r)
 		counts(s->bad_reason, 8, 1), (unsigned long long)s->closed,
 		(unsigned long long)s->close_ms_min, (unsigned long long)s->close_ms_max,
 		(unsigned long long)s->open_at_end, s->note[0] ? "," : "", s->note);
-	fprintf(f,
-		"\"rss_kib\":{\"before\":%llu,\"during\":%llu,\"after\":%llu},"
-		"\"server_open_after\":%ld}\n",
-		(unsigned long long)r->rss_before, (unsigned long long)r->rss_during,
-		(unsigned long long)r->rss_after, r->open_after);
+	if (env.server_pid) /* each null when not known (the server gone) */
+		fprintf(f, "\"rss_kib\":{\"before\":%s,\"during\":%s,\"after\":%s},",
+			off_venue_kib_json(r->rss_before), off_venue_kib_json(r->rss_during),
+			off_venue_kib_json(r->rss_after));
+	else
+		fprintf(f, "\"rss_kib\":null,");
+	fprintf(f, "\"server_open_after\":%ld}\n", r->open_after);
 }
 
 /* Runs the warm-up and the chosen phases until one fails so that the run
@@ -429,6 +443,19 @@ static unsigned phases(const struct kind **stopped_at, int *failed)
 	return n_chosen;
 }
 
+/* --server-pid names a process whose RSS can be read; else says so. It
+ * printed RSS 0 for a pid that did not exist. */
+static int pid_readable(unsigned pid)
+{
+	char path[64], what[48];
+	snprintf(path, sizeof path, "/proc/%u/status", pid);
+	if (!access(path, R_OK))
+		return 1;
+	snprintf(what, sizeof what, "--server-pid %u", pid);
+	opts_bad(&cmd, what, errno == ENOENT ? "no such process" : strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	kinds_of("all", NULL);
@@ -436,6 +463,8 @@ int main(int argc, char **argv)
 	int rc = opts_parse_seeded(&cmd, argc, argv, &env.seed);
 	if (rc)
 		return rc == OPTS_HELP ? 0 : rc;
+	if (server_pid && !pid_readable(server_pid))
+		return OPTS_BAD;
 	chosen[n_chosen++] = &alone_after;
 	env.server_pid = (int)server_pid;
 	env.port = (uint16_t)port;

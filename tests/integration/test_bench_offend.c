@@ -6,7 +6,8 @@
  * while its holds expire and give their units back. The run must exit 0
  * with every acknowledged confirm found. A server killed or stopped
  * (SIGSTOP) mid-run fails the phase, whose latencies are null, and stops
- * the run, exit 1; bad options exit 2.
+ * the run, exit 1. Without --server-pid the RSS is null; bad options (an
+ * empty --kinds, a --server-pid no process has) exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tests/support/srv_harness.h"
@@ -38,15 +40,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs onsale-offend with args; its stdout (JSON lines) in out[]; returns
- * its exit status. */
-static int run(const char *args)
+/* Runs onsale-offend with args, --server-pid pid unless pid is 0; its
+ * stdout (JSON lines) in out[]; returns its exit status. */
+static int run_pid(int pid, const char *args)
 {
-	char cmd[1400], line[4096];
+	char cmd[1400], line[4096], pid_arg[32] = "";
 	size_t len = 0;
+	if (pid)
+		snprintf(pid_arg, sizeof pid_arg, "--server-pid %d", pid);
 	snprintf(cmd, sizeof cmd,
-		 "%s --port %u --config %s/onsaled.conf --server-pid %d --seed 11 --sources 4 %s",
-		 offend, S.port, S.dir, (int)S.pid, args);
+		 "%s --port %u --config %s/onsaled.conf %s --seed 11 --sources 4 %s", offend,
+		 S.port, S.dir, pid_arg, args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	out[0] = 0;
@@ -57,6 +61,11 @@ static int run(const char *args)
 	}
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *args)
+{
+	return run_pid((int)S.pid, args);
 }
 
 /* The JSON line of kind, copied into line. */
@@ -194,15 +203,49 @@ static void server_stalls(void **state)
 	assert_null(strstr(out, "== wrong-key"));
 }
 
+/* Without --server-pid the RSS is not reported: null in JSON. It was
+ * reported as 0 KiB. */
+static void rss_not_reported(void **state)
+{
+	(void)state;
+	char line[4096];
+	assert_int_equal(run_pid(0, "--duration 1 --warmup 0 --rate 50 --json --seed 12"
+				    " --kinds wrong-key"),
+			 0);
+	kind_line("alone", line, sizeof line);
+	assert_non_null(strstr(line, "\"rss_kib\":null"));
+	kind_line("wrong-key", line, sizeof line);
+	assert_non_null(strstr(line, "\"rss_kib\":null"));
+}
+
+/* A pid that is no process's: one that exited and was reaped. */
+static int dead_pid(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return (int)pid;
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
+	char args[128];
 	assert_int_equal(run("--help"), 0);
 	assert_non_null(strstr(out, "--kinds"));
 	assert_int_equal(run("--duration 0"), 2);
 	assert_int_equal(run("--kinds slowloris,nope"), 2);
 	assert_int_equal(run("--idle 0"), 2);
 	assert_int_equal(run("--offender-nice 20"), 2);
+	/* each refused at once; they ran (brief here, else at the defaults) */
+	assert_int_equal(run("--duration 1 --warmup 0 --seed 13 --kinds ''"), 2);
+	snprintf(args, sizeof args,
+		 "--duration 1 --warmup 0 --seed 14 --kinds wrong-key"
+		 " --server-pid %d",
+		 dead_pid());
+	assert_int_equal(run(args), 2);
 }
 
 int main(int argc, char **argv)
@@ -214,9 +257,8 @@ int main(int argc, char **argv)
 		 slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(offenders),
-		cmocka_unit_test(server_dies),
-		cmocka_unit_test(server_stalls),
+		cmocka_unit_test(offenders),     cmocka_unit_test(server_dies),
+		cmocka_unit_test(server_stalls), cmocka_unit_test(rss_not_reported),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
