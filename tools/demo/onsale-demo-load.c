@@ -8,7 +8,10 @@
  * plus a 5,000-unit GA floor, on sale now for a week, limit 8 per customer.
  *
  *   onsale-demo-load [--host H] [--port P] --config FILE [--show]
+ *
+ * A bad option or a stray argument is refused (exit 2); --help exits 0.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -101,6 +104,31 @@ static void show(struct onsale *c)
 	}
 }
 
+/* A port number 1-65535 into *port: 0, or -1 (said on stderr). It took
+ * (uint16_t)atoi: --port 99999 connected to 34463, --port abc to 0. */
+static int port_of(const char *s, uint16_t *port)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || errno || *end || v < 1 || v > 65535) {
+		fprintf(stderr, "onsale-demo-load: --port %s: not a port number 1-65535\n", s);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f,
+		"usage: onsale-demo-load [--host H] [--port P] [--config FILE] [--show]\n"
+		"Loads the demo event %u into onsaled (admin key from FILE) unless it\n"
+		"is there, then prints its availability.\n",
+		DEMO_EVENT);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *config = "./var/onsaled.conf";
@@ -114,16 +142,20 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "H:p:c:sh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'H': host = optarg; break;
-		case 'p': port = (uint16_t)atoi(optarg); break;
+		case 'p':
+			if (port_of(optarg, &port))
+				return 2;
+			break;
 		case 'c': config = optarg; break;
 		case 's': only_show = 1; break;
-		default:
-			printf("usage: onsale-demo-load [--host H] [--port P] [--config FILE] [--show]\n"
-			       "Loads the demo event %u into onsaled (admin key from FILE) unless it\n"
-			       "is there, then prints its availability.\n",
-			       DEMO_EVENT);
-			return o == 'h' ? 0 : 2;
+		case 'h': return usage(stdout, 0);
+		default: return usage(stderr, 2); /* getopt said what is wrong */
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "onsale-demo-load: %s: unexpected argument (see --help)\n",
+			argv[optind]);
+		return 2;
 	}
 	uint8_t key[ONSALE_KEY_BYTES];
 	struct onsale *c;
