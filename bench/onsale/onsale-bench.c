@@ -104,9 +104,9 @@ static const struct opt options[] = {
 		 "(default: one per connection)"),
 	OPT_UINT("depth", "N", &run_opt.depth, 1, ONSALE_WINDOW_MAX,
 		 "requests in flight per connection (32)"),
-	OPT_REAL("duration", "S", &run_opt.duration, 0,
-		 "stop after S seconds (default: done or 30 s)"),
-	OPT_U64("ops", "N", &run_opt.ops, 0, UINT64_MAX,
+	OPT_REAL("duration", "S", &run_opt.duration, 1,
+		 "stop after S seconds, > 0 (default: done or 30 s)"),
+	OPT_U64("ops", "N", &run_opt.ops, 1, UINT64_MAX,
 		"stop after N operations (and one more per flow under way:\n"
 		"a hold taken is still confirmed or released)"),
 	OPT_REAL("warmup", "S", &run_opt.warmup, 0, "seconds not measured at the start (0)"),

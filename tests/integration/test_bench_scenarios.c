@@ -261,6 +261,9 @@ static void bad_options(void **state)
 	assert_int_equal(run("--double-scan 101"), 2);
 	assert_int_equal(run("--connections 0"), 2);
 	assert_int_equal(run("--threads 3"), 2); /* more than --connections 2 */
+	/* 0 meant the default: a run until sold out (or 30 s), or no --ops */
+	assert_int_equal(run("--units 3000 --duration 0"), 2);
+	assert_int_equal(run("--units 3000 --ops 0"), 2);
 }
 
 int main(int argc, char **argv)
