@@ -9,7 +9,8 @@
  * (bench/onsale/flow.c), closed loop or open loop (--rate). Latency per
  * operation type goes into log-linear histograms (bench/common/hist.c); a
  * progress line each second, the summary table and the JSON object come
- * from bench/common/report.c. --verify checks the result through the server
+ * from bench/common/report.c (with --json the object alone on stdout, the
+ * rest on stderr). --verify checks the result through the server
  * afterwards (bench/onsale/verify.c). gate-rush first sells the event out
  * (unmeasured), then measures the scans.
  */
@@ -126,7 +127,9 @@ static const struct opt options[] = {
 	OPT_UINT("double-scan", "PCT", &run_opt.double_scan_pct, 0, 100,
 		 "gate-rush: tickets scanned twice (2)"),
 	OPT_U64("seed", "N", &run_opt.seed, 0, UINT64_MAX, "random seed (also picks the event id)"),
-	OPT_FLAG("json", &run_opt.json, "print one JSON object last"),
+	OPT_FLAG("json", &run_opt.json,
+		 "print one JSON object on stdout, nothing else (the\n"
+		 "table goes to stderr)"),
 	OPT_FLAG("verify", &run_opt.verify,
 		 "check the outcome through the server; exit 1 if broken\n"
 		 "(or if a look-up goes " OPTS_STR(RUN_DRAIN_MS) " ms without a reply)"),
@@ -345,6 +348,21 @@ static void shed_table(FILE *f)
 	fprintf(f, "\n");
 }
 
+/* mixed and gate-rush: what else they did, under the table. It was the
+ * JSON fields themselves, a fragment on stdout before the JSON object. */
+static void extras_table(FILE *f)
+{
+	if (run_opt.sc == SC_MIXED)
+		fprintf(f, "units refunded %llu\n",
+			(unsigned long long)sum_field(offsetof(struct run_worker, units_refunded)));
+	if (run_opt.sc == SC_GATE)
+		fprintf(f, "tickets redeemed %llu, scanned twice %llu (refused %llu)\n",
+			(unsigned long long)sum_field(offsetof(struct run_worker, redeemed)),
+			(unsigned long long)sum_field(offsetof(struct run_worker, rescans)),
+			(unsigned long long)sum_field(
+				offsetof(struct run_worker, rescans_refused)));
+}
+
 /* Replies still outstanding when the workers gave up on them. */
 static uint64_t replies_missing(void)
 {
@@ -398,10 +416,10 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		.ticks = tl->ticks,
 		.n_ticks = tl->n,
 		.extra_json = extra};
-	report_table(stdout, &run);
-	shed_table(stdout);
-	if (run_opt.sc == SC_MIXED || run_opt.sc == SC_GATE)
-		printf("%s\n", extra);
+	FILE *f = run_opt.json ? stderr : stdout; /* --json: stdout holds the JSON alone */
+	report_table(f, &run);
+	shed_table(f);
+	extras_table(f);
 	if (run_opt.json)
 		report_json(stdout, &run);
 }

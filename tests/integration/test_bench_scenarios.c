@@ -4,9 +4,9 @@
  * must exit 0, say verify "ok" in its JSON line, and show what the
  * scenario is about (seat-pick collisions refused, mixed queries and
  * refunds, gate-rush every ticket scanned once and every second scan
- * refused). A unit sold on the side fails the verify; a server stopped
- * (SIGSTOP) mid-run or before it ends the run within bounds, exit 1;
- * bad options exit 2.
+ * refused). With --json stdout holds the JSON object alone. A unit sold
+ * on the side fails the verify; a server stopped (SIGSTOP) mid-run or
+ * before it ends the run within bounds, exit 1; bad options exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -190,6 +190,47 @@ static void verify_catches(void **state)
 	assert_non_null(strstr(json, "acknowledged"));
 }
 
+/* Runs onsale-bench with args as run() does, but keeps its stdout alone
+ * (stderr dropped) in json[]; returns its exit status. */
+static int run_stdout(const char *args)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd,
+		 "%s --port %u --config %s/onsaled.conf --connections 2 --depth 8 --seed 7 %s"
+		 " 2>/dev/null",
+		 bench, S.port, S.dir, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(json, 1, sizeof json - 1, p);
+	json[n] = 0;
+	int st = pclose(p);
+	fputs(json, stdout);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* With --json stdout is the JSON object alone, one line; without it, the
+ * table. mixed and gate-rush printed a bare fragment of JSON fields
+ * ("threads":2,...) on stdout, and the table, before the object. */
+static void json_alone(void **state)
+{
+	(void)state;
+	static const char *const args[] = {
+		"--scenario mixed --units 3000 --seats 1200 --duration 1 --json",
+		"--scenario gate-rush --units 3000 --json",
+	};
+	for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+		assert_int_equal(run_stdout(args[i]), 0);
+		assert_true(!strncmp(json, "{\"system\":\"onsale\",", 19));
+		char *nl = strchr(json, '\n');
+		assert_non_null(nl);
+		assert_int_equal(nl[1], 0); /* one line */
+		assert_int_equal(nl[-1], '}');
+	}
+	assert_int_equal(run_stdout("--scenario mixed --units 3000 --seats 1200 --duration 1"), 0);
+	assert_non_null(strstr(json, "units refunded "));
+	assert_null(strstr(json, "\"threads\":"));
+}
+
 /* Runs onsale-bench with args as run() does, bounded by timeout(1) at
  * 20 s; stop_ms after it names its event (< 0: before it starts) the
  * server is stopped (SIGSTOP) and it is continued once onsale-bench
@@ -274,15 +315,11 @@ int main(int argc, char **argv)
 	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(flash),
-		cmocka_unit_test(seat_pick),
-		cmocka_unit_test(mixed),
-		cmocka_unit_test(gate_rush),
-		cmocka_unit_test(threads),
-		cmocka_unit_test(ops_bound),
-		cmocka_unit_test(verify_catches),
-		cmocka_unit_test(server_stops),
-		cmocka_unit_test(server_stopped_at_start),
+		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
+		cmocka_unit_test(threads),        cmocka_unit_test(ops_bound),
+		cmocka_unit_test(verify_catches), cmocka_unit_test(json_alone),
+		cmocka_unit_test(server_stops),   cmocka_unit_test(server_stopped_at_start),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
