@@ -15,6 +15,7 @@
  * (unmeasured), then measures the scans.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +144,8 @@ static const struct opts_cmd cmd = OPTS_CMD(
 	"Replies still outstanding " OPTS_STR(RUN_DRAIN_MS) " ms after the run stops are reported\n"
 	"missing (the server stalled or is gone): exit 1. Set-up and --verify calls\n"
 	"wait " OPTS_STR(RUN_SETUP_MS_BASE) " ms plus " OPTS_STR(RUN_SETUP_MS_PER_MUNIT) " ms per million units of the event\n"
-	"(" OPTS_STR(RUN_SETUP_MS_MAX) " ms at most) for an answer.\n",
+	"(" OPTS_STR(RUN_SETUP_MS_MAX) " ms at most) for an answer. Ctrl-C (SIGINT) stops the run:\n"
+	"it reports what it measured (not verified) and exits 130.\n",
 	options);
 // clang-format on
 
@@ -251,12 +253,35 @@ static int sell_out(const uint8_t *key_scanner)
 	return 0;
 }
 
+/* SIGINT during the measured phase: the run stops as at --duration (the
+ * drain bounded as ever), reports what it measured and exits 130; it
+ * ended with no report at all. Every SIGINT does only that (timeout(1)
+ * signals its child and then its process group: a handler reset by the
+ * first let the second kill the run before its report). */
+static volatile sig_atomic_t interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "run_stop may be stored from a signal handler");
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	atomic_store(&run_stop, 1); /* lock-free: fine in a handler */
+}
+
+static void catch_sigint(void)
+{
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 /* The measured phase: progress each second until the workers stop (done,
- * --duration, --ops). Returns the measured seconds. */
+ * --duration, --ops, SIGINT). Returns the measured seconds. */
 static double measure(struct report_timeline *tl)
 {
 	static struct hist_snap cur;
 	uint64_t t_begin = load_now_ns(), t_start = t_begin, last_tick = t_begin;
+	catch_sigint();
 	if (run_opt.warmup <= 0)
 		atomic_store(&run_recording, 1);
 	flow_init();
@@ -506,12 +531,17 @@ int main(int argc, char **argv)
 	}
 	char vbuf[256];
 	const char *vres = "skipped";
-	if (run_opt.verify) {
+	if (interrupted) {
+		fprintf(stderr, "onsale-bench: interrupted after %.1f s%s\n", secs,
+			run_opt.verify ? ", not verified" : "");
+	} else if (run_opt.verify) {
 		const char *broke = verify_outcome(admin, vbuf, sizeof vbuf);
 		vres = broke ? broke : "ok";
 	}
 	report(secs, &tl, vres);
 	report_timeline_free(&tl);
 	close_all(admin);
+	if (interrupted)
+		return 128 + SIGINT;
 	return (run_opt.verify && strcmp(vres, "ok")) || failed ? 1 : 0;
 }

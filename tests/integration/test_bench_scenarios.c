@@ -4,9 +4,10 @@
  * must exit 0, say verify "ok" in its JSON line, and show what the
  * scenario is about (seat-pick collisions refused, mixed queries and
  * refunds, gate-rush every ticket scanned once and every second scan
- * refused). With --json stdout holds the JSON object alone. A unit sold
- * on the side fails the verify; a server stopped (SIGSTOP) mid-run or
- * before it ends the run within bounds, exit 1; bad options exit 2.
+ * refused). With --json stdout holds the JSON object alone, also when
+ * SIGINT cuts a run short (exit 130). A unit sold on the side fails the
+ * verify; a server stopped (SIGSTOP) mid-run or before it ends the run
+ * within bounds, exit 1; bad options exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -190,15 +191,16 @@ static void verify_catches(void **state)
 	assert_non_null(strstr(json, "acknowledged"));
 }
 
-/* Runs onsale-bench with args as run() does, but keeps its stdout alone
- * (stderr dropped) in json[]; returns its exit status. */
-static int run_stdout(const char *args)
+/* Runs onsale-bench with args as run() does, under the command wrap
+ * ("" for none), but keeps its stdout alone (stderr dropped) in json[];
+ * returns its exit status. */
+static int run_stdout_in(const char *wrap, const char *args)
 {
 	char cmd[1400];
 	snprintf(cmd, sizeof cmd,
-		 "%s --port %u --config %s/onsaled.conf --connections 2 --depth 8 --seed 7 %s"
+		 "%s %s --port %u --config %s/onsaled.conf --connections 2 --depth 8 --seed 7 %s"
 		 " 2>/dev/null",
-		 bench, S.port, S.dir, args);
+		 wrap, bench, S.port, S.dir, args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(json, 1, sizeof json - 1, p);
@@ -206,6 +208,11 @@ static int run_stdout(const char *args)
 	int st = pclose(p);
 	fputs(json, stdout);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_stdout(const char *args)
+{
+	return run_stdout_in("", args);
 }
 
 /* With --json stdout is the JSON object alone, one line; without it, the
@@ -229,6 +236,22 @@ static void json_alone(void **state)
 	assert_int_equal(run_stdout("--scenario mixed --units 3000 --seats 1200 --duration 1"), 0);
 	assert_non_null(strstr(json, "units refunded "));
 	assert_null(strstr(json, "\"threads\":"));
+}
+
+/* SIGINT 2 s into a 20 s run: it stops, prints what it measured (the
+ * JSON object, not verified) and exits 130. SIGINT killed it with nothing
+ * printed. */
+static void interrupted(void **state)
+{
+	(void)state;
+	int rc = run_stdout_in("timeout --preserve-status -s INT 2",
+			       "--scenario mixed --units 3000 --seats 1200 --duration 20 --json"
+			       " --verify");
+	assert_int_equal(rc, 130);
+	assert_true(!strncmp(json, "{\"system\":\"onsale\",", 19));
+	assert_true(field("seconds") >= 1 && field("seconds") < 5);
+	assert_true(field("query\":{\"count") > 0);
+	assert_non_null(strstr(json, "\"verify\":\"skipped\""));
 }
 
 /* Runs onsale-bench with args as run() does, bounded by timeout(1) at
@@ -315,11 +338,17 @@ int main(int argc, char **argv)
 	snprintf(bench, sizeof bench, "%.*s/../../bin/onsale-bench", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 2);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(flash),          cmocka_unit_test(seat_pick),
-		cmocka_unit_test(mixed),          cmocka_unit_test(gate_rush),
-		cmocka_unit_test(threads),        cmocka_unit_test(ops_bound),
-		cmocka_unit_test(verify_catches), cmocka_unit_test(json_alone),
-		cmocka_unit_test(server_stops),   cmocka_unit_test(server_stopped_at_start),
+		cmocka_unit_test(flash),
+		cmocka_unit_test(seat_pick),
+		cmocka_unit_test(mixed),
+		cmocka_unit_test(gate_rush),
+		cmocka_unit_test(threads),
+		cmocka_unit_test(ops_bound),
+		cmocka_unit_test(verify_catches),
+		cmocka_unit_test(json_alone),
+		cmocka_unit_test(interrupted),
+		cmocka_unit_test(server_stops),
+		cmocka_unit_test(server_stopped_at_start),
 		cmocka_unit_test(bad_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
