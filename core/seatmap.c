@@ -299,10 +299,11 @@ enum status apply_section(struct core *c, const struct rec *r, uint32_t *alerts)
 long core_section_seats(const struct core *c, uint32_t event_id, uint16_t section, uint8_t *out,
 			size_t cap, uint32_t *first_seat)
 {
-	const struct event *ev = event_find(c, event_id);
+	const struct event *ev;
 	const struct section *sec;
 
 	assert(c && (out || cap == 0));
+	ev = event_find(c, event_id);
 	if (!ev)
 		return -(long)event_missing(c, event_id);
 	if (!ev->sections || section >= SECTIONS_MAX || !ev->sections[section].defined)

@@ -707,9 +707,10 @@ static void put_keys(const struct proto_ticket_keys *k, uint8_t *wire)
 void proto_ticket_key_get(const struct proto_ticket_keys *keys, unsigned i,
 			  struct token_pubkey *out)
 {
-	const uint8_t *wire = keys->wire + (size_t)i * PROTO_KEY_ENTRY_BYTES;
+	const uint8_t *wire;
 
 	assert(i < keys->count && keys->wire);
+	wire = keys->wire + (size_t)i * PROTO_KEY_ENTRY_BYTES;
 	out->key_id = (uint32_t)get_le(wire, 4);
 	memcpy(out->pk, wire + 8, TOKEN_PUBLIC_KEY_BYTES);
 }

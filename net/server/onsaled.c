@@ -87,10 +87,10 @@ static void usage(FILE *f)
 		"nothing. <role>_key_next= names a second key a role accepts while keys\n"
 		"are rotated (docs/OPERATIONS.md).\n"
 		"Under systemd (Type=notify) it sends READY=1, STOPPING=1 and WATCHDOG=1.\n",
-		SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT, SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20,
-		SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000, CONN_OUTPUT_CHECK_MS,
-		OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT, CONN_OUTPUT_FULL_MS,
-		SHARD_REQS_MAX, SHED_SLOTS, SHED_INTERVAL_MS, SHED_TARGET_MS,
+		(unsigned)SHARDS_MAX, SHARD_SNAPSHOT_RECORDS_DEFAULT,
+		SHARD_SNAPSHOT_WAL_BYTES_DEFAULT >> 20, SHARD_SNAPSHOT_INTERVAL_MS_DEFAULT / 1000,
+		CONN_OUTPUT_CHECK_MS, OUTPUT_DEADLINE_MS_MAX, CONN_OUTPUT_DEADLINE_MS_DEFAULT,
+		CONN_OUTPUT_FULL_MS, SHARD_REQS_MAX, SHED_SLOTS, SHED_INTERVAL_MS, SHED_TARGET_MS,
 		GUARD_HELLO_MS_DEFAULT, GUARD_FRAME_MS_DEFAULT, GUARD_IDLE_MS_DEFAULT,
 		SERVER_CONNS_PER_SHARD_MAX, GUARD_CONNS_PER_ADDR_DEFAULT);
 }
@@ -359,7 +359,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		case 's':
 			n = strtol(optarg, NULL, 10);
 			if (n < 1 || n > SHARDS_MAX)
-				return fprintf(stderr, "onsaled: --shards 1..%u\n", SHARDS_MAX), 2;
+				return fprintf(stderr, "onsaled: --shards 1..%u\n",
+					       (unsigned)SHARDS_MAX),
+				       2;
 			cfg->shards = (uint32_t)n;
 			break;
 		case 'd': snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", optarg); break;

@@ -98,8 +98,9 @@ static int ur_open(void *impl, const char *name)
 static void ur_close(void *impl, int file)
 {
 	struct uring_storage *u = impl;
-	if (file > 0 && fd_of(u, file) >= 0) {
-		close(u->fds[file]);
+	int fd = file > 0 ? fd_of(u, file) : -EBADF;
+	if (fd >= 0) { /* so file is a handle: 1..STORAGE_FILES_MAX */
+		close(fd);
 		u->fds[file] = -1;
 	}
 }

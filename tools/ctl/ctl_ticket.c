@@ -120,7 +120,7 @@ static int read_token_text(struct ctl *c, const char *arg, uint8_t tok[TOKEN_BYT
 		fprintf(stderr,
 			"onsale-ctl %s: refused: token_invalid (%d): not a token (%u base64url "
 			"characters)\n",
-			c->cmd->words, ST_TOKEN_INVALID, TOKEN_TEXT_CHARS);
+			c->cmd->words, ST_TOKEN_INVALID, (unsigned)TOKEN_TEXT_CHARS);
 		return CTL_EXIT_REFUSED;
 	}
 	return 0;

@@ -40,7 +40,7 @@ static int section(struct onsale *c, uint16_t s)
 				  .seats = seats};
 	struct result res;
 	unsigned ring = s % 10 < 5 ? s % 10 : 9 - s % 10; /* 0: facing the stage */
-	snprintf(sec.name, sizeof sec.name, "Section %u", 101 + s);
+	snprintf(sec.name, sizeof sec.name, "Section %u", 101u + s);
 	for (unsigned r = 0; r < DEMO_ROWS; r++) {
 		memset(&rows[r], 0, sizeof rows[r]);
 		snprintf(rows[r].label, sizeof rows[r].label, "%c", 'A' + r);

@@ -123,10 +123,11 @@ static void explain_read_error(struct wt_shard *sh, const struct wt_replay *out,
 int wt_replay_shard(struct wt_shard *sh, uint64_t snapshot_lsn_max, uint64_t to_lsn,
 		    wt_apply_fn hook, void *ctx, struct wt_replay *out)
 {
-	struct apply_ctx a = {out, to_lsn, hook, ctx, 0};
+	struct apply_ctx a;
 	int rc;
 
 	memset(out, 0, sizeof *out);
+	a = (struct apply_ctx){out, to_lsn, hook, ctx, 0};
 	if (snapshot_lsn_max > to_lsn)
 		snapshot_lsn_max = to_lsn;
 	if (start_state(sh, snapshot_lsn_max, out))
