@@ -153,11 +153,13 @@ static void answer_again(struct node *nd, struct msg *m)
 	}
 	m->kind = MSG_EXEC;
 	m->cmd.type = CMD_EXCHANGE;
-	m->cmd.ticket = (struct cmd_ticket_ref){.event_id = x.event_id,
-						.ticket_id = x.ticket_id,
-						.tier = x.tier,
-						.seat = x.seat};
-	exec_finish(nd, m);
+	m->cmd.ticket = (struct cmd_ticket_ref){
+		.event_id = x.event_id,
+		.ticket_id = x.ticket_id,
+		.tier = x.tier,
+		.seat = x.seat == SEAT_NONE ? SEAT_NONE
+					    : (uint32_t)nd->id << SEAT_SHARD_SHIFT | x.seat};
+	exec_finish(nd, m); /* the request as the client sent it */
 }
 
 /* B: the order for the seat, then back to A once it is durable. */
