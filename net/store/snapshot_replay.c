@@ -155,17 +155,18 @@ static int apply_one(void *ctx, uint64_t lsn, const uint8_t *body, uint32_t len)
 	return lsn == r->upto ? REPLAY_STOP_DONE : 0;
 }
 
-/* Applies the records after the copy up to upto (reading on from where
- * the last replay stopped): 0 (also when the log ends first), -ERANGE the
- * WAL after the copy is gone, -ECANCELED, -EUCLEAN a record did not apply
- * or the log does not continue a loaded copy (the copy is dropped: it is
- * no state of the log), -errno. */
+/* The records after the copy from st, from where the last replay stopped. */
 static int read_on(struct snapshot_replay *r, struct storage *st, struct wal_scan *scan)
 {
 	return r->has_pos ? wal_read_resume(st, r->d.shard, &r->pos, apply_one, r, scan)
 			  : wal_read(st, r->d.shard, r->c_lsn + 1, apply_one, r, scan);
 }
 
+/* Applies the records after the copy up to upto (reading on from where
+ * the last replay stopped): 0 (also when the log ends first), -ERANGE the
+ * WAL after the copy is gone, -ECANCELED, -EUCLEAN a record did not apply
+ * or the log does not continue a loaded copy (the copy is dropped: it is
+ * no state of the log), -errno. */
 static int replay_to(struct snapshot_replay *r, uint64_t upto)
 {
 	struct wal_scan scan;
