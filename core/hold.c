@@ -290,7 +290,9 @@ static int hold_fits(const struct core *c, const struct event *ev, const struct 
 
 /* Frees a slot for reuse: the oldest ended hold is forgotten. An order's
  * tickets still stored (all refunded or exchanged) lose their order: their
- * ids no longer match, and their slots are already queued for reuse. */
+ * ids no longer match, and their slots are already queued for reuse. Each
+ * keeps its id, as revoked: its token still verifies offline, so scanners
+ * must still be told (revoked.c). */
 static void slot_take(struct event *ev, uint32_t slot)
 {
 	struct hold *old = hold_at(ev, slot);
@@ -304,9 +306,14 @@ static void slot_take(struct event *ev, uint32_t slot)
 	if (ev->ended_head == NIL)
 		ev->ended_tail = NIL;
 	for (uint32_t i = old->ticket_head, next; i != NIL; i = next) {
-		next = ticket_at(ev, i)->order_next;
-		ticket_at(ev, i)->hold = NIL;
-		ticket_at(ev, i)->order_next = NIL;
+		struct ticket *tk = ticket_at(ev, i);
+
+		assert(tk->state == TICKET_REFUNDED || tk->state == TICKET_EXCHANGED);
+		next = tk->order_next;
+		tk->fee_minor = order_ticket_id(old, tk->unit);
+		tk->replaced_by = TICKET_DETACHED;
+		tk->hold = NIL;
+		tk->order_next = NIL;
 	}
 	if (old->idem_key) {
 		uint64_t key = hold_idem_key(old->customer_id, old->idem_key);

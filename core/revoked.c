@@ -10,8 +10,9 @@
  * taken from the queue so far are tickets_issued - tickets_used, and the
  * i-th queued ticket (from 0) is revocation number popped + i + 1 on this
  * shard. The numbers are a function of the state, so they are the same
- * after a replay or a snapshot, and a scanner's "since" stays valid across
- * restarts.
+  * after a replay or a snapshot, and a scanner's "since" stays valid across
+ * restarts. A queued ticket whose order's hold slot was reused is listed by
+ * the id it kept (TICKET_DETACHED, hold.c).
  */
 #include "core/state.h"
 
@@ -39,9 +40,15 @@ enum status revoked_page(const struct core *c, const struct event *ev, const str
 		i = ticket_at(ev, i)->free_next;
 	out->first_seq = start + 1;
 	for (; i != NIL && walked < REVOKED_PAGE_MAX; i = ticket_at(ev, i)->free_next) {
+		const struct ticket *tk = ticket_at(ev, i);
+
 		walked++;
-		if (ticket_at(ev, i)->hold != NIL) /* else its id went with its order's slot */
+		if (tk->hold != NIL)
 			out->ticket_ids[out->count++] = ticket_id_of(ev, i);
+		else if (tk->replaced_by == TICKET_DETACHED) /* its order's slot reused */
+			out->ticket_ids[out->count++] = tk->fee_minor;
+		else /* detached by a server before TICKET_DETACHED: its id is lost */
+			out->gap = 1;
 	}
 	out->last_seq = start + walked;
 	out->more = out->last_seq < total;

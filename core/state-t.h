@@ -144,6 +144,10 @@ struct ticket {
 /* A valid ticket's replaced_by while an exchange takes it to another shard
  * (core/xchg.c); its fee_minor then holds the target. */
 #define XCHG_LEAVING 0xffu
+/* A revoked ticket's replaced_by once its order's hold slot was reused
+ * (hold.c slot_take): no id lookup reaches it any more, and its fee_minor
+ * holds its id, for the revocation list (revoked.c). */
+#define TICKET_DETACHED 0xfeu
 
 struct event {
 	struct cmd_event cfg;
