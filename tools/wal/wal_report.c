@@ -204,6 +204,28 @@ static void count_ticket(struct report *rp, struct core *c, const struct rec *r,
 	}
 }
 
+/* An exchange to another shard's seat (core/xchg.c): the new ticket comes
+ * in on the seat's shard (XCHG_IN, a one-ticket order at the tier's
+ * price), the old one goes out on its own shard when the exchange ends
+ * (XCHG_END, ok). XCHG_OUT changes no figure. */
+static void count_xchg_in(struct report *rp, const struct rec *r, struct where *w)
+{
+	w->tier = r->xchg.tier;
+	w->channel = r->xchg.channel;
+	add(rp, w,
+	    (const int64_t[]){C_EXCHANGES_IN, 1, C_NET_REVENUE, (int64_t)r->xchg.price_minor,
+			      COLS});
+}
+
+static void count_xchg_end(struct report *rp, struct core *c, const struct rec *r, struct where *w)
+{
+	int64_t price;
+
+	if (r->xchg.status != ST_OK || ticket_where(c, r, r->xchg.ticket_id, w, &price))
+		return;
+	add(rp, w, (const int64_t[]){C_EXCHANGES_OUT, 1, C_NET_REVENUE, -price, COLS});
+}
+
 static int count_record(void *ctx, struct core *c, uint64_t lsn, const struct rec *r)
 {
 	struct report *rp = ctx;
@@ -223,6 +245,8 @@ static int count_record(void *ctx, struct core *c, uint64_t lsn, const struct re
 	case CMD_REDEEM:
 	case CMD_REFUND:
 	case CMD_EXCHANGE: count_ticket(rp, c, r, &w); break;
+	case CMD_XCHG_IN: count_xchg_in(rp, r, &w); break;
+	case CMD_XCHG_END: count_xchg_end(rp, c, r, &w); break;
 	}
 	return rp->oom ? -1 : 0;
 }
