@@ -184,7 +184,7 @@ static int set_opt(struct wt_opts *o, int opt, const char *arg)
 		return bad_value(opt, arg);
 	switch (opt) {
 	case O_SHARD: o->shard = (int)v; break;
-	case O_FROM: o->from_lsn = v; break;
+	case O_FROM: o->from_lsn = v, o->has_from = true; break;
 	case O_TO: o->to_lsn = v; break;
 	case O_EVENT: o->event_id = (uint32_t)v, o->has_event = true; break;
 	case O_AT: o->at_lsn = v, o->has_at = v > 0; break;

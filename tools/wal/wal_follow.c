@@ -120,7 +120,7 @@ static void sleep_ms(uint32_t ms)
 static int poll_once(struct feed *feeds, size_t n, const struct wt_opts *o,
 		     const struct wt_filter *flt)
 {
-	bool from_given = o->from_lsn > 0;
+	bool from_given = o->has_from; /* --from 0 too: from the first record */
 
 	for (size_t i = 0; i < n; i++) {
 		int rc = try_open(&feeds[i], o, from_given, flt);

@@ -56,6 +56,7 @@ struct wt_opts {
 	const char *archive_dir;   /* NULL: the live WAL only */
 	int shard;                 /* -1: every shard found */
 	uint64_t from_lsn, to_lsn; /* inclusive; to_lsn WT_LSN_MAX: no bound */
+	bool has_from;             /* --from given (follow: else from the current end) */
 	uint32_t event_id;
 	bool has_event;
 	uint64_t type_mask; /* bit per record type; 0: all */
