@@ -473,6 +473,9 @@ static void e_tickets(void **state)
 	contains(err, "is refunded: it has no token");
 	assert_int_equal(run("redeem " EVENT " --token %s --gate 4", tok2), 1);
 	contains(err, "token_revoked");
+	/* event 0: a token of any event (it said "event 0 out of range") */
+	assert_int_equal(run("redeem 0 --token %s --gate 4", tok2), 1);
+	contains(err, "token_revoked");
 	assert_int_equal(run("redeem " EVENT " --token %s --gate 4", tok), 0);
 	assert_int_equal(run("redeem " EVENT " --token %s --gate 5", tok), 1);
 	contains(err, "ticket_already_redeemed");

@@ -262,7 +262,7 @@ static int redeem(struct ctl *c)
 	if (gate && ctl_u64(gate, "--gate", 0, UINT32_MAX, &gate_id))
 		return CTL_EXIT_USAGE;
 	if (ctl_opt(c, "token")) {
-		if (c->nargs != 1 || ctl_u64(c->args[0], "event", 1, UINT32_MAX, &x))
+		if (c->nargs != 1 || ctl_u64(c->args[0], "event", 0, UINT32_MAX, &x)) /* 0: any */
 			return c->nargs != 1 ? ctl_usage_error(c, "with --token: EVENT only")
 					     : CTL_EXIT_USAGE;
 		return redeem_token(c, (uint32_t)x, (uint32_t)gate_id);
