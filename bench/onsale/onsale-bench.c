@@ -14,6 +14,7 @@
  * afterwards (bench/onsale/verify.c). gate-rush first sells the event out
  * (unmeasured), then measures the scans.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -107,10 +108,13 @@ static const struct opt options[] = {
 	OPT_UINT("depth", "N", &run_opt.depth, 1, ONSALE_WINDOW_MAX,
 		 "requests in flight per connection (32)"),
 	OPT_REAL("duration", "S", &run_opt.duration, 1,
-		 "stop after S seconds, > 0 (default: done or 30 s)"),
+		 "stop after S seconds, > 0 (default: when done, or\n"
+		 "after " OPTS_STR(RUN_DURATION_S_DEFAULT) " s; mixed without --ops " OPTS_STR(
+			 RUN_DURATION_S_MIXED) " s)"),
 	OPT_U64("ops", "N", &run_opt.ops, 1, UINT64_MAX,
 		"stop after N operations (and one more per flow under way:\n"
-		"a hold taken is still confirmed or released)"),
+		"a hold taken is still confirmed or released), or at\n"
+		"--duration (default " OPTS_STR(RUN_DURATION_S_DEFAULT) " s) if that comes first"),
 	OPT_REAL("warmup", "S", &run_opt.warmup, 0, "seconds not measured at the start (0)"),
 	OPT_REAL("rate", "R", &run_opt.rate, 0,
 		 "open loop: R operations/s in all (flows started on\n"
@@ -162,11 +166,11 @@ static int parse(int argc, char **argv)
 		 "  a taken seat is a refusal), until sold out;\n"
 		 "mixed: GA and seats; holds, availability queries and\n"
 		 "  refunds of earlier orders by --mix, for --duration\n"
-		 "  (10 s unless --ops);\n"
+		 "  (%u s unless --ops);\n"
 		 "gate-rush: sell the event out (not measured), then scan\n"
 		 "  every ticket once as fast as possible, plus second\n"
 		 "  scans the server must refuse",
-		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT);
+		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT, RUN_DURATION_S_MIXED);
 	int rc = opts_parse_seeded(&cmd, argc, argv, &run_opt.seed);
 	if (rc)
 		return rc;
@@ -176,8 +180,9 @@ static int parse(int argc, char **argv)
 		run_opt.threads = run_opt.connections;
 	if (run_opt.threads > run_opt.connections)
 		return opts_bad(&cmd, "--threads", "more than --connections");
-	if (run_opt.duration <= 0 && !run_opt.ops)
-		run_opt.duration = run_opt.sc == SC_MIXED ? 10 : 30;
+	if (run_opt.duration <= 0) /* never unbounded, also with --ops */
+		run_opt.duration = run_opt.sc == SC_MIXED && !run_opt.ops ? RUN_DURATION_S_MIXED
+									  : RUN_DURATION_S_DEFAULT;
 	return 0;
 }
 
@@ -281,6 +286,7 @@ static double measure(struct report_timeline *tl)
 {
 	static struct hist_snap cur;
 	uint64_t t_begin = load_now_ns(), t_start = t_begin, last_tick = t_begin;
+	assert(run_opt.duration > 0); /* every run has a time bound (parse) */
 	catch_sigint();
 	if (run_opt.warmup <= 0)
 		atomic_store(&run_recording, 1);
@@ -296,7 +302,7 @@ static double measure(struct report_timeline *tl)
 			}
 			continue;
 		}
-		if ((run_opt.duration > 0 && (double)(t - t_start) / 1e9 >= run_opt.duration) ||
+		if ((double)(t - t_start) / 1e9 >= run_opt.duration ||
 		    (run_opt.ops && sum_ops() >= run_opt.ops))
 			atomic_store(&run_stop, 1);
 		if (t - last_tick >= 1000000000u) {
@@ -529,6 +535,9 @@ int main(int argc, char **argv)
 			(unsigned long long)replies_missing(), RUN_DRAIN_MS / 1000.0);
 		failed = 1;
 	}
+	if (run_opt.ops && sum_ops() < run_opt.ops && secs >= run_opt.duration)
+		fprintf(stderr, "onsale-bench: --ops %llu not reached in %.0f s (--duration)\n",
+			(unsigned long long)run_opt.ops, run_opt.duration);
 	char vbuf[256];
 	const char *vres = "skipped";
 	if (interrupted) {

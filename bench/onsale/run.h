@@ -46,6 +46,14 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
 #define RUN_CONNECTIONS_MAX 256u
 /* Confirmed orders a mixed-scenario worker may refund from at most. */
 #define RUN_ORDERS_MAX (4u << 20)
+/* Without --duration a run stops when it is done (sold out, every ticket
+ * scanned) or after RUN_DURATION_S_DEFAULT s; mixed, never done, after
+ * RUN_DURATION_S_MIXED s unless --ops is given. --ops adds a stop and
+ * keeps the time bound (RUN_DURATION_S_DEFAULT without --duration): an
+ * --ops run had none, so a server stopped mid-run (SIGSTOP) held it for
+ * as long as it stayed stopped. */
+#define RUN_DURATION_S_DEFAULT 30
+#define RUN_DURATION_S_MIXED 10
 /* Once the run stops (--duration, --ops, sold out, a failed connection)
  * a worker waits this long at most for the replies it still has in
  * flight; those that have not come by then are missing (the server

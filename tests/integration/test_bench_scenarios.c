@@ -6,8 +6,8 @@
  * refunds, gate-rush every ticket scanned once and every second scan
  * refused). With --json stdout holds the JSON object alone, also when
  * SIGINT cuts a run short (exit 130). A unit sold on the side fails the
- * verify; a server stopped (SIGSTOP) mid-run or before it ends the run
- * within bounds, exit 1; bad options exit 2.
+ * verify; a server stopped (SIGSTOP) mid-run (also in an --ops run) or
+ * before it ends the run within bounds, exit 1; bad options exit 2.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -255,18 +255,18 @@ static void interrupted(void **state)
 }
 
 /* Runs onsale-bench with args as run() does, bounded by timeout(1) at
- * 20 s; stop_ms after it names its event (< 0: before it starts) the
+ * limit_s; stop_ms after it names its event (< 0: before it starts) the
  * server is stopped (SIGSTOP) and it is continued once onsale-bench
- * exits. Its exit status (124: still running at 20 s); *secs how long it
- * ran. */
-static int run_server_stopped(const char *args, int stop_ms, double *secs)
+ * exits. Its exit status (124: still running at limit_s); *secs how long
+ * it ran. */
+static int run_server_stopped(const char *args, int stop_ms, unsigned limit_s, double *secs)
 {
 	char cmd[1400], line[sizeof json];
 	struct timespec t0, t1, nap = {stop_ms / 1000, (stop_ms % 1000) * 1000000L};
 	snprintf(cmd, sizeof cmd,
-		 "timeout 20 %s --port %u --config %s/onsaled.conf --connections 2 --depth 8"
+		 "timeout %u %s --port %u --config %s/onsaled.conf --connections 2 --depth 8"
 		 " --seed 7 %s 2>&1",
-		 bench, S.port, S.dir, args);
+		 limit_s, bench, S.port, S.dir, args);
 	if (stop_ms < 0)
 		kill(S.pid, SIGSTOP);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -297,11 +297,28 @@ static void server_stops(void **state)
 	(void)state;
 	double secs;
 	int rc = run_server_stopped(
-		"--scenario ga-flash --units 200000 --duration 1 --verify --json", 400, &secs);
+		"--scenario ga-flash --units 200000 --duration 1 --verify --json", 400, 20, &secs);
 	assert_int_equal(rc, 1);
 	assert_true(secs < 12);
 	assert_true(field("replies_missing") > 0);
 	assert_non_null(strstr(json, "replies missing (outcomes unknown)"));
+}
+
+/* --ops without --duration keeps the default time bound, 30 s
+ * (RUN_DURATION_S_DEFAULT): with the server stopped mid-run the run ends
+ * then and RUN_DRAIN_MS (3 s) later, replies missing, exit 1. It had no
+ * time bound: it ran until timeout(1) ended it. (About 34 s: the bound
+ * itself.) */
+static void ops_server_stops(void **state)
+{
+	(void)state;
+	double secs;
+	int rc = run_server_stopped("--scenario ga-flash --units 200000 --ops 100000000 --json",
+				    400, 45, &secs);
+	assert_int_equal(rc, 1);
+	assert_true(secs > 30 && secs < 42);
+	assert_true(field("replies_missing") > 0);
+	assert_true(field("seconds") >= 30 && field("seconds") < 36); /* with the drain */
 }
 
 /* A server stopped before the run: the set-up's calls give up after 5 s
@@ -311,7 +328,7 @@ static void server_stopped_at_start(void **state)
 {
 	(void)state;
 	double secs;
-	int rc = run_server_stopped("--scenario ga-flash --units 3000 --duration 1", -1, &secs);
+	int rc = run_server_stopped("--scenario ga-flash --units 3000 --duration 1", -1, 20, &secs);
 	assert_int_equal(rc, 1);
 	assert_true(secs < 12);
 	assert_non_null(strstr(json, "timed out"));
@@ -348,8 +365,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(json_alone),
 		cmocka_unit_test(interrupted),
 		cmocka_unit_test(server_stops),
+		cmocka_unit_test(ops_server_stops),
 		cmocka_unit_test(server_stopped_at_start),
 		cmocka_unit_test(bad_options),
 	};
+	const char *only = getenv("TEST_ONLY"); /* a cmocka filter pattern */
+	if (only)
+		cmocka_set_test_filter(only);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
