@@ -91,7 +91,7 @@ static const char *mix_of(const char *s, void *dst)
 	return NULL;
 }
 
-static char scenario_help[640];
+static char scenario_help[768];
 
 static const struct opt options[] = {
 	OPT_STR("host", "H", &run_opt.host, "server (127.0.0.1)"),
@@ -167,7 +167,8 @@ static int parse(int argc, char **argv)
 		 "mixed: GA and seats; holds, availability queries and\n"
 		 "  refunds of earlier orders by --mix, for --duration\n"
 		 "  (%u s unless --ops);\n"
-		 "gate-rush: sell the event out (not measured), then scan\n"
+		 "gate-rush: sell the event out (not measured; cut at\n"
+		 "  --duration: exit 1), then scan\n"
 		 "  every ticket once as fast as possible, plus second\n"
 		 "  scans the server must refuse",
 		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT, RUN_DURATION_S_MIXED);
@@ -226,15 +227,30 @@ static void join_threads(void)
 }
 
 /* gate-rush: every unit sold (not measured) on the platform connections,
- * which then become scanner connections. */
-static int sell_out(const uint8_t *key_scanner)
+ * which then become scanner connections (open_scanners). The selling stops at --duration
+ * too (the drain bounded as ever): it had no time bound, so a server
+ * stopped meanwhile (SIGSTOP) held the run for as long as it stayed
+ * stopped. A cut sell-out is said on stderr and fails the run. */
+static int sell_out(void)
 {
 	uint64_t t0 = load_now_ns();
+	assert(run_opt.duration > 0);
 	flow_selling = 1;
 	flow_init();
 	run_threads();
+	while (!atomic_load(&run_stop) && (double)(load_now_ns() - t0) / 1e9 < run_opt.duration)
+		usleep(10000);
+	int cut = !atomic_exchange(&run_stop, 1); /* not stopped by the workers */
 	join_threads();
 	flow_selling = 0;
+	if (cut) {
+		fprintf(stderr,
+			"onsale-bench: selling the event out (before the scans) cut at --duration "
+			"%.0f s: %llu of %llu units sold\n",
+			run_opt.duration, (unsigned long long)atomic_load(&run_units_confirmed_all),
+			(unsigned long long)venue.capacity);
+		return -ETIMEDOUT;
+	}
 	for (unsigned k = 0; k < run_opt.connections; k++) {
 		if (run_workers[k].failed)
 			return -EIO;
@@ -246,6 +262,12 @@ static int sell_out(const uint8_t *key_scanner)
 		(double)(load_now_ns() - t0) / 1e9);
 	atomic_store(&run_stop, 0);
 	atomic_store(&run_started, 0);
+	return 0;
+}
+
+/* gate-rush, once sold out: the load connections become scanners. */
+static int open_scanners(const uint8_t *key_scanner)
+{
 	struct onsale_options copt = {.window = run_opt.depth,
 				      .call_timeout_ms = RUN_SETUP_MS_BASE};
 	for (unsigned k = 0; k < run_opt.connections; k++) {
@@ -513,8 +535,16 @@ int main(int argc, char **argv)
 	fprintf(stderr, "onsale-bench: %s, event %u, %llu units, %u connections x depth %u\n",
 		run_opt.scenario_name, venue.event_id, (unsigned long long)venue.capacity,
 		run_opt.connections, run_opt.depth);
-	if ((rc = open_workers()) || (run_opt.sc == SC_GATE && (rc = sell_out(key_scanner)))) {
-		fprintf(stderr, "onsale-bench: load connections: %s\n", run_why(rc));
+	const char *what = "load connections";
+	if (!(rc = open_workers()) && run_opt.sc == SC_GATE) {
+		what = "selling the event out (before the scans)";
+		if (!(rc = sell_out())) {
+			what = "scanner connections";
+			rc = open_scanners(key_scanner);
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "onsale-bench: %s: %s\n", what, run_why(rc));
 		close_all(admin);
 		return 1;
 	}

@@ -321,6 +321,21 @@ static void ops_server_stops(void **state)
 	assert_true(field("seconds") >= 30 && field("seconds") < 36); /* with the drain */
 }
 
+/* gate-rush's sell-out before the scans (not measured) stops at
+ * --duration too: with the server stopped meanwhile the run says it was
+ * cut and exits 1 about RUN_DRAIN_MS (3 s) later. It had no time bound:
+ * it waited until timeout(1) ended it. */
+static void sell_out_server_stops(void **state)
+{
+	(void)state;
+	double secs;
+	int rc = run_server_stopped("--scenario gate-rush --units 200000 --duration 2 --json", 300,
+				    20, &secs);
+	assert_int_equal(rc, 1);
+	assert_true(secs < 12);
+	assert_non_null(strstr(json, "selling the event out (before the scans): "));
+}
+
 /* A server stopped before the run: the set-up's calls give up after 5 s
  * plus 15 s per million units (here 5 s) and it exits 1. It waited 60 s
  * whatever --duration said. */
@@ -366,6 +381,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(interrupted),
 		cmocka_unit_test(server_stops),
 		cmocka_unit_test(ops_server_stops),
+		cmocka_unit_test(sell_out_server_stops),
 		cmocka_unit_test(server_stopped_at_start),
 		cmocka_unit_test(bad_options),
 	};
