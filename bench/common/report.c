@@ -169,6 +169,18 @@ void report_json(FILE *f, const struct report_run *r)
 	free(all);
 }
 
+FILE *report_table_file(int json)
+{
+	return json ? stderr : stdout;
+}
+
+void report_print(const struct report_run *r, int json)
+{
+	report_table(report_table_file(json), r);
+	if (json)
+		report_json(stdout, r);
+}
+
 int report_timeline_init(struct report_timeline *tl)
 {
 	memset(tl, 0, sizeof *tl);

@@ -10,8 +10,8 @@
  *   struct report_run r = {.system = "redis", .scenario = "ga-flash", ...,
  *                      .n_ops = N, .op_names = names, .per_op = per_op,
  *                      .ticks = tl.ticks, .n_ticks = tl.n};
- *   report_table(stdout, &r);
- *   if (json) report_json(stdout, &r);     // one line, last on stdout
+ *   report_print(&r, json);  // json: the JSON object alone on stdout,
+ *                            // the table on stderr; else the table on stdout
  *
  * Once a second during the measured run the program sums every histogram
  * (all op types) into one hist_snap and calls report_timeline_tick(), which
@@ -90,6 +90,14 @@ void report_table(FILE *f, const struct report_run *r);
 
 /* The JSON object of the contract above on one line, with a newline. */
 void report_json(FILE *f, const struct report_run *r);
+
+/* The summary of every bench program: with json (--json) stdout holds the
+ * JSON object alone, one line (scripts read it as stdout's last line), and
+ * the table goes to stderr; without json the table on stdout. A program's
+ * own lines under the table go to report_table_file(json). bench-redis and
+ * bench-pg printed the table and the object both on stdout. */
+FILE *report_table_file(int json);
+void report_print(const struct report_run *r, int json);
 
 /* Per-second timeline from cumulative snapshots of all op types. */
 struct report_timeline {

@@ -469,12 +469,9 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 		.ticks = tl->ticks,
 		.n_ticks = tl->n,
 		.extra_json = extra};
-	FILE *f = run_opt.json ? stderr : stdout; /* --json: stdout holds the JSON alone */
-	report_table(f, &run);
-	shed_table(f);
-	extras_table(f);
-	if (run_opt.json)
-		report_json(stdout, &run);
+	report_print(&run, run_opt.json); /* --json: stdout holds the JSON alone */
+	shed_table(report_table_file(run_opt.json));
+	extras_table(report_table_file(run_opt.json));
 }
 
 static int load_keys(uint8_t *key_scanner)

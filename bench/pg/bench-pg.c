@@ -74,7 +74,9 @@ static const struct opt options[] = {
 		 "hold time to live (" OPTS_STR(HOLD_TTL_MS) ", at most " OPTS_STR(
 			 HOLD_TTL_MS_MAX) ")"),
 	OPT_U64("seed", "N", &pg_opt.seed, 0, UINT64_MAX, "random seed"),
-	OPT_FLAG("json", &pg_opt.json, "print one JSON object last"),
+	OPT_FLAG("json", &pg_opt.json,
+		 "print one JSON object on stdout, nothing else (the\n"
+		 "table goes to stderr)"),
 	OPT_FLAG("verify", &pg_opt.verify, "check the outcome with SQL; exit 1 if broken"),
 	OPT_FLAG("verify-only", &pg_opt.verify_only,
 		 "no run: check the schema an earlier run left\n"
@@ -174,7 +176,8 @@ static int start_workers(void)
 	return 0;
 }
 
-/* The summary table, and with --json the JSON object last. */
+/* The summary table, or with --json the JSON object alone on stdout and
+ * the table on stderr. */
 static void report(double secs, const struct report_timeline *tl, const char *vres)
 {
 	static struct hist_snap per_op[OPS];
@@ -199,9 +202,7 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 			       .ticks = tl->ticks,
 			       .n_ticks = tl->n,
 			       .extra_json = extra};
-	report_table(stdout, &r);
-	if (pg_opt.json)
-		report_json(stdout, &r);
+	report_print(&r, pg_opt.json);
 }
 
 int main(int argc, char **argv)

@@ -550,9 +550,7 @@ static void report(double secs, const struct report_timeline *tl, const char *vr
 			       .ticks = tl->ticks,
 			       .n_ticks = tl->n,
 			       .extra_json = extra};
-	report_table(stdout, &r);
-	if (O.json)
-		report_json(stdout, &r);
+	report_print(&r, O.json);
 }
 
 /* ---- options ---- */
@@ -585,7 +583,9 @@ static const struct opt options[] = {
 	OPT_UINT("customer-limit", "N", &O.limit, 0, 1000000,
 		 "units per customer (0: counted, not capped; default)"),
 	OPT_U64("seed", "N", &O.seed, 0, UINT64_MAX, "random seed"),
-	OPT_FLAG("json", &O.json, "print one JSON object last"),
+	OPT_FLAG("json", &O.json,
+		 "print one JSON object on stdout, nothing else (the\n"
+		 "table goes to stderr)"),
 	OPT_FLAG("verify", &O.verify, "check the outcome through Redis; exit 1 if broken"),
 	OPT_UINT("verify-only", "N", &O.verify_only, 1, UINT32_MAX,
 		 "no load: check event N as a run left it (without the\n"

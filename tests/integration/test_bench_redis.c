@@ -4,8 +4,8 @@
  * throw-away redis-server (appendfsync always) on a free 127.0.0.1 port; ga-flash and
  * seat-flash sold out with --verify; holds left to expire come back through
  * the reclaiming in the hold scripts and are sold again; --verify-only
- * catches a seat or a unit changed behind the bench's back; bad options
- * exit 2. Skipped, with the reason printed, when redis-server is not
+ * catches a seat or a unit changed behind the bench's back; with --json
+ * stdout is the JSON object alone; bad options exit 2. Skipped, with the reason printed, when redis-server is not
  * installed (`make test` and `make compare` install it). A few
  * seconds.
  */
@@ -50,6 +50,21 @@ static const char *last_line(void)
 	if (f)
 		fclose(f);
 	return last;
+}
+
+/* Lines the previous sh() printed. */
+static unsigned out_lines(void)
+{
+	char path[256];
+	unsigned n = 0;
+	int c;
+	snprintf(path, sizeof path, "%s/out", tmpdir);
+	FILE *f = fopen(path, "r");
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
 }
 
 /* A number field of a JSON line, -1 when absent. */
@@ -97,13 +112,16 @@ static void need_server(void)
 	}
 }
 
-/* A run that must sell out and verify; returns its event id. */
+/* A run that must sell out and verify; returns its event id. With --json
+ * stdout is the JSON object alone (it held the table too). */
 static long long sold_out(const char *args, long long units)
 {
 	assert_int_equal(sh("%s --port %u %s --duration 20 --json --verify", prog, redis_port,
 			    args),
 			 0);
+	assert_int_equal(out_lines(), 1);
 	const char *json = last_line();
+	assert_true(!strncmp(json, "{\"system\":\"redis\",", 18));
 	assert_non_null(strstr(json, "\"system\":\"redis\""));
 	assert_non_null(strstr(json, "\"verify\":\"ok\""));
 	assert_non_null(strstr(json, "\"appendfsync\":\"always\""));
