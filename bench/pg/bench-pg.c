@@ -58,7 +58,7 @@ static const struct opt options[] = {
 		 "transaction at a time, use --connections"),
 	OPT_REAL("duration", "S", &pg_opt.duration, 1,
 		 "stop after S seconds (default: sold out or " OPTS_STR(DURATION_DEFAULT_S) " s)"),
-	OPT_U64("ops", "N", &pg_opt.ops, 0, UINT64_MAX, "stop after N operations"),
+	OPT_U64("ops", "N", &pg_opt.ops, 1, UINT64_MAX, "stop after N operations"),
 	OPT_UINT("units", "N", &pg_opt.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
 	OPT_UINT("seats", "N", &pg_opt.seats, 1, UNITS_MAX, "seat-flash: seats (20000)"),
 	OPT_UINT("buckets", "N", &pg_opt.buckets, 0, UNITS_MAX,

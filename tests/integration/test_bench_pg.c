@@ -4,7 +4,8 @@
  * ga-flash and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
  * the bench's back; holds past their TTL are refused at confirm and swept;
- * with --json stdout is the JSON object alone. Skipped, with the reason
+ * with --json stdout is the JSON object alone; bad options (--ops 0 and
+ * --duration 0 too) exit 2. Skipped, with the reason
  * printed, when no PostgreSQL server is installed (`make test` and `make compare`
  * install it). About 10 s.
  */
@@ -177,10 +178,12 @@ static void bad_arguments(void **state)
 {
 	char cmd[1024];
 	(void)state;
-	const char *bad[] = {"--depth 0",    "--confirm 101",        "--abandon 200",
-			     "--hold-ttl 0", "--connections 0",      "--connections 9999",
-			     "--units x",    "--scenario seat-pick", "--duration -1",
-			     "extra"};
+	const char *bad[] = {"--depth 0",       "--confirm 101",
+			     "--abandon 200",   "--hold-ttl 0",
+			     "--connections 0", "--connections 9999",
+			     "--units x",       "--scenario seat-pick",
+			     "--duration -1",   "--duration 0",
+			     "--ops 0",         "extra"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bench, bad[k]);
 		assert_int_equal(run_cmd(cmd, NULL, 0), 2);

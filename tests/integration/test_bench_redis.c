@@ -186,10 +186,10 @@ static void expired_holds_sold_again(void **state)
 static void bad_options(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"--depth 0",       "--connections 300",
-					  "--units x",       "--scenario seat-pick",
-					  "--abandon 101",   "--duration 0",
-					  "--verify-only 0", "stray"};
+	static const char *const bad[] = {
+		"--depth 0",     "--connections 300", "--units x",       "--scenario seat-pick",
+		"--abandon 101", "--duration 0",      "--verify-only 0", "--ops 0",
+		"stray"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
 		if (sh("%s %s 2>/dev/null", prog, bad[k]) != 2)
 			fail_msg("bench-redis %s did not exit 2", bad[k]);
