@@ -58,7 +58,9 @@ static const struct opt options[] = {
 		 "transaction at a time, use --connections"),
 	OPT_REAL("duration", "S", &pg_opt.duration, 1,
 		 "stop after S seconds (default: sold out or " OPTS_STR(DURATION_DEFAULT_S) " s)"),
-	OPT_U64("ops", "N", &pg_opt.ops, 1, UINT64_MAX, "stop after N operations"),
+	OPT_U64("ops", "N", &pg_opt.ops, 1, UINT64_MAX,
+		"stop after N operations, or at --duration (default\n" OPTS_STR(
+			DURATION_DEFAULT_S) " s) if that comes first"),
 	OPT_UINT("units", "N", &pg_opt.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
 	OPT_UINT("seats", "N", &pg_opt.seats, 1, UNITS_MAX, "seat-flash: seats (20000)"),
 	OPT_UINT("buckets", "N", &pg_opt.buckets, 0, UNITS_MAX,
@@ -110,7 +112,7 @@ static int parse(int argc, char **argv)
 		pg_opt.buckets = pg_opt.connections;
 	if (pg_opt.buckets > pg_opt.units)
 		pg_opt.buckets = pg_opt.units;
-	if (pg_opt.duration <= 0 && !pg_opt.ops)
+	if (pg_opt.duration <= 0) /* never unbounded, also with --ops */
 		pg_opt.duration = DURATION_DEFAULT_S;
 	return 0;
 }

@@ -38,8 +38,11 @@ enum pg_scenario { SC_GA, SC_SEAT };
 #define SWEEP_MAX 5000      /* holds expired per sweep (one a second) */
 #define CONNECTIONS_MAX 200 /* bench/scripts/peer-pg.sh allows 256 */
 #define UNITS_MAX 10000000u
-#define RECHECKS_MAX 100      /* sold-out rechecks at the end of a run */
-#define DURATION_DEFAULT_S 15 /* PostgreSQL sells some thousand units/s */
+#define RECHECKS_MAX 100 /* sold-out rechecks at the end of a run */
+/* Without --duration a run stops when sold out or after this long, also
+ * with --ops (an --ops run had no time bound). PostgreSQL sells some
+ * thousand units/s. */
+#define DURATION_DEFAULT_S 15
 
 struct opts {
 	const char *host, *dbname, *user, *scenario_name;

@@ -47,6 +47,9 @@ enum scenario { SC_GA, SC_SEAT };
 #define CONNECTIONS_MAX 256
 #define DEPTH_MAX 4096
 #define UNITS_MAX 10000000u
+/* Without --duration a run stops when sold out or after this long, also
+ * with --ops: an --ops run had no time bound, as onsale-bench's. */
+#define DURATION_DEFAULT_S 30
 #define SEATS_MAX 1000000u
 #define RECHECKS_MAX 100 /* sold-out rechecks at the end of a run */
 #define CONNECT_TIMEOUT_S 5
@@ -568,8 +571,10 @@ static const struct opt options[] = {
 	OPT_UINT("depth", "N", &O.depth, 1, DEPTH_MAX,
 		 "commands in flight per connection, pipelined (32)"),
 	OPT_REAL("duration", "S", &O.duration, 1,
-		 "stop after S seconds (default: sold out or 30 s)"),
-	OPT_U64("ops", "N", &O.ops, 1, UINT64_MAX, "stop after N operations"),
+		 "stop after S seconds (default: sold out or " OPTS_STR(DURATION_DEFAULT_S) " s)"),
+	OPT_U64("ops", "N", &O.ops, 1, UINT64_MAX,
+		"stop after N operations, or at --duration (default\n" OPTS_STR(
+			DURATION_DEFAULT_S) " s) if that comes first"),
 	OPT_UINT("units", "N", &O.units, 1, UNITS_MAX, "ga-flash: GA units (100000)"),
 	OPT_UINT("seats", "N", &O.seats, 1, SEATS_MAX,
 		 "seat-flash: seats, rows of " OPTS_STR(REDIS_ROW_SEATS) " (20000)"),
@@ -608,8 +613,8 @@ static int parse(int argc, char **argv)
 	if (rc)
 		return rc;
 	O.sc = strcmp(O.scenario_name, "ga-flash") ? SC_SEAT : SC_GA;
-	if (O.duration <= 0 && !O.ops)
-		O.duration = 30;
+	if (O.duration <= 0) /* never unbounded, also with --ops */
+		O.duration = DURATION_DEFAULT_S;
 	return 0;
 }
 

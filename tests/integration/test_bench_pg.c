@@ -4,10 +4,11 @@
  * ga-flash and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
  * the bench's back; holds past their TTL are refused at confirm and swept;
- * with --json stdout is the JSON object alone; bad options (--ops 0 and
- * --duration 0 too) exit 2. Skipped, with the reason
- * printed, when no PostgreSQL server is installed (`make test` and `make compare`
- * install it). About 10 s.
+ * with --json stdout is the JSON object alone; --ops stops at the default
+ * --duration; bad options (--ops 0 and --duration 0 too) exit 2. Skipped,
+ * with the reason printed, when no PostgreSQL server is installed (`make
+ * test` and `make compare` install it). About 25 s (15 s of it the --ops
+ * run's time bound).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,6 +175,29 @@ static void expired_holds_swept(void **state)
 	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
 }
 
+/* --ops without --duration stops at the default --duration (15 s) when
+ * the operations take longer (2 connections, 200,000 units: far from sold
+ * out); it had no time bound and ran until sold out. About 20 s: the
+ * bound itself. */
+static void ops_time_bound(void **state)
+{
+	char cmd[1024], json[8192];
+	(void)state;
+	if (skip_reason[0]) {
+		printf("skipped: %s\n", skip_reason);
+		skip();
+	}
+	snprintf(cmd, sizeof cmd,
+		 "timeout 40 %s --port %u --units 200000 --ops 1000000000 --connections 2 --json",
+		 bench, port);
+	assert_int_equal(run_cmd(cmd, json, sizeof json), 0);
+	char *at = strstr(json, "\"seconds\":");
+	assert_non_null(at);
+	double secs = strtod(at + 10, NULL);
+	assert_true(secs >= 15 && secs < 17);
+	assert_null(strstr(json, "\"units_sold\":200000,"));
+}
+
 static void bad_arguments(void **state)
 {
 	char cmd[1024];
@@ -195,10 +219,9 @@ static void bad_arguments(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bad_arguments),
-		cmocka_unit_test(ga_flash_verified),
-		cmocka_unit_test(seat_flash_verified),
-		cmocka_unit_test(expired_holds_swept),
+		cmocka_unit_test(bad_arguments),       cmocka_unit_test(ga_flash_verified),
+		cmocka_unit_test(seat_flash_verified), cmocka_unit_test(expired_holds_swept),
+		cmocka_unit_test(ops_time_bound),
 	};
 	const char *cut = strstr(argv[0], "tests/integration/");
 	int n = cut ? (int)(cut - argv[0]) : 0;
