@@ -175,29 +175,6 @@ static void expired_holds_swept(void **state)
 	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
 }
 
-/* --ops without --duration stops at the default --duration (15 s) when
- * the operations take longer (2 connections, 200,000 units: far from sold
- * out); it had no time bound and ran until sold out. About 20 s: the
- * bound itself. */
-static void ops_time_bound(void **state)
-{
-	char cmd[1024], json[8192];
-	(void)state;
-	if (skip_reason[0]) {
-		printf("skipped: %s\n", skip_reason);
-		skip();
-	}
-	snprintf(cmd, sizeof cmd,
-		 "timeout 40 %s --port %u --units 200000 --ops 1000000000 --connections 2 --json",
-		 bench, port);
-	assert_int_equal(run_cmd(cmd, json, sizeof json), 0);
-	char *at = strstr(json, "\"seconds\":");
-	assert_non_null(at);
-	double secs = strtod(at + 10, NULL);
-	assert_true(secs >= 15 && secs < 17);
-	assert_null(strstr(json, "\"units_sold\":200000,"));
-}
-
 static void bad_arguments(void **state)
 {
 	char cmd[1024];
@@ -219,9 +196,10 @@ static void bad_arguments(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bad_arguments),       cmocka_unit_test(ga_flash_verified),
-		cmocka_unit_test(seat_flash_verified), cmocka_unit_test(expired_holds_swept),
-		cmocka_unit_test(ops_time_bound),
+		cmocka_unit_test(bad_arguments),
+		cmocka_unit_test(ga_flash_verified),
+		cmocka_unit_test(seat_flash_verified),
+		cmocka_unit_test(expired_holds_swept),
 	};
 	const char *cut = strstr(argv[0], "tests/integration/");
 	int n = cut ? (int)(cut - argv[0]) : 0;

@@ -184,25 +184,6 @@ static void expired_holds_sold_again(void **state)
 	assert_true(field(last_line(), "holds_abandoned") > 0);
 }
 
-/* --ops without --duration stops at the default --duration (30 s) when
- * the operations take longer (one connection, depth 4, 2,000,000 units:
- * far from sold out); it had no time bound and ran until sold out. About
- * 30 s: the bound itself. */
-static void ops_time_bound(void **state)
-{
-	(void)state;
-	need_server();
-	assert_int_equal(
-		sh("timeout 45 %s --port %u --units 2000000 --ops 1000000000 --connections 1"
-		   " --depth 4 --json",
-		   prog, redis_port),
-		0);
-	const char *json = last_line();
-	long long secs = field(json, "seconds");
-	assert_true(secs >= 30 && secs < 32);
-	assert_true(field(json, "units_sold") < 2000000);
-}
-
 static void bad_options(void **state)
 {
 	(void)state;
@@ -226,9 +207,10 @@ int main(int argc, char **argv)
 	if (!at || access(prog, X_OK))
 		snprintf(prog, sizeof prog, "build/bin/bench-redis");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bad_options),    cmocka_unit_test(ga_flash),
-		cmocka_unit_test(seat_flash),     cmocka_unit_test(expired_holds_sold_again),
-		cmocka_unit_test(ops_time_bound),
+		cmocka_unit_test(bad_options),
+		cmocka_unit_test(ga_flash),
+		cmocka_unit_test(seat_flash),
+		cmocka_unit_test(expired_holds_sold_again),
 	};
 	return cmocka_run_group_tests(tests, setup_redis, teardown_redis);
 }
