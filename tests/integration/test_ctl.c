@@ -174,6 +174,9 @@ static void ticket_life(void **state)
 	contains(err, "ticket_already_redeemed (53)");
 	assert_int_equal(run("refund " EVENT " %" PRIu64 " --fee 5", t1), 1);
 	contains(err, "ticket_redeemed");
+	/* a fee above the price: said so (it said only bad_argument) */
+	assert_int_equal(run("refund " EVENT " %" PRIu64 " --fee 1000", t1 + 1), 1);
+	contains(err, "--fee 1000 is more than the ticket's price");
 	assert_int_equal(run("refund " EVENT " %" PRIu64 " --fee 5 --json", t1 + 1), 0);
 	contains(out, "\"state\":\"refunded\"");
 	assert_int_equal(json_u64("refund_fee_minor"), 500);

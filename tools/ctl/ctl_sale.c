@@ -201,7 +201,11 @@ static int refund(struct ctl *c)
 	rc = onsale_refund(c->conn, ev, ticket_id, minor, ctl_opt(c, "kill") != NULL, &res);
 	if (rc == ST_OK)
 		ctl_print_ticket(c, &res.ticket, res.replayed);
-	return ctl_result(c, rc, "refund");
+	rc = ctl_result(c, rc, "refund");
+	if (rc == CTL_EXIT_REFUSED && res.status == ST_BAD_ARGUMENT && fee) /* kill: 0 or 1 */
+		fprintf(stderr, "onsale-ctl refund: --fee %s is more than the ticket's price\n",
+			fee);
+	return rc;
 }
 
 static int exchange(struct ctl *c)
