@@ -295,22 +295,13 @@ static int replay(struct shard_store *s, struct wal_scan *scan, struct shard_sto
 	return 0;
 }
 
-static int newest_named(void *ctx, const char *name)
-{
-	uint64_t lsn, *newest = ctx;
-	if (!snapshot_parse_name(name, &lsn, false) && lsn > *newest)
-		*newest = lsn;
-	return 0;
-}
-
-/* A snapshot file, readable or not, is only ever written once the WAL is
- * durable to its LSN: one past the recovered log means WAL records were
- * lost (segments removed or moved by hand), not that there were none. */
+/* A snapshot file past the recovered log means WAL records were lost
+ * (segments removed or moved by hand), not that there were none. */
 static int check_snapshot_names(struct shard_store *s, uint64_t last_lsn,
 				struct shard_store_recovery *rec)
 {
-	uint64_t newest = 0;
-	int rc = storage_list(s->st, newest_named, &newest);
+	uint64_t newest;
+	int rc = snapshot_newest_named(s->st, &newest);
 	if (rc)
 		return rc;
 	if (newest > last_lsn)

@@ -454,6 +454,17 @@ int snapshot_remove_temps(struct storage *st)
 	return rc;
 }
 
+int snapshot_newest_named(struct storage *st, uint64_t *lsn)
+{
+	struct snap_list *l = malloc(sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	int rc = list_snapshots(st, l, false);
+	*lsn = !rc && l->count ? l->lsn[0] : 0;
+	free(l);
+	return rc;
+}
+
 int snapshot_name(char *out, size_t cap, uint64_t lsn)
 {
 	int n = snprintf(out, cap, "snap-%020" PRIu64 ".osnp", lsn);

@@ -229,6 +229,11 @@ int snapshot_remove_older(struct storage *st, uint8_t shard, uint64_t keep_lsn);
  * valid: a snapshot exists only once renamed). 0 or -errno. */
 int snapshot_remove_temps(struct storage *st);
 
+/* The highest LSN a snapshot file's name in st carries, readable or not
+ * (0: none). A snapshot is written only once the WAL is durable to its
+ * LSN, so a WAL that ends before it lost records. 0 or -errno. */
+int snapshot_newest_named(struct storage *st, uint64_t *lsn);
+
 /* The file name of the snapshot covering lsn. 0 or -ENAMETOOLONG. */
 int snapshot_name(char *out, size_t cap, uint64_t lsn);
 

@@ -138,20 +138,11 @@ static int check_record(void *ctx, struct core *c, uint64_t lsn, const struct re
 	return rc;
 }
 
-static int newest_named(void *ctx, const char *name)
-{
-	uint64_t lsn, *newest = ctx;
-
-	if (!snapshot_parse_name(name, &lsn, false) && lsn > *newest)
-		*newest = lsn;
-	return 0;
-}
-
 /* The state checks after a replay; returns the exit status they mean. */
 static int judge_state(struct wt_shard *sh, const struct wt_replay *r, const struct verify_ctx *v)
 {
 	const char *broken;
-	uint64_t newest = 0;
+	uint64_t newest;
 
 	if (v->bad_ticket) {
 		printf("shard %u: CORRUPT: ticket id 0x%016" PRIx64 " issued again at LSN %" PRIu64
@@ -176,7 +167,7 @@ static int judge_state(struct wt_shard *sh, const struct wt_replay *r, const str
 	/* a snapshot is written only once the WAL is durable to its LSN: one
 	 * past the log's end, readable or not, means records were lost
 	 * (onsaled refuses such a shard: net/store/shard_store.c) */
-	if (storage_list(&sh->st, newest_named, &newest) == 0 && newest > r->last_lsn) {
+	if (snapshot_newest_named(&sh->st, &newest) == 0 && newest > r->last_lsn) {
 		printf("shard %u: CORRUPT: snapshot file snap-%020" PRIu64
 		       ".osnp names LSN %" PRIu64 " but the WAL ends at LSN %" PRIu64
 		       ": WAL records are missing (segments removed or moved?); onsaled refuses"
