@@ -1,7 +1,7 @@
 /*
  * test_bench_engine_opts.c — the in-process benches of bench/engine/
- * (bench-core, bench-wal, bench-snapshot, bench-retire) run as child
- * processes with bad options and with --help. A bad value is refused
+ * (bench-core, bench-wal, bench-snapshot, bench-retire), and bench/host's
+ * bench-cpu, run as child processes with bad options and with --help. A bad value is refused
  * before anything runs, exit 2, with one line naming the option, its value
  * and what it must be (bench/common/opts.h's wording); --help prints the
  * usage on stdout and exits 0. Before, values of 0 or not numbers at all
@@ -142,6 +142,55 @@ static void bench_retire_refuses(void **state)
 	refuse_all(b, sizeof b / sizeof b[0]);
 }
 
+static void bench_cpu_refuses(void **state)
+{
+	(void)state;
+	static const struct bad b[] = {
+		{"bench-cpu", "--duties 0,101 --seconds 0.1", "--duties 0,101",
+		 "not up to 8 percentages 0-100 split by commas"},
+		{"bench-cpu", "--duties 50, --seconds 0.1", "--duties 50,",
+		 "not up to 8 percentages"},
+		{"bench-cpu", "--duties 1,2,3,4,5,6,7,8,9 --seconds 0.1",
+		 "--duties 1,2,3,4,5,6,7,8,9", "not up to 8 percentages"},
+		{"bench-cpu", "--seconds 601", "--seconds 601", "not a number in (0, 600]"},
+		{"bench-cpu", "--cpu 1023 --seconds 0.1", "--cpu 1023",
+		 "not a CPU this process may run on"},
+	};
+	refuse_all(b, sizeof b / sizeof b[0]);
+}
+
+/* bench-cpu --json: one JSON line per phase, in the order asked, each
+ * with its duty and a gap count no larger than its time allows (a gap is
+ * at least 1 ms). */
+static void bench_cpu_reports_each_phase(void **state)
+{
+	(void)state;
+	int rc = run("bench-cpu", "--seconds 0.2 --duties 0,100 --json", 0);
+	const char *l0 = out, *l1 = strchr(out, '\n');
+	assert_int_equal(rc, 0);
+	assert_non_null(l1);
+	l1++;
+	assert_non_null(strchr(l1, '\n'));
+	assert_string_equal(strchr(l1, '\n') + 1, "");
+	unsigned duty[2], gaps[2];
+	double secs[2];
+	const char *line[2] = {l0, l1};
+	for (int i = 0; i < 2; i++) {
+		const char *d = strstr(line[i], "\"duty_pct\":"),
+			   *s = strstr(line[i], "\"seconds\":"),
+			   *g = strstr(line[i], "\"gaps_over_1ms\":");
+		assert_true(!strncmp(line[i], "{\"bench\":\"cpu\",", 15));
+		assert_true(d && s && g);
+		assert_int_equal(sscanf(d, "\"duty_pct\":%u", &duty[i]), 1);
+		assert_int_equal(sscanf(s, "\"seconds\":%lf", &secs[i]), 1);
+		assert_int_equal(sscanf(g, "\"gaps_over_1ms\":%u", &gaps[i]), 1);
+		assert_true(secs[i] >= 0.19 && secs[i] < 5);
+		assert_true(gaps[i] <= secs[i] * 1000);
+	}
+	assert_int_equal(duty[0], 0);
+	assert_int_equal(duty[1], 100);
+}
+
 /* --help: the usage on stdout, exit 0, naming each option given. */
 static void help_on_stdout(void **state)
 {
@@ -149,10 +198,9 @@ static void help_on_stdout(void **state)
 	static const struct {
 		const char *prog, *option;
 	} h[] = {
-		{"bench-core", "--seats-per-row N"},
-		{"bench-wal", "--batch-kib N"},
-		{"bench-snapshot", "--policy-records N"},
-		{"bench-retire", "--units N"},
+		{"bench-core", "--seats-per-row N"},      {"bench-wal", "--batch-kib N"},
+		{"bench-snapshot", "--policy-records N"}, {"bench-retire", "--units N"},
+		{"bench-cpu", "--duties LIST"},
 	};
 	for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
 		char want[64];
@@ -198,8 +246,12 @@ static void find_bin(const char *argv0)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bench_wal_refuses),      cmocka_unit_test(bench_core_refuses),
-		cmocka_unit_test(bench_snapshot_refuses), cmocka_unit_test(bench_retire_refuses),
+		cmocka_unit_test(bench_wal_refuses),
+		cmocka_unit_test(bench_core_refuses),
+		cmocka_unit_test(bench_snapshot_refuses),
+		cmocka_unit_test(bench_retire_refuses),
+		cmocka_unit_test(bench_cpu_refuses),
+		cmocka_unit_test(bench_cpu_reports_each_phase),
 		cmocka_unit_test(help_on_stdout),
 	};
 

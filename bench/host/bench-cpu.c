@@ -1,0 +1,275 @@
+/*
+ * bench-cpu.c — what this machine's CPUs give a thread that never sleeps:
+ * the time a pinned, always-runnable thread does not run, with the other
+ * CPUs idle, partly busy or busy (docs/PERFORMANCE.md, "Latency curve").
+ * It is the floor under every latency the benchmarks measure: a request
+ * that arrives while the shard's CPU is taken away waits as long.
+ *
+ * A probe thread pinned to one CPU reads the clock in a loop and records
+ * every gap between two reads longer than GAP_NS_MIN. Load threads, one
+ * pinned to each other online CPU, keep their CPU busy DUTY % of every
+ * LOAD_PERIOD_NS and sleep the rest; one phase per duty in --duties, the
+ * probe alone at 0. A gap across which the probe thread was not switched
+ * out by this kernel (its context switches, getrusage RUSAGE_THREAD, read
+ * every RUSAGE_EVERY_NS and again after the gap, unchanged) is counted as
+ * the host's: the virtual CPU itself did not run. On this project's
+ * paravirtualized machine that is what makes the benchmarks' "dedicated"
+ * cores not dedicated once both are busy.
+ *
+ * Pure measurement: no files, no network; bounded by --seconds per phase.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/common/opts.h"
+
+#define SECONDS_MAX 600
+#define DUTIES_MAX 8
+#define DUTIES_WHY "up to " OPTS_STR(DUTIES_MAX) " percentages 0-100 split by commas"
+#define GAP_NS_MIN 1000000u      /* a gap: the probe did not run for 1 ms */
+#define GAP_NS_LONG 10000000u    /* counted apart: 10 ms */
+#define GAP_NS_STALL 50000000u   /* and 50 ms */
+#define LOAD_PERIOD_NS 10000000u /* a load thread's busy + sleep cycle */
+#define RUSAGE_EVERY_NS 1000000u /* the probe's context-switch readings */
+#define LOAD_THREADS_MAX CPU_SETSIZE
+
+struct config {
+	double seconds;
+	unsigned duty[DUTIES_MAX], n_duty;
+	unsigned cpu; /* the probe's CPU */
+	int json;
+};
+
+struct phase {
+	unsigned duty;
+	unsigned load_cpus;
+	double seconds;
+	uint64_t gaps, gaps_long, gaps_stall, host_gaps_long;
+	uint64_t longest_ns, lost_ns; /* lost: the sum of gaps */
+};
+
+static atomic_int phase_over;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int pin(unsigned cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+/* The probe thread's context switches so far, voluntary or not. */
+static uint64_t switches(void)
+{
+	struct rusage ru;
+	int rc = getrusage(RUSAGE_THREAD, &ru);
+	assert(rc == 0);
+	(void)rc;
+	return (uint64_t)ru.ru_nvcsw + (uint64_t)ru.ru_nivcsw;
+}
+
+struct load {
+	pthread_t thread;
+	unsigned cpu, duty;
+};
+
+/* A load thread: busy duty % of each LOAD_PERIOD_NS until the phase ends. */
+static void *load_main(void *arg)
+{
+	const struct load *l = arg;
+	if (pin(l->cpu))
+		return NULL;
+	uint64_t busy = (uint64_t)LOAD_PERIOD_NS * l->duty / 100;
+	while (!atomic_load_explicit(&phase_over, memory_order_relaxed)) {
+		uint64_t start = now_ns(), end = start + LOAD_PERIOD_NS;
+		while (now_ns() - start < busy)
+			;
+		if (l->duty < 100) {
+			struct timespec t = {(time_t)(end / 1000000000u),
+					     (long)(end % 1000000000u)};
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* The probe, on the calling thread (already pinned): fills p's gaps. */
+static void probe(const struct config *c, struct phase *p)
+{
+	uint64_t start = now_ns(), end = start + (uint64_t)(c->seconds * 1e9);
+	uint64_t prev = start, ru_at = start, ru = switches();
+	for (;;) {
+		uint64_t t = now_ns(), gap = t - prev;
+		prev = t;
+		if (t >= end)
+			break;
+		if (gap >= GAP_NS_MIN) {
+			uint64_t sw = switches();
+			p->gaps++;
+			p->lost_ns += gap;
+			if (gap > p->longest_ns)
+				p->longest_ns = gap;
+			p->gaps_long += gap >= GAP_NS_LONG;
+			p->gaps_stall += gap >= GAP_NS_STALL;
+			p->host_gaps_long += gap >= GAP_NS_LONG && sw == ru;
+			ru = sw;
+			ru_at = prev = now_ns();
+		} else if (t - ru_at >= RUSAGE_EVERY_NS) {
+			ru = switches();
+			ru_at = prev = now_ns();
+		}
+	}
+	p->seconds = (double)(prev - start) / 1e9;
+}
+
+/* One phase: load threads on every online CPU but the probe's, at duty. */
+static int run_phase(const struct config *c, unsigned duty, struct phase *p)
+{
+	static struct load loads[LOAD_THREADS_MAX];
+	unsigned n = 0;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	*p = (struct phase){.duty = duty};
+	atomic_store(&phase_over, 0);
+	for (unsigned cpu = 0; duty && cpu < (unsigned)online && cpu < LOAD_THREADS_MAX; cpu++) {
+		if (cpu == c->cpu)
+			continue;
+		loads[n] = (struct load){.cpu = cpu, .duty = duty};
+		int rc = pthread_create(&loads[n].thread, NULL, load_main, &loads[n]);
+		if (rc) {
+			fprintf(stderr, "bench-cpu: a load thread: %s\n", strerror(rc));
+			break;
+		}
+		n++;
+	}
+	p->load_cpus = n;
+	probe(c, p);
+	atomic_store(&phase_over, 1);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(loads[i].thread, NULL);
+	return duty && !n && online > 1 ? -1 : 0;
+}
+
+static double lost_pct(const struct phase *p)
+{
+	return p->seconds > 0 ? 100.0 * (double)p->lost_ns / (p->seconds * 1e9) : 0.0;
+}
+
+static void print_phase(FILE *f, const struct config *c, const struct phase *p)
+{
+	fprintf(f,
+		"{\"bench\":\"cpu\",\"probe_cpu\":%u,\"load_cpus\":%u,\"duty_pct\":%u,"
+		"\"seconds\":%.2f,\"gaps_over_1ms\":%llu,\"gaps_over_10ms\":%llu,"
+		"\"gaps_over_50ms\":%llu,\"host_gaps_over_10ms\":%llu,\"longest_ms\":%.1f,"
+		"\"lost_pct\":%.2f}\n",
+		c->cpu, p->load_cpus, p->duty, p->seconds, (unsigned long long)p->gaps,
+		(unsigned long long)p->gaps_long, (unsigned long long)p->gaps_stall,
+		(unsigned long long)p->host_gaps_long, (double)p->longest_ns / 1e6, lost_pct(p));
+}
+
+/* An OPT_FN: "0,75,100" into the config's duty list. */
+static const char *parse_duties(const char *arg, void *dst)
+{
+	static const char why[] = DUTIES_WHY;
+	struct config *c = dst;
+	const char *s = arg;
+	c->n_duty = 0;
+	for (;;) {
+		char *end;
+		if (*s < '0' || *s > '9' || c->n_duty == DUTIES_MAX)
+			return why;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || v > 100)
+			return why;
+		c->duty[c->n_duty++] = (unsigned)v;
+		if (!*end)
+			return NULL;
+		if (*end != ',')
+			return why;
+		s = end + 1;
+	}
+}
+
+/* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
+static int parse(int argc, char **argv, struct config *c)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	const struct opt options[] = {
+		OPT_REAL("seconds", "S", &c->seconds, 1,
+			 "each phase's length (default 10, at most " OPTS_STR(SECONDS_MAX) ")"),
+		OPT_FN("duties", "LIST", c, parse_duties,
+		       "the other CPUs' load per phase, percent of each 10 ms\n"
+		       "busy (default 0,50,75,90,100; 0: idle)"),
+		OPT_UINT("cpu", "N", &c->cpu, 0, CPU_SETSIZE - 1,
+			 "the probe's CPU (default the last online one)"),
+		OPT_FLAG("json", &c->json, "only the JSON lines on stdout (the table on stderr)"),
+	};
+	const struct opts_cmd cmd = OPTS_CMD(
+		"bench-cpu",
+		"How long a pinned thread that never sleeps goes without running, with the\n"
+		"other CPUs idle or busy: the gaps over 1 ms, 10 ms and 50 ms, the longest,\n"
+		"the share of time lost, and the gaps over 10 ms across which this kernel\n"
+		"never switched the thread out (the host's: the virtual CPU did not run).\n"
+		"One JSON line per phase.\n",
+		options);
+	*c = (struct config){.seconds = 10,
+			     .duty = {0, 50, 75, 90, 100},
+			     .n_duty = 5,
+			     .cpu = online > 0 ? (unsigned)online - 1 : 0};
+	int rc = opts_parse(&cmd, argc, argv);
+	if (rc)
+		return rc;
+	char what[64];
+	if (c->seconds > SECONDS_MAX) {
+		snprintf(what, sizeof what, "--seconds %g", c->seconds);
+		return opts_bad(&cmd, what, "not a number in (0, " OPTS_STR(SECONDS_MAX) "]");
+	}
+	if (pin(c->cpu)) {
+		snprintf(what, sizeof what, "--cpu %u", c->cpu);
+		return opts_bad(&cmd, what, "not a CPU this process may run on");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	struct phase p[DUTIES_MAX];
+	int rc = parse(argc, argv, &c);
+	if (rc)
+		return rc == OPTS_HELP ? 0 : rc;
+	FILE *table = c.json ? stderr : stdout;
+	fprintf(table, "%-5s %-9s %8s %8s %8s %8s %11s %8s\n", "duty", "load CPUs", ">1ms", ">10ms",
+		">50ms", "host>10", "longest ms", "lost %");
+	int failed = 0;
+	for (unsigned i = 0; i < c.n_duty; i++) {
+		if (run_phase(&c, c.duty[i], &p[i]))
+			failed = 1;
+		fprintf(table, "%-5u %-9u %8llu %8llu %8llu %8llu %11.1f %8.2f\n", p[i].duty,
+			p[i].load_cpus, (unsigned long long)p[i].gaps,
+			(unsigned long long)p[i].gaps_long, (unsigned long long)p[i].gaps_stall,
+			(unsigned long long)p[i].host_gaps_long, (double)p[i].longest_ns / 1e6,
+			lost_pct(&p[i]));
+		fflush(table);
+	}
+	for (unsigned i = 0; i < c.n_duty; i++)
+		print_phase(stdout, &c, &p[i]);
+	return failed;
+}
