@@ -3,11 +3,15 @@
  * (onsale-bench, bench-redis, bench-pg): a monotonic clock, a seeded
  * random stream, a single-writer counter add, and sums of a counter or a
  * set of histograms over an array of worker structs (each program has its
- * own worker struct; the field is given by offset, the array by stride).
+ * own worker struct; the field is given by offset, the array by stride),
+ * and the bounded wait for the load threads once a run stops.
  */
 #ifndef ONSALE_BENCH_LOAD_H
 #define ONSALE_BENCH_LOAD_H
 
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +74,37 @@ static inline void load_snap(struct hist_snap *out, const void *base, size_t n, 
 			if (op < 0 || o == op)
 				hist_snap_add(out,
 					      (struct hist *)((char *)base + k * stride + off) + o);
+}
+
+/* How long a stopped run waits for the replies still in flight before it
+ * counts them missing (the server stalled or is gone), in every load
+ * generator. Without it a server stopped mid-run (SIGSTOP) kept the
+ * generator waiting for as long as it stayed stopped. */
+#define LOAD_DRAIN_MS 3000
+
+/* Joins the n threads (the pthread_t at offset off of n structs stride
+ * bytes apart) of a run that has stopped, waiting LOAD_DRAIN_MS at most in
+ * all. Returns how many did not end in time: they are still waiting for a
+ * server and are left running, so what they use must not be freed (the
+ * caller reports and exits). */
+static inline unsigned load_join_drained(void *base, size_t n, size_t stride, size_t off)
+{
+	struct timespec dl;
+	unsigned left = 0;
+	clock_gettime(CLOCK_REALTIME, &dl); /* pthread_timedjoin_np's clock */
+	dl.tv_sec += LOAD_DRAIN_MS / 1000;
+	dl.tv_nsec += (long)(LOAD_DRAIN_MS % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	for (size_t k = 0; k < n; k++) {
+		int rc = pthread_timedjoin_np(*(pthread_t *)((char *)base + k * stride + off), NULL,
+					      &dl);
+		assert(rc == 0 || rc == ETIMEDOUT);
+		left += rc != 0;
+	}
+	return left;
 }
 
 #endif

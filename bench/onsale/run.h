@@ -58,8 +58,9 @@ enum run_scenario { SC_GA, SC_SEAT, SC_PICK, SC_MIXED, SC_GATE };
  * a worker waits this long at most for the replies it still has in
  * flight; those that have not come by then are missing (the server
  * stalled or is gone): the run says how many and exits 1. --verify's
- * look-ups give up the same way when no reply comes for this long. */
-#define RUN_DRAIN_MS 3000
+ * look-ups give up the same way when no reply comes for this long (the
+ * same bound as bench-redis and bench-pg: bench/common/load.h). */
+#define RUN_DRAIN_MS LOAD_DRAIN_MS
 /* The admin connection's calls (creating the event, --verify's) wait at
  * most RUN_SETUP_MS_BASE plus RUN_SETUP_MS_PER_MUNIT per million units
  * the event has room for, RUN_SETUP_MS_MAX at most; the load connections'

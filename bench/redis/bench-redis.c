@@ -102,6 +102,7 @@ static char sha[REDIS_SCRIPTS][41];
 static char appendfsync[16] = "unknown"; /* the server's, for the JSON */
 static char stock_key[REDIS_TIERS][48];
 static _Atomic int stop, errors_shown;
+static unsigned stalled; /* connections still waiting LOAD_DRAIN_MS after the stop */
 static _Atomic uint8_t empty[REDIS_TIERS];
 static _Atomic long live_holds;
 static _Atomic unsigned rechecks;
@@ -517,8 +518,7 @@ static double run(struct report_timeline *tl)
 			last = t;
 		}
 	}
-	for (unsigned k = 0; k < O.connections; k++)
-		pthread_join(W[k].th, NULL);
+	stalled = load_join_drained(W, O.connections, sizeof *W, offsetof(struct worker, th));
 	double secs = (double)(load_now_ns() - t_start) / 1e9;
 	if (secs - tl->last_t >= 0.05) /* the last part second */
 		tick(tl, secs, 0);
@@ -597,14 +597,16 @@ static const struct opt options[] = {
 		 "acknowledged confirms, which only the run knew)"),
 };
 
-static const struct opts_cmd cmd =
-	OPTS_CMD("bench-redis",
-		 "onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
-		 "compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
-		 "event under its own keys each run. Durability is the server's setting;\n"
-		 "bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync\n"
-		 "always.\n",
-		 options);
+static const struct opts_cmd cmd = OPTS_CMD(
+	"bench-redis",
+	"onsale-bench's ga-flash and seat-flash against Redis (the peer of `make\n"
+	"compare`): holds, confirms and releases as Lua scripts (EVALSHA), a new\n"
+	"event under its own keys each run. Durability is the server's setting;\n"
+	"bench/scripts/peer-redis.sh starts one with appendonly yes, appendfsync\n"
+	"always. A connection still waiting for a reply " OPTS_STR(
+		LOAD_DRAIN_MS) " ms after the run\n"
+			       "stops is reported (the server stalled or is gone): exit 1.\n",
+	options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -660,6 +662,8 @@ static int any_failed(void)
 /* "ok" or what broke (in buf). */
 static const char *verify(redisContext *admin, char *buf, size_t bufsz)
 {
+	if (stalled) /* the server did not answer: nor would it now */
+		return "connections waiting for replies (outcomes unknown)";
 	if (any_failed())
 		return "a connection failed (its acknowledged confirms are not all recorded)";
 	struct redis_orders *lists = calloc(O.connections, sizeof *lists);
@@ -731,6 +735,13 @@ int main(int argc, char **argv)
 	const char *vres = O.verify ? verify(admin, vbuf, sizeof vbuf) : "skipped";
 	report(secs, &tl, vres);
 	report_timeline_free(&tl);
+	if (stalled) {
+		fprintf(stderr,
+			"bench-redis: %u connections still waiting for a reply %.1f s after the stop "
+			"(server stalled or gone): their outcomes are unknown\n",
+			stalled, LOAD_DRAIN_MS / 1000.0);
+		return 1; /* their threads still use what close_all() would free */
+	}
 	rc = any_failed() || strcmp(vres, O.verify ? "ok" : "skipped");
 	close_all(admin);
 	return rc;

@@ -5,10 +5,10 @@
  * seat-flash sold out with --verify; holds left to expire come back through
  * the reclaiming in the hold scripts and are sold again; --verify-only
  * catches a seat or a unit changed behind the bench's back; with --json
- * stdout is the JSON object alone; --ops stops at the default --duration;
- * bad options exit 2. Skipped, with the reason printed, when redis-server is not
- * installed (`make test` and `make compare` install it). About 40 s
- * (30 s of it the --ops run's time bound).
+ * stdout is the JSON object alone; a server stopped (SIGSTOP) mid-run ends
+ * the run LOAD_DRAIN_MS (3 s) after --duration, exit 1, saying so; bad
+ * options exit 2. Skipped, with the reason printed, when redis-server is
+ * not installed (`make test` and `make compare` install it). About 10 s.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -184,6 +186,41 @@ static void expired_holds_sold_again(void **state)
 	assert_true(field(last_line(), "holds_abandoned") > 0);
 }
 
+/* The server stops answering (SIGSTOP) 1 s into a 2 s run: the run ends
+ * 3 s (LOAD_DRAIN_MS) after its --duration, says how many connections wait
+ * for a reply, and exits 1. It waited for as long as the server stayed
+ * stopped (timeout(1) ended it at 20 s). Last: the server is continued. */
+static void stalled_server(void **state)
+{
+	(void)state;
+	need_server();
+	char path[256], pid_text[32] = "";
+	snprintf(path, sizeof path, "%s/redis/redis.pid", tmpdir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(pid_text, sizeof pid_text, f));
+	fclose(f);
+	pid_t server = (pid_t)atol(pid_text), stopper = fork();
+	assert_true(server > 0 && stopper >= 0);
+	if (stopper == 0) {
+		struct timespec nap = {1, 0};
+		nanosleep(&nap, NULL);
+		kill(server, SIGSTOP);
+		_exit(0);
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = sh("(timeout 20 %s --port %u --units 4000000 --duration 2 2>&1 >/dev/null)", prog,
+		    redis_port); /* its stderr to out */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waitpid(stopper, NULL, 0);
+	kill(server, SIGCONT);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (rc != 1 || secs > 12 || !strstr(last_line(), "still waiting for a reply 3.0 s after"))
+		fail_msg("exit %d after %.1f s, want 1 within 12 s; last line: %s", rc, secs,
+			 last_line());
+}
+
 static void bad_options(void **state)
 {
 	(void)state;
@@ -207,10 +244,9 @@ int main(int argc, char **argv)
 	if (!at || access(prog, X_OK))
 		snprintf(prog, sizeof prog, "build/bin/bench-redis");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bad_options),
-		cmocka_unit_test(ga_flash),
-		cmocka_unit_test(seat_flash),
-		cmocka_unit_test(expired_holds_sold_again),
+		cmocka_unit_test(bad_options),    cmocka_unit_test(ga_flash),
+		cmocka_unit_test(seat_flash),     cmocka_unit_test(expired_holds_sold_again),
+		cmocka_unit_test(stalled_server),
 	};
 	return cmocka_run_group_tests(tests, setup_redis, teardown_redis);
 }
