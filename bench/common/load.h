@@ -83,17 +83,19 @@ static inline void load_snap(struct hist_snap *out, const void *base, size_t n, 
 #define LOAD_DRAIN_MS 3000
 
 /* Joins the n threads (the pthread_t at offset off of n structs stride
- * bytes apart) of a run that has stopped, waiting LOAD_DRAIN_MS at most in
- * all. Returns how many did not end in time: they are still waiting for a
- * server and are left running, so what they use must not be freed (the
- * caller reports and exits). */
-static inline unsigned load_join_drained(void *base, size_t n, size_t stride, size_t off)
+ * bytes apart) of a run that has stopped, waiting ms (at most
+ * LOAD_DRAIN_MS) in all. Returns how many did not end in time: they are
+ * still waiting for a server and are left running, so what they use must
+ * not be freed (the caller reports and exits). */
+static inline unsigned load_join_drained(void *base, size_t n, size_t stride, size_t off,
+					 unsigned ms)
 {
 	struct timespec dl;
 	unsigned left = 0;
+	assert(ms <= LOAD_DRAIN_MS);
 	clock_gettime(CLOCK_REALTIME, &dl); /* pthread_timedjoin_np's clock */
-	dl.tv_sec += LOAD_DRAIN_MS / 1000;
-	dl.tv_nsec += (long)(LOAD_DRAIN_MS % 1000) * 1000000L;
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (dl.tv_nsec >= 1000000000L) {
 		dl.tv_sec++;
 		dl.tv_nsec -= 1000000000L;

@@ -10,13 +10,17 @@
  * or releases (20 %), and again, until sold out, --duration or --ops. Every
  * operation is a prepared `SELECT fn(...)`: one round trip, one transaction
  * committed with synchronous_commit on. The main thread prints progress each
- * second and runs the hold-expiry sweep. --verify checks the outcome with
- * SQL afterwards. Pipelining (--depth) would not add concurrency: a backend
+ * second and runs the hold-expiry sweep (sent without waiting for it, so a
+ * stalled server cannot stop the run's clock). Once the run stops, replies
+ * still missing after LOAD_DRAIN_MS mean the server stalled or is gone: the
+ * run says so and exits 1. --verify checks the outcome with SQL afterwards. Pipelining (--depth) would not add concurrency: a backend
  * runs one transaction at a time and each commit waits for its WAL flush,
  * so concurrency comes from connections (default 16, the best measured).
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,14 +89,16 @@ static const struct opt options[] = {
 		 "(counts, seats; not its acknowledged orders)"),
 };
 
-static const struct opts_cmd cmd =
-	OPTS_CMD("bench-pg",
-		 "onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
-		 "`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
-		 "every operation is one stored-function transaction (synchronous_commit as\n"
-		 "the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
-		 "server).\n",
-		 options);
+static const struct opts_cmd cmd = OPTS_CMD(
+	"bench-pg",
+	"onsale-bench's ga-flash and seat-flash against PostgreSQL (the peer of\n"
+	"`make compare`): schema \"onsale_peer\" is created afresh in the database,\n"
+	"every operation is one stored-function transaction (synchronous_commit as\n"
+	"the server is configured; bench/scripts/peer-pg.sh starts a suitable\n"
+	"server). A connection still waiting for a reply " OPTS_STR(
+		LOAD_DRAIN_MS) " ms after the\n"
+			       "run stops is reported (the server stalled or is gone): exit 1.\n",
+	options);
 
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv)
@@ -117,6 +123,61 @@ static int parse(int argc, char **argv)
 	return 0;
 }
 
+/* The hold-expiry sweep on the admin connection: sent once a second, its
+ * result taken when it has come (sweep_poll), never waited for in the run. */
+static bool sweep_busy;
+
+static void sweep_send(PGconn *admin)
+{
+	char a[16];
+	const char *v[1] = {a};
+	snprintf(a, sizeof a, "%d", SWEEP_MAX);
+	sweep_busy = PQsendQueryParams(admin, "SELECT expire_holds($1::int)", 1, NULL, v, NULL,
+				       NULL, 0);
+	if (!sweep_busy)
+		fprintf(stderr, "bench-pg: expiry sweep: %s", PQerrorMessage(admin));
+}
+
+/* Takes the sweep's result if it is there: true once none is outstanding. */
+static bool sweep_poll(PGconn *admin)
+{
+	if (sweep_busy && !PQconsumeInput(admin)) {
+		fprintf(stderr, "bench-pg: expiry sweep: %s", PQerrorMessage(admin));
+		sweep_busy = false;
+	}
+	while (sweep_busy && !PQisBusy(admin)) {
+		PGresult *r = PQgetResult(admin);
+		if (!r) {
+			sweep_busy = false;
+			break;
+		}
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+			fprintf(stderr, "bench-pg: expiry sweep: %s", PQresultErrorMessage(r));
+		else if (!PQgetisnull(r, 0, 0) && strtoll(PQgetvalue(r, 0, 0), NULL, 10))
+			fprintf(stderr, "bench-pg: %s holds expired\n", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	return !sweep_busy;
+}
+
+/* Waits for the sweep's result until deadline (load_now_ns()): true when
+ * it came (or none was out), false when the server did not answer. */
+static bool sweep_wait(PGconn *admin, uint64_t deadline)
+{
+	while (!sweep_poll(admin)) {
+		uint64_t t = load_now_ns();
+		if (t >= deadline)
+			return false;
+		struct pollfd p = {.fd = PQsocket(admin), .events = POLLIN};
+		poll(&p, 1, (int)((deadline - t) / 1000000u) + 1);
+	}
+	return true;
+}
+
+/* Connections (and the sweep) still waiting for the server LOAD_DRAIN_MS
+ * after the run stopped. */
+static unsigned stalled;
+
 /* Waits for the workers, printing progress each second and running the
  * expiry sweep; fills the timeline. Returns the measured seconds. */
 static double run(PGconn *admin, struct report_timeline *tl)
@@ -131,15 +192,9 @@ static double run(PGconn *admin, struct report_timeline *tl)
 		if ((pg_opt.duration > 0 && (double)(t - t_start) / 1e9 >= pg_opt.duration) ||
 		    (pg_opt.ops && ops >= pg_opt.ops))
 			atomic_store(&pg_stop, 1);
-		if (t - last < 1000000000u)
+		if (!sweep_poll(admin) || t - last < 1000000000u)
 			continue;
-		char a[16];
-		const char *v[1] = {a};
-		long long expired = 0;
-		snprintf(a, sizeof a, "%d", SWEEP_MAX);
-		if (pg_call(admin, NULL, "SELECT expire_holds($1::int)", 1, v, &expired) == 0 &&
-		    expired)
-			fprintf(stderr, "bench-pg: %lld holds expired\n", expired);
+		sweep_send(admin);
 		snap_all(&cur, -1);
 		report_progress(stderr,
 				report_timeline_tick(tl, &cur, (double)(t - t_start) / 1e9,
@@ -148,8 +203,12 @@ static double run(PGconn *admin, struct report_timeline *tl)
 							     atomic_load(&pg_units_confirmed)));
 		last = t;
 	}
-	for (unsigned k = 0; k < pg_opt.connections; k++)
-		pthread_join(pg_workers[k].th, NULL);
+	uint64_t stop_t = load_now_ns(), deadline = stop_t + (uint64_t)LOAD_DRAIN_MS * 1000000u;
+	stalled = !sweep_wait(admin, deadline);
+	uint64_t now = load_now_ns();
+	unsigned left_ms = now < deadline ? (unsigned)((deadline - now) / 1000000u) : 0;
+	stalled += load_join_drained(pg_workers, pg_opt.connections, sizeof *pg_workers,
+				     offsetof(struct worker, th), left_ms);
 	double secs = (double)(load_now_ns() - t_start) / 1e9;
 	if (secs - tl->last_t >= 0.05) { /* the last part second */
 		snap_all(&cur, -1);
@@ -238,12 +297,21 @@ int main(int argc, char **argv)
 		failed |= pg_workers[k].failed;
 	char vbuf[256];
 	const char *vres = "skipped";
-	if (pg_opt.verify) {
+	if (pg_opt.verify && stalled) { /* the server did not answer: nor would it now */
+		vres = "connections waiting for replies (outcomes unknown)";
+	} else if (pg_opt.verify) {
 		const char *bad = pg_verify(admin, vbuf, sizeof vbuf);
 		vres = bad ? bad : "ok";
 	}
 	report(secs, &tl, vres);
 	report_timeline_free(&tl);
+	if (stalled) {
+		fprintf(stderr,
+			"bench-pg: %u connections still waiting for a reply %.1f s after the stop "
+			"(server stalled or gone): their outcomes are unknown\n",
+			stalled, LOAD_DRAIN_MS / 1000.0);
+		return 1; /* their threads still use what PQfinish() would free */
+	}
 	for (unsigned k = 0; k < pg_opt.connections; k++) {
 		PQfinish(pg_workers[k].pg);
 		free(pg_workers[k].orders);

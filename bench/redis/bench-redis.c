@@ -518,7 +518,8 @@ static double run(struct report_timeline *tl)
 			last = t;
 		}
 	}
-	stalled = load_join_drained(W, O.connections, sizeof *W, offsetof(struct worker, th));
+	stalled = load_join_drained(W, O.connections, sizeof *W, offsetof(struct worker, th),
+				    LOAD_DRAIN_MS);
 	double secs = (double)(load_now_ns() - t_start) / 1e9;
 	if (secs - tl->last_t >= 0.05) /* the last part second */
 		tick(tl, secs, 0);

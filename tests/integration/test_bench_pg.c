@@ -4,11 +4,11 @@
  * ga-flash and seat-flash sold out with --verify (counts, seats, every acknowledged
  * order), then --verify-only must catch a unit and a seat put back behind
  * the bench's back; holds past their TTL are refused at confirm and swept;
- * with --json stdout is the JSON object alone; --ops stops at the default
- * --duration; bad options (--ops 0 and --duration 0 too) exit 2. Skipped,
- * with the reason printed, when no PostgreSQL server is installed (`make
- * test` and `make compare` install it). About 25 s (15 s of it the --ops
- * run's time bound).
+ * with --json stdout is the JSON object alone; a server stopped (SIGSTOP)
+ * mid-run ends the run LOAD_DRAIN_MS (3 s) after --duration, exit 1, saying
+ * so; bad options (--ops 0 and --duration 0 too) exit 2. Skipped, with the
+ * reason printed, when no PostgreSQL server is installed (`make test` and
+ * `make compare` install it). About 15 s.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -175,6 +177,49 @@ static void expired_holds_swept(void **state)
 	assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
 }
 
+/* Every process of the cluster stops answering (SIGSTOP) once the run's
+ * first progress line is out: the run ends 3 s (LOAD_DRAIN_MS) after its
+ * 2 s --duration, says how many connections wait for a reply, and exits 1.
+ * It waited for as long as the server stayed stopped (timeout(1) ended it
+ * at 20 s): the workers and the main thread's expiry sweep blocked in
+ * libpq. Last: the cluster is continued. */
+static void stalled_server(void **state)
+{
+	char cmd[1024], line[512], last[512] = "", signal_all[512];
+	(void)state;
+	if (skip_reason[0]) {
+		printf("skipped: %s\n", skip_reason);
+		skip();
+	}
+	snprintf(signal_all, sizeof signal_all,
+		 "pm=$(head -n 1 %s/pg/data/postmaster.pid) && kill -%%s $pm $(pgrep -P $pm)", dir);
+	snprintf(cmd, sizeof cmd,
+		 "timeout 20 %s --port %u --units 1000000 --duration 2 2>&1 >/dev/null", bench,
+		 port); /* its stderr */
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	struct timespec t0 = {0}, t1;
+	int stopped = 0;
+	while (fgets(line, sizeof line, p)) {
+		snprintf(last, sizeof last, "%s", line);
+		if (!stopped && line[0] == '[') { /* the first progress line */
+			snprintf(cmd, sizeof cmd, signal_all, "STOP");
+			stopped = system(cmd) == 0 ? 1 : -1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
+	}
+	int st = pclose(p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(cmd, sizeof cmd, signal_all, "CONT");
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stopped, 1);
+	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (rc != 1 || secs > 10 || !strstr(last, "still waiting for a reply 3.0 s after"))
+		fail_msg("exit %d %.1f s after the stop, want 1 within 10 s; last line: %s", rc,
+			 secs, last);
+}
+
 static void bad_arguments(void **state)
 {
 	char cmd[1024];
@@ -196,10 +241,9 @@ static void bad_arguments(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bad_arguments),
-		cmocka_unit_test(ga_flash_verified),
-		cmocka_unit_test(seat_flash_verified),
-		cmocka_unit_test(expired_holds_swept),
+		cmocka_unit_test(bad_arguments),       cmocka_unit_test(ga_flash_verified),
+		cmocka_unit_test(seat_flash_verified), cmocka_unit_test(expired_holds_swept),
+		cmocka_unit_test(stalled_server),
 	};
 	const char *cut = strstr(argv[0], "tests/integration/");
 	int n = cut ? (int)(cut - argv[0]) : 0;
