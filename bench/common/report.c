@@ -4,6 +4,7 @@
  * Everything here runs outside the measured loops (once a second or at the
  * end), so it favours plain code over speed.
  */
+#include "bench/common/load.h"
 #include "bench/common/report.h"
 
 #include <errno.h>
@@ -219,4 +220,12 @@ const struct report_tick *report_timeline_tick(struct report_timeline *tl,
 	if (tl->n < REPORT_TIMELINE_MAX)
 		tl->ticks[tl->n++] = tl->last;
 	return &tl->last;
+}
+
+void report_stalled(const char *prog, unsigned connections)
+{
+	fprintf(stderr,
+		"%s: %u connections still waiting for a reply %.1f s after the stop (server "
+		"stalled or gone): their outcomes are unknown\n",
+		prog, connections, LOAD_DRAIN_MS / 1000.0);
 }

@@ -99,6 +99,11 @@ void report_json(FILE *f, const struct report_run *r);
 FILE *report_table_file(int json);
 void report_print(const struct report_run *r, int json);
 
+/* On stderr: "PROG: N connections still waiting for a reply 3.0 s after
+ * the stop (server stalled or gone): their outcomes are unknown", for a
+ * run whose load threads were not all joined (load_join_drained). */
+void report_stalled(const char *prog, unsigned connections);
+
 /* Per-second timeline from cumulative snapshots of all op types. */
 struct report_timeline {
 	struct report_tick *ticks; /* REPORT_TIMELINE_MAX entries */

@@ -737,10 +737,7 @@ int main(int argc, char **argv)
 	report(secs, &tl, vres);
 	report_timeline_free(&tl);
 	if (stalled) {
-		fprintf(stderr,
-			"bench-redis: %u connections still waiting for a reply %.1f s after the stop "
-			"(server stalled or gone): their outcomes are unknown\n",
-			stalled, LOAD_DRAIN_MS / 1000.0);
+		report_stalled("bench-redis", stalled);
 		return 1; /* their threads still use what close_all() would free */
 	}
 	rc = any_failed() || strcmp(vres, O.verify ? "ok" : "skipped");
