@@ -425,6 +425,7 @@ static void hello(struct shard *s, uint32_t ci, const struct proto_request *pr)
 		return;
 	}
 	c->role = role;
+	c->refused_row = 0; /* a HELLO that succeeds is not refused */
 	struct proto_hello_reply h = {.role = role,
 				      .shard_id = s->id,
 				      .shard_count = (uint16_t)s->srv->n,

@@ -9,7 +9,8 @@
  * returns to where it was, the good client never sees an error, and every
  * confirm it was acknowledged is there afterwards. Pipelined requests
  * before HELLO or of a role that may not send them are refused one by one
- * on a connection that stays open; a wrong key is refused and closed.
+ * on a connection that stays open; a wrong key is refused and closed; a
+ * HELLO that succeeds starts the count of refusals in a row again.
  * test_server_roles.c has the role-by-opcode matrix and the rest of the
  * malformed headers.
  */
@@ -446,6 +447,56 @@ static void refusals_in_a_row_close(void **state)
 	}
 }
 
+/* Reads replies from fd until want of them came (bounded by the receive
+ * timeout) into st[] (their statuses, in order); returns how many came
+ * before the server closed or went silent. */
+static unsigned read_statuses(int fd, unsigned want, int *st)
+{
+	static uint8_t buf[64 * 1024];
+	size_t got = 0, off = 0;
+	unsigned seen = 0;
+	while (seen < want) {
+		struct proto_reply rep;
+		long f = proto_decode_reply(buf + off, got - off, &rep);
+		assert_true(f >= 0);
+		if (f > 0) {
+			st[seen++] = (int)rep.res.status;
+			off += (size_t)f;
+			continue;
+		}
+		ssize_t r = recv(fd, buf + got, sizeof buf - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return seen;
+}
+
+/* A HELLO that succeeds is not refused: it starts the count of refusals in
+ * a row again, so CONN_REFUSED_ROW_MAX requests before it and one forbidden
+ * after it leave the connection open (it closed after the forbidden one). */
+static void hello_resets_refusals(void **state)
+{
+	(void)state;
+	static uint8_t b[(CONN_REFUSED_ROW_MAX + 4) * 64];
+	int st[CONN_REFUSED_ROW_MAX + 3];
+	size_t len = 0;
+	int fd = raw_connect();
+	for (unsigned i = 0; i < CONN_REFUSED_ROW_MAX; i++)
+		len += put_header(b + len, PROTO_OP_PING, 0, i + 2);
+	len += hello(b + len, ONSALE_ROLE_SCANNER, h.keys[ONSALE_ROLE_SCANNER]);
+	len += put_header(b + len, PROTO_OP_STATS, 0, 500); /* forbidden to a scanner */
+	len += put_header(b + len, PROTO_OP_PING, 0, 501);
+	assert_int_equal(send(fd, b, len, MSG_NOSIGNAL), (ssize_t)len);
+	assert_int_equal(read_statuses(fd, CONN_REFUSED_ROW_MAX + 3, st), CONN_REFUSED_ROW_MAX + 3);
+	for (unsigned i = 0; i < CONN_REFUSED_ROW_MAX; i++)
+		assert_int_equal(st[i], ST_UNAUTHENTICATED);
+	assert_int_equal(st[CONN_REFUSED_ROW_MAX], ST_OK);
+	assert_int_equal(st[CONN_REFUSED_ROW_MAX + 1], ST_FORBIDDEN);
+	assert_int_equal(st[CONN_REFUSED_ROW_MAX + 2], ST_OK);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -456,6 +507,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(garbage_streams),
 		cmocka_unit_test(refused_alongside),
 		cmocka_unit_test(refusals_in_a_row_close),
+		cmocka_unit_test(hello_resets_refusals),
 		cmocka_unit_test(good_client_lost_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
