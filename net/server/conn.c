@@ -28,7 +28,9 @@
  * and a close; a request before HELLO gets unauthenticated, a request the
  * role may not send gets forbidden, both head-only and the connection
  * stays; a bad frame gets one bad_frame reply and a close, and nothing
- * after it is read.
+ * after it is read. A connection that is closing (a bad frame, a refusal
+ * over the row, a wrong key, the client's half-close) is read no more but
+ * closes only once every request it sent before has its reply out.
  */
 #include <assert.h>
 #include <errno.h>
@@ -231,6 +233,15 @@ void conn_close_all(struct shard *s)
 	for (uint32_t i = 0; i < SERVER_CONNS_PER_SHARD_MAX; i++)
 		if (s->conns[i].fd >= 0)
 			conn_close(s, i);
+}
+
+/* A closing connection has nothing left to send: every request it sent
+ * before the close was decided has its reply out (a bad frame, a refusal
+ * over the row, a wrong key, the client's own half-close: the requests
+ * before them are well-formed and get their replies first). */
+static bool conn_done(const struct conn *c)
+{
+	return !c->out_len && !c->send_busy && !c->inflight && c->wait_head == NIL32;
 }
 
 /* ---- fair shares (net/guard/fair.h) ----------------------------------------- */
@@ -536,8 +547,13 @@ void conn_received(struct shard *s, uint32_t ci, int res)
 			maybe_read(s, ci);
 			return;
 		}
-		if (c->closing && (c->out_len || c->send_busy))
-			return; /* a deadline's status goes out first; conn_sent closes */
+		/* the end of its input (the client half-closed, or a deadline shut
+		 * the read side): nothing more is read, what it asked is answered,
+		 * then conn_sent closes; a reset closes at once */
+		if (res == 0 && !conn_done(c)) {
+			c->closing = true;
+			return;
+		}
 		conn_close(s, ci);
 		return;
 	}
@@ -577,7 +593,7 @@ void conn_sent(struct shard *s, uint32_t ci, int res)
 	}
 	if (c->out_len)
 		mark_dirty(s, ci);
-	else if (c->closing && c->wait_head == NIL32)
+	else if (c->closing && conn_done(c))
 		conn_close(s, ci);
 }
 
@@ -615,7 +631,7 @@ void conn_end_turn(struct shard *s)
 		c->dirty = false;
 		if (c->fd >= 0 && !c->dead && !c->send_busy && c->out_len)
 			arm_send(s, ci);
-		else if (c->fd >= 0 && !c->dead && c->closing && !c->out_len && !c->send_busy)
+		else if (c->fd >= 0 && !c->dead && c->closing && conn_done(c))
 			conn_close(s, ci);
 		ci = next;
 	}

@@ -10,7 +10,9 @@
  * confirm it was acknowledged is there afterwards. Pipelined requests
  * before HELLO or of a role that may not send them are refused one by one
  * on a connection that stays open; a wrong key is refused and closed; a
- * HELLO that succeeds starts the count of refusals in a row again.
+ * HELLO that succeeds starts the count of refusals in a row again. Requests
+ * before a bad frame, or before the client's half-close, are answered
+ * before the close.
  * test_server_roles.c has the role-by-opcode matrix and the rest of the
  * malformed headers.
  */
@@ -20,6 +22,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -497,6 +500,59 @@ static void hello_resets_refusals(void **state)
 	close(fd);
 }
 
+/* HELLO and HOLDS holds of one unit each (customers from customer), then
+ * tail (tail_len bytes) into fd; the client then half-closes when
+ * half_close. */
+#define HOLDS 20u
+static void send_holds(int fd, uint64_t customer, const uint8_t *tail, size_t tail_len,
+		       bool half_close)
+{
+	static uint8_t b[(HOLDS + 2) * (PROTO_HEADER_BYTES + 128)];
+	size_t len = hello(b, ONSALE_ROLE_PLATFORM, h.keys[ONSALE_ROLE_PLATFORM]);
+	for (unsigned i = 0; i < HOLDS; i++) {
+		struct cmd cmd;
+		onsale_prep_hold_ga(&cmd, EVENT_ID, TV_TIER_GA, 1, customer + i, 0);
+		len += proto_encode_cmd(b + len, sizeof b - len, i + 2, &cmd);
+	}
+	memcpy(b + len, tail, tail_len);
+	len += tail_len;
+	assert_int_equal(send(fd, b, len, MSG_NOSIGNAL), (ssize_t)len);
+	if (half_close)
+		assert_int_equal(shutdown(fd, SHUT_WR), 0);
+}
+
+/* Every well-formed request gets its reply, also when the connection is
+ * closing: after the client's half-close (shutdown of its write side after
+ * its last request), and before the close a bad frame after them causes.
+ * The holds were taken either way; their replies were dropped. */
+static void closing_answers_what_came_before(void **state)
+{
+	(void)state;
+	uint8_t bad[PROTO_HEADER_BYTES];
+	static uint8_t rep[(HOLDS + 2) * (PROTO_HEADER_BYTES + 256)];
+	put_header(bad, 0x3f, 0, 99); /* an unknown opcode */
+	for (int k = 0; k < 2; k++) {
+		int fd = raw_connect();
+		send_holds(fd, 6000 + 100 * (uint64_t)k, bad, k ? sizeof bad : 0, !k);
+		long got = read_to_close(fd, rep, sizeof rep);
+		assert_true(got > 0);
+		unsigned ok = 0, bad_frames = 0, other = 0;
+		for (size_t off = 0; off < (size_t)got;) {
+			struct proto_reply r;
+			long n = proto_decode_reply(rep + off, (size_t)got - off, &r);
+			assert_true(n > 0);
+			ok += r.res.status == ST_OK;
+			bad_frames += r.res.status == ST_BAD_FRAME;
+			other += r.res.status != ST_OK && r.res.status != ST_BAD_FRAME;
+			off += (size_t)n;
+		}
+		assert_int_equal(other, 0);
+		assert_int_equal(ok, 1 + HOLDS); /* the HELLO and every hold */
+		assert_int_equal(bad_frames, (unsigned)k);
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -508,6 +564,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(refused_alongside),
 		cmocka_unit_test(refusals_in_a_row_close),
 		cmocka_unit_test(hello_resets_refusals),
+		cmocka_unit_test(closing_answers_what_came_before),
 		cmocka_unit_test(good_client_lost_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
