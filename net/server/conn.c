@@ -304,6 +304,11 @@ static void output_deadlines(struct shard *s)
 			continue;
 		}
 		s->ctr.closed_not_reading++;
+		/* a reset, not a FIN behind the replies it does not read: the
+		 * kernel drops what it still holds for it (up to ~0.5 MB) now,
+		 * instead of keeping it while the client keeps its end open */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		conn_close(s, ci);
 	}
 	s->out_watch = sending;

@@ -15,12 +15,17 @@
  *   them and reads slowly; every one is answered exactly once, in order,
  *   and a platform client holds and confirms meanwhile.
  *
+ * - non_reader_reset: a client that pipelines seat-map queries and never
+ *   reads is reset at the output deadline, so the kernel drops what it held
+ *   for it at once.
  * - deadline_option: --output-deadline-ms out of range exits 2.
  *
  * Every loop is bounded in count and time; the server listens on 127.0.0.1.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -425,6 +430,38 @@ static void flood(void **state)
 	onsale_close(plat);
 }
 
+/* A client that stops reading is reset at the output deadline, not closed
+ * with a FIN behind its unsent replies: the replies the kernel still held
+ * for it (up to ~0.5 MB) are dropped at once. Before, the server's socket
+ * stayed in FIN-WAIT-1 with them for as long as the client kept its end
+ * open (a minute and more, measured), and the client saw nothing. Its
+ * requests all fit the server's input, so none is left unread there (that
+ * alone would make the close a reset). */
+static void non_reader_reset(void **state)
+{
+	(void)state;
+	enum { QUERIES = 200 };
+	static uint8_t stream[QUERIES * 40];
+	size_t len = 0;
+
+	for (uint64_t i = 0; i < QUERIES; i++)
+		len += put_seats(stream + len, sizeof stream - len, 100 + i);
+	int fd = raw_platform();
+	assert_int_equal(send(fd, stream, len, MSG_NOSIGNAL), (ssize_t)len);
+	uint64_t deadline = mono_ms() + 4000;
+	struct tcp_info ti;
+	do {
+		socklen_t tl = sizeof ti;
+		memset(&ti, 0, sizeof ti);
+		assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+		if (ti.tcpi_state == TCP_CLOSE)
+			break;
+		usleep(50 * 1000);
+	} while (mono_ms() < deadline);
+	assert_int_equal(ti.tcpi_state, TCP_CLOSE); /* reset; it was ESTABLISHED */
+	close(fd);
+}
+
 /* onsaled --output-deadline-ms: out of range or not a number exits 2;
  * --help names it. */
 static void deadline_option(void **state)
@@ -449,9 +486,8 @@ int main(int argc, char **argv)
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(non_readers),
-		cmocka_unit_test(seat_maps),
-		cmocka_unit_test(flood),
+		cmocka_unit_test(non_readers),     cmocka_unit_test(seat_maps),
+		cmocka_unit_test(flood),           cmocka_unit_test(non_reader_reset),
 		cmocka_unit_test(deadline_option),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
