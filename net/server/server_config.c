@@ -173,12 +173,22 @@ static int parse_line(struct server_config *cfg, char *line, const char *path, i
 	return -EINVAL;
 }
 
+/* Each line whole, however long (a long comment is one line); a file that
+ * cannot be read (a directory, an I/O error) is an error, not an empty
+ * file. */
 static int read_lines(struct server_config *cfg, FILE *f, const char *path)
 {
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
 	int no = 0, rc = 0;
-	while (!rc && fgets(line, sizeof line, f))
+	while (!rc && getline(&line, &cap, f) >= 0)
 		rc = parse_line(cfg, line, path, ++no);
+	if (!rc && ferror(f))
+		rc = errno ? -errno : -EIO;
+	if (line) {
+		sodium_memzero(line, cap); /* it held keys */
+		free(line);
+	}
 	return rc;
 }
 

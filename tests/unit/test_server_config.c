@@ -95,6 +95,30 @@ static void generate_makes_its_directory(void **state)
 	rmdir(top);
 }
 
+/* A line is read whole, however long: a comment of 600 bytes was cut into
+ * 511-byte pieces and the rest refused as a bad line (named one line too
+ * far on); and a file that cannot be read (a directory) is an error, not
+ * a file with no line. */
+static void long_lines_and_read_errors(void **state)
+{
+	(void)state;
+	struct server_config cfg;
+	char text[2048];
+	char key[2 * PROTO_KEY_BYTES + 1];
+	memset(key, 'a', sizeof key - 1);
+	key[sizeof key - 1] = 0;
+	memset(text, 0, sizeof text);
+	text[0] = '#';
+	memset(text + 1, 'x', 600);
+	snprintf(text + 601, sizeof text - 601, "\nplatform_key=%s\n", key);
+	server_config_defaults(&cfg);
+	assert_int_equal(parse(&cfg, text), 0);
+	assert_true(cfg.has_key[PROTO_ROLE_PLATFORM]);
+	assert_int_equal(cfg.keys[PROTO_ROLE_PLATFORM][0], 0xaa);
+	server_config_defaults(&cfg);
+	assert_int_not_equal(server_config_load(&cfg, "."), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +126,7 @@ int main(void)
 		cmocka_unit_test(guard_bad_values_refused),
 		cmocka_unit_test(guard_option_wins_over_the_file),
 		cmocka_unit_test(generate_makes_its_directory),
+		cmocka_unit_test(long_lines_and_read_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
