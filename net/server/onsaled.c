@@ -426,6 +426,14 @@ int main(int argc, char **argv)
 			     cfg.data_dir) >= (int)sizeof cfg.config_path)
 			return 2;
 	rc = server_config_load(&cfg, cfg.config_path);
+	if (!rc && !server_config_keys(&cfg)) {
+		/* as a reload refuses such a file: no client could authenticate */
+		log_line(LOG_ERROR, LOG_SHARD_NONE,
+			 "msg=\"config names no role key\" path=\"%s\""
+			 " hint=\"onsaled --gen-config FILE makes one\"",
+			 cfg.config_path);
+		return 1;
+	}
 	if (rc) {
 		log_line(LOG_ERROR, LOG_SHARD_NONE, "msg=\"config\" path=\"%s\" err=\"%s\"%s",
 			 cfg.config_path, strerror(-rc),

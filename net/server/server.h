@@ -27,6 +27,8 @@ void server_config_defaults(struct server_config *cfg);
 /* Reads keys from a config file ("role_key=<64 hex>" lines). 0 or -errno
  * (-EINVAL with a message on stderr for a malformed line). */
 int server_config_load(struct server_config *cfg, const char *path);
+/* The role keys the config names (keys and _next keys). */
+unsigned server_config_keys(const struct server_config *cfg);
 /* The same from len bytes of text in memory; name stands for the path in
  * messages. */
 int server_config_parse(struct server_config *cfg, const char *text, size_t len, const char *name);

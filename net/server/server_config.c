@@ -252,7 +252,7 @@ int server_config_generate(const char *path)
 	return rc;
 }
 
-static unsigned keys_named(const struct server_config *cfg)
+unsigned server_config_keys(const struct server_config *cfg)
 {
 	unsigned n = 0;
 
@@ -270,7 +270,7 @@ int server_keys_reload(struct server *srv)
 
 	memset(&cfg, 0, sizeof cfg);
 	rc = server_config_load(&cfg, srv->cfg.config_path);
-	n = rc ? 0 : keys_named(&cfg);
+	n = rc ? 0 : server_config_keys(&cfg);
 	rc = rc ? rc : n ? 0 : -ENOKEY;
 	if (rc) {
 		log_line(LOG_ERROR, LOG_SHARD_NONE,

@@ -11,6 +11,8 @@
  *                          the role; dropping the old one then refuses it
  *   broken_file_keeps_keys a file that does not parse, and one with no key
  *                          at all, are logged and the keys in use stay
+ *   keyless_start_refused  a start with a file that names no key is
+ *                          refused (exit 1), as its reload is
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -202,6 +205,28 @@ static void broken_file_keeps_keys(void **state)
 	assert_int_equal(kill(h.pid, 0), 0); /* still running */
 }
 
+/* A start whose file names no key at all is refused (exit 1, saying so)
+ * as a reload of it is: before, onsaled ran with no key, and no client
+ * could ever authenticate. */
+static void keyless_start_refused(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/onsale-keyless-XXXXXX", cmd[2048];
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd,
+		 "printf '# no keys\\nidle_timeout_ms=1000\\n' > %s/onsaled.conf &&"
+		 " timeout 10 '%s' -s 1 -d %s/data -c %s/onsaled.conf -l 127.0.0.1:%u"
+		 " --metrics off 2> %s/log; echo $? > %s/rc",
+		 dir, h.bin, dir, dir, (unsigned)h.port, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "grep -qx 1 %s/rc && grep -q 'names no role key' %s/log", dir,
+		 dir);
+	int rc = system(cmd);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rc, 0);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -210,6 +235,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(reload_replaces_key),
 		cmocka_unit_test(rotation_overlap),
 		cmocka_unit_test(broken_file_keeps_keys),
+		cmocka_unit_test(keyless_start_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
