@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sodium.h>
+#include <arpa/inet.h>
 
 #include "core/htab.h"
 #include "net/wal/log.h"
@@ -25,7 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: onsaled [options]\n"
-		"  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:7400)\n"
+		"  -l, --listen HOST:PORT   IPv4 address to listen on (default 127.0.0.1:7400)\n"
 		"  -s, --shards N           shard threads, one per core (default: online cores,\n"
 		"                           at most %u); DIR records N at the first start\n"
 		"                           and another N is refused later\n"
@@ -108,7 +109,8 @@ static int parse_addr(const char *arg, char host[64], uint16_t *port)
 	memcpy(host, arg, (size_t)(colon - arg));
 	host[colon - arg] = 0;
 	*port = (uint16_t)p;
-	return 0;
+	struct in_addr ia; /* what the listeners bind: an IPv4 address, not a name */
+	return inet_pton(AF_INET, host, &ia) == 1 ? 0 : -EINVAL;
 }
 
 /* A snapshot threshold: a count with an optional k/M/G (powers of 1024
@@ -354,7 +356,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		switch (o) {
 		case 'l':
 			if (parse_addr(optarg, cfg->listen_host, &cfg->listen_port))
-				return fprintf(stderr, "onsaled: bad --listen %s\n", optarg), 2;
+				return fprintf(stderr, "onsaled: bad --listen %s (IPV4:PORT)\n",
+					       optarg),
+				       2;
 			break;
 		case 's':
 			n = strtol(optarg, NULL, 10);
@@ -387,7 +391,10 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			cfg->metrics_off = !strcmp(optarg, "off");
 			if (!cfg->metrics_off &&
 			    parse_addr(optarg, cfg->metrics_host, &cfg->metrics_port))
-				return fprintf(stderr, "onsaled: bad --metrics %s\n", optarg), 2;
+				return fprintf(stderr,
+					       "onsaled: bad --metrics %s (IPV4:PORT or off)\n",
+					       optarg),
+				       2;
 			break;
 		case OPT_TICKET_KEY_NEW: cfg->ticket_key_new = true; break;
 		case OPT_TICKET_KEY_RETIRE:
