@@ -503,17 +503,39 @@ static int shutdown_stores(struct server *srv, bool clean)
 		if (!s->store)
 			continue; /* its recovery failed: nothing open */
 		int rc = 0;
+		bool synced = false;
 		struct store_dirs *d = shard_store_options_of(s->store)->snapshot_user;
-		if (clean)
-			rc = shard_store_shutdown(s->store);
+		if (clean) {
+			/* the sync first, alone: the log must say whether the WAL
+			 * holds everything (only the snapshot failed) or not */
+			rc = shard_store_sync(s->store);
+			synced = !rc;
+		}
+		uint64_t durable = shard_store_durable_lsn(s->store);
+		if (synced)
+			rc = shard_store_shutdown(s->store); /* synced: the snapshot */
 		else
 			shard_store_close(s->store);
 		dirs_close(d);
-		log_line(rc ? LOG_ERROR : LOG_INFO, (int)k, "msg=\"%s\"%s%s%s",
-			 rc      ? "stop failed"
-			 : clean ? "synced, snapshot written"
-				 : "closed",
-			 rc ? " err=\"" : "", rc ? strerror(-rc) : "", rc ? "\"" : "");
+		if (!rc)
+			log_line(LOG_INFO, (int)k, "msg=\"%s\"",
+				 clean ? "synced, snapshot written" : "closed");
+		else if (synced)
+			log_line(LOG_ERROR, (int)k,
+				 "msg=\"stop: the WAL is synced but the final snapshot failed\""
+				 " err=\"%s\" hint=\"nothing acknowledged is lost: the next start"
+				 " replays the WAL from the last snapshot (a longer start); free"
+				 " space in the data directory if it is full (docs/OPERATIONS.md,"
+				 " Disk full)\"",
+				 strerror(-rc));
+		else
+			log_line(LOG_ERROR, (int)k,
+				 "msg=\"stop: the WAL could not be synced\" err=\"%s\""
+				 " durable_lsn=%" PRIu64 " hint=\"no change after durable_lsn was"
+				 " acknowledged as done; the next start recovers what is on the"
+				 " disk; check the device first (docs/OPERATIONS.md, fsync"
+				 " failure)\"",
+				 strerror(-rc), durable);
 		if (rc && !first)
 			first = rc;
 		storage_destroy(&s->st);

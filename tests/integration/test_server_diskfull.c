@@ -211,12 +211,48 @@ static void full_disk_pauses_holds_then_they_resume(void **state)
 	onsale_close(plat);
 }
 
+/* A clean stop on a full disk: the final snapshot cannot be written, but
+ * the WAL is synced; the log must say that (and that nothing is lost), not
+ * a bare "stop failed", and a restart once space is back finds the hold. */
+static void full_disk_at_stop_says_the_wal_is_synced(void **state)
+{
+	(void)state;
+	struct df *d = &the_df;
+	if (!setup_disk(d))
+		skip();
+	assert_int_equal(srv_spawn(&d->h), 0);
+	struct onsale *admin = srv_open(&d->h, ONSALE_ROLE_ADMIN);
+	struct onsale *plat = srv_open(&d->h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(admin);
+	assert_non_null(plat);
+	struct tv tv;
+	assert_int_equal(tv_load(admin, &tv, EVENT, 60000, 0, 600000, 0), 0);
+	struct result res;
+	assert_int_equal(hold(plat, 1, &res), ST_OK);
+	onsale_close(plat);
+	onsale_close(admin);
+	assert_true(fill_disk(d->fill) > 0);
+
+	assert_int_equal(srv_stop(&d->h), 1); /* the snapshot failed */
+	assert_true(log_has(d, "the WAL is synced but the final snapshot failed"));
+	assert_true(log_has(d, "nothing acknowledged is lost"));
+
+	assert_int_equal(unlink(d->fill), 0);
+	assert_int_equal(srv_spawn(&d->h), 0);
+	plat = srv_open(&d->h, ONSALE_ROLE_PLATFORM);
+	assert_non_null(plat);
+	assert_int_equal(onsale_query_availability(plat, EVENT, &res), ST_OK);
+	assert_int_equal(res.avail.tiers[TV_TIER_GA].held, 1);
+	onsale_close(plat);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	argv0 = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(full_disk_pauses_holds_then_they_resume, teardown_disk),
+		cmocka_unit_test_teardown(full_disk_at_stop_says_the_wal_is_synced, teardown_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
