@@ -195,6 +195,21 @@ static int open_archive(const struct server *srv, struct store_dirs *d)
 	return 0;
 }
 
+/* What the operator can do about an error opening the data directory's
+ * files, as a hint= field; "" for the errors this says nothing about. */
+static const char *access_hint(int rc)
+{
+	switch (-rc) {
+	case EACCES:
+	case EPERM:
+		return " hint=\"the user onsaled runs as cannot read or write it: the data"
+		       " directory, its shard-<k>/ and keys/ and every file in them must"
+		       " belong to that user and be writable by it (ls -ln; chown -R)\"";
+	case EROFS: return " hint=\"the filesystem is mounted read-only: remount it read-write\"";
+	default: return "";
+	}
+}
+
 static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
 		     struct store_dirs **out)
 {
@@ -206,8 +221,8 @@ static int open_dirs(const struct server *srv, uint8_t shard, const char *dir,
 	int rc = d->dir_fd < 0 ? -errno : 0;
 	if (rc)
 		log_line(LOG_ERROR, shard,
-			 "msg=\"cannot open the shard directory\" dir=\"%s\" err=\"%s\"", dir,
-			 strerror(-rc));
+			 "msg=\"cannot open the shard directory\" dir=\"%s\" err=\"%s\"%s", dir,
+			 strerror(-rc), access_hint(rc));
 	if (!rc && srv->cfg.wal_archive[0] && (rc = open_archive(srv, d)) && rc != -EXDEV)
 		log_line(LOG_ERROR, shard,
 			 "msg=\"cannot open the WAL archive\" archive=\"%s\" err=\"%s\""
@@ -240,7 +255,8 @@ static struct shard_store_options store_options(const struct server *srv, struct
 	};
 }
 
-static void log_recovery(uint8_t shard, int rc, const struct shard_store_recovery *rec, int direct)
+static void log_recovery(uint8_t shard, const char *dir, int rc,
+			 const struct shard_store_recovery *rec, int direct)
 {
 	char detail[512];
 	log_line(rc ? LOG_ERROR : LOG_INFO, shard,
@@ -252,6 +268,11 @@ static void log_recovery(uint8_t shard, int rc, const struct shard_store_recover
 		 rec->wal_status == WAL_READ_TORN_TAIL ? "truncated" : "none", rec->hash.hi,
 		 rec->hash.lo, direct ? "O_DIRECT" : "buffered",
 		 log_quote(detail, sizeof detail, rec->message));
+	if (rc && *access_hint(rc))
+		log_line(LOG_ERROR, shard,
+			 "msg=\"cannot use the shard directory\" dir=\"%s\""
+			 " err=\"%s\"%s",
+			 dir, strerror(-rc), access_hint(rc));
 	if (!rc && rec->from_archive)
 		log_line(
 			LOG_WARN, shard,
@@ -278,14 +299,31 @@ static int open_store(struct server *srv, struct shard *s)
 {
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.data_dir, s->id);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
+	/* said here, not only returned: the caller logs nothing more than
+	 * the other shards' lines, and the start would fail unexplained */
+	int rc = mkdir(dir, 0755) && errno != EEXIST ? -errno : 0;
+	int fd = rc ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!rc && fd < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc) {
+		log_line(LOG_ERROR, s->id,
+			 "msg=\"cannot open the shard directory\" dir=\"%s\" err=\"%s\"%s", dir,
+			 strerror(-rc), access_hint(rc));
+		return rc;
+	}
 	/* O_DIRECT: with zero-filled WAL segments (net/wal/wal.c) a WAL write then
 	 * completes without an io_uring worker and an fdatasync writes back no
 	 * page cache (docs/PERFORMANCE.md, "Zero-filled segments") */
-	int rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
-	if (rc)
+	rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
+	if (rc) {
+		log_line(LOG_ERROR, s->id,
+			 "msg=\"cannot set up the shard's storage (io_uring)\" dir=\"%s\""
+			 " err=\"%s\"",
+			 dir, strerror(-rc));
 		return rc;
+	}
 	int direct = storage_uring_direct(&s->st);
 	if (srv->cfg.no_fsync && (rc = storage_nosync_wrap(&s->st)))
 		return rc;
@@ -299,7 +337,7 @@ static int open_store(struct server *srv, struct shard *s)
 		dirs_close(d);
 	else
 		node_attach(&s->node, s->store);
-	log_recovery(s->id, rc, &rec, direct);
+	log_recovery(s->id, dir, rc, &rec, direct);
 	return rc;
 }
 
@@ -632,8 +670,8 @@ int server_run(const struct server_config *cfg)
 			 cfg->data_dir, holder);
 	else if (rc)
 		log_line(LOG_ERROR, LOG_SHARD_NONE,
-			 "msg=\"data directory unusable\" data=\"%s\" err=\"%s\"", cfg->data_dir,
-			 strerror(-rc));
+			 "msg=\"data directory unusable\" data=\"%s\" err=\"%s\"%s", cfg->data_dir,
+			 strerror(-rc), access_hint(rc));
 	if (rc)
 		return rc;
 	/* before anything is bound or recovered: a data dir of another shard

@@ -253,6 +253,38 @@ static void dirs_checked_against_count(void **state)
 	srv_cleanup(&h);
 }
 
+/* A shard directory onsaled's user cannot open (restored as another user,
+ * or chmod'ed): the start fails and the log names the directory and what
+ * to do; it used to fail with no line about that shard at all. Run as
+ * root without CAP_DAC_OVERRIDE (setpriv), so mode 000 binds root too. */
+static void unusable_shard_dir_said(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK)) {
+		fprintf(stderr, "SKIP unusable_shard_dir_said: needs root and setpriv\n");
+		skip();
+	}
+	struct srv h;
+	char out[4096], path[320];
+	srv_init(&h, argv0, 2);
+	assert_int_equal(srv_start(&h), 0);
+	assert_int_equal(srv_stop(&h), 0);
+	snprintf(path, sizeof path, "%s/shard-1", h.dir);
+	assert_int_equal(chmod(path, 0), 0);
+	int st = tool_run("setpriv", out, sizeof out,
+			  "--bounding-set=-dac_override,-dac_read_search"
+			  " --inh-caps=-dac_override,-dac_read_search"
+			  " timeout 10 '%s' -l 127.0.0.1:%u -s 2 -d '%s' --no-pin --metrics off",
+			  h.bin, (unsigned)h.port, h.dir);
+	assert_int_equal(chmod(path, 0755), 0);
+	assert_int_equal(st, 1);
+	tool_expect(out, "cannot open the shard directory");
+	tool_expect(out, "shard-1\"");
+	tool_expect(out, "Permission denied");
+	tool_expect(out, "chown -R");
+	srv_cleanup(&h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -262,6 +294,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(second_writer_refused),
 		cmocka_unit_test(count_adopted_from_dirs),
 		cmocka_unit_test(dirs_checked_against_count),
+		cmocka_unit_test(unusable_shard_dir_said),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
