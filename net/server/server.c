@@ -150,14 +150,25 @@ static void snapshot_done(void *user, uint64_t lsn, const struct shard_store_sta
 		 "msg=\"snapshot written\" snapshot=%" PRIu64 " lsn=%" PRIu64 " start_us=%" PRIu64
 		 " cpu_us=%" PRIu64 " cpu_max_us=%" PRIu64 " ms=%" PRIu64 " faults=%" PRIu64
 		 " writer_cpu_ms=%" PRIu64 " segments_removed=%" PRIu64
-		 " segments_archived=%" PRIu64 "%s%s%s",
+		 " segments_archived=%" PRIu64,
 		 st->snapshots, lsn, st->snapshot_last_us, st->snapshot_start_cpu_us_last,
 		 st->snapshot_start_cpu_us_max, st->snapshot_write_us_last / 1000,
 		 st->snapshot_faults_last, st->snapshot_writer_cpu_us_last / 1000,
-		 st->segments_removed, st->segments_archived,
-		 st->snapshot_error ? " last_err=\"" : "",
-		 st->snapshot_error ? strerror(-st->snapshot_error) : "",
-		 st->snapshot_error ? "\"" : "");
+		 st->segments_removed, st->segments_archived);
+	/* said as an error of its own: it was a last_err= on the info line
+	 * above, where a grep for errors never found it */
+	if (st->retain_error_last)
+		log_line(LOG_ERROR, d->shard,
+			 "msg=\"snapshot written, but the WAL segments it made obsolete stay\""
+			 " err=\"%s\" hint=\"nothing is lost, but the shard directory's WAL"
+			 " grows; it is tried again at the next snapshot%s\"",
+			 strerror(-st->retain_error_last),
+			 st->retain_error_last == -EEXIST
+				 ? ". File exists: the WAL archive already holds a segment of that"
+				   " name, from a data directory started afresh next to it; it is"
+				   " never overwritten: move that archive away (docs/OPERATIONS.md,"
+				   " Archive)"
+				 : "");
 }
 
 static void dirs_close(struct store_dirs *d)

@@ -507,6 +507,7 @@ static int retain(struct shard_store *s, uint64_t lsn, uint64_t keep)
 		rc = remove_segments(s, keep);
 	if (rc)
 		s->stats.snapshot_error = rc;
+	s->stats.retain_error_last = rc;
 	if (s->opt.on_snapshot)
 		s->opt.on_snapshot(s->opt.snapshot_user, lsn, &s->stats);
 	return rc;
@@ -641,6 +642,7 @@ static void job_published(struct shard_store *s)
 	s->stats.snapshot_writer_cpu_us_last = sh->cpu_us;
 	if (sh->retain_error)
 		s->stats.snapshot_error = sh->retain_error;
+	s->stats.retain_error_last = sh->retain_error;
 	uint64_t lsn = s->job.lsn;
 	job_end(s);
 	s->job_running = false;
@@ -776,7 +778,11 @@ int shard_store_snapshot(struct shard_store *s)
 		s->stats.snapshot_error = rc;
 		return rc;
 	}
-	return retain(s, lsn, s->has_snapshot ? s->snapshot_lsn : 0);
+	/* published: a failure to remove or archive what it made obsolete is
+	 * reported (stats, on_snapshot) and retried by the next snapshot; a
+	 * stop or a recovery from the archive has its snapshot all the same */
+	(void)retain(s, lsn, s->has_snapshot ? s->snapshot_lsn : 0);
+	return 0;
 }
 
 /* ---- running ---------------------------------------------------------------- */

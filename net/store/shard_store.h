@@ -160,6 +160,9 @@ struct shard_store_stats {
 	uint64_t snapshot_writer_cpu_us_last; /* the forked writer's CPU time, all of it */
 	uint64_t segments_removed, segments_archived;
 	int snapshot_error;        /* last snapshot failure (-errno), 0: none */
+	int retain_error_last;     /* the last snapshot published: removing or archiving
+				    * what it made obsolete, 0 or -errno (they stay
+				    * and are tried again at the next snapshot) */
 	uint64_t disk_full_events; /* times changes were paused for lack of space */
 };
 
@@ -230,7 +233,9 @@ enum status shard_store_lost_status(const struct shard_store *s, uint64_t wait_l
  * WAL, writes the state, then removes snapshots and WAL segments no longer
  * needed (the two newest snapshots and the WAL from the older of them are
  * kept). 0 or -errno; a failed snapshot does not stop the shard (the WAL
- * still has everything). */
+ * still has everything). 0 also when the snapshot was written but what it
+ * made obsolete could not be removed or archived: the snapshot stands, the
+ * error is in stats.retain_error_last (and given to on_snapshot). */
 int shard_store_snapshot(struct shard_store *s);
 /* Starts a background snapshot of the state at the last LSN appended (as
  * the policy does): 0 started, -EBUSY one is already running, -EALREADY

@@ -73,7 +73,8 @@ static uint64_t ms_now(void)
 static int archive(void *user, const char *name)
 {
 	struct run *r = user;
-	if (renameat(r->live_fd, name, r->arch_fd, name))
+	/* never over an archived file, as onsaled's (net/server/server.c) */
+	if (renameat2(r->live_fd, name, r->arch_fd, name, RENAME_NOREPLACE))
 		return -errno;
 	return fsync(r->arch_fd) ? -errno : 0;
 }
@@ -436,6 +437,14 @@ static void archive_never_overwrites(void **state)
 	assert_true(stats->snapshots >= 3);
 	assert_int_equal(stats->segments_archived, 0);
 	assert_int_equal(stats->snapshot_error, -EEXIST);
+	assert_int_equal(stats->retain_error_last, -EEXIST);
+	/* a snapshot the shard writes itself (a stop) stands though its
+	 * segments cannot be archived: it returned the archive's error, and
+	 * onsaled said its stop snapshot failed and exited 1 */
+	records(&r, 10);
+	assert_int_equal(shard_store_snapshot(r.s), 0);
+	assert_int_equal(stats->snapshot_lsn, shard_store_last_lsn(r.s));
+	assert_int_equal(stats->retain_error_last, -EEXIST);
 	char buf[64] = {0};
 	f = fopen(path, "r");
 	assert_non_null(f);
