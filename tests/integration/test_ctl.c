@@ -136,6 +136,10 @@ static void create_arena(void **state)
 		"5 tiers, 20 sections, 20000 seats, 5000 GA units, 1 presale codes, state on_sale");
 	assert_int_equal(run("event create %s", arena), 1);
 	contains(err, "onsale-ctl event create: event: refused: event_exists (11)");
+	/* a refusal the operator can act on says how */
+	assert_int_equal(run("event retire " EVENT), 1);
+	contains(err, "event_not_closed (61) (close it first: onsale-ctl event update EVENT"
+		      " --state closed)");
 	assert_int_equal(run("event show " EVENT " --json"), 0);
 	assert_int_equal(json_u64("seat_count"), 20000);
 	assert_int_equal(json_u64("units_placed"), 25000);

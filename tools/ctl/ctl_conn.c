@@ -66,6 +66,27 @@ void ctl_close(struct ctl *c)
 	c->conn = NULL;
 }
 
+/* What to do about a refusal an operator can act on; "" for the rest. */
+static const char *refusal_hint(int rc)
+{
+	switch (rc) {
+	case ST_FORBIDDEN: return " (another --role?)";
+	case ST_EVENT_NOT_CLOSED:
+		return " (close it first: onsale-ctl event update EVENT --state closed)";
+	case ST_OVERLOADED: return " (the shard sheds load: nothing was done; try again shortly)";
+	case ST_UNAVAILABLE:
+		return " (the shard is stopped, its WAL failed: nothing was done; retry once"
+		       " onsaled is restarted, docs/OPERATIONS.md \"fsync failure\")";
+	case ST_OUTCOME_UNKNOWN:
+		return " (the shard's WAL stopped: it may or may not have been done; once the"
+		       " server is back, look it up or repeat it with the same --idem key or id)";
+	case ST_DISK_FULL:
+		return " (the server's disk is full: nothing was done; retry once space is freed,"
+		       " docs/OPERATIONS.md \"Disk full\")";
+	default: return "";
+	}
+}
+
 int ctl_result(const struct ctl *c, int rc, const char *what)
 {
 	if (rc == ST_OK)
@@ -76,6 +97,6 @@ int ctl_result(const struct ctl *c, int rc, const char *what)
 		return CTL_EXIT_CONNECT;
 	}
 	fprintf(stderr, "onsale-ctl %s: %s: refused: %s (%d)%s\n", c->cmd->words, what,
-		status_name((enum status)rc), rc, rc == ST_FORBIDDEN ? " (another --role?)" : "");
+		status_name((enum status)rc), rc, refusal_hint(rc));
 	return CTL_EXIT_REFUSED;
 }
