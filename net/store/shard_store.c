@@ -770,6 +770,8 @@ int shard_store_snapshot(struct shard_store *s)
 	s->stats.snapshot_last_us = s->stats.snapshot_write_us_last = now_us() - t0;
 	s->stats.snapshot_start_cpu_us_last = s->stats.snapshot_writer_cpu_us_last =
 		clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	if (s->stats.snapshot_start_cpu_us_last > s->stats.snapshot_start_cpu_us_max)
+		s->stats.snapshot_start_cpu_us_max = s->stats.snapshot_start_cpu_us_last;
 	s->stats.snapshot_faults_last = faults > faults0 ? faults - faults0 : 0;
 	s->since_records = s->since_bytes = 0; /* also after a failure: retry later */
 	s->since_ms = s->now_ms;
