@@ -266,19 +266,35 @@ static struct shard_store_options store_options(const struct server *srv, struct
 	};
 }
 
-static void log_recovery(uint8_t shard, const char *dir, int rc,
+static void log_recovery(uint8_t shard, const char *data_dir, const char *dir, int rc,
 			 const struct shard_store_recovery *rec, int direct)
 {
-	char detail[512];
+	char detail[512], hint[1024] = "";
+	/* what to do, on the line an operator greps for (the runbook's
+	 * first step, and for a WAL whose start is in no snapshot the two
+	 * ways out) */
+	if (rc && !*access_hint(rc))
+		snprintf(
+			hint, sizeof hint,
+			" hint=\"it refuses rather than guess, and changed nothing: with onsaled"
+			" stopped run onsale-wal verify --data %s --shard %u, then follow"
+			" docs/OPERATIONS.md, Shard K refuses to start%s\"",
+			data_dir, shard,
+			strstr(rec->message, "are gone")
+				? "; the WAL before the shard directory's first segment is in no"
+				  " readable snapshot: start with --wal-archive DIR if an archive"
+				  " holds those segments (onsale-wal verify --archive DIR shows it),"
+				  " else restore the shard's snapshots from a backup"
+				: "");
 	log_line(rc ? LOG_ERROR : LOG_INFO, shard,
 		 "msg=\"%s\"%s%s%s snapshot_lsn=%" PRIu64 " records_replayed=%" PRIu64
 		 " last_lsn=%" PRIu64 " torn_tail=%s state_hash=%016" PRIx64 "%016" PRIx64
-		 " io=%s detail=\"%s\"",
+		 " io=%s detail=\"%s\"%s",
 		 rc ? "recovery failed" : "recovered", rc ? " err=\"" : "", rc ? strerror(-rc) : "",
 		 rc ? "\"" : "", rec->snapshot_lsn, rec->records_replayed, rec->last_lsn,
 		 rec->wal_status == WAL_READ_TORN_TAIL ? "truncated" : "none", rec->hash.hi,
 		 rec->hash.lo, direct ? "O_DIRECT" : "buffered",
-		 log_quote(detail, sizeof detail, rec->message));
+		 log_quote(detail, sizeof detail, rec->message), hint);
 	if (rc && *access_hint(rc))
 		log_line(LOG_ERROR, shard,
 			 "msg=\"cannot use the shard directory\" dir=\"%s\""
@@ -348,7 +364,7 @@ static int open_store(struct server *srv, struct shard *s)
 		dirs_close(d);
 	else
 		node_attach(&s->node, s->store);
-	log_recovery(s->id, dir, rc, &rec, direct);
+	log_recovery(s->id, srv->cfg.data_dir, dir, rc, &rec, direct);
 	return rc;
 }
 
