@@ -361,6 +361,34 @@ static void test_verify_healthy(void **state)
 	assert_non_null(strstr(out, "invariants hold"));
 }
 
+/* A damaged snapshot is skipped and said, in one sentence with what it
+ * means (the line ended in "skipped; "). */
+static void test_verify_damaged_snapshot_said(void **state)
+{
+	char path[160];
+	(void)state;
+	snprintf(path, sizeof path, "%s/shard-0/snap-%020d.osnp", sale.dir, SNAPSHOT_LSN);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	uint8_t b;
+	off_t at = sb.st_size / 2;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0xff;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	capture_stderr = 1;
+	int rc = run_tool(&sale, out, "verify");
+	capture_stderr = 0;
+	b ^= 0xff;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+	assert_int_equal(rc, 0); /* the WAL from LSN 1 covers it */
+	assert_non_null(strstr(out, "damaged snapshot(s) skipped: snap-"));
+	assert_null(strstr(out, "; \n"));
+	assert_non_null(strstr(out, "onsaled skips them too"));
+}
+
 static void test_replay_hash_matches_writer(void **state)
 {
 	char want[40], got[40];
@@ -667,6 +695,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dump_lists_every_record),
 		cmocka_unit_test(test_dump_filters),
 		cmocka_unit_test(test_verify_healthy),
+		cmocka_unit_test(test_verify_damaged_snapshot_said),
 		cmocka_unit_test(test_replay_hash_matches_writer),
 		cmocka_unit_test(test_report_sums_match_sales),
 		cmocka_unit_test(test_stats),

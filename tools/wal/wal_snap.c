@@ -24,8 +24,14 @@ int wt_snapshot_load(struct wt_shard *sh, uint64_t lsn_max, struct core **out, u
 	storage_ro_hide_snapshots_after(&sh->st, lsn_max);
 	rc = snapshot_load_newest(&sh->st, sh->id, out, &info, why, sizeof why);
 	storage_ro_hide_snapshots_after(&sh->st, WT_LSN_MAX);
-	if (why[0])
-		fprintf(stderr, "shard %u: damaged snapshot(s) skipped: %s\n", sh->id, why);
+	size_t n = strlen(why);
+	while (n && (why[n - 1] == ' ' || why[n - 1] == ';')) /* the loader's "; " */
+		why[--n] = '\0';
+	if (n)
+		fprintf(stderr,
+			"shard %u: damaged snapshot(s) skipped: %s (onsaled skips them too and starts"
+			" from an older snapshot or the whole WAL; copy them away to investigate)\n",
+			sh->id, why);
 	if (rc == 0) {
 		*lsn = info.lsn;
 		memcpy(chain, info.chain, sizeof info.chain);
