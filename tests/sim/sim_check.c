@@ -15,6 +15,11 @@
  *                  limit (SIM_CODE_OVER=1 makes it fail)
  *   units          units placed over nodes (and in flight) within the
  *                  event's units_max (SIM_UNITS_OVER=1 makes it fail)
+ *   settled        once nothing moves (the end of a run, every store
+ *                  sound): every request answered, and every node's counts
+ *                  what they derive from: a customer's units on other
+ *                  nodes, presale code uses (during the presale), units
+ *                  placed, no key or admin request left marked in flight
  *   durability     after a restart: every acknowledged hold, confirm (with
  *                  its tickets), release, refund, redemption, exchange and
  *                  section load is there
@@ -385,8 +390,8 @@ static uint32_t units_on(struct sim *s, uint8_t k, uint32_t event_id, uint64_t c
 	return 0;
 }
 
-/* Right after node_recover the home nodes' counts are exactly what they
- * derive from: a customer's units on the other nodes, for events with a
+/* Right after node_recover, and once everything settled, the home nodes'
+ * counts are exactly what they derive from: a customer's units on the other nodes, for events with a
  * limit only (none for the others), and an event's units placed on every
  * node at its home. */
 static void check_home_counts(struct sim *s)
@@ -421,6 +426,36 @@ static void check_home_counts(struct sim *s)
 	}
 }
 
+/* Presale code uses at each code's owner: the uses on every other node.
+ * While serving (settled) only during the presale: a use the owner counted
+ * for a hold that ran on another node once the public sale had begun, and
+ * so took no code there, stays counted until the next start, when no hold
+ * needs a code any more (seen on unchanged code: harmless). */
+static void check_code_counts(struct sim *s, bool settled)
+{
+	for (uint32_t e = 0; e < s->events && !sim_failed(s); e++) {
+		uint32_t event_id = s->ev[e].event_id;
+		if (settled && s->now_ms >= s->ev[e].public_start_ms)
+			continue;
+		for (uint8_t i = 0; i < s->ev[e].codes && !sim_failed(s); i++) {
+			uint64_t key = 0, want = 0;
+			uint32_t limit, uses[SIM_NODES_MAX];
+			for (uint8_t k = 0; k < s->n; k++)
+				uses[k] = core_code_uses(core_of(s, k), event_id, i, &key, &limit);
+			uint8_t owner = exec_code_owner(&s->node[0], key);
+			for (uint8_t k = 0; k < s->n; k++)
+				want += k == owner ? 0 : uses[k];
+			uint32_t have = counts_get(&s->node[owner].counts, event_id, CODE_CUSTOMER,
+						   i + 1u);
+			if (have != want)
+				sim_fail(s,
+					 "node %u counts %u uses of presale code %u of event %u "
+					 "elsewhere, the nodes have %" PRIu64,
+					 owner, have, i, event_id, want);
+		}
+	}
+}
+
 void sim_check_recovered(struct sim *s)
 {
 	static struct xfer one[1];
@@ -433,12 +468,57 @@ void sim_check_recovered(struct sim *s)
 					 g, t);
 	if (!sim_failed(s))
 		check_home_counts(s);
+	if (!sim_failed(s))
+		check_code_counts(s, false);
 	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++)
 		if (s->reqs[i].state == SIM_REQ_ANSWERED && s->reqs[i].res.status == ST_OK)
 			check_acked(s, i);
 	memset(s->checked_lsn, 0xff, sizeof s->checked_lsn); /* check this state whole */
 	if (!sim_failed(s))
 		sim_check_step(s);
+}
+
+/* ---- settled: nothing left moving ------------------------------------------------------ */
+
+/* Entries that only live while a request is under way: an idempotency key
+ * in flight (a best-available hold's mark at its customer's home), units
+ * asked for by an admin command (an event's home). */
+static void check_count_marks(struct sim *s)
+{
+	for (uint8_t k = 0; k < s->n && !sim_failed(s); k++) {
+		const struct counts *ct = &s->node[k].counts;
+		for (uint32_t i = 0; i <= ct->mask; i++) {
+			const struct count_slot *c = &ct->slots[i];
+			if (!c->customer_id || c->customer_id == CODE_CUSTOMER || !c->key)
+				continue;
+			return sim_fail(s,
+					"node %u still marks %u in flight for event %u, customer "
+					"%" PRIu64 ", key %" PRIu64 ", with nothing under way",
+					k, c->units, c->event_id, c->customer_id, c->key);
+		}
+	}
+}
+
+void sim_check_settled(struct sim *s)
+{
+	if (!s->up || sim_failed(s))
+		return;
+	for (uint8_t k = 0; k < s->n; k++)
+		if (shard_store_error(s->store[k]))
+			return; /* outcomes unknown stay counted: the restart decides */
+	for (uint32_t i = 0; i < s->reqs_used; i++)
+		if (s->reqs[i].state == SIM_REQ_WAITING)
+			return sim_fail(s,
+					"request %u (node %u, step %" PRIu64
+					") not answered, with nothing else moving",
+					i, s->reqs[i].at, s->reqs[i].step);
+	if (s->n == 1)
+		return; /* one node keeps no counts while serving */
+	check_home_counts(s);
+	if (!sim_failed(s))
+		check_code_counts(s, true);
+	if (!sim_failed(s))
+		check_count_marks(s);
 }
 
 /* ---- one answer per key ------------------------------------------------------------------------ */

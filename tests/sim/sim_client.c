@@ -187,6 +187,7 @@ static bool create_event(struct sim *s, struct sim_event *ev)
 	c.event.presale_start_ms = 1;
 	/* with codes, the first minutes of the run are a presale */
 	c.event.public_start_ms = ev->codes ? T0_MS + 20000 + sim_below(s, 300000) : 2;
+	ev->public_start_ms = c.event.public_start_ms;
 	snprintf(c.event.name, sizeof c.event.name, "Sim %u", ev->event_id);
 	if (!admin(s, &c, NULL, NULL))
 		return false;

@@ -478,10 +478,16 @@ void sim_step(struct sim *s)
 
 /* ---- settling --------------------------------------------------------------------------- */
 
+/* A request without its answer, a message in a ring, or one a node keeps
+ * for itself (its inbox, its durable FIFO: an UNRESERVE to the home node
+ * that is this one, an acknowledgement waiting for the disk). */
 static bool busy(struct sim *s)
 {
 	for (uint32_t i = 0; i < s->reqs_used; i++)
 		if (s->reqs[i].state == SIM_REQ_WAITING)
+			return true;
+	for (uint8_t k = 0; k < s->n; k++)
+		if (s->up && (s->node[k].inbox_head || s->node[k].durable_head))
 			return true;
 	uint8_t from, to;
 	return pick_pair(s, true, &from, &to);

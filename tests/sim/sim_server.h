@@ -13,7 +13,8 @@
  *   sim_check.c    the checks: conservation of GA units over nodes and
  *                  transfers in flight, core invariants, customer limits
  *                  over nodes, acknowledged work present after a crash,
- *                  one answer per idempotency key
+ *                  one answer per idempotency key, and once settled every
+ *                  request answered and no count leaked
  *
  * Everything a run does comes from its seed, so `SIM_SEED=n` replays it.
  */
@@ -56,12 +57,13 @@ struct sim_req {
 
 struct sim_event {
 	uint32_t event_id;
-	uint16_t limit;          /* per-customer units, 0: none */
-	uint32_t ga_capacity;    /* created: summed over nodes (+ in flight) forever */
-	uint64_t price_minor[2]; /* tier 0 (GA), tier 1 (seats) */
-	uint8_t codes;           /* presale codes "code0".. (0: none) */
-	uint32_t code_use_limit; /* each code's uses over all nodes */
-	uint8_t sections;        /* loaded at setup; more may be loaded while selling */
+	uint16_t limit;           /* per-customer units, 0: none */
+	uint32_t ga_capacity;     /* created: summed over nodes (+ in flight) forever */
+	uint64_t price_minor[2];  /* tier 0 (GA), tier 1 (seats) */
+	uint8_t codes;            /* presale codes "code0".. (0: none) */
+	uint32_t code_use_limit;  /* each code's uses over all nodes */
+	uint64_t public_start_ms; /* the presale (codes needed) ends */
+	uint8_t sections;         /* loaded at setup; more may be loaded while selling */
 	uint32_t seat_first[SIM_SECTIONS_MAX];    /* global id of each section's first seat */
 	uint16_t section_seats[SIM_SECTIONS_MAX]; /* 0: not acknowledged (yet) */
 };
@@ -183,6 +185,9 @@ bool sim_client_setup(struct sim *s);
 void sim_check_step(struct sim *s);
 /* After a recovery: the above, and everything acknowledged is there. */
 void sim_check_recovered(struct sim *s);
+/* After sim_settle, with every store sound: every request answered, and
+ * the nodes' counts exactly what they derive from (nothing leaked). */
+void sim_check_settled(struct sim *s);
 /* A request was answered: one hold per idempotency key, retried confirms. */
 void sim_check_answer(struct sim *s, uint32_t index);
 

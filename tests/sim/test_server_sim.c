@@ -9,8 +9,9 @@
  * allow (with long delays), disk completions and polls, clock jumps and
  * expiries, snapshots, failed fsyncs, crashes of the whole process
  * (unsynced writes dropped, or some kept whole or torn) with snapshot
- * damage before the restart. Checks after every step and every recovery:
- * tests/sim/sim_check.c. Harness: tests/sim/sim_server.h.
+ * damage before the restart. Checks after every step, every recovery and
+ * once everything settled at the end: tests/sim/sim_check.c. Harness:
+ * tests/sim/sim_server.h.
  *
  * Environment:
  *   SIM_SEEDS=n      runs (default 2000), seeds 1..n
@@ -69,6 +70,7 @@ static const char *run_one(struct sim *s, uint64_t seed, uint64_t steps, struct 
 			sim_step(s);
 		if (!sim_failed(s))
 			sim_settle(s, FINAL_SETTLE_ROUNDS);
+		sim_check_settled(s);
 		if (!sim_failed(s))
 			sim_crash(s);
 	}
