@@ -20,6 +20,9 @@
  *                  what they derive from: a customer's units on other
  *                  nodes, presale code uses (during the presale), units
  *                  placed, no key or admin request left marked in flight
+ *   exchanges      after a restart and once settled: an order a node made
+ *                  for another node's ticket (XCHG_IN) means that ticket
+ *                  ended exchanged for the order's ticket
  *   durability     after a restart: every acknowledged hold, confirm (with
  *                  its tickets), release, refund, redemption, exchange and
  *                  section load is there
@@ -426,6 +429,42 @@ static void check_home_counts(struct sim *s)
 	}
 }
 
+/* The two ends of every exchange the clients asked for agree: an order
+ * another node made for the ticket (an XCHG_IN, keyed by the old ticket's
+ * id) means the ticket's node ended it exchanged for that order's ticket.
+ * Only with no ticket leaving: right after node_recover, or settled. A
+ * ticket still valid beside such an order is sold twice. */
+static void check_exchanges(struct sim *s)
+{
+	static struct result old, order;
+	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++) {
+		const struct sim_req *e = &s->reqs[i];
+		uint32_t event_id = e->cmd.ticket.event_id;
+		uint64_t t = e->cmd.ticket.ticket_id;
+		uint8_t a = (uint8_t)(t >> ID_SHARD_SHIFT);
+		if (e->cmd.type != CMD_EXCHANGE || e->first != NIL32 || e->state == SIM_REQ_BUSY ||
+		    ticket_now(s, event_id, t, &old) != ST_OK)
+			continue;
+		for (uint8_t b = 0; b < s->n && !sim_failed(s); b++) {
+			struct cmd q = {.type = CMD_Q_ORDER};
+			q.ref.event_id = event_id;
+			q.ref.hold_id = b == a ? 0
+					       : core_idem_hold(core_of(s, b), event_id,
+								old.ticket.customer_id, t);
+			if (!q.ref.hold_id || query(core_of(s, b), &q, &order) != ST_OK)
+				continue;
+			if (old.ticket.state != TICKET_EXCHANGED ||
+			    old.ticket.replaced_by != order.hold.first_ticket_id)
+				sim_fail(s,
+					 "ticket %016" PRIx64 " (state %u, replaced by %016" PRIx64
+					 ") and the order %016" PRIx64 " node %u made for it in an "
+					 "exchange (ticket %016" PRIx64 ")",
+					 t, old.ticket.state, old.ticket.replaced_by, q.ref.hold_id,
+					 b, order.hold.first_ticket_id);
+		}
+	}
+}
+
 /* Presale code uses at each code's owner: the uses on every other node.
  * While serving (settled) only during the presale: a use the owner counted
  * for a hold that ran on another node once the public sale had begun, and
@@ -473,6 +512,8 @@ void sim_check_recovered(struct sim *s)
 	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++)
 		if (s->reqs[i].state == SIM_REQ_ANSWERED && s->reqs[i].res.status == ST_OK)
 			check_acked(s, i);
+	if (!sim_failed(s))
+		check_exchanges(s);
 	memset(s->checked_lsn, 0xff, sizeof s->checked_lsn); /* check this state whole */
 	if (!sim_failed(s))
 		sim_check_step(s);
@@ -519,6 +560,8 @@ void sim_check_settled(struct sim *s)
 		check_code_counts(s, true);
 	if (!sim_failed(s))
 		check_count_marks(s);
+	if (!sim_failed(s))
+		check_exchanges(s);
 }
 
 /* ---- one answer per key ------------------------------------------------------------------------ */
