@@ -16,7 +16,10 @@
  *   units          units placed over nodes (and in flight) within the
  *                  event's units_max (SIM_UNITS_OVER=1 makes it fail)
  *   settled        once nothing moves (the end of a run, every store
- *                  sound): every request answered, and every node's counts
+ *                  sound): every request answered, every stock transfer
+ *                  acknowledged (without the resend, which needs the clock
+ *                  to move and only covers a lost acknowledgement), and
+ *                  every node's counts
  *                  what they derive from: a customer's units on other
  *                  nodes, presale code uses (during the presale), units
  *                  placed, no key or admin request left marked in flight
@@ -555,6 +558,15 @@ void sim_check_settled(struct sim *s)
 					i, s->reqs[i].at, s->reqs[i].step);
 	if (s->n == 1)
 		return; /* one node keeps no counts while serving */
+	static struct xfer one[1];
+	for (uint8_t g = 0; g < s->n; g++)
+		for (uint8_t t = 0; t < s->n; t++)
+			if (t != g && core_xfers_pending(core_of(s, g), t, one, 1))
+				return sim_fail(s,
+						"node %u: transfer %016" PRIx64
+						" to node %u not acknowledged, with nothing else "
+						"moving",
+						g, one[0].transfer_id, t);
 	check_home_counts(s);
 	if (!sim_failed(s))
 		check_code_counts(s, true);
