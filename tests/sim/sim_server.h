@@ -88,6 +88,7 @@ struct sim_stats {
 		checks, snapshots, snapshot_damage;
 	uint64_t fsync_failures, stopped, expiries;
 	uint64_t recoveries_failed;           /* a write of recovery failed: started again */
+	uint64_t dry_answers;                 /* stock answers taken with the pool empty */
 	uint64_t known_runs[SIM_KNOWN_COUNT]; /* runs in which a known deviation showed */
 	uint64_t known_seed[SIM_KNOWN_COUNT]; /* the first of them */
 	char known_first[SIM_KNOWN_COUNT][SIM_FAILURE_BYTES]; /* and what it was */
@@ -127,7 +128,9 @@ struct sim {
 	struct sim_event ev[SIM_EVENTS];
 	uint32_t events;
 	uint64_t next_idem_key;
-	uint64_t crash_due_step; /* a stopped store: crash by then (0: none) */
+	uint64_t crash_due_step;            /* a stopped store: crash by then (0: none) */
+	struct msg *dry[SIM_PAIR_MSGS_MAX]; /* a node's free messages, held (sim_server.c) */
+	bool dry_since_start;               /* an acknowledgement went without a message */
 	uint64_t snapshot_records;
 	uint64_t checked_lsn[SIM_NODES_MAX]; /* every node's last LSN at the last check */
 	uint32_t wal_trimmed_mask;           /* nodes whose WAL no longer starts at LSN 1 */
@@ -165,6 +168,9 @@ void sim_step(struct sim *s);
 void sim_crash(struct sim *s);
 /* Delivers, polls and syncs until nothing moves (bounded). */
 void sim_settle(struct sim *s, unsigned rounds_max);
+/* The end of a run: settles, then moves the clock on by resend ticks,
+ * settling after each, so a giver sends again what was not acknowledged. */
+void sim_settle_last(struct sim *s, unsigned rounds_max);
 void sim_end(struct sim *s);
 
 /* sim_client.c */
@@ -188,6 +194,9 @@ void sim_check_recovered(struct sim *s);
 /* After sim_settle, with every store sound: every request answered, and
  * the nodes' counts exactly what they derive from (nothing leaked). */
 void sim_check_settled(struct sim *s);
+/* Settled, every store sound: no stock transfer left unacknowledged (when:
+ * the failure's words for the moment). */
+void sim_check_transfers_settled(struct sim *s, const char *when);
 /* A request was answered: one hold per idempotency key, retried confirms. */
 void sim_check_answer(struct sim *s, uint32_t index);
 
