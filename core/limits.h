@@ -427,6 +427,17 @@ static_assert(PROTO_FRAME_BYTES_MAX <= (1u << 30), "frame lengths fit a long on 
  * after the last whole one always leaves room for a whole frame more. */
 #define CONN_IN_BYTES (2u * PROTO_FRAME_BYTES_MAX)
 
+/* When a connection that filled its input buffer past this many bytes
+ * closes, the rest of the buffer is given back to the kernel (madvise):
+ * otherwise clients without a key, each sending one large partial frame,
+ * would leave the server's memory raised for good (a slot's pages stay
+ * resident once touched). A platform client's pipelined requests stay
+ * below it; the call costs the other shard threads a TLB flush, so it is
+ * made only for the rare connection that went past it. */
+#define CONN_IN_KEEP_BYTES (16u * 1024u)
+static_assert(CONN_IN_KEEP_BYTES % 4096u == 0 && CONN_IN_KEEP_BYTES < CONN_IN_BYTES,
+	      "a whole number of pages, less than the buffer");
+
 /* A connection's output buffer. Reading stops while more than half of it
  * waits to be sent; a reply that does not fit waits in its request. */
 #ifndef CONN_OUT_BYTES

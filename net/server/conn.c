@@ -209,6 +209,9 @@ static void release(struct shard *s, uint32_t ci)
 	c->wait_tail = NIL32;
 	close(c->fd);
 	c->fd = -1;
+	if (c->in_peak > CONN_IN_KEEP_BYTES) /* no recv is in flight: its pages are ours */
+		madvise(c->in + CONN_IN_KEEP_BYTES, CONN_IN_BYTES - CONN_IN_KEEP_BYTES,
+			MADV_DONTNEED);
 	c->gen++; /* requests still out will find their connection gone */
 	assert(s->free_count < SERVER_CONNS_PER_SHARD_MAX);
 	s->free_slots[s->free_count++] = ci;
@@ -565,6 +568,8 @@ void conn_received(struct shard *s, uint32_t ci, int res)
 	c->active_ms = s->guard_ms;
 	s->ctr.bytes_in += (uint64_t)res;
 	c->in_len += (uint32_t)res;
+	if (c->in_len > c->in_peak)
+		c->in_peak = c->in_len;
 	parse(s, ci);
 	maybe_read(s, ci);
 }

@@ -142,6 +142,7 @@ struct conn {
 	uint32_t bigs;         /* of inflight, requests with a big buffer (fair.h) */
 	uint64_t out_moved_ms; /* the send was armed or last moved bytes then (monotonic) */
 	uint32_t in_len, in_off;
+	uint32_t in_peak; /* the most of in[] received into: past CONN_IN_KEEP_BYTES, returned */
 	uint32_t out_len, out_sending;
 	uint32_t wait_head, wait_tail; /* requests whose reply did not fit */
 	uint64_t held_since_ms;        /* node clock: the shard had no room since (0: none) */
