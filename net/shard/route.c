@@ -24,7 +24,9 @@
  * customer limit, is first reserved at the home shard (MSG_RESERVE); the
  * reservation is given back when the hold is refused, was an idempotent
  * repeat, or was finally taken on the home shard itself (which counts it in
- * its core).
+ * its core). A presale code's use counted at the code's owner
+ * (MSG_CODE_TAKE) is given back likewise, and also when the hold was taken
+ * on another node without the code (the public sale had begun there).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -241,8 +243,12 @@ static void settle(struct node *nd, struct req *r, struct msg *m)
 		     r->res.status == ST_OUTCOME_UNKNOWN;
 	bool low_here = r->step == STEP_HOLD && r->low_here && r->res.status == ST_OK;
 	uint8_t units = r->reserved && !(taken && r->exec_shard != home) ? h->qty : 0;
-	/* the code's owner counted a use that no other node's core now has */
-	if (r->code_index != PRESALE_CODE_NONE && !(taken && r->exec_shard != r->code_owner)) {
+	/* the code's owner counted a use that no other node's core now has:
+	 * the hold was not taken elsewhere, or was taken there without the
+	 * code (the public sale had begun when it ran) */
+	bool coded = r->res.status == ST_OUTCOME_UNKNOWN || r->res.hold.code_index == r->code_index;
+	if (r->code_index != PRESALE_CODE_NONE &&
+	    !(taken && r->exec_shard != r->code_owner && coded)) {
 		bool alone = !units && !r->keyed;
 		exec_code_give(nd, h->event_id, r->code_index, alone ? m : NULL);
 		if (alone)
