@@ -12,7 +12,9 @@
  * (unsynced writes dropped, or some kept whole or torn) with snapshot
  * damage before the restart. Checks after every step, every recovery and
  * once everything settled at the end: tests/sim/sim_check.c. Harness:
- * tests/sim/sim_server.h.
+ * tests/sim/sim_server.h. Two tests drive nodes by hand: a count table
+ * grown at recovery, and a presale code's use counted at its owner in the
+ * presale for a hold that runs on another node after the public start.
  *
  * Environment:
  *   SIM_SEEDS=n      runs (default 2000), seeds 1..n
@@ -43,10 +45,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/inspect.h"
+#include "net/proto/proto.h"
 #include "net/shard/parts.h"
 #include "net/store/shard_store.h"
 #include "tests/sim/sim_server.h"
@@ -246,11 +251,199 @@ static void recovery_grows_count_tables(void **state)
 	}
 }
 
+/* ---- a presale code's use across the public start -------------------------------- */
+
+/* Two nodes driven by hand: messages wait in one queue until delivered,
+ * and those to a node in `held` stay there. */
+enum { WIRE_MAX = 64 };
+static struct {
+	struct msg *m[WIRE_MAX];
+	uint8_t to[WIRE_MAX];
+	unsigned used;
+	struct result res; /* the last answer */
+	unsigned answers;
+} wire;
+
+static void wire_send(void *user, struct msg *m, uint8_t to)
+{
+	(void)user;
+	assert_true(wire.used < WIRE_MAX);
+	wire.m[wire.used] = m;
+	wire.to[wire.used++] = to;
+}
+
+static void wire_reply(void *user, struct req *r)
+{
+	wire.res = r->res;
+	wire.answers++;
+	node_req_free(user, r);
+}
+
+static void wire_pump(struct node *nodes, struct shard_store **store, unsigned held)
+{
+	for (unsigned round = 0; round < 50; round++) {
+		unsigned kept = 0, delivered = 0;
+		struct msg *m[WIRE_MAX];
+		uint8_t to[WIRE_MAX];
+		unsigned n = wire.used;
+		memcpy(m, wire.m, sizeof m);
+		memcpy(to, wire.to, sizeof to);
+		wire.used = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (held & (1u << to[i])) {
+				m[kept] = m[i], to[kept++] = to[i];
+				continue;
+			}
+			node_deliver(&nodes[to[i]], m[i]);
+			delivered++;
+		}
+		for (unsigned i = 0; i < kept; i++)
+			wire_send(NULL, m[i], to[i]);
+		for (uint8_t k = 0; k < 2; k++) {
+			assert_int_equal(shard_store_sync(store[k]), 0);
+			shard_store_poll(store[k]);
+			delivered += node_poll(&nodes[k]);
+		}
+		if (!delivered && wire.used == kept)
+			return;
+	}
+	fail_msg("the nodes did not settle");
+}
+
+static void wire_hold(struct node *nd, uint32_t id, uint64_t customer, const char *code)
+{
+	struct proto_request pr = {.request_id = id, .opcode = proto_op_of_cmd(CMD_HOLD)};
+	pr.cmd.type = CMD_HOLD;
+	pr.cmd.hold = (struct cmd_hold){.event_id = 88,
+					.tier = 0,
+					.mode = HOLD_GA,
+					.qty = 1,
+					.customer_id = customer,
+					.channel = CHANNEL_ONLINE,
+					.code_len = (uint8_t)strlen(code)};
+	memcpy(pr.cmd.hold.code, code, strlen(code));
+	assert_int_equal(node_request(nd, id, 0, &pr, NULL), 0);
+}
+
+/* A hold with a presale code, on a node that does not own the code: the
+ * owner counts a use in the presale, the public sale begins, and the hold
+ * runs there without a code. The owner forgets that use; it keeps the one
+ * of a hold that ran with the code. */
+static void code_use_given_back_after_public_start(void **state)
+{
+	(void)state;
+	enum { EV = 88, PUBLIC_MS = 5000 };
+	const char *code = "early";
+	struct sim_disk *disk[2];
+	struct storage st[2];
+	struct shard_store *store[2];
+	struct node nodes[2], *ptrs[2] = {&nodes[0], &nodes[1]};
+	struct shard_store_options o = {.snapshot_records = UINT64_MAX,
+					.snapshot_wal_bytes = UINT64_MAX};
+	struct shard_store_recovery rec;
+	struct result res;
+	uint64_t wait;
+	for (uint8_t k = 0; k < 2; k++) {
+		disk[k] = sim_disk_create(7 + k);
+		assert_non_null(disk[k]);
+		sim_disk_storage(disk[k], &st[k]);
+		o.shard = k;
+		assert_int_equal(shard_store_open(&store[k], &st[k], &o, &rec), 0);
+		struct cmd c = {.type = CMD_EVENT_CREATE};
+		c.event = (struct cmd_event){.event_id = EV,
+					     .state = EVENT_ON_SALE,
+					     .units_max = 100,
+					     .presale_start_ms = 1,
+					     .public_start_ms = PUBLIC_MS};
+		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
+		c = (struct cmd){.type = CMD_TIER_ADD};
+		c.tier = (struct cmd_tier){.event_id = EV,
+					   .tier = 0,
+					   .kind = TIER_GA,
+					   .capacity = 10,
+					   .price_minor = 1};
+		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
+		c = (struct cmd){.type = CMD_PRESALE_CODE_ADD};
+		c.code = (struct cmd_presale_code){.event_id = EV,
+						   .use_limit = 5,
+						   .code_len = (uint8_t)strlen(code)};
+		memcpy(c.code.code, code, strlen(code));
+		assert_int_equal(shard_store_execute(store[k], &c, 1000, &res, &wait), ST_OK);
+	}
+	struct node_env env = {.send = wire_send, .reply = wire_reply};
+	for (uint8_t k = 0; k < 2; k++) {
+		assert_int_equal(shard_store_sync(store[k]), 0);
+		env.user = &nodes[k];
+		assert_int_equal(node_init(&nodes[k], k, 2, &env), 0);
+		node_attach(&nodes[k], store[k]);
+		node_set_now(&nodes[k], 1000);
+	}
+	assert_int_equal(node_recover(ptrs, 2), 0);
+	uint8_t owner = exec_code_owner(&nodes[0], core_code_key(EV, code, (uint8_t)strlen(code)));
+	uint8_t other = (uint8_t)(1 - owner);
+	uint64_t customer = 1;
+	while (node_home(2, customer) != other) /* its GA holds run on the other node */
+		customer++;
+	uint32_t limit;
+	uint64_t key;
+
+	/* in the presale: the hold runs with the code, the owner counts it */
+	wire_hold(&nodes[other], 1, customer, code);
+	wire_pump(nodes, store, 0);
+	assert_int_equal(wire.answers, 1);
+	assert_int_equal(wire.res.status, ST_OK);
+	assert_int_equal(wire.res.hold.code_index, 0);
+	assert_int_equal(core_code_uses(shard_store_core(store[other]), EV, 0, &key, &limit), 1);
+	assert_int_equal(counts_get(&nodes[owner].counts, EV, CODE_CUSTOMER, 1), 1);
+
+	/* the owner counts a second use in the presale; the hold runs after */
+	wire_hold(&nodes[other], 2, customer, code);
+	wire_pump(nodes, store, 1u << other);
+	assert_int_equal(counts_get(&nodes[owner].counts, EV, CODE_CUSTOMER, 1), 2);
+	for (uint8_t k = 0; k < 2; k++)
+		node_set_now(&nodes[k], PUBLIC_MS + 1);
+	wire_pump(nodes, store, 0);
+	assert_int_equal(wire.answers, 2);
+	assert_int_equal(wire.res.status, ST_OK);
+	assert_int_equal(wire.res.hold.code_index, PRESALE_CODE_NONE);
+	assert_int_equal(core_code_uses(shard_store_core(store[other]), EV, 0, &key, &limit), 1);
+	assert_int_equal(counts_get(&nodes[owner].counts, EV, CODE_CUSTOMER, 1), 1);
+
+	/* released, the hold without a code gives nothing back */
+	struct proto_request pr = {.request_id = 3, .opcode = proto_op_of_cmd(CMD_HOLD_RELEASE)};
+	pr.cmd.type = CMD_HOLD_RELEASE;
+	pr.cmd.ref.event_id = EV;
+	pr.cmd.ref.hold_id = wire.res.hold.hold_id;
+	assert_int_equal(node_request(&nodes[0], 3, 0, &pr, NULL), 0);
+	wire_pump(nodes, store, 0);
+	assert_int_equal(wire.answers, 3);
+	assert_int_equal(wire.res.status, ST_OK);
+	assert_int_equal(counts_get(&nodes[owner].counts, EV, CODE_CUSTOMER, 1), 1);
+
+	/* a restart counts what the cores have: the same */
+	for (uint8_t k = 0; k < 2; k++) {
+		node_fini(&nodes[k]);
+		env.user = &nodes[k];
+		assert_int_equal(node_init(&nodes[k], k, 2, &env), 0);
+		node_attach(&nodes[k], store[k]);
+	}
+	assert_int_equal(node_recover(ptrs, 2), 0);
+	assert_int_equal(counts_get(&nodes[owner].counts, EV, CODE_CUSTOMER, 1), 1);
+
+	for (uint8_t k = 0; k < 2; k++) {
+		node_fini(&nodes[k]);
+		shard_store_close(store[k]);
+		storage_destroy(&st[k]);
+		sim_disk_destroy(disk[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seeded_runs_keep_every_invariant),
 		cmocka_unit_test(recovery_grows_count_tables),
+		cmocka_unit_test(code_use_given_back_after_public_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
