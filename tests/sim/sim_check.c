@@ -21,7 +21,7 @@
  *                  answer met an empty pool since the start, else after
  *                  the giver's resend), and every node's counts
  *                  what they derive from: a customer's units on other
- *                  nodes, presale code uses (during the presale), units
+ *                  nodes, presale code uses (in the presale or after), units
  *                  placed, no key or admin request left marked in flight
  *   exchanges      after a restart and once settled: an order a node made
  *                  for another node's ticket (XCHG_IN) means that ticket
@@ -468,17 +468,12 @@ static void check_exchanges(struct sim *s)
 	}
 }
 
-/* Presale code uses at each code's owner: the uses on every other node.
- * While serving (settled) only during the presale: a use the owner counted
- * for a hold that ran on another node once the public sale had begun, and
- * so took no code there, stays counted until the next start, when no hold
- * needs a code any more (seen on unchanged code: harmless). */
-static void check_code_counts(struct sim *s, bool settled)
+/* Presale code uses at each code's owner: the uses on every other node,
+ * after a recovery and once everything settled, in the presale or after. */
+static void check_code_counts(struct sim *s)
 {
 	for (uint32_t e = 0; e < s->events && !sim_failed(s); e++) {
 		uint32_t event_id = s->ev[e].event_id;
-		if (settled && s->now_ms >= s->ev[e].public_start_ms)
-			continue;
 		for (uint8_t i = 0; i < s->ev[e].codes && !sim_failed(s); i++) {
 			uint64_t key = 0, want = 0;
 			uint32_t limit, uses[SIM_NODES_MAX];
@@ -511,7 +506,7 @@ void sim_check_recovered(struct sim *s)
 	if (!sim_failed(s))
 		check_home_counts(s);
 	if (!sim_failed(s))
-		check_code_counts(s, false);
+		check_code_counts(s);
 	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++)
 		if (s->reqs[i].state == SIM_REQ_ANSWERED && s->reqs[i].res.status == ST_OK)
 			check_acked(s, i);
@@ -579,7 +574,7 @@ void sim_check_settled(struct sim *s)
 	if (!sim_failed(s))
 		check_home_counts(s);
 	if (!sim_failed(s))
-		check_code_counts(s, true);
+		check_code_counts(s);
 	if (!sim_failed(s))
 		check_count_marks(s);
 	if (!sim_failed(s))
