@@ -84,8 +84,10 @@ size_t tickets_keys_reply(struct shard *s, const struct proto_request *pr, uint8
  * rotated as cfg asks; writes the public key file. 0 or -errno (reported). */
 int ticket_keys_open(const struct server_config *cfg, struct server_tickets *out);
 /* Before anything starts: an unknown --ticket-key-retire id is refused
- * (said, -ENOENT) without changing the keys; ticket_keys_open, once the
- * shards recovered, makes the changes. */
+ * (said, -ENOENT), and so is a data directory that has served but has no
+ * key file left (said, -ENOKEY; --ticket-key-new accepts a new key),
+ * without changing the keys; ticket_keys_open, once the shards recovered,
+ * makes the changes. */
 int ticket_keys_check(const struct server_config *cfg);
 
 /* shard_loop.c */

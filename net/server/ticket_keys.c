@@ -10,7 +10,11 @@
  *   ticket-keys.pub      the public keys of every key not retired, one
  *                        "<id> <base64url key>" line each, for scanners
  *
- * The first start creates key 1. --ticket-key-new adds key max + 1 (ids are
+ * The first start creates key 1. A data directory that has served (its
+ * shard-0/ holds WAL segments) but has no key file at all lost its keys/
+ * (a restore that left it out): onsaled refuses to start there rather than
+ * sign new tokens with a new key under the lost key's id, unless
+ * --ticket-key-new says to make one. --ticket-key-new adds key max + 1 (ids are
  * never reused, retired ones included) and new tokens are signed with it:
  * the signing key is always the highest id not retired, and the older ones
  * keep verifying until --ticket-key-retire ID retires them. Every file is
@@ -22,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +34,7 @@
 
 #include "net/server/server.h"
 #include "net/wal/log.h"
+#include "net/wal/wal_read.h"
 
 #define KEYS_DIR "keys"
 #define PUB_NAME "ticket-keys.pub"
@@ -209,13 +215,47 @@ static int rotate(const struct server_config *cfg, const char *dir, struct key_s
 	return rc;
 }
 
+/* Whether shard 0's directory holds a WAL segment: the data directory
+ * has served (a first start makes them only after the keys check). */
+static bool has_served(const char *data_dir)
+{
+	char path[PATH_BYTES];
+	uint64_t segment;
+	bool wal = false;
+	snprintf(path, sizeof path, "%.300s/shard-0", data_dir);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && !wal && (e = readdir(d));)
+		wal = wal_segment_parse(e->d_name, 0, &segment) == 0;
+	if (d)
+		closedir(d);
+	return wal;
+}
+
+/* No key file at all (live or retired) where the data has served. */
+static int keys_lost(const struct server_config *cfg, const char *dir)
+{
+	struct key_scan ks = {0};
+	if (cfg->ticket_key_new || (scan(dir, &ks) == 0 && ks.max_id) || !has_served(cfg->data_dir))
+		return 0;
+	log_line(
+		LOG_ERROR, LOG_SHARD_NONE,
+		"msg=\"ticket keys missing\" dir=\"%.300s\" hint=\"the data directory has served but"
+		" has no key: restore %.300s from the backup it came with (tokens issued so far"
+		" verify only with those keys), or start once with --ticket-key-new to make a new"
+		" signing key (tokens issued so far then stop verifying: re-issue them with"
+		" Q_TICKET_TOKEN)\"",
+		dir, dir);
+	return -ENOKEY;
+}
+
 int ticket_keys_check(const struct server_config *cfg)
 {
 	char dir[PATH_BYTES], key[PATH_BYTES], retired[PATH_BYTES];
 	uint32_t id = cfg->ticket_key_retire;
-	if (!id)
-		return 0;
 	snprintf(dir, sizeof dir, "%.300s/" KEYS_DIR, cfg->data_dir);
+	int rc = keys_lost(cfg, dir);
+	if (rc || !id)
+		return rc;
 	snprintf(key, sizeof key, "%.330s/ticket-%u.key", dir, id);
 	snprintf(retired, sizeof retired, "%.330s/ticket-%u.retired", dir, id);
 	if (access(key, F_OK) == 0 || access(retired, F_OK) == 0)

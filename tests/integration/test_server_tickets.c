@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <arpa/inet.h>
@@ -317,6 +318,36 @@ static void restart(struct srv *h, struct conns *c, const char *opt, const char 
 	open_all(h, c);
 }
 
+/* keys/ lost from a data directory that has served (a restore that left it
+ * out): the start is refused, saying what to do (it made key 1 afresh, under
+ * the id of a lost key, and started); --ticket-key-new makes a new key, and
+ * the tokens of the lost ones no longer verify. */
+static void keys_lost(struct srv *h, struct conns *c, const struct onsale_tokens *tok)
+{
+	char cmd[512], said[4096];
+	struct token_keys keys;
+	struct result res;
+	close_all(c);
+	assert_int_equal(srv_stop(h), 0);
+	snprintf(cmd, sizeof cmd, "rm -r '%s/keys'", h->dir);
+	assert_int_equal(system(cmd), 0);
+	long at = srv_log_size(h);
+	h->args[0] = NULL;
+	assert_int_equal(srv_spawn(h), -ECHILD);
+	assert_int_equal(h->exit_status, 1);
+	srv_log_since(h, at, said, sizeof said);
+	assert_non_null(strstr(said, "msg=\"ticket keys missing\""));
+	assert_non_null(strstr(said, "--ticket-key-new"));
+	assert_null(strstr(said, "msg=\"recovered\""));
+	h->args[0] = "--ticket-key-new";
+	assert_int_equal(srv_spawn(h), 0);
+	open_all(h, c);
+	keys_of(h, c, &keys);
+	assert_int_equal(keys.count, 1);
+	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[2], 3, &res),
+			 ST_TOKEN_INVALID);
+}
+
 /* A new key signs new tokens while the old one verifies, also after a
  * restart; retired, the old key's tokens are refused. */
 static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens *tok)
@@ -395,6 +426,7 @@ static void rotation(struct srv *h, struct conns *c, const struct onsale_tokens 
 	keys_of(h, c, &keys);
 	assert_int_equal(keys.count, 1);
 	assert_int_equal(keys.keys[0].key_id, 2);
+	keys_lost(h, c, tok);
 }
 
 static void run(unsigned shards)
