@@ -73,7 +73,8 @@ static const char *refusal_hint(int rc)
 	case ST_FORBIDDEN: return " (another --role?)";
 	case ST_EVENT_NOT_CLOSED:
 		return " (close it first: onsale-ctl event update EVENT --state closed)";
-	case ST_OVERLOADED: return " (the shard sheds load: nothing was done; try again shortly)";
+	case ST_OVERLOADED: /* shed load, or the shard's messages or transfers are all taken */
+		return " (the server did not take it now: nothing was done; try again shortly)";
 	case ST_UNAVAILABLE:
 		return " (the shard is stopped, its WAL failed: nothing was done; retry once"
 		       " onsaled is restarted, docs/OPERATIONS.md \"fsync failure\")";
