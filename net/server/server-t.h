@@ -135,7 +135,7 @@ struct conn {
 	int fd;       /* -1: slot free */
 	uint8_t role; /* enum proto_role */
 	bool recv_busy, send_busy;
-	bool closing; /* no more reading; close once the output is sent */
+	bool closing; /* no more reading; close once every request read has its reply out */
 	bool dead;    /* closed: the slot frees when no I/O is in flight */
 	uint32_t inflight;
 	uint32_t refused_row;  /* refusals in a row (net/guard/fair.h) */
