@@ -39,6 +39,7 @@
 #define KEYS_DIR "keys"
 #define PUB_NAME "ticket-keys.pub"
 #define PATH_BYTES 400
+#define PUB_TEXT_BYTES (TOKEN_KEYS_MAX * 80 + 200) /* ticket-keys.pub's text */
 
 struct key_scan {
 	uint32_t max_id; /* over every key file, retired ones too */
@@ -78,6 +79,19 @@ static int file_write(const char *dir, const char *name, const void *buf, size_t
 	if (rc)
 		unlink(tmp);
 	return rc ? rc : fsync_dir(dir);
+}
+
+/* Whether dir/name holds exactly len bytes of buf (and is readable). */
+static bool file_same(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char path[PATH_BYTES], old[PUB_TEXT_BYTES + 1];
+	snprintf(path, sizeof path, "%.330s/%.40s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = len < sizeof old ? read(fd, old, len + 1) : -1; /* + 1: a longer file */
+	close(fd);
+	return n == (ssize_t)len && memcmp(old, buf, len) == 0;
 }
 
 /* id of "ticket-<id>.<suffix>" (no leading zeros), or 0. */
@@ -181,9 +195,10 @@ static int key_load(const char *dir, uint32_t id, struct server_tickets *out)
 	return 0;
 }
 
+/* The public keys file, rewritten only when its text changes. */
 static int pub_write(const char *dir, const struct token_keys *keys)
 {
-	char text[TOKEN_KEYS_MAX * 80 + 200], b64[64];
+	char text[PUB_TEXT_BYTES], b64[64];
 	size_t len = (size_t)
 		snprintf(text, sizeof text,
 			 "# onsale ticket keys: <key id> <Ed25519 public key, base64url>;"
@@ -193,6 +208,8 @@ static int pub_write(const char *dir, const struct token_keys *keys)
 		len += (size_t)snprintf(text + len, sizeof text - len, "%u %s\n",
 					keys->keys[i].key_id, b64);
 	}
+	if (file_same(dir, PUB_NAME, text, len))
+		return 0; /* a restart on a full disk must not fail here */
 	return file_write(dir, PUB_NAME, text, len, 0644);
 }
 

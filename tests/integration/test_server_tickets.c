@@ -346,6 +346,21 @@ static void keys_lost(struct srv *h, struct conns *c, const struct onsale_tokens
 	assert_int_equal(keys.count, 1);
 	assert_int_equal(onsale_redeem_token(c->scan, EV, tok->bytes[2], 3, &res),
 			 ST_TOKEN_INVALID);
+
+	/* nothing can be written in keys/ (here its temp file name is taken by
+	 * a directory; on a full disk alike): a start that changes no key
+	 * writes nothing there and starts (it rewrote ticket-keys.pub and
+	 * failed) */
+	close_all(c);
+	assert_int_equal(srv_stop(h), 0);
+	snprintf(cmd, sizeof cmd, "%s/keys/ticket-keys.pub.tmp", h->dir);
+	assert_int_equal(mkdir(cmd, 0700), 0);
+	h->args[0] = NULL;
+	assert_int_equal(srv_spawn(h), 0);
+	open_all(h, c);
+	keys_of(h, c, &keys);
+	assert_int_equal(keys.count, 1);
+	assert_int_equal(rmdir(cmd), 0);
 }
 
 /* A new key signs new tokens while the old one verifies, also after a
