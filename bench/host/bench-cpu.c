@@ -7,7 +7,7 @@
  *
  * A probe thread pinned to one CPU reads the clock in a loop and records
  * every gap between two reads longer than GAP_NS_MIN. Load threads, one
- * pinned to each other online CPU, keep their CPU busy DUTY % of every
+ * pinned to each other CPU the process may run on, keep their CPU busy DUTY % of every
  * LOAD_PERIOD_NS and sleep the rest; one phase per duty in --duties, the
  * probe alone at 0. A gap this kernel counted as the probe's own running
  * time (its CPU clock, CLOCK_THREAD_CPUTIME_ID, read with the wall clock,
@@ -90,13 +90,18 @@ static uint64_t thread_ns(void)
 struct load {
 	pthread_t thread;
 	unsigned cpu, duty;
+	bool pinned; /* it ran on its CPU (else it ended at once) */
 };
+
+/* The CPUs this process may run on (its affinity, taskset's). */
+static cpu_set_t allowed;
 
 /* A load thread: busy duty % of each LOAD_PERIOD_NS until the phase ends. */
 static void *load_main(void *arg)
 {
-	const struct load *l = arg;
-	if (pin(l->cpu))
+	struct load *l = arg;
+	l->pinned = pin(l->cpu) == 0;
+	if (!l->pinned)
 		return NULL;
 	uint64_t busy = (uint64_t)LOAD_PERIOD_NS * l->duty / 100;
 	while (!atomic_load_explicit(&phase_over, memory_order_relaxed)) {
@@ -138,17 +143,18 @@ static void probe(const struct config *c, struct phase *p)
 	p->seconds = (double)(prev - start) / 1e9;
 }
 
-/* One phase: load threads on every online CPU but the probe's, at duty. */
+/* One phase: load threads on every allowed CPU but the probe's, at duty;
+ * -1 when none could run there. */
 static int run_phase(const struct config *c, unsigned duty, struct phase *p)
 {
 	static struct load loads[LOAD_THREADS_MAX];
-	unsigned n = 0;
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = 0, others = 0;
 	*p = (struct phase){.duty = duty};
 	atomic_store(&phase_over, 0);
-	for (unsigned cpu = 0; duty && cpu < (unsigned)online && cpu < LOAD_THREADS_MAX; cpu++) {
-		if (cpu == c->cpu)
+	for (unsigned cpu = 0; duty && cpu < LOAD_THREADS_MAX; cpu++) {
+		if (cpu == c->cpu || !CPU_ISSET(cpu, &allowed))
 			continue;
+		others++;
 		loads[n] = (struct load){.cpu = cpu, .duty = duty};
 		int rc = pthread_create(&loads[n].thread, NULL, load_main, &loads[n]);
 		if (rc) {
@@ -157,12 +163,13 @@ static int run_phase(const struct config *c, unsigned duty, struct phase *p)
 		}
 		n++;
 	}
-	p->load_cpus = n;
 	probe(c, p);
 	atomic_store(&phase_over, 1);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		pthread_join(loads[i].thread, NULL);
-	return duty && !n && online > 1 ? -1 : 0;
+		p->load_cpus += loads[i].pinned;
+	}
+	return others && !p->load_cpus ? -1 : 0;
 }
 
 /* ns as a share of the phase, in percent */
@@ -211,7 +218,12 @@ static const char *parse_duties(const char *arg, void *dst)
 /* 0, OPTS_HELP (printed) or OPTS_BAD (shown). */
 static int parse(int argc, char **argv, struct config *c)
 {
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned last = 0;
+	if (sched_getaffinity(0, sizeof allowed, &allowed))
+		CPU_ZERO(&allowed);
+	for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed))
+			last = cpu;
 	const struct opt options[] = {
 		OPT_REAL("seconds", "S", &c->seconds, 1,
 			 "each phase's length (default 10, at most " OPTS_STR(SECONDS_MAX) ")"),
@@ -219,7 +231,8 @@ static int parse(int argc, char **argv, struct config *c)
 		       "the other CPUs' load per phase, percent of each 10 ms\n"
 		       "busy (default 0,50,75,90,100; 0: idle)"),
 		OPT_UINT("cpu", "N", &c->cpu, 0, CPU_SETSIZE - 1,
-			 "the probe's CPU (default the last online one)"),
+			 "the probe's CPU (default the last one this process\n"
+			 "may run on; the load threads take the others)"),
 		OPT_FLAG("json", &c->json, "only the JSON lines on stdout (the table on stderr)"),
 	};
 	const struct opts_cmd cmd = OPTS_CMD(
@@ -230,10 +243,7 @@ static int parse(int argc, char **argv, struct config *c)
 		"them as the thread's running time: the virtual CPU did not run). One JSON\n"
 		"line per phase.\n",
 		options);
-	*c = (struct config){.seconds = 10,
-			     .duty = {0, 50, 75, 90, 100},
-			     .n_duty = 5,
-			     .cpu = online > 0 ? (unsigned)online - 1 : 0};
+	*c = (struct config){.seconds = 10, .duty = {0, 50, 75, 90, 100}, .n_duty = 5, .cpu = last};
 	int rc = opts_parse(&cmd, argc, argv);
 	if (rc)
 		return rc;
