@@ -261,7 +261,7 @@ static int parse(int argc, char **argv, struct config *c)
 
 int main(int argc, char **argv)
 {
-	struct config c;
+	struct config c = {0};
 	struct phase p[DUTIES_MAX];
 	int rc = parse(argc, argv, &c);
 	if (rc)

@@ -171,7 +171,7 @@ static int parse(int argc, char **argv)
 		 "  --duration: exit 1), then scan\n"
 		 "  every ticket once as fast as possible, plus second\n"
 		 "  scans the server must refuse",
-		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT, RUN_DURATION_S_MIXED);
+		 RUN_PICK_HOT_PCT, RUN_PICK_BEST_PCT, (unsigned)RUN_DURATION_S_MIXED);
 	int rc = opts_parse_seeded(&cmd, argc, argv, &run_opt.seed);
 	if (rc)
 		return rc;
