@@ -347,6 +347,7 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 {
 	int o;
 	long n;
+	char *end;
 	while ((o = getopt_long(argc, argv, "l:s:d:c:h", opts, NULL)) != -1) {
 		if (o >= OPT_GUARD && o < OPT_GUARD + GUARD_KEYS) {
 			if (parse_guard_option(cfg, (enum guard_key)(o - OPT_GUARD), optarg))
@@ -361,8 +362,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 				       2;
 			break;
 		case 's':
-			n = strtol(optarg, NULL, 10);
-			if (n < 1 || n > SHARDS_MAX)
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > SHARDS_MAX)
 				return fprintf(stderr, "onsaled: --shards 1..%u\n",
 					       (unsigned)SHARDS_MAX),
 				       2;
@@ -398,8 +400,9 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 			break;
 		case OPT_TICKET_KEY_NEW: cfg->ticket_key_new = true; break;
 		case OPT_TICKET_KEY_RETIRE:
-			n = strtol(optarg, NULL, 10);
-			if (n < 1 || n > INT32_MAX)
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > INT32_MAX)
 				return fprintf(stderr, "onsaled: bad --ticket-key-retire %s\n",
 					       optarg),
 				       2;
@@ -418,6 +421,10 @@ static int parse(struct server_config *cfg, int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (optind < argc) /* a data directory given without -d served ./var */
+		return fprintf(stderr, "onsaled: %s: unexpected argument (onsaled --help)\n",
+			       argv[optind]),
+		       2;
 	return 0;
 }
 

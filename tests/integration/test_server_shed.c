@@ -121,7 +121,9 @@ static void burst_sheds_holds_confirm_pays(void **state)
 /* A bad value is refused at start with exit status 2: also a HOST that is
  * not an IPv4 address (a name), which started as far as binding and
  * exited 1 with only err="Invalid argument" (--listen), or ran without
- * its metrics port (--metrics). */
+ * its metrics port (--metrics); a number with a tail (--shards 1x ran
+ * 1 shard); and an argument that is no option (a data directory given
+ * without -d: onsaled ignored it and served ./var). */
 static void bad_options_exit_2(void **state)
 {
 	(void)state;
@@ -130,7 +132,10 @@ static void bad_options_exit_2(void **state)
 					     {"--shed-target-ms", "100"},
 					     {"--shed-target-ms", "10ms"},
 					     {"--listen", "localhost:7400"},
-					     {"--metrics", "localhost:9400"}};
+					     {"--metrics", "localhost:9400"},
+					     {"--shards", "1x"},
+					     {"--ticket-key-retire", "1x"},
+					     {"stray-data-dir", NULL}};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct srv h;
 		srv_init(&h, argv0, 1);
