@@ -4,6 +4,8 @@
  * run finds it there; a --port that is no port number (99999 connected to
  * port 34463, abc to port 0) and a stray argument are refused with a
  * message naming them, exit 2, before any connection; --help exits 0.
+ * Also onsale-demo (in process, no server): --help exits 0, any argument
+ * exits 2 with its usage (it ignored arguments and ran the whole demo).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 
 static struct srv S;
 static char tool[600];
+static char demo[600];
 static char out[OUT_BYTES];
 
 #define run_tool(...) tool_run(tool, out, sizeof out, __VA_ARGS__)
@@ -66,16 +69,31 @@ static void bad_arguments(void **state)
 	expect_out("usage: onsale-demo-load");
 }
 
+static void demo_arguments(void **state)
+{
+	(void)state;
+	assert_int_equal(tool_run(demo, out, sizeof out, "--help"), 0);
+	expect_out("usage: onsale-demo");
+	assert_int_equal(tool_run(demo, out, sizeof out, "--bogus"), 2);
+	expect_out("onsale-demo: --bogus: unexpected argument");
+	expect_out("usage: onsale-demo");
+	assert_null(strstr(out, "Stadium Tour")); /* refused before the demo ran */
+	assert_int_equal(tool_run(demo, out, sizeof out, "--help extra"), 2);
+	expect_out("onsale-demo: extra: unexpected argument");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	const char *slash = strrchr(argv[0], '/');
 	int dlen = slash ? (int)(slash - argv[0]) : 1;
 	snprintf(tool, sizeof tool, "%.*s/../../bin/onsale-demo-load", dlen, slash ? argv[0] : ".");
+	snprintf(demo, sizeof demo, "%.*s/../../bin/onsale-demo", dlen, slash ? argv[0] : ".");
 	srv_init(&S, argv[0], 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(loads),
 		cmocka_unit_test(bad_arguments),
+		cmocka_unit_test(demo_arguments),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

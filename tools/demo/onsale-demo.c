@@ -11,6 +11,7 @@
  */
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +274,8 @@ static int replay_matches(const struct core *c)
 
 int main(int argc, char **argv)
 {
-	struct core *c = core_create(0);
+	static const char usage[] = "usage: onsale-demo\n  Runs an in-process on-sale of a "
+				    "25,000-unit arena to sold out and narrates it.\n";
 	uint64_t now = 1800000000000ull, t0 = now;
 	uint32_t free_units = 0, held = 0;
 	uint64_t shown = 0;
@@ -281,11 +283,19 @@ int main(int argc, char **argv)
 	struct cmd exp;
 	struct result res;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: onsale-demo\n  Runs an in-process on-sale of a 25,000-unit arena to sold "
-		       "out and narrates it.\n");
+	int arg = 1;
+	bool help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+	if (help)
+		arg++;
+	if (arg < argc) { /* it takes no arguments: one ran the whole demo */
+		fprintf(stderr, "onsale-demo: %s: unexpected argument\n%s", argv[arg], usage);
+		return 2;
+	}
+	if (help) {
+		fputs(usage, stdout);
 		return 0;
 	}
+	struct core *c = core_create(0);
 	build_arena(c, now);
 	printf("onsale demo: \"Stadium Tour 2027\" at Demo Arena — 20,000 seats in 4 tiers + "
 	       "5,000 GA floor\n(simulated clock; buyers hold, 80%% pay, 10%% release, 10%% "
