@@ -20,6 +20,7 @@
  *   retire.c, stock.c     retired events; GA stock between shards
  *   seatmap.c             sections and seats
  *   query.c               queries and the views results are made of
+ *   revoked.c             an event's revocation list for scanners
  *   event.c               events, tiers, codes; every per-event table
  *   lookup.c              look-ups by id and the id arithmetic
  *   best.c, htab.c, record.c, status.c, token.c, wal_format.c
