@@ -8,6 +8,8 @@
  *   shard_*   shard_loop.c                the per-shard io_uring loop
  *   conn_*    conn.c                      connections, framing, auth, replies
  *   msg_*     msg.c                       SPSC rings between shards, wake-ups
+ *   tickets_* tickets.c                   e-ticket tokens into replies, token redeem
+ *   ticket_keys_* ticket_keys.c           the signing keys in <data>/keys/
  *   io_*      io.c (io.h)                 io_uring submissions: the lowest
  *
  * Beside them, called from any of them, each with its own header:
