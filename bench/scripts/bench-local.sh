@@ -15,6 +15,12 @@
 # server and removes the data. Exits non-zero if a run or its verify
 # failed. SCENARIOS="seat-pick mixed gate-rush" runs those instead.
 set -euo pipefail
+case ${1:-} in # the first argument is the build directory
+  -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "bench-local: the first argument is BUILD, not $1 (see --help)" >&2; exit 2 ;;
+esac
+[ -x "${1:-build}/bin/onsaled" ] ||
+  { echo "bench-local: no ${1:-build}/bin/onsaled (run make, or give the BUILD directory)" >&2; exit 2; }
 build=${1:-build}
 shift || true
 . "$(dirname "$0")/peer-onsale.sh"

@@ -21,6 +21,12 @@
 # connections, one transaction in flight each (a backend runs one at a
 # time, so pipelining adds nothing).
 set -euo pipefail
+case ${1:-} in # the first argument is the build directory
+  -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "compare: the first argument is BUILD, not $1 (see --help)" >&2; exit 2 ;;
+esac
+[ -x "${1:-build}/bin/onsaled" ] ||
+  { echo "compare: no ${1:-build}/bin/onsaled (run make, or give the BUILD directory)" >&2; exit 2; }
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 # matched parameters: the same event sizes and buyers for every system (the

@@ -28,6 +28,12 @@
 # shed, rather than only in the load generator's own slots. Bounded: (points + 1) x (warm-up + seconds) per setting,
 # about a minute each with the defaults.
 set -euo pipefail
+case ${1:-} in # the first argument is the build directory
+  -h | --help) sed -n '2,/^set -e/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "latency-curve: the first argument is BUILD, not $1 (see --help)" >&2; exit 2 ;;
+esac
+[ -x "${1:-build}/bin/onsaled" ] ||
+  { echo "latency-curve: no ${1:-build}/bin/onsaled (run make, or give the BUILD directory)" >&2; exit 2; }
 build=${1:-build}
 shift || true
 here=$(dirname "$0")
@@ -154,4 +160,6 @@ echo
 echo "peaks (closed loop, ops/s): $(jq -r -s 'map(select(.peak_ops_per_s > 0) | "\(.setting) \(.peak_ops_per_s)") | unique | join(", ")' "$json");" \
      "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "latency-curve: JSON lines saved in $json" >&2
+# every setting skipped (no peak run) measured nothing: not a success
+[ -s "$json" ] || { echo "latency-curve: no point measured" >&2; exit 1; }
 exit $status

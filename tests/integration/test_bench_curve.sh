@@ -21,6 +21,25 @@ jqt() { jq -e "$@" >/dev/null; } # jqt ARGS...: a jq test, quiet
 command -v jq >/dev/null || { echo "skip: no jq"; exit 0; }
 [ -x "$build/bin/onsaled" ] || { echo "FAIL no $build/bin/onsaled"; exit 1; }
 
+# The make-target scripts take BUILD first: --help is their header, exit 0;
+# an option or a BUILD without onsaled is refused, exit 2, before any run
+# (bench-local.sh said "--help/bin/onsaled: No such file or directory",
+# and latency-curve.sh exited 0 with an empty table when no setting ran).
+for s in bench-local latency-curve compare offend-local; do
+  "$root/bench/scripts/$s.sh" --help >"$tmp/help" 2>&1
+  check "$s.sh --help exits 0" [ $? -eq 0 ]
+  check "$s.sh --help prints its header" grep -q "^$s.sh BUILD" "$tmp/help"
+  CURVE_JSON="$tmp/none.json" BENCH_JSON="$tmp/none.json" \
+    "$root/bench/scripts/$s.sh" "$tmp/no-build" >"$tmp/bad" 2>&1
+  check "$s.sh with no onsaled in BUILD exits 2" [ $? -eq 2 ]
+  check "$s.sh says so" grep -q "$s: no $tmp/no-build/bin/onsaled" "$tmp/bad"
+  "$root/bench/scripts/$s.sh" --bogus >/dev/null 2>&1
+  check "$s.sh --bogus exits 2" [ $? -eq 2 ]
+done
+BENCH_SETTLE_S=0 CURVE_SETTING=none CURVE_JSON="$tmp/none.json" \
+  timeout 60 "$root/bench/scripts/latency-curve.sh" "$build" >/dev/null 2>"$tmp/bad"
+check "latency-curve.sh that measured no point exits 1" [ $? -eq 1 ]
+
 unset SERVER_CPUS BENCH_CPUS # the defaults: the load on the lower half of the CPUs
 settings="shared dedicated"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || settings=shared
