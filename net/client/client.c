@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "net/client/onsale.h"
 #include "net/proto/proto.h"
 
@@ -828,6 +829,9 @@ int onsale_connect(const char *host, uint16_t port, const struct onsale_options 
 	rc = options_check(&o);
 	if (rc < 0)
 		return rc;
+	/* onsale.h promises it: a scanner may call token_check() after this */
+	if (sodium_init() < 0)
+		return -ENOSYS;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

@@ -208,7 +208,8 @@ struct onsale;
 
 /* Connects to host (name or address) and port with TCP_NODELAY. opt may be
  * NULL for the defaults. 0 and *out set, or -errno (-EHOSTUNREACH when the
- * name does not resolve, -ETIMEDOUT, -ECONNREFUSED, -EINVAL bad options). */
+ * name does not resolve, -ETIMEDOUT, -ECONNREFUSED, -EINVAL bad options,
+ * -ENOSYS when libsodium cannot initialise). Calls sodium_init(). */
 int onsale_connect(const char *host, uint16_t port, const struct onsale_options *opt,
 		   struct onsale **out);
 

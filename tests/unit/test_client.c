@@ -26,6 +26,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "net/client/onsale.h"
 #include "net/proto/proto.h"
@@ -360,6 +361,20 @@ static int64_t ms_now(void)
 }
 
 /* ---- synchronous calls ---- */
+
+/* onsale.h: onsale_connect() calls sodium_init(), so a scanner that connects
+ * may call token_check() without calling it (runs first: nothing before it
+ * in this program has initialised libsodium). */
+static void test_connect_inits_sodium(void **state)
+{
+	struct fake *f = fake_start(M_ECHO, 0, 0);
+	struct onsale *c = client(f, NULL);
+
+	(void)state;
+	assert_int_equal(sodium_init(), 1); /* 1: already initialised */
+	onsale_close(c);
+	fake_stop(f);
+}
 
 static void test_auth_and_admin(void **state)
 {
@@ -886,6 +901,7 @@ static void test_server_bad_frame(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connect_inits_sodium),
 		cmocka_unit_test(test_auth_and_admin),
 		cmocka_unit_test(test_section_load_large),
 		cmocka_unit_test(test_sales_calls),
