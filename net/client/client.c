@@ -335,6 +335,12 @@ static unsigned deliver(struct onsale *c, struct onsale_completion *out, unsigne
 	while (n < max) {
 		rc = next_reply(c, out + n);
 		if (rc < 0) {
+			/* bytes that are no reply are dropped here, not only by
+			 * fail(): it keeps the first failure, and the buffer with
+			 * it, when the connection had failed already (a send
+			 * refused), and they would be decoded again for ever */
+			if (rc == -EPROTO)
+				c->rx.head = c->rx.tail = 0;
 			fail(c, rc);
 			continue;
 		}
