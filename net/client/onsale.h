@@ -37,6 +37,11 @@
  *   idempotency key / hold id / ticket id.
  * - Once a connection fails, every request in flight completes with the
  *   failure's -errno and later calls return it; close and reconnect.
+ * - Pointer arguments are not checked: every one must be valid, except
+ *   where a comment says NULL is fine (onsale_close's c, the options of
+ *   onsale_connect / onsale_open, onsale_auth's info, the request_id of
+ *   the submit calls, a payment_ref). A NULL struct onsale, cmd, res, out
+ *   or callback is a crash, not -EINVAL.
  *
  * Build and link: see docs/CLIENT.md (pkg-config --cflags --libs onsale).
  */
@@ -277,7 +282,9 @@ void onsale_prep_lookup(struct cmd *cmd, uint8_t type, uint32_t event_id, uint64
 
 /* ---- synchronous calls: status (>= 0) or -errno; res filled ---- */
 
-/* Any core command (not CMD_HOLD_EXPIRE or stock transfers: -EINVAL). */
+/* Any core command a client may send (CMD_HOLD_EXPIRE, the stock transfers
+ * CMD_STOCK_* and the exchange legs CMD_XCHG_* are the server's own: -EINVAL,
+ * as is an unknown type). */
 int onsale_call(struct onsale *c, const struct cmd *cmd, struct result *res);
 
 int onsale_event_create(struct onsale *c, const struct cmd_event *ev, struct result *res);
@@ -361,9 +368,10 @@ int onsale_ticket_keys(struct onsale *c, struct token_keys *keys);
  * (res->revoked). */
 int onsale_query_revoked(struct onsale *c, uint32_t event_id, uint16_t shard, uint64_t since_seq,
 			 struct result *res);
-/* Everything revoked since the last sync of st, from every shard: fn is
- * called once per ticket id (ids seen by an earlier sync are not repeated)
- * and *count says how many. ST_OK, or the status / -errno of the first page
+/* Everything revoked since the last sync of st, from every shard: fn (not
+ * NULL) is called once per ticket id (ids seen by an earlier sync are not
+ * repeated) and *count says how many; -EINVAL when st->shard_count is 0 or
+ * over SHARDS_MAX. ST_OK, or the status / -errno of the first page
  * that failed (st keeps what was fetched before it: sync again later). */
 int onsale_revoked_sync(struct onsale *c, struct onsale_revocations *st,
 			void (*fn)(void *arg, uint64_t ticket_id), void *arg, uint64_t *count);
@@ -409,8 +417,8 @@ long onsale_flush(struct onsale *c);
  * Up to max completions into out: their number (> 0); 0 when none came
  * within timeout_ms (0: do not wait; < 0: wait as long as needed) or none
  * can come (nothing in flight); or the connection's -errno once it failed
- * and every request in flight has been completed. Writes queued requests
- * while it waits.
+ * and every request in flight has been completed; -EINVAL when max is 0.
+ * Writes queued requests while it waits.
  */
 int onsale_poll(struct onsale *c, struct onsale_completion *out, unsigned max, int timeout_ms);
 
