@@ -152,7 +152,7 @@ BUILD_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || ech
 # is sanitized there already).
 SAN_QUICK ?= 1
 test:
-	@tools/install-deps.sh clang --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
+	@tools/install-deps.sh clang g++ --no-recommends gnuplot-nox jq redis-server postgresql prometheus \
 	  libxml2-utils librsvg2-bin zbar-tools
 	@$(MAKE) $(BUILD_JOBS) --no-print-directory all
 	@[ "$(SAN_QUICK)" = 0 ] || $(MAKE) $(BUILD_JOBS) --no-print-directory san-runs

@@ -44,12 +44,19 @@
  *   or callback is a crash, not -EINVAL.
  *
  * Build and link: see docs/CLIENT.md (pkg-config --cflags --libs onsale).
+ * C++ callers include it as it is: every declaration here and in the core
+ * headers it brings has C linkage.
  */
 #ifndef ONSALE_CLIENT_H
 #define ONSALE_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include "core/cmd-t.h"
 #include "core/status.h"
 #include "core/token.h"
@@ -427,5 +434,9 @@ int onsale_wait(struct onsale *c, struct onsale_completion *out, int timeout_ms)
 
 unsigned onsale_inflight(const struct onsale *c); /* submitted, not yet completed */
 unsigned onsale_window(const struct onsale *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
