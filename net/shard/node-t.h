@@ -77,6 +77,9 @@ struct msg {
 	uint8_t peers_tried; /* stock: peers asked so far */
 	uint8_t back;        /* on its way back to its owner */
 	uint8_t forward;     /* in the durable FIFO: sent to `at` (not returned) once durable */
+	uint8_t xchg_sure;   /* an exchange whose IN reached the seat's node: the ticket's
+			      * XCHG_OUT is durable, so a store stopping under it leaves
+			      * the outcome unknown, never unavailable (xchg_recover ends it) */
 	uint32_t req;        /* owner's request slot, NIL32: none */
 	uint32_t index;      /* slot in the owner's pool */
 	uint32_t score;      /* MSG_PROBE: score back; MSG_SEATS: the section asked;

@@ -248,7 +248,13 @@ unsigned pool_release_durable(struct node *nd)
 		if (stopped && m->wait_lsn > durable) { /* never durable: say so */
 			bool changed = m->res.status == ST_OK && !CMD_IS_QUERY(m->cmd.type);
 			memset(&m->res, 0, sizeof m->res);
-			m->res.status = shard_store_lost_status(nd->store, m->wait_lsn, changed);
+			/* an exchange past its ticket's durable XCHG_OUT: the next
+			 * start ends it either way (unavailable would say nothing
+			 * of the request survives) */
+			m->res.status = m->xchg_sure
+						? ST_OUTCOME_UNKNOWN
+						: shard_store_lost_status(nd->store, m->wait_lsn,
+									  changed);
 		}
 		leave(nd, m);
 	}

@@ -171,6 +171,7 @@ static void take_seat(struct node *nd, struct msg *m)
 		answer_again(nd, m);
 		return;
 	}
+	m->xchg_sure = 1; /* sent once the ticket's XCHG_OUT was durable */
 	if (exec_cmd(nd, &m->cmd, &m->res, &m->wait_lsn) == ST_OK)
 		exec_globalize(nd, CMD_Q_TICKET, &m->res);
 	m->kind = MSG_XCHG_END;

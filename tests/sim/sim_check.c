@@ -468,6 +468,46 @@ static void check_exchanges(struct sim *s)
 	}
 }
 
+/* Whether any exchange of ticket t (of event_id) may have acted: one
+ * answered ok or outcome_unknown, or never answered (in flight when the
+ * process died). Refusals, overloaded and unavailable say nothing of it
+ * survives; a request never sent (busy) did nothing. */
+static bool exchange_may_have_acted(const struct sim *s, uint32_t event_id, uint64_t t)
+{
+	for (uint32_t j = 0; j < s->reqs_used; j++) {
+		const struct sim_req *e = &s->reqs[j];
+		if (e->cmd.type != CMD_EXCHANGE || e->cmd.ticket.event_id != event_id ||
+		    e->cmd.ticket.ticket_id != t || e->state == SIM_REQ_BUSY)
+			continue;
+		if (e->state != SIM_REQ_ANSWERED || e->res.status == ST_OK ||
+		    e->res.status == ST_OUTCOME_UNKNOWN)
+			return true;
+	}
+	return false;
+}
+
+/* A ticket every exchange of which was answered with a refusal (unavailable
+ * and overloaded included: nothing of the request survives, PROTOCOL.md)
+ * is not exchanged, once everything settled. */
+static void check_refused_exchanges(struct sim *s)
+{
+	static struct result old;
+	for (uint32_t i = 0; i < s->reqs_used && !sim_failed(s); i++) {
+		const struct sim_req *e = &s->reqs[i];
+		uint32_t event_id = e->cmd.ticket.event_id;
+		uint64_t t = e->cmd.ticket.ticket_id;
+		if (e->cmd.type != CMD_EXCHANGE || e->first != NIL32 ||
+		    e->state != SIM_REQ_ANSWERED || exchange_may_have_acted(s, event_id, t) ||
+		    ticket_now(s, event_id, t, &old) != ST_OK)
+			continue;
+		if (old.ticket.state == TICKET_EXCHANGED)
+			sim_fail(s,
+				 "ticket %016" PRIx64 " is exchanged, but every exchange of it was "
+				 "refused (the first: %s)",
+				 t, status_name(e->res.status));
+	}
+}
+
 /* Presale code uses at each code's owner: the uses on every other node,
  * after a recovery and once everything settled, in the presale or after. */
 static void check_code_counts(struct sim *s)
@@ -579,6 +619,8 @@ void sim_check_settled(struct sim *s)
 		check_count_marks(s);
 	if (!sim_failed(s))
 		check_exchanges(s);
+	if (!sim_failed(s))
+		check_refused_exchanges(s);
 }
 
 /* ---- one answer per key ------------------------------------------------------------------------ */

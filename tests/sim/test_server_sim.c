@@ -12,7 +12,8 @@
  * (unsynced writes dropped, or some kept whole or torn) with snapshot
  * damage before the restart. Checks after every step, every recovery and
  * once everything settled at the end: tests/sim/sim_check.c. Harness:
- * tests/sim/sim_server.h. Two tests drive nodes by hand: a count table
+ * tests/sim/sim_server.h. Seeds that once found a bug beyond the default
+ * count run every time (regression_seeds). Two tests drive nodes by hand: a count table
  * grown at recovery, and a presale code's use counted at its owner in the
  * presale for a hold that runs on another node after the public start.
  *
@@ -170,6 +171,34 @@ static void seeded_runs_keep_every_invariant(void **state)
 	if (failures)
 		printf("server sim: %" PRIu64 " of %" PRIu64 " runs failed\n", failures, to - from);
 	assert_int_equal(failures, 0);
+}
+
+/* Seeds beyond the default count that once found a bug, run every time
+ * (the seed picks every choice, so each replays the failing run for as long
+ * as the simulation's choices stay the same): an exchange answered
+ * unavailable (75) that the next start completed, its ticket's XCHG_OUT
+ * being durable (found with SIM_SEEDS=30000; answered outcome_unknown
+ * since). */
+static const uint64_t regression_seeds[] = {2927, 4728, 4850, 7289};
+
+static void regression_seeds_pass(void **state)
+{
+	(void)state;
+	static struct sim s;
+	struct sim_stats t = {0};
+	for (unsigned k = 0; k < SIM_KNOWN_COUNT; k++)
+		s.strict[k] = true;
+	s.resend = true;
+	int saved = quiet_stderr();
+	const char *why = NULL;
+	uint64_t seed = 0;
+	for (size_t i = 0; !why && i < sizeof regression_seeds / sizeof regression_seeds[0]; i++)
+		why = run_one(&s, seed = regression_seeds[i], 0, &t);
+	restore_stderr(saved);
+	if (why)
+		fail_msg("seed %" PRIu64 " failed at %s\n  rerun: SIM_SEED=%" PRIu64
+			 " build/tests/sim/test_server_sim",
+			 seed, why, seed);
 }
 
 static void nothing_sent(void *user, struct msg *m, uint8_t to)
@@ -444,6 +473,7 @@ int main(void)
 		cmocka_unit_test(seeded_runs_keep_every_invariant),
 		cmocka_unit_test(recovery_grows_count_tables),
 		cmocka_unit_test(code_use_given_back_after_public_start),
+		cmocka_unit_test(regression_seeds_pass),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
