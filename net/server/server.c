@@ -276,7 +276,7 @@ static void log_recovery(uint8_t shard, const char *data_dir, const char *dir, i
 	if (rc && !*access_hint(rc))
 		snprintf(
 			hint, sizeof hint,
-			" hint=\"it refuses rather than guess, and changed nothing: with onsaled"
+			" hint=\"this shard did not start: with onsaled"
 			" stopped run onsale-wal verify --data %s --shard %u, then follow"
 			" docs/OPERATIONS.md, Shard K refuses to start%s\"",
 			data_dir, shard,
@@ -326,29 +326,17 @@ static int open_store(struct server *srv, struct shard *s)
 {
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/shard-%u", srv->cfg.data_dir, s->id);
-	/* said here, not only returned: the caller logs nothing more than
-	 * the other shards' lines, and the start would fail unexplained */
-	int rc = mkdir(dir, 0755) && errno != EEXIST ? -errno : 0;
-	int fd = rc ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!rc && fd < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc) {
-		log_line(LOG_ERROR, s->id,
-			 "msg=\"cannot open the shard directory\" dir=\"%s\" err=\"%s\"%s", dir,
-			 strerror(-rc), access_hint(rc));
-		return rc;
-	}
 	/* O_DIRECT: with zero-filled WAL segments (net/wal/wal.c) a WAL write then
 	 * completes without an io_uring worker and an fdatasync writes back no
-	 * page cache (docs/PERFORMANCE.md, "Zero-filled segments") */
-	rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
+	 * page cache (docs/PERFORMANCE.md, "Zero-filled segments"). It makes and
+	 * opens the directory: a failure is said here, not only returned (the
+	 * caller logs nothing more, and the start would fail unexplained) */
+	int rc = storage_uring_open(&s->st, dir, STORAGE_URING_DIRECT_TRY);
 	if (rc) {
 		log_line(LOG_ERROR, s->id,
-			 "msg=\"cannot set up the shard's storage (io_uring)\" dir=\"%s\""
-			 " err=\"%s\"",
-			 dir, strerror(-rc));
+			 "msg=\"cannot open the shard directory or set up its storage\""
+			 " dir=\"%s\" err=\"%s\"%s",
+			 dir, strerror(-rc), access_hint(rc));
 		return rc;
 	}
 	int direct = storage_uring_direct(&s->st);

@@ -161,7 +161,7 @@ static void one_shard_fails_the_other_recovers_and_closes(void **state)
 	char log[8192];
 	srv_log_since(&h, from, log, sizeof log);
 	expect_in_log(log, "shard=0 msg=\"recovery failed\"");
-	expect_in_log(log, "hint=\"it refuses rather than guess"); /* and what to run */
+	expect_in_log(log, "hint=\"this shard did not start"); /* and what to run */
 	expect_in_log(log, "onsale-wal verify --data ");
 	expect_in_log(log, " --shard 0, then follow docs/OPERATIONS.md");
 	expect_in_log(log, "shard=1 msg=\"recovered\"");
